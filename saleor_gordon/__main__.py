@@ -1,0 +1,3 @@
+from saleor_gordon.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,42 @@
+"""The ``saleor-gordon`` command."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from saleor_gordon import __version__
+
+# (command, module under saleor_gordon.cli, one-line help). Each module has
+# add_arguments(parser) and run(args) -> exit code.
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("translate", "translate", "print the Gordon order for a Saleor order JSON file"),
+    ("fake-gordon", "fake_gordon", "run the Gordon sandbox (a fake Gordon API for trials)"),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="saleor-gordon", description="Saleor app that sends orders to Gordon Delivery."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module_name, help_text in COMMANDS:
+        module = importlib.import_module(f"saleor_gordon.cli.{module_name}")
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    exit_code: int = args.run(args)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""The exceptions of saleor-gordon, in one tree.
+
+    GordonAppError
+    ├── ConfigurationError          settings or a shop configuration cannot be used
+    │   └── ShopConfigInvalid       .problems lists every problem found
+    ├── SecretsError                a stored secret cannot be decrypted (wrong SECRET_KEY?)
+    ├── SaleorError
+    │   ├── WebhookRejected         .code, .status_hint: a request that claims to come from Saleor is refused
+    │   ├── RegistrationRefused     .code, .status_hint: an installation attempt is refused
+    │   ├── SaleorUnavailable       network failure, timeout or 5xx from Saleor (retryable)
+    │   ├── SaleorTokenRevoked      Saleor no longer accepts the app token (app removed or deactivated)
+    │   └── SaleorGraphQLError      Saleor answered with GraphQL errors that retrying will not fix
+    ├── GordonError
+    │   ├── GordonAuthFailed        Gordon refused the client id / secret
+    │   ├── GordonRejected          Gordon refused the request; .message says why
+    │   └── GordonUnavailable       network failure, timeout, 5xx or 429 from Gordon (retryable)
+    └── StoreError
+        └── StoreUnavailable        the database cannot be reached or is not migrated
+
+Each class's docstring is its default message. Messages never contain secrets.
+"""
+
+from __future__ import annotations
+
+
+class GordonAppError(Exception):
+    """saleor-gordon failed."""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or (self.__doc__ or "").strip()
+        super().__init__(self.message)
+
+
+class ConfigurationError(GordonAppError):
+    """The configuration cannot be used."""
+
+
+class ShopConfigInvalid(ConfigurationError):
+    """The shop configuration is invalid."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("The shop configuration is invalid: " + "; ".join(self.problems))
+
+
+class SecretsError(GordonAppError):
+    """A stored secret cannot be decrypted; is SALEOR_GORDON_SECRET_KEY the one it was stored with?"""
+
+
+class SaleorError(GordonAppError):
+    """Saleor could not be used."""
+
+
+class WebhookRejected(SaleorError):
+    """The webhook request was refused."""
+
+    def __init__(self, code: str, message: str, *, status_hint: int = 400) -> None:
+        self.code = code
+        self.status_hint = status_hint
+        super().__init__(message)
+
+
+class RegistrationRefused(SaleorError):
+    """The installation was refused."""
+
+    def __init__(self, code: str, message: str, *, status_hint: int = 400) -> None:
+        self.code = code
+        self.status_hint = status_hint
+        super().__init__(message)
+
+
+class SaleorUnavailable(SaleorError):
+    """Saleor could not be reached or answered with a server error; try again later."""
+
+
+class SaleorTokenRevoked(SaleorError):
+    """Saleor no longer accepts the app token; the app was removed or deactivated in the Dashboard."""
+
+
+class SaleorGraphQLError(SaleorError):
+    """Saleor refused the GraphQL request."""
+
+
+class GordonError(GordonAppError):
+    """Gordon could not be used."""
+
+
+class GordonAuthFailed(GordonError):
+    """Gordon refused the API credentials; check the client id and secret (and staging vs production)."""
+
+
+class GordonRejected(GordonError):
+    """Gordon refused the request."""
+
+
+class GordonUnavailable(GordonError):
+    """Gordon could not be reached or answered with a server error; try again later."""
+
+    def __init__(self, message: str | None = None, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class StoreError(GordonAppError):
+    """The database failed."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or its migrations are not applied (run `saleor-gordon migrate`)."""

@@ -1,0 +1,48 @@
+"""Logging setup and the helpers that keep secrets and customer data out of logs."""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def configure_logging(level: int) -> None:
+    """Send the app's logs to stderr at ``level``; quiet chatty libraries."""
+    logging.basicConfig(level=level, format=LOG_FORMAT, force=True)
+    for noisy in ("httpx", "httpcore", "gql", "aiosqlite", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def mask_email(email: str | None) -> str:
+    """``anna.svensson@example.com`` -> ``a***@example.com``."""
+    if not email:
+        return ""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def mask_phone(phone: str | None) -> str:
+    """Keep the last two digits only: ``+46702286810`` -> ``***10``."""
+    if not phone:
+        return ""
+    digits = re.sub(r"\D", "", phone)
+    return "***" + digits[-2:]
+
+
+def mask_name(name: str | None) -> str:
+    """Initials only: ``Anna Svensson`` -> ``A. S.``."""
+    if not name:
+        return ""
+    return " ".join(part[:1] + "." for part in name.split())
+
+
+def sanitize_url(url: str) -> str:
+    """Drop credentials and query string from a URL before it is logged."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))

@@ -1,0 +1,118 @@
+"""Process settings, read from ``SALEOR_GORDON_*`` environment variables.
+
+Settings are built by the entry points (``cli``) and passed down; nothing imports a module-level
+instance. Tests build ``Settings(...)`` with keyword arguments.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///saleor-gordon.db"
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set, with the defaults of the embedded (SQLite) setup."""
+
+    model_config = SettingsConfigDict(env_prefix="SALEOR_GORDON_", extra="ignore", frozen=True)
+
+    database_url: str = DEFAULT_DATABASE_URL
+    """``sqlite:///path`` (default: a file in the working directory) or ``postgresql://user:pass@host/db``."""
+
+    app_url: str = "http://localhost:8000"
+    """Public base URL of this app, as Saleor and the shop owner's browser reach it."""
+
+    allowed_saleor_urls: str | None = None
+    """Regular expression a Saleor API URL must match (whole) to install the app; unset = any."""
+
+    secret_key: SecretStr | None = None
+    """Key that encrypts secrets at rest. Unset with SQLite: generated once beside the database."""
+
+    log_level: LogLevel = "INFO"
+
+    workers: int = Field(default=4, ge=0, le=256)
+    """Worker tasks that ``serve`` runs beside the web app (``worker`` runs them alone)."""
+
+    worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    lease_seconds: float = Field(default=30.0, ge=1, le=3600)
+    """How long a claimed job stays with its worker without a renewal."""
+
+    gordon_requests_per_second: float = Field(default=5.0, gt=0, le=1000)
+    """Upper bound of requests per Gordon account (client id) per second, across this process."""
+
+    gordon_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    saleor_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+
+    retry_first_delay_seconds: float = Field(default=5.0, ge=0, le=3600)
+    retry_max_delay_seconds: float = Field(default=1800.0, ge=0, le=86400)
+    retry_max_age_hours: float = Field(default=48.0, gt=0, le=24 * 90)
+    history_retention_days: int = Field(default=30, ge=1, le=3650)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme.split("+", 1)[0]
+        if scheme not in {"sqlite", "postgresql", "postgres"}:
+            raise ValueError(
+                "must start with sqlite:/// or postgresql:// (for example "
+                "sqlite:///saleor-gordon.db or postgresql://user:pass@host/dbname)"
+            )
+        return value
+
+    @field_validator("app_url")
+    @classmethod
+    def _check_app_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("must be an absolute http(s) URL such as https://gordon.example.com")
+        return value.rstrip("/")
+
+    @field_validator("allowed_saleor_urls")
+    @classmethod
+    def _check_allowed_saleor_urls(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"is not a valid regular expression: {exc}") from exc
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (generate one with `openssl rand -hex 32`)")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, or None for PostgreSQL and in-memory SQLite."""
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split(":///", 1)[1] if ":///" in self.database_url else ""
+        if path in {"", ":memory:"}:
+            return None
+        return Path(path)
+
+    def saleor_url_allowed(self, saleor_api_url: str) -> bool:
+        if self.allowed_saleor_urls is None:
+            return True
+        return re.fullmatch(self.allowed_saleor_urls, saleor_api_url) is not None
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelNamesMapping()[self.log_level]
