@@ -23,7 +23,7 @@ from saleor_gordon.settings import Settings
 logger = logging.getLogger(__name__)
 
 _PREFIX = "v1:"
-SECRET_KEY_FILE_SUFFIX = ".secret-key"
+SECRET_KEY_FILE_SUFFIX = ".secret-key"  # noqa: S105 - a file name suffix, not a secret
 
 
 class SecretBox:

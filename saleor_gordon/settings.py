@@ -91,7 +91,9 @@ class Settings(BaseSettings):
     @classmethod
     def _check_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:
-            raise ValueError("must be at least 32 characters (generate one with `openssl rand -hex 32`)")
+            raise ValueError(
+                "must be at least 32 characters (generate one with `openssl rand -hex 32`)"
+            )
         return value
 
     @property

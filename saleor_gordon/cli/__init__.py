@@ -12,6 +12,8 @@ from saleor_gordon import __version__
 # (command, module under saleor_gordon.cli, one-line help). Each module has
 # add_arguments(parser) and run(args) -> exit code.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("serve", "serve", "run the web app and its workers (embedded SQLite by default)"),
+    ("migrate", "migrate", "apply the database migrations"),
     ("translate", "translate", "print the Gordon order for a Saleor order JSON file"),
     ("fake-gordon", "fake_gordon", "run the Gordon sandbox (a fake Gordon API for trials)"),
 )

@@ -1,0 +1,67 @@
+"""The resources a running process shares: database, stores, HTTP client, clock.
+
+Built once by an entry point (``serve``, ``worker``, CLI commands) or by a test, then passed down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from saleor_gordon.saleor.jwks import JwksRefetchLimiter
+from saleor_gordon.secret_box import SecretBox, load_secret_key
+from saleor_gordon.settings import Settings
+from saleor_gordon.store.database import create_engine
+from saleor_gordon.store.inbox import EventInbox
+from saleor_gordon.store.installations import InstallationStore
+from saleor_gordon.store.jobs import JobStore
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    secret_box: SecretBox
+    http: httpx.AsyncClient
+    clock: Clock = utc_now
+    jwks_limiter: JwksRefetchLimiter = field(default_factory=JwksRefetchLimiter)
+
+    @property
+    def installations(self) -> InstallationStore:
+        return InstallationStore(self.engine, self.secret_box)
+
+    @property
+    def inbox(self) -> EventInbox:
+        return EventInbox(self.engine)
+
+    @property
+    def jobs(self) -> JobStore:
+        return JobStore(self.engine)
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings, *, clock: Clock = utc_now, transport: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[Runtime]:
+    """Open the database engine and the outbound HTTP client; close both on exit."""
+    secret_box = SecretBox(load_secret_key(settings))
+    engine = create_engine(settings.database_url)
+    timeout = httpx.Timeout(settings.saleor_timeout_seconds, connect=5.0)
+    async with httpx.AsyncClient(timeout=timeout, transport=transport) as http:
+        try:
+            yield Runtime(
+                settings=settings, engine=engine, secret_box=secret_box, http=http, clock=clock
+            )
+        finally:
+            await engine.dispose()

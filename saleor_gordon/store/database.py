@@ -1,0 +1,119 @@
+"""Database engines and migrations.
+
+``DATABASE_URL`` keeps the usual synchronous forms (``sqlite:///path``,
+``postgresql://user:pass@host/db``); the app picks its async drivers itself (aiosqlite, asyncpg).
+SQLite runs in WAL mode with a busy timeout so that the web process and worker processes can share
+one file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from saleor_gordon.errors import StoreUnavailable
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def async_database_url(database_url: str) -> str:
+    """``sqlite:///x`` -> ``sqlite+aiosqlite:///x``; ``postgresql://…`` -> ``postgresql+asyncpg://…``."""
+    url = make_url(database_url)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return url.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if backend in {"postgresql", "postgres"}:
+        return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    raise ValueError(f"unsupported database URL scheme: {url.drivername}")
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    """An async engine for ``database_url``, with SQLite set up for several processes."""
+    url = async_database_url(database_url)
+    if url.startswith("sqlite"):
+        sqlite_path = make_url(url).database
+        if sqlite_path and sqlite_path != ":memory:":
+            Path(sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
+        event.listen(engine.sync_engine, "begin", _begin_immediate)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when transactions start.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _begin_immediate(connection: Connection) -> None:
+    # Take the write lock when the transaction starts, so concurrent writers wait for each other
+    # (busy_timeout) instead of failing with "database is locked" when upgrading a read lock.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Apply every pending migration."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade)
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    current: str | None
+    head: str | None
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.head
+
+
+async def migration_status(engine: AsyncEngine) -> MigrationStatus:
+    """Which migration the database is at, and which is the newest.
+
+    Raises:
+        StoreUnavailable: the database cannot be reached.
+    """
+    try:
+        async with engine.connect() as connection:
+            current = await connection.run_sync(_current_revision)
+    except (SQLAlchemyError, OSError) as exc:
+        raise StoreUnavailable(f"The database cannot be reached: {type(exc).__name__}") from exc
+    return MigrationStatus(current=current, head=head_revision())

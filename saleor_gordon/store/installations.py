@@ -1,0 +1,144 @@
+"""Installations: one per Saleor API URL, with its app token (encrypted) and cached JWKS."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from saleor_gordon.secret_box import SecretBox
+from saleor_gordon.store.error_mapping import map_database_errors
+from saleor_gordon.store.tables import installations
+
+
+@dataclass(frozen=True)
+class Installation:
+    """A shop that installed the app. ``token`` is decrypted; never log it."""
+
+    id: int
+    saleor_api_url: str
+    app_id: str
+    token: str
+    jwks: Mapping[str, Any]
+    jwks_fetched_at: datetime
+    installed_at: datetime
+    updated_at: datetime
+    revoked_at: datetime | None
+
+    def __repr__(self) -> str:
+        return f"Installation(id={self.id}, saleor_api_url={self.saleor_api_url!r})"
+
+
+class InstallationStore:
+    """Intent-named access to the ``installations`` table."""
+
+    def __init__(self, engine: AsyncEngine, secret_box: SecretBox) -> None:
+        self._engine = engine
+        self._box = secret_box
+
+    async def save_installation(
+        self,
+        *,
+        saleor_api_url: str,
+        app_id: str,
+        token: str,
+        jwks: Mapping[str, Any],
+        now: datetime,
+    ) -> Installation:
+        """Create the installation, or replace token, app id and JWKS of an existing one.
+
+        Saleor sends a new token when an installation is retried, so the newest one wins. The shop
+        configuration of an existing installation is kept.
+        """
+        values = {
+            "app_id": app_id,
+            "token_encrypted": self._box.encrypt(token),
+            "jwks": dict(jwks),
+            "jwks_fetched_at": now,
+            "updated_at": now,
+            "revoked_at": None,
+        }
+        async with map_database_errors(), self._engine.begin() as connection:
+            result = await connection.execute(
+                update(installations)
+                .where(installations.c.saleor_api_url == saleor_api_url)
+                .values(**values)
+            )
+            if result.rowcount == 0:
+                await connection.execute(
+                    insert(installations).values(
+                        saleor_api_url=saleor_api_url, installed_at=now, **values
+                    )
+                )
+        installation = await self.get_installation(saleor_api_url)
+        assert installation is not None
+        return installation
+
+    async def get_installation(self, saleor_api_url: str) -> Installation | None:
+        async with map_database_errors(), self._engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(installations).where(installations.c.saleor_api_url == saleor_api_url)
+                )
+            ).first()
+        return None if row is None else self._from_row(row._mapping)
+
+    async def get_installation_by_id(self, installation_id: int) -> Installation | None:
+        async with map_database_errors(), self._engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(installations).where(installations.c.id == installation_id)
+                )
+            ).first()
+        return None if row is None else self._from_row(row._mapping)
+
+    async def list_installations(self) -> list[Installation]:
+        async with map_database_errors(), self._engine.connect() as connection:
+            rows = (
+                await connection.execute(select(installations).order_by(installations.c.id))
+            ).all()
+        return [self._from_row(row._mapping) for row in rows]
+
+    async def save_jwks(
+        self, installation_id: int, jwks: Mapping[str, Any], *, now: datetime
+    ) -> None:
+        async with map_database_errors(), self._engine.begin() as connection:
+            await connection.execute(
+                update(installations)
+                .where(installations.c.id == installation_id)
+                .values(jwks=dict(jwks), jwks_fetched_at=now)
+            )
+
+    async def mark_revoked(self, installation_id: int, *, now: datetime) -> None:
+        """Saleor refused the token: stop the installation's work until it is reinstalled."""
+        async with map_database_errors(), self._engine.begin() as connection:
+            await connection.execute(
+                update(installations)
+                .where(installations.c.id == installation_id, installations.c.revoked_at.is_(None))
+                .values(revoked_at=now, updated_at=now)
+            )
+
+    async def delete_installation(self, installation_id: int) -> bool:
+        """Remove the installation, its secrets, configuration, events and jobs."""
+        async with map_database_errors(), self._engine.begin() as connection:
+            result = await connection.execute(
+                delete(installations).where(installations.c.id == installation_id)
+            )
+        return bool(result.rowcount)
+
+    def _from_row(self, row: RowMapping) -> Installation:
+        return Installation(
+            id=row["id"],
+            saleor_api_url=row["saleor_api_url"],
+            app_id=row["app_id"],
+            token=self._box.decrypt(row["token_encrypted"]),
+            jwks=row["jwks"],
+            jwks_fetched_at=row["jwks_fetched_at"],
+            installed_at=row["installed_at"],
+            updated_at=row["updated_at"],
+            revoked_at=row["revoked_at"],
+        )

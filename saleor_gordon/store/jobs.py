@@ -1,0 +1,465 @@
+"""Sync jobs: one per (installation, order), coalescing every event of that order.
+
+A job is *due* when ``next_attempt_at`` is set and has passed. Workers claim due jobs with a
+lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE),
+renew the lease while working, and finish with the version they claimed: an event that arrived
+meanwhile bumped the version, so the job stays due and runs again with the fresh state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import RowMapping, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from saleor_gordon.core.job_status import SETTLED_STATUSES, JobStatus
+from saleor_gordon.store.error_mapping import map_database_errors
+from saleor_gordon.store.tables import installations, job_history, sync_jobs
+
+
+async def enqueue_order_job(
+    connection: AsyncConnection,
+    *,
+    installation_id: int,
+    order_id: str,
+    order_number: str | None,
+    event: str,
+    now: datetime,
+) -> int:
+    """Create the order's job, or make the existing one due again with ``event`` added."""
+    insert_ = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    await connection.execute(
+        insert_(sync_jobs)
+        .values(
+            installation_id=installation_id,
+            order_id=order_id,
+            order_number=order_number,
+            status=JobStatus.PENDING.value,
+            events_seen=[],
+            version=0,
+            attempts=0,
+            run_now=False,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["installation_id", "order_id"])
+    )
+    query = select(sync_jobs).where(
+        sync_jobs.c.installation_id == installation_id, sync_jobs.c.order_id == order_id
+    )
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    job = (await connection.execute(query)).one()._mapping
+    settled = job["status"] in SETTLED_STATUSES
+    events_seen = sorted({*job["events_seen"], event})
+    await connection.execute(
+        update(sync_jobs)
+        .where(sync_jobs.c.id == job["id"])
+        .values(
+            events_seen=events_seen,
+            order_number=order_number or job["order_number"],
+            version=sync_jobs.c.version + 1,
+            next_attempt_at=now,
+            status=JobStatus.PENDING.value if settled else job["status"],
+            pending_since=now if settled or job["pending_since"] is None else job["pending_since"],
+            attempts=0 if settled else job["attempts"],
+            updated_at=now,
+        )
+    )
+    job_id: int = job["id"]
+    return job_id
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job as a worker holds it under its lease."""
+
+    id: int
+    installation_id: int
+    saleor_api_url: str
+    order_id: str
+    order_number: str | None
+    status: JobStatus
+    events_seen: frozenset[str]
+    version: int
+    attempts: int
+    """Attempts in this episode, including the one now starting."""
+    pending_since: datetime | None
+    external_ref: str | None
+    tracking_id: str | None
+    pushed_hash: str | None
+    writeback: Mapping[str, Any] | None
+    lease_owner: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    action: str
+    outcome: str
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What a worker records when it finishes an attempt."""
+
+    status: JobStatus
+    next_attempt_at: datetime | None
+    """When to try again; None when there is nothing left to do."""
+    action: str
+    outcome: str
+    message: str | None = None
+    history: Sequence[HistoryEntry] = ()
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    """Column updates: pushed_hash, pushed_at, tracking_id, external_ref, withdrawn_at, writeback."""
+    settled: bool = False
+    """True when this episode is over (attempts and age start afresh with the next event)."""
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A job as operators and the Dashboard see it."""
+
+    id: int
+    saleor_api_url: str
+    order_id: str
+    order_number: str | None
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_action: str | None
+    last_outcome: str | None
+    last_message: str | None
+    external_ref: str | None
+    tracking_id: str | None
+    events_seen: list[str]
+    created_at: datetime
+    updated_at: datetime
+    leased: bool
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "saleor_api_url": self.saleor_api_url,
+            "order_id": self.order_id,
+            "order_number": self.order_number,
+            "status": self.status,
+            "attempts": self.attempts,
+            "next_attempt_at": _iso(self.next_attempt_at),
+            "last_action": self.last_action,
+            "last_outcome": self.last_outcome,
+            "last_message": self.last_message,
+            "external_ref": self.external_ref,
+            "tracking_id": self.tracking_id,
+            "events_seen": self.events_seen,
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+            "in_progress": self.leased,
+            "history": self.history,
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+class JobStore:
+    """Intent-named operations on sync jobs and their history."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def claim_next_job(
+        self, *, worker_id: str, now: datetime, lease_seconds: float, per_installation_limit: int
+    ) -> ClaimedJob | None:
+        """Lease the most deserving due job, rotating between installations for fairness.
+
+        Jobs of installations whose token was revoked are not claimed. An installation never holds
+        more than ``per_installation_limit`` leases, so one shop's backlog leaves workers to others.
+        """
+        async with map_database_errors(), self._engine.begin() as connection:
+            row = (
+                await connection.execute(self._due_job_query(now, per_installation_limit))
+            ).first()
+            if row is None:
+                return None
+            job_id = row._mapping["id"]
+            await connection.execute(
+                update(sync_jobs)
+                .where(sync_jobs.c.id == job_id)
+                .values(
+                    lease_owner=worker_id,
+                    lease_expires_at=now + timedelta(seconds=lease_seconds),
+                    attempts=sync_jobs.c.attempts + 1,
+                    run_now=False,
+                )
+            )
+            await connection.execute(
+                update(installations)
+                .where(installations.c.id == row._mapping["installation_id"])
+                .values(last_claimed_at=now)
+            )
+            claimed = (
+                (
+                    await connection.execute(
+                        select(sync_jobs, installations.c.saleor_api_url)
+                        .join(installations, installations.c.id == sync_jobs.c.installation_id)
+                        .where(sync_jobs.c.id == job_id)
+                    )
+                )
+                .one()
+                ._mapping
+            )
+        return _claimed_from_row(claimed)
+
+    def _due_job_query(self, now: datetime, per_installation_limit: int) -> Any:
+        active = sync_jobs.alias("active")
+        leases_held = (
+            select(func.count())
+            .where(
+                active.c.installation_id == sync_jobs.c.installation_id,
+                active.c.lease_expires_at.is_not(None),
+                active.c.lease_expires_at >= now,
+            )
+            .scalar_subquery()
+        )
+        query = (
+            select(sync_jobs.c.id, sync_jobs.c.installation_id)
+            .join(installations, installations.c.id == sync_jobs.c.installation_id)
+            .where(
+                sync_jobs.c.next_attempt_at.is_not(None),
+                sync_jobs.c.next_attempt_at <= now,
+                or_(sync_jobs.c.lease_expires_at.is_(None), sync_jobs.c.lease_expires_at < now),
+                installations.c.revoked_at.is_(None),
+                leases_held < per_installation_limit,
+            )
+            .order_by(
+                sync_jobs.c.run_now.desc(),
+                installations.c.last_claimed_at.asc().nulls_first(),
+                sync_jobs.c.next_attempt_at.asc(),
+                sync_jobs.c.id.asc(),
+            )
+            .limit(1)
+        )
+        if self._engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=sync_jobs)
+        return query
+
+    async def renew_lease(
+        self, job_id: int, *, worker_id: str, now: datetime, lease_seconds: float
+    ) -> bool:
+        """Extend a held lease; False when the lease was lost (expired and taken by another)."""
+        async with map_database_errors(), self._engine.begin() as connection:
+            result = await connection.execute(
+                update(sync_jobs)
+                .where(sync_jobs.c.id == job_id, sync_jobs.c.lease_owner == worker_id)
+                .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+            )
+        return bool(result.rowcount)
+
+    async def finish_job(self, job: ClaimedJob, result: JobResult, *, now: datetime) -> bool:
+        """Record an attempt and release the lease. False when the lease had been lost."""
+        async with map_database_errors(), self._engine.begin() as connection:
+            current = (
+                await connection.execute(
+                    select(sync_jobs.c.version, sync_jobs.c.lease_owner).where(
+                        sync_jobs.c.id == job.id
+                    )
+                )
+            ).first()
+            if current is None or current._mapping["lease_owner"] != job.lease_owner:
+                return False
+            newer_event = current._mapping["version"] != job.version
+            next_attempt_at = now if newer_event else result.next_attempt_at
+            values: dict[str, Any] = {
+                "status": result.status.value,
+                "next_attempt_at": next_attempt_at,
+                "lease_owner": None,
+                "lease_expires_at": None,
+                "last_action": result.action,
+                "last_outcome": result.outcome,
+                "last_message": result.message,
+                "updated_at": now,
+                **result.changes,
+            }
+            if result.settled and not newer_event:
+                values["pending_since"] = None
+            await connection.execute(
+                update(sync_jobs).where(sync_jobs.c.id == job.id).values(values)
+            )
+            await _add_history(connection, job, result, now=now)
+        return True
+
+    async def retry_job(self, job_id: int, *, now: datetime) -> bool:
+        """Run the job at once, as a fresh episode (a person asked for it)."""
+        async with map_database_errors(), self._engine.begin() as connection:
+            result = await connection.execute(
+                update(sync_jobs).where(sync_jobs.c.id == job_id).values(**_retry_values(now))
+            )
+        return bool(result.rowcount)
+
+    async def retry_failed_jobs(self, *, now: datetime, saleor_api_url: str | None = None) -> int:
+        query = update(sync_jobs).where(sync_jobs.c.status == JobStatus.FAILED.value)
+        if saleor_api_url is not None:
+            query = query.where(sync_jobs.c.installation_id.in_(_installation_ids(saleor_api_url)))
+        async with map_database_errors(), self._engine.begin() as connection:
+            result = await connection.execute(query.values(**_retry_values(now)))
+        return int(result.rowcount)
+
+    async def get_job(self, job_id: int) -> JobView | None:
+        async with map_database_errors(), self._engine.connect() as connection:
+            row = (await connection.execute(_view_query().where(sync_jobs.c.id == job_id))).first()
+            if row is None:
+                return None
+            history = (
+                await connection.execute(
+                    select(job_history)
+                    .where(job_history.c.job_id == job_id)
+                    .order_by(job_history.c.at, job_history.c.id)
+                )
+            ).all()
+        view = _view_from_row(row._mapping)
+        view.history.extend(
+            {
+                "at": entry._mapping["at"].isoformat(),
+                "attempt": entry._mapping["attempt"],
+                "action": entry._mapping["action"],
+                "outcome": entry._mapping["outcome"],
+                "message": entry._mapping["message"],
+            }
+            for entry in history
+        )
+        return view
+
+    async def find_job(self, installation_id: int, order_id: str) -> JobView | None:
+        async with map_database_errors(), self._engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(sync_jobs.c.id).where(
+                        sync_jobs.c.installation_id == installation_id,
+                        sync_jobs.c.order_id == order_id,
+                    )
+                )
+            ).first()
+        return None if row is None else await self.get_job(row._mapping["id"])
+
+    async def list_jobs(
+        self,
+        *,
+        status: str | None = None,
+        saleor_api_url: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[JobView]:
+        query = _view_query().order_by(sync_jobs.c.updated_at.desc(), sync_jobs.c.id.desc())
+        if status is not None:
+            query = query.where(sync_jobs.c.status == status)
+        if saleor_api_url is not None:
+            query = query.where(installations.c.saleor_api_url == saleor_api_url)
+        async with map_database_errors(), self._engine.connect() as connection:
+            rows = (await connection.execute(query.limit(limit).offset(offset))).all()
+        return [_view_from_row(row._mapping) for row in rows]
+
+    async def count_by_status(self, *, installation_id: int | None = None) -> dict[str, int]:
+        query = select(sync_jobs.c.status, func.count()).group_by(sync_jobs.c.status)
+        if installation_id is not None:
+            query = query.where(sync_jobs.c.installation_id == installation_id)
+        async with map_database_errors(), self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return {row[0]: int(row[1]) for row in rows}
+
+    async def prune_history(self, *, older_than: datetime) -> int:
+        """Delete history entries (and settled, idle jobs' received events) older than a date."""
+        async with map_database_errors(), self._engine.begin() as connection:
+            result = await connection.execute(
+                delete(job_history).where(job_history.c.at < older_than)
+            )
+        return int(result.rowcount)
+
+
+def _retry_values(now: datetime) -> dict[str, Any]:
+    return {
+        "status": JobStatus.PENDING.value,
+        "next_attempt_at": now,
+        "pending_since": now,
+        "attempts": 0,
+        "run_now": True,
+        "updated_at": now,
+    }
+
+
+def _installation_ids(saleor_api_url: str) -> Any:
+    return select(installations.c.id).where(installations.c.saleor_api_url == saleor_api_url)
+
+
+async def _add_history(
+    connection: AsyncConnection, job: ClaimedJob, result: JobResult, *, now: datetime
+) -> None:
+    entries = list(result.history) or [HistoryEntry(result.action, result.outcome, result.message)]
+    await connection.execute(
+        insert(job_history),
+        [
+            {
+                "job_id": job.id,
+                "at": now,
+                "attempt": job.attempts,
+                "action": entry.action,
+                "outcome": entry.outcome,
+                "message": entry.message,
+            }
+            for entry in entries
+        ],
+    )
+
+
+def _view_query() -> Any:
+    return select(sync_jobs, installations.c.saleor_api_url).join(
+        installations, installations.c.id == sync_jobs.c.installation_id
+    )
+
+
+def _view_from_row(row: RowMapping) -> JobView:
+    return JobView(
+        id=row["id"],
+        saleor_api_url=row["saleor_api_url"],
+        order_id=row["order_id"],
+        order_number=row["order_number"],
+        status=row["status"],
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        last_action=row["last_action"],
+        last_outcome=row["last_outcome"],
+        last_message=row["last_message"],
+        external_ref=row["external_ref"],
+        tracking_id=row["tracking_id"],
+        events_seen=list(row["events_seen"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        leased=row["lease_owner"] is not None,
+    )
+
+
+def _claimed_from_row(row: RowMapping) -> ClaimedJob:
+    return ClaimedJob(
+        id=row["id"],
+        installation_id=row["installation_id"],
+        saleor_api_url=row["saleor_api_url"],
+        order_id=row["order_id"],
+        order_number=row["order_number"],
+        status=JobStatus(row["status"]),
+        events_seen=frozenset(row["events_seen"]),
+        version=row["version"],
+        attempts=row["attempts"],
+        pending_since=row["pending_since"],
+        external_ref=row["external_ref"],
+        tracking_id=row["tracking_id"],
+        pushed_hash=row["pushed_hash"],
+        writeback=row["writeback"],
+        lease_owner=row["lease_owner"],
+    )

@@ -1,0 +1,163 @@
+"""Every table of saleor-gordon, in one place.
+
+Times are stored as naive UTC (``UTCDateTime``) so that SQLite and PostgreSQL compare them the same
+way; Python code only ever sees timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in Python, naive UTC in the database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # pragma: no cover - defensive, SQLAlchemy parses SQLite text
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+installations = Table(
+    "installations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # The Saleor API URL (…/graphql/) that identifies the shop; one installation per URL.
+    Column("saleor_api_url", String(2048), nullable=False, unique=True),
+    Column("app_id", String(255), nullable=False),
+    Column("token_encrypted", Text, nullable=False),
+    Column("jwks", JSON, nullable=False),
+    Column("jwks_fetched_at", UTCDateTime, nullable=False),
+    Column("installed_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # Set when Saleor stops accepting the token: the installation's work stops.
+    Column("revoked_at", UTCDateTime, nullable=True),
+    # Shop configuration without the Gordon client secret, which is encrypted beside it.
+    Column("config", JSON, nullable=True),
+    Column("gordon_secret_encrypted", Text, nullable=True),
+    Column("config_updated_at", UTCDateTime, nullable=True),
+    # Round-robin fairness between shops when workers claim jobs.
+    Column("last_claimed_at", UTCDateTime, nullable=True),
+)
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "installation_id",
+        Integer,
+        ForeignKey("installations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # Saleor has no delivery id: (event, order id, issuedAt) recognises its redeliveries.
+    Column("dedupe_key", String(512), nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("order_id", String(255), nullable=True),
+    Column("order_number", String(64), nullable=True),
+    Column("issued_at", String(64), nullable=True),
+    Column("principal_type", String(16), nullable=True),
+    Column("principal_id", String(255), nullable=True),
+    Column("body_sha256", String(64), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    # Why the event causes no work (for example the app's own metadata write); NULL = enqueued.
+    Column("ignored_reason", String(255), nullable=True),
+    UniqueConstraint("installation_id", "dedupe_key", name="uq_webhook_events_dedupe"),
+)
+Index("ix_webhook_events_received_at", webhook_events.c.received_at)
+
+sync_jobs = Table(
+    "sync_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "installation_id",
+        Integer,
+        ForeignKey("installations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("order_id", String(255), nullable=False),
+    Column("order_number", String(64), nullable=True),
+    # pending | retrying | synced | needs_attention | failed | cancelled | skipped
+    Column("status", String(32), nullable=False),
+    # Order events received for the order (names), so that triggers survive coalescing.
+    Column("events_seen", JSON, nullable=False),
+    # Bumped by every event: a worker that finishes an older version leaves the job due.
+    Column("version", Integer, nullable=False, default=1),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("pending_since", UTCDateTime, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_expires_at", UTCDateTime, nullable=True),
+    Column("last_action", String(32), nullable=True),
+    Column("last_outcome", String(32), nullable=True),
+    Column("last_message", Text, nullable=True),
+    Column("external_ref", String(255), nullable=True),
+    Column("tracking_id", String(64), nullable=True),
+    # Hash of the Gordon content last accepted by Gordon; NULL = not in Gordon (or withdrawn).
+    Column("pushed_hash", String(64), nullable=True),
+    Column("pushed_at", UTCDateTime, nullable=True),
+    Column("withdrawn_at", UTCDateTime, nullable=True),
+    # Metadata still to be written to Saleor (retried on its own, without a new push).
+    Column("writeback", JSON, nullable=True),
+    Column("run_now", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("installation_id", "order_id", name="uq_sync_jobs_order"),
+)
+Index("ix_sync_jobs_due", sync_jobs.c.next_attempt_at)
+Index("ix_sync_jobs_status", sync_jobs.c.status)
+
+job_history = Table(
+    "job_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", Integer, ForeignKey("sync_jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    # Human message; never customer data (names, addresses, phones, emails).
+    Column("message", Text, nullable=True),
+)
+Index("ix_job_history_job", job_history.c.job_id, job_history.c.at)

@@ -1,0 +1,72 @@
+"""One table from error codes to HTTP statuses, and the JSON error body.
+
+Saleor retries 5xx and never 4xx (saleor-app-protocol.md §3.4): 4xx means "this request will
+never be accepted", 503 means "try again". During installation Saleor shows ``error.message`` to
+the person installing, so messages say what to do.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from saleor_gordon.errors import RegistrationRefused, StoreUnavailable, WebhookRejected
+
+STATUS_BY_CODE: dict[str, int] = {
+    "MISSING_HEADER": 400,
+    "MISSING_SALEOR_API_URL": 400,
+    "INVALID_SALEOR_API_URL": 400,
+    "WRONG_EVENT": 400,
+    "INVALID_REQUEST_JSON": 400,
+    "MISSING_AUTH_TOKEN": 400,
+    "MALFORMED_JSON": 400,
+    "INVALID_PAYLOAD": 400,
+    "NOT_REGISTERED": 401,
+    "SIGNATURE_VERIFICATION_FAILED": 401,
+    "UNKNOWN_APP_ID": 401,
+    "JWKS_NOT_AVAILABLE": 401,
+    "SALEOR_URL_PROHIBITED": 403,
+    "NOT_FOUND": 404,
+    "WRONG_METHOD": 405,
+    "PAYLOAD_TOO_LARGE": 413,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
+    "STORE_UNAVAILABLE": 503,
+}
+
+
+def error_response(code: str, message: str, *, status: int | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"success": False, "error": {"code": code, "message": message}},
+        status_code=status or STATUS_BY_CODE.get(code, 500),
+    )
+
+
+async def _webhook_rejected(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, WebhookRejected | RegistrationRefused)
+    return error_response(
+        exc.code, exc.message, status=STATUS_BY_CODE.get(exc.code, exc.status_hint)
+    )
+
+
+async def _store_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    return error_response(
+        "STORE_UNAVAILABLE",
+        "The app cannot reach its database right now; the request can be retried.",
+    )
+
+
+async def _http_exception(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        return error_response("WRONG_METHOD", "Method not allowed on this endpoint.")
+    if exc.status_code == 404:
+        return error_response("NOT_FOUND", "There is nothing at this address.")
+    return error_response("HTTP_ERROR", str(exc.detail), status=exc.status_code)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(WebhookRejected, _webhook_rejected)
+    app.add_exception_handler(RegistrationRefused, _webhook_rejected)
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)

@@ -1,0 +1,205 @@
+"""Webhook endpoints: verify, record durably, acknowledge fast.
+
+Verification follows Saleor's SDK (saleor-webhook-validator.ts, protocol §3.3) and fails closed:
+headers -> event -> body size and JSON -> installation known (before any network call) -> the
+detached RS256 JWS verifies against the cached JWKS, or against a refetched JWKS (at most one
+refetch per installation per limiter window). No Gordon call happens here; the worker does that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from saleor_gordon.errors import SaleorError, WebhookRejected
+from saleor_gordon.observability import sanitize_url
+from saleor_gordon.runtime import Runtime
+from saleor_gordon.saleor import headers
+from saleor_gordon.saleor.jwks import fetch_jwks
+from saleor_gordon.saleor.signature import verify_webhook_signature
+from saleor_gordon.store.inbox import ReceivedOrderEvent
+from saleor_gordon.store.installations import Installation
+from saleor_gordon.web.request_body import parse_json_object, read_limited_body
+
+logger = logging.getLogger(__name__)
+
+ORDER_EVENTS = frozenset(
+    {
+        "ORDER_CREATED",
+        "ORDER_CONFIRMED",
+        "ORDER_FULLY_PAID",
+        "ORDER_UPDATED",
+        "ORDER_CANCELLED",
+        "ORDER_EXPIRED",
+        "ORDER_METADATA_UPDATED",
+    }
+)
+APP_DELETED = "APP_DELETED"
+
+
+@dataclass(frozen=True)
+class VerifiedWebhook:
+    installation: Installation
+    event: str
+    """Upper-case event name, as in the manifest (``ORDER_FULLY_PAID``)."""
+    body: bytes
+    payload: dict[str, Any]
+
+
+def webhook_router(runtime: Runtime) -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/api/webhooks/orders")
+    async def order_webhook(request: Request) -> JSONResponse:
+        webhook = await verify_webhook(runtime, request, allowed_events=ORDER_EVENTS)
+        return await record_order_event(runtime, webhook)
+
+    @router.post("/api/webhooks/app-deleted")
+    async def app_deleted_webhook(request: Request) -> JSONResponse:
+        webhook = await verify_webhook(runtime, request, allowed_events=frozenset({APP_DELETED}))
+        return await remove_installation(runtime, webhook)
+
+    return router
+
+
+async def verify_webhook(
+    runtime: Runtime, request: Request, *, allowed_events: frozenset[str]
+) -> VerifiedWebhook:
+    """Return the verified webhook; raise WebhookRejected (coded, with a status) otherwise."""
+    saleor_api_url = _required_header(request, headers.API_URL)
+    event = _required_header(request, headers.EVENT).upper()
+    signature = _required_header(request, headers.SIGNATURE)
+    if event not in allowed_events:
+        raise WebhookRejected(
+            "WRONG_EVENT", f"This endpoint does not handle {event.lower()} events.", status_hint=400
+        )
+    body = await read_limited_body(request)
+    payload = parse_json_object(body)
+    installation = await runtime.installations.get_installation(saleor_api_url)
+    if installation is None:
+        raise WebhookRejected(
+            "NOT_REGISTERED",
+            f"No installation for {saleor_api_url}; install the app in this Saleor first.",
+            status_hint=401,
+        )
+    await _verify_signature(runtime, installation, body, signature)
+    return VerifiedWebhook(installation=installation, event=event, body=body, payload=payload)
+
+
+async def _verify_signature(
+    runtime: Runtime, installation: Installation, body: bytes, signature: str
+) -> None:
+    try:
+        verify_webhook_signature(body, signature, installation.jwks)
+    except WebhookRejected:
+        # Saleor may have rotated its key: refetch the JWKS once, then decide for good.
+        if not runtime.jwks_limiter.try_acquire(installation.saleor_api_url):
+            raise
+        jwks = await _refetch_jwks(runtime, installation)
+        verify_webhook_signature(body, signature, jwks)
+        await runtime.installations.save_jwks(installation.id, jwks, now=runtime.clock())
+        logger.info(
+            "installation.jwks_refreshed saleor_api_url=%s",
+            sanitize_url(installation.saleor_api_url),
+        )
+
+
+async def _refetch_jwks(runtime: Runtime, installation: Installation) -> dict[str, Any]:
+    try:
+        return await fetch_jwks(
+            runtime.http,
+            installation.saleor_api_url,
+            timeout=runtime.settings.saleor_timeout_seconds,
+        )
+    except SaleorError as exc:
+        raise WebhookRejected(
+            "SIGNATURE_VERIFICATION_FAILED",
+            "The signature does not match the cached keys and Saleor's keys could not be fetched.",
+            status_hint=401,
+        ) from exc
+
+
+def _required_header(request: Request, name: str) -> str:
+    value = request.headers.get(name, "").strip()
+    if not value:
+        raise WebhookRejected("MISSING_HEADER", f"The {name} header is missing.", status_hint=400)
+    return value
+
+
+async def record_order_event(runtime: Runtime, webhook: VerifiedWebhook) -> JSONResponse:
+    received = _received_order_event(webhook)
+    ignored = _ignored_reason(webhook, received)
+    result = await runtime.inbox.record_order_event(
+        received, now=runtime.clock(), ignored_reason=ignored
+    )
+    logger.info(
+        "webhook.received event=%s order_id=%s duplicate=%s ignored=%s job_id=%s",
+        webhook.event,
+        received.order_id,
+        result.duplicate,
+        ignored or "",
+        result.job_id,
+    )
+    return JSONResponse(
+        {
+            "success": True,
+            "duplicate": result.duplicate,
+            "ignored": ignored,
+            "job_id": result.job_id,
+        }
+    )
+
+
+def _received_order_event(webhook: VerifiedWebhook) -> ReceivedOrderEvent:
+    order = webhook.payload.get("order")
+    if not isinstance(order, dict) or not isinstance(order.get("id"), str) or not order["id"]:
+        raise WebhookRejected(
+            "INVALID_PAYLOAD",
+            "The payload has no order id; is the webhook's subscription query the app's own?",
+            status_hint=400,
+        )
+    principal = webhook.payload.get("issuingPrincipal")
+    principal = principal if isinstance(principal, dict) else {}
+    number = order.get("number")
+    issued_at = webhook.payload.get("issuedAt")
+    return ReceivedOrderEvent(
+        installation_id=webhook.installation.id,
+        event=webhook.event,
+        order_id=order["id"],
+        order_number=str(number) if isinstance(number, str | int) else None,
+        issued_at=issued_at if isinstance(issued_at, str) else None,
+        principal_type=_optional_str(principal.get("__typename")),
+        principal_id=_optional_str(principal.get("id")),
+        body_sha256=hashlib.sha256(webhook.body).hexdigest(),
+    )
+
+
+def _ignored_reason(webhook: VerifiedWebhook, received: ReceivedOrderEvent) -> str | None:
+    own_write = (
+        webhook.event == "ORDER_METADATA_UPDATED"
+        and received.principal_type == "App"
+        and received.principal_id == webhook.installation.app_id
+    )
+    return "the app's own metadata write" if own_write else None
+
+
+def _optional_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+async def remove_installation(runtime: Runtime, webhook: VerifiedWebhook) -> JSONResponse:
+    app = webhook.payload.get("app")
+    deleted_app_id = app.get("id") if isinstance(app, dict) else None
+    if deleted_app_id not in (None, webhook.installation.app_id):
+        return JSONResponse({"success": True, "ignored": "another app was deleted"})
+    await runtime.installations.delete_installation(webhook.installation.id)
+    logger.info(
+        "installation.deleted saleor_api_url=%s",
+        sanitize_url(webhook.installation.saleor_api_url),
+    )
+    return JSONResponse({"success": True})

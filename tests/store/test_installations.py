@@ -1,0 +1,174 @@
+"""InstallationStore and EventInbox on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from saleor_gordon.secret_box import SecretBox
+from saleor_gordon.store.database import migration_status
+from saleor_gordon.store.inbox import EventInbox, ReceivedOrderEvent
+from saleor_gordon.store.installations import InstallationStore
+from saleor_gordon.store.jobs import JobStore
+from tests.conftest import TEST_SECRET_KEY
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+API_URL = "https://shop.example.com/graphql/"
+TOKEN = "abcdefghijklmnopqrstuvwxyz0123"
+JWKS = {"keys": [{"kty": "RSA", "kid": "k1", "n": "AQAB", "e": "AQAB"}]}
+
+
+def _store(engine: AsyncEngine) -> InstallationStore:
+    return InstallationStore(engine, SecretBox(TEST_SECRET_KEY))
+
+
+def _event(
+    installation_id: int, event: str = "ORDER_FULLY_PAID", issued_at: str = "t1"
+) -> ReceivedOrderEvent:
+    return ReceivedOrderEvent(
+        installation_id=installation_id,
+        event=event,
+        order_id="T3JkZXI6MQ==",
+        order_number="45",
+        issued_at=issued_at,
+        principal_type="User",
+        principal_id="VXNlcjoyMQ==",
+        body_sha256="0" * 64,
+    )
+
+
+async def test_migrations_reach_head(migrated_engine: AsyncEngine) -> None:
+    status = await migration_status(migrated_engine)
+
+    assert status.up_to_date
+    assert status.current is not None
+
+
+async def test_saves_and_reads_an_installation(migrated_engine: AsyncEngine) -> None:
+    store = _store(migrated_engine)
+
+    saved = await store.save_installation(
+        saleor_api_url=API_URL, app_id="QXBwOjQ=", token=TOKEN, jwks=JWKS, now=NOW
+    )
+
+    assert saved == await store.get_installation(API_URL)
+    assert saved.token == TOKEN
+    assert saved.jwks == JWKS
+    assert saved.installed_at == NOW
+    assert await store.get_installation("https://other.example.com/graphql/") is None
+
+
+async def test_reinstall_replaces_token_and_keeps_identity(migrated_engine: AsyncEngine) -> None:
+    store = _store(migrated_engine)
+    first = await store.save_installation(
+        saleor_api_url=API_URL, app_id="QXBwOjQ=", token=TOKEN, jwks=JWKS, now=NOW
+    )
+    await store.mark_revoked(first.id, now=NOW)
+
+    later = NOW + timedelta(minutes=5)
+    second = await store.save_installation(
+        saleor_api_url=API_URL, app_id="QXBwOjU=", token="N" * 30, jwks=JWKS, now=later
+    )
+
+    assert second.id == first.id
+    assert second.token == "N" * 30
+    assert second.app_id == "QXBwOjU="
+    assert second.installed_at == NOW
+    assert second.updated_at == later
+    assert second.revoked_at is None
+    assert len(await store.list_installations()) == 1
+
+
+async def test_token_is_encrypted_at_rest(migrated_engine: AsyncEngine) -> None:
+    await _store(migrated_engine).save_installation(
+        saleor_api_url=API_URL, app_id="QXBwOjQ=", token=TOKEN, jwks=JWKS, now=NOW
+    )
+
+    async with migrated_engine.connect() as connection:
+        stored = (
+            await connection.execute(text("SELECT token_encrypted FROM installations"))
+        ).scalar()
+
+    assert isinstance(stored, str)
+    assert TOKEN not in stored
+    assert stored.startswith("v1:")
+
+
+async def test_token_not_in_sqlite_file(tmp_path: Path) -> None:
+    """The raw database file never holds the token as plain text (WAL included)."""
+    from saleor_gordon.store.database import create_engine, migrate
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'app.db'}")
+    await migrate(engine)
+    await _store(engine).save_installation(
+        saleor_api_url=API_URL, app_id="QXBwOjQ=", token=TOKEN, jwks=JWKS, now=NOW
+    )
+    await engine.dispose()
+
+    raw = b"".join(path.read_bytes() for path in tmp_path.iterdir())
+    assert TOKEN.encode() not in raw
+    assert API_URL.encode() in raw  # the file was really written
+
+
+async def test_deleting_an_installation_removes_its_events_and_jobs(
+    migrated_engine: AsyncEngine,
+) -> None:
+    store = _store(migrated_engine)
+    installation = await store.save_installation(
+        saleor_api_url=API_URL, app_id="QXBwOjQ=", token=TOKEN, jwks=JWKS, now=NOW
+    )
+    await EventInbox(migrated_engine).record_order_event(_event(installation.id), now=NOW)
+
+    assert await store.delete_installation(installation.id)
+
+    assert await store.get_installation(API_URL) is None
+    assert await JobStore(migrated_engine).list_jobs() == []
+    assert await EventInbox(migrated_engine).count_events(installation.id) == 0
+
+
+async def test_duplicate_deliveries_are_stored_once(migrated_engine: AsyncEngine) -> None:
+    installation = await _store(migrated_engine).save_installation(
+        saleor_api_url=API_URL, app_id="QXBwOjQ=", token=TOKEN, jwks=JWKS, now=NOW
+    )
+    inbox = EventInbox(migrated_engine)
+
+    results = [await inbox.record_order_event(_event(installation.id), now=NOW) for _ in range(3)]
+
+    assert [result.duplicate for result in results] == [False, True, True]
+    assert await inbox.count_events(installation.id) == 1
+    assert len(await JobStore(migrated_engine).list_jobs()) == 1
+
+
+async def test_events_of_one_order_coalesce_into_one_job(migrated_engine: AsyncEngine) -> None:
+    installation = await _store(migrated_engine).save_installation(
+        saleor_api_url=API_URL, app_id="QXBwOjQ=", token=TOKEN, jwks=JWKS, now=NOW
+    )
+    inbox = EventInbox(migrated_engine)
+
+    for index, event in enumerate(["ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_FULLY_PAID"]):
+        await inbox.record_order_event(_event(installation.id, event, f"t{index}"), now=NOW)
+
+    jobs = await JobStore(migrated_engine).list_jobs()
+    assert len(jobs) == 1
+    assert jobs[0].events_seen == ["ORDER_CONFIRMED", "ORDER_CREATED", "ORDER_FULLY_PAID"]
+    assert jobs[0].status == "pending"
+    assert await inbox.count_events(installation.id) == 3
+
+
+async def test_ignored_events_are_kept_without_work(migrated_engine: AsyncEngine) -> None:
+    installation = await _store(migrated_engine).save_installation(
+        saleor_api_url=API_URL, app_id="QXBwOjQ=", token=TOKEN, jwks=JWKS, now=NOW
+    )
+    inbox = EventInbox(migrated_engine)
+
+    result = await inbox.record_order_event(
+        _event(installation.id, "ORDER_METADATA_UPDATED"), now=NOW, ignored_reason="own write"
+    )
+
+    assert result.job_id is None
+    assert not result.duplicate
+    assert await inbox.count_events(installation.id) == 1
+    assert await JobStore(migrated_engine).list_jobs() == []
