@@ -1,0 +1,73 @@
+"""The first date Gordon may deliver an order (issue 3, item 2, ``deliverydate``).
+
+Rule: take the order time in the shop's time zone; an order at or after the cutoff counts as placed the
+next day; add ``lead_days`` calendar days; then move forward to the first allowed ISO weekday (1 = Monday …
+7 = Sunday) that is not a public holiday of ``holiday_country``.
+
+Holidays come from the ``holidays`` package: the "public" category plus, where the country has one, the
+"de_facto" category (in Sweden: Midsummer Eve, Christmas Eve and New Year's Eve, days nobody works although
+they are not statutory holidays).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+__all__ = ["first_delivery_date", "holiday_dates", "is_delivery_day"]
+
+_SEARCH_DAYS = 370  # a year and a bit: any non-empty weekday set has a free day in that span
+_HOLIDAY_CATEGORIES = ("public", "de_facto")
+
+
+@lru_cache(maxsize=128)
+def holiday_dates(country: str, year: int) -> frozenset[date]:
+    """The holidays of ``country`` (ISO alpha-2) in ``year``.
+
+    Raises:
+        NotImplementedError: the ``holidays`` package does not know ``country``.
+    """
+    calendar = holidays.country_holidays(country, years=year)
+    categories = tuple(c for c in _HOLIDAY_CATEGORIES if c in calendar.supported_categories)
+    calendar = holidays.country_holidays(country, years=year, categories=categories)
+    return frozenset(calendar.keys())
+
+
+def is_delivery_day(day: date, *, weekdays: Collection[int], holiday_country: str | None) -> bool:
+    """True when ``day`` is an allowed weekday and not a holiday."""
+    if day.isoweekday() not in weekdays:
+        return False
+    return holiday_country is None or day not in holiday_dates(holiday_country, day.year)
+
+
+def first_delivery_date(
+    ordered_at: datetime,
+    *,
+    timezone: str,
+    cutoff: time,
+    weekdays: Collection[int],
+    lead_days: int,
+    holiday_country: str | None = None,
+) -> date:
+    """The first allowed delivery date for an order placed at ``ordered_at``.
+
+    Raises:
+        ValueError: ``ordered_at`` is naive, ``lead_days`` is negative, or no day within a year is allowed.
+    """
+    if ordered_at.tzinfo is None or ordered_at.utcoffset() is None:
+        raise ValueError("ordered_at must be timezone-aware")
+    if lead_days < 0:
+        raise ValueError("lead_days must not be negative")
+    local = ordered_at.astimezone(ZoneInfo(timezone))
+    day = local.date() + timedelta(days=lead_days)
+    if local.time().replace(tzinfo=None) >= cutoff:
+        day += timedelta(days=1)
+    for _ in range(_SEARCH_DAYS):
+        if is_delivery_day(day, weekdays=weekdays, holiday_country=holiday_country):
+            return day
+        day += timedelta(days=1)
+    raise ValueError("no allowed delivery day within a year; check delivery_days.weekdays")

@@ -1,0 +1,294 @@
+"""A Saleor order as the app's GraphQL documents select it (pure, frozen).
+
+The models follow ``graphql/fragments/OrderDetails.graphql`` and tolerate the larger fragment ``O`` of the
+recorded samples (``../shared/saleor/samples``): unknown keys are ignored, missing or null values become
+defaults (``""`` for text, ``()`` for lists, ``None`` for objects). Saleor itself writes ``""`` for missing
+address parts (samples README, "Notes on the payloads"), so ``""`` is the one spelling of "absent" here.
+
+A value of the wrong type (a list where a name belongs) is not guessed at: ``SaleorOrder.from_graphql``
+raises ``OrderPayloadInvalid`` naming the path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
+
+__all__ = [
+    "Address",
+    "Allocation",
+    "Channel",
+    "Country",
+    "DeliveryMethod",
+    "MetadataItem",
+    "OrderLine",
+    "OrderPayloadInvalid",
+    "Product",
+    "SaleorOrder",
+    "Variant",
+    "Warehouse",
+    "Weight",
+    "extract_order_data",
+]
+
+
+class OrderPayloadInvalid(ValueError):
+    """The data is not a Saleor order (or not one this app can read)."""
+
+
+class _SaleorModel(BaseModel):
+    """Frozen, camelCase on the wire, unknown keys ignored, ``null`` treated as absent."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="ignore", alias_generator=to_camel, populate_by_name=True
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nulls(cls, data: Any) -> Any:
+        """Let defaults stand in for ``null`` (Saleor sends null for absent objects)."""
+        if isinstance(data, Mapping):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
+
+
+class MetadataItem(_SaleorModel):
+    """One ``{key, value}`` pair of Saleor (private) metadata."""
+
+    key: str
+    value: str = ""
+
+
+def _lookup(items: tuple[MetadataItem, ...], key: str) -> str | None:
+    """The value of the last item named ``key``, or None."""
+    found = [item.value for item in items if item.key == key]
+    return found[-1] if found else None
+
+
+class Weight(_SaleorModel):
+    """A Saleor ``Weight``: ``unit`` is G, LB, OZ, KG or TONNE."""
+
+    unit: str = ""
+    value: float | None = None
+
+
+class Country(_SaleorModel):
+    """A Saleor ``CountryDisplay``; only the ISO code is read."""
+
+    code: str = ""
+
+
+class Address(_SaleorModel):
+    """A Saleor ``Address`` (fragment ``AddressDetails``)."""
+
+    first_name: str = ""
+    last_name: str = ""
+    company_name: str = ""
+    street_address_1: str = Field(default="", alias="streetAddress1")
+    street_address_2: str = Field(default="", alias="streetAddress2")
+    postal_code: str = ""
+    city: str = ""
+    city_area: str = ""
+    country_area: str = ""
+    country: Country | None = None
+    phone: str = ""
+
+    @property
+    def country_code(self) -> str:
+        """ISO 3166 alpha-2 code, ``""`` when unknown."""
+        return self.country.code if self.country else ""
+
+    @property
+    def person_name(self) -> str:
+        """First and last name joined by a space, ``""`` when both are blank."""
+        return " ".join(part.strip() for part in (self.first_name, self.last_name) if part.strip())
+
+
+class Channel(_SaleorModel):
+    """The order's channel."""
+
+    id: str = ""
+    slug: str = ""
+
+
+class DeliveryMethod(_SaleorModel):
+    """``Order.deliveryMethod``: a ``ShippingMethod`` or, for click and collect, a ``Warehouse``."""
+
+    typename: str = Field(default="", alias="__typename")
+    id: str = ""
+    name: str = ""
+    metadata: tuple[MetadataItem, ...] = ()
+
+    @property
+    def is_warehouse(self) -> bool:
+        """True for click and collect (the customer fetches the order at a warehouse)."""
+        return self.typename == "Warehouse"
+
+    def metadata_value(self, key: str) -> str | None:
+        """The shipping method's public metadata value for ``key``, or None."""
+        return _lookup(self.metadata, key)
+
+
+class Product(_SaleorModel):
+    """The product of a line's variant."""
+
+    id: str = ""
+    name: str = ""
+    metadata: tuple[MetadataItem, ...] = ()
+
+    def metadata_value(self, key: str) -> str | None:
+        """The product's public metadata value for ``key``, or None."""
+        return _lookup(self.metadata, key)
+
+
+class Variant(_SaleorModel):
+    """The product variant of a line (null when the variant was deleted after the order)."""
+
+    id: str = ""
+    sku: str = ""
+    weight: Weight | None = None
+    product: Product | None = None
+    metadata: tuple[MetadataItem, ...] = ()
+
+    def metadata_value(self, key: str) -> str | None:
+        """The variant's public metadata value for ``key``, or None."""
+        return _lookup(self.metadata, key)
+
+
+class Warehouse(_SaleorModel):
+    """A warehouse stock was allocated from."""
+
+    id: str = ""
+    slug: str = ""
+    name: str = ""
+
+
+class Allocation(_SaleorModel):
+    """One stock allocation of a line."""
+
+    warehouse: Warehouse | None = None
+
+
+class OrderLine(_SaleorModel):
+    """One order line."""
+
+    id: str = ""
+    product_name: str = ""
+    variant_name: str = ""
+    product_sku: str = ""
+    product_variant_id: str = ""
+    quantity: int = 0
+    variant: Variant | None = None
+    allocations: tuple[Allocation, ...] = ()
+
+    @property
+    def warehouses(self) -> tuple[Warehouse, ...]:
+        """The warehouses this line's stock was allocated from."""
+        return tuple(a.warehouse for a in self.allocations if a.warehouse is not None)
+
+    @property
+    def sku(self) -> str:
+        """The SKU stored on the line, else the variant's."""
+        return self.product_sku or (self.variant.sku if self.variant else "")
+
+
+class SaleorOrder(_SaleorModel):
+    """A Saleor order (fragment ``OrderDetails``; fragment ``O`` of the samples parses too)."""
+
+    id: str = ""
+    number: str = ""
+    created: datetime | None = None
+    updated_at: datetime | None = None
+    status: str = ""
+    origin: str = ""
+    user_email: str = ""
+    customer_note: str = ""
+    is_shipping_required: bool | None = None
+    shipping_method_name: str = ""
+    collection_point_name: str = ""
+    channel: Channel | None = None
+    shipping_address: Address | None = None
+    billing_address: Address | None = None
+    delivery_method: DeliveryMethod | None = None
+    lines: tuple[OrderLine, ...] = ()
+    metadata: tuple[MetadataItem, ...] = ()
+    private_metadata: tuple[MetadataItem, ...] = ()
+
+    @classmethod
+    def from_graphql(cls, data: Mapping[str, object]) -> SaleorOrder:
+        """Parse ``data``, the order object of a GraphQL response or webhook body.
+
+        Raises:
+            OrderPayloadInvalid: ``data`` is not an order, or a field has a type Saleor never sends.
+        """
+        if not isinstance(data, Mapping):
+            raise OrderPayloadInvalid(f"expected a Saleor order object, got {_kind(data)}")
+        if not any(key in data for key in ("id", "number")):
+            keys = ", ".join(sorted(str(key) for key in data)[:8]) or "none"
+            raise OrderPayloadInvalid(
+                f"expected a Saleor order object with 'id' and 'number'; its keys are: {keys}"
+            )
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise OrderPayloadInvalid(_describe(exc)) from None
+
+    @property
+    def channel_slug(self) -> str:
+        """The channel slug, ``""`` when unknown."""
+        return self.channel.slug if self.channel else ""
+
+    def metadata_value(self, key: str) -> str | None:
+        """The order's public metadata value for ``key``, or None."""
+        return _lookup(self.metadata, key)
+
+    def private_metadata_value(self, key: str) -> str | None:
+        """The order's private metadata value for ``key``, or None."""
+        return _lookup(self.private_metadata, key)
+
+
+def extract_order_data(document: object) -> Mapping[str, object]:
+    """Find the order in a GraphQL response (``{"data": {"order": …}}``), a webhook body or an order.
+
+    Raises:
+        OrderPayloadInvalid: there is no order in ``document``.
+    """
+    if not isinstance(document, Mapping):
+        raise OrderPayloadInvalid(f"expected a JSON object, got {_kind(document)}")
+    if "data" in document and "id" not in document:
+        data = document["data"]
+        if not isinstance(data, Mapping) or data.get("order") is None:
+            raise OrderPayloadInvalid(
+                "the GraphQL response holds no order (not found, or the token may not read it)"
+            )
+        document = data
+    if "order" in document and "id" not in document:
+        order = document["order"]
+        if not isinstance(order, Mapping):
+            raise OrderPayloadInvalid(f"'order' should be an object, got {_kind(order)}")
+        return order
+    return document
+
+
+def _kind(value: object) -> str:
+    """A short description of a JSON value's type for messages."""
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    for type_, name in names.items():
+        if isinstance(value, type_):
+            return name
+    return "null" if value is None else f"a {type(value).__name__}"
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line per pydantic error: ``lines[0].quantity: Input should be a valid integer``."""
+    parts = []
+    for error in exc.errors()[:5]:
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
+        parts.append(f"{path.lstrip('.') or 'order'}: {error['msg']}")
+    more = len(exc.errors()) - 5
+    suffix = f" (and {more} more)" if more > 0 else ""
+    return "not a readable Saleor order: " + "; ".join(parts) + suffix

@@ -1,0 +1,301 @@
+"""What a Gordon answer means, decided without I/O (like gidgethub's ``decipher_response``).
+
+The Gordon adapter (``saleor_gordon.gordon.client``) sends requests and hands the raw answer here;
+the worker acts on the value returned. Nothing in this module sleeps, logs or reads a clock: a
+Retry-After given as an HTTP date needs ``now`` from the caller.
+
+Rules, with their sources (``../shared/docs/gordon-api.md``):
+
+* A JSON body with ``"status": "error"`` is a refusal whatever the HTTP code, because Gordon answers
+  validation errors with 200 (bulk rows) or 400 (D1.5, B6). Exception: 408, 429 and 5xx stay
+  retryable even with such a body, because the transport status says "try again" and a transient
+  refusal must not need a person (our decision; the body's message goes into the reason).
+* Not found (UNVERIFIED: Gordon's answer for an unknown ref is not documented): HTTP 404, or an
+  error body whose message reads like "not found" / "does not exist" / "no such order" with a 4xx or
+  2xx code. "Unable to find deliverygroup" is *not* a not-found.
+* 401 means the access token was refused. The client refreshes the token and retries once; when the
+  classifier sees a 401 it is the persisting case, so the answer is a refusal telling the shop owner to
+  check the credentials.
+* 408, 429 (with Retry-After) and 5xx are retryable; other 4xx are refusals.
+* 2xx with a JSON object (or an empty body, e.g. 204) is accepted; 2xx with HTML or other non-JSON is a
+  refusal, as it usually means the base URL points at a web page, not the API.
+
+Messages are built from Gordon's ``message``/``error_description`` or a short excerpt of the body, never
+from request data, so they hold no credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import TypeAlias
+
+BODY_EXCERPT_CHARS = 200
+DEFAULT_TOKEN_LIFETIME_SECONDS = 3600.0
+
+CREDENTIALS_MESSAGE = (
+    "Gordon refused the API credentials; check the client id and client secret, and that they "
+    "belong to the environment of the base URL (staging credentials do not work in production)"
+)
+BASE_URL_HINT = "check the Gordon base URL in the app configuration"
+
+# UNVERIFIED: Gordon's wording for an unknown order is not documented; these cover the usual phrasings.
+_NOT_FOUND_MESSAGE = re.compile(
+    r"\bnot\s+found\b|\bdoes\s+not\s+exist\b|\bdoesn't\s+exist\b|\bno\s+such\s+order\b|"
+    r"\bunknown\s+order\b|\bcould\s+not\s+find\s+order\b",
+    re.IGNORECASE,
+)
+_RETRYABLE_STATUSES = frozenset({408, 429})
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """Gordon accepted the request; ``body`` is its JSON answer (empty for an empty body)."""
+
+    external_ref: str | None
+    tracking_id: str | None
+    body: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """Gordon refused the request; retrying the same request will not help."""
+
+    message: str
+    status: int | None
+
+    @property
+    def is_auth_failure(self) -> bool:
+        """True when the credentials (not the order) were refused."""
+        return self.status in (401, 403) and self.message.startswith(CREDENTIALS_MESSAGE)
+
+
+@dataclass(frozen=True, slots=True)
+class Retryable:
+    """The request may succeed later; ``retry_after`` is Gordon's wish in seconds, if it said one."""
+
+    reason: str
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotFound:
+    """Gordon does not know the order (UNVERIFIED recognition, see the module docstring)."""
+
+    message: str
+
+
+Outcome: TypeAlias = Accepted | Rejected | Retryable | NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class TokenGranted:
+    """An OAuth2 access token from ``POST /oauth/token``; ``repr`` never shows the token."""
+
+    access_token: str = field(repr=False)
+    expires_in: float
+
+
+TokenOutcome: TypeAlias = TokenGranted | Rejected | Retryable
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None) -> float | None:
+    """Turn a Retry-After header into seconds to wait (RFC 9110 §10.2.3).
+
+    Args:
+        value: the header value: delay-seconds (``"120"``) or an HTTP date.
+        now: the current time (timezone-aware); needed only for the HTTP-date form.
+
+    Returns:
+        Seconds (never negative), or None when the value is missing or unreadable, or is a date and
+        ``now`` was not given.
+    """
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        return _seconds_until_http_date(text, now=now)
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN or infinite
+        return None
+    return max(seconds, 0.0)
+
+
+def _seconds_until_http_date(text: str, *, now: datetime | None) -> float | None:
+    if now is None:
+        return None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None or now.tzinfo is None:
+        return None
+    return max((when - now).total_seconds(), 0.0)
+
+
+def classify_gordon_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    now: datetime | None = None,
+) -> Outcome:
+    """Decide what an answer of Gordon's order API means.
+
+    Args:
+        status: the HTTP status code.
+        headers: the response headers (case-insensitive mapping preferred; ``Retry-After`` and
+            ``retry-after`` are both looked up).
+        body: the raw response body.
+        now: the current time, used only for a Retry-After given as an HTTP date.
+
+    Returns:
+        ``Accepted``, ``Rejected``, ``Retryable`` or ``NotFound``, per the rules in the module docstring.
+    """
+    document = _json_object(body)
+    if status in _RETRYABLE_STATUSES or status >= 500:
+        return _retryable(status, headers, body, document, now=now)
+    if status == 401:
+        return Rejected(f"{CREDENTIALS_MESSAGE} (HTTP 401 on an API call)", 401)
+    if status == 404:
+        return NotFound(
+            _gordon_message(document, body) or "Gordon does not know this order (HTTP 404)"
+        )
+    if document is not None and _is_error_body(document):
+        return _refusal(
+            status, _gordon_message(document, body) or f"Gordon refused (HTTP {status})"
+        )
+    if 200 <= status < 300:
+        return _accepted(status, body, document)
+    if 300 <= status < 400:
+        return Rejected(f"Gordon answered with a redirect (HTTP {status}); {BASE_URL_HINT}", status)
+    detail = _gordon_message(document, body)
+    return Rejected(
+        f"Gordon refused the request (HTTP {status})" + (f": {detail}" if detail else ""), status
+    )
+
+
+def _retryable(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    document: Mapping[str, object] | None,
+    *,
+    now: datetime | None,
+) -> Retryable:
+    retry_after = parse_retry_after(_header(headers, "retry-after"), now=now)
+    detail = _gordon_message(document, body)
+    reason = f"Gordon answered HTTP {status}" + (f": {detail}" if detail else "")
+    return Retryable(reason, retry_after)
+
+
+def _refusal(status: int, message: str) -> Rejected | NotFound:
+    if (status < 300 or 400 <= status < 500) and _NOT_FOUND_MESSAGE.search(message):
+        return NotFound(message)
+    return Rejected(message, status)
+
+
+def _accepted(status: int, body: bytes, document: Mapping[str, object] | None) -> Outcome:
+    if document is None and body.strip():
+        return Rejected(
+            f"Gordon answered HTTP {status} with a body that is not a JSON object; {BASE_URL_HINT}",
+            status,
+        )
+    answer: Mapping[str, object] = document or {}
+    return Accepted(
+        external_ref=_optional_text(answer.get("external_ref")),
+        tracking_id=_optional_text(answer.get("tracking_id")),
+        body=answer,
+    )
+
+
+def classify_token_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    now: datetime | None = None,
+) -> TokenOutcome:
+    """Decide what an answer of ``POST /oauth/token`` means (gordon-api.md B2).
+
+    Returns:
+        ``TokenGranted`` on success; ``Rejected`` with an actionable message when the credentials or the
+        base URL are wrong; ``Retryable`` on 408, 429 and 5xx.
+    """
+    document = _json_object(body)
+    if status in _RETRYABLE_STATUSES or status >= 500:
+        return _retryable(status, headers, body, document, now=now)
+    if status in (400, 401, 403) and document is not None and "error" in document:
+        detail = _optional_text(document.get("error_description")) or _optional_text(
+            document.get("error")
+        )
+        return Rejected(
+            f"{CREDENTIALS_MESSAGE} (HTTP {status}: {detail})", 401 if status == 400 else status
+        )
+    if status in (401, 403):
+        return Rejected(f"{CREDENTIALS_MESSAGE} (HTTP {status})", status)
+    if 200 <= status < 300 and document is not None:
+        return _granted(status, document)
+    return Rejected(
+        f"Gordon's token endpoint answered HTTP {status} unexpectedly; {BASE_URL_HINT}", status
+    )
+
+
+def _granted(status: int, document: Mapping[str, object]) -> TokenOutcome:
+    token = document.get("access_token")
+    if not isinstance(token, str) or not token:
+        return Rejected(
+            f"Gordon's token endpoint answered HTTP {status} without an access token; {BASE_URL_HINT}",
+            status,
+        )
+    expires_in = document.get("expires_in")
+    lifetime = (
+        float(expires_in)
+        if isinstance(expires_in, int | float)
+        and not isinstance(expires_in, bool)
+        and expires_in > 0
+        else DEFAULT_TOKEN_LIFETIME_SECONDS
+    )
+    return TokenGranted(access_token=token, expires_in=lifetime)
+
+
+def _json_object(body: bytes) -> Mapping[str, object] | None:
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _is_error_body(document: Mapping[str, object]) -> bool:
+    status = document.get("status")
+    return isinstance(status, str) and status.strip().lower() == "error"
+
+
+def _gordon_message(document: Mapping[str, object] | None, body: bytes) -> str:
+    """Gordon's own words: ``message``, else ``error_description``/``error``, else a body excerpt."""
+    if document is not None:
+        for key in ("message", "error_description", "error"):
+            text = _optional_text(document.get(key))
+            if text:
+                return text[:BODY_EXCERPT_CHARS]
+        return ""
+    text = body.decode("utf-8", errors="replace").strip()
+    return " ".join(text.split())[:BODY_EXCERPT_CHARS]
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is not None:
+        return value
+    lowered = {key.lower(): item for key, item in headers.items()}
+    return lowered.get(name)
+
+
+def _optional_text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

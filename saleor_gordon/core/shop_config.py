@@ -1,0 +1,292 @@
+"""Per-installation shop configuration: JSON form, validation and masking (issue 3, item 1).
+
+JSON form (more keys are allowed, at every level, and kept as they are)::
+
+    {"gordon": {"base_url": "https://backend.staging.gordondelivery.com",
+                "client_id": "…", "client_secret": "…"},
+     "trigger_events": ["ORDER_FULLY_PAID"],
+     "external_ref_prefix": "",
+     "delivery_groups": [{"deliverygroup": "Gordon Store", "channel": "se-store",
+                          "shipping_method": "Gordon hemleverans 17-21", "warehouse": "lager-vastberga",
+                          "time_window": "17:00 - 21:00"}],
+     "default_time_window": "14:00 - 16:00",
+     "delivery_days": {"timezone": "Europe/Stockholm", "cutoff": "14:00", "weekdays": [1, 2, 3, 4, 5],
+                       "lead_days": 1, "holiday_country": "SE"},
+     "default_item_type": "chilled"}
+
+Required: ``gordon`` (all three keys) and at least one ``delivery_groups`` rule. ``delivery_days`` defaults
+to the values above except ``holiday_country`` (none). ``parse_shop_config`` reports every problem at once,
+each with its JSON path and what to write instead.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_core import ErrorDetails
+
+from saleor_gordon.core.gordon_order import ITEM_TYPES, ItemType, format_time_window
+from saleor_gordon.errors import ShopConfigInvalid
+
+__all__ = [
+    "SECRET_MASK",
+    "TRIGGER_EVENTS",
+    "DeliveryDays",
+    "DeliveryGroupRule",
+    "GordonSettings",
+    "ShopConfig",
+    "TriggerEvent",
+    "parse_shop_config",
+]
+
+TriggerEvent = Literal["ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_FULLY_PAID"]
+TRIGGER_EVENTS: tuple[TriggerEvent, ...] = ("ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_FULLY_PAID")
+SECRET_MASK = "********"  # noqa: S105 - the mask shown instead of a secret, not a secret
+
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+class _ConfigModel(BaseModel):
+    """Frozen; unknown keys are kept (a newer Dashboard may write keys this version does not know)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", str_strip_whitespace=True)
+
+
+def _required_text(value: str, hint: str) -> str:
+    if not value:
+        raise ValueError(f"must not be empty; {hint}")
+    return value
+
+
+def _optional_text(value: str | None) -> str | None:
+    return value or None
+
+
+class GordonSettings(_ConfigModel):
+    """Where and as whom to call Gordon (Gordon API doc B2, B3: credentials are per environment)."""
+
+    base_url: str
+    client_id: str
+    client_secret: SecretStr
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"{value!r} is not an absolute http(s) URL; use e.g. "
+                "https://backend.staging.gordondelivery.com"
+            )
+        return value.rstrip("/")
+
+    @field_validator("client_id")
+    @classmethod
+    def _check_client_id(cls, value: str) -> str:
+        return _required_text(value, _MISSING_HINTS["client_id"])
+
+    @field_validator("client_secret")
+    @classmethod
+    def _check_client_secret(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError(f"must not be empty; {_MISSING_HINTS['client_secret']}")
+        return SecretStr(value.get_secret_value().strip())
+
+
+class DeliveryGroupRule(_ConfigModel):
+    """Orders matching every given condition go to ``deliverygroup``; absent conditions match anything."""
+
+    deliverygroup: str
+    channel: str | None = None
+    shipping_method: str | None = None  # id or name (case-insensitive)
+    warehouse: str | None = None  # id, slug or name of a warehouse a line is allocated from
+    time_window: str | None = None
+
+    @field_validator("deliverygroup")
+    @classmethod
+    def _check_group(cls, value: str) -> str:
+        return _required_text(value, _MISSING_HINTS["deliverygroup"])
+
+    @field_validator("channel", "shipping_method", "warehouse")
+    @classmethod
+    def _blank_is_absent(cls, value: str | None) -> str | None:
+        return _optional_text(value)
+
+    @field_validator("time_window")
+    @classmethod
+    def _check_window(cls, value: str | None) -> str | None:
+        return format_time_window(value) if value else None
+
+
+class DeliveryDays(_ConfigModel):
+    """When Gordon delivers: see ``core.delivery_dates.first_delivery_date``."""
+
+    timezone: str = "Europe/Stockholm"
+    cutoff: str = "14:00"
+    weekdays: tuple[int, ...] = (1, 2, 3, 4, 5)
+    lead_days: int = Field(default=1, ge=0, le=60)
+    holiday_country: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a known time zone; use an IANA name such as Europe/Stockholm"
+            ) from None
+        return value
+
+    @field_validator("cutoff")
+    @classmethod
+    def _check_cutoff(cls, value: str) -> str:
+        return f"{_parse_clock(value):%H:%M}"
+
+    @field_validator("weekdays")
+    @classmethod
+    def _check_weekdays(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value:
+            raise ValueError("must list at least one weekday; 1 is Monday, 7 is Sunday")
+        wrong = [day for day in value if not 1 <= day <= 7]
+        if wrong:
+            raise ValueError(f"{wrong} are not ISO weekdays; use 1 (Monday) to 7 (Sunday)")
+        return tuple(sorted(set(value)))
+
+    @field_validator("holiday_country")
+    @classmethod
+    def _check_holiday_country(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        code = value.upper()
+        if code not in holidays.list_supported_countries():
+            raise ValueError(
+                f"{value!r} is not a country the holiday calendar knows; "
+                "use an ISO 3166 code such as SE, NO or DK"
+            )
+        return code
+
+    @property
+    def cutoff_time(self) -> time:
+        """``cutoff`` as a ``time``."""
+        return _parse_clock(self.cutoff)
+
+
+class ShopConfig(_ConfigModel):
+    """The configuration of one installation (one Saleor shop)."""
+
+    gordon: GordonSettings
+    trigger_events: tuple[TriggerEvent, ...] = ("ORDER_FULLY_PAID",)
+    external_ref_prefix: str = ""
+    delivery_groups: tuple[DeliveryGroupRule, ...]
+    default_time_window: str | None = None
+    delivery_days: DeliveryDays = DeliveryDays()
+    default_item_type: ItemType | None = None
+
+    @field_validator("trigger_events")
+    @classmethod
+    def _check_events(cls, value: tuple[TriggerEvent, ...]) -> tuple[TriggerEvent, ...]:
+        if not value:
+            raise ValueError('must list at least one event; e.g. ["ORDER_FULLY_PAID"]')
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("delivery_groups")
+    @classmethod
+    def _check_rules(cls, value: tuple[DeliveryGroupRule, ...]) -> tuple[DeliveryGroupRule, ...]:
+        if not value:
+            raise ValueError(
+                'must hold at least one rule, e.g. [{"deliverygroup": "Gordon Store"}]'
+            )
+        return value
+
+    @field_validator("default_time_window")
+    @classmethod
+    def _check_window(cls, value: str | None) -> str | None:
+        return format_time_window(value) if value else None
+
+    def to_storage_dict(self) -> dict[str, Any]:
+        """The full configuration as JSON-ready data, secret included (encrypt it before storing)."""
+        data = self.model_dump(mode="json")
+        data["gordon"]["client_secret"] = self.gordon.client_secret.get_secret_value()
+        return data
+
+    def masked_dict(self) -> dict[str, Any]:
+        """As ``to_storage_dict`` but the secret masked: ``"********" + its last 2 characters``."""
+        data = self.model_dump(mode="json")
+        data["gordon"]["client_secret"] = _mask(self.gordon.client_secret.get_secret_value())
+        return data
+
+
+def parse_shop_config(data: object) -> ShopConfig:
+    """Validate ``data`` (parsed JSON) into a ``ShopConfig``.
+
+    Raises:
+        ShopConfigInvalid: with every problem, each as ``"<json path>: <what is wrong>; <what to do>"``.
+    """
+    if not isinstance(data, dict):
+        raise ShopConfigInvalid(["(top level): the configuration must be a JSON object"])
+    try:
+        return ShopConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ShopConfigInvalid([_problem(error) for error in exc.errors()]) from None
+
+
+def _parse_clock(value: str) -> time:
+    match = _CLOCK.match(value)
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValueError(f"{value!r} is not a time of day; write HH:MM, e.g. 14:00")
+    return time(int(match[1]), int(match[2]))
+
+
+def _mask(secret: str) -> str:
+    return SECRET_MASK + secret[-2:] if len(secret) >= 8 else SECRET_MASK
+
+
+_MISSING_HINTS = {
+    "gordon": "add the Gordon API credentials: base_url, client_id, client_secret",
+    "base_url": "add Gordon's URL, e.g. https://backend.staging.gordondelivery.com",
+    "client_id": "copy it from Last Mile Platform → Account → API Credentials",
+    "client_secret": "copy it from Last Mile Platform → Account → API Credentials",
+    "delivery_groups": 'add at least one rule, e.g. [{"deliverygroup": "Gordon Store"}]',
+    "deliverygroup": "write the delivery group's name exactly as in Gordon",
+}
+
+
+def _problem(error: ErrorDetails) -> str:
+    """Turn one pydantic error into ``"path: reason; fix"`` without echoing secrets."""
+    path = _path(error["loc"])
+    kind = error["type"]
+    if kind == "missing":
+        last = str(error["loc"][-1]) if error["loc"] else ""
+        return f"{path}: is required; {_MISSING_HINTS.get(last, 'add it')}"
+    if kind == "value_error":
+        return f"{path}: {error['msg'].removeprefix('Value error, ')}"
+    if kind == "literal_error":
+        allowed = ", ".join(ITEM_TYPES if "item_type" in path else TRIGGER_EVENTS)
+        return f"{path}: {error['input']!r} is not allowed; use one of {allowed}"
+    if "client_secret" in path:
+        return f"{path}: {error['msg']}; write the secret as a string"
+    return f"{path}: {error['msg']} (got {_short(error['input'])})"
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    text = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+    return text.lstrip(".") or "(top level)"

@@ -1,0 +1,176 @@
+"""What a sync job does with an order, decided from values (issue 4 "What a job does").
+
+The worker re-reads the order from Saleor (events arrive late, twice and out of order), translates
+it, and asks ``decide_sync`` what to do; only the worker acts on the answer. ``desired_metadata``
+and ``metadata_changes`` decide the write-back the same way: from the job's state, compared with
+the order's metadata as Saleor has it now, so a failed write-back is simply recomputed next time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from saleor_gordon.core.gordon_order import GordonOrder
+from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.translate import (
+    Problem,
+    Skipped,
+    Translated,
+    TranslationResult,
+    Untranslatable,
+)
+
+TRACKING_ID_KEY = "gordon.tracking_id"  # public: storefronts show it
+STATUS_KEY = "gordon.status"
+SYNCED_AT_KEY = "gordon.synced_at"
+ERROR_KEY = "gordon.error"
+EXTERNAL_REF_KEY = "gordon.external_ref"
+
+#: Saleor OrderStatus values after which the order must not be (or stay) in Gordon.
+WITHDRAWN_ORDER_STATUSES = frozenset({"CANCELED", "EXPIRED"})
+#: Saleor OrderStatus values of orders that are not placed yet.
+UNPLACED_ORDER_STATUSES = frozenset({"DRAFT"})
+UNCONFIRMED_ORDER_STATUSES = frozenset({"DRAFT", "UNCONFIRMED"})
+FULLY_CHARGED = frozenset({"FULL", "OVERCHARGED"})
+
+
+@dataclass(frozen=True, slots=True)
+class OrderState:
+    """The facts about an order that decide whether it goes to Gordon."""
+
+    status: str
+    charge_status: str | None
+    is_paid: bool
+
+    @property
+    def fully_paid(self) -> bool:
+        return self.is_paid or (self.charge_status or "") in FULLY_CHARGED
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    gordon_order: GordonOrder
+    content_hash: str
+    warnings: tuple[Problem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Withdraw:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Settle:
+    """No Gordon call: the job ends with ``status`` and ``message``."""
+
+    status: JobStatus
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """The order is for Gordon but cannot be sent: a person must fix these problems."""
+
+    problems: tuple[Problem, ...]
+
+    @property
+    def message(self) -> str:
+        return " ".join(problem.message for problem in self.problems)
+
+
+SyncDecision = Push | Withdraw | Settle | Fix
+
+
+def trigger_met(
+    state: OrderState, *, triggers: tuple[str, ...], events_seen: frozenset[str]
+) -> bool:
+    """Has the order reached a configured trigger, by an event received or by its state?"""
+    if state.status in UNPLACED_ORDER_STATUSES:
+        return False
+    for trigger in triggers:
+        if trigger in events_seen or trigger == "ORDER_CREATED":
+            return True
+        if trigger == "ORDER_CONFIRMED" and state.status not in UNCONFIRMED_ORDER_STATUSES:
+            return True
+        if trigger == "ORDER_FULLY_PAID" and state.fully_paid:
+            return True
+    return False
+
+
+def decide_sync(
+    *,
+    state: OrderState,
+    translation: TranslationResult,
+    triggers: tuple[str, ...],
+    events_seen: frozenset[str],
+    pushed_hash: str | None,
+) -> SyncDecision:
+    """Push, withdraw, settle or ask for a fix, given the fresh order and what Gordon has."""
+    in_gordon = pushed_hash is not None
+    if state.status in WITHDRAWN_ORDER_STATUSES:
+        if in_gordon:
+            return Withdraw(f"the order is {state.status.lower()} in Saleor")
+        return Settle(JobStatus.CANCELLED, "The order was cancelled before it reached Gordon.")
+    if not in_gordon and not trigger_met(state, triggers=triggers, events_seen=events_seen):
+        return Settle(JobStatus.SKIPPED, f"Waiting for {' or '.join(triggers)}.")
+    if isinstance(translation, Skipped):
+        if in_gordon:
+            return Withdraw(f"the order is no longer for Gordon: {translation.reason}")
+        return Settle(JobStatus.SKIPPED, f"Not for Gordon: {translation.reason}")
+    if isinstance(translation, Untranslatable):
+        return Fix(translation.problems)
+    return _push_if_changed(translation, pushed_hash)
+
+
+def _push_if_changed(translation: Translated, pushed_hash: str | None) -> SyncDecision:
+    content_hash = translation.gordon_order.content_hash()
+    if content_hash == pushed_hash:
+        return Settle(JobStatus.SYNCED, "Gordon already has this content.")
+    return Push(translation.gordon_order, content_hash, translation.warnings)
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataPlan:
+    public: Mapping[str, str]
+    private: Mapping[str, str]
+    delete_private: tuple[str, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.public or self.private or self.delete_private)
+
+
+def desired_metadata(
+    *,
+    status: JobStatus,
+    tracking_id: str | None,
+    external_ref: str | None,
+    synced_at: datetime | None,
+    error: str | None,
+) -> MetadataPlan | None:
+    """The gordon.* metadata an order should carry for a job state; None: leave the order alone."""
+    if status in (JobStatus.SKIPPED, JobStatus.PENDING):
+        return None
+    public = {TRACKING_ID_KEY: tracking_id} if tracking_id else {}
+    private = {STATUS_KEY: status.value}
+    if external_ref:
+        private[EXTERNAL_REF_KEY] = external_ref
+    if synced_at is not None:
+        private[SYNCED_AT_KEY] = synced_at.isoformat()
+    if error:
+        private[ERROR_KEY] = error
+    delete = () if error else (ERROR_KEY,)
+    return MetadataPlan(public=public, private=private, delete_private=delete)
+
+
+def metadata_changes(
+    plan: MetadataPlan, *, public_now: Mapping[str, str], private_now: Mapping[str, str]
+) -> MetadataPlan:
+    """Only what differs from the order's current metadata (writing equal values is noise)."""
+    return MetadataPlan(
+        public={k: v for k, v in plan.public.items() if public_now.get(k) != v},
+        private={k: v for k, v in plan.private.items() if private_now.get(k) != v},
+        delete_private=tuple(k for k in plan.delete_private if k in private_now),
+    )

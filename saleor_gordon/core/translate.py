@@ -1,0 +1,650 @@
+"""Saleor order + shop configuration → Gordon order, or every reason why not (issue 3, item 2).
+
+Pure: no I/O, and no clock (``now`` is passed in and used only to refuse a requested delivery date in the
+past). The result is one of three frozen values:
+
+- ``Translated``: the Gordon order, plus warnings (e.g. no usable phone number) that do not block sending;
+- ``Skipped``: the order is not for Gordon (draft, no shipping, click and collect, no matching rule);
+- ``Untranslatable``: problems the shop owner must fix in Saleor or in the configuration, all of them.
+
+``translate_order`` never raises. Decisions, each cited where it is implemented:
+
+- Gordon fields and formats: ``../shared/docs/gordon-api.md`` B5 (fields) and D2 (formats).
+- Metadata keys (public order metadata, set by a storefront or by staff): ``gordon.delivery_date``,
+  ``gordon.time_window``, ``gordon.delivery_group``, ``gordon.entry_code``; on variants and products
+  ``gordon.type`` (and the legacy ``gordon.temperature`` of the real shop); on shipping methods
+  ``gordon.time_window`` (the real shop's choice, samples README "Shop data").
+- Line names: ``"<product name> (<variant name>)"``, the variant part only when it is a real name (not
+  empty, not the SKU, not an ID).
+- Weights: the variant weight per unit, in kg, rounded to grams.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Final
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+
+from saleor_gordon.core.delivery_dates import first_delivery_date
+from saleor_gordon.core.gordon_order import (
+    ITEM_TYPES,
+    GordonOrder,
+    InventoryItem,
+    ItemType,
+    format_time_window,
+)
+from saleor_gordon.core.order import Address, OrderLine, SaleorOrder, Variant, extract_order_data
+from saleor_gordon.core.shop_config import DeliveryGroupRule, ShopConfig
+
+__all__ = [
+    "Problem",
+    "Skipped",
+    "Translated",
+    "TranslationResult",
+    "Untranslatable",
+    "translate_document",
+    "translate_order",
+]
+
+META_DELIVERY_DATE: Final = "gordon.delivery_date"
+META_TIME_WINDOW: Final = "gordon.time_window"
+META_DELIVERY_GROUP: Final = "gordon.delivery_group"
+META_ENTRY_CODE: Final = "gordon.entry_code"
+META_TYPE: Final = "gordon.type"
+META_LEGACY_TYPE: Final = "gordon.temperature"
+
+# Saleor ``WeightUnitsEnum`` → kilograms.
+_KG_PER_UNIT: Final = {
+    "G": 0.001,
+    "KG": 1.0,
+    "LB": 0.45359237,
+    "OZ": 0.028349523125,
+    "TONNE": 1000.0,
+}
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_GLOBAL_ID = re.compile(r"^[A-Za-z]+:[\w-]+$")
+_SALEOR_FALLBACK_NAME = re.compile(
+    r"^ID:\d+$"
+)  # ProductVariant.__str__ when it has no name nor SKU
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something about an order (or the configuration) that the shop owner can fix."""
+
+    field: str  # where: a Saleor field path or a configuration key
+    reason: str  # what is wrong
+    fix: str  # what to do about it
+
+    @property
+    def message(self) -> str:
+        """One sentence for the Dashboard or the command line."""
+        return f"{self.field}: {self.reason}. {self.fix}"
+
+
+@dataclass(frozen=True, slots=True)
+class Translated:
+    """The order translated; ``warnings`` do not block sending."""
+
+    gordon_order: GordonOrder
+    warnings: tuple[Problem, ...]
+    rule_index: int  # index in ShopConfig.delivery_groups of the rule that matched
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """The order is not for Gordon; nothing needs fixing."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Untranslatable:
+    """The order is for Gordon but cannot be sent until these problems are fixed."""
+
+    problems: tuple[Problem, ...]
+
+
+TranslationResult = Translated | Skipped | Untranslatable
+
+
+def translate_order(order: SaleorOrder, config: ShopConfig, *, now: datetime) -> TranslationResult:
+    """Translate ``order`` for Gordon under ``config``; ``now`` (aware; naive counts as UTC) dates checks."""
+    try:
+        return _translate(order, config, _aware(now))
+    except Exception as exc:  # the contract: never raise, say what broke
+        return Untranslatable(
+            (
+                Problem(
+                    "order",
+                    f"the order data could not be read ({type(exc).__name__})",
+                    "Check the order in the Saleor Dashboard and report this order to the app's maintainers.",
+                ),
+            )
+        )
+
+
+def translate_document(document: object, config: ShopConfig, *, now: datetime) -> TranslationResult:
+    """As ``translate_order`` for raw JSON: an order, a ``{"data": {"order": …}}`` response or a webhook body."""
+    try:
+        order = SaleorOrder.from_graphql(extract_order_data(document))
+    except ValueError as exc:
+        return Untranslatable(
+            (Problem("order", str(exc), "Give a Saleor order as returned by the GraphQL API."),)
+        )
+    return translate_order(order, config, now=now)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _translate(order: SaleorOrder, config: ShopConfig, now: datetime) -> TranslationResult:
+    skip = _skip_reason(order)
+    if skip is not None:
+        return Skipped(skip)
+    matched = _match_rule(order, config.delivery_groups)
+    if matched is None:
+        return Skipped(_no_rule_reason(order))
+    index, rule = matched
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    fields = _fields(order, config, rule, now, problems, warnings)
+    if problems:
+        return Untranslatable(tuple(problems))
+    gordon_order = GordonOrder.model_validate(fields)
+    return Translated(gordon_order, tuple(warnings), index)
+
+
+def _fields(
+    order: SaleorOrder,
+    config: ShopConfig,
+    rule: DeliveryGroupRule,
+    now: datetime,
+    problems: list[Problem],
+    warnings: list[Problem],
+) -> dict[str, object]:
+    """Every Gordon field; problems and warnings are appended as they are found."""
+    fields: dict[str, object] = {
+        "external_ref": _external_ref(order, config, problems),
+        "deliverygroup": _delivery_group(order, rule),
+        "time_window": _time_window(order, config, rule, problems),
+        "deliverydate": _delivery_date(order, config, now, problems),
+        "inventory": _inventory(order, config, problems, warnings),
+        # Gordon doc D2: email = the order's user email; notes = note to the driver.
+        "email": order.user_email.strip(),
+        "notes": order.customer_note.strip(),
+        # Issue 3: entrycode from order metadata gordon.entry_code (Gordon doc B5: door code).
+        "entrycode": (order.metadata_value(META_ENTRY_CODE) or "").strip(),
+    }
+    fields.update(_address_fields(order, problems, warnings))
+    return fields
+
+
+# --- skipping and rule matching -------------------------------------------------------------------
+
+
+def _skip_reason(order: SaleorOrder) -> str | None:
+    """Why the order is not for Gordon at all, or None."""
+    # Saleor OrderStatus DRAFT: not an order yet (samples s01/01 send metadata events for drafts).
+    if order.status == "DRAFT":
+        return f"order {order.number or order.id} is a draft"
+    # Saleor Order.isShippingRequired: nothing to deliver (digital goods, services).
+    if order.is_shipping_required is False:
+        return f"order {order.number} needs no shipping"
+    # Saleor Order.deliveryMethod is a Warehouse for click and collect: the customer fetches it.
+    if order.delivery_method is not None and order.delivery_method.is_warehouse:
+        name = order.delivery_method.name or order.collection_point_name
+        return f"order {order.number} is click and collect at {name!r}"
+    return None
+
+
+def _match_rule(
+    order: SaleorOrder, rules: tuple[DeliveryGroupRule, ...]
+) -> tuple[int, DeliveryGroupRule] | None:
+    """The first rule whose every condition holds (issue 3, item 1: "the first match wins")."""
+    for index, rule in enumerate(rules):
+        if _rule_matches(order, rule):
+            return index, rule
+    return None
+
+
+def _rule_matches(order: SaleorOrder, rule: DeliveryGroupRule) -> bool:
+    if rule.channel is not None and rule.channel.casefold() != order.channel_slug.casefold():
+        return False
+    if rule.shipping_method is not None and not _shipping_method_matches(
+        order, rule.shipping_method
+    ):
+        return False
+    return rule.warehouse is None or _warehouse_matches(order, rule.warehouse)
+
+
+def _shipping_method_matches(order: SaleorOrder, wanted: str) -> bool:
+    """Match by id or case-insensitive name.
+
+    Ids are compared by primary key: the Dashboard and shipping-zone queries show ``ShippingMethodType:21``
+    where orders carry ``ShippingMethod:21`` for the same method (samples README, "Shop data").
+    """
+    method = order.delivery_method
+    method_id = method.id if method else ""
+    name = (method.name if method else "") or order.shipping_method_name
+    if name and name.casefold() == wanted.casefold():
+        return True
+    return bool(method_id) and _shipping_method_key(method_id) == _shipping_method_key(wanted)
+
+
+def _shipping_method_key(global_id: str) -> str:
+    decoded = _decode_global_id(global_id)
+    if decoded is None:
+        return global_id
+    type_name, _, pk = decoded.partition(":")
+    return (
+        f"ShippingMethod:{pk}" if type_name in ("ShippingMethod", "ShippingMethodType") else decoded
+    )
+
+
+def _warehouse_matches(order: SaleorOrder, wanted: str) -> bool:
+    """Any allocated warehouse matches by id, slug or case-insensitive name."""
+    for line in order.lines:
+        for warehouse in line.warehouses:
+            if (
+                wanted in (warehouse.id, warehouse.slug)
+                or warehouse.name.casefold() == wanted.casefold()
+            ):
+                return True
+    return False
+
+
+def _no_rule_reason(order: SaleorOrder) -> str:
+    method = order.delivery_method
+    method_name = (method.name if method else "") or order.shipping_method_name
+    return (
+        f"no delivery-group rule matches channel {order.channel_slug!r} / "
+        f"shipping method {method_name!r}"
+    )
+
+
+# --- reference, group, address --------------------------------------------------------------------
+
+
+def _external_ref(order: SaleorOrder, config: ShopConfig, problems: list[Problem]) -> str:
+    # Issue 3: external_ref = prefix + Saleor Order.number, stable across retries (Gordon doc D2: unique).
+    if not order.number.strip():
+        problems.append(
+            Problem(
+                "number",
+                "the order has no number",
+                "Re-read the order from Saleor; every order has one.",
+            )
+        )
+        return ""
+    return config.external_ref_prefix + order.number.strip()
+
+
+def _delivery_group(order: SaleorOrder, rule: DeliveryGroupRule) -> str:
+    # Issue 3: order metadata gordon.delivery_group overrides the matched rule (Gordon doc B5: required).
+    override = (order.metadata_value(META_DELIVERY_GROUP) or "").strip()
+    return override or rule.deliverygroup
+
+
+def _address_fields(
+    order: SaleorOrder, problems: list[Problem], warnings: list[Problem]
+) -> dict[str, object]:
+    address = order.shipping_address
+    if address is None:
+        problems.append(
+            Problem(
+                "shippingAddress",
+                "the order has no shipping address",
+                "Add the delivery address to the order in the Saleor Dashboard.",
+            )
+        )
+        return {"customer_name": "", "address": "", "zip": "", "city": ""}
+    return {
+        "customer_name": _customer_name(address, problems),
+        # Gordon doc D2: address / address2 = streetAddress1 / streetAddress2.
+        "address": _required(
+            address.street_address_1, "shippingAddress.streetAddress1", "street address", problems
+        ),
+        "address2": address.street_address_2.strip(),
+        # Gordon doc D2: zip with spaces removed, leading zeros kept ("125 53" → "12553", NO "0575").
+        "zip": _required(
+            "".join(address.postal_code.split()),
+            "shippingAddress.postalCode",
+            "postal code",
+            problems,
+        ),
+        "city": _required(address.city, "shippingAddress.city", "city", problems),
+        # Gordon doc D2: country_code ISO 3166 alpha-2.
+        "country_code": address.country_code.strip().upper(),
+        "mobile": _mobile(order, warnings),
+    }
+
+
+def _required(value: str, field: str, what: str, problems: list[Problem]) -> str:
+    """``value`` stripped; an empty value is a problem (Gordon doc B5 lists the field as required)."""
+    text = value.strip()
+    if not text:
+        problems.append(
+            Problem(
+                field,
+                f"the shipping address has no {what}",
+                f"Add the {what} to the order's shipping address.",
+            )
+        )
+    return text
+
+
+def _customer_name(address: Address, problems: list[Problem]) -> str:
+    # Gordon doc D2: customer-name = shipping first + last name, the company name when there is no person.
+    name = address.person_name or address.company_name.strip()
+    if not name:
+        problems.append(
+            Problem(
+                "shippingAddress.firstName",
+                "the shipping address has neither a person's name nor a company name",
+                "Add the customer's first and last name (or a company name) to the shipping address.",
+            )
+        )
+    return name
+
+
+def _mobile(order: SaleorOrder, warnings: list[Problem]) -> str:
+    # Issue 3: shipping phone, billing phone as fallback, E.164 with the address country as default
+    # region. Gordon texts the customer (doc B7), so a missing number is a warning, not a failure.
+    for address, field in (
+        (order.shipping_address, "shippingAddress.phone"),
+        (order.billing_address, "billingAddress.phone"),
+    ):
+        if address is not None and address.phone.strip():
+            return _e164(address, field, warnings)
+    warnings.append(
+        Problem(
+            "shippingAddress.phone",
+            "the order has no phone number",
+            "Gordon cannot text the customer about the delivery; add a mobile number to the shipping address.",
+        )
+    )
+    return ""
+
+
+def _e164(address: Address, field: str, warnings: list[Problem]) -> str:
+    raw = address.phone.strip()
+    try:
+        number = phonenumbers.parse(raw, address.country_code.upper() or None)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        warnings.append(
+            Problem(
+                field,
+                f"{raw!r} is not a valid phone number",
+                "Gordon cannot text the customer; correct the number, with country code (e.g. +46 70 228 68 10).",
+            )
+        )
+        return ""
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+# --- time window and date -------------------------------------------------------------------------
+
+
+def _time_window(
+    order: SaleorOrder, config: ShopConfig, rule: DeliveryGroupRule, problems: list[Problem]
+) -> str:
+    """Gordon doc D2: ``"HH:MM - HH:MM"``, start before end.
+
+    Precedence (team lead): order metadata gordon.time_window > rule time_window > the shipping method's
+    metadata gordon.time_window > default_time_window. The first source present decides: a malformed
+    value is a problem, never silently replaced by the next source (issue 3).
+    """
+    method = order.delivery_method
+    candidates = (
+        (
+            order.metadata_value(META_TIME_WINDOW),
+            f"metadata {META_TIME_WINDOW}",
+            "the order's metadata",
+        ),
+        (rule.time_window, "delivery_groups[].time_window", "the shop configuration"),
+        (
+            method.metadata_value(META_TIME_WINDOW) if method else None,
+            f"deliveryMethod.metadata {META_TIME_WINDOW}",
+            "the shipping method's metadata",
+        ),
+        (config.default_time_window, "default_time_window", "the shop configuration"),
+    )
+    for value, field, where in candidates:
+        if value is not None and value.strip():
+            return _checked_window(value, field, where, problems)
+    problems.append(
+        Problem(
+            "time-window",
+            "no delivery time window is known for this order",
+            f"Set default_time_window in the shop configuration, or {META_TIME_WINDOW} on the order "
+            "or its shipping method (e.g. 17:00 - 21:00).",
+        )
+    )
+    return ""
+
+
+def _checked_window(value: str, field: str, where: str, problems: list[Problem]) -> str:
+    try:
+        return format_time_window(value)
+    except ValueError as exc:
+        problems.append(
+            Problem(field, str(exc).split(";")[0], f"Correct it in {where}, e.g. 17:00 - 21:00.")
+        )
+        return ""
+
+
+def _delivery_date(
+    order: SaleorOrder, config: ShopConfig, now: datetime, problems: list[Problem]
+) -> str:
+    # Issue 3: a requested date (order metadata gordon.delivery_date, copied from the checkout) wins;
+    # else the first allowed day computed from the ORDER's creation time, so that re-pushes of the same
+    # order give the same date and the same content hash. Gordon doc D2: YYYY-MM-DD, local date.
+    requested = order.metadata_value(META_DELIVERY_DATE)
+    if requested is not None and requested.strip():
+        return _requested_date(requested.strip(), config, now, problems)
+    return _computed_date(order, config, problems)
+
+
+def _requested_date(text: str, config: ShopConfig, now: datetime, problems: list[Problem]) -> str:
+    field = f"metadata {META_DELIVERY_DATE}"
+    try:
+        if not _ISO_DATE.match(text):
+            raise ValueError(text)
+        day = date.fromisoformat(text)
+    except ValueError:
+        problems.append(
+            Problem(field, f"{text!r} is not a date", "Write it as YYYY-MM-DD, e.g. 2026-12-01.")
+        )
+        return ""
+    today = now.astimezone(ZoneInfo(config.delivery_days.timezone)).date()
+    if day < today:
+        problems.append(
+            Problem(
+                field,
+                f"{text} is in the past (today is {today.isoformat()})",
+                "Set a delivery date from today on.",
+            )
+        )
+        return ""
+    return day.isoformat()
+
+
+def _computed_date(order: SaleorOrder, config: ShopConfig, problems: list[Problem]) -> str:
+    if order.created is None:
+        problems.append(
+            Problem(
+                "created",
+                "the order has no creation time",
+                f"Set {META_DELIVERY_DATE} on the order (YYYY-MM-DD).",
+            )
+        )
+        return ""
+    days = config.delivery_days
+    try:
+        day = first_delivery_date(
+            _aware(order.created),
+            timezone=days.timezone,
+            cutoff=days.cutoff_time,
+            weekdays=days.weekdays,
+            lead_days=days.lead_days,
+            holiday_country=days.holiday_country,
+        )
+    except ValueError as exc:
+        problems.append(
+            Problem("delivery_days", str(exc), "Allow more weekdays in the shop configuration.")
+        )
+        return ""
+    return day.isoformat()
+
+
+# --- inventory ------------------------------------------------------------------------------------
+
+
+def _inventory(
+    order: SaleorOrder, config: ShopConfig, problems: list[Problem], warnings: list[Problem]
+) -> tuple[InventoryItem, ...]:
+    # Gordon doc B5: at least one item {name, quantity}; lines with quantity 0 carry nothing (dropped).
+    items: list[InventoryItem] = []
+    for index, line in enumerate(order.lines):
+        if line.quantity == 0:
+            continue
+        item = _item(line, f"lines[{index}]", config, problems, warnings)
+        if item is not None:
+            items.append(item)
+    if not order.lines or all(line.quantity == 0 for line in order.lines):
+        problems.append(
+            Problem(
+                "lines",
+                "the order has no lines to deliver",
+                "Add the products to deliver to the order.",
+            )
+        )
+    return tuple(items)
+
+
+def _item(
+    line: OrderLine,
+    field: str,
+    config: ShopConfig,
+    problems: list[Problem],
+    warnings: list[Problem],
+) -> InventoryItem | None:
+    count = len(problems)
+    if line.quantity < 0:
+        problems.append(
+            Problem(
+                f"{field}.quantity",
+                f"the quantity is {line.quantity}",
+                "Correct the line's quantity.",
+            )
+        )
+    name = _line_name(line, field, problems)
+    item_type = _item_type(line, field, config, problems)
+    if len(problems) > count:
+        return None
+    return InventoryItem(
+        name=name, quantity=line.quantity, type=item_type, weight=_weight_kg(line, field, warnings)
+    )
+
+
+def _line_name(line: OrderLine, field: str, problems: list[Problem]) -> str:
+    """``"<product> (<variant>)"``; the variant only when it is a real name (see module docstring)."""
+    product = line.product_name.strip() or _product_name(line.variant)
+    if not product:
+        problems.append(
+            Problem(
+                f"{field}.productName",
+                "the line has no product name",
+                "Give the product a name in Saleor.",
+            )
+        )
+        return ""
+    variant = line.variant_name.strip()
+    if not _is_real_variant_name(variant, line) or variant.casefold() in product.casefold():
+        return product
+    return f"{product} ({variant})"
+
+
+def _product_name(variant: Variant | None) -> str:
+    return variant.product.name.strip() if variant and variant.product else ""
+
+
+def _is_real_variant_name(name: str, line: OrderLine) -> bool:
+    ids = {line.product_variant_id, line.variant.id if line.variant else ""} - {""}
+    if not name or name == line.sku or name in ids or _SALEOR_FALLBACK_NAME.match(name):
+        return False
+    return _GLOBAL_ID.match(name) is None and _decode_global_id(name) is None
+
+
+def _decode_global_id(text: str) -> str | None:
+    """``"ProductVariant:402"`` for a Saleor global id (base64 of ``Type:pk``), else None."""
+    if len(text) < 8 or " " in text:
+        return None
+    try:
+        decoded = base64.b64decode(text + "=" * (-len(text) % 4), validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return decoded if _GLOBAL_ID.match(decoded) else None
+
+
+def _item_type(
+    line: OrderLine, field: str, config: ShopConfig, problems: list[Problem]
+) -> ItemType | None:
+    """Variant gordon.type > product gordon.type > legacy gordon.temperature (variant, product) > default."""
+    variant = line.variant
+    product = variant.product if variant else None
+    sources = (
+        (variant, META_TYPE, "variant"),
+        (product, META_TYPE, "product"),
+        (variant, META_LEGACY_TYPE, "variant"),
+        (product, META_LEGACY_TYPE, "product"),
+    )
+    for owner, key, kind in sources:
+        value = owner.metadata_value(key) if owner is not None else None
+        if value is not None and value.strip():
+            return _checked_type(value, f"{field}.{kind}.metadata {key}", problems)
+    return config.default_item_type
+
+
+def _checked_type(value: str, field: str, problems: list[Problem]) -> ItemType | None:
+    # Gordon doc D2: inventory[].type is one of ambient / chilled / frozen.
+    wanted = value.strip().casefold()
+    for item_type in ITEM_TYPES:
+        if wanted == item_type:
+            return item_type
+    problems.append(
+        Problem(
+            field, f"{value!r} is not a temperature zone", f"Use one of: {', '.join(ITEM_TYPES)}."
+        )
+    )
+    return None
+
+
+def _weight_kg(line: OrderLine, field: str, warnings: list[Problem]) -> float | None:
+    # Gordon doc B5: inventory[].weight in kg (recommended). Saleor Weight {unit, value}; per unit.
+    weight = line.variant.weight if line.variant else None
+    if weight is None or weight.value is None or not 0 < weight.value < math.inf:
+        return None
+    factor = _KG_PER_UNIT.get(weight.unit.upper())
+    if factor is None:
+        warnings.append(
+            Problem(
+                f"{field}.variant.weight",
+                f"unknown weight unit {weight.unit!r}",
+                "The weight is left out.",
+            )
+        )
+        return None
+    kilograms = round(weight.value * factor, 3)
+    return kilograms if kilograms > 0 else None

@@ -1,0 +1,39 @@
+"""Serving an ASGI app on 127.0.0.1 in a background thread (tests, benchmarks)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+
+STARTUP_TIMEOUT = 15.0  # seconds
+
+
+@contextmanager
+def serve_on_loopback(app: Any, *, port: int = 0) -> Iterator[str]:
+    """Run ``app`` with uvicorn on 127.0.0.1 (``port`` 0 = a free one); yields the base URL."""
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="loopback-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{_wait_for_port(server, thread)}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=STARTUP_TIMEOUT)
+
+
+def _wait_for_port(server: uvicorn.Server, thread: threading.Thread) -> int:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the loopback server did not start")
+        time.sleep(0.01)
+    port: int = server.servers[0].sockets[0].getsockname()[1]
+    return port

@@ -1,0 +1,129 @@
+"""Stories of SaleorOrder: tolerant parsing of what Saleor sends, clear refusal of what is no order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from saleor_gordon.core.order import OrderPayloadInvalid, SaleorOrder, extract_order_data
+from tests.core.builders import metadata, order_data
+
+
+def test_order_details_fields_are_read() -> None:
+    """The fields of fragment OrderDetails land in snake_case attributes."""
+    order = SaleorOrder.from_graphql(order_data(metadata=metadata(delivery_date="2026-12-01")))
+
+    assert (
+        order.number,
+        order.channel_slug,
+        order.shipping_address.street_address_1 if order.shipping_address else "",
+        order.shipping_address.country_code if order.shipping_address else "",
+        order.lines[0].warehouses[0].slug,
+    ) == ("45", "sverige", "Segeltorpsvägen 42", "SE", "lager-vastberga")
+    assert datetime(2026, 12, 1, 8, tzinfo=UTC) == order.created
+    assert order.metadata_value("gordon.delivery_date") == "2026-12-01"
+    assert order.metadata_value("gordon.nothing") is None
+
+
+def test_missing_and_null_values_become_defaults() -> None:
+    """An order with little more than an id parses; text is "", objects None, lists empty."""
+    order = SaleorOrder.from_graphql(
+        {
+            "id": "T3JkZXI6MQ==",
+            "shippingAddress": {"firstName": None, "country": None},
+            "lines": [{"variant": None}],
+        }
+    )
+
+    assert (
+        order.number,
+        order.created,
+        order.shipping_address.first_name if order.shipping_address else None,
+        order.shipping_address.country_code if order.shipping_address else None,
+        order.lines[0].quantity,
+        order.metadata,
+    ) == ("", None, "", "", 0, ())
+
+
+def test_last_metadata_entry_wins_and_private_metadata_is_separate() -> None:
+    """Duplicated keys (never sent by Saleor, but possible) resolve to the last one."""
+    order = SaleorOrder.from_graphql(
+        order_data(
+            metadata=[{"key": "k", "value": "1"}, {"key": "k", "value": "2"}],
+            privateMetadata=[{"key": "gordon.status", "value": "synced"}],
+        )
+    )
+
+    assert (
+        order.metadata_value("k"),
+        order.metadata_value("gordon.status"),
+        order.private_metadata_value("gordon.status"),
+    ) == ("2", None, "synced")
+
+
+@pytest.mark.parametrize(
+    ("data", "message_part"),
+    [
+        ([], "expected a Saleor order object, got a list"),
+        ("order", "got a string"),
+        ({"errors": []}, "its keys are: errors"),
+        ({"id": "x", "lines": "many"}, "lines: Input should be a valid tuple"),
+        ({"id": "x", "lines": [{"quantity": "two"}]}, "lines[0].quantity"),
+        ({"id": "x", "created": "yesterday"}, "created"),
+    ],
+)
+def test_what_is_no_order_is_refused_clearly(data: Any, message_part: str) -> None:
+    """OrderPayloadInvalid (a ValueError) names what is wrong."""
+    with pytest.raises(OrderPayloadInvalid) as caught:
+        SaleorOrder.from_graphql(data)
+
+    assert message_part in str(caught.value)
+    assert isinstance(caught.value, ValueError)
+
+
+def test_orders_are_frozen() -> None:
+    """A parsed order cannot be changed by accident."""
+    order = SaleorOrder.from_graphql(order_data())
+
+    with pytest.raises(ValidationError):
+        order.number = "46"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        order_data(),
+        {"data": {"order": order_data()}},
+        {
+            "__typename": "OrderCreated",
+            "issuedAt": "2026-11-27T00:29:13+00:00",
+            "order": order_data(),
+        },
+    ],
+    ids=["order", "graphql-response", "webhook-body"],
+)
+def test_extract_order_data_finds_the_order(document: dict[str, Any]) -> None:
+    """An order, a GraphQL response and a webhook body all lead to the order."""
+    assert extract_order_data(document)["number"] == "45"
+
+
+@pytest.mark.parametrize(
+    ("document", "message_part"),
+    [
+        ({"data": {"order": None}}, "holds no order"),
+        ({"data": None, "errors": [{"message": "Invalid ID"}]}, "holds no order"),
+        ({"order": [1]}, "'order' should be an object, got a list"),
+        (None, "expected a JSON object, got null"),
+    ],
+)
+def test_extract_order_data_refuses_documents_without_order(
+    document: Any, message_part: str
+) -> None:
+    """A response without an order (not found, no permission) is told apart from a broken one."""
+    with pytest.raises(OrderPayloadInvalid) as caught:
+        extract_order_data(document)
+
+    assert message_part in str(caught.value)

@@ -1,0 +1,196 @@
+"""Stories of the shop configuration: defaults, every problem at once, storage and masking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from saleor_gordon.core.shop_config import ShopConfig, parse_shop_config
+from saleor_gordon.errors import ShopConfigInvalid
+from tests.core.builders import config_data
+
+
+def _problems(data: Any) -> list[str]:
+    with pytest.raises(ShopConfigInvalid) as caught:
+        parse_shop_config(data)
+    return caught.value.problems
+
+
+def test_minimal_configuration_gets_defaults() -> None:
+    """Credentials and one rule suffice; the rest defaults as documented."""
+    config = parse_shop_config(
+        {
+            "gordon": {
+                "base_url": "https://backend.staging.gordondelivery.com/",
+                "client_id": "i",
+                "client_secret": "s",
+            },
+            "delivery_groups": [
+                {"deliverygroup": "Gordon Store", "channel": "", "time_window": "17:00-21:00"}
+            ],
+        }
+    )
+
+    assert config.trigger_events == ("ORDER_FULLY_PAID",)
+    assert config.gordon.base_url == "https://backend.staging.gordondelivery.com"
+    assert (
+        config.delivery_groups[0].channel,
+        config.delivery_groups[0].time_window,
+    ) == (None, "17:00 - 21:00")
+    assert (
+        config.delivery_days.timezone,
+        config.delivery_days.cutoff,
+        config.delivery_days.weekdays,
+        config.delivery_days.lead_days,
+        config.delivery_days.holiday_country,
+    ) == ("Europe/Stockholm", "14:00", (1, 2, 3, 4, 5), 1, None)
+    assert config.default_item_type is None
+
+
+def test_every_problem_is_listed_with_its_path_and_fix() -> None:
+    """A configuration with many mistakes reports all of them, each saying what to write instead."""
+    data = config_data(
+        gordon={"base_url": "backend.staging.gordondelivery.com", "client_secret": ""},
+        trigger_events=["ORDER_PAID"],
+        delivery_groups=[
+            {"channel": "sverige"},
+            {"deliverygroup": "B", "time_window": "21:00 - 17:00"},
+        ],
+        default_time_window="afternoon",
+        delivery_days={
+            "timezone": "Europe/Stockhlm",
+            "cutoff": "2pm",
+            "weekdays": [0, 6],
+            "lead_days": -1,
+            "holiday_country": "XX",
+        },
+        default_item_type="warm",
+    )
+
+    assert _problems(data) == [
+        "gordon.base_url: 'backend.staging.gordondelivery.com' is not an absolute http(s) URL; "
+        "use e.g. https://backend.staging.gordondelivery.com",
+        "gordon.client_id: is required; copy it from Last Mile Platform → Account → API Credentials",
+        "gordon.client_secret: must not be empty; copy it from Last Mile Platform → Account → API Credentials",
+        "trigger_events[0]: 'ORDER_PAID' is not allowed; use one of ORDER_CREATED, ORDER_CONFIRMED, "
+        "ORDER_FULLY_PAID",
+        "delivery_groups[0].deliverygroup: is required; write the delivery group's name exactly as in Gordon",
+        "delivery_groups[1].time_window: '21:00 - 17:00' does not start before it ends; write e.g. 17:00 - 21:00",
+        "default_time_window: 'afternoon' is not a time window; write it as HH:MM - HH:MM, e.g. 17:00 - 21:00",
+        "delivery_days.timezone: 'Europe/Stockhlm' is not a known time zone; use an IANA name such as "
+        "Europe/Stockholm",
+        "delivery_days.cutoff: '2pm' is not a time of day; write HH:MM, e.g. 14:00",
+        "delivery_days.weekdays: [0] are not ISO weekdays; use 1 (Monday) to 7 (Sunday)",
+        "delivery_days.lead_days: Input should be greater than or equal to 0 (got -1)",
+        "delivery_days.holiday_country: 'XX' is not a country the holiday calendar knows; use an ISO 3166 "
+        "code such as SE, NO or DK",
+        "default_item_type: 'warm' is not allowed; use one of ambient, chilled, frozen",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ([], ["(top level): the configuration must be a JSON object"]),
+        (
+            {},
+            [
+                "gordon: is required; add the Gordon API credentials: base_url, client_id, client_secret",
+                'delivery_groups: is required; add at least one rule, e.g. [{"deliverygroup": "Gordon Store"}]',
+            ],
+        ),
+        (
+            config_data(delivery_groups=[]),
+            [
+                'delivery_groups: must hold at least one rule, e.g. [{"deliverygroup": "Gordon Store"}]'
+            ],
+        ),
+        (
+            config_data(trigger_events=[]),
+            ['trigger_events: must list at least one event; e.g. ["ORDER_FULLY_PAID"]'],
+        ),
+        (
+            config_data(delivery_days={"weekdays": []}),
+            ["delivery_days.weekdays: must list at least one weekday; 1 is Monday, 7 is Sunday"],
+        ),
+        (
+            config_data(delivery_days={"timezone": 1}),
+            ["delivery_days.timezone: Input should be a valid string (got 1)"],
+        ),
+    ],
+    ids=["not-an-object", "empty", "no-rules", "no-events", "no-weekdays", "wrong-type"],
+)
+def test_structural_problems(data: Any, expected: list[str]) -> None:
+    """Wrong shapes are reported with a path, too."""
+    assert expected == _problems(data)
+
+
+def test_secret_never_appears_in_problems() -> None:
+    """A wrongly typed secret is reported without echoing it."""
+    data = config_data(
+        gordon={
+            "base_url": "https://x.example",
+            "client_id": "i",
+            "client_secret": ["hunter2-secret"],
+        }
+    )
+
+    problems = _problems(data)
+
+    assert problems == [
+        "gordon.client_secret: Input should be a valid string; write the secret as a string"
+    ]
+    assert "hunter2" not in str(problems)
+
+
+def test_storage_round_trip_keeps_secret_and_unknown_keys() -> None:
+    """to_storage_dict() parses back into an equal configuration; unknown keys survive."""
+    data = config_data(dashboard_note="set up by Anna")
+    data["delivery_groups"][0]["comment"] = "Stockholm only"
+    config = parse_shop_config(data)
+
+    stored = config.to_storage_dict()
+
+    assert config == parse_shop_config(stored)
+    assert (
+        stored["gordon"]["client_secret"],
+        stored["dashboard_note"],
+        stored["delivery_groups"][0]["comment"],
+    ) == ("client-secret-42", "set up by Anna", "Stockholm only")
+
+
+@pytest.mark.parametrize(
+    ("secret", "shown"), [("client-secret-42", "********42"), ("short", "********")]
+)
+def test_masked_dict_hides_the_secret(secret: str, shown: str) -> None:
+    """The Dashboard and `config show` see only the last two characters of long secrets."""
+    data = config_data()
+    data["gordon"]["client_secret"] = secret
+    config = parse_shop_config(data)
+
+    masked = config.masked_dict()
+
+    assert shown == masked["gordon"]["client_secret"]
+    assert secret not in repr(config)
+    assert {k: v for k, v in masked.items() if k != "gordon"} == {
+        k: v for k, v in config.to_storage_dict().items() if k != "gordon"
+    }
+
+
+def test_weekdays_are_sorted_and_unique_and_country_upper_case() -> None:
+    """Equivalent inputs give equal configurations."""
+    config = parse_shop_config(
+        config_data(delivery_days={"weekdays": [5, 1, 1], "holiday_country": "se"})
+    )
+
+    assert (config.delivery_days.weekdays, config.delivery_days.holiday_country) == ((1, 5), "SE")
+
+
+def test_configuration_is_frozen() -> None:
+    """A ShopConfig cannot be changed in place."""
+    config = parse_shop_config(config_data())
+
+    with pytest.raises(ValueError, match="frozen"):
+        config.external_ref_prefix = "X"  # type: ignore[misc]
+    assert isinstance(config, ShopConfig)

@@ -1,0 +1,203 @@
+"""Tests for saleor_gordon.core.sync_decision: what a job does with a fresh order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.sync_decision import (
+    ERROR_KEY,
+    STATUS_KEY,
+    TRACKING_ID_KEY,
+    Fix,
+    OrderState,
+    Push,
+    Settle,
+    Withdraw,
+    decide_sync,
+    desired_metadata,
+    metadata_changes,
+    trigger_met,
+)
+from saleor_gordon.core.translate import (
+    Problem,
+    Skipped,
+    Translated,
+    Untranslatable,
+    translate_order,
+)
+from tests.core import builders
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+PAID = OrderState(status="UNFULFILLED", charge_status="FULL", is_paid=True)
+UNPAID = OrderState(status="UNFULFILLED", charge_status="NONE", is_paid=False)
+CANCELLED = OrderState(status="CANCELED", charge_status="NONE", is_paid=False)
+
+
+def _translated() -> Translated:
+    result = translate_order(builders.order(), builders.config(), now=NOW)
+    assert isinstance(result, Translated), result
+    return result
+
+
+def _decide(state: OrderState, translation: object = None, **kwargs: object) -> object:
+    arguments: dict[str, object] = {
+        "state": state,
+        "translation": translation or _translated(),
+        "triggers": ("ORDER_FULLY_PAID",),
+        "events_seen": frozenset(),
+        "pushed_hash": None,
+    }
+    arguments.update(kwargs)
+    return decide_sync(**arguments)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("state", "triggers", "events", "expected"),
+    [
+        (PAID, ("ORDER_FULLY_PAID",), set(), True),
+        (UNPAID, ("ORDER_FULLY_PAID",), set(), False),
+        (UNPAID, ("ORDER_FULLY_PAID",), {"ORDER_FULLY_PAID"}, True),
+        (OrderState("UNFULFILLED", "PARTIAL", False), ("ORDER_FULLY_PAID",), set(), False),
+        (OrderState("UNFULFILLED", "OVERCHARGED", False), ("ORDER_FULLY_PAID",), set(), True),
+        (UNPAID, ("ORDER_CONFIRMED",), set(), True),
+        (OrderState("UNCONFIRMED", None, False), ("ORDER_CONFIRMED",), set(), False),
+        (OrderState("UNCONFIRMED", None, False), ("ORDER_CREATED",), set(), True),
+        (OrderState("DRAFT", None, True), ("ORDER_CREATED",), {"ORDER_CREATED"}, False),
+        (UNPAID, ("ORDER_CONFIRMED", "ORDER_FULLY_PAID"), set(), True),
+    ],
+)
+def test_trigger_met(
+    state: OrderState, triggers: tuple[str, ...], events: set[str], expected: bool
+) -> None:
+    assert expected == trigger_met(state, triggers=triggers, events_seen=frozenset(events))
+
+
+def test_pushes_a_paid_order() -> None:
+    decision = _decide(PAID)
+
+    assert isinstance(decision, Push)
+    assert decision.content_hash == _translated().gordon_order.content_hash()
+
+
+def test_waits_for_the_trigger() -> None:
+    decision = _decide(UNPAID)
+
+    assert Settle(JobStatus.SKIPPED, "Waiting for ORDER_FULLY_PAID.") == decision
+
+
+def test_unchanged_content_is_not_pushed_again() -> None:
+    pushed = _translated().gordon_order.content_hash()
+
+    decision = _decide(PAID, pushed_hash=pushed)
+
+    assert isinstance(decision, Settle)
+    assert decision.status == JobStatus.SYNCED
+
+
+def test_changed_content_of_a_pushed_order_is_pushed_even_without_trigger() -> None:
+    decision = _decide(UNPAID, pushed_hash="an older hash")
+
+    assert isinstance(decision, Push)
+
+
+def test_cancelled_pushed_order_is_withdrawn() -> None:
+    assert isinstance(_decide(CANCELLED, pushed_hash="h"), Withdraw)
+    assert isinstance(_decide(OrderState("EXPIRED", None, False), pushed_hash="h"), Withdraw)
+
+
+def test_cancelled_order_never_pushed_settles_as_cancelled() -> None:
+    decision = _decide(CANCELLED)
+
+    assert isinstance(decision, Settle)
+    assert decision.status == JobStatus.CANCELLED
+
+
+def test_order_not_for_gordon_is_skipped() -> None:
+    decision = _decide(PAID, Skipped("no delivery-group rule matches"))
+
+    assert isinstance(decision, Settle)
+    assert decision.status == JobStatus.SKIPPED
+    assert "no delivery-group rule matches" in decision.message
+
+
+def test_pushed_order_that_is_no_longer_for_gordon_is_withdrawn() -> None:
+    assert isinstance(_decide(PAID, Skipped("click and collect"), pushed_hash="h"), Withdraw)
+
+
+def test_untranslatable_order_needs_a_fix() -> None:
+    problem = Problem("shippingAddress.postalCode", "is empty", "Enter the postal code.")
+
+    decision = _decide(PAID, Untranslatable((problem,)))
+
+    assert Fix((problem,)) == decision
+    assert "postalCode" in decision.message  # type: ignore[union-attr]
+
+
+def test_desired_metadata_of_a_synced_order() -> None:
+    synced_at = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+
+    plan = desired_metadata(
+        status=JobStatus.SYNCED,
+        tracking_id="0Zj7YGCUr",
+        external_ref="45",
+        synced_at=synced_at,
+        error=None,
+    )
+
+    assert plan is not None
+    assert plan.public == {TRACKING_ID_KEY: "0Zj7YGCUr"}
+    assert plan.private == {
+        STATUS_KEY: "synced",
+        "gordon.external_ref": "45",
+        "gordon.synced_at": "2026-11-27T09:30:00+00:00",
+    }
+    assert plan.delete_private == (ERROR_KEY,)
+
+
+def test_skipped_orders_are_left_alone() -> None:
+    plan = desired_metadata(
+        status=JobStatus.SKIPPED, tracking_id=None, external_ref=None, synced_at=None, error=None
+    )
+
+    assert plan is None
+
+
+def test_only_differences_are_written() -> None:
+    plan = desired_metadata(
+        status=JobStatus.NEEDS_ATTENTION,
+        tracking_id=None,
+        external_ref="45",
+        synced_at=None,
+        error="Gordon refused: Unable to find deliverygroup",
+    )
+    assert plan is not None
+
+    changes = metadata_changes(
+        plan,
+        public_now={},
+        private_now={STATUS_KEY: "needs_attention", "gordon.external_ref": "45"},
+    )
+
+    assert dict(changes.public) == {}
+    assert dict(changes.private) == {ERROR_KEY: "Gordon refused: Unable to find deliverygroup"}
+    assert changes.delete_private == ()
+
+
+def test_fixed_error_is_removed() -> None:
+    plan = desired_metadata(
+        status=JobStatus.SYNCED, tracking_id="T", external_ref="45", synced_at=None, error=None
+    )
+    assert plan is not None
+
+    changes = metadata_changes(
+        plan,
+        public_now={TRACKING_ID_KEY: "T"},
+        private_now={STATUS_KEY: "needs_attention", ERROR_KEY: "old", "gordon.external_ref": "45"},
+    )
+
+    assert dict(changes.private) == {STATUS_KEY: "synced"}
+    assert changes.delete_private == (ERROR_KEY,)
+    assert changes.public == {}

@@ -1,0 +1,113 @@
+"""Fixtures for the Gordon adapter: the sandbox on a real loopback socket, and clients for it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import httpx
+import pytest
+
+from saleor_gordon.fakes.gordon_sandbox import (
+    RunningSandbox,
+    SandboxOptions,
+    serve_sandbox_in_thread,
+)
+from saleor_gordon.gordon.client import GordonClient
+from saleor_gordon.gordon.tokens import TokenCache
+
+CLIENT_ID = "test-client"
+CLIENT_SECRET = "s3cr3t-Do-Not-Log-4242"
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+StartSandbox = Callable[..., RunningSandbox]
+MakeClient = Callable[..., GordonClient]
+
+
+@pytest.fixture
+def start_gordon_sandbox() -> Iterator[StartSandbox]:
+    """Start sandboxes with ``SandboxOptions`` overrides; each is stopped after the test."""
+    with ExitStack() as stack:
+
+        def start(**overrides: Any) -> RunningSandbox:
+            options = SandboxOptions(
+                **{
+                    "client_id": CLIENT_ID,
+                    "client_secret": CLIENT_SECRET,
+                    "hang_seconds": 2.0,
+                    **overrides,
+                }
+            )
+            return stack.enter_context(serve_sandbox_in_thread(options))
+
+        yield start
+
+
+@pytest.fixture
+def gordon_sandbox(start_gordon_sandbox: StartSandbox) -> RunningSandbox:
+    """A default sandbox: ``(base_url, state)`` on 127.0.0.1 and a free port."""
+    return start_gordon_sandbox()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+@pytest.fixture
+def token_cache() -> TokenCache:
+    return TokenCache()
+
+
+@pytest.fixture
+def make_client(http: httpx.AsyncClient, token_cache: TokenCache) -> MakeClient:
+    """Build a ``GordonClient`` for a sandbox; keyword arguments override the defaults."""
+
+    def make(sandbox: RunningSandbox, **overrides: Any) -> GordonClient:
+        arguments: dict[str, Any] = {
+            "base_url": sandbox.base_url,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "http": http,
+            "token_cache": token_cache,
+            "timeout": 5.0,
+            **overrides,
+        }
+        return GordonClient(**arguments)
+
+    return make
+
+
+def gordon_order(ref: str = "1001", **changes: object) -> dict[str, object]:
+    """A valid Gordon order (the API article's example, gordon-api.md B5)."""
+    order: dict[str, object] = {
+        "external_ref": ref,
+        "customer-name": "Anna Svensson",
+        "address": "Segeltorpsvägen 42",
+        "zip": "12553",
+        "city": "Älvsjö",
+        "country_code": "SE",
+        "mobile": "+46702286810",
+        "deliverydate": "2030-02-25",
+        "time-window": "14:00 - 16:00",
+        "deliverygroup": "Gordon Store",
+        "notes": "Knock please",
+        "inventory": [{"quantity": 1, "name": "En låda mat"}],
+    }
+    order.update(changes)
+    return {key: value for key, value in order.items() if value is not None}
