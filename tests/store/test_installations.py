@@ -97,6 +97,10 @@ async def test_token_is_encrypted_at_rest(migrated_engine: AsyncEngine) -> None:
     assert stored.startswith("v1:")
 
 
+def _all_bytes(directory: Path) -> bytes:
+    return b"".join(path.read_bytes() for path in directory.iterdir())
+
+
 async def test_token_not_in_sqlite_file(tmp_path: Path) -> None:
     """The raw database file never holds the token as plain text (WAL included)."""
     from saleor_gordon.store.database import create_engine, migrate
@@ -108,7 +112,7 @@ async def test_token_not_in_sqlite_file(tmp_path: Path) -> None:
     )
     await engine.dispose()
 
-    raw = b"".join(path.read_bytes() for path in tmp_path.iterdir())
+    raw = _all_bytes(tmp_path)
     assert TOKEN.encode() not in raw
     assert API_URL.encode() in raw  # the file was really written
 

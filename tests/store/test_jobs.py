@@ -1,0 +1,350 @@
+"""JobStore: claiming, leases, coalescing, fairness, operator retries (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.secret_box import SecretBox
+from saleor_gordon.store.inbox import EventInbox, ReceivedOrderEvent
+from saleor_gordon.store.installations import InstallationStore
+from saleor_gordon.store.jobs import HistoryEntry, JobResult, JobStore
+from tests.conftest import TEST_SECRET_KEY
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+LEASE = 30.0
+
+
+async def _install(engine: AsyncEngine, url: str = "https://a.example.com/graphql/") -> int:
+    store = InstallationStore(engine, SecretBox(TEST_SECRET_KEY))
+    installation = await store.save_installation(
+        saleor_api_url=url, app_id="QXBwOjE=", token="t" * 30, jwks={"keys": []}, now=NOW
+    )
+    return installation.id
+
+
+async def _event(
+    engine: AsyncEngine,
+    installation_id: int,
+    order: str,
+    event: str = "ORDER_FULLY_PAID",
+    at: datetime = NOW,
+) -> int | None:
+    received = ReceivedOrderEvent(
+        installation_id=installation_id,
+        event=event,
+        order_id=order,
+        order_number=order[-3:],
+        issued_at=f"{event}-{at.isoformat()}",
+        principal_type=None,
+        principal_id=None,
+        body_sha256="0" * 64,
+    )
+    return (await EventInbox(engine).record_order_event(received, now=at)).job_id
+
+
+def _synced(message: str = "pushed") -> JobResult:
+    return JobResult(
+        status=JobStatus.SYNCED,
+        next_attempt_at=None,
+        action="push",
+        outcome="accepted",
+        message=message,
+        changes={"pushed_hash": "h1", "tracking_id": "0Zj7YGCUr", "external_ref": "45"},
+        settled=True,
+    )
+
+
+async def test_a_due_job_is_claimed_once(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    await _event(migrated_engine, installation, "order-001")
+    jobs = JobStore(migrated_engine)
+
+    first = await jobs.claim_next_job(
+        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
+    )
+    second = await jobs.claim_next_job(
+        worker_id="w2", now=NOW, lease_seconds=LEASE, per_installation_limit=4
+    )
+
+    assert first is not None
+    assert first.order_id == "order-001"
+    assert first.attempts == 1
+    assert second is None
+
+
+async def test_concurrent_claims_never_share_a_job(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    for index in range(6):
+        await _event(migrated_engine, installation, f"order-{index:03}")
+    jobs = JobStore(migrated_engine)
+
+    claims = await asyncio.gather(
+        *(
+            jobs.claim_next_job(
+                worker_id=f"w{i}", now=NOW, lease_seconds=LEASE, per_installation_limit=10
+            )
+            for i in range(10)
+        )
+    )
+
+    claimed = [claim.order_id for claim in claims if claim is not None]
+    assert sorted(claimed) == [f"order-{index:03}" for index in range(6)]
+
+
+async def test_an_expired_lease_lets_another_worker_take_the_job(
+    migrated_engine: AsyncEngine,
+) -> None:
+    installation = await _install(migrated_engine)
+    await _event(migrated_engine, installation, "order-001")
+    jobs = JobStore(migrated_engine)
+    dead = await jobs.claim_next_job(
+        worker_id="dead", now=NOW, lease_seconds=LEASE, per_installation_limit=4
+    )
+    assert dead is not None
+
+    before_expiry = NOW + timedelta(seconds=LEASE - 1)
+    after_expiry = NOW + timedelta(seconds=LEASE + 1)
+
+    assert (
+        await jobs.claim_next_job(
+            worker_id="w2", now=before_expiry, lease_seconds=LEASE, per_installation_limit=4
+        )
+        is None
+    )
+    taken = await jobs.claim_next_job(
+        worker_id="w2", now=after_expiry, lease_seconds=LEASE, per_installation_limit=4
+    )
+    assert taken is not None
+    assert taken.attempts == 2
+    # the dead worker's late result is not recorded over the new owner's lease
+    assert not await jobs.finish_job(dead, _synced(), now=after_expiry)
+    assert await jobs.finish_job(taken, _synced(), now=after_expiry)
+
+
+async def test_renewing_keeps_the_lease(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    await _event(migrated_engine, installation, "order-001")
+    jobs = JobStore(migrated_engine)
+    job = await jobs.claim_next_job(
+        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
+    )
+    assert job is not None
+
+    later = NOW + timedelta(seconds=LEASE - 5)
+    assert await jobs.renew_lease(job.id, worker_id="w1", now=later, lease_seconds=LEASE)
+
+    after_first_lease = NOW + timedelta(seconds=LEASE + 5)
+    assert (
+        await jobs.claim_next_job(
+            worker_id="w2", now=after_first_lease, lease_seconds=LEASE, per_installation_limit=4
+        )
+        is None
+    )
+    assert not await jobs.renew_lease(job.id, worker_id="w2", now=later, lease_seconds=LEASE)
+
+
+async def test_finishing_records_history_and_settles(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    job_id = await _event(migrated_engine, installation, "order-001")
+    jobs = JobStore(migrated_engine)
+    job = await jobs.claim_next_job(
+        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
+    )
+    assert job is not None
+    result = JobResult(
+        status=JobStatus.SYNCED,
+        next_attempt_at=None,
+        action="push",
+        outcome="accepted",
+        message="pushed",
+        history=(HistoryEntry("push", "accepted", "pushed"), HistoryEntry("write_back", "written")),
+        changes={"pushed_hash": "h1", "tracking_id": "0Zj7YGCUr", "external_ref": "45"},
+        settled=True,
+    )
+
+    assert await jobs.finish_job(job, result, now=NOW)
+
+    assert job_id is not None
+    view = await jobs.get_job(job_id)
+    assert view is not None
+    assert view.status == "synced"
+    assert view.tracking_id == "0Zj7YGCUr"
+    assert view.next_attempt_at is None
+    assert not view.leased
+    assert [(h["action"], h["outcome"]) for h in view.history] == [
+        ("push", "accepted"),
+        ("write_back", "written"),
+    ]
+    assert (
+        await jobs.claim_next_job(
+            worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
+        )
+        is None
+    )
+
+
+async def test_an_event_during_work_keeps_the_job_due(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    await _event(migrated_engine, installation, "order-001", "ORDER_CREATED")
+    jobs = JobStore(migrated_engine)
+    job = await jobs.claim_next_job(
+        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
+    )
+    assert job is not None
+
+    await _event(migrated_engine, installation, "order-001", "ORDER_UPDATED")
+    await jobs.finish_job(job, _synced(), now=NOW)
+
+    again = await jobs.claim_next_job(
+        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
+    )
+    assert again is not None
+    assert again.events_seen == frozenset({"ORDER_CREATED", "ORDER_UPDATED"})
+    assert again.pushed_hash == "h1"
+
+
+async def test_retry_later_is_not_claimed_early(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    await _event(migrated_engine, installation, "order-001")
+    jobs = JobStore(migrated_engine)
+    job = await jobs.claim_next_job(
+        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
+    )
+    assert job is not None
+    retry_at = NOW + timedelta(seconds=10)
+    await jobs.finish_job(
+        job,
+        JobResult(
+            status=JobStatus.RETRYING, next_attempt_at=retry_at, action="push", outcome="retryable"
+        ),
+        now=NOW,
+    )
+
+    assert (
+        await jobs.claim_next_job(
+            worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
+        )
+        is None
+    )
+    retried = await jobs.claim_next_job(
+        worker_id="w1", now=retry_at, lease_seconds=LEASE, per_installation_limit=4
+    )
+    assert retried is not None
+    assert retried.attempts == 2
+
+
+async def test_one_shops_backlog_does_not_starve_another(migrated_engine: AsyncEngine) -> None:
+    busy = await _install(migrated_engine, "https://busy.example.com/graphql/")
+    quiet = await _install(migrated_engine, "https://quiet.example.com/graphql/")
+    for index in range(20):
+        await _event(
+            migrated_engine, busy, f"busy-{index:03}", at=NOW - timedelta(minutes=30 - index)
+        )
+    await _event(migrated_engine, quiet, "quiet-001", at=NOW)
+    jobs = JobStore(migrated_engine)
+
+    claims = [
+        await jobs.claim_next_job(
+            worker_id=f"w{i}", now=NOW, lease_seconds=LEASE, per_installation_limit=2
+        )
+        for i in range(4)
+    ]
+
+    claimed = [claim.order_id for claim in claims if claim is not None]
+    assert "quiet-001" in claimed[:2]
+    assert sum(order.startswith("busy") for order in claimed) == 2  # the per-shop limit
+
+
+async def test_revoked_installations_are_not_claimed(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    await _event(migrated_engine, installation, "order-001")
+    await InstallationStore(migrated_engine, SecretBox(TEST_SECRET_KEY)).mark_revoked(
+        installation, now=NOW
+    )
+
+    claim = await JobStore(migrated_engine).claim_next_job(
+        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
+    )
+
+    assert claim is None
+
+
+async def test_operator_retry_runs_a_failed_job_first(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    failed_id = await _event(migrated_engine, installation, "order-001")
+    jobs = JobStore(migrated_engine)
+    job = await jobs.claim_next_job(
+        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
+    )
+    assert job is not None
+    await jobs.finish_job(
+        job,
+        JobResult(
+            status=JobStatus.FAILED,
+            next_attempt_at=None,
+            action="push",
+            outcome="gave_up",
+            settled=True,
+        ),
+        now=NOW,
+    )
+    await _event(migrated_engine, installation, "order-002", at=NOW - timedelta(hours=1))
+
+    assert failed_id is not None
+    assert await jobs.retry_job(failed_id, now=NOW)
+    claimed = await jobs.claim_next_job(
+        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
+    )
+
+    assert claimed is not None
+    assert claimed.id == failed_id
+    assert claimed.attempts == 1
+    assert claimed.status == JobStatus.PENDING
+
+
+async def test_retry_all_failed(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    jobs = JobStore(migrated_engine)
+    for order in ("order-001", "order-002"):
+        await _event(migrated_engine, installation, order)
+        job = await jobs.claim_next_job(
+            worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
+        )
+        assert job is not None
+        await jobs.finish_job(
+            job,
+            JobResult(
+                status=JobStatus.FAILED,
+                next_attempt_at=None,
+                action="push",
+                outcome="gave_up",
+                settled=True,
+            ),
+            now=NOW,
+        )
+
+    assert await jobs.retry_failed_jobs(now=NOW) == 2
+    assert await jobs.list_jobs(status="failed") == []
+    assert len(await jobs.list_jobs(status="pending")) == 2
+
+
+async def test_history_is_pruned(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    job_id = await _event(migrated_engine, installation, "order-001")
+    jobs = JobStore(migrated_engine)
+    job = await jobs.claim_next_job(
+        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
+    )
+    assert job is not None
+    await jobs.finish_job(job, _synced(), now=NOW)
+
+    assert await jobs.prune_history(older_than=NOW - timedelta(days=1)) == 0
+    assert await jobs.prune_history(older_than=NOW + timedelta(seconds=1)) == 1
+    assert job_id is not None
+    view = await jobs.get_job(job_id)
+    assert view is not None
+    assert view.history == []
