@@ -137,6 +137,8 @@ async def record_order_event(runtime: Runtime, webhook: VerifiedWebhook) -> JSON
     result = await runtime.inbox.record_order_event(
         received, now=runtime.clock(), ignored_reason=ignored
     )
+    if result.job_id is not None:
+        runtime.wake_workers()
     logger.info(
         "webhook.received event=%s order_id=%s duplicate=%s ignored=%s job_id=%s",
         webhook.event,

@@ -1,0 +1,818 @@
+"""A Saleor fake: a real ASGI app for tests, benchmarks and local trials.
+
+One ``SaleorFakeState`` is one Saleor instance: its RSA signing key (kid = RFC 7638 thumbprint),
+app tokens, orders, installed webhooks and failure switches. ``create_saleor_fake(state)`` serves:
+
+- ``GET /.well-known/jwks.json``: the public key(s), or whatever ``serve_jwks`` set;
+- ``POST /graphql/``: parses, validates and executes the request against the real Saleor schema
+  (``SALEOR_SCHEMA_PATH`` or ``../shared/saleor/schema.graphql``) with graphql-core. Resolvers
+  exist for ``app``, ``order``, ``shop``, ``channels``, ``updateMetadata``,
+  ``updatePrivateMetadata``, ``deletePrivateMetadata``; other fields resolve from the stored dicts
+  (absent = null). Errors are shaped like the recorded responses in ``samples/graphql_responses``.
+
+The state also signs and sends webhooks exactly like Saleor (headers, detached JWS, body bytes
+rendered from the installed subscription query), installs an app from its manifest and POSTs the
+token to ``tokenTargetUrl``. ``running_saleor_fake()`` serves it on 127.0.0.1 in a thread.
+
+Run standalone: ``python -m saleor_gordon.fakes.saleor_fake --port 8800``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import copy
+import functools
+import hashlib
+import json
+import logging
+import os
+import secrets
+import string
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import httpx
+import jwt
+import uvicorn
+from cryptography.hazmat.primitives.asymmetric import rsa
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    build_schema,
+    execute_sync,
+    parse,
+    validate,
+)
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from saleor_gordon.fakes.loopback import serve_on_loopback
+
+log = logging.getLogger(__name__)
+
+SALEOR_VERSION: Final = "3.23.28"
+SCHEMA_VERSION: Final = "3.23"
+DEFAULT_API_URL: Final = "http://127.0.0.1:8000/graphql/"
+DEFAULT_APP_ID: Final = "QXBwOjQ="
+DEFAULT_APP_NAME: Final = "Gordon Delivery"
+STAFF_USER: Final = {"__typename": "User", "id": "VXNlcjoyMQ==", "email": "admin@example.com"}
+TOKEN_LENGTH: Final = 30
+ORDER_TEMPLATE: Final = Path(__file__).with_name("saleor_order_template.json")
+DEFAULT_SCHEMA: Final = Path(__file__).resolve().parents[3] / "shared/saleor/schema.graphql"
+
+ANONYMOUS_DENIED: Final = (
+    "To access this path, you need one of the following permissions: "
+    "AUTHENTICATED_STAFF_USER, AUTHENTICATED_APP"
+)
+ORDERS_DENIED: Final = (
+    "To access this path, you need one of the following permissions: MANAGE_ORDERS"
+)
+
+# Used when no installed webhook gives a subscription for an event (shape of OrderEvents).
+DEFAULT_EVENT_QUERY: Final = """
+subscription {
+  event {
+    __typename issuedAt version
+    issuingPrincipal { __typename ... on App { id name } ... on User { id email } }
+    recipient { id name }
+    ... on OrderCreated { order { id number status } }
+    ... on OrderConfirmed { order { id number status } }
+    ... on OrderPaid { order { id number status } }
+    ... on OrderFullyPaid { order { id number status } }
+    ... on OrderUpdated { order { id number status } }
+    ... on OrderCancelled { order { id number status } }
+    ... on OrderExpired { order { id number status } }
+    ... on OrderFulfilled { order { id number status } }
+    ... on OrderMetadataUpdated { order { id number status } }
+    ... on AppDeleted { app { id name } }
+  }
+}
+"""
+
+DEFAULT_CHANNELS: Final = (
+    {"__typename": "Channel", "id": "Q2hhbm5lbDoz", "slug": "sverige", "name": "Sverige",
+     "currencyCode": "SEK", "isActive": True, "defaultCountry": {"code": "SE", "country": "Sweden"}},
+)  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# Keys and signatures
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """An RSA key as Saleor holds it: the private key plus its public JWK."""
+
+    private_key: rsa.RSAPrivateKey
+    kid: str
+    public_jwk: dict[str, object]
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        numbers = private_key.public_key().public_numbers()
+        n, e = _b64url_uint(numbers.n), _b64url_uint(numbers.e)
+        kid = rfc7638_thumbprint(n=n, e=e)
+        jwk: dict[str, object] = {
+            "kty": "RSA", "key_ops": ["verify"], "n": n, "e": e,
+            "use": "sig", "kid": kid, "alg": "RS256",
+        }  # fmt: skip
+        return cls(private_key=private_key, kid=kid, public_jwk=jwk)
+
+    def sign_detached(self, body: bytes) -> str:
+        """Saleor's ``JWTManager.jws_encode``: detached JWS, unencoded payload, RS256."""
+        return jwt.api_jws.encode(
+            body,
+            self.private_key,
+            algorithm="RS256",
+            headers={"kid": self.kid, "crit": ["b64"]},
+            is_payload_detached=True,
+        )
+
+    def sign_jwt(self, claims: Mapping[str, object]) -> str:
+        return jwt.encode(
+            dict(claims), self.private_key, algorithm="RS256", headers={"kid": self.kid}
+        )
+
+
+def rfc7638_thumbprint(*, n: str, e: str) -> str:
+    """JWK thumbprint (RFC 7638, SHA-256) of an RSA public key given as base64url n and e."""
+    canonical = json.dumps({"e": e, "kty": "RSA", "n": n}, separators=(",", ":"), sort_keys=True)
+    digest = hashlib.sha256(canonical.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _b64url_uint(value: int) -> str:
+    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+# --------------------------------------------------------------------------------------------
+# State
+
+
+@dataclass(frozen=True)
+class RecordedMutation:
+    """A metadata mutation the fake executed."""
+
+    field: str
+    order_id: str
+    items: Mapping[str, str] | Sequence[str]
+    changed: bool
+
+
+@dataclass(frozen=True)
+class InstalledWebhook:
+    name: str
+    events: frozenset[str]
+    target_url: str
+    query: str
+    is_active: bool = True
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook POST the fake made (status None: connection failed)."""
+
+    event: str
+    target_url: str
+    headers: Mapping[str, str]
+    body: bytes
+    status: int | None
+
+
+@dataclass
+class SaleorFakeState:
+    """One simulated Saleor. Mutate it from tests; the ASGI app reads it on every request."""
+
+    api_url: str = DEFAULT_API_URL
+    app_id: str = DEFAULT_APP_ID
+    app_name: str = DEFAULT_APP_NAME
+    version: str = SALEOR_VERSION
+    keys: list[SigningKey] = field(default_factory=lambda: [SigningKey.generate()], repr=False)
+    jwks_override: dict[str, object] | None = None
+    tokens: dict[str, bool] = field(default_factory=dict, repr=False)  # token -> accepted
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    channels: list[dict[str, Any]] = field(
+        default_factory=lambda: copy.deepcopy(list(DEFAULT_CHANNELS))
+    )
+    webhooks: list[InstalledWebhook] = field(default_factory=list)
+    down: bool = False
+    failures_left: int = 0
+    failure_status: int = 503
+    requests: Counter[str] = field(default_factory=Counter)  # GraphQL operation name -> count
+    jwks_fetches: int = 0
+    mutations: list[RecordedMutation] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    _next_number: int = 1000
+
+    # -- app and tokens ------------------------------------------------------------------
+
+    @property
+    def domain(self) -> str:
+        return urlsplit(self.api_url).netloc
+
+    def app(self) -> dict[str, Any]:
+        return {"__typename": "App", "id": self.app_id, "name": self.app_name,
+                "isActive": True, "identifier": "se.gordondelivery.saleor"}  # fmt: skip
+
+    def issue_token(self) -> str:
+        """A new 30-character app token that Saleor accepts."""
+        alphabet = string.ascii_letters + string.digits
+        token = "".join(secrets.choice(alphabet) for _ in range(TOKEN_LENGTH))
+        self.tokens[token] = True
+        return token
+
+    def revoke_token(self, token: str) -> None:
+        self.tokens[token] = False
+
+    def revoke_all_tokens(self) -> None:
+        self.tokens = dict.fromkeys(self.tokens, False)
+
+    def accepts(self, token: str | None) -> bool:
+        return token is not None and self.tokens.get(token, False)
+
+    # -- keys ------------------------------------------------------------------------------
+
+    @property
+    def signing_key(self) -> SigningKey:
+        return self.keys[-1]
+
+    @property
+    def jwks(self) -> dict[str, object]:
+        if self.jwks_override is not None:
+            return self.jwks_override
+        return {"keys": [key.public_jwk for key in self.keys]}
+
+    def rotate_key(self, *, keep_old: bool = False) -> str:
+        """Sign with a fresh key from now on; the JWKS lists the old key too if ``keep_old``."""
+        new = SigningKey.generate()
+        self.keys = [*self.keys, new] if keep_old else [new]
+        return new.kid
+
+    def serve_jwks(self, jwks: dict[str, object] | None) -> None:
+        """Serve this JWKS instead of the real one (None: back to the real one)."""
+        self.jwks_override = jwks
+
+    def sign(self, body: bytes) -> str:
+        return self.signing_key.sign_detached(body)
+
+    def dashboard_token(self, *, now: datetime, ttl: int = 300, **claims: object) -> str:
+        """A Dashboard token for the app like ``App.accessToken`` (claims overridable)."""
+        iat = int(now.timestamp())
+        base: dict[str, object] = {
+            "iat": iat, "exp": iat + ttl, "iss": self.api_url, "owner": "saleor",
+            "type": "thirdparty", "token": "fake", "email": STAFF_USER["email"],
+            "user_id": STAFF_USER["id"], "is_staff": True, "app": self.app_id,
+            "permissions": ["MANAGE_ORDERS"], "user_permissions": ["MANAGE_ORDERS", "MANAGE_APPS"],
+        }  # fmt: skip
+        return self.signing_key.sign_jwt({**base, **claims})
+
+    # -- failures --------------------------------------------------------------------------
+
+    def fail_next(self, count: int, *, status: int = 503) -> None:
+        """Answer the next ``count`` HTTP requests (any endpoint) with ``status``."""
+        self.failures_left, self.failure_status = count, status
+
+    def _take_failure(self) -> int | None:
+        if self.down:
+            return 503
+        if self.failures_left > 0:
+            self.failures_left -= 1
+            return self.failure_status
+        return None
+
+    # -- orders ----------------------------------------------------------------------------
+
+    def add_order(self, order: Mapping[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+        """Store an order (default: a new copy of the recorded order 45 with a fresh id/number).
+
+        ``order`` is shaped like a GraphQL answer (e.g. a recorded sample); fields the app selects
+        but the sample lacks get defaults. ``fields`` override top-level fields. Returns the stored
+        dict: changing it changes what the fake serves.
+        """
+        stored = copy.deepcopy(dict(order)) if order is not None else self._fresh_order()
+        stored.update(copy.deepcopy(fields))
+        _fill_order_defaults(stored)
+        self.orders[stored["id"]] = stored
+        return stored
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        """The stored order (live; KeyError if unknown)."""
+        return self.orders[order_id]
+
+    def update_order(self, order_id: str, **fields: Any) -> dict[str, Any]:
+        stored = self.orders[order_id]
+        stored.update(copy.deepcopy(fields))
+        return stored
+
+    def _fresh_order(self) -> dict[str, Any]:
+        order = _order_template()
+        order_uuid = str(uuid.uuid4())
+        self._next_number += 1
+        order.update(
+            id=global_id("Order", order_uuid), token=order_uuid, number=str(self._next_number)
+        )
+        return order
+
+    # -- installation and webhooks ---------------------------------------------------------
+
+    def install(self, manifest: Mapping[str, Any]) -> str:
+        """Create the manifest's webhooks (like ``install_app``) and return a new app token."""
+        self.webhooks = [
+            InstalledWebhook(
+                name=str(hook["name"]),
+                events=frozenset(hook.get("asyncEvents") or ()),
+                target_url=str(hook["targetUrl"]),
+                query=str(hook["query"]),
+                is_active=bool(hook.get("isActive", True)),
+            )
+            for hook in manifest.get("webhooks", [])
+        ]
+        if manifest.get("name"):
+            self.app_name = str(manifest["name"])
+        return self.issue_token()
+
+    def webhooks_for(self, event: str) -> list[InstalledWebhook]:
+        return [hook for hook in self.webhooks if hook.is_active and event.upper() in hook.events]
+
+    def event_payload(
+        self,
+        event: str,
+        *,
+        order_id: str | None = None,
+        principal: Mapping[str, Any] | None = None,
+        query: str | None = None,
+        issued_at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """The body Saleor would send for ``event`` (e.g. ``ORDER_FULLY_PAID``), as a dict.
+
+        Rendered by executing ``query`` (default: the installed webhook's subscription for the
+        event, else DEFAULT_EVENT_QUERY) against the schema with the stored order.
+        """
+        hooks = self.webhooks_for(event)
+        document = query or (hooks[0].query if hooks else DEFAULT_EVENT_QUERY)
+        root = {"event": self._event_object(event, order_id, principal, issued_at)}
+        result = execute_sync(load_schema(), parse(document), root_value=root)
+        if result.errors or not result.data:
+            raise ValueError(f"cannot render {event}: {result.errors}")
+        rendered: dict[str, Any] = result.data["event"]
+        return rendered
+
+    def order_event_payload(
+        self, event: str, order_id: str, *, principal: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Body of an order event; principal defaults to the staff user (use ``app()`` for own)."""
+        return self.event_payload(event, order_id=order_id, principal=principal)
+
+    def _event_object(
+        self,
+        event: str,
+        order_id: str | None,
+        principal: Mapping[str, Any] | None,
+        issued_at: datetime | None,
+    ) -> dict[str, Any]:
+        moment = issued_at or datetime.now(UTC)
+        obj: dict[str, Any] = {
+            "__typename": event_typename(event),
+            "issuedAt": moment.isoformat(),
+            "version": self.version,
+            "issuingPrincipal": dict(principal) if principal is not None else dict(STAFF_USER),
+            "recipient": self.app(),
+            "app": self.app(),
+        }
+        if order_id is not None:
+            obj["order"] = copy.deepcopy(self.orders[order_id])
+        return obj
+
+    def webhook_request(
+        self, event: str, payload: Mapping[str, Any], *, api_url: str | None = None
+    ) -> tuple[dict[str, str], bytes]:
+        """Headers and body bytes of the webhook request Saleor sends for ``payload``."""
+        body = json.dumps(payload).encode()  # Saleor's separators and \\u escapes
+        url = api_url or self.api_url
+        domain = urlsplit(url).netloc
+        signature = self.sign(body)
+        name = event.lower()
+        headers = {
+            "User-Agent": f"Saleor/{SCHEMA_VERSION}",
+            "Content-Type": "application/json",
+            "X-Saleor-Event": name, "X-Saleor-Domain": domain, "X-Saleor-Signature": signature,
+            "Saleor-Event": name, "Saleor-Domain": domain, "Saleor-Signature": signature,
+            "Saleor-Api-Url": url,
+        }  # fmt: skip
+        return headers, body
+
+    async def deliver(
+        self,
+        http: httpx.AsyncClient,
+        target_url: str,
+        event: str,
+        payload: Mapping[str, Any],
+        *,
+        retries: int = 0,
+        backoff: float = 0.0,
+    ) -> Delivery:
+        """POST a signed webhook; like Saleor, retry connection errors and 5xx (never 3xx/4xx)."""
+        headers, body = self.webhook_request(event, payload)
+        delivery = await self._post_once(http, target_url, event, headers, body)
+        for attempt in range(retries):
+            if delivery.status is not None and delivery.status < 500:
+                break
+            await asyncio.sleep(backoff * 2**attempt)
+            delivery = await self._post_once(http, target_url, event, headers, body)
+        return delivery
+
+    async def emit(
+        self,
+        http: httpx.AsyncClient,
+        event: str,
+        *,
+        order_id: str | None = None,
+        principal: Mapping[str, Any] | None = None,
+    ) -> list[Delivery]:
+        """Send ``event`` to every installed webhook subscribed to it."""
+        deliveries = []
+        for hook in self.webhooks_for(event):
+            payload = self.event_payload(
+                event, order_id=order_id, principal=principal, query=hook.query
+            )
+            deliveries.append(await self.deliver(http, hook.target_url, event, payload))
+        return deliveries
+
+    async def uninstall(self, http: httpx.AsyncClient) -> list[Delivery]:
+        """``appDelete``: the token stops working at once, then APP_DELETED is sent (3.23.5+)."""
+        self.revoke_all_tokens()
+        deliveries = await self.emit(http, "APP_DELETED", principal=STAFF_USER)
+        self.webhooks = []
+        return deliveries
+
+    async def register(
+        self, http: httpx.AsyncClient, token_target_url: str, token: str | None = None
+    ) -> httpx.Response:
+        """Saleor's token POST to ``tokenTargetUrl`` (``send_app_token``)."""
+        body = {"auth_token": token if token is not None else self.issue_token()}
+        headers = {
+            "User-Agent": f"Saleor/{SCHEMA_VERSION}",
+            "X-Saleor-Domain": self.domain, "Saleor-Domain": self.domain,
+            "Saleor-Api-Url": self.api_url, "Saleor-Schema-Version": SCHEMA_VERSION,
+        }  # fmt: skip
+        return await http.post(token_target_url, json=body, headers=headers, follow_redirects=False)
+
+    async def install_app(self, http: httpx.AsyncClient, manifest_url: str) -> httpx.Response:
+        """The whole install: GET the manifest, create its webhooks, POST a new token."""
+        response = await http.get(
+            manifest_url,
+            headers={
+                "Saleor-Schema-Version": SCHEMA_VERSION,
+                "User-Agent": f"Saleor/{SCHEMA_VERSION}",
+            },
+            follow_redirects=False,
+        )
+        response.raise_for_status()
+        manifest = response.json()
+        token = self.install(manifest)
+        return await self.register(http, str(manifest["tokenTargetUrl"]), token)
+
+    async def _post_once(
+        self,
+        http: httpx.AsyncClient,
+        target_url: str,
+        event: str,
+        headers: dict[str, str],
+        body: bytes,
+    ) -> Delivery:
+        try:
+            response = await http.post(target_url, content=body, headers=headers, timeout=20.0)
+            status: int | None = response.status_code
+        except httpx.HTTPError:
+            status = None
+        delivery = Delivery(event.lower(), target_url, headers, body, status)
+        self.deliveries.append(delivery)
+        return delivery
+
+
+def event_typename(event: str) -> str:
+    """``ORDER_FULLY_PAID`` / ``order_fully_paid`` -> ``OrderFullyPaid``."""
+    return "".join(part.capitalize() for part in event.lower().split("_"))
+
+
+def global_id(type_name: str, pk: str) -> str:
+    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
+
+
+def _order_template() -> dict[str, Any]:
+    template: dict[str, Any] = json.loads(ORDER_TEMPLATE.read_text(encoding="utf-8"))
+    return template
+
+
+def _fill_order_defaults(order: dict[str, Any]) -> None:
+    order.setdefault("__typename", "Order")
+    order.setdefault("chargeStatus", "FULL")
+    order.setdefault("isPaid", True)
+    order.setdefault("metadata", [])
+    order.setdefault("privateMetadata", [])
+    for line in order.get("lines") or []:
+        line.setdefault("allocations", [])
+
+
+# --------------------------------------------------------------------------------------------
+# Schema and resolvers
+
+
+def schema_path() -> Path:
+    configured = os.environ.get("SALEOR_SCHEMA_PATH")
+    return Path(configured) if configured else DEFAULT_SCHEMA
+
+
+def load_schema(path: Path | None = None) -> GraphQLSchema:
+    """The Saleor schema with the fake's resolvers; built once per process (it is big)."""
+    return _build_schema((path or schema_path()).resolve())
+
+
+@functools.cache
+def _build_schema(path: Path) -> GraphQLSchema:
+    schema = build_schema(path.read_text(encoding="utf-8"))
+    _attach_resolvers(schema)
+    return schema
+
+
+@dataclass
+class _Context:
+    state: SaleorFakeState
+    token: str | None
+    pending_events: list[tuple[str, str]] = field(default_factory=list)  # (event, order id)
+
+
+def _attach_resolvers(schema: GraphQLSchema) -> None:
+    query, mutation = schema.query_type, schema.mutation_type
+    if query is None or mutation is None:
+        raise ValueError("not a Saleor schema")
+    query.fields["app"].resolve = _resolve_app
+    query.fields["order"].resolve = _resolve_order
+    query.fields["shop"].resolve = _resolve_shop
+    query.fields["channels"].resolve = _resolve_channels
+    mutation.fields["updateMetadata"].resolve = functools.partial(_resolve_update, "metadata")
+    mutation.fields["updatePrivateMetadata"].resolve = functools.partial(
+        _resolve_update, "privateMetadata"
+    )
+    mutation.fields["deleteMetadata"].resolve = functools.partial(_resolve_delete, "metadata")
+    mutation.fields["deletePrivateMetadata"].resolve = functools.partial(
+        _resolve_delete, "privateMetadata"
+    )
+
+
+def _permission_denied(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"exception": {"code": "PermissionDenied"}})
+
+
+def _context(info: GraphQLResolveInfo[Any]) -> _Context:
+    context = info.context
+    if not isinstance(context, _Context):
+        raise TypeError("the fake's resolvers need a _Context")
+    return context
+
+
+def _authorised(
+    info: GraphQLResolveInfo[Any], denied_message: str = ORDERS_DENIED
+) -> SaleorFakeState:
+    context = _context(info)
+    if not context.state.accepts(context.token):
+        raise _permission_denied(denied_message)
+    return context.state
+
+
+def _resolve_app(_root: object, info: GraphQLResolveInfo[Any], **_: object) -> dict[str, Any]:
+    return _authorised(info, ANONYMOUS_DENIED).app()
+
+
+def _resolve_shop(_root: object, info: GraphQLResolveInfo[Any]) -> dict[str, Any]:
+    state = _context(info).state
+    return {"__typename": "Shop", "version": state.version, "name": "Matkassen AB",
+            "domain": {"host": state.domain, "url": state.api_url}}  # fmt: skip
+
+
+def _resolve_channels(_root: object, info: GraphQLResolveInfo[Any], **_: object) -> list[Any]:
+    return copy.deepcopy(_authorised(info, ANONYMOUS_DENIED).channels)
+
+
+def _resolve_order(
+    _root: object, info: GraphQLResolveInfo[Any], id: str | None = None, **_: object
+) -> dict[str, Any] | None:
+    state = _authorised(info)
+    if id is None:
+        return None
+    _check_order_id(id)
+    order = state.orders.get(id)
+    return copy.deepcopy(order) if order is not None else None
+
+
+def _check_order_id(value: str) -> None:
+    try:
+        type_name, _, pk = base64.b64decode(value, validate=True).decode().partition(":")
+        uuid.UUID(pk)
+    except ValueError:
+        type_name = ""
+    if type_name != "Order":
+        raise GraphQLError(
+            f"Invalid ID: {value}. Expected: Order.",
+            extensions={"exception": {"code": "GraphQLError"}},
+        )
+
+
+def _resolve_update(
+    kind: str, _root: object, info: GraphQLResolveInfo[Any], id: str, input: list[dict[str, str]]
+) -> dict[str, Any]:
+    state = _authorised(info)
+    items = {item["key"]: item["value"] for item in input}
+    return _apply_metadata_change(
+        info, state, kind, id, items, lambda entries: _upsert(entries, items)
+    )
+
+
+def _resolve_delete(
+    kind: str, _root: object, info: GraphQLResolveInfo[Any], id: str, keys: list[str]
+) -> dict[str, Any]:
+    state = _authorised(info)
+    return _apply_metadata_change(
+        info,
+        state,
+        kind,
+        id,
+        list(keys),
+        lambda entries: [e for e in entries if e["key"] not in keys],
+    )
+
+
+def _apply_metadata_change(
+    info: GraphQLResolveInfo[Any],
+    state: SaleorFakeState,
+    kind: str,
+    order_id: str,
+    recorded: Mapping[str, str] | Sequence[str],
+    change: Any,
+) -> dict[str, Any]:
+    _check_order_id(order_id)
+    field_name = info.field_name
+    order = state.orders.get(order_id)
+    if order is None:
+        state.mutations.append(RecordedMutation(field_name, order_id, recorded, changed=False))
+        error = {
+            "field": "id",
+            "code": "NOT_FOUND",
+            "message": f"Couldn't resolve to a node: {order_id}",
+        }
+        return {"item": None, "errors": [error], "metadataErrors": [error]}
+    before = copy.deepcopy(order[kind])
+    order[kind] = change(order[kind])
+    changed = order[kind] != before
+    state.mutations.append(RecordedMutation(field_name, order_id, recorded, changed=changed))
+    if changed:
+        order["updatedAt"] = datetime.now(UTC).isoformat()
+        _context(info).pending_events.append(("ORDER_METADATA_UPDATED", order_id))
+    return {"item": copy.deepcopy(order), "errors": [], "metadataErrors": []}
+
+
+def _upsert(entries: list[dict[str, str]], items: Mapping[str, str]) -> list[dict[str, str]]:
+    result = [dict(entry, value=items.get(entry["key"], entry["value"])) for entry in entries]
+    present = {entry["key"] for entry in entries}
+    result.extend({"key": k, "value": v} for k, v in items.items() if k not in present)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP
+
+
+def create_saleor_fake(state: SaleorFakeState) -> Starlette:
+    """The ASGI app of one fake Saleor."""
+
+    async def jwks(_request: Request) -> Response:
+        if (status := state._take_failure()) is not None:
+            return JSONResponse({"error": "unavailable"}, status_code=status)
+        state.jwks_fetches += 1
+        return JSONResponse(state.jwks)
+
+    async def graphql_endpoint(request: Request) -> Response:
+        if (status := state._take_failure()) is not None:
+            return JSONResponse({"error": "unavailable"}, status_code=status)
+        return await _handle_graphql(state, request)
+
+    return Starlette(
+        routes=[
+            Route("/.well-known/jwks.json", jwks, methods=["GET"]),
+            Route("/graphql/", graphql_endpoint, methods=["POST"]),
+        ]
+    )
+
+
+async def _handle_graphql(state: SaleorFakeState, request: Request) -> Response:
+    try:
+        body = json.loads(await request.body())
+        query = body["query"]
+        variables = body.get("variables") or {}
+        if not isinstance(query, str) or not isinstance(variables, dict):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        return _errors_response(["Must provide a JSON body with a query string."], status=400)
+    try:
+        document = parse(query)
+    except GraphQLError as exc:
+        return _errors_response([exc.message], status=400)
+    operation = body.get("operationName")
+    state.requests[operation if isinstance(operation, str) else _operation_name(document)] += 1
+    errors = validate(load_schema(), document)
+    if errors:
+        return _errors_response([error.message for error in errors], status=400)
+    context = _Context(state=state, token=_bearer_token(request))
+    result = execute_sync(
+        load_schema(), document, variable_values=variables,
+        operation_name=operation if isinstance(operation, str) else None, context_value=context,
+    )  # fmt: skip
+    if not isinstance(result, ExecutionResult):  # pragma: no cover - no async resolvers here
+        raise TypeError("unexpected async execution")
+    payload = {
+        **result.formatted,
+        "extensions": {"cost": {"requestedQueryCost": 1, "maximumAvailable": 50000}},
+    }
+    task = (
+        BackgroundTask(_emit_pending, state, context.pending_events)
+        if context.pending_events
+        else None
+    )
+    return JSONResponse(payload, background=task)
+
+
+async def _emit_pending(state: SaleorFakeState, events: list[tuple[str, str]]) -> None:
+    async with httpx.AsyncClient() as http:
+        for event, order_id in events:
+            if order_id in state.orders:
+                await state.emit(http, event, order_id=order_id, principal=state.app())
+
+
+def _operation_name(document: DocumentNode) -> str:
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and definition.name is not None:
+            return definition.name.value
+    return "anonymous"
+
+
+def _bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() in {"bearer", "jwt"} else None
+
+
+def _errors_response(messages: list[str], *, status: int) -> JSONResponse:
+    errors = [
+        {"message": m, "extensions": {"exception": {"code": "GraphQLError"}}} for m in messages
+    ]
+    return JSONResponse({"errors": errors}, status_code=status)
+
+
+# --------------------------------------------------------------------------------------------
+# Serving
+
+
+@contextmanager
+def running_saleor_fake(
+    state: SaleorFakeState | None = None,
+) -> Iterator[tuple[str, SaleorFakeState]]:
+    """Serve a fake Saleor on 127.0.0.1 (free port) in a thread; yields (api_url, state)."""
+    state = state or SaleorFakeState()
+    load_schema()  # build before serving, not inside the first request
+    with serve_on_loopback(create_saleor_fake(state)) as base_url:
+        state.api_url = f"{base_url}/graphql/"
+        yield state.api_url, state
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve a fake Saleor on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=8800)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    state = SaleorFakeState(api_url=f"http://127.0.0.1:{args.port}/graphql/")
+    order = state.add_order()
+    log.info(
+        "Saleor fake at %s; app token %s; order %s", state.api_url, state.issue_token(), order["id"]
+    )
+    uvicorn.run(create_saleor_fake(state), host="127.0.0.1", port=args.port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""SaleorClient: the app's GraphQL calls to one Saleor installation, on gql's httpx transport.
+
+Foreign errors are mapped in one place, ``_map_errors`` / ``_raise_for_errors``:
+
+- connection failure, timeout, HTTP 5xx or 429, a non-GraphQL answer -> SaleorUnavailable
+- HTTP 401, or ``PermissionDenied`` that the ``{ app { id } }`` probe confirms (Saleor answers an
+  unknown, deleted or deactivated app token with HTTP 200, ``app: null`` and ``PermissionDenied``,
+  see samples ``graphql_responses/app_id_*_token.json``) -> SaleorTokenRevoked
+- any other GraphQL error, or a mutation's ``errors`` -> SaleorGraphQLError
+
+The token is sent per request in ``Authorization`` and never appears in messages or logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import cache
+from typing import Any, Final, NoReturn
+
+import httpx
+from gql import Client, GraphQLRequest
+from gql.transport.exceptions import (
+    TransportConnectionFailed,
+    TransportError,
+    TransportProtocolError,
+    TransportQueryError,
+    TransportServerError,
+)
+from gql.transport.httpx import HTTPXAsyncTransport
+from graphql import DocumentNode, parse
+
+from saleor_gordon.errors import SaleorGraphQLError, SaleorTokenRevoked, SaleorUnavailable
+from saleor_gordon.observability import sanitize_url
+from saleor_gordon.saleor.documents import load_document
+
+PERMISSION_DENIED: Final = "PermissionDenied"
+_UNAVAILABLE_STATUSES: Final = frozenset({429})
+
+
+class _Transport(HTTPXAsyncTransport):
+    """gql's httpx transport on a shared ``httpx.AsyncClient`` that refuses HTTP errors first.
+
+    gql would accept a JSON body with ``errors`` whatever the status; Saleor's status decides.
+    """
+
+    def __init__(self, url: str, http: httpx.AsyncClient) -> None:
+        super().__init__(url=url)
+        self._http = http
+
+    async def connect(self) -> None:
+        self.client = self._http
+
+    async def close(self) -> None:
+        self.client = None  # the httpx client belongs to SaleorClient or its caller
+
+    def _prepare_result(self, response: httpx.Response) -> Any:
+        if response.status_code >= httpx.codes.BAD_REQUEST:
+            raise TransportServerError(f"HTTP {response.status_code}", response.status_code)
+        return super()._prepare_result(response)
+
+
+class SaleorClient:
+    """GraphQL client for one Saleor API URL and app token."""
+
+    def __init__(
+        self,
+        *,
+        saleor_api_url: str,
+        token: str,
+        http: httpx.AsyncClient | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self._url = saleor_api_url
+        self._shown_url = sanitize_url(saleor_api_url)
+        self._token = token
+        self._timeout = timeout
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient()
+
+    def __repr__(self) -> str:
+        return f"SaleorClient({self._shown_url!r})"
+
+    async def aclose(self) -> None:
+        """Close the httpx client if this SaleorClient created it."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> SaleorClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def app_id(self) -> str:
+        """The global ID of the app the token belongs to."""
+        data = await self._execute("AppId", {}, probe_on_denied=False)
+        app = data.get("app")
+        if not isinstance(app, dict) or not isinstance(app.get("id"), str):
+            raise SaleorTokenRevoked()
+        return str(app["id"])
+
+    async def fetch_order(self, order_id: str) -> dict[str, Any] | None:
+        """The order as ``OrderDetails`` selects it, or None when Saleor has no such order."""
+        data = await self._execute("OrderForGordon", {"id": order_id})
+        order = data.get("order")
+        return order if isinstance(order, dict) else None
+
+    async def update_metadata(self, order_id: str, items: Mapping[str, str]) -> None:
+        """Upsert public metadata keys of an order."""
+        await self._mutate("UpdateOrderMetadata", "updateMetadata", order_id, _input(items))
+
+    async def update_private_metadata(self, order_id: str, items: Mapping[str, str]) -> None:
+        """Upsert private metadata keys of an order."""
+        await self._mutate(
+            "UpdateOrderPrivateMetadata", "updatePrivateMetadata", order_id, _input(items)
+        )
+
+    async def delete_private_metadata(self, order_id: str, keys: Sequence[str]) -> None:
+        """Remove private metadata keys of an order (absent keys are fine)."""
+        await self._mutate(
+            "DeleteOrderPrivateMetadata", "deletePrivateMetadata", order_id, {"keys": list(keys)}
+        )
+
+    async def _mutate(
+        self, operation: str, field: str, order_id: str, variables: dict[str, Any]
+    ) -> None:
+        data = await self._execute(operation, {"id": order_id, **variables})
+        payload = data.get(field)
+        if not isinstance(payload, dict):
+            raise SaleorGraphQLError(f"Saleor returned no result for {field}.")
+        _raise_for_mutation_errors(field, payload.get("errors"))
+
+    async def _execute(
+        self, operation: str, variables: dict[str, Any], *, probe_on_denied: bool = True
+    ) -> dict[str, Any]:
+        request = GraphQLRequest(_document(operation), variable_values=variables)
+        # One gql Client per call: a shared one keeps a single session and is not safe to use
+        # from concurrent tasks. Both objects are cheap; the httpx connection pool is shared.
+        client = Client(transport=_Transport(self._url, self._http), execute_timeout=None)
+        try:
+            with self._map_errors(operation):
+                data = await client.execute_async(request, extra_args=self._request_args())
+        except TransportQueryError as exc:  # an answer with ``errors``
+            await self._raise_for_errors(operation, exc.errors or [], probe_on_denied)
+        return dict(data)
+
+    def _request_args(self) -> dict[str, Any]:
+        return {
+            "headers": {"Authorization": f"Bearer {self._token}"},
+            "timeout": self._timeout,
+            "follow_redirects": False,
+        }
+
+    @contextmanager
+    def _map_errors(self, operation: str) -> Iterator[None]:
+        where = f"{operation} at {self._shown_url}"
+        try:
+            yield
+        except TransportQueryError:
+            raise  # a GraphQL answer: judged by _raise_for_errors
+        except TransportServerError as exc:
+            raise _status_error(exc.code, where) from exc
+        except (TransportConnectionFailed, TimeoutError, httpx.HTTPError) as exc:
+            raise SaleorUnavailable(
+                f"Saleor could not be reached ({where}): {_cause(exc)}."
+            ) from exc
+        except TransportProtocolError as exc:
+            raise SaleorUnavailable(f"Saleor did not answer with GraphQL ({where}).") from exc
+        except TransportError as exc:
+            raise SaleorUnavailable(f"Saleor request failed ({where}).") from exc
+
+    async def _raise_for_errors(
+        self, operation: str, errors: Sequence[Any], probe_on_denied: bool
+    ) -> NoReturn:
+        message = "; ".join(_error_message(error) for error in errors)
+        if any(_error_code(error) == PERMISSION_DENIED for error in errors):
+            if not probe_on_denied:
+                raise SaleorTokenRevoked()
+            await self.app_id()  # raises SaleorTokenRevoked if the token itself is refused
+            raise SaleorGraphQLError(f"Saleor denied {operation}: {message}")
+        raise SaleorGraphQLError(f"Saleor refused {operation}: {message}")
+
+
+@cache
+def _document(operation: str) -> DocumentNode:
+    return parse(load_document(operation))
+
+
+def _status_error(status: int | None, where: str) -> Exception:
+    if status == httpx.codes.UNAUTHORIZED:
+        return SaleorTokenRevoked()
+    if status is None or status >= httpx.codes.INTERNAL_SERVER_ERROR:
+        return SaleorUnavailable(f"Saleor answered HTTP {status} ({where}).")
+    if status in _UNAVAILABLE_STATUSES:
+        return SaleorUnavailable(f"Saleor answered HTTP {status} ({where}); try again later.")
+    return SaleorGraphQLError(f"Saleor answered HTTP {status} ({where}).")
+
+
+def _cause(exc: BaseException) -> str:
+    inner = exc.__cause__ or exc
+    return type(inner).__name__
+
+
+def _input(items: Mapping[str, str]) -> dict[str, Any]:
+    return {"input": [{"key": key, "value": value} for key, value in items.items()]}
+
+
+def _raise_for_mutation_errors(field: str, errors: object) -> None:
+    if not errors:
+        return
+    if not isinstance(errors, list):
+        raise SaleorGraphQLError(f"Saleor answered {field} with malformed errors.")
+    details = "; ".join(
+        f"{e.get('code')} {e.get('field')}: {e.get('message')}" if isinstance(e, dict) else str(e)
+        for e in errors
+    )
+    raise SaleorGraphQLError(f"Saleor refused {field}: {details}")
+
+
+def _error_code(error: Any) -> object:
+    if not isinstance(error, dict):
+        return None
+    extensions = error.get("extensions")
+    exception = extensions.get("exception") if isinstance(extensions, dict) else None
+    return exception.get("code") if isinstance(exception, dict) else None
+
+
+def _error_message(error: Any) -> str:
+    if isinstance(error, dict):
+        return str(error.get("message", "unknown error"))
+    return str(error)

@@ -1,0 +1,105 @@
+"""Fetching a Saleor's JWKS, and limiting how often a bad signature may cause a refetch.
+
+Saleor serves its signing keys at ``<scheme>://<host>/.well-known/jwks.json`` of its API URL's origin
+(``saleor/urls.py``; ``@saleor/app-sdk`` ``getJwksUrlFromSaleorApiUrl``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Final
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from saleor_gordon.errors import SaleorUnavailable
+from saleor_gordon.observability import sanitize_url
+from saleor_gordon.saleor.signature import SignatureInvalid, load_jwks_keys
+
+JWKS_PATH: Final = "/.well-known/jwks.json"
+MAX_JWKS_BYTES: Final = 64 * 1024
+DEFAULT_REFETCH_INTERVAL: Final = 30.0  # seconds
+_MAX_TRACKED: Final = 10_000
+
+
+def jwks_url(saleor_api_url: str) -> str:
+    """``https://shop.example.com/graphql/`` -> ``https://shop.example.com/.well-known/jwks.json``."""
+    parts = urlsplit(saleor_api_url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError("the Saleor API URL must be an absolute http(s) URL")
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], JWKS_PATH, "", ""))
+
+
+async def fetch_jwks(
+    http: httpx.AsyncClient,
+    saleor_api_url: str,
+    *,
+    timeout: float,  # noqa: ASYNC109 - httpx's per-request timeout, not a cancel scope
+) -> dict[str, object]:
+    """GET the JWKS of the Saleor at ``saleor_api_url``; SaleorUnavailable if it is not usable."""
+    try:
+        url = jwks_url(saleor_api_url)
+    except ValueError as exc:
+        raise SaleorUnavailable(f"Cannot fetch the JWKS: {exc}.") from exc
+    shown = sanitize_url(url)
+    try:
+        response = await http.get(url, timeout=timeout, follow_redirects=False)
+    except httpx.HTTPError as exc:
+        raise SaleorUnavailable(
+            f"Cannot fetch the JWKS from {shown}: {type(exc).__name__}."
+        ) from exc
+    return _parse_jwks_response(response, shown)
+
+
+def _parse_jwks_response(response: httpx.Response, shown_url: str) -> dict[str, object]:
+    if response.status_code != httpx.codes.OK:
+        raise SaleorUnavailable(f"The JWKS at {shown_url} answered HTTP {response.status_code}.")
+    if len(response.content) > MAX_JWKS_BYTES:
+        raise SaleorUnavailable(f"The JWKS at {shown_url} is larger than {MAX_JWKS_BYTES} bytes.")
+    try:
+        jwks = response.json()
+    except ValueError as exc:
+        raise SaleorUnavailable(f"The JWKS at {shown_url} is not JSON.") from exc
+    if not isinstance(jwks, dict):
+        raise SaleorUnavailable(f"The JWKS at {shown_url} is not a JSON object.")
+    try:
+        load_jwks_keys(jwks)
+    except SignatureInvalid as exc:
+        raise SaleorUnavailable(f"The JWKS at {shown_url} is unusable: {exc.message}") from exc
+    return jwks
+
+
+class JwksRefetchLimiter:
+    """Allows at most one JWKS refetch per installation per ``interval`` seconds.
+
+    A flood of badly signed webhooks must not turn the app into a JWKS hammer against Saleor.
+    Keyed by the Saleor API URL; the clock is injected (monotonic seconds).
+    """
+
+    def __init__(
+        self,
+        interval: float = DEFAULT_REFETCH_INTERVAL,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if interval < 0:
+            raise ValueError("interval must not be negative")
+        self._interval = interval
+        self._clock = clock
+        self._last: dict[str, float] = {}
+
+    def try_acquire(self, saleor_api_url: str) -> bool:
+        """True (and remember now) if a refetch for this installation is allowed now."""
+        now = self._clock()
+        last = self._last.get(saleor_api_url)
+        if last is not None and now - last < self._interval:
+            return False
+        self._forget_expired(now)
+        self._last[saleor_api_url] = now
+        return True
+
+    def _forget_expired(self, now: float) -> None:
+        if len(self._last) < _MAX_TRACKED:
+            return
+        self._last = {url: at for url, at in self._last.items() if now - at < self._interval}

@@ -1,0 +1,97 @@
+"""The app manifest Saleor reads at install time (``GET /api/manifest``).
+
+Wire format is camelCase (``saleor/app/manifest_schema.py``). Saleor never re-reads a manifest after
+installation: changing webhooks or permissions here reaches existing shops only on reinstall.
+
+``requiredSaleorVersion`` is ``>=3.21 <4``: 3.21 is where MANAGE_ORDERS became the permission for
+order metadata writes (what this app asks for) and where metadata writes fire only
+ORDER_METADATA_UPDATED; ``tokenTargetUrl`` is set, which 3.20–3.22 require. The app's own
+APP_DELETED webhook arrives only from 3.23.5; older versions reveal an uninstall by rejecting the
+token, which the app handles too, so 3.23.5 is not required.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from saleor_gordon.saleor.documents import load_document
+
+APP_ID: Final = "se.gordondelivery.saleor"
+APP_NAME: Final = "Gordon Delivery"
+AUTHOR: Final = "Gordon Delivery"
+ABOUT: Final = (
+    "Sends Saleor orders to Gordon Delivery for home delivery and writes the delivery status "
+    "and tracking ID back to the order."
+)
+PERMISSIONS: Final = ("MANAGE_ORDERS",)
+REQUIRED_SALEOR_VERSION: Final = ">=3.21 <4"
+
+ORDER_EVENTS: Final = (
+    "ORDER_CREATED",
+    "ORDER_CONFIRMED",
+    "ORDER_FULLY_PAID",
+    "ORDER_UPDATED",
+    "ORDER_CANCELLED",
+    "ORDER_EXPIRED",
+    "ORDER_METADATA_UPDATED",
+)
+
+# Paths below APP_URL that the web app must serve.
+APP_PAGE_PATH: Final = "/app"
+REGISTER_PATH: Final = "/api/register"
+ORDERS_WEBHOOK_PATH: Final = "/api/webhooks/orders"
+APP_DELETED_WEBHOOK_PATH: Final = "/api/webhooks/app-deleted"
+HOMEPAGE_PATH: Final = "/"
+SUPPORT_PATH: Final = "/support"
+PRIVACY_PATH: Final = "/privacy"
+LOGO_PATH: Final = "/static/logo.png"
+
+
+def build_manifest(*, app_url: str, version: str) -> dict[str, object]:
+    """The manifest of this app served at ``app_url`` (its public base URL)."""
+    base = app_url.rstrip("/")
+    return {
+        "id": APP_ID,
+        "version": version,
+        "name": APP_NAME,
+        "about": ABOUT,
+        "author": AUTHOR,
+        "permissions": list(PERMISSIONS),
+        "appUrl": base + APP_PAGE_PATH,
+        "tokenTargetUrl": base + REGISTER_PATH,
+        "homepageUrl": base + HOMEPAGE_PATH,
+        "supportUrl": base + SUPPORT_PATH,
+        "dataPrivacyUrl": base + PRIVACY_PATH,
+        "requiredSaleorVersion": REQUIRED_SALEOR_VERSION,
+        "brand": {"logo": {"default": base + LOGO_PATH}},
+        "webhooks": _webhooks(base),
+    }
+
+
+def _webhooks(base: str) -> list[dict[str, object]]:
+    return [
+        _webhook(
+            "gordon-orders",
+            ORDER_EVENTS,
+            base + ORDERS_WEBHOOK_PATH,
+            "subscriptions/OrderEvents",
+        ),
+        _webhook(
+            "gordon-app-deleted",
+            ("APP_DELETED",),
+            base + APP_DELETED_WEBHOOK_PATH,
+            "subscriptions/AppDeleted",
+        ),
+    ]
+
+
+def _webhook(
+    name: str, events: tuple[str, ...], target_url: str, document: str
+) -> dict[str, object]:
+    return {
+        "name": name,
+        "asyncEvents": list(events),
+        "query": load_document(document),
+        "targetUrl": target_url,
+        "isActive": True,
+    }

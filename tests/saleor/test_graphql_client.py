@@ -1,0 +1,262 @@
+"""SaleorClient against the Saleor fake over a real loopback socket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from saleor_gordon.errors import SaleorGraphQLError, SaleorTokenRevoked, SaleorUnavailable
+from saleor_gordon.saleor.graphql_client import SaleorClient
+from tests.saleor.conftest import RunningSaleorFake
+
+MISSING_ORDER = "T3JkZXI6MDAwMDAwMDAtMDAwMC00MDAwLTgwMDAtMDAwMDAwMDAwMDAw"
+
+
+def client_for(fake: RunningSaleorFake, token: str | None = None) -> SaleorClient:
+    token = token if token is not None else fake.state.issue_token()
+    return SaleorClient(saleor_api_url=fake.api_url, token=token, timeout=5)
+
+
+async def test_app_id(saleor_fake: RunningSaleorFake) -> None:
+    async with client_for(saleor_fake) as client:
+        assert await client.app_id() == "QXBwOjQ="
+    assert saleor_fake.state.requests["AppId"] == 1
+
+
+async def test_fetch_recorded_order(
+    saleor_fake: RunningSaleorFake, recorded_order: dict[str, Any]
+) -> None:
+    """The recorded order comes back as OrderDetails selects it."""
+    saleor_fake.state.add_order(recorded_order)
+
+    async with client_for(saleor_fake) as client:
+        order = await client.fetch_order(recorded_order["id"])
+
+    assert order is not None
+    assert order["number"] == "45"
+    assert order["shippingAddress"] == recorded_order["shippingAddress"]
+    assert order["deliveryMethod"]["metadata"] == [
+        {"key": "gordon.time_window", "value": "17:00 - 21:00"}
+    ]
+    assert order["lines"][0]["variant"]["product"]["metadata"][0]["value"] == "chilled"
+    assert "token" not in order  # not selected by OrderDetails
+
+
+async def test_fetch_order_sees_changes(saleor_fake: RunningSaleorFake) -> None:
+    """Tests change the order in the state; the next read sees it."""
+    order = saleor_fake.state.add_order()
+    saleor_fake.state.update_order(order["id"], status="CANCELED")
+    order["shippingAddress"]["streetAddress1"] = "Storgatan 1"
+
+    async with client_for(saleor_fake) as client:
+        fetched = await client.fetch_order(order["id"])
+
+    assert fetched is not None
+    assert (fetched["status"], fetched["shippingAddress"]["streetAddress1"]) == (
+        "CANCELED",
+        "Storgatan 1",
+    )
+
+
+async def test_fetch_unknown_order(saleor_fake: RunningSaleorFake) -> None:
+    async with client_for(saleor_fake) as client:
+        assert await client.fetch_order(MISSING_ORDER) is None
+
+
+async def test_fetch_malformed_order_id(saleor_fake: RunningSaleorFake) -> None:
+    async with client_for(saleor_fake) as client:
+        with pytest.raises(SaleorGraphQLError, match=r"Invalid ID: not-an-id\. Expected: Order\."):
+            await client.fetch_order("not-an-id")
+
+
+async def test_metadata_mutations(saleor_fake: RunningSaleorFake) -> None:
+    """Writes land in the order and are recorded; an unchanged write changes nothing."""
+    state = saleor_fake.state
+    order = state.add_order()
+
+    async with client_for(saleor_fake) as client:
+        await client.update_private_metadata(order["id"], {"gordon.status": "synced"})
+        await client.update_metadata(order["id"], {"gordon.tracking_id": "0Zj7YGCUr"})
+        await client.update_metadata(order["id"], {"gordon.tracking_id": "0Zj7YGCUr"})
+        await client.update_private_metadata(order["id"], {"gordon.error": "x"})
+        await client.delete_private_metadata(order["id"], ["gordon.error", "absent"])
+
+    assert order["privateMetadata"] == [{"key": "gordon.status", "value": "synced"}]
+    assert order["metadata"][-1] == {"key": "gordon.tracking_id", "value": "0Zj7YGCUr"}
+    assert len(order["metadata"]) == 3  # the two delivery keys of the sample plus ours
+    assert [(m.field, m.changed) for m in state.mutations] == [
+        ("updatePrivateMetadata", True),
+        ("updateMetadata", True),
+        ("updateMetadata", False),
+        ("updatePrivateMetadata", True),
+        ("deletePrivateMetadata", True),
+    ]
+
+
+async def test_mutation_errors_are_raised(saleor_fake: RunningSaleorFake) -> None:
+    """A mutation answered with ``errors`` (unknown order) is a SaleorGraphQLError."""
+    async with client_for(saleor_fake) as client:
+        with pytest.raises(SaleorGraphQLError, match="NOT_FOUND"):
+            await client.update_metadata(MISSING_ORDER, {"a": "b"})
+
+
+CALLS: dict[str, Callable[[SaleorClient, str], Awaitable[object]]] = {
+    "app_id": lambda client, _order_id: client.app_id(),
+    "fetch_order": lambda client, order_id: client.fetch_order(order_id),
+    "update_metadata": lambda client, order_id: client.update_metadata(order_id, {"a": "b"}),
+    "update_private": lambda client, order_id: client.update_private_metadata(order_id, {"a": "b"}),
+    "delete_private": lambda client, order_id: client.delete_private_metadata(order_id, ["a"]),
+}
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+async def test_revoked_token(call: str, saleor_fake: RunningSaleorFake) -> None:
+    """Every call with a token Saleor no longer accepts says so, and changes nothing."""
+    state = saleor_fake.state
+    order = state.add_order()
+    before = json.dumps(order)
+    token = state.issue_token()
+    state.revoke_token(token)
+
+    async with client_for(saleor_fake, token) as client:
+        with pytest.raises(SaleorTokenRevoked):
+            await CALLS[call](client, order["id"])
+
+    assert json.dumps(state.order(order["id"])) == before
+    assert state.mutations == []
+
+
+async def test_unknown_token(saleor_fake: RunningSaleorFake) -> None:
+    async with client_for(saleor_fake, "x" * 30) as client:
+        with pytest.raises(SaleorTokenRevoked):
+            await client.app_id()
+
+
+async def test_http_401_means_revoked(saleor_fake: RunningSaleorFake) -> None:
+    saleor_fake.state.fail_next(1, status=401)
+
+    async with client_for(saleor_fake) as client:
+        with pytest.raises(SaleorTokenRevoked):
+            await client.app_id()
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 429])
+async def test_server_errors_are_unavailable(status: int, saleor_fake: RunningSaleorFake) -> None:
+    saleor_fake.state.fail_next(1, status=status)
+
+    async with client_for(saleor_fake) as client:
+        with pytest.raises(SaleorUnavailable, match=f"HTTP {status}"):
+            await client.app_id()
+        assert await client.app_id() == "QXBwOjQ="  # the next request succeeds
+
+
+async def test_other_4xx_is_a_graphql_error(saleor_fake: RunningSaleorFake) -> None:
+    saleor_fake.state.fail_next(1, status=400)
+
+    async with client_for(saleor_fake) as client:
+        with pytest.raises(SaleorGraphQLError, match="HTTP 400"):
+            await client.app_id()
+
+
+async def test_down(saleor_fake: RunningSaleorFake) -> None:
+    saleor_fake.state.down = True
+
+    async with client_for(saleor_fake) as client:
+        with pytest.raises(SaleorUnavailable):
+            await client.fetch_order(MISSING_ORDER)
+
+
+async def test_unreachable() -> None:
+    async with SaleorClient(saleor_api_url="http://127.0.0.1:9/graphql/", token="t" * 30) as client:
+        with pytest.raises(SaleorUnavailable, match="could not be reached"):
+            await client.app_id()
+
+
+async def test_timeout() -> None:
+    """A Saleor that does not answer in time is unavailable."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        client = SaleorClient(saleor_api_url="https://s.example/graphql/", token="t", http=http)
+        with pytest.raises(SaleorUnavailable, match="ReadTimeout"):
+            await client.app_id()
+
+
+async def test_non_graphql_answer_is_unavailable() -> None:
+    """An HTML page with 200 (a proxy, a wrong URL) is not a GraphQL answer."""
+    transport = httpx.MockTransport(lambda _request: httpx.Response(200, text="<html>hi</html>"))
+    async with httpx.AsyncClient(transport=transport) as http:
+        client = SaleorClient(saleor_api_url="https://s.example/graphql/", token="t", http=http)
+        with pytest.raises(SaleorUnavailable, match="did not answer with GraphQL"):
+            await client.app_id()
+
+
+async def test_shared_http_client_is_not_closed(saleor_fake: RunningSaleorFake) -> None:
+    """A caller's httpx client stays open and usable for concurrent calls."""
+    async with httpx.AsyncClient() as http:
+        token = saleor_fake.state.issue_token()
+        async with SaleorClient(saleor_api_url=saleor_fake.api_url, token=token, http=http) as c:
+            ids = await asyncio.gather(*(c.app_id() for _ in range(10)))
+        assert set(ids) == {"QXBwOjQ="}
+        assert not http.is_closed
+
+
+async def test_token_never_in_logs_or_errors(
+    saleor_fake: RunningSaleorFake, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Debug logs of gql/httpx and every exception message are free of the token."""
+    state = saleor_fake.state
+    token = state.issue_token()
+    order = state.add_order()
+    messages: list[str] = []
+    caplog.set_level(logging.DEBUG)
+
+    async with client_for(saleor_fake, token) as client:
+        await client.fetch_order(order["id"])
+        await client.update_metadata(order["id"], {"k": "v"})
+        state.revoke_token(token)
+        for call in (client.app_id(), client.fetch_order(order["id"])):
+            with pytest.raises(SaleorTokenRevoked) as caught:
+                await call
+            messages.append(str(caught.value))
+        state.down = True
+        with pytest.raises(SaleorUnavailable) as unavailable:
+            await client.app_id()
+        messages.append(str(unavailable.value))
+
+    assert caplog.records  # debug logging really was on
+    assert token not in caplog.text
+    assert all(token not in message for message in messages)
+    assert token not in repr(client)
+
+
+async def test_permission_denied_with_a_working_token_is_not_revocation() -> None:
+    """PermissionDenied on an order while ``{ app { id } }`` still works: a GraphQL error."""
+    denied = {
+        "data": {"order": None},
+        "errors": [
+            {
+                "message": "You need one of the following permissions: MANAGE_ORDERS",
+                "extensions": {"exception": {"code": "PermissionDenied"}},
+            }
+        ],
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        is_probe = b"AppId" in request.content
+        return httpx.Response(
+            200, json={"data": {"app": {"id": "QXBwOjQ="}}} if is_probe else denied
+        )
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        client = SaleorClient(saleor_api_url="https://s.example/graphql/", token="t", http=http)
+        with pytest.raises(SaleorGraphQLError, match="denied OrderForGordon: You need"):
+            await client.fetch_order(MISSING_ORDER)

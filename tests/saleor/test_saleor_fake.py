@@ -1,0 +1,380 @@
+"""The Saleor fake behaves like the recorded Saleor 3.23.28 where the app can tell."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from saleor_gordon.fakes.loopback import serve_on_loopback
+from saleor_gordon.fakes.saleor_fake import (
+    SaleorFakeState,
+    event_typename,
+    rfc7638_thumbprint,
+)
+from saleor_gordon.saleor import headers as saleor_headers
+from saleor_gordon.saleor.manifest import build_manifest
+from saleor_gordon.saleor.signature import (
+    SignatureKeyUnknown,
+    verify_webhook_signature,
+)
+from tests.saleor.conftest import RunningSaleorFake
+
+
+class Receiver:
+    """A stand-in app on loopback: serves a manifest, records every POST, answers ``statuses``."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, str], bytes]] = []
+        self.statuses: list[int] = []
+        self.base_url = ""
+
+    def app(self) -> Starlette:
+        async def manifest(_request: Request) -> Response:
+            return JSONResponse(build_manifest(app_url=self.base_url, version="1"))
+
+        async def record(request: Request) -> Response:
+            self.requests.append((request.url.path, dict(request.headers), await request.body()))
+            return Response(status_code=self.statuses.pop(0) if self.statuses else 200)
+
+        return Starlette(
+            routes=[
+                Route("/api/manifest", manifest, methods=["GET"]),
+                Route("/api/{rest:path}", record, methods=["POST"]),
+            ]
+        )
+
+    async def wait_for(self, count: int) -> None:
+        for _ in range(500):
+            if len(self.requests) >= count:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"expected {count} requests, got {len(self.requests)}")
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+    with serve_on_loopback(receiver.app()) as base_url:
+        receiver.base_url = base_url
+        yield receiver
+
+
+def recorded_body(samples_dir: Path, name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((samples_dir / "graphql_responses" / name).read_text())
+    return data
+
+
+async def post_graphql(
+    api_url: str, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient() as http:
+        return await http.post(
+            api_url, json={"query": query, "variables": variables}, headers=headers
+        )
+
+
+def decode_segment(segment: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    return data
+
+
+class TestGraphQLEndpoint:
+    """POST /graphql/."""
+
+    @pytest.mark.parametrize(
+        ("query", "message"),
+        [
+            ("{ app { nope } }", "Cannot query field 'nope' on type 'App'."),
+            ('{ order(nope: "x") { id } }', "Unknown argument 'nope'"),
+            ("query { app { id } ", "Syntax Error"),
+        ],
+    )
+    async def test_rejects_invalid_graphql(
+        self, query: str, message: str, saleor_fake: RunningSaleorFake
+    ) -> None:
+        response = await post_graphql(
+            saleor_fake.api_url, query, token=saleor_fake.state.issue_token()
+        )
+
+        assert response.status_code == 400
+        assert message in json.dumps(response.json()["errors"])
+
+    async def test_rejects_a_body_without_query(self, saleor_fake: RunningSaleorFake) -> None:
+        async with httpx.AsyncClient() as http:
+            response = await http.post(saleor_fake.api_url, content=b"not json")
+
+        assert response.status_code == 400
+
+    @pytest.mark.parametrize("name", ["app_id_invalid_token.json", "app_id_no_token.json"])
+    async def test_refused_token_answers_like_saleor(
+        self, name: str, saleor_fake: RunningSaleorFake, samples_dir: Path
+    ) -> None:
+        """HTTP 200, ``app: null`` and the very same PermissionDenied error."""
+        recorded = recorded_body(samples_dir, name)
+        token = "x" * 30 if "invalid" in name else None
+
+        response = await post_graphql(
+            saleor_fake.api_url, recorded["request"]["query"], token=token
+        )
+
+        assert response.status_code == 200
+        assert response.json()["data"] == recorded["body"]["data"]
+        assert response.json()["errors"] == recorded["body"]["errors"]
+
+    async def test_app_id_answers_like_saleor(
+        self, saleor_fake: RunningSaleorFake, samples_dir: Path
+    ) -> None:
+        recorded = recorded_body(samples_dir, "app_id_app_token.json")
+        token = saleor_fake.state.issue_token()
+
+        response = await post_graphql(
+            saleor_fake.api_url, recorded["request"]["query"], token=token
+        )
+
+        assert response.json()["data"] == recorded["body"]["data"]
+        assert len(token) == 30
+
+    @pytest.mark.parametrize(
+        "name", ["order_malformed_id_app_token.json", "order_not_found_app_token.json"]
+    )
+    async def test_order_lookups_answer_like_saleor(
+        self, name: str, saleor_fake: RunningSaleorFake, samples_dir: Path
+    ) -> None:
+        recorded = recorded_body(samples_dir, name)
+        request = recorded["request"]
+
+        response = await post_graphql(
+            saleor_fake.api_url, request["query"], request["variables"],
+            token=saleor_fake.state.issue_token(),
+        )  # fmt: skip
+
+        assert response.json()["data"] == recorded["body"]["data"]
+        assert response.json().get("errors") == recorded["body"].get("errors")
+
+    async def test_recorded_order_query_returns_the_recorded_order(
+        self, saleor_fake: RunningSaleorFake, samples_dir: Path, recorded_order: dict[str, Any]
+    ) -> None:
+        """Fragment O of the recording, executed by the fake, gives back the recorded data."""
+        recorded = recorded_body(samples_dir, "order_by_id_app_token.json")
+        saleor_fake.state.add_order(recorded_order)
+
+        response = await post_graphql(
+            saleor_fake.api_url, recorded["request"]["query"], recorded["request"]["variables"],
+            token=saleor_fake.state.issue_token(),
+        )  # fmt: skip
+
+        assert response.json()["data"] == recorded["body"]["data"]
+
+    async def test_shop_and_channels(self, saleor_fake: RunningSaleorFake) -> None:
+        token = saleor_fake.state.issue_token()
+
+        response = await post_graphql(
+            saleor_fake.api_url,
+            "query ShopInfo { shop { version } channels { slug } }",
+            token=token,
+        )
+
+        assert response.json()["data"] == {
+            "shop": {"version": "3.23.28"},
+            "channels": [{"slug": "sverige"}],
+        }
+        assert saleor_fake.state.requests["ShopInfo"] == 1
+
+    async def test_down_and_failing(self, saleor_fake: RunningSaleorFake) -> None:
+        state = saleor_fake.state
+        state.fail_next(2, status=502)
+
+        statuses = [
+            (await post_graphql(saleor_fake.api_url, "{ shop { version } }")).status_code
+            for _ in range(3)
+        ]
+        state.down = True
+        down = await post_graphql(saleor_fake.api_url, "{ shop { version } }")
+
+        assert statuses == [502, 502, 200]
+        assert down.status_code == 503
+
+
+class TestSigning:
+    """Keys, JWKS and signatures."""
+
+    def test_signature_header_is_like_saleors(self, samples_dir: Path) -> None:
+        """Same protected header as the recorded webhooks, except the kid."""
+        sample = json.loads((samples_dir / "s01_se_paid/02_order_created/headers.json").read_text())
+        state = SaleorFakeState()
+
+        ours = state.sign(b'{"a": 1}').split(".")
+        theirs = sample["Saleor-Signature"].split(".")
+
+        assert ours[1] == theirs[1] == ""
+        assert decode_segment(ours[0]) == decode_segment(theirs[0]) | {"kid": state.signing_key.kid}
+        assert list(decode_segment(ours[0])) == list(decode_segment(theirs[0]))
+
+    def test_kid_is_the_thumbprint(self) -> None:
+        key = SaleorFakeState().signing_key
+        jwk = key.public_jwk
+
+        assert key.kid == jwk["kid"] == rfc7638_thumbprint(n=str(jwk["n"]), e=str(jwk["e"]))
+
+    def test_rotation(self) -> None:
+        state = SaleorFakeState()
+        old_jwks, old_signature = state.jwks, state.sign(b"{}")
+
+        state.rotate_key(keep_old=True)
+        verify_webhook_signature(b"{}", old_signature, state.jwks)
+        verify_webhook_signature(b"{}", state.sign(b"{}"), state.jwks)
+        state.rotate_key()
+
+        with pytest.raises(SignatureKeyUnknown):
+            verify_webhook_signature(b"{}", old_signature, state.jwks)
+        with pytest.raises(SignatureKeyUnknown):
+            verify_webhook_signature(b"{}", state.sign(b"{}"), old_jwks)
+
+    async def test_jwks_endpoint(self, saleor_fake: RunningSaleorFake) -> None:
+        state = saleor_fake.state
+        state.rotate_key(keep_old=True)
+        origin = saleor_fake.api_url.removesuffix("/graphql/")
+
+        async with httpx.AsyncClient() as http:
+            served = (await http.get(f"{origin}/.well-known/jwks.json")).json()
+            state.serve_jwks({"keys": []})
+            overridden = (await http.get(f"{origin}/.well-known/jwks.json")).json()
+
+        assert [k["kid"] for k in served["keys"]] == [k.kid for k in state.keys]
+        assert overridden == {"keys": []}
+        assert state.jwks_fetches == 2
+
+
+class TestWebhooks:
+    """Webhook requests, installation and deliveries."""
+
+    def test_webhook_request_is_like_saleors(self, samples_dir: Path) -> None:
+        state = SaleorFakeState()
+        order = state.add_order()
+        sample = json.loads(
+            (samples_dir / "s01_se_paid/04_order_fully_paid/headers.json").read_text()
+        )
+
+        headers, body = state.webhook_request(
+            "ORDER_FULLY_PAID", state.order_event_payload("ORDER_FULLY_PAID", order["id"])
+        )
+
+        verify_webhook_signature(body, headers[saleor_headers.SIGNATURE], state.jwks)
+        assert headers[saleor_headers.EVENT] == "order_fully_paid"
+        assert headers[saleor_headers.API_URL] == state.api_url
+        assert headers[saleor_headers.DOMAIN] == "127.0.0.1:8000"
+        expected = {k for k in sample if k.lower().startswith(("saleor-", "x-saleor-"))}
+        assert expected <= set(headers)
+
+    def test_body_is_serialised_like_saleors(self) -> None:
+        """``", "`` / ``": "`` separators and \\u escapes, as in samples/*/body.raw."""
+        _, body = SaleorFakeState().webhook_request("ORDER_UPDATED", {"city": "ÄLVSJÖ", "n": 1})
+
+        assert body == b'{"city": "\\u00c4LVSJ\\u00d6", "n": 1}'
+
+    def test_order_event_payload_shape(self) -> None:
+        """Like the OrderEvents subscription: typename, times, principal, recipient, order."""
+        state = SaleorFakeState()
+        order = state.add_order()
+        state.install(build_manifest(app_url="http://127.0.0.1:1", version="1"))
+
+        payload = state.order_event_payload("ORDER_FULLY_PAID", order["id"], principal=state.app())
+
+        assert payload["__typename"] == "OrderFullyPaid"
+        assert payload["version"] == "3.23.28"
+        assert payload["issuingPrincipal"] == {"__typename": "App", "id": "QXBwOjQ="}
+        assert payload["recipient"] == {"id": "QXBwOjQ="}
+        assert payload["order"] == {
+            "id": order["id"],
+            "number": order["number"],
+            "status": "UNFULFILLED",
+        }
+        assert event_typename("order_metadata_updated") == "OrderMetadataUpdated"
+
+    async def test_install_app_registers_with_a_working_token(
+        self, saleor_fake: RunningSaleorFake, receiver: Receiver
+    ) -> None:
+        """GET manifest, create webhooks, POST {"auth_token": ...} with Saleor's headers."""
+        state = saleor_fake.state
+
+        async with httpx.AsyncClient() as http:
+            response = await state.install_app(http, f"{receiver.base_url}/api/manifest")
+
+        path, headers, body = receiver.requests[0]
+        token = json.loads(body)["auth_token"]
+        assert response.status_code == 200
+        assert path == "/api/register"
+        assert headers["saleor-api-url"] == saleor_fake.api_url
+        assert headers["saleor-schema-version"] == "3.23"
+        assert state.accepts(token)
+        assert [w.name for w in state.webhooks] == ["gordon-orders", "gordon-app-deleted"]
+
+    async def test_metadata_write_emits_one_signed_webhook(
+        self, saleor_fake: RunningSaleorFake, receiver: Receiver
+    ) -> None:
+        """A changing write sends ORDER_METADATA_UPDATED by the app; an identical one nothing."""
+        state = saleor_fake.state
+        token = state.install(build_manifest(app_url=receiver.base_url, version="1"))
+        order = state.add_order()
+        mutation = (
+            "mutation($id: ID!, $input: [MetadataInput!]!) "
+            "{ updatePrivateMetadata(id: $id, input: $input) { errors { code } } }"
+        )
+        variables = {"id": order["id"], "input": [{"key": "gordon.status", "value": "synced"}]}
+
+        await post_graphql(saleor_fake.api_url, mutation, variables, token=token)
+        await receiver.wait_for(1)
+        await post_graphql(saleor_fake.api_url, mutation, variables, token=token)
+        await asyncio.sleep(0.2)
+
+        assert len(receiver.requests) == 1
+        path, headers, body = receiver.requests[0]
+        verify_webhook_signature(body, headers["saleor-signature"], state.jwks)
+        payload = json.loads(body)
+        assert path == "/api/webhooks/orders"
+        assert headers["saleor-event"] == "order_metadata_updated"
+        assert payload["issuingPrincipal"] == {"__typename": "App", "id": state.app_id}
+        assert payload["order"]["id"] == order["id"]
+        assert state.deliveries[0].status == 200
+
+    async def test_uninstall_sends_app_deleted(
+        self, saleor_fake: RunningSaleorFake, receiver: Receiver
+    ) -> None:
+        state = saleor_fake.state
+        token = state.install(build_manifest(app_url=receiver.base_url, version="1"))
+
+        async with httpx.AsyncClient() as http:
+            deliveries = await state.uninstall(http)
+
+        path, headers, body = receiver.requests[0]
+        assert [d.status for d in deliveries] == [200]
+        assert path == "/api/webhooks/app-deleted"
+        assert headers["saleor-event"] == "app_deleted"
+        assert set(json.loads(body)) == {"__typename", "issuedAt", "version", "app"}
+        assert not state.accepts(token)
+
+    async def test_deliver_retries_like_saleor(self, receiver: Receiver) -> None:
+        """5xx is retried; 4xx is not."""
+        state = SaleorFakeState()
+        receiver.statuses = [500, 503, 200, 404]
+        target = f"{receiver.base_url}/api/webhooks/orders"
+        payload = {"__typename": "OrderUpdated"}
+
+        async with httpx.AsyncClient() as http:
+            first = await state.deliver(http, target, "ORDER_UPDATED", payload, retries=5)
+            second = await state.deliver(http, target, "ORDER_UPDATED", payload, retries=5)
+
+        assert (first.status, second.status) == (200, 404)
+        assert [d.status for d in state.deliveries] == [500, 503, 200, 404]

@@ -1,0 +1,425 @@
+"""verify_webhook_signature, verify_dashboard_token and JWKS parsing against real samples."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from saleor_gordon.errors import WebhookRejected
+from saleor_gordon.fakes.saleor_fake import SigningKey, rfc7638_thumbprint
+from saleor_gordon.saleor.signature import (
+    SIGNATURE_VERIFICATION_FAILED,
+    SignatureInvalid,
+    SignatureKeyUnknown,
+    load_jwks_keys,
+    signature_key_id,
+    verify_dashboard_token,
+    verify_webhook_signature,
+)
+
+SAMPLE_KID = "ih_9LsUfCrdgC6VsNaVmbYYYlVR2OM6dMEONjXUZl-Q"
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def detached(header: dict[str, Any], signature: bytes = b"\x01" * 256) -> str:
+    return b64url(json.dumps(header).encode()) + ".." + b64url(signature)
+
+
+def webhook_samples(samples_dir: Path) -> list[tuple[bytes, str]]:
+    samples = []
+    for folder in sorted(samples_dir.glob("s*/*/")):
+        headers = json.loads((folder / "headers.json").read_text())
+        samples.append(((folder / "body.raw").read_bytes(), headers["Saleor-Signature"]))
+    return samples
+
+
+@pytest.fixture(scope="module")
+def sample_jwks(samples_dir: Path) -> dict[str, Any]:
+    jwks: dict[str, Any] = json.loads((samples_dir / "jwks.json").read_bytes())
+    return jwks
+
+
+@pytest.fixture(scope="module")
+def first_sample(samples_dir: Path) -> tuple[bytes, str]:
+    return webhook_samples(samples_dir)[0]
+
+
+@pytest.fixture(scope="module")
+def recorded(samples_dir: Path) -> dict[str, Any]:
+    """samples/dashboard_token.json: a real Dashboard token with its decoded claims."""
+    data: dict[str, Any] = json.loads((samples_dir / "dashboard_token.json").read_text())
+    return data
+
+
+@pytest.fixture(scope="module")
+def other_saleor_key() -> SigningKey:
+    return SigningKey.generate()
+
+
+class TestVerifyWebhookSignature:
+    """Tests for verify_webhook_signature()."""
+
+    def test_every_recorded_webhook_verifies(
+        self, samples_dir: Path, sample_jwks: dict[str, Any]
+    ) -> None:
+        """All 31 bodies Saleor signed verify against its JWKS."""
+        samples = webhook_samples(samples_dir)
+
+        for body, signature in samples:
+            verify_webhook_signature(body, signature, sample_jwks)
+        assert len(samples) == 31
+
+    def test_every_body_changed_by_one_byte_is_rejected(
+        self, samples_dir: Path, sample_jwks: dict[str, Any]
+    ) -> None:
+        """Flipping one bit anywhere (first, middle, last byte) breaks the signature."""
+        for body, signature in webhook_samples(samples_dir):
+            for index in (0, len(body) // 2, len(body) - 1):
+                tampered = bytearray(body)
+                tampered[index] ^= 0x01
+                with pytest.raises(SignatureInvalid) as caught:
+                    verify_webhook_signature(bytes(tampered), signature, sample_jwks)
+                assert type(caught.value) is SignatureInvalid
+
+    def test_reserialised_body_is_rejected(
+        self, first_sample: tuple[bytes, str], sample_jwks: dict[str, Any]
+    ) -> None:
+        """Verification is over the raw bytes, never re-serialised JSON."""
+        body, signature = first_sample
+        reserialised = json.dumps(json.loads(body), ensure_ascii=False).encode()
+
+        with pytest.raises(SignatureInvalid):
+            verify_webhook_signature(reserialised, signature, sample_jwks)
+
+    def test_unknown_kid(
+        self, first_sample: tuple[bytes, str], other_saleor_key: SigningKey
+    ) -> None:
+        """A JWKS without the signing kid asks for a refetch."""
+        body, signature = first_sample
+        other_jwks = {"keys": [other_saleor_key.public_jwk]}
+
+        with pytest.raises(SignatureKeyUnknown):
+            verify_webhook_signature(body, signature, other_jwks)
+
+    def test_other_saleors_key_is_rejected(
+        self,
+        first_sample: tuple[bytes, str],
+        sample_jwks: dict[str, Any],
+        other_saleor_key: SigningKey,
+    ) -> None:
+        """Signed by shop A, checked against shop B's JWKS: unknown key."""
+        body, _ = first_sample
+        signature = other_saleor_key.sign_detached(body)
+
+        with pytest.raises(SignatureKeyUnknown):
+            verify_webhook_signature(body, signature, sample_jwks)
+
+    def test_other_key_claiming_the_known_kid_is_rejected(
+        self,
+        first_sample: tuple[bytes, str],
+        sample_jwks: dict[str, Any],
+        other_saleor_key: SigningKey,
+    ) -> None:
+        """A forger who copies the kid still cannot sign."""
+        body, _ = first_sample
+        signature = jwt.api_jws.encode(
+            body,
+            other_saleor_key.private_key,
+            algorithm="RS256",
+            headers={"kid": SAMPLE_KID, "crit": ["b64"]},
+            is_payload_detached=True,
+        )
+
+        with pytest.raises(SignatureInvalid) as caught:
+            verify_webhook_signature(body, signature, sample_jwks)
+        assert type(caught.value) is SignatureInvalid
+
+    def test_hs256_with_the_public_key_as_secret_is_rejected(
+        self, first_sample: tuple[bytes, str], sample_jwks: dict[str, Any]
+    ) -> None:
+        """The classic algorithm-confusion attack: HMAC keyed with the public key."""
+        body, _ = first_sample
+        public_key = load_jwks_keys(sample_jwks)[SAMPLE_KID]
+        pem = public_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        header = {"alg": "HS256", "b64": False, "crit": ["b64"], "kid": SAMPLE_KID}
+        header_segment = b64url(json.dumps(header).encode())
+        for secret in (pem, json.dumps(sample_jwks["keys"][0]).encode()):
+            mac = hmac.new(secret, header_segment.encode() + b"." + body, hashlib.sha256).digest()
+            with pytest.raises(SignatureInvalid, match="not RS256"):
+                verify_webhook_signature(body, f"{header_segment}..{b64url(mac)}", sample_jwks)
+
+    @pytest.mark.parametrize("alg", ["none", "None", "RS512", "PS256", "ES256", "rs256", ""])
+    def test_other_algorithms_are_rejected(
+        self, alg: str, first_sample: tuple[bytes, str], sample_jwks: dict[str, Any]
+    ) -> None:
+        """Only RS256, whatever the header claims."""
+        body, _ = first_sample
+        header = {"alg": alg, "b64": False, "crit": ["b64"], "kid": SAMPLE_KID}
+
+        with pytest.raises(SignatureInvalid):
+            verify_webhook_signature(body, detached(header), sample_jwks)
+
+    def test_rs512_really_signed_is_rejected(
+        self, first_sample: tuple[bytes, str], other_saleor_key: SigningKey
+    ) -> None:
+        """A valid signature with another algorithm is still refused."""
+        body, _ = first_sample
+        signature = jwt.api_jws.encode(
+            body,
+            other_saleor_key.private_key,
+            algorithm="RS512",
+            headers={"kid": other_saleor_key.kid, "crit": ["b64"]},
+            is_payload_detached=True,
+        )
+
+        with pytest.raises(SignatureInvalid, match="not RS256"):
+            verify_webhook_signature(body, signature, {"keys": [other_saleor_key.public_jwk]})
+
+    @pytest.mark.parametrize(
+        "header",
+        [
+            {"alg": "RS256", "kid": SAMPLE_KID},
+            {"alg": "RS256", "b64": False, "kid": SAMPLE_KID},
+            {"alg": "RS256", "b64": True, "crit": ["b64"], "kid": SAMPLE_KID},
+            {"alg": "RS256", "b64": False, "crit": ["b64", "exp"], "kid": SAMPLE_KID},
+            {"alg": "RS256", "b64": False, "crit": ["b64"]},
+            {"alg": "RS256", "b64": False, "crit": ["b64"], "kid": 7},
+        ],
+    )
+    def test_headers_unlike_saleors_are_rejected(
+        self, header: dict[str, Any], first_sample: tuple[bytes, str], sample_jwks: dict[str, Any]
+    ) -> None:
+        """b64=false must be declared critical and a kid given, exactly as Saleor does."""
+        body, _ = first_sample
+
+        with pytest.raises(SignatureInvalid):
+            verify_webhook_signature(body, detached(header), sample_jwks)
+
+    def test_attached_payload_form_is_rejected(
+        self, first_sample: tuple[bytes, str], sample_jwks: dict[str, Any]
+    ) -> None:
+        """header.payload.signature (payload not detached) is not what Saleor sends."""
+        body, signature = first_sample
+        header, _, sig = signature.partition("..")
+
+        with pytest.raises(SignatureInvalid):
+            verify_webhook_signature(body, f"{header}.{b64url(body)}.{sig}", sample_jwks)
+
+    @pytest.mark.parametrize(
+        "signature",
+        [
+            "",
+            "abc",
+            "..",
+            "a..",
+            "..b",
+            "a.b.c",
+            "a...b",
+            "e30..AAAA",  # {} as header
+            "W10..AAAA",  # [] as header
+            "bm90IGpzb24..AAAA",  # not json
+            "eyJhbGciOiJSUzI1NiJ9 ..AAAA",
+            "ü..AAAA",
+            "A" * 20_000 + "..AAAA",
+            "eyJhbGciOiJSUzI1NiIsImFsZyI6Im5vbmUifQ..AAAA",  # duplicate alg key
+        ],
+    )
+    def test_malformed_signatures_are_rejected(
+        self, signature: str, first_sample: tuple[bytes, str], sample_jwks: dict[str, Any]
+    ) -> None:
+        """Anything that is not a well-formed detached JWS fails closed."""
+        body, _ = first_sample
+
+        with pytest.raises(SignatureInvalid):
+            verify_webhook_signature(body, signature, sample_jwks)
+
+    def test_truncated_signature_is_rejected(
+        self, first_sample: tuple[bytes, str], sample_jwks: dict[str, Any]
+    ) -> None:
+        """A signature segment cut short does not verify."""
+        body, signature = first_sample
+
+        with pytest.raises(SignatureInvalid):
+            verify_webhook_signature(body, signature[:-8], sample_jwks)
+
+    def test_rejection_carries_code_and_status(
+        self, first_sample: tuple[bytes, str], sample_jwks: dict[str, Any]
+    ) -> None:
+        """The web layer answers 401 SIGNATURE_VERIFICATION_FAILED."""
+        body, signature = first_sample
+
+        with pytest.raises(WebhookRejected) as caught:
+            verify_webhook_signature(body + b" ", signature, sample_jwks)
+        assert (caught.value.code, caught.value.status_hint) == (SIGNATURE_VERIFICATION_FAILED, 401)
+        assert SignatureKeyUnknown("x").code == SIGNATURE_VERIFICATION_FAILED
+
+
+class TestLoadJwksKeys:
+    """Tests for load_jwks_keys()."""
+
+    def test_sample_jwks(self, sample_jwks: dict[str, Any]) -> None:
+        """The recorded JWKS has one 2048-bit key with the documented kid."""
+        keys = load_jwks_keys(sample_jwks)
+
+        assert list(keys) == [SAMPLE_KID]
+        assert keys[SAMPLE_KID].key_size == 2048
+
+    def test_sample_kid_is_the_rfc7638_thumbprint(self, sample_jwks: dict[str, Any]) -> None:
+        """The fake computes kids like Saleor."""
+        jwk = sample_jwks["keys"][0]
+
+        assert rfc7638_thumbprint(n=jwk["n"], e=jwk["e"]) == SAMPLE_KID
+
+    def test_bad_jwks_shapes(self, sample_jwks: dict[str, Any]) -> None:
+        """Everything but a list of RSA verification keys is refused."""
+        good = sample_jwks["keys"][0]
+        small = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 - must be refused
+        small_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(small.public_key())) | {
+            "kid": "small"
+        }
+        ec_jwk = json.loads(
+            jwt.algorithms.ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key())
+        ) | {"kid": "ec"}
+        bad: list[Any] = [
+            {},
+            {"keys": []},
+            {"keys": "nope"},
+            {"keys": [None]},
+            {"keys": [good, good]},
+            {"keys": [ec_jwk]},
+            {"keys": [small_jwk]},
+            {"keys": [good | {"kty": "oct"}]},
+            {"keys": [good | {"alg": "RS512"}]},
+            {"keys": [good | {"use": "enc"}]},
+            {"keys": [good | {"key_ops": ["encrypt"]}]},
+            {"keys": [good | {"n": "!!!"}]},
+            {"keys": [{k: v for k, v in good.items() if k != "kid"}]},
+        ]
+
+        for jwks in bad:
+            with pytest.raises(SignatureInvalid):
+                load_jwks_keys(jwks)
+
+    def test_bad_jwks_fails_verification_closed(self, first_sample: tuple[bytes, str]) -> None:
+        """An unusable JWKS never lets a webhook through."""
+        body, signature = first_sample
+
+        with pytest.raises(SignatureInvalid):
+            verify_webhook_signature(body, signature, {"keys": [{"kty": "RSA"}]})
+
+
+class TestSignatureKeyId:
+    """Tests for signature_key_id()."""
+
+    def test_reads_kid(self, first_sample: tuple[bytes, str]) -> None:
+        assert signature_key_id(first_sample[1]) == SAMPLE_KID
+
+    @pytest.mark.parametrize("signature", ["", "x..y", "e30..AAAA", "A" * 20_000])
+    def test_none_when_unreadable(self, signature: str) -> None:
+        assert signature_key_id(signature) is None
+
+
+class TestVerifyDashboardToken:
+    """Tests for verify_dashboard_token() with the recorded Dashboard token."""
+
+    def at(self, recorded: dict[str, Any], offset: int) -> datetime:
+        return datetime.fromtimestamp(recorded["claims"]["iat"] + offset, tz=UTC)
+
+    def verify(
+        self,
+        recorded: dict[str, Any],
+        jwks: dict[str, Any],
+        *,
+        token: str | None = None,
+        **overrides: Any,
+    ) -> dict[str, object]:
+        arguments: dict[str, Any] = {
+            "saleor_api_url": "http://127.0.0.1:8000/graphql/",
+            "app_id": recorded["app_id"],
+            "now": self.at(recorded, 100),
+        } | overrides
+        return verify_dashboard_token(token or recorded["token"], jwks, **arguments)
+
+    def test_verifies_between_iat_and_exp(
+        self, recorded: dict[str, Any], sample_jwks: dict[str, Any]
+    ) -> None:
+        """The real token is accepted inside its five minutes and yields its claims."""
+        claims = self.verify(recorded, sample_jwks)
+
+        assert claims == recorded["claims"]
+
+    @pytest.mark.parametrize("offset", [300, 301, 10_000])
+    def test_rejected_after_exp(
+        self, offset: int, recorded: dict[str, Any], sample_jwks: dict[str, Any]
+    ) -> None:
+        with pytest.raises(SignatureInvalid, match="expired"):
+            self.verify(recorded, sample_jwks, now=self.at(recorded, offset))
+
+    def test_wrong_issuer(self, recorded: dict[str, Any], sample_jwks: dict[str, Any]) -> None:
+        with pytest.raises(SignatureInvalid, match="another Saleor"):
+            self.verify(recorded, sample_jwks, saleor_api_url="https://other.example.com/graphql/")
+
+    def test_wrong_app(self, recorded: dict[str, Any], sample_jwks: dict[str, Any]) -> None:
+        with pytest.raises(SignatureInvalid, match="another app"):
+            self.verify(recorded, sample_jwks, app_id="QXBwOjU=")
+
+    def test_unknown_kid(self, recorded: dict[str, Any], other_saleor_key: SigningKey) -> None:
+        with pytest.raises(SignatureKeyUnknown):
+            self.verify(recorded, {"keys": [other_saleor_key.public_jwk]})
+
+    def test_tampered_claims(self, recorded: dict[str, Any], sample_jwks: dict[str, Any]) -> None:
+        """Changing a claim (here: the app) breaks the signature."""
+        header, _, signature = recorded["token"].split(".")
+        claims = b64url(json.dumps(recorded["claims"] | {"app": "QXBwOjk="}).encode())
+
+        with pytest.raises(SignatureInvalid, match="does not verify"):
+            self.verify(
+                recorded, sample_jwks, token=f"{header}.{claims}.{signature}", app_id="QXBwOjk="
+            )
+
+    def test_other_algorithms(self, recorded: dict[str, Any], sample_jwks: dict[str, Any]) -> None:
+        """alg none and HS256 (public key as secret) are refused."""
+        payload = b64url(json.dumps(recorded["claims"]).encode())
+        none_header = b64url(json.dumps({"alg": "none", "kid": SAMPLE_KID}).encode())
+        hs_header = b64url(json.dumps({"alg": "HS256", "kid": SAMPLE_KID}).encode())
+        secret = json.dumps(sample_jwks["keys"][0]).encode()
+        mac = hmac.new(secret, f"{hs_header}.{payload}".encode(), hashlib.sha256).digest()
+        hs_token = f"{hs_header}.{payload}.{b64url(mac)}"
+
+        for token in (f"{none_header}.{payload}.", f"{none_header}.{payload}.AAAA", hs_token):
+            with pytest.raises(SignatureInvalid):
+                self.verify(recorded, sample_jwks, token=token)
+
+    def test_fake_tokens_verify(self, other_saleor_key: SigningKey) -> None:
+        """The fake's Dashboard tokens (SaleorFakeState.dashboard_token) pass the same checks."""
+        now = datetime(2026, 11, 27, 12, tzinfo=UTC)
+        claims = {"iat": int(now.timestamp()), "exp": int((now + timedelta(minutes=5)).timestamp()),
+                  "iss": "http://saleor.test/graphql/", "app": "QXBwOjE="}  # fmt: skip
+        token = other_saleor_key.sign_jwt(claims)
+
+        result = verify_dashboard_token(
+            token, {"keys": [other_saleor_key.public_jwk]},
+            saleor_api_url="http://saleor.test/graphql/", app_id="QXBwOjE=", now=now,
+        )  # fmt: skip
+        assert result == claims
+
+    def test_naive_now_is_a_programming_error(
+        self, recorded: dict[str, Any], sample_jwks: dict[str, Any]
+    ) -> None:
+        with pytest.raises(ValueError, match="timezone"):
+            self.verify(recorded, sample_jwks, now=datetime(2026, 11, 27))  # noqa: DTZ001
