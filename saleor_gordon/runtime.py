@@ -36,6 +36,8 @@ class Runtime:
     http: httpx.AsyncClient
     clock: Clock = utc_now
     jwks_limiter: JwksRefetchLimiter = field(default_factory=JwksRefetchLimiter)
+    wake_workers: Callable[[], None] = lambda: None
+    """Called when a job became due, so in-process workers need not wait for their next poll."""
 
     @property
     def installations(self) -> InstallationStore:

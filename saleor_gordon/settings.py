@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -114,6 +115,10 @@ class Settings(BaseSettings):
         if self.allowed_saleor_urls is None:
             return True
         return re.fullmatch(self.allowed_saleor_urls, saleor_api_url) is not None
+
+    @property
+    def retry_max_age(self) -> timedelta:
+        return timedelta(hours=self.retry_max_age_hours)
 
     @property
     def log_level_number(self) -> int:

@@ -13,7 +13,10 @@ from saleor_gordon import __version__
 # add_arguments(parser) and run(args) -> exit code.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("serve", "serve", "run the web app and its workers (embedded SQLite by default)"),
+    ("worker", "worker", "run workers alone (several processes may share one database)"),
     ("migrate", "migrate", "apply the database migrations"),
+    ("config", "config", "set or show a shop's configuration"),
+    ("jobs", "jobs", "list, show and retry sync jobs"),
     ("translate", "translate", "print the Gordon order for a Saleor order JSON file"),
     ("fake-gordon", "fake_gordon", "run the Gordon sandbox (a fake Gordon API for trials)"),
 )

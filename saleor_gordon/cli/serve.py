@@ -14,7 +14,9 @@ from saleor_gordon.observability import configure_logging, sanitize_url
 from saleor_gordon.runtime import Runtime, open_runtime
 from saleor_gordon.settings import Settings
 from saleor_gordon.store.database import migrate, migration_status
+from saleor_gordon.sync import SyncServices
 from saleor_gordon.web.app import create_app
+from saleor_gordon.worker import WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -50,13 +52,21 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
             create_app(runtime), host=host, port=port, log_config=None, access_log=False
         )
         server = uvicorn.Server(config)
+        pool = WorkerPool(SyncServices.from_runtime(runtime), concurrency=settings.workers)
+        runtime.wake_workers = pool.wake
         logger.info(
-            "app.starting url=http://%s:%s database=%s",
+            "app.starting url=http://%s:%s database=%s workers=%s",
             host,
             port,
             sanitize_url(settings.database_url),
+            settings.workers,
         )
-        await server.serve()
+        workers = asyncio.create_task(pool.run())
+        try:
+            await server.serve()  # returns on SIGTERM / SIGINT
+        finally:
+            pool.stop()
+            await workers  # drain: jobs in flight are recorded before the process ends
 
 
 async def prepare_database(runtime: Runtime) -> None:

@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy import RowMapping, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from saleor_gordon.core.shop_config import ShopConfig, parse_shop_config
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.error_mapping import map_database_errors
+from saleor_gordon.store.jobs import retry_jobs_needing_attention
 from saleor_gordon.store.tables import installations
 
 
@@ -129,6 +131,52 @@ class InstallationStore:
                 delete(installations).where(installations.c.id == installation_id)
             )
         return bool(result.rowcount)
+
+    async def save_config(self, installation_id: int, config: ShopConfig, *, now: datetime) -> None:
+        """Store the shop configuration; the Gordon client secret is encrypted beside it.
+
+        Jobs that wait for a person (needs attention) run again: the new configuration may be
+        the fix.
+        """
+        data = config.to_storage_dict()
+        secret = data["gordon"].pop("client_secret")
+        async with map_database_errors(), self._engine.begin() as connection:
+            result = await connection.execute(
+                update(installations)
+                .where(installations.c.id == installation_id)
+                .values(
+                    config=data,
+                    gordon_secret_encrypted=self._box.encrypt(secret),
+                    config_updated_at=now,
+                    updated_at=now,
+                )
+            )
+            if result.rowcount == 0:
+                raise LookupError(f"no installation {installation_id}")
+            await retry_jobs_needing_attention(connection, installation_id, now=now)
+
+    async def get_config(self, installation_id: int) -> ShopConfig | None:
+        """The stored configuration (secret decrypted), or None before the shop configured the app.
+
+        Raises:
+            ShopConfigInvalid: the stored configuration no longer validates (after an upgrade).
+        """
+        async with map_database_errors(), self._engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(installations.c.config, installations.c.gordon_secret_encrypted).where(
+                        installations.c.id == installation_id
+                    )
+                )
+            ).first()
+        if row is None or row.config is None:
+            return None
+        data = dict(row.config)
+        data["gordon"] = {
+            **data["gordon"],
+            "client_secret": self._box.decrypt(row.gordon_secret_encrypted),
+        }
+        return parse_shop_config(data)
 
     def _from_row(self, row: RowMapping) -> Installation:
         return Installation(

@@ -75,6 +75,20 @@ async def enqueue_order_job(
     return job_id
 
 
+async def retry_jobs_needing_attention(
+    connection: AsyncConnection, installation_id: int, *, now: datetime
+) -> None:
+    """Make an installation's jobs that wait for a person due again (after a configuration change)."""
+    await connection.execute(
+        update(sync_jobs)
+        .where(
+            sync_jobs.c.installation_id == installation_id,
+            sync_jobs.c.status == JobStatus.NEEDS_ATTENTION.value,
+        )
+        .values(**_retry_values(now))
+    )
+
+
 @dataclass(frozen=True)
 class ClaimedJob:
     """A job as a worker holds it under its lease."""
@@ -93,7 +107,7 @@ class ClaimedJob:
     external_ref: str | None
     tracking_id: str | None
     pushed_hash: str | None
-    writeback: Mapping[str, Any] | None
+    pushed_at: datetime | None
     lease_owner: str
 
 
@@ -116,7 +130,7 @@ class JobResult:
     message: str | None = None
     history: Sequence[HistoryEntry] = ()
     changes: Mapping[str, Any] = field(default_factory=dict)
-    """Column updates: pushed_hash, pushed_at, tracking_id, external_ref, withdrawn_at, writeback."""
+    """Column updates: pushed_hash, pushed_at, tracking_id, external_ref, withdrawn_at."""
     settled: bool = False
     """True when this episode is over (attempts and age start afresh with the next event)."""
 
@@ -460,6 +474,6 @@ def _claimed_from_row(row: RowMapping) -> ClaimedJob:
         external_ref=row["external_ref"],
         tracking_id=row["tracking_id"],
         pushed_hash=row["pushed_hash"],
-        writeback=row["writeback"],
+        pushed_at=row["pushed_at"],
         lease_owner=row["lease_owner"],
     )

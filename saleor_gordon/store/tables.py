@@ -138,8 +138,6 @@ sync_jobs = Table(
     Column("pushed_hash", String(64), nullable=True),
     Column("pushed_at", UTCDateTime, nullable=True),
     Column("withdrawn_at", UTCDateTime, nullable=True),
-    # Metadata still to be written to Saleor (retried on its own, without a new push).
-    Column("writeback", JSON, nullable=True),
     Column("run_now", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

@@ -60,7 +60,6 @@ def upgrade() -> None:
         sa.Column("pushed_hash", sa.String(length=64), nullable=True),
         sa.Column("pushed_at", saleor_gordon.store.tables.UTCDateTime(), nullable=True),
         sa.Column("withdrawn_at", saleor_gordon.store.tables.UTCDateTime(), nullable=True),
-        sa.Column("writeback", sa.JSON(), nullable=True),
         sa.Column("run_now", sa.Boolean(), nullable=False),
         sa.Column("created_at", saleor_gordon.store.tables.UTCDateTime(), nullable=False),
         sa.Column("updated_at", saleor_gordon.store.tables.UTCDateTime(), nullable=False),

@@ -1,0 +1,380 @@
+"""One attempt of a sync job: read the order from Saleor, decide, talk to Gordon, write back.
+
+This is the only module that combines Saleor, Gordon and the store. Decisions come from the pure
+core (``translate_order``, ``decide_sync``, ``RetryPolicy``, ``desired_metadata``); this module
+performs them and turns what happened into a ``JobResult`` for the worker to record.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.order import OrderPayloadInvalid, SaleorOrder
+from saleor_gordon.core.outcomes import Accepted, NotFound, Rejected, Retryable
+from saleor_gordon.core.retry import GiveUp, RetryPolicy
+from saleor_gordon.core.shop_config import ShopConfig
+from saleor_gordon.core.sync_decision import (
+    Fix,
+    OrderState,
+    Push,
+    Settle,
+    Withdraw,
+    decide_sync,
+    desired_metadata,
+    metadata_changes,
+)
+from saleor_gordon.core.translate import translate_order
+from saleor_gordon.errors import (
+    SaleorError,
+    SaleorGraphQLError,
+    SaleorTokenRevoked,
+    SaleorUnavailable,
+    ShopConfigInvalid,
+)
+from saleor_gordon.gordon.client import GordonClient
+from saleor_gordon.gordon.rate_limit import RateLimiter
+from saleor_gordon.gordon.tokens import TokenCache
+from saleor_gordon.runtime import Runtime
+from saleor_gordon.saleor.graphql_client import SaleorClient
+from saleor_gordon.store.installations import Installation
+from saleor_gordon.store.jobs import ClaimedJob, HistoryEntry, JobResult
+
+logger = logging.getLogger(__name__)
+
+NOT_CONFIGURED = (
+    "The app is not configured for this shop yet: enter the Gordon credentials and delivery "
+    "groups in the app's page in the Saleor Dashboard."
+)
+
+
+@dataclass
+class SyncServices:
+    """What every job attempt of a process shares."""
+
+    runtime: Runtime
+    retry_policy: RetryPolicy
+    token_cache: TokenCache = field(default_factory=TokenCache)
+    rate_limiter: RateLimiter | None = None
+    random: Callable[[], float] = random.random
+
+    @classmethod
+    def from_runtime(cls, runtime: Runtime) -> SyncServices:
+        settings = runtime.settings
+        policy = RetryPolicy(
+            first_delay=settings.retry_first_delay_seconds,
+            max_delay=settings.retry_max_delay_seconds,
+            max_age=settings.retry_max_age,
+        )
+        limiter = RateLimiter(settings.gordon_requests_per_second)
+        return cls(runtime=runtime, retry_policy=policy, rate_limiter=limiter)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What one action did, before retry and write-back are decided."""
+
+    status: JobStatus
+    action: str
+    outcome: str
+    message: str
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    retry_after: float | None = None
+
+
+class _Attempt:
+    """The state of one job attempt; ``run`` returns the result to record."""
+
+    def __init__(self, services: SyncServices, job: ClaimedJob) -> None:
+        self.services = services
+        self.runtime = services.runtime
+        self.job = job
+        self.now = self.runtime.clock()
+        self.history: list[HistoryEntry] = []
+
+    async def run(self) -> JobResult:
+        installation = await self.runtime.installations.get_installation_by_id(
+            self.job.installation_id
+        )
+        if installation is None:
+            return self._settle(JobStatus.SKIPPED, "read_config", "uninstalled", "App uninstalled.")
+        try:
+            config = await self.runtime.installations.get_config(installation.id)
+        except ShopConfigInvalid as exc:
+            return self._settle(JobStatus.NEEDS_ATTENTION, "read_config", "invalid", exc.message)
+        if config is None:
+            return self._settle(
+                JobStatus.NEEDS_ATTENTION, "read_config", "not_configured", NOT_CONFIGURED
+            )
+        saleor = SaleorClient(
+            saleor_api_url=installation.saleor_api_url,
+            token=installation.token,
+            http=self.runtime.http,
+            timeout=self.runtime.settings.saleor_timeout_seconds,
+        )
+        try:
+            return await self._sync(installation, config, saleor)
+        except SaleorTokenRevoked as exc:
+            await self.runtime.installations.mark_revoked(installation.id, now=self.now)
+            logger.warning("installation.revoked installation_id=%s", installation.id)
+            # Stays due: claims skip revoked installations until the app is installed again.
+            return self._result(
+                _Step(self.job.status, "saleor", "token_revoked", exc.message), next_at=self.now
+            )
+        except SaleorUnavailable as exc:
+            return self._retry(_Step(JobStatus.RETRYING, "saleor", "unavailable", exc.message))
+
+    async def _sync(
+        self, installation: Installation, config: ShopConfig, saleor: SaleorClient
+    ) -> JobResult:
+        data = await saleor.fetch_order(self.job.order_id)
+        if data is None:
+            return self._settle(
+                JobStatus.SKIPPED, "read_order", "not_found", "The order no longer exists."
+            )
+        try:
+            order = SaleorOrder.from_graphql(data)
+        except OrderPayloadInvalid as exc:
+            return self._settle(JobStatus.NEEDS_ATTENTION, "read_order", "invalid", str(exc))
+        step = await self._act(order, data, config)
+        if step.status is JobStatus.RETRYING:
+            result = self._retry(step)
+        else:
+            result = self._result(step, next_at=None, settled=True)
+        return await self._write_back(saleor, order, result)
+
+    async def _act(self, order: SaleorOrder, data: Mapping[str, Any], config: ShopConfig) -> _Step:
+        decision = decide_sync(
+            state=OrderState(
+                status=order.status,
+                charge_status=_optional_str(data.get("chargeStatus")),
+                is_paid=data.get("isPaid") is True,
+            ),
+            translation=translate_order(order, config, now=self.now),
+            triggers=tuple(config.trigger_events),
+            events_seen=self.job.events_seen,
+            pushed_hash=self.job.pushed_hash,
+        )
+        if isinstance(decision, Push):
+            return await self._push(decision, self._gordon(config))
+        if isinstance(decision, Withdraw):
+            return await self._withdraw(decision, self._gordon(config))
+        if isinstance(decision, Fix):
+            return _Step(JobStatus.NEEDS_ATTENTION, "translate", "problems", decision.message)
+        assert isinstance(decision, Settle)
+        return _Step(decision.status, "check", "settled", decision.message)
+
+    def _gordon(self, config: ShopConfig) -> GordonClient:
+        return GordonClient(
+            base_url=config.gordon.base_url,
+            client_id=config.gordon.client_id,
+            client_secret=config.gordon.client_secret.get_secret_value(),
+            http=self.runtime.http,
+            token_cache=self.services.token_cache,
+            rate_limiter=self.services.rate_limiter,
+            timeout=self.runtime.settings.gordon_timeout_seconds,
+        )
+
+    async def _push(self, push: Push, gordon: GordonClient) -> _Step:
+        ref = push.gordon_order.external_ref
+        outcome = await gordon.push_order(push.gordon_order.to_json())
+        if isinstance(outcome, Accepted):
+            tracking_id = outcome.tracking_id or self.job.tracking_id
+            logger.info(
+                "gordon.pushed job_id=%s order_number=%s tracking_id=%s",
+                self.job.id,
+                self.job.order_number,
+                tracking_id,
+            )
+            changes = {
+                "pushed_hash": push.content_hash,
+                "pushed_at": self.now,
+                "tracking_id": tracking_id,
+                "external_ref": ref,
+                "withdrawn_at": None,
+            }
+            message = f"Gordon accepted order {ref} (tracking ID {tracking_id})."
+            if push.warnings:
+                message += " Warnings: " + " ".join(w.message for w in push.warnings)
+            return _Step(JobStatus.SYNCED, "push", "accepted", message, changes)
+        return self._failed_call("push", outcome, {"external_ref": ref})
+
+    async def _withdraw(self, withdraw: Withdraw, gordon: GordonClient) -> _Step:
+        ref = self.job.external_ref or ""
+        outcome = await gordon.delete_order(ref)
+        if isinstance(outcome, Accepted | NotFound):
+            logger.info(
+                "gordon.withdrawn job_id=%s order_number=%s", self.job.id, self.job.order_number
+            )
+            changes = {"pushed_hash": None, "withdrawn_at": self.now, "pushed_at": self.now}
+            message = f"Withdrawn from Gordon: {withdraw.reason}."
+            return _Step(JobStatus.CANCELLED, "withdraw", "accepted", message, changes)
+        if isinstance(outcome, Rejected) and not outcome.is_auth_failure:
+            message = (
+                f"Cancel order {ref} in the Gordon platform by hand: Gordon refused to withdraw "
+                f"it ({outcome.message})."
+            )
+            return _Step(JobStatus.NEEDS_ATTENTION, "withdraw", "rejected", message)
+        return self._failed_call("withdraw", outcome, {})
+
+    def _failed_call(
+        self, action: str, outcome: Rejected | Retryable | NotFound, changes: Mapping[str, Any]
+    ) -> _Step:
+        if isinstance(outcome, Retryable):
+            message = f"Gordon is unavailable ({outcome.reason})."
+            return _Step(
+                JobStatus.RETRYING, action, "retryable", message, changes, outcome.retry_after
+            )
+        logger.info("gordon.rejected job_id=%s action=%s", self.job.id, action)
+        return _Step(
+            JobStatus.NEEDS_ATTENTION,
+            action,
+            "rejected",
+            f"Gordon refused: {outcome.message}",
+            changes,
+        )
+
+    def _retry(self, step: _Step) -> JobResult:
+        decision = self.services.retry_policy.decide(
+            attempts=self.job.attempts,
+            pending_since=self.job.pending_since or self.now,
+            now=self.now,
+            retry_after=step.retry_after,
+            random=self.services.random(),
+        )
+        if isinstance(decision, GiveUp):
+            message = f"{step.message} Retries stopped: {decision.reason}."
+            failed = _Step(JobStatus.FAILED, step.action, "gave_up", message, step.changes)
+            return self._result(failed, next_at=None, settled=True)
+        return self._result(step, next_at=decision.when)
+
+    async def _write_back(
+        self, saleor: SaleorClient, order: SaleorOrder, result: JobResult
+    ) -> JobResult:
+        plan = self._metadata_plan(result)
+        if plan is None:
+            return result
+        changes = metadata_changes(
+            plan,
+            public_now={item.key: item.value for item in order.metadata},
+            private_now={item.key: item.value for item in order.private_metadata},
+        )
+        if changes.empty:
+            return result
+        try:
+            if changes.public:
+                await saleor.update_metadata(self.job.order_id, changes.public)
+            if changes.private:
+                await saleor.update_private_metadata(self.job.order_id, changes.private)
+            if changes.delete_private:
+                await saleor.delete_private_metadata(self.job.order_id, changes.delete_private)
+        except SaleorTokenRevoked:
+            raise
+        except SaleorError as exc:
+            return self._write_back_failed(result, exc)
+        self.history.append(HistoryEntry("write_back", "written", _keys(changes)))
+        return _with_history(result, self.history)
+
+    def _metadata_plan(self, result: JobResult) -> Any:
+        changes = result.changes
+        external_ref = changes.get("external_ref", self.job.external_ref)
+        if result.status is JobStatus.CANCELLED and external_ref is None:
+            return None  # never reached Gordon: nothing to tell on the order
+        error = result.message if result.status in _ERROR_STATUSES else None
+        return desired_metadata(
+            status=result.status,
+            tracking_id=changes.get("tracking_id", self.job.tracking_id),
+            external_ref=external_ref,
+            synced_at=changes.get("pushed_at", self.job.pushed_at),
+            error=error,
+        )
+
+    def _write_back_failed(self, result: JobResult, exc: SaleorError) -> JobResult:
+        self.history.append(HistoryEntry("write_back", "failed", exc.message))
+        if isinstance(exc, SaleorGraphQLError):
+            message = f"{result.message} Writing the status to the order failed: {exc.message}"
+            return _with_history(
+                JobResult(
+                    status=JobStatus.NEEDS_ATTENTION,
+                    next_attempt_at=None,
+                    action=result.action,
+                    outcome=result.outcome,
+                    message=message,
+                    changes=result.changes,
+                    settled=True,
+                ),
+                self.history,
+            )
+        # Retry the write-back on its own: what Gordon accepted is recorded in result.changes, so
+        # the next attempt finds the content unchanged and only writes the metadata.
+        decision = self.services.retry_policy.decide(
+            attempts=self.job.attempts,
+            pending_since=self.job.pending_since or self.now,
+            now=self.now,
+            random=self.services.random(),
+        )
+        next_at = None if isinstance(decision, GiveUp) else decision.when
+        status = JobStatus.FAILED if isinstance(decision, GiveUp) else result.status
+        return _with_history(
+            JobResult(
+                status=status,
+                next_attempt_at=next_at,
+                action=result.action,
+                outcome=result.outcome,
+                message=f"{result.message} Writing to the order failed ({exc.message}); will retry.",
+                changes=result.changes,
+                settled=next_at is None,
+            ),
+            self.history,
+        )
+
+    def _settle(self, status: JobStatus, action: str, outcome: str, message: str) -> JobResult:
+        return self._result(_Step(status, action, outcome, message), next_at=None, settled=True)
+
+    def _result(self, step: _Step, *, next_at: datetime | None, settled: bool = False) -> JobResult:
+        self.history.append(HistoryEntry(step.action, step.outcome, step.message))
+        return JobResult(
+            status=step.status,
+            next_attempt_at=next_at,
+            action=step.action,
+            outcome=step.outcome,
+            message=step.message,
+            history=tuple(self.history),
+            changes=dict(step.changes),
+            settled=settled,
+        )
+
+
+_ERROR_STATUSES = frozenset({JobStatus.NEEDS_ATTENTION, JobStatus.FAILED, JobStatus.RETRYING})
+
+
+def _with_history(result: JobResult, history: list[HistoryEntry]) -> JobResult:
+    return JobResult(
+        status=result.status,
+        next_attempt_at=result.next_attempt_at,
+        action=result.action,
+        outcome=result.outcome,
+        message=result.message,
+        history=tuple(history),
+        changes=result.changes,
+        settled=result.settled,
+    )
+
+
+def _keys(plan: Any) -> str:
+    keys = [*plan.public, *plan.private, *(f"-{key}" for key in plan.delete_private)]
+    return "metadata " + ", ".join(keys)
+
+
+def _optional_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+async def run_job(services: SyncServices, job: ClaimedJob) -> JobResult:
+    """Run one attempt of ``job``; Saleor and Gordon failures become results, never exceptions."""
+    return await _Attempt(services, job).run()

@@ -1,0 +1,159 @@
+"""Workers: claim due jobs, run them under a renewed lease, record the result.
+
+Several worker tasks run in one process (``serve`` beside the web app, or ``worker`` alone), and
+several processes can share one database. A worker that dies stops renewing its lease; the job is
+claimed again once the lease expires (``SALEOR_GORDON_LEASE_SECONDS``, 30 s by default). Stopping
+(SIGTERM) stops claiming and lets in-flight jobs finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from datetime import timedelta
+
+from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.errors import StoreUnavailable
+from saleor_gordon.store.jobs import ClaimedJob, JobResult
+from saleor_gordon.sync import SyncServices, run_job
+
+logger = logging.getLogger(__name__)
+
+PRUNE_INTERVAL_SECONDS = 3600.0
+
+
+class WorkerPool:
+    """``concurrency`` worker tasks over one ``SyncServices``."""
+
+    def __init__(self, services: SyncServices, *, concurrency: int) -> None:
+        self.services = services
+        self.concurrency = concurrency
+        self.stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+        prefix = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._worker_ids = [f"{prefix}:{index}" for index in range(concurrency)]
+
+    def wake(self) -> None:
+        """Look for due jobs now instead of at the next poll (new work was queued)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop claiming; jobs in flight finish."""
+        self.stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Run until ``stop()``; returns once every in-flight job is recorded."""
+        if self.concurrency == 0:
+            return
+        logger.info("worker.started concurrency=%s", self.concurrency)
+        tasks = [asyncio.create_task(self._work(worker_id)) for worker_id in self._worker_ids]
+        tasks.append(asyncio.create_task(self._prune_periodically()))
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            logger.info("worker.stopped")
+
+    async def _work(self, worker_id: str) -> None:
+        while not self.stopping.is_set():
+            try:
+                job = await self._claim(worker_id)
+            except StoreUnavailable as exc:
+                logger.warning("worker.store_unavailable error=%s", exc.message)
+                job = None
+            if job is None:
+                await self._idle()
+                continue
+            await self._run_claimed(job)
+
+    async def _claim(self, worker_id: str) -> ClaimedJob | None:
+        settings = self.services.runtime.settings
+        return await self.services.runtime.jobs.claim_next_job(
+            worker_id=worker_id,
+            now=self.services.runtime.clock(),
+            lease_seconds=settings.lease_seconds,
+            per_installation_limit=max(1, (self.concurrency + 1) // 2),
+        )
+
+    async def _idle(self) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                self._wake.wait(), timeout=self.services.runtime.settings.worker_poll_seconds
+            )
+
+    async def _run_claimed(self, job: ClaimedJob) -> None:
+        renewer = asyncio.create_task(self._renew_lease(job))
+        try:
+            result = await self._attempt(job)
+        finally:
+            renewer.cancel()
+        try:
+            recorded = await self.services.runtime.jobs.finish_job(
+                job, result, now=self.services.runtime.clock()
+            )
+        except StoreUnavailable as exc:
+            # The lease expires and another attempt repeats the work; pushes are idempotent.
+            logger.warning("worker.finish_failed job_id=%s error=%s", job.id, exc.message)
+            return
+        if not recorded:
+            logger.warning("worker.lease_lost job_id=%s", job.id)
+        logger.info(
+            "job.finished job_id=%s order_number=%s status=%s action=%s outcome=%s attempt=%s",
+            job.id,
+            job.order_number,
+            result.status.value,
+            result.action,
+            result.outcome,
+            job.attempts,
+        )
+
+    async def _attempt(self, job: ClaimedJob) -> JobResult:
+        try:
+            return await run_job(self.services, job)
+        except Exception as exc:  # the outermost loop: one broken job must not stop the worker
+            logger.exception("job.crashed job_id=%s", job.id)
+            now = self.services.runtime.clock()
+            return JobResult(
+                status=JobStatus.RETRYING,
+                next_attempt_at=now + timedelta(seconds=self.services.retry_policy.max_delay),
+                action="run",
+                outcome="crashed",
+                message=f"Unexpected error ({type(exc).__name__}); the job will be retried.",
+            )
+
+    async def _renew_lease(self, job: ClaimedJob) -> None:
+        settings = self.services.runtime.settings
+        while True:
+            await asyncio.sleep(settings.lease_seconds / 3)
+            try:
+                renewed = await self.services.runtime.jobs.renew_lease(
+                    job.id,
+                    worker_id=job.lease_owner,
+                    now=self.services.runtime.clock(),
+                    lease_seconds=settings.lease_seconds,
+                )
+            except StoreUnavailable:
+                continue
+            if not renewed:
+                logger.warning("worker.lease_lost job_id=%s", job.id)
+                return
+
+    async def _prune_periodically(self) -> None:
+        runtime = self.services.runtime
+        while not self.stopping.is_set():
+            cutoff = runtime.clock() - timedelta(days=runtime.settings.history_retention_days)
+            try:
+                pruned = await runtime.jobs.prune_history(older_than=cutoff)
+            except StoreUnavailable:
+                pruned = 0
+            if pruned:
+                logger.info("history.pruned entries=%s", pruned)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), timeout=PRUNE_INTERVAL_SECONDS)
