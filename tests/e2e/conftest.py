@@ -1,0 +1,307 @@
+"""The whole system over loopback sockets: the real app (web + workers, as processes), the Saleor
+fake and the Gordon sandbox.
+
+``stack`` gives a test one installed, configured shop:
+
+    async def test_x(stack):
+        order = stack.paid_order()
+        await stack.emit("ORDER_FULLY_PAID", order["id"])
+        await stack.wait_until(lambda: stack.puts(order) == 1)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from saleor_gordon.core.shop_config import parse_shop_config
+from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
+from saleor_gordon.secret_box import SecretBox
+from saleor_gordon.store.database import create_engine
+from saleor_gordon.store.installations import InstallationStore
+from saleor_gordon.store.jobs import JobStore
+from tests.conftest import TEST_SECRET_KEY, _free_port
+from tests.gordon.conftest import CLIENT_ID, CLIENT_SECRET, start_gordon_sandbox
+from tests.saleor.conftest import (
+    RunningSaleorFake,
+    _fake_schema,
+    saleor_fake,
+    saleor_fake_factory,
+)
+
+__all__ = ["_fake_schema", "saleor_fake", "saleor_fake_factory", "start_gordon_sandbox"]
+
+DELIVERY_GROUP = "Gordon Store"
+
+# Fast clocks for tests: short leases, quick polls and retries.
+FAST_SETTINGS = {
+    "SALEOR_GORDON_WORKERS": "2",
+    "SALEOR_GORDON_LEASE_SECONDS": "2",
+    "SALEOR_GORDON_WORKER_POLL_SECONDS": "0.1",
+    "SALEOR_GORDON_RETRY_FIRST_DELAY_SECONDS": "0.2",
+    "SALEOR_GORDON_RETRY_MAX_DELAY_SECONDS": "1",
+    "SALEOR_GORDON_SALEOR_TIMEOUT_SECONDS": "3",
+    "SALEOR_GORDON_GORDON_TIMEOUT_SECONDS": "3",
+    "SALEOR_GORDON_GORDON_REQUESTS_PER_SECOND": "200",
+    "SALEOR_GORDON_LOG_LEVEL": "INFO",
+}
+
+
+def shop_config(gordon_url: str, **overrides: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "gordon": {"base_url": gordon_url, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+        "trigger_events": ["ORDER_FULLY_PAID"],
+        "delivery_groups": [
+            {"deliverygroup": DELIVERY_GROUP, "shipping_method": "Gordon hemleverans 17-21"}
+        ],
+        "default_time_window": "14:00 - 16:00",
+        "delivery_days": {"timezone": "Europe/Stockholm", "cutoff": "14:00", "lead_days": 1},
+    }
+    config.update(overrides)
+    return config
+
+
+@dataclass
+class AppProcess:
+    """``saleor-gordon serve`` or ``worker`` in its own process."""
+
+    args: list[str]
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "saleor_gordon", *self.args],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:
+        if self.process is None or self.process.poll() is not None:
+            return None if self.process is None else self.process.returncode
+        self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+@dataclass
+class Stack:
+    saleor: RunningSaleorFake
+    gordon: RunningSandbox
+    env: dict[str, str]
+    app_url: str
+    http: httpx.AsyncClient
+    tmp_path: Path
+    engine: AsyncEngine
+    processes: list[AppProcess] = field(default_factory=list)
+
+    # --- processes -----------------------------------------------------------------------------
+
+    def run_command(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "saleor_gordon", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def start_process(self, *args: str, name: str) -> AppProcess:
+        process = AppProcess(list(args), self.env, self.tmp_path / f"{name}.log")
+        process.start()
+        self.processes.append(process)
+        return process
+
+    async def start_app(self, *, workers: int = 2) -> AppProcess:
+        port = self.app_url.rsplit(":", 1)[1]
+        app = self.start_process(
+            "serve", "--host", "127.0.0.1", "--port", port, "--workers", str(workers), name="app"
+        )
+        await self.wait_until(self._ready, timeout=30, message=app.log)
+        return app
+
+    async def _ready(self) -> bool:
+        try:
+            response = await self.http.get(self.app_url + "/readyz")
+        except httpx.TransportError:
+            return False
+        return response.status_code == 200
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            process.stop()
+
+    # --- the shop ------------------------------------------------------------------------------
+
+    async def install(self, **config_overrides: Any) -> None:
+        response = await self.saleor.state.install_app(self.http, self.app_url + "/api/manifest")
+        assert response.status_code == 200, response.text
+        await self.configure(**config_overrides)
+
+    async def configure(self, **overrides: Any) -> None:
+        """Store the shop configuration as ``config set`` does (in-process, to keep tests fast)."""
+        installation = await self.installations.get_installation(self.saleor.api_url)
+        assert installation is not None
+        config = parse_shop_config(shop_config(self.gordon.base_url, **overrides))
+        await self.installations.save_config(installation.id, config, now=datetime.now(UTC))
+
+    @property
+    def installations(self) -> InstallationStore:
+        return InstallationStore(self.engine, SecretBox(TEST_SECRET_KEY))
+
+    def paid_order(self, **fields: Any) -> dict[str, Any]:
+        """A copy of the recorded order 45, paid, asking for delivery in a week."""
+        in_a_week = (datetime.now(UTC) + timedelta(days=7)).date().isoformat()
+        metadata = [
+            {"key": "gordon.delivery_date", "value": in_a_week},
+            {"key": "gordon.time_window", "value": "17:00 - 21:00"},
+        ]
+        return self.saleor.state.add_order(metadata=metadata, **fields)
+
+    async def emit(
+        self,
+        event: str,
+        order_id: str,
+        *,
+        times: int = 1,
+        principal: dict[str, Any] | None = None,
+    ) -> None:
+        """Saleor sends ``event`` for the order; ``times`` > 1 redelivers the identical request."""
+        state = self.saleor.state
+        [hook] = state.webhooks_for(event)
+        payload = state.event_payload(
+            event, order_id=order_id, principal=principal, query=hook.query
+        )
+        for _ in range(times):
+            delivery = await state.deliver(self.http, hook.target_url, event, payload)
+            assert delivery.status == 200, delivery
+
+    # --- what happened -------------------------------------------------------------------------
+
+    def gordon_requests(self, method: str, order: dict[str, Any]) -> list[Any]:
+        path = f"/api/orders/{order['number']}"
+        return list(self.gordon.state.requests(method=method, path=path))
+
+    def puts(self, order: dict[str, Any]) -> int:
+        return len(self.gordon_requests("PUT", order))
+
+    def metadata(self, order: dict[str, Any]) -> dict[str, str]:
+        stored = self.saleor.state.order(order["id"])
+        return {item["key"]: item["value"] for item in stored.get("metadata") or []}
+
+    def private_metadata(self, order: dict[str, Any]) -> dict[str, str]:
+        stored = self.saleor.state.order(order["id"])
+        return {item["key"]: item["value"] for item in stored.get("privateMetadata") or []}
+
+    async def jobs(self) -> list[dict[str, Any]]:
+        return [job.to_dict() for job in await JobStore(self.engine).list_jobs(limit=1000)]
+
+    async def job_for(self, order: dict[str, Any]) -> dict[str, Any]:
+        [job] = [job for job in await self.jobs() if job["order_id"] == order["id"]]
+        found = await JobStore(self.engine).get_job(job["id"])
+        assert found is not None
+        return found.to_dict()
+
+    async def wait_until(
+        self,
+        condition: Callable[[], Any],
+        *,
+        timeout: float = 20.0,  # noqa: ASYNC109 - a polling deadline, not an I/O timeout
+        message: Callable[[], str] | None = None,
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            outcome = condition()
+            if asyncio.iscoroutine(outcome):
+                outcome = await outcome
+            if outcome:
+                return
+            await asyncio.sleep(0.1)
+        logs = "\n".join(f"--- {p.log_path.name}\n{p.log()[-4000:]}" for p in self.processes)
+        extra = message() if message else ""
+        pytest.fail(f"condition not met within {timeout} s\n{extra}\n{logs}")
+
+    async def settle(self, seconds: float = 1.5) -> None:
+        """Give workers time to do work that must not happen (then assert it did not)."""
+        await asyncio.sleep(seconds)
+
+
+def stack_env(database_url: str, app_url: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SALEOR_GORDON_")}
+    env.update(FAST_SETTINGS)
+    env["SALEOR_GORDON_DATABASE_URL"] = database_url
+    env["SALEOR_GORDON_SECRET_KEY"] = TEST_SECRET_KEY
+    env["SALEOR_GORDON_APP_URL"] = app_url
+    return env
+
+
+@pytest.fixture
+def sandbox_options() -> dict[str, Any]:
+    """Overrides of the Gordon sandbox's options (tests override this fixture)."""
+    return {"delivery_groups": (DELIVERY_GROUP,)}
+
+
+@pytest_asyncio.fixture
+async def stack(
+    saleor_fake: RunningSaleorFake,
+    start_gordon_sandbox: Callable[..., RunningSandbox],
+    sandbox_options: dict[str, Any],
+    tmp_path: Path,
+) -> AsyncIterator[Stack]:
+    """An app process on SQLite with an installed and configured shop."""
+    gordon = start_gordon_sandbox(**sandbox_options)
+    async with running_stack(saleor_fake, gordon, tmp_path) as built:
+        yield built
+
+
+@asynccontextmanager
+async def running_stack(
+    saleor: RunningSaleorFake,
+    gordon: RunningSandbox,
+    tmp_path: Path,
+    database_url: str | None = None,
+    *,
+    workers: int = 2,
+) -> AsyncIterator[Stack]:
+    """Start the app (``serve``), install it in ``saleor`` and configure it for ``gordon``."""
+    app_url = f"http://127.0.0.1:{_free_port()}"
+    database_url = database_url or f"sqlite:///{tmp_path / 'app.db'}"
+    engine = create_engine(database_url)
+    env = stack_env(database_url, app_url)
+    async with httpx.AsyncClient(timeout=10) as http:
+        built = Stack(saleor, gordon, env, app_url, http, tmp_path, engine)
+        try:
+            if not database_url.startswith("sqlite"):
+                result = built.run_command("migrate")
+                assert result.returncode == 0, result.stderr
+            await built.start_app(workers=workers)
+            await built.install()
+            yield built
+        finally:
+            built.stop_all()
+            await engine.dispose()

@@ -1,0 +1,275 @@
+"""Issue 4 end to end: from order webhook to Gordon and back, exactly once in effect.
+
+The app runs as real processes (``saleor-gordon serve``, ``saleor-gordon worker``); Saleor is the
+fake that executes the real schema and signs its webhooks; Gordon is the sandbox. Everything talks
+over loopback sockets.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Stack
+
+pytestmark = pytest.mark.slow
+
+
+async def test_paid_order_is_pushed_once_and_tracking_written_back(stack: Stack) -> None:
+    # given a paid order
+    order = stack.paid_order()
+
+    # when Saleor tells the app, three times (a redelivered webhook)
+    await stack.emit("ORDER_FULLY_PAID", order["id"], times=3)
+
+    # then Gordon received one PUT with the order, and the order carries the tracking ID
+    await stack.wait_until(lambda: stack.metadata(order).get("gordon.tracking_id"))
+    await stack.wait_until(lambda: stack.private_metadata(order).get("gordon.status") == "synced")
+    await stack.settle()
+    [put] = stack.gordon_requests("PUT", order)
+    body = put["body"]
+    assert body["external_ref"] == order["number"]
+    assert body["address"] == "Segeltorpsvägen 42"
+    assert body["zip"] == "12553"
+    assert body["mobile"] == "+46702286810"
+    assert body["deliverygroup"] == "Gordon Store"
+    assert body["time-window"] == "17:00 - 21:00"
+    tracking_id = stack.gordon.state.orders[order["number"]].tracking_id
+    assert stack.metadata(order)["gordon.tracking_id"] == tracking_id
+    private = stack.private_metadata(order)
+    assert private["gordon.external_ref"] == order["number"]
+    assert "gordon.synced_at" in private
+    assert "gordon.error" not in private
+    # only the metadata mutations were used to write back
+    fields = {mutation.field for mutation in stack.saleor.state.mutations}
+    assert fields <= {"updateMetadata", "updatePrivateMetadata", "deletePrivateMetadata"}
+    job = await stack.job_for(order)
+    assert job["status"] == "synced"
+    assert job["tracking_id"] == tracking_id
+
+
+async def _synced(stack: Stack, order: dict[str, Any]) -> None:
+    await _settled_as(stack, order, "synced")
+
+
+async def _settled_as(stack: Stack, order: dict[str, Any], status: str) -> None:
+    """Wait until the order says ``status`` and its job has recorded it."""
+    await stack.wait_until(lambda: stack.private_metadata(order).get("gordon.status") == status)
+
+    async def recorded() -> bool:
+        job = await stack.job_for(order)
+        return job["status"] == status and not job["in_progress"]
+
+    await stack.wait_until(recorded)
+
+
+async def _history_length(stack: Stack, order: dict[str, Any]) -> int:
+    return len((await stack.job_for(order))["history"])
+
+
+async def test_address_change_after_push_pushes_again(stack: Stack) -> None:
+    order = stack.paid_order()
+    await stack.emit("ORDER_FULLY_PAID", order["id"])
+    await _synced(stack, order)
+
+    # when staff change the shipping address
+    address = {
+        **order["shippingAddress"],
+        "streetAddress1": "Götgatan 12",
+        "streetAddress2": "Lgh 1203",
+    }
+    stack.saleor.state.update_order(order["id"], shippingAddress=address)
+    await stack.emit("ORDER_UPDATED", order["id"])
+
+    # then Gordon gets a second PUT with the new address
+    await stack.wait_until(lambda: stack.puts(order) == 2)
+    second = stack.gordon_requests("PUT", order)[1]["body"]
+    assert (second["address"], second["address2"]) == ("Götgatan 12", "Lgh 1203")
+    await stack.settle()
+    assert stack.puts(order) == 2
+
+
+async def test_update_gordon_does_not_see_causes_no_push(stack: Stack) -> None:
+    order = stack.paid_order()
+    await stack.emit("ORDER_FULLY_PAID", order["id"])
+    await _synced(stack, order)
+    runs_before = await _history_length(stack, order)
+
+    # when an ORDER_UPDATED changes nothing that goes to Gordon (the total, say)
+    stack.saleor.state.update_order(
+        order["id"], total={"gross": {"amount": 1.0, "currency": "SEK"}}
+    )
+    await stack.emit("ORDER_UPDATED", order["id"])
+
+    # then the job looks again, finds the content unchanged, and makes no Gordon call
+    async def ran_again() -> bool:
+        return await _history_length(stack, order) > runs_before
+
+    await stack.wait_until(ran_again)
+    await stack.settle()
+    assert stack.puts(order) == 1
+    job = await stack.job_for(order)
+    assert job["status"] == "synced"
+    assert job["last_message"] == "Gordon already has this content."
+
+
+async def test_own_metadata_writes_cause_no_work(stack: Stack) -> None:
+    order = stack.paid_order()
+    await stack.emit("ORDER_FULLY_PAID", order["id"])
+    await _synced(stack, order)
+    await stack.settle()
+
+    # the write-back made Saleor send ORDER_METADATA_UPDATED with the app as principal...
+    own = [
+        d
+        for d in stack.saleor.state.deliveries
+        if d.event.upper() == "ORDER_METADATA_UPDATED" and b'"App"' in d.body
+    ]
+    assert own
+    assert all(delivery.status == 200 for delivery in own)
+    # ...which the app acknowledged and ignored: one attempt only, one PUT
+    job = await stack.job_for(order)
+    assert job["attempts"] == 1
+    assert "ORDER_METADATA_UPDATED" not in job["events_seen"]
+    assert stack.puts(order) == 1
+
+
+async def test_staff_edit_of_delivery_date_pushes_again(stack: Stack) -> None:
+    order = stack.paid_order()
+    await stack.emit("ORDER_FULLY_PAID", order["id"])
+    await _synced(stack, order)
+
+    # when staff set another delivery date in the order's metadata
+    new_date = (datetime.now(UTC) + timedelta(days=10)).date().isoformat()
+    metadata = [
+        {"key": "gordon.delivery_date", "value": new_date},
+        {"key": "gordon.time_window", "value": "17:00 - 21:00"},
+        {"key": "gordon.tracking_id", "value": stack.metadata(order)["gordon.tracking_id"]},
+    ]
+    stack.saleor.state.update_order(order["id"], metadata=metadata)
+    await stack.emit("ORDER_METADATA_UPDATED", order["id"])
+
+    # then Gordon gets the new date
+    await stack.wait_until(lambda: stack.puts(order) == 2)
+    assert stack.gordon_requests("PUT", order)[1]["body"]["deliverydate"] == new_date
+
+
+async def test_cancel_after_push_withdraws_from_gordon(stack: Stack) -> None:
+    order = stack.paid_order()
+    await stack.emit("ORDER_FULLY_PAID", order["id"])
+    await _synced(stack, order)
+
+    stack.saleor.state.update_order(order["id"], status="CANCELED")
+    await stack.emit("ORDER_CANCELLED", order["id"])
+
+    await stack.wait_until(lambda: len(stack.gordon_requests("DELETE", order)) == 1)
+    await _settled_as(stack, order, "cancelled")
+    assert order["number"] not in stack.gordon.state.orders
+    assert (await stack.job_for(order))["status"] == "cancelled"
+
+
+async def test_cancel_refused_by_gordon_asks_for_manual_cancellation(stack: Stack) -> None:
+    order = stack.paid_order()
+    await stack.emit("ORDER_FULLY_PAID", order["id"])
+    await _synced(stack, order)
+    stack.gordon.state.mark_planned(order["number"])
+
+    stack.saleor.state.update_order(order["id"], status="CANCELED")
+    await stack.emit("ORDER_CANCELLED", order["id"])
+
+    await _settled_as(stack, order, "needs_attention")
+    error = stack.private_metadata(order)["gordon.error"]
+    assert "in the Gordon platform by hand" in error
+    assert order["number"] in stack.gordon.state.orders
+    assert (await stack.job_for(order))["status"] == "needs_attention"
+
+
+async def test_gordon_unavailable_twice_then_synced(stack: Stack) -> None:
+    stack.gordon.state.script_faults([503, 503])
+    order = stack.paid_order()
+
+    await stack.emit("ORDER_FULLY_PAID", order["id"])
+
+    await _synced(stack, order)
+    job = await stack.job_for(order)
+    assert job["attempts"] == 3
+    assert [h["outcome"] for h in job["history"] if h["action"] == "push"] == [
+        "retryable",
+        "retryable",
+        "accepted",
+    ]
+    assert len(stack.gordon.state.orders) == 1
+
+
+async def test_unknown_delivery_group_needs_attention_without_retries(stack: Stack) -> None:
+    await stack.configure(delivery_groups=[{"deliverygroup": "Gordon Nowhere"}])
+    order = stack.paid_order()
+
+    await stack.emit("ORDER_FULLY_PAID", order["id"])
+
+    await _settled_as(stack, order, "needs_attention")
+    assert "Unable to find deliverygroup" in stack.private_metadata(order)["gordon.error"]
+    await stack.settle(2.0)
+    assert stack.puts(order) == 1
+    job = await stack.job_for(order)
+    assert job["attempts"] == 1
+    assert job["next_attempt_at"] is None
+
+
+async def test_fixing_the_configuration_retries_and_clears_the_error(stack: Stack) -> None:
+    await stack.configure(delivery_groups=[{"deliverygroup": "Gordon Nowhere"}])
+    order = stack.paid_order()
+    await stack.emit("ORDER_FULLY_PAID", order["id"])
+    await _settled_as(stack, order, "needs_attention")
+
+    await stack.configure()  # the shop owner fixes the delivery group
+
+    await _synced(stack, order)
+    assert "gordon.error" not in stack.private_metadata(order)
+
+
+async def test_saleor_down_for_a_while_resumes_without_loss(stack: Stack) -> None:
+    order = stack.paid_order()
+    stack.saleor.state.down = True
+
+    await stack.emit("ORDER_FULLY_PAID", order["id"])
+
+    async def retrying() -> bool:
+        return (await stack.job_for(order))["status"] == "retrying"
+
+    await stack.wait_until(retrying)
+    assert stack.puts(order) == 0
+    stack.saleor.state.down = False
+    await _synced(stack, order)
+    assert stack.puts(order) == 1
+
+
+async def test_revoked_token_stops_the_installation(stack: Stack) -> None:
+    order = stack.paid_order()
+    stack.saleor.state.revoke_all_tokens()
+
+    await stack.emit("ORDER_FULLY_PAID", order["id"])
+
+    async def revoked() -> bool:
+        installation = await stack.installations.get_installation(stack.saleor.api_url)
+        return installation is not None and installation.revoked_at is not None
+
+    await stack.wait_until(revoked)
+    await stack.settle()
+    assert stack.puts(order) == 0
+    assert (await stack.job_for(order))["attempts"] == 1  # not claimed again
+
+
+async def test_customer_data_is_not_kept_after_success(stack: Stack) -> None:
+    order = stack.paid_order()
+    await stack.emit("ORDER_FULLY_PAID", order["id"])
+    await _synced(stack, order)
+    await stack.engine.dispose()  # let SQLite write everything to its files
+
+    stored = b"".join(path.read_bytes() for path in stack.tmp_path.glob("app.db*"))
+
+    assert stored  # the database is there...
+    for customer_data in ("Viklund", "Segeltorps", "702286810", "andreas.viklund", "Knock please"):
+        assert customer_data.encode() not in stored, customer_data
