@@ -287,12 +287,13 @@ async def running_stack(
     database_url: str | None = None,
     *,
     workers: int = 2,
+    settings: dict[str, str] | None = None,
 ) -> AsyncIterator[Stack]:
     """Start the app (``serve``), install it in ``saleor`` and configure it for ``gordon``."""
     app_url = f"http://127.0.0.1:{_free_port()}"
     database_url = database_url or f"sqlite:///{tmp_path / 'app.db'}"
     engine = create_engine(database_url)
-    env = stack_env(database_url, app_url)
+    env = {**stack_env(database_url, app_url), **(settings or {})}
     async with httpx.AsyncClient(timeout=10) as http:
         built = Stack(saleor, gordon, env, app_url, http, tmp_path, engine)
         try:

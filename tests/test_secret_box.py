@@ -1,0 +1,54 @@
+"""Secrets at rest: SecretBox and the embedded default's generated key."""
+
+from __future__ import annotations
+
+import logging
+import stat
+from pathlib import Path
+
+import pytest
+
+from saleor_gordon.errors import ConfigurationError, SecretsError
+from saleor_gordon.secret_box import SecretBox, load_secret_key
+from saleor_gordon.settings import Settings
+from tests.conftest import TEST_SECRET_KEY
+
+
+def test_round_trip_and_no_plain_text() -> None:
+    box = SecretBox(TEST_SECRET_KEY)
+
+    stored = box.encrypt("app-token-123")
+
+    assert "app-token-123" not in stored
+    assert box.decrypt(stored) == "app-token-123"
+
+
+def test_another_key_cannot_read_it() -> None:
+    stored = SecretBox(TEST_SECRET_KEY).encrypt("app-token-123")
+
+    with pytest.raises(SecretsError, match="SALEOR_GORDON_SECRET_KEY"):
+        SecretBox("another-secret-key-0123456789abcdef0123").decrypt(stored)
+
+
+def test_embedded_default_generates_a_private_key_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'app.db'}")
+
+    with caplog.at_level(logging.WARNING):
+        first = load_secret_key(settings)
+    second = load_secret_key(settings)
+
+    key_file = tmp_path / "app.db.secret-key"
+    assert first == second
+    assert len(first) >= 32
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert "SALEOR_GORDON_SECRET_KEY is not set" in caplog.text
+    assert first not in caplog.text
+
+
+def test_postgresql_requires_a_key() -> None:
+    settings = Settings(database_url="postgresql://user:pass@db.example.com/gordon")
+
+    with pytest.raises(ConfigurationError, match="SALEOR_GORDON_SECRET_KEY is not set"):
+        load_secret_key(settings)

@@ -1,0 +1,61 @@
+"""Settings: defaults of the embedded setup and clear refusals of bad values."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from saleor_gordon.settings import Settings
+
+
+def test_defaults_are_the_embedded_setup(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DATABASE_URL", "APP_URL", "ALLOWED_SALEOR_URLS", "SECRET_KEY", "LOG_LEVEL"):
+        monkeypatch.delenv(f"SALEOR_GORDON_{name}", raising=False)
+
+    settings = Settings()
+
+    assert settings.database_url == "sqlite:///saleor-gordon.db"
+    assert settings.app_url == "http://localhost:8000"
+    assert settings.is_sqlite
+    assert settings.saleor_url_allowed("https://anything.example.com/graphql/")
+
+
+def test_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SALEOR_GORDON_APP_URL", "https://gordon.example.com/")
+    monkeypatch.setenv(
+        "SALEOR_GORDON_ALLOWED_SALEOR_URLS", r"https://[a-z0-9-]+\.saleor\.cloud/graphql/"
+    )
+
+    settings = Settings()
+
+    assert settings.app_url == "https://gordon.example.com"
+    assert settings.saleor_url_allowed("https://shop-1.saleor.cloud/graphql/")
+    assert not settings.saleor_url_allowed("https://evil.example.com/graphql/")
+    assert not settings.saleor_url_allowed("https://shop.saleor.cloud/graphql/.evil.example.com")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("database_url", "mysql://db/gordon", "sqlite:///"),
+        ("app_url", "gordon.example.com", "absolute http(s) URL"),
+        ("allowed_saleor_urls", "https://(unclosed", "not a valid regular expression"),
+        ("secret_key", "short", "at least 32 characters"),
+        ("log_level", "LOUD", "Input should be"),
+        ("workers", -1, "greater than or equal to 0"),
+    ],
+)
+def test_refuses_bad_values_with_a_message(field: str, value: object, message: str) -> None:
+    with pytest.raises(ValidationError, match=field) as error:
+        Settings(**{field: value})  # type: ignore[arg-type]
+
+    assert message in str(error.value)
+
+
+def test_sqlite_path() -> None:
+    assert (
+        str(Settings(database_url="sqlite:////var/lib/gordon/app.db").sqlite_path)
+        == "/var/lib/gordon/app.db"
+    )
+    assert Settings(database_url="postgresql://u@h/db").sqlite_path is None
+    assert Settings(database_url="sqlite:///:memory:").sqlite_path is None
