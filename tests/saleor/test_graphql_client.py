@@ -218,6 +218,8 @@ async def test_token_never_in_logs_or_errors(
     order = state.add_order()
     messages: list[str] = []
     caplog.set_level(logging.DEBUG)
+    for library in ("httpx", "httpcore", "gql"):  # other tests may have quietened them
+        caplog.set_level(logging.DEBUG, logger=library)
 
     async with client_for(saleor_fake, token) as client:
         await client.fetch_order(order["id"])
