@@ -5,6 +5,7 @@ Built once by an entry point (``serve``, ``worker``, CLI commands) or by a test,
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -38,6 +39,11 @@ class Runtime:
     jwks_limiter: JwksRefetchLimiter = field(default_factory=JwksRefetchLimiter)
     wake_workers: Callable[[], None] = lambda: None
     """Called when a job became due, so in-process workers need not wait for their next poll."""
+    _jwks_locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
+
+    def jwks_refetch_lock(self, saleor_api_url: str) -> asyncio.Lock:
+        """Serialises JWKS refetches of one installation (keyed by its Saleor API URL)."""
+        return self._jwks_locks.setdefault(saleor_api_url, asyncio.Lock())
 
     @property
     def installations(self) -> InstallationStore:

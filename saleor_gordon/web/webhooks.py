@@ -96,17 +96,33 @@ async def _verify_signature(
 ) -> None:
     try:
         verify_webhook_signature(body, signature, installation.jwks)
-    except WebhookRejected:
-        # Saleor may have rotated its key: refetch the JWKS once, then decide for good.
-        if not runtime.jwks_limiter.try_acquire(installation.saleor_api_url):
-            raise
-        jwks = await _refetch_jwks(runtime, installation)
-        verify_webhook_signature(body, signature, jwks)
-        await runtime.installations.save_jwks(installation.id, jwks, now=runtime.clock())
-        logger.info(
-            "installation.jwks_refreshed saleor_api_url=%s",
-            sanitize_url(installation.saleor_api_url),
-        )
+    except WebhookRejected as rejection:
+        # Saleor may have rotated its key. It delivers in parallel, so requests that fail together
+        # queue for one refetch and then use the JWKS it stored, instead of being refused because
+        # the limiter already spent its refetch on the first of them.
+        async with runtime.jwks_refetch_lock(installation.saleor_api_url):
+            stored = await runtime.installations.get_installation(installation.saleor_api_url)
+            if stored is not None and stored.jwks != installation.jwks:
+                try:
+                    verify_webhook_signature(body, signature, stored.jwks)
+                    return
+                except WebhookRejected:
+                    pass
+            if not runtime.jwks_limiter.try_acquire(installation.saleor_api_url):
+                raise rejection
+            await _refresh_jwks(runtime, installation, body, signature)
+
+
+async def _refresh_jwks(
+    runtime: Runtime, installation: Installation, body: bytes, signature: str
+) -> None:
+    jwks = await _refetch_jwks(runtime, installation)
+    verify_webhook_signature(body, signature, jwks)
+    await runtime.installations.save_jwks(installation.id, jwks, now=runtime.clock())
+    logger.info(
+        "installation.jwks_refreshed saleor_api_url=%s",
+        sanitize_url(installation.saleor_api_url),
+    )
 
 
 async def _refetch_jwks(runtime: Runtime, installation: Installation) -> dict[str, Any]:

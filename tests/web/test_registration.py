@@ -1,0 +1,281 @@
+"""POST /api/register end to end: Saleor (a fake over loopback) hands the app its token."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from saleor_gordon.saleor.graphql_client import SaleorClient
+from tests.web.conftest import (
+    APP_URL,
+    RECORDED_API_URL,
+    RECORDED_APP_ID,
+    REGISTER_PATH,
+    ForbiddenOutbound,
+    OpenApp,
+    RunningSaleorFake,
+    error_of,
+    install_from_fake,
+    load_recorded_request,
+)
+
+SHOP_URL = "https://shop.example.com/graphql/"
+
+
+def register_headers(saleor_api_url: str | None = SHOP_URL) -> dict[str, str]:
+    headers = {"Content-Type": "application/json", "Saleor-Schema-Version": "3.23"}
+    if saleor_api_url is not None:
+        headers["Saleor-Api-Url"] = saleor_api_url
+    return headers
+
+
+def sqlite_files_bytes(directory: Path) -> bytes:
+    """The database file with its WAL and shared-memory files."""
+    return b"".join(path.read_bytes() for path in sorted(directory.glob("saleor-gordon.db*")))
+
+
+async def test_installation_from_the_dashboard_stores_app_id_token_and_jwks(
+    open_app: OpenApp, saleor_fake: RunningSaleorFake
+) -> None:
+    # given
+    app = await open_app()
+    # when
+    response = await saleor_fake.state.install_app(app.client, app.manifest_url)
+    # then
+    assert response.status_code == 200
+    assert response.json() == {"success": True}
+    installation = await app.installation(saleor_fake.api_url)
+    assert installation is not None
+    assert installation.app_id == saleor_fake.state.app_id
+    assert installation.jwks == saleor_fake.state.jwks
+    assert saleor_fake.state.accepts(installation.token)
+    assert saleor_fake.state.requests["AppId"] == 1
+    assert saleor_fake.state.jwks_fetches == 1
+
+
+async def test_reinstallation_replaces_the_token(
+    open_app: OpenApp, saleor_fake: RunningSaleorFake
+) -> None:
+    """Saleor's appRetryInstall posts a new token; the newest one is used from then on."""
+    # given
+    app = await open_app()
+    first = await install_from_fake(app, saleor_fake)
+    saleor_fake.state.revoke_token(first.token)
+    # when
+    second = await install_from_fake(app, saleor_fake)
+    # then
+    assert second.id == first.id
+    assert second.token != first.token
+    assert [i.token for i in await app.runtime.installations.list_installations()] == [second.token]
+    client = SaleorClient(
+        saleor_api_url=saleor_fake.api_url, token=second.token, http=app.runtime.http
+    )
+    assert await client.app_id() == saleor_fake.state.app_id
+
+
+async def test_the_token_is_not_readable_in_the_database_file(
+    open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake, tmp_path: Path
+) -> None:
+    # given
+    app = await open_sqlite_app()
+    # when
+    installation = await install_from_fake(app, saleor_fake)
+    await app.runtime.engine.dispose()
+    # then
+    assert installation.token.encode() not in sqlite_files_bytes(tmp_path)
+
+
+async def test_refuses_a_saleor_outside_the_allow_list_without_calling_it(
+    open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake
+) -> None:
+    # given
+    app = await open_sqlite_app(allowed_saleor_urls=r"https://[a-z0-9-]+\.saleor\.cloud/graphql/")
+    # when
+    response = await saleor_fake.state.register(app.client, f"{APP_URL}{REGISTER_PATH}")
+    # then
+    assert response.status_code == 403
+    error = error_of(response)
+    assert error["code"] == "SALEOR_URL_PROHIBITED"
+    assert "SALEOR_GORDON_ALLOWED_SALEOR_URLS" in error["message"]
+    assert saleor_fake.state.api_url in error["message"]
+    assert sum(saleor_fake.state.requests.values()) == 0
+    assert saleor_fake.state.jwks_fetches == 0
+    assert await app.installation(saleor_fake.api_url) is None
+
+
+async def test_accepts_a_saleor_on_the_allow_list(
+    open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake
+) -> None:
+    # given
+    app = await open_sqlite_app(allowed_saleor_urls=r"http://127\.0\.0\.1:\d+/graphql/")
+    # when
+    response = await saleor_fake.state.install_app(app.client, app.manifest_url)
+    # then
+    assert response.status_code == 200
+
+
+async def test_refuses_a_token_saleor_does_not_accept(
+    open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake
+) -> None:
+    # given
+    app = await open_sqlite_app()
+    # when
+    response = await saleor_fake.state.register(
+        app.client, f"{APP_URL}{REGISTER_PATH}", token="NotATokenSaleorIssued012345678"
+    )
+    # then
+    assert response.status_code == 401
+    error = error_of(response)
+    assert error["code"] == "UNKNOWN_APP_ID"
+    assert saleor_fake.api_url in error["message"]
+    assert "PUBLIC_URL" in error["message"]
+    assert saleor_fake.state.jwks_fetches == 0
+    assert await app.installation(saleor_fake.api_url) is None
+
+
+async def test_refuses_when_saleor_cannot_be_reached(open_sqlite_app: OpenApp) -> None:
+    # given: a Saleor API URL where nothing listens
+    app = await open_sqlite_app()
+    # when
+    response = await app.client.post(
+        REGISTER_PATH,
+        headers=register_headers("http://127.0.0.1:9/graphql/"),
+        json={"auth_token": "a" * 30},
+    )
+    # then
+    assert response.status_code == 401
+    assert error_of(response)["code"] == "UNKNOWN_APP_ID"
+
+
+@pytest.mark.parametrize(
+    "jwks",
+    [{"keys": []}, {"keys": [{"kty": "EC", "kid": "x"}]}],
+    ids=["no-keys", "not-rsa"],
+)
+async def test_refuses_when_saleor_serves_no_usable_jwks(
+    open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake, jwks: dict[str, object]
+) -> None:
+    # given
+    app = await open_sqlite_app()
+    saleor_fake.state.serve_jwks(jwks)
+    # when
+    response = await saleor_fake.state.install_app(app.client, app.manifest_url)
+    # then
+    assert response.status_code == 401
+    error = error_of(response)
+    assert error["code"] == "JWKS_NOT_AVAILABLE"
+    assert "/.well-known/jwks.json" in error["message"]
+    assert await app.installation(saleor_fake.api_url) is None
+
+
+async def test_refuses_when_the_jwks_endpoint_fails(open_sqlite_app: OpenApp) -> None:
+    # given: a Saleor whose token check succeeds and whose JWKS endpoint answers 503
+    def saleor(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/.well-known/jwks.json":
+            return httpx.Response(503)
+        return httpx.Response(200, json={"data": {"app": {"id": RECORDED_APP_ID}}})
+
+    app = await open_sqlite_app(transport=httpx.MockTransport(saleor))
+    # when
+    response = await app.client.post(
+        REGISTER_PATH, headers=register_headers(), json={"auth_token": "a" * 30}
+    )
+    # then
+    assert response.status_code == 401
+    error = error_of(response)
+    assert error["code"] == "JWKS_NOT_AVAILABLE"
+    assert "HTTP 503" in error["message"]
+    assert await app.installation(SHOP_URL) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "content", "code"),
+    [
+        (register_headers(None), b'{"auth_token": "x"}', "MISSING_SALEOR_API_URL"),
+        (register_headers("   "), b'{"auth_token": "x"}', "MISSING_SALEOR_API_URL"),
+        (register_headers("ftp://shop/graphql/"), b'{"auth_token": "x"}', "INVALID_SALEOR_API_URL"),
+        (register_headers(), b"{not json", "INVALID_REQUEST_JSON"),
+        (register_headers(), b'["auth_token"]', "INVALID_REQUEST_JSON"),
+        (register_headers(), b"", "INVALID_REQUEST_JSON"),
+        (register_headers(), b"{}", "MISSING_AUTH_TOKEN"),
+        (register_headers(), b'{"auth_token": ""}', "MISSING_AUTH_TOKEN"),
+        (register_headers(), b'{"auth_token": 42}', "MISSING_AUTH_TOKEN"),
+    ],
+    ids=[
+        "no-api-url",
+        "blank-api-url",
+        "api-url-not-http",
+        "bad-json",
+        "json-not-object",
+        "empty-body",
+        "no-auth-token",
+        "empty-auth-token",
+        "auth-token-not-string",
+    ],
+)
+async def test_refuses_a_malformed_request_with_400_and_no_outbound_call(
+    open_sqlite_app: OpenApp, headers: dict[str, str], content: bytes, code: str
+) -> None:
+    # given
+    outbound = ForbiddenOutbound()
+    app = await open_sqlite_app(transport=outbound)
+    # when
+    response = await app.client.post(REGISTER_PATH, headers=headers, content=content)
+    # then
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["code"] == code
+    assert error["message"]
+    assert outbound.requests == []
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+async def test_answers_other_methods_with_a_json_405(open_sqlite_app: OpenApp, method: str) -> None:
+    # given
+    app = await open_sqlite_app(transport=ForbiddenOutbound())
+    # when
+    response = await app.client.request(method, REGISTER_PATH)
+    # then
+    assert response.status_code == 405
+    assert error_of(response)["code"] == "WRONG_METHOD"
+
+
+async def test_the_recorded_register_request_installs_the_recorded_shop(
+    open_app: OpenApp, samples_dir: Path, recorded_jwks: dict[str, Any]
+) -> None:
+    """Saleor 3.23's real token POST, answered by the recorded Saleor responses."""
+    # given: the recorded Saleor at 127.0.0.1:8000 answers with what it answered then
+    recorded = load_recorded_request(samples_dir / "register", samples_dir)
+    token = json.loads(recorded.body)["auth_token"]
+    app_id_answer = json.loads(
+        (samples_dir / "graphql_responses" / "app_id_app_token.json").read_text()
+    )["body"]
+    seen: list[str] = []
+
+    def recorded_saleor(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        if str(request.url) == RECORDED_API_URL:
+            assert request.headers["authorization"] == f"Bearer {token}"
+            return httpx.Response(200, json=app_id_answer)
+        if str(request.url) == "http://127.0.0.1:8000/.well-known/jwks.json":
+            return httpx.Response(200, content=(samples_dir / "jwks.json").read_bytes())
+        return httpx.Response(404)
+
+    app = await open_app(transport=httpx.MockTransport(recorded_saleor))
+    # when
+    response = await app.client.post(
+        REGISTER_PATH, headers=recorded.replay_headers(), content=recorded.body
+    )
+    # then
+    assert response.status_code == 200, response.text
+    assert response.json() == {"success": True}
+    assert seen == [RECORDED_API_URL, "http://127.0.0.1:8000/.well-known/jwks.json"]
+    installation = await app.installation(RECORDED_API_URL)
+    assert installation is not None
+    assert installation.app_id == RECORDED_APP_ID
+    assert installation.token == token
+    assert installation.jwks == recorded_jwks

@@ -1,0 +1,705 @@
+"""The webhook endpoints end to end: real recorded requests, and Saleor fakes that sign their own."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+from sqlalchemy import text
+
+from saleor_gordon.fakes.saleor_fake import SigningKey
+from saleor_gordon.web.request_body import MAX_BODY_BYTES
+from tests.web.conftest import (
+    APP_DELETED_PATH,
+    ORDERS_PATH,
+    RECORDED_API_URL,
+    ForbiddenOutbound,
+    InstallRecorded,
+    OpenApp,
+    RecordedRequest,
+    RunningSaleorFake,
+    SaleorFakeFactory,
+    WebApp,
+    error_of,
+    install_from_fake,
+    recorded_webhooks,
+)
+
+SUBSCRIBED = {
+    "order_created",
+    "order_confirmed",
+    "order_fully_paid",
+    "order_updated",
+    "order_cancelled",
+    "order_expired",
+    "order_metadata_updated",
+    "app_deleted",
+}
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+async def post_recorded(
+    app: WebApp, recorded: RecordedRequest, body: bytes | None = None
+) -> httpx.Response:
+    return await app.client.post(
+        recorded.path,
+        headers=recorded.replay_headers(),
+        content=recorded.body if body is None else body,
+    )
+
+
+async def deliver(
+    app: WebApp,
+    fake: RunningSaleorFake,
+    event: str,
+    order_id: str | None = None,
+    *,
+    principal: dict[str, object] | None = None,
+    path: str = ORDERS_PATH,
+) -> httpx.Response:
+    """POST the webhook ``fake`` signs for ``event`` to ``path``."""
+    payload = fake.state.event_payload(event, order_id=order_id, principal=principal)
+    headers, body = fake.state.webhook_request(event, payload)
+    return await app.client.post(path, headers=headers, content=body)
+
+
+class SlowJwksTransport(httpx.AsyncBaseTransport):
+    """Real HTTP, with JWKS answers delayed by 0.2 s."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/jwks.json"):
+            await asyncio.sleep(0.2)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+# --- the recorded requests --------------------------------------------------------------------
+
+
+class TestRecordedRequests:
+    """Saleor 3.23's real requests, replayed byte for byte."""
+
+    async def test_every_subscribed_recorded_webhook_is_accepted(
+        self, open_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
+    ) -> None:
+        # given
+        outbound = ForbiddenOutbound()
+        app = await open_app(transport=outbound)
+        await install_recorded_shop(app)
+        recorded = [r for r in recorded_webhooks(samples_dir) if r.event in SUBSCRIBED]
+        assert len(recorded) == 29
+        # when
+        statuses = {r.name: (await post_recorded(app, r)).status_code for r in recorded}
+        # then
+        assert statuses == {r.name: 200 for r in recorded}
+        assert outbound.requests == []
+
+    async def test_recorded_events_the_manifest_does_not_subscribe_to_are_wrong_events(
+        self, open_sqlite_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
+    ) -> None:
+        """order_paid and order_fulfilled were recorded with an older manifest."""
+        # given
+        app = await open_sqlite_app(transport=ForbiddenOutbound())
+        await install_recorded_shop(app)
+        unsubscribed = [r for r in recorded_webhooks(samples_dir) if r.event not in SUBSCRIBED]
+        assert {r.event for r in unsubscribed} == {"order_paid", "order_fulfilled"}
+        for recorded in unsubscribed:
+            # when
+            response = await post_recorded(app, recorded)
+            # then
+            assert response.status_code == 400
+            assert error_of(response)["code"] == "WRONG_EVENT"
+
+    async def test_the_order_events_are_stored_and_queued_the_apps_own_metadata_writes_are_not(
+        self, open_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
+    ) -> None:
+        """s04: the app wrote metadata twice (principal = the app); s05: staff did once."""
+        # given
+        app = await open_app(transport=ForbiddenOutbound())
+        await install_recorded_shop(app)
+        by_app = [r for r in recorded_webhooks(samples_dir) if r.name.startswith("s04_")]
+        # when
+        answers = [(await post_recorded(app, r)).json() for r in by_app]
+        # then
+        assert [a["ignored"] for a in answers] == [
+            None,
+            None,
+            "the app's own metadata write",
+            "the app's own metadata write",
+        ]
+        job_id = answers[0]["job_id"]
+        assert job_id is not None
+        assert [a["job_id"] for a in answers] == [job_id, job_id, None, None]
+        assert await app.count_events() == 4
+        assert await app.count_jobs() == 1
+
+    async def test_a_staff_metadata_write_is_queued(
+        self, open_sqlite_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
+    ) -> None:
+        # given
+        app = await open_sqlite_app(transport=ForbiddenOutbound())
+        await install_recorded_shop(app)
+        staff_write = load_one(samples_dir, "s05_metadata_by_staff/03_order_metadata_updated")
+        # when
+        answer = (await post_recorded(app, staff_write)).json()
+        # then
+        assert answer["ignored"] is None
+        assert answer["job_id"] is not None
+        assert await app.count_jobs() == 1
+
+    async def test_a_body_changed_by_one_byte_is_rejected(
+        self, open_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
+    ) -> None:
+        # given: the recorded JWKS is all the app has; refetching it finds nothing new
+        app = await open_app(transport=httpx.MockTransport(lambda _: httpx.Response(503)))
+        await install_recorded_shop(app)
+        recorded = load_one(samples_dir, "s01_se_paid/04_order_fully_paid")
+        tampered = recorded.body.replace(b'"number": "', b'"number": "9', 1)
+        assert len(tampered) == len(recorded.body) + 1
+        at = recorded.body.index(b'"number": "') + len(b'"number": "')
+        flipped = bytearray(recorded.body)
+        flipped[at] ^= 0x01  # "45" -> "55": same length, still valid JSON
+        for body in (tampered, bytes(flipped), recorded.body + b" "):
+            # when
+            response = await post_recorded(app, recorded, body)
+            # then
+            assert response.status_code == 401
+            assert error_of(response)["code"] == "SIGNATURE_VERIFICATION_FAILED"
+        assert await app.count_events() == 0
+
+    async def test_duplicate_deliveries_are_stored_once(
+        self, open_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
+    ) -> None:
+        # given
+        app = await open_app(transport=ForbiddenOutbound())
+        await install_recorded_shop(app)
+        recorded = load_one(samples_dir, "s01_se_paid/04_order_fully_paid")
+        # when
+        answers = [await post_recorded(app, recorded) for _ in range(3)]
+        # then
+        assert [a.status_code for a in answers] == [200, 200, 200]
+        assert [a.json()["duplicate"] for a in answers] == [False, True, True]
+        assert await app.count_events() == 1
+        assert await app.count_jobs() == 1
+
+    async def test_concurrent_duplicate_deliveries_are_stored_once(
+        self, open_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
+    ) -> None:
+        # given
+        app = await open_app(transport=ForbiddenOutbound())
+        await install_recorded_shop(app)
+        recorded = load_one(samples_dir, "s03_se_cancel/03_order_cancelled")
+        # when
+        answers = await asyncio.gather(*(post_recorded(app, recorded) for _ in range(5)))
+        # then
+        assert [a.status_code for a in answers] == [200] * 5
+        assert sorted(a.json()["duplicate"] for a in answers) == [False, True, True, True, True]
+        assert await app.count_events() == 1
+        assert await app.count_jobs() == 1
+
+    async def test_the_recorded_app_deleted_removes_the_installation(
+        self, open_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
+    ) -> None:
+        # given: an installation with received events and a queued job
+        app = await open_app(transport=ForbiddenOutbound())
+        await install_recorded_shop(app)
+        await post_recorded(app, load_one(samples_dir, "s01_se_paid/02_order_created"))
+        assert (await app.count_events(), await app.count_jobs()) == (1, 1)
+        # when
+        response = await post_recorded(app, load_one(samples_dir, "s11_app_deleted/01_app_deleted"))
+        # then
+        assert response.status_code == 200
+        assert await app.installation(RECORDED_API_URL) is None
+        assert (await app.count_events(), await app.count_jobs()) == (0, 0)
+        async with app.runtime.engine.connect() as connection:
+            rows = await connection.execute(text("SELECT count(*) FROM installations"))
+            assert rows.scalar_one() == 0
+
+
+def load_one(samples_dir: Path, name: str) -> RecordedRequest:
+    (recorded,) = [r for r in recorded_webhooks(samples_dir) if r.name == name]
+    return recorded
+
+
+# --- request shape ------------------------------------------------------------------------------
+
+
+class TestRequestShape:
+    """Refusals that happen before any signature is checked (SQLite: the database plays no part)."""
+
+    @pytest.fixture
+    async def app(self, open_sqlite_app: OpenApp, install_recorded_shop: InstallRecorded) -> WebApp:
+        app = await open_sqlite_app(transport=ForbiddenOutbound())
+        await install_recorded_shop(app)
+        return app
+
+    @pytest.fixture
+    def order_created(self, samples_dir: Path) -> RecordedRequest:
+        return load_one(samples_dir, "s01_se_paid/02_order_created")
+
+    @pytest.mark.parametrize("missing", ["Saleor-Api-Url", "Saleor-Event", "Saleor-Signature"])
+    async def test_a_missing_saleor_header_is_a_400(
+        self, app: WebApp, order_created: RecordedRequest, missing: str
+    ) -> None:
+        # given: only the deprecated X- twin is left
+        headers = {k: v for k, v in order_created.replay_headers().items() if k != missing}
+        # when
+        response = await app.client.post(ORDERS_PATH, headers=headers, content=order_created.body)
+        # then
+        assert response.status_code == 400
+        error = error_of(response)
+        assert error["code"] == "MISSING_HEADER"
+        assert missing in error["message"]
+
+    async def test_a_body_over_one_mebibyte_is_a_413(
+        self, app: WebApp, order_created: RecordedRequest
+    ) -> None:
+        # given
+        body = b'{"pad": "' + b"x" * MAX_BODY_BYTES + b'"}'
+        # when
+        response = await app.client.post(
+            ORDERS_PATH, headers=order_created.replay_headers(), content=body
+        )
+        # then
+        assert response.status_code == 413
+        assert error_of(response)["code"] == "PAYLOAD_TOO_LARGE"
+
+    async def test_a_streamed_body_over_one_mebibyte_is_a_413(
+        self, app: WebApp, order_created: RecordedRequest
+    ) -> None:
+        """Without Content-Length the limit is enforced while reading."""
+
+        # given
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(17):
+                yield b"x" * 65536
+
+        # when
+        response = await app.client.post(
+            ORDERS_PATH, headers=order_created.replay_headers(), content=chunks()
+        )
+        # then
+        assert response.status_code == 413
+        assert error_of(response)["code"] == "PAYLOAD_TOO_LARGE"
+
+    async def test_a_body_of_exactly_one_mebibyte_is_read(
+        self,
+        open_sqlite_app: OpenApp,
+        install_recorded_shop: InstallRecorded,
+        order_created: RecordedRequest,
+    ) -> None:
+        # given: valid JSON of the maximum size, whose signature cannot match
+        app = await open_sqlite_app(transport=httpx.MockTransport(lambda _: httpx.Response(503)))
+        await install_recorded_shop(app)
+        body = order_created.body + b" " * (MAX_BODY_BYTES - len(order_created.body))
+        # when
+        response = await app.client.post(
+            ORDERS_PATH, headers=order_created.replay_headers(), content=body
+        )
+        # then: past the size check, refused by the signature check
+        assert response.status_code == 401
+
+    @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"", b"\xff\xfe"])
+    async def test_a_body_that_is_not_a_json_object_is_a_400(
+        self, app: WebApp, order_created: RecordedRequest, body: bytes
+    ) -> None:
+        # when
+        response = await app.client.post(
+            ORDERS_PATH, headers=order_created.replay_headers(), content=body
+        )
+        # then
+        assert response.status_code == 400
+        assert error_of(response)["code"] == "MALFORMED_JSON"
+
+    async def test_an_order_event_sent_to_the_app_deleted_endpoint_is_a_wrong_event(
+        self, app: WebApp, order_created: RecordedRequest
+    ) -> None:
+        # when
+        response = await app.client.post(
+            APP_DELETED_PATH, headers=order_created.replay_headers(), content=order_created.body
+        )
+        # then
+        assert response.status_code == 400
+        assert error_of(response)["code"] == "WRONG_EVENT"
+        assert await app.installation(RECORDED_API_URL) is not None
+
+    async def test_app_deleted_sent_to_the_orders_endpoint_is_a_wrong_event(
+        self, app: WebApp, samples_dir: Path
+    ) -> None:
+        # given
+        deleted = load_one(samples_dir, "s11_app_deleted/01_app_deleted")
+        # when
+        response = await app.client.post(
+            ORDERS_PATH, headers=deleted.replay_headers(), content=deleted.body
+        )
+        # then
+        assert response.status_code == 400
+        assert error_of(response)["code"] == "WRONG_EVENT"
+        assert await app.installation(RECORDED_API_URL) is not None
+
+    @pytest.mark.parametrize("path", [ORDERS_PATH, APP_DELETED_PATH])
+    @pytest.mark.parametrize("method", ["GET", "PUT"])
+    async def test_other_methods_are_a_json_405(self, app: WebApp, path: str, method: str) -> None:
+        # when
+        response = await app.client.request(method, path)
+        # then
+        assert response.status_code == 405
+        assert error_of(response)["code"] == "WRONG_METHOD"
+
+    async def test_an_unregistered_saleor_is_refused_without_any_outbound_request(
+        self, open_sqlite_app: OpenApp, order_created: RecordedRequest
+    ) -> None:
+        # given: no installation at all, and an app that fails the test if it calls anyone
+        outbound = ForbiddenOutbound()
+        app = await open_sqlite_app(transport=outbound)
+        # when
+        response = await app.client.post(
+            ORDERS_PATH, headers=order_created.replay_headers(), content=order_created.body
+        )
+        # then
+        assert response.status_code == 401
+        error = error_of(response)
+        assert error["code"] == "NOT_REGISTERED"
+        assert RECORDED_API_URL in error["message"]
+        assert outbound.requests == []
+
+
+# --- signatures against live fakes -------------------------------------------------------------
+
+
+class TestSignatures:
+    async def test_an_order_event_from_an_installed_saleor_is_queued(
+        self, open_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        # given
+        app = await open_app()
+        await install_from_fake(app, saleor_fake)
+        order = saleor_fake.state.add_order()
+        # when
+        deliveries = await saleor_fake.state.emit(
+            app.client, "ORDER_FULLY_PAID", order_id=order["id"]
+        )
+        # then
+        assert [d.status for d in deliveries] == [200]
+        assert (await app.count_events(), await app.count_jobs()) == (1, 1)
+
+    async def test_an_unregistered_saleor_causes_no_request_to_it(
+        self, open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        # given: a real Saleor, never installed
+        app = await open_sqlite_app()
+        order = saleor_fake.state.add_order()
+        # when
+        response = await deliver(app, saleor_fake, "ORDER_CREATED", order["id"])
+        # then
+        assert response.status_code == 401
+        assert error_of(response)["code"] == "NOT_REGISTERED"
+        assert saleor_fake.state.jwks_fetches == 0
+        assert sum(saleor_fake.state.requests.values()) == 0
+
+    async def test_shop_a_cannot_sign_for_shop_b(
+        self, open_app: OpenApp, saleor_fake_factory: SaleorFakeFactory
+    ) -> None:
+        # given: two shops installed
+        app = await open_app()
+        shop_a, shop_b = saleor_fake_factory(), saleor_fake_factory()
+        await install_from_fake(app, shop_a)
+        await install_from_fake(app, shop_b)
+        order = shop_a.state.add_order()
+        payload = shop_a.state.order_event_payload("ORDER_CREATED", order["id"])
+        fetches = (shop_a.state.jwks_fetches, shop_b.state.jwks_fetches)
+        # when: shop A signs a webhook that claims to come from shop B
+        headers, body = shop_a.state.webhook_request(
+            "ORDER_CREATED", payload, api_url=shop_b.api_url
+        )
+        response = await app.client.post(ORDERS_PATH, headers=headers, content=body)
+        # then: refused; only B's own JWKS endpoint was asked (once), never A's
+        assert response.status_code == 401
+        assert error_of(response)["code"] == "SIGNATURE_VERIFICATION_FAILED"
+        assert (shop_a.state.jwks_fetches, shop_b.state.jwks_fetches) == (
+            fetches[0],
+            fetches[1] + 1,
+        )
+        assert await app.count_events() == 0
+
+    async def test_a_rotated_key_is_fetched_once_and_kept(
+        self, open_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        # given
+        app = await open_app()
+        installation = await install_from_fake(app, saleor_fake)
+        order = saleor_fake.state.add_order()
+        saleor_fake.state.rotate_key()
+        assert saleor_fake.state.jwks != installation.jwks
+        # when
+        first = await deliver(app, saleor_fake, "ORDER_CREATED", order["id"])
+        second = await deliver(app, saleor_fake, "ORDER_CONFIRMED", order["id"])
+        # then
+        assert (first.status_code, second.status_code) == (200, 200)
+        assert saleor_fake.state.jwks_fetches == 2  # installation + one refetch
+        stored = await app.installation(saleor_fake.api_url)
+        assert stored is not None
+        assert stored.jwks == saleor_fake.state.jwks
+
+    async def test_concurrent_webhooks_after_a_key_rotation_are_all_accepted(
+        self, open_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        """Saleor delivers in parallel; the one allowed refetch must serve every waiting request."""
+        # given: JWKS answers take a while, so every request fails before the refetch is back
+        app = await open_app(transport=SlowJwksTransport())
+        await install_from_fake(app, saleor_fake)
+        orders = [saleor_fake.state.add_order() for _ in range(5)]
+        saleor_fake.state.rotate_key()
+        # when
+        responses = await asyncio.gather(
+            *(deliver(app, saleor_fake, "ORDER_CREATED", order["id"]) for order in orders)
+        )
+        # then
+        assert [r.status_code for r in responses] == [200] * 5
+        assert saleor_fake.state.jwks_fetches == 2
+        assert await app.count_jobs() == 5
+
+    async def test_an_unknown_key_is_refused_after_one_refetch_and_floods_are_rate_limited(
+        self, open_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        # given: someone signs with a key this Saleor never had
+        app = await open_app()
+        await install_from_fake(app, saleor_fake)
+        order = saleor_fake.state.add_order()
+        stranger = SigningKey.generate()
+        payload = saleor_fake.state.order_event_payload("ORDER_CREATED", order["id"])
+        headers, body = saleor_fake.state.webhook_request("ORDER_CREATED", payload)
+        headers["Saleor-Signature"] = stranger.sign_detached(body)
+        # when
+        responses = [
+            await app.client.post(ORDERS_PATH, headers=headers, content=body) for _ in range(20)
+        ]
+        # then
+        assert {r.status_code for r in responses} == {401}
+        assert {error_of(r)["code"] for r in responses} == {"SIGNATURE_VERIFICATION_FAILED"}
+        assert saleor_fake.state.jwks_fetches == 2  # installation + one refetch for the flood
+        assert await app.count_events() == 0
+
+    @pytest.mark.parametrize("algorithm", ["RS512", "PS256", "HS256"])
+    async def test_an_algorithm_other_than_rs256_is_refused(
+        self, open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake, algorithm: str
+    ) -> None:
+        # given: Saleor's own key (or, for HS256, its public key as an HMAC secret)
+        app = await open_sqlite_app()
+        installation = await install_from_fake(app, saleor_fake)
+        order = saleor_fake.state.add_order()
+        payload = saleor_fake.state.order_event_payload("ORDER_CREATED", order["id"])
+        headers, body = saleor_fake.state.webhook_request("ORDER_CREATED", payload)
+        key = saleor_fake.state.signing_key
+        header = {"alg": algorithm, "b64": False, "crit": ["b64"], "kid": key.kid, "typ": "JWT"}
+        if algorithm == "HS256":
+            signing_input = b64url(json.dumps(header).encode()).encode() + b"." + body
+            secret = json.dumps(installation.jwks["keys"][0]).encode()
+            mac = hmac.new(secret, signing_input, hashlib.sha256).digest()
+            headers["Saleor-Signature"] = f"{signing_input.split(b'.')[0].decode()}..{b64url(mac)}"
+        else:
+            headers["Saleor-Signature"] = jwt.api_jws.encode(
+                body,
+                key.private_key,
+                algorithm=algorithm,
+                headers={"kid": key.kid, "crit": ["b64"]},
+                is_payload_detached=True,
+            )
+        # when
+        response = await app.client.post(ORDERS_PATH, headers=headers, content=body)
+        # then
+        assert response.status_code == 401
+        assert error_of(response)["code"] == "SIGNATURE_VERIFICATION_FAILED"
+        assert await app.count_events() == 0
+
+    @pytest.mark.parametrize(
+        "signature",
+        ["", "not-a-jws", "a.b.c", "eyJhbGciOiJub25lIn0..", "eyJhbGciOiJub25lIn0.." + "A" * 20],
+        ids=["blank", "garbage", "compact", "alg-none-empty", "alg-none"],
+    )
+    async def test_a_malformed_signature_is_refused(
+        self, open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake, signature: str
+    ) -> None:
+        # given
+        app = await open_sqlite_app()
+        await install_from_fake(app, saleor_fake)
+        order = saleor_fake.state.add_order()
+        payload = saleor_fake.state.order_event_payload("ORDER_CREATED", order["id"])
+        headers, body = saleor_fake.state.webhook_request("ORDER_CREATED", payload)
+        headers["Saleor-Signature"] = signature
+        # when
+        response = await app.client.post(ORDERS_PATH, headers=headers, content=body)
+        # then
+        assert response.status_code in {400, 401}
+        assert response.status_code == (400 if not signature else 401)
+        assert await app.count_events() == 0
+
+
+# --- what the app does with verified events ---------------------------------------------------
+
+
+class TestVerifiedEvents:
+    async def test_the_apps_own_metadata_write_is_stored_without_a_job(
+        self, open_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        # given
+        app = await open_app()
+        await install_from_fake(app, saleor_fake)
+        order = saleor_fake.state.add_order()
+        # when
+        response = await deliver(
+            app,
+            saleor_fake,
+            "ORDER_METADATA_UPDATED",
+            order["id"],
+            principal=saleor_fake.state.app(),
+        )
+        # then
+        assert response.status_code == 200
+        assert response.json()["ignored"] == "the app's own metadata write"
+        assert (await app.count_events(), await app.count_jobs()) == (1, 0)
+
+    async def test_a_staff_metadata_write_creates_a_job(
+        self, open_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        # given
+        app = await open_app()
+        await install_from_fake(app, saleor_fake)
+        order = saleor_fake.state.add_order()
+        # when
+        response = await deliver(app, saleor_fake, "ORDER_METADATA_UPDATED", order["id"])
+        # then
+        assert response.status_code == 200
+        assert response.json()["job_id"] is not None
+        assert (await app.count_events(), await app.count_jobs()) == (1, 1)
+
+    async def test_another_apps_metadata_write_creates_a_job(
+        self, open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        # given
+        app = await open_sqlite_app()
+        await install_from_fake(app, saleor_fake)
+        order = saleor_fake.state.add_order()
+        other_app = {**saleor_fake.state.app(), "id": "QXBwOjk5"}
+        # when
+        response = await deliver(
+            app, saleor_fake, "ORDER_METADATA_UPDATED", order["id"], principal=other_app
+        )
+        # then
+        assert response.json()["job_id"] is not None
+
+    async def test_uninstalling_removes_installation_token_events_and_jobs(
+        self, open_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        # given: an installed shop with an event and a job
+        app = await open_app()
+        await install_from_fake(app, saleor_fake)
+        order = saleor_fake.state.add_order()
+        await saleor_fake.state.emit(app.client, "ORDER_CREATED", order_id=order["id"])
+        assert (await app.count_events(), await app.count_jobs()) == (1, 1)
+        # when: appDelete in the Dashboard
+        deliveries = await saleor_fake.state.uninstall(app.client)
+        # then
+        assert [(d.event, d.status) for d in deliveries] == [("app_deleted", 200)]
+        assert await app.installation(saleor_fake.api_url) is None
+        assert (await app.count_events(), await app.count_jobs()) == (0, 0)
+
+    async def test_app_deleted_for_another_app_keeps_the_installation(
+        self, open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        # given
+        app = await open_sqlite_app()
+        await install_from_fake(app, saleor_fake)
+        payload = saleor_fake.state.event_payload("APP_DELETED")
+        payload["app"] = {"id": "QXBwOjk5", "name": "Another app"}
+        headers, body = saleor_fake.state.webhook_request("APP_DELETED", payload)
+        # when
+        response = await app.client.post(APP_DELETED_PATH, headers=headers, content=body)
+        # then
+        assert response.status_code == 200
+        assert await app.installation(saleor_fake.api_url) is not None
+
+    async def test_an_unsigned_app_deleted_keeps_the_installation(
+        self, open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        # given
+        app = await open_sqlite_app()
+        await install_from_fake(app, saleor_fake)
+        payload = saleor_fake.state.event_payload("APP_DELETED")
+        headers, body = saleor_fake.state.webhook_request("APP_DELETED", payload)
+        headers["Saleor-Signature"] = SigningKey.generate().sign_detached(body)
+        # when
+        response = await app.client.post(APP_DELETED_PATH, headers=headers, content=body)
+        # then
+        assert response.status_code == 401
+        assert await app.installation(saleor_fake.api_url) is not None
+
+    async def test_an_order_event_without_an_order_id_is_a_400(
+        self, open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        # given: a subscription that does not select the order
+        app = await open_sqlite_app()
+        await install_from_fake(app, saleor_fake)
+        payload = saleor_fake.state.event_payload("ORDER_CREATED")
+        headers, body = saleor_fake.state.webhook_request("ORDER_CREATED", payload)
+        # when
+        response = await app.client.post(ORDERS_PATH, headers=headers, content=body)
+        # then
+        assert response.status_code == 400
+        assert error_of(response)["code"] == "INVALID_PAYLOAD"
+
+
+# --- database failures ---------------------------------------------------------------------------
+
+
+class TestDatabaseFailures:
+    """Saleor retries 5xx only: a store failure must never be acknowledged or answered 4xx."""
+
+    async def test_a_missing_table_answers_503(
+        self, open_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
+    ) -> None:
+        # given
+        app = await open_app(transport=ForbiddenOutbound())
+        await install_recorded_shop(app)
+        async with app.runtime.engine.begin() as connection:
+            await connection.execute(text("DROP TABLE webhook_events"))
+        # when
+        response = await post_recorded(app, load_one(samples_dir, "s01_se_paid/02_order_created"))
+        # then
+        assert response.status_code == 503
+        assert error_of(response)["code"] == "STORE_UNAVAILABLE"
+
+    async def test_an_unreachable_database_answers_503(
+        self,
+        open_app: OpenApp,
+        install_recorded_shop: InstallRecorded,
+        samples_dir: Path,
+        unreachable_engine: object,
+    ) -> None:
+        # given
+        app = await open_app(transport=ForbiddenOutbound())
+        await install_recorded_shop(app)
+        app.runtime.engine = unreachable_engine  # type: ignore[assignment]
+        # when
+        response = await post_recorded(app, load_one(samples_dir, "s01_se_paid/02_order_created"))
+        # then
+        assert response.status_code == 503
+        error = error_of(response)
+        assert error["code"] == "STORE_UNAVAILABLE"
+        assert "retried" in error["message"]
