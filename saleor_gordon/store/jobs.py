@@ -13,13 +13,28 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, func, insert, or_, select, update
+from sqlalchemy import RowMapping, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from saleor_gordon.core.job_status import SETTLED_STATUSES, JobStatus
 from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.tables import installations, job_history, sync_jobs
+
+#: One bit per order event. Stored in the database: never renumber, only add.
+EVENT_BITS: dict[str, int] = {
+    "ORDER_CREATED": 1,
+    "ORDER_CONFIRMED": 2,
+    "ORDER_FULLY_PAID": 4,
+    "ORDER_UPDATED": 8,
+    "ORDER_CANCELLED": 16,
+    "ORDER_EXPIRED": 32,
+    "ORDER_METADATA_UPDATED": 64,
+}
+
+
+def event_names(mask: int) -> frozenset[str]:
+    return frozenset(name for name, bit in EVENT_BITS.items() if mask & bit)
 
 
 async def enqueue_order_job(
@@ -31,47 +46,45 @@ async def enqueue_order_job(
     event: str,
     now: datetime,
 ) -> int:
-    """Create the order's job, or make the existing one due again with ``event`` added."""
+    """Create the order's job, or make the existing one due again with ``event`` added.
+
+    One statement (INSERT … ON CONFLICT DO UPDATE … RETURNING) on both databases: concurrent
+    events of one order serialise on the row, and the webhook path stays short.
+    """
     insert_ = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    await connection.execute(
-        insert_(sync_jobs)
-        .values(
-            installation_id=installation_id,
-            order_id=order_id,
-            order_number=order_number,
-            status=JobStatus.PENDING.value,
-            events_seen=[],
-            version=0,
-            attempts=0,
-            run_now=False,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["installation_id", "order_id"])
+    row = insert_(sync_jobs).values(
+        installation_id=installation_id,
+        order_id=order_id,
+        order_number=order_number,
+        status=JobStatus.PENDING.value,
+        events_mask=EVENT_BITS.get(event, 0),
+        version=1,
+        next_attempt_at=now,
+        pending_since=now,
+        attempts=0,
+        run_now=False,
+        created_at=now,
+        updated_at=now,
     )
-    query = select(sync_jobs).where(
-        sync_jobs.c.installation_id == installation_id, sync_jobs.c.order_id == order_id
-    )
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update()
-    job = (await connection.execute(query)).one()._mapping
-    settled = job["status"] in SETTLED_STATUSES
-    events_seen = sorted({*job["events_seen"], event})
-    await connection.execute(
-        update(sync_jobs)
-        .where(sync_jobs.c.id == job["id"])
-        .values(
-            events_seen=events_seen,
-            order_number=order_number or job["order_number"],
-            version=sync_jobs.c.version + 1,
-            next_attempt_at=now,
-            status=JobStatus.PENDING.value if settled else job["status"],
-            pending_since=now if settled or job["pending_since"] is None else job["pending_since"],
-            attempts=0 if settled else job["attempts"],
-            updated_at=now,
-        )
-    )
-    job_id: int = job["id"]
+    new = row.excluded
+    settled = sync_jobs.c.status.in_([status.value for status in SETTLED_STATUSES])
+    upsert = row.on_conflict_do_update(
+        index_elements=["installation_id", "order_id"],
+        set_={
+            "events_mask": sync_jobs.c.events_mask.op("|")(new.events_mask),
+            "order_number": func.coalesce(new.order_number, sync_jobs.c.order_number),
+            "version": sync_jobs.c.version + 1,
+            "next_attempt_at": new.next_attempt_at,
+            "status": case((settled, new.status), else_=sync_jobs.c.status),
+            "pending_since": case(
+                (or_(settled, sync_jobs.c.pending_since.is_(None)), new.pending_since),
+                else_=sync_jobs.c.pending_since,
+            ),
+            "attempts": case((settled, 0), else_=sync_jobs.c.attempts),
+            "updated_at": new.updated_at,
+        },
+    ).returning(sync_jobs.c.id)
+    job_id: int = (await connection.execute(upsert)).scalar_one()
     return job_id
 
 
@@ -452,7 +465,7 @@ def _view_from_row(row: RowMapping) -> JobView:
         last_message=row["last_message"],
         external_ref=row["external_ref"],
         tracking_id=row["tracking_id"],
-        events_seen=list(row["events_seen"]),
+        events_seen=sorted(event_names(row["events_mask"])),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         leased=row["lease_owner"] is not None,
@@ -467,7 +480,7 @@ def _claimed_from_row(row: RowMapping) -> ClaimedJob:
         order_id=row["order_id"],
         order_number=row["order_number"],
         status=JobStatus(row["status"]),
-        events_seen=frozenset(row["events_seen"]),
+        events_seen=event_names(row["events_mask"]),
         version=row["version"],
         attempts=row["attempts"],
         pending_since=row["pending_since"],

@@ -120,8 +120,9 @@ sync_jobs = Table(
     Column("order_number", String(64), nullable=True),
     # pending | retrying | synced | needs_attention | failed | cancelled | skipped
     Column("status", String(32), nullable=False),
-    # Order events received for the order (names), so that triggers survive coalescing.
-    Column("events_seen", JSON, nullable=False),
+    # Order events received for the order, as bits (store/jobs.py EVENT_BITS), so that triggers
+    # survive coalescing and one upsert statement can add an event.
+    Column("events_mask", Integer, nullable=False, default=0),
     # Bumped by every event: a worker that finishes an older version leaves the job due.
     Column("version", Integer, nullable=False, default=1),
     Column("next_attempt_at", UTCDateTime, nullable=True),

@@ -45,7 +45,7 @@ def upgrade() -> None:
         sa.Column("order_id", sa.String(length=255), nullable=False),
         sa.Column("order_number", sa.String(length=64), nullable=True),
         sa.Column("status", sa.String(length=32), nullable=False),
-        sa.Column("events_seen", sa.JSON(), nullable=False),
+        sa.Column("events_mask", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", saleor_gordon.store.tables.UTCDateTime(), nullable=True),
         sa.Column("pending_since", saleor_gordon.store.tables.UTCDateTime(), nullable=True),
