@@ -12,7 +12,7 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 def configure_logging(level: int) -> None:
     """Send the app's logs to stderr at ``level``; quiet chatty libraries."""
     logging.basicConfig(level=level, format=LOG_FORMAT, force=True)
-    for noisy in ("httpx", "httpcore", "gql", "aiosqlite", "asyncio"):
+    for noisy in ("httpx", "httpcore", "gql", "aiosqlite", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
@@ -42,7 +42,9 @@ def mask_name(name: str | None) -> str:
 def sanitize_url(url: str) -> str:
     """Drop credentials and query string from a URL before it is logged."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
+    if not parts.hostname:  # sqlite:///path and the like carry no credentials
+        return url
+    host = parts.hostname
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))

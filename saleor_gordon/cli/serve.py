@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -51,9 +54,12 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
         config = uvicorn.Config(
             create_app(runtime), host=host, port=port, log_config=None, access_log=False
         )
-        server = uvicorn.Server(config)
+        server = _Server(config)
         pool = WorkerPool(SyncServices.from_runtime(runtime), concurrency=settings.workers)
         runtime.wake_workers = pool.wake
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, _stop, server, pool)
         logger.info(
             "app.starting url=http://%s:%s database=%s workers=%s",
             host,
@@ -69,10 +75,30 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
             await workers  # drain: jobs in flight are recorded before the process ends
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, minus its signal handling: ``serve`` stops web and workers together.
+
+    uvicorn re-raises a captured SIGTERM once it has stopped, which would end the process before
+    the workers have recorded the jobs in flight.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _stop(server: uvicorn.Server, pool: WorkerPool) -> None:
+    logger.info("app.stopping")
+    server.should_exit = True
+    pool.stop()
+
+
 async def prepare_database(runtime: Runtime) -> None:
     """Migrate an embedded SQLite database; refuse to run on an unmigrated PostgreSQL."""
     if runtime.settings.is_sqlite:
         await migrate(runtime.engine)
+        status = await migration_status(runtime.engine)
+        logger.info("database.migrated revision=%s", status.current)
         return
     status = await migration_status(runtime.engine)
     if not status.up_to_date:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
+from tests.conftest import _free_port
 from tests.e2e.conftest import DELIVERY_GROUP, RunningSaleorFake, Stack, running_stack
 
 pytestmark = pytest.mark.slow
@@ -60,24 +61,30 @@ async def _job_status_is(stack: Stack, order: dict[str, Any], status: str) -> bo
     return job["status"] == status and not job["in_progress"]
 
 
+@pytest.mark.parametrize("command", ["worker", "serve"])
 async def test_sigterm_lets_the_job_in_flight_finish(
-    saleor_fake: RunningSaleorFake, start_gordon_sandbox: Any, tmp_path: Path
+    saleor_fake: RunningSaleorFake, start_gordon_sandbox: Any, tmp_path: Path, command: str
 ) -> None:
     gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
     async with running_stack(saleor_fake, gordon, tmp_path, workers=0) as stack:
         _slow_gordon(gordon, 1.0)
-        worker = stack.start_process("worker", "--concurrency", "1", name="worker")
+        if command == "worker":
+            process = stack.start_process("worker", "--concurrency", "1", name="worker")
+        else:  # a second web process with one worker, sharing the database
+            port = str(_free_port())
+            process = stack.start_process("serve", "--port", port, "--workers", "1", name="serve")
         order = stack.paid_order()
         await stack.emit("ORDER_FULLY_PAID", order["id"])
         await stack.wait_until(lambda: _leased(stack, order))
 
-        exit_code = await asyncio.to_thread(worker.stop, signal.SIGTERM)
+        exit_code = await asyncio.to_thread(process.stop, signal.SIGTERM)
 
-        assert exit_code == 0
+        assert exit_code == 0, process.log()
         job = await stack.job_for(order)
         assert job["status"] == "synced"
         assert job["attempts"] == 1
         assert not job["in_progress"]
+        assert "worker.stopped" in process.log()
 
 
 @pytest.mark.postgres
