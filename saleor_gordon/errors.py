@@ -72,6 +72,10 @@ class RegistrationRefused(SaleorError):
 class SaleorUnavailable(SaleorError):
     """Saleor could not be reached or answered with a server error; try again later."""
 
+    def __init__(self, message: str | None = None, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
 
 class SaleorTokenRevoked(SaleorError):
     """Saleor no longer accepts the app token; the app was removed or deactivated in the Dashboard."""

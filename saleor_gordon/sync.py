@@ -21,6 +21,7 @@ from saleor_gordon.core.retry import GiveUp, RetryPolicy
 from saleor_gordon.core.shop_config import ShopConfig
 from saleor_gordon.core.sync_decision import (
     Fix,
+    MetadataPlan,
     OrderState,
     Push,
     Settle,
@@ -280,7 +281,7 @@ class _Attempt:
         self.history.append(HistoryEntry("write_back", "written", _keys(changes)))
         return _with_history(result, self.history)
 
-    def _metadata_plan(self, result: JobResult) -> Any:
+    def _metadata_plan(self, result: JobResult) -> MetadataPlan | None:
         changes = result.changes
         external_ref = changes.get("external_ref", self.job.external_ref)
         if result.status is JobStatus.CANCELLED and external_ref is None:
@@ -366,7 +367,7 @@ def _with_history(result: JobResult, history: list[HistoryEntry]) -> JobResult:
     )
 
 
-def _keys(plan: Any) -> str:
+def _keys(plan: MetadataPlan) -> str:
     keys = [*plan.public, *plan.private, *(f"-{key}" for key in plan.delete_private)]
     return "metadata " + ", ".join(keys)
 
