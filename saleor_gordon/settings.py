@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     workers: int = Field(default=4, ge=0, le=256)
     """Worker tasks that ``serve`` runs beside the web app (``worker`` runs them alone)."""
 
+    shop_concurrency: int | None = Field(default=None, ge=1, le=256)
+    """Jobs of one shop that may run at once across all workers (default: half of WORKERS).
+
+    Keeps one shop's backlog from taking every worker from the others."""
+
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     lease_seconds: float = Field(default=30.0, ge=1, le=3600)
     """How long a claimed job stays with its worker without a renewal."""
@@ -115,6 +120,12 @@ class Settings(BaseSettings):
         if self.allowed_saleor_urls is None:
             return True
         return re.fullmatch(self.allowed_saleor_urls, saleor_api_url) is not None
+
+    @property
+    def shop_concurrency_limit(self) -> int:
+        if self.shop_concurrency is not None:
+            return self.shop_concurrency
+        return max(1, (self.workers + 1) // 2)
 
     @property
     def retry_max_age(self) -> timedelta:

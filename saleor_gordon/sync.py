@@ -7,6 +7,7 @@ performs them and turns what happened into a ``JobResult`` for the worker to rec
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -30,10 +31,9 @@ from saleor_gordon.core.sync_decision import (
     desired_metadata,
     metadata_changes,
 )
-from saleor_gordon.core.translate import translate_order
+from saleor_gordon.core.translate import Translated, TranslationResult, translate_order
 from saleor_gordon.errors import (
     SaleorError,
-    SaleorGraphQLError,
     SaleorTokenRevoked,
     SaleorUnavailable,
     ShopConfigInvalid,
@@ -128,7 +128,8 @@ class _Attempt:
                 _Step(self.job.status, "saleor", "token_revoked", exc.message), next_at=self.now
             )
         except SaleorUnavailable as exc:
-            return self._retry(_Step(JobStatus.RETRYING, "saleor", "unavailable", exc.message))
+            step = _Step(JobStatus.RETRYING, "saleor", "unavailable", exc.message)
+            return self._retry(step, retry_after=exc.retry_after)
 
     async def _sync(
         self, installation: Installation, config: ShopConfig, saleor: SaleorClient
@@ -144,10 +145,25 @@ class _Attempt:
             return self._settle(JobStatus.NEEDS_ATTENTION, "read_order", "invalid", str(exc))
         step = await self._act(order, data, config)
         if step.status is JobStatus.RETRYING:
-            result = self._retry(step)
+            result = self._retry(step, retry_after=step.retry_after)
         else:
             result = self._result(step, next_at=None, settled=True)
         return await self._write_back(saleor, order, result)
+
+    def _translate(self, order: SaleorOrder, config: ShopConfig) -> TranslationResult:
+        # A pushed order is judged as of its push: a requested delivery date that has passed
+        # since is no reason to flag an order that Gordon already has.
+        translation = translate_order(order, config, now=self.job.pushed_at or self.now)
+        ref = self.job.external_ref
+        if (
+            isinstance(translation, Translated)
+            and ref
+            and translation.gordon_order.external_ref != ref
+        ):
+            # The prefix changed after a push: keep updating the order Gordon already has.
+            gordon_order = translation.gordon_order.model_copy(update={"external_ref": ref})
+            translation = dataclasses.replace(translation, gordon_order=gordon_order)
+        return translation
 
     async def _act(self, order: SaleorOrder, data: Mapping[str, Any], config: ShopConfig) -> _Step:
         decision = decide_sync(
@@ -156,10 +172,11 @@ class _Attempt:
                 charge_status=_optional_str(data.get("chargeStatus")),
                 is_paid=data.get("isPaid") is True,
             ),
-            translation=translate_order(order, config, now=self.now),
+            translation=self._translate(order, config),
             triggers=tuple(config.trigger_events),
             events_seen=self.job.events_seen,
             pushed_hash=self.job.pushed_hash,
+            known_ref=self.job.external_ref,
         )
         if isinstance(decision, Push):
             return await self._push(decision, self._gordon(config))
@@ -206,13 +223,18 @@ class _Attempt:
         return self._failed_call("push", outcome, {"external_ref": ref})
 
     async def _withdraw(self, withdraw: Withdraw, gordon: GordonClient) -> _Step:
-        ref = self.job.external_ref or ""
+        ref = withdraw.external_ref
         outcome = await gordon.delete_order(ref)
         if isinstance(outcome, Accepted | NotFound):
             logger.info(
                 "gordon.withdrawn job_id=%s order_number=%s", self.job.id, self.job.order_number
             )
-            changes = {"pushed_hash": None, "withdrawn_at": self.now, "pushed_at": self.now}
+            changes = {
+                "pushed_hash": None,
+                "withdrawn_at": self.now,
+                "pushed_at": self.now,
+                "external_ref": ref,
+            }
             message = f"Withdrawn from Gordon: {withdraw.reason}."
             return _Step(JobStatus.CANCELLED, "withdraw", "accepted", message, changes)
         if isinstance(outcome, Rejected) and not outcome.is_auth_failure:
@@ -221,7 +243,7 @@ class _Attempt:
                 f"it ({outcome.message})."
             )
             return _Step(JobStatus.NEEDS_ATTENTION, "withdraw", "rejected", message)
-        return self._failed_call("withdraw", outcome, {})
+        return self._failed_call("withdraw", outcome, {"external_ref": ref})
 
     def _failed_call(
         self, action: str, outcome: Rejected | Retryable | NotFound, changes: Mapping[str, Any]
@@ -240,12 +262,12 @@ class _Attempt:
             changes,
         )
 
-    def _retry(self, step: _Step) -> JobResult:
+    def _retry(self, step: _Step, *, retry_after: float | None = None) -> JobResult:
         decision = self.services.retry_policy.decide(
             attempts=self.job.attempts,
             pending_since=self.job.pending_since or self.now,
             now=self.now,
-            retry_after=step.retry_after,
+            retry_after=retry_after,
             random=self.services.random(),
         )
         if isinstance(decision, GiveUp):
@@ -274,8 +296,12 @@ class _Attempt:
                 await saleor.update_private_metadata(self.job.order_id, changes.private)
             if changes.delete_private:
                 await saleor.delete_private_metadata(self.job.order_id, changes.delete_private)
-        except SaleorTokenRevoked:
-            raise
+        except SaleorTokenRevoked as exc:
+            # What Gordon accepted is still recorded (result.changes); the write-back waits for
+            # the app to be installed again (claims skip revoked installations).
+            await self.runtime.installations.mark_revoked(self.job.installation_id, now=self.now)
+            logger.warning("installation.revoked installation_id=%s", self.job.installation_id)
+            return self._write_back_failed(result, exc, next_at=self.now)
         except SaleorError as exc:
             return self._write_back_failed(result, exc)
         self.history.append(HistoryEntry("write_back", "written", _keys(changes)))
@@ -295,43 +321,41 @@ class _Attempt:
             error=error,
         )
 
-    def _write_back_failed(self, result: JobResult, exc: SaleorError) -> JobResult:
+    def _write_back_failed(
+        self, result: JobResult, exc: SaleorError, *, next_at: datetime | None = None
+    ) -> JobResult:
+        """Retry the write-back on its own: what Gordon accepted stays in ``result.changes``, so
+        the next attempt finds the content unchanged and only writes the metadata."""
         self.history.append(HistoryEntry("write_back", "failed", exc.message))
-        if isinstance(exc, SaleorGraphQLError):
-            message = f"{result.message} Writing the status to the order failed: {exc.message}"
-            return _with_history(
-                JobResult(
-                    status=JobStatus.NEEDS_ATTENTION,
-                    next_attempt_at=None,
-                    action=result.action,
-                    outcome=result.outcome,
-                    message=message,
-                    changes=result.changes,
-                    settled=True,
-                ),
-                self.history,
+        message = f"{result.message} Writing the status to the order failed ({exc.message})."
+        if next_at is None:
+            retry_after = exc.retry_after if isinstance(exc, SaleorUnavailable) else None
+            decision = self.services.retry_policy.decide(
+                attempts=self.job.attempts,
+                pending_since=self.job.pending_since or self.now,
+                now=self.now,
+                retry_after=retry_after,
+                random=self.services.random(),
             )
-        # Retry the write-back on its own: what Gordon accepted is recorded in result.changes, so
-        # the next attempt finds the content unchanged and only writes the metadata.
-        decision = self.services.retry_policy.decide(
-            attempts=self.job.attempts,
-            pending_since=self.job.pending_since or self.now,
-            now=self.now,
-            random=self.services.random(),
-        )
-        next_at = None if isinstance(decision, GiveUp) else decision.when
-        status = JobStatus.FAILED if isinstance(decision, GiveUp) else result.status
-        return _with_history(
-            JobResult(
-                status=status,
-                next_attempt_at=next_at,
-                action=result.action,
-                outcome=result.outcome,
-                message=f"{result.message} Writing to the order failed ({exc.message}); will retry.",
-                changes=result.changes,
-                settled=next_at is None,
-            ),
-            self.history,
+            if isinstance(decision, GiveUp):
+                return self._recorded(
+                    result, JobStatus.FAILED, None, f"{message} Retries stopped: {decision.reason}."
+                )
+            next_at = decision.when
+        return self._recorded(result, JobStatus.RETRYING, next_at, message)
+
+    def _recorded(
+        self, result: JobResult, status: JobStatus, next_at: datetime | None, message: str
+    ) -> JobResult:
+        return JobResult(
+            status=status,
+            next_attempt_at=next_at,
+            action=result.action,
+            outcome=result.outcome,
+            message=message,
+            history=tuple(self.history),
+            changes=result.changes,
+            settled=next_at is None,
         )
 
     def _settle(self, status: JobStatus, action: str, outcome: str, message: str) -> JobResult:

@@ -17,6 +17,7 @@ import uuid
 from datetime import timedelta
 
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.retry import GiveUp
 from saleor_gordon.errors import StoreUnavailable
 from saleor_gordon.store.jobs import ClaimedJob, JobResult
 from saleor_gordon.sync import SyncServices, run_job
@@ -64,13 +65,14 @@ class WorkerPool:
         while not self.stopping.is_set():
             try:
                 job = await self._claim(worker_id)
+                if job is not None:
+                    await self._run_claimed(job)
+                    continue
             except StoreUnavailable as exc:
                 logger.warning("worker.store_unavailable error=%s", exc.message)
-                job = None
-            if job is None:
-                await self._idle()
-                continue
-            await self._run_claimed(job)
+            except Exception:  # the outermost loop: a worker must outlive any one failure
+                logger.exception("worker.error worker_id=%s", worker_id)
+            await self._idle()
 
     async def _claim(self, worker_id: str) -> ClaimedJob | None:
         settings = self.services.runtime.settings
@@ -78,7 +80,7 @@ class WorkerPool:
             worker_id=worker_id,
             now=self.services.runtime.clock(),
             lease_seconds=settings.lease_seconds,
-            per_installation_limit=max(1, (self.concurrency + 1) // 2),
+            per_installation_limit=settings.shop_concurrency_limit,
         )
 
     async def _idle(self) -> None:
@@ -89,9 +91,16 @@ class WorkerPool:
             )
 
     async def _run_claimed(self, job: ClaimedJob) -> None:
-        renewer = asyncio.create_task(self._renew_lease(job))
+        attempt = asyncio.create_task(self._attempt(job))
+        renewer = asyncio.create_task(self._renew_lease(job, attempt))
         try:
-            result = await self._attempt(job)
+            result = await attempt
+        except asyncio.CancelledError:
+            if self._current_task_cancelled():
+                raise
+            # The lease was lost: another worker owns the job now; record nothing.
+            logger.warning("worker.lease_lost job_id=%s", job.id)
+            return
         finally:
             renewer.cancel()
         try:
@@ -114,21 +123,46 @@ class WorkerPool:
             job.attempts,
         )
 
+    @staticmethod
+    def _current_task_cancelled() -> bool:
+        task = asyncio.current_task()
+        return task is not None and task.cancelling() > 0
+
     async def _attempt(self, job: ClaimedJob) -> JobResult:
         try:
             return await run_job(self.services, job)
-        except Exception as exc:  # the outermost loop: one broken job must not stop the worker
+        except Exception as exc:  # one broken job must not stop the worker
             logger.exception("job.crashed job_id=%s", job.id)
-            now = self.services.runtime.clock()
+            return self._crashed(job, exc)
+
+    def _crashed(self, job: ClaimedJob, exc: Exception) -> JobResult:
+        now = self.services.runtime.clock()
+        message = f"Unexpected error ({type(exc).__name__}); the job will be retried."
+        decision = self.services.retry_policy.decide(
+            attempts=job.attempts,
+            pending_since=job.pending_since or now,
+            now=now,
+            random=self.services.random(),
+        )
+        if isinstance(decision, GiveUp):
             return JobResult(
-                status=JobStatus.RETRYING,
-                next_attempt_at=now + timedelta(seconds=self.services.retry_policy.max_delay),
+                status=JobStatus.FAILED,
+                next_attempt_at=None,
                 action="run",
                 outcome="crashed",
-                message=f"Unexpected error ({type(exc).__name__}); the job will be retried.",
+                message=f"{message} Retries stopped: {decision.reason}.",
+                settled=True,
             )
+        return JobResult(
+            status=JobStatus.RETRYING,
+            next_attempt_at=decision.when,
+            action="run",
+            outcome="crashed",
+            message=message,
+        )
 
-    async def _renew_lease(self, job: ClaimedJob) -> None:
+    async def _renew_lease(self, job: ClaimedJob, attempt: asyncio.Task[JobResult]) -> None:
+        """Keep the lease while ``attempt`` runs; cancel the attempt if the lease is lost."""
         settings = self.services.runtime.settings
         while True:
             await asyncio.sleep(settings.lease_seconds / 3)
@@ -142,7 +176,7 @@ class WorkerPool:
             except StoreUnavailable:
                 continue
             if not renewed:
-                logger.warning("worker.lease_lost job_id=%s", job.id)
+                attempt.cancel()
                 return
 
     async def _prune_periodically(self) -> None:

@@ -30,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     target = retry_parser.add_mutually_exclusive_group(required=True)
     target.add_argument("job_id", type=int, nargs="?")
     target.add_argument("--all-failed", action="store_true")
+    retry_parser.add_argument("--saleor-api-url", help="with --all-failed: only this shop's jobs")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,8 +54,10 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _list(runtime: Runtime, args: argparse.Namespace) -> int:
     jobs = await runtime.jobs.list_jobs(
-        status=args.status, saleor_api_url=args.saleor_api_url, limit=args.limit
+        status=args.status, saleor_api_url=args.saleor_api_url, limit=args.limit + 1
     )
+    more = len(jobs) > args.limit
+    jobs = jobs[: args.limit]
     if args.json:
         _print(json.dumps([job.to_dict() for job in jobs], indent=2))
         return 0
@@ -67,6 +70,8 @@ async def _list(runtime: Runtime, args: argparse.Namespace) -> int:
             f"{job.id:>6}  {job.order_number or '?':<8} {job.status:<16} {job.attempts:>8}  "
             f"{job.updated_at.isoformat(timespec='seconds'):<25} {_short(job.last_message)}"
         )
+    if more:
+        _print(f"(more jobs: raise --limit, now {args.limit}, or filter with --status)")
     return 0
 
 
@@ -93,12 +98,22 @@ async def _show(runtime: Runtime, args: argparse.Namespace) -> int:
 
 async def _retry(runtime: Runtime, args: argparse.Namespace) -> int:
     if args.all_failed:
-        count = await runtime.jobs.retry_failed_jobs(now=runtime.clock())
+        count = await runtime.jobs.retry_failed_jobs(
+            now=runtime.clock(), saleor_api_url=args.saleor_api_url
+        )
         _print(f"{count} failed job(s) will run now.")
         return 0
-    if not await runtime.jobs.retry_job(args.job_id, now=runtime.clock()):
+    job = await runtime.jobs.get_job(args.job_id)
+    if job is None or not await runtime.jobs.retry_job(args.job_id, now=runtime.clock()):
         print(f"No job {args.job_id}.", file=sys.stderr)  # noqa: T201
         return 1
+    installation = await runtime.installations.get_installation(job.saleor_api_url)
+    if installation is not None and installation.revoked_at is not None:
+        _print(
+            f"Job {args.job_id} is queued, but Saleor no longer accepts the app's token for "
+            f"{job.saleor_api_url}; it runs once the app is installed there again."
+        )
+        return 0
     _print(f"Job {args.job_id} will run now.")
     return 0
 

@@ -58,6 +58,7 @@ class Push:
 
 @dataclass(frozen=True, slots=True)
 class Withdraw:
+    external_ref: str
     reason: str
 
 
@@ -106,22 +107,55 @@ def decide_sync(
     triggers: tuple[str, ...],
     events_seen: frozenset[str],
     pushed_hash: str | None,
+    known_ref: str | None = None,
 ) -> SyncDecision:
-    """Push, withdraw, settle or ask for a fix, given the fresh order and what Gordon has."""
+    """Push, withdraw, settle or ask for a fix, given the fresh order and what Gordon has.
+
+    Args:
+        pushed_hash: content hash Gordon accepted last; None when Gordon is not known to have it.
+        known_ref: the external_ref a push was already attempted with (it may have reached
+            Gordon even if its answer never came back).
+    """
     in_gordon = pushed_hash is not None
+    triggered = in_gordon or trigger_met(state, triggers=triggers, events_seen=events_seen)
     if state.status in WITHDRAWN_ORDER_STATUSES:
-        if in_gordon:
-            return Withdraw(f"the order is {state.status.lower()} in Saleor")
-        return Settle(JobStatus.CANCELLED, "The order was cancelled before it reached Gordon.")
-    if not in_gordon and not trigger_met(state, triggers=triggers, events_seen=events_seen):
+        return _withdraw_if_sent(state, translation, triggered, known_ref)
+    if not triggered:
         return Settle(JobStatus.SKIPPED, f"Waiting for {' or '.join(triggers)}.")
     if isinstance(translation, Skipped):
         if in_gordon:
-            return Withdraw(f"the order is no longer for Gordon: {translation.reason}")
+            # A rule change must never delete deliveries on its own: a person decides.
+            return Fix((_no_longer_matches(known_ref, translation.reason),))
         return Settle(JobStatus.SKIPPED, f"Not for Gordon: {translation.reason}")
     if isinstance(translation, Untranslatable):
         return Fix(translation.problems)
     return _push_if_changed(translation, pushed_hash)
+
+
+def _withdraw_if_sent(
+    state: OrderState, translation: TranslationResult, triggered: bool, known_ref: str | None
+) -> SyncDecision:
+    """Cancelled or expired: DELETE whatever may be in Gordon (a lost answer, a killed worker).
+
+    Gordon answering "not found" is a success, so asking once too often costs one request, while
+    asking once too few leaves a cancelled order on a delivery route.
+    """
+    reason = f"the order is {state.status.lower()} in Saleor"
+    if known_ref is not None:
+        return Withdraw(known_ref, reason)
+    if triggered and isinstance(translation, Translated):
+        return Withdraw(translation.gordon_order.external_ref, reason)
+    return Settle(JobStatus.CANCELLED, "The order was cancelled before it reached Gordon.")
+
+
+def _no_longer_matches(known_ref: str | None, reason: str) -> Problem:
+    what = f"order {known_ref}" if known_ref else "the order"
+    return Problem(
+        "delivery_groups",
+        f"{what} is in Gordon but is no longer for Gordon ({reason})",
+        "Cancel it in the Gordon platform by hand if it should not be delivered, or correct "
+        "the delivery-group rules.",
+    )
 
 
 def _push_if_changed(translation: Translated, pushed_hash: str | None) -> SyncDecision:

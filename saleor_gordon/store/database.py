@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from saleor_gordon.errors import StoreUnavailable
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY_TIMEOUT_MS = 10_000  # well under the default lease (30 s)
 
 
 def async_database_url(database_url: str) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from saleor_gordon.core.job_status import SETTLED_STATUSES, JobStatus
 from saleor_gordon.store.error_mapping import map_database_errors
-from saleor_gordon.store.tables import installations, job_history, sync_jobs
+from saleor_gordon.store.tables import installations, job_history, sync_jobs, webhook_events
 
 #: One bit per order event. Stored in the database: never renumber, only add.
 EVENT_BITS: dict[str, int] = {
@@ -291,22 +291,22 @@ class JobStore:
         return bool(result.rowcount)
 
     async def finish_job(self, job: ClaimedJob, result: JobResult, *, now: datetime) -> bool:
-        """Record an attempt and release the lease. False when the lease had been lost."""
+        """Record an attempt and release the lease. False when the lease had been lost.
+
+        An event (or an operator retry) that arrived during the attempt bumped the version: the
+        job then stays due, and a settled result opens a fresh episode for the newer work.
+        """
+        query = select(sync_jobs.c.version, sync_jobs.c.lease_owner).where(sync_jobs.c.id == job.id)
+        if self._engine.dialect.name == "postgresql":
+            query = query.with_for_update()  # an enqueue must wait, not be overwritten
         async with map_database_errors(), self._engine.begin() as connection:
-            current = (
-                await connection.execute(
-                    select(sync_jobs.c.version, sync_jobs.c.lease_owner).where(
-                        sync_jobs.c.id == job.id
-                    )
-                )
-            ).first()
+            current = (await connection.execute(query)).first()
             if current is None or current._mapping["lease_owner"] != job.lease_owner:
                 return False
-            newer_event = current._mapping["version"] != job.version
-            next_attempt_at = now if newer_event else result.next_attempt_at
+            newer_work = current._mapping["version"] != job.version
             values: dict[str, Any] = {
                 "status": result.status.value,
-                "next_attempt_at": next_attempt_at,
+                "next_attempt_at": result.next_attempt_at,
                 "lease_owner": None,
                 "lease_expires_at": None,
                 "last_action": result.action,
@@ -315,7 +315,11 @@ class JobStore:
                 "updated_at": now,
                 **result.changes,
             }
-            if result.settled and not newer_event:
+            if newer_work:
+                values["next_attempt_at"] = now
+                if result.settled:
+                    values.update(status=JobStatus.PENDING.value, attempts=0, pending_since=now)
+            elif result.settled:
                 values["pending_since"] = None
             await connection.execute(
                 update(sync_jobs).where(sync_jobs.c.id == job.id).values(values)
@@ -402,16 +406,20 @@ class JobStore:
         return {row[0]: int(row[1]) for row in rows}
 
     async def prune_history(self, *, older_than: datetime) -> int:
-        """Delete history entries (and settled, idle jobs' received events) older than a date."""
+        """Delete job history and received-event records older than ``older_than``."""
         async with map_database_errors(), self._engine.begin() as connection:
-            result = await connection.execute(
+            history = await connection.execute(
                 delete(job_history).where(job_history.c.at < older_than)
             )
-        return int(result.rowcount)
+            events = await connection.execute(
+                delete(webhook_events).where(webhook_events.c.received_at < older_than)
+            )
+        return int(history.rowcount) + int(events.rowcount)
 
 
 def _retry_values(now: datetime) -> dict[str, Any]:
     return {
+        "version": sync_jobs.c.version + 1,  # a worker running the job now leaves it due
         "status": JobStatus.PENDING.value,
         "next_attempt_at": now,
         "pending_since": now,

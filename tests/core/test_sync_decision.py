@@ -104,11 +104,26 @@ def test_changed_content_of_a_pushed_order_is_pushed_even_without_trigger() -> N
 
 
 def test_cancelled_pushed_order_is_withdrawn() -> None:
-    assert isinstance(_decide(CANCELLED, pushed_hash="h"), Withdraw)
-    assert isinstance(_decide(OrderState("EXPIRED", None, False), pushed_hash="h"), Withdraw)
+    expired = OrderState("EXPIRED", None, False)
+
+    assert _decide(CANCELLED, pushed_hash="h", known_ref="45") == Withdraw(
+        "45", "the order is canceled in Saleor"
+    )
+    assert isinstance(_decide(expired, pushed_hash="h", known_ref="45"), Withdraw)
 
 
-def test_cancelled_order_never_pushed_settles_as_cancelled() -> None:
+def test_cancelled_order_whose_push_may_have_arrived_is_withdrawn() -> None:
+    """A push whose answer was lost (timeout, killed worker) may be in Gordon: DELETE it."""
+    ref = _translated().gordon_order.external_ref
+
+    after_attempt = _decide(CANCELLED, known_ref="45")
+    after_trigger = _decide(CANCELLED, events_seen=frozenset({"ORDER_FULLY_PAID"}))
+
+    assert after_attempt == Withdraw("45", "the order is canceled in Saleor")
+    assert after_trigger == Withdraw(ref, "the order is canceled in Saleor")
+
+
+def test_cancelled_order_never_triggered_settles_as_cancelled() -> None:
     decision = _decide(CANCELLED)
 
     assert isinstance(decision, Settle)
@@ -123,8 +138,13 @@ def test_order_not_for_gordon_is_skipped() -> None:
     assert "no delivery-group rule matches" in decision.message
 
 
-def test_pushed_order_that_is_no_longer_for_gordon_is_withdrawn() -> None:
-    assert isinstance(_decide(PAID, Skipped("click and collect"), pushed_hash="h"), Withdraw)
+def test_pushed_order_that_is_no_longer_for_gordon_needs_a_person() -> None:
+    """A rule change must never delete deliveries by itself."""
+    decision = _decide(PAID, Skipped("click and collect"), pushed_hash="h", known_ref="45")
+
+    assert isinstance(decision, Fix)
+    assert "order 45 is in Gordon" in decision.message
+    assert "click and collect" in decision.message
 
 
 def test_untranslatable_order_needs_a_fix() -> None:

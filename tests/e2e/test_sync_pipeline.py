@@ -7,6 +7,7 @@ over loopback sockets.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -263,7 +264,9 @@ async def test_revoked_token_stops_the_installation(stack: Stack) -> None:
 
 
 async def test_customer_data_is_not_kept_after_success(stack: Stack) -> None:
-    order = stack.paid_order()
+    # an invalid phone makes a warning: its text must not carry the number either
+    address = {**stack.saleor.state.add_order()["shippingAddress"], "phone": "070-12"}
+    order = stack.paid_order(shippingAddress=address, billingAddress=address)
     await stack.emit("ORDER_FULLY_PAID", order["id"])
     await _synced(stack, order)
     await stack.engine.dispose()  # let SQLite write everything to its files
@@ -271,5 +274,27 @@ async def test_customer_data_is_not_kept_after_success(stack: Stack) -> None:
     stored = b"".join(path.read_bytes() for path in stack.tmp_path.glob("app.db*"))
 
     assert stored  # the database is there...
-    for customer_data in ("Viklund", "Segeltorps", "702286810", "andreas.viklund", "Knock please"):
+    for customer_data in ("Viklund", "Segeltorps", "070-12", "andreas.viklund", "Knock please"):
         assert customer_data.encode() not in stored, customer_data
+
+
+async def test_cancel_after_a_push_whose_answer_was_lost_withdraws_it(stack: Stack) -> None:
+    # given Gordon so slow that the app gives up waiting, although Gordon stores the order
+    stack.gordon.state.options = dataclasses.replace(stack.gordon.state.options, latency=4.0)
+    order = stack.paid_order()
+    await stack.emit("ORDER_FULLY_PAID", order["id"])
+
+    async def timed_out() -> bool:
+        return (await stack.job_for(order))["last_outcome"] == "retryable"
+
+    await stack.wait_until(timed_out)
+    stack.gordon.state.options = dataclasses.replace(stack.gordon.state.options, latency=0.0)
+
+    # when the order is cancelled
+    stack.saleor.state.update_order(order["id"], status="CANCELED")
+    await stack.emit("ORDER_CANCELLED", order["id"])
+
+    # then the app withdraws it from Gordon all the same
+    await _settled_as(stack, order, "cancelled")
+    assert stack.gordon_requests("DELETE", order)
+    await stack.wait_until(lambda: order["number"] not in stack.gordon.state.orders)

@@ -11,7 +11,7 @@ from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.inbox import EventInbox, ReceivedOrderEvent
 from saleor_gordon.store.installations import InstallationStore
-from saleor_gordon.store.jobs import HistoryEntry, JobResult, JobStore
+from saleor_gordon.store.jobs import HistoryEntry, JobResult, JobStore, enqueue_order_job
 from tests.conftest import TEST_SECRET_KEY
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -343,8 +343,93 @@ async def test_history_is_pruned(migrated_engine: AsyncEngine) -> None:
     await jobs.finish_job(job, _synced(), now=NOW)
 
     assert await jobs.prune_history(older_than=NOW - timedelta(days=1)) == 0
-    assert await jobs.prune_history(older_than=NOW + timedelta(seconds=1)) == 1
+    assert await jobs.prune_history(older_than=NOW + timedelta(seconds=1)) == 2  # entry + event
     assert job_id is not None
     view = await jobs.get_job(job_id)
     assert view is not None
     assert view.history == []
+
+
+async def test_operator_retry_during_a_run_is_not_lost(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    job_id = await _event(migrated_engine, installation, "order-001")
+    jobs = JobStore(migrated_engine)
+    job = await jobs.claim_next_job(
+        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
+    )
+    assert job is not None
+    assert job_id is not None
+
+    assert await jobs.retry_job(job_id, now=NOW)  # while the worker runs it
+    await jobs.finish_job(job, _synced(), now=NOW)
+
+    again = await jobs.claim_next_job(
+        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
+    )
+    assert again is not None
+    assert again.id == job_id
+
+
+async def test_a_newer_event_after_a_settled_result_opens_a_fresh_episode(
+    migrated_engine: AsyncEngine,
+) -> None:
+    installation = await _install(migrated_engine)
+    await _event(migrated_engine, installation, "order-001", "ORDER_CREATED")
+    jobs = JobStore(migrated_engine)
+    job = await jobs.claim_next_job(
+        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
+    )
+    assert job is not None
+    later = NOW + timedelta(hours=1)
+
+    await _event(migrated_engine, installation, "order-001", "ORDER_UPDATED", at=later)
+    failed = JobResult(
+        status=JobStatus.FAILED,
+        next_attempt_at=None,
+        action="push",
+        outcome="gave_up",
+        settled=True,
+    )
+    await jobs.finish_job(job, failed, now=later)
+
+    again = await jobs.claim_next_job(
+        worker_id="w1", now=later, lease_seconds=LEASE, per_installation_limit=4
+    )
+    assert again is not None
+    assert again.status == JobStatus.PENDING
+    assert again.attempts == 1
+    assert again.pending_since == later
+
+
+async def test_an_enqueue_committing_during_finish_keeps_the_job_due(
+    migrated_engine: AsyncEngine,
+) -> None:
+    """The worker's finish must not overwrite an event that commits while it records."""
+    installation = await _install(migrated_engine)
+    await _event(migrated_engine, installation, "order-001", "ORDER_CREATED")
+    jobs = JobStore(migrated_engine)
+    job = await jobs.claim_next_job(
+        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
+    )
+    assert job is not None
+
+    async with migrated_engine.connect() as connection:
+        transaction = await connection.begin()
+        await enqueue_order_job(
+            connection,
+            installation_id=installation,
+            order_id="order-001",
+            order_number="001",
+            event="ORDER_UPDATED",
+            now=NOW,
+        )
+        finishing = asyncio.create_task(jobs.finish_job(job, _synced(), now=NOW))
+        await asyncio.sleep(0.5)  # the finish waits for the enqueue's row lock
+        await transaction.commit()
+    assert await finishing
+
+    again = await jobs.claim_next_job(
+        worker_id="w2", now=NOW, lease_seconds=LEASE, per_installation_limit=4
+    )
+    assert again is not None
+    assert "ORDER_UPDATED" in again.events_seen
