@@ -23,6 +23,7 @@ from saleor_gordon.settings import Settings
 logger = logging.getLogger(__name__)
 
 _PREFIX = "v1:"
+MIN_SECRET_KEY_LENGTH = 32
 SECRET_KEY_FILE_SUFFIX = ".secret-key"  # noqa: S105 - a file name suffix, not a secret
 
 
@@ -67,11 +68,32 @@ def load_secret_key(settings: Settings) -> str:
             "process sharing this database needs the same value (generate one: openssl rand -hex 32)."
         )
     key_file = secret_key_path(database_path)
-    if key_file.exists():
-        return key_file.read_text().strip()
+    try:
+        return _read_key_file(key_file) if key_file.exists() else _create_key_file(key_file)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"Cannot use the key file {key_file}: {exc.strerror or exc}. Check that the database "
+            "directory exists and is writable, or set SALEOR_GORDON_SECRET_KEY."
+        ) from exc
+
+
+def _read_key_file(key_file: Path) -> str:
+    key = key_file.read_text().strip()
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigurationError(
+            f"The key file {key_file} holds no usable key (fewer than {MIN_SECRET_KEY_LENGTH} "
+            "characters). Restore it from your backup; deleting it makes stored tokens unreadable."
+        )
+    return key
+
+
+def _create_key_file(key_file: Path) -> str:
     key_file.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
-    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first: use theirs
+        return _read_key_file(key_file)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(key + "\n")
     logger.warning(

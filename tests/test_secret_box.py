@@ -52,3 +52,20 @@ def test_postgresql_requires_a_key() -> None:
 
     with pytest.raises(ConfigurationError, match="SALEOR_GORDON_SECRET_KEY is not set"):
         load_secret_key(settings)
+
+
+def test_an_empty_key_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "app.db.secret-key").write_text("\n")
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'app.db'}")
+
+    with pytest.raises(ConfigurationError, match="holds no usable key"):
+        load_secret_key(settings)
+
+
+def test_an_unwritable_directory_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    settings = Settings(database_url=f"sqlite:///{blocker / 'app.db'}")
+
+    with pytest.raises(ConfigurationError, match="Cannot use the key file"):
+        load_secret_key(settings)
