@@ -32,7 +32,8 @@ class RetryPolicy:
     first_delay: float = 5.0
     """Seconds before the first retry (before jitter)."""
     max_delay: float = 1800.0
-    """No wait is longer than this (before Retry-After)."""
+    """The backoff stops doubling here; jitter may stretch a wait by up to ``jitter``/2 of it,
+    and a longer Retry-After wins."""
     max_age: timedelta = timedelta(hours=48)
     """Give up when the work has been pending longer than this."""
     jitter: float = 0.5
