@@ -39,12 +39,13 @@ from saleor_gordon.errors import (
     ShopConfigInvalid,
 )
 from saleor_gordon.gordon.client import GordonClient
-from saleor_gordon.gordon.rate_limit import RateLimiter
+from saleor_gordon.gordon.rate_limit import RequestPacer
 from saleor_gordon.gordon.tokens import TokenCache
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import SaleorClient
 from saleor_gordon.store.installations import Installation
 from saleor_gordon.store.jobs import ClaimedJob, HistoryEntry, JobResult
+from saleor_gordon.store.rate import DatabaseRateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class SyncServices:
     runtime: Runtime
     retry_policy: RetryPolicy
     token_cache: TokenCache = field(default_factory=TokenCache)
-    rate_limiter: RateLimiter | None = None
+    rate_limiter: RequestPacer | None = None
     random: Callable[[], float] = random.random
 
     @classmethod
@@ -72,7 +73,8 @@ class SyncServices:
             max_delay=settings.retry_max_delay_seconds,
             max_age=settings.retry_max_age,
         )
-        limiter = RateLimiter(settings.gordon_requests_per_second)
+        # One schedule per Gordon account for all processes sharing the database.
+        limiter = DatabaseRateLimiter(runtime.engine, settings.gordon_requests_per_second)
         return cls(runtime=runtime, retry_policy=policy, rate_limiter=limiter)
 
 

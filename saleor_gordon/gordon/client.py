@@ -32,7 +32,7 @@ from saleor_gordon.core.outcomes import (
     classify_gordon_response,
     classify_token_response,
 )
-from saleor_gordon.gordon.rate_limit import RateLimiter
+from saleor_gordon.gordon.rate_limit import RateLimiter, RequestPacer
 from saleor_gordon.gordon.tokens import TokenCache, TokenKey
 from saleor_gordon.observability import sanitize_url
 
@@ -89,7 +89,7 @@ class GordonClient:
         client_secret: str,
         http: httpx.AsyncClient,
         token_cache: TokenCache,
-        rate_limiter: RateLimiter | None = None,
+        rate_limiter: RequestPacer | None = None,
         timeout: float = 15.0,
         audience: str = DEFAULT_AUDIENCE,
     ) -> None:

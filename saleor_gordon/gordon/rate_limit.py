@@ -10,6 +10,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
+from typing import Protocol
+
+
+class RequestPacer(Protocol):
+    """Anything that makes a request for an account wait for its turn."""
+
+    async def acquire(self, key: Hashable) -> None: ...
 
 
 class RateLimiter:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -160,3 +161,12 @@ job_history = Table(
     Column("message", Text, nullable=True),
 )
 Index("ix_job_history_job", job_history.c.job_id, job_history.c.at)
+
+gordon_rate = Table(
+    "gordon_rate",
+    metadata,
+    # "<base URL> <client id>" of one Gordon account; every process paces its requests here.
+    Column("account", String(2048), primary_key=True),
+    # Seconds since the epoch at which the account's next request may be sent.
+    Column("next_slot", Float, nullable=False),
+)
