@@ -175,4 +175,4 @@ def test_migrate_reports_the_revision(
 
     assert main(["migrate"]) == 0
 
-    assert "is at migration 0001" in capsys.readouterr().out
+    assert "is at migration 0002" in capsys.readouterr().out
