@@ -40,11 +40,21 @@ def mask_name(name: str | None) -> str:
 
 
 def sanitize_url(url: str) -> str:
-    """Drop credentials and query string from a URL before it is logged."""
-    parts = urlsplit(url)
-    if not parts.hostname:  # sqlite:///path and the like carry no credentials
-        return url
-    host = parts.hostname
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    """Drop credentials, query string and fragment from a URL before it is logged or shown.
+
+    Never raises: a URL that cannot be parsed (bad port, unbalanced IPv6 bracket) is replaced by a
+    placeholder rather than echoed, since it may still carry credentials.
+    """
+    try:
+        parts = urlsplit(url)
+        if not parts.netloc:  # sqlite:///path and the like carry no credentials
+            return url
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "<unparsable URL>"
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    if port is not None:
+        host = f"{host}:{port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))

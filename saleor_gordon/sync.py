@@ -50,8 +50,8 @@ from saleor_gordon.store.rate import DatabaseRateLimiter
 logger = logging.getLogger(__name__)
 
 NOT_CONFIGURED = (
-    "The app is not configured for this shop yet: enter the Gordon credentials and delivery "
-    "groups in the app's page in the Saleor Dashboard."
+    "The app is not configured for this shop yet: its operator stores the Gordon credentials and "
+    "delivery groups with `saleor-gordon config set` (see the app's page in the Dashboard)."
 )
 
 

@@ -30,7 +30,12 @@ from gql.transport.exceptions import (
 from gql.transport.httpx import HTTPXAsyncTransport
 from graphql import DocumentNode, parse
 
-from saleor_gordon.errors import SaleorGraphQLError, SaleorTokenRevoked, SaleorUnavailable
+from saleor_gordon.errors import (
+    SaleorError,
+    SaleorGraphQLError,
+    SaleorTokenRevoked,
+    SaleorUnavailable,
+)
 from saleor_gordon.observability import sanitize_url
 from saleor_gordon.saleor.documents import load_document
 
@@ -161,10 +166,20 @@ class SaleorClient:
             raise  # a GraphQL answer: judged by _raise_for_errors
         except TransportServerError as exc:
             raise _status_error(exc.code, where) from exc
-        except (TransportConnectionFailed, TimeoutError, httpx.HTTPError) as exc:
-            raise SaleorUnavailable(
-                f"Saleor could not be reached ({where}): {_cause(exc)}."
-            ) from exc
+        except (
+            TransportConnectionFailed,
+            TimeoutError,
+            httpx.HTTPError,
+            httpx.InvalidURL,  # outside httpx.HTTPError, like the IDNA UnicodeError below
+            UnicodeError,
+        ) as exc:
+            cause = exc.__cause__ or exc
+            reason = (
+                "the API URL is not usable"
+                if isinstance(cause, httpx.InvalidURL | UnicodeError)
+                else type(cause).__name__
+            )
+            raise SaleorUnavailable(f"Saleor could not be reached ({where}): {reason}.") from exc
         except TransportProtocolError as exc:
             raise SaleorUnavailable(f"Saleor did not answer with GraphQL ({where}).") from exc
         except TransportError as exc:
@@ -182,6 +197,23 @@ class SaleorClient:
         raise SaleorGraphQLError(f"Saleor refused {operation}: {message}")
 
 
+def failure_summary(exc: SaleorError) -> str:
+    """A short, fixed clause for what went wrong in a call, safe to show to a person.
+
+    Never Saleor's own error text: "Saleor refused the token", "Saleor answered HTTP 500", ...
+    """
+    cause = exc.__cause__
+    if isinstance(exc, SaleorTokenRevoked):
+        return "Saleor refused the token"
+    if isinstance(cause, TransportServerError) and cause.code is not None:
+        return f"Saleor answered HTTP {cause.code}"
+    if isinstance(cause, TransportProtocolError):
+        return "the URL did not answer like a Saleor GraphQL API"
+    if isinstance(exc, SaleorUnavailable):
+        return "Saleor could not be reached"
+    return "Saleor answered with an error"
+
+
 @cache
 def _document(operation: str) -> DocumentNode:
     return parse(load_document(operation))
@@ -195,11 +227,6 @@ def _status_error(status: int | None, where: str) -> Exception:
     if status in _UNAVAILABLE_STATUSES:
         return SaleorUnavailable(f"Saleor answered HTTP {status} ({where}); try again later.")
     return SaleorGraphQLError(f"Saleor answered HTTP {status} ({where}).")
-
-
-def _cause(exc: BaseException) -> str:
-    inner = exc.__cause__ or exc
-    return type(inner).__name__
 
 
 def _input(items: Mapping[str, str]) -> dict[str, Any]:

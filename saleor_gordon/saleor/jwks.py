@@ -31,42 +31,56 @@ def jwks_url(saleor_api_url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], JWKS_PATH, "", ""))
 
 
+class JwksUnavailable(SaleorUnavailable):
+    """Saleor's JWKS could not be fetched or is not usable.
+
+    ``url`` is the JWKS URL without credentials; ``reason`` a short clause in the app's own words
+    ("answered HTTP 503", "could not be reached (ConnectError)"), never remote text.
+    """
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"The JWKS at {url} {reason}.")
+
+
 async def fetch_jwks(
     http: httpx.AsyncClient,
     saleor_api_url: str,
     *,
     timeout: float,  # noqa: ASYNC109 - httpx's per-request timeout, not a cancel scope
 ) -> dict[str, object]:
-    """GET the JWKS of the Saleor at ``saleor_api_url``; SaleorUnavailable if it is not usable."""
+    """GET the JWKS of the Saleor at ``saleor_api_url``; JwksUnavailable if it is not usable."""
     try:
         url = jwks_url(saleor_api_url)
     except ValueError as exc:
-        raise SaleorUnavailable(f"Cannot fetch the JWKS: {exc}.") from exc
+        raise JwksUnavailable(
+            sanitize_url(saleor_api_url), f"cannot be derived from this API URL: {exc}"
+        ) from exc
     shown = sanitize_url(url)
     try:
         response = await http.get(url, timeout=timeout, follow_redirects=False)
-    except httpx.HTTPError as exc:
-        raise SaleorUnavailable(
-            f"Cannot fetch the JWKS from {shown}: {type(exc).__name__}."
-        ) from exc
+    except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:
+        # InvalidURL and UnicodeError (IDNA) are what httpx raises for URLs it cannot use
+        raise JwksUnavailable(shown, f"could not be reached ({type(exc).__name__})") from exc
     return _parse_jwks_response(response, shown)
 
 
 def _parse_jwks_response(response: httpx.Response, shown_url: str) -> dict[str, object]:
     if response.status_code != httpx.codes.OK:
-        raise SaleorUnavailable(f"The JWKS at {shown_url} answered HTTP {response.status_code}.")
+        raise JwksUnavailable(shown_url, f"answered HTTP {response.status_code}")
     if len(response.content) > MAX_JWKS_BYTES:
-        raise SaleorUnavailable(f"The JWKS at {shown_url} is larger than {MAX_JWKS_BYTES} bytes.")
+        raise JwksUnavailable(shown_url, f"is larger than {MAX_JWKS_BYTES} bytes")
     try:
         jwks = response.json()
     except ValueError as exc:
-        raise SaleorUnavailable(f"The JWKS at {shown_url} is not JSON.") from exc
+        raise JwksUnavailable(shown_url, "is not JSON") from exc
     if not isinstance(jwks, dict):
-        raise SaleorUnavailable(f"The JWKS at {shown_url} is not a JSON object.")
+        raise JwksUnavailable(shown_url, "is not a JSON object")
     try:
         load_jwks_keys(jwks)
     except SignatureInvalid as exc:
-        raise SaleorUnavailable(f"The JWKS at {shown_url} is unusable: {exc.message}") from exc
+        raise JwksUnavailable(shown_url, "is unusable: it holds no valid RS256 key") from exc
     return jwks
 
 
@@ -88,6 +102,7 @@ class JwksRefetchLimiter:
         self._interval = interval
         self._clock = clock
         self._last: dict[str, float] = {}
+        self._succeeded: dict[str, float] = {}
 
     def try_acquire(self, saleor_api_url: str) -> bool:
         """True (and remember now) if a refetch for this installation is allowed now."""
@@ -97,9 +112,24 @@ class JwksRefetchLimiter:
             return False
         self._forget_expired(now)
         self._last[saleor_api_url] = now
+        self._succeeded.pop(saleor_api_url, None)
         return True
+
+    def record_success(self, saleor_api_url: str) -> None:
+        """The refetch this limiter allowed last returned a usable JWKS."""
+        self._succeeded[saleor_api_url] = self._clock()
+
+    def refetched_recently(self, saleor_api_url: str) -> bool:
+        """True if a usable JWKS was fetched for this installation within the interval.
+
+        Lets a caller whose refetch is refused tell "the keys are current and the key id is still
+        unknown" (reject) from "the keys could not be refreshed" (ask Saleor to retry later).
+        """
+        at = self._succeeded.get(saleor_api_url)
+        return at is not None and self._clock() - at < self._interval
 
     def _forget_expired(self, now: float) -> None:
         if len(self._last) < _MAX_TRACKED:
             return
         self._last = {url: at for url, at in self._last.items() if now - at < self._interval}
+        self._succeeded = {url: at for url, at in self._succeeded.items() if url in self._last}

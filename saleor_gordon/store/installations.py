@@ -89,6 +89,23 @@ class InstallationStore:
             ).first()
         return None if row is None else self._from_row(row._mapping)
 
+    async def get_webhook_identity(
+        self, saleor_api_url: str
+    ) -> tuple[int, str, Mapping[str, Any]] | None:
+        """``(id, app_id, jwks)`` of the installation, without decrypting its token.
+
+        What webhook verification needs; it keeps working when the secret key is wrong.
+        """
+        async with map_database_errors(), self._engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(installations.c.id, installations.c.app_id, installations.c.jwks).where(
+                        installations.c.saleor_api_url == saleor_api_url
+                    )
+                )
+            ).first()
+        return None if row is None else (row.id, row.app_id, row.jwks)
+
     async def get_installation_by_id(self, installation_id: int) -> Installation | None:
         async with map_database_errors(), self._engine.connect() as connection:
             row = (

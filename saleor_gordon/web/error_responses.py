@@ -7,11 +7,21 @@ the person installing, so messages say what to do.
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from saleor_gordon.errors import RegistrationRefused, StoreUnavailable, WebhookRejected
+from saleor_gordon.errors import (
+    RegistrationRefused,
+    SecretsError,
+    StoreUnavailable,
+    WebhookRejected,
+)
+
+logger = logging.getLogger(__name__)
 
 STATUS_BY_CODE: dict[str, int] = {
     "MISSING_HEADER": 400,
@@ -31,7 +41,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "WRONG_METHOD": 405,
     "PAYLOAD_TOO_LARGE": 413,
     "UNSUPPORTED_MEDIA_TYPE": 415,
+    "INTERNAL_ERROR": 500,
+    "SECRETS_UNREADABLE": 500,
     "STORE_UNAVAILABLE": 503,
+    "JWKS_UNAVAILABLE": 503,
 }
 
 
@@ -56,6 +69,19 @@ async def _store_unavailable(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _secrets_unreadable(request: Request, exc: Exception) -> JSONResponse:
+    logger.error(
+        "secrets.unreadable path=%s: a stored secret cannot be decrypted; is "
+        "SALEOR_GORDON_SECRET_KEY the key the secrets were stored with?",
+        request.url.path,
+    )
+    return error_response(
+        "SECRETS_UNREADABLE",
+        "The app cannot decrypt its stored secrets; its operator must check "
+        "SALEOR_GORDON_SECRET_KEY (it must be the key the secrets were stored with).",
+    )
+
+
 async def _http_exception(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 405:
@@ -65,8 +91,47 @@ async def _http_exception(_request: Request, exc: Exception) -> JSONResponse:
     return error_response("HTTP_ERROR", str(exc.detail), status=exc.status_code)
 
 
+class InternalErrorMiddleware:
+    """Any exception no handler took becomes a logged, coded JSON 500 without a traceback.
+
+    Starlette's own handler for ``Exception`` answers and then re-raises; this one answers only.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            logger.exception(
+                "request.failed method=%s path=%s", scope.get("method"), scope.get("path")
+            )
+            if started:
+                raise
+            response = error_response(
+                "INTERNAL_ERROR",
+                "The app failed while handling this request; the error is in its log. "
+                "The request can be retried.",
+            )
+            await response(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(WebhookRejected, _webhook_rejected)
     app.add_exception_handler(RegistrationRefused, _webhook_rejected)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
+    app.add_exception_handler(SecretsError, _secrets_unreadable)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_middleware(InternalErrorMiddleware)

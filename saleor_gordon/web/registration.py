@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -18,9 +17,10 @@ from saleor_gordon.errors import RegistrationRefused, SaleorError, WebhookReject
 from saleor_gordon.observability import sanitize_url
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor import headers
-from saleor_gordon.saleor.graphql_client import SaleorClient
-from saleor_gordon.saleor.jwks import fetch_jwks
+from saleor_gordon.saleor.graphql_client import SaleorClient, failure_summary
+from saleor_gordon.saleor.jwks import JwksUnavailable, fetch_jwks
 from saleor_gordon.web.request_body import parse_json_object, read_limited_body
+from saleor_gordon.web.saleor_api_url import saleor_api_url_problem
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +39,12 @@ def registration_router(runtime: Runtime) -> APIRouter:
 
 
 async def register_installation(runtime: Runtime, *, saleor_api_url: str, token: str) -> None:
+    shown = sanitize_url(saleor_api_url)
     if not runtime.settings.saleor_url_allowed(saleor_api_url):
         raise RegistrationRefused(
             "SALEOR_URL_PROHIBITED",
-            f"This app does not serve {saleor_api_url}. Ask its operator to allow this Saleor "
-            "(setting SALEOR_GORDON_ALLOWED_SALEOR_URLS).",
+            f"This app does not serve {shown}. Ask its operator to allow this Saleor with the "
+            "setting SALEOR_GORDON_ALLOWED_SALEOR_URLS.",
             status_hint=403,
         )
     app_id = await _verified_app_id(runtime, saleor_api_url, token)
@@ -51,7 +52,7 @@ async def register_installation(runtime: Runtime, *, saleor_api_url: str, token:
     await runtime.installations.save_installation(
         saleor_api_url=saleor_api_url, app_id=app_id, token=token, jwks=jwks, now=runtime.clock()
     )
-    logger.info("installation.saved saleor_api_url=%s", sanitize_url(saleor_api_url))
+    logger.info("installation.saved saleor_api_url=%s", shown)
 
 
 async def _verified_app_id(runtime: Runtime, saleor_api_url: str, token: str) -> str:
@@ -61,19 +62,20 @@ async def _verified_app_id(runtime: Runtime, saleor_api_url: str, token: str) ->
         http=runtime.http,
         timeout=runtime.settings.saleor_timeout_seconds,
     )
+    shown = sanitize_url(saleor_api_url)
     try:
         return await client.app_id()
     except SaleorError as exc:
         logger.warning(
             "installation.app_id_failed saleor_api_url=%s reason=%s",
-            sanitize_url(saleor_api_url),
+            shown,
             type(exc).__name__,
         )
         raise RegistrationRefused(
             "UNKNOWN_APP_ID",
-            f"The app could not use the token Saleor sent against {saleor_api_url} "
-            f"({exc.message}). The API URL must be reachable from the app: check Saleor's "
-            "PUBLIC_URL setting, then retry the installation.",
+            f"The app could not use the token Saleor sent against {shown}: "
+            f"{failure_summary(exc)}. Make sure this API URL is reachable from the app "
+            "(Saleor's PUBLIC_URL setting), then retry the installation.",
             status_hint=401,
         ) from exc
 
@@ -83,12 +85,17 @@ async def _saleor_jwks(runtime: Runtime, saleor_api_url: str) -> dict[str, Any]:
         return await fetch_jwks(
             runtime.http, saleor_api_url, timeout=runtime.settings.saleor_timeout_seconds
         )
-    except SaleorError as exc:
+    except JwksUnavailable as exc:
+        logger.warning(
+            "installation.jwks_failed saleor_api_url=%s reason=%s",
+            sanitize_url(saleor_api_url),
+            exc.reason,
+        )
         raise RegistrationRefused(
             "JWKS_NOT_AVAILABLE",
-            f"The app could not fetch Saleor's signing keys ({exc.message}); webhooks could not "
-            "be verified. Check that /.well-known/jwks.json of this Saleor is reachable, then "
-            "retry the installation.",
+            f"The app could not fetch Saleor's signing keys: {exc.url} {exc.reason}. Without "
+            "them webhooks cannot be verified; make sure this URL is reachable from the app, "
+            "then retry the installation.",
             status_hint=401,
         ) from exc
 
@@ -100,10 +107,11 @@ def _saleor_api_url(request: Request) -> str:
             "MISSING_SALEOR_API_URL",
             f"The {headers.API_URL} header is missing; install the app from a Saleor Dashboard.",
         )
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
+    problem = saleor_api_url_problem(value)
+    if problem is not None:
         raise RegistrationRefused(
-            "INVALID_SALEOR_API_URL", f"The {headers.API_URL} header is not an http(s) URL."
+            "INVALID_SALEOR_API_URL",
+            f"The {headers.API_URL} header {problem}; check Saleor's PUBLIC_URL setting.",
         )
     return value
 
@@ -123,4 +131,4 @@ def _auth_token(body: bytes) -> str:
     token = payload.get("auth_token")
     if not isinstance(token, str) or not token.strip():
         raise RegistrationRefused("MISSING_AUTH_TOKEN", "Missing auth token.")
-    return token
+    return token.strip()

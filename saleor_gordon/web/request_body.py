@@ -35,6 +35,10 @@ def parse_json_object(body: bytes, *, code: str = "MALFORMED_JSON") -> dict[str,
         parsed = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WebhookRejected(code, f"The body is not valid JSON: {exc}", status_hint=400) from exc
+    except RecursionError as exc:  # "[" * 100_000 exhausts the parser's stack
+        raise WebhookRejected(
+            code, "The body is not usable JSON: it is nested too deeply.", status_hint=400
+        ) from exc
     if not isinstance(parsed, dict):
         raise WebhookRejected(code, "The body must be a JSON object.", status_hint=400)
     return parsed

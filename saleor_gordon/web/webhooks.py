@@ -4,47 +4,62 @@ Verification follows Saleor's SDK (saleor-webhook-validator.ts, protocol §3.3) 
 headers -> event -> body size and JSON -> installation known (before any network call) -> the
 detached RS256 JWS verifies against the cached JWKS, or against a refetched JWKS (at most one
 refetch per installation per limiter window). No Gordon call happens here; the worker does that.
+
+Refetching only helps when the signature names a key id the cache lacks or is a well-formed RS256
+signature that does not match; malformed signatures and other algorithms are refused at once. A
+refetched JWKS that differs from the cache is saved even when the request at hand still fails: it
+comes from the installation's own Saleor, and a junk request must not waste it. Saleor retries 5xx
+only (protocol §3.4), so an unknown key id that cannot be checked because Saleor's keys cannot be
+fetched right now is answered 503, never 401: a rotated key must not lose the event.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from saleor_gordon.errors import SaleorError, WebhookRejected
+from saleor_gordon.errors import WebhookRejected
 from saleor_gordon.observability import sanitize_url
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor import headers
-from saleor_gordon.saleor.jwks import fetch_jwks
-from saleor_gordon.saleor.signature import verify_webhook_signature
+from saleor_gordon.saleor.jwks import JwksUnavailable, fetch_jwks
+from saleor_gordon.saleor.manifest import ORDER_EVENTS
+from saleor_gordon.saleor.signature import (
+    SignatureInvalid,
+    SignatureKeyUnknown,
+    load_jwks_keys,
+    verify_webhook_signature,
+)
 from saleor_gordon.store.inbox import ReceivedOrderEvent
-from saleor_gordon.store.installations import Installation
 from saleor_gordon.web.request_body import parse_json_object, read_limited_body
+from saleor_gordon.web.saleor_api_url import saleor_api_url_problem
 
 logger = logging.getLogger(__name__)
 
-ORDER_EVENTS = frozenset(
-    {
-        "ORDER_CREATED",
-        "ORDER_CONFIRMED",
-        "ORDER_FULLY_PAID",
-        "ORDER_UPDATED",
-        "ORDER_CANCELLED",
-        "ORDER_EXPIRED",
-        "ORDER_METADATA_UPDATED",
-    }
-)
 APP_DELETED = "APP_DELETED"
+_ORDER_EVENTS = frozenset(ORDER_EVENTS)
+_PROBE_KID_SUFFIX = "~not-this-key"
+
+
+@dataclass(frozen=True)
+class WebhookInstallation:
+    """What verifying and recording a webhook needs of an installation (no token, no secrets)."""
+
+    id: int
+    saleor_api_url: str
+    app_id: str
+    jwks: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
 class VerifiedWebhook:
-    installation: Installation
+    installation: WebhookInstallation
     event: str
     """Upper-case event name, as in the manifest (``ORDER_FULLY_PAID``)."""
     body: bytes
@@ -56,7 +71,7 @@ def webhook_router(runtime: Runtime) -> APIRouter:
 
     @router.post("/api/webhooks/orders")
     async def order_webhook(request: Request) -> JSONResponse:
-        webhook = await verify_webhook(runtime, request, allowed_events=ORDER_EVENTS)
+        webhook = await verify_webhook(runtime, request, allowed_events=_ORDER_EVENTS)
         return await record_order_event(runtime, webhook)
 
     @router.post("/api/webhooks/app-deleted")
@@ -74,70 +89,142 @@ async def verify_webhook(
     saleor_api_url = _required_header(request, headers.API_URL)
     event = _required_header(request, headers.EVENT).upper()
     signature = _required_header(request, headers.SIGNATURE)
+    problem = saleor_api_url_problem(saleor_api_url)
+    if problem is not None:
+        raise WebhookRejected(
+            "INVALID_SALEOR_API_URL", f"The {headers.API_URL} header {problem}.", status_hint=400
+        )
     if event not in allowed_events:
         raise WebhookRejected(
             "WRONG_EVENT", f"This endpoint does not handle {event.lower()} events.", status_hint=400
         )
     body = await read_limited_body(request)
     payload = parse_json_object(body)
-    installation = await runtime.installations.get_installation(saleor_api_url)
+    installation = await _installation(runtime, saleor_api_url)
     if installation is None:
         raise WebhookRejected(
             "NOT_REGISTERED",
-            f"No installation for {saleor_api_url}; install the app in this Saleor first.",
+            f"No installation for {sanitize_url(saleor_api_url)}; install the app in this "
+            "Saleor first.",
             status_hint=401,
         )
     await _verify_signature(runtime, installation, body, signature)
     return VerifiedWebhook(installation=installation, event=event, body=body, payload=payload)
 
 
-async def _verify_signature(
-    runtime: Runtime, installation: Installation, body: bytes, signature: str
-) -> None:
-    try:
-        verify_webhook_signature(body, signature, installation.jwks)
-    except WebhookRejected as rejection:
-        # Saleor may have rotated its key. It delivers in parallel, so requests that fail together
-        # queue for one refetch and then use the JWKS it stored, instead of being refused because
-        # the limiter already spent its refetch on the first of them.
-        async with runtime.jwks_refetch_lock(installation.saleor_api_url):
-            stored = await runtime.installations.get_installation(installation.saleor_api_url)
-            if stored is not None and stored.jwks != installation.jwks:
-                try:
-                    verify_webhook_signature(body, signature, stored.jwks)
-                    return
-                except WebhookRejected:
-                    pass
-            if not runtime.jwks_limiter.try_acquire(installation.saleor_api_url):
-                raise rejection
-            await _refresh_jwks(runtime, installation, body, signature)
-
-
-async def _refresh_jwks(
-    runtime: Runtime, installation: Installation, body: bytes, signature: str
-) -> None:
-    jwks = await _refetch_jwks(runtime, installation)
-    verify_webhook_signature(body, signature, jwks)
-    await runtime.installations.save_jwks(installation.id, jwks, now=runtime.clock())
-    logger.info(
-        "installation.jwks_refreshed saleor_api_url=%s",
-        sanitize_url(installation.saleor_api_url),
+async def _installation(runtime: Runtime, saleor_api_url: str) -> WebhookInstallation | None:
+    identity = await runtime.installations.get_webhook_identity(saleor_api_url)
+    if identity is None:
+        return None
+    installation_id, app_id, jwks = identity
+    return WebhookInstallation(
+        id=installation_id, saleor_api_url=saleor_api_url, app_id=app_id, jwks=jwks
     )
 
 
-async def _refetch_jwks(runtime: Runtime, installation: Installation) -> dict[str, Any]:
+async def _verify_signature(
+    runtime: Runtime, installation: WebhookInstallation, body: bytes, signature: str
+) -> None:
     try:
-        return await fetch_jwks(
-            runtime.http,
-            installation.saleor_api_url,
-            timeout=runtime.settings.saleor_timeout_seconds,
+        verify_webhook_signature(body, signature, installation.jwks)
+        return
+    except SignatureInvalid as exc:
+        if not _refetch_may_help(body, signature, installation.jwks, exc):
+            raise
+        rejection = exc
+    # Saleor may have rotated its key. It delivers in parallel, so requests that fail together
+    # queue for one refetch and then use the JWKS it stored, instead of being refused because
+    # the limiter already spent its refetch on the first of them.
+    url = installation.saleor_api_url
+    async with runtime.jwks_refetch_lock(url):
+        stored = await _installation(runtime, url)
+        if stored is None:  # uninstalled meanwhile
+            raise rejection
+        if stored.jwks != installation.jwks:
+            try:
+                verify_webhook_signature(body, signature, stored.jwks)
+                return
+            except SignatureInvalid as exc:
+                if not _refetch_may_help(body, signature, stored.jwks, exc):
+                    raise
+                rejection = exc
+        if not runtime.jwks_limiter.try_acquire(url):
+            if isinstance(rejection, SignatureKeyUnknown) and not (
+                runtime.jwks_limiter.refetched_recently(url)
+            ):
+                raise _keys_unavailable(url) from rejection
+            raise rejection
+        await _refresh_jwks(runtime, stored, body, signature, rejection)
+
+
+async def _refresh_jwks(
+    runtime: Runtime,
+    installation: WebhookInstallation,
+    body: bytes,
+    signature: str,
+    rejection: SignatureInvalid,
+) -> None:
+    url = installation.saleor_api_url
+    try:
+        jwks = await fetch_jwks(runtime.http, url, timeout=runtime.settings.saleor_timeout_seconds)
+    except JwksUnavailable as exc:
+        logger.warning(
+            "installation.jwks_refetch_failed saleor_api_url=%s reason=%s",
+            sanitize_url(url),
+            exc.reason,
         )
-    except SaleorError as exc:
-        raise WebhookRejected(
-            "SIGNATURE_VERIFICATION_FAILED",
-            "The signature does not match the cached keys and Saleor's keys could not be fetched.",
-            status_hint=401,
-        ) from exc
+        if isinstance(rejection, SignatureKeyUnknown):
+            raise _keys_unavailable(url) from exc
+        raise rejection from exc
+    runtime.jwks_limiter.record_success(url)
+    if jwks != installation.jwks:
+        await runtime.installations.save_jwks(installation.id, jwks, now=runtime.clock())
+        logger.info("installation.jwks_refreshed saleor_api_url=%s", sanitize_url(url))
+    verify_webhook_signature(body, signature, jwks)
+
+
+def _refetch_may_help(
+    body: bytes, signature: str, jwks: Mapping[str, Any], rejection: SignatureInvalid
+) -> bool:
+    """True for an unknown key id, or a well-formed RS256 signature that does not match.
+
+    ``verify_webhook_signature`` checks the form, the algorithm and the header before it looks up
+    the key. Against the same keys under other key ids, a signature that passed those checks fails
+    with SignatureKeyUnknown, and one that did not with a plain SignatureInvalid.
+    """
+    if isinstance(rejection, SignatureKeyUnknown):
+        return True
+    try:
+        kids = list(load_jwks_keys(jwks))
+    except SignatureInvalid:
+        return True  # the cached JWKS itself is unusable: fresh keys may help
+    probe = {
+        "keys": [
+            {**key, "kid": key["kid"] + _PROBE_KID_SUFFIX}
+            for key in jwks["keys"]
+            if isinstance(key, Mapping) and key.get("kid") in kids
+        ]
+    }
+    try:
+        verify_webhook_signature(body, signature, probe)
+    except SignatureKeyUnknown:
+        return True
+    except SignatureInvalid:
+        return False
+    return False  # unreachable: no key of the probe carries a key id the signature can name
+
+
+def _keys_unavailable(saleor_api_url: str) -> WebhookRejected:
+    logger.warning(
+        "webhook.jwks_unavailable saleor_api_url=%s: unknown signing key and no fresh JWKS",
+        sanitize_url(saleor_api_url),
+    )
+    return WebhookRejected(
+        "JWKS_UNAVAILABLE",
+        "The webhook is signed with a key the app does not know yet, and Saleor's signing keys "
+        "cannot be fetched right now; Saleor may retry the delivery later.",
+        status_hint=503,
+    )
 
 
 def _required_header(request: Request, name: str) -> str:

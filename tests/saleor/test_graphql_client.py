@@ -11,8 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
-from saleor_gordon.errors import SaleorGraphQLError, SaleorTokenRevoked, SaleorUnavailable
-from saleor_gordon.saleor.graphql_client import SaleorClient
+from saleor_gordon.errors import (
+    SaleorError,
+    SaleorGraphQLError,
+    SaleorTokenRevoked,
+    SaleorUnavailable,
+)
+from saleor_gordon.saleor.graphql_client import SaleorClient, failure_summary
 from tests.saleor.conftest import RunningSaleorFake
 
 MISSING_ORDER = "T3JkZXI6MDAwMDAwMDAtMDAwMC00MDAwLTgwMDAtMDAwMDAwMDAwMDAw"
@@ -262,3 +267,63 @@ async def test_permission_denied_with_a_working_token_is_not_revocation() -> Non
         client = SaleorClient(saleor_api_url="https://s.example/graphql/", token="t", http=http)
         with pytest.raises(SaleorGraphQLError, match="denied OrderForGordon: You need"):
             await client.fetch_order(MISSING_ORDER)
+
+
+@pytest.mark.parametrize(
+    "api_url",
+    [
+        "http://x:99999/graphql/",
+        "http://[::1/graphql/",
+        "http://x:port/graphql/",
+        "http://xn--a.com/graphql/",
+        "http://\u00e9\u0301xn--.com/graphql/",
+    ],
+    ids=["port-out-of-range", "unbalanced-ipv6", "port-not-a-number", "bad-punycode", "bad-idna"],
+)
+async def test_an_unusable_api_url_is_unavailable_not_a_crash(api_url: str) -> None:
+    async with SaleorClient(saleor_api_url=api_url, token="t" * 30, timeout=2) as client:
+        with pytest.raises(SaleorUnavailable, match="could not be reached"):
+            await client.app_id()
+
+
+@pytest.mark.parametrize(
+    "raised",
+    [httpx.InvalidURL("bad"), UnicodeError("idna")],
+    ids=["invalid-url", "idna"],
+)
+def test_url_errors_outside_httpx_http_error_are_mapped(raised: Exception) -> None:
+    """httpx.InvalidURL is not an httpx.HTTPError: it must not escape as a bare exception."""
+    client = SaleorClient(saleor_api_url="https://s.example/graphql/", token="t")
+    with pytest.raises(SaleorUnavailable, match="API URL is not usable"), client._map_errors("Op"):
+        raise raised
+
+
+@pytest.mark.parametrize(
+    ("answer", "summary"),
+    [
+        (httpx.Response(401), "Saleor refused the token"),
+        (httpx.Response(502), "Saleor answered HTTP 502"),
+        (httpx.Response(404), "Saleor answered HTTP 404"),
+        (httpx.Response(200, text="<html>"), "the URL did not answer like a Saleor GraphQL API"),
+        (
+            httpx.Response(200, json={"errors": [{"message": "remote"}]}),
+            "Saleor answered with an error",
+        ),
+    ],
+    ids=["401", "502", "404", "not-graphql", "graphql-error"],
+)
+async def test_failure_summary_is_a_fixed_clause(answer: httpx.Response, summary: str) -> None:
+    transport = httpx.MockTransport(lambda _request: answer)
+    async with httpx.AsyncClient(transport=transport) as http:
+        client = SaleorClient(saleor_api_url="https://s.example/graphql/", token="t", http=http)
+        with pytest.raises(SaleorError) as caught:
+            await client.app_id()
+    assert failure_summary(caught.value) == summary
+    assert "remote" not in failure_summary(caught.value)
+
+
+async def test_failure_summary_of_an_unreachable_saleor() -> None:
+    async with SaleorClient(saleor_api_url="http://127.0.0.1:9/graphql/", token="t" * 30) as client:
+        with pytest.raises(SaleorError) as caught:
+            await client.app_id()
+    assert failure_summary(caught.value) == "Saleor could not be reached"

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from saleor_gordon.errors import SaleorUnavailable
-from saleor_gordon.saleor.jwks import JwksRefetchLimiter, fetch_jwks, jwks_url
+from saleor_gordon.saleor.jwks import JwksRefetchLimiter, JwksUnavailable, fetch_jwks, jwks_url
 from saleor_gordon.saleor.signature import verify_webhook_signature
 from tests.saleor.conftest import RunningSaleorFake
 
@@ -131,3 +131,58 @@ class TestJwksRefetchLimiter:
     def test_negative_interval(self) -> None:
         with pytest.raises(ValueError, match="negative"):
             JwksRefetchLimiter(-1)
+
+
+@pytest.mark.parametrize(
+    "api_url",
+    [
+        "http://x:99999/graphql/",
+        "http://[::1/graphql/",
+        "http://x:port/graphql/",
+        "http://xn--a.com/graphql/",
+        "http://\u00e9\u0301xn--.com/graphql/",
+    ],
+    ids=["port-out-of-range", "unbalanced-ipv6", "port-not-a-number", "bad-punycode", "bad-idna"],
+)
+async def test_fetch_jwks_maps_every_unusable_url(api_url: str) -> None:
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(JwksUnavailable) as caught:
+            await fetch_jwks(http, api_url, timeout=2)
+    assert caught.value.reason
+    assert caught.value.message == f"The JWKS at {caught.value.url} {caught.value.reason}."
+
+
+async def test_fetch_jwks_reason_is_a_short_clause_without_remote_text() -> None:
+    transport = httpx.MockTransport(
+        lambda _request: httpx.Response(200, json={"keys": [{"kty": "EC", "kid": "remote"}]})
+    )
+    async with httpx.AsyncClient(transport=transport) as http:
+        with pytest.raises(JwksUnavailable) as caught:
+            await fetch_jwks(http, "https://user:pw@shop.example.com/graphql/", timeout=5)
+    assert caught.value.url == "https://shop.example.com/.well-known/jwks.json"
+    assert caught.value.reason == "is unusable: it holds no valid RS256 key"
+
+
+class TestRefetchedRecently:
+    def test_a_successful_refetch_is_recent_for_one_interval(self) -> None:
+        now = [1000.0]
+        limiter = JwksRefetchLimiter(30.0, clock=lambda: now[0])
+        url = "https://a/graphql/"
+        assert limiter.refetched_recently(url) is False
+        assert limiter.try_acquire(url) is True
+        assert limiter.refetched_recently(url) is False  # acquired, not fetched
+        limiter.record_success(url)
+        assert limiter.refetched_recently(url) is True
+        assert limiter.refetched_recently("https://b/graphql/") is False
+        now[0] += 30.0
+        assert limiter.refetched_recently(url) is False
+
+    def test_a_new_refetch_forgets_the_previous_success(self) -> None:
+        now = [1000.0]
+        limiter = JwksRefetchLimiter(30.0, clock=lambda: now[0])
+        url = "https://a/graphql/"
+        limiter.try_acquire(url)
+        limiter.record_success(url)
+        now[0] += 31.0
+        assert limiter.try_acquire(url) is True
+        assert limiter.refetched_recently(url) is False

@@ -110,13 +110,54 @@ async def test_the_manifest_links_to_pages_that_exist(open_sqlite_app: OpenApp) 
     # given
     app = await open_sqlite_app()
     manifest = (await app.client.get("/api/manifest")).json()
-    links = [manifest[k] for k in ("homepageUrl", "supportUrl", "dataPrivacyUrl") if k in manifest]
-    assert links
+    keys = ("appUrl", "homepageUrl", "supportUrl", "dataPrivacyUrl")
+    links = [manifest[k] for k in keys]
     for link in links:
         # when
         response = await app.client.get(link)
         # then
         assert response.status_code == 200, link
+        assert response.headers["content-type"].startswith("text/html"), link
+
+
+async def test_the_app_page_tells_how_the_shop_is_configured(open_sqlite_app: OpenApp) -> None:
+    """The Dashboard opens appUrl with ?saleorApiUrl=... after installation."""
+    # given
+    app = await open_sqlite_app(transport=ForbiddenOutbound())
+    api_url = "https://shop.example.com/graphql/"
+    # when
+    response = await app.client.get(
+        "/app", params={"saleorApiUrl": api_url, "id": "QXBwOjE=", "theme": "light"}
+    )
+    # then
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    page = response.text
+    assert f"saleor-gordon config set --saleor-api-url {api_url} --file shop.json" in page
+    for key in ("gordon.status", "gordon.error", "gordon.tracking_id"):
+        assert key in page
+    assert "href='/support'" in page
+    assert "href='/privacy'" in page
+
+
+@pytest.mark.parametrize(
+    "api_url",
+    ["https://shop.example.com/graphql/?a=<script>alert(1)</script>", "<b>x</b>", None],
+    ids=["script-in-url", "not-a-url", "absent"],
+)
+async def test_the_app_page_escapes_or_replaces_the_api_url(
+    open_sqlite_app: OpenApp, api_url: str | None
+) -> None:
+    # given
+    app = await open_sqlite_app()
+    params = {} if api_url is None else {"saleorApiUrl": api_url}
+    # when
+    response = await app.client.get("/app", params=params)
+    # then
+    assert response.status_code == 200
+    assert "<script>" not in response.text
+    assert "<b>" not in response.text
+    assert "config set --saleor-api-url" in response.text
 
 
 async def test_an_unknown_path_is_a_json_404(open_sqlite_app: OpenApp) -> None:

@@ -204,6 +204,28 @@ async def test_refuses_when_the_jwks_endpoint_fails(open_sqlite_app: OpenApp) ->
         (register_headers(), b"{}", "MISSING_AUTH_TOKEN"),
         (register_headers(), b'{"auth_token": ""}', "MISSING_AUTH_TOKEN"),
         (register_headers(), b'{"auth_token": 42}', "MISSING_AUTH_TOKEN"),
+        (register_headers(), b"[" * 100_000, "INVALID_REQUEST_JSON"),
+        (
+            register_headers("http://x:99999/graphql/"),
+            b'{"auth_token": "x"}',
+            "INVALID_SALEOR_API_URL",
+        ),
+        (
+            register_headers("http://[::1/graphql/"),
+            b'{"auth_token": "x"}',
+            "INVALID_SALEOR_API_URL",
+        ),
+        (
+            register_headers("http://x:port/graphql/"),
+            b'{"auth_token": "x"}',
+            "INVALID_SALEOR_API_URL",
+        ),
+        (register_headers("https:///graphql/"), b'{"auth_token": "x"}', "INVALID_SALEOR_API_URL"),
+        (
+            register_headers("https://shop.example.com/" + "a" * 2048),
+            b'{"auth_token": "x"}',
+            "INVALID_SALEOR_API_URL",
+        ),
     ],
     ids=[
         "no-api-url",
@@ -215,6 +237,12 @@ async def test_refuses_when_the_jwks_endpoint_fails(open_sqlite_app: OpenApp) ->
         "no-auth-token",
         "empty-auth-token",
         "auth-token-not-string",
+        "deeply-nested-json",
+        "api-url-port-out-of-range",
+        "api-url-unbalanced-ipv6",
+        "api-url-port-not-a-number",
+        "api-url-without-host",
+        "api-url-too-long",
     ],
 )
 async def test_refuses_a_malformed_request_with_400_and_no_outbound_call(
@@ -279,3 +307,132 @@ async def test_the_recorded_register_request_installs_the_recorded_shop(
     assert installation.app_id == RECORDED_APP_ID
     assert installation.token == token
     assert installation.jwks == recorded_jwks
+
+
+def graphql_saleor(answer: httpx.Response) -> httpx.MockTransport:
+    """A Saleor whose GraphQL endpoint gives ``answer`` and whose JWKS endpoint is never reached."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/graphql/", request.url
+        return answer
+
+    return httpx.MockTransport(handler)
+
+
+@pytest.mark.parametrize(
+    ("answer", "summary"),
+    [
+        (httpx.Response(500, text="Traceback: remote detail"), "Saleor answered HTTP 500"),
+        (
+            httpx.Response(200, json={"errors": [{"message": "remote detail"}], "data": None}),
+            "Saleor answered with an error",
+        ),
+        (httpx.Response(200, json={"data": {"app": None}}), "Saleor refused the token"),
+        (httpx.Response(200, text="<html>remote detail</html>"), "did not answer like a Saleor"),
+    ],
+    ids=["http-500", "graphql-error", "token-refused", "not-graphql"],
+)
+async def test_a_failed_token_check_says_what_failed_in_the_apps_own_words(
+    open_sqlite_app: OpenApp, answer: httpx.Response, summary: str
+) -> None:
+    # given
+    app = await open_sqlite_app(transport=graphql_saleor(answer))
+    # when
+    response = await app.client.post(
+        REGISTER_PATH, headers=register_headers(), json={"auth_token": "a" * 30}
+    )
+    # then: one actionable sentence, no nested parentheses, nothing of Saleor's own text
+    assert response.status_code == 401
+    message = error_of(response)["message"]
+    assert summary in message
+    assert SHOP_URL in message
+    assert "remote detail" not in message
+    assert "((" not in message
+    assert message.count("(") <= 1
+
+
+async def test_messages_show_the_api_url_without_credentials(open_sqlite_app: OpenApp) -> None:
+    # given: nothing listens on port 9
+    app = await open_sqlite_app()
+    # when
+    response = await app.client.post(
+        REGISTER_PATH,
+        headers=register_headers("http://user:hunter2@127.0.0.1:9/graphql/?q=1"),
+        json={"auth_token": "a" * 30},
+    )
+    # then
+    assert response.status_code == 401
+    message = error_of(response)["message"]
+    assert "hunter2" not in message
+    assert "http://127.0.0.1:9/graphql/:" in message
+    assert "Saleor could not be reached" in message
+    assert "((" not in message
+
+
+async def test_the_allow_list_refusal_shows_the_api_url_without_credentials(
+    open_sqlite_app: OpenApp,
+) -> None:
+    # given
+    app = await open_sqlite_app(
+        allowed_saleor_urls=r"https://[a-z]+\.saleor\.cloud/graphql/",
+        transport=ForbiddenOutbound(),
+    )
+    # when
+    response = await app.client.post(
+        REGISTER_PATH,
+        headers=register_headers("https://user:hunter2@evil.example.com/graphql/"),
+        json={"auth_token": "a" * 30},
+    )
+    # then
+    assert response.status_code == 403
+    message = error_of(response)["message"]
+    assert "hunter2" not in message
+    assert "https://evil.example.com/graphql/" in message
+
+
+async def test_the_jwks_refusal_is_one_sentence_naming_the_jwks_url(
+    open_sqlite_app: OpenApp,
+) -> None:
+    # given
+    def saleor(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/.well-known/jwks.json":
+            return httpx.Response(200, json={"keys": [{"kty": "EC", "kid": "remote detail"}]})
+        return httpx.Response(200, json={"data": {"app": {"id": RECORDED_APP_ID}}})
+
+    app = await open_sqlite_app(transport=httpx.MockTransport(saleor))
+    # when
+    response = await app.client.post(
+        REGISTER_PATH, headers=register_headers(), json={"auth_token": "a" * 30}
+    )
+    # then
+    assert response.status_code == 401
+    message = error_of(response)["message"]
+    assert "https://shop.example.com/.well-known/jwks.json is unusable" in message
+    assert "remote detail" not in message
+    assert "(" not in message
+
+
+async def test_the_token_is_used_and_stored_without_surrounding_whitespace(
+    open_sqlite_app: OpenApp, samples_dir: Path
+) -> None:
+    # given
+    token = "a" * 30
+    seen: list[str] = []
+
+    def saleor(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/.well-known/jwks.json":
+            return httpx.Response(200, content=(samples_dir / "jwks.json").read_bytes())
+        seen.append(request.headers["authorization"])
+        return httpx.Response(200, json={"data": {"app": {"id": RECORDED_APP_ID}}})
+
+    app = await open_sqlite_app(transport=httpx.MockTransport(saleor))
+    # when
+    response = await app.client.post(
+        REGISTER_PATH, headers=register_headers(), json={"auth_token": f"  {token}\n"}
+    )
+    # then
+    assert response.status_code == 200
+    assert seen == [f"Bearer {token}"]
+    installation = await app.installation(SHOP_URL)
+    assert installation is not None
+    assert installation.token == token

@@ -16,6 +16,8 @@ import pytest
 from sqlalchemy import text
 
 from saleor_gordon.fakes.saleor_fake import SigningKey
+from saleor_gordon.saleor.jwks import JwksRefetchLimiter
+from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.web.request_body import MAX_BODY_BYTES
 from tests.web.conftest import (
     APP_DELETED_PATH,
@@ -523,10 +525,11 @@ class TestSignatures:
             )
         # when
         response = await app.client.post(ORDERS_PATH, headers=headers, content=body)
-        # then
+        # then: refused without asking Saleor for keys (fresh keys cannot make it RS256)
         assert response.status_code == 401
         assert error_of(response)["code"] == "SIGNATURE_VERIFICATION_FAILED"
         assert await app.count_events() == 0
+        assert saleor_fake.state.jwks_fetches == 1  # the installation's
 
     @pytest.mark.parametrize(
         "signature",
@@ -549,6 +552,7 @@ class TestSignatures:
         assert response.status_code in {400, 401}
         assert response.status_code == (400 if not signature else 401)
         assert await app.count_events() == 0
+        assert saleor_fake.state.jwks_fetches == 1  # no refetch for a malformed signature
 
 
 # --- what the app does with verified events ---------------------------------------------------
@@ -703,3 +707,235 @@ class TestDatabaseFailures:
         error = error_of(response)
         assert error["code"] == "STORE_UNAVAILABLE"
         assert "retried" in error["message"]
+
+
+# --- key rotation: no webhook lost, no JWKS hammering --------------------------------------------
+
+
+class CountingJwksTransport(httpx.AsyncBaseTransport):
+    """Real HTTP that counts every JWKS request, answered or not."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self.jwks_requests = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/jwks.json"):
+            self.jwks_requests += 1
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def manual_limiter(app: WebApp) -> list[float]:
+    """Give the app a refetch limiter on a clock the test moves; returns that clock."""
+    now = [1000.0]
+    app.runtime.jwks_limiter = JwksRefetchLimiter(clock=lambda: now[0])
+    return now
+
+
+class TestKeyRotation:
+    async def test_a_junk_request_that_spends_the_refetch_does_not_lose_the_rotated_keys(
+        self, open_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        # given: Saleor rotated its key; the first request signed with the new key is junk
+        app = await open_app()
+        await install_from_fake(app, saleor_fake)
+        order = saleor_fake.state.add_order()
+        saleor_fake.state.rotate_key()
+        payload = saleor_fake.state.order_event_payload("ORDER_CREATED", order["id"])
+        headers, body = saleor_fake.state.webhook_request("ORDER_CREATED", payload)
+        junk = await app.client.post(ORDERS_PATH, headers=headers, content=body + b" ")
+        assert junk.status_code == 401
+        # when: the genuine delivery follows within the limiter window
+        genuine = await deliver(app, saleor_fake, "ORDER_CONFIRMED", order["id"])
+        # then: accepted with the keys the junk request's refetch saved
+        assert genuine.status_code == 200, genuine.text
+        assert saleor_fake.state.jwks_fetches == 2  # installation + the one refetch
+        stored = await app.installation(saleor_fake.api_url)
+        assert stored is not None
+        assert stored.jwks == saleor_fake.state.jwks
+
+    async def test_a_stranger_key_that_spends_the_refetch_does_not_lose_the_rotated_keys(
+        self, open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        # given: a forged request with an unknown key arrives right after Saleor rotated
+        app = await open_sqlite_app()
+        await install_from_fake(app, saleor_fake)
+        order = saleor_fake.state.add_order()
+        saleor_fake.state.rotate_key()
+        payload = saleor_fake.state.order_event_payload("ORDER_CREATED", order["id"])
+        headers, body = saleor_fake.state.webhook_request("ORDER_CREATED", payload)
+        headers["Saleor-Signature"] = SigningKey.generate().sign_detached(body)
+        forged = await app.client.post(ORDERS_PATH, headers=headers, content=body)
+        # when
+        genuine = await deliver(app, saleor_fake, "ORDER_CONFIRMED", order["id"])
+        # then: the forged one is refused (its key is unknown after a successful refetch)
+        assert forged.status_code == 401
+        assert error_of(forged)["code"] == "SIGNATURE_VERIFICATION_FAILED"
+        assert genuine.status_code == 200
+        assert saleor_fake.state.jwks_fetches == 2
+
+    async def test_an_unknown_key_when_the_refetch_is_spent_without_fresh_keys_is_a_503(
+        self, open_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        # given: a rotated key, and a limiter whose refetch was spent without fetching keys
+        app = await open_app()
+        await install_from_fake(app, saleor_fake)
+        order = saleor_fake.state.add_order()
+        saleor_fake.state.rotate_key()
+        assert app.runtime.jwks_limiter.try_acquire(saleor_fake.api_url)
+        # when
+        response = await deliver(app, saleor_fake, "ORDER_CREATED", order["id"])
+        # then: Saleor is asked to retry instead of dropping the event
+        assert response.status_code == 503
+        error = error_of(response)
+        assert error["code"] == "JWKS_UNAVAILABLE"
+        assert "retry" in error["message"]
+        assert saleor_fake.state.jwks_fetches == 1
+        assert await app.count_events() == 0
+
+    async def test_an_unknown_key_while_saleors_jwks_is_down_is_a_503_and_saleors_retry_lands(
+        self, open_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        # given: Saleor rotated its key and its JWKS endpoint fails for now
+        transport = CountingJwksTransport()
+        app = await open_app(transport=transport)
+        await install_from_fake(app, saleor_fake)
+        clock = manual_limiter(app)
+        order = saleor_fake.state.add_order()
+        saleor_fake.state.rotate_key()
+        saleor_fake.state.down = True
+        # when: Saleor delivers, and retries within the limiter window
+        first = await deliver(app, saleor_fake, "ORDER_CREATED", order["id"])
+        second = await deliver(app, saleor_fake, "ORDER_CREATED", order["id"])
+        # then: both answered 503 (Saleor retries 5xx), with one JWKS request between them
+        assert (first.status_code, second.status_code) == (503, 503)
+        assert {error_of(first)["code"], error_of(second)["code"]} == {"JWKS_UNAVAILABLE"}
+        assert transport.jwks_requests == 2  # installation + one refetch
+        # when: Saleor is back and retries after the window
+        saleor_fake.state.down = False
+        clock[0] += 60
+        third = await deliver(app, saleor_fake, "ORDER_CREATED", order["id"])
+        # then
+        assert third.status_code == 200
+        assert await app.count_events() == 1
+
+    async def test_a_changed_body_while_saleors_jwks_is_down_stays_a_401(
+        self, open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        """A known key that does not match is a forgery, whatever Saleor's availability."""
+        # given
+        app = await open_sqlite_app()
+        await install_from_fake(app, saleor_fake)
+        order = saleor_fake.state.add_order()
+        payload = saleor_fake.state.order_event_payload("ORDER_CREATED", order["id"])
+        headers, body = saleor_fake.state.webhook_request("ORDER_CREATED", payload)
+        saleor_fake.state.down = True
+        # when
+        response = await app.client.post(ORDERS_PATH, headers=headers, content=body + b" ")
+        # then
+        assert response.status_code == 401
+        assert error_of(response)["code"] == "SIGNATURE_VERIFICATION_FAILED"
+
+    async def test_a_flood_of_changed_bodies_causes_at_most_one_jwks_request(
+        self, open_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        # given
+        transport = CountingJwksTransport()
+        app = await open_app(transport=transport)
+        await install_from_fake(app, saleor_fake)
+        order = saleor_fake.state.add_order()
+        payload = saleor_fake.state.order_event_payload("ORDER_CREATED", order["id"])
+        headers, body = saleor_fake.state.webhook_request("ORDER_CREATED", payload)
+        # when
+        responses = await asyncio.gather(
+            *(
+                app.client.post(ORDERS_PATH, headers=headers, content=body + b" " * (i + 1))
+                for i in range(20)
+            )
+        )
+        # then
+        assert {r.status_code for r in responses} == {401}
+        assert transport.jwks_requests == 2  # installation + one refetch
+        assert await app.count_events() == 0
+
+    async def test_a_flood_of_unknown_keys_while_saleor_is_down_causes_at_most_one_jwks_request(
+        self, open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        # given
+        transport = CountingJwksTransport()
+        app = await open_sqlite_app(transport=transport)
+        await install_from_fake(app, saleor_fake)
+        order = saleor_fake.state.add_order()
+        payload = saleor_fake.state.order_event_payload("ORDER_CREATED", order["id"])
+        headers, body = saleor_fake.state.webhook_request("ORDER_CREATED", payload)
+        headers["Saleor-Signature"] = SigningKey.generate().sign_detached(body)
+        saleor_fake.state.down = True
+        # when
+        responses = [
+            await app.client.post(ORDERS_PATH, headers=headers, content=body) for _ in range(20)
+        ]
+        # then: never accepted; the one refetch failed, so Saleor would be asked to retry
+        assert {r.status_code for r in responses} == {503}
+        assert transport.jwks_requests == 2
+        assert await app.count_events() == 0
+
+
+# --- robustness ----------------------------------------------------------------------------------
+
+
+class TestRobustness:
+    async def test_webhooks_are_accepted_when_the_secret_key_cannot_decrypt_the_token(
+        self, open_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        """Verifying and recording a webhook needs no secret: a wrong key must not lose events."""
+        # given: the app restarted with another SALEOR_GORDON_SECRET_KEY
+        app = await open_app()
+        await install_from_fake(app, saleor_fake)
+        app.runtime.secret_box = SecretBox("a-different-secret-key-than-the-one-used")
+        order = saleor_fake.state.add_order()
+        # when
+        response = await deliver(app, saleor_fake, "ORDER_CREATED", order["id"])
+        # then
+        assert response.status_code == 200, response.text
+        assert (await app.count_events(), await app.count_jobs()) == (1, 1)
+
+    @pytest.mark.parametrize(
+        "api_url",
+        [
+            "http://x:99999/graphql/",
+            "http://[::1/graphql/",
+            "http://x:port/graphql/",
+            "http://shop.example.com/" + "a" * 2100,
+        ],
+        ids=["port-out-of-range", "unbalanced-ipv6", "port-not-a-number", "too-long"],
+    )
+    async def test_an_unusable_saleor_api_url_header_is_a_400(
+        self, open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake, api_url: str
+    ) -> None:
+        # given
+        app = await open_sqlite_app(transport=ForbiddenOutbound())
+        order = saleor_fake.state.add_order()
+        payload = saleor_fake.state.order_event_payload("ORDER_CREATED", order["id"])
+        headers, body = saleor_fake.state.webhook_request("ORDER_CREATED", payload)
+        headers["Saleor-Api-Url"] = api_url
+        # when
+        response = await app.client.post(ORDERS_PATH, headers=headers, content=body)
+        # then
+        assert response.status_code == 400
+        assert error_of(response)["code"] == "INVALID_SALEOR_API_URL"
+
+    async def test_deeply_nested_json_is_a_400(
+        self, open_sqlite_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
+    ) -> None:
+        # given
+        app = await open_sqlite_app(transport=ForbiddenOutbound())
+        await install_recorded_shop(app)
+        recorded = load_one(samples_dir, "s01_se_paid/02_order_created")
+        # when
+        response = await post_recorded(app, recorded, b"[" * 100_000)
+        # then
+        assert response.status_code == 400
+        assert error_of(response)["code"] == "MALFORMED_JSON"
