@@ -52,6 +52,17 @@ class SignatureKeyUnknown(SignatureInvalid):
     """
 
 
+class SignatureMismatch(SignatureInvalid):
+    """A well-formed RS256 signature by a known key id that does not match the body.
+
+    Either the body was changed, or Saleor re-used a key id for a new key; only the second is
+    helped by a JWKS refetch, which the caller may try once.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("The signature does not match the body.")
+
+
 def verify_webhook_signature(body: bytes, signature: str, jwks: Mapping[str, object]) -> None:
     """Return only if ``signature`` is Saleor's detached RS256 JWS over exactly ``body``."""
     if len(signature) > _MAX_TOKEN_CHARS or not _DETACHED_JWS.fullmatch(signature):
@@ -64,7 +75,7 @@ def verify_webhook_signature(body: bytes, signature: str, jwks: Mapping[str, obj
             signature, key=key, algorithms=[ALGORITHM], detached_payload=body
         )
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
-        raise SignatureInvalid("The signature does not match the body.") from exc
+        raise SignatureMismatch from exc
 
 
 def verify_dashboard_token(

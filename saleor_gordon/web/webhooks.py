@@ -33,7 +33,7 @@ from saleor_gordon.saleor.manifest import ORDER_EVENTS
 from saleor_gordon.saleor.signature import (
     SignatureInvalid,
     SignatureKeyUnknown,
-    load_jwks_keys,
+    SignatureMismatch,
     verify_webhook_signature,
 )
 from saleor_gordon.store.inbox import ReceivedOrderEvent
@@ -44,7 +44,6 @@ logger = logging.getLogger(__name__)
 
 APP_DELETED = "APP_DELETED"
 _ORDER_EVENTS = frozenset(ORDER_EVENTS)
-_PROBE_KID_SUFFIX = "~not-this-key"
 
 
 @dataclass(frozen=True)
@@ -129,7 +128,7 @@ async def _verify_signature(
         verify_webhook_signature(body, signature, installation.jwks)
         return
     except SignatureInvalid as exc:
-        if not _refetch_may_help(body, signature, installation.jwks, exc):
+        if not _refetch_may_help(exc):
             raise
         rejection = exc
     # Saleor may have rotated its key. It delivers in parallel, so requests that fail together
@@ -145,7 +144,7 @@ async def _verify_signature(
                 verify_webhook_signature(body, signature, stored.jwks)
                 return
             except SignatureInvalid as exc:
-                if not _refetch_may_help(body, signature, stored.jwks, exc):
+                if not _refetch_may_help(exc):
                     raise
                 rejection = exc
         if not runtime.jwks_limiter.try_acquire(url):
@@ -183,35 +182,9 @@ async def _refresh_jwks(
     verify_webhook_signature(body, signature, jwks)
 
 
-def _refetch_may_help(
-    body: bytes, signature: str, jwks: Mapping[str, Any], rejection: SignatureInvalid
-) -> bool:
-    """True for an unknown key id, or a well-formed RS256 signature that does not match.
-
-    ``verify_webhook_signature`` checks the form, the algorithm and the header before it looks up
-    the key. Against the same keys under other key ids, a signature that passed those checks fails
-    with SignatureKeyUnknown, and one that did not with a plain SignatureInvalid.
-    """
-    if isinstance(rejection, SignatureKeyUnknown):
-        return True
-    try:
-        kids = list(load_jwks_keys(jwks))
-    except SignatureInvalid:
-        return True  # the cached JWKS itself is unusable: fresh keys may help
-    probe = {
-        "keys": [
-            {**key, "kid": key["kid"] + _PROBE_KID_SUFFIX}
-            for key in jwks["keys"]
-            if isinstance(key, Mapping) and key.get("kid") in kids
-        ]
-    }
-    try:
-        verify_webhook_signature(body, signature, probe)
-    except SignatureKeyUnknown:
-        return True
-    except SignatureInvalid:
-        return False
-    return False  # unreachable: no key of the probe carries a key id the signature can name
+def _refetch_may_help(rejection: SignatureInvalid) -> bool:
+    """Fresh keys can only help an unknown key id or a well-formed signature that mismatched."""
+    return isinstance(rejection, SignatureKeyUnknown | SignatureMismatch)
 
 
 def _keys_unavailable(saleor_api_url: str) -> WebhookRejected:
