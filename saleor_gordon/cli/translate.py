@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from saleor_gordon.core.order import NotAnOrderObject, OrderPayloadInvalid, extract_order_data
 from saleor_gordon.core.shop_config import ShopConfig, parse_shop_config
 from saleor_gordon.core.translate import Skipped, Translated, translate_document
 from saleor_gordon.errors import ShopConfigInvalid
@@ -30,7 +31,8 @@ ORDER.json is an order as Saleor's GraphQL API returns it: the order object itse
 exit status:
   0  translated: the Gordon order is printed on stdout (warnings, if any, on stderr)
   1  the order cannot be sent to Gordon: every problem is listed on stderr
-  2  the files cannot be read, are not JSON, or the configuration is invalid
+  2  the files cannot be read, are not JSON, the order is not a JSON object, or the configuration
+     is invalid
   3  the order is not for Gordon (draft, no shipping, click and collect, no matching rule)
 """
 
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     """Translate the order and print the result; return the exit status documented in ``--help``."""
     try:
         config = _load_config(args.config)
-        document = _load_json(args.order, "order")
+        document = _load_order(args.order)
         now = _now(args.now, config)
     except _InputError as exc:
         sys.stderr.write(f"error: {exc}\n")
@@ -96,6 +98,27 @@ def _load_json(path: Path, what: str) -> object:
         raise _InputError(
             f"the {what} file {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
+    except RecursionError:
+        raise _InputError(
+            f"the {what} file {path} is not usable JSON: it is nested too deeply"
+        ) from None
+
+
+def _load_order(path: Path) -> object:
+    """The order document, checked for its shape.
+
+    A JSON value that cannot hold an order (``[]``, ``null``, ``{"order": 5}``) is an input error (exit 2);
+    a well-formed response without an order (``{"data": {"order": null}}``) is left to the translation,
+    which lists it as a problem (exit 1).
+    """
+    document = _load_json(path, "order")
+    try:
+        extract_order_data(document)
+    except NotAnOrderObject as exc:
+        raise _InputError(f"the order file {path} is not a Saleor order: {exc}") from None
+    except OrderPayloadInvalid:
+        pass  # e.g. {"data": {"order": null}}: translate_document reports it as a problem
+    return document
 
 
 def _load_config(path: Path) -> ShopConfig:

@@ -25,6 +25,7 @@ __all__ = [
     "Country",
     "DeliveryMethod",
     "MetadataItem",
+    "NotAnOrderObject",
     "OrderLine",
     "OrderPayloadInvalid",
     "Product",
@@ -38,6 +39,14 @@ __all__ = [
 
 class OrderPayloadInvalid(ValueError):
     """The data is not a Saleor order (or not one this app can read)."""
+
+
+class NotAnOrderObject(OrderPayloadInvalid):
+    """The JSON value where an order (or the response or webhook body holding it) belongs is not an object.
+
+    Distinct from a well-formed response that holds no order (``{"data": {"order": null}}``): this one
+    means the input itself is malformed.
+    """
 
 
 class _SaleorModel(BaseModel):
@@ -182,6 +191,8 @@ class OrderLine(_SaleorModel):
     product_sku: str = ""
     product_variant_id: str = ""
     quantity: int = 0
+    # Saleor OrderLine.isShippingRequired; None when not selected (the recorded samples lack it).
+    is_shipping_required: bool | None = None
     variant: Variant | None = None
     allocations: tuple[Allocation, ...] = ()
 
@@ -226,7 +237,7 @@ class SaleorOrder(_SaleorModel):
             OrderPayloadInvalid: ``data`` is not an order, or a field has a type Saleor never sends.
         """
         if not isinstance(data, Mapping):
-            raise OrderPayloadInvalid(f"expected a Saleor order object, got {_kind(data)}")
+            raise NotAnOrderObject(f"expected a Saleor order object, got {_kind(data)}")
         if not any(key in data for key in ("id", "number")):
             keys = ", ".join(sorted(str(key) for key in data)[:8]) or "none"
             raise OrderPayloadInvalid(
@@ -255,13 +266,16 @@ def extract_order_data(document: object) -> Mapping[str, object]:
     """Find the order in a GraphQL response (``{"data": {"order": …}}``), a webhook body or an order.
 
     Raises:
-        OrderPayloadInvalid: there is no order in ``document``.
+        NotAnOrderObject: ``document``, its ``data`` or its ``order`` is not a JSON object.
+        OrderPayloadInvalid: there is no order in ``document`` (e.g. ``{"data": {"order": null}}``).
     """
     if not isinstance(document, Mapping):
-        raise OrderPayloadInvalid(f"expected a JSON object, got {_kind(document)}")
+        raise NotAnOrderObject(f"expected a JSON object, got {_kind(document)}")
     if "data" in document and "id" not in document:
         data = document["data"]
-        if not isinstance(data, Mapping) or data.get("order") is None:
+        if data is not None and not isinstance(data, Mapping):  # null: a GraphQL error response
+            raise NotAnOrderObject(f"'data' should be an object, got {_kind(data)}")
+        if data is None or data.get("order") is None:
             raise OrderPayloadInvalid(
                 "the GraphQL response holds no order (not found, or the token may not read it)"
             )
@@ -269,18 +283,27 @@ def extract_order_data(document: object) -> Mapping[str, object]:
     if "order" in document and "id" not in document:
         order = document["order"]
         if not isinstance(order, Mapping):
-            raise OrderPayloadInvalid(f"'order' should be an object, got {_kind(order)}")
+            raise NotAnOrderObject(f"'order' should be an object, got {_kind(order)}")
         return order
     return document
 
 
 def _kind(value: object) -> str:
-    """A short description of a JSON value's type for messages."""
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
-    for type_, name in names.items():
+    """A short description of a JSON value's type for messages: ``"an integer"``, ``"null"``, ..."""
+    if value is None:
+        return "null"
+    kinds: tuple[tuple[type | tuple[type, ...], str], ...] = (
+        (bool, "a boolean"),  # before int: bool is an int in Python
+        (int, "an integer"),
+        (float, "a number"),
+        (str, "a string"),
+        ((list, tuple), "a list"),
+        (Mapping, "an object"),
+    )
+    for type_, name in kinds:
         if isinstance(value, type_):
             return name
-    return "null" if value is None else f"a {type(value).__name__}"
+    return "a value of another kind"
 
 
 def _describe(exc: ValidationError) -> str:

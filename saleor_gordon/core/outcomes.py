@@ -10,9 +10,11 @@ Rules, with their sources (``../shared/docs/gordon-api.md``):
   validation errors with 200 (bulk rows) or 400 (D1.5, B6). Exception: 408, 429 and 5xx stay
   retryable even with such a body, because the transport status says "try again" and a transient
   refusal must not need a person (our decision; the body's message goes into the reason).
-* Not found (UNVERIFIED: Gordon's answer for an unknown ref is not documented): HTTP 404, or an
-  error body whose message reads like "not found" / "does not exist" / "no such order" with a 4xx or
-  2xx code. "Unable to find deliverygroup" is *not* a not-found.
+* Not found (UNVERIFIED: Gordon's answer for an unknown ref is not documented): an answer whose message
+  reads like "not found" / "does not exist" / "no such order" with a 4xx or 2xx code, or an HTTP 404
+  without any message. The body is read before the status: a 404 whose message says something else
+  ("Unable to find deliverygroup") is a refusal with that message, *not* a not-found, so that the order
+  is not re-created with ``POST`` and refused again.
 * 401 means the access token was refused. The client refreshes the token and retries once; when the
   classifier sees a 401 it is the persisting case, so the answer is a refusal telling the shop owner to
   check the credentials.
@@ -27,6 +29,7 @@ from request data, so they hold no credentials.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,6 +38,9 @@ from email.utils import parsedate_to_datetime
 from typing import TypeAlias
 
 BODY_EXCERPT_CHARS = 200
+# The longest wait a Retry-After may ask for; longer ones are cut to it (a day: the retry policy's own
+# maximum age is of that order, and larger values overflow datetime arithmetic, e.g. "1e300").
+MAX_RETRY_AFTER_SECONDS = 24 * 60 * 60.0
 DEFAULT_TOKEN_LIFETIME_SECONDS = 3600.0
 
 CREDENTIALS_MESSAGE = (
@@ -50,6 +56,7 @@ _NOT_FOUND_MESSAGE = re.compile(
     re.IGNORECASE,
 )
 _RETRYABLE_STATUSES = frozenset({408, 429})
+_NOT_FOUND_404 = "Gordon does not know this order (HTTP 404)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +118,9 @@ def parse_retry_after(value: str | None, *, now: datetime | None) -> float | Non
         now: the current time (timezone-aware); needed only for the HTTP-date form.
 
     Returns:
-        Seconds (never negative), or None when the value is missing or unreadable, or is a date and
-        ``now`` was not given.
+        Seconds from 0 to ``MAX_RETRY_AFTER_SECONDS`` (larger values are cut to it), or None when the
+        value is missing or unreadable (negative, NaN, infinite, not a number nor a date), or is a date
+        and ``now`` was not given. A date in the past gives 0.
     """
     if value is None or not value.strip():
         return None
@@ -120,10 +128,13 @@ def parse_retry_after(value: str | None, *, now: datetime | None) -> float | Non
     try:
         seconds = float(text)
     except ValueError:
-        return _seconds_until_http_date(text, now=now)
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN or infinite
+        until = _seconds_until_http_date(text, now=now)
+        return None if until is None else min(until, MAX_RETRY_AFTER_SECONDS)
+    if (
+        not math.isfinite(seconds) or seconds < 0
+    ):  # RFC 9110: delay-seconds is a non-negative integer
         return None
-    return max(seconds, 0.0)
+    return min(seconds, MAX_RETRY_AFTER_SECONDS)
 
 
 def _seconds_until_http_date(text: str, *, now: datetime | None) -> float | None:
@@ -162,14 +173,17 @@ def classify_gordon_response(
         return _retryable(status, headers, body, document, now=now)
     if status == 401:
         return Rejected(f"{CREDENTIALS_MESSAGE} (HTTP 401 on an API call)", 401)
-    if status == 404:
-        return NotFound(
-            _gordon_message(document, body) or "Gordon does not know this order (HTTP 404)"
-        )
+    # The error body before the status: a 404 may carry a message that is not a not-found.
     if document is not None and _is_error_body(document):
-        return _refusal(
-            status, _gordon_message(document, body) or f"Gordon refused (HTTP {status})"
-        )
+        message = _gordon_message(document, body)
+        if not message and status == 404:
+            return NotFound(_NOT_FOUND_404)
+        return _refusal(status, message or f"Gordon refused (HTTP {status})")
+    if status == 404:
+        detail = _gordon_message(document, body)
+        if not detail or _NOT_FOUND_MESSAGE.search(detail):
+            return NotFound(detail or _NOT_FOUND_404)
+        return Rejected(f"Gordon refused the request (HTTP 404): {detail}", 404)
     if 200 <= status < 300:
         return _accepted(status, body, document)
     if 300 <= status < 400:
@@ -267,7 +281,11 @@ def _granted(status: int, document: Mapping[str, object]) -> TokenOutcome:
 def _json_object(body: bytes) -> Mapping[str, object] | None:
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (
+        ValueError,
+        UnicodeDecodeError,
+        RecursionError,
+    ):  # RecursionError: absurdly deep nesting
         return None
     return document if isinstance(document, dict) else None
 

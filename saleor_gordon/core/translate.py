@@ -15,7 +15,10 @@ past). The result is one of three frozen values:
   ``gordon.type`` (and the legacy ``gordon.temperature`` of the real shop); on shipping methods
   ``gordon.time_window`` (the real shop's choice, samples README "Shop data").
 - Line names: ``"<product name> (<variant name>)"``, the variant part only when it is a real name (not
-  empty, not the SKU, not an ID).
+  empty, not the SKU, not an ID) that does not repeat the product name (equal, or whole words of it).
+- Lines whose ``isShippingRequired`` is false (gift cards, digital goods) are not sent.
+- Problem and warning messages name the field and the reason, never the customer's data (phone, email,
+  names, address): they are kept in job history and order metadata (issue 4, item 8).
 - Weights: the variant weight per unit, in kg, rounded to grams.
 """
 
@@ -44,6 +47,7 @@ from saleor_gordon.core.order import Address, OrderLine, SaleorOrder, Variant, e
 from saleor_gordon.core.shop_config import DeliveryGroupRule, ShopConfig
 
 __all__ = [
+    "UNREADABLE_REASON",
     "Problem",
     "Skipped",
     "Translated",
@@ -52,6 +56,9 @@ __all__ = [
     "translate_document",
     "translate_order",
 ]
+
+# The reason of the catch-all problem of translate_order: a bug, never an expected answer (tests look for it).
+UNREADABLE_REASON: Final = "the order data could not be read"
 
 META_DELIVERY_DATE: Final = "gordon.delivery_date"
 META_TIME_WINDOW: Final = "gordon.time_window"
@@ -124,7 +131,7 @@ def translate_order(order: SaleorOrder, config: ShopConfig, *, now: datetime) ->
             (
                 Problem(
                     "order",
-                    f"the order data could not be read ({type(exc).__name__})",
+                    f"{UNREADABLE_REASON} ({type(exc).__name__})",
                     "Check the order in the Saleor Dashboard and report this order to the app's maintainers.",
                 ),
             )
@@ -196,8 +203,11 @@ def _skip_reason(order: SaleorOrder) -> str | None:
     # Saleor OrderStatus DRAFT: not an order yet (samples s01/01 send metadata events for drafts).
     if order.status == "DRAFT":
         return f"order {order.number or order.id} is a draft"
-    # Saleor Order.isShippingRequired: nothing to deliver (digital goods, services).
-    if order.is_shipping_required is False:
+    # Saleor Order.isShippingRequired: nothing to deliver (digital goods, services). Lines carry the same
+    # flag; when every line says so the order needs no shipping either.
+    if order.is_shipping_required is False or (
+        order.lines and all(line.is_shipping_required is False for line in order.lines)
+    ):
         return f"order {order.number} needs no shipping"
     # Saleor Order.deliveryMethod is a Warehouse for click and collect: the customer fetches it.
     if order.delivery_method is not None and order.delivery_method.is_warehouse:
@@ -359,12 +369,23 @@ def _customer_name(address: Address, problems: list[Problem]) -> str:
 def _mobile(order: SaleorOrder, warnings: list[Problem]) -> str:
     # Issue 3: shipping phone, billing phone as fallback, E.164 with the address country as default
     # region. Gordon texts the customer (doc B7), so a missing number is a warning, not a failure.
+    # The first VALID number wins; each invalid one tried is a warning. Messages never quote the number:
+    # they end up in job history and order metadata, which keep no customer data (issue 4, item 8).
+    invalid: list[tuple[str, str]] = []  # (field, country code)
     for address, field in (
         (order.shipping_address, "shippingAddress.phone"),
         (order.billing_address, "billingAddress.phone"),
     ):
-        if address is not None and address.phone.strip():
-            return _e164(address, field, warnings)
+        if address is None or not address.phone.strip():
+            continue
+        mobile = _e164(address)
+        if mobile:
+            warnings.extend(_invalid_phone(name, region, used=field) for name, region in invalid)
+            return mobile
+        invalid.append((field, address.country_code.strip().upper()))
+    if invalid:
+        warnings.extend(_invalid_phone(name, region, used=None) for name, region in invalid)
+        return ""
     warnings.append(
         Problem(
             "shippingAddress.phone",
@@ -375,20 +396,25 @@ def _mobile(order: SaleorOrder, warnings: list[Problem]) -> str:
     return ""
 
 
-def _e164(address: Address, field: str, warnings: list[Problem]) -> str:
-    raw = address.phone.strip()
+def _invalid_phone(field: str, region: str, *, used: str | None) -> Problem:
+    where = f" for {region}" if region else ""
+    consequence = (
+        f"{used} is sent instead" if used else "Gordon cannot text the customer about the delivery"
+    )
+    return Problem(
+        field,
+        f"the number is not a valid phone number{where}",
+        f"{consequence}; correct the number, with country code (e.g. +46 70 228 68 10).",
+    )
+
+
+def _e164(address: Address) -> str:
+    """The address phone in E.164, ``""`` when it is not a valid number."""
     try:
-        number = phonenumbers.parse(raw, address.country_code.upper() or None)
+        number = phonenumbers.parse(address.phone.strip(), address.country_code.upper() or None)
     except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        warnings.append(
-            Problem(
-                field,
-                f"{raw!r} is not a valid phone number",
-                "Gordon cannot text the customer; correct the number, with country code (e.g. +46 70 228 68 10).",
-            )
-        )
+        return ""
+    if not phonenumbers.is_valid_number(number):
         return ""
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
@@ -515,14 +541,19 @@ def _inventory(
     order: SaleorOrder, config: ShopConfig, problems: list[Problem], warnings: list[Problem]
 ) -> tuple[InventoryItem, ...]:
     # Gordon doc B5: at least one item {name, quantity}; lines with quantity 0 carry nothing (dropped).
+    # Issue 3: "one item per shippable line": Saleor OrderLine.isShippingRequired false (gift cards,
+    # digital goods) is left out; absent (None, e.g. the recorded samples) counts as shippable.
     items: list[InventoryItem] = []
-    for index, line in enumerate(order.lines):
-        if line.quantity == 0:
-            continue
+    shippable = [
+        (index, line)
+        for index, line in enumerate(order.lines)
+        if line.is_shipping_required is not False and line.quantity != 0
+    ]
+    for index, line in shippable:
         item = _item(line, f"lines[{index}]", config, problems, warnings)
         if item is not None:
             items.append(item)
-    if not order.lines or all(line.quantity == 0 for line in order.lines):
+    if not shippable:
         problems.append(
             Problem(
                 "lines",
@@ -571,9 +602,22 @@ def _line_name(line: OrderLine, field: str, problems: list[Problem]) -> str:
         )
         return ""
     variant = line.variant_name.strip()
-    if not _is_real_variant_name(variant, line) or variant.casefold() in product.casefold():
+    if not _is_real_variant_name(variant, line) or _repeats_product(variant, product):
         return product
     return f"{product} ({variant})"
+
+
+def _repeats_product(variant: str, product: str) -> bool:
+    """True when the variant name is the product name or a whole word (or words) of it.
+
+    "4 portioner" repeats "Middagskasse 4 portioner"; the size "S" does not repeat "Tomatsoppa", nor
+    "1" "Pack 12". Word edges are lookarounds rather than ``\\b`` so that names starting or ending
+    with punctuation ("(L)") are matched as wholes too.
+    """
+    if variant.casefold() == product.casefold():
+        return True
+    pattern = rf"(?<!\w){re.escape(variant)}(?!\w)"
+    return re.search(pattern, product, re.IGNORECASE) is not None
 
 
 def _product_name(variant: Variant | None) -> str:

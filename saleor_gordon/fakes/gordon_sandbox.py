@@ -10,7 +10,8 @@ consistent with ``core.outcomes``:
 * ``/api/*`` needs ``Authorization: Bearer <token>``; missing, unknown or expired -> 401.
 * ``PUT /api/orders/{ref}`` upserts, unless ``strict_update``: then an unknown ref -> 404
   ``{"status":"error","message":"Order not found"}`` (sandbox choice).
-* ``POST /api/orders`` creates; a known ref -> 400 ``External Ref in Use`` (B6, OBSERVED).
+* ``POST /api/orders`` creates; a known ref -> 400 ``External Ref in Use`` (B6, OBSERVED); an
+  ``external_ref`` that is not a string -> 400 ``external_ref must be a string`` (sandbox choice).
 * ``GET``/``DELETE /api/orders/{ref}``; unknown -> 404 ``Order not found``; DELETE of a planned order ->
   400 with a message telling to cancel in the Gordon platform (B4).
 * Validation (B5): ``Missing required fields: a, b`` in the documented field order; inventory items need
@@ -24,7 +25,11 @@ consistent with ``core.outcomes``:
 Faults (latency, random 503/429/timeouts, scripted statuses) apply to ``/api/*`` only, never to the token
 endpoint or the ``/_sandbox`` control endpoints. Injected 503/429 bodies carry no ``"status":"error"``.
 Every request to the token endpoint and ``/api/*`` is recorded (the client secret redacted); see
-``CONTROL ENDPOINTS`` in ``create_gordon_sandbox``.
+``CONTROL ENDPOINTS`` in ``create_gordon_sandbox``. So that long benchmarks do not grow without limit, the
+in-memory recording keeps only the last ``SandboxOptions.max_recorded_requests`` (10 000 by default; the
+``record_file``, when given, gets every one), and expired access tokens are forgotten whenever a new one
+is issued. A body that is not JSON (including JSON nested too deeply for the parser) is refused with
+400 ``Invalid JSON body`` and recorded as text.
 """
 
 from __future__ import annotations
@@ -74,6 +79,8 @@ REF_IN_USE = "External Ref in Use"
 UNKNOWN_GROUP = "Unable to find deliverygroup"
 ORDER_PLANNED = "Order is planned and can no longer be deleted; cancel it in the Gordon platform"
 HANG_POLL_SECONDS = 0.05
+MAX_RECORDED_REQUESTS = 10_000  # requests kept in memory (the oldest are dropped first)
+REF_NOT_TEXT = "external_ref must be a string"
 
 _ALPHABET = string.digits + string.ascii_letters
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -100,7 +107,8 @@ class SandboxOptions:
     timeout_rate: float = 0.0  # share that hangs for hang_seconds, then 504
     hang_seconds: float = 30.0
     seed: int | None = None
-    record_file: Path | None = None
+    record_file: Path | None = None  # every recorded request, as JSON lines (unbounded, on disk)
+    max_recorded_requests: int = MAX_RECORDED_REQUESTS  # kept in memory, the newest
     clock: Callable[[], float] = time.monotonic  # for token expiry
 
 
@@ -131,14 +139,19 @@ class SandboxState:
         self.tokens: dict[str, float] = {}  # access token -> clock() at expiry
         self.faults: deque[Fault] = deque()
         self.rng = random.Random(options.seed)  # noqa: S311 -- fault injection, not security
-        self._requests: list[dict[str, object]] = []
+        self._requests: deque[dict[str, object]] = deque(
+            maxlen=max(options.max_recorded_requests, 1)
+        )
+        # Requests recorded since the last clear: ``seq`` keeps counting past the bound.
+        self._seq = 0
         self._lock = threading.Lock()  # tests read the recording from another thread
 
     # --- recording -------------------------------------------------------------------------------
     def record(self, entry: dict[str, object]) -> None:
         with self._lock:
-            entry["seq"] = len(self._requests) + 1
-            self._requests.append(entry)
+            self._seq += 1
+            entry["seq"] = self._seq
+            self._requests.append(entry)  # the deque drops the oldest beyond max_recorded_requests
             if self.options.record_file is not None:
                 with self.options.record_file.open("a", encoding="utf-8") as sink:
                     sink.write(json.dumps(entry, ensure_ascii=False) + "\n")
@@ -146,7 +159,7 @@ class SandboxState:
     def requests(
         self, *, method: str | None = None, path: str | None = None, path_prefix: str | None = None
     ) -> list[dict[str, object]]:
-        """Recorded requests, oldest first, optionally filtered (method case-insensitive)."""
+        """Recorded requests kept in memory, oldest first, optionally filtered (method case-insensitive)."""
         with self._lock:
             entries = list(self._requests)
         return [entry for entry in entries if _matches(entry, method, path, path_prefix)]
@@ -158,6 +171,7 @@ class SandboxState:
     def clear_requests(self) -> None:
         with self._lock:
             self._requests.clear()
+            self._seq = 0
 
     # --- control ---------------------------------------------------------------------------------
     def mark_planned(self, ref: str) -> bool:
@@ -183,8 +197,11 @@ class SandboxState:
 
     # --- behaviour -------------------------------------------------------------------------------
     def issue_token(self) -> str:
+        now = self.options.clock()
+        for expired in [known for known, expires_at in self.tokens.items() if expires_at <= now]:
+            del self.tokens[expired]
         token = "sbx_" + secrets.token_urlsafe(24)
-        self.tokens[token] = self.options.clock() + self.options.token_expires_in
+        self.tokens[token] = now + self.options.token_expires_in
         return token
 
     def token_is_valid(self, token: str | None) -> bool:
@@ -359,9 +376,13 @@ class _GordonEndpoints:
         if document is None:
             return _error("Invalid JSON body", 400)
         ref = document.get("external_ref")
-        if isinstance(ref, str) and ref in self.state.orders:
+        if ref is not None and not isinstance(
+            ref, str
+        ):  # checked first: a list is not even hashable
+            return _error(REF_NOT_TEXT, 400)
+        if ref and ref in self.state.orders:
             return _error(REF_IN_USE, 400)
-        return self._store(str(ref or ""), document)
+        return self._store(ref or "", document)
 
     async def delete_order(self, request: Request, body: bytes) -> Response:
         ref = request.path_params["ref"]
@@ -587,7 +608,11 @@ def _json_value(body: bytes) -> object:
         return None
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (
+        ValueError,
+        UnicodeDecodeError,
+        RecursionError,
+    ):  # RecursionError: absurdly deep nesting
         return body.decode("utf-8", errors="replace")
 
 

@@ -530,6 +530,7 @@ def _fill_order_defaults(order: dict[str, Any]) -> None:
     order.setdefault("privateMetadata", [])
     for line in order.get("lines") or []:
         line.setdefault("allocations", [])
+        line.setdefault("isShippingRequired", True)
 
 
 # --------------------------------------------------------------------------------------------

@@ -126,6 +126,46 @@ def test_unusable_input_exits_2(
     assert message in err
 
 
+@pytest.mark.parametrize(
+    ("order", "message"),
+    [
+        ([], "is not a Saleor order: expected a JSON object, got a list"),
+        (None, "is not a Saleor order: expected a JSON object, got null"),
+        (5, "is not a Saleor order: expected a JSON object, got an integer"),
+        ({"order": 5}, "is not a Saleor order: 'order' should be an object, got an integer"),
+        ({"data": {"order": []}}, "is not a Saleor order: 'order' should be an object, got a list"),
+    ],
+    ids=["list", "null", "integer", "order-integer", "data-order-list"],
+)
+def test_an_order_that_is_not_an_object_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], order: Any, message: str
+) -> None:
+    """--help: exit 2 when the input is unusable; the kind is said in words ("an integer", not "a int")."""
+    code = _run(tmp_path, order)
+
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert err.startswith("error: the order file ")
+    assert message in err
+    assert "a int" not in err
+
+
+@pytest.mark.parametrize("which", ["order", "config"])
+def test_deeply_nested_json_exits_2_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], which: str
+) -> None:
+    """json.loads raises RecursionError on absurd nesting: an input error, not a crash."""
+    deep = "[" * 100_000 + "]" * 100_000
+
+    code = _run(tmp_path, deep) if which == "order" else _run(tmp_path, order_data(), deep)
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: ")
+    assert "nested too deeply" in err
+    assert "Traceback" not in err
+
+
 def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A wrong path is named."""
     config_file = _write(tmp_path, "config.json", config_data())

@@ -8,8 +8,13 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from saleor_gordon.core.order import OrderPayloadInvalid, SaleorOrder, extract_order_data
-from tests.core.builders import metadata, order_data
+from saleor_gordon.core.order import (
+    NotAnOrderObject,
+    OrderPayloadInvalid,
+    SaleorOrder,
+    extract_order_data,
+)
+from tests.core.builders import line_data, metadata, order_data
 
 
 def test_order_details_fields_are_read() -> None:
@@ -127,3 +132,46 @@ def test_extract_order_data_refuses_documents_without_order(
         extract_order_data(document)
 
     assert message_part in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ([], "expected a JSON object, got a list"),
+        (None, "expected a JSON object, got null"),
+        (5, "expected a JSON object, got an integer"),
+        (1.5, "expected a JSON object, got a number"),
+        (True, "expected a JSON object, got a boolean"),
+        ("x", "expected a JSON object, got a string"),
+        ({"order": 5}, "'order' should be an object, got an integer"),
+        ({"order": None}, "'order' should be an object, got null"),
+        ({"data": [1]}, "'data' should be an object, got a list"),
+        ({"data": {"order": False}}, "'order' should be an object, got a boolean"),
+    ],
+)
+def test_a_document_that_cannot_hold_an_order_says_its_kind_in_words(
+    document: Any, message: str
+) -> None:
+    """NotAnOrderObject (an OrderPayloadInvalid) with "an integer", never Python's "a int"."""
+    with pytest.raises(NotAnOrderObject) as caught:
+        extract_order_data(document)
+
+    assert str(caught.value) == message
+
+
+def test_a_response_without_an_order_is_not_malformed() -> None:
+    """{"data": {"order": null}} is a well-formed answer (not found): not a NotAnOrderObject."""
+    with pytest.raises(OrderPayloadInvalid) as caught:
+        extract_order_data({"data": {"order": None}})
+
+    assert not isinstance(caught.value, NotAnOrderObject)
+
+
+@pytest.mark.parametrize(("value", "expected"), [(True, True), (False, False), (None, None)])
+def test_lines_read_is_shipping_required(value: bool | None, expected: bool | None) -> None:
+    """OrderLine.isShippingRequired; absent (the recorded samples) or null reads as None."""
+    line = line_data() if value is None else line_data(isShippingRequired=value)
+
+    order = SaleorOrder.from_graphql(order_data(lines=[line]))
+
+    assert order.lines[0].is_shipping_required is expected

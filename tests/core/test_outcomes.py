@@ -12,6 +12,7 @@ import pytest
 
 from saleor_gordon.core.outcomes import (
     CREDENTIALS_MESSAGE,
+    MAX_RETRY_AFTER_SECONDS,
     Accepted,
     NotFound,
     Outcome,
@@ -289,9 +290,15 @@ def test_token_refusals_are_auth_failures() -> None:
         (" 5 ", None, 5.0),
         ("1.5", None, 1.5),
         ("0", None, 0.0),
-        ("-3", None, 0.0),
+        ("-3", None, None),
+        ("-0.5", None, None),
         ("nan", None, None),
         ("inf", None, None),
+        ("-inf", None, None),
+        ("86400", None, MAX_RETRY_AFTER_SECONDS),
+        ("86401", None, MAX_RETRY_AFTER_SECONDS),
+        ("1e300", None, MAX_RETRY_AFTER_SECONDS),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", NOW, MAX_RETRY_AFTER_SECONDS),
         ("", None, None),
         (None, NOW, None),
         ("soon", NOW, None),
@@ -305,3 +312,73 @@ def test_token_refusals_are_auth_failures() -> None:
 )
 def test_parse_retry_after(value: str | None, now: datetime | None, expected: float | None) -> None:
     assert parse_retry_after(value, now=now) == expected
+
+
+def test_retry_after_is_at_most_a_day() -> None:
+    """A huge Retry-After must not overflow the caller's datetime arithmetic later."""
+    assert MAX_RETRY_AFTER_SECONDS == 24 * 60 * 60
+    outcome = classify_gordon_response(503, {"Retry-After": "1e300"}, b"", now=NOW)
+    assert isinstance(outcome, Retryable)
+    assert outcome.retry_after == MAX_RETRY_AFTER_SECONDS
+    assert NOW + timedelta(seconds=outcome.retry_after) > NOW  # no OverflowError
+
+
+@pytest.mark.parametrize(
+    ("status", "raw", "expected"),
+    [
+        (
+            404,
+            body({"status": "error", "message": "Unable to find deliverygroup"}),
+            Rejected("Unable to find deliverygroup", 404),
+        ),
+        (
+            404,
+            body({"message": "Unable to find deliverygroup"}),
+            Rejected("Gordon refused the request (HTTP 404): Unable to find deliverygroup", 404),
+        ),
+        (404, body({"status": "error"}), NotFound("Gordon does not know this order (HTTP 404)")),
+        (404, body({"message": "Not Found"}), NotFound("Not Found")),
+        (404, b"Not Found", NotFound("Not Found")),
+        (
+            404,
+            b"<html>Cannot PUT /api/orders/1</html>",
+            Rejected(
+                "Gordon refused the request (HTTP 404): <html>Cannot PUT /api/orders/1</html>", 404
+            ),
+        ),
+    ],
+    ids=[
+        "error-body-deliverygroup",
+        "message-deliverygroup",
+        "error-body-without-message",
+        "message-not-found",
+        "text-not-found",
+        "text-other",
+    ],
+)
+def test_a_404_is_not_found_only_when_its_message_says_so(
+    status: int, raw: bytes, expected: Outcome
+) -> None:
+    """The body is read before the status: a 404 about the delivery group is the shop owner's to fix."""
+    assert classify_gordon_response(status, {}, raw, now=NOW) == expected
+
+
+@pytest.mark.parametrize("status", [404, 500, 503, 429, 408])
+def test_retryable_statuses_with_an_error_body_stay_retryable_or_not_found(status: int) -> None:
+    """The documented decision: 5xx/408/429 with an error body are retryable (404 is not one of them)."""
+    outcome = classify_gordon_response(
+        status, {}, body({"status": "error", "message": "Order not found"}), now=NOW
+    )
+    assert isinstance(outcome, NotFound if status == 404 else Retryable)
+
+
+@pytest.mark.parametrize("status", [200, 400, 404, 503])
+def test_deeply_nested_json_is_read_as_not_json(status: int) -> None:
+    """json.loads raises RecursionError on absurd nesting; the classifier treats it as a non-JSON body."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    outcome = classify_gordon_response(status, {}, deep, now=NOW)
+    assert isinstance(outcome, Accepted | Rejected | Retryable | NotFound)
+    if status == 200:
+        assert isinstance(outcome, Rejected)
+    token = classify_token_response(status, {}, deep, now=NOW)
+    assert isinstance(token, Rejected | Retryable)

@@ -195,10 +195,18 @@ def test_missing_shipping_address_is_one_problem() -> None:
         ("+46 70 228 68 10", "", "+46702286810", None),
         ("", "+46 73 987 65 43", "+46739876543", None),
         ("", "", "", "shippingAddress.phone"),
-        ("12", "+46 73 987 65 43", "", "shippingAddress.phone"),
+        ("12", "+46 73 987 65 43", "+46739876543", "shippingAddress.phone"),
         ("", "not a phone", "", "billingAddress.phone"),
+        ("+46 70 228 68 10", "12", "+46702286810", None),
     ],
-    ids=["shipping", "billing-fallback", "missing", "invalid", "invalid-billing"],
+    ids=[
+        "shipping",
+        "billing-fallback",
+        "missing",
+        "invalid-shipping-valid-billing",
+        "invalid-billing",
+        "billing-not-tried",
+    ],
 )
 def test_mobile_missing_or_invalid_is_a_warning(
     shipping_phone: str, billing_phone: str, expected_mobile: str, warning_field: str | None
@@ -216,6 +224,39 @@ def test_mobile_missing_or_invalid_is_a_warning(
     assert ([warning_field] if warning_field else []) == [w.field for w in result.warnings]
     if expected_mobile == "":
         assert "mobile" not in result.gordon_order.to_json()
+
+
+def test_invalid_shipping_phone_falls_back_to_a_valid_billing_phone() -> None:
+    """The first VALID number wins; the invalid shipping number is still reported (without the number)."""
+    data = order_data()
+    data["shippingAddress"]["phone"] = "070-12"
+    data["billingAddress"]["phone"] = "+47 412 34 567"
+
+    result = translated(
+        {"shippingAddress": data["shippingAddress"], "billingAddress": data["billingAddress"]}
+    )
+
+    assert result.gordon_order.mobile == "+4741234567"
+    [warning] = result.warnings
+    assert warning.field == "shippingAddress.phone"
+    assert warning.reason == "the number is not a valid phone number for SE"
+    assert "billingAddress.phone is sent instead" in warning.fix
+    assert "070-12" not in warning.message
+
+
+def test_both_phones_invalid_are_both_warned_about() -> None:
+    """Neither number is usable: no mobile, one warning per number tried."""
+    data = order_data()
+    data["shippingAddress"]["phone"] = "12"
+    data["billingAddress"]["phone"] = "34"
+
+    result = translated(
+        {"shippingAddress": data["shippingAddress"], "billingAddress": data["billingAddress"]}
+    )
+
+    assert result.gordon_order.mobile == ""
+    assert [w.field for w in result.warnings] == ["shippingAddress.phone", "billingAddress.phone"]
+    assert all("cannot text the customer" in w.fix for w in result.warnings)
 
 
 def test_optional_fields_come_from_the_order_and_its_metadata() -> None:
@@ -619,6 +660,13 @@ def test_unknown_weight_unit_is_left_out_with_a_warning() -> None:
         ("ID:402", "Middagskasse 4 portioner"),
         ("4 portioner", "Middagskasse 4 portioner"),
         ("Standard", "Middagskasse 4 portioner (Standard)"),
+        ("middagskasse 4 PORTIONER", "Middagskasse 4 portioner"),
+        ("S", "Middagskasse 4 portioner (S)"),
+        ("M", "Middagskasse 4 portioner (M)"),
+        ("L", "Middagskasse 4 portioner (L)"),
+        ("4", "Middagskasse 4 portioner"),
+        ("2", "Middagskasse 4 portioner (2)"),
+        ("portion", "Middagskasse 4 portioner (portion)"),
     ],
     ids=[
         "real",
@@ -630,6 +678,13 @@ def test_unknown_weight_unit_is_left_out_with_a_warning() -> None:
         "saleor-fallback",
         "repeated",
         "word",
+        "equal-ignoring-case",
+        "size-s-inside-a-word",
+        "size-m-inside-a-word",
+        "size-l",
+        "digit-word",
+        "digit",
+        "part-of-a-word",
     ],
 )
 def test_line_name_has_the_variant_only_when_it_is_a_real_name(
@@ -641,11 +696,88 @@ def test_line_name_has_the_variant_only_when_it_is_a_real_name(
     assert expected == body({"lines": [line]})["inventory"][0]["name"]  # type: ignore[index]
 
 
+@pytest.mark.parametrize(
+    ("product", "variant", "expected"),
+    [
+        ("Tomatsoppa", "S", "Tomatsoppa (S)"),
+        ("Tomatsoppa", "M", "Tomatsoppa (M)"),
+        ("Tomatsoppa", "L", "Tomatsoppa (L)"),
+        ("Tomatsoppa S", "S", "Tomatsoppa S"),
+        ("T-shirt L", "l", "T-shirt L"),
+        ("Vatten 12-pack", "1", "Vatten 12-pack (1)"),
+        ("Vatten 12-pack", "12", "Vatten 12-pack"),
+        ("Mjölk 1,5 l", "1,5 l", "Mjölk 1,5 l"),
+        ("Mjölk 1,5 l", "5", "Mjölk 1,5 l"),
+        ("Kaffe (500 g)", "(500 g)", "Kaffe (500 g)"),
+        ("Kaffe (500 g)", "50", "Kaffe (500 g) (50)"),
+        ("Ost.*", ".", "Ost.* (.)"),
+    ],
+)
+def test_variant_is_dropped_only_when_it_repeats_whole_words(
+    product: str, variant: str, expected: str
+) -> None:
+    """Sizes and digits hidden inside a longer word are real variant names, not repeats."""
+    line = line_data(productName=product, variantName=variant, productSku="SKU-1")
+
+    assert expected == body({"lines": [line]})["inventory"][0]["name"]  # type: ignore[index]
+
+
 def test_product_name_falls_back_to_the_variant_product() -> None:
     """A line without productName uses variant.product.name."""
     line = line_data(productName="", variantName="")
 
     assert body({"lines": [line]})["inventory"][0]["name"] == "Middagskasse 4 portioner"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected_names"),
+    [
+        ((True, False, True), ["Middagskasse 4 portioner (3 middagar)", "Tomatsoppa (S)"]),
+        ((None, False, None), ["Middagskasse 4 portioner (3 middagar)", "Tomatsoppa (S)"]),
+        ((False, True, True), ["Presentkort (500 kr)", "Tomatsoppa (S)"]),
+        (
+            (None, None, None),
+            ["Middagskasse 4 portioner (3 middagar)", "Presentkort (500 kr)", "Tomatsoppa (S)"],
+        ),
+    ],
+    ids=["gift-card", "gift-card-among-unflagged", "first-line-not-shippable", "no-flags-samples"],
+)
+def test_only_shippable_lines_become_items(
+    flags: tuple[bool | None, ...], expected_names: list[str]
+) -> None:
+    """Issue 3: one item per shippable line; a line with isShippingRequired false is not delivered."""
+    lines = [
+        line_data(id="1"),
+        line_data(id="2", productName="Presentkort", variantName="500 kr", productSku="GC-500"),
+        line_data(id="3", productName="Tomatsoppa", variantName="S", productSku="TS-S"),
+    ]
+    for line, flag in zip(lines, flags, strict=True):
+        if flag is not None:
+            line["isShippingRequired"] = flag
+
+    names = [item["name"] for item in body({"lines": lines})["inventory"]]  # type: ignore[attr-defined]
+
+    assert expected_names == names
+
+
+def test_a_mixed_order_keeps_the_field_paths_of_its_lines() -> None:
+    """A problem on a line after a gift card still names that line's own index."""
+    lines = [
+        line_data(id="1", productName="Presentkort", variantName="", isShippingRequired=False),
+        line_data(id="2", quantity=-1, isShippingRequired=True),
+    ]
+
+    assert problem_fields({"lines": lines}) == ["lines[1].quantity"]
+
+
+def test_an_order_of_only_gift_cards_is_skipped() -> None:
+    """Every line needs no shipping: the order is not for Gordon (even when the order flag is absent)."""
+    lines = [line_data(productName="Presentkort", isShippingRequired=False)]
+
+    result = translate({"lines": lines, "isShippingRequired": None})
+
+    assert isinstance(result, Skipped)
+    assert "needs no shipping" in result.reason
 
 
 def test_quantity_zero_lines_are_dropped() -> None:

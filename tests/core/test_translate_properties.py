@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from saleor_gordon.core.order import OrderPayloadInvalid, SaleorOrder
 from saleor_gordon.core.translate import (
+    UNREADABLE_REASON,
     Skipped,
     Translated,
     Untranslatable,
@@ -20,6 +22,16 @@ from tests.core.builders import config, line_data, order_data
 
 CONFIG = config(delivery_groups=[{"deliverygroup": "Gordon Store"}], default_item_type="chilled")
 RESULTS = (Translated, Skipped, Untranslatable)
+
+
+def assert_no_bug_hidden(result: object) -> None:
+    """translate_order turns any exception into a problem with UNREADABLE_REASON (its never-raise
+    contract); for the property to be able to fail, that catch-all must never be what answered."""
+    assert isinstance(result, RESULTS)
+    if isinstance(result, Untranslatable):
+        hidden = [p for p in result.problems if p.reason.startswith(UNREADABLE_REASON)]
+        assert hidden == [], hidden
+
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
 json_values = st.recursive(
@@ -107,8 +119,8 @@ nows = st.datetimes(
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=orders | json_values, now=nows)
 def test_translation_never_raises(document: Any, now: datetime) -> None:
-    """Raw data in, a Translated, Skipped or Untranslatable out; never an exception."""
-    assert isinstance(translate_document(document, CONFIG, now=now), RESULTS)
+    """Raw data in, a Translated, Skipped or Untranslatable out; never an exception (nor a hidden one)."""
+    assert_no_bug_hidden(translate_document(document, CONFIG, now=now))
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -122,8 +134,24 @@ def test_parsing_either_succeeds_or_says_why(document: dict[str, Any]) -> None:
     else:
         message = ""
         result = translate_order(order, CONFIG, now=datetime(2026, 12, 1, tzinfo=UTC))
-        assert isinstance(result, RESULTS)
+        assert_no_bug_hidden(result)
         if isinstance(result, Translated):
             assert len(result.gordon_order.content_hash()) == 64
         return
     assert message
+
+
+def test_the_catch_all_is_what_the_property_looks_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug inside the translation is reported with UNREADABLE_REASON, so the check above can see it."""
+
+    def broken(order: SaleorOrder) -> str | None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr("saleor_gordon.core.translate._skip_reason", broken)
+
+    result = translate_order(
+        SaleorOrder.from_graphql(order_data()), CONFIG, now=datetime(2026, 12, 1, tzinfo=UTC)
+    )
+
+    assert isinstance(result, Untranslatable)
+    assert result.problems[0].reason == f"{UNREADABLE_REASON} (RuntimeError)"

@@ -392,3 +392,79 @@ async def test_control_endpoints_list_orders_revoke_tokens_and_reset(
     assert revoked.status_code == 401
     assert sandbox.state.orders == {}
     assert sandbox.state.requests() == []
+
+
+@pytest.mark.parametrize(
+    "ref", [["A1"], {"ref": "A1"}, 42, True], ids=["list", "object", "int", "bool"]
+)
+async def test_post_with_a_non_string_external_ref_is_refused(
+    open_sandbox: OpenSandbox, ref: object
+) -> None:
+    """Checked before "External Ref in Use" (a list is not even hashable): 400 with a message."""
+    sandbox = await open_sandbox()
+    await sandbox.api("POST", "/api/orders", json=gordon_order("A1"))
+
+    response = await sandbox.api(
+        "POST", "/api/orders", json=gordon_order("A1") | {"external_ref": ref}
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"status": "error", "message": "external_ref must be a string"}
+    assert list(sandbox.state.orders) == ["A1"]
+
+
+@pytest.mark.parametrize("method", ["PUT", "POST"])
+async def test_deeply_nested_json_is_an_invalid_body(
+    open_sandbox: OpenSandbox, method: str
+) -> None:
+    """json.loads raises RecursionError on absurd nesting: a Gordon-style 400, recorded as text."""
+    sandbox = await open_sandbox()
+    deep = b"[" * 100_000 + b"]" * 100_000
+    path = "/api/orders/A1" if method == "PUT" else "/api/orders"
+
+    response = await sandbox.api(method, path, content=deep)
+
+    assert response.status_code == 400
+    assert response.json() == {"status": "error", "message": "Invalid JSON body"}
+    [entry] = sandbox.state.requests(method=method, path=path)
+    assert entry["status"] == 400
+    assert isinstance(entry["body"], str)
+
+
+async def test_the_recording_keeps_the_newest_requests(open_sandbox: OpenSandbox) -> None:
+    """Bounded in memory: the oldest go first, ``seq`` keeps counting; clearing starts it again."""
+    sandbox = await open_sandbox(max_recorded_requests=3)  # the token request is seq 1
+    for ref in ("A1", "A2", "A3", "A4"):
+        await sandbox.api("PUT", f"/api/orders/{ref}", json=gordon_order(ref))
+
+    kept = sandbox.state.requests()
+    sandbox.state.clear_requests()
+    await sandbox.api("GET", "/api/orders/A1")
+
+    assert [(entry["seq"], entry["ref"]) for entry in kept] == [(3, "A2"), (4, "A3"), (5, "A4")]
+    assert sandbox.state.count("PUT", "/api/orders/A1") == 0
+    assert [entry["seq"] for entry in sandbox.state.requests()] == [1]
+
+
+def test_the_default_recording_bound_is_documented() -> None:
+    """Ten thousand requests by default (module docstring)."""
+    assert SandboxOptions().max_recorded_requests == 10_000
+
+
+async def test_expired_tokens_are_forgotten_when_a_new_one_is_issued() -> None:
+    """A long benchmark that logs in again and again does not keep every token it ever got."""
+    clock = FakeClock()
+    app = create_gordon_sandbox(SandboxOptions(token_expires_in=60, clock=clock))
+    state = sandbox_state(app)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://s"
+    ) as http:
+        for _ in range(5):
+            await http.post("/oauth/token", json=token_request())
+            clock.advance(30)
+        latest = (await http.post("/oauth/token", json=token_request())).json()["access_token"]
+        answer = await http.get("/api/orders/1", headers={"Authorization": f"Bearer {latest}"})
+
+    assert answer.status_code == 404  # the new token works
+    assert len(state.tokens) == 2  # the one issued 30 s ago (still valid) and the new one
+    assert latest in state.tokens
