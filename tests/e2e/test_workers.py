@@ -95,9 +95,12 @@ async def test_two_worker_processes_on_postgresql_push_every_order_once(
     tmp_path: Path,
 ) -> None:
     gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
-    async with running_stack(saleor_fake, gordon, tmp_path, fresh_postgres_url, workers=0) as stack:
-        # given two worker processes sharing one PostgreSQL
-        _slow_gordon(gordon, 0.05)
+    settings = {"SALEOR_GORDON_SHOP_CONCURRENCY": "6"}  # room for both processes' 3 tasks
+    async with running_stack(
+        saleor_fake, gordon, tmp_path, fresh_postgres_url, workers=0, settings=settings
+    ) as stack:
+        # given two worker processes sharing one PostgreSQL, and a Gordon slow enough to overlap
+        _slow_gordon(gordon, 0.2)
         for name in ("worker-1", "worker-2"):
             stack.start_process("worker", "--concurrency", "3", name=name)
         orders = [stack.paid_order() for _ in range(24)]
