@@ -34,6 +34,7 @@ from saleor_gordon.core.sync_decision import (
 from saleor_gordon.core.translate import Translated, TranslationResult, translate_order
 from saleor_gordon.errors import (
     SaleorError,
+    SaleorGraphQLError,
     SaleorTokenRevoked,
     SaleorUnavailable,
     ShopConfigInvalid,
@@ -132,6 +133,9 @@ class _Attempt:
         except SaleorUnavailable as exc:
             step = _Step(JobStatus.RETRYING, "saleor", "unavailable", exc.message)
             return self._retry(step, retry_after=exc.retry_after)
+        except SaleorGraphQLError as exc:  # e.g. a permission the app lacks: a person must look
+            message = f"Saleor refused to read the order: {exc.message}"
+            return self._settle(JobStatus.NEEDS_ATTENTION, "saleor", "refused", message)
 
     async def _sync(
         self, installation: Installation, config: ShopConfig, saleor: SaleorClient

@@ -298,3 +298,28 @@ async def test_cancel_after_a_push_whose_answer_was_lost_withdraws_it(stack: Sta
     await _settled_as(stack, order, "cancelled")
     assert stack.gordon_requests("DELETE", order)
     await stack.wait_until(lambda: order["number"] not in stack.gordon.state.orders)
+
+
+async def test_an_order_saleor_refuses_to_read_needs_attention(stack: Stack) -> None:
+    # given a webhook for an order id Saleor does not accept (e.g. an order of another type)
+    state = stack.saleor.state
+    [hook] = state.webhooks_for("ORDER_FULLY_PAID")
+    payload = state.event_payload(
+        "ORDER_FULLY_PAID", order_id=stack.paid_order()["id"], query=hook.query
+    )
+    payload["order"] = {**payload["order"], "id": "not-an-id", "number": "999"}
+
+    delivery = await state.deliver(stack.http, hook.target_url, "ORDER_FULLY_PAID", payload)
+
+    # then the job says what Saleor answered, and Gordon is not called
+    assert delivery.status == 200
+    missing = {"id": "not-an-id", "number": "999"}
+
+    async def flagged() -> bool:
+        jobs = [job for job in await stack.jobs() if job["order_id"] == "not-an-id"]
+        return bool(jobs) and jobs[0]["status"] == "needs_attention"
+
+    await stack.wait_until(flagged)
+    job = await stack.job_for(missing)
+    assert "Saleor refused to read the order" in job["last_message"]
+    assert stack.gordon.state.requests(method="PUT") == []
