@@ -323,3 +323,23 @@ async def test_an_order_saleor_refuses_to_read_needs_attention(stack: Stack) -> 
     job = await stack.job_for(missing)
     assert "Saleor refused to read the order" in job["last_message"]
     assert stack.gordon.state.requests(method="PUT") == []
+
+
+async def test_gordon_retry_after_is_honoured(stack: Stack) -> None:
+    # given Gordon answering 429 with Retry-After: 2 (the sandbox's default) once
+    stack.gordon.state.script_faults([429])
+    order = stack.paid_order()
+
+    await stack.emit("ORDER_FULLY_PAID", order["id"])
+
+    async def throttled() -> bool:
+        return (await stack.job_for(order))["last_outcome"] == "retryable"
+
+    await stack.wait_until(throttled)
+    job = await stack.job_for(order)
+    waited = datetime.fromisoformat(job["next_attempt_at"]) - datetime.fromisoformat(
+        job["updated_at"]
+    )
+    # 2 s from the attempt's start (updated_at is its end): far above the first backoff (~0.2 s)
+    assert waited >= timedelta(seconds=1.5)
+    await _synced(stack, order)
