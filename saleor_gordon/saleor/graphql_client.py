@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Final, NoReturn
 
@@ -30,6 +31,7 @@ from gql.transport.exceptions import (
 from gql.transport.httpx import HTTPXAsyncTransport
 from graphql import DocumentNode, parse
 
+from saleor_gordon.core.outcomes import parse_retry_after
 from saleor_gordon.errors import (
     SaleorError,
     SaleorGraphQLError,
@@ -61,8 +63,18 @@ class _Transport(HTTPXAsyncTransport):
 
     def _prepare_result(self, response: httpx.Response) -> Any:
         if response.status_code >= httpx.codes.BAD_REQUEST:
-            raise TransportServerError(f"HTTP {response.status_code}", response.status_code)
+            raise _HTTPStatusError(response)
         return super()._prepare_result(response)
+
+
+class _HTTPStatusError(TransportServerError):
+    """An HTTP error status from Saleor, with the Retry-After it asked for (seconds), if any."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}", response.status_code)
+        self.retry_after = parse_retry_after(
+            response.headers.get("retry-after"), now=datetime.now(UTC)
+        )
 
 
 class SaleorClient:
@@ -165,7 +177,8 @@ class SaleorClient:
         except TransportQueryError:
             raise  # a GraphQL answer: judged by _raise_for_errors
         except TransportServerError as exc:
-            raise _status_error(exc.code, where) from exc
+            retry_after = exc.retry_after if isinstance(exc, _HTTPStatusError) else None
+            raise _status_error(exc.code, where, retry_after=retry_after) from exc
         except (
             TransportConnectionFailed,
             TimeoutError,
@@ -219,13 +232,17 @@ def _document(operation: str) -> DocumentNode:
     return parse(load_document(operation))
 
 
-def _status_error(status: int | None, where: str) -> Exception:
+def _status_error(status: int | None, where: str, *, retry_after: float | None = None) -> Exception:
     if status == httpx.codes.UNAUTHORIZED:
         return SaleorTokenRevoked()
     if status is None or status >= httpx.codes.INTERNAL_SERVER_ERROR:
-        return SaleorUnavailable(f"Saleor answered HTTP {status} ({where}).")
+        return SaleorUnavailable(
+            f"Saleor answered HTTP {status} ({where}).", retry_after=retry_after
+        )
     if status in _UNAVAILABLE_STATUSES:
-        return SaleorUnavailable(f"Saleor answered HTTP {status} ({where}); try again later.")
+        return SaleorUnavailable(
+            f"Saleor answered HTTP {status} ({where}); try again later.", retry_after=retry_after
+        )
     return SaleorGraphQLError(f"Saleor answered HTTP {status} ({where}).")
 
 

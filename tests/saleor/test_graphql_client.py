@@ -327,3 +327,19 @@ async def test_failure_summary_of_an_unreachable_saleor() -> None:
         with pytest.raises(SaleorError) as caught:
             await client.app_id()
     assert failure_summary(caught.value) == "Saleor could not be reached"
+
+
+@pytest.mark.parametrize("status", [429, 503])
+async def test_retry_after_of_a_busy_saleor_is_kept(status: int) -> None:
+    """Saleor asking to wait (429/503 with Retry-After) is honoured by the job's retry."""
+    transport = httpx.MockTransport(
+        lambda _request: httpx.Response(status, headers={"Retry-After": "30"}, text="busy")
+    )
+    async with httpx.AsyncClient(transport=transport) as http:
+        client = SaleorClient(
+            saleor_api_url="https://shop.example.com/graphql/", token="t" * 30, http=http
+        )
+        with pytest.raises(SaleorUnavailable) as caught:
+            await client.fetch_order("T3JkZXI6MQ==")
+
+    assert caught.value.retry_after == 30.0
