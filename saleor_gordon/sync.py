@@ -7,6 +7,7 @@ performs them and turns what happened into a ``JobResult`` for the worker to rec
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import random
@@ -31,13 +32,19 @@ from saleor_gordon.core.sync_decision import (
     desired_metadata,
     metadata_changes,
 )
-from saleor_gordon.core.translate import Translated, TranslationResult, translate_order
+from saleor_gordon.core.translate import (
+    Translated,
+    TranslationResult,
+    Untranslatable,
+    translate_order,
+)
 from saleor_gordon.errors import (
     SaleorError,
     SaleorGraphQLError,
     SaleorTokenRevoked,
     SaleorUnavailable,
     ShopConfigInvalid,
+    StoreUnavailable,
 )
 from saleor_gordon.gordon.client import GordonClient
 from saleor_gordon.gordon.rate_limit import RequestPacer
@@ -136,6 +143,8 @@ class _Attempt:
         except SaleorGraphQLError as exc:  # e.g. a permission the app lacks: a person must look
             message = f"Saleor refused to read the order: {exc.message}"
             return self._settle(JobStatus.NEEDS_ATTENTION, "saleor", "refused", message)
+        except StoreUnavailable as exc:  # the shared rate schedule, for one
+            return self._retry(_Step(JobStatus.RETRYING, "store", "unavailable", exc.message))
 
     async def _sync(
         self, installation: Installation, config: ShopConfig, saleor: SaleorClient
@@ -157,19 +166,27 @@ class _Attempt:
         return await self._write_back(saleor, order, result)
 
     def _translate(self, order: SaleorOrder, config: ShopConfig) -> TranslationResult:
-        # A pushed order is judged as of its push: a requested delivery date that has passed
-        # since is no reason to flag an order that Gordon already has.
-        translation = translate_order(order, config, now=self.job.pushed_at or self.now)
-        ref = self.job.external_ref
-        if (
-            isinstance(translation, Translated)
-            and ref
-            and translation.gordon_order.external_ref != ref
-        ):
-            # The prefix changed after a push: keep updating the order Gordon already has.
-            gordon_order = translation.gordon_order.model_copy(update={"external_ref": ref})
-            translation = dataclasses.replace(translation, gordon_order=gordon_order)
+        translation = self._keep_ref(translate_order(order, config, now=self.now))
+        if isinstance(translation, Untranslatable) and self.job.pushed_at is not None:
+            # A requested delivery date that has passed since the push is no reason to flag an
+            # order whose content Gordon already has; any other change is judged as of now.
+            as_pushed = self._keep_ref(translate_order(order, config, now=self.job.pushed_at))
+            if (
+                isinstance(as_pushed, Translated)
+                and as_pushed.gordon_order.content_hash() == self.job.pushed_hash
+            ):
+                return as_pushed
         return translation
+
+    def _keep_ref(self, translation: TranslationResult) -> TranslationResult:
+        """After a push, keep updating the order Gordon has, even if the prefix changed since."""
+        ref = self.job.external_ref
+        if not isinstance(translation, Translated) or not ref:
+            return translation
+        if translation.gordon_order.external_ref == ref:
+            return translation
+        gordon_order = translation.gordon_order.model_copy(update={"external_ref": ref})
+        return dataclasses.replace(translation, gordon_order=gordon_order)
 
     async def _act(self, order: SaleorOrder, data: Mapping[str, Any], config: ShopConfig) -> _Step:
         decision = decide_sync(
@@ -226,7 +243,10 @@ class _Attempt:
             if push.warnings:
                 message += " Warnings: " + " ".join(w.message for w in push.warnings)
             return _Step(JobStatus.SYNCED, "push", "accepted", message, changes)
-        return self._failed_call("push", outcome, {"external_ref": ref})
+        # Only a push whose answer was lost may have created the order under this ref; a refused
+        # one did not, and must not pin the order to a ref the shop owner may be changing.
+        maybe_sent = {"external_ref": ref} if isinstance(outcome, Retryable) else {}
+        return self._failed_call("push", outcome, maybe_sent)
 
     async def _withdraw(self, withdraw: Withdraw, gordon: GordonClient) -> _Step:
         ref = withdraw.external_ref
@@ -305,7 +325,10 @@ class _Attempt:
         except SaleorTokenRevoked as exc:
             # What Gordon accepted is still recorded (result.changes); the write-back waits for
             # the app to be installed again (claims skip revoked installations).
-            await self.runtime.installations.mark_revoked(self.job.installation_id, now=self.now)
+            with contextlib.suppress(StoreUnavailable):  # the result below must still be recorded
+                await self.runtime.installations.mark_revoked(
+                    self.job.installation_id, now=self.now
+                )
             logger.warning("installation.revoked installation_id=%s", self.job.installation_id)
             return self._write_back_failed(result, exc, next_at=self.now)
         except SaleorError as exc:

@@ -115,18 +115,25 @@ class JwksRefetchLimiter:
         self._succeeded.pop(saleor_api_url, None)
         return True
 
+    def now(self) -> float:
+        """The limiter's clock; take it when a request arrives, for ``refetched_since``."""
+        return self._clock()
+
     def record_success(self, saleor_api_url: str) -> None:
-        """The refetch this limiter allowed last returned a usable JWKS."""
-        self._succeeded[saleor_api_url] = self._clock()
+        """The refetch this limiter allowed last returned a usable JWKS, and it is stored."""
+        started = self._last.get(saleor_api_url)
+        if started is not None:
+            self._succeeded[saleor_api_url] = started
 
-    def refetched_recently(self, saleor_api_url: str) -> bool:
-        """True if a usable JWKS was fetched for this installation within the interval.
+    def refetched_since(self, saleor_api_url: str, moment: float) -> bool:
+        """True if a refetch that started at or after ``moment`` brought usable keys.
 
-        Lets a caller whose refetch is refused tell "the keys are current and the key id is still
-        unknown" (reject) from "the keys could not be refreshed" (ask Saleor to retry later).
+        Lets a caller whose refetch is refused tell "the keys were fetched after this request
+        arrived and still lack its key id" (reject) from "the keys may be older than the request"
+        (ask Saleor to retry later).
         """
-        at = self._succeeded.get(saleor_api_url)
-        return at is not None and self._clock() - at < self._interval
+        started = self._succeeded.get(saleor_api_url)
+        return started is not None and started >= moment
 
     def _forget_expired(self, now: float) -> None:
         if len(self._last) < _MAX_TRACKED:

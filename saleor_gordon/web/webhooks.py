@@ -135,6 +135,7 @@ async def _verify_signature(
     # queue for one refetch and then use the JWKS it stored, instead of being refused because
     # the limiter already spent its refetch on the first of them.
     url = installation.saleor_api_url
+    arrived = runtime.jwks_limiter.now()
     async with runtime.jwks_refetch_lock(url):
         stored = await _installation(runtime, url)
         if stored is None:  # uninstalled meanwhile
@@ -149,7 +150,7 @@ async def _verify_signature(
                 rejection = exc
         if not runtime.jwks_limiter.try_acquire(url):
             if isinstance(rejection, SignatureKeyUnknown) and not (
-                runtime.jwks_limiter.refetched_recently(url)
+                runtime.jwks_limiter.refetched_since(url, arrived)
             ):
                 raise _keys_unavailable(url) from rejection
             raise rejection
@@ -175,10 +176,10 @@ async def _refresh_jwks(
         if isinstance(rejection, SignatureKeyUnknown):
             raise _keys_unavailable(url) from exc
         raise rejection from exc
-    runtime.jwks_limiter.record_success(url)
     if jwks != installation.jwks:
         await runtime.installations.save_jwks(installation.id, jwks, now=runtime.clock())
         logger.info("installation.jwks_refreshed saleor_api_url=%s", sanitize_url(url))
+    runtime.jwks_limiter.record_success(url)  # only once stored: waiting requests rely on it
     verify_webhook_signature(body, signature, jwks)
 
 

@@ -225,10 +225,13 @@ async def test_fixing_the_configuration_retries_and_clears_the_error(stack: Stac
     await stack.emit("ORDER_FULLY_PAID", order["id"])
     await _settled_as(stack, order, "needs_attention")
 
-    await stack.configure()  # the shop owner fixes the delivery group
+    # the shop owner fixes the delivery group, and gives the shop's orders a prefix meanwhile
+    await stack.configure(external_ref_prefix="SHOP-")
 
     await _synced(stack, order)
     assert "gordon.error" not in stack.private_metadata(order)
+    # the refused push did not pin the order to its old reference
+    assert list(stack.gordon.state.orders) == [f"SHOP-{order['number']}"]
 
 
 async def test_saleor_down_for_a_while_resumes_without_loss(stack: Stack) -> None:

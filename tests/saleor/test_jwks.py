@@ -163,19 +163,21 @@ async def test_fetch_jwks_reason_is_a_short_clause_without_remote_text() -> None
     assert caught.value.reason == "is unusable: it holds no valid RS256 key"
 
 
-class TestRefetchedRecently:
-    def test_a_successful_refetch_is_recent_for_one_interval(self) -> None:
+class TestRefetchedSince:
+    def test_only_a_refetch_started_after_the_request_counts(self) -> None:
         now = [1000.0]
         limiter = JwksRefetchLimiter(30.0, clock=lambda: now[0])
         url = "https://a/graphql/"
-        assert limiter.refetched_recently(url) is False
+        early = limiter.now()
+        now[0] += 1.0
         assert limiter.try_acquire(url) is True
-        assert limiter.refetched_recently(url) is False  # acquired, not fetched
+        assert limiter.refetched_since(url, early) is False  # acquired, not yet fetched
         limiter.record_success(url)
-        assert limiter.refetched_recently(url) is True
-        assert limiter.refetched_recently("https://b/graphql/") is False
-        now[0] += 30.0
-        assert limiter.refetched_recently(url) is False
+        assert limiter.refetched_since(url, early) is True
+        assert limiter.refetched_since("https://b/graphql/", early) is False
+        now[0] += 5.0
+        late = limiter.now()  # a request arriving after that refetch started
+        assert limiter.refetched_since(url, late) is False
 
     def test_a_new_refetch_forgets_the_previous_success(self) -> None:
         now = [1000.0]
@@ -185,4 +187,4 @@ class TestRefetchedRecently:
         limiter.record_success(url)
         now[0] += 31.0
         assert limiter.try_acquire(url) is True
-        assert limiter.refetched_recently(url) is False
+        assert limiter.refetched_since(url, 0.0) is False

@@ -492,11 +492,35 @@ class TestSignatures:
         responses = [
             await app.client.post(ORDERS_PATH, headers=headers, content=body) for _ in range(20)
         ]
-        # then
-        assert {r.status_code for r in responses} == {401}
-        assert {error_of(r)["code"] for r in responses} == {"SIGNATURE_VERIFICATION_FAILED"}
+        # then the first is refused for good after a refetch; the others, whose key Saleor may
+        # have introduced after that refetch began, are asked to come back later; none is accepted
+        assert responses[0].status_code == 401
+        assert error_of(responses[0])["code"] == "SIGNATURE_VERIFICATION_FAILED"
+        assert {r.status_code for r in responses[1:]} == {503}
+        assert {error_of(r)["code"] for r in responses[1:]} == {"JWKS_UNAVAILABLE"}
         assert saleor_fake.state.jwks_fetches == 2  # installation + one refetch for the flood
         assert await app.count_events() == 0
+
+    async def test_a_rotation_right_after_a_junk_refetch_is_retried_not_lost(
+        self, open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        # given a junk request that spent the refetch window
+        app = await open_sqlite_app()
+        await install_from_fake(app, saleor_fake)
+        order = saleor_fake.state.add_order()
+        payload = saleor_fake.state.order_event_payload("ORDER_CREATED", order["id"])
+        headers, body = saleor_fake.state.webhook_request("ORDER_CREATED", payload)
+        junk = {**headers, "Saleor-Signature": SigningKey.generate().sign_detached(body)}
+        assert (await app.client.post(ORDERS_PATH, headers=junk, content=body)).status_code == 401
+
+        # when Saleor rotates its key within that window and signs a real webhook with it
+        saleor_fake.state.rotate_key()
+        headers, body = saleor_fake.state.webhook_request("ORDER_CREATED", payload)
+        response = await app.client.post(ORDERS_PATH, headers=headers, content=body)
+
+        # then the app asks Saleor to retry instead of refusing the event for good
+        assert response.status_code == 503
+        assert error_of(response)["code"] == "JWKS_UNAVAILABLE"
 
     @pytest.mark.parametrize("algorithm", ["RS512", "PS256", "HS256"])
     async def test_an_algorithm_other_than_rs256_is_refused(
