@@ -11,7 +11,13 @@ from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.inbox import EventInbox, ReceivedOrderEvent
 from saleor_gordon.store.installations import InstallationStore
-from saleor_gordon.store.jobs import HistoryEntry, JobResult, JobStore, enqueue_order_job
+from saleor_gordon.store.jobs import (
+    ClaimedJob,
+    HistoryEntry,
+    JobResult,
+    JobStore,
+    enqueue_order_job,
+)
 from tests.conftest import TEST_SECRET_KEY
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -46,6 +52,14 @@ async def _event(
     return (await EventInbox(engine).record_order_event(received, now=at)).job_id
 
 
+async def _claim(
+    jobs: JobStore, worker_id: str, *, now: datetime = NOW, limit: int = 4
+) -> ClaimedJob | None:
+    return await jobs.claim_next_job(
+        worker_id=worker_id, now=now, lease_seconds=LEASE, per_installation_limit=limit
+    )
+
+
 def _synced(message: str = "pushed") -> JobResult:
     return JobResult(
         status=JobStatus.SYNCED,
@@ -63,12 +77,8 @@ async def test_a_due_job_is_claimed_once(migrated_engine: AsyncEngine) -> None:
     await _event(migrated_engine, installation, "order-001")
     jobs = JobStore(migrated_engine)
 
-    first = await jobs.claim_next_job(
-        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
-    )
-    second = await jobs.claim_next_job(
-        worker_id="w2", now=NOW, lease_seconds=LEASE, per_installation_limit=4
-    )
+    first = await _claim(jobs, "w1")
+    second = await _claim(jobs, "w2")
 
     assert first is not None
     assert first.order_id == "order-001"
@@ -82,14 +92,7 @@ async def test_concurrent_claims_never_share_a_job(migrated_engine: AsyncEngine)
         await _event(migrated_engine, installation, f"order-{index:03}")
     jobs = JobStore(migrated_engine)
 
-    claims = await asyncio.gather(
-        *(
-            jobs.claim_next_job(
-                worker_id=f"w{i}", now=NOW, lease_seconds=LEASE, per_installation_limit=10
-            )
-            for i in range(10)
-        )
-    )
+    claims = await asyncio.gather(*(_claim(jobs, f"w{i}", limit=10) for i in range(10)))
 
     claimed = [claim.order_id for claim in claims if claim is not None]
     assert sorted(claimed) == [f"order-{index:03}" for index in range(6)]
@@ -101,23 +104,14 @@ async def test_an_expired_lease_lets_another_worker_take_the_job(
     installation = await _install(migrated_engine)
     await _event(migrated_engine, installation, "order-001")
     jobs = JobStore(migrated_engine)
-    dead = await jobs.claim_next_job(
-        worker_id="dead", now=NOW, lease_seconds=LEASE, per_installation_limit=4
-    )
+    dead = await _claim(jobs, "dead")
     assert dead is not None
 
     before_expiry = NOW + timedelta(seconds=LEASE - 1)
     after_expiry = NOW + timedelta(seconds=LEASE + 1)
 
-    assert (
-        await jobs.claim_next_job(
-            worker_id="w2", now=before_expiry, lease_seconds=LEASE, per_installation_limit=4
-        )
-        is None
-    )
-    taken = await jobs.claim_next_job(
-        worker_id="w2", now=after_expiry, lease_seconds=LEASE, per_installation_limit=4
-    )
+    assert await _claim(jobs, "w2", now=before_expiry) is None
+    taken = await _claim(jobs, "w2", now=after_expiry)
     assert taken is not None
     assert taken.attempts == 2
     # the dead worker's late result is not recorded over the new owner's lease
@@ -129,21 +123,14 @@ async def test_renewing_keeps_the_lease(migrated_engine: AsyncEngine) -> None:
     installation = await _install(migrated_engine)
     await _event(migrated_engine, installation, "order-001")
     jobs = JobStore(migrated_engine)
-    job = await jobs.claim_next_job(
-        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
-    )
+    job = await _claim(jobs, "w1")
     assert job is not None
 
     later = NOW + timedelta(seconds=LEASE - 5)
     assert await jobs.renew_lease(job.id, worker_id="w1", now=later, lease_seconds=LEASE)
 
     after_first_lease = NOW + timedelta(seconds=LEASE + 5)
-    assert (
-        await jobs.claim_next_job(
-            worker_id="w2", now=after_first_lease, lease_seconds=LEASE, per_installation_limit=4
-        )
-        is None
-    )
+    assert await _claim(jobs, "w2", now=after_first_lease) is None
     assert not await jobs.renew_lease(job.id, worker_id="w2", now=later, lease_seconds=LEASE)
 
 
@@ -151,9 +138,7 @@ async def test_finishing_records_history_and_settles(migrated_engine: AsyncEngin
     installation = await _install(migrated_engine)
     job_id = await _event(migrated_engine, installation, "order-001")
     jobs = JobStore(migrated_engine)
-    job = await jobs.claim_next_job(
-        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
-    )
+    job = await _claim(jobs, "w1")
     assert job is not None
     result = JobResult(
         status=JobStatus.SYNCED,
@@ -179,29 +164,20 @@ async def test_finishing_records_history_and_settles(migrated_engine: AsyncEngin
         ("push", "accepted"),
         ("write_back", "written"),
     ]
-    assert (
-        await jobs.claim_next_job(
-            worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
-        )
-        is None
-    )
+    assert await _claim(jobs, "w1") is None
 
 
 async def test_an_event_during_work_keeps_the_job_due(migrated_engine: AsyncEngine) -> None:
     installation = await _install(migrated_engine)
     await _event(migrated_engine, installation, "order-001", "ORDER_CREATED")
     jobs = JobStore(migrated_engine)
-    job = await jobs.claim_next_job(
-        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
-    )
+    job = await _claim(jobs, "w1")
     assert job is not None
 
     await _event(migrated_engine, installation, "order-001", "ORDER_UPDATED")
     await jobs.finish_job(job, _synced(), now=NOW)
 
-    again = await jobs.claim_next_job(
-        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
-    )
+    again = await _claim(jobs, "w1")
     assert again is not None
     assert again.events_seen == frozenset({"ORDER_CREATED", "ORDER_UPDATED"})
     assert again.pushed_hash == "h1"
@@ -211,9 +187,7 @@ async def test_retry_later_is_not_claimed_early(migrated_engine: AsyncEngine) ->
     installation = await _install(migrated_engine)
     await _event(migrated_engine, installation, "order-001")
     jobs = JobStore(migrated_engine)
-    job = await jobs.claim_next_job(
-        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
-    )
+    job = await _claim(jobs, "w1")
     assert job is not None
     retry_at = NOW + timedelta(seconds=10)
     await jobs.finish_job(
@@ -224,15 +198,8 @@ async def test_retry_later_is_not_claimed_early(migrated_engine: AsyncEngine) ->
         now=NOW,
     )
 
-    assert (
-        await jobs.claim_next_job(
-            worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
-        )
-        is None
-    )
-    retried = await jobs.claim_next_job(
-        worker_id="w1", now=retry_at, lease_seconds=LEASE, per_installation_limit=4
-    )
+    assert await _claim(jobs, "w1") is None
+    retried = await _claim(jobs, "w1", now=retry_at)
     assert retried is not None
     assert retried.attempts == 2
 
@@ -247,12 +214,7 @@ async def test_one_shops_backlog_does_not_starve_another(migrated_engine: AsyncE
     await _event(migrated_engine, quiet, "quiet-001", at=NOW)
     jobs = JobStore(migrated_engine)
 
-    claims = [
-        await jobs.claim_next_job(
-            worker_id=f"w{i}", now=NOW, lease_seconds=LEASE, per_installation_limit=2
-        )
-        for i in range(4)
-    ]
+    claims = [await _claim(jobs, f"w{i}", limit=2) for i in range(4)]
 
     claimed = [claim.order_id for claim in claims if claim is not None]
     assert "quiet-001" in claimed[:2]
@@ -277,9 +239,7 @@ async def test_operator_retry_runs_a_failed_job_first(migrated_engine: AsyncEngi
     installation = await _install(migrated_engine)
     failed_id = await _event(migrated_engine, installation, "order-001")
     jobs = JobStore(migrated_engine)
-    job = await jobs.claim_next_job(
-        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
-    )
+    job = await _claim(jobs, "w1")
     assert job is not None
     await jobs.finish_job(
         job,
@@ -296,9 +256,7 @@ async def test_operator_retry_runs_a_failed_job_first(migrated_engine: AsyncEngi
 
     assert failed_id is not None
     assert await jobs.retry_job(failed_id, now=NOW)
-    claimed = await jobs.claim_next_job(
-        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
-    )
+    claimed = await _claim(jobs, "w1")
 
     assert claimed is not None
     assert claimed.id == failed_id
@@ -311,9 +269,7 @@ async def test_retry_all_failed(migrated_engine: AsyncEngine) -> None:
     jobs = JobStore(migrated_engine)
     for order in ("order-001", "order-002"):
         await _event(migrated_engine, installation, order)
-        job = await jobs.claim_next_job(
-            worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
-        )
+        job = await _claim(jobs, "w1")
         assert job is not None
         await jobs.finish_job(
             job,
@@ -336,9 +292,7 @@ async def test_history_is_pruned(migrated_engine: AsyncEngine) -> None:
     installation = await _install(migrated_engine)
     job_id = await _event(migrated_engine, installation, "order-001")
     jobs = JobStore(migrated_engine)
-    job = await jobs.claim_next_job(
-        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
-    )
+    job = await _claim(jobs, "w1")
     assert job is not None
     await jobs.finish_job(job, _synced(), now=NOW)
 
@@ -354,18 +308,14 @@ async def test_operator_retry_during_a_run_is_not_lost(migrated_engine: AsyncEng
     installation = await _install(migrated_engine)
     job_id = await _event(migrated_engine, installation, "order-001")
     jobs = JobStore(migrated_engine)
-    job = await jobs.claim_next_job(
-        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
-    )
+    job = await _claim(jobs, "w1")
     assert job is not None
     assert job_id is not None
 
     assert await jobs.retry_job(job_id, now=NOW)  # while the worker runs it
     await jobs.finish_job(job, _synced(), now=NOW)
 
-    again = await jobs.claim_next_job(
-        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
-    )
+    again = await _claim(jobs, "w1")
     assert again is not None
     assert again.id == job_id
 
@@ -376,9 +326,7 @@ async def test_a_newer_event_after_a_settled_result_opens_a_fresh_episode(
     installation = await _install(migrated_engine)
     await _event(migrated_engine, installation, "order-001", "ORDER_CREATED")
     jobs = JobStore(migrated_engine)
-    job = await jobs.claim_next_job(
-        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
-    )
+    job = await _claim(jobs, "w1")
     assert job is not None
     later = NOW + timedelta(hours=1)
 
@@ -392,9 +340,7 @@ async def test_a_newer_event_after_a_settled_result_opens_a_fresh_episode(
     )
     await jobs.finish_job(job, failed, now=later)
 
-    again = await jobs.claim_next_job(
-        worker_id="w1", now=later, lease_seconds=LEASE, per_installation_limit=4
-    )
+    again = await _claim(jobs, "w1", now=later)
     assert again is not None
     assert again.status == JobStatus.PENDING
     assert again.attempts == 1
@@ -408,9 +354,7 @@ async def test_an_enqueue_committing_during_finish_keeps_the_job_due(
     installation = await _install(migrated_engine)
     await _event(migrated_engine, installation, "order-001", "ORDER_CREATED")
     jobs = JobStore(migrated_engine)
-    job = await jobs.claim_next_job(
-        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
-    )
+    job = await _claim(jobs, "w1")
     assert job is not None
 
     async with migrated_engine.connect() as connection:
@@ -428,8 +372,6 @@ async def test_an_enqueue_committing_during_finish_keeps_the_job_due(
         await transaction.commit()
     assert await finishing
 
-    again = await jobs.claim_next_job(
-        worker_id="w2", now=NOW, lease_seconds=LEASE, per_installation_limit=4
-    )
+    again = await _claim(jobs, "w2")
     assert again is not None
     assert "ORDER_UPDATED" in again.events_seen
