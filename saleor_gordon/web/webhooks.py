@@ -5,19 +5,15 @@ headers -> event -> body size and JSON -> installation known (before any network
 detached RS256 JWS verifies against the cached JWKS, or against a refetched JWKS (at most one
 refetch per installation per limiter window). No Gordon call happens here; the worker does that.
 
-Refetching only helps when the signature names a key id the cache lacks or is a well-formed RS256
-signature that does not match; malformed signatures and other algorithms are refused at once. A
-refetched JWKS that differs from the cache is saved even when the request at hand still fails: it
-comes from the installation's own Saleor, and a junk request must not waste it. Saleor retries 5xx
-only (protocol §3.4), so an unknown key id that cannot be checked because Saleor's keys cannot be
-fetched right now is answered 503, never 401: a rotated key must not lose the event.
+The refetch rules are in ``web/signing_keys.py``. Saleor retries 5xx only (protocol §3.4), so an
+unknown key id that cannot be checked because Saleor's keys cannot be fetched right now is answered
+503, never 401: a rotated key must not lose the event.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,17 +24,16 @@ from saleor_gordon.errors import WebhookRejected
 from saleor_gordon.observability import sanitize_url
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor import headers
-from saleor_gordon.saleor.jwks import JwksUnavailable, fetch_jwks
 from saleor_gordon.saleor.manifest import ORDER_EVENTS
-from saleor_gordon.saleor.signature import (
-    SignatureInvalid,
-    SignatureKeyUnknown,
-    SignatureMismatch,
-    verify_webhook_signature,
-)
+from saleor_gordon.saleor.signature import verify_webhook_signature
 from saleor_gordon.store.inbox import ReceivedOrderEvent
 from saleor_gordon.web.request_body import parse_json_object, read_limited_body
 from saleor_gordon.web.saleor_api_url import saleor_api_url_problem
+from saleor_gordon.web.signing_keys import (
+    VerifyingInstallation,
+    load_verifying_installation,
+    verify_with_fresh_keys,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,18 +42,8 @@ _ORDER_EVENTS = frozenset(ORDER_EVENTS)
 
 
 @dataclass(frozen=True)
-class WebhookInstallation:
-    """What verifying and recording a webhook needs of an installation (no token, no secrets)."""
-
-    id: int
-    saleor_api_url: str
-    app_id: str
-    jwks: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
 class VerifiedWebhook:
-    installation: WebhookInstallation
+    installation: VerifyingInstallation
     event: str
     """Upper-case event name, as in the manifest (``ORDER_FULLY_PAID``)."""
     body: bytes
@@ -99,7 +84,7 @@ async def verify_webhook(
         )
     body = await read_limited_body(request)
     payload = parse_json_object(body)
-    installation = await _installation(runtime, saleor_api_url)
+    installation = await load_verifying_installation(runtime, saleor_api_url)
     if installation is None:
         raise WebhookRejected(
             "NOT_REGISTERED",
@@ -107,98 +92,16 @@ async def verify_webhook(
             "Saleor first.",
             status_hint=401,
         )
-    await _verify_signature(runtime, installation, body, signature)
+    await verify_with_fresh_keys(
+        runtime,
+        installation,
+        lambda jwks: verify_webhook_signature(body, signature, jwks),
+        unavailable_message=(
+            "The webhook is signed with a key the app does not know yet, and Saleor's signing "
+            "keys cannot be fetched right now; Saleor may retry the delivery later."
+        ),
+    )
     return VerifiedWebhook(installation=installation, event=event, body=body, payload=payload)
-
-
-async def _installation(runtime: Runtime, saleor_api_url: str) -> WebhookInstallation | None:
-    identity = await runtime.installations.get_webhook_identity(saleor_api_url)
-    if identity is None:
-        return None
-    installation_id, app_id, jwks = identity
-    return WebhookInstallation(
-        id=installation_id, saleor_api_url=saleor_api_url, app_id=app_id, jwks=jwks
-    )
-
-
-async def _verify_signature(
-    runtime: Runtime, installation: WebhookInstallation, body: bytes, signature: str
-) -> None:
-    try:
-        verify_webhook_signature(body, signature, installation.jwks)
-        return
-    except SignatureInvalid as exc:
-        if not _refetch_may_help(exc):
-            raise
-        rejection = exc
-    # Saleor may have rotated its key. It delivers in parallel, so requests that fail together
-    # queue for one refetch and then use the JWKS it stored, instead of being refused because
-    # the limiter already spent its refetch on the first of them.
-    url = installation.saleor_api_url
-    arrived = runtime.jwks_limiter.now()
-    async with runtime.jwks_refetch_lock(url):
-        stored = await _installation(runtime, url)
-        if stored is None:  # uninstalled meanwhile
-            raise rejection
-        if stored.jwks != installation.jwks:
-            try:
-                verify_webhook_signature(body, signature, stored.jwks)
-                return
-            except SignatureInvalid as exc:
-                if not _refetch_may_help(exc):
-                    raise
-                rejection = exc
-        if not runtime.jwks_limiter.try_acquire(url):
-            if isinstance(rejection, SignatureKeyUnknown) and not (
-                runtime.jwks_limiter.refetched_since(url, arrived)
-            ):
-                raise _keys_unavailable(url) from rejection
-            raise rejection
-        await _refresh_jwks(runtime, stored, body, signature, rejection)
-
-
-async def _refresh_jwks(
-    runtime: Runtime,
-    installation: WebhookInstallation,
-    body: bytes,
-    signature: str,
-    rejection: SignatureInvalid,
-) -> None:
-    url = installation.saleor_api_url
-    try:
-        jwks = await fetch_jwks(runtime.http, url, timeout=runtime.settings.saleor_timeout_seconds)
-    except JwksUnavailable as exc:
-        logger.warning(
-            "installation.jwks_refetch_failed saleor_api_url=%s reason=%s",
-            sanitize_url(url),
-            exc.reason,
-        )
-        if isinstance(rejection, SignatureKeyUnknown):
-            raise _keys_unavailable(url) from exc
-        raise rejection from exc
-    if jwks != installation.jwks:
-        await runtime.installations.save_jwks(installation.id, jwks, now=runtime.clock())
-        logger.info("installation.jwks_refreshed saleor_api_url=%s", sanitize_url(url))
-    runtime.jwks_limiter.record_success(url)  # only once stored: waiting requests rely on it
-    verify_webhook_signature(body, signature, jwks)
-
-
-def _refetch_may_help(rejection: SignatureInvalid) -> bool:
-    """Fresh keys can only help an unknown key id or a well-formed signature that mismatched."""
-    return isinstance(rejection, SignatureKeyUnknown | SignatureMismatch)
-
-
-def _keys_unavailable(saleor_api_url: str) -> WebhookRejected:
-    logger.warning(
-        "webhook.jwks_unavailable saleor_api_url=%s: unknown signing key and no fresh JWKS",
-        sanitize_url(saleor_api_url),
-    )
-    return WebhookRejected(
-        "JWKS_UNAVAILABLE",
-        "The webhook is signed with a key the app does not know yet, and Saleor's signing keys "
-        "cannot be fetched right now; Saleor may retry the delivery later.",
-        status_hint=503,
-    )
 
 
 def _required_header(request: Request, name: str) -> str:
