@@ -2,7 +2,7 @@
 
     GordonAppError
     ├── ConfigurationError          settings or a shop configuration cannot be used
-    │   └── ShopConfigInvalid       .problems lists every problem found
+    │   └── ShopConfigInvalid       .details lists every problem found (ConfigProblem: path, message)
     ├── SecretsError                a stored secret cannot be decrypted (wrong SECRET_KEY?)
     ├── SaleorError
     │   ├── WebhookRejected         .code, .status_hint: a request that claims to come from Saleor is refused
@@ -22,6 +22,9 @@ Each class's docstring is its default message. Messages never contain secrets.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 
 class GordonAppError(Exception):
     """saleor-gordon failed."""
@@ -35,11 +38,24 @@ class ConfigurationError(GordonAppError):
     """The configuration cannot be used."""
 
 
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One problem of a shop configuration: where (a JSON path such as ``delivery_groups[0].channel``,
+    or ``(top level)``) and what is wrong with what to do about it."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
 class ShopConfigInvalid(ConfigurationError):
     """The shop configuration is invalid."""
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = list(problems)
+    def __init__(self, problems: Sequence[ConfigProblem]) -> None:
+        self.details = list(problems)
+        self.problems = [str(problem) for problem in self.details]
         super().__init__("The shop configuration is invalid: " + "; ".join(self.problems))
 
 

@@ -22,7 +22,7 @@ each with its JSON path and what to write instead.
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import date, datetime, time
 from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -38,22 +38,26 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from saleor_gordon.core.delivery_dates import first_delivery_date
 from saleor_gordon.core.gordon_order import ITEM_TYPES, ItemType, format_time_window
-from saleor_gordon.errors import ShopConfigInvalid
+from saleor_gordon.errors import ConfigProblem, ShopConfigInvalid
 
 __all__ = [
     "SECRET_MASK",
+    "TOP_LEVEL",
     "TRIGGER_EVENTS",
     "DeliveryDays",
     "DeliveryGroupRule",
     "GordonSettings",
     "ShopConfig",
     "TriggerEvent",
+    "keep_stored_secret",
     "parse_shop_config",
 ]
 
 TriggerEvent = Literal["ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_FULLY_PAID"]
 TRIGGER_EVENTS: tuple[TriggerEvent, ...] = ("ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_FULLY_PAID")
+TOP_LEVEL = "(top level)"
 SECRET_MASK = "********"  # noqa: S105 - the mask shown instead of a secret, not a secret
 
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -184,6 +188,17 @@ class DeliveryDays(_ConfigModel):
         """``cutoff`` as a ``time``."""
         return _parse_clock(self.cutoff)
 
+    def first_date(self, ordered_at: datetime) -> date:
+        """The first delivery date these rules give an order placed at ``ordered_at`` (aware)."""
+        return first_delivery_date(
+            ordered_at,
+            timezone=self.timezone,
+            cutoff=self.cutoff_time,
+            weekdays=self.weekdays,
+            lead_days=self.lead_days,
+            holiday_country=self.holiday_country,
+        )
+
 
 class ShopConfig(_ConfigModel):
     """The configuration of one installation (one Saleor shop)."""
@@ -237,11 +252,38 @@ def parse_shop_config(data: object) -> ShopConfig:
         ShopConfigInvalid: with every problem, each as ``"<json path>: <what is wrong>; <what to do>"``.
     """
     if not isinstance(data, dict):
-        raise ShopConfigInvalid(["(top level): the configuration must be a JSON object"])
+        raise ShopConfigInvalid(
+            [ConfigProblem(TOP_LEVEL, "the configuration must be a JSON object")]
+        )
     try:
         return ShopConfig.model_validate(data)
     except ValidationError as exc:
         raise ShopConfigInvalid([_problem(error) for error in exc.errors()]) from None
+
+
+def keep_stored_secret(data: object, stored: ShopConfig | None) -> object:
+    """``data`` with the stored Gordon client secret filled in where ``data`` leaves it empty.
+
+    The secret is write-only for the Dashboard (it never goes back to the browser), so a form saved
+    without a new secret means "keep the one you have". Only when the account is the same
+    (``base_url`` and ``client_id`` unchanged): a secret never silently follows a new account.
+    Anything that is not the expected shape is returned as it is, for ``parse_shop_config`` to judge.
+    """
+    if stored is None or not isinstance(data, dict) or not isinstance(data.get("gordon"), dict):
+        return data
+    gordon = data["gordon"]
+    given = gordon.get("client_secret")
+    if given not in (None, "") or not _same_account(gordon, stored.gordon):
+        return data
+    secret = stored.gordon.client_secret.get_secret_value()
+    return {**data, "gordon": {**gordon, "client_secret": secret}}
+
+
+def _same_account(gordon: dict[str, Any], stored: GordonSettings) -> bool:
+    base_url, client_id = gordon.get("base_url"), gordon.get("client_id")
+    if not isinstance(base_url, str) or not isinstance(client_id, str):
+        return False
+    return base_url.strip().rstrip("/") == stored.base_url and client_id.strip() == stored.client_id
 
 
 def _parse_clock(value: str) -> time:
@@ -265,21 +307,21 @@ _MISSING_HINTS = {
 }
 
 
-def _problem(error: ErrorDetails) -> str:
-    """Turn one pydantic error into ``"path: reason; fix"`` without echoing secrets."""
+def _problem(error: ErrorDetails) -> ConfigProblem:
+    """Turn one pydantic error into a problem ("reason; fix") without echoing secrets."""
     path = _path(error["loc"])
     kind = error["type"]
     if kind == "missing":
         last = str(error["loc"][-1]) if error["loc"] else ""
-        return f"{path}: is required; {_MISSING_HINTS.get(last, 'add it')}"
+        return ConfigProblem(path, f"is required; {_MISSING_HINTS.get(last, 'add it')}")
     if kind == "value_error":
-        return f"{path}: {error['msg'].removeprefix('Value error, ')}"
+        return ConfigProblem(path, error["msg"].removeprefix("Value error, "))
     if kind == "literal_error":
         allowed = ", ".join(ITEM_TYPES if "item_type" in path else TRIGGER_EVENTS)
-        return f"{path}: {error['input']!r} is not allowed; use one of {allowed}"
+        return ConfigProblem(path, f"{error['input']!r} is not allowed; use one of {allowed}")
     if "client_secret" in path:
-        return f"{path}: {error['msg']}; write the secret as a string"
-    return f"{path}: {error['msg']} (got {_short(error['input'])})"
+        return ConfigProblem(path, f"{error['msg']}; write the secret as a string")
+    return ConfigProblem(path, f"{error['msg']} (got {_short(error['input'])})")
 
 
 def _short(value: object) -> str:
@@ -289,4 +331,4 @@ def _short(value: object) -> str:
 
 def _path(loc: tuple[int | str, ...]) -> str:
     text = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
-    return text.lstrip(".") or "(top level)"
+    return text.lstrip(".") or TOP_LEVEL
