@@ -58,8 +58,8 @@ from saleor_gordon.store.rate import DatabaseRateLimiter
 logger = logging.getLogger(__name__)
 
 NOT_CONFIGURED = (
-    "The app is not configured for this shop yet: its operator stores the Gordon credentials and "
-    "delivery groups with `saleor-gordon config set` (see the app's page in the Dashboard)."
+    "The app is not configured for this shop yet: enter the Gordon credentials and delivery "
+    "groups on the app's page in the Saleor Dashboard (Apps → Gordon Delivery)."
 )
 
 
@@ -238,6 +238,8 @@ class _Attempt:
                 "tracking_id": tracking_id,
                 "external_ref": ref,
                 "withdrawn_at": None,
+                "delivery_date": push.gordon_order.deliverydate,
+                "time_window": push.gordon_order.time_window,
             }
             message = f"Gordon accepted order {ref} (tracking ID {tracking_id})."
             if push.warnings:

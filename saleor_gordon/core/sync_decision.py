@@ -28,6 +28,10 @@ SYNCED_AT_KEY = "gordon.synced_at"
 ERROR_KEY = "gordon.error"
 EXTERNAL_REF_KEY = "gordon.external_ref"
 
+#: Not a Saleor event: a person chose "Send to Gordon" on the order in the Dashboard. It counts as
+#: a met trigger for good (the shop owner decided this order goes to Gordon).
+MANUAL_SEND_EVENT = "MANUAL_SEND"
+
 #: Saleor OrderStatus values after which the order must not be (or stay) in Gordon.
 WITHDRAWN_ORDER_STATUSES = frozenset({"CANCELED", "EXPIRED"})
 #: Saleor OrderStatus values of orders that are not placed yet.
@@ -90,6 +94,8 @@ def trigger_met(
     """Has the order reached a configured trigger, by an event received or by its state?"""
     if state.status in UNPLACED_ORDER_STATUSES:
         return False
+    if MANUAL_SEND_EVENT in events_seen:
+        return True
     for trigger in triggers:
         if trigger in events_seen or trigger == "ORDER_CREATED":
             return True

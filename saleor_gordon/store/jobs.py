@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import RowMapping, case, delete, func, insert, or_, select, update
@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from saleor_gordon.core.job_status import SETTLED_STATUSES, JobStatus
+from saleor_gordon.core.sync_decision import MANUAL_SEND_EVENT
 from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.tables import installations, job_history, sync_jobs, webhook_events
 
@@ -30,6 +31,7 @@ EVENT_BITS: dict[str, int] = {
     "ORDER_CANCELLED": 16,
     "ORDER_EXPIRED": 32,
     "ORDER_METADATA_UPDATED": 64,
+    MANUAL_SEND_EVENT: 128,
 }
 
 
@@ -168,6 +170,9 @@ class JobView:
     created_at: datetime
     updated_at: datetime
     leased: bool
+    delivery_date: str | None = None
+    time_window: str | None = None
+    last_attempt_at: datetime | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -187,6 +192,9 @@ class JobView:
             "events_seen": self.events_seen,
             "created_at": _iso(self.created_at),
             "updated_at": _iso(self.updated_at),
+            "last_attempt_at": _iso(self.last_attempt_at),
+            "delivery_date": self.delivery_date,
+            "time_window": self.time_window,
             "in_progress": self.leased,
             "history": self.history,
         }
@@ -327,13 +335,40 @@ class JobStore:
             await _add_history(connection, job, result, now=now)
         return True
 
-    async def retry_job(self, job_id: int, *, now: datetime) -> bool:
-        """Run the job at once, as a fresh episode (a person asked for it)."""
+    async def retry_job(
+        self, job_id: int, *, now: datetime, installation_id: int | None = None
+    ) -> bool:
+        """Run the job at once, as a fresh episode (a person asked for it).
+
+        With ``installation_id``, only a job of that installation (the Dashboard acts for one shop).
+        """
+        query = update(sync_jobs).where(sync_jobs.c.id == job_id)
+        if installation_id is not None:
+            query = query.where(sync_jobs.c.installation_id == installation_id)
         async with map_database_errors(), self._engine.begin() as connection:
-            result = await connection.execute(
-                update(sync_jobs).where(sync_jobs.c.id == job_id).values(**_retry_values(now))
-            )
+            result = await connection.execute(query.values(**_retry_values(now)))
         return bool(result.rowcount)
+
+    async def request_send(
+        self, *, installation_id: int, order_id: str, order_number: str | None, now: datetime
+    ) -> int:
+        """A person chose "Send to Gordon": the order's job runs at once, trigger or not.
+
+        Returns the job id. The job is created when the order has none yet (no webhook seen).
+        """
+        async with map_database_errors(), self._engine.begin() as connection:
+            job_id = await enqueue_order_job(
+                connection,
+                installation_id=installation_id,
+                order_id=order_id,
+                order_number=order_number,
+                event=MANUAL_SEND_EVENT,
+                now=now,
+            )
+            await connection.execute(
+                update(sync_jobs).where(sync_jobs.c.id == job_id).values(run_now=True)
+            )
+        return job_id
 
     async def retry_failed_jobs(self, *, now: datetime, saleor_api_url: str | None = None) -> int:
         query = update(sync_jobs).where(sync_jobs.c.status == JobStatus.FAILED.value)
@@ -343,9 +378,13 @@ class JobStore:
             result = await connection.execute(query.values(**_retry_values(now)))
         return int(result.rowcount)
 
-    async def get_job(self, job_id: int) -> JobView | None:
+    async def get_job(self, job_id: int, *, installation_id: int | None = None) -> JobView | None:
+        """The job with its history; with ``installation_id``, only a job of that installation."""
+        query = _view_query().where(sync_jobs.c.id == job_id)
+        if installation_id is not None:
+            query = query.where(sync_jobs.c.installation_id == installation_id)
         async with map_database_errors(), self._engine.connect() as connection:
-            row = (await connection.execute(_view_query().where(sync_jobs.c.id == job_id))).first()
+            row = (await connection.execute(query)).first()
             if row is None:
                 return None
             history = (
@@ -385,17 +424,41 @@ class JobStore:
         *,
         status: str | None = None,
         saleor_api_url: str | None = None,
+        installation_id: int | None = None,
+        search: str | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[JobView]:
-        query = _view_query().order_by(sync_jobs.c.updated_at.desc(), sync_jobs.c.id.desc())
-        if status is not None:
-            query = query.where(sync_jobs.c.status == status)
-        if saleor_api_url is not None:
-            query = query.where(installations.c.saleor_api_url == saleor_api_url)
+        """Jobs, most recently changed first, filtered and paginated in the database.
+
+        ``search`` matches an order number (exactly, or as a prefix), an order id, a tracking id
+        or an external reference.
+        """
+        query = _filtered(_view_query(), status, saleor_api_url, installation_id, search)
+        query = query.order_by(sync_jobs.c.updated_at.desc(), sync_jobs.c.id.desc())
         async with map_database_errors(), self._engine.connect() as connection:
             rows = (await connection.execute(query.limit(limit).offset(offset))).all()
         return [_view_from_row(row._mapping) for row in rows]
+
+    async def count_jobs(
+        self,
+        *,
+        status: str | None = None,
+        installation_id: int | None = None,
+        search: str | None = None,
+    ) -> int:
+        """How many jobs ``list_jobs`` would page through with the same filters."""
+        query = _filtered(
+            select(func.count()).select_from(
+                sync_jobs.join(installations, installations.c.id == sync_jobs.c.installation_id)
+            ),
+            status,
+            None,
+            installation_id,
+            search,
+        )
+        async with map_database_errors(), self._engine.connect() as connection:
+            return int((await connection.execute(query)).scalar_one())
 
     async def count_by_status(self, *, installation_id: int | None = None) -> dict[str, int]:
         query = select(sync_jobs.c.status, func.count()).group_by(sync_jobs.c.status)
@@ -454,9 +517,42 @@ async def _add_history(
 
 
 def _view_query() -> Any:
-    return select(sync_jobs, installations.c.saleor_api_url).join(
+    last_attempt = (
+        select(func.max(job_history.c.at))
+        .where(job_history.c.job_id == sync_jobs.c.id)
+        .scalar_subquery()
+        .label("last_attempt_at")
+    )
+    return select(sync_jobs, installations.c.saleor_api_url, last_attempt).join(
         installations, installations.c.id == sync_jobs.c.installation_id
     )
+
+
+def _filtered(
+    query: Any,
+    status: str | None,
+    saleor_api_url: str | None,
+    installation_id: int | None,
+    search: str | None,
+) -> Any:
+    if status is not None:
+        query = query.where(sync_jobs.c.status == status)
+    if saleor_api_url is not None:
+        query = query.where(installations.c.saleor_api_url == saleor_api_url)
+    if installation_id is not None:
+        query = query.where(sync_jobs.c.installation_id == installation_id)
+    term = (search or "").strip().removeprefix("#")
+    if term:
+        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(
+            or_(
+                sync_jobs.c.order_number.like(escaped + "%", escape="\\"),
+                sync_jobs.c.order_id == term,
+                sync_jobs.c.tracking_id == term,
+                sync_jobs.c.external_ref == term,
+            )
+        )
+    return query
 
 
 def _view_from_row(row: RowMapping) -> JobView:
@@ -477,7 +573,19 @@ def _view_from_row(row: RowMapping) -> JobView:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         leased=row["lease_owner"] is not None,
+        delivery_date=row["delivery_date"],
+        time_window=row["time_window"],
+        last_attempt_at=_aware_utc(row["last_attempt_at"]),
     )
+
+
+def _aware_utc(value: Any) -> datetime | None:
+    """A scalar subquery's value loses the column type: SQLite gives text, PostgreSQL naive UTC."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(moment, datetime)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _claimed_from_row(row: RowMapping) -> ClaimedJob:

@@ -140,6 +140,9 @@ sync_jobs = Table(
     Column("pushed_hash", String(64), nullable=True),
     Column("pushed_at", UTCDateTime, nullable=True),
     Column("withdrawn_at", UTCDateTime, nullable=True),
+    # deliverydate and time-window of the content Gordon accepted last (shown in the Dashboard).
+    Column("delivery_date", String(10), nullable=True),
+    Column("time_window", String(32), nullable=True),
     Column("run_now", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -147,6 +150,7 @@ sync_jobs = Table(
 )
 Index("ix_sync_jobs_due", sync_jobs.c.next_attempt_at)
 Index("ix_sync_jobs_status", sync_jobs.c.status)
+Index("ix_sync_jobs_installation_updated", sync_jobs.c.installation_id, sync_jobs.c.updated_at)
 
 job_history = Table(
     "job_history",
