@@ -6,7 +6,8 @@ app tokens, orders, installed webhooks and failure switches. ``create_saleor_fak
 - ``GET /.well-known/jwks.json``: the public key(s), or whatever ``serve_jwks`` set;
 - ``POST /graphql/``: parses, validates and executes the request against the real Saleor schema
   (``SALEOR_SCHEMA_PATH`` or ``../shared/saleor/schema.graphql``) with graphql-core. Resolvers
-  exist for ``app``, ``order``, ``shop``, ``channels``, ``updateMetadata``,
+  exist for ``app``, ``order``, ``shop``, ``channels``, ``warehouses``, ``shippingZones`` (only
+  with MANAGE_SHIPPING among the installed app's permissions), ``updateMetadata``,
   ``updatePrivateMetadata``, ``deletePrivateMetadata``; other fields resolve from the stored dicts
   (absent = null). Errors are shaped like the recorded responses in ``samples/graphql_responses``.
 
@@ -104,6 +105,31 @@ subscription {
   }
 }
 """
+
+DEFAULT_WAREHOUSES: Final = (
+    {"__typename": "Warehouse", "id": "V2FyZWhvdXNlOjE=", "slug": "lager-vastberga",
+     "name": "Lager Västberga"},
+    {"__typename": "Warehouse", "id": "V2FyZWhvdXNlOjI=", "slug": "lager-goteborg",
+     "name": "Lager Göteborg"},
+)  # fmt: skip
+
+# ShippingMethodType ids (what shippingZones shows) for the ShippingMethod ids orders carry.
+DEFAULT_SHIPPING_ZONES: Final = (
+    {"__typename": "ShippingZone", "id": "U2hpcHBpbmdab25lOjE=", "name": "Sverige hemleverans",
+     "channels": [{"__typename": "Channel", "slug": "sverige"}],
+     "shippingMethods": [
+         {"__typename": "ShippingMethodType", "id": "U2hpcHBpbmdNZXRob2RUeXBlOjIx",
+          "name": "Gordon hemleverans 17-21"},
+         {"__typename": "ShippingMethodType", "id": "U2hpcHBpbmdNZXRob2RUeXBlOjIy",
+          "name": "Gordon hemleverans 14-16"},
+         {"__typename": "ShippingMethodType", "id": "U2hpcHBpbmdNZXRob2RUeXBlOjIz",
+          "name": "Hämta i butik"},
+     ]},
+)  # fmt: skip
+
+SHIPPING_DENIED: Final = (
+    "To access this path, you need one of the following permissions: MANAGE_SHIPPING"
+)
 
 DEFAULT_CHANNELS: Final = (
     {"__typename": "Channel", "id": "Q2hhbm5lbDoz", "slug": "sverige", "name": "Sverige",
@@ -212,6 +238,14 @@ class SaleorFakeState:
     channels: list[dict[str, Any]] = field(
         default_factory=lambda: copy.deepcopy(list(DEFAULT_CHANNELS))
     )
+    warehouses: list[dict[str, Any]] = field(
+        default_factory=lambda: copy.deepcopy(list(DEFAULT_WAREHOUSES))
+    )
+    shipping_zones: list[dict[str, Any]] = field(
+        default_factory=lambda: copy.deepcopy(list(DEFAULT_SHIPPING_ZONES))
+    )
+    app_permissions: frozenset[str] = frozenset({"MANAGE_ORDERS", "MANAGE_SHIPPING"})
+    """What the app token may do (set from the manifest on install, like Saleor)."""
     webhooks: list[InstalledWebhook] = field(default_factory=list)
     down: bool = False
     failures_left: int = 0
@@ -347,6 +381,8 @@ class SaleorFakeState:
         ]
         if manifest.get("name"):
             self.app_name = str(manifest["name"])
+        if "permissions" in manifest:
+            self.app_permissions = frozenset(str(p) for p in manifest["permissions"])
         return self.issue_token()
 
     def webhooks_for(self, event: str) -> list[InstalledWebhook]:
@@ -569,6 +605,8 @@ def _attach_resolvers(schema: GraphQLSchema) -> None:
     query.fields["order"].resolve = _resolve_order
     query.fields["shop"].resolve = _resolve_shop
     query.fields["channels"].resolve = _resolve_channels
+    query.fields["warehouses"].resolve = _resolve_warehouses
+    query.fields["shippingZones"].resolve = _resolve_shipping_zones
     mutation.fields["updateMetadata"].resolve = functools.partial(_resolve_update, "metadata")
     mutation.fields["updatePrivateMetadata"].resolve = functools.partial(
         _resolve_update, "privateMetadata"
@@ -611,6 +649,36 @@ def _resolve_shop(_root: object, info: GraphQLResolveInfo[Any]) -> dict[str, Any
 
 def _resolve_channels(_root: object, info: GraphQLResolveInfo[Any], **_: object) -> list[Any]:
     return copy.deepcopy(_authorised(info, ANONYMOUS_DENIED).channels)
+
+
+def _resolve_warehouses(_root: object, info: GraphQLResolveInfo[Any], **args: Any) -> Any:
+    return _connection(_authorised(info).warehouses, args)
+
+
+def _resolve_shipping_zones(_root: object, info: GraphQLResolveInfo[Any], **args: Any) -> Any:
+    state = _authorised(info, SHIPPING_DENIED)
+    if "MANAGE_SHIPPING" not in state.app_permissions:
+        raise _permission_denied(SHIPPING_DENIED)
+    return _connection(state.shipping_zones, args)
+
+
+def _connection(items: list[dict[str, Any]], args: Mapping[str, Any]) -> dict[str, Any]:
+    """A Relay connection page: ``first`` items after the cursor ``after`` (an index here)."""
+    start = int(args["after"]) + 1 if args.get("after") else 0
+    first = int(args.get("first") or 100)
+    page = items[start : start + first]
+    return {
+        "edges": [
+            {"node": copy.deepcopy(node), "cursor": str(start + i)} for i, node in enumerate(page)
+        ],
+        "pageInfo": {
+            "hasNextPage": start + first < len(items),
+            "hasPreviousPage": start > 0,
+            "startCursor": str(start) if page else None,
+            "endCursor": str(start + len(page) - 1) if page else None,
+        },
+        "totalCount": len(items),
+    }
 
 
 def _resolve_order(

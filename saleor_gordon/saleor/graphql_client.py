@@ -35,6 +35,7 @@ from saleor_gordon.core.outcomes import parse_retry_after
 from saleor_gordon.errors import (
     SaleorError,
     SaleorGraphQLError,
+    SaleorPermissionDenied,
     SaleorTokenRevoked,
     SaleorUnavailable,
 )
@@ -43,6 +44,7 @@ from saleor_gordon.saleor.documents import load_document
 
 PERMISSION_DENIED: Final = "PermissionDenied"
 _UNAVAILABLE_STATUSES: Final = frozenset({429})
+_MAX_PAGES: Final = 20  # of 100 items each: more warehouses or shipping zones than any shop has
 
 
 class _Transport(HTTPXAsyncTransport):
@@ -122,6 +124,36 @@ class SaleorClient:
         data = await self._execute("OrderForGordon", {"id": order_id})
         order = data.get("order")
         return order if isinstance(order, dict) else None
+
+    async def channels_and_warehouses(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The shop's channels and warehouses (every page of warehouses)."""
+        channels: list[dict[str, Any]] = []
+        warehouses: list[dict[str, Any]] = []
+        after: str | None = None
+        for _ in range(_MAX_PAGES):
+            data = await self._execute("ChannelsAndWarehouses", {"after": after})
+            channels = [c for c in data.get("channels") or [] if isinstance(c, dict)]
+            nodes, after = _page(data.get("warehouses"))
+            warehouses.extend(nodes)
+            if after is None:
+                break
+        return channels, warehouses
+
+    async def shipping_methods(self) -> list[dict[str, Any]]:
+        """The shipping zones with their methods and channels (needs MANAGE_SHIPPING).
+
+        Raises:
+            SaleorPermissionDenied: the app was installed without MANAGE_SHIPPING.
+        """
+        zones: list[dict[str, Any]] = []
+        after: str | None = None
+        for _ in range(_MAX_PAGES):
+            data = await self._execute("ShippingMethods", {"after": after})
+            nodes, after = _page(data.get("shippingZones"))
+            zones.extend(nodes)
+            if after is None:
+                break
+        return zones
 
     async def update_metadata(self, order_id: str, items: Mapping[str, str]) -> None:
         """Upsert public metadata keys of an order."""
@@ -206,7 +238,7 @@ class SaleorClient:
             if not probe_on_denied:
                 raise SaleorTokenRevoked()
             await self.app_id()  # raises SaleorTokenRevoked if the token itself is refused
-            raise SaleorGraphQLError(f"Saleor denied {operation}: {message}")
+            raise SaleorPermissionDenied(f"Saleor denied {operation}: {message}")
         raise SaleorGraphQLError(f"Saleor refused {operation}: {message}")
 
 
@@ -244,6 +276,21 @@ def _status_error(status: int | None, where: str, *, retry_after: float | None =
             f"Saleor answered HTTP {status} ({where}); try again later.", retry_after=retry_after
         )
     return SaleorGraphQLError(f"Saleor answered HTTP {status} ({where}).")
+
+
+def _page(connection: object) -> tuple[list[dict[str, Any]], str | None]:
+    """The nodes of a GraphQL connection and the cursor of the next page (None: last page)."""
+    if not isinstance(connection, dict):
+        return [], None
+    nodes = [
+        edge["node"]
+        for edge in connection.get("edges") or []
+        if isinstance(edge, dict) and isinstance(edge.get("node"), dict)
+    ]
+    info = connection.get("pageInfo")
+    more = isinstance(info, dict) and info.get("hasNextPage") is True
+    cursor = info.get("endCursor") if isinstance(info, dict) else None
+    return nodes, cursor if more and isinstance(cursor, str) else None
 
 
 def _input(items: Mapping[str, str]) -> dict[str, Any]:

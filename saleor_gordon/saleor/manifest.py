@@ -23,7 +23,10 @@ ABOUT: Final = (
     "Sends Saleor orders to Gordon Delivery for home delivery and writes the delivery status "
     "and tracking ID back to the order."
 )
-PERMISSIONS: Final = ("MANAGE_ORDERS",)
+# MANAGE_ORDERS: read orders, write their metadata, receive order webhooks, list warehouses.
+# MANAGE_SHIPPING: list the shop's shipping methods on the configuration screen (shippingZones).
+# Never MANAGE_APPS: Saleor refuses Dashboard tokens to apps that hold it.
+PERMISSIONS: Final = ("MANAGE_ORDERS", "MANAGE_SHIPPING")
 REQUIRED_SALEOR_VERSION: Final = ">=3.21 <4"
 
 ORDER_EVENTS: Final = (
@@ -38,6 +41,10 @@ ORDER_EVENTS: Final = (
 
 # Paths below APP_URL that the web app must serve.
 APP_PAGE_PATH: Final = "/app"
+ORDER_WIDGET_PATH: Final = "/app/order-widget"
+SEND_POPUP_PATH: Final = "/app/send-to-gordon"
+WIDGET_LABEL: Final = "Gordon Delivery"
+SEND_LABEL: Final = "Send to Gordon"
 REGISTER_PATH: Final = "/api/register"
 ORDERS_WEBHOOK_PATH: Final = "/api/webhooks/orders"
 APP_DELETED_WEBHOOK_PATH: Final = "/api/webhooks/app-deleted"
@@ -65,7 +72,33 @@ def build_manifest(*, app_url: str, version: str) -> dict[str, object]:
         "requiredSaleorVersion": REQUIRED_SALEOR_VERSION,
         "brand": {"logo": {"default": base + LOGO_PATH}},
         "webhooks": _webhooks(base),
+        "extensions": _extensions(base),
     }
+
+
+def _extensions(base: str) -> list[dict[str, object]]:
+    """The order page's widget and its "Send to Gordon" action (Saleor 3.22+).
+
+    Absolute URLs: the Dashboard resolves relative ones differently for widgets and popups
+    (dashboard-samples README §1). Each extension declares MANAGE_ORDERS, so its token carries it
+    and staff without it do not see the extension.
+    """
+    return [
+        {
+            "label": WIDGET_LABEL,
+            "mount": "ORDER_DETAILS_WIDGETS",
+            "target": "WIDGET",
+            "url": base + ORDER_WIDGET_PATH,
+            "permissions": ["MANAGE_ORDERS"],
+        },
+        {
+            "label": SEND_LABEL,
+            "mount": "ORDER_DETAILS_MORE_ACTIONS",
+            "target": "POPUP",
+            "url": base + SEND_POPUP_PATH,
+            "permissions": ["MANAGE_ORDERS"],
+        },
+    ]
 
 
 def _webhooks(base: str) -> list[dict[str, object]]:

@@ -45,13 +45,36 @@ def test_manifest_events_and_permissions() -> None:
     manifest = golden_manifest()
     webhooks = {w["name"]: w for w in manifest["webhooks"]}  # type: ignore[attr-defined]
 
-    assert manifest["permissions"] == ["MANAGE_ORDERS"]
+    assert manifest["permissions"] == ["MANAGE_ORDERS", "MANAGE_SHIPPING"]
+    assert "MANAGE_APPS" not in manifest["permissions"]  # type: ignore[operator]
     assert webhooks["gordon-orders"]["asyncEvents"] == [
         "ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_FULLY_PAID", "ORDER_UPDATED",
         "ORDER_CANCELLED", "ORDER_EXPIRED", "ORDER_METADATA_UPDATED",
     ]  # fmt: skip
     assert webhooks["gordon-app-deleted"]["asyncEvents"] == ["APP_DELETED"]
     assert all(w["isActive"] is True for w in webhooks.values())
+
+
+def test_extensions_are_the_order_widget_and_the_send_popup() -> None:
+    """Absolute URLs below APP_URL, each needing MANAGE_ORDERS (so its token carries it)."""
+    manifest = build_manifest(app_url="http://localhost:8000/", version="1")
+
+    assert manifest["extensions"] == [
+        {
+            "label": "Gordon Delivery",
+            "mount": "ORDER_DETAILS_WIDGETS",
+            "target": "WIDGET",
+            "url": "http://localhost:8000/app/order-widget",
+            "permissions": ["MANAGE_ORDERS"],
+        },
+        {
+            "label": "Send to Gordon",
+            "mount": "ORDER_DETAILS_MORE_ACTIONS",
+            "target": "POPUP",
+            "url": "http://localhost:8000/app/send-to-gordon",
+            "permissions": ["MANAGE_ORDERS"],
+        },
+    ]
 
 
 def test_logo_is_a_png_of_at_least_256_px() -> None:
