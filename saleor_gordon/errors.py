@@ -7,9 +7,11 @@
     ├── SaleorError
     │   ├── WebhookRejected         .code, .status_hint: a request that claims to come from Saleor is refused
     │   ├── RegistrationRefused     .code, .status_hint: an installation attempt is refused
+    │   ├── DashboardRequestRefused .code, .status_hint: a request of the Dashboard pages is refused
     │   ├── SaleorUnavailable       network failure, timeout or 5xx from Saleor (retryable)
     │   ├── SaleorTokenRevoked      Saleor no longer accepts the app token (app removed or deactivated)
     │   └── SaleorGraphQLError      Saleor answered with GraphQL errors that retrying will not fix
+    │       └── SaleorPermissionDenied  the token works, but the app lacks a permission
     ├── GordonError
     │   ├── GordonAuthFailed        Gordon refused the client id / secret
     │   ├── GordonRejected          Gordon refused the request; .message says why
@@ -85,6 +87,26 @@ class RegistrationRefused(SaleorError):
         super().__init__(message)
 
 
+class DashboardRequestRefused(SaleorError):
+    """A request from the app's Dashboard pages was refused (token, permission or input).
+
+    ``problems``: what the page shows beside each field (a configuration that does not validate).
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status_hint: int = 400,
+        problems: Sequence[ConfigProblem] = (),
+    ) -> None:
+        self.code = code
+        self.status_hint = status_hint
+        self.problems = list(problems)
+        super().__init__(message)
+
+
 class SaleorUnavailable(SaleorError):
     """Saleor could not be reached or answered with a server error; try again later."""
 
@@ -99,6 +121,10 @@ class SaleorTokenRevoked(SaleorError):
 
 class SaleorGraphQLError(SaleorError):
     """Saleor refused the GraphQL request."""
+
+
+class SaleorPermissionDenied(SaleorGraphQLError):
+    """Saleor accepts the app token but the app lacks a permission the request needs."""
 
 
 class GordonError(GordonAppError):

@@ -166,35 +166,18 @@ class _Attempt:
         return await self._write_back(saleor, order, result)
 
     def _translate(self, order: SaleorOrder, config: ShopConfig) -> TranslationResult:
-        translation = self._keep_ref(translate_order(order, config, now=self.now))
-        if isinstance(translation, Untranslatable) and self.job.pushed_at is not None:
-            # A requested delivery date that has passed since the push is no reason to flag an
-            # order whose content Gordon already has; any other change is judged as of now.
-            as_pushed = self._keep_ref(translate_order(order, config, now=self.job.pushed_at))
-            if (
-                isinstance(as_pushed, Translated)
-                and as_pushed.gordon_order.content_hash() == self.job.pushed_hash
-            ):
-                return as_pushed
-        return translation
-
-    def _keep_ref(self, translation: TranslationResult) -> TranslationResult:
-        """After a push, keep updating the order Gordon has, even if the prefix changed since."""
-        ref = self.job.external_ref
-        if not isinstance(translation, Translated) or not ref:
-            return translation
-        if translation.gordon_order.external_ref == ref:
-            return translation
-        gordon_order = translation.gordon_order.model_copy(update={"external_ref": ref})
-        return dataclasses.replace(translation, gordon_order=gordon_order)
+        return translate_for_job(
+            order,
+            config,
+            now=self.now,
+            external_ref=self.job.external_ref,
+            pushed_at=self.job.pushed_at,
+            pushed_hash=self.job.pushed_hash,
+        )
 
     async def _act(self, order: SaleorOrder, data: Mapping[str, Any], config: ShopConfig) -> _Step:
         decision = decide_sync(
-            state=OrderState(
-                status=order.status,
-                charge_status=_optional_str(data.get("chargeStatus")),
-                is_paid=data.get("isPaid") is True,
-            ),
+            state=order_state(order, data),
             translation=self._translate(order, config),
             triggers=tuple(config.trigger_events),
             events_seen=self.job.events_seen,
@@ -429,6 +412,50 @@ def _keys(plan: MetadataPlan) -> str:
 
 def _optional_str(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def order_state(order: SaleorOrder, data: Mapping[str, Any]) -> OrderState:
+    """The facts of a fetched order that decide whether it goes to Gordon."""
+    return OrderState(
+        status=order.status,
+        charge_status=_optional_str(data.get("chargeStatus")),
+        is_paid=data.get("isPaid") is True,
+    )
+
+
+def translate_for_job(
+    order: SaleorOrder,
+    config: ShopConfig,
+    *,
+    now: datetime,
+    external_ref: str | None,
+    pushed_at: datetime | None,
+    pushed_hash: str | None,
+) -> TranslationResult:
+    """The Gordon order a job would send now, given what it sent before.
+
+    After a push the order keeps the reference Gordon knows it by, even if the prefix changed
+    since. A requested delivery date that has passed since the push is no reason to flag an order
+    whose content Gordon already has; any other change is judged as of now.
+    """
+    translation = _keep_ref(translate_order(order, config, now=now), external_ref)
+    if isinstance(translation, Untranslatable) and pushed_at is not None:
+        as_pushed = _keep_ref(translate_order(order, config, now=pushed_at), external_ref)
+        if (
+            isinstance(as_pushed, Translated)
+            and as_pushed.gordon_order.content_hash() == pushed_hash
+        ):
+            return as_pushed
+    return translation
+
+
+def _keep_ref(translation: TranslationResult, ref: str | None) -> TranslationResult:
+    if not isinstance(translation, Translated) or not ref:
+        return translation
+    if translation.gordon_order.external_ref == ref:
+        return translation
+    gordon_order = translation.gordon_order.model_copy(update={"external_ref": ref})
+    return dataclasses.replace(translation, gordon_order=gordon_order)
 
 
 async def run_job(services: SyncServices, job: ClaimedJob) -> JobResult:

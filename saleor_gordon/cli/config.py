@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from saleor_gordon.cli.settings_loading import load_settings, report_error
-from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.errors import GordonAppError, ShopConfigInvalid
 from saleor_gordon.runtime import Runtime, open_runtime
+from saleor_gordon.shop_admin import save_shop_config
 from saleor_gordon.store.database import migrate
 from saleor_gordon.store.installations import Installation
 
@@ -70,8 +70,9 @@ async def _installation(runtime: Runtime, saleor_api_url: str) -> Installation:
 
 
 async def _set_config(runtime: Runtime, installation: Installation, data: Any) -> int:
-    config = parse_shop_config(data)  # raises with every problem; nothing stored then
-    await runtime.installations.save_config(installation.id, config, now=runtime.clock())
+    # The Dashboard's path too; raises with every problem, and nothing is stored then. An empty
+    # client_secret keeps the stored one (same account), as in the Dashboard.
+    await save_shop_config(runtime, installation.id, data)
     print(f"Configuration stored for {installation.saleor_api_url}.")  # noqa: T201
     return 0
 

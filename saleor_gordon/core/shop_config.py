@@ -22,8 +22,9 @@ each with its JSON path and what to write instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime, time
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -52,7 +53,10 @@ __all__ = [
     "ShopConfig",
     "TriggerEvent",
     "keep_stored_secret",
+    "parse_delivery_days",
+    "parse_gordon_settings",
     "parse_shop_config",
+    "with_secret",
 ]
 
 TriggerEvent = Literal["ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_FULLY_PAID"]
@@ -245,6 +249,9 @@ class ShopConfig(_ConfigModel):
         return data
 
 
+_Part = TypeVar("_Part", bound=_ConfigModel)
+
+
 def parse_shop_config(data: object) -> ShopConfig:
     """Validate ``data`` (parsed JSON) into a ``ShopConfig``.
 
@@ -261,29 +268,73 @@ def parse_shop_config(data: object) -> ShopConfig:
         raise ShopConfigInvalid([_problem(error) for error in exc.errors()]) from None
 
 
-def keep_stored_secret(data: object, stored: ShopConfig | None) -> object:
+def parse_gordon_settings(data: object) -> GordonSettings:
+    """Validate the ``gordon`` object alone (for "Test connection" before saving).
+
+    Raises:
+        ShopConfigInvalid: every problem, with paths as in a whole configuration (``gordon.…``).
+    """
+    return _parse_part(GordonSettings, "gordon", data)
+
+
+def parse_delivery_days(data: object) -> DeliveryDays:
+    """Validate the ``delivery_days`` object alone (for the delivery-date preview).
+
+    Raises:
+        ShopConfigInvalid: every problem, with paths as in a whole configuration.
+    """
+    return _parse_part(DeliveryDays, "delivery_days", data)
+
+
+def _parse_part(model: type[_Part], key: str, data: object) -> _Part:
+    if not isinstance(data, dict):
+        raise ShopConfigInvalid([ConfigProblem(key, "must be a JSON object")])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [_problem(_under(key, error)) for error in exc.errors()]
+        raise ShopConfigInvalid(problems) from None
+
+
+def _under(key: str, error: ErrorDetails) -> ErrorDetails:
+    moved = dict(error)
+    moved["loc"] = (key, *error["loc"])
+    return cast(ErrorDetails, moved)
+
+
+def with_secret(data: dict[str, Any], secret: str | None) -> dict[str, Any]:
+    """Stored configuration data (kept without its secret) with the decrypted secret put back."""
+    gordon = data.get("gordon")
+    if not isinstance(gordon, dict):
+        return data
+    return {**data, "gordon": {**gordon, "client_secret": secret}}
+
+
+def keep_stored_secret(data: object, stored: Mapping[str, Any] | None) -> object:
     """``data`` with the stored Gordon client secret filled in where ``data`` leaves it empty.
 
-    The secret is write-only for the Dashboard (it never goes back to the browser), so a form saved
-    without a new secret means "keep the one you have". Only when the account is the same
-    (``base_url`` and ``client_id`` unchanged): a secret never silently follows a new account.
-    Anything that is not the expected shape is returned as it is, for ``parse_shop_config`` to judge.
+    ``stored`` is the stored ``gordon`` object, secret included. The secret is write-only for the
+    Dashboard (it never goes back to the browser), so a form saved without a new secret means "keep
+    the one you have"; only for the same account (``base_url`` and ``client_id`` unchanged): a
+    secret never silently follows a new account. Anything that is not the expected shape is
+    returned as it is, for ``parse_shop_config`` to judge.
     """
     if stored is None or not isinstance(data, dict) or not isinstance(data.get("gordon"), dict):
         return data
     gordon = data["gordon"]
-    given = gordon.get("client_secret")
-    if given not in (None, "") or not _same_account(gordon, stored.gordon):
+    secret = stored.get("client_secret")
+    if gordon.get("client_secret") not in (None, "") or not isinstance(secret, str):
         return data
-    secret = stored.gordon.client_secret.get_secret_value()
+    if not (_same_text(gordon, stored, "base_url") and _same_text(gordon, stored, "client_id")):
+        return data
     return {**data, "gordon": {**gordon, "client_secret": secret}}
 
 
-def _same_account(gordon: dict[str, Any], stored: GordonSettings) -> bool:
-    base_url, client_id = gordon.get("base_url"), gordon.get("client_id")
-    if not isinstance(base_url, str) or not isinstance(client_id, str):
+def _same_text(given: Mapping[str, Any], stored: Mapping[str, Any], key: str) -> bool:
+    a, b = given.get(key), stored.get(key)
+    if not isinstance(a, str) or not isinstance(b, str):
         return False
-    return base_url.strip().rstrip("/") == stored.base_url and client_id.strip() == stored.client_id
+    return a.strip().rstrip("/") == b.strip().rstrip("/")
 
 
 def _parse_clock(value: str) -> time:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import RowMapping, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from saleor_gordon.core.shop_config import ShopConfig, parse_shop_config
+from saleor_gordon.core.shop_config import ShopConfig, parse_shop_config, with_secret
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.jobs import retry_jobs_needing_attention
@@ -172,11 +172,13 @@ class InstallationStore:
                 raise LookupError(f"no installation {installation_id}")
             await retry_jobs_needing_attention(connection, installation_id, now=now)
 
-    async def get_config(self, installation_id: int) -> ShopConfig | None:
-        """The stored configuration (secret decrypted), or None before the shop configured the app.
+    async def get_config_document(
+        self, installation_id: int
+    ) -> tuple[dict[str, Any], str | None] | None:
+        """The stored configuration as JSON data without the secret, and the secret (decrypted).
 
-        Raises:
-            ShopConfigInvalid: the stored configuration no longer validates (after an upgrade).
+        Unvalidated, so that a configuration which no longer validates (after an upgrade) can
+        still be shown and corrected. None before the shop configured the app.
         """
         async with map_database_errors(), self._engine.connect() as connection:
             row = (
@@ -188,12 +190,22 @@ class InstallationStore:
             ).first()
         if row is None or row.config is None:
             return None
-        data = dict(row.config)
-        data["gordon"] = {
-            **data["gordon"],
-            "client_secret": self._box.decrypt(row.gordon_secret_encrypted),
-        }
-        return parse_shop_config(data)
+        secret = (
+            self._box.decrypt(row.gordon_secret_encrypted) if row.gordon_secret_encrypted else None
+        )
+        return dict(row.config), secret
+
+    async def get_config(self, installation_id: int) -> ShopConfig | None:
+        """The stored configuration (secret decrypted), or None before the shop configured the app.
+
+        Raises:
+            ShopConfigInvalid: the stored configuration no longer validates (after an upgrade).
+        """
+        document = await self.get_config_document(installation_id)
+        if document is None:
+            return None
+        data, secret = document
+        return parse_shop_config(with_secret(data, secret))
 
     def _from_row(self, row: RowMapping) -> Installation:
         return Installation(

@@ -173,6 +173,9 @@ class JobView:
     delivery_date: str | None = None
     time_window: str | None = None
     last_attempt_at: datetime | None = None
+    pushed_hash: str | None = None
+    """Hash of the content Gordon accepted last (internal: not in ``to_dict``)."""
+    pushed_at: datetime | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -576,6 +579,8 @@ def _view_from_row(row: RowMapping) -> JobView:
         delivery_date=row["delivery_date"],
         time_window=row["time_window"],
         last_attempt_at=_aware_utc(row["last_attempt_at"]),
+        pushed_hash=row["pushed_hash"],
+        pushed_at=row["pushed_at"],
     )
 
 

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from saleor_gordon import __version__
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.manifest import build_manifest
+from saleor_gordon.web.dashboard_api import dashboard_router
 from saleor_gordon.web.error_responses import install_error_handlers
 from saleor_gordon.web.health import health_router
 from saleor_gordon.web.pages import pages_router
@@ -22,8 +23,9 @@ def create_app(runtime: Runtime) -> FastAPI:
         version=__version__,
         docs_url=None,
         redoc_url=None,
-        openapi_url=None,
+        openapi_url="/api/openapi.json",
     )
+    app.state.runtime = runtime  # for dependencies (the Dashboard API's guard)
     install_error_handlers(app)
 
     @app.get("/api/manifest")
@@ -33,5 +35,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(registration_router(runtime))
     app.include_router(webhook_router(runtime))
     app.include_router(health_router(runtime))
+    app.include_router(dashboard_router(runtime))
     app.include_router(pages_router(runtime.settings))
     return app

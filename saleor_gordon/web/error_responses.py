@@ -8,6 +8,7 @@ the person installing, so messages say what to do.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -15,6 +16,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from saleor_gordon.errors import (
+    ConfigProblem,
+    DashboardRequestRefused,
     RegistrationRefused,
     SecretsError,
     StoreUnavailable,
@@ -48,17 +51,29 @@ STATUS_BY_CODE: dict[str, int] = {
 }
 
 
-def error_response(code: str, message: str, *, status: int | None = None) -> JSONResponse:
+def error_response(
+    code: str,
+    message: str,
+    *,
+    status: int | None = None,
+    problems: Sequence[ConfigProblem] = (),
+) -> JSONResponse:
+    error: dict[str, object] = {"code": code, "message": message}
+    if problems:
+        error["problems"] = [{"path": p.path, "message": p.message} for p in problems]
     return JSONResponse(
-        {"success": False, "error": {"code": code, "message": message}},
-        status_code=status or STATUS_BY_CODE.get(code, 500),
+        {"success": False, "error": error}, status_code=status or STATUS_BY_CODE.get(code, 500)
     )
 
 
-async def _webhook_rejected(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, WebhookRejected | RegistrationRefused)
+async def _request_refused(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, WebhookRejected | RegistrationRefused | DashboardRequestRefused)
+    problems = exc.problems if isinstance(exc, DashboardRequestRefused) else ()
     return error_response(
-        exc.code, exc.message, status=STATUS_BY_CODE.get(exc.code, exc.status_hint)
+        exc.code,
+        exc.message,
+        status=STATUS_BY_CODE.get(exc.code, exc.status_hint),
+        problems=problems,
     )
 
 
@@ -129,8 +144,9 @@ class InternalErrorMiddleware:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(WebhookRejected, _webhook_rejected)
-    app.add_exception_handler(RegistrationRefused, _webhook_rejected)
+    app.add_exception_handler(WebhookRejected, _request_refused)
+    app.add_exception_handler(RegistrationRefused, _request_refused)
+    app.add_exception_handler(DashboardRequestRefused, _request_refused)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(SecretsError, _secrets_unreadable)
     app.add_exception_handler(StarletteHTTPException, _http_exception)

@@ -59,8 +59,14 @@ async def verify_with_fresh_keys(
     verify: Callable[[Mapping[str, Any]], T],
     *,
     unavailable_message: str,
+    unsure_is_unavailable: bool = True,
 ) -> T:
     """``verify(jwks)`` with the cached JWKS, else once more with Saleor's current JWKS.
+
+    ``unsure_is_unavailable``: when the refetch limiter refuses and the cached keys may be older
+    than the request, answer JWKS_UNAVAILABLE (Saleor retries webhooks on 503, so a rotated key
+    loses no event) rather than refusing. A Dashboard page cannot be retried that way; it passes
+    False and gets the refusal.
 
     Raises:
         SignatureInvalid: the signature does not verify (with fresh keys where they could help).
@@ -87,8 +93,10 @@ async def verify_with_fresh_keys(
                     raise
                 rejection = exc
         if not runtime.jwks_limiter.try_acquire(url):
-            if isinstance(rejection, SignatureKeyUnknown) and not (
-                runtime.jwks_limiter.refetched_since(url, arrived)
+            if (
+                unsure_is_unavailable
+                and isinstance(rejection, SignatureKeyUnknown)
+                and not runtime.jwks_limiter.refetched_since(url, arrived)
             ):
                 raise _keys_unavailable(url, unavailable_message) from rejection
             raise rejection

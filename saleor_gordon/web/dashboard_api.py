@@ -1,0 +1,562 @@
+"""The JSON API behind the app's Dashboard pages (``/api/dashboard/…``).
+
+Every endpoint is guarded by ``dashboard_auth.authenticate`` and acts on the one installation the
+request's ``saleor-api-url`` names. Reading and acting on orders needs MANAGE_ORDERS; changing the
+configuration (and testing credentials) needs MANAGE_APPS too. Bodies are read with the app's one
+JSON parser (size-limited, depth-safe) and validated by the Pydantic models below, which also
+describe the API in the OpenAPI document (``/api/openapi.json``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from saleor_gordon.core.gordon_order import ITEM_TYPES
+from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.shop_config import TRIGGER_EVENTS, parse_delivery_days
+from saleor_gordon.core.translate import Problem
+from saleor_gordon.errors import (
+    ConfigProblem,
+    DashboardRequestRefused,
+    SaleorError,
+    SaleorTokenRevoked,
+    SaleorUnavailable,
+    ShopConfigInvalid,
+)
+from saleor_gordon.runtime import Runtime
+from saleor_gordon.saleor.graphql_client import failure_summary
+from saleor_gordon.shop_admin import (
+    OrderNotFound,
+    SendPreview,
+    check_gordon_connection,
+    preview_send,
+    read_shop_config,
+    request_send,
+    save_shop_config,
+    shop_options,
+)
+from saleor_gordon.store.installations import Installation
+from saleor_gordon.store.jobs import JobView
+from saleor_gordon.web.dashboard_auth import (
+    MANAGE_APPS,
+    MANAGE_ORDERS,
+    DashboardUser,
+    authenticate,
+)
+from saleor_gordon.web.request_body import parse_json_object, read_limited_body
+
+M = TypeVar("M", bound=BaseModel)
+
+PREFIX = "/api/dashboard"
+MAX_PAGE_SIZE = 100
+GORDON_ENVIRONMENTS = (
+    {"name": "Staging", "base_url": "https://backend.staging.gordondelivery.com"},
+    {"name": "Production", "base_url": "https://backend.gordondelivery.com"},
+)
+
+
+# --- models ---------------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProblemOut(_Model):
+    path: str = Field(description="Where: a JSON path such as delivery_groups[0].channel")
+    message: str = Field(description="What is wrong and what to do about it")
+
+
+class SessionOut(_Model):
+    saleor_api_url: str
+    user_email: str | None
+    can_configure: bool = Field(description="The user holds MANAGE_APPS and may change settings")
+    configured: bool
+    token_revoked: bool = Field(description="Saleor refused the app token; reinstall the app")
+
+
+class Environment(_Model):
+    name: str
+    base_url: str
+
+
+class ConfigOut(_Model):
+    config: dict[str, Any] | None = Field(
+        description="The stored configuration without client_secret; null before the first save"
+    )
+    client_secret_set: bool
+    problems: list[ProblemOut] = Field(description="Why the stored configuration is invalid")
+    environments: list[Environment]
+    trigger_events: list[str]
+    item_types: list[str]
+
+
+class ConfigIn(_Model):
+    config: dict[str, Any] = Field(
+        description="The whole configuration (README: Configuration of a shop); an empty "
+        "gordon.client_secret keeps the stored one"
+    )
+
+
+class ConfigSaved(_Model):
+    saved: Literal[True] = True
+    client_secret_set: bool
+
+
+class GordonCredentialsIn(_Model):
+    gordon: dict[str, Any] = Field(
+        description="base_url, client_id and client_secret (empty: the stored secret)"
+    )
+
+
+class ConnectionOut(_Model):
+    ok: bool
+    message: str = Field(description="Gordon's answer, for the shop owner")
+    problem: str | None = Field(description="credentials | unreachable | base_url | unavailable")
+
+
+class DeliveryDaysIn(_Model):
+    delivery_days: dict[str, Any]
+
+
+class DeliveryDateOut(_Model):
+    now: datetime
+    delivery_date: str = Field(description="YYYY-MM-DD: what an order placed now would get")
+    explanation: str
+
+
+class Channel(_Model):
+    slug: str | None
+    name: str | None
+    is_active: bool
+
+
+class Warehouse(_Model):
+    id: str | None
+    slug: str | None
+    name: str | None
+
+
+class ShippingMethod(_Model):
+    id: str | None
+    name: str | None
+    zone: str | None
+    channels: list[str | None]
+
+
+class ShopOptionsOut(_Model):
+    channels: list[Channel]
+    warehouses: list[Warehouse]
+    shipping_methods: list[ShippingMethod] | None
+    shipping_methods_note: str | None
+
+
+class HistoryOut(_Model):
+    at: str
+    attempt: int
+    action: str
+    outcome: str
+    message: str | None
+
+
+class JobOut(_Model):
+    id: int
+    order_id: str
+    order_number: str | None
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    last_action: str | None
+    last_outcome: str | None
+    last_message: str | None
+    external_ref: str | None
+    tracking_id: str | None
+    delivery_date: str | None
+    time_window: str | None
+    events_seen: list[str]
+    in_progress: bool
+    created_at: datetime
+    updated_at: datetime
+    history: list[HistoryOut]
+
+
+class JobPage(_Model):
+    items: list[JobOut]
+    total: int = Field(description="Jobs matching the filters")
+    page: int
+    page_size: int
+    counts: dict[str, int] = Field(description="Jobs per status, unfiltered")
+
+
+class RetryOut(_Model):
+    queued: int
+    message: str
+
+
+class OrderStatusOut(_Model):
+    order_id: str
+    job: JobOut | None = Field(description="null: no event of this order reached the app yet")
+
+
+class ProblemDetail(_Model):
+    field: str
+    reason: str
+    fix: str
+    message: str
+
+
+class SendPreviewOut(_Model):
+    order_id: str
+    order_number: str | None
+    action: str = Field(
+        description="send | update | unchanged | withdraw | skip | fix | not_configured"
+    )
+    can_send: bool
+    message: str
+    gordon_order: dict[str, Any] | None = Field(description="The exact body of PUT /api/orders")
+    problems: list[ProblemDetail]
+    warnings: list[ProblemDetail]
+
+
+class SendIn(_Model):
+    order_id: str = Field(min_length=1, max_length=255)
+
+
+class SendOut(_Model):
+    job_id: int
+    message: str
+
+
+# --- plumbing -------------------------------------------------------------------------------
+
+
+def _json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
+    """Read and validate a JSON body with the app's own parser (size limit, nesting, types)."""
+
+    async def dependency(request: Request) -> M:
+        content_type = request.headers.get("content-type", "")
+        if content_type.split(";")[0].strip().lower() != "application/json":
+            raise DashboardRequestRefused(
+                "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.", status_hint=415
+            )
+        data = parse_json_object(await read_limited_body(request), code="INVALID_REQUEST_JSON")
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            where = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+            )
+            raise DashboardRequestRefused(
+                "INVALID_REQUEST", f"The request body is not usable: {where}.", status_hint=422
+            ) from None
+
+    return dependency
+
+
+def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body of an endpoint that reads its body with ``_json_body``."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
+
+
+def _config_invalid(
+    exc: ShopConfigInvalid, what: str = "Nothing was saved"
+) -> DashboardRequestRefused:
+    count = len(exc.details)
+    return DashboardRequestRefused(
+        "CONFIG_INVALID",
+        f"{what}: {count} problem{'s' if count != 1 else ''} to fix.",
+        status_hint=422,
+        problems=exc.details,
+    )
+
+
+@contextmanager
+def _saleor_errors() -> Iterator[None]:
+    """Saleor failures while serving a page, as answers the page can show."""
+    try:
+        yield
+    except SaleorTokenRevoked as exc:
+        raise DashboardRequestRefused(
+            "SALEOR_TOKEN_REVOKED",
+            "Saleor no longer accepts the app's token; reinstall the app in the Dashboard.",
+            status_hint=409,
+        ) from exc
+    except SaleorUnavailable as exc:
+        raise DashboardRequestRefused(
+            "SALEOR_UNAVAILABLE",
+            f"The app cannot read from Saleor right now ({failure_summary(exc)}); try again.",
+            status_hint=503,
+        ) from exc
+    except SaleorError as exc:
+        raise DashboardRequestRefused(
+            "SALEOR_REFUSED", f"Saleor refused the app's request: {exc.message}", status_hint=502
+        ) from exc
+
+
+def _job_out(job: JobView) -> JobOut:
+    data = job.to_dict()
+    for key in ("saleor_api_url",):
+        data.pop(key)
+    return JobOut.model_validate(data)
+
+
+def _problem(problem: Problem) -> ProblemDetail:
+    return ProblemDetail(
+        field=problem.field, reason=problem.reason, fix=problem.fix, message=problem.message
+    )
+
+
+def _preview_out(preview: SendPreview) -> SendPreviewOut:
+    return SendPreviewOut(
+        order_id=preview.order_id,
+        order_number=preview.order_number,
+        action=preview.action,
+        can_send=preview.action in ("send", "update"),
+        message=preview.message,
+        gordon_order=preview.gordon_order,
+        problems=[_problem(p) for p in preview.problems],
+        warnings=[_problem(p) for p in preview.warnings],
+    )
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime = request.app.state.runtime
+    assert isinstance(runtime, Runtime)
+    return runtime
+
+
+async def _reader(request: Request) -> DashboardUser:
+    return await authenticate(_runtime(request), request, required=(MANAGE_ORDERS,))
+
+
+async def _configurer(request: Request) -> DashboardUser:
+    return await authenticate(_runtime(request), request, required=(MANAGE_ORDERS, MANAGE_APPS))
+
+
+Reader = Annotated[DashboardUser, Depends(_reader)]
+"""A verified staff user holding MANAGE_ORDERS."""
+Configurer = Annotated[DashboardUser, Depends(_configurer)]
+"""A verified staff user holding MANAGE_ORDERS and MANAGE_APPS."""
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+# --- routes ---------------------------------------------------------------------------------
+
+
+def dashboard_router(runtime: Runtime) -> APIRouter:
+    router = APIRouter(prefix=PREFIX, tags=["dashboard"])
+
+    async def installation_of(user: DashboardUser) -> Installation:
+        installation = await runtime.installations.get_installation_by_id(user.installation.id)
+        if installation is None:
+            raise DashboardRequestRefused(
+                "NOT_REGISTERED", "The app was uninstalled from this shop.", status_hint=401
+            )
+        return installation
+
+    @router.get("/session", response_model=SessionOut)
+    async def session(user: Reader) -> SessionOut:
+        installation = await installation_of(user)
+        stored = await read_shop_config(runtime, installation.id)
+        return SessionOut(
+            saleor_api_url=installation.saleor_api_url,
+            user_email=user.user_email,
+            can_configure=user.can_configure,
+            configured=stored.config is not None,
+            token_revoked=installation.revoked_at is not None,
+        )
+
+    @router.get("/config", response_model=ConfigOut)
+    async def get_config(user: Reader) -> ConfigOut:
+        stored = await read_shop_config(runtime, user.installation.id)
+        return ConfigOut(
+            config=stored.config,
+            client_secret_set=stored.client_secret_set,
+            problems=[ProblemOut(path=p.path, message=p.message) for p in stored.problems],
+            environments=[Environment(**e) for e in GORDON_ENVIRONMENTS],
+            trigger_events=list(TRIGGER_EVENTS),
+            item_types=list(ITEM_TYPES),
+        )
+
+    @router.put("/config", response_model=ConfigSaved, openapi_extra=_body_schema(ConfigIn))
+    async def put_config(
+        user: Configurer, body: Annotated[ConfigIn, Depends(_json_body(ConfigIn))]
+    ) -> ConfigSaved:
+        try:
+            await save_shop_config(runtime, user.installation.id, body.config)
+        except ShopConfigInvalid as exc:
+            raise _config_invalid(exc) from None
+        return ConfigSaved(client_secret_set=True)
+
+    @router.post(
+        "/config/test-connection",
+        response_model=ConnectionOut,
+        openapi_extra=_body_schema(GordonCredentialsIn),
+    )
+    async def test_connection(
+        user: Configurer,
+        body: Annotated[GordonCredentialsIn, Depends(_json_body(GordonCredentialsIn))],
+    ) -> ConnectionOut:
+        try:
+            check = await check_gordon_connection(runtime, user.installation.id, body.gordon)
+        except ShopConfigInvalid as exc:
+            raise _config_invalid(exc, "Gordon was not asked") from None
+        return ConnectionOut(ok=check.ok, message=check.message, problem=check.problem)
+
+    @router.post(
+        "/config/delivery-date-preview",
+        response_model=DeliveryDateOut,
+        openapi_extra=_body_schema(DeliveryDaysIn),
+    )
+    async def delivery_date_preview(
+        _user: Reader,
+        body: Annotated[DeliveryDaysIn, Depends(_json_body(DeliveryDaysIn))],
+    ) -> DeliveryDateOut:
+        now = runtime.clock()
+        try:
+            days = parse_delivery_days(body.delivery_days)
+            date = days.first_date(now)
+        except ShopConfigInvalid as exc:
+            raise _config_invalid(exc, "No preview") from None
+        except ValueError as exc:  # no allowed day within a year
+            problem = ConfigProblem("delivery_days.weekdays", str(exc))
+            raise _config_invalid(ShopConfigInvalid([problem]), "No preview") from None
+        return DeliveryDateOut(
+            now=now,
+            delivery_date=date.isoformat(),
+            explanation=f"An order placed now ({_local(now, days.timezone)}) is delivered on "
+            f"{_WEEKDAYS[date.weekday()]} {date.isoformat()}.",
+        )
+
+    @router.get("/shop-options", response_model=ShopOptionsOut)
+    async def get_shop_options(user: Reader) -> ShopOptionsOut:
+        installation = await installation_of(user)
+        with _saleor_errors():
+            options = await shop_options(runtime, installation)
+        return ShopOptionsOut.model_validate(options, from_attributes=True)
+
+    @router.get("/jobs", response_model=JobPage)
+    async def list_jobs(
+        user: Reader,
+        status: JobStatus | None = None,
+        search: str | None = Query(default=None, max_length=255),
+        page: int = Query(default=1, ge=1, le=100_000),
+        page_size: int = Query(default=25, ge=1, le=MAX_PAGE_SIZE),
+    ) -> JobPage:
+        installation_id = user.installation.id
+        status_value = status.value if status else None
+        jobs = await runtime.jobs.list_jobs(
+            installation_id=installation_id,
+            status=status_value,
+            search=search,
+            limit=page_size,
+            offset=(page - 1) * page_size,
+        )
+        total = await runtime.jobs.count_jobs(
+            installation_id=installation_id, status=status_value, search=search
+        )
+        counts = await runtime.jobs.count_by_status(installation_id=installation_id)
+        return JobPage(
+            items=[_job_out(job) for job in jobs],
+            total=total,
+            page=page,
+            page_size=page_size,
+            counts={s.value: counts.get(s.value, 0) for s in JobStatus},
+        )
+
+    @router.get("/jobs/{job_id}", response_model=JobOut)
+    async def get_job(job_id: int, user: Reader) -> JobOut:
+        job = await runtime.jobs.get_job(job_id, installation_id=user.installation.id)
+        if job is None:
+            raise _job_not_found(job_id)
+        return _job_out(job)
+
+    @router.post("/jobs/{job_id}/retry", response_model=RetryOut)
+    async def retry_job(job_id: int, user: Reader) -> RetryOut:
+        queued = await runtime.jobs.retry_job(
+            job_id, now=runtime.clock(), installation_id=user.installation.id
+        )
+        if not queued:
+            raise _job_not_found(job_id)
+        runtime.wake_workers()
+        return RetryOut(queued=1, message="The order is queued and will be sent again now.")
+
+    @router.post("/jobs/retry-failed", response_model=RetryOut)
+    async def retry_failed(user: Reader) -> RetryOut:
+        count = await runtime.jobs.retry_failed_jobs(
+            now=runtime.clock(), saleor_api_url=user.installation.saleor_api_url
+        )
+        runtime.wake_workers()
+        message = (
+            f"{count} failed order(s) queued to be sent again now."
+            if count
+            else "No failed orders to retry."
+        )
+        return RetryOut(queued=count, message=message)
+
+    @router.get("/order", response_model=OrderStatusOut)
+    async def order_status(
+        user: Reader, order_id: str = Query(min_length=1, max_length=255)
+    ) -> OrderStatusOut:
+        job = await runtime.jobs.find_job(user.installation.id, order_id)
+        return OrderStatusOut(order_id=order_id, job=_job_out(job) if job else None)
+
+    @router.get("/order/send-preview", response_model=SendPreviewOut)
+    async def send_preview(
+        user: Reader, order_id: str = Query(min_length=1, max_length=255)
+    ) -> SendPreviewOut:
+        installation = await installation_of(user)
+        try:
+            with _saleor_errors():
+                preview = await preview_send(runtime, installation, order_id)
+        except OrderNotFound:
+            raise _order_not_found() from None
+        return _preview_out(preview)
+
+    @router.post("/order/send", response_model=SendOut, openapi_extra=_body_schema(SendIn))
+    async def send(user: Reader, body: Annotated[SendIn, Depends(_json_body(SendIn))]) -> SendOut:
+        installation = await installation_of(user)
+        try:
+            with _saleor_errors():
+                preview = await preview_send(runtime, installation, body.order_id)
+        except OrderNotFound:
+            raise _order_not_found() from None
+        if preview.action not in ("send", "update"):
+            raise DashboardRequestRefused(
+                "NOTHING_TO_SEND", f"Nothing was queued: {preview.message}", status_hint=409
+            )
+        job_id = await request_send(runtime, installation, body.order_id, preview.order_number)
+        return SendOut(job_id=job_id, message="Queued: the order is being sent to Gordon.")
+
+    return router
+
+
+def _local(now: datetime, timezone: str) -> str:
+    local = now.astimezone(ZoneInfo(timezone))
+    return f"{_WEEKDAYS[local.weekday()]} {local:%H:%M} {timezone}"
+
+
+def _job_not_found(job_id: int) -> DashboardRequestRefused:
+    return DashboardRequestRefused(
+        "JOB_NOT_FOUND", f"There is no order sync {job_id} for this shop.", status_hint=404
+    )
+
+
+def _order_not_found() -> DashboardRequestRefused:
+    return DashboardRequestRefused(
+        "ORDER_NOT_FOUND", "Saleor has no such order for this shop.", status_hint=404
+    )

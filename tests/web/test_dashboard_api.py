@@ -1,0 +1,660 @@
+"""The Dashboard API over HTTP: the token guard's every refusal, per-shop isolation, and each
+endpoint's answers, on SQLite and PostgreSQL.
+
+Tokens are signed by the Saleor fake's key exactly like ``App.accessToken`` (claims as recorded in
+``dashboard-samples/tokens.json``); the fake serves the JWKS the app refetches.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from saleor_gordon.core.shop_config import parse_shop_config
+from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
+from saleor_gordon.fakes.saleor_fake import SigningKey
+from saleor_gordon.store.installations import Installation
+from saleor_gordon.store.jobs import enqueue_order_job
+from saleor_gordon.store.tables import installations
+from tests.gordon.conftest import CLIENT_ID, CLIENT_SECRET, StartSandbox, start_gordon_sandbox
+from tests.saleor.conftest import RunningSaleorFake
+from tests.web.conftest import (
+    ForbiddenOutbound,
+    OpenApp,
+    SaleorFakeFactory,
+    WebApp,
+    error_of,
+    install_from_fake,
+)
+
+__all__ = ["start_gordon_sandbox"]
+
+ALL_STAFF_PERMISSIONS = ["MANAGE_ORDERS", "MANAGE_APPS", "MANAGE_PRODUCTS", "MANAGE_SHIPPING"]
+
+
+@dataclass
+class Shop:
+    """One installed shop and a way to make its Dashboard tokens."""
+
+    app: WebApp
+    fake: RunningSaleorFake
+    installation: Installation
+
+    def token(self, **claims: object) -> str:
+        claims.setdefault("user_permissions", ALL_STAFF_PERMISSIONS)
+        return self.fake.state.dashboard_token(now=datetime.now(UTC), **claims)
+
+    def headers(self, token: str | None = None, **claims: object) -> dict[str, str]:
+        return {
+            "authorization-bearer": token if token is not None else self.token(**claims),
+            "saleor-api-url": self.fake.api_url,
+        }
+
+    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        headers = kwargs.pop("headers", None) or self.headers()
+        return await self.app.client.get(f"/api/dashboard{path}", headers=headers, **kwargs)
+
+    async def send(self, method: str, path: str, body: object, **kwargs: Any) -> httpx.Response:
+        headers = kwargs.pop("headers", None) or self.headers()
+        return await self.app.client.request(
+            method, f"/api/dashboard{path}", headers=headers, json=body, **kwargs
+        )
+
+    async def add_job(self, order_number: str, *, status: str | None = None) -> int:
+        order_id = f"order-{order_number}"
+        now = datetime.now(UTC)
+        async with self.app.runtime.engine.begin() as connection:
+            job_id = await enqueue_order_job(
+                connection,
+                installation_id=self.installation.id,
+                order_id=order_id,
+                order_number=order_number,
+                event="ORDER_FULLY_PAID",
+                now=now,
+            )
+        if status is not None:
+            from saleor_gordon.store.tables import sync_jobs
+
+            async with self.app.runtime.engine.begin() as connection:
+                await connection.execute(
+                    sync_jobs.update()
+                    .where(sync_jobs.c.id == job_id)
+                    .values(status=status, last_message=f"message of {order_number}")
+                )
+        return job_id
+
+
+def shop_config(gordon_url: str, **overrides: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "gordon": {"base_url": gordon_url, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+        "trigger_events": ["ORDER_FULLY_PAID"],
+        "delivery_groups": [{"deliverygroup": "Gordon Store", "channel": "sverige"}],
+        "default_time_window": "14:00 - 16:00",
+    }
+    config.update(overrides)
+    return config
+
+
+async def open_shop(app: WebApp, fake: RunningSaleorFake) -> Shop:
+    return Shop(app=app, fake=fake, installation=await install_from_fake(app, fake))
+
+
+@pytest.fixture
+async def shop(open_app: OpenApp, saleor_fake: RunningSaleorFake) -> Shop:
+    return await open_shop(await open_app(), saleor_fake)
+
+
+# --- the guard ------------------------------------------------------------------------------
+
+
+async def test_a_valid_token_opens_the_session(shop: Shop) -> None:
+    response = await shop.get("/session")
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "saleor_api_url": shop.fake.api_url,
+        "user_email": "admin@example.com",
+        "can_configure": True,
+        "configured": False,
+        "token_revoked": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("headers", "code"),
+    [
+        ({}, "MISSING_TOKEN"),
+        ({"authorization-bearer": "x"}, "MISSING_TOKEN"),
+        ({"saleor-api-url": "http://127.0.0.1:1/graphql/"}, "MISSING_TOKEN"),
+    ],
+)
+async def test_missing_headers_are_refused(shop: Shop, headers: dict[str, str], code: str) -> None:
+    response = await shop.get("/session", headers=headers or {"x-nothing": "1"})
+
+    assert response.status_code == 401
+    assert error_of(response)["code"] == code
+    assert "Open the app from the Saleor Dashboard" in error_of(response)["message"]
+
+
+async def test_an_unknown_shop_is_refused_before_any_outbound_call(
+    open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake
+) -> None:
+    outbound = ForbiddenOutbound()
+    app = await open_sqlite_app(transport=outbound)
+    token = saleor_fake.state.dashboard_token(now=datetime.now(UTC))
+
+    response = await app.client.get(
+        "/api/dashboard/session",
+        headers={"authorization-bearer": token, "saleor-api-url": saleor_fake.api_url},
+    )
+
+    assert response.status_code == 401
+    assert error_of(response)["code"] == "NOT_REGISTERED"
+    assert outbound.requests == []
+
+
+async def test_an_expired_token_is_refused(shop: Shop) -> None:
+    old = shop.fake.state.dashboard_token(now=datetime.now(UTC) - timedelta(seconds=301))
+
+    response = await shop.get("/session", headers=shop.headers(old))
+
+    assert response.status_code == 401
+    assert error_of(response) == {
+        "code": "INVALID_TOKEN",
+        "message": "The Dashboard token has expired. Reload the app's page in the Saleor "
+        "Dashboard to get a fresh one.",
+    }
+
+
+async def test_a_token_signed_by_another_key_is_refused_after_one_jwks_refetch(
+    shop: Shop,
+) -> None:
+    forged = SigningKey.generate().sign_jwt(
+        {
+            "iss": shop.fake.api_url,
+            "app": shop.fake.state.app_id,
+            "exp": int(datetime.now(UTC).timestamp()) + 300,
+            "user_permissions": ALL_STAFF_PERMISSIONS,
+        }
+    )
+    fetches = shop.fake.state.jwks_fetches
+
+    first = await shop.get("/session", headers=shop.headers(forged))
+    second = await shop.get("/session", headers=shop.headers(forged))
+
+    assert (first.status_code, second.status_code) == (401, 401)
+    assert error_of(first)["code"] == error_of(second)["code"] == "INVALID_TOKEN"
+    assert "is not in the JWKS" in error_of(first)["message"]
+    assert shop.fake.state.jwks_fetches == fetches + 1  # the limiter allows one refetch
+
+
+async def test_a_token_after_a_key_rotation_is_accepted_with_the_refetched_keys(
+    shop: Shop,
+) -> None:
+    shop.fake.state.rotate_key()
+
+    response = await shop.get("/session")
+
+    assert response.status_code == 200, response.text
+    stored = await shop.app.installation(shop.fake.api_url)
+    assert stored is not None
+    assert stored.jwks == shop.fake.state.jwks
+
+
+async def test_a_tampered_token_is_refused(shop: Shop) -> None:
+    header, claims, signature = shop.token().split(".")
+    tampered = ".".join((header, claims[:-4] + "AAAA", signature))
+
+    response = await shop.get("/session", headers=shop.headers(tampered))
+
+    assert response.status_code == 401
+    assert error_of(response)["code"] == "INVALID_TOKEN"
+
+
+async def test_a_token_for_another_app_is_refused(shop: Shop) -> None:
+    response = await shop.get("/session", headers=shop.headers(app="QXBwOjk5"))
+
+    assert response.status_code == 401
+    assert "issued for another app" in error_of(response)["message"]
+
+
+async def test_a_token_issued_by_another_saleor_is_refused(shop: Shop) -> None:
+    response = await shop.get("/session", headers=shop.headers(iss="http://127.0.0.1:1/graphql/"))
+
+    assert response.status_code == 401
+    assert "issued by another Saleor" in error_of(response)["message"]
+
+
+async def test_another_shops_token_does_not_open_this_shop(
+    open_app: OpenApp, saleor_fake_factory: SaleorFakeFactory
+) -> None:
+    app = await open_app()
+    shop_a = await open_shop(app, saleor_fake_factory())
+    shop_b = await open_shop(app, saleor_fake_factory())
+    b_token = shop_b.token()
+
+    as_a = await shop_a.get("/session", headers=shop_a.headers(b_token))
+
+    assert as_a.status_code == 401
+    assert error_of(as_a)["code"] == "INVALID_TOKEN"
+
+
+async def test_reading_needs_manage_orders(shop: Shop) -> None:
+    response = await shop.get("/jobs", headers=shop.headers(user_permissions=["MANAGE_APPS"]))
+
+    assert response.status_code == 403
+    assert error_of(response) == {
+        "code": "PERMISSION_DENIED",
+        "message": "Your Saleor staff account lacks the “Manage orders” permission needed here. "
+        "Ask a staff administrator to add it to your permission group.",
+    }
+
+
+async def test_configuring_needs_manage_apps_too(shop: Shop, gordon_url: str) -> None:
+    orders_only = shop.headers(user_permissions=["MANAGE_ORDERS"])
+
+    read = await shop.get("/config", headers=orders_only)
+    write = await shop.send(
+        "PUT", "/config", {"config": shop_config(gordon_url)}, headers=orders_only
+    )
+    test = await shop.send("POST", "/config/test-connection", {"gordon": {}}, headers=orders_only)
+    session = await shop.get("/session", headers=orders_only)
+
+    assert read.status_code == 200
+    assert (write.status_code, test.status_code) == (403, 403)
+    assert "“Manage apps”" in error_of(write)["message"]
+    assert session.json()["can_configure"] is False
+    assert await shop.app.runtime.installations.get_config(shop.installation.id) is None
+
+
+# --- configuration --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def gordon_sandbox_url(start_gordon_sandbox: StartSandbox) -> RunningSandbox:
+    return start_gordon_sandbox()
+
+
+@pytest.fixture
+def gordon_url(gordon_sandbox_url: RunningSandbox) -> str:
+    return gordon_sandbox_url.base_url
+
+
+async def test_saving_a_valid_configuration_stores_it_without_echoing_the_secret(
+    shop: Shop, gordon_url: str
+) -> None:
+    saved = await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    read = await shop.get("/config")
+
+    assert saved.status_code == 200, saved.text
+    assert saved.json() == {"saved": True, "client_secret_set": True}
+    stored = await shop.app.runtime.installations.get_config(shop.installation.id)
+    assert stored == parse_shop_config(shop_config(gordon_url))
+    body = read.json()
+    assert body["client_secret_set"] is True
+    assert body["config"]["gordon"] == {"base_url": gordon_url, "client_id": CLIENT_ID}
+    assert CLIENT_SECRET not in read.text
+    assert CLIENT_SECRET not in saved.text
+    assert body["problems"] == []
+    assert body["trigger_events"] == ["ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_FULLY_PAID"]
+
+
+async def test_an_empty_secret_keeps_the_stored_one_for_the_same_account(
+    shop: Shop, gordon_url: str
+) -> None:
+    await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    without_secret = shop_config(gordon_url, external_ref_prefix="SE-")
+    without_secret["gordon"] = {"base_url": gordon_url, "client_id": CLIENT_ID, "client_secret": ""}
+
+    response = await shop.send("PUT", "/config", {"config": without_secret})
+
+    assert response.status_code == 200, response.text
+    stored = await shop.app.runtime.installations.get_config(shop.installation.id)
+    assert stored is not None
+    assert stored.external_ref_prefix == "SE-"
+    assert stored.gordon.client_secret.get_secret_value() == CLIENT_SECRET
+
+
+async def test_an_empty_secret_never_follows_a_new_client_id(shop: Shop, gordon_url: str) -> None:
+    await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    other = shop_config(gordon_url)
+    other["gordon"] = {"base_url": gordon_url, "client_id": "other-client", "client_secret": ""}
+
+    response = await shop.send("PUT", "/config", {"config": other})
+
+    assert response.status_code == 422
+    assert error_of(response)["problems"] == [
+        {
+            "path": "gordon.client_secret",
+            "message": "must not be empty; copy it from Last Mile Platform → Account → API "
+            "Credentials",
+        }
+    ]
+
+
+async def test_an_invalid_configuration_lists_every_problem_and_stores_nothing(
+    shop: Shop, gordon_url: str
+) -> None:
+    await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    before = await shop.app.runtime.installations.get_config(shop.installation.id)
+    bad = shop_config(
+        gordon_url,
+        delivery_groups=[{"deliverygroup": "Gordon Store", "time_window": "21:00 - 17:00"}],
+        delivery_days={"cutoff": "25:00"},
+    )
+
+    response = await shop.send("PUT", "/config", {"config": bad})
+
+    assert response.status_code == 422
+    error = error_of(response)
+    assert error["code"] == "CONFIG_INVALID"
+    assert error["message"] == "Nothing was saved: 2 problems to fix."
+    assert [p["path"] for p in error["problems"]] == [
+        "delivery_groups[0].time_window",
+        "delivery_days.cutoff",
+    ]
+    assert "25:00" in error["problems"][1]["message"]
+    assert await shop.app.runtime.installations.get_config(shop.installation.id) == before
+
+
+async def test_saving_reruns_the_orders_that_wait_for_a_configuration(
+    shop: Shop, gordon_url: str
+) -> None:
+    job_id = await shop.add_job("1001", status="needs_attention")
+    synced_id = await shop.add_job("1002", status="synced")
+
+    await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+
+    waiting = await shop.app.runtime.jobs.get_job(job_id)
+    synced = await shop.app.runtime.jobs.get_job(synced_id)
+    assert waiting is not None
+    assert synced is not None
+    assert (waiting.status, synced.status) == ("pending", "synced")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "status", "code"),
+    [
+        ("text/plain", b"{}", 415, "UNSUPPORTED_MEDIA_TYPE"),
+        ("application/json", b"[" * 100_000, 400, "INVALID_REQUEST_JSON"),
+        ("application/json", b"{not json", 400, "INVALID_REQUEST_JSON"),
+        ("application/json", b'{"config": []}', 422, "INVALID_REQUEST"),
+        ("application/json", b'{"config": {}, "more": 1}', 422, "INVALID_REQUEST"),
+    ],
+)
+async def test_unusable_bodies_get_clear_errors(
+    shop: Shop, content_type: str, body: bytes, status: int, code: str
+) -> None:
+    headers = {**shop.headers(), "content-type": content_type}
+
+    response = await shop.app.client.put("/api/dashboard/config", headers=headers, content=body)
+
+    assert response.status_code == status
+    assert error_of(response)["code"] == code
+    async with shop.app.runtime.engine.connect() as connection:
+        stored = (await connection.execute(select(installations.c.config))).scalar_one()
+    assert stored is None
+
+
+async def test_test_connection_shows_gordons_answer(shop: Shop, gordon_url: str) -> None:
+    good = {"base_url": gordon_url, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    bad = {**good, "client_secret": "wrong-secret"}
+
+    accepted = await shop.send("POST", "/config/test-connection", {"gordon": good})
+    refused = await shop.send("POST", "/config/test-connection", {"gordon": bad})
+
+    assert accepted.status_code == refused.status_code == 200
+    assert accepted.json()["ok"] is True
+    assert refused.json()["ok"] is False
+    assert refused.json()["problem"] == "credentials"
+    assert "wrong-secret" not in refused.text
+
+
+async def test_test_connection_uses_the_stored_secret_when_left_empty(
+    shop: Shop, gordon_url: str
+) -> None:
+    await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    empty = {"base_url": gordon_url, "client_id": CLIENT_ID, "client_secret": ""}
+
+    response = await shop.send("POST", "/config/test-connection", {"gordon": empty})
+
+    assert response.json()["ok"] is True
+
+
+async def test_test_connection_without_a_secret_says_what_is_missing(
+    shop: Shop, gordon_url: str
+) -> None:
+    response = await shop.send(
+        "POST", "/config/test-connection", {"gordon": {"base_url": gordon_url, "client_id": "x"}}
+    )
+
+    assert response.status_code == 422
+    assert [p["path"] for p in error_of(response)["problems"]] == ["gordon.client_secret"]
+
+
+async def test_the_delivery_date_preview_follows_the_rules(shop: Shop) -> None:
+    response = await shop.send(
+        "POST",
+        "/config/delivery-date-preview",
+        {"delivery_days": {"timezone": "Europe/Stockholm", "weekdays": [3], "lead_days": 0}},
+    )
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert datetime.fromisoformat(body["delivery_date"]).isoweekday() == 3
+    assert body["explanation"].endswith(f"Wednesday {body['delivery_date']}.")
+
+
+async def test_the_delivery_date_preview_points_at_the_bad_field(shop: Shop) -> None:
+    response = await shop.send(
+        "POST", "/config/delivery-date-preview", {"delivery_days": {"weekdays": [8]}}
+    )
+
+    assert response.status_code == 422
+    assert error_of(response)["problems"] == [
+        {
+            "path": "delivery_days.weekdays",
+            "message": "[8] are not ISO weekdays; use 1 (Monday) to 7 (Sunday)",
+        }
+    ]
+
+
+async def test_shop_options_come_from_the_shops_saleor(shop: Shop) -> None:
+    response = await shop.get("/shop-options")
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["channels"] == [{"slug": "sverige", "name": "Sverige", "is_active": True}]
+    assert [w["slug"] for w in body["warehouses"]] == ["lager-vastberga", "lager-goteborg"]
+    assert [m["name"] for m in body["shipping_methods"]] == [
+        "Gordon hemleverans 17-21",
+        "Gordon hemleverans 14-16",
+        "Hämta i butik",
+    ]
+    assert body["shipping_methods"][0]["channels"] == ["sverige"]
+    assert body["shipping_methods_note"] is None
+
+
+async def test_shop_options_without_manage_shipping_explain_the_reinstall(shop: Shop) -> None:
+    shop.fake.state.app_permissions = frozenset({"MANAGE_ORDERS"})
+
+    response = await shop.get("/shop-options")
+
+    assert response.status_code == 200
+    assert response.json()["shipping_methods"] is None
+    assert "Reinstall the app" in response.json()["shipping_methods_note"]
+    assert [c["slug"] for c in response.json()["channels"]] == ["sverige"]
+
+
+async def test_shop_options_when_saleor_is_down(shop: Shop) -> None:
+    shop.fake.state.down = True
+
+    response = await shop.get("/shop-options")
+
+    assert response.status_code == 503
+    assert error_of(response)["code"] == "SALEOR_UNAVAILABLE"
+
+
+# --- the sync overview ----------------------------------------------------------------------
+
+
+async def test_jobs_are_paginated_filtered_and_searched_in_the_database(shop: Shop) -> None:
+    for number in range(1000, 1060):
+        await shop.add_job(str(number), status="failed" if number % 10 == 0 else None)
+
+    first = await shop.get("/jobs", params={"page_size": 25})
+    third = await shop.get("/jobs", params={"page_size": 25, "page": 3})
+    failed = await shop.get("/jobs", params={"status": "failed"})
+    search = await shop.get("/jobs", params={"search": "#104"})
+
+    assert first.status_code == 200, first.text
+    assert first.json()["total"] == 60
+    assert len(first.json()["items"]) == 25
+    assert first.json()["items"][0]["order_number"] == "1059"
+    assert [j["order_number"] for j in third.json()["items"]] == [
+        str(n) for n in range(1009, 999, -1)
+    ]
+    assert first.json()["counts"]["failed"] == 6
+    assert first.json()["counts"]["pending"] == 54
+    assert failed.json()["total"] == 6
+    assert {j["status"] for j in failed.json()["items"]} == {"failed"}
+    assert sorted(j["order_number"] for j in search.json()["items"]) == [
+        str(n) for n in range(1040, 1050)
+    ]
+
+
+async def test_one_shops_jobs_never_reach_another_shop(
+    open_app: OpenApp, saleor_fake_factory: SaleorFakeFactory
+) -> None:
+    app = await open_app()
+    shop_a = await open_shop(app, saleor_fake_factory())
+    shop_b = await open_shop(app, saleor_fake_factory())
+    await shop_a.add_job("1", status="failed")
+    b_job = await shop_b.add_job("2", status="failed")
+
+    listed = await shop_a.get("/jobs")
+    read = await shop_a.get(f"/jobs/{b_job}")
+    retried = await shop_a.send("POST", f"/jobs/{b_job}/retry", {})
+    all_failed = await shop_a.send("POST", "/jobs/retry-failed", {})
+    order = await shop_a.get("/order", params={"order_id": "order-2"})
+
+    assert [j["order_number"] for j in listed.json()["items"]] == ["1"]
+    assert (read.status_code, retried.status_code) == (404, 404)
+    assert all_failed.json()["queued"] == 1
+    assert order.json() == {"order_id": "order-2", "job": None}
+    b_view = await app.runtime.jobs.get_job(b_job)
+    assert b_view is not None
+    assert b_view.status == "failed"
+
+
+async def test_retry_makes_a_failed_order_due_now(shop: Shop) -> None:
+    job_id = await shop.add_job("1001", status="failed")
+
+    response = await shop.send("POST", f"/jobs/{job_id}/retry", {})
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "queued": 1,
+        "message": "The order is queued and will be sent again now.",
+    }
+    job = await shop.app.runtime.jobs.get_job(job_id)
+    assert job is not None
+    assert job.status == "pending"
+
+
+async def test_a_job_shows_its_history(shop: Shop) -> None:
+    job_id = await shop.add_job("1001", status="failed")
+
+    response = await shop.get(f"/jobs/{job_id}")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["order_number"] == "1001"
+    assert body["last_message"] == "message of 1001"
+    assert body["history"] == []
+    assert "saleor_api_url" not in body
+
+
+# --- the order widget and "Send to Gordon" ---------------------------------------------------
+
+
+async def test_send_preview_before_configuration_says_so(shop: Shop) -> None:
+    order = shop.fake.state.add_order()
+
+    response = await shop.get("/order/send-preview", params={"order_id": order["id"]})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["action"] == "not_configured"
+    assert response.json()["can_send"] is False
+
+
+async def test_send_preview_shows_the_exact_gordon_order_then_send_queues_it(
+    shop: Shop, gordon_url: str
+) -> None:
+    await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    order = shop.fake.state.add_order()
+
+    preview = await shop.get("/order/send-preview", params={"order_id": order["id"]})
+    sent = await shop.send("POST", "/order/send", {"order_id": order["id"]})
+
+    assert preview.status_code == 200, preview.text
+    body = preview.json()
+    assert body["action"] == "send"
+    assert body["can_send"] is True
+    assert body["gordon_order"]["external_ref"] == order["number"]
+    assert body["gordon_order"]["deliverygroup"] == "Gordon Store"
+    assert sent.status_code == 200, sent.text
+    job = await shop.app.runtime.jobs.get_job(sent.json()["job_id"])
+    assert job is not None
+    assert job.order_id == order["id"]
+    assert job.status == "pending"
+    assert "MANUAL_SEND" in job.events_seen
+    status = await shop.get("/order", params={"order_id": order["id"]})
+    assert status.json()["job"]["id"] == sent.json()["job_id"]
+
+
+async def test_send_refuses_an_order_that_is_not_for_gordon(shop: Shop, gordon_url: str) -> None:
+    config = shop_config(
+        gordon_url, delivery_groups=[{"deliverygroup": "Gordon Store", "channel": "norge"}]
+    )
+    await shop.send("PUT", "/config", {"config": config})
+    order = shop.fake.state.add_order()
+
+    preview = await shop.get("/order/send-preview", params={"order_id": order["id"]})
+    sent = await shop.send("POST", "/order/send", {"order_id": order["id"]})
+
+    assert preview.json()["action"] == "skip"
+    assert sent.status_code == 409
+    assert error_of(sent)["code"] == "NOTHING_TO_SEND"
+    assert await shop.app.runtime.jobs.find_job(shop.installation.id, order["id"]) is None
+
+
+async def test_send_preview_of_an_unknown_order(shop: Shop) -> None:
+    unknown = "T3JkZXI6MDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAw"
+
+    response = await shop.get("/order/send-preview", params={"order_id": unknown})
+
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "ORDER_NOT_FOUND"
+
+
+async def test_the_openapi_document_describes_the_dashboard_api(shop: Shop) -> None:
+    response = await shop.app.client.get("/api/openapi.json")
+
+    document = response.json()
+    assert response.status_code == 200
+    assert {
+        "/api/dashboard/session",
+        "/api/dashboard/config",
+        "/api/dashboard/jobs",
+        "/api/dashboard/order/send",
+    } <= set(document["paths"])
+    put = document["paths"]["/api/dashboard/config"]["put"]
+    assert put["requestBody"]["content"]["application/json"]["schema"]["title"] == "ConfigIn"
+    assert json.dumps(document).count("client_secret_set") >= 1
