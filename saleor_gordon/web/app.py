@@ -9,6 +9,12 @@ from saleor_gordon import __version__
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.manifest import build_manifest
 from saleor_gordon.web.dashboard_api import dashboard_router
+from saleor_gordon.web.dashboard_pages import (
+    STATIC_DIR,
+    STATIC_PATH,
+    DashboardStaticFiles,
+    dashboard_pages_router,
+)
 from saleor_gordon.web.error_responses import install_error_handlers
 from saleor_gordon.web.health import health_router
 from saleor_gordon.web.pages import pages_router
@@ -36,5 +42,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(webhook_router(runtime))
     app.include_router(health_router(runtime))
     app.include_router(dashboard_router(runtime))
+    app.include_router(dashboard_pages_router())
+    app.mount(STATIC_PATH, DashboardStaticFiles(directory=STATIC_DIR), name="dashboard-static")
     app.include_router(pages_router(runtime.settings))
     return app

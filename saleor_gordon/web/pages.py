@@ -1,8 +1,10 @@
-"""Public pages the manifest links to: homepage, support and data privacy, plus the logo."""
+"""Public pages the manifest links to: homepage, support and data privacy, plus the logo.
+
+The pages the Dashboard embeds are in ``dashboard_pages.py``.
+"""
 
 from __future__ import annotations
 
-import shlex
 from html import escape
 from importlib.resources import files
 
@@ -10,9 +12,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from saleor_gordon import __version__
-from saleor_gordon.saleor.manifest import APP_PAGE_PATH, PRIVACY_PATH, SUPPORT_PATH
 from saleor_gordon.settings import Settings
-from saleor_gordon.web.saleor_api_url import saleor_api_url_problem
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:46rem;margin:3rem auto;padding:0 1rem;"
@@ -45,18 +45,15 @@ def pages_router(settings: Settings) -> APIRouter:
             f"<p>Version {escape(__version__)}.</p>",
         )
 
-    @router.get(APP_PAGE_PATH, response_class=HTMLResponse)
-    async def app_page(saleorApiUrl: str | None = None) -> HTMLResponse:  # noqa: N803 - Dashboard's name
-        """What the Dashboard shows after installation (the manifest's appUrl)."""
-        return _page("Gordon Delivery", _app_page_body(saleorApiUrl))
-
     @router.get("/support", response_class=HTMLResponse)
     async def support() -> HTMLResponse:
         return _page(
             "Support",
-            "<p>Each order carries its sync status in its private metadata "
-            "(<code>gordon.status</code>, <code>gordon.error</code>): the error says what to "
-            "fix. Operators can list and retry jobs with <code>saleor-gordon jobs list</code> and "
+            "<p>The app's page in the Saleor Dashboard (Apps → Gordon Delivery) lists every "
+            "order with its sync status and what to fix, and retries orders; each order's page "
+            "shows its Gordon status in the Gordon Delivery card. The status is also in the "
+            "order's private metadata (<code>gordon.status</code>, <code>gordon.error</code>). "
+            "Operators can list and retry jobs with <code>saleor-gordon jobs list</code> and "
             "<code>saleor-gordon jobs retry</code>.</p><p>Installation fails with "
             "<em>could not use the token</em>? Saleor's <code>PUBLIC_URL</code> must be set so "
             "that the API URL it sends is reachable from this app.</p>",
@@ -82,28 +79,3 @@ def pages_router(settings: Settings) -> APIRouter:
         return Response(data, media_type="image/png", headers={"Cache-Control": "max-age=86400"})
 
     return router
-
-
-def _app_page_body(saleor_api_url: str | None) -> str:
-    """The shop owner's view: what the app does and how its operator configures it today."""
-    given = saleor_api_url.strip() if saleor_api_url else ""
-    if given and saleor_api_url_problem(given) is None:
-        shown = shlex.quote(given)
-    else:
-        shown = "<your Saleor API URL>"
-    return (
-        "<p>The app is installed. It sends your orders to Gordon Delivery for home delivery, "
-        "keeps them up to date when they change, withdraws them when they are cancelled, and "
-        "writes Gordon's tracking ID back on the order.</p>"
-        "<h2>Configuration</h2><p>There are no settings on this page. The operator of this app "
-        "configures your shop (Gordon credentials, which orders to send) with a JSON file:</p>"
-        f"<pre><code>saleor-gordon config set --saleor-api-url {escape(shown)} "
-        "--file shop.json</code></pre>"
-        "<p>Until then, orders are received and wait; they are sent once the configuration is "
-        "stored.</p>"
-        "<h2>Where to see the status</h2><p>Each order shows its delivery sync in its metadata: "
-        "<code>gordon.tracking_id</code> (metadata) once Gordon accepted it, "
-        "<code>gordon.status</code> and <code>gordon.error</code> (private metadata) with what "
-        "happened and, on a problem, what to fix.</p>"
-        f"<p><a href='{SUPPORT_PATH}'>Support</a> · <a href='{PRIVACY_PATH}'>Data privacy</a></p>"
-    )

@@ -120,44 +120,62 @@ async def test_the_manifest_links_to_pages_that_exist(open_sqlite_app: OpenApp) 
         assert response.headers["content-type"].startswith("text/html"), link
 
 
-async def test_the_app_page_tells_how_the_shop_is_configured(open_sqlite_app: OpenApp) -> None:
-    """The Dashboard opens appUrl with ?saleorApiUrl=... after installation."""
+@pytest.mark.parametrize(
+    ("path", "script", "title"),
+    [
+        ("/app", "app-page.js", "Gordon Delivery"),
+        ("/app/order-widget", "order-widget.js", "Gordon Delivery"),
+        ("/app/send-to-gordon", "send-popup.js", "Send to Gordon"),
+    ],
+)
+async def test_the_dashboard_pages_are_shells_that_load_the_apps_own_script(
+    open_sqlite_app: OpenApp, path: str, script: str, title: str
+) -> None:
+    """No data and no outbound call on a page load (the Dashboard loads each frame twice)."""
     # given
     app = await open_sqlite_app(transport=ForbiddenOutbound())
-    api_url = "https://shop.example.com/graphql/"
     # when
     response = await app.client.get(
-        "/app", params={"saleorApiUrl": api_url, "id": "QXBwOjE=", "theme": "light"}
+        path, params={"saleorApiUrl": "https://shop.example.com/graphql/", "theme": "dark"}
     )
     # then
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
-    page = response.text
-    assert f"saleor-gordon config set --saleor-api-url {api_url} --file shop.json" in page
-    for key in ("gordon.status", "gordon.error", "gordon.tracking_id"):
-        assert key in page
-    assert "href='/support'" in page
-    assert "href='/privacy'" in page
+    assert f"<script type='module' src='/static/dashboard/{script}?v=" in response.text
+    assert f"<title>{title}</title>" in response.text
+    assert "data-theme='dark'" in response.text
+    assert response.headers["content-security-policy"].startswith(
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self';"
+    )
+    assert "frame-ancestors *" in response.headers["content-security-policy"]
+    assert "shop.example.com" not in response.text
 
 
-@pytest.mark.parametrize(
-    "api_url",
-    ["https://shop.example.com/graphql/?a=<script>alert(1)</script>", "<b>x</b>", None],
-    ids=["script-in-url", "not-a-url", "absent"],
-)
-async def test_the_app_page_escapes_or_replaces_the_api_url(
-    open_sqlite_app: OpenApp, api_url: str | None
-) -> None:
+@pytest.mark.parametrize("theme", ["<script>", "light", None])
+async def test_an_unknown_theme_is_light(open_sqlite_app: OpenApp, theme: str | None) -> None:
     # given
     app = await open_sqlite_app()
-    params = {} if api_url is None else {"saleorApiUrl": api_url}
     # when
-    response = await app.client.get("/app", params=params)
+    response = await app.client.get("/app", params={} if theme is None else {"theme": theme})
     # then
-    assert response.status_code == 200
+    assert "data-theme='light'" in response.text
     assert "<script>" not in response.text
-    assert "<b>" not in response.text
-    assert "config set --saleor-api-url" in response.text
+
+
+async def test_the_page_scripts_are_served_by_the_app(open_sqlite_app: OpenApp) -> None:
+    # given
+    app = await open_sqlite_app(transport=ForbiddenOutbound())
+    # when
+    script = await app.client.get("/static/dashboard/bridge.js")
+    style = await app.client.get("/static/dashboard/dashboard.css")
+    missing = await app.client.get("/static/dashboard/nothing.js")
+    # then
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "export class AppBridge" in script.text
+    assert script.headers["cache-control"] == "no-cache"
+    assert style.headers["content-type"].startswith("text/css")
+    assert missing.status_code == 404
 
 
 async def test_an_unknown_path_is_a_json_404(open_sqlite_app: OpenApp) -> None:

@@ -1,0 +1,152 @@
+// App Bridge: the postMessage protocol between the Saleor Dashboard and this app's frames.
+//
+// Dashboard -> app events (protocol §4.2, dashboard-samples README §3-4): `handshake {token, version,
+// saleorVersion, dashboardVersion}` (on iframe load and again after notifyReady), `tokenRefresh
+// {token}` (at any time), `theme {theme}`, `localeChanged {locale}`, `redirect {path}` (the
+// Dashboard's own location, not an instruction), `response {actionId, ok}`.
+// App -> Dashboard actions, each with a fresh `actionId`: `notifyReady`, `notification`,
+// `redirect`, `widgetResize`, `popupClose`. A `response` whose actionId we did not send belongs to
+// another frame of this app (the Dashboard routes by origin only) and is ignored.
+
+const ACTION_TIMEOUT_MS = 10_000;
+
+function newActionId() {
+  if (globalThis.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  return `a-${Date.now()}-${Math.random().toString(16).slice(2)}`;
+}
+
+function referrerOrigin() {
+  try {
+    return document.referrer ? new URL(document.referrer).origin : null;
+  } catch {
+    return null;
+  }
+}
+
+export class AppBridge {
+  constructor() {
+    const params = new URLSearchParams(location.search);
+    this.saleorApiUrl = params.get("saleorApiUrl") || "";
+    this.appId = params.get("id") || "";
+    this.orderId = params.get("orderId") || "";
+    this.theme = params.get("theme") === "dark" ? "dark" : "light";
+    this.token = null;
+    this.dashboardPath = null; // e.g. "/dashboard/extensions/app/QXBwOjU%3D"
+    this.dashboardOrigin = referrerOrigin();
+    this.embedded = window.parent !== window;
+    this._pending = new Map(); // actionId -> {resolve, timer}
+    this._tokenWaiters = [];
+    this._listeners = { token: [], theme: [] };
+    window.addEventListener("message", (event) => this._receive(event));
+  }
+
+  /** Start talking to the Dashboard: announce readiness. Resolves with the first token. */
+  start() {
+    this.applyTheme(this.theme);
+    if (!this.embedded) return Promise.reject(new Error("not embedded"));
+    this.dispatch("notifyReady", {});
+    return this.waitForToken();
+  }
+
+  waitForToken() {
+    if (this.token) return Promise.resolve(this.token);
+    return new Promise((resolve) => this._tokenWaiters.push(resolve));
+  }
+
+  on(kind, callback) {
+    this._listeners[kind].push(callback);
+  }
+
+  /** Send an action; resolves with the Dashboard's `ok` (false after 10 s without an answer). */
+  dispatch(type, payload) {
+    if (!this.embedded) return Promise.resolve(false);
+    const actionId = newActionId();
+    const message = { type, payload: { ...payload, actionId } };
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this._pending.delete(actionId);
+        resolve(false);
+      }, ACTION_TIMEOUT_MS);
+      this._pending.set(actionId, { resolve, timer });
+      window.parent.postMessage(message, this.dashboardOrigin || "*");
+    });
+  }
+
+  notify(status, title, text) {
+    return this.dispatch("notification", { status, title, text });
+  }
+
+  /** Navigate the Dashboard to one of its own paths, e.g. "/orders/<id>". */
+  redirect(to) {
+    return this.dispatch("redirect", { to, newContext: false });
+  }
+
+  resizeWidget(height) {
+    return this.dispatch("widgetResize", { height: Math.ceil(height) });
+  }
+
+  closePopup() {
+    return this.dispatch("popupClose", {});
+  }
+
+  /** The Dashboard's base path ("/dashboard"), from the path it reported, when known. */
+  dashboardBase() {
+    const path = this.dashboardPath || "";
+    for (const marker of ["/extensions/", "/apps/", "/orders/"]) {
+      const index = path.indexOf(marker);
+      if (index >= 0) return path.slice(0, index);
+    }
+    return "/dashboard";
+  }
+
+  /** A URL of an order in the Dashboard, for display and middle-click; clicks use redirect(). */
+  orderUrl(orderId) {
+    const base = `${this.dashboardOrigin || ""}${this.dashboardBase()}`;
+    return `${base}/orders/${encodeURIComponent(orderId)}`;
+  }
+
+  applyTheme(theme) {
+    this.theme = theme === "dark" ? "dark" : "light";
+    document.documentElement.dataset.theme = this.theme;
+    document.documentElement.style.colorScheme = this.theme;
+  }
+
+  _receive(event) {
+    if (event.source !== window.parent) return;
+    if (this.dashboardOrigin && event.origin !== this.dashboardOrigin) return;
+    const data = event.data;
+    if (!data || typeof data !== "object" || typeof data.type !== "string") return;
+    const payload = data.payload && typeof data.payload === "object" ? data.payload : {};
+    switch (data.type) {
+      case "handshake":
+      case "tokenRefresh":
+        if (typeof payload.token === "string" && payload.token) this._setToken(payload.token);
+        break;
+      case "theme":
+        this.applyTheme(payload.theme);
+        for (const callback of this._listeners.theme) callback(this.theme);
+        break;
+      case "redirect":
+        if (typeof payload.path === "string") this.dashboardPath = payload.path;
+        break;
+      case "response": {
+        const pending = this._pending.get(payload.actionId);
+        if (!pending) return; // another frame's action
+        clearTimeout(pending.timer);
+        this._pending.delete(payload.actionId);
+        pending.resolve(payload.ok === true);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  _setToken(token) {
+    const changed = token !== this.token;
+    this.token = token;
+    const waiters = this._tokenWaiters.splice(0);
+    for (const resolve of waiters) resolve(token);
+    if (changed) for (const callback of this._listeners.token) callback(token);
+  }
+}
