@@ -12,6 +12,8 @@
   order_id=None, theme="light", label=None, saleor_version=None, double_load=True)
   -> DashboardView``: the host page on ``page`` with the app mounted; unpacks as ``page, frame``.
   ``path`` defaults to ``DEFAULT_PATHS[mount]`` (``/app``, ``/app/widget``, ``/app/popup``).
+- ``page_errors`` (per test): uncaught JavaScript errors of the host page and the app's frame
+  (``assert page_errors == []`` at the end of a scenario).
 - ``screenshot(name, target=None) -> Path``: a PNG of the page (or of a Locator) in
   ``tests/browser/screenshots/<test name>--<name>.png`` (kept out of git).
 
@@ -143,6 +145,14 @@ async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
 @pytest_asyncio.fixture
 async def page(context: BrowserContext) -> Page:
     return await context.new_page()
+
+
+@pytest.fixture
+def page_errors(page: Page) -> list[str]:
+    """Uncaught errors of the host page and of the app's frame, as ``"Name: message"``."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"{error.name}: {error.message}"))
+    return errors
 
 
 @pytest.fixture(scope="session")

@@ -397,6 +397,23 @@ async def test_token_refresh_theme_change_and_foreign_response_on_demand(
     await screenshot("dark-host")
 
 
+async def test_uncaught_errors_in_the_app_frame_are_collected(
+    open_in_dashboard: OpenInDashboard,
+    probe: Probe,
+    saleor: SaleorFakeState,
+    page_errors: list[str],
+) -> None:
+    # given: the host ran without errors
+    view = await open_probe(open_in_dashboard, probe, saleor.dashboard_token(now=NOW))
+    await wait_for_probe_messages(view.frame, 6)
+    assert page_errors == []
+    # when
+    async with view.page.expect_event("pageerror"):
+        await view.frame.evaluate("() => { setTimeout(() => { throw new TypeError('boom'); }); }")
+    # then
+    assert page_errors == ["TypeError: boom"]
+
+
 async def test_a_dark_theme_from_the_start(
     open_in_dashboard: OpenInDashboard, probe: Probe, saleor: SaleorFakeState
 ) -> None:
