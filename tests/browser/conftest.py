@@ -9,8 +9,9 @@
   browser process is shared.
 - ``dashboard_host`` (session): origin of the host server (``dashboard_host.py``).
 - ``open_in_dashboard(app_base_url, mount="app", path=None, *, token, saleor_api_url, app_id,
-  order_id=None, theme="light", label=None, saleor_version=None, double_load=True)
+  order_id=None, theme="light", label=None, saleor_version=None, double_load=True, page=None)
   -> DashboardView``: the host page on ``page`` with the app mounted; unpacks as ``page, frame``.
+  One mount per page: for a second frame, pass ``page=await context.new_page()``.
   ``path`` defaults to ``DEFAULT_PATHS[mount]`` (``/app``, ``/app/widget``, ``/app/popup``).
 - ``page_errors`` (per test): uncaught JavaScript errors of the host page and the app's frame
   (``assert page_errors == []`` at the end of a scenario).
@@ -177,12 +178,14 @@ class OpenInDashboard(Protocol):
         label: str | None = None,
         saleor_version: str | None = None,
         double_load: bool = True,
+        page: Page | None = None,
     ) -> Awaitable[DashboardView]: ...
 
 
 @pytest.fixture
 def open_in_dashboard(page: Page, dashboard_host: str) -> OpenInDashboard:
     """Mount ``app_base_url + path`` in the host page as the Dashboard would; see the module doc."""
+    default_page = page
 
     async def open_(
         app_base_url: str,
@@ -197,9 +200,10 @@ def open_in_dashboard(page: Page, dashboard_host: str) -> OpenInDashboard:
         label: str | None = None,
         saleor_version: str | None = None,
         double_load: bool = True,
+        page: Page | None = None,
     ) -> DashboardView:
         return await mount_in_host(
-            page,
+            page or default_page,
             dashboard_host,
             app_base_url.rstrip("/") + (path if path is not None else DEFAULT_PATHS[mount]),
             mount=mount,

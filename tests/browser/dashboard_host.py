@@ -299,7 +299,9 @@ async def mount_in_host(
             "dashboardVersion": DASHBOARD_VERSION,
         },
     )
-    await page.wait_for_function("() => window.__host.state.loads.length >= 1", timeout=timeout_ms)
+    await page.wait_for_function(
+        "() => window.__host.state.sent.some(m => m.data.type === 'redirect')", timeout=timeout_ms
+    )
     element = await page.wait_for_selector(FRAME_SELECTOR, state="attached")
     assert element is not None
     frame = await element.content_frame()

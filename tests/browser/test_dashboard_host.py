@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import pytest
-from playwright.async_api import Frame, expect
+from playwright.async_api import BrowserContext, Frame, expect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -395,6 +395,31 @@ async def test_token_refresh_theme_change_and_foreign_response_on_demand(
     assert foreign not in [m["payload"]["actionId"] for m in (await probe_state(frame))["sent"]]
     assert await page.evaluate("() => document.documentElement.dataset.theme") == "dark"
     await screenshot("dark-host")
+
+
+async def test_a_second_page_hosts_a_second_frame(
+    open_in_dashboard: OpenInDashboard,
+    probe: Probe,
+    saleor: SaleorFakeState,
+    context: BrowserContext,
+) -> None:
+    # given: the app page on the default page
+    app = await open_probe(open_in_dashboard, probe, saleor.dashboard_token(now=NOW))
+    # when: the widget on another page of the same browser context
+    widget = await open_in_dashboard(
+        probe.base_url,
+        "widget",
+        "/app/widget",
+        token=saleor.dashboard_token(now=NOW, permissions=[]),
+        saleor_api_url=RECORDED_API_URL,
+        app_id=RECORDED_APP_ID,
+        order_id=RECORDED_ORDER_ID,
+        page=await context.new_page(),
+    )
+    # then: two hosts, each with its own frame and record
+    assert widget.page is not app.page
+    assert (await app.frame_size(), await widget.frame_size()) == ((1179, 822), (344, 200))
+    assert [s["mount"] for s in (await app.state(), await widget.state())] == ["app", "widget"]
 
 
 async def test_uncaught_errors_in_the_app_frame_are_collected(
