@@ -43,11 +43,25 @@ Use it through the fixtures in ``tests/browser/conftest.py``:
         foreign = await view.send_response()         # response for an actionId the app never sent
         await screenshot("configuration")            # tests/browser/screenshots/<test>--configuration.png
 
-``view.state()`` returns everything the host saw (``HostState`` keys): ``received`` (every message
-event: ``{t, origin, fromFrame, handled, data}``), ``sent`` (``{t, data}`` posted to the frame),
-``actions``, ``toasts``, ``resizes`` (``{t, requested, applied}``), ``popupCloses``, ``loads``,
-``srcs``, ``token``, ``theme``, ``frameClosed``. ``t`` is ms since the host page's script started.
-In the page it is ``window.__host.state``.
+``view.state()`` returns everything the host saw (``window.__host.state`` in the page):
+
+- ``received``: every message event, ``{t, origin, fromFrame, handled, data}``; ``handled`` is
+  true for objects with a string ``type`` from the app's origin (``view.received(type)`` gives
+  their ``data``);
+- ``actions``: the handled ones as ``{t, type, payload}`` (an app's ``redirect`` action lands here:
+  recorded and answered, the host does not navigate);
+- ``sent``: ``{t, data}`` the host posted to the frame (``view.sent(type)`` gives ``data``);
+- ``toasts``: ``{t, status, title, text, actionId}``; ``resizes``: ``{t, requested, applied}``
+  (``applied`` is the px set, or null when ignored); ``popupCloses``: ``{t, actionId}``;
+- ``loads`` (``{t, src}`` per load of the final src), ``srcs`` (every src set), ``token`` (what the
+  next handshake carries), ``theme``, ``mount``, ``appOrigin``, ``handshakeDone``, ``frameClosed``.
+
+``t`` is milliseconds since the host page's script started. Wait on this state with
+``view.wait_for("(state, arg) => ...", arg)``, ``wait_for_received``, ``wait_for_toast`` or
+``wait_for_resize``, or on the app's own page with Playwright's ``expect``, never with sleeps.
+One frame per host page (as one app page, widget or popup); the Dashboard's cross-talk between a
+widget and a popup of the same app is not played, but ``send_response()`` and ``handshake()`` give
+the app the foreign responses and extra handshakes it causes.
 """
 
 from __future__ import annotations
