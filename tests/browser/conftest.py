@@ -1,0 +1,240 @@
+"""Browser-test fixtures: Debian's Chromium driven by Playwright, and the Dashboard test host.
+
+- ``chromium_endpoint`` (session): one Chromium process for the session (``/usr/bin/chromium``,
+  or ``SALEOR_GORDON_TEST_CHROMIUM``), reached over CDP. Missing Chromium: skip locally, **fail**
+  in CI (``CI`` set). ``.ci/run`` installs the ``chromium`` package when it is missing.
+- ``browser`` / ``context`` / ``page`` (per test): a Playwright connection to that Chromium in the
+  test's own event loop, a fresh browser context (1440x900, as recorded) and a page in it. Each
+  test connecting anew keeps every async fixture in the function loop the project uses; only the
+  browser process is shared.
+- ``dashboard_host`` (session): origin of the host server (``dashboard_host.py``).
+- ``open_in_dashboard(app_base_url, mount="app", path=None, *, token, saleor_api_url, app_id,
+  order_id=None, theme="light", label=None, saleor_version=None, double_load=True, page=None)
+  -> DashboardView``: the host page on ``page`` with the app mounted; unpacks as ``page, frame``.
+  One mount per page: for a second frame, pass ``page=await context.new_page()``.
+  ``path`` defaults to ``DEFAULT_PATHS[mount]`` (``/app``, ``/app/widget``, ``/app/popup``).
+- ``page_errors`` (per test): uncaught JavaScript errors of the host page and the app's frame
+  (``assert page_errors == []`` at the end of a scenario).
+- ``screenshot(name, target=None) -> Path``: a PNG of the page (or of a Locator) in
+  ``tests/browser/screenshots/<test name>--<name>.png`` (kept out of git).
+
+Every test under ``tests/browser`` that uses ``page`` (``open_in_dashboard`` and ``screenshot`` do)
+gets the ``browser`` marker: ``-m "not browser"`` leaves them out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, BrowserContext, Locator, Page, async_playwright
+
+from tests.browser.dashboard_host import (
+    DEFAULT_PATHS,
+    VIEWPORT,
+    DashboardView,
+    Mount,
+    mount_in_host,
+    running_dashboard_host,
+)
+
+CHROMIUM = os.environ.get("SALEOR_GORDON_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # What Playwright's own launch adds so that timers and rendering are not throttled:
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+    "--disable-renderer-backgrounding",
+    "--no-default-browser-check",
+    "--password-store=basic",
+    "--use-mock-keychain",
+]
+STARTUP_TIMEOUT = 30.0  # seconds
+SCREENSHOTS_DIR = Path(__file__).resolve().parent / "screenshots"
+BROWSER_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if BROWSER_DIR in Path(str(item.path)).parents and "page" in getattr(
+            item, "fixturenames", ()
+        ):
+            item.add_marker(pytest.mark.browser)
+
+
+def _wait_for_devtools(process: subprocess.Popen[bytes], profile: Path) -> str:
+    """Chromium writes ``DevToolsActivePort`` (port, then path) once it listens."""
+    port_file = profile / "DevToolsActivePort"
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        if port_file.is_file():
+            lines = port_file.read_text(encoding="utf-8").splitlines()
+            if len(lines) >= 2 and re.fullmatch(r"\d+", lines[0]):
+                return f"ws://127.0.0.1:{lines[0]}{lines[1]}"
+        if process.poll() is not None:
+            raise RuntimeError(f"Chromium exited with {process.returncode} before listening")
+        if time.monotonic() > deadline:
+            raise RuntimeError("Chromium did not open its DevTools port in time")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def chromium_endpoint() -> Iterator[str]:
+    """One headless Chromium for the session; yields its CDP WebSocket URL (loopback only)."""
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        message = f"browser tests need Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    profile = Path(tempfile.mkdtemp(prefix="saleor-gordon-chromium-"))
+    log = (profile.parent / f"{profile.name}.log").open("wb")
+    process = subprocess.Popen(
+        [
+            CHROMIUM,
+            *CHROMIUM_ARGS,
+            "--remote-debugging-address=127.0.0.1",
+            "--remote-debugging-port=0",
+            f"--user-data-dir={profile}",
+            "about:blank",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield _wait_for_devtools(process, profile)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        Path(log.name).unlink(missing_ok=True)
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest_asyncio.fixture
+async def browser(chromium_endpoint: str) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        yield await playwright.chromium.connect_over_cdp(chromium_endpoint)
+
+
+@pytest_asyncio.fixture
+async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
+    context = await browser.new_context(viewport=VIEWPORT)
+    yield context
+    await context.close()
+
+
+@pytest_asyncio.fixture
+async def page(context: BrowserContext) -> Page:
+    return await context.new_page()
+
+
+@pytest.fixture
+def page_errors(page: Page) -> list[str]:
+    """Uncaught errors of the host page and of the app's frame, as ``"Name: message"``."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"{error.name}: {error.message}"))
+    return errors
+
+
+@pytest.fixture(scope="session")
+def dashboard_host() -> Iterator[str]:
+    """Origin of the Dashboard test host, e.g. ``http://127.0.0.1:41234``."""
+    with running_dashboard_host() as origin:
+        yield origin
+
+
+class OpenInDashboard(Protocol):
+    def __call__(
+        self,
+        app_base_url: str,
+        mount: Mount = "app",
+        path: str | None = None,
+        *,
+        token: str,
+        saleor_api_url: str,
+        app_id: str,
+        order_id: str | None = None,
+        theme: str = "light",
+        label: str | None = None,
+        saleor_version: str | None = None,
+        double_load: bool = True,
+        page: Page | None = None,
+    ) -> Awaitable[DashboardView]: ...
+
+
+@pytest.fixture
+def open_in_dashboard(page: Page, dashboard_host: str) -> OpenInDashboard:
+    """Mount ``app_base_url + path`` in the host page as the Dashboard would; see the module doc."""
+    default_page = page
+
+    async def open_(
+        app_base_url: str,
+        mount: Mount = "app",
+        path: str | None = None,
+        *,
+        token: str,
+        saleor_api_url: str,
+        app_id: str,
+        order_id: str | None = None,
+        theme: str = "light",
+        label: str | None = None,
+        saleor_version: str | None = None,
+        double_load: bool = True,
+        page: Page | None = None,
+    ) -> DashboardView:
+        return await mount_in_host(
+            page or default_page,
+            dashboard_host,
+            app_base_url.rstrip("/") + (path if path is not None else DEFAULT_PATHS[mount]),
+            mount=mount,
+            token=token,
+            saleor_api_url=saleor_api_url,
+            app_id=app_id,
+            order_id=order_id,
+            theme=theme,
+            label=label,
+            saleor_version=saleor_version,
+            double_load=double_load,
+        )
+
+    return open_
+
+
+Screenshot = Callable[..., Awaitable[Path]]
+
+
+@pytest.fixture
+def screenshot(page: Page, request: pytest.FixtureRequest) -> Screenshot:
+    """``await screenshot("overview")`` saves the page; ``target=locator`` saves one element."""
+    test_name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+
+    async def take(name: str, target: Locator | None = None) -> Path:
+        SCREENSHOTS_DIR.mkdir(exist_ok=True)
+        path = SCREENSHOTS_DIR / f"{test_name}--{name}.png"
+        if target is None:
+            await page.screenshot(path=path)
+        else:
+            await target.screenshot(path=path)
+        return path
+
+    return take

@@ -1,0 +1,323 @@
+"""A test host that plays the Saleor Dashboard around an app's page, widget or popup.
+
+It mimics what the real Dashboard 3.23.27 did in the recording in
+``shared/saleor/dashboard-samples/README.md``: the page is served from its own origin on
+127.0.0.1 (not the app's), and embeds the app in
+
+    <iframe data-test-id="app-frame"
+            sandbox="allow-same-origin allow-forms allow-scripts allow-downloads allow-popups">
+
+with the recorded query (``frame_url``): ``domain, saleorApiUrl, id, [orderId],
+featureFlags[new_order_ui][enabled|payload], theme`` (widgets carry domain/saleorApiUrl/id twice).
+The frame is loaded twice: first without ``theme`` (the app's server gets that GET, the browser
+never runs that document), then with ``&theme=...``. Frame sizes are the recorded ones: app page
+1179x822, widget 344 wide and 200 high until it sends ``widgetResize``, popup 1230x726 in a modal
+titled with the extension label (browser viewport 1440x900).
+
+App Bridge, as recorded (``dashboard_host.html`` holds the page and its script):
+
+- on the frame's ``load``: ``handshake {token, version: 1, saleorVersion, dashboardVersion}``, then,
+  once, ``localeChanged {locale: "en"}``, ``theme {theme}``, ``redirect {path}`` (the host page's
+  own path, like ``/dashboard/extensions/app/QXBwOjU%3D``); later loads get the handshake only;
+- ``notifyReady`` -> another ``handshake`` and ``response {actionId, ok: true}`` (one that comes
+  before the load is answered right after the load's handshake, as both recorded handshakes came
+  after the probe's notifyReady);
+- ``notification`` -> a toast (recorded, and shown bottom-right) + ``response``;
+- ``widgetResize {height}`` -> widgets only: iframe height = ceil(height) capped at 5000, ignored
+  unless a positive finite number; + ``response``;
+- ``popupClose`` -> recorded, ``response``, the popup is removed;
+- any other message with an ``actionId`` -> recorded in ``actions`` + ``response {ok: true}``.
+  Messages are accepted by origin only (as the Dashboard does); every message event is recorded.
+
+Use it through the fixtures in ``tests/browser/conftest.py``:
+
+    async def test_x(open_in_dashboard, screenshot, saleor_fake):
+        token = saleor_fake.state.dashboard_token(now=datetime.now(UTC))
+        view = await open_in_dashboard(app_url, mount="app", token=token,
+                                       saleor_api_url=saleor_fake.api_url, app_id="QXBwOjU=")
+        page, frame = view                           # Playwright Page (host) and Frame (app)
+        await frame.get_by_role("button", name="Save").click()
+        toast = await view.wait_for_toast()          # {"status", "title", "text", "actionId", "t"}
+        await view.refresh_token(new_token)          # tokenRefresh {token}
+        await view.set_theme("dark")                 # theme {theme: "dark"}
+        foreign = await view.send_response()         # response for an actionId the app never sent
+        await screenshot("configuration")            # tests/browser/screenshots/<test>--configuration.png
+
+``view.state()`` returns everything the host saw (``window.__host.state`` in the page):
+
+- ``received``: every message event, ``{t, origin, fromFrame, handled, data}``; ``handled`` is
+  true for objects with a string ``type`` from the app's origin (``view.received(type)`` gives
+  their ``data``);
+- ``actions``: the handled ones as ``{t, type, payload}`` (an app's ``redirect`` action lands here:
+  recorded and answered, the host does not navigate);
+- ``sent``: ``{t, data}`` the host posted to the frame (``view.sent(type)`` gives ``data``);
+- ``toasts``: ``{t, status, title, text, actionId}``; ``resizes``: ``{t, requested, applied}``
+  (``applied`` is the px set, or null when ignored); ``popupCloses``: ``{t, actionId}``;
+- ``loads`` (``{t, src}`` per load of the final src), ``srcs`` (every src set), ``token`` (what the
+  next handshake carries), ``theme``, ``mount``, ``appOrigin``, ``handshakeDone``, ``frameClosed``.
+
+``t`` is milliseconds since the host page's script started. Wait on this state with
+``view.wait_for("(state, arg) => ...", arg)``, ``wait_for_received``, ``wait_for_toast`` or
+``wait_for_resize``, or on the app's own page with Playwright's ``expect``, never with sleeps.
+One frame per host page (as one app page, widget or popup); the Dashboard's cross-talk between a
+widget and a popup of the same app is not played, but ``send_response()`` and ``handshake()`` give
+the app the foreign responses and extra handshakes it causes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+from urllib.parse import quote, urlencode, urlsplit
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Frame, Page, Route, ViewportSize
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route as StarletteRoute
+
+from saleor_gordon.fakes.loopback import serve_on_loopback
+
+Mount = Literal["app", "widget", "popup"]
+
+HOST_PAGE = Path(__file__).with_name("dashboard_host.html")
+FRAME_SELECTOR = 'iframe[data-test-id="app-frame"]'
+VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
+"""The browser viewport of the recording; the frame sizes below follow from it."""
+FRAME_SIZES: dict[Mount, tuple[int, int]] = {
+    "app": (1179, 822),
+    "widget": (344, 200),
+    "popup": (1230, 726),
+}
+DASHBOARD_VERSION = "v3.23.27"
+SALEOR_VERSION = "3.23.28"
+"""What the app page and popup handshakes carried; widget handshakes had ``saleorVersion: ""``."""
+DEFAULT_PATHS: dict[Mount, str] = {"app": "/app", "widget": "/app/widget", "popup": "/app/popup"}
+FEATURE_FLAGS = [
+    ("featureFlags[new_order_ui][enabled]", "false"),
+    ("featureFlags[new_order_ui][payload]", "default"),
+]
+DEFAULT_LABELS: dict[Mount, str] = {
+    "app": "Gordon Delivery",
+    "widget": "Gordon Delivery",
+    "popup": "Send to Gordon",
+}
+
+HostState = dict[str, Any]
+
+
+def frame_url(
+    app_url: str,
+    *,
+    mount: Mount,
+    saleor_api_url: str,
+    app_id: str,
+    order_id: str | None = None,
+    theme: str | None = None,
+) -> str:
+    """The iframe ``src`` the Dashboard builds for ``app_url`` (the page's full URL, no query)."""
+    if (order_id is None) != (mount == "app"):
+        raise ValueError("orderId is given to widgets and popups, and only to them")
+    context = [("domain", urlsplit(saleor_api_url).netloc), ("saleorApiUrl", saleor_api_url)]
+    context.append(("id", app_id))
+    params = context * 2 if mount == "widget" else context
+    if order_id is not None:
+        params.append(("orderId", order_id))
+    params += FEATURE_FLAGS
+    if theme is not None:
+        params.append(("theme", theme))
+    return f"{app_url}?{urlencode(params)}"
+
+
+def host_path(mount: Mount, *, app_id: str, order_id: str | None) -> str:
+    """The Dashboard page that shows the mount; its ``location.pathname`` is the ``redirect`` path."""
+    if mount == "app":
+        return f"/dashboard/extensions/app/{quote(app_id, safe='')}"
+    return f"/dashboard/orders/{quote(order_id or '', safe='')}"
+
+
+async def _host_page(_request: Request) -> Response:
+    return HTMLResponse(
+        HOST_PAGE.read_text(encoding="utf-8"), headers={"cache-control": "no-store"}
+    )
+
+
+def create_dashboard_host() -> Starlette:
+    """The host's ASGI app: the same page under every ``/dashboard/...`` path."""
+    return Starlette(routes=[StarletteRoute("/dashboard/{rest:path}", _host_page)])
+
+
+@contextmanager
+def running_dashboard_host() -> Iterator[str]:
+    """Serve the host on 127.0.0.1 (free port) in a thread; yields its origin."""
+    with serve_on_loopback(create_dashboard_host()) as origin:
+        yield origin
+
+
+class DashboardView(NamedTuple):
+    """An app frame mounted in the host page. Unpacks as ``page, frame``."""
+
+    page: Page
+    """The host (Dashboard) page."""
+    frame: Frame
+    """The app's frame, after its final load."""
+
+    # --- reading what the host saw -----------------------------------------------------------
+
+    async def state(self) -> HostState:
+        state: HostState = await self.page.evaluate("() => window.__host.state")
+        return state
+
+    async def received(self, message_type: str | None = None) -> list[dict[str, Any]]:
+        """The ``data`` of messages the host accepted from the app origin, in order."""
+        received = (await self.state())["received"]
+        return [
+            entry["data"]
+            for entry in received
+            if entry["handled"] and message_type in (None, entry["data"]["type"])
+        ]
+
+    async def sent(self, message_type: str | None = None) -> list[dict[str, Any]]:
+        """The messages the host posted to the frame, in order."""
+        sent = (await self.state())["sent"]
+        return [e["data"] for e in sent if message_type in (None, e["data"]["type"])]
+
+    async def toasts(self) -> list[dict[str, Any]]:
+        toasts: list[dict[str, Any]] = (await self.state())["toasts"]
+        return toasts
+
+    async def resizes(self) -> list[dict[str, Any]]:
+        resizes: list[dict[str, Any]] = (await self.state())["resizes"]
+        return resizes
+
+    async def frame_size(self) -> tuple[float, float]:
+        """Width and height of the iframe element as laid out now."""
+        box = await self.page.locator(FRAME_SELECTOR).bounding_box()
+        assert box is not None, "the app frame is not laid out"
+        return box["width"], box["height"]
+
+    # --- waiting on the host's state (never on time) -------------------------------------------
+
+    async def wait_for(self, predicate: str, arg: Any = None, *, timeout_ms: float = 10_000) -> Any:
+        """Wait until ``predicate(state, arg)`` (JS source) is truthy; returns its value."""
+        handle = await self.page.wait_for_function(
+            f"([arg]) => ({predicate})(window.__host.state, arg)", arg=[arg], timeout=timeout_ms
+        )
+        return await handle.json_value()
+
+    async def wait_for_received(
+        self, message_type: str, count: int = 1, *, timeout_ms: float = 10_000
+    ) -> list[dict[str, Any]]:
+        """Wait until the app has sent ``count`` messages of ``message_type``; returns them all."""
+        await self.wait_for(
+            "(s, [type, n]) => s.received.filter(m => m.handled && m.data.type === type).length >= n",
+            [message_type, count],
+            timeout_ms=timeout_ms,
+        )
+        return await self.received(message_type)
+
+    async def wait_for_toast(self, count: int = 1, *, timeout_ms: float = 10_000) -> dict[str, Any]:
+        """Wait for the ``count``-th toast; returns it."""
+        await self.wait_for("(s, n) => s.toasts.length >= n", count, timeout_ms=timeout_ms)
+        return (await self.toasts())[count - 1]
+
+    async def wait_for_resize(
+        self, count: int = 1, *, timeout_ms: float = 10_000
+    ) -> dict[str, Any]:
+        """Wait for the ``count``-th ``widgetResize``; returns ``{t, requested, applied}``."""
+        await self.wait_for("(s, n) => s.resizes.length >= n", count, timeout_ms=timeout_ms)
+        return (await self.resizes())[count - 1]
+
+    # --- acting as the Dashboard on demand ---------------------------------------------------
+
+    async def refresh_token(self, token: str) -> None:
+        """Post ``tokenRefresh {token}``; later handshakes carry this token too."""
+        await self.page.evaluate("token => window.__host.refreshToken(token)", token)
+
+    async def set_theme(self, theme: str) -> None:
+        """Switch the host's theme and post ``theme {theme}``."""
+        await self.page.evaluate("theme => window.__host.setTheme(theme)", theme)
+
+    async def send_response(self, action_id: str | None = None, *, ok: bool = True) -> str:
+        """Post ``response {actionId, ok}`` (default: a fresh, foreign actionId); returns the id."""
+        action_id = action_id or str(uuid.uuid4())
+        await self.page.evaluate(
+            "([id, ok]) => window.__host.sendResponse(id, ok)", [action_id, ok]
+        )
+        return action_id
+
+    async def handshake(self) -> None:
+        """Post another ``handshake`` with the current token (as cross-talk between frames does)."""
+        await self.page.evaluate("() => window.__host.handshake()")
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """Post any message to the frame, to the app's origin."""
+        await self.page.evaluate("message => window.__host.send(message)", message)
+
+
+async def mount_in_host(
+    page: Page,
+    host_origin: str,
+    app_url: str,
+    *,
+    mount: Mount,
+    token: str,
+    saleor_api_url: str,
+    app_id: str,
+    order_id: str | None = None,
+    theme: str = "light",
+    label: str | None = None,
+    saleor_version: str | None = None,
+    double_load: bool = True,
+    timeout_ms: float = 10_000,
+) -> DashboardView:
+    """Open the host page on ``page`` and mount ``app_url`` (full page URL) in it.
+
+    Returns once the frame's final document has loaded and the host has sent its handshake,
+    ``localeChanged``, ``theme`` and ``redirect``.
+    """
+    first = frame_url(
+        app_url, mount=mount, saleor_api_url=saleor_api_url, app_id=app_id, order_id=order_id
+    )
+    final = f"{first}&theme={quote(theme, safe='')}"
+
+    async def supersede_first_load(route: Route) -> None:
+        # The app's server gets the first GET, as from the Dashboard; the browser never gets its
+        # answer, so that document runs no script (as recorded: "superseded", no events).
+        try:
+            await route.fetch()
+        finally:
+            await page.evaluate("() => window.__host.supersede()")
+            with suppress(PlaywrightError):
+                await route.abort()
+
+    if double_load:
+        await page.route(lambda url: url == first, supersede_first_load, times=1)
+    await page.goto(host_origin + host_path(mount, app_id=app_id, order_id=order_id))
+    await page.evaluate(
+        "options => window.__host.mount(options)",
+        {
+            "mount": mount,
+            "url": first if double_load else final,
+            "finalUrl": final,
+            "token": token,
+            "theme": theme,
+            "label": label if label is not None else DEFAULT_LABELS[mount],
+            "saleorVersion": saleor_version
+            if saleor_version is not None
+            else ("" if mount == "widget" else SALEOR_VERSION),
+            "dashboardVersion": DASHBOARD_VERSION,
+        },
+    )
+    await page.wait_for_function(
+        "() => window.__host.state.sent.some(m => m.data.type === 'redirect')", timeout=timeout_ms
+    )
+    element = await page.wait_for_selector(FRAME_SELECTOR, state="attached")
+    assert element is not None
+    frame = await element.content_frame()
+    assert frame is not None, "the app frame has no document"
+    return DashboardView(page, frame)
