@@ -12,7 +12,8 @@
   order_id=None, theme="light", label=None, saleor_version=None, double_load=True, page=None)
   -> DashboardView``: the host page on ``page`` with the app mounted; unpacks as ``page, frame``.
   One mount per page: for a second frame, pass ``page=await context.new_page()``.
-  ``path`` defaults to ``DEFAULT_PATHS[mount]`` (``/app``, ``/app/widget``, ``/app/popup``).
+  ``path`` defaults to ``DEFAULT_PATHS[mount]`` (the app's ``/app``, ``/app/order-widget``,
+  ``/app/send-to-gordon``).
 - ``page_errors`` (per test): uncaught JavaScript errors of the host page and the app's frame
   (``assert page_errors == []`` at the end of a scenario).
 - ``screenshot(name, target=None) -> Path``: a PNG of the page (or of a Locator) in

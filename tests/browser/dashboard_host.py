@@ -96,7 +96,12 @@ FRAME_SIZES: dict[Mount, tuple[int, int]] = {
 DASHBOARD_VERSION = "v3.23.27"
 SALEOR_VERSION = "3.23.28"
 """What the app page and popup handshakes carried; widget handshakes had ``saleorVersion: ""``."""
-DEFAULT_PATHS: dict[Mount, str] = {"app": "/app", "widget": "/app/widget", "popup": "/app/popup"}
+DEFAULT_PATHS: dict[Mount, str] = {
+    "app": "/app",
+    "widget": "/app/order-widget",
+    "popup": "/app/send-to-gordon",
+}
+"""The app's own paths (its manifest's appUrl and extension URLs)."""
 FEATURE_FLAGS = [
     ("featureFlags[new_order_ui][enabled]", "false"),
     ("featureFlags[new_order_ui][payload]", "default"),

@@ -288,8 +288,10 @@ async def running_stack(
     *,
     workers: int = 2,
     settings: dict[str, str] | None = None,
+    configure: bool = True,
 ) -> AsyncIterator[Stack]:
-    """Start the app (``serve``), install it in ``saleor`` and configure it for ``gordon``."""
+    """Start the app (``serve``), install it in ``saleor`` and (unless not ``configure``)
+    configure it for ``gordon``."""
     app_url = f"http://127.0.0.1:{_free_port()}"
     database_url = database_url or f"sqlite:///{tmp_path / 'app.db'}"
     engine = create_engine(database_url)
@@ -301,7 +303,11 @@ async def running_stack(
                 result = built.run_command("migrate")
                 assert result.returncode == 0, result.stderr
             await built.start_app(workers=workers)
-            await built.install()
+            if configure:
+                await built.install()
+            else:
+                response = await saleor.state.install_app(http, app_url + "/api/manifest")
+                assert response.status_code == 200, response.text
             yield built
         finally:
             built.stop_all()

@@ -235,9 +235,7 @@ class ConfigForm {
     try {
       const result = await this.api.post("/config/test-connection", { gordon: this.gordonValues() });
       this.connectionResult.className = `result ${result.ok ? "result-ok" : "result-error"}`;
-      this.connectionResult.textContent = result.ok
-        ? `Connected: ${result.message}`
-        : `Gordon refused: ${result.message}`;
+      this.connectionResult.textContent = result.ok ? `✓ ${result.message}` : `Not connected: ${result.message}`;
     } catch (error) {
       this.connectionResult.className = "result result-error";
       this.connectionResult.textContent = error.message;

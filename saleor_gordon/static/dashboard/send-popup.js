@@ -2,7 +2,7 @@
 // or every problem to fix; on confirmation the order's job is queued to run at once.
 
 import { boot, errorNotice } from "./boot.js";
-import { clear, h } from "./dom.js";
+import { append, clear, h } from "./dom.js";
 
 const FIELDS = [
   ["external_ref", "Reference"],
@@ -36,7 +36,7 @@ boot(async ({ api, bridge, root }) => {
     clear(view).append(errorNotice(error, "The order could not be read"));
     return;
   }
-  clear(view).append(render(preview, api, bridge));
+  append(clear(view), render(preview, api, bridge));
 });
 
 function render(preview, api, bridge) {

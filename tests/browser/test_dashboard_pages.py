@@ -1,0 +1,412 @@
+"""The app's Dashboard pages in a real browser, inside the Dashboard test host.
+
+The app runs as ``saleor-gordon serve`` (a process, on SQLite) against the Saleor fake and the Gordon
+sandbox; the host plays the Dashboard with tokens signed by the fake's key. Each test is a scenario
+a shop owner lives through; screenshots of the main screens land in ``tests/browser/screenshots``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Frame, Page, Response, expect
+
+from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
+from saleor_gordon.fakes.saleor_fake import SigningKey
+from saleor_gordon.store.installations import InstallationStore
+from saleor_gordon.store.jobs import JobStore
+from tests.browser.conftest import OpenInDashboard, Screenshot
+from tests.browser.dashboard_host import DashboardView, Mount
+from tests.e2e.conftest import DELIVERY_GROUP, Stack, running_stack
+from tests.gordon.conftest import CLIENT_ID, CLIENT_SECRET, start_gordon_sandbox
+from tests.saleor.conftest import (
+    RunningSaleorFake,
+    _fake_schema,
+    saleor_fake,
+    saleor_fake_factory,
+)
+
+__all__ = ["_fake_schema", "saleor_fake", "saleor_fake_factory", "start_gordon_sandbox"]
+
+STAFF = ["MANAGE_ORDERS", "MANAGE_APPS", "MANAGE_SHIPPING", "MANAGE_PRODUCTS"]
+
+
+@pytest_asyncio.fixture
+async def dashboard_stack(
+    saleor_fake: RunningSaleorFake,
+    start_gordon_sandbox: Callable[..., RunningSandbox],
+    tmp_path: Path,
+) -> AsyncIterator[Stack]:
+    """The app installed in the fake shop and not configured yet (as after installation)."""
+    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
+    async with running_stack(saleor_fake, gordon, tmp_path, configure=False) as stack:
+        yield stack
+
+
+def token_for(stack: Stack, **claims: Any) -> str:
+    claims.setdefault("user_permissions", STAFF)
+    return stack.saleor.state.dashboard_token(now=datetime.now(UTC), **claims)
+
+
+async def open_page(
+    stack: Stack,
+    open_in_dashboard: OpenInDashboard,
+    mount: Mount = "app",
+    *,
+    token: str | None = None,
+    order_id: str | None = None,
+    theme: str = "light",
+    page: Page | None = None,
+) -> DashboardView:
+    return await open_in_dashboard(
+        stack.app_url,
+        mount,
+        token=token if token is not None else token_for(stack),
+        saleor_api_url=stack.saleor.api_url,
+        app_id=stack.saleor.state.app_id,
+        order_id=order_id,
+        theme=theme,
+        page=page,
+    )
+
+
+async def fill_first_setup(frame: Frame, stack: Stack, *, secret: str = CLIENT_SECRET) -> None:
+    await frame.get_by_label("Environment").select_option(label="Other (enter the URL)")
+    await frame.get_by_label("Gordon API URL").fill(stack.gordon.base_url)
+    await frame.get_by_label("Client ID").fill(CLIENT_ID)
+    await frame.get_by_label("Client secret").fill(secret)
+
+
+async def configure_via_page(frame: Frame, stack: Stack, view: DashboardView) -> None:
+    await fill_first_setup(frame, stack)
+    await frame.get_by_label("Channel").select_option(label="Sverige (sverige)")
+    await frame.get_by_label("Shipping method").select_option(label="Gordon hemleverans 17-21")
+    await frame.get_by_label("Gordon delivery group").fill(DELIVERY_GROUP)
+    await frame.get_by_role("button", name="Save").click()
+    toast = await view.wait_for_toast()
+    assert toast["title"] == "Configuration saved"
+
+
+async def test_a_first_time_owner_sets_up_the_shop_and_a_paid_order_reaches_gordon(
+    dashboard_stack: Stack,
+    open_in_dashboard: OpenInDashboard,
+    screenshot: Screenshot,
+    page_errors: list[str],
+) -> None:
+    stack = dashboard_stack
+    view = await open_page(stack, open_in_dashboard)
+    frame = view.frame
+    await expect(frame.get_by_role("tab", name="Configuration")).to_have_attribute(
+        "aria-selected", "true"
+    )
+    await expect(frame.get_by_text("Welcome.")).to_be_visible()
+
+    await fill_first_setup(frame, stack)
+    await frame.get_by_role("button", name="Test connection").click()
+    await expect(frame.get_by_role("status").filter(has_text="Connected to Gordon")).to_be_visible()
+    await frame.get_by_label("Channel").select_option(label="Sverige (sverige)")
+    await frame.get_by_label("Shipping method").select_option(label="Gordon hemleverans 17-21")
+    await frame.get_by_label("Warehouse").select_option(label="Lager Västberga")
+    await frame.get_by_label("Gordon delivery group").fill(DELIVERY_GROUP)
+    await expect(
+        frame.get_by_text(re.compile(r"An order placed now .* is delivered on"))
+    ).to_be_visible()
+    await screenshot("configuration")
+    await frame.get_by_role("button", name="Save").click()
+
+    toast = await view.wait_for_toast()
+    assert (toast["status"], toast["title"]) == ("success", "Configuration saved")
+    installation = await stack.installations.get_installation(stack.saleor.api_url)
+    assert installation is not None
+    config = await stack.installations.get_config(installation.id)
+    assert config is not None
+    assert config.gordon.client_secret.get_secret_value() == CLIENT_SECRET
+    [rule] = config.delivery_groups
+    assert (rule.channel, rule.deliverygroup, rule.warehouse) == (
+        "sverige",
+        DELIVERY_GROUP,
+        "lager-vastberga",
+    )
+    order = stack.paid_order()
+    await stack.emit("ORDER_FULLY_PAID", order["id"])
+    await stack.wait_until(lambda: order["number"] in stack.gordon.state.orders)
+    assert page_errors == []
+
+
+async def test_a_wrong_secret_and_an_invalid_rule_are_shown_and_nothing_is_stored(
+    dashboard_stack: Stack, open_in_dashboard: OpenInDashboard, screenshot: Screenshot
+) -> None:
+    stack = dashboard_stack
+    view = await open_page(stack, open_in_dashboard)
+    _page, frame = view
+    await fill_first_setup(frame, stack, secret="not-the-secret")
+
+    await frame.get_by_role("button", name="Test connection").click()
+    await expect(frame.get_by_role("status").filter(has_text="Not connected")).to_be_visible()
+
+    await frame.get_by_label("Gordon delivery group").fill(DELIVERY_GROUP)
+    await frame.get_by_label("Time window", exact=True).fill("21:00 - 17:00")
+    await frame.get_by_role("button", name="Save").click()
+
+    window = frame.get_by_label("Time window", exact=True)
+    await expect(window).to_have_attribute("aria-invalid", "true")
+    error_id = (await window.get_attribute("aria-describedby") or "").split()[-1]
+    await expect(frame.locator(f"#{error_id}")).not_to_have_text("")
+    await expect(frame.get_by_role("alert").filter(has_text="Nothing was saved")).to_be_visible()
+    toast = await view.wait_for_toast()
+    assert (toast["status"], toast["title"]) == ("error", "Configuration not saved")
+    await screenshot("invalid-rule")
+    installation = await stack.installations.get_installation(stack.saleor.api_url)
+    assert installation is not None
+    assert await stack.installations.get_config(installation.id) is None
+
+
+async def test_the_secret_never_reaches_the_browser_after_saving(
+    dashboard_stack: Stack, open_in_dashboard: OpenInDashboard, page: Page
+) -> None:
+    stack = dashboard_stack
+    bodies: list[str] = []
+
+    async def keep(response: Response) -> None:
+        if response.url.startswith(stack.app_url):
+            bodies.append(await response.text())
+
+    page.on("response", keep)
+    view = await open_page(stack, open_in_dashboard)
+    await configure_via_page(view.frame, stack, view)
+
+    reopened = await open_page(stack, open_in_dashboard, page=await page.context.new_page())
+    reopened.page.on("response", keep)
+    await expect(reopened.frame.get_by_role("tab", name="Orders")).to_have_attribute(
+        "aria-selected", "true"
+    )  # a configured shop opens on its orders
+    await reopened.frame.get_by_role("tab", name="Configuration").click()
+    secret_field = reopened.frame.get_by_label("Client secret")
+    await expect(secret_field).to_have_attribute("placeholder", re.compile("stored"))
+    await expect(secret_field).to_have_value("")
+
+    assert any('"client_secret_set":true' in body for body in bodies)
+    assert not any(CLIENT_SECRET in body for body in bodies)
+    assert CLIENT_SECRET not in await reopened.frame.content()
+    assert CLIENT_SECRET not in await view.frame.content()
+
+
+async def test_a_failed_order_shows_its_message_and_retry_syncs_it(
+    saleor_fake: RunningSaleorFake,
+    start_gordon_sandbox: Callable[..., RunningSandbox],
+    tmp_path: Path,
+    open_in_dashboard: OpenInDashboard,
+    screenshot: Screenshot,
+) -> None:
+    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,), error_rate=1.0)
+    quick_give_up = {"SALEOR_GORDON_RETRY_MAX_AGE_HOURS": "0.0003"}  # about a second
+    async with running_stack(saleor_fake, gordon, tmp_path, settings=quick_give_up) as stack:
+        order = stack.paid_order()
+        await stack.emit("ORDER_FULLY_PAID", order["id"])
+        await stack.wait_until(
+            lambda: _status_is(stack, order, "failed"), timeout=30, message=lambda: "not failed"
+        )
+        view = await open_page(stack, open_in_dashboard)
+        frame = view.frame
+        row = frame.get_by_role("row").filter(has_text=f"#{order['number']}")
+        await expect(row.get_by_text("Failed")).to_be_visible()
+        await expect(row).to_contain_text("Gordon is unavailable")
+        await expect(row).to_contain_text("Retries stopped")
+        await screenshot("overview-failed")
+
+        stack.gordon.state.options = _options(stack.gordon, error_rate=0.0)
+        await row.get_by_role("button", name=f"Retry order #{order['number']}").click()
+        await expect(frame.get_by_role("status").filter(has_text="queued")).to_be_visible()
+        toast = await view.wait_for_toast()
+        assert toast["title"] == "Retry queued"
+        await stack.wait_until(lambda: _status_is(stack, order, "synced"), timeout=30)
+        await frame.get_by_role("button", name="Refresh").click()
+        await expect(row.get_by_text("Synced")).to_be_visible()
+        await row.get_by_role("button", name=f"History of order #{order['number']}").click()
+        await expect(frame.locator("tr.history")).to_contain_text("push: accepted")
+        await screenshot("overview")
+
+
+async def _status_is(stack: Stack, order: dict[str, Any], status: str) -> bool:
+    job = await JobStore(stack.engine).find_job(
+        await _installation_id(stack.installations, stack.saleor.api_url), order["id"]
+    )
+    return job is not None and job.status == status
+
+
+async def _installation_id(store: InstallationStore, api_url: str) -> int:
+    installation = await store.get_installation(api_url)
+    assert installation is not None
+    return installation.id
+
+
+def _options(sandbox: RunningSandbox, **changes: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(sandbox.state.options, **changes)
+
+
+async def test_the_widget_shows_the_tracking_id_and_the_popup_sends_the_order(
+    saleor_fake: RunningSaleorFake,
+    start_gordon_sandbox: Callable[..., RunningSandbox],
+    tmp_path: Path,
+    open_in_dashboard: OpenInDashboard,
+    page: Page,
+    screenshot: Screenshot,
+) -> None:
+    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
+    async with running_stack(saleor_fake, gordon, tmp_path) as stack:
+        synced = stack.paid_order()
+        await stack.emit("ORDER_FULLY_PAID", synced["id"])
+        await stack.wait_until(lambda: _status_is(stack, synced, "synced"))
+        job = await stack.job_for(synced)
+
+        widget = await open_page(stack, open_in_dashboard, "widget", order_id=synced["id"])
+        await expect(widget.frame.get_by_text(job["tracking_id"], exact=True)).to_be_visible()
+        await expect(widget.frame.get_by_text("Synced")).to_be_visible()
+        await expect(widget.frame.get_by_text(job["delivery_date"], exact=True)).to_be_visible()
+        resize = await widget.wait_for_resize()
+        assert resize["applied"] is not None
+        assert 100 < resize["applied"] < 400
+        await screenshot("widget", target=widget.page.locator("iframe"))
+
+        unsent = stack.paid_order()  # no webhook: only "Send to Gordon" sends it
+        popup = await open_page(
+            stack,
+            open_in_dashboard,
+            "popup",
+            order_id=unsent["id"],
+            page=await page.context.new_page(),
+        )
+        frame = popup.frame
+        await expect(
+            frame.get_by_text(f"Order #{unsent['number']} is ready for Gordon.")
+        ).to_be_visible()
+        await expect(frame.get_by_text(DELIVERY_GROUP, exact=True)).to_be_visible()
+        await frame.get_by_text("The exact request body (JSON)").click()
+        body = await frame.locator("pre.json").text_content()
+        assert f'"external_ref": "{unsent["number"]}"' in (body or "")
+        await screenshot("popup", target=popup.page.locator("iframe"))
+        assert unsent["number"] not in stack.gordon.state.orders
+
+        await frame.get_by_role("button", name="Send to Gordon").click()
+        await expect(
+            frame.get_by_text("Queued: the order is being sent to Gordon.")
+        ).to_be_visible()
+        toast = await popup.wait_for_toast()
+        assert toast["title"] == "Sent to Gordon"
+        await stack.wait_until(lambda: unsent["number"] in stack.gordon.state.orders)
+        await frame.get_by_role("button", name="Close").click()
+        await popup.wait_for("(state) => state.popupCloses.length === 1")
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("missing", "carries no Dashboard token"),  # the API's answer; the page: see below
+        ("expired", "The Dashboard token has expired"),
+        ("forged", "is not in the JWKS"),
+        ("other app", "issued for another app"),
+        ("other shop", "issued by another Saleor"),
+        ("no permission", "lacks the “Manage orders” permission"),
+    ],
+)
+async def test_refused_tokens_are_explained_on_the_page(
+    dashboard_stack: Stack,
+    open_in_dashboard: OpenInDashboard,
+    kind: str,
+    expected: str,
+) -> None:
+    stack = dashboard_stack
+    now = datetime.now(UTC)
+    state = stack.saleor.state
+    tokens = {
+        "missing": "",
+        "expired": state.dashboard_token(now=now - timedelta(minutes=6), user_permissions=STAFF),
+        "forged": SigningKey.generate().sign_jwt(
+            {"iss": state.api_url, "app": state.app_id, "exp": int(now.timestamp()) + 300}
+        ),
+        "other app": token_for(stack, app="QXBwOjk5"),
+        "other shop": token_for(stack, iss="http://127.0.0.1:9/graphql/"),
+        "no permission": token_for(stack, user_permissions=["MANAGE_PRODUCTS"]),
+    }
+    view = await open_page(stack, open_in_dashboard, token=tokens[kind])
+    if kind == "missing":  # a handshake without a token: the page keeps waiting, then says so
+        await expect(view.frame.get_by_role("alert")).to_contain_text(
+            "has not signed this page in yet", timeout=15_000
+        )
+        response = await view.page.request.get(f"{stack.app_url}/api/dashboard/session")
+        assert response.status == 401
+        assert expected in (await response.json())["error"]["message"]
+        return
+
+    alert = view.frame.get_by_role("alert")
+    await expect(alert).to_contain_text("Gordon Delivery could not open")
+    await expect(alert).to_contain_text(expected)
+
+
+async def test_dark_theme_from_the_handshake_and_keyboard_use(
+    dashboard_stack: Stack,
+    open_in_dashboard: OpenInDashboard,
+    screenshot: Screenshot,
+) -> None:
+    stack = dashboard_stack
+    view = await open_page(stack, open_in_dashboard)
+    frame = view.frame
+    await expect(frame.get_by_label("Client ID")).to_be_visible()
+    assert await frame.evaluate("document.documentElement.dataset.theme") == "light"
+
+    await view.set_theme("dark")
+    await expect(frame.locator("html")).to_have_attribute("data-theme", "dark")
+    background = await frame.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(24, 25, 27)"
+    await screenshot("configuration-dark")
+
+    unlabeled = await frame.evaluate(
+        """() => [...document.querySelectorAll('input, select, textarea')]
+              .filter((el) => !(el.labels && el.labels.length) && !el.closest('label')
+                              && !el.getAttribute('aria-label'))
+              .map((el) => el.outerHTML)"""
+    )
+    assert unlabeled == []
+    # Every enabled, visible control in the tab order; the unselected tab is reached with the
+    # arrow keys instead (roving tabindex, as ARIA's tabs pattern has it), checked below.
+    controls = await frame.evaluate(
+        """() => [...document.querySelectorAll('input, select, button, a[href], [tabindex]')]
+              .filter((el) => !el.disabled && el.offsetParent !== null && el.tabIndex >= 0)
+              .length"""
+    )
+    reached: set[str] = set()
+    await frame.locator("body").focus()
+    for _ in range(controls + 5):
+        await view.page.keyboard.press("Tab")
+        key = await frame.evaluate(
+            """() => { const el = document.activeElement;
+                       if (!el || el === document.body) return '';
+                       if (!el.dataset.tabKey) el.dataset.tabKey = String(Math.random());
+                       return el.dataset.tabKey; }"""
+        )
+        if key:
+            reached.add(key)
+    assert len(reached) >= controls
+
+    await frame.get_by_role("tab", name="Configuration").focus()
+    await view.page.keyboard.press("ArrowLeft")
+    await expect(frame.get_by_role("tab", name="Orders")).to_have_attribute("aria-selected", "true")
+
+
+async def test_opened_outside_the_dashboard_it_explains_how_to_open_it(
+    dashboard_stack: Stack, page: Page
+) -> None:
+    await page.goto(f"{dashboard_stack.app_url}/app")
+
+    await expect(
+        page.get_by_role("heading", name="Open this page from the Saleor Dashboard")
+    ).to_be_visible()
+    await expect(page.get_by_text(f"{dashboard_stack.app_url}/api/manifest")).to_be_visible()
