@@ -410,3 +410,22 @@ async def test_opened_outside_the_dashboard_it_explains_how_to_open_it(
         page.get_by_role("heading", name="Open this page from the Saleor Dashboard")
     ).to_be_visible()
     await expect(page.get_by_text(f"{dashboard_stack.app_url}/api/manifest")).to_be_visible()
+
+
+async def test_a_refreshed_token_is_used_and_another_frames_responses_are_ignored(
+    dashboard_stack: Stack, open_in_dashboard: OpenInDashboard, page_errors: list[str]
+) -> None:
+    stack = dashboard_stack
+    view = await open_page(stack, open_in_dashboard)
+    frame = view.frame
+    await expect(frame.get_by_label("Client ID")).to_be_visible()
+
+    await view.send_response()  # the Dashboard routes by origin: other frames' answers arrive
+    await view.handshake()  # ...and extra handshakes with the same token
+    # The Dashboard pushes a new token whenever it has one; this one lacks Manage orders, so the
+    # next call shows whether the page uses it.
+    await view.refresh_token(token_for(stack, user_permissions=["MANAGE_APPS"]))
+    await frame.get_by_role("tab", name="Orders").click()
+
+    await expect(frame.get_by_role("alert")).to_contain_text("lacks the “Manage orders” permission")
+    assert page_errors == []
