@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import pytest_asyncio
@@ -114,6 +115,7 @@ async def test_a_first_time_owner_sets_up_the_shop_and_a_paid_order_reaches_gord
     await frame.get_by_label("Shipping method").select_option(label="Gordon hemleverans 17-21")
     await frame.get_by_label("Warehouse").select_option(label="Lager Västberga")
     await frame.get_by_label("Gordon delivery group").fill(DELIVERY_GROUP)
+    await frame.get_by_label("Default item type").select_option(label="Chilled")
     await expect(
         frame.get_by_text(re.compile(r"An order placed now .* is delivered on"))
     ).to_be_visible()
@@ -133,6 +135,8 @@ async def test_a_first_time_owner_sets_up_the_shop_and_a_paid_order_reaches_gord
         DELIVERY_GROUP,
         "lager-vastberga",
     )
+    assert rule.shipping_method == "U2hpcHBpbmdNZXRob2RUeXBlOjIx"  # picked from shippingZones
+    assert config.default_item_type == "chilled"
     order = stack.paid_order()
     await stack.emit("ORDER_FULLY_PAID", order["id"])
     await stack.wait_until(lambda: order["number"] in stack.gordon.state.orders)
@@ -228,6 +232,11 @@ async def test_a_failed_order_shows_its_message_and_retry_syncs_it(
         await stack.wait_until(lambda: _status_is(stack, order, "synced"), timeout=30)
         await frame.get_by_role("button", name="Refresh").click()
         await expect(row.get_by_text("Synced")).to_be_visible()
+        await row.get_by_role("link", name=f"#{order['number']}").click()
+        redirect = await view.wait_for(
+            "(state) => state.actions.find((a) => a.type === 'redirect')"
+        )
+        assert redirect["payload"]["to"] == f"/orders/{quote(order['id'], safe='')}"
         await row.get_by_role("button", name=f"History of order #{order['number']}").click()
         await expect(frame.locator("tr.history")).to_contain_text("push: accepted")
         await screenshot("overview")

@@ -260,6 +260,13 @@ class ConfigForm {
       ),
     );
     this.prefix = h("input", { type: "text", value: this.doc.external_ref_prefix || "", maxlength: "20" });
+    this.itemType = h(
+      "select",
+      {},
+      h("option", { value: "" }, "As the products say (gordon.type)"),
+      this.stored.item_types.map((type) => h("option", { value: type }, type[0].toUpperCase() + type.slice(1))),
+    );
+    this.itemType.value = this.doc.default_item_type || "";
     return this.card(
       "When orders are sent",
       "An order goes to Gordon once it reaches one of these events; later changes update it and cancellations withdraw it.",
@@ -272,6 +279,12 @@ class ConfigForm {
           "External reference prefix",
           this.prefix,
           "Put before the order number in Gordon, e.g. SE- for SE-1042. Empty: the number alone.",
+        ),
+        this.field(
+          "default_item_type",
+          "Default item type",
+          this.itemType,
+          "For items whose product or variant has no gordon.type metadata.",
         ),
       ),
     );
@@ -529,6 +542,7 @@ class ConfigForm {
     doc.delivery_groups = this.collectRules();
     doc.delivery_days = this.daysValues();
     doc.default_time_window = this.defaultWindow.value.trim() || null;
+    doc.default_item_type = this.itemType.value || null;
     return doc;
   }
 
