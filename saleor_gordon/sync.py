@@ -13,7 +13,7 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from saleor_gordon.core.job_status import JobStatus
@@ -166,11 +166,17 @@ class _Attempt:
         return await self._write_back(saleor, order, result)
 
     def _translate(self, order: SaleorOrder, config: ShopConfig) -> TranslationResult:
-        translation = self._keep_ref(translate_order(order, config, now=self.now))
+        # The date Gordon has is kept while it is allowed: a re-push does not move the delivery.
+        kept = self.job.pushed_delivery_date
+        translation = self._keep_ref(
+            translate_order(order, config, now=self.now, pushed_delivery_date=kept)
+        )
         if isinstance(translation, Untranslatable) and self.job.pushed_at is not None:
             # A requested delivery date that has passed since the push is no reason to flag an
             # order whose content Gordon already has; any other change is judged as of now.
-            as_pushed = self._keep_ref(translate_order(order, config, now=self.job.pushed_at))
+            as_pushed = self._keep_ref(
+                translate_order(order, config, now=self.job.pushed_at, pushed_delivery_date=kept)
+            )
             if (
                 isinstance(as_pushed, Translated)
                 and as_pushed.gordon_order.content_hash() == self.job.pushed_hash
@@ -235,6 +241,7 @@ class _Attempt:
             changes = {
                 "pushed_hash": push.content_hash,
                 "pushed_at": self.now,
+                "pushed_delivery_date": date.fromisoformat(push.gordon_order.deliverydate),
                 "tracking_id": tracking_id,
                 "external_ref": ref,
                 "withdrawn_at": None,
@@ -257,6 +264,7 @@ class _Attempt:
             )
             changes = {
                 "pushed_hash": None,
+                "pushed_delivery_date": None,
                 "withdrawn_at": self.now,
                 "pushed_at": self.now,
                 "external_ref": ref,

@@ -1,7 +1,8 @@
 """``saleor-gordon translate ORDER.json --config CONFIG.json [--now ISO]``.
 
 Lets a shop owner try a configuration on a real order without touching Gordon: prints the Gordon order,
-or every problem to fix. The current time (``--now``) is the only clock of the translation.
+or every problem to fix. The current time (``--now``) is the only clock of the translation: it refuses
+a requested delivery date in the past and is the earliest moment the computed date counts from.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--now",
         metavar="ISO",
         help="the current time, e.g. 2026-11-27T10:00+01:00 (default: now; without an offset it is "
-        "read in the shop's time zone). Only used to refuse requested delivery dates in the past.",
+        "read in the shop's time zone). Requested delivery dates before its day are refused; the "
+        "computed date is never before the first delivery day counted from it.",
     )
 
 

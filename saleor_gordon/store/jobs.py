@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import RowMapping, case, delete, func, insert, or_, select, update
@@ -122,6 +122,8 @@ class ClaimedJob:
     pushed_hash: str | None
     pushed_at: datetime | None
     lease_owner: str
+    pushed_delivery_date: date | None = None
+    """The deliverydate of the content Gordon accepted last (``pushed_hash``)."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,8 @@ class JobResult:
     message: str | None = None
     history: Sequence[HistoryEntry] = ()
     changes: Mapping[str, Any] = field(default_factory=dict)
-    """Column updates: pushed_hash, pushed_at, tracking_id, external_ref, withdrawn_at."""
+    """Column updates: pushed_hash, pushed_at, pushed_delivery_date, tracking_id, external_ref,
+    withdrawn_at."""
     settled: bool = False
     """True when this episode is over (attempts and age start afresh with the next event)."""
 
@@ -497,4 +500,5 @@ def _claimed_from_row(row: RowMapping) -> ClaimedJob:
         pushed_hash=row["pushed_hash"],
         pushed_at=row["pushed_at"],
         lease_owner=row["lease_owner"],
+        pushed_delivery_date=row["pushed_delivery_date"],
     )
