@@ -18,6 +18,7 @@ from saleor_gordon.core.order import NotAnOrderObject, OrderPayloadInvalid, extr
 from saleor_gordon.core.shop_config import ShopConfig, parse_shop_config
 from saleor_gordon.core.translate import Skipped, Translated, translate_document
 from saleor_gordon.errors import ShopConfigInvalid
+from saleor_gordon.json_text import JsonUnusable, parse_json
 
 __all__ = ["EXIT_INPUT_ERROR", "EXIT_PROBLEMS", "EXIT_SKIPPED", "add_arguments", "run"]
 
@@ -95,15 +96,9 @@ def _load_json(path: Path, what: str) -> object:
     except (OSError, UnicodeDecodeError) as exc:
         raise _InputError(f"cannot read the {what} file {path}: {_reason(exc)}") from None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _InputError(
-            f"the {what} file {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
-    except RecursionError:
-        raise _InputError(
-            f"the {what} file {path} is not usable JSON: it is nested too deeply"
-        ) from None
+        return parse_json(text)
+    except JsonUnusable as exc:
+        raise _InputError(f"the {what} file {path} {exc.reason}") from None
 
 
 def _load_order(path: Path) -> object:

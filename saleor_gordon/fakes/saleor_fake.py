@@ -63,6 +63,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from saleor_gordon.fakes.loopback import serve_on_loopback
+from saleor_gordon.json_text import JsonUnusable, parse_json
 
 log = logging.getLogger(__name__)
 
@@ -725,12 +726,14 @@ def create_saleor_fake(state: SaleorFakeState) -> Starlette:
 
 async def _handle_graphql(state: SaleorFakeState, request: Request) -> Response:
     try:
-        body = json.loads(await request.body())
+        body = parse_json(await request.body())
+        if not isinstance(body, dict):
+            raise TypeError
         query = body["query"]
         variables = body.get("variables") or {}
         if not isinstance(query, str) or not isinstance(variables, dict):
             raise TypeError
-    except (ValueError, KeyError, TypeError):
+    except (JsonUnusable, KeyError, TypeError):
         return _errors_response(["Must provide a JSON body with a query string."], status=400)
     try:
         document = parse(query)
