@@ -30,7 +30,10 @@ class Settings(BaseSettings):
     """``sqlite:///path`` (default: a file in the working directory) or ``postgresql://user:pass@host/db``."""
 
     app_url: str = "http://localhost:8000"
-    """Public base URL of this app, as Saleor and the shop owner's browser reach it."""
+    """Public base URL of this app, as Saleor and the shop owner's browser reach it.
+
+    Unset, ``serve`` uses the address it listens on (``http://HOST:PORT``, localhost for every
+    interface); the default here only serves code that builds Settings without serving."""
 
     allowed_saleor_urls: str | None = None
     """Regular expression a Saleor API URL must match (whole) to install the app; unset = any."""
