@@ -56,7 +56,8 @@ class Settings(BaseSettings):
     """How long a claimed job stays with its worker without a renewal."""
 
     gordon_requests_per_second: float = Field(default=5.0, gt=0, le=1000)
-    """Upper bound of requests per Gordon account (client id) per second, across this process."""
+    """Upper bound of requests per Gordon account (base URL and client id) per second, shared by
+    every process using the same database (store/rate.py)."""
 
     gordon_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
     saleor_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
