@@ -167,7 +167,7 @@ class _Attempt:
 
     def _translate(self, order: SaleorOrder, config: ShopConfig) -> TranslationResult:
         # The date Gordon has is kept while it is allowed: a re-push does not move the delivery.
-        kept = self.job.pushed_delivery_date
+        kept = self.job.pushed_delivery_date or self._date_pushed_before_0003(order, config)
         translation = self._keep_ref(
             translate_order(order, config, now=self.now, pushed_delivery_date=kept)
         )
@@ -183,6 +183,16 @@ class _Attempt:
             ):
                 return as_pushed
         return translation
+
+    def _date_pushed_before_0003(self, order: SaleorOrder, config: ShopConfig) -> date | None:
+        """Pushes recorded before migration 0003 kept no date; the app then counted it from the
+        order's creation time alone, which is what translating as of that time gives."""
+        if self.job.pushed_hash is None or order.created is None:
+            return None
+        as_created = translate_order(order, config, now=order.created)
+        if not isinstance(as_created, Translated):
+            return None
+        return date.fromisoformat(as_created.gordon_order.deliverydate)
 
     def _keep_ref(self, translation: TranslationResult) -> TranslationResult:
         """After a push, keep updating the order Gordon has, even if the prefix changed since."""

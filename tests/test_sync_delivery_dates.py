@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
+from sqlalchemy import update
 
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.retry import RetryPolicy
@@ -25,6 +26,7 @@ from saleor_gordon.runtime import Runtime, open_runtime
 from saleor_gordon.settings import Settings
 from saleor_gordon.store.database import migrate
 from saleor_gordon.store.inbox import EventInbox, ReceivedOrderEvent
+from saleor_gordon.store.tables import sync_jobs
 from saleor_gordon.sync import SyncServices, run_job
 from tests.conftest import TEST_SECRET_KEY
 from tests.gordon.conftest import CLIENT_ID, CLIENT_SECRET, start_gordon_sandbox
@@ -175,3 +177,22 @@ async def test_a_repush_keeps_the_date_gordon_has_until_it_has_passed(shop: Shop
     await shop.event("ORDER_UPDATED", order)
     assert await shop.run_due_job() is JobStatus.SYNCED
     assert shop.gordon_has(order) == (3, "2026-12-11", "Leave at the door")
+
+
+async def test_a_push_recorded_before_migration_0003_keeps_its_date(shop: Shop) -> None:
+    """Jobs pushed by the previous version have no pushed_delivery_date; that version counted the
+    date from the creation time, so an unchanged order is still not pushed again."""
+    order = shop.saleor.state.add_order(
+        created="2026-12-08T07:30:00+00:00",  # Tuesday 08:30 in Stockholm: Wednesday
+        metadata=[{"key": "gordon.time_window", "value": "17:00 - 21:00"}],
+    )
+    await shop.event("ORDER_FULLY_PAID", order)
+    assert await shop.run_due_job() is JobStatus.SYNCED
+    async with shop.runtime.engine.begin() as connection:
+        await connection.execute(update(sync_jobs).values(pushed_delivery_date=None))
+
+    shop.clock.now = TUESDAY_AFTER_CUTOFF
+    await shop.event("ORDER_UPDATED", order)
+
+    assert await shop.run_due_job() is JobStatus.SYNCED
+    assert shop.gordon_has(order) == (1, "2026-12-09", "Knock please")
