@@ -1,7 +1,7 @@
 """Orders translated per second, against a JSON round trip of the same order in the same run.
 
 The order is the recorded GraphQL answer of Saleor 3.23 for order 45
-(``../shared/saleor/samples/graphql_responses/order_by_id_app_token.json``, ``body.data.order``);
+(``tests/data/saleor/samples/graphql_responses/order_by_id_app_token.json``, ``body.data.order``);
 one translation is ``SaleorOrder.from_graphql`` + ``translate_order`` under a Swedish shop
 configuration that matches it (the result must be ``Translated``). The baseline is
 ``json.loads(json.dumps(order))`` of the same dict: the price of touching every field once.
@@ -26,8 +26,8 @@ from saleor_gordon.core.shop_config import ShopConfig, parse_shop_config
 from saleor_gordon.core.translate import Translated, translate_order
 
 SAMPLE = (
-    Path(__file__).resolve().parents[2]
-    / "shared/saleor/samples/graphql_responses/order_by_id_app_token.json"
+    Path(__file__).resolve().parents[1]
+    / "tests/data/saleor/samples/graphql_responses/order_by_id_app_token.json"
 )
 # Before the order's requested delivery date (2026-12-01), on a weekday before the cutoff.
 NOW = datetime.fromisoformat("2026-11-27T10:00:00+01:00")

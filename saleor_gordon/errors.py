@@ -12,14 +12,13 @@
     │   ├── SaleorTokenRevoked      Saleor no longer accepts the app token (app removed or deactivated)
     │   └── SaleorGraphQLError      Saleor answered with GraphQL errors that retrying will not fix
     │       └── SaleorPermissionDenied  the token works, but the app lacks a permission
-    ├── GordonError
-    │   ├── GordonAuthFailed        Gordon refused the client id / secret
-    │   ├── GordonRejected          Gordon refused the request; .message says why
-    │   └── GordonUnavailable       network failure, timeout, 5xx or 429 from Gordon (retryable)
     └── StoreError
         └── StoreUnavailable        the database cannot be reached or is not migrated
 
 Each class's docstring is its default message. Messages never contain secrets.
+
+Gordon has no branch: the Gordon client never raises for what Gordon answers; it returns
+``core.outcomes`` values (Accepted, Rejected, NotFound, Retryable) that the sync decides on.
 """
 
 from __future__ import annotations
@@ -125,26 +124,6 @@ class SaleorGraphQLError(SaleorError):
 
 class SaleorPermissionDenied(SaleorGraphQLError):
     """Saleor accepts the app token but the app lacks a permission the request needs."""
-
-
-class GordonError(GordonAppError):
-    """Gordon could not be used."""
-
-
-class GordonAuthFailed(GordonError):
-    """Gordon refused the API credentials; check the client id and secret (and staging vs production)."""
-
-
-class GordonRejected(GordonError):
-    """Gordon refused the request."""
-
-
-class GordonUnavailable(GordonError):
-    """Gordon could not be reached or answered with a server error; try again later."""
-
-    def __init__(self, message: str | None = None, *, retry_after: float | None = None) -> None:
-        self.retry_after = retry_after
-        super().__init__(message)
 
 
 class StoreError(GordonAppError):

@@ -30,7 +30,10 @@ class Settings(BaseSettings):
     """``sqlite:///path`` (default: a file in the working directory) or ``postgresql://user:pass@host/db``."""
 
     app_url: str = "http://localhost:8000"
-    """Public base URL of this app, as Saleor and the shop owner's browser reach it."""
+    """Public base URL of this app, as Saleor and the shop owner's browser reach it.
+
+    Unset, ``serve`` uses the address it listens on (``http://HOST:PORT``, localhost for every
+    interface); the default here only serves code that builds Settings without serving."""
 
     allowed_saleor_urls: str | None = None
     """Regular expression a Saleor API URL must match (whole) to install the app; unset = any."""
@@ -53,7 +56,8 @@ class Settings(BaseSettings):
     """How long a claimed job stays with its worker without a renewal."""
 
     gordon_requests_per_second: float = Field(default=5.0, gt=0, le=1000)
-    """Upper bound of requests per Gordon account (client id) per second, across this process."""
+    """Upper bound of requests per Gordon account (base URL and client id) per second, shared by
+    every process using the same database (store/rate.py)."""
 
     gordon_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
     saleor_timeout_seconds: float = Field(default=15.0, gt=0, le=300)

@@ -249,6 +249,7 @@ def _preview(
         external_ref=job.external_ref if job else None,
         pushed_at=job.pushed_at if job else None,
         pushed_hash=job.pushed_hash if job else None,
+        pushed_delivery_date=job.pushed_delivery_date if job else None,
     )
     decision = decide_sync(
         state=order_state(order, data),

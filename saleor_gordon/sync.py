@@ -13,7 +13,7 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from saleor_gordon.core.job_status import JobStatus
@@ -173,6 +173,7 @@ class _Attempt:
             external_ref=self.job.external_ref,
             pushed_at=self.job.pushed_at,
             pushed_hash=self.job.pushed_hash,
+            pushed_delivery_date=self.job.pushed_delivery_date,
         )
 
     async def _act(self, order: SaleorOrder, data: Mapping[str, Any], config: ShopConfig) -> _Step:
@@ -218,11 +219,11 @@ class _Attempt:
             changes = {
                 "pushed_hash": push.content_hash,
                 "pushed_at": self.now,
+                "pushed_delivery_date": date.fromisoformat(push.gordon_order.deliverydate),
                 "tracking_id": tracking_id,
                 "external_ref": ref,
                 "withdrawn_at": None,
-                "delivery_date": push.gordon_order.deliverydate,
-                "time_window": push.gordon_order.time_window,
+                "pushed_time_window": push.gordon_order.time_window,
             }
             message = f"Gordon accepted order {ref} (tracking ID {tracking_id})."
             if push.warnings:
@@ -242,6 +243,8 @@ class _Attempt:
             )
             changes = {
                 "pushed_hash": None,
+                "pushed_delivery_date": None,
+                "pushed_time_window": None,
                 "withdrawn_at": self.now,
                 "pushed_at": self.now,
                 "external_ref": ref,
@@ -431,22 +434,42 @@ def translate_for_job(
     external_ref: str | None,
     pushed_at: datetime | None,
     pushed_hash: str | None,
+    pushed_delivery_date: date | None,
 ) -> TranslationResult:
     """The Gordon order a job would send now, given what it sent before.
 
-    After a push the order keeps the reference Gordon knows it by, even if the prefix changed
-    since. A requested delivery date that has passed since the push is no reason to flag an order
-    whose content Gordon already has; any other change is judged as of now.
+    The date Gordon has is kept while it is allowed: a re-push does not move the delivery. After a
+    push the order keeps the reference Gordon knows it by, even if the prefix changed since. A
+    requested delivery date that has passed since the push is no reason to flag an order whose
+    content Gordon already has; any other change is judged as of now.
     """
-    translation = _keep_ref(translate_order(order, config, now=now), external_ref)
+    kept = pushed_delivery_date or _date_pushed_before_0003(order, config, pushed_hash)
+    translation = _keep_ref(
+        translate_order(order, config, now=now, pushed_delivery_date=kept), external_ref
+    )
     if isinstance(translation, Untranslatable) and pushed_at is not None:
-        as_pushed = _keep_ref(translate_order(order, config, now=pushed_at), external_ref)
+        as_pushed = _keep_ref(
+            translate_order(order, config, now=pushed_at, pushed_delivery_date=kept), external_ref
+        )
         if (
             isinstance(as_pushed, Translated)
             and as_pushed.gordon_order.content_hash() == pushed_hash
         ):
             return as_pushed
     return translation
+
+
+def _date_pushed_before_0003(
+    order: SaleorOrder, config: ShopConfig, pushed_hash: str | None
+) -> date | None:
+    """Pushes recorded before migration 0003 kept no date; the app then counted it from the
+    order's creation time alone, which is what translating as of that time gives."""
+    if pushed_hash is None or order.created is None:
+        return None
+    as_created = translate_order(order, config, now=order.created)
+    if not isinstance(as_created, Translated):
+        return None
+    return date.fromisoformat(as_created.gordon_order.deliverydate)
 
 
 def _keep_ref(translation: TranslationResult, ref: str | None) -> TranslationResult:

@@ -16,31 +16,28 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.engine import make_url
 
+from saleor_gordon.fakes.saleor_schema import SchemaNotFound, find_schema
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DIR = REPO_ROOT.parent / "shared"
-
-
-def _schema_path() -> Path:
-    configured = os.environ.get("SALEOR_SCHEMA_PATH")
-    return Path(configured) if configured else SHARED_DIR / "saleor" / "schema.graphql"
+SAMPLES_DIR = REPO_ROOT / "tests" / "data" / "saleor" / "samples"
 
 
 @pytest.fixture(scope="session")
 def saleor_schema_path() -> Path:
-    """The Saleor 3.23 schema. Missing is a failure, never a skip: CI must validate documents."""
-    path = _schema_path()
-    if not path.is_file():
-        pytest.fail(f"Saleor schema not found at {path}; set SALEOR_SCHEMA_PATH to schema.graphql")
-    return path
+    """Saleor's schema, as the Saleor fake finds it (saleor_gordon/fakes/saleor_schema.py).
+
+    Missing is a failure with one message saying how to provide it, never a skip (also in CI,
+    where ``CI`` is set): the GraphQL documents must be validated."""
+    try:
+        return find_schema()
+    except SchemaNotFound as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="session")
 def samples_dir() -> Path:
-    """Requests recorded from a real Saleor 3.23 (../shared/saleor/samples)."""
-    path = SHARED_DIR / "saleor" / "samples"
-    if not path.is_dir():
-        pytest.fail(f"Saleor samples not found at {path}")
-    return path
+    """Requests recorded from a real Saleor 3.23.28, kept in tests/data (see its README)."""
+    return SAMPLES_DIR
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import io
+import logging
+import sys
+from collections.abc import Iterator
+
 import pytest
 
-from saleor_gordon.observability import mask_email, mask_name, mask_phone, sanitize_url
+from saleor_gordon.observability import (
+    MaskingFormatter,
+    configure_logging,
+    mask_customer_data,
+    mask_email,
+    mask_phone,
+    sanitize_url,
+)
 
 
 @pytest.mark.parametrize(
@@ -100,8 +112,81 @@ def test_mask_phone(phone: str | None, masked: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "masked"),
-    [("Anna Svensson", "A. S."), ("Anna  Maria Svensson", "A. M. S."), ("", ""), (None, "")],
+    ("text", "masked"),
+    [
+        (
+            "mobile +46 70 228 68 10 of anna.svensson@example.com is invalid",
+            "mobile ***10 of a***@example.com is invalid",
+        ),
+        ("phones: +46702286810, 070-228 68 10, 0702286810.", "phones: ***10, ***10, ***10."),
+        ("KeyError: 'ole.nordmann+gordon@example.no'", "KeyError: 'o***@example.no'"),
+    ],
+    ids=["gordon-words", "phone-formats", "in-an-exception"],
 )
-def test_mask_name(name: str | None, masked: str) -> None:
-    assert mask_name(name) == masked
+def test_mask_customer_data(text: str, masked: str) -> None:
+    assert mask_customer_data(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "job.finished job_id=12345 order_number=45 status=synced",
+        "retry at 2026-12-01T20:45:01.123+00:00 (+00:00)",
+        "app.starting listen=127.0.0.1:8000 app_url=http://[::1]:8000",
+        "hash=0123456789abcdef0123 tracking_id=0Zj7YGCUr zip=12553 ref=SE-1000045",
+        "database=postgresql://db.internal:5432/gordon",
+    ],
+)
+def test_mask_customer_data_leaves_the_apps_own_words_alone(text: str) -> None:
+    assert mask_customer_data(text) == text
+
+
+def _formatted(record: logging.LogRecord) -> str:
+    return MaskingFormatter("%(levelname)s %(message)s").format(record)
+
+
+def test_the_formatter_masks_message_arguments_and_tracebacks() -> None:
+    """Issue 8, defect 4: what the app does not write itself (an error's text) is masked too."""
+    try:
+        raise ValueError("no route for anna.svensson@example.com / +46 70 228 68 10")
+    except ValueError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord(
+        "saleor_gordon.worker",
+        logging.ERROR,
+        __file__,
+        1,
+        "job.crashed %s",
+        ("+4670228681",),
+        exc_info,
+    )
+
+    text = _formatted(record)
+
+    assert text.startswith("ERROR job.crashed ***81\nTraceback (most recent call last):")
+    assert text.endswith("ValueError: no route for a***@example.com / ***10")
+    assert "anna.svensson" not in text
+    assert "228 68" not in text
+    assert record.getMessage() == "job.crashed +4670228681"  # the caller's record is untouched
+
+
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    """configure_logging replaces the root handlers; give them back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_configure_logging_installs_the_masks(
+    root_logging: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = io.StringIO()
+    monkeypatch.setattr("sys.stderr", stream)
+
+    configure_logging(logging.INFO)
+    logging.getLogger("saleor_gordon.test").warning("customer %s", "anna.svensson@example.com")
+
+    assert stream.getvalue().endswith(" WARNING saleor_gordon.test customer a***@example.com\n")

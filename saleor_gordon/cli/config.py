@@ -11,6 +11,7 @@ from typing import Any
 
 from saleor_gordon.cli.settings_loading import load_settings, report_error
 from saleor_gordon.errors import GordonAppError, ShopConfigInvalid
+from saleor_gordon.json_text import JsonUnusable, parse_json
 from saleor_gordon.runtime import Runtime, open_runtime
 from saleor_gordon.shop_admin import save_shop_config
 from saleor_gordon.store.database import migrate
@@ -44,11 +45,15 @@ def run(args: argparse.Namespace) -> int:
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise GordonAppError(f"cannot read {path}: {exc.strerror}") from exc
-    except json.JSONDecodeError as exc:
-        raise GordonAppError(f"{path} is not valid JSON: {exc}") from exc
+    except UnicodeDecodeError:
+        raise GordonAppError(f"cannot read {path}: it is not UTF-8 text") from None
+    try:
+        return parse_json(text)
+    except JsonUnusable as exc:
+        raise GordonAppError(f"{path} {exc.reason}") from None
 
 
 async def _with_runtime(settings: Any, action: Any, saleor_api_url: str, data: Any) -> int:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import signal
+import socket
 from collections.abc import Iterator
 
 import uvicorn
@@ -28,7 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
     )
-    parser.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="port, 0 for any free one (default: %(default)s). Without SALEOR_GORDON_APP_URL the "
+        "manifest uses http://HOST:PORT as served",
+    )
     parser.add_argument(
         "--workers",
         type=int,
@@ -48,7 +56,47 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def served_app_url(host: str, port: int) -> str:
+    """The base URL of the app listening on ``host``:``port``: the manifest's URLs when
+    SALEOR_GORDON_APP_URL is not set (issue 8, defect 3). Every interface (0.0.0.0, ::) is reached
+    as localhost; an IPv6 address is bracketed."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"http://{host}:{port}"
+    if address.is_unspecified:
+        return f"http://localhost:{port}"
+    return f"http://[{address}]:{port}" if address.version == 6 else f"http://{address}:{port}"
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host``:``port`` (0 = any free port), so the port is known at once."""
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:  # a host name
+        family = socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        raise ConfigurationError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
 async def serve(settings: Settings, *, host: str, port: int) -> None:
+    listener = _listen(host, port)
+    with listener:
+        await _serve_on(_with_app_url(settings, host, listener), listener)
+
+
+def _with_app_url(settings: Settings, host: str, listener: socket.socket) -> Settings:
+    """Without SALEOR_GORDON_APP_URL, the manifest follows the host and port actually served."""
+    if "app_url" in settings.model_fields_set:
+        return settings
+    port = listener.getsockname()[1]
+    return settings.model_copy(update={"app_url": served_app_url(host, port)})
+
+
+async def _serve_on(settings: Settings, listener: socket.socket) -> None:
+    host, port = listener.getsockname()[:2]
     async with open_runtime(settings) as runtime:
         await prepare_database(runtime)
         config = uvicorn.Config(
@@ -61,15 +109,16 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, _stop, server, pool)
         logger.info(
-            "app.starting url=http://%s:%s database=%s workers=%s",
+            "app.starting listen=%s:%s app_url=%s database=%s workers=%s",
             host,
             port,
+            settings.app_url,
             sanitize_url(settings.database_url),
             settings.workers,
         )
         workers = asyncio.create_task(pool.run())
         try:
-            await server.serve()  # returns on SIGTERM / SIGINT
+            await server.serve(sockets=[listener])  # returns on SIGTERM / SIGINT
         finally:
             pool.stop()
             await workers  # drain: jobs in flight are recorded before the process ends

@@ -1,7 +1,8 @@
 """``saleor-gordon translate ORDER.json --config CONFIG.json [--now ISO]``.
 
 Lets a shop owner try a configuration on a real order without touching Gordon: prints the Gordon order,
-or every problem to fix. The current time (``--now``) is the only clock of the translation.
+or every problem to fix. The current time (``--now``) is the only clock of the translation: it refuses
+a requested delivery date in the past and is the earliest moment the computed date counts from.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from saleor_gordon.core.order import NotAnOrderObject, OrderPayloadInvalid, extr
 from saleor_gordon.core.shop_config import ShopConfig, parse_shop_config
 from saleor_gordon.core.translate import Skipped, Translated, translate_document
 from saleor_gordon.errors import ShopConfigInvalid
+from saleor_gordon.json_text import JsonUnusable, parse_json
 
 __all__ = ["EXIT_INPUT_ERROR", "EXIT_PROBLEMS", "EXIT_SKIPPED", "add_arguments", "run"]
 
@@ -57,7 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--now",
         metavar="ISO",
         help="the current time, e.g. 2026-11-27T10:00+01:00 (default: now; without an offset it is "
-        "read in the shop's time zone). Only used to refuse requested delivery dates in the past.",
+        "read in the shop's time zone). Requested delivery dates before its day are refused; the "
+        "computed date is never before the first delivery day counted from it.",
     )
 
 
@@ -93,15 +96,9 @@ def _load_json(path: Path, what: str) -> object:
     except (OSError, UnicodeDecodeError) as exc:
         raise _InputError(f"cannot read the {what} file {path}: {_reason(exc)}") from None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _InputError(
-            f"the {what} file {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
-    except RecursionError:
-        raise _InputError(
-            f"the {what} file {path} is not usable JSON: it is nested too deeply"
-        ) from None
+        return parse_json(text)
+    except JsonUnusable as exc:
+        raise _InputError(f"the {what} file {path} {exc.reason}") from None
 
 
 def _load_order(path: Path) -> object:

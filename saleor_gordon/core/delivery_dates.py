@@ -1,8 +1,13 @@
-"""The first date Gordon may deliver an order (issue 3, item 2, ``deliverydate``).
+"""The date Gordon is asked to deliver an order on (issue 3, item 2, ``deliverydate``; issue 8, defect 1).
 
-Rule: take the order time in the shop's time zone; an order at or after the cutoff counts as placed the
-next day; add ``lead_days`` calendar days; then move forward to the first allowed ISO weekday (1 = Monday …
-7 = Sunday) that is not a public holiday of ``holiday_country``.
+Rule (``first_delivery_date``): take a moment in the shop's time zone; at or after the cutoff it counts as
+the next day; add ``lead_days`` calendar days; then move forward to the first allowed ISO weekday
+(1 = Monday … 7 = Sunday) that is not a public holiday of ``holiday_country``.
+
+The date sent (``delivery_date``) applies that rule to the order's creation time AND to the time of the
+translation, and takes the later day: an order placed on Friday evening and paid on Tuesday is not sent
+with Monday's date. A date Gordon already has is sent again while it is still allowed, so a re-push after
+the cutoff neither moves a planned delivery nor changes the content hash.
 
 Holidays come from the ``holidays`` package: the "public" category plus, where the country has one, the
 "de_facto" category (in Sweden: Midsummer Eve, Christmas Eve and New Year's Eve, days nobody works although
@@ -18,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-__all__ = ["first_delivery_date", "holiday_dates", "is_delivery_day"]
+__all__ = ["delivery_date", "first_delivery_date", "holiday_dates", "is_delivery_day"]
 
 _SEARCH_DAYS = 370  # a year and a bit: any non-empty weekday set has a free day in that span
 _HOLIDAY_CATEGORIES = ("public", "de_facto")
@@ -71,3 +76,47 @@ def first_delivery_date(
             return day
         day += timedelta(days=1)
     raise ValueError("no allowed delivery day within a year; check delivery_days.weekdays")
+
+
+def delivery_date(
+    ordered_at: datetime,
+    *,
+    now: datetime,
+    kept: date | None = None,
+    timezone: str,
+    cutoff: time,
+    weekdays: Collection[int],
+    lead_days: int,
+    holiday_country: str | None = None,
+) -> date:
+    """The delivery date to send for an order placed at ``ordered_at``, translated at ``now``.
+
+    ``kept`` is the date Gordon already has for the order (its last accepted push). It is sent again
+    while it is still allowed: a delivery day (weekday, not a holiday), not in the past as of ``now``
+    (today counts) and not before the first allowed day of the order's own creation time. Otherwise the
+    first allowed day counted from the later of ``ordered_at`` and ``now``.
+
+    Raises:
+        ValueError: as ``first_delivery_date``; also when ``now`` is naive.
+    """
+
+    def first_from(moment: datetime) -> date:
+        return first_delivery_date(
+            moment,
+            timezone=timezone,
+            cutoff=cutoff,
+            weekdays=weekdays,
+            lead_days=lead_days,
+            holiday_country=holiday_country,
+        )
+
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    from_order = first_from(ordered_at)
+    if kept is not None:
+        today = now.astimezone(ZoneInfo(timezone)).date()
+        if kept >= max(today, from_order) and is_delivery_day(
+            kept, weekdays=weekdays, holiday_country=holiday_country
+        ):
+            return kept
+    return max(from_order, first_from(now))

@@ -28,7 +28,6 @@ from request data, so they hold no credentials.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -36,6 +35,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import TypeAlias
+
+from saleor_gordon.json_text import JsonUnusable, parse_json
 
 BODY_EXCERPT_CHARS = 200
 # The longest wait a Retry-After may ask for; longer ones are cut to it (a day: the retry policy's own
@@ -280,12 +281,8 @@ def _granted(status: int, document: Mapping[str, object]) -> TokenOutcome:
 
 def _json_object(body: bytes) -> Mapping[str, object] | None:
     try:
-        document = json.loads(body)
-    except (
-        ValueError,
-        UnicodeDecodeError,
-        RecursionError,
-    ):  # RecursionError: absurdly deep nesting
+        document = parse_json(body)
+    except JsonUnusable:
         return None
     return document if isinstance(document, dict) else None
 

@@ -1,7 +1,8 @@
 """Saleor order + shop configuration → Gordon order, or every reason why not (issue 3, item 2).
 
-Pure: no I/O, and no clock (``now`` is passed in and used only to refuse a requested delivery date in the
-past). The result is one of three frozen values:
+Pure: no I/O, and no clock: ``now`` is passed in; it refuses a requested delivery date in the past and
+keeps a computed one from being in the past (``core.delivery_dates.delivery_date``). The result is one of
+three frozen values:
 
 - ``Translated``: the Gordon order, plus warnings (e.g. no usable phone number) that do not block sending;
 - ``Skipped``: the order is not for Gordon (draft, no shipping, click and collect, no matching rule);
@@ -35,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
-from saleor_gordon.core.delivery_dates import first_delivery_date
+from saleor_gordon.core.delivery_dates import delivery_date
 from saleor_gordon.core.gordon_order import (
     ITEM_TYPES,
     GordonOrder,
@@ -122,10 +123,21 @@ class Untranslatable:
 TranslationResult = Translated | Skipped | Untranslatable
 
 
-def translate_order(order: SaleorOrder, config: ShopConfig, *, now: datetime) -> TranslationResult:
-    """Translate ``order`` for Gordon under ``config``; ``now`` (aware; naive counts as UTC) dates checks."""
+def translate_order(
+    order: SaleorOrder,
+    config: ShopConfig,
+    *,
+    now: datetime,
+    pushed_delivery_date: date | None = None,
+) -> TranslationResult:
+    """Translate ``order`` for Gordon under ``config``.
+
+    ``now`` (aware; naive counts as UTC) is the time of the translation. ``pushed_delivery_date`` is the
+    ``deliverydate`` Gordon already has for this order: without a requested date it is sent again while
+    it is still allowed, so a re-push does not move the delivery nor change the content hash.
+    """
     try:
-        return _translate(order, config, _aware(now))
+        return _translate(order, config, _aware(now), pushed_delivery_date)
     except Exception as exc:  # the contract: never raise, say what broke
         return Untranslatable(
             (
@@ -153,7 +165,9 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _translate(order: SaleorOrder, config: ShopConfig, now: datetime) -> TranslationResult:
+def _translate(
+    order: SaleorOrder, config: ShopConfig, now: datetime, pushed_date: date | None
+) -> TranslationResult:
     skip = _skip_reason(order)
     if skip is not None:
         return Skipped(skip)
@@ -163,7 +177,7 @@ def _translate(order: SaleorOrder, config: ShopConfig, now: datetime) -> Transla
     index, rule = matched
     problems: list[Problem] = []
     warnings: list[Problem] = []
-    fields = _fields(order, config, rule, now, problems, warnings)
+    fields = _fields(order, config, rule, _When(now, pushed_date), problems, warnings)
     if problems:
         return Untranslatable(tuple(problems))
     gordon_order = GordonOrder.model_validate(fields)
@@ -174,7 +188,7 @@ def _fields(
     order: SaleorOrder,
     config: ShopConfig,
     rule: DeliveryGroupRule,
-    now: datetime,
+    when: _When,
     problems: list[Problem],
     warnings: list[Problem],
 ) -> dict[str, object]:
@@ -183,7 +197,7 @@ def _fields(
         "external_ref": _external_ref(order, config, problems),
         "deliverygroup": _delivery_group(order, rule),
         "time_window": _time_window(order, config, rule, problems),
-        "deliverydate": _delivery_date(order, config, now, problems),
+        "deliverydate": _delivery_date(order, config, when, problems),
         "inventory": _inventory(order, config, problems, warnings),
         # Gordon doc D2: email = the order's user email; notes = note to the driver.
         "email": order.user_email.strip(),
@@ -470,16 +484,23 @@ def _checked_window(value: str, field: str, where: str, problems: list[Problem])
         return ""
 
 
+@dataclass(frozen=True, slots=True)
+class _When:
+    now: datetime
+    pushed_date: date | None  # the deliverydate Gordon already has
+
+
 def _delivery_date(
-    order: SaleorOrder, config: ShopConfig, now: datetime, problems: list[Problem]
+    order: SaleorOrder, config: ShopConfig, when: _When, problems: list[Problem]
 ) -> str:
     # Issue 3: a requested date (order metadata gordon.delivery_date, copied from the checkout) wins;
-    # else the first allowed day computed from the ORDER's creation time, so that re-pushes of the same
-    # order give the same date and the same content hash. Gordon doc D2: YYYY-MM-DD, local date.
+    # else the first allowed day counted from the order's creation time and from now, whichever is
+    # later (issue 8, defect 1: an order paid days later never gets a past date), keeping the date
+    # Gordon already has while it is allowed (stable content hash). Gordon doc D2: YYYY-MM-DD, local.
     requested = order.metadata_value(META_DELIVERY_DATE)
     if requested is not None and requested.strip():
-        return _requested_date(requested.strip(), config, now, problems)
-    return _computed_date(order, config, problems)
+        return _requested_date(requested.strip(), config, when.now, problems)
+    return _computed_date(order, config, when, problems)
 
 
 def _requested_date(text: str, config: ShopConfig, now: datetime, problems: list[Problem]) -> str:
@@ -506,7 +527,9 @@ def _requested_date(text: str, config: ShopConfig, now: datetime, problems: list
     return day.isoformat()
 
 
-def _computed_date(order: SaleorOrder, config: ShopConfig, problems: list[Problem]) -> str:
+def _computed_date(
+    order: SaleorOrder, config: ShopConfig, when: _When, problems: list[Problem]
+) -> str:
     if order.created is None:
         problems.append(
             Problem(
@@ -518,8 +541,10 @@ def _computed_date(order: SaleorOrder, config: ShopConfig, problems: list[Proble
         return ""
     days = config.delivery_days
     try:
-        day = first_delivery_date(
+        day = delivery_date(
             _aware(order.created),
+            now=when.now,
+            kept=when.pushed_date,
             timezone=days.timezone,
             cutoff=days.cutoff_time,
             weekdays=days.weekdays,

@@ -58,6 +58,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from saleor_gordon.fakes.loopback import serve_on_loopback
+from saleor_gordon.json_text import JsonUnusable, parse_json
 
 DEFAULT_CLIENT_ID = "sandbox-client"
 DEFAULT_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 -- the sandbox's documented default
@@ -607,12 +608,8 @@ def _json_value(body: bytes) -> object:
     if not body:
         return None
     try:
-        return json.loads(body)
-    except (
-        ValueError,
-        UnicodeDecodeError,
-        RecursionError,
-    ):  # RecursionError: absurdly deep nesting
+        return parse_json(body)
+    except JsonUnusable:
         return body.decode("utf-8", errors="replace")
 
 

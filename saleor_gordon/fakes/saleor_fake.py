@@ -5,9 +5,10 @@ app tokens, orders, installed webhooks and failure switches. ``create_saleor_fak
 
 - ``GET /.well-known/jwks.json``: the public key(s), or whatever ``serve_jwks`` set;
 - ``POST /graphql/``: parses, validates and executes the request against the real Saleor schema
-  (``SALEOR_SCHEMA_PATH`` or ``../shared/saleor/schema.graphql``) with graphql-core. Resolvers
-  exist for ``app``, ``order``, ``shop``, ``channels``, ``warehouses``, ``shippingZones`` (only
-  with MANAGE_SHIPPING among the installed app's permissions), ``updateMetadata``,
+  (found by ``saleor_schema.find_schema``: ``SALEOR_SCHEMA_PATH``, ``../shared``, a cached
+  download) with graphql-core. Resolvers exist for ``app``, ``order``, ``shop``, ``channels``,
+  ``warehouses``, ``shippingZones`` (only with MANAGE_SHIPPING among the installed app's
+  permissions), ``updateMetadata``,
   ``updatePrivateMetadata``, ``deletePrivateMetadata``; other fields resolve from the stored dicts
   (absent = null). Errors are shaped like the recorded responses in ``samples/graphql_responses``.
 
@@ -28,7 +29,6 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import secrets
 import string
 import uuid
@@ -64,10 +64,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from saleor_gordon.fakes.loopback import serve_on_loopback
+from saleor_gordon.fakes.saleor_schema import SALEOR_VERSION, find_schema
+from saleor_gordon.json_text import JsonUnusable, parse_json
 
 log = logging.getLogger(__name__)
 
-SALEOR_VERSION: Final = "3.23.28"
 SCHEMA_VERSION: Final = "3.23"
 DEFAULT_API_URL: Final = "http://127.0.0.1:8000/graphql/"
 DEFAULT_APP_ID: Final = "QXBwOjQ="
@@ -75,7 +76,6 @@ DEFAULT_APP_NAME: Final = "Gordon Delivery"
 STAFF_USER: Final = {"__typename": "User", "id": "VXNlcjoyMQ==", "email": "admin@example.com"}
 TOKEN_LENGTH: Final = 30
 ORDER_TEMPLATE: Final = Path(__file__).with_name("saleor_order_template.json")
-DEFAULT_SCHEMA: Final = Path(__file__).resolve().parents[3] / "shared/saleor/schema.graphql"
 
 ANONYMOUS_DENIED: Final = (
     "To access this path, you need one of the following permissions: "
@@ -574,8 +574,8 @@ def _fill_order_defaults(order: dict[str, Any]) -> None:
 
 
 def schema_path() -> Path:
-    configured = os.environ.get("SALEOR_SCHEMA_PATH")
-    return Path(configured) if configured else DEFAULT_SCHEMA
+    """Saleor's schema, as ``saleor_schema.find_schema`` finds it (raises ``SchemaNotFound``)."""
+    return find_schema()
 
 
 def load_schema(path: Path | None = None) -> GraphQLSchema:
@@ -793,12 +793,14 @@ def create_saleor_fake(state: SaleorFakeState) -> Starlette:
 
 async def _handle_graphql(state: SaleorFakeState, request: Request) -> Response:
     try:
-        body = json.loads(await request.body())
+        body = parse_json(await request.body())
+        if not isinstance(body, dict):
+            raise TypeError
         query = body["query"]
         variables = body.get("variables") or {}
         if not isinstance(query, str) or not isinstance(variables, dict):
             raise TypeError
-    except (ValueError, KeyError, TypeError):
+    except (JsonUnusable, KeyError, TypeError):
         return _errors_response(["Must provide a JSON body with a query string."], status=400)
     try:
         document = parse(query)

@@ -32,11 +32,11 @@ from saleor_gordon.core.outcomes import (
     classify_gordon_response,
     classify_token_response,
 )
-from saleor_gordon.gordon.rate_limit import RateLimiter, RequestPacer
+from saleor_gordon.gordon.rate_limit import RequestPacer
 from saleor_gordon.gordon.tokens import TokenCache, TokenKey
 from saleor_gordon.observability import sanitize_url
 
-__all__ = ["CredentialCheck", "GordonClient", "RateLimiter", "TokenCache"]
+__all__ = ["CredentialCheck", "GordonClient", "TokenCache"]
 
 logger = logging.getLogger(__name__)
 

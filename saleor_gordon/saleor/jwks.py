@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from saleor_gordon.errors import SaleorUnavailable
+from saleor_gordon.json_text import JsonUnusable, parse_json
 from saleor_gordon.observability import sanitize_url
 from saleor_gordon.saleor.signature import SignatureInvalid, load_jwks_keys
 
@@ -72,9 +73,9 @@ def _parse_jwks_response(response: httpx.Response, shown_url: str) -> dict[str, 
     if len(response.content) > MAX_JWKS_BYTES:
         raise JwksUnavailable(shown_url, f"is larger than {MAX_JWKS_BYTES} bytes")
     try:
-        jwks = response.json()
-    except ValueError as exc:
-        raise JwksUnavailable(shown_url, "is not JSON") from exc
+        jwks = parse_json(response.content)
+    except JsonUnusable as exc:
+        raise JwksUnavailable(shown_url, exc.reason) from exc
     if not isinstance(jwks, dict):
         raise JwksUnavailable(shown_url, "is not a JSON object")
     try:

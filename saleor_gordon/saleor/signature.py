@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -24,6 +23,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
 
 from saleor_gordon.errors import WebhookRejected
+from saleor_gordon.json_text import parse_json
 
 SIGNATURE_VERIFICATION_FAILED: Final = "SIGNATURE_VERIFICATION_FAILED"
 ALGORITHM: Final = "RS256"
@@ -216,7 +216,7 @@ def _as_number(value: object) -> float | None:
 
 def _decode_header(segment: str) -> dict[str, object]:
     try:
-        header = json.loads(_b64url_decode(segment), object_pairs_hook=_no_duplicate_keys)
+        header = parse_json(_b64url_decode(segment), object_pairs_hook=_no_duplicate_keys)
     except (ValueError, UnicodeDecodeError) as exc:
         raise SignatureInvalid("The signature header is not base64url-encoded JSON.") from exc
     if not isinstance(header, dict):

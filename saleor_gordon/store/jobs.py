@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import RowMapping, case, delete, func, insert, or_, select, update
@@ -124,6 +124,8 @@ class ClaimedJob:
     pushed_hash: str | None
     pushed_at: datetime | None
     lease_owner: str
+    pushed_delivery_date: date | None = None
+    """The deliverydate of the content Gordon accepted last (``pushed_hash``)."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,8 @@ class JobResult:
     message: str | None = None
     history: Sequence[HistoryEntry] = ()
     changes: Mapping[str, Any] = field(default_factory=dict)
-    """Column updates: pushed_hash, pushed_at, tracking_id, external_ref, withdrawn_at."""
+    """Column updates: pushed_hash, pushed_at, pushed_delivery_date, tracking_id, external_ref,
+    withdrawn_at."""
     settled: bool = False
     """True when this episode is over (attempts and age start afresh with the next event)."""
 
@@ -176,6 +179,7 @@ class JobView:
     pushed_hash: str | None = None
     """Hash of the content Gordon accepted last (internal: not in ``to_dict``)."""
     pushed_at: datetime | None = None
+    pushed_delivery_date: date | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -576,12 +580,17 @@ def _view_from_row(row: RowMapping) -> JobView:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         leased=row["lease_owner"] is not None,
-        delivery_date=row["delivery_date"],
-        time_window=row["time_window"],
+        delivery_date=_iso_date(row["pushed_delivery_date"]),
+        time_window=row["pushed_time_window"],
+        pushed_delivery_date=row["pushed_delivery_date"],
         last_attempt_at=_aware_utc(row["last_attempt_at"]),
         pushed_hash=row["pushed_hash"],
         pushed_at=row["pushed_at"],
     )
+
+
+def _iso_date(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 def _aware_utc(value: Any) -> datetime | None:
@@ -610,4 +619,5 @@ def _claimed_from_row(row: RowMapping) -> ClaimedJob:
         pushed_hash=row["pushed_hash"],
         pushed_at=row["pushed_at"],
         lease_owner=row["lease_owner"],
+        pushed_delivery_date=row["pushed_delivery_date"],
     )

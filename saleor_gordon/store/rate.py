@@ -1,7 +1,7 @@
 """The per-Gordon-account request rate, shared by every process through the database.
 
-Each request takes the account's next free slot with one atomic upsert (a GCRA schedule, like
-``gordon.rate_limit.RateLimiter`` but in a row), then sleeps until the slot comes. Several worker
+Each request takes the account's next free slot with one atomic upsert (a GCRA schedule kept in a
+row), then sleeps until the slot comes; it is the ``gordon.rate_limit.RequestPacer`` of production. Several worker
 processes therefore share one rate, as ``SALEOR_GORDON_GORDON_REQUESTS_PER_SECOND`` promises.
 """
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -139,10 +140,11 @@ sync_jobs = Table(
     # Hash of the Gordon content last accepted by Gordon; NULL = not in Gordon (or withdrawn).
     Column("pushed_hash", String(64), nullable=True),
     Column("pushed_at", UTCDateTime, nullable=True),
+    # The deliverydate of that content: re-pushes keep it while it is allowed (core.delivery_dates).
+    Column("pushed_delivery_date", Date, nullable=True),
     Column("withdrawn_at", UTCDateTime, nullable=True),
-    # deliverydate and time-window of the content Gordon accepted last (shown in the Dashboard).
-    Column("delivery_date", String(10), nullable=True),
-    Column("time_window", String(32), nullable=True),
+    # Its time-window, shown in the Dashboard with the date.
+    Column("pushed_time_window", String(32), nullable=True),
     Column("run_now", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

@@ -68,7 +68,10 @@ def pages_router(settings: Settings) -> APIRouter:
             "text the customer.</p><p>It stores your Saleor app token and Gordon credentials "
             "encrypted. Of orders it keeps identifiers, content hashes, statuses and messages "
             "only, never names, addresses, phone numbers or e-mail addresses; job history is "
-            "deleted after the configured retention period. Logs mask customer data.</p>"
+            "deleted after the configured retention period.</p><p>Its logs name orders by ID and "
+            "number. E-mail addresses and phone numbers are masked wherever they appear in a log "
+            "line, for example in the text of an error; other details of an order, such as a "
+            "name, may appear in the text of an unexpected error.</p>"
             "<p>Uninstalling the app deletes its token, configuration and job records for your "
             "shop.</p>",
         )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import Request
 
 from saleor_gordon.errors import WebhookRejected
+from saleor_gordon.json_text import JsonUnusable, parse_json
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -32,13 +32,9 @@ async def read_limited_body(request: Request, *, limit: int = MAX_BODY_BYTES) ->
 
 def parse_json_object(body: bytes, *, code: str = "MALFORMED_JSON") -> dict[str, Any]:
     try:
-        parsed = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WebhookRejected(code, f"The body is not valid JSON: {exc}", status_hint=400) from exc
-    except RecursionError as exc:  # "[" * 100_000 exhausts the parser's stack
-        raise WebhookRejected(
-            code, "The body is not usable JSON: it is nested too deeply.", status_hint=400
-        ) from exc
+        parsed = parse_json(body)
+    except JsonUnusable as exc:
+        raise WebhookRejected(code, f"The body {exc.reason}.", status_hint=400) from exc
     if not isinstance(parsed, dict):
         raise WebhookRejected(code, "The body must be a JSON object.", status_hint=400)
     return parsed

@@ -121,15 +121,24 @@ def test_invalid_configuration_lists_every_problem_and_keeps_the_stored_one(
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("{not json", "is not valid JSON"), ("[1, 2]", "must be a JSON object")],
+    [
+        ("{not json", "is not valid JSON (line 1, column 2"),
+        ("[1, 2]", "must be a JSON object"),
+        ("[" * 100_000, "is not usable JSON: it is nested too deeply"),
+        ('{"lead_days": ' + "1" * 5000 + "}", "is not usable JSON: Exceeds the limit"),
+    ],
+    ids=["malformed", "not-an-object", "deeply-nested", "huge-integer"],
 )
 def test_unreadable_files_are_refused(
     database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
 ) -> None:
+    """Issue 8, defect 2: every unusable file is a message and an exit status, never a traceback."""
     code = main(["config", "set", "--saleor-api-url", API_URL, "--file", _write(tmp_path, content)])
 
     assert code in (1, 2)
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
 
 
 def test_unknown_shop_is_named(

@@ -210,6 +210,20 @@ def test_now_option(
     assert expected_code == code
 
 
+def test_computed_date_counts_from_now(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 8, defect 1: an order placed on Friday after the cutoff, tried on Tuesday morning, is
+    for Wednesday (not Monday, in the past)."""
+    order_file = _write(tmp_path, "order.json", order_data(created="2026-12-04T15:30:00+00:00"))
+    config_file = _write(tmp_path, "config.json", config_data())
+
+    code = main(
+        ["translate", order_file, "--config", config_file, "--now", "2026-12-08T09:00+01:00"]
+    )
+
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["deliverydate"] == "2026-12-09"
+
+
 def test_help_documents_the_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
     """--help lists what each exit status means."""
     with pytest.raises(SystemExit):

@@ -23,7 +23,7 @@ FORBIDDEN_STDLIB = {
     "http",
 }
 ALLOWED_LIBRARIES = {"pydantic", "pydantic_core", "phonenumbers", "holidays"}
-ALLOWED_PROJECT = ("saleor_gordon.core", "saleor_gordon.errors")
+ALLOWED_PROJECT = ("saleor_gordon.core", "saleor_gordon.errors", "saleor_gordon.json_text")
 MODULES = sorted(CORE_DIR.rglob("*.py"))
 
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from saleor_gordon.core.delivery_dates import first_delivery_date, holiday_dates
+from saleor_gordon.core.delivery_dates import delivery_date, first_delivery_date, holiday_dates
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -103,3 +103,65 @@ def test_naive_time_is_refused() -> None:
     """A naive order time would be read in the machine's zone: refused."""
     with pytest.raises(ValueError, match="timezone-aware"):
         _first(datetime(2026, 12, 1, 10))  # noqa: DTZ001
+
+
+# --- the date sent: from the order, from now, or the one Gordon has --------------------------------
+
+FRIDAY_EVENING = datetime(2026, 12, 4, 15, 30, tzinfo=STOCKHOLM)  # after the cutoff: Monday 7 Dec
+
+
+def _sent(now: datetime, kept: date | None = None, *, lead_days: int = 1) -> date:
+    return delivery_date(
+        FRIDAY_EVENING,
+        now=now,
+        kept=kept,
+        timezone="Europe/Stockholm",
+        cutoff=time(14),
+        weekdays=(1, 2, 3, 4, 5),
+        lead_days=lead_days,
+        holiday_country="SE",
+    )
+
+
+@pytest.mark.parametrize(
+    ("now", "kept", "expected"),
+    [
+        (datetime(2026, 12, 4, 16, tzinfo=STOCKHOLM), None, date(2026, 12, 7)),
+        (datetime(2026, 12, 8, 10, tzinfo=STOCKHOLM), None, date(2026, 12, 9)),
+        (datetime(2026, 12, 8, 15, tzinfo=STOCKHOLM), None, date(2026, 12, 10)),
+        (datetime(2026, 12, 3, 10, tzinfo=STOCKHOLM), None, date(2026, 12, 7)),
+        (datetime(2026, 12, 8, 15, tzinfo=STOCKHOLM), date(2026, 12, 9), date(2026, 12, 9)),
+        (datetime(2026, 12, 9, 18, tzinfo=STOCKHOLM), date(2026, 12, 9), date(2026, 12, 9)),
+        (datetime(2026, 12, 8, 10, tzinfo=STOCKHOLM), date(2026, 12, 7), date(2026, 12, 9)),
+        (datetime(2026, 12, 4, 16, tzinfo=STOCKHOLM), date(2026, 12, 12), date(2026, 12, 7)),
+        (datetime(2026, 12, 4, 16, tzinfo=STOCKHOLM), date(2026, 12, 24), date(2026, 12, 7)),
+        (datetime(2026, 12, 4, 16, tzinfo=STOCKHOLM), date(2026, 12, 11), date(2026, 12, 11)),
+    ],
+    ids=[
+        "sent-at-once-from-the-order",
+        "paid-on-tuesday-not-monday",
+        "paid-on-tuesday-after-cutoff",
+        "clock-behind-the-order-time",
+        "kept-after-the-cutoff",
+        "kept-on-its-own-day",
+        "kept-date-passed",
+        "kept-saturday-not-a-delivery-day",
+        "kept-christmas-eve-a-holiday",
+        "kept-later-day-still-allowed",
+    ],
+)
+def test_delivery_date_sent(now: datetime, kept: date | None, expected: date) -> None:
+    """Ordered Friday 4 Dec after the cutoff; the day sent as of ``now``, given the date Gordon has."""
+    assert _sent(now, kept) == expected
+
+
+def test_kept_date_before_the_orders_own_first_day_is_not_kept() -> None:
+    """Lead days raised to 3 after the push: Monday no longer satisfies the order's rule."""
+    now = datetime(2026, 12, 4, 16, tzinfo=STOCKHOLM)
+
+    assert _sent(now, date(2026, 12, 7), lead_days=3) == date(2026, 12, 8)
+
+
+def test_delivery_date_refuses_a_naive_now() -> None:
+    with pytest.raises(ValueError, match="now must be timezone-aware"):
+        _sent(datetime(2026, 12, 8, 10))  # noqa: DTZ001

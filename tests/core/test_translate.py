@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -502,14 +502,58 @@ def test_delivery_date_is_computed_from_the_order_time(created: str, expected: s
     assert expected == body({"created": created})["deliverydate"]
 
 
-def test_computed_date_ignores_now_so_repushes_hash_the_same() -> None:
-    """The same order translated a week later gives the same date and content hash."""
-    first = translate_order(order(), config(), now=NOW)
-    later = translate_order(order(), config(), now=datetime(2026, 12, 8, tzinfo=UTC))
+def test_computed_date_is_never_before_the_first_day_counted_from_now() -> None:
+    """Issue 8, defect 1: placed Friday after the cutoff (→ Monday), first sent on Tuesday morning:
+    Wednesday, not Monday's date in the past."""
+    friday_evening = "2026-12-04T15:30:00+00:00"
+    tuesday_morning = datetime(2026, 12, 8, 8, 0, tzinfo=UTC)
 
-    assert isinstance(first, Translated)
-    assert isinstance(later, Translated)
-    assert first.gordon_order.content_hash() == later.gordon_order.content_hash()
+    result = translate_order(order(created=friday_evening), config(), now=tuesday_morning)
+
+    assert isinstance(result, Translated), result
+    assert result.gordon_order.deliverydate == "2026-12-09"
+
+
+def test_a_repush_keeps_the_date_gordon_has_so_the_hash_is_the_same() -> None:
+    """Pushed on 1 Dec for 2 Dec; translated again after that day's cutoff (first day from then:
+    3 Dec), the date Gordon has is kept and the content hash does not change."""
+    first = translate_order(order(), config(), now=NOW)
+    assert isinstance(first, Translated), first
+    assert first.gordon_order.deliverydate == "2026-12-02"
+    after_cutoff = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
+
+    again = translate_order(
+        order(), config(), now=after_cutoff, pushed_delivery_date=date(2026, 12, 2)
+    )
+    unkept = translate_order(order(), config(), now=after_cutoff)
+
+    assert isinstance(again, Translated), again
+    assert again.gordon_order.content_hash() == first.gordon_order.content_hash()
+    assert isinstance(unkept, Translated), unkept
+    assert unkept.gordon_order.deliverydate == "2026-12-03"
+
+
+def test_a_pushed_date_in_the_past_is_not_kept() -> None:
+    """A week later the date Gordon had has passed: the first allowed day from now is sent."""
+    later = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
+
+    result = translate_order(order(), config(), now=later, pushed_delivery_date=date(2026, 12, 2))
+
+    assert isinstance(result, Translated), result
+    assert result.gordon_order.deliverydate == "2026-12-09"
+
+
+def test_a_requested_date_wins_over_the_pushed_date() -> None:
+    """The storefront's gordon.delivery_date is sent even when Gordon has another date."""
+    result = translate_order(
+        order(metadata=metadata(delivery_date="2026-12-10")),
+        config(),
+        now=NOW,
+        pushed_delivery_date=date(2026, 12, 2),
+    )
+
+    assert isinstance(result, Translated), result
+    assert result.gordon_order.deliverydate == "2026-12-10"
 
 
 @pytest.mark.parametrize("requested", ["2026-12-01", "2026-12-24", " 2027-03-05 "])

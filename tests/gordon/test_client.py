@@ -6,13 +6,23 @@ import asyncio
 import logging
 import re
 import socket
+from collections.abc import Hashable
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.outcomes import Accepted, NotFound, Rejected, Retryable
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from saleor_gordon.gordon.tokens import TokenCache
-from tests.gordon.conftest import CLIENT_SECRET, FakeClock, MakeClient, StartSandbox, gordon_order
+from saleor_gordon.store.rate import DatabaseRateLimiter
+from tests.gordon.conftest import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    FakeClock,
+    MakeClient,
+    StartSandbox,
+    gordon_order,
+)
 
 
 def token_requests(sandbox: RunningSandbox) -> int:
@@ -354,3 +364,51 @@ def _closed_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+# --- pacing: every request waits for its account's turn -------------------------------------------
+
+
+class RecordingPacer:
+    """The smallest RequestPacer: lets every request through and notes whose turn it was."""
+
+    def __init__(self) -> None:
+        self.keys: list[Hashable] = []
+
+    async def acquire(self, key: Hashable) -> None:
+        self.keys.append(key)
+
+
+async def test_every_request_token_included_waits_for_the_accounts_turn(
+    gordon_sandbox: RunningSandbox, make_client: MakeClient
+) -> None:
+    pacer = RecordingPacer()
+    client = make_client(gordon_sandbox, rate_limiter=pacer)
+
+    assert isinstance(await client.push_order(gordon_order("1001")), Accepted)
+    assert isinstance(await client.delete_order("1001"), Accepted)
+
+    sent = gordon_sandbox.state.requests()
+    assert [entry["path"] for entry in sent][:1] == ["/oauth/token"]
+    assert pacer.keys == [(gordon_sandbox.base_url, CLIENT_ID)] * len(sent)
+
+
+async def test_two_clients_of_one_account_share_the_database_schedule(
+    gordon_sandbox: RunningSandbox, make_client: MakeClient, migrated_engine: AsyncEngine
+) -> None:
+    """The production pacer (store/rate.py) spaces the requests of every client of an account."""
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    pacer = DatabaseRateLimiter(migrated_engine, 2.0, clock=lambda: 1_000_000.0, sleep=sleep)
+    first = make_client(gordon_sandbox, rate_limiter=pacer)
+    second = make_client(gordon_sandbox, rate_limiter=pacer)
+
+    assert isinstance(await first.push_order(gordon_order("1")), Accepted)
+    assert isinstance(await second.push_order(gordon_order("2")), Accepted)
+
+    sent = len(gordon_sandbox.state.requests())
+    assert sent >= 3  # a token and two orders
+    assert slept == pytest.approx([0.5 * slot for slot in range(1, sent)])

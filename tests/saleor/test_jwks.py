@@ -93,7 +93,7 @@ async def test_fetch_jwks_does_not_follow_redirects() -> None:
 
 
 async def test_fetch_jwks_refuses_huge_or_non_json_answers() -> None:
-    bodies = [b"x" * 70_000, b"<html>", b"[]"]
+    bodies = [b"x" * 70_000, b"<html>", b"[]", b"[" * 5000, b'{"keys": ' + b"1" * 5000 + b"}"]
     for body in bodies:
         transport = httpx.MockTransport(
             lambda _request, body=body: httpx.Response(200, content=body)

@@ -238,6 +238,7 @@ class TestVerifyWebhookSignature:
             "ü..AAAA",
             "A" * 20_000 + "..AAAA",
             "eyJhbGciOiJSUzI1NiIsImFsZyI6Im5vbmUifQ..AAAA",  # duplicate alg key
+            b64url(b"[" * 5000) + "..AAAA",  # nested too deeply for the parser
         ],
     )
     def test_malformed_signatures_are_rejected(

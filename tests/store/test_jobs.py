@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+import dataclasses
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -181,6 +182,28 @@ async def test_an_event_during_work_keeps_the_job_due(migrated_engine: AsyncEngi
     assert again is not None
     assert again.events_seen == frozenset({"ORDER_CREATED", "ORDER_UPDATED"})
     assert again.pushed_hash == "h1"
+
+
+async def test_the_pushed_delivery_date_is_kept_for_the_next_attempt(
+    migrated_engine: AsyncEngine,
+) -> None:
+    """The date Gordon accepted comes back with the job, so a re-push can keep it (issue 8, defect 1)."""
+    installation = await _install(migrated_engine)
+    await _event(migrated_engine, installation, "order-001", "ORDER_CREATED")
+    jobs = JobStore(migrated_engine)
+    job = await _claim(jobs, "w1")
+    assert job is not None
+    assert job.pushed_delivery_date is None
+    pushed = dataclasses.replace(
+        _synced(), changes={**_synced().changes, "pushed_delivery_date": date(2026, 12, 2)}
+    )
+
+    await _event(migrated_engine, installation, "order-001", "ORDER_UPDATED")
+    assert await jobs.finish_job(job, pushed, now=NOW)
+
+    again = await _claim(jobs, "w1")
+    assert again is not None
+    assert again.pushed_delivery_date == date(2026, 12, 2)
 
 
 async def test_retry_later_is_not_claimed_early(migrated_engine: AsyncEngine) -> None:

@@ -951,15 +951,24 @@ class TestRobustness:
         assert response.status_code == 400
         assert error_of(response)["code"] == "INVALID_SALEOR_API_URL"
 
+    @pytest.mark.parametrize(
+        "body",
+        [b"[" * 100_000, b'{"order": ' + b"1" * 5000 + b"}"],
+        ids=["deeply-nested", "integer-too-long"],
+    )
     async def test_deeply_nested_json_is_a_400(
-        self, open_sqlite_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
+        self,
+        open_sqlite_app: OpenApp,
+        install_recorded_shop: InstallRecorded,
+        samples_dir: Path,
+        body: bytes,
     ) -> None:
         # given
         app = await open_sqlite_app(transport=ForbiddenOutbound())
         await install_recorded_shop(app)
         recorded = load_one(samples_dir, "s01_se_paid/02_order_created")
         # when
-        response = await post_recorded(app, recorded, b"[" * 100_000)
+        response = await post_recorded(app, recorded, body)
         # then
         assert response.status_code == 400
         assert error_of(response)["code"] == "MALFORMED_JSON"
