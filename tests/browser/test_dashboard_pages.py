@@ -7,6 +7,7 @@ a shop owner lives through; screenshots of the main screens land in ``tests/brow
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -120,6 +121,8 @@ async def test_a_first_time_owner_sets_up_the_shop_and_a_paid_order_reaches_gord
         frame.get_by_text(re.compile(r"An order placed now .* is delivered on"))
     ).to_be_visible()
     await screenshot("configuration")
+    await frame.get_by_role("region", name="Delivery days").scroll_into_view_if_needed()
+    await screenshot("configuration-rules-and-days")
     await frame.get_by_role("button", name="Save").click()
 
     toast = await view.wait_for_toast()
@@ -256,8 +259,6 @@ async def _installation_id(store: InstallationStore, api_url: str) -> int:
 
 
 def _options(sandbox: RunningSandbox, **changes: Any) -> Any:
-    import dataclasses
-
     return dataclasses.replace(sandbox.state.options, **changes)
 
 
