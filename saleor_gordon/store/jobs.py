@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import RowMapping, case, delete, func, insert, or_, select, update
@@ -583,7 +583,7 @@ def _view_from_row(row: RowMapping) -> JobView:
         delivery_date=_iso_date(row["pushed_delivery_date"]),
         time_window=row["pushed_time_window"],
         pushed_delivery_date=row["pushed_delivery_date"],
-        last_attempt_at=_aware_utc(row["last_attempt_at"]),
+        last_attempt_at=row["last_attempt_at"],
         pushed_hash=row["pushed_hash"],
         pushed_at=row["pushed_at"],
     )
@@ -591,15 +591,6 @@ def _view_from_row(row: RowMapping) -> JobView:
 
 def _iso_date(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
-
-
-def _aware_utc(value: Any) -> datetime | None:
-    """A scalar subquery's value loses the column type: SQLite gives text, PostgreSQL naive UTC."""
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    assert isinstance(moment, datetime)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _claimed_from_row(row: RowMapping) -> ClaimedJob:

@@ -308,8 +308,7 @@ def _saleor_errors() -> Iterator[None]:
 
 def _job_out(job: JobView) -> JobOut:
     data = job.to_dict()
-    for key in ("saleor_api_url",):
-        data.pop(key)
+    data.pop("saleor_api_url")  # the shop is the caller's own
     return JobOut.model_validate(data)
 
 

@@ -16,12 +16,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from saleor_gordon.fakes.saleor_fake import SigningKey
 from saleor_gordon.store.installations import Installation
-from saleor_gordon.store.jobs import enqueue_order_job
-from saleor_gordon.store.tables import installations
+from saleor_gordon.store.jobs import HistoryEntry, JobResult, enqueue_order_job
+from saleor_gordon.store.tables import installations, sync_jobs
 from tests.gordon.conftest import CLIENT_ID, CLIENT_SECRET, StartSandbox, start_gordon_sandbox
 from tests.saleor.conftest import RunningSaleorFake
 from tests.web.conftest import (
@@ -79,8 +80,6 @@ class Shop:
                 now=now,
             )
         if status is not None:
-            from saleor_gordon.store.tables import sync_jobs
-
             async with self.app.runtime.engine.begin() as connection:
                 await connection.execute(
                     sync_jobs.update()
@@ -658,3 +657,41 @@ async def test_the_openapi_document_describes_the_dashboard_api(shop: Shop) -> N
     put = document["paths"]["/api/dashboard/config"]["put"]
     assert put["requestBody"]["content"]["application/json"]["schema"]["title"] == "ConfigIn"
     assert json.dumps(document).count("client_secret_set") >= 1
+
+
+async def test_a_job_shows_its_last_attempt_and_history(shop: Shop) -> None:
+    job_id = await shop.add_job("1001")
+    jobs = shop.app.runtime.jobs
+    attempted = datetime(2026, 11, 30, 9, 15, tzinfo=UTC)
+    claimed = await jobs.claim_next_job(
+        worker_id="w1", now=datetime.now(UTC), lease_seconds=30, per_installation_limit=5
+    )
+    assert claimed is not None
+    assert claimed.id == job_id
+    result = JobResult(
+        status=JobStatus.NEEDS_ATTENTION,
+        next_attempt_at=None,
+        action="translate",
+        outcome="problems",
+        message="zip: is missing. Add it.",
+        history=(HistoryEntry("translate", "problems", "zip: is missing. Add it."),),
+        settled=True,
+    )
+    assert await jobs.finish_job(claimed, result, now=attempted)
+
+    listed = await shop.get("/jobs")
+    read = await shop.get(f"/jobs/{job_id}")
+
+    [item] = listed.json()["items"]
+    assert item["status"] == "needs_attention"
+    assert item["last_message"] == "zip: is missing. Add it."
+    assert item["last_attempt_at"] == "2026-11-30T09:15:00Z"
+    assert read.json()["history"] == [
+        {
+            "at": "2026-11-30T09:15:00+00:00",
+            "attempt": 1,
+            "action": "translate",
+            "outcome": "problems",
+            "message": "zip: is missing. Add it.",
+        }
+    ]
