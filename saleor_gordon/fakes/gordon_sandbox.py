@@ -8,8 +8,10 @@ consistent with ``core.outcomes``:
   -> 401 ``{"error":"access_denied","error_description":"Unauthorized"}`` (B2). A missing ``audience`` is
   accepted (B2, OBSERVED), a different one is refused with 403 (sandbox choice, Auth0-like).
 * ``/api/*`` needs ``Authorization: Bearer <token>``; missing, unknown or expired -> 401.
-* ``PUT /api/orders/{ref}`` upserts, unless ``strict_update``: then an unknown ref -> 404
-  ``{"status":"error","message":"Order not found"}`` (sandbox choice).
+* ``PUT /api/orders/{ref}`` updates; an unknown ref -> 404 ``{"status":"error","message":"Order not
+  found"}``, so clients must create with POST (sandbox choice: whether Gordon's PUT upserts is
+  UNVERIFIED, and the stricter answer exercises the client's PUT -> POST path). With
+  ``tolerant_update`` PUT creates an unknown ref instead (upsert).
 * ``POST /api/orders`` creates; a known ref -> 400 ``External Ref in Use`` (B6, OBSERVED); an
   ``external_ref`` that is not a string -> 400 ``external_ref must be a string`` (sandbox choice).
 * ``GET``/``DELETE /api/orders/{ref}``; unknown -> 404 ``Order not found``; DELETE of a planned order ->
@@ -50,7 +52,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -86,7 +88,9 @@ _ALPHABET = string.digits + string.ascii_letters
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIME_WINDOW = re.compile(r"([01]\d|2[0-3]):[0-5]\d ?- ?([01]\d|2[0-3]):[0-5]\d")
 
-Fault = int | str  # an HTTP status, or "timeout"
+Fault = int | str  # an HTTP status, "timeout", or "lost" (done, but the answer never arrives)
+TIMEOUT: Final = "timeout"
+LOST: Final = "lost"
 Endpoint = Callable[[Request, bytes], Awaitable[Response]]
 
 
@@ -99,7 +103,7 @@ class SandboxOptions:
     audience: str = DEFAULT_AUDIENCE
     token_expires_in: int = 3600  # seconds
     delivery_groups: tuple[str, ...] = ()  # empty: every group is accepted
-    strict_update: bool = False  # PUT on an unknown ref -> 404 instead of creating
+    tolerant_update: bool = False  # PUT on an unknown ref creates it instead of answering 404
     latency: float = 0.0  # seconds added to every token and API request
     error_rate: float = 0.0  # share answered 503
     rate_limit_rate: float = 0.0  # share answered 429 with Retry-After
@@ -183,7 +187,12 @@ class SandboxState:
         return True
 
     def script_faults(self, faults: Iterable[Fault]) -> None:
-        """Make the next ``/api/*`` requests fail with these statuses (or ``"timeout"``), in order."""
+        """Make the next ``/api/*`` requests fail with these statuses, in order.
+
+        ``"timeout"`` hangs (``hang_seconds``, or until the client gives up), then answers 504
+        without doing anything. ``"lost"`` does the request (the order is stored or deleted), then
+        hangs the same way: the change is made in Gordon but its answer never reaches the client.
+        """
         self.faults = deque(faults)
 
     def revoke_tokens(self) -> None:
@@ -219,7 +228,7 @@ class SandboxState:
         for fault, rate in (
             (503, options.error_rate),
             (429, options.rate_limit_rate),
-            ("timeout", options.timeout_rate),
+            (TIMEOUT, options.timeout_rate),
         ):
             if roll < rate:
                 return fault
@@ -270,7 +279,7 @@ def create_gordon_sandbox(options: SandboxOptions | None = None) -> Starlette:
                                                {"count": n, "requests": [{seq, time, method, path, ref,
                                                body, status, fault, duration_ms}, ...]}
         DELETE /_sandbox/requests              forget the recording
-        POST   /_sandbox/faults {"next": [503, 503, 429, "timeout"]}   script the next /api/* answers
+        POST   /_sandbox/faults {"next": [503, 429, "timeout", "lost"]}   script the next /api/* answers
         GET    /_sandbox/faults / DELETE /_sandbox/faults              show / clear the script
         GET    /_sandbox/orders                {"orders": {ref: {body, tracking_id, planned, writes}}}
         POST   /_sandbox/orders/{ref}/planned  mark planned (404 when unknown)
@@ -367,7 +376,7 @@ class _GordonEndpoints:
             return _error("Invalid JSON body", 400)
         if document.setdefault("external_ref", ref) != ref:
             return _error("external_ref in the body does not match the URL", 400)
-        if ref not in self.state.orders and self.state.options.strict_update:
+        if ref not in self.state.orders and not self.state.options.tolerant_update:
             return _error(ORDER_NOT_FOUND, 404)
         return self._store(ref, document)
 
@@ -446,7 +455,7 @@ class _ControlEndpoints:
     async def set_faults(self, request: Request) -> Response:
         faults = _parse_faults(await request.body())
         if faults is None:
-            message = 'expected {"next": [status, ...]} with statuses 400-599 or "timeout"'
+            message = 'expected {"next": [status, ...]} with statuses 400-599, "timeout" or "lost"'
             return _error(message, 400)
         self.state.script_faults(faults)
         return await self.show_faults(request)
@@ -508,21 +517,25 @@ def _api(state: SandboxState, endpoint: Endpoint) -> Endpoint:
     async def handle(request: Request, body: bytes) -> Response:
         await _add_latency(state)
         fault = state.next_fault()
-        if fault is not None:
+        if fault is not None and fault != LOST:
             return await _inject(fault, state, request)
         if not state.token_is_valid(_bearer_token(request)):
             return JSONResponse(
                 {"error": "invalid_token", "error_description": "Unauthorized"}, 401
             )
-        return await endpoint(request, body)
+        response = await endpoint(request, body)
+        if fault == LOST:  # done in Gordon; the answer is lost on the way back
+            await _hang(request, state.options.hang_seconds)
+            return _fault_response(504, LOST)
+        return response
 
     return handle
 
 
 async def _inject(fault: Fault, state: SandboxState, request: Request) -> Response:
-    if fault == "timeout":
+    if fault == TIMEOUT:
         await _hang(request, state.options.hang_seconds)
-        return _fault_response(504, "timeout")
+        return _fault_response(504, TIMEOUT)
     status = int(fault)
     headers = {"Retry-After": _format_seconds(state.options.retry_after)} if status == 429 else {}
     return _fault_response(status, str(status), headers)
@@ -646,7 +659,7 @@ def _parse_faults(body: bytes) -> list[Fault] | None:
 
 
 def _is_fault(value: object) -> bool:
-    if value == "timeout":
+    if value in (TIMEOUT, LOST):
         return True
     return isinstance(value, int) and not isinstance(value, bool) and 400 <= value <= 599
 
