@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.retry import RetryPolicy
 from saleor_gordon.core.shop_config import parse_shop_config
@@ -118,6 +119,13 @@ def unavailable(retry_after: str | None = None) -> Hook:
         return httpx.Response(503, json={"error": "unavailable"}, headers=headers)
 
     return answer
+
+
+def unreachable_engine(tmp_path: Path) -> AsyncEngine:
+    """An SQLite engine whose database cannot be opened (its path is a directory)."""
+    directory = tmp_path / "not-a-database"
+    directory.mkdir(exist_ok=True)
+    return create_engine(f"sqlite:///{directory}")
 
 
 @dataclass

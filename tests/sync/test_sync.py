@@ -16,13 +16,22 @@ from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.retry import RetryPolicy
 from saleor_gordon.errors import SaleorTokenRevoked
 from saleor_gordon.fakes.gordon_sandbox import tracking_id_for
-from saleor_gordon.store.database import create_engine
 from saleor_gordon.store.jobs import JobResult
 from saleor_gordon.store.rate import DatabaseRateLimiter
 from saleor_gordon.store.tables import installations
 from saleor_gordon.sync import NOT_CONFIGURED, SyncServices, run_job
-from tests.sync.conftest import FIRST_DELAY, MAX_AGE, Bench, history, unavailable
+from tests.sync.conftest import (
+    FIRST_DELAY,
+    MAX_AGE,
+    Bench,
+    history,
+    unavailable,
+    unreachable_engine,
+)
 
+STORE_FAILED = (
+    "The database failed (OperationalError); is it running and migrated (`saleor-gordon migrate`)?"
+)
 UNAVAILABLE_503 = (
     "Gordon is unavailable (Gordon answered HTTP 503: Service Unavailable "
     "(injected by the Gordon sandbox))."
@@ -576,9 +585,7 @@ async def test_token_revoked_during_write_back_while_the_store_fails_still_gives
     order = bench.paid_order()
     await bench.event(order)
     engine = bench.runtime.engine
-    broken = tmp_path / "not-a-database"
-    broken.mkdir()
-    unreachable = create_engine(f"sqlite:///{broken}")
+    unreachable = unreachable_engine(tmp_path)
 
     def revoke_and_lose_the_store(request: httpx.Request) -> None:
         bench.saleor.state.revoke_all_tokens()
@@ -714,9 +721,7 @@ async def test_an_order_the_app_cannot_read_needs_attention(bench: Bench) -> Non
 async def test_store_unavailable_for_the_rate_schedule_retries(
     bench: Bench, tmp_path: Path
 ) -> None:
-    broken = tmp_path / "not-a-database"
-    broken.mkdir()
-    unreachable = create_engine(f"sqlite:///{broken}")
+    unreachable = unreachable_engine(tmp_path)
     bench.services.rate_limiter = DatabaseRateLimiter(unreachable, 10.0)
     order = bench.paid_order()
     await bench.event(order)
@@ -726,12 +731,32 @@ async def test_store_unavailable_for_the_rate_schedule_retries(
 
     assert result.status is JobStatus.RETRYING
     assert (result.action, result.outcome) == ("store", "unavailable")
-    assert result.message == (
-        "The database failed (OperationalError); is it running and migrated "
-        "(`saleor-gordon migrate`)?"
-    )
+    assert result.message == STORE_FAILED
     assert result.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
     assert bench.gordon_calls() == []
+
+
+async def test_store_unavailable_when_reading_the_shop_retries(
+    bench: Bench, tmp_path: Path
+) -> None:
+    # given the database lost right after the job was claimed
+    order = bench.paid_order()
+    await bench.event(order)
+    job = await bench.claim()
+    assert job is not None
+    engine, bench.runtime.engine = bench.runtime.engine, unreachable_engine(tmp_path)
+
+    result = await run_job(bench.services, job)
+    await bench.runtime.engine.dispose()
+    bench.runtime.engine = engine
+
+    # then the attempt is retried like any other outage, not crashed
+    assert result.status is JobStatus.RETRYING
+    assert (result.action, result.outcome) == ("store", "unavailable")
+    assert result.message == STORE_FAILED
+    assert result.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
+    assert bench.saleor.state.requests == Counter()
+    assert await bench.runtime.jobs.finish_job(job, result, now=bench.clock())
 
 
 # --- the shop's configuration --------------------------------------------------------------------
