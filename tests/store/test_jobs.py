@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.job_status import JobStatus
@@ -367,11 +368,34 @@ async def test_an_enqueue_committing_during_finish_keeps_the_job_due(
             event="ORDER_UPDATED",
             now=NOW,
         )
+        statements: list[str] = []
+        event.listen(
+            migrated_engine.sync_engine,
+            "before_cursor_execute",
+            lambda conn, cursor, statement, *rest: statements.append(statement),
+        )
         finishing = asyncio.create_task(jobs.finish_job(job, _synced(), now=NOW))
-        await asyncio.sleep(0.5)  # the finish waits for the enqueue's row lock
+        # the finish waits for the enqueue's lock: wait until it does, not for a while
+        while not await _waits_for_a_lock(migrated_engine, statements):
+            await asyncio.sleep(0.01)
         await transaction.commit()
     assert await finishing
 
     again = await _claim(jobs, "w2")
     assert again is not None
     assert "ORDER_UPDATED" in again.events_seen
+
+
+async def _waits_for_a_lock(engine: AsyncEngine, statements: list[str]) -> bool:
+    """Is a second transaction waiting for the one holding the job's row (or SQLite's lock)?"""
+    if engine.dialect.name == "postgresql":
+        async with engine.connect() as connection:
+            waiting = await connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+            return bool(waiting.scalar_one())
+    # SQLite: the finish has issued its BEGIN IMMEDIATE, which waits for the enqueue to commit
+    return "BEGIN IMMEDIATE" in statements
