@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -376,8 +377,12 @@ async def test_an_enqueue_committing_during_finish_keeps_the_job_due(
         )
         finishing = asyncio.create_task(jobs.finish_job(job, _synced(), now=NOW))
         # the finish waits for the enqueue's lock: wait until it does, not for a while
-        while not await _waits_for_a_lock(migrated_engine, statements):
+        for _ in range(1000):  # at most 10 s
+            if await _waits_for_a_lock(migrated_engine, statements):
+                break
             await asyncio.sleep(0.01)
+        else:
+            pytest.fail("the finish never waited for the enqueue's lock")
         await transaction.commit()
     assert await finishing
 
