@@ -24,6 +24,9 @@ consistent with ``core.outcomes``:
   ``{"external_ref", "tracking_id", "status": "OK", "deliverygroup"}`` with a 9-character tracking id
   that is stable per ref, and the group lower-cased as Gordon echoes the routed depot (B6).
 
+``SandboxState.hold()`` makes ``/api/*`` requests wait once they arrived (``held`` counts them) until
+``release()``, so a test can act while a request is surely in flight.
+
 Faults (latency, random 503/429/timeouts, scripted statuses) apply to ``/api/*`` only, never to the token
 endpoint or the ``/_sandbox`` control endpoints. Injected 503/429 bodies carry no ``"status":"error"``.
 Every request to the token endpoint and ``/api/*`` is recorded (the client secret redacted); see
@@ -149,6 +152,9 @@ class SandboxState:
         # Requests recorded since the last clear: ``seq`` keeps counting past the bound.
         self._seq = 0
         self._lock = threading.Lock()  # tests read the recording from another thread
+        self._open = threading.Event()  # cleared by hold(): /api/* requests wait for release()
+        self._open.set()
+        self.held = 0  # /api/* requests that arrived while held (waiting or since released)
 
     # --- recording -------------------------------------------------------------------------------
     def record(self, entry: dict[str, object]) -> None:
@@ -195,10 +201,29 @@ class SandboxState:
         """
         self.faults = deque(faults)
 
+    def hold(self) -> None:
+        """Make every ``/api/*`` request wait, once it arrived, until ``release()``.
+
+        A test can then act while a client's request is surely in flight (``held`` counts them)
+        instead of slowing every request down and hoping to be in time.
+        """
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    async def wait_if_held(self) -> None:
+        if self._open.is_set():
+            return
+        with self._lock:
+            self.held += 1
+        await asyncio.to_thread(self._open.wait)
+
     def revoke_tokens(self) -> None:
         self.tokens.clear()
 
     def reset(self) -> None:
+        self.release()
         self.orders.clear()
         self.tokens.clear()
         self.faults.clear()
@@ -328,8 +353,12 @@ def serve_sandbox_in_thread(
 ) -> Iterator[RunningSandbox]:
     """Serve a sandbox with uvicorn on 127.0.0.1 in a background thread (port 0: any free one)."""
     app = create_gordon_sandbox(options)
-    with serve_on_loopback(app, port=port) as base_url:
-        yield RunningSandbox(base_url, sandbox_state(app))
+    state = sandbox_state(app)
+    try:
+        with serve_on_loopback(app, port=port) as base_url:
+            yield RunningSandbox(base_url, state)
+    finally:
+        state.release()  # a held request must not keep the server from stopping
 
 
 class _GordonEndpoints:
@@ -512,9 +541,10 @@ def _recorded(state: SandboxState, endpoint: Endpoint) -> Callable[[Request], Aw
 
 
 def _api(state: SandboxState, endpoint: Endpoint) -> Endpoint:
-    """Wrap an ``/api/*`` endpoint with latency, faults and the Bearer check, in that order."""
+    """Wrap an ``/api/*`` endpoint with hold, latency, faults and the Bearer check, in that order."""
 
     async def handle(request: Request, body: bytes) -> Response:
+        await state.wait_if_held()
         await _add_latency(state)
         fault = state.next_fault()
         if fault is not None and fault != LOST:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Callable
@@ -370,6 +371,23 @@ async def test_a_lost_answer_still_needs_a_valid_token(open_sandbox: OpenSandbox
     response = await sandbox.api("POST", "/api/orders", json=gordon_order("A1"))
     assert response.status_code == 401
     assert sandbox.state.orders == {}
+
+
+async def test_held_requests_wait_until_released(open_sandbox: OpenSandbox) -> None:
+    sandbox = await open_sandbox()
+    sandbox.state.hold()
+    request = asyncio.create_task(sandbox.api("POST", "/api/orders", json=gordon_order("A1")))
+    for _ in range(500):  # at most 5 s for the request to arrive
+        if sandbox.state.held:
+            break
+        await asyncio.sleep(0.01)
+
+    assert sandbox.state.held == 1
+    assert not request.done()
+    assert sandbox.state.orders == {}
+    sandbox.state.release()
+    assert (await request).status_code == 200
+    assert list(sandbox.state.orders) == ["A1"]
 
 
 async def test_random_faults_follow_the_seed(open_sandbox: OpenSandbox) -> None:
