@@ -109,6 +109,12 @@ class _Attempt:
         self.history: list[HistoryEntry] = []
 
     async def run(self) -> JobResult:
+        try:
+            return await self._run()
+        except StoreUnavailable as exc:  # reading the shop, or the shared rate schedule
+            return self._retry(_Step(JobStatus.RETRYING, "store", "unavailable", exc.message))
+
+    async def _run(self) -> JobResult:
         installation = await self.runtime.installations.get_installation_by_id(
             self.job.installation_id
         )
@@ -143,8 +149,6 @@ class _Attempt:
         except SaleorGraphQLError as exc:  # e.g. a permission the app lacks: a person must look
             message = f"Saleor refused to read the order: {exc.message}"
             return self._settle(JobStatus.NEEDS_ATTENTION, "saleor", "refused", message)
-        except StoreUnavailable as exc:  # the shared rate schedule, for one
-            return self._retry(_Step(JobStatus.RETRYING, "store", "unavailable", exc.message))
 
     async def _sync(
         self, installation: Installation, config: ShopConfig, saleor: SaleorClient

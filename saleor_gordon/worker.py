@@ -63,6 +63,8 @@ class WorkerPool:
 
     async def _work(self, worker_id: str) -> None:
         while not self.stopping.is_set():
+            # Cleared before claiming: a wake() or stop() during the claim ends the idle wait.
+            self._wake.clear()
             try:
                 job = await self._claim(worker_id)
                 if job is not None:
@@ -84,7 +86,6 @@ class WorkerPool:
         )
 
     async def _idle(self) -> None:
-        self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(
                 self._wake.wait(), timeout=self.services.runtime.settings.worker_poll_seconds

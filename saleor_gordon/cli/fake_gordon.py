@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 EPILOG = f"""\
 Default credentials: client id {DEFAULT_CLIENT_ID!r}, client secret {DEFAULT_CLIENT_SECRET!r}.
 Control endpoints: GET/DELETE /_sandbox/requests (?method=PUT&path=/api/orders/REF),
-POST/GET/DELETE /_sandbox/faults ({{"next": [503, 503, 429, "timeout"]}}),
+POST/GET/DELETE /_sandbox/faults ({{"next": [503, 429, "timeout", "lost"]}}),
 GET /_sandbox/orders, POST /_sandbox/orders/REF/planned, POST /_sandbox/tokens/revoke,
 POST /_sandbox/reset. It is a fake with no real security: keep it on loopback.
 """
@@ -45,9 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "others get 'Unable to find deliverygroup' (default: accept any)",
     )
     parser.add_argument(
-        "--strict-update",
+        "--tolerant-update",
         action="store_true",
-        help="PUT on an unknown ref answers 404 instead of creating",
+        help="PUT on an unknown ref creates it (default: 404 'Order not found', create with POST)",
     )
     parser.add_argument(
         "--token-expires-in", type=int, default=3600, help="token lifetime in seconds"
@@ -93,7 +93,7 @@ def options_from_args(args: argparse.Namespace) -> SandboxOptions:
         client_secret=args.client_secret,
         token_expires_in=args.token_expires_in,
         delivery_groups=groups,
-        strict_update=args.strict_update,
+        tolerant_update=args.tolerant_update,
         latency=args.latency,
         error_rate=args.error_rate,
         rate_limit_rate=args.rate_limit_rate,

@@ -8,8 +8,10 @@ consistent with ``core.outcomes``:
   -> 401 ``{"error":"access_denied","error_description":"Unauthorized"}`` (B2). A missing ``audience`` is
   accepted (B2, OBSERVED), a different one is refused with 403 (sandbox choice, Auth0-like).
 * ``/api/*`` needs ``Authorization: Bearer <token>``; missing, unknown or expired -> 401.
-* ``PUT /api/orders/{ref}`` upserts, unless ``strict_update``: then an unknown ref -> 404
-  ``{"status":"error","message":"Order not found"}`` (sandbox choice).
+* ``PUT /api/orders/{ref}`` updates; an unknown ref -> 404 ``{"status":"error","message":"Order not
+  found"}``, so clients must create with POST (sandbox choice: whether Gordon's PUT upserts is
+  UNVERIFIED, and the stricter answer exercises the client's PUT -> POST path). With
+  ``tolerant_update`` PUT creates an unknown ref instead (upsert).
 * ``POST /api/orders`` creates; a known ref -> 400 ``External Ref in Use`` (B6, OBSERVED); an
   ``external_ref`` that is not a string -> 400 ``external_ref must be a string`` (sandbox choice).
 * ``GET``/``DELETE /api/orders/{ref}``; unknown -> 404 ``Order not found``; DELETE of a planned order ->
@@ -21,6 +23,9 @@ consistent with ``core.outcomes``:
   it (case-insensitive). Successful writes answer
   ``{"external_ref", "tracking_id", "status": "OK", "deliverygroup"}`` with a 9-character tracking id
   that is stable per ref, and the group lower-cased as Gordon echoes the routed depot (B6).
+
+``SandboxState.hold()`` makes ``/api/*`` requests wait once they arrived (``held`` counts them) until
+``release()``, so a test can act while a request is surely in flight.
 
 Faults (latency, random 503/429/timeouts, scripted statuses) apply to ``/api/*`` only, never to the token
 endpoint or the ``/_sandbox`` control endpoints. Injected 503/429 bodies carry no ``"status":"error"``.
@@ -50,7 +55,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -87,7 +92,9 @@ _ALPHABET = string.digits + string.ascii_letters
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIME_WINDOW = re.compile(r"([01]\d|2[0-3]):[0-5]\d ?- ?([01]\d|2[0-3]):[0-5]\d")
 
-Fault = int | str  # an HTTP status, or "timeout"
+Fault = int | str  # an HTTP status, "timeout", or "lost" (done, but the answer never arrives)
+TIMEOUT: Final = "timeout"
+LOST: Final = "lost"
 Endpoint = Callable[[Request, bytes], Awaitable[Response]]
 
 
@@ -100,7 +107,7 @@ class SandboxOptions:
     audience: str = DEFAULT_AUDIENCE
     token_expires_in: int = 3600  # seconds
     delivery_groups: tuple[str, ...] = ()  # empty: every group is accepted
-    strict_update: bool = False  # PUT on an unknown ref -> 404 instead of creating
+    tolerant_update: bool = False  # PUT on an unknown ref creates it instead of answering 404
     latency: float = 0.0  # seconds added to every token and API request
     error_rate: float = 0.0  # share answered 503
     rate_limit_rate: float = 0.0  # share answered 429 with Retry-After
@@ -146,6 +153,9 @@ class SandboxState:
         # Requests recorded since the last clear: ``seq`` keeps counting past the bound.
         self._seq = 0
         self._lock = threading.Lock()  # tests read the recording from another thread
+        self._open = threading.Event()  # cleared by hold(): /api/* requests wait for release()
+        self._open.set()
+        self.held = 0  # /api/* requests that arrived while held (waiting or since released)
 
     # --- recording -------------------------------------------------------------------------------
     def record(self, entry: dict[str, object]) -> None:
@@ -184,13 +194,37 @@ class SandboxState:
         return True
 
     def script_faults(self, faults: Iterable[Fault]) -> None:
-        """Make the next ``/api/*`` requests fail with these statuses (or ``"timeout"``), in order."""
+        """Make the next ``/api/*`` requests fail with these statuses, in order.
+
+        ``"timeout"`` hangs (``hang_seconds``, or until the client gives up), then answers 504
+        without doing anything. ``"lost"`` does the request (the order is stored or deleted), then
+        hangs the same way: the change is made in Gordon but its answer never reaches the client.
+        """
         self.faults = deque(faults)
+
+    def hold(self) -> None:
+        """Make every ``/api/*`` request wait, once it arrived, until ``release()``.
+
+        A test can then act while a client's request is surely in flight (``held`` counts them)
+        instead of slowing every request down and hoping to be in time.
+        """
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    async def wait_if_held(self) -> None:
+        if self._open.is_set():
+            return
+        with self._lock:
+            self.held += 1
+        await asyncio.to_thread(self._open.wait)
 
     def revoke_tokens(self) -> None:
         self.tokens.clear()
 
     def reset(self) -> None:
+        self.release()
         self.orders.clear()
         self.tokens.clear()
         self.faults.clear()
@@ -220,7 +254,7 @@ class SandboxState:
         for fault, rate in (
             (503, options.error_rate),
             (429, options.rate_limit_rate),
-            ("timeout", options.timeout_rate),
+            (TIMEOUT, options.timeout_rate),
         ):
             if roll < rate:
                 return fault
@@ -271,7 +305,7 @@ def create_gordon_sandbox(options: SandboxOptions | None = None) -> Starlette:
                                                {"count": n, "requests": [{seq, time, method, path, ref,
                                                body, status, fault, duration_ms}, ...]}
         DELETE /_sandbox/requests              forget the recording
-        POST   /_sandbox/faults {"next": [503, 503, 429, "timeout"]}   script the next /api/* answers
+        POST   /_sandbox/faults {"next": [503, 429, "timeout", "lost"]}   script the next /api/* answers
         GET    /_sandbox/faults / DELETE /_sandbox/faults              show / clear the script
         GET    /_sandbox/orders                {"orders": {ref: {body, tracking_id, planned, writes}}}
         POST   /_sandbox/orders/{ref}/planned  mark planned (404 when unknown)
@@ -320,8 +354,12 @@ def serve_sandbox_in_thread(
 ) -> Iterator[RunningSandbox]:
     """Serve a sandbox with uvicorn on 127.0.0.1 in a background thread (port 0: any free one)."""
     app = create_gordon_sandbox(options)
-    with serve_on_loopback(app, port=port) as base_url:
-        yield RunningSandbox(base_url, sandbox_state(app))
+    state = sandbox_state(app)
+    try:
+        with serve_on_loopback(app, port=port) as base_url:
+            yield RunningSandbox(base_url, state)
+    finally:
+        state.release()  # a held request must not keep the server from stopping
 
 
 class _GordonEndpoints:
@@ -368,7 +406,7 @@ class _GordonEndpoints:
             return _error("Invalid JSON body", 400)
         if document.setdefault("external_ref", ref) != ref:
             return _error("external_ref in the body does not match the URL", 400)
-        if ref not in self.state.orders and self.state.options.strict_update:
+        if ref not in self.state.orders and not self.state.options.tolerant_update:
             return _error(ORDER_NOT_FOUND, 404)
         return self._store(ref, document)
 
@@ -447,7 +485,7 @@ class _ControlEndpoints:
     async def set_faults(self, request: Request) -> Response:
         faults = _parse_faults(await request.body())
         if faults is None:
-            message = 'expected {"next": [status, ...]} with statuses 400-599 or "timeout"'
+            message = 'expected {"next": [status, ...]} with statuses 400-599, "timeout" or "lost"'
             return _error(message, 400)
         self.state.script_faults(faults)
         return await self.show_faults(request)
@@ -504,26 +542,31 @@ def _recorded(state: SandboxState, endpoint: Endpoint) -> Callable[[Request], Aw
 
 
 def _api(state: SandboxState, endpoint: Endpoint) -> Endpoint:
-    """Wrap an ``/api/*`` endpoint with latency, faults and the Bearer check, in that order."""
+    """Wrap an ``/api/*`` endpoint with hold, latency, faults and the Bearer check, in that order."""
 
     async def handle(request: Request, body: bytes) -> Response:
+        await state.wait_if_held()
         await _add_latency(state)
         fault = state.next_fault()
-        if fault is not None:
+        if fault is not None and fault != LOST:
             return await _inject(fault, state, request)
         if not state.token_is_valid(_bearer_token(request)):
             return JSONResponse(
                 {"error": "invalid_token", "error_description": "Unauthorized"}, 401
             )
-        return await endpoint(request, body)
+        response = await endpoint(request, body)
+        if fault == LOST:  # done in Gordon; the answer is lost on the way back
+            await _hang(request, state.options.hang_seconds)
+            return _fault_response(504, LOST)
+        return response
 
     return handle
 
 
 async def _inject(fault: Fault, state: SandboxState, request: Request) -> Response:
-    if fault == "timeout":
+    if fault == TIMEOUT:
         await _hang(request, state.options.hang_seconds)
-        return _fault_response(504, "timeout")
+        return _fault_response(504, TIMEOUT)
     status = int(fault)
     headers = {"Retry-After": _format_seconds(state.options.retry_after)} if status == 429 else {}
     return _fault_response(status, str(status), headers)
@@ -643,7 +686,7 @@ def _parse_faults(body: bytes) -> list[Fault] | None:
 
 
 def _is_fault(value: object) -> bool:
-    if value == "timeout":
+    if value in (TIMEOUT, LOST):
         return True
     return isinstance(value, int) and not isinstance(value, bool) and 400 <= value <= 599
 

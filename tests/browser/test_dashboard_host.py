@@ -24,7 +24,7 @@ from saleor_gordon.fakes.loopback import serve_on_loopback
 from saleor_gordon.fakes.saleor_fake import SaleorFakeState
 from tests.browser.conftest import OpenInDashboard, Screenshot
 from tests.browser.dashboard_host import DashboardView, Mount, frame_url
-from tests.conftest import SHARED_DIR
+from tests.conftest import REPO_ROOT
 
 RECORDED_API_URL = "http://127.0.0.1:8000/graphql/"
 RECORDED_APP_ID = "QXBwOjU="
@@ -158,15 +158,8 @@ async def open_probe(
 
 def test_frame_urls_are_the_recorded_ones() -> None:
     # given: the recorded iframe srcs
-    recorded = json.loads(
-        (SHARED_DIR / "saleor/dashboard-samples/dashboard_side.json").read_text(encoding="utf-8")
-    )
-    srcs = [
-        frame["src"]
-        for step in recorded["steps"]
-        for frame in step.get("iframes", [])
-        if frame.get("dataTestId") == "app-frame"
-    ]
+    recorded = REPO_ROOT / "tests/data/saleor/dashboard-samples/iframe_srcs.json"
+    srcs = json.loads(recorded.read_text(encoding="utf-8"))["srcs"]
     base = "http://127.0.0.1:3100"
     common = {"saleor_api_url": RECORDED_API_URL, "app_id": RECORDED_APP_ID, "theme": "light"}
     # when

@@ -47,6 +47,7 @@ from tests.saleor.conftest import (
 __all__ = ["_fake_schema", "saleor_fake", "saleor_fake_factory", "start_gordon_sandbox"]
 
 DELIVERY_GROUP = "Gordon Store"
+CRASH_SIGNS = ("job.crashed", "worker.error", "Traceback (most recent call last)")
 
 # Fast clocks for tests: short leases, quick polls and retries.
 FAST_SETTINGS = {
@@ -246,9 +247,43 @@ class Stack:
         extra = message() if message else ""
         pytest.fail(f"condition not met within {timeout} s\n{extra}\n{logs}")
 
-    async def settle(self, seconds: float = 1.5) -> None:
-        """Give workers time to do work that must not happen (then assert it did not)."""
-        await asyncio.sleep(seconds)
+    async def wait_quiet(self) -> None:
+        """Wait until the app has nothing left to do: then "it did not happen" is final.
+
+        Quiet means every job is recorded and not due (none leased, none with a next attempt,
+        except those of a revoked installation, which are never claimed), and every metadata
+        write of the app has been delivered back to it as ORDER_METADATA_UPDATED and answered.
+        A fixed pause instead would be flaky on a loaded machine and vacuous on a slow one.
+        """
+        await self.wait_until(self._quiet, message=self._describe_jobs)
+
+    async def _quiet(self) -> bool:
+        state = self.saleor.state
+        written = sum(1 for mutation in state.mutations if mutation.changed)
+        echoed = sum(
+            1
+            for delivery in state.deliveries
+            if delivery.event == "order_metadata_updated" and b'"App"' in delivery.body
+        )
+        if echoed < written:
+            return False
+        installation = await self.installations.get_installation(self.saleor.api_url)
+        revoked = installation is not None and installation.revoked_at is not None
+        return all(
+            not job["in_progress"] and (job["next_attempt_at"] is None or revoked)
+            for job in await self.jobs()
+        )
+
+    def _describe_jobs(self) -> str:
+        return "the app did not become quiet (jobs still due or leased)"
+
+    def assert_no_crash(self) -> None:
+        """A crash that heals on retry must not pass unseen: no process may have logged one."""
+        for process in self.processes:
+            log = process.log()
+            for sign in CRASH_SIGNS:
+                if sign in log:
+                    pytest.fail(f"{process.log_path.name} contains {sign!r}:\n{log[-6000:]}")
 
 
 def stack_env(database_url: str, app_url: str) -> dict[str, str]:
@@ -309,6 +344,8 @@ async def running_stack(
                 response = await saleor.state.install_app(http, app_url + "/api/manifest")
                 assert response.status_code == 200, response.text
             yield built
+            built.stop_all()
+            built.assert_no_crash()
         finally:
             built.stop_all()
             await engine.dispose()

@@ -8,12 +8,14 @@ over loopback sockets.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Stack
+from saleor_gordon.core.shop_config import parse_shop_config
+from tests.e2e.conftest import RunningSaleorFake, Stack, shop_config
 
 pytestmark = pytest.mark.slow
 
@@ -28,8 +30,12 @@ async def test_paid_order_is_pushed_once_and_tracking_written_back(stack: Stack)
     # then Gordon received one PUT with the order, and the order carries the tracking ID
     await stack.wait_until(lambda: stack.metadata(order).get("gordon.tracking_id"))
     await stack.wait_until(lambda: stack.private_metadata(order).get("gordon.status") == "synced")
-    await stack.settle()
+    await stack.wait_quiet()
+    # one PUT ("not found": the sandbox's PUT does not create) and one POST that created it
     [put] = stack.gordon_requests("PUT", order)
+    [post] = stack.gordon.state.requests(method="POST", path="/api/orders")
+    assert (put["status"], post["status"]) == (404, 200)
+    assert post["body"] == put["body"]
     body = put["body"]
     assert body["external_ref"] == order["number"]
     assert body["address"] == "Segeltorpsvägen 42"
@@ -88,7 +94,7 @@ async def test_address_change_after_push_pushes_again(stack: Stack) -> None:
     await stack.wait_until(lambda: stack.puts(order) == 2)
     second = stack.gordon_requests("PUT", order)[1]["body"]
     assert (second["address"], second["address2"]) == ("Götgatan 12", "Lgh 1203")
-    await stack.settle()
+    await stack.wait_quiet()
     assert stack.puts(order) == 2
 
 
@@ -109,7 +115,7 @@ async def test_update_gordon_does_not_see_causes_no_push(stack: Stack) -> None:
         return await _history_length(stack, order) > runs_before
 
     await stack.wait_until(ran_again)
-    await stack.settle()
+    await stack.wait_quiet()
     assert stack.puts(order) == 1
     job = await stack.job_for(order)
     assert job["status"] == "synced"
@@ -120,7 +126,7 @@ async def test_own_metadata_writes_cause_no_work(stack: Stack) -> None:
     order = stack.paid_order()
     await stack.emit("ORDER_FULLY_PAID", order["id"])
     await _synced(stack, order)
-    await stack.settle()
+    await stack.wait_quiet()
 
     # the write-back made Saleor send ORDER_METADATA_UPDATED with the app as principal...
     own = [
@@ -212,8 +218,9 @@ async def test_unknown_delivery_group_needs_attention_without_retries(stack: Sta
 
     await _settled_as(stack, order, "needs_attention")
     assert "Unable to find deliverygroup" in stack.private_metadata(order)["gordon.error"]
-    await stack.settle(2.0)
+    await stack.wait_quiet()
     assert stack.puts(order) == 1
+    assert stack.gordon.state.requests(method="POST", path="/api/orders")[0]["status"] == 400
     job = await stack.job_for(order)
     assert job["attempts"] == 1
     assert job["next_attempt_at"] is None
@@ -250,7 +257,9 @@ async def test_saleor_down_for_a_while_resumes_without_loss(stack: Stack) -> Non
     assert stack.puts(order) == 1
 
 
-async def test_revoked_token_stops_the_installation(stack: Stack) -> None:
+async def test_revoked_token_stops_the_installation(
+    stack: Stack, saleor_fake_factory: Callable[[], RunningSaleorFake]
+) -> None:
     order = stack.paid_order()
     stack.saleor.state.revoke_all_tokens()
 
@@ -258,12 +267,48 @@ async def test_revoked_token_stops_the_installation(stack: Stack) -> None:
 
     async def revoked() -> bool:
         installation = await stack.installations.get_installation(stack.saleor.api_url)
-        return installation is not None and installation.revoked_at is not None
+        job = await stack.job_for(order)
+        return (
+            installation is not None
+            and installation.revoked_at is not None
+            and (not job["in_progress"])
+        )
 
     await stack.wait_until(revoked)
-    await stack.settle()
+
+    # witness: another shop's order whose push fails once. Claims prefer the shop claimed
+    # longest ago, so its retry is claimed only when the revoked shop's due job is not claimable.
+    other = await _second_shop(stack, saleor_fake_factory())
+    stack.gordon.state.script_faults([503])
+    other_order = other.state.add_order()
+    [hook] = other.state.webhooks_for("ORDER_FULLY_PAID")
+    payload = other.state.event_payload(
+        "ORDER_FULLY_PAID", order_id=other_order["id"], query=hook.query
+    )
+    delivery = await other.state.deliver(stack.http, hook.target_url, "ORDER_FULLY_PAID", payload)
+    assert delivery.status == 200
+
+    async def witness_synced() -> bool:
+        jobs = [job for job in await stack.jobs() if job["order_id"] == other_order["id"]]
+        return bool(jobs) and jobs[0]["status"] == "synced" and not jobs[0]["in_progress"]
+
+    await stack.wait_until(witness_synced)
+    [witness] = [job for job in await stack.jobs() if job["order_id"] == other_order["id"]]
+    assert witness["attempts"] == 2
     assert stack.puts(order) == 0
     assert (await stack.job_for(order))["attempts"] == 1  # not claimed again
+
+
+async def _second_shop(stack: Stack, other: RunningSaleorFake) -> RunningSaleorFake:
+    """Install the app in another Saleor too, configured like the first but for its prefix."""
+    response = await other.state.install_app(stack.http, stack.app_url + "/api/manifest")
+    assert response.status_code == 200, response.text
+    installation = await stack.installations.get_installation(other.api_url)
+    assert installation is not None
+    # its order numbers are the first shop's too: a prefix keeps them apart in Gordon
+    config = parse_shop_config(shop_config(stack.gordon.base_url, external_ref_prefix="B-"))
+    await stack.installations.save_config(installation.id, config, now=datetime.now(UTC))
+    return other
 
 
 async def test_customer_data_is_not_kept_after_success(stack: Stack) -> None:
@@ -282,25 +327,25 @@ async def test_customer_data_is_not_kept_after_success(stack: Stack) -> None:
 
 
 async def test_cancel_after_a_push_whose_answer_was_lost_withdraws_it(stack: Stack) -> None:
-    # given Gordon so slow that the app gives up waiting, although Gordon stores the order
-    stack.gordon.state.options = dataclasses.replace(stack.gordon.state.options, latency=4.0)
+    # given a push that Gordon carried out while its answer never reached the app
+    stack.gordon.state.script_faults([404, "lost"])  # the PUT says "not found"; the POST is lost
     order = stack.paid_order()
     await stack.emit("ORDER_FULLY_PAID", order["id"])
 
-    async def timed_out() -> bool:
+    async def lost() -> bool:
         return (await stack.job_for(order))["last_outcome"] == "retryable"
 
-    await stack.wait_until(timed_out)
-    stack.gordon.state.options = dataclasses.replace(stack.gordon.state.options, latency=0.0)
+    await stack.wait_until(lost)
+    assert order["number"] in stack.gordon.state.orders
 
     # when the order is cancelled
     stack.saleor.state.update_order(order["id"], status="CANCELED")
     await stack.emit("ORDER_CANCELLED", order["id"])
 
-    # then the app withdraws it from Gordon all the same
+    # then the app withdraws it all the same
     await _settled_as(stack, order, "cancelled")
     assert stack.gordon_requests("DELETE", order)
-    await stack.wait_until(lambda: order["number"] not in stack.gordon.state.orders)
+    assert order["number"] not in stack.gordon.state.orders
 
 
 async def test_an_order_saleor_refuses_to_read_needs_attention(stack: Stack) -> None:
@@ -329,7 +374,8 @@ async def test_an_order_saleor_refuses_to_read_needs_attention(stack: Stack) -> 
 
 
 async def test_gordon_retry_after_is_honoured(stack: Stack) -> None:
-    # given Gordon answering 429 with Retry-After: 2 (the sandbox's default) once
+    # given Gordon answering 429 with Retry-After: 600 once (the backoff here is at most 1.25 s)
+    stack.gordon.state.options = dataclasses.replace(stack.gordon.state.options, retry_after=600)
     stack.gordon.state.script_faults([429])
     order = stack.paid_order()
 
@@ -339,10 +385,22 @@ async def test_gordon_retry_after_is_honoured(stack: Stack) -> None:
         return (await stack.job_for(order))["last_outcome"] == "retryable"
 
     await stack.wait_until(throttled)
+
+    # then the next attempt is 600 s after the attempt's start, which lies between the job's
+    # creation and Gordon receiving the throttled PUT: bounds that need no timing assumption
     job = await stack.job_for(order)
-    waited = datetime.fromisoformat(job["next_attempt_at"]) - datetime.fromisoformat(
-        job["updated_at"]
-    )
-    # 2 s from the attempt's start (updated_at is its end): far above the first backoff (~0.2 s)
-    assert waited >= timedelta(seconds=1.5)
+    [throttled_put] = stack.gordon_requests("PUT", order)
+    next_attempt = _utc(job["next_attempt_at"])
+    wait = timedelta(seconds=600)
+    assert _utc(job["created_at"]) + wait <= next_attempt
+    assert next_attempt <= datetime.fromtimestamp(float(throttled_put["time"]), UTC) + wait
+
+    # and an operator who does not want to wait can run it now
+    result = stack.run_command("jobs", "retry", str(job["id"]))
+    assert result.returncode == 0, result.stderr
     await _synced(stack, order)
+
+
+def _utc(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

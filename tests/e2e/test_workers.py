@@ -32,16 +32,17 @@ async def test_killed_worker_loses_its_job_to_another(
 ) -> None:
     gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
     async with running_stack(saleor_fake, gordon, tmp_path, workers=0) as stack:
-        # given a worker process busy with an order while Gordon is slow
-        _slow_gordon(gordon, 1.5)
+        # given a worker process whose request to Gordon is held in flight
+        gordon.state.hold()
         doomed = stack.start_process("worker", "--concurrency", "1", name="doomed-worker")
         order = stack.paid_order()
         await stack.emit("ORDER_FULLY_PAID", order["id"])
-        await stack.wait_until(lambda: _leased(stack, order))
+        await stack.wait_until(lambda: gordon.state.held == 1)
+        assert await _leased(stack, order)
 
         # when it is killed mid-job
         doomed.stop(signal.SIGKILL)
-        _slow_gordon(gordon, 0.0)
+        gordon.state.release()
         stack.start_process("worker", "--concurrency", "1", name="rescuer")
 
         # then the job completes once its lease expires, with one order in Gordon

@@ -33,14 +33,14 @@ def test_defaults_bind_loopback_with_the_documented_credentials() -> None:
     assert (args.host, args.port) == ("127.0.0.1", 8900)
     assert (options.client_id, options.client_secret) == ("sandbox-client", "sandbox-secret")
     assert options.delivery_groups == ()
-    assert not options.strict_update
+    assert not options.tolerant_update
 
 
 def test_options_are_passed_to_the_sandbox(tmp_path: Path) -> None:
     record = tmp_path / "requests.jsonl"
     args = parse(
         "--delivery-groups", "Gordon Store, Gordon Oslo,",
-        "--strict-update",
+        "--tolerant-update",
         "--latency", "0.1",
         "--error-rate", "0.2",
         "--rate-limit-rate", "0.1",
@@ -51,7 +51,7 @@ def test_options_are_passed_to_the_sandbox(tmp_path: Path) -> None:
     )  # fmt: skip
     options = fake_gordon.options_from_args(args)
     assert options.delivery_groups == ("Gordon Store", "Gordon Oslo")
-    assert options.strict_update
+    assert options.tolerant_update
     assert (options.latency, options.error_rate, options.rate_limit_rate) == (0.1, 0.2, 0.1)
     assert (options.retry_after, options.timeout_rate, options.seed) == (5.0, 0.05, 3)
     assert options.record_file == record

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Callable
@@ -136,16 +137,20 @@ async def test_expired_token_is_refused() -> None:
     assert (before.status_code, after.status_code) == (404, 401)
 
 
-async def test_put_creates_and_answers_like_gordon(open_sandbox: OpenSandbox) -> None:
+async def test_post_creates_and_put_updates_answering_like_gordon(
+    open_sandbox: OpenSandbox,
+) -> None:
     sandbox = await open_sandbox()
-    response = await sandbox.api("PUT", "/api/orders/A1", json=gordon_order("A1"))
-    assert response.status_code == 200
-    assert response.json() == {
+    created = await sandbox.api("POST", "/api/orders", json=gordon_order("A1"))
+    updated = await sandbox.api("PUT", "/api/orders/A1", json=gordon_order("A1"))
+    expected = {
         "external_ref": "A1",
         "tracking_id": tracking_id_for("A1"),
         "status": "OK",
         "deliverygroup": "gordon store",
     }
+    assert (created.status_code, created.json()) == (200, expected)
+    assert (updated.status_code, updated.json()) == (200, expected)
 
 
 def test_tracking_ids_are_nine_alphanumerics_stable_per_ref() -> None:
@@ -158,6 +163,7 @@ async def test_put_fills_external_ref_from_the_url_and_refuses_a_mismatch(
     open_sandbox: OpenSandbox,
 ) -> None:
     sandbox = await open_sandbox()
+    await sandbox.api("POST", "/api/orders", json=gordon_order("A1"))
     filled = await sandbox.api("PUT", "/api/orders/A1", json=gordon_order(external_ref=None))
     mismatch = await sandbox.api("PUT", "/api/orders/A1", json=gordon_order("B2"))
     assert filled.status_code == 200
@@ -165,11 +171,29 @@ async def test_put_fills_external_ref_from_the_url_and_refuses_a_mismatch(
     assert mismatch.json()["status"] == "error"
 
 
-async def test_strict_update_refuses_unknown_refs(open_sandbox: OpenSandbox) -> None:
-    sandbox = await open_sandbox(strict_update=True)
+async def test_put_of_an_unknown_ref_is_not_found_by_default(open_sandbox: OpenSandbox) -> None:
+    sandbox = await open_sandbox()
     response = await sandbox.api("PUT", "/api/orders/A1", json=gordon_order("A1"))
     assert response.status_code == 404
     assert response.json() == {"status": "error", "message": "Order not found"}
+    assert sandbox.state.orders == {}
+
+
+async def test_tolerant_update_creates_unknown_refs(open_sandbox: OpenSandbox) -> None:
+    sandbox = await open_sandbox(tolerant_update=True)
+    response = await sandbox.api("PUT", "/api/orders/A1", json=gordon_order("A1"))
+    assert response.status_code == 200
+    assert response.json()["tracking_id"] == tracking_id_for("A1")
+    assert list(sandbox.state.orders) == ["A1"]
+
+
+async def test_put_updates_an_order_created_with_post(open_sandbox: OpenSandbox) -> None:
+    sandbox = await open_sandbox()
+    await sandbox.api("POST", "/api/orders", json=gordon_order("A1"))
+    response = await sandbox.api("PUT", "/api/orders/A1", json=gordon_order("A1", city="Solna"))
+    assert response.status_code == 200
+    assert sandbox.state.orders["A1"].body["city"] == "Solna"
+    assert sandbox.state.orders["A1"].writes == 2
 
 
 async def test_post_creates_once_then_says_ref_in_use(open_sandbox: OpenSandbox) -> None:
@@ -229,7 +253,7 @@ def test_any_group_is_accepted_without_a_list() -> None:
 async def test_validation_errors_are_400_with_the_ref(open_sandbox: OpenSandbox) -> None:
     sandbox = await open_sandbox(delivery_groups=("Gordon Store",))
     response = await sandbox.api(
-        "PUT", "/api/orders/A1", json=gordon_order("A1", deliverygroup="Nope")
+        "POST", "/api/orders", json=gordon_order("A1", deliverygroup="Nope")
     )
     assert response.status_code == 400
     assert response.json() == {
@@ -249,7 +273,7 @@ async def test_invalid_json_is_refused(open_sandbox: OpenSandbox) -> None:
 
 async def test_get_returns_the_stored_order(open_sandbox: OpenSandbox) -> None:
     sandbox = await open_sandbox()
-    await sandbox.api("PUT", "/api/orders/A1", json=gordon_order("A1"))
+    await sandbox.api("POST", "/api/orders", json=gordon_order("A1"))
     found = await sandbox.api("GET", "/api/orders/A1")
     missing = await sandbox.api("GET", "/api/orders/B2")
     assert found.json() == gordon_order("A1") | {"tracking_id": tracking_id_for("A1")}
@@ -260,7 +284,7 @@ async def test_delete_until_planned(open_sandbox: OpenSandbox) -> None:
     # given two orders, one planned through the control endpoint
     sandbox = await open_sandbox()
     for ref in ("A1", "A2"):
-        await sandbox.api("PUT", f"/api/orders/{ref}", json=gordon_order(ref))
+        await sandbox.api("POST", "/api/orders", json=gordon_order(ref))
     planned = await sandbox.http.post("/_sandbox/orders/A2/planned")
     # when
     deleted = await sandbox.api("DELETE", "/api/orders/A1")
@@ -287,13 +311,13 @@ async def test_scripted_faults_come_first_then_normal_answers(open_sandbox: Open
     scripted = await sandbox.http.post("/_sandbox/faults", json={"next": [503, 503, 429]})
     statuses = []
     for _ in range(4):
-        statuses.append(await sandbox.api("PUT", "/api/orders/A1", json=gordon_order("A1")))
+        statuses.append(await sandbox.api("POST", "/api/orders", json=gordon_order("A1")))
     assert scripted.json() == {"next": [503, 503, 429]}
     assert [response.status_code for response in statuses] == [503, 503, 429, 200]
     assert statuses[2].headers["Retry-After"] == "3"
     assert "status" not in statuses[0].json()  # an outage, not a refusal
     assert (await sandbox.http.get("/_sandbox/faults")).json() == {"next": []}
-    assert [entry["fault"] for entry in sandbox.state.requests(method="PUT")] == [
+    assert [entry["fault"] for entry in sandbox.state.requests(path="/api/orders")] == [
         "503",
         "503",
         "429",
@@ -326,6 +350,44 @@ async def test_scripted_timeout_hangs_then_answers_504(open_sandbox: OpenSandbox
     duration_ms = sandbox.state.requests()[-1]["duration_ms"]
     assert isinstance(duration_ms, float)
     assert duration_ms >= 100
+
+
+async def test_scripted_lost_answer_stores_the_order_then_answers_504(
+    open_sandbox: OpenSandbox,
+) -> None:
+    sandbox = await open_sandbox(hang_seconds=0.1)
+    scripted = await sandbox.http.post("/_sandbox/faults", json={"next": ["lost"]})
+    response = await sandbox.api("POST", "/api/orders", json=gordon_order("A1"))
+    assert scripted.json() == {"next": ["lost"]}
+    assert response.status_code == 504
+    assert response.headers["x-sandbox-fault"] == "lost"
+    assert sandbox.state.orders["A1"].body == gordon_order("A1")
+    assert sandbox.state.requests()[-1]["fault"] == "lost"
+
+
+async def test_a_lost_answer_still_needs_a_valid_token(open_sandbox: OpenSandbox) -> None:
+    sandbox = await open_sandbox(login=False, hang_seconds=0.1)
+    sandbox.state.script_faults(["lost"])
+    response = await sandbox.api("POST", "/api/orders", json=gordon_order("A1"))
+    assert response.status_code == 401
+    assert sandbox.state.orders == {}
+
+
+async def test_held_requests_wait_until_released(open_sandbox: OpenSandbox) -> None:
+    sandbox = await open_sandbox()
+    sandbox.state.hold()
+    request = asyncio.create_task(sandbox.api("POST", "/api/orders", json=gordon_order("A1")))
+    for _ in range(500):  # at most 5 s for the request to arrive
+        if sandbox.state.held:
+            break
+        await asyncio.sleep(0.01)
+
+    assert sandbox.state.held == 1
+    assert not request.done()
+    assert sandbox.state.orders == {}
+    sandbox.state.release()
+    assert (await request).status_code == 200
+    assert list(sandbox.state.orders) == ["A1"]
 
 
 async def test_random_faults_follow_the_seed(open_sandbox: OpenSandbox) -> None:
@@ -368,11 +430,11 @@ async def test_recording_filters_redacts_and_resets(open_sandbox: OpenSandbox) -
 async def test_record_file_gets_json_lines(open_sandbox: OpenSandbox, tmp_path: Path) -> None:
     record = tmp_path / "gordon.jsonl"
     sandbox = await open_sandbox(record_file=record)
-    await sandbox.api("PUT", "/api/orders/A1", json=gordon_order("A1"))
+    await sandbox.api("POST", "/api/orders", json=gordon_order("A1"))
     lines = [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()]
     assert [(line["method"], line["path"], line["status"]) for line in lines] == [
         ("POST", "/oauth/token", 200),
-        ("PUT", "/api/orders/A1", 200),
+        ("POST", "/api/orders", 200),
     ]
     assert "sandbox-secret" not in record.read_text(encoding="utf-8")
 
@@ -381,7 +443,7 @@ async def test_control_endpoints_list_orders_revoke_tokens_and_reset(
     open_sandbox: OpenSandbox,
 ) -> None:
     sandbox = await open_sandbox()
-    await sandbox.api("PUT", "/api/orders/A1", json=gordon_order("A1"))
+    await sandbox.api("POST", "/api/orders", json=gordon_order("A1"))
     await sandbox.api("PUT", "/api/orders/A1", json=gordon_order("A1"))
     orders = (await sandbox.http.get("/_sandbox/orders")).json()["orders"]
     await sandbox.http.post("/_sandbox/tokens/revoke")

@@ -337,9 +337,18 @@ class TestWebhooks:
         await post_graphql(saleor_fake.api_url, mutation, variables, token=token)
         await receiver.wait_for(1)
         await post_graphql(saleor_fake.api_url, mutation, variables, token=token)
-        await asyncio.sleep(0.2)
+        # witness instead of a pause: a changing write on another order, sent after the
+        # identical one, whose webhook therefore comes after anything the identical one sent
+        witness = state.add_order()
+        witness_variables = {**variables, "id": witness["id"]}
+        await post_graphql(saleor_fake.api_url, mutation, witness_variables, token=token)
+        await receiver.wait_for(2)
 
-        assert len(receiver.requests) == 1
+        assert [json.loads(r[2])["order"]["id"] for r in receiver.requests] == [
+            order["id"],
+            witness["id"],
+        ]
+        assert [m.changed for m in state.mutations] == [True, False, True]
         path, headers, body = receiver.requests[0]
         verify_webhook_signature(body, headers["saleor-signature"], state.jwks)
         payload = json.loads(body)

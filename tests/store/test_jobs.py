@@ -6,6 +6,8 @@ import asyncio
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.job_status import JobStatus
@@ -390,11 +392,38 @@ async def test_an_enqueue_committing_during_finish_keeps_the_job_due(
             event="ORDER_UPDATED",
             now=NOW,
         )
+        statements: list[str] = []
+        event.listen(
+            migrated_engine.sync_engine,
+            "before_cursor_execute",
+            lambda conn, cursor, statement, *rest: statements.append(statement),
+        )
         finishing = asyncio.create_task(jobs.finish_job(job, _synced(), now=NOW))
-        await asyncio.sleep(0.5)  # the finish waits for the enqueue's row lock
+        # the finish waits for the enqueue's lock: wait until it does, not for a while
+        for _ in range(1000):  # at most 10 s
+            if await _waits_for_a_lock(migrated_engine, statements):
+                break
+            await asyncio.sleep(0.01)
+        else:
+            pytest.fail("the finish never waited for the enqueue's lock")
         await transaction.commit()
     assert await finishing
 
     again = await _claim(jobs, "w2")
     assert again is not None
     assert "ORDER_UPDATED" in again.events_seen
+
+
+async def _waits_for_a_lock(engine: AsyncEngine, statements: list[str]) -> bool:
+    """Is a second transaction waiting for the one holding the job's row (or SQLite's lock)?"""
+    if engine.dialect.name == "postgresql":
+        async with engine.connect() as connection:
+            waiting = await connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+            return bool(waiting.scalar_one())
+    # SQLite: the finish has issued its BEGIN IMMEDIATE, which waits for the enqueue to commit
+    return "BEGIN IMMEDIATE" in statements

@@ -1,0 +1,846 @@
+"""``sync.run_job``, one attempt at a time, over the Saleor fake and the Gordon sandbox."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import select, update
+
+from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.retry import RetryPolicy
+from saleor_gordon.errors import SaleorTokenRevoked
+from saleor_gordon.fakes.gordon_sandbox import tracking_id_for
+from saleor_gordon.store.jobs import JobResult
+from saleor_gordon.store.rate import DatabaseRateLimiter
+from saleor_gordon.store.tables import installations
+from saleor_gordon.sync import NOT_CONFIGURED, SyncServices, run_job
+from tests.sync.conftest import (
+    FIRST_DELAY,
+    MAX_AGE,
+    Bench,
+    history,
+    unavailable,
+    unreachable_engine,
+)
+
+STORE_FAILED = (
+    "The database failed (OperationalError); is it running and migrated (`saleor-gordon migrate`)?"
+)
+UNAVAILABLE_503 = (
+    "Gordon is unavailable (Gordon answered HTTP 503: Service Unavailable "
+    "(injected by the Gordon sandbox))."
+)
+
+
+async def test_paid_order_is_created_in_gordon_and_tracking_written_back(bench: Bench) -> None:
+    # given a paid order Saleor told the app about
+    order = bench.paid_order()
+    await bench.event(order)
+
+    # when the job runs
+    result = await bench.attempt()
+
+    # then Gordon created it (PUT of an unknown order is "not found", then POST)
+    number, tracking_id = order["number"], tracking_id_for(order["number"])
+    assert bench.gordon_calls() == [
+        ("PUT", f"/api/orders/{number}", 404),
+        ("POST", "/api/orders", 200),
+    ]
+    assert result.status is JobStatus.SYNCED
+    assert (result.action, result.outcome) == ("push", "accepted")
+    assert result.message == f"Gordon accepted order {number} (tracking ID {tracking_id})."
+    assert result.next_attempt_at is None
+    assert result.settled
+    assert history(result) == [("push", "accepted"), ("write_back", "written")]
+    assert result.history[1].message == (
+        "metadata gordon.tracking_id, gordon.status, gordon.external_ref, gordon.synced_at"
+    )
+    assert result.changes["tracking_id"] == tracking_id
+    assert result.changes["external_ref"] == number
+    assert result.changes["pushed_at"] == bench.clock()
+    sent = bench.gordon.state.orders[number].body
+    assert result.changes["pushed_delivery_date"].isoformat() == sent["deliverydate"]
+    assert result.changes["pushed_time_window"] == sent["time-window"]  # shown in the Dashboard
+    assert bench.metadata(order)["gordon.tracking_id"] == tracking_id
+    assert bench.private_metadata(order) == {
+        "gordon.status": "synced",
+        "gordon.external_ref": number,
+        "gordon.synced_at": bench.clock().isoformat(),
+    }
+    assert bench.mutations() == ["updateMetadata", "updatePrivateMetadata"]
+
+
+# --- pushing -----------------------------------------------------------------------------------
+
+
+async def test_unchanged_order_settles_without_calling_gordon_or_writing(bench: Bench) -> None:
+    order = bench.paid_order()
+    await bench.event(order)
+    await bench.attempt()
+    calls, mutations = len(bench.gordon_calls()), len(bench.mutations())
+
+    # when an update that changes nothing Gordon sees arrives
+    await bench.event(order, "ORDER_UPDATED")
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.SYNCED
+    assert (result.action, result.outcome) == ("check", "settled")
+    assert result.message == "Gordon already has this content."
+    assert history(result) == [("check", "settled")]
+    assert len(bench.gordon_calls()) == calls
+    assert len(bench.mutations()) == mutations  # the metadata already says so
+
+
+async def test_changed_order_is_updated_with_put_only(bench: Bench) -> None:
+    order = bench.paid_order()
+    await bench.event(order)
+    first = await bench.attempt()
+    bench.gordon.state.clear_requests()
+
+    address = {**order["shippingAddress"], "streetAddress1": "Götgatan 12"}
+    bench.saleor.state.update_order(order["id"], shippingAddress=address)
+    await bench.event(order, "ORDER_UPDATED")
+    second = await bench.attempt()
+
+    number = order["number"]
+    assert bench.gordon_calls() == [("PUT", f"/api/orders/{number}", 200)]
+    assert bench.gordon.state.orders[number].body["address"] == "Götgatan 12"
+    assert second.status is JobStatus.SYNCED
+    assert second.changes["pushed_hash"] != first.changes["pushed_hash"]
+    assert second.changes["tracking_id"] == first.changes["tracking_id"]
+
+
+async def test_warnings_are_part_of_the_accepted_message(bench: Bench) -> None:
+    address = {**bench.saleor.state.add_order()["shippingAddress"], "phone": "070-12"}
+    order = bench.paid_order(shippingAddress=address, billingAddress=address)
+    await bench.event(order)
+
+    result = await bench.attempt()
+
+    number = order["number"]
+    accepted = f"Gordon accepted order {number} (tracking ID {tracking_id_for(number)})."
+    phone = (
+        "the number is not a valid phone number for SE. Gordon cannot text the customer about "
+        "the delivery; correct the number, with country code (e.g. +46 70 228 68 10)."
+    )
+    assert result.status is JobStatus.SYNCED
+    assert result.message == (
+        f"{accepted} Warnings: shippingAddress.phone: {phone} billingAddress.phone: {phone}"
+    )
+
+
+async def test_push_refused_by_gordon_needs_attention_and_pins_no_reference(bench: Bench) -> None:
+    await bench.configure(delivery_groups=[{"deliverygroup": "Gordon Nowhere"}])
+    order = bench.paid_order()
+    await bench.event(order)
+
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.NEEDS_ATTENTION
+    assert (result.action, result.outcome) == ("push", "rejected")
+    assert result.message == "Gordon refused: Unable to find deliverygroup"
+    assert result.changes == {}
+    assert result.next_attempt_at is None
+    assert bench.metadata(order).get("gordon.tracking_id") is None
+    assert bench.private_metadata(order) == {
+        "gordon.status": "needs_attention",
+        "gordon.error": "Gordon refused: Unable to find deliverygroup",
+    }
+    assert bench.mutations() == ["updatePrivateMetadata"]  # nothing public to write
+
+    # when the owner fixes the rule and adds a prefix, the order goes under the new reference
+    await bench.configure(external_ref_prefix="SHOP-")
+    fixed = await bench.attempt()
+    assert fixed.status is JobStatus.SYNCED
+    assert list(bench.gordon.state.orders) == [f"SHOP-{order['number']}"]
+    assert "gordon.error" not in bench.private_metadata(order)
+    assert bench.mutations()[-1] == "deletePrivateMetadata"
+
+
+async def test_gordon_unavailable_retries_with_backoff_keeping_the_reference(bench: Bench) -> None:
+    bench.gordon.state.script_faults([503])
+    order = bench.paid_order()
+    await bench.event(order)
+
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.RETRYING
+    assert (result.action, result.outcome) == ("push", "retryable")
+    assert result.message == UNAVAILABLE_503
+    assert result.changes == {"external_ref": order["number"]}  # the PUT may have arrived
+    assert result.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
+    assert not result.settled
+    assert bench.private_metadata(order) == {
+        "gordon.status": "retrying",
+        "gordon.external_ref": order["number"],
+        "gordon.error": UNAVAILABLE_503,
+    }
+
+
+async def test_gordon_retry_after_sets_the_next_attempt(bench: Bench) -> None:
+    bench.gordon.state.options = dataclasses.replace(bench.gordon.state.options, retry_after=40)
+    bench.gordon.state.script_faults([429])
+    order = bench.paid_order()
+    await bench.event(order)
+
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.RETRYING
+    assert result.next_attempt_at == bench.clock() + timedelta(seconds=40)  # above the backoff
+
+
+async def test_retries_stop_at_the_maximum_age(bench: Bench) -> None:
+    bench.gordon.state.options = dataclasses.replace(bench.gordon.state.options, error_rate=1.0)
+    order = bench.paid_order()
+    await bench.event(order)
+    first = await bench.attempt()
+    assert first.next_attempt_at is not None
+
+    # when the next attempt, an hour later, fails too
+    bench.clock.advance(MAX_AGE.total_seconds() - 1)
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.FAILED
+    assert (result.action, result.outcome) == ("push", "gave_up")
+    assert (
+        result.message
+        == f"{UNAVAILABLE_503} Retries stopped: gave up after 2 attempts over 1 hours."
+    )
+    assert result.next_attempt_at is None
+    assert result.settled
+    assert result.changes == {"external_ref": order["number"]}
+    assert bench.private_metadata(order)["gordon.status"] == "failed"
+
+
+# --- withdrawing -------------------------------------------------------------------------------
+
+
+async def _synced(bench: Bench, order: dict[str, Any]) -> JobResult:
+    await bench.event(order)
+    result = await bench.attempt()
+    assert result.status is JobStatus.SYNCED
+    return result
+
+
+async def _cancel(bench: Bench, order: dict[str, Any]) -> JobResult:
+    bench.saleor.state.update_order(order["id"], status="CANCELED")
+    await bench.event(order, "ORDER_CANCELLED")
+    return await bench.attempt()
+
+
+async def test_cancel_after_push_withdraws(bench: Bench) -> None:
+    order = bench.paid_order()
+    await _synced(bench, order)
+
+    result = await _cancel(bench, order)
+
+    number = order["number"]
+    assert bench.gordon_calls(number)[-1] == ("DELETE", f"/api/orders/{number}", 200)
+    assert number not in bench.gordon.state.orders
+    assert result.status is JobStatus.CANCELLED
+    assert (result.action, result.outcome) == ("withdraw", "accepted")
+    assert result.message == "Withdrawn from Gordon: the order is canceled in Saleor."
+    assert result.changes == {
+        "pushed_hash": None,
+        "pushed_delivery_date": None,
+        "pushed_time_window": None,
+        "withdrawn_at": bench.clock(),
+        "pushed_at": bench.clock(),
+        "external_ref": number,
+    }
+    assert bench.private_metadata(order)["gordon.status"] == "cancelled"
+
+
+async def test_cancel_of_an_order_gordon_no_longer_has_is_withdrawn(bench: Bench) -> None:
+    order = bench.paid_order()
+    await _synced(bench, order)
+    del bench.gordon.state.orders[order["number"]]
+
+    result = await _cancel(bench, order)
+
+    number = order["number"]
+    assert bench.gordon_calls(number)[-1] == ("DELETE", f"/api/orders/{number}", 404)
+    assert (result.status, result.outcome) == (JobStatus.CANCELLED, "accepted")
+
+
+async def test_cancel_of_a_planned_order_asks_for_manual_cancellation(bench: Bench) -> None:
+    order = bench.paid_order()
+    await _synced(bench, order)
+    bench.gordon.state.mark_planned(order["number"])
+
+    result = await _cancel(bench, order)
+
+    number = order["number"]
+    assert result.status is JobStatus.NEEDS_ATTENTION
+    assert (result.action, result.outcome) == ("withdraw", "rejected")
+    assert result.message == (
+        f"Cancel order {number} in the Gordon platform by hand: Gordon refused to withdraw it "
+        "(Order is planned and can no longer be deleted; cancel it in the Gordon platform)."
+    )
+    assert result.changes == {}
+    assert number in bench.gordon.state.orders
+    assert bench.private_metadata(order)["gordon.error"] == result.message
+
+
+async def test_cancel_refused_for_credentials_needs_attention_keeping_the_reference(
+    bench: Bench,
+) -> None:
+    order = bench.paid_order()
+    await _synced(bench, order)
+    gordon = {"base_url": bench.gordon.base_url, "client_id": "x", "client_secret": "wrong"}
+    await bench.configure(gordon=gordon)
+
+    result = await _cancel(bench, order)
+
+    assert result.status is JobStatus.NEEDS_ATTENTION
+    assert (result.action, result.outcome) == ("withdraw", "rejected")
+    assert result.message == (
+        "Gordon refused: Gordon refused the API credentials; check the client id and client "
+        "secret, and that they belong to the environment of the base URL (staging credentials "
+        "do not work in production) (HTTP 401: Unauthorized)"
+    )
+    assert result.changes == {"external_ref": order["number"]}
+    assert order["number"] in bench.gordon.state.orders
+
+
+async def test_cancel_while_gordon_is_unavailable_retries(bench: Bench) -> None:
+    order = bench.paid_order()
+    await _synced(bench, order)
+    bench.gordon.state.script_faults([503])
+
+    result = await _cancel(bench, order)
+
+    assert result.status is JobStatus.RETRYING
+    assert (result.action, result.outcome) == ("withdraw", "retryable")
+    assert result.changes == {"external_ref": order["number"]}
+    assert result.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
+
+
+async def test_cancel_after_a_push_whose_answer_was_lost_withdraws_it(bench: Bench) -> None:
+    # given a push that Gordon carried out while its answer never came back
+    order = bench.paid_order()
+    await bench.event(order)
+    bench.gordon.state.script_faults([404, "lost"])  # the PUT says "not found"; the POST is lost
+    lost = await bench.attempt()
+    assert (lost.status, lost.outcome) == (JobStatus.RETRYING, "retryable")
+    assert order["number"] in bench.gordon.state.orders
+
+    # when the order is cancelled before the retry, after the shop set a reference prefix
+    await bench.configure(external_ref_prefix="SHOP-")
+    result = await _cancel(bench, order)
+
+    # then the app withdraws the order under the reference it was sent with
+    number = order["number"]
+    assert (result.status, result.outcome) == (JobStatus.CANCELLED, "accepted")
+    assert bench.gordon_calls(number)[-1] == ("DELETE", f"/api/orders/{number}", 200)
+    assert bench.gordon.state.orders == {}
+
+
+async def test_cancel_before_the_order_reached_gordon_settles_without_writing(
+    bench: Bench,
+) -> None:
+    order = bench.paid_order(isPaid=False, chargeStatus="NONE")
+    await bench.event(order, "ORDER_CREATED")
+
+    result = await _cancel(bench, order)
+
+    assert result.status is JobStatus.CANCELLED
+    assert (result.action, result.outcome) == ("check", "settled")
+    assert result.message == "The order was cancelled before it reached Gordon."
+    assert bench.gordon_calls() == []
+    assert bench.mutations() == []
+
+
+# --- deciding without Gordon ---------------------------------------------------------------------
+
+
+async def test_unpaid_order_waits_for_the_trigger_and_writes_nothing(bench: Bench) -> None:
+    order = bench.paid_order(isPaid=False, chargeStatus="NONE")
+    await bench.event(order, "ORDER_CREATED")
+
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.SKIPPED
+    assert (result.action, result.outcome, result.message) == (
+        "check",
+        "settled",
+        "Waiting for ORDER_FULLY_PAID.",
+    )
+    assert bench.gordon_calls() == []
+    assert bench.mutations() == []
+
+
+async def test_untranslatable_order_needs_attention_with_the_problems(bench: Bench) -> None:
+    address = {**bench.saleor.state.add_order()["shippingAddress"], "streetAddress1": ""}
+    order = bench.paid_order(shippingAddress=address)
+    await bench.event(order)
+
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.NEEDS_ATTENTION
+    assert (result.action, result.outcome) == ("translate", "problems")
+    assert result.message == (
+        "shippingAddress.streetAddress1: the shipping address has no street address. Add the "
+        "street address to the order's shipping address."
+    )
+    assert bench.gordon_calls() == []
+    assert bench.private_metadata(order) == {
+        "gordon.status": "needs_attention",
+        "gordon.error": result.message,
+    }
+
+
+# --- translating as Gordon has it ----------------------------------------------------------------
+
+
+async def test_a_requested_date_that_passed_since_the_push_is_no_problem(bench: Bench) -> None:
+    # given an order pushed with a delivery date two days on
+    order = bench.paid_order(delivery_in_days=2)
+    pushed = await _synced(bench, order)
+
+    # when an unrelated update arrives after that date
+    bench.clock.advance(timedelta(days=4).total_seconds())
+    await bench.event(order, "ORDER_UPDATED")
+    result = await bench.attempt()
+
+    # then the order is translated as of the push: Gordon has that content, nothing to do
+    assert result.status is JobStatus.SYNCED
+    assert (result.outcome, result.message) == ("settled", "Gordon already has this content.")
+    assert len(bench.gordon_calls()) == 2  # the first PUT and POST only
+    assert (await bench.job(order)).tracking_id == pushed.changes["tracking_id"]
+
+
+async def test_a_change_after_the_requested_date_passed_needs_attention(bench: Bench) -> None:
+    order = bench.paid_order(delivery_in_days=2)
+    await _synced(bench, order)
+
+    # when the address changes after the requested date has passed
+    bench.clock.advance(timedelta(days=4).total_seconds())
+    address = {**order["shippingAddress"], "streetAddress1": "Götgatan 12"}
+    bench.saleor.state.update_order(order["id"], shippingAddress=address)
+    await bench.event(order, "ORDER_UPDATED")
+    result = await bench.attempt()
+
+    # then the new content is judged as of now: its date is in the past
+    assert result.status is JobStatus.NEEDS_ATTENTION
+    assert (result.action, result.outcome) == ("translate", "problems")
+    requested = order["metadata"][0]["value"]
+    today = bench.clock().astimezone(ZoneInfo("Europe/Stockholm")).date().isoformat()
+    assert result.message == (
+        f"metadata gordon.delivery_date: {requested} is in the past (today is {today}). "
+        "Set a delivery date from today on."
+    )
+    assert len(bench.gordon_calls()) == 2
+
+
+async def test_a_new_reference_prefix_keeps_updating_the_pushed_order(bench: Bench) -> None:
+    order = bench.paid_order()
+    await _synced(bench, order)
+
+    # when the shop owner sets a prefix, then the order changes
+    await bench.configure(external_ref_prefix="SHOP-")
+    address = {**order["shippingAddress"], "streetAddress1": "Götgatan 12"}
+    bench.saleor.state.update_order(order["id"], shippingAddress=address)
+    await bench.event(order, "ORDER_UPDATED")
+    result = await bench.attempt()
+
+    # then Gordon's order is updated under the reference it has, not created a second time
+    number = order["number"]
+    assert result.status is JobStatus.SYNCED
+    assert bench.gordon_calls()[-1] == ("PUT", f"/api/orders/{number}", 200)
+    assert list(bench.gordon.state.orders) == [number]
+    assert bench.gordon.state.orders[number].body["external_ref"] == number
+    assert bench.private_metadata(order)["gordon.external_ref"] == number
+
+
+# --- writing back --------------------------------------------------------------------------------
+
+
+async def test_a_failed_write_back_is_retried_on_its_own_without_a_second_push(
+    bench: Bench,
+) -> None:
+    # given Saleor failing the first metadata mutation after Gordon accepted the order
+    order = bench.paid_order()
+    await bench.event(order)
+    bench.outbound.on_operation("UpdateOrderMetadata", unavailable())
+
+    first = await bench.attempt()
+
+    number, tracking_id = order["number"], tracking_id_for(order["number"])
+    accepted = f"Gordon accepted order {number} (tracking ID {tracking_id})."
+    assert first.status is JobStatus.RETRYING
+    assert (first.action, first.outcome) == ("push", "accepted")
+    assert first.message == (
+        f"{accepted} Writing the status to the order failed (Saleor answered HTTP 503 "
+        f"(UpdateOrderMetadata at {bench.saleor.api_url}).)."
+    )
+    assert first.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
+    assert not first.settled
+    assert history(first) == [("push", "accepted"), ("write_back", "failed")]
+    assert first.changes["tracking_id"] == tracking_id  # what Gordon accepted is recorded
+    assert bench.metadata(order).get("gordon.tracking_id") is None
+
+    # when the retry runs
+    bench.clock.to(first.next_attempt_at)
+    second = await bench.attempt()
+
+    # then it only writes the metadata: Gordon is not called again
+    assert len(bench.gordon_calls()) == 2
+    assert second.status is JobStatus.SYNCED
+    assert history(second) == [("check", "settled"), ("write_back", "written")]
+    assert bench.metadata(order)["gordon.tracking_id"] == tracking_id
+    assert bench.private_metadata(order)["gordon.status"] == "synced"
+
+
+async def test_a_write_back_honours_saleors_retry_after(bench: Bench) -> None:
+    order = bench.paid_order()
+    await bench.event(order)
+    bench.outbound.on_operation("UpdateOrderMetadata", unavailable(retry_after="120"))
+
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.RETRYING
+    assert result.next_attempt_at == bench.clock() + timedelta(seconds=120)
+
+
+async def test_a_write_back_saleor_refuses_is_retried(bench: Bench) -> None:
+    # given the order deleted in Saleor between reading it and writing its metadata
+    order = bench.paid_order()
+    await bench.event(order)
+
+    def delete_order(request: httpx.Request) -> None:
+        del bench.saleor.state.orders[order["id"]]
+
+    bench.outbound.on_operation("UpdateOrderMetadata", delete_order)
+
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.RETRYING
+    assert (result.action, result.outcome) == ("push", "accepted")
+    number = order["number"]
+    assert result.message == (
+        f"Gordon accepted order {number} (tracking ID {tracking_id_for(number)}). Writing the "
+        f"status to the order failed (Saleor refused updateMetadata: NOT_FOUND id: Couldn't "
+        f"resolve to a node: {order['id']})."
+    )
+    assert result.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
+
+
+async def test_a_write_back_failing_past_the_maximum_age_gives_up(bench: Bench) -> None:
+    order = bench.paid_order()
+    await bench.event(order)
+    bench.clock.advance(MAX_AGE.total_seconds())
+    bench.outbound.on_operation("UpdateOrderMetadata", unavailable())
+
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.FAILED
+    assert result.next_attempt_at is None
+    assert result.settled
+    number = order["number"]
+    assert result.message == (
+        f"Gordon accepted order {number} (tracking ID {tracking_id_for(number)}). Writing the status to the order failed (Saleor answered HTTP 503 "
+        f"(UpdateOrderMetadata at {bench.saleor.api_url}).). "
+        "Retries stopped: gave up after 1 attempts over 1 hours."
+    )
+    assert result.changes["tracking_id"] == tracking_id_for(order["number"])
+
+
+async def test_token_revoked_during_write_back_keeps_gordons_answer_and_stops_the_shop(
+    bench: Bench,
+) -> None:
+    # given the app removed in the Dashboard while the job pushes the order
+    order = bench.paid_order()
+    await bench.event(order)
+    bench.outbound.on_operation(
+        "UpdateOrderMetadata", lambda request: bench.saleor.state.revoke_all_tokens()
+    )
+
+    result = await bench.attempt()
+
+    # then Gordon's answer is recorded, the write-back waits, and the shop's work stops
+    assert result.status is JobStatus.RETRYING
+    assert (result.action, result.outcome) == ("push", "accepted")
+    assert result.next_attempt_at == bench.clock()
+    assert result.changes["tracking_id"] == tracking_id_for(order["number"])
+    assert history(result) == [("push", "accepted"), ("write_back", "failed")]
+    installation = await bench.runtime.installations.get_installation_by_id(bench.installation.id)
+    assert installation is not None
+    assert installation.revoked_at == bench.clock()
+    assert await bench.claim() is None
+
+    # when the app is installed again, the write-back completes without a second push
+    await bench.reinstall()
+    again = await bench.attempt()
+    assert again.status is JobStatus.SYNCED
+    assert history(again) == [("check", "settled"), ("write_back", "written")]
+    assert len(bench.gordon_calls()) == 2
+    assert bench.metadata(order)["gordon.tracking_id"] == tracking_id_for(order["number"])
+
+
+async def test_token_revoked_during_write_back_while_the_store_fails_still_gives_a_result(
+    bench: Bench, tmp_path: Path
+) -> None:
+    order = bench.paid_order()
+    await bench.event(order)
+    engine = bench.runtime.engine
+    unreachable = unreachable_engine(tmp_path)
+
+    def revoke_and_lose_the_store(request: httpx.Request) -> None:
+        bench.saleor.state.revoke_all_tokens()
+        bench.runtime.engine = unreachable
+
+    bench.outbound.on_operation("UpdateOrderMetadata", revoke_and_lose_the_store)
+
+    job, result = await bench.run()
+    bench.runtime.engine = engine
+    await unreachable.dispose()
+
+    assert result.status is JobStatus.RETRYING
+    assert result.next_attempt_at == bench.clock()
+    assert result.changes["tracking_id"] == tracking_id_for(order["number"])
+    installation = await bench.runtime.installations.get_installation_by_id(bench.installation.id)
+    assert installation is not None
+    assert installation.revoked_at is None  # not recorded; the next read finds out again
+    assert await bench.runtime.jobs.finish_job(job, result, now=bench.clock())
+
+
+async def test_a_tracking_id_removed_from_the_order_is_written_again_alone(bench: Bench) -> None:
+    order = bench.paid_order()
+    await _synced(bench, order)
+    mutations = len(bench.mutations())
+
+    # when staff delete the public tracking ID
+    bench.saleor.state.update_order(order["id"], metadata=order["metadata"][:2])
+    await bench.event(order, "ORDER_METADATA_UPDATED")
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.SYNCED
+    assert history(result) == [("check", "settled"), ("write_back", "written")]
+    assert result.history[1].message == "metadata gordon.tracking_id"
+    assert bench.mutations()[mutations:] == ["updateMetadata"]
+    assert bench.metadata(order)["gordon.tracking_id"] == tracking_id_for(order["number"])
+
+
+# --- reading the order ---------------------------------------------------------------------------
+
+
+async def test_token_revoked_when_reading_the_order_stops_the_shop(bench: Bench) -> None:
+    order = bench.paid_order()
+    await bench.event(order)
+    bench.saleor.state.revoke_all_tokens()
+
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.PENDING  # unchanged: it runs once the app is back
+    assert (result.action, result.outcome) == ("saleor", "token_revoked")
+    assert result.message == SaleorTokenRevoked().message
+    assert result.next_attempt_at == bench.clock()
+    assert bench.gordon_calls() == []
+    assert await bench.claim() is None
+
+    await bench.reinstall()
+    assert (await bench.attempt()).status is JobStatus.SYNCED
+
+
+async def test_saleor_unavailable_retries_as_it_asks(bench: Bench) -> None:
+    order = bench.paid_order()
+    await bench.event(order)
+    bench.outbound.on_operation("OrderForGordon", unavailable(retry_after="90"))
+
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.RETRYING
+    assert (result.action, result.outcome) == ("saleor", "unavailable")
+    assert result.message == (
+        f"Saleor answered HTTP 503 (OrderForGordon at {bench.saleor.api_url})."
+    )
+    assert result.next_attempt_at == bench.clock() + timedelta(seconds=90)
+    assert bench.gordon_calls() == []
+
+
+async def test_saleor_down_retries_with_backoff(bench: Bench) -> None:
+    order = bench.paid_order()
+    await bench.event(order)
+    bench.saleor.state.down = True
+
+    result = await bench.attempt()
+
+    assert (result.status, result.outcome) == (JobStatus.RETRYING, "unavailable")
+    assert result.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
+
+
+async def test_an_order_saleor_refuses_to_read_needs_attention(bench: Bench) -> None:
+    await bench.event({"id": "not-an-id", "number": "999"})
+
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.NEEDS_ATTENTION
+    assert (result.action, result.outcome) == ("saleor", "refused")
+    assert result.message == (
+        "Saleor refused to read the order: Saleor refused OrderForGordon: "
+        "Invalid ID: not-an-id. Expected: Order."
+    )
+    assert bench.gordon_calls() == []
+    assert bench.mutations() == []
+
+
+async def test_an_order_saleor_no_longer_has_is_skipped(bench: Bench) -> None:
+    order = bench.paid_order()
+    await bench.event(order)
+    del bench.saleor.state.orders[order["id"]]
+
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.SKIPPED
+    assert (result.action, result.outcome, result.message) == (
+        "read_order",
+        "not_found",
+        "The order no longer exists.",
+    )
+    assert bench.gordon_calls() == []
+
+
+async def test_an_order_the_app_cannot_read_needs_attention(bench: Bench) -> None:
+    order = bench.paid_order(created="not a date")
+    await bench.event(order)
+
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.NEEDS_ATTENTION
+    assert (result.action, result.outcome) == ("read_order", "invalid")
+    assert result.message == (
+        "not a readable Saleor order: created: Input should be a valid datetime or date, "
+        "invalid character in year"
+    )
+    assert bench.gordon_calls() == []
+    assert bench.mutations() == []
+
+
+async def test_store_unavailable_for_the_rate_schedule_retries(
+    bench: Bench, tmp_path: Path
+) -> None:
+    unreachable = unreachable_engine(tmp_path)
+    bench.services.rate_limiter = DatabaseRateLimiter(unreachable, 10.0)
+    order = bench.paid_order()
+    await bench.event(order)
+
+    result = await bench.attempt()
+    await unreachable.dispose()
+
+    assert result.status is JobStatus.RETRYING
+    assert (result.action, result.outcome) == ("store", "unavailable")
+    assert result.message == STORE_FAILED
+    assert result.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
+    assert bench.gordon_calls() == []
+
+
+async def test_store_unavailable_when_reading_the_shop_retries(
+    bench: Bench, tmp_path: Path
+) -> None:
+    # given the database lost right after the job was claimed
+    order = bench.paid_order()
+    await bench.event(order)
+    job = await bench.claim()
+    assert job is not None
+    engine, bench.runtime.engine = bench.runtime.engine, unreachable_engine(tmp_path)
+
+    result = await run_job(bench.services, job)
+    await bench.runtime.engine.dispose()
+    bench.runtime.engine = engine
+
+    # then the attempt is retried like any other outage, not crashed
+    assert result.status is JobStatus.RETRYING
+    assert (result.action, result.outcome) == ("store", "unavailable")
+    assert result.message == STORE_FAILED
+    assert result.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
+    assert bench.saleor.state.requests == Counter()
+    assert await bench.runtime.jobs.finish_job(job, result, now=bench.clock())
+
+
+# --- the shop's configuration --------------------------------------------------------------------
+
+
+async def test_a_shop_that_has_not_configured_the_app_needs_attention(
+    unconfigured_bench: Bench,
+) -> None:
+    bench = unconfigured_bench
+    order = bench.paid_order()
+    await bench.event(order)
+
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.NEEDS_ATTENTION
+    assert (result.action, result.outcome, result.message) == (
+        "read_config",
+        "not_configured",
+        NOT_CONFIGURED,
+    )
+    assert result.next_attempt_at is None
+    assert bench.saleor.state.requests == Counter()  # not even the order is read
+    assert bench.gordon_calls() == []
+
+
+async def test_an_invalid_stored_configuration_needs_attention(bench: Bench) -> None:
+    # given a stored configuration that no longer validates (written by an older version, say)
+    async with bench.runtime.engine.begin() as connection:
+        config = (
+            await connection.execute(
+                select(installations.c.config).where(installations.c.id == bench.installation.id)
+            )
+        ).scalar_one()
+        await connection.execute(
+            update(installations)
+            .where(installations.c.id == bench.installation.id)
+            .values(config={**config, "trigger_events": ["ORDER_SHIPPED"]})
+        )
+    order = bench.paid_order()
+    await bench.event(order)
+
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.NEEDS_ATTENTION
+    assert (result.action, result.outcome) == ("read_config", "invalid")
+    assert result.message == (
+        "The shop configuration is invalid: trigger_events[0]: 'ORDER_SHIPPED' is not allowed; "
+        "use one of ORDER_CREATED, ORDER_CONFIRMED, ORDER_FULLY_PAID"
+    )
+    assert bench.saleor.state.requests == Counter()
+    assert bench.gordon_calls() == []
+
+
+async def test_a_job_of_an_uninstalled_shop_is_skipped(bench: Bench) -> None:
+    # given a job claimed just before the shop uninstalled the app
+    order = bench.paid_order()
+    await bench.event(order)
+    job = await bench.claim()
+    assert job is not None
+    assert await bench.runtime.installations.delete_installation(bench.installation.id)
+
+    result = await run_job(bench.services, job)
+
+    assert result.status is JobStatus.SKIPPED
+    assert (result.action, result.outcome, result.message) == (
+        "read_config",
+        "uninstalled",
+        "App uninstalled.",
+    )
+    assert result.settled
+    assert bench.saleor.state.requests == Counter()
+    assert bench.gordon_calls() == []
+
+
+def test_services_of_a_process_follow_its_settings(bench: Bench) -> None:
+    services = SyncServices.from_runtime(bench.runtime)
+
+    assert services.runtime is bench.runtime
+    assert services.retry_policy == RetryPolicy(
+        first_delay=FIRST_DELAY, max_delay=1800.0, max_age=MAX_AGE
+    )
+    assert isinstance(services.rate_limiter, DatabaseRateLimiter)  # shared through the database
