@@ -127,6 +127,8 @@ async def test_a_first_time_owner_sets_up_the_shop_and_a_paid_order_reaches_gord
 
     toast = await view.wait_for_toast()
     assert (toast["status"], toast["title"]) == ("success", "Configuration saved")
+    await expect(frame.get_by_text("A secret is stored.")).to_be_visible()
+    await expect(frame.get_by_text("Welcome.")).to_have_count(0)
     installation = await stack.installations.get_installation(stack.saleor.api_url)
     assert installation is not None
     config = await stack.installations.get_config(installation.id)

@@ -109,7 +109,7 @@ class ConfigForm {
       );
     }
     if (!this.stored.config) {
-      form.append(
+      this.welcome = form.appendChild(
         h(
           "div",
           { class: "notice notice-info", role: "note" },
@@ -136,6 +136,7 @@ class ConfigForm {
     input.id = id;
     const error = h("div", { class: "field-error", id: `${id}-error` });
     const hintElement = hint ? h("div", { class: "hint", id: `${id}-hint` }, hint) : null;
+    if (path === "gordon.client_secret") this.secretHint = hintElement;
     input.setAttribute("aria-describedby", [hintElement && hintElement.id, error.id].filter(Boolean).join(" "));
     input.dataset.path = path;
     this.fields.set(path, { input, error });
@@ -556,6 +557,8 @@ class ConfigForm {
       this.saveStatus.textContent = "Saved. Orders waiting for a configuration are being sent now.";
       this.clientSecret.value = "";
       this.clientSecret.placeholder = "•••••••• (stored; leave empty to keep)";
+      this.secretHint.textContent = "A secret is stored. It is never shown; type a new one to replace it.";
+      if (this.welcome) this.welcome.remove();
       this.bridge.notify("success", "Configuration saved", "Gordon Delivery uses the new settings from now on.");
       if (this.onSaved) this.onSaved();
     } catch (error) {
