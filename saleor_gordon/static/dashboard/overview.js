@@ -61,7 +61,7 @@ class Overview {
     );
     this.load();
     this.timer = setInterval(() => {
-      if (document.visibilityState === "visible" && this.root.isConnected) this.load({ quiet: true });
+      if (document.visibilityState === "visible" && this.root.isConnected) this.load({ quiet: true, auto: true });
       else if (!this.root.isConnected) clearInterval(this.timer);
     }, REFRESH_MS);
   }
@@ -86,7 +86,8 @@ class Overview {
     }, 250);
   }
 
-  async load({ quiet = false } = {}) {
+  /** `auto`: the periodic refresh, which never redraws the table under the keyboard focus. */
+  async load({ quiet = false, auto = false } = {}) {
     if (!quiet && !this.table.firstChild) this.table.append(h("p", { class: "spinner", role: "status" }, "Loading orders…"));
     let page;
     try {
@@ -101,6 +102,7 @@ class Overview {
       return;
     }
     this.renderCounts(page.counts);
+    if (auto && this.table.contains(document.activeElement)) return;
     this.renderTable(page.items);
     this.renderPager(page);
   }
@@ -240,10 +242,12 @@ class Overview {
     return row;
   }
 
-  toggleHistory(jobId) {
+  async toggleHistory(jobId) {
     if (this.open.has(jobId)) this.open.delete(jobId);
     else this.open.add(jobId);
-    this.load({ quiet: true });
+    await this.load({ quiet: true });
+    const button = this.table.querySelector(`tr[data-job-id="${jobId}"] button[aria-expanded]`);
+    if (button) button.focus();
   }
 
   renderPager(page) {
@@ -270,6 +274,9 @@ class Overview {
       this.say("success", result.message);
       this.bridge.notify("success", "Retry queued", `Order #${job.order_number || job.order_id} is being sent again.`);
       await this.load({ quiet: true });
+      const row = this.table.querySelector(`tr[data-job-id="${job.id}"] button[aria-expanded]`);
+      if (row) row.focus(); // the Retry button is gone once the order is pending
+
     } catch (error) {
       button.disabled = false;
       this.say("error", error.message);
