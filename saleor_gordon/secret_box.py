@@ -117,7 +117,8 @@ def load_secret_keys(settings: Settings, *, create: bool = True) -> list[str]:
         if not create:
             raise ConfigurationError(
                 f"The key file {key_file} does not exist and SALEOR_GORDON_SECRET_KEY is not set. "
-                "Restore the key file from your backup (it is created with a new database)."
+                "`saleor-gordon serve` creates it when it first starts; if shops are installed "
+                "already, restore it from your backup."
             )
         return _create_key_file(key_file)
     except OSError as exc:
