@@ -5,8 +5,8 @@ Checks, in order (a failed check skips those that need it):
 - ``secret_key``: a key is given (setting or the SQLite key file; doctor never creates one);
 - ``database``: reachable, migrations current (doctor never migrates);
 - ``installations``: some shop installed the app (or the one asked for did);
-- per shop: ``app_token`` (decrypts with the key), ``saleor`` (reachable, token accepted, app
-  active), ``permissions`` (what the manifest asks for was granted), ``webhooks`` (the manifest's
+- per shop: ``app_token`` (decrypts with the key), ``saleor`` (reachable, token accepted: the
+  app is installed and active), ``permissions`` (what the manifest asks for was granted), ``webhooks`` (the manifest's
   webhooks exist in Saleor, active, with their events and target URLs), ``configuration``
   (complete and valid), ``gordon`` (a real token fetch with the stored credentials),
   ``failed_jobs``, ``stuck_jobs`` (a lease expired or due long ago: no worker takes jobs) and
@@ -282,14 +282,8 @@ async def _saleor(runtime: Runtime, shop: _ShopChecks, installation: Installatio
         )
         shop.skip(("permissions", "webhooks"), "saleor")
         return
-    if app.get("isActive") is False:
-        shop.fail(
-            "saleor",
-            "the app is deactivated in Saleor: no webhooks are sent",
-            "Activate it in the Saleor Dashboard (Apps → Gordon Delivery).",
-        )
-    else:
-        shop.ok("saleor", f"reachable with the stored token (app {app.get('id')})")
+    # A deactivated app's token is refused (above), so an answer means the app is active.
+    shop.ok("saleor", f"reachable with the stored token (app {app.get('id')})")
     _permissions(shop, app)
     _webhooks(runtime.settings, shop, app)
 

@@ -189,14 +189,22 @@ def _exists(path: str) -> bool:
 
 
 async def test_an_unreachable_database() -> None:
-    url = f"postgresql://gordon:pw@127.0.0.1:{_free_port()}/gordon"
-    settings = Settings(database_url=url, secret_key=TEST_SECRET_KEY)
+    port = _free_port()  # nothing listens there
+    settings = Settings(
+        database_url=f"postgresql://gordon:pw@127.0.0.1:{port}/gordon", secret_key=TEST_SECRET_KEY
+    )
 
     report = await diagnose(settings, now=NOW)
 
+    assert _statuses(report) == [
+        ("secret_key", "ok"),
+        ("database", "fail"),
+        ("installations", "skip"),
+    ]
     database = _check(report, "database")
-    assert database.status == "fail"
-    assert database.detail.startswith(f"postgresql://127.0.0.1:{database.detail.split(':')[2]}")
+    assert database.detail.startswith(
+        f"postgresql://127.0.0.1:{port}/gordon: The database cannot be reached: "
+    )
     assert "pw" not in database.detail
     assert database.remedy == (
         "Check SALEOR_GORDON_DATABASE_URL (host, port, user, password, database name) and that "
@@ -446,6 +454,54 @@ async def test_gordon_unreachable(setup: Setup) -> None:
     assert gordon.detail.startswith("Could not reach Gordon at http://127.0.0.1:")
     assert gordon.remedy == (
         "Check that this host reaches Gordon (DNS, firewall, outbound proxy); then run doctor again."
+    )
+
+
+async def test_gordon_failing(
+    tmp_path: Path, saleor_fake: RunningSaleorFake, start_gordon_sandbox: Any
+) -> None:
+    gordon = start_gordon_sandbox(error_rate=1.0)  # every /api/* request: 503
+    setup = await _set_up(f"sqlite:///{tmp_path / 'app.db'}", saleor_fake, gordon)
+
+    report = await setup.diagnose()
+
+    assert _statuses(report) == _with({"gordon": "fail"})
+    gordon_check = _check(report, "gordon")
+    assert gordon_check.detail.startswith("Gordon's order API failed: ")
+    assert gordon_check.remedy == (
+        "Gordon is failing; the app retries by itself. Run doctor again later, and contact "
+        "Gordon if it persists."
+    )
+
+
+async def _store_gordon(setup: Setup, **gordon: str) -> None:
+    stored = config().to_storage_dict()
+    stored["gordon"] = gordon
+    await setup.execute(update(installations).values(config=stored))
+
+
+async def test_a_base_url_that_is_not_gordon(setup: Setup) -> None:
+    not_gordon = setup.saleor.api_url.removesuffix("/graphql/")  # answers 404 to /oauth/token
+    await _store_gordon(setup, base_url=not_gordon, client_id=CLIENT_ID)
+
+    report = await setup.diagnose()
+
+    assert _statuses(report) == _with({"gordon": "fail"})
+    assert str(_check(report, "gordon").remedy).startswith(
+        "Check the Gordon base URL (environment) on the app's Configuration page"
+    )
+
+
+async def test_incomplete_gordon_credentials(setup: Setup) -> None:
+    await _store_gordon(setup, base_url=setup.gordon.base_url, client_id="")
+
+    report = await setup.diagnose()
+
+    assert _statuses(report) == _with({"configuration": "fail", "gordon": "fail"})
+    gordon_check = _check(report, "gordon")
+    assert gordon_check.detail.startswith("the Gordon credentials are incomplete: gordon.client_id")
+    assert str(gordon_check.remedy).startswith(
+        "Enter the Gordon base URL, client ID and client secret on the app's Configuration page"
     )
 
 

@@ -120,7 +120,7 @@ class SaleorClient:
         return str(app["id"])
 
     async def app_status(self) -> dict[str, Any]:
-        """The app as ``AppStatus`` selects it: id, isActive, permissions and webhooks."""
+        """The app as ``AppStatus`` selects it: id, permissions and webhooks."""
         data = await self._execute("AppStatus", {}, probe_on_denied=False)
         app = data.get("app")
         if not isinstance(app, dict):
