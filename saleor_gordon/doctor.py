@@ -322,8 +322,8 @@ def _webhooks(settings: Settings, shop: _ShopChecks, app: Mapping[str, Any]) -> 
         if hook.get("isActive") is not True:
             problems.append(f"{name} is inactive")
             remedies.append(
-                "Activate the inactive webhooks: Saleor Dashboard → Apps → Gordon Delivery → "
-                "webhooks (or install the app again)."
+                "Activate the inactive webhooks as a staff user with Manage apps (Saleor GraphQL: "
+                "webhookUpdate(id: …, input: {isActive: true})), or install the app again."
             )
         events = {e.get("eventType") for e in hook.get("asyncEvents") or [] if isinstance(e, dict)}
         if lacking := [event for event in wanted["asyncEvents"] if event not in events]:

@@ -359,8 +359,8 @@ async def test_webhooks_missing_inactive_or_lacking_events(setup: Setup) -> None
         "gordon-app-deleted is missing"
     )
     assert webhooks.remedy == (
-        "Activate the inactive webhooks: Saleor Dashboard → Apps → Gordon Delivery → webhooks "
-        "(or install the app again). " + REINSTALL
+        "Activate the inactive webhooks as a staff user with Manage apps (Saleor GraphQL: "
+        "webhookUpdate(id: …, input: {isActive: true})), or install the app again. " + REINSTALL
     )
 
 
