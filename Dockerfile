@@ -1,23 +1,50 @@
-# Multi-stage build with uv: dependencies first (cached layer), then the app.
-FROM python:3.12-slim AS build
+# syntax=docker/dockerfile:1
+# saleor-gordon: multi-stage build with uv. The build stage resolves the locked dependencies (cached
+# layer), then installs the app itself, non-editable, into /app/.venv; the runtime stage gets that
+# virtual environment only (no uv, no sources, no build tools) and runs as an unprivileged user.
+#
+#   docker build -t saleor-gordon .
+#   docker run -p 8000:8000 -e SALEOR_GORDON_APP_URL=https://gordon.example.com saleor-gordon
+#
+# docs/deploy.md describes the production set-up (deploy/compose.yaml: PostgreSQL, web, worker).
+
+ARG PYTHON_IMAGE=python:3.12-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
 COPY --from=ghcr.io/astral-sh/uv:0.8 /uv /usr/local/bin/uv
-ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
-WORKDIR /app
+ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never \
+    UV_PYTHON=/usr/local/bin/python3 UV_PROJECT_ENVIRONMENT=/app/.venv
+WORKDIR /src
+# Dependencies first: this layer is rebuilt only when pyproject.toml or uv.lock change.
+RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=bind,source=uv.lock,target=uv.lock \
+    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
+    uv sync --frozen --no-dev --no-install-project
 COPY pyproject.toml uv.lock README.md ./
-RUN uv sync --frozen --no-dev --no-install-project
 COPY saleor_gordon ./saleor_gordon
 COPY graphql ./graphql
-COPY manifest ./manifest
-RUN uv sync --frozen --no-dev --no-editable
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-editable
 
-FROM python:3.12-slim
-RUN useradd --create-home --uid 10001 gordon && mkdir /data && chown gordon /data
-COPY --from=build --chown=gordon /app /app
+FROM ${PYTHON_IMAGE} AS runtime
+# The app's files belong to root (read-only for the app); only /data, where the embedded SQLite
+# database and its key file live, is the app user's.
+RUN groupadd --system --gid 10001 gordon \
+    && useradd --system --uid 10001 --gid gordon --home-dir /data --shell /usr/sbin/nologin gordon \
+    && mkdir /data && chown gordon:gordon /data && chmod 0700 /data
+COPY --from=build /app/.venv /app/.venv
 ENV PATH="/app/.venv/bin:$PATH" \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
     SALEOR_GORDON_DATABASE_URL="sqlite:////data/saleor-gordon.db"
-USER gordon
+USER gordon:gordon
 WORKDIR /data
+VOLUME ["/data"]
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
-    CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz').status != 200)"
+# Ready = the process answers and its database is reachable and migrated (GET /readyz). Worker
+# containers serve no HTTP: give them `healthcheck: disable: true` (deploy/compose.yaml does).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4).status != 200)"]
+# SIGTERM (Docker's stop signal) drains: no new jobs are claimed, those in flight finish.
+STOPSIGNAL SIGTERM
 CMD ["saleor-gordon", "serve", "--host", "0.0.0.0", "--port", "8000"]

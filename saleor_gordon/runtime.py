@@ -15,7 +15,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.saleor.jwks import JwksRefetchLimiter
-from saleor_gordon.secret_box import SecretBox, load_secret_key
+from saleor_gordon.secret_box import SecretBox, load_secret_keys
 from saleor_gordon.settings import Settings
 from saleor_gordon.store.database import create_engine
 from saleor_gordon.store.inbox import EventInbox
@@ -63,7 +63,7 @@ async def open_runtime(
     settings: Settings, *, clock: Clock = utc_now, transport: httpx.AsyncBaseTransport | None = None
 ) -> AsyncIterator[Runtime]:
     """Open the database engine and the outbound HTTP client; close both on exit."""
-    secret_box = SecretBox(load_secret_key(settings))
+    secret_box = SecretBox.from_keys(load_secret_keys(settings))
     engine = create_engine(settings.database_url)
     timeout = httpx.Timeout(settings.saleor_timeout_seconds, connect=5.0)
     async with httpx.AsyncClient(timeout=timeout, transport=transport) as http:

@@ -39,7 +39,9 @@ class Settings(BaseSettings):
     """Regular expression a Saleor API URL must match (whole) to install the app; unset = any."""
 
     secret_key: SecretStr | None = None
-    """Key that encrypts secrets at rest. Unset with SQLite: generated once beside the database."""
+    """Key that encrypts secrets at rest. Unset with SQLite: generated once beside the database.
+
+    Several comma-separated keys during a rotation: the first encrypts, all of them decrypt."""
 
     log_level: LogLevel = "INFO"
 
@@ -100,9 +102,13 @@ class Settings(BaseSettings):
     @field_validator("secret_key")
     @classmethod
     def _check_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < 32:
+        if value is None:
+            return None
+        keys = [key.strip() for key in value.get_secret_value().split(",")]
+        if any(len(key) < 32 for key in keys):
             raise ValueError(
-                "must be at least 32 characters (generate one with `openssl rand -hex 32`)"
+                "must be at least 32 characters (generate one with `openssl rand -hex 32`); "
+                "during a rotation, each of the comma-separated keys"
             )
         return value
 

@@ -17,6 +17,12 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("migrate", "migrate", "apply the database migrations"),
     ("config", "config", "set or show a shop's configuration"),
     ("jobs", "jobs", "list, show and retry sync jobs"),
+    (
+        "doctor",
+        "doctor",
+        "check the database, each shop's Saleor, Gordon and jobs; say what to fix",
+    ),
+    ("rotate-secret-key", "rotate_secret_key", "re-encrypt every stored secret under the new key"),
     ("translate", "translate", "print the Gordon order for a Saleor order JSON file"),
     ("fake-gordon", "fake_gordon", "run the Gordon sandbox (a fake Gordon API for trials)"),
 )

@@ -8,7 +8,7 @@ app tokens, orders, installed webhooks and failure switches. ``create_saleor_fak
   (found by ``saleor_schema.find_schema``: ``SALEOR_SCHEMA_PATH``, ``../shared``, a cached
   download) with graphql-core. Resolvers exist for ``app``, ``order``, ``shop``, ``channels``,
   ``warehouses``, ``shippingZones`` (only with MANAGE_SHIPPING among the installed app's
-  permissions), ``updateMetadata``,
+  permissions; ``app`` lists them, and the installed webhooks), ``updateMetadata``,
   ``updatePrivateMetadata``, ``deletePrivateMetadata``; other fields resolve from the stored dicts
   (absent = null). Errors are shaped like the recorded responses in ``samples/graphql_responses``.
 
@@ -211,6 +211,22 @@ class InstalledWebhook:
     query: str
     is_active: bool = True
 
+    def as_graphql(self) -> dict[str, Any]:
+        """The webhook as ``App.webhooks`` returns it."""
+        return {
+            "__typename": "Webhook",
+            "id": global_id("Webhook", self.name),
+            "name": self.name,
+            "isActive": self.is_active,
+            "targetUrl": self.target_url,
+            "subscriptionQuery": self.query,
+            "asyncEvents": [
+                {"__typename": "WebhookEventAsync", "eventType": event, "name": event}
+                for event in sorted(self.events)
+            ],
+            "syncEvents": [],
+        }
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -264,7 +280,10 @@ class SaleorFakeState:
 
     def app(self) -> dict[str, Any]:
         return {"__typename": "App", "id": self.app_id, "name": self.app_name,
-                "isActive": True, "identifier": "se.gordondelivery.saleor"}  # fmt: skip
+                "isActive": True, "identifier": "se.gordondelivery.saleor",
+                "permissions": [{"__typename": "Permission", "code": code, "name": code}
+                                for code in sorted(self.app_permissions)],
+                "webhooks": [hook.as_graphql() for hook in self.webhooks]}  # fmt: skip
 
     def issue_token(self) -> str:
         """A new 30-character app token that Saleor accepts."""

@@ -119,6 +119,14 @@ class SaleorClient:
             raise SaleorTokenRevoked()
         return str(app["id"])
 
+    async def app_status(self) -> dict[str, Any]:
+        """The app as ``AppStatus`` selects it: id, permissions and webhooks."""
+        data = await self._execute("AppStatus", {}, probe_on_denied=False)
+        app = data.get("app")
+        if not isinstance(app, dict):
+            raise SaleorTokenRevoked()
+        return app
+
     async def fetch_order(self, order_id: str) -> dict[str, Any] | None:
         """The order as ``OrderDetails`` selects it, or None when Saleor has no such order."""
         data = await self._execute("OrderForGordon", {"id": order_id})

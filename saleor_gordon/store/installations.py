@@ -11,6 +11,7 @@ from sqlalchemy import RowMapping, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.shop_config import ShopConfig, parse_shop_config, with_secret
+from saleor_gordon.errors import SecretsError
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.jobs import retry_jobs_needing_attention
@@ -33,6 +34,14 @@ class Installation:
 
     def __repr__(self) -> str:
         return f"Installation(id={self.id}, saleor_api_url={self.saleor_api_url!r})"
+
+
+@dataclass(frozen=True)
+class SecretRotation:
+    """What ``rotate_secrets`` did: secrets re-encrypted, and those already under the current key."""
+
+    rotated: int
+    already_current: int
 
 
 class InstallationStore:
@@ -105,6 +114,64 @@ class InstallationStore:
                 )
             ).first()
         return None if row is None else (row.id, row.app_id, row.jwks)
+
+    async def list_saleor_api_urls(self) -> list[str]:
+        """Every installation's Saleor API URL, without decrypting anything."""
+        async with map_database_errors(), self._engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    select(installations.c.saleor_api_url).order_by(installations.c.id)
+                )
+            ).all()
+        return [row.saleor_api_url for row in rows]
+
+    async def rotate_secrets(self) -> SecretRotation:
+        """Re-encrypt every stored secret (app tokens, Gordon client secrets) under the current key.
+
+        One transaction: either every secret is under the current key afterwards, or nothing
+        changed. A value written meanwhile by another process (under the current key) is kept.
+
+        Raises:
+            SecretsError: a secret decrypts under none of the keys (nothing is changed then).
+        """
+        rotated = current = 0
+        async with map_database_errors(), self._engine.begin() as connection:
+            rows = (
+                await connection.execute(
+                    select(
+                        installations.c.id,
+                        installations.c.saleor_api_url,
+                        installations.c.token_encrypted,
+                        installations.c.gordon_secret_encrypted,
+                    ).order_by(installations.c.id)
+                )
+            ).all()
+            for row in rows:
+                for column in (
+                    installations.c.token_encrypted,
+                    installations.c.gordon_secret_encrypted,
+                ):
+                    stored = row._mapping[column.name]
+                    if stored is None:
+                        continue
+                    if self._box.under_current_key(stored):
+                        current += 1
+                        continue
+                    try:
+                        new_value = self._box.rotate(stored)
+                    except SecretsError as exc:
+                        raise SecretsError(
+                            f"The {column.name.removesuffix('_encrypted')} of {row.saleor_api_url} "
+                            "decrypts under none of the keys in SALEOR_GORDON_SECRET_KEY (or the "
+                            "key file); add the key it was stored with. Nothing was changed."
+                        ) from exc
+                    await connection.execute(
+                        update(installations)
+                        .where(installations.c.id == row.id, column == stored)
+                        .values({column.name: new_value})
+                    )
+                    rotated += 1
+        return SecretRotation(rotated=rotated, already_current=current)
 
     async def get_installation_by_id(self, installation_id: int) -> Installation | None:
         async with map_database_errors(), self._engine.connect() as connection:

@@ -475,6 +475,25 @@ class JobStore:
             rows = (await connection.execute(query)).all()
         return {row[0]: int(row[1]) for row in rows}
 
+    async def count_stuck(self, installation_id: int, *, before: datetime) -> tuple[int, int]:
+        """Jobs no worker took up: ``(leases expired before `before`, due since before it)``.
+
+        A lease that expired long ago means its worker died and no other worker took the job
+        over; a job due long ago and never claimed means no worker runs at all.
+        """
+        stale_lease = sync_jobs.c.lease_expires_at < before
+        overdue = (
+            sync_jobs.c.lease_expires_at.is_(None)
+            & sync_jobs.c.next_attempt_at.is_not(None)
+            & (sync_jobs.c.next_attempt_at < before)
+        )
+        query = select(func.count().filter(stale_lease), func.count().filter(overdue)).where(
+            sync_jobs.c.installation_id == installation_id
+        )
+        async with map_database_errors(), self._engine.connect() as connection:
+            row = (await connection.execute(query)).one()
+        return int(row[0]), int(row[1])
+
     async def prune_history(self, *, older_than: datetime) -> int:
         """Delete job history and received-event records older than ``older_than``."""
         async with map_database_errors(), self._engine.begin() as connection:
