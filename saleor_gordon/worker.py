@@ -207,7 +207,8 @@ class WorkerPool:
         pause = min(runtime.settings.reconcile_interval_seconds, 60.0)
         while not self.stopping.is_set():
             try:
-                await reconcile_due_shops(runtime, owner=owner)
+                reconciled = await reconcile_due_shops(runtime, owner=owner)
+                logger.debug("reconcile.round shops_reconciled=%s", len(reconciled))
             except StoreUnavailable as exc:
                 logger.warning("reconcile.store_unavailable error=%s", exc.message)
             except Exception:  # the loop must outlive any one failure
