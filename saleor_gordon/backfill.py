@@ -112,7 +112,7 @@ async def scan_orders(
     *,
     time_field: OrderTimeField,
     since: datetime,
-    until: datetime,
+    until: datetime | None,
     dry_run: bool = False,
     checkpoint: bool = True,
     on_page: PageCallback | None = None,
@@ -121,7 +121,8 @@ async def scan_orders(
     that should be in Gordon and are not (unless ``dry_run``).
 
     With ``checkpoint`` (backfill), each page is recorded with the cursor after it, and a run of
-    the same range that was interrupted resumes after its last recorded page.
+    the same range that was interrupted resumes after its last recorded page. ``until`` None is
+    "up to now" (for a resumed run: up to the "now" it started with).
     """
     store = ScanStore(runtime.engine)
     installation = shop.installation
@@ -132,7 +133,7 @@ async def scan_orders(
         run = await store.start_run(
             installation.id, time_field=time_field, since=since, until=until, now=runtime.clock()
         )
-        cursor = run.cursor
+        cursor, until = run.cursor, run.until
         progress = ScanProgress(
             seen=run.seen,
             enqueued=run.enqueued,
@@ -143,6 +144,7 @@ async def scan_orders(
         if run.resumed and run.pages and cursor is None:  # the last page was recorded
             await store.finish_run(run, now=runtime.clock())
             return progress
+    end = until or runtime.clock()
     saleor = SaleorClient(
         saleor_api_url=installation.saleor_api_url,
         token=installation.token,
@@ -154,7 +156,7 @@ async def scan_orders(
             page = await saleor.orders_page(
                 field=time_field,
                 since=since,
-                until=until,
+                until=end,
                 after=cursor,
                 legacy_filter=progress.legacy_filter,
             )

@@ -295,3 +295,32 @@ async def test_the_command_shows_progress_and_prints_the_plan_table_or_json(
     assert {o["order_number"] for o in result["orders"] if o["action"] == "enqueue"} == (
         shop250.expected
     )
+
+
+async def test_a_run_up_to_now_resumes_up_to_the_now_it_started_with(shop250: Shop250) -> None:
+    first_page_done = asyncio.Event()
+    never = asyncio.Event()
+
+    async def stop_after_first_page(progress: ScanProgress, _planned: object) -> None:
+        first_page_done.set()
+        await never.wait()
+
+    task = asyncio.create_task(
+        scan_orders(shop250.runtime, shop250.shop, time_field="createdAt", since=SINCE,
+                    until=None, on_page=stop_after_first_page)
+    )  # fmt: skip
+    await first_page_done.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # an order placed after the interrupted run started is not part of that run
+    shop250.fake.state.add_order(created=(datetime.now(UTC) + timedelta(minutes=1)).isoformat())
+
+    resumed = await scan_orders(
+        shop250.runtime, shop250.shop, time_field="createdAt", since=SINCE, until=None
+    )
+
+    assert resumed.resumed
+    # 250 in November plus the one placed at UNTIL + 1 s, before the run started
+    assert (resumed.seen, resumed.enqueued) == (251, 101)
+    assert shop250.fake.state.requests["OrdersPage"] == 3

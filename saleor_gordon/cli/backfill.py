@@ -69,13 +69,14 @@ def _moment(text: str) -> datetime | date:
 
 
 def time_range(
-    since: datetime | date, until: datetime | date | None, *, now: datetime
-) -> tuple[datetime, datetime]:
-    """[since, until] as UTC instants: a date starts at 00:00 UTC and ends before the next day."""
+    since: datetime | date, until: datetime | date | None
+) -> tuple[datetime, datetime | None]:
+    """[since, until] as UTC instants: a date starts at 00:00 UTC and ends before the next day;
+    no ``until`` is "up to now"."""
     start = since if isinstance(since, datetime) else datetime.combine(since, time(), UTC)
     if until is None:
-        end = now
-    elif isinstance(until, datetime):
+        return start.astimezone(UTC), None
+    if isinstance(until, datetime):
         end = until
     else:
         end = datetime.combine(until + timedelta(days=1), time(), UTC) - timedelta(microseconds=1)
@@ -107,8 +108,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 async def backfill(runtime: Runtime, args: argparse.Namespace, *, console: Console) -> int:
     """The command on an open runtime; the progress bar goes to ``console``."""
     shop = await load_shop(runtime, args.saleor_api_url)
-    since, until = time_range(args.since, args.until, now=runtime.clock())
-    if since > until:
+    since, until = time_range(args.since, args.until)
+    if since > (until or runtime.clock()):
         return report_error("--since is after --until.")
     bar = _ProgressBar(console, enabled=not args.json)
     try:
@@ -198,12 +199,12 @@ def _summary(progress: ScanProgress, *, dry_run: bool) -> str:
 
 
 def _json_result(
-    args: argparse.Namespace, since: datetime, until: datetime, progress: ScanProgress
+    args: argparse.Namespace, since: datetime, until: datetime | None, progress: ScanProgress
 ) -> dict[str, Any]:
     return {
         "saleor_api_url": args.saleor_api_url,
         "since": since.isoformat(),
-        "until": until.isoformat(),
+        "until": until.isoformat() if until is not None else None,
         "dry_run": args.dry_run,
         "summary": progress.to_dict(),
         "orders": [order.to_dict() for order in progress.planned],

@@ -105,31 +105,33 @@ class ScanStore:
         *,
         time_field: str,
         since: datetime,
-        until: datetime,
+        until: datetime | None,
         now: datetime,
     ) -> BackfillRun:
-        """The unfinished run of this shop and range (resumed), or a new one."""
+        """The unfinished run of this shop and range (resumed), or a new one.
+
+        ``until`` None is "up to now": an interrupted run up to its own "now" is resumed with that
+        end, so repeating the same command resumes it.
+        """
+        query = select(backfill_runs).where(
+            backfill_runs.c.installation_id == installation_id,
+            backfill_runs.c.time_field == time_field,
+            backfill_runs.c.since == since,
+            backfill_runs.c.finished_at.is_(None),
+        )
+        if until is not None:
+            query = query.where(backfill_runs.c.until == until)
         async with map_database_errors(), self._engine.begin() as connection:
             row = (
-                await connection.execute(
-                    select(backfill_runs)
-                    .where(
-                        backfill_runs.c.installation_id == installation_id,
-                        backfill_runs.c.time_field == time_field,
-                        backfill_runs.c.since == since,
-                        backfill_runs.c.until == until,
-                        backfill_runs.c.finished_at.is_(None),
-                    )
-                    .order_by(backfill_runs.c.id.desc())
-                    .limit(1)
-                )
+                await connection.execute(query.order_by(backfill_runs.c.id.desc()).limit(1))
             ).first()
             if row is not None:
                 m = row._mapping
                 return BackfillRun(
-                    m["id"], time_field, since, until, m["cursor"], m["pages"], m["seen"],
+                    m["id"], time_field, since, m["until"], m["cursor"], m["pages"], m["seen"],
                     m["enqueued"], m["skipped"], resumed=True,
                 )  # fmt: skip
+            until = until or now
             run_id = (
                 await connection.execute(
                     insert(backfill_runs)
