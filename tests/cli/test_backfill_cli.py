@@ -87,3 +87,17 @@ def test_a_bad_date_is_refused(shop: str, capsys: pytest.CaptureFixture[str]) ->
 
     assert exit_.value.code == 2
     assert "'yesterday' is not a date (YYYY-MM-DD) or an ISO date-time" in capsys.readouterr().err
+
+
+def test_ctrl_c_says_how_to_resume(
+    shop: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("saleor_gordon.cli.backfill.scan_orders", interrupted)
+
+    assert main(["backfill", "--saleor-api-url", shop, "--since", "2026-11-01"]) == 130
+    assert capsys.readouterr().err.endswith(
+        "Interrupted. Every finished page is kept: run the same command again to resume.\n"
+    )
