@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     retry_max_age_hours: float = Field(default=48.0, gt=0, le=24 * 90)
     history_retention_days: int = Field(default=30, ge=1, le=3650)
 
+    reconcile_interval_seconds: float = Field(default=900.0, ge=0, le=7 * 86400)
+    """How often each shop's recent orders are checked for ones that should be in Gordon and are
+    not (their webhooks lost); 0 turns the reconcile off."""
+    reconcile_lookback_hours: float = Field(default=24.0, gt=0, le=24 * 90)
+    """How far back (by the orders' update time) each reconcile looks."""
+    reconcile_lease_seconds: float = Field(default=600.0, ge=1, le=86400)
+    """A process that died reconciling a shop leaves it to the others after this."""
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:

@@ -16,6 +16,7 @@ import socket
 import uuid
 from datetime import timedelta
 
+from saleor_gordon.backfill import reconcile_due_shops, reconciler_id
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.retry import GiveUp
 from saleor_gordon.errors import StoreUnavailable
@@ -54,6 +55,8 @@ class WorkerPool:
         logger.info("worker.started concurrency=%s", self.concurrency)
         tasks = [asyncio.create_task(self._work(worker_id)) for worker_id in self._worker_ids]
         tasks.append(asyncio.create_task(self._prune_periodically()))
+        if self.services.runtime.settings.reconcile_interval_seconds > 0:
+            tasks.append(asyncio.create_task(self._reconcile_periodically()))
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -192,3 +195,24 @@ class WorkerPool:
                 logger.info("history.pruned entries=%s", pruned)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), timeout=PRUNE_INTERVAL_SECONDS)
+
+    async def _reconcile_periodically(self) -> None:
+        """Every period (and at start), queue the orders whose webhooks were lost (backfill.py).
+
+        Each shop is reconciled by one process per period: the others find it taken or not due.
+        """
+        runtime = self.services.runtime
+        owner = reconciler_id()
+        # Shops are looked at more often than the period, so a shop whose last reconcile was
+        # done by a process that stopped is picked up soon after it is due.
+        pause = min(runtime.settings.reconcile_interval_seconds, 60.0)
+        while not self.stopping.is_set():
+            try:
+                reconciled = await reconcile_due_shops(runtime, owner=owner)
+                logger.debug("reconcile.round shops_reconciled=%s", len(reconciled))
+            except StoreUnavailable as exc:
+                logger.warning("reconcile.store_unavailable error=%s", exc.message)
+            except Exception:  # the loop must outlive any one failure
+                logger.exception("reconcile.error")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), timeout=pause)

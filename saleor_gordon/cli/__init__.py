@@ -17,6 +17,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("migrate", "migrate", "apply the database migrations"),
     ("config", "config", "set or show a shop's configuration"),
     ("jobs", "jobs", "list, show and retry sync jobs"),
+    ("backfill", "backfill", "queue a shop's past orders that should be in Gordon and are not"),
     (
         "doctor",
         "doctor",

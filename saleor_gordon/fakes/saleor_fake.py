@@ -48,14 +48,17 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from graphql import (
     DocumentNode,
     ExecutionResult,
+    FieldNode,
     GraphQLError,
     GraphQLResolveInfo,
     GraphQLSchema,
     OperationDefinitionNode,
+    Visitor,
     build_schema,
     execute_sync,
     parse,
     validate,
+    visit,
 )
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
@@ -263,6 +266,8 @@ class SaleorFakeState:
     app_permissions: frozenset[str] = frozenset({"MANAGE_ORDERS", "MANAGE_SHIPPING"})
     """What the app token may do (set from the manifest on install, like Saleor)."""
     webhooks: list[InstalledWebhook] = field(default_factory=list)
+    orders_where: bool = True
+    """False: like a Saleor before 3.22, ``orders(where:)`` is an unknown argument (HTTP 400)."""
     down: bool = False
     failures_left: int = 0
     failure_status: int = 503
@@ -622,6 +627,7 @@ def _attach_resolvers(schema: GraphQLSchema) -> None:
         raise ValueError("not a Saleor schema")
     query.fields["app"].resolve = _resolve_app
     query.fields["order"].resolve = _resolve_order
+    query.fields["orders"].resolve = _resolve_orders
     query.fields["shop"].resolve = _resolve_shop
     query.fields["channels"].resolve = _resolve_channels
     query.fields["warehouses"].resolve = _resolve_warehouses
@@ -709,6 +715,85 @@ def _resolve_order(
     _check_order_id(id)
     order = state.orders.get(id)
     return copy.deepcopy(order) if order is not None else None
+
+
+def _resolve_orders(_root: object, info: GraphQLResolveInfo[Any], **args: Any) -> dict[str, Any]:
+    """``orders``: the stored orders filtered by ``where`` (ids, number, status, createdAt,
+    updatedAt) or the legacy ``filter`` (ids, numbers, status, created by day, updatedAt), sorted
+    by ``sortBy`` (number by default), paged with cursors that name the last order's sort key."""
+    state = _authorised(info)
+    orders = [o for o in state.orders.values() if _order_matches(o, args)]
+    sort = args.get("sortBy") or {}
+    key = _ORDER_SORT_KEYS.get(sort.get("field") or "NUMBER", _ORDER_SORT_KEYS["NUMBER"])
+    descending = sort.get("direction") == "DESC"
+    orders.sort(key=key, reverse=descending)
+    after = args.get("after")
+    if after:
+        mark = tuple(json.loads(base64.b64decode(after)))
+        orders_after = [o for o in orders if (key(o) < mark if descending else key(o) > mark)]
+    else:
+        orders_after = orders
+    first = min(int(args.get("first") or 100), 100)
+    page = orders_after[:first]
+
+    def cursor(order: dict[str, Any]) -> str:
+        return base64.b64encode(json.dumps(list(key(order))).encode()).decode()
+
+    return {
+        "edges": [{"node": copy.deepcopy(o), "cursor": cursor(o)} for o in page],
+        "pageInfo": {
+            "hasNextPage": len(orders_after) > first,
+            "hasPreviousPage": len(orders_after) < len(orders),
+            "startCursor": cursor(page[0]) if page else None,
+            "endCursor": cursor(page[-1]) if page else None,
+        },
+        "totalCount": len(orders),
+    }
+
+
+def _number(order: Mapping[str, Any]) -> int:
+    return int(order.get("number") or 0)
+
+
+def _moment(value: object) -> datetime:
+    moment = datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+_ORDER_SORT_KEYS: Final[dict[str, Any]] = {
+    "NUMBER": lambda o: (_number(o),),
+    "CREATED_AT": lambda o: (_moment(o["created"]).isoformat(), _number(o)),
+    "LAST_MODIFIED_AT": lambda o: (_moment(o["updatedAt"]).isoformat(), _number(o)),
+}
+
+
+def _in_range(value: object, bounds: Mapping[str, Any] | None) -> bool:
+    if not bounds:
+        return True
+    moment = _moment(value)
+    low, high = bounds.get("gte"), bounds.get("lte")
+    return (low is None or moment >= _moment(low)) and (high is None or moment <= _moment(high))
+
+
+def _order_matches(order: Mapping[str, Any], args: Mapping[str, Any]) -> bool:
+    where = args.get("where") or {}
+    legacy = args.get("filter") or {}
+    checks = [
+        _in_range(order.get("created"), where.get("createdAt")),
+        _in_range(order.get("updatedAt"), where.get("updatedAt")),
+        _in_range(order.get("updatedAt"), legacy.get("updatedAt")),
+    ]
+    if ids := where.get("ids") or legacy.get("ids"):
+        checks.append(order.get("id") in ids)
+    if statuses := (where.get("status") or {}).get("oneOf"):
+        checks.append(order.get("status") in statuses)
+    if (numbers := legacy.get("numbers")) is not None:
+        checks.append(str(order.get("number")) in numbers)
+    if days := legacy.get("created"):
+        day = _moment(order.get("created")).date().isoformat()
+        low, high = days.get("gte"), days.get("lte")
+        checks.append((low is None or day >= str(low)) and (high is None or day <= str(high)))
+    return all(checks)
 
 
 def _check_order_id(value: str) -> None:
@@ -830,6 +915,9 @@ async def _handle_graphql(state: SaleorFakeState, request: Request) -> Response:
     errors = validate(load_schema(), document)
     if errors:
         return _errors_response([error.message for error in errors], status=400)
+    if not state.orders_where and _uses_orders_where(document):
+        message = "Unknown argument 'where' on field 'Query.orders'."
+        return _errors_response([message], status=400)
     context = _Context(state=state, token=_bearer_token(request))
     result = execute_sync(
         load_schema(), document, variable_values=variables,
@@ -854,6 +942,22 @@ async def _emit_pending(state: SaleorFakeState, events: list[tuple[str, str]]) -
         for event, order_id in events:
             if order_id in state.orders:
                 await state.emit(http, event, order_id=order_id, principal=state.app())
+
+
+def _uses_orders_where(document: DocumentNode) -> bool:
+    """Does the document ask ``orders(where: …)`` (what a Saleor before 3.22 refuses)?"""
+    found = False
+
+    class _Finder(Visitor):
+        def enter_field(self, node: FieldNode, *_: object) -> None:
+            nonlocal found
+            if node.name.value == "orders" and any(
+                argument.name.value == "where" for argument in node.arguments or ()
+            ):
+                found = True
+
+    visit(document, _Finder())
+    return found
 
 
 def _operation_name(document: DocumentNode) -> str:

@@ -176,3 +176,47 @@ gordon_rate = Table(
     # Seconds since the epoch at which the account's next request may be sent.
     Column("next_slot", Float, nullable=False),
 )
+
+backfill_runs = Table(
+    "backfill_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "installation_id",
+        Integer,
+        ForeignKey("installations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # createdAt | updatedAt: which time of the orders [since, until] selects.
+    Column("time_field", String(16), nullable=False),
+    Column("since", UTCDateTime, nullable=False),
+    Column("until", UTCDateTime, nullable=False),
+    # Saleor's cursor after the last page done; NULL = from the start. A run resumes here.
+    Column("cursor", Text, nullable=True),
+    Column("pages", Integer, nullable=False, default=0),
+    Column("seen", Integer, nullable=False, default=0),
+    Column("enqueued", Integer, nullable=False, default=0),
+    Column("skipped", Integer, nullable=False, default=0),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+)
+Index("ix_backfill_runs_installation", backfill_runs.c.installation_id)
+
+reconcile_leases = Table(
+    "reconcile_leases",
+    metadata,
+    # One row per shop: who reconciles it now, and when it is due again (all processes).
+    Column(
+        "installation_id",
+        Integer,
+        ForeignKey("installations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_expires_at", UTCDateTime, nullable=True),
+    Column("next_due_at", UTCDateTime, nullable=True),
+    Column("last_started_at", UTCDateTime, nullable=True),
+    Column("last_finished_at", UTCDateTime, nullable=True),
+    Column("last_enqueued", Integer, nullable=True),
+)

@@ -59,6 +59,8 @@ FAST_SETTINGS = {
     "SALEOR_GORDON_SALEOR_TIMEOUT_SECONDS": "3",
     "SALEOR_GORDON_GORDON_TIMEOUT_SECONDS": "3",
     "SALEOR_GORDON_GORDON_REQUESTS_PER_SECOND": "200",
+    # No periodic reconcile unless a test asks for one (tests/e2e/test_reconcile.py).
+    "SALEOR_GORDON_RECONCILE_INTERVAL_SECONDS": "0",
     "SALEOR_GORDON_LOG_LEVEL": "INFO",
 }
 

@@ -192,6 +192,77 @@ class TestGraphQLEndpoint:
         }
         assert saleor_fake.state.requests["ShopInfo"] == 1
 
+    async def test_orders_filters_sorts_and_pages(self, saleor_fake: RunningSaleorFake) -> None:
+        state = saleor_fake.state
+        token = state.issue_token()
+        orders = [
+            state.add_order(
+                created=f"2026-11-{10 + i}T12:00:00+00:00",
+                updatedAt=f"2026-11-{20 - i}T12:00:00+00:00",
+            )
+            for i in range(5)
+        ]
+        numbers = [o["number"] for o in orders]
+        query = """query Orders($where: OrderWhereInput, $filter: OrderFilterInput,
+              $sort: OrderSortingInput, $after: String) {
+          orders(where: $where, filter: $filter, sortBy: $sort, first: 2, after: $after) {
+            totalCount edges { node { number } } pageInfo { hasNextPage endCursor } } }"""
+
+        async def page(**variables: Any) -> dict[str, Any]:
+            response = await post_graphql(saleor_fake.api_url, query, variables, token=token)
+            assert response.status_code == 200, response.text
+            result: dict[str, Any] = response.json()["data"]["orders"]
+            return result
+
+        def got(result: dict[str, Any]) -> list[str]:
+            return [edge["node"]["number"] for edge in result["edges"]]
+
+        created = {"createdAt": {"gte": "2026-11-11T00:00:00+00:00",
+                                 "lte": "2026-11-13T12:00:00+00:00"}}  # fmt: skip
+        first = await page(where=created)
+        second = await page(where=created, after=first["pageInfo"]["endCursor"])
+        assert (got(first), first["totalCount"], first["pageInfo"]["hasNextPage"]) == (
+            numbers[1:3], 3, True,
+        )  # fmt: skip
+        assert (got(second), second["pageInfo"]["hasNextPage"]) == (numbers[3:4], False)
+        updated = {"updatedAt": {"gte": "2026-11-19T00:00:00+00:00"}}
+        assert got(await page(where=updated)) == numbers[0:2]
+        assert got(await page(filter=updated)) == numbers[0:2]
+        by_update = {"field": "LAST_MODIFIED_AT", "direction": "ASC"}
+        assert got(await page(sort=by_update)) == [numbers[4], numbers[3]]
+        descending = {"field": "NUMBER", "direction": "DESC"}
+        last = await page(sort=descending)
+        assert got(last) == [numbers[4], numbers[3]]
+        after = await page(sort=descending, after=last["pageInfo"]["endCursor"])
+        assert got(after) == [numbers[2], numbers[1]]
+        assert (
+            got(await page(filter={"created": {"gte": "2026-11-13", "lte": "2026-11-14"}}))
+            == (numbers[3:5])
+        )
+        assert got(await page(where={"ids": [orders[2]["id"]]})) == [numbers[2]]
+        assert got(await page(filter={"numbers": [numbers[0]]})) == [numbers[0]]
+        state.update_order(orders[1]["id"], status="CANCELED")
+        assert got(await page(where={"status": {"oneOf": ["CANCELED"]}})) == [numbers[1]]
+
+    async def test_orders_where_refused_like_a_saleor_before_3_22(
+        self, saleor_fake: RunningSaleorFake
+    ) -> None:
+        saleor_fake.state.orders_where = False
+        token = saleor_fake.state.issue_token()
+
+        refused = await post_graphql(
+            saleor_fake.api_url, "{ orders(where: {}, first: 1) { totalCount } }", token=token
+        )
+        legacy = await post_graphql(
+            saleor_fake.api_url, "{ orders(filter: {}, first: 1) { totalCount } }", token=token
+        )
+
+        assert refused.status_code == 400
+        assert refused.json()["errors"][0]["message"] == (
+            "Unknown argument 'where' on field 'Query.orders'."
+        )
+        assert legacy.json()["data"] == {"orders": {"totalCount": 0}}
+
     async def test_down_and_failing(self, saleor_fake: RunningSaleorFake) -> None:
         state = saleor_fake.state
         state.fail_next(2, status=502)
