@@ -474,6 +474,112 @@ class TestDashboardTokenHeaderRules:
         assert (type(error), error.message) == (SignatureInvalid, NO_KID)
 
 
+CLAIMS_NOW = datetime(2031, 3, 1, 12, tzinfo=UTC)
+MOMENT = int(CLAIMS_NOW.timestamp())
+ABSENT = "(absent)"
+
+
+class TestDashboardTokenClaims:
+    """verify_dashboard_token's claim rules, each on a token validly signed by a known key.
+
+    ``now`` is far from the real clock, so a check PyJWT made against the real clock would show.
+    """
+
+    NOW = CLAIMS_NOW
+    ISS = "http://saleor.test/graphql/"
+    APP = "QXBwOjE="
+
+    def claims(self, **changes: Any) -> dict[str, Any]:
+        return {"iat": MOMENT, "exp": MOMENT + 300, "iss": self.ISS, "app": self.APP} | changes
+
+    def verify(self, claims: dict[str, Any], key: SigningKey) -> dict[str, object]:
+        token = signed_jwt(key, claims, {"alg": "RS256", "kid": key.kid})
+        return verify_dashboard_token(
+            token,
+            {"keys": [key.public_jwk]},
+            saleor_api_url=self.ISS,
+            app_id=self.APP,
+            now=self.NOW,
+        )
+
+    def message(self, claims: dict[str, Any], key: SigningKey) -> str:
+        error = rejection(self.verify, claims, key)
+        assert type(error) is SignatureInvalid
+        return error.message
+
+    def test_claims_judged_by_the_given_now_only(self, key: SigningKey) -> None:
+        """iat and nbf in the real clock's future, an audience: accepted, since now says so."""
+        claims = self.claims(nbf=MOMENT, aud="someone")
+
+        assert self.verify(claims, key) == claims
+        assert self.verify(self.claims(nbf=MOMENT - 1.5), key)["nbf"] == MOMENT - 1.5
+
+    @pytest.mark.parametrize("exp", [0, -1, "soon", None, True, [1]], ids=repr)
+    def test_exp_missing_past_or_not_a_number_is_expired(
+        self, exp: object, key: SigningKey
+    ) -> None:
+        moment = int(self.NOW.timestamp())
+        claims = self.claims(exp=moment if exp == 0 else moment - 1 if exp == -1 else exp)
+        if exp is None:
+            del claims["exp"]
+
+        assert self.message(claims, key) == "The Dashboard token has expired."
+
+    @pytest.mark.parametrize("nbf", [MOMENT + 1, MOMENT + 0.5, "now", None, True], ids=repr)
+    def test_nbf_in_the_future_or_not_a_number_is_not_valid_yet(
+        self, nbf: object, key: SigningKey
+    ) -> None:
+        claims = self.claims(nbf=nbf)
+
+        assert self.message(claims, key) == "The Dashboard token is not valid yet."
+
+    def test_other_issuer(self, key: SigningKey) -> None:
+        message = self.message(self.claims(iss="http://other.test/graphql/"), key)
+
+        assert message == "The Dashboard token was issued by another Saleor."
+
+    def test_other_app(self, key: SigningKey) -> None:
+        message = self.message(self.claims(app="QXBwOjI="), key)
+
+        assert message == "The Dashboard token was issued for another app."
+
+    def test_signature_by_another_key_does_not_verify(self, key: SigningKey) -> None:
+        token = signed_jwt(SigningKey.generate(), self.claims(), {"alg": "RS256", "kid": key.kid})
+
+        error = rejection(
+            verify_dashboard_token,
+            token,
+            {"keys": [key.public_jwk]},
+            saleor_api_url=self.ISS,
+            app_id=self.APP,
+            now=self.NOW,
+        )
+
+        assert (type(error), error.message) == (
+            SignatureInvalid,
+            "The Dashboard token signature does not verify.",
+        )
+
+    def test_claims_that_are_not_an_object_do_not_verify(self, key: SigningKey) -> None:
+        header = b64url(json.dumps({"alg": "RS256", "kid": key.kid}).encode())
+        signing_input = f"{header}.{b64url(b'[1, 2]')}"
+        token = f"{signing_input}.{b64url(rsa_sign(key, signing_input.encode()))}"
+
+        error = rejection(
+            verify_dashboard_token,
+            token,
+            {"keys": [key.public_jwk]},
+            saleor_api_url=self.ISS,
+            app_id=self.APP,
+            now=self.NOW,
+        )
+
+        assert (type(error), error.message) == (
+            SignatureInvalid,
+            "The Dashboard token signature does not verify.",
+        )
+
+
 class TestLoadJwksKeys:
     """Tests for load_jwks_keys()."""
 
@@ -537,6 +643,22 @@ class TestSignatureKeyId:
     @pytest.mark.parametrize("signature", ["", "x..y", "e30..AAAA", "A" * 20_000])
     def test_none_when_unreadable(self, signature: str) -> None:
         assert signature_key_id(signature) is None
+
+    @pytest.mark.parametrize("kid", [7, "", None, ["k"]], ids=repr)
+    def test_none_when_the_kid_is_not_a_name(self, kid: object) -> None:
+        assert signature_key_id(detached({"alg": "RS256", "kid": kid})) is None
+
+    def test_reads_the_kid_of_a_jwt_too(self) -> None:
+        header = b64url(json.dumps({"alg": "RS256", "kid": "k1"}).encode())
+
+        assert signature_key_id(f"{header}.e30.AAAA") == "k1"
+
+    def test_longest_accepted_signature(self) -> None:
+        """16 384 characters are read; one more is not (the same bound as verification)."""
+        head = detached({"kid": "k1"}, b"")
+        longest = head + "A" * (16_384 - len(head))
+
+        assert (signature_key_id(longest), signature_key_id(longest + "A")) == ("k1", None)
 
 
 class TestVerifyDashboardToken:
