@@ -29,6 +29,11 @@ from saleor_gordon.saleor.signature import (
 )
 
 SAMPLE_KID = "ih_9LsUfCrdgC6VsNaVmbYYYlVR2OM6dMEONjXUZl-Q"
+NOT_DETACHED = "The signature is not a detached JWS (header..signature)."
+NOT_JSON = "The signature header is not base64url-encoded JSON."
+NOT_RS256 = "The signature is not RS256."
+NOT_UNENCODED = "The signature is not a detached JWS with an unencoded payload."
+NO_KID = "The signature header names no key id."
 
 
 def b64url(data: bytes) -> str:
@@ -59,15 +64,16 @@ def rsa_sign(key: SigningKey, data: bytes, alg: str = "RS256") -> bytes:
     return key.private_key.sign(data, scheme, digest)
 
 
-def signed_detached(key: SigningKey, body: bytes, header: dict[str, Any]) -> str:
+def signed_detached(key: SigningKey, body: bytes, header: dict[str, Any], raw: str = "") -> str:
     """A detached JWS over ``body`` under exactly ``header``, validly signed by ``key``.
 
     The signing input follows the header as a JWS library would: the raw body when it says
-    ``b64: false`` (RFC 7797), the base64url body otherwise (RFC 7515). So only the rule under test
+    ``b64: false`` (RFC 7797), the base64url body otherwise (RFC 7515); ``raw`` is the header's exact
+    text when it must be JSON a dict cannot hold (a key twice). So only the rule under test
     can refuse it: without the rule, either it would verify or PyJWT's own refusal would surface as a
     SignatureMismatch, which asks for a JWKS refetch.
     """
-    segment = b64url(json.dumps(header, separators=(",", ":")).encode())
+    segment = b64url((raw or json.dumps(header, separators=(",", ":"))).encode())
     payload = body if header.get("b64", True) is False else b64url(body).encode()
     signature = rsa_sign(key, segment.encode() + b"." + payload, str(header.get("alg")))
     return f"{segment}..{b64url(signature)}"
@@ -243,32 +249,38 @@ class TestVerifyWebhookSignature:
             verify_webhook_signature(body, f"{header}.{b64url(body)}.{sig}", sample_jwks)
 
     @pytest.mark.parametrize(
-        "signature",
+        ("signature", "message"),
         [
-            "",
-            "abc",
-            "..",
-            "a..",
-            "..b",
-            "a.b.c",
-            "a...b",
-            "e30..AAAA",  # {} as header
-            "W10..AAAA",  # [] as header
-            "bm90IGpzb24..AAAA",  # not json
-            "eyJhbGciOiJSUzI1NiJ9 ..AAAA",
-            "ü..AAAA",
-            "A" * 20_000 + "..AAAA",
-            "eyJhbGciOiJSUzI1NiIsImFsZyI6Im5vbmUifQ..AAAA",  # duplicate alg key
+            ("", NOT_DETACHED),
+            ("abc", NOT_DETACHED),
+            ("..", NOT_DETACHED),
+            ("a..", NOT_DETACHED),
+            ("..b", NOT_DETACHED),
+            ("a.b.c", NOT_DETACHED),
+            ("a...b", NOT_DETACHED),
+            ("e30..AAAA", NOT_RS256),  # {} as header
+            ("W10..AAAA", "The signature header is not a JSON object."),  # [] as header
+            ("bm90IGpzb24..AAAA", NOT_JSON),  # not json
+            ("eyJhbGciOiJSUzI1NiJ9 ..AAAA", NOT_DETACHED),
+            ("ü..AAAA", NOT_DETACHED),
+            ("A" * 20_000 + "..AAAA", NOT_DETACHED),
+            ("eyJhbGciOiJSUzI1NiIsImFsZyI6Im5vbmUifQ..AAAA", NOT_JSON),  # duplicate alg key
+            ("A..AAAA", "A base64url segment is malformed."),
         ],
     )
     def test_malformed_signatures_are_rejected(
-        self, signature: str, first_sample: tuple[bytes, str], sample_jwks: dict[str, Any]
+        self,
+        signature: str,
+        message: str,
+        first_sample: tuple[bytes, str],
+        sample_jwks: dict[str, Any],
     ) -> None:
-        """Anything that is not a well-formed detached JWS fails closed."""
+        """Anything that is not a well-formed detached JWS fails closed, saying what is wrong."""
         body, _ = first_sample
 
-        with pytest.raises(SignatureInvalid):
-            verify_webhook_signature(body, signature, sample_jwks)
+        error = rejection(verify_webhook_signature, body, signature, sample_jwks)
+
+        assert (type(error), error.message) == (SignatureInvalid, message)
 
     def test_truncated_signature_is_rejected(
         self, first_sample: tuple[bytes, str], sample_jwks: dict[str, Any]
@@ -303,9 +315,6 @@ def jwks(key: SigningKey) -> dict[str, Any]:
 
 
 BODY = b'{"order": {"id": "T3JkZXI6MQ==", "number": "45"}}'
-NOT_RS256 = "The signature is not RS256."
-NOT_UNENCODED = "The signature is not a detached JWS with an unencoded payload."
-NO_KID = "The signature header names no key id."
 
 
 class TestWebhookHeaderRules:
@@ -384,6 +393,33 @@ class TestWebhookHeaderRules:
         error = rejection(verify_webhook_signature, BODY, signed_detached(key, BODY, header), jwks)
 
         assert (type(error), error.message) == (SignatureInvalid, NO_KID)
+
+    def test_a_header_naming_a_key_twice_is_refused_even_when_signed(
+        self, key: SigningKey, jwks: dict[str, Any]
+    ) -> None:
+        """{"alg": "none", "alg": "RS256"}: parsers disagree on which wins, so neither does."""
+        raw = f'{{"alg":"none","alg":"RS256","b64":false,"crit":["b64"],"kid":"{key.kid}"}}'
+        signature = signed_detached(key, BODY, SALEOR_HEADER | {"kid": key.kid}, raw=raw)
+
+        error = rejection(verify_webhook_signature, BODY, signature, jwks)
+
+        assert (type(error), error.message) == (SignatureInvalid, NOT_JSON)
+
+    def test_the_longest_accepted_signature_is_checked_not_refused_for_its_length(
+        self, key: SigningKey, jwks: dict[str, Any]
+    ) -> None:
+        """16 384 characters are verified (here: a mismatch); one more is refused unread."""
+        head = signed_detached(key, BODY, SALEOR_HEADER | {"kid": key.kid}).split("..")[0] + ".."
+        longest = head + "A" * (16_384 - len(head))
+
+        assert type(rejection(verify_webhook_signature, BODY, longest, jwks)) is SignatureMismatch
+        error = rejection(verify_webhook_signature, BODY, longest + "A", jwks)
+        assert (type(error), error.message) == (SignatureInvalid, NOT_DETACHED)
+
+    def test_the_default_message_is_the_docstring(self) -> None:
+        assert SignatureInvalid().message == (
+            "The signature does not verify against the JWKS of the Saleor it claims to come from."
+        )
 
     def test_kid_not_in_the_jwks_is_unknown(self, key: SigningKey) -> None:
         """A valid signature by a key the cached JWKS lacks: SignatureKeyUnknown (refetch)."""
@@ -597,7 +633,7 @@ class TestLoadJwksKeys:
         assert rfc7638_thumbprint(n=jwk["n"], e=jwk["e"]) == SAMPLE_KID
 
     def test_bad_jwks_shapes(self, sample_jwks: dict[str, Any]) -> None:
-        """Everything but a list of RSA verification keys is refused."""
+        """Everything but a list of RSA verification keys is refused, saying why."""
         good = sample_jwks["keys"][0]
         small = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 - must be refused
         small_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(small.public_key())) | {
@@ -606,25 +642,49 @@ class TestLoadJwksKeys:
         ec_jwk = json.loads(
             jwt.algorithms.ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key())
         ) | {"kid": "ec"}
-        bad: list[Any] = [
-            {},
-            {"keys": []},
-            {"keys": "nope"},
-            {"keys": [None]},
-            {"keys": [good, good]},
-            {"keys": [ec_jwk]},
-            {"keys": [small_jwk]},
-            {"keys": [good | {"kty": "oct"}]},
-            {"keys": [good | {"alg": "RS512"}]},
-            {"keys": [good | {"use": "enc"}]},
-            {"keys": [good | {"key_ops": ["encrypt"]}]},
-            {"keys": [good | {"n": "!!!"}]},
-            {"keys": [{k: v for k, v in good.items() if k != "kid"}]},
+        not_rsa = "A JWKS entry is not an RSA key with kid, n and e."
+        without = {k: v for k, v in good.items() if k != "kid"}
+        bad: list[tuple[Any, str]] = [
+            ({}, "The JWKS has no keys."),
+            ([good], "The JWKS has no keys."),
+            ({"keys": []}, "The JWKS has no keys."),
+            ({"keys": "nope"}, "The JWKS has no keys."),
+            ({"keys": [None]}, "A JWKS entry is not an object."),
+            ({"keys": [good, good]}, "The JWKS lists a key id twice."),
+            ({"keys": [ec_jwk]}, not_rsa),
+            ({"keys": [small_jwk]}, "A JWKS key is shorter than 2048 bits."),
+            ({"keys": [good | {"kty": "oct"}]}, not_rsa),
+            ({"keys": [good | {"kid": 7}]}, not_rsa),
+            ({"keys": [good | {"n": 7}]}, not_rsa),
+            ({"keys": [good | {"e": 7}]}, not_rsa),
+            ({"keys": [good | {"kid": ""}]}, not_rsa),
+            ({"keys": [good | {"n": ""}]}, not_rsa),
+            ({"keys": [good | {"e": ""}]}, not_rsa),
+            (
+                {"keys": [good | {"alg": "RS512"}]},
+                "A JWKS entry is not meant for RS256 signatures.",
+            ),
+            ({"keys": [good | {"use": "enc"}]}, "A JWKS entry is not meant for RS256 signatures."),
+            (
+                {"keys": [good | {"key_ops": ["encrypt"]}]},
+                "A JWKS entry is not meant for verifying.",
+            ),
+            ({"keys": [good | {"key_ops": "verify"}]}, "A JWKS entry is not meant for verifying."),
+            ({"keys": [good | {"n": "!!!"}]}, "A JWKS entry is not a valid RSA public key."),
+            ({"keys": [good | {"e": "AA"}]}, "A JWKS entry is not a valid RSA public key."),
+            ({"keys": [without]}, not_rsa),
         ]
 
-        for jwks in bad:
-            with pytest.raises(SignatureInvalid):
-                load_jwks_keys(jwks)
+        for jwks, message in bad:
+            error = rejection(load_jwks_keys, jwks)
+            assert (type(error), error.message) == (SignatureInvalid, message), jwks
+
+    def test_a_minimal_rsa_jwk_is_enough(self, sample_jwks: dict[str, Any]) -> None:
+        """alg, use and key_ops may be left out: they default to RS256, sig and verify."""
+        good = sample_jwks["keys"][0]
+        minimal = {key: good[key] for key in ("kty", "kid", "n", "e")}
+
+        assert list(load_jwks_keys({"keys": [minimal]})) == [SAMPLE_KID]
 
     def test_bad_jwks_fails_verification_closed(self, first_sample: tuple[bytes, str]) -> None:
         """An unusable JWKS never lets a webhook through."""
