@@ -6,11 +6,12 @@ job message and the order to push; the retry deadline is inclusive.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
 
+from saleor_gordon.core.delivery_dates import first_delivery_date
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.order import (
     NotAnOrderObject,
@@ -231,3 +232,30 @@ def test_a_retry_due_exactly_at_the_deadline_is_still_made() -> None:
     assert policy.decide(
         attempts=3, pending_since=start, now=start + timedelta(seconds=91)
     ) == GiveUp("gave up after 3 attempts over 0.0277778 hours")
+
+
+# --- delivery dates -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ordered_at", "weekdays", "lead_days", "message"),
+    [
+        (datetime(2026, 12, 1, 9), (1,), 0, "ordered_at must be timezone-aware"),  # noqa: DTZ001
+        (NOW, (1,), -1, "lead_days must not be negative"),
+        (NOW, (), 0, "no allowed delivery day within a year; check delivery_days.weekdays"),
+    ],
+    ids=["naive", "negative-lead", "no-weekday"],
+)
+def test_delivery_date_errors_say_what_is_wrong(
+    ordered_at: datetime, weekdays: tuple[int, ...], lead_days: int, message: str
+) -> None:
+    with pytest.raises(ValueError, match=r"\w") as caught:
+        first_delivery_date(
+            ordered_at,
+            timezone="Europe/Stockholm",
+            cutoff=time(14, 0),
+            weekdays=weekdays,
+            lead_days=lead_days,
+        )
+
+    assert str(caught.value) == message

@@ -347,3 +347,65 @@ def test_rule_shipping_method_by_name_or_primary_key(
             "Skipped",
             [f"no delivery-group rule matches channel 'sverige' / shipping method {shown!r}"],
         )
+
+
+@pytest.mark.parametrize(
+    ("variant_name", "variant_id", "shown"),
+    [
+        ("U2hpcDox", "v-1", False),  # 8 characters, Ship:1: an id
+        ("QToxMjM", "v-1", True),  # 7 characters: too short to be read as an id
+        ("U2hpcDoxMjM", "v-1", False),  # Ship:123 without its padding
+        ("U2hp*cDox", "v-1", True),  # not base64
+        ("aGVsbG8gd28", "v-1", True),  # base64 of "hello wo": no Type:pk inside
+        ("v-402", "v-402", False),  # the variant's own id
+        ("ID:402", "v-1", False),  # Saleor's name for a variant without name nor SKU
+    ],
+)
+def test_variant_names_that_are_ids_are_left_out(
+    variant_name: str, variant_id: str, shown: bool
+) -> None:
+    line = line_data(variantName=variant_name, variant=variant(id=variant_id))
+
+    result = translate_document(order_data(lines=[line]), config(), now=NOW)
+
+    assert isinstance(result, Translated)
+    name = "Middagskasse 4 portioner" + (f" ({variant_name})" if shown else "")
+    assert [item.name for item in result.gordon_order.inventory] == [name]
+
+
+@pytest.mark.parametrize(
+    ("weight", "kilograms"),
+    [
+        ({"unit": "G", "value": 0.0004}, None),  # rounds to 0 g: left out
+        ({"unit": "G", "value": 0.6}, 0.001),
+        ({"unit": "KG", "value": None}, None),
+        ({"unit": "KG", "value": float("inf")}, None),
+        ({"unit": "KG", "value": 0}, None),
+    ],
+    ids=repr,
+)
+def test_weights_that_cannot_be_sent_are_left_out(
+    weight: dict[str, Any], kilograms: float | None
+) -> None:
+    line = line_data(variant=variant(weight=weight))
+
+    result = translate_document(order_data(lines=[line]), config(), now=NOW)
+
+    assert isinstance(result, Translated)
+    assert [item.weight for item in result.gordon_order.inventory] == [kilograms]
+    assert result.warnings == ()
+
+
+def test_an_invalid_legacy_temperature_on_the_variant_names_the_variant() -> None:
+    product = {**line_data()["variant"]["product"], "metadata": []}
+    line = line_data(variant=variant(metadata=metadata(temperature="lukewarm"), product=product))
+
+    result = translate_document(order_data(lines=[line]), config(), now=NOW)
+
+    assert answer(result) == (
+        "Untranslatable",
+        [
+            "lines[0].variant.metadata gordon.temperature: 'lukewarm' is not a temperature zone. "
+            "Use one of: ambient, chilled, frozen."
+        ],
+    )
