@@ -310,6 +310,12 @@ SHIPPING_METHOD_21 = "U2hpcHBpbmdNZXRob2Q6MjE="  # ShippingMethod:21
         ({"__typename": "ShippingMethod", "id": "", "name": ""}, "Hem", "hem", True),
         (None, "", "Hem", False),
         (
+            {"__typename": "ShippingMethod", "id": "", "name": "Gordon hem"},
+            "Other",
+            "gordon hem",
+            True,
+        ),
+        (
             {"__typename": "ShippingMethod", "id": SHIPPING_METHOD_21, "name": "X"},
             "",
             "U2hpcHBpbmdNZXRob2RUeXBlOjIx",  # ShippingMethodType:21, as the Dashboard shows it
@@ -328,7 +334,15 @@ SHIPPING_METHOD_21 = "U2hpcHBpbmdNZXRob2Q6MjE="  # ShippingMethod:21
             True,
         ),
     ],
-    ids=["order-name", "empty-method-name", "no-name", "type-id", "other-type", "same-id"],
+    ids=[
+        "order-name",
+        "empty-method-name",
+        "no-name",
+        "method-name-first",
+        "type-id",
+        "other-type",
+        "same-id",
+    ],
 )
 def test_rule_shipping_method_by_name_or_primary_key(
     delivery_method: dict[str, Any] | None, method_name: str, wanted: str, matches: bool

@@ -504,6 +504,29 @@ class TestDashboardTokenHeaderRules:
             "The Dashboard token is not an RS256 JWT.",
         )
 
+    @pytest.mark.parametrize("token", ["a.b", "a.b.c.d", "a..c", "ü.b.c", "a.b.c "], ids=repr)
+    def test_a_token_that_is_not_a_compact_jwt(self, token: str, key: SigningKey) -> None:
+        error = rejection(self.verify, token, key)
+
+        assert (type(error), error.message) == (
+            SignatureInvalid,
+            "The Dashboard token is not a JWT.",
+        )
+
+    def test_the_longest_accepted_token_is_checked_not_refused_for_its_length(
+        self, key: SigningKey
+    ) -> None:
+        """16 384 characters are verified (here: the signature fails); one more is refused unread."""
+        head = signed_jwt(key, self.claims(), {"alg": "RS256", "kid": key.kid}).rsplit(".", 1)[0]
+        longest = head + "." + "A" * (16_384 - len(head) - 1)
+
+        assert rejection(self.verify, longest, key).message == (
+            "The Dashboard token signature does not verify."
+        )
+        assert rejection(self.verify, longest + "A", key).message == (
+            "The Dashboard token is not a JWT."
+        )
+
     def test_no_kid_is_invalid(self, key: SigningKey) -> None:
         error = rejection(self.verify, signed_jwt(key, self.claims(), {"alg": "RS256"}), key)
 
@@ -808,5 +831,5 @@ class TestVerifyDashboardToken:
     def test_naive_now_is_a_programming_error(
         self, recorded: dict[str, Any], sample_jwks: dict[str, Any]
     ) -> None:
-        with pytest.raises(ValueError, match="timezone"):
+        with pytest.raises(ValueError, match=r"^now must be timezone-aware$"):
             self.verify(recorded, sample_jwks, now=datetime(2026, 11, 27))  # noqa: DTZ001
