@@ -6,7 +6,7 @@ job message and the order to push; the retry deadline is inclusive.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
 import pytest
@@ -237,14 +237,27 @@ def test_a_retry_due_exactly_at_the_deadline_is_still_made() -> None:
 # --- delivery dates -------------------------------------------------------------------------------
 
 
+class _NoOffset(tzinfo):
+    """A time zone that knows no offset: the datetime is aware in name only."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+
 @pytest.mark.parametrize(
     ("ordered_at", "weekdays", "lead_days", "message"),
     [
         (datetime(2026, 12, 1, 9), (1,), 0, "ordered_at must be timezone-aware"),  # noqa: DTZ001
+        (
+            datetime(2026, 12, 1, 9, tzinfo=_NoOffset()),
+            (1,),
+            0,
+            "ordered_at must be timezone-aware",
+        ),
         (NOW, (1,), -1, "lead_days must not be negative"),
         (NOW, (), 0, "no allowed delivery day within a year; check delivery_days.weekdays"),
     ],
-    ids=["naive", "negative-lead", "no-weekday"],
+    ids=["naive", "no-offset", "negative-lead", "no-weekday"],
 )
 def test_delivery_date_errors_say_what_is_wrong(
     ordered_at: datetime, weekdays: tuple[int, ...], lead_days: int, message: str

@@ -423,3 +423,15 @@ def test_an_invalid_legacy_temperature_on_the_variant_names_the_variant() -> Non
             "Use one of: ambient, chilled, frozen."
         ],
     )
+
+
+def test_a_line_without_its_variant_keeps_its_names_and_has_no_weight() -> None:
+    """Saleor gives no variant for a deleted one; the line's own names and quantity still go."""
+    line = line_data(variant=None, productName="Presentask", variantName="Stor")
+
+    result = translate_document(order_data(lines=[line]), config(), now=NOW)
+
+    assert isinstance(result, Translated)
+    assert [item.to_json() for item in result.gordon_order.inventory] == [
+        {"name": "Presentask (Stor)", "quantity": 1}
+    ]
