@@ -6,12 +6,13 @@ job message and the order to push; the retry deadline is inclusive.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 import pytest
 
 from saleor_gordon.core.delivery_dates import first_delivery_date
+from saleor_gordon.core.gordon_order import format_time_window
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.order import (
     NotAnOrderObject,
@@ -272,3 +273,84 @@ def test_delivery_date_errors_say_what_is_wrong(
         )
 
     assert str(caught.value) == message
+
+
+# --- clock times ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("23:00 - 23:59", "23:00 - 23:59"),
+        ("00:59 - 01:00", "00:59 - 01:00"),
+        ("17:30 - 21:45", "17:30 - 21:45"),
+    ],
+)
+def test_windows_at_the_last_hour_and_minute(text: str, expected: str) -> None:
+    assert format_time_window(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["24:00 - 23:00", "22:00 - 24:00", "10:60 - 11:00", "10:00 - 10:60"]
+)
+def test_impossible_times_in_a_window(text: str) -> None:
+    with pytest.raises(ValueError, match=r"\w") as caught:
+        format_time_window(text)
+
+    assert str(caught.value) == (
+        f"{text!r} holds an impossible time; hours run 00-23, minutes 00-59, e.g. 08:00 - 12:00"
+    )
+
+
+@pytest.mark.parametrize(
+    ("cutoff", "stored"), [("23:59", "23:59"), ("14:30", "14:30"), ("0:05", "00:05")]
+)
+def test_cutoffs_at_the_last_hour_and_minute(cutoff: str, stored: str) -> None:
+    data = config_data()
+    data["delivery_days"]["cutoff"] = cutoff
+
+    assert parse_shop_config(data).delivery_days.cutoff == stored
+
+
+@pytest.mark.parametrize("cutoff", ["24:00", "12:60", "24:60"])
+def test_impossible_cutoffs(cutoff: str) -> None:
+    data = config_data()
+    data["delivery_days"]["cutoff"] = cutoff
+
+    assert _problems(data) == [
+        f"delivery_days.cutoff: {cutoff!r} is not a time of day; write HH:MM, e.g. 14:00"
+    ]
+
+
+# --- what counts as an order ----------------------------------------------------------------------
+
+
+def test_a_number_without_an_id_is_an_order() -> None:
+    assert SaleorOrder.from_graphql({"number": "45"}).number == "45"
+
+
+@pytest.mark.parametrize(
+    ("data", "keys"),
+    [({}, "none"), (dict.fromkeys("ihgfedcba", 1), "a, b, c, d, e, f, g, h")],
+    ids=["empty", "nine-keys"],
+)
+def test_an_object_without_id_or_number_lists_its_first_eight_keys(
+    data: dict[str, Any], keys: str
+) -> None:
+    with pytest.raises(OrderPayloadInvalid) as caught:
+        SaleorOrder.from_graphql(data)
+
+    assert str(caught.value) == (
+        f"expected a Saleor order object with 'id' and 'number'; its keys are: {keys}"
+    )
+
+
+def test_now_is_read_in_its_own_offset() -> None:
+    """00:30 at +05:00 is still 30 November in Stockholm: a delivery that day is not in the past."""
+    now = datetime(2026, 12, 1, 0, 30, tzinfo=timezone(timedelta(hours=5)))
+    data = order_data(metadata=[{"key": "gordon.delivery_date", "value": "2026-11-30"}])
+
+    result = translate_order(SaleorOrder.from_graphql(data), config(), now=now)
+
+    assert isinstance(result, Translated)
+    assert result.gordon_order.deliverydate == "2026-11-30"
