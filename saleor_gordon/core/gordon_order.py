@@ -130,6 +130,10 @@ class GordonOrder(BaseModel):
         """SHA-256 (hex) of the canonical JSON body: sorted keys, no spaces, UTF-8.
 
         Equal orders give equal hashes in every process, so a re-push of unchanged data can be skipped.
+
+        The format is pinned by literal digests in tests/core/test_gordon_order.py. Hashes of pushed
+        orders are stored and compared with fresh ones, so changing the format re-pushes every order
+        after an upgrade: it needs a migration plan, not just new digests in the test.
         """
         canonical = json.dumps(
             self.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False

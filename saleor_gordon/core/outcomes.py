@@ -305,11 +305,8 @@ def _gordon_message(document: Mapping[str, object] | None, body: bytes) -> str:
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is not None:
-        return value
-    lowered = {key.lower(): item for key, item in headers.items()}
-    return lowered.get(name)
+    """The header ``name`` (lower case) whatever the case of the mapping's keys."""
+    return {key.lower(): item for key, item in headers.items()}.get(name)
 
 
 def _optional_text(value: object) -> str | None:

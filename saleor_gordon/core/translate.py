@@ -8,7 +8,10 @@ three frozen values:
 - ``Skipped``: the order is not for Gordon (draft, no shipping, click and collect, no matching rule);
 - ``Untranslatable``: problems the shop owner must fix in Saleor or in the configuration, all of them.
 
-``translate_order`` never raises. Decisions, each cited where it is implemented:
+Every answer about the order's data is one of these values; ``translate_order`` raises only on a bug in
+this module, on purpose: a catch-all would turn a programming error into an ``Untranslatable`` that tests
+cannot tell from a real answer (issue 8, "tests to make honest" item 2). The worker records such a
+crash (``job.crashed``, with the traceback) and retries the job. Decisions, each cited where implemented:
 
 - Gordon fields and formats: ``../shared/docs/gordon-api.md`` B5 (fields) and D2 (formats).
 - Metadata keys (public order metadata, set by a storefront or by staff): ``gordon.delivery_date``,
@@ -48,7 +51,6 @@ from saleor_gordon.core.order import Address, OrderLine, SaleorOrder, Variant, e
 from saleor_gordon.core.shop_config import DeliveryGroupRule, ShopConfig
 
 __all__ = [
-    "UNREADABLE_REASON",
     "Problem",
     "Skipped",
     "Translated",
@@ -57,9 +59,6 @@ __all__ = [
     "translate_document",
     "translate_order",
 ]
-
-# The reason of the catch-all problem of translate_order: a bug, never an expected answer (tests look for it).
-UNREADABLE_REASON: Final = "the order data could not be read"
 
 META_DELIVERY_DATE: Final = "gordon.delivery_date"
 META_TIME_WINDOW: Final = "gordon.time_window"
@@ -135,19 +134,11 @@ def translate_order(
     ``now`` (aware; naive counts as UTC) is the time of the translation. ``pushed_delivery_date`` is the
     ``deliverydate`` Gordon already has for this order: without a requested date it is sent again while
     it is still allowed, so a re-push does not move the delivery nor change the content hash.
+
+    No exception is caught here: the field functions report every problem with the data as a ``Problem``,
+    so an exception is a bug and must surface (see the module docstring).
     """
-    try:
-        return _translate(order, config, _aware(now), pushed_delivery_date)
-    except Exception as exc:  # the contract: never raise, say what broke
-        return Untranslatable(
-            (
-                Problem(
-                    "order",
-                    f"{UNREADABLE_REASON} ({type(exc).__name__})",
-                    "Check the order in the Saleor Dashboard and report this order to the app's maintainers.",
-                ),
-            )
-        )
+    return _translate(order, config, _aware(now), pushed_delivery_date)
 
 
 def translate_document(document: object, config: ShopConfig, *, now: datetime) -> TranslationResult:

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Mutation testing with mutmut (docs/testing.md reports the score). Not part of .ci/run: it takes long.
+#
+#   scripts/mutation.sh [core|sync] [mutmut run arguments...]
+#
+# core: saleor_gordon/core/ and saleor/signature.py against tests/core and tests/saleor/test_signature.py
+# sync: saleor_gordon/sync.py against its in-process tests (SYNC_TESTS='["tests/a.py", ...]')
+#
+# Each target runs in its own scratch copy, .mutation/<target>/ (git-ignored), with the repository's
+# pyproject.toml plus that target's [tool.mutmut] section; mutmut keeps its results there, so a
+# second run only re-tests what changed. One process (--max-children 1): the machine is shared.
+# A run keeps earlier verdicts; after changing tests, start afresh: rm -rf .mutation/<target>.
+# Afterwards: cd .mutation/<target> && uv run --project ../.. mutmut results   (or: mutmut show NAME)
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+target="${1:-core}"
+shift || true
+
+case "$target" in
+core)
+    section='[tool.mutmut]
+source_paths = ["saleor_gordon"]
+only_mutate = ["saleor_gordon/core/*", "saleor_gordon/saleor/signature.py"]
+do_not_mutate = ["saleor_gordon/core/__init__.py"]
+pytest_add_cli_args_test_selection = ["tests/core", "tests/saleor/test_signature.py"]
+# test_core_is_pure reads the imports of core/, which mutmut'"'"'s trampolines change: not a mutant test.
+pytest_add_cli_args = ["-p", "no:cacheprovider", "--ignore=tests/core/test_core_is_pure.py"]
+also_copy = ["graphql", "manifest"]'
+    ;;
+sync)
+    # The in-process tests of sync.py (not the e2e tests: their processes are not mutated).
+    # SYNC_TESTS overrides the selection, as a TOML list of paths.
+    section='[tool.mutmut]
+source_paths = ["saleor_gordon"]
+only_mutate = ["saleor_gordon/sync.py"]
+pytest_add_cli_args_test_selection = '"${SYNC_TESTS:-[\"tests/test_sync.py\"]}"'
+pytest_add_cli_args = ["-p", "no:cacheprovider"]
+also_copy = ["graphql", "manifest"]'
+    ;;
+*)
+    echo "usage: $0 [core|sync] [mutmut run arguments...]" >&2
+    exit 2
+    ;;
+esac
+
+work="$repo/.mutation/$target"
+mkdir -p "$work"
+# A fresh copy of the code and tests (mutmut's cache compares file contents, so results stay valid).
+for dir in saleor_gordon tests graphql manifest; do
+    rm -rf "${work:?}/$dir"
+    cp -r "$repo/$dir" "$work/$dir"
+done
+find "$work" -name __pycache__ -prune -exec rm -rf {} +
+{ cat "$repo/pyproject.toml"; echo; echo "$section"; } >"$work/pyproject.toml"
+cp "$repo/uv.lock" "$work/uv.lock"
+# mutmut runs the tests in $work/mutants/, where tests/conftest.py looks for ../shared.
+if [ -d "$repo/../shared" ] && [ ! -e "$work/shared" ]; then
+    ln -s "$repo/../shared" "$work/shared"
+fi
+
+cd "$work"
+uv run --project "$repo" mutmut run --max-children 1 "$@"

@@ -1,0 +1,130 @@
+"""Boundaries and exact messages of classify_gordon_response / classify_token_response.
+
+Found by mutation testing (docs/testing.md): status ranges at their edges, which key of an error body
+is Gordon's message, bodies that are not UTF-8, and the token endpoint's refusals by status.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from saleor_gordon.core.outcomes import (
+    BASE_URL_HINT,
+    CREDENTIALS_MESSAGE,
+    Accepted,
+    NotFound,
+    Outcome,
+    Rejected,
+    Retryable,
+    TokenGranted,
+    TokenOutcome,
+    classify_gordon_response,
+    classify_token_response,
+)
+
+NOW = datetime(2030, 2, 25, 12, 0, tzinfo=UTC)
+OK = {"external_ref": "A1", "tracking_id": "T1", "status": "OK"}
+
+
+def body(document: object) -> bytes:
+    return json.dumps(document).encode()
+
+
+@pytest.mark.parametrize(
+    ("status", "raw", "expected"),
+    [
+        (299, body(OK), Accepted("A1", "T1", OK)),
+        (
+            300,
+            body(OK),
+            Rejected(f"Gordon answered with a redirect (HTTP 300); {BASE_URL_HINT}", 300),
+        ),
+        (399, b"", Rejected(f"Gordon answered with a redirect (HTTP 399); {BASE_URL_HINT}", 399)),
+        (400, b"", Rejected("Gordon refused the request (HTTP 400)", 400)),
+        (
+            400,
+            b"\xff bad\n zip ",
+            Rejected("Gordon refused the request (HTTP 400): \ufffd bad zip", 400),
+        ),
+        (
+            400,
+            body({"status": "error", "error_description": "bad zip", "error": "invalid"}),
+            Rejected("bad zip", 400),
+        ),
+        (400, body({"status": "error", "error": "invalid"}), Rejected("invalid", 400)),
+        (
+            300,
+            body({"status": "error", "message": "Order not found"}),
+            Rejected("Order not found", 300),
+        ),
+        (299, body({"status": "error", "message": "Order not found"}), NotFound("Order not found")),
+        (499, body({"status": "error", "message": "Order not found"}), NotFound("Order not found")),
+    ],
+    ids=lambda value: value if isinstance(value, int) else None,
+)
+def test_order_answers_at_the_edges(status: int, raw: bytes, expected: Outcome) -> None:
+    assert classify_gordon_response(status, {}, raw, now=NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "raw", "expected"),
+    [
+        (500, {}, b"", Retryable("Gordon answered HTTP 500", None)),
+        (
+            503,
+            {"Retry-After": "Mon, 25 Feb 2030 12:00:30 GMT"},
+            body({"message": "down for maintenance"}),
+            Retryable("Gordon answered HTTP 503: down for maintenance", 30.0),
+        ),
+        (
+            403,
+            {},
+            body({"error": "unauthorized_client"}),
+            Rejected(f"{CREDENTIALS_MESSAGE} (HTTP 403: unauthorized_client)", 403),
+        ),
+        (
+            400,
+            {},
+            body({"error": "invalid_client", "error_description": "Client authentication failed"}),
+            Rejected(f"{CREDENTIALS_MESSAGE} (HTTP 400: Client authentication failed)", 401),
+        ),
+        (401, {}, b"", Rejected(f"{CREDENTIALS_MESSAGE} (HTTP 401)", 401)),
+        (403, {}, b"", Rejected(f"{CREDENTIALS_MESSAGE} (HTTP 403)", 403)),
+        (
+            404,
+            {},
+            body({"error": "x"}),
+            Rejected(
+                f"Gordon's token endpoint answered HTTP 404 unexpectedly; {BASE_URL_HINT}", 404
+            ),
+        ),
+        (
+            300,
+            {},
+            body({"access_token": "t", "expires_in": 60}),
+            Rejected(
+                f"Gordon's token endpoint answered HTTP 300 unexpectedly; {BASE_URL_HINT}", 300
+            ),
+        ),
+        (
+            200,
+            {},
+            body({"access_token": 5}),
+            Rejected(
+                f"Gordon's token endpoint answered HTTP 200 without an access token; {BASE_URL_HINT}",
+                200,
+            ),
+        ),
+        (200, {}, body({"access_token": "t", "expires_in": 0}), TokenGranted("t", 3600.0)),
+        (200, {}, body({"access_token": "t", "expires_in": 1}), TokenGranted("t", 1.0)),
+        (299, {}, body({"access_token": "t", "expires_in": 0.5}), TokenGranted("t", 0.5)),
+    ],
+    ids=lambda value: value if isinstance(value, int) else None,
+)
+def test_token_answers_at_the_edges(
+    status: int, headers: dict[str, str], raw: bytes, expected: TokenOutcome
+) -> None:
+    assert classify_token_response(status, headers, raw, now=NOW) == expected
