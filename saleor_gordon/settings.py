@@ -45,6 +45,9 @@ class Settings(BaseSettings):
 
     log_level: LogLevel = "INFO"
 
+    log_format: Literal["json", "console"] | None = None
+    """``json`` (one object per line) or ``console``; unset: console when stderr is a terminal."""
+
     workers: int = Field(default=4, ge=0, le=256)
     """Worker tasks that ``serve`` runs beside the web app (``worker`` runs them alone)."""
 
