@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] | None = None
     """``json`` (one object per line) or ``console``; unset: console when stderr is a terminal."""
 
+    metrics_token: SecretStr | None = None
+    """Bearer token that ``/metrics`` requires; unset: ``/metrics`` is open."""
+
     workers: int = Field(default=4, ge=0, le=256)
     """Worker tasks that ``serve`` runs beside the web app (``worker`` runs them alone)."""
 
