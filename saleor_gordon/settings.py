@@ -105,6 +105,12 @@ class Settings(BaseSettings):
             raise ValueError(f"is not a valid regular expression: {exc}") from exc
         return value
 
+    @field_validator("metrics_token")
+    @classmethod
+    def _check_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        """An empty token (``METRICS_TOKEN=`` from a compose file) means none, never "any"."""
+        return value if value is not None and value.get_secret_value().strip() else None
+
     @field_validator("secret_key")
     @classmethod
     def _check_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
