@@ -4,14 +4,24 @@ The app's own log lines name orders by ID and number only. What it does not writ
 of an unexpected error, a library's message) goes through ``MaskingFormatter``, which every entry
 point installs with ``configure_logging``: e-mail addresses and phone numbers are masked in the
 message and in the traceback (issue 8, defect 4). Names cannot be recognised in free text.
+
+Two formats (``SALEOR_GORDON_LOG_FORMAT``): ``console``, one readable line per record, and
+``json``, one JSON object per line (``JsonFormatter``) with the stable dotted event name that
+starts every message of the app (``webhook.accepted``, ``job.crashed``) and the ``key=value``
+fields of the message (``job_id``, ``order_id``, ``saleor_api_url``...) as fields of the object.
+Unset, the format is ``console`` when stderr is a terminal and ``json`` otherwise.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import re
+import sys
+from datetime import UTC, datetime
 from types import TracebackType
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -24,13 +34,31 @@ _PHONE = re.compile(r"(?<![\w+])(?:\+\d(?:[ -]?\d){6,14}|0\d(?:[ -]?\d){6,11})(?
 _ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
 
 
-def configure_logging(level: int) -> None:
-    """Send the app's logs to stderr at ``level``, customer data masked; quiet chatty libraries."""
+LogFormat = Literal["json", "console"]
+
+# the first word of a message when it is a dotted event name: webhook.accepted, job.retry_scheduled
+_EVENT = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+")
+# key=value pairs of a message: job_id=42 saleor_api_url=https://shop.example.com/graphql/
+_FIELD = re.compile(r"(?<![\w.])([a-z][a-z0-9_]*)=(\S+)")
+# fields that could carry a credential are never echoed, whatever a message puts there
+_SECRET_KEY = re.compile(r"token|secret|password|passwd|authorization|api_key|credential", re.I)
+_RESERVED = frozenset({"time", "level", "event", "logger", "message", "exc", "stack"})
+
+
+def configure_logging(level: int, log_format: LogFormat | None = None) -> None:
+    """Send the app's logs (uvicorn's too) to stderr at ``level``, customer data masked, in
+    ``log_format`` (unset: console on a terminal, json otherwise); quiet chatty libraries."""
+    if log_format is None:
+        log_format = "console" if sys.stderr.isatty() else "json"
     handler = logging.StreamHandler()
-    handler.setFormatter(MaskingFormatter(LOG_FORMAT))
+    handler.setFormatter(JsonFormatter() if log_format == "json" else MaskingFormatter(LOG_FORMAT))
     logging.basicConfig(level=level, handlers=[handler], force=True)
     for noisy in ("httpx", "httpcore", "gql", "aiosqlite", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # through the same handler
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers.clear()
+        uvicorn_logger.propagate = True
 
 
 def mask_customer_data(text: str) -> str:
@@ -55,6 +83,41 @@ class MaskingFormatter(logging.Formatter):
 
     def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
         return mask_customer_data(super().formatStack(stack_info))
+
+
+class JsonFormatter(MaskingFormatter):
+    """One JSON object per record: ``time`` (ISO 8601, UTC), ``level``, ``event``, ``logger``,
+    ``message``, the message's ``key=value`` fields, ``exc`` (the traceback) and ``stack``.
+
+    Everything is masked as by ``MaskingFormatter``; a field named like a credential (``token``,
+    ``secret``...) shows as ``***``, in the message too.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = _FIELD.sub(_hide_secret_field, mask_customer_data(record.getMessage()))
+        first = message.split(" ", 1)[0]
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "event": first if _EVENT.fullmatch(first) else record.name,
+            "logger": record.name,
+            "message": message,
+        }
+        for key, value in _FIELD.findall(message):
+            if key not in _RESERVED and key not in entry:
+                entry[key] = value.rstrip(",;:")
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            entry["exc"] = mask_customer_data(record.exc_text)
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def _hide_secret_field(found: re.Match[str]) -> str:
+    key = found.group(1)
+    return f"{key}=***" if _SECRET_KEY.search(key) else found.group()
 
 
 def mask_email(email: str | None) -> str:

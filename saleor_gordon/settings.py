@@ -45,6 +45,12 @@ class Settings(BaseSettings):
 
     log_level: LogLevel = "INFO"
 
+    log_format: Literal["json", "console"] | None = None
+    """``json`` (one object per line) or ``console``; unset: console when stderr is a terminal."""
+
+    metrics_token: SecretStr | None = None
+    """Bearer token that ``/metrics`` requires; unset: ``/metrics`` is open."""
+
     workers: int = Field(default=4, ge=0, le=256)
     """Worker tasks that ``serve`` runs beside the web app (``worker`` runs them alone)."""
 
@@ -106,6 +112,12 @@ class Settings(BaseSettings):
         except re.error as exc:
             raise ValueError(f"is not a valid regular expression: {exc}") from exc
         return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _check_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        """An empty token (``METRICS_TOKEN=`` from a compose file) means none, never "any"."""
+        return value if value is not None and value.get_secret_value().strip() else None
 
     @field_validator("secret_key")
     @classmethod

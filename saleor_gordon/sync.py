@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from saleor_gordon import metrics
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.order import OrderPayloadInvalid, SaleorOrder
 from saleor_gordon.core.outcomes import Accepted, NotFound, Rejected, Retryable
@@ -325,6 +326,7 @@ class _Attempt:
             return self._write_back_failed(result, exc, next_at=self.now)
         except SaleorError as exc:
             return self._write_back_failed(result, exc)
+        metrics.WRITE_BACKS.labels("written").inc()
         self.history.append(HistoryEntry("write_back", "written", _keys(changes)))
         return _with_history(result, self.history)
 
@@ -347,6 +349,7 @@ class _Attempt:
     ) -> JobResult:
         """Retry the write-back on its own: what Gordon accepted stays in ``result.changes``, so
         the next attempt finds the content unchanged and only writes the metadata."""
+        metrics.WRITE_BACKS.labels("failed").inc()
         self.history.append(HistoryEntry("write_back", "failed", exc.message))
         message = f"{result.message} Writing the status to the order failed ({exc.message})."
         if next_at is None:
@@ -487,4 +490,7 @@ def _keep_ref(translation: TranslationResult, ref: str | None) -> TranslationRes
 
 async def run_job(services: SyncServices, job: ClaimedJob) -> JobResult:
     """Run one attempt of ``job``; Saleor and Gordon failures become results, never exceptions."""
-    return await _Attempt(services, job).run()
+    result = await _Attempt(services, job).run()
+    if result.status is JobStatus.RETRYING:
+        metrics.RETRIES.inc()
+    return result

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from saleor_gordon.observability import (
+    JsonFormatter,
     MaskingFormatter,
     configure_logging,
     mask_customer_data,
@@ -186,7 +189,112 @@ def test_configure_logging_installs_the_masks(
     stream = io.StringIO()
     monkeypatch.setattr("sys.stderr", stream)
 
-    configure_logging(logging.INFO)
+    configure_logging(logging.INFO, "console")
     logging.getLogger("saleor_gordon.test").warning("customer %s", "anna.svensson@example.com")
 
     assert stream.getvalue().endswith(" WARNING saleor_gordon.test customer a***@example.com\n")
+
+
+def _record(
+    msg: str, *args: object, exc_info: Any = None, name: str = "saleor_gordon.worker"
+) -> logging.LogRecord:
+    record = logging.LogRecord(name, logging.ERROR, __file__, 1, msg, args, exc_info)
+    record.created = 1764633600.25  # 2025-12-02T00:00:00.250Z
+    return record
+
+
+def test_json_lines_carry_the_event_name_and_the_fields_of_the_message() -> None:
+    record = _record(
+        "gordon.pushed job_id=%s order_id=%s saleor_api_url=%s",
+        42,
+        "T3JkZXI6MQ==",
+        "https://shop.example.com/graphql/",
+    )
+
+    assert json.loads(JsonFormatter().format(record)) == {
+        "time": "2025-12-02T00:00:00.250+00:00",
+        "level": "ERROR",
+        "event": "gordon.pushed",
+        "logger": "saleor_gordon.worker",
+        "message": "gordon.pushed job_id=42 order_id=T3JkZXI6MQ== saleor_api_url=https://shop.example.com/graphql/",
+        "job_id": "42",
+        "order_id": "T3JkZXI6MQ==",
+        "saleor_api_url": "https://shop.example.com/graphql/",
+    }
+
+
+def test_a_message_without_an_event_name_is_named_by_its_logger() -> None:
+    record = _record("Started server process [%d]", 7, name="uvicorn.error")
+
+    entry = json.loads(JsonFormatter().format(record))
+
+    assert (entry["event"], entry["message"]) == ("uvicorn.error", "Started server process [7]")
+    assert set(entry) == {"time", "level", "event", "logger", "message"}
+
+
+def test_json_lines_mask_customer_data_and_hide_credential_fields() -> None:
+    try:
+        raise ValueError("no route for anna.svensson@example.com / +46 70 228 68 10")
+    except ValueError:
+        exc_info = sys.exc_info()
+    record = _record(
+        "job.crashed job_id=%s email=%s token=%s client_secret=%s",
+        7,
+        "anna.svensson@example.com",
+        "tok-123",
+        "s3cr3t",
+        exc_info=exc_info,
+    )
+
+    line = JsonFormatter().format(record)
+    entry = json.loads(line)
+
+    assert "\n" not in line
+    assert (
+        entry["message"]
+        == "job.crashed job_id=7 email=a***@example.com token=*** client_secret=***"
+    )
+    assert (entry["email"], entry["token"], entry["client_secret"]) == (
+        "a***@example.com",
+        "***",
+        "***",
+    )
+    assert entry["exc"].startswith("Traceback (most recent call last):")
+    assert entry["exc"].endswith("ValueError: no route for a***@example.com / ***10")
+    for secret in ("anna.svensson", "228 68", "tok-123", "s3cr3t"):
+        assert secret not in line
+
+
+def test_configure_logging_writes_json_lines_for_the_app_and_uvicorn(
+    root_logging: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = io.StringIO()
+    monkeypatch.setattr("sys.stderr", stream)
+    uvicorn_error = logging.getLogger("uvicorn.error")
+    monkeypatch.setattr(uvicorn_error, "handlers", [logging.StreamHandler(io.StringIO())])
+    monkeypatch.setattr(uvicorn_error, "propagate", False)
+
+    configure_logging(logging.INFO, "json")
+    logging.getLogger("saleor_gordon.test").warning("webhook.accepted order_id=%s", "T3JkZXI6MQ==")
+    uvicorn_error.info("Application startup complete.")
+
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(line["event"], line["message"]) for line in lines] == [
+        ("webhook.accepted", "webhook.accepted order_id=T3JkZXI6MQ=="),
+        ("uvicorn.error", "Application startup complete."),
+    ]
+    assert lines[0]["order_id"] == "T3JkZXI6MQ=="
+
+
+@pytest.mark.parametrize(("tty", "expected"), [(True, MaskingFormatter), (False, JsonFormatter)])
+def test_the_default_format_is_console_on_a_terminal_and_json_otherwise(
+    root_logging: None, monkeypatch: pytest.MonkeyPatch, tty: bool, expected: type
+) -> None:
+    stream = io.StringIO()
+    monkeypatch.setattr(stream, "isatty", lambda: tty)
+    monkeypatch.setattr("sys.stderr", stream)
+
+    configure_logging(logging.INFO)
+
+    [handler] = logging.getLogger().handlers
+    assert type(handler.formatter) is expected

@@ -59,3 +59,18 @@ def test_sqlite_path() -> None:
     )
     assert Settings(database_url="postgresql://u@h/db").sqlite_path is None
     assert Settings(database_url="sqlite:///:memory:").sqlite_path is None
+
+
+def test_an_empty_metrics_token_means_none() -> None:
+    assert Settings(metrics_token="").metrics_token is None  # type: ignore[arg-type]
+    assert Settings(metrics_token=" ").metrics_token is None  # type: ignore[arg-type]
+    token = Settings(metrics_token="m-token-42").metrics_token  # type: ignore[arg-type]
+    assert token is not None
+    assert token.get_secret_value() == "m-token-42"
+
+
+def test_log_format_is_json_or_console() -> None:
+    assert Settings().log_format is None
+    assert Settings(log_format="json").log_format == "json"
+    with pytest.raises(ValidationError):
+        Settings(log_format="xml")  # type: ignore[arg-type]

@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
-        configure_logging(settings.log_level_number)
+        configure_logging(settings.log_level_number, settings.log_format)
         revision = asyncio.run(_migrate(settings.database_url))
     except GordonAppError as exc:
         return report_error(exc.message)

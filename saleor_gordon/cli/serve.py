@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         overrides = {} if args.workers is None else {"workers": args.workers}
         settings = load_settings(**overrides)
-        configure_logging(settings.log_level_number)
+        configure_logging(settings.log_level_number, settings.log_format)
         asyncio.run(serve(settings, host=args.host, port=args.port))
     except GordonAppError as exc:
         return report_error(exc.message)

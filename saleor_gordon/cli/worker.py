@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         overrides = {} if args.concurrency is None else {"workers": args.concurrency}
         settings = load_settings(**overrides)
-        configure_logging(settings.log_level_number)
+        configure_logging(settings.log_level_number, settings.log_format)
         asyncio.run(work(settings))
     except GordonAppError as exc:
         return report_error(exc.message)

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import httpx
 
-from saleor_gordon import __version__
+from saleor_gordon import __version__, metrics
 from saleor_gordon.core.outcomes import (
     BASE_URL_HINT,
     Accepted,
@@ -236,10 +236,15 @@ class GordonClient:
                 method, self._base_url + path, json=payload, headers=headers, timeout=self._timeout
             )
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            metrics.GORDON_REQUESTS.labels(method, "error").observe(time.monotonic() - started)
             failure = _transport_failure(exc, self._timeout)
             logger.warning("gordon.request_failed %s %s: %s", method, path, _describe(failure))
             return failure
-        elapsed_ms = (time.monotonic() - started) * 1000
+        elapsed = time.monotonic() - started
+        metrics.GORDON_REQUESTS.labels(method, metrics.status_class(response.status_code)).observe(
+            elapsed
+        )
+        elapsed_ms = elapsed * 1000
         logger.debug(
             "gordon.response %s %s -> %d in %.0f ms", method, path, response.status_code, elapsed_ms
         )

@@ -13,6 +13,7 @@ The token is sent per request in ``Authorization`` and never appears in messages
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from gql.transport.exceptions import (
 from gql.transport.httpx import HTTPXAsyncTransport
 from graphql import DocumentNode, parse
 
+from saleor_gordon import metrics
 from saleor_gordon.core.outcomes import parse_retry_after
 from saleor_gordon.errors import (
     SaleorError,
@@ -248,11 +250,17 @@ class SaleorClient:
         # One gql Client per call: a shared one keeps a single session and is not safe to use
         # from concurrent tasks. Both objects are cheap; the httpx connection pool is shared.
         client = Client(transport=_Transport(self._url, self._http), execute_timeout=None)
+        started, outcome = time.monotonic(), "error"
         try:
             with self._map_errors(operation):
                 data = await client.execute_async(request, extra_args=self._request_args())
+            outcome = "ok"
         except TransportQueryError as exc:  # an answer with ``errors``
+            outcome = "graphql_error"
             await self._raise_for_errors(operation, exc.errors or [], probe_on_denied)
+        finally:
+            elapsed = time.monotonic() - started
+            metrics.SALEOR_REQUESTS.labels(operation, outcome).observe(elapsed)
         return dict(data)
 
     def _request_args(self) -> dict[str, Any]:

@@ -475,6 +475,25 @@ class JobStore:
             rows = (await connection.execute(query)).all()
         return {row[0]: int(row[1]) for row in rows}
 
+    async def due_jobs(self, *, now: datetime) -> tuple[int, datetime | None]:
+        """Jobs due at ``now`` that no worker holds, revoked installations' aside (what a claim
+        would consider): how many, and when the oldest of them became due."""
+        query = (
+            select(func.count(), func.min(sync_jobs.c.next_attempt_at))
+            .select_from(
+                sync_jobs.join(installations, installations.c.id == sync_jobs.c.installation_id)
+            )
+            .where(
+                sync_jobs.c.next_attempt_at.is_not(None),
+                sync_jobs.c.next_attempt_at <= now,
+                or_(sync_jobs.c.lease_expires_at.is_(None), sync_jobs.c.lease_expires_at < now),
+                installations.c.revoked_at.is_(None),
+            )
+        )
+        async with map_database_errors(), self._engine.connect() as connection:
+            count, oldest = (await connection.execute(query)).one()
+        return int(count), oldest
+
     async def count_stuck(self, installation_id: int, *, before: datetime) -> tuple[int, int]:
         """Jobs no worker took up: ``(leases expired before `before`, due since before it)``.
 

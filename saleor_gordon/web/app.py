@@ -17,6 +17,7 @@ from saleor_gordon.web.dashboard_pages import (
 )
 from saleor_gordon.web.error_responses import install_error_handlers
 from saleor_gordon.web.health import health_router
+from saleor_gordon.web.metrics import metrics_router
 from saleor_gordon.web.pages import pages_router
 from saleor_gordon.web.registration import registration_router
 from saleor_gordon.web.webhooks import webhook_router
@@ -41,6 +42,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(registration_router(runtime))
     app.include_router(webhook_router(runtime))
     app.include_router(health_router(runtime))
+    app.include_router(metrics_router(runtime))
     app.include_router(dashboard_router(runtime))
     app.include_router(dashboard_pages_router())
     app.mount(STATIC_PATH, DashboardStaticFiles(directory=STATIC_DIR), name="dashboard-static")

@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from saleor_gordon import metrics
 from saleor_gordon.errors import WebhookRejected
 from saleor_gordon.observability import sanitize_url
 from saleor_gordon.runtime import Runtime
@@ -55,7 +56,13 @@ def webhook_router(runtime: Runtime) -> APIRouter:
 
     @router.post("/api/webhooks/orders")
     async def order_webhook(request: Request) -> JSONResponse:
-        webhook = await verify_webhook(runtime, request, allowed_events=_ORDER_EVENTS)
+        try:
+            webhook = await verify_webhook(runtime, request, allowed_events=_ORDER_EVENTS)
+        except WebhookRejected:
+            event = request.headers.get(headers.EVENT, "").upper()
+            label = event if event in _ORDER_EVENTS else "other"  # bounded label values
+            metrics.WEBHOOKS.labels(label, "rejected").inc()
+            raise
         return await record_order_event(runtime, webhook)
 
     @router.post("/api/webhooks/app-deleted")
@@ -119,6 +126,8 @@ async def record_order_event(runtime: Runtime, webhook: VerifiedWebhook) -> JSON
     )
     if result.job_id is not None:
         runtime.wake_workers()
+    outcome = "ignored" if ignored else "duplicate" if result.duplicate else "accepted"
+    metrics.WEBHOOKS.labels(webhook.event, outcome).inc()
     logger.info(
         "webhook.received event=%s order_id=%s duplicate=%s ignored=%s job_id=%s",
         webhook.event,

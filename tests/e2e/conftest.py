@@ -12,6 +12,7 @@ fake and the Gordon sandbox.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -62,6 +63,7 @@ FAST_SETTINGS = {
     # No periodic reconcile unless a test asks for one (tests/e2e/test_reconcile.py).
     "SALEOR_GORDON_RECONCILE_INTERVAL_SECONDS": "0",
     "SALEOR_GORDON_LOG_LEVEL": "INFO",
+    "SALEOR_GORDON_LOG_FORMAT": "json",
 }
 
 
@@ -287,6 +289,37 @@ class Stack:
                 if sign in log:
                     pytest.fail(f"{process.log_path.name} contains {sign!r}:\n{log[-6000:]}")
 
+    def assert_json_logs(self) -> None:
+        """Issue 10: every line every process logged is a JSON object with the stable fields, and
+        no credential or customer datum of the test orders appears anywhere in the logs."""
+        never = self._never_logged()
+        for process in self.processes:
+            for number, line in enumerate(process.log().splitlines(), start=1):
+                where = f"{process.log_path.name}:{number}: {line[:500]}"
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    pytest.fail(f"not a JSON line, {where}")
+                assert isinstance(entry, dict), where
+                assert {"time", "level", "event", "logger", "message"} <= entry.keys(), where
+                assert entry["time"].endswith("+00:00"), where
+                for value in never:
+                    assert value not in line, f"{value!r} logged, {where}"
+
+    def _never_logged(self) -> set[str]:
+        state = self.saleor.state
+        values = {CLIENT_SECRET, TEST_SECRET_KEY, *state.tokens, *self.gordon.state.tokens}
+        for order in state.orders.values():
+            values.add(order.get("token") or "")
+            values.add(order.get("userEmail") or "")
+            values.add((order.get("user") or {}).get("email") or "")
+            for kind in ("shippingAddress", "billingAddress"):
+                address = order.get(kind) or {}
+                phone = address.get("phone") or ""
+                values.update((address.get("streetAddress1") or "", phone, phone.lstrip("+")))
+                values.update((address.get("streetAddress2") or "", address.get("lastName") or ""))
+        return {value for value in values if len(value) >= 4}
+
 
 def stack_env(database_url: str, app_url: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("SALEOR_GORDON_")}
@@ -348,6 +381,7 @@ async def running_stack(
             yield built
             built.stop_all()
             built.assert_no_crash()
+            built.assert_json_logs()
         finally:
             built.stop_all()
             await engine.dispose()
