@@ -215,7 +215,15 @@ async def preview_send(runtime: Runtime, installation: Installation, order_id: s
     if data is None:
         raise OrderNotFound(order_id)
     number = str(data.get("number")) if data.get("number") is not None else None
-    config = await runtime.installations.get_config(installation.id)
+    try:
+        config = await runtime.installations.get_config(installation.id)
+    except ShopConfigInvalid as exc:
+        return SendPreview(
+            order_id,
+            number,
+            "not_configured",
+            f"The stored configuration no longer validates; fix it on the app's page first. {exc.message}",
+        )
     if config is None:
         return SendPreview(
             order_id,

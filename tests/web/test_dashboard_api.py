@@ -695,3 +695,23 @@ async def test_a_job_shows_its_last_attempt_and_history(shop: Shop) -> None:
             "message": "zip: is missing. Add it.",
         }
     ]
+
+
+async def test_send_preview_with_a_stored_configuration_that_no_longer_validates(
+    shop: Shop, gordon_url: str
+) -> None:
+    await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    async with shop.app.runtime.engine.begin() as connection:  # as after an upgrade
+        await connection.execute(
+            installations.update().values(config={**shop_config(gordon_url), "delivery_groups": []})
+        )
+    order = shop.fake.state.add_order()
+
+    response = await shop.get("/order/send-preview", params={"order_id": order["id"]})
+
+    assert response.status_code == 200
+    assert response.json()["action"] == "not_configured"
+    assert response.json()["message"].startswith(
+        "The stored configuration no longer validates; fix it on the app's page first."
+    )
+    assert response.json()["can_send"] is False
