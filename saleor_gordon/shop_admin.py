@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from saleor_gordon.core.order import OrderPayloadInvalid, SaleorOrder
@@ -247,7 +248,7 @@ def _preview(
     config: ShopConfig,
     job: JobView | None,
     *,
-    now: Any,
+    now: datetime,
     number: str | None,
 ) -> SendPreview:
     translation = translate_for_job(
