@@ -273,6 +273,9 @@ def test_configure_logging_writes_json_lines_for_the_app_and_uvicorn(
     uvicorn_error = logging.getLogger("uvicorn.error")
     monkeypatch.setattr(uvicorn_error, "handlers", [logging.StreamHandler(io.StringIO())])
     monkeypatch.setattr(uvicorn_error, "propagate", False)
+    # Servers started by earlier tests (uvicorn in a thread) may have left a level or disabled it.
+    monkeypatch.setattr(uvicorn_error, "level", logging.NOTSET)
+    monkeypatch.setattr(uvicorn_error, "disabled", False)
 
     configure_logging(logging.INFO, "json")
     logging.getLogger("saleor_gordon.test").warning("webhook.accepted order_id=%s", "T3JkZXI6MQ==")
