@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from saleor_gordon.core.backfill import KnownJob
 from saleor_gordon.core.job_status import JobStatus
@@ -83,19 +83,8 @@ class ScanStore:
         self, installation_id: int, orders: Iterable[OrderToQueue], *, now: datetime
     ) -> int:
         """Queue orders without a checkpoint (reconcile); returns how many."""
-        count = 0
         async with map_database_errors(), self._engine.begin() as connection:
-            for order in orders:
-                await enqueue_order_job(
-                    connection,
-                    installation_id=installation_id,
-                    order_id=order.order_id,
-                    order_number=order.order_number,
-                    event=SCAN_EVENT,
-                    now=now,
-                )
-                count += 1
-        return count
+            return await _enqueue_scanned(connection, installation_id, orders, now=now)
 
     # -- backfill runs ----------------------------------------------------------------------
 
@@ -166,15 +155,7 @@ class ScanStore:
     ) -> BackfillRun:
         """Queue a page's orders and move the run past the page, all or nothing."""
         async with map_database_errors(), self._engine.begin() as connection:
-            for order in orders:
-                await enqueue_order_job(
-                    connection,
-                    installation_id=installation_id,
-                    order_id=order.order_id,
-                    order_number=order.order_number,
-                    event=SCAN_EVENT,
-                    now=now,
-                )
+            await _enqueue_scanned(connection, installation_id, orders, now=now)
             after = dataclasses.replace(
                 run,
                 cursor=cursor,
@@ -268,3 +249,25 @@ class ScanStore:
                 )
                 .values(values)
             )
+
+
+async def _enqueue_scanned(
+    connection: AsyncConnection,
+    installation_id: int,
+    orders: Iterable[OrderToQueue],
+    *,
+    now: datetime,
+) -> int:
+    """Queue each order's job as a scan found it; how many."""
+    count = 0
+    for order in orders:
+        await enqueue_order_job(
+            connection,
+            installation_id=installation_id,
+            order_id=order.order_id,
+            order_number=order.order_number,
+            event=SCAN_EVENT,
+            now=now,
+        )
+        count += 1
+    return count
