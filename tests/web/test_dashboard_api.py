@@ -597,7 +597,10 @@ async def test_send_preview_shows_the_exact_gordon_order_then_send_queues_it(
     shop: Shop, gordon_url: str
 ) -> None:
     await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
-    order = shop.fake.state.add_order()
+    in_a_week = (datetime.now(UTC) + timedelta(days=7)).date().isoformat()
+    order = shop.fake.state.add_order(
+        metadata=[{"key": "gordon.delivery_date", "value": in_a_week}]
+    )
 
     preview = await shop.get("/order/send-preview", params={"order_id": order["id"]})
     sent = await shop.send("POST", "/order/send", {"order_id": order["id"]})
