@@ -36,7 +36,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -387,6 +387,12 @@ class SaleorFakeState:
         order.update(
             id=global_id("Order", order_uuid), token=order_uuid, number=str(self._next_number)
         )
+        # The recorded order asked for 2026-12-01; a fresh copy asks for a week from today, so that
+        # it stays deliverable whenever the tests run.
+        in_a_week = (datetime.now(UTC) + timedelta(days=7)).date().isoformat()
+        for item in order.get("metadata") or []:
+            if item.get("key") == "gordon.delivery_date":
+                item["value"] = in_a_week
         return order
 
     # -- installation and webhooks ---------------------------------------------------------
