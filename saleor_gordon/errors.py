@@ -13,7 +13,8 @@
     │   └── SaleorGraphQLError      Saleor answered with GraphQL errors that retrying will not fix
     │       └── SaleorPermissionDenied  the token works, but the app lacks a permission
     └── StoreError
-        └── StoreUnavailable        the database cannot be reached or is not migrated
+        ├── StoreUnavailable        the database cannot be reached or is not migrated
+        └── InstallationGone        the installation was deleted while a request for it was handled
 
 Each class's docstring is its default message. Messages never contain secrets.
 
@@ -132,3 +133,7 @@ class StoreError(GordonAppError):
 
 class StoreUnavailable(StoreError):
     """The database cannot be reached or its migrations are not applied (run `saleor-gordon migrate`)."""
+
+
+class InstallationGone(StoreError):
+    """The installation was removed (the app was uninstalled) while this request was handled."""

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -45,12 +46,14 @@ class Runtime:
         """Serialises JWKS refetches of one installation (keyed by its Saleor API URL)."""
         return self._jwks_locks.setdefault(saleor_api_url, asyncio.Lock())
 
-    @property
+    @cached_property
     def installations(self) -> InstallationStore:
+        """One per runtime: it keeps the process's cache of webhook identities."""
         return InstallationStore(self.engine, self.secret_box)
 
-    @property
+    @cached_property
     def inbox(self) -> EventInbox:
+        """One per runtime: it commits the process's webhooks in groups."""
         return EventInbox(self.engine)
 
     @property
@@ -67,9 +70,13 @@ async def open_runtime(
     engine = create_engine(settings.database_url)
     timeout = httpx.Timeout(settings.saleor_timeout_seconds, connect=5.0)
     async with httpx.AsyncClient(timeout=timeout, transport=transport) as http:
+        runtime = Runtime(
+            settings=settings, engine=engine, secret_box=secret_box, http=http, clock=clock
+        )
         try:
-            yield Runtime(
-                settings=settings, engine=engine, secret_box=secret_box, http=http, clock=clock
-            )
+            yield runtime
         finally:
-            await engine.dispose()
+            try:
+                await runtime.inbox.close()  # events handed in are committed before the end
+            finally:
+                await engine.dispose()

@@ -1,17 +1,36 @@
-"""The inbox of verified webhook events; Saleor's redeliveries are recognised and stored once."""
+"""The inbox of verified webhook events; Saleor's redeliveries are recognised and stored once.
+
+Webhooks are committed in groups (group commit): while one transaction commits, the events that
+arrive meanwhile wait, and the next transaction stores all of them at once. Each caller gets its
+answer only after the transaction holding its event has committed, so an acknowledged event is
+always stored with its job. One writer per inbox also means one SQLite writer per process: no
+connections fighting over SQLite's write lock. A group that fails is split, so one bad event
+(an installation deleted meanwhile) fails alone.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from saleor_gordon.errors import InstallationGone
 from saleor_gordon.store.error_mapping import map_database_errors
-from saleor_gordon.store.jobs import enqueue_order_job
+from saleor_gordon.store.jobs import OrderJobRequest, enqueue_order_jobs
 from saleor_gordon.store.tables import webhook_events
+
+logger = logging.getLogger(__name__)
+
+MAX_GROUP = 256
+"""Events per transaction at most (a burst becomes several transactions)."""
 
 
 @dataclass(frozen=True)
@@ -39,32 +58,87 @@ class InboxResult:
     job_id: int | None
 
 
+@dataclass(frozen=True)
+class _Waiting:
+    received: ReceivedOrderEvent
+    now: datetime
+    ignored_reason: str | None
+    answer: asyncio.Future[InboxResult]
+
+
 class EventInbox:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._waiting: list[_Waiting] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def record_order_event(
         self, received: ReceivedOrderEvent, *, now: datetime, ignored_reason: str | None = None
     ) -> InboxResult:
         """Store the event once and, unless ignored, create or refresh its order's sync job.
 
-        Both happen in one transaction: an acknowledged event always has its job.
+        Both happen in one transaction (shared with concurrent calls): an acknowledged event
+        always has its job.
+
+        Raises:
+            InstallationGone: the installation was deleted (by another process) meanwhile.
+            StoreUnavailable: the database failed; nothing of this event is stored.
         """
-        async with map_database_errors(), self._engine.begin() as connection:
-            inserted = await _insert_event(connection, received, now=now, ignored=ignored_reason)
-            if not inserted:
-                return InboxResult(duplicate=True, job_id=None)
-            if ignored_reason is not None:
-                return InboxResult(duplicate=False, job_id=None)
-            job_id = await enqueue_order_job(
-                connection,
-                installation_id=received.installation_id,
-                order_id=received.order_id,
-                order_number=received.order_number,
-                event=received.event,
-                now=now,
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[InboxResult] = loop.create_future()
+        self._waiting.append(_Waiting(received, now, ignored_reason, answer))
+        writer = self._writer
+        if writer is None or writer.done() or writer.get_loop() is not loop:
+            self._writer = loop.create_task(self._write_waiting())
+        # A caller that goes away (client disconnect) leaves its event to be committed anyway.
+        return await asyncio.shield(answer)
+
+    async def close(self) -> None:
+        """Wait until every event handed in so far is committed (or failed)."""
+        writer = self._writer
+        if writer is not None and not writer.done():
+            await writer
+
+    async def _write_waiting(self) -> None:
+        group: list[_Waiting] = []
+        try:
+            while self._waiting:
+                group = self._waiting[:MAX_GROUP]
+                del self._waiting[:MAX_GROUP]
+                await self._commit_group(group)
+        except BaseException as exc:  # cancelled with the loop: fail, never strand, the waiting
+            for waiting in [*group, *self._waiting]:
+                _settle(waiting, exc)
+            self._waiting.clear()
+            raise
+
+    async def _commit_group(self, group: list[_Waiting]) -> None:
+        try:
+            results = await self._commit(group)
+        except Exception as exc:
+            if len(group) == 1:
+                _settle(group[0], exc)
+                return
+            logger.warning(
+                "inbox.group_failed events=%s error=%s: committing them one by one",
+                len(group),
+                type(exc).__name__,
             )
-        return InboxResult(duplicate=False, job_id=job_id)
+            for waiting in group:  # find the event that failed; the others still commit
+                await self._commit_group([waiting])
+            return
+        for waiting, result in zip(group, results, strict=True):
+            _settle(waiting, result)
+
+    async def _commit(self, group: Sequence[_Waiting]) -> list[InboxResult]:
+        try:
+            async with map_database_errors(), self._engine.begin() as connection:
+                return await _store_events(connection, group)
+        except IntegrityError as exc:
+            # Events and jobs refer to their installation: only its deletion can fail them.
+            if len(group) == 1:
+                raise InstallationGone() from exc
+            raise
 
     async def count_events(self, installation_id: int) -> int:
         async with map_database_errors(), self._engine.connect() as connection:
@@ -76,27 +150,78 @@ class EventInbox:
             return len(rows.all())
 
 
-async def _insert_event(
-    connection: AsyncConnection, received: ReceivedOrderEvent, *, now: datetime, ignored: str | None
-) -> bool:
-    values = {
-        "installation_id": received.installation_id,
-        "dedupe_key": received.dedupe_key,
-        "event": received.event,
-        "order_id": received.order_id,
-        "order_number": received.order_number,
-        "issued_at": received.issued_at,
-        "principal_type": received.principal_type,
-        "principal_id": received.principal_id,
-        "body_sha256": received.body_sha256,
-        "received_at": now,
-        "ignored_reason": ignored,
-    }
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = (
-        insert(webhook_events)
-        .values(**values)
+def _settle(waiting: _Waiting, outcome: InboxResult | BaseException) -> None:
+    if waiting.answer.done():
+        return
+    if isinstance(outcome, InboxResult):
+        waiting.answer.set_result(outcome)
+    elif isinstance(outcome, asyncio.CancelledError):
+        waiting.answer.cancel()
+    else:
+        waiting.answer.set_exception(outcome)
+
+
+def _insert_event(dialect: Any) -> Any:
+    return (
+        dialect.insert(webhook_events)
         .on_conflict_do_nothing(index_elements=["installation_id", "dedupe_key"])
-        .returning(webhook_events.c.id)
+        .returning(webhook_events.c.installation_id, webhook_events.c.dedupe_key)
     )
-    return (await connection.execute(statement)).first() is not None
+
+
+_INSERT_EVENT = {"postgresql": _insert_event(postgresql), "sqlite": _insert_event(sqlite)}
+
+
+async def _store_events(
+    connection: AsyncConnection, group: Sequence[_Waiting]
+) -> list[InboxResult]:
+    """Insert the group's events (a redelivery is a duplicate), then enqueue their jobs."""
+    rows = [
+        {
+            "installation_id": waiting.received.installation_id,
+            "dedupe_key": waiting.received.dedupe_key,
+            "event": waiting.received.event,
+            "order_id": waiting.received.order_id,
+            "order_number": waiting.received.order_number,
+            "issued_at": waiting.received.issued_at,
+            "principal_type": waiting.received.principal_type,
+            "principal_id": waiting.received.principal_id,
+            "body_sha256": waiting.received.body_sha256,
+            "received_at": waiting.now,
+            "ignored_reason": waiting.ignored_reason,
+        }
+        for waiting in group
+    ]
+    inserted = {
+        (row.installation_id, row.dedupe_key)
+        for row in await connection.execute(_INSERT_EVENT[connection.dialect.name], rows)
+    }
+    new: list[_Waiting | None] = []  # per waiting: itself when its event is new (first of its key)
+    for waiting in group:
+        key = (waiting.received.installation_id, waiting.received.dedupe_key)
+        new.append(waiting if key in inserted else None)
+        inserted.discard(key)  # the same event twice in one group: the second is a duplicate
+    job_ids = await enqueue_order_jobs(
+        connection,
+        [
+            OrderJobRequest(
+                installation_id=waiting.received.installation_id,
+                order_id=waiting.received.order_id,
+                order_number=waiting.received.order_number,
+                event=waiting.received.event,
+                now=waiting.now,
+            )
+            for waiting in new
+            if waiting is not None and waiting.ignored_reason is None
+        ],
+    )
+    results = []
+    for event in new:
+        if event is None:
+            results.append(InboxResult(duplicate=True, job_id=None))
+        elif event.ignored_reason is not None:
+            results.append(InboxResult(duplicate=False, job_id=None))
+        else:
+            job = (event.received.installation_id, event.received.order_id)
+            results.append(InboxResult(duplicate=False, job_id=job_ids[job]))
+    return results

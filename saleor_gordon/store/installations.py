@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,9 @@ from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.jobs import retry_jobs_needing_attention
 from saleor_gordon.store.tables import installations
+
+WebhookIdentity = tuple[int, str, Mapping[str, Any]]
+"""``(installation id, app id, JWKS)``: what verifying a webhook needs."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,10 @@ class InstallationStore:
     def __init__(self, engine: AsyncEngine, secret_box: SecretBox) -> None:
         self._engine = engine
         self._box = secret_box
+        self._identities: dict[str, tuple[float, WebhookIdentity]] = {}
+        """Webhook identities by Saleor API URL with the monotonic time they were read."""
+        self._changes = 0
+        """Counts this store's writes of installations: a read that overlapped one is not kept."""
 
     async def save_installation(
         self,
@@ -73,6 +81,7 @@ class InstallationStore:
             "updated_at": now,
             "revoked_at": None,
         }
+        self._forget_url(saleor_api_url)
         async with map_database_errors(), self._engine.begin() as connection:
             result = await connection.execute(
                 update(installations)
@@ -85,9 +94,14 @@ class InstallationStore:
                         saleor_api_url=saleor_api_url, installed_at=now, **values
                     )
                 )
+        self._forget_url(saleor_api_url)
         installation = await self.get_installation(saleor_api_url)
         assert installation is not None
         return installation
+
+    def _forget_url(self, saleor_api_url: str) -> None:
+        self._changes += 1
+        self._identities.pop(saleor_api_url, None)
 
     async def get_installation(self, saleor_api_url: str) -> Installation | None:
         async with map_database_errors(), self._engine.connect() as connection:
@@ -99,12 +113,22 @@ class InstallationStore:
         return None if row is None else self._from_row(row._mapping)
 
     async def get_webhook_identity(
-        self, saleor_api_url: str
-    ) -> tuple[int, str, Mapping[str, Any]] | None:
+        self, saleor_api_url: str, *, max_age: float = 0.0
+    ) -> WebhookIdentity | None:
         """``(id, app_id, jwks)`` of the installation, without decrypting its token.
 
         What webhook verification needs; it keeps working when the secret key is wrong.
+        ``max_age`` > 0 allows an answer read that many seconds ago in this process (the webhook
+        path). This store forgets an answer when it saves or deletes the installation or its
+        JWKS; what another process changes shows within ``max_age``, and an event stored for an
+        installation deleted meanwhile fails (InstallationGone) rather than being kept. An
+        unknown URL is never cached: an installation made elsewhere works at once.
         """
+        if max_age > 0:
+            cached = self._identities.get(saleor_api_url)
+            if cached is not None and time.monotonic() - cached[0] <= max_age:
+                return cached[1]
+        read_at, changes = time.monotonic(), self._changes
         async with map_database_errors(), self._engine.connect() as connection:
             row = (
                 await connection.execute(
@@ -113,7 +137,20 @@ class InstallationStore:
                     )
                 )
             ).first()
-        return None if row is None else (row.id, row.app_id, row.jwks)
+        if row is None:
+            self._identities.pop(saleor_api_url, None)
+            return None
+        identity: WebhookIdentity = (row.id, row.app_id, row.jwks)
+        if changes == self._changes:
+            self._identities[saleor_api_url] = (read_at, identity)
+        return identity
+
+    def forget_webhook_identity(self, installation_id: int | None = None) -> None:
+        """Drop what this store remembers of the installation's webhook identity (None: all)."""
+        self._changes += 1
+        for url, (_, identity) in list(self._identities.items()):
+            if installation_id is None or identity[0] == installation_id:
+                del self._identities[url]
 
     async def list_saleor_api_urls(self) -> list[str]:
         """Every installation's Saleor API URL, without decrypting anything."""
@@ -192,12 +229,14 @@ class InstallationStore:
     async def save_jwks(
         self, installation_id: int, jwks: Mapping[str, Any], *, now: datetime
     ) -> None:
+        self.forget_webhook_identity(installation_id)
         async with map_database_errors(), self._engine.begin() as connection:
             await connection.execute(
                 update(installations)
                 .where(installations.c.id == installation_id)
                 .values(jwks=dict(jwks), jwks_fetched_at=now)
             )
+        self.forget_webhook_identity(installation_id)
 
     async def mark_revoked(self, installation_id: int, *, now: datetime) -> None:
         """Saleor refused the token: stop the installation's work until it is reinstalled."""
@@ -210,10 +249,12 @@ class InstallationStore:
 
     async def delete_installation(self, installation_id: int) -> bool:
         """Remove the installation, its secrets, configuration, events and jobs."""
+        self.forget_webhook_identity(installation_id)
         async with map_database_errors(), self._engine.begin() as connection:
             result = await connection.execute(
                 delete(installations).where(installations.c.id == installation_id)
             )
+        self.forget_webhook_identity(installation_id)
         return bool(result.rowcount)
 
     async def save_config(self, installation_id: int, config: ShopConfig, *, now: datetime) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import RowMapping, case, delete, func, insert, or_, select, update
+from sqlalchemy import RowMapping, case, delete, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -39,38 +39,27 @@ def event_names(mask: int) -> frozenset[str]:
     return frozenset(name for name, bit in EVENT_BITS.items() if mask & bit)
 
 
-async def enqueue_order_job(
-    connection: AsyncConnection,
-    *,
-    installation_id: int,
-    order_id: str,
-    order_number: str | None,
-    event: str,
-    now: datetime,
-) -> int:
-    """Create the order's job, or make the existing one due again with ``event`` added.
+@dataclass(frozen=True)
+class OrderJobRequest:
+    """An order event that makes the order's job due (``enqueue_order_jobs``)."""
 
-    One statement (INSERT … ON CONFLICT DO UPDATE … RETURNING) on both databases: concurrent
-    events of one order serialise on the row, and the webhook path stays short.
+    installation_id: int
+    order_id: str
+    order_number: str | None
+    event: str
+    now: datetime
+
+
+def _upsert_order_job(dialect: Any) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE … RETURNING of an order's job, built once per dialect.
+
+    Executed with one parameter set per order (SQLAlchemy sends them as one multi-row statement).
     """
-    insert_ = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    row = insert_(sync_jobs).values(
-        installation_id=installation_id,
-        order_id=order_id,
-        order_number=order_number,
-        status=JobStatus.PENDING.value,
-        events_mask=EVENT_BITS.get(event, 0),
-        version=1,
-        next_attempt_at=now,
-        pending_since=now,
-        attempts=0,
-        run_now=False,
-        created_at=now,
-        updated_at=now,
-    )
+    row = dialect.insert(sync_jobs)
     new = row.excluded
-    settled = sync_jobs.c.status.in_([status.value for status in SETTLED_STATUSES])
-    upsert = row.on_conflict_do_update(
+    # Plain bound values, not an "expanding" IN list: those cannot be sent as executemany.
+    settled = sync_jobs.c.status.in_([literal(status.value) for status in SETTLED_STATUSES])
+    return row.on_conflict_do_update(
         index_elements=["installation_id", "order_id"],
         set_={
             "events_mask": sync_jobs.c.events_mask.op("|")(new.events_mask),
@@ -85,9 +74,70 @@ async def enqueue_order_job(
             "attempts": case((settled, 0), else_=sync_jobs.c.attempts),
             "updated_at": new.updated_at,
         },
-    ).returning(sync_jobs.c.id)
-    job_id: int = (await connection.execute(upsert)).scalar_one()
-    return job_id
+    ).returning(sync_jobs.c.installation_id, sync_jobs.c.order_id, sync_jobs.c.id)
+
+
+_UPSERT_ORDER_JOB = {
+    "postgresql": _upsert_order_job(postgresql),
+    "sqlite": _upsert_order_job(sqlite),
+}
+
+
+async def enqueue_order_jobs(
+    connection: AsyncConnection, requests: Sequence[OrderJobRequest]
+) -> dict[tuple[int, str], int]:
+    """Create each order's job, or make the existing one due again with the events added.
+
+    Returns the job id of every (installation_id, order_id). Requests for one order are combined
+    first (their events and the latest time), so a statement touches each job once. One statement
+    for all of them on both databases: concurrent events of one order serialise on the row, and
+    the webhook path stays short.
+    """
+    combined: dict[tuple[int, str], dict[str, Any]] = {}
+    for request in requests:
+        key = (request.installation_id, request.order_id)
+        bit = EVENT_BITS.get(request.event, 0)
+        seen = combined.get(key)
+        if seen is None:
+            combined[key] = {
+                "installation_id": request.installation_id,
+                "order_id": request.order_id,
+                "order_number": request.order_number,
+                "status": JobStatus.PENDING.value,
+                "events_mask": bit,
+                "version": 1,
+                "next_attempt_at": request.now,
+                "pending_since": request.now,
+                "attempts": 0,
+                "run_now": False,
+                "created_at": request.now,
+                "updated_at": request.now,
+            }
+            continue
+        seen["events_mask"] |= bit
+        seen["order_number"] = request.order_number or seen["order_number"]
+        latest = max(seen["updated_at"], request.now)
+        seen.update(next_attempt_at=latest, updated_at=latest)
+    if not combined:
+        return {}
+    rows = await connection.execute(
+        _UPSERT_ORDER_JOB[connection.dialect.name], list(combined.values())
+    )
+    return {(row.installation_id, row.order_id): row.id for row in rows}
+
+
+async def enqueue_order_job(
+    connection: AsyncConnection,
+    *,
+    installation_id: int,
+    order_id: str,
+    order_number: str | None,
+    event: str,
+    now: datetime,
+) -> int:
+    """``enqueue_order_jobs`` for one order event; returns the job id."""
+    request = OrderJobRequest(installation_id, order_id, order_number, event, now)
+    return (await enqueue_order_jobs(connection, [request]))[(installation_id, order_id)]
 
 
 async def retry_jobs_needing_attention(

@@ -42,9 +42,10 @@ class VerifyingInstallation:
 
 
 async def load_verifying_installation(
-    runtime: Runtime, saleor_api_url: str
+    runtime: Runtime, saleor_api_url: str, *, max_age: float = 0.0
 ) -> VerifyingInstallation | None:
-    identity = await runtime.installations.get_webhook_identity(saleor_api_url)
+    """The installation of ``saleor_api_url``, as read at most ``max_age`` seconds ago."""
+    identity = await runtime.installations.get_webhook_identity(saleor_api_url, max_age=max_age)
     if identity is None:
         return None
     installation_id, app_id, jwks = identity

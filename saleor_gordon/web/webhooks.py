@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from saleor_gordon import metrics
-from saleor_gordon.errors import WebhookRejected
+from saleor_gordon.errors import InstallationGone, WebhookRejected
 from saleor_gordon.observability import sanitize_url
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor import headers
@@ -40,6 +40,10 @@ logger = logging.getLogger(__name__)
 
 APP_DELETED = "APP_DELETED"
 _ORDER_EVENTS = frozenset(ORDER_EVENTS)
+IDENTITY_MAX_AGE_SECONDS = 10.0
+"""How old the installation data that verifies a webhook may be (stores/installations.py says
+how it stays correct: this process forgets it on every change, other processes' deletions fail
+the insert, a key rotation refetches)."""
 
 
 @dataclass(frozen=True)
@@ -57,26 +61,45 @@ def webhook_router(runtime: Runtime) -> APIRouter:
     @router.post("/api/webhooks/orders")
     async def order_webhook(request: Request) -> JSONResponse:
         try:
-            webhook = await verify_webhook(runtime, request, allowed_events=_ORDER_EVENTS)
+            signed = await read_signed_request(request, allowed_events=_ORDER_EVENTS)
+            webhook = await verify_webhook(runtime, signed, max_age=IDENTITY_MAX_AGE_SECONDS)
+            try:
+                return await record_order_event(runtime, webhook)
+            except InstallationGone:
+                # Deleted by another process since it was read (or reinstalled under a new id):
+                # check again against what is stored now.
+                webhook = await verify_webhook(runtime, signed, max_age=0)
+                try:
+                    return await record_order_event(runtime, webhook)
+                except InstallationGone as exc:
+                    raise _not_registered(signed.saleor_api_url) from exc
         except WebhookRejected:
             event = request.headers.get(headers.EVENT, "").upper()
             label = event if event in _ORDER_EVENTS else "other"  # bounded label values
             metrics.WEBHOOKS.labels(label, "rejected").inc()
             raise
-        return await record_order_event(runtime, webhook)
 
     @router.post("/api/webhooks/app-deleted")
     async def app_deleted_webhook(request: Request) -> JSONResponse:
-        webhook = await verify_webhook(runtime, request, allowed_events=frozenset({APP_DELETED}))
-        return await remove_installation(runtime, webhook)
+        signed = await read_signed_request(request, allowed_events=frozenset({APP_DELETED}))
+        return await remove_installation(runtime, await verify_webhook(runtime, signed))
 
     return router
 
 
-async def verify_webhook(
-    runtime: Runtime, request: Request, *, allowed_events: frozenset[str]
-) -> VerifiedWebhook:
-    """Return the verified webhook; raise WebhookRejected (coded, with a status) otherwise."""
+@dataclass(frozen=True)
+class SignedRequest:
+    """A webhook request whose headers and body are well-formed, not yet verified."""
+
+    saleor_api_url: str
+    event: str
+    signature: str
+    body: bytes
+    payload: dict[str, Any]
+
+
+async def read_signed_request(request: Request, *, allowed_events: frozenset[str]) -> SignedRequest:
+    """Headers, event and body of a webhook; raise WebhookRejected (coded, with a status)."""
     saleor_api_url = _required_header(request, headers.API_URL)
     event = _required_header(request, headers.EVENT).upper()
     signature = _required_header(request, headers.SIGNATURE)
@@ -91,24 +114,42 @@ async def verify_webhook(
         )
     body = await read_limited_body(request)
     payload = parse_json_object(body)
-    installation = await load_verifying_installation(runtime, saleor_api_url)
+    return SignedRequest(saleor_api_url, event, signature, body, payload)
+
+
+async def verify_webhook(
+    runtime: Runtime, signed: SignedRequest, *, max_age: float = 0.0
+) -> VerifiedWebhook:
+    """Return the verified webhook; raise WebhookRejected (coded, with a status) otherwise.
+
+    ``max_age``: how old the installation's data may be (see IDENTITY_MAX_AGE_SECONDS).
+    """
+    installation = await load_verifying_installation(
+        runtime, signed.saleor_api_url, max_age=max_age
+    )
     if installation is None:
-        raise WebhookRejected(
-            "NOT_REGISTERED",
-            f"No installation for {sanitize_url(saleor_api_url)}; install the app in this "
-            "Saleor first.",
-            status_hint=401,
-        )
+        raise _not_registered(signed.saleor_api_url)
     await verify_with_fresh_keys(
         runtime,
         installation,
-        lambda jwks: verify_webhook_signature(body, signature, jwks),
+        lambda jwks: verify_webhook_signature(signed.body, signed.signature, jwks),
         unavailable_message=(
             "The webhook is signed with a key the app does not know yet, and Saleor's signing "
             "keys cannot be fetched right now; Saleor may retry the delivery later."
         ),
     )
-    return VerifiedWebhook(installation=installation, event=event, body=body, payload=payload)
+    return VerifiedWebhook(
+        installation=installation, event=signed.event, body=signed.body, payload=signed.payload
+    )
+
+
+def _not_registered(saleor_api_url: str) -> WebhookRejected:
+    return WebhookRejected(
+        "NOT_REGISTERED",
+        f"No installation for {sanitize_url(saleor_api_url)}; install the app in this Saleor "
+        "first.",
+        status_hint=401,
+    )
 
 
 def _required_header(request: Request, name: str) -> str:
