@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,8 +18,8 @@ from saleor_gordon.saleor.jwks import JwksRefetchLimiter
 from saleor_gordon.secret_box import SecretBox, load_secret_keys
 from saleor_gordon.settings import Settings
 from saleor_gordon.store.database import create_engine
-from saleor_gordon.store.inbox import EventInbox
-from saleor_gordon.store.installations import InstallationStore
+from saleor_gordon.store.inbox import EventInbox, SqliteWriter
+from saleor_gordon.store.installations import InstallationStore, WebhookIdentityCache
 from saleor_gordon.store.jobs import JobStore
 
 Clock = Callable[[], datetime]
@@ -40,21 +39,29 @@ class Runtime:
     jwks_limiter: JwksRefetchLimiter = field(default_factory=JwksRefetchLimiter)
     wake_workers: Callable[[], None] = lambda: None
     """Called when a job became due, so in-process workers need not wait for their next poll."""
+    inbox_writer: SqliteWriter | None = None
+    """The SQLite writer thread the inbox commits through (``open_runtime`` opens one for SQLite)."""
     _jwks_locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
+    _identities: WebhookIdentityCache = field(default_factory=WebhookIdentityCache, repr=False)
+    _inbox: EventInbox | None = field(default=None, repr=False)
 
     def jwks_refetch_lock(self, saleor_api_url: str) -> asyncio.Lock:
         """Serialises JWKS refetches of one installation (keyed by its Saleor API URL)."""
         return self._jwks_locks.setdefault(saleor_api_url, asyncio.Lock())
 
-    @cached_property
+    @property
     def installations(self) -> InstallationStore:
-        """One per runtime: it keeps the process's cache of webhook identities."""
-        return InstallationStore(self.engine, self.secret_box)
+        """The installations, with the process's cache of webhook identities."""
+        return InstallationStore(self.engine, self.secret_box, self._identities)
 
-    @cached_property
+    @property
     def inbox(self) -> EventInbox:
-        """One per runtime: it commits the process's webhooks in groups."""
-        return EventInbox(self.engine)
+        """The process's one inbox (per engine): it commits webhooks in groups."""
+        if self._inbox is None or self._inbox.engine is not self.engine:
+            # The writer thread belongs to the engine the runtime was opened with.
+            writer = self.inbox_writer if self._inbox is None else None
+            self._inbox = EventInbox(self.engine, writer=writer)
+        return self._inbox
 
     @property
     def jobs(self) -> JobStore:
@@ -71,7 +78,12 @@ async def open_runtime(
     timeout = httpx.Timeout(settings.saleor_timeout_seconds, connect=5.0)
     async with httpx.AsyncClient(timeout=timeout, transport=transport) as http:
         runtime = Runtime(
-            settings=settings, engine=engine, secret_box=secret_box, http=http, clock=clock
+            settings=settings,
+            engine=engine,
+            secret_box=secret_box,
+            http=http,
+            clock=clock,
+            inbox_writer=SqliteWriter.for_database(settings.database_url),
         )
         try:
             yield runtime
@@ -79,4 +91,6 @@ async def open_runtime(
             try:
                 await runtime.inbox.close()  # events handed in are committed before the end
             finally:
+                if runtime.inbox_writer is not None:
+                    runtime.inbox_writer.close()
                 await engine.dispose()

@@ -4,30 +4,36 @@ Webhooks are committed in groups (group commit): while one transaction commits, 
 arrive meanwhile wait, and the next transaction stores all of them at once. Each caller gets its
 answer only after the transaction holding its event has committed, so an acknowledged event is
 always stored with its job. One writer per inbox also means one SQLite writer per process: no
-connections fighting over SQLite's write lock. A group that fails is split, so one bad event
-(an installation deleted meanwhile) fails alone.
+connections fighting over SQLite's write lock. With a ``SqliteWriter`` (what ``open_runtime``
+gives a SQLite database) a group is one call into the writer's own thread and synchronous
+connection, instead of a dozen hand-offs between the event loop and aiosqlite's threads. A group
+that fails is split, so one bad event (an installation deleted meanwhile) fails alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.errors import InstallationGone
+from saleor_gordon.store.database import create_sqlite_writer_engine
 from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.jobs import OrderJobRequest, enqueue_order_jobs
 from saleor_gordon.store.tables import webhook_events
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 MAX_GROUP = 256
 """Events per transaction at most (a burst becomes several transactions)."""
@@ -66,9 +72,38 @@ class _Waiting:
     answer: asyncio.Future[InboxResult]
 
 
-class EventInbox:
-    def __init__(self, engine: AsyncEngine) -> None:
+class SqliteWriter:
+    """One synchronous SQLite connection used by one thread: where the inbox commits its groups."""
+
+    def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-writer")
+
+    @classmethod
+    def for_database(cls, database_url: str) -> SqliteWriter | None:
+        """A writer for a SQLite file; None for PostgreSQL (asyncpg needs no thread hand-offs)."""
+        engine = create_sqlite_writer_engine(database_url)
+        return None if engine is None else cls(engine)
+
+    async def run(self, store: Callable[[Connection], T]) -> T:
+        """``store(connection)`` in one transaction, in the writer's thread."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._thread, self._transaction, store
+        )
+
+    def _transaction(self, store: Callable[[Connection], T]) -> T:
+        with self._engine.begin() as connection:
+            return store(connection)
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True)
+        self._engine.dispose()
+
+
+class EventInbox:
+    def __init__(self, engine: AsyncEngine, *, writer: SqliteWriter | None = None) -> None:
+        self.engine = engine
+        self._sqlite_writer = writer
         self._waiting: list[_Waiting] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -131,9 +166,15 @@ class EventInbox:
             _settle(waiting, result)
 
     async def _commit(self, group: Sequence[_Waiting]) -> list[InboxResult]:
+        def store(connection: Connection) -> list[InboxResult]:
+            return _store_events(connection, group)
+
         try:
-            async with map_database_errors(), self._engine.begin() as connection:
-                return await _store_events(connection, group)
+            async with map_database_errors():
+                if self._sqlite_writer is not None:
+                    return await self._sqlite_writer.run(store)
+                async with self.engine.begin() as connection:
+                    return await connection.run_sync(store)
         except IntegrityError as exc:
             # Events and jobs refer to their installation: only its deletion can fail them.
             if len(group) == 1:
@@ -141,7 +182,7 @@ class EventInbox:
             raise
 
     async def count_events(self, installation_id: int) -> int:
-        async with map_database_errors(), self._engine.connect() as connection:
+        async with map_database_errors(), self.engine.connect() as connection:
             rows = await connection.execute(
                 select(webhook_events.c.id).where(
                     webhook_events.c.installation_id == installation_id
@@ -172,9 +213,7 @@ def _insert_event(dialect: Any) -> Any:
 _INSERT_EVENT = {"postgresql": _insert_event(postgresql), "sqlite": _insert_event(sqlite)}
 
 
-async def _store_events(
-    connection: AsyncConnection, group: Sequence[_Waiting]
-) -> list[InboxResult]:
+def _store_events(connection: Connection, group: Sequence[_Waiting]) -> list[InboxResult]:
     """Insert the group's events (a redelivery is a duplicate), then enqueue their jobs."""
     rows = [
         {
@@ -194,14 +233,14 @@ async def _store_events(
     ]
     inserted = {
         (row.installation_id, row.dedupe_key)
-        for row in await connection.execute(_INSERT_EVENT[connection.dialect.name], rows)
+        for row in connection.execute(_INSERT_EVENT[connection.dialect.name], rows)
     }
     new: list[_Waiting | None] = []  # per waiting: itself when its event is new (first of its key)
     for waiting in group:
         key = (waiting.received.installation_id, waiting.received.dedupe_key)
         new.append(waiting if key in inserted else None)
         inserted.discard(key)  # the same event twice in one group: the second is a duplicate
-    job_ids = await enqueue_order_jobs(
+    job_ids = enqueue_order_jobs(
         connection,
         [
             OrderJobRequest(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,16 @@ from saleor_gordon.store.tables import installations
 
 WebhookIdentity = tuple[int, str, Mapping[str, Any]]
 """``(installation id, app id, JWKS)``: what verifying a webhook needs."""
+
+
+@dataclass
+class WebhookIdentityCache:
+    """What ``get_webhook_identity`` read recently, shared by the stores of one process."""
+
+    entries: dict[str, tuple[float, WebhookIdentity]] = field(default_factory=dict)
+    """Webhook identities by Saleor API URL, with the monotonic time they were read."""
+    changes: int = 0
+    """Counts writes of installations through the stores: a read that overlapped one is not kept."""
 
 
 @dataclass(frozen=True)
@@ -51,13 +61,15 @@ class SecretRotation:
 class InstallationStore:
     """Intent-named access to the ``installations`` table."""
 
-    def __init__(self, engine: AsyncEngine, secret_box: SecretBox) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        secret_box: SecretBox,
+        identities: WebhookIdentityCache | None = None,
+    ) -> None:
         self._engine = engine
         self._box = secret_box
-        self._identities: dict[str, tuple[float, WebhookIdentity]] = {}
-        """Webhook identities by Saleor API URL with the monotonic time they were read."""
-        self._changes = 0
-        """Counts this store's writes of installations: a read that overlapped one is not kept."""
+        self._cache = identities or WebhookIdentityCache()
 
     async def save_installation(
         self,
@@ -100,8 +112,8 @@ class InstallationStore:
         return installation
 
     def _forget_url(self, saleor_api_url: str) -> None:
-        self._changes += 1
-        self._identities.pop(saleor_api_url, None)
+        self._cache.changes += 1
+        self._cache.entries.pop(saleor_api_url, None)
 
     async def get_installation(self, saleor_api_url: str) -> Installation | None:
         async with map_database_errors(), self._engine.connect() as connection:
@@ -124,11 +136,12 @@ class InstallationStore:
         installation deleted meanwhile fails (InstallationGone) rather than being kept. An
         unknown URL is never cached: an installation made elsewhere works at once.
         """
+        cache = self._cache
         if max_age > 0:
-            cached = self._identities.get(saleor_api_url)
+            cached = cache.entries.get(saleor_api_url)
             if cached is not None and time.monotonic() - cached[0] <= max_age:
                 return cached[1]
-        read_at, changes = time.monotonic(), self._changes
+        read_at, changes = time.monotonic(), cache.changes
         async with map_database_errors(), self._engine.connect() as connection:
             row = (
                 await connection.execute(
@@ -138,19 +151,19 @@ class InstallationStore:
                 )
             ).first()
         if row is None:
-            self._identities.pop(saleor_api_url, None)
+            cache.entries.pop(saleor_api_url, None)
             return None
         identity: WebhookIdentity = (row.id, row.app_id, row.jwks)
-        if changes == self._changes:
-            self._identities[saleor_api_url] = (read_at, identity)
+        if changes == cache.changes:
+            cache.entries[saleor_api_url] = (read_at, identity)
         return identity
 
-    def forget_webhook_identity(self, installation_id: int | None = None) -> None:
-        """Drop what this store remembers of the installation's webhook identity (None: all)."""
-        self._changes += 1
-        for url, (_, identity) in list(self._identities.items()):
-            if installation_id is None or identity[0] == installation_id:
-                del self._identities[url]
+    def forget_webhook_identity(self, installation_id: int) -> None:
+        """Drop what this store's cache remembers of the installation's webhook identity."""
+        self._cache.changes += 1
+        for url, (_, identity) in list(self._cache.entries.items()):
+            if identity[0] == installation_id:
+                del self._cache.entries[url]
 
     async def list_saleor_api_urls(self) -> list[str]:
         """Every installation's Saleor API URL, without decrypting anything."""

@@ -13,7 +13,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import RowMapping, case, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -83,8 +94,8 @@ _UPSERT_ORDER_JOB = {
 }
 
 
-async def enqueue_order_jobs(
-    connection: AsyncConnection, requests: Sequence[OrderJobRequest]
+def enqueue_order_jobs(
+    connection: Connection, requests: Sequence[OrderJobRequest]
 ) -> dict[tuple[int, str], int]:
     """Create each order's job, or make the existing one due again with the events added.
 
@@ -120,9 +131,7 @@ async def enqueue_order_jobs(
         seen.update(next_attempt_at=latest, updated_at=latest)
     if not combined:
         return {}
-    rows = await connection.execute(
-        _UPSERT_ORDER_JOB[connection.dialect.name], list(combined.values())
-    )
+    rows = connection.execute(_UPSERT_ORDER_JOB[connection.dialect.name], list(combined.values()))
     return {(row.installation_id, row.order_id): row.id for row in rows}
 
 
@@ -137,7 +146,8 @@ async def enqueue_order_job(
 ) -> int:
     """``enqueue_order_jobs`` for one order event; returns the job id."""
     request = OrderJobRequest(installation_id, order_id, order_number, event, now)
-    return (await enqueue_order_jobs(connection, [request]))[(installation_id, order_id)]
+    job_ids = await connection.run_sync(enqueue_order_jobs, [request])
+    return job_ids[(installation_id, order_id)]
 
 
 async def retry_jobs_needing_attention(
