@@ -76,7 +76,7 @@ class SqliteWriter:
     """One synchronous SQLite connection used by one thread: where the inbox commits its groups."""
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        self.engine = engine
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-writer")
 
     @classmethod
@@ -92,12 +92,12 @@ class SqliteWriter:
         )
 
     def _transaction(self, store: Callable[[Connection], T]) -> T:
-        with self._engine.begin() as connection:
+        with self.engine.begin() as connection:
             return store(connection)
 
     def close(self) -> None:
         self._thread.shutdown(wait=True)
-        self._engine.dispose()
+        self.engine.dispose()
 
 
 class EventInbox:

@@ -18,7 +18,9 @@ from sqlalchemy import text
 from saleor_gordon.fakes.saleor_fake import SigningKey
 from saleor_gordon.saleor.jwks import JwksRefetchLimiter
 from saleor_gordon.secret_box import SecretBox
+from saleor_gordon.store.installations import InstallationStore
 from saleor_gordon.web.request_body import MAX_BODY_BYTES
+from tests.conftest import TEST_SECRET_KEY
 from tests.web.conftest import (
     APP_DELETED_PATH,
     ORDERS_PATH,
@@ -691,6 +693,87 @@ class TestVerifiedEvents:
         # then
         assert response.status_code == 400
         assert error_of(response)["code"] == "INVALID_PAYLOAD"
+
+
+# --- the installation data cached for verification ---------------------------------------------
+
+
+class TestCachedInstallation:
+    """The webhook path reads an installation once per IDENTITY_MAX_AGE_SECONDS; a deletion or a
+    reinstallation by another process must still be honoured at once."""
+
+    async def test_a_deletion_by_another_process_refuses_the_next_webhook(
+        self, open_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
+    ) -> None:
+        # given: a webhook was accepted, so its installation is cached
+        app = await open_app(transport=ForbiddenOutbound())
+        installation = await install_recorded_shop(app)
+        first = await post_recorded(app, load_one(samples_dir, "s01_se_paid/02_order_created"))
+        assert first.status_code == 200
+        other_process = InstallationStore(app.runtime.engine, SecretBox(TEST_SECRET_KEY))
+        # when
+        await other_process.delete_installation(installation.id)
+        response = await post_recorded(
+            app, load_one(samples_dir, "s01_se_paid/04_order_fully_paid")
+        )
+        # then
+        assert response.status_code == 401
+        assert error_of(response)["code"] == "NOT_REGISTERED"
+        assert (await app.count_events(), await app.count_jobs()) == (0, 0)
+
+    async def test_a_reinstallation_by_another_process_is_used_at_once(
+        self,
+        open_app: OpenApp,
+        install_recorded_shop: InstallRecorded,
+        samples_dir: Path,
+        recorded_jwks: dict[str, object],
+    ) -> None:
+        # given
+        app = await open_app(transport=ForbiddenOutbound())
+        old = await install_recorded_shop(app)
+        await post_recorded(app, load_one(samples_dir, "s01_se_paid/02_order_created"))
+        other_process = InstallationStore(app.runtime.engine, SecretBox(TEST_SECRET_KEY))
+        await other_process.save_installation(  # another shop: SQLite must not reuse the old id
+            saleor_api_url="https://another.example.com/graphql/",
+            app_id=old.app_id,
+            token="anothertoken0123456789abcdefgh",
+            jwks=recorded_jwks,
+            now=old.installed_at,
+        )
+        await other_process.delete_installation(old.id)
+        new = await other_process.save_installation(
+            saleor_api_url=RECORDED_API_URL,
+            app_id=old.app_id,
+            token="anothertoken0123456789abcdefgh",
+            jwks=recorded_jwks,
+            now=old.installed_at,
+        )
+        assert new.id != old.id
+        # when
+        response = await post_recorded(
+            app, load_one(samples_dir, "s01_se_paid/04_order_fully_paid")
+        )
+        # then
+        assert response.status_code == 200
+        assert response.json()["duplicate"] is False
+        assert await app.runtime.inbox.count_events(new.id) == 1
+
+    async def test_after_app_deleted_the_next_webhook_is_refused(
+        self, open_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
+    ) -> None:
+        # given
+        app = await open_app(transport=ForbiddenOutbound())
+        await install_recorded_shop(app)
+        await post_recorded(app, load_one(samples_dir, "s01_se_paid/02_order_created"))
+        await post_recorded(app, load_one(samples_dir, "s11_app_deleted/01_app_deleted"))
+        # when
+        response = await post_recorded(
+            app, load_one(samples_dir, "s01_se_paid/04_order_fully_paid")
+        )
+        # then
+        assert response.status_code == 401
+        assert error_of(response)["code"] == "NOT_REGISTERED"
+        assert await app.count_events() == 0
 
 
 # --- database failures ---------------------------------------------------------------------------

@@ -1,0 +1,191 @@
+"""Group commit in the EventInbox: concurrent webhooks share a transaction, each gets its answer.
+
+Run on both write paths: through the engine (PostgreSQL, and an inbox without a writer) and
+through the SQLite writer thread that ``open_runtime`` gives a SQLite file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import Engine, event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from saleor_gordon.errors import InstallationGone
+from saleor_gordon.secret_box import SecretBox
+from saleor_gordon.store.database import create_engine, migrate
+from saleor_gordon.store.inbox import EventInbox, InboxResult, ReceivedOrderEvent, SqliteWriter
+from saleor_gordon.store.installations import InstallationStore
+from saleor_gordon.store.jobs import JobStore
+from tests.conftest import TEST_SECRET_KEY
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+JWKS = {"keys": [{"kty": "RSA", "kid": "k1", "n": "AQAB", "e": "AQAB"}]}
+TOKEN = "abcdefghijklmnopqrstuvwxyz0123"
+
+
+@dataclass
+class Inbox:
+    inbox: EventInbox
+    engine: AsyncEngine
+    commits: list[int]
+    """One entry per committed transaction of the inbox's write path."""
+
+    @property
+    def installations(self) -> InstallationStore:
+        return InstallationStore(self.engine, SecretBox(TEST_SECRET_KEY))
+
+    async def install(self, url: str) -> int:
+        installation = await self.installations.save_installation(
+            saleor_api_url=url, app_id="QXBwOjQ=", token=TOKEN, jwks=JWKS, now=NOW
+        )
+        return installation.id
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        "sqlite-writer",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+    ]
+)
+def write_path(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """(write path, database URL): SQLite through the engine or the writer thread; PostgreSQL."""
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("fresh_postgres_url")
+        return request.param, url
+    return request.param, f"sqlite:///{tmp_path / 'saleor-gordon.db'}"
+
+
+@pytest_asyncio.fixture
+async def inbox(write_path: tuple[str, str]) -> AsyncIterator[Inbox]:
+    kind, database_url = write_path
+    engine = create_engine(database_url)
+    await migrate(engine)
+    writer = SqliteWriter.for_database(database_url) if kind == "sqlite-writer" else None
+    commits: list[int] = []
+    committing: Engine = writer.engine if writer is not None else engine.sync_engine
+    event.listen(committing, "commit", lambda _connection: commits.append(1))
+    inbox = EventInbox(engine, writer=writer)
+    try:
+        yield Inbox(inbox, engine, commits)
+    finally:
+        await inbox.close()
+        if writer is not None:
+            writer.close()
+        await engine.dispose()
+
+
+def received(
+    installation_id: int, order: int, event: str = "ORDER_FULLY_PAID"
+) -> ReceivedOrderEvent:
+    return ReceivedOrderEvent(
+        installation_id=installation_id,
+        event=event,
+        order_id=f"T3JkZXI6{order}",
+        order_number=str(order),
+        issued_at=f"2026-11-27T12:00:{order:02d}+00:00|{event}",
+        principal_type="User",
+        principal_id="VXNlcjoyMQ==",
+        body_sha256="0" * 64,
+    )
+
+
+async def record_all(inbox: EventInbox, events: list[ReceivedOrderEvent]) -> list[object]:
+    return await asyncio.gather(
+        *(inbox.record_order_event(e, now=NOW) for e in events), return_exceptions=True
+    )
+
+
+async def test_concurrent_events_commit_in_one_transaction(inbox: Inbox) -> None:
+    shop = await inbox.install("https://a.example.com/graphql/")
+    inbox.commits.clear()
+
+    results = await record_all(inbox.inbox, [received(shop, n) for n in range(40)])
+
+    assert inbox.commits == [1]  # one transaction for the 40 events handed in together
+    assert all(isinstance(r, InboxResult) and not r.duplicate for r in results)
+    job_ids = [r.job_id for r in results if isinstance(r, InboxResult)]
+    assert len(set(job_ids)) == 40
+    jobs = {job.id: job.order_id for job in await JobStore(inbox.engine).list_jobs(limit=100)}
+    assert [jobs[job_id] for job_id in job_ids] == [f"T3JkZXI6{n}" for n in range(40)]
+    assert await inbox.inbox.count_events(shop) == 40
+
+
+async def test_a_redelivery_in_the_same_group_is_a_duplicate(inbox: Inbox) -> None:
+    shop = await inbox.install("https://a.example.com/graphql/")
+
+    results = await record_all(inbox.inbox, [received(shop, 7), received(shop, 7)])
+
+    assert results[0] == InboxResult(duplicate=False, job_id=results[0].job_id)  # type: ignore[union-attr]
+    assert results[1] == InboxResult(duplicate=True, job_id=None)
+    assert await inbox.inbox.count_events(shop) == 1
+
+
+async def test_events_of_one_order_in_one_group_make_one_job_with_every_event(
+    inbox: Inbox,
+) -> None:
+    shop = await inbox.install("https://a.example.com/graphql/")
+
+    results = await record_all(
+        inbox.inbox, [received(shop, 3, "ORDER_CREATED"), received(shop, 3, "ORDER_FULLY_PAID")]
+    )
+
+    job_ids = {r.job_id for r in results if isinstance(r, InboxResult)}
+    assert len(job_ids) == 1
+    [job] = await JobStore(inbox.engine).list_jobs()
+    assert job.events_seen == ["ORDER_CREATED", "ORDER_FULLY_PAID"]
+    assert await inbox.inbox.count_events(shop) == 2
+
+
+async def test_an_event_of_a_deleted_installation_fails_alone(inbox: Inbox) -> None:
+    kept = await inbox.install("https://a.example.com/graphql/")
+    gone = await inbox.install("https://b.example.com/graphql/")
+    await inbox.installations.delete_installation(gone)  # as another process would
+
+    results = await record_all(
+        inbox.inbox, [received(kept, 1), received(gone, 2), received(kept, 3)]
+    )
+
+    assert isinstance(results[1], InstallationGone)
+    assert [isinstance(results[i], InboxResult) for i in (0, 2)] == [True, True]
+    assert await inbox.inbox.count_events(kept) == 2
+    orders = sorted(job.order_id for job in await JobStore(inbox.engine).list_jobs())
+    assert orders == ["T3JkZXI61", "T3JkZXI63"]
+
+
+async def test_an_event_whose_caller_went_away_is_still_committed(inbox: Inbox) -> None:
+    shop = await inbox.install("https://a.example.com/graphql/")
+    caller = asyncio.create_task(inbox.inbox.record_order_event(received(shop, 5), now=NOW))
+    await asyncio.sleep(0)  # one turn of the loop: the caller has handed its event in
+
+    caller.cancel()
+    await inbox.inbox.close()
+
+    assert caller.cancelled()
+    assert await inbox.inbox.count_events(shop) == 1
+
+
+async def test_events_handed_in_while_a_group_commits_form_the_next_group(inbox: Inbox) -> None:
+    shop = await inbox.install("https://a.example.com/graphql/")
+    inbox.commits.clear()
+    first = asyncio.create_task(inbox.inbox.record_order_event(received(shop, 1), now=NOW))
+    await asyncio.sleep(0)  # the first group (one event) is being written
+
+    later = await record_all(inbox.inbox, [received(shop, n) for n in range(2, 12)])
+
+    assert (await first).duplicate is False
+    assert all(isinstance(r, InboxResult) and not r.duplicate for r in later)
+    assert len(inbox.commits) == 2  # the first event alone, then the ten that waited for it
+    assert await inbox.inbox.count_events(shop) == 11
+
+
+def test_the_writer_is_for_sqlite_files_only() -> None:
+    assert SqliteWriter.for_database("postgresql://u@127.0.0.1/db") is None
+    assert SqliteWriter.for_database("sqlite:///:memory:") is None
