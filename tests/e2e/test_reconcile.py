@@ -4,7 +4,6 @@ PostgreSQL reconcile a shop once."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,13 +35,12 @@ async def test_orders_paid_while_the_app_was_stopped_are_synced_after_it_starts(
 
         # when it starts again
         await stack.start_app()
-        started = time.monotonic()
 
-        # then within one reconcile period every order is in Gordon, once, tracking ID written
+        # then within one reconcile period (the wait's deadline) every order is in Gordon, once,
+        # tracking ID written
         await stack.wait_until(
             lambda: all(stack.puts(order) == 1 for order in orders), timeout=PERIOD + 10
         )
-        assert time.monotonic() - started < PERIOD + 10
         assert sorted(gordon.state.orders) == sorted(order["number"] for order in orders)
         for order in orders:
             assert stack.metadata(order)["gordon.tracking_id"] == (
