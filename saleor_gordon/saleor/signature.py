@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import math
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -220,9 +221,12 @@ def _check_dashboard_claims(
 
 
 def _as_number(value: object) -> float | None:
+    """A claim's finite number; None otherwise (NaN or Infinity, which Python's JSON reads, would
+    compare as never expired)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
 def _decode_header(segment: str) -> dict[str, object]:

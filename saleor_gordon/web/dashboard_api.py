@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from saleor_gordon.core.gordon_order import ITEM_TYPES
@@ -56,6 +56,7 @@ M = TypeVar("M", bound=BaseModel)
 
 PREFIX = "/api/dashboard"
 MAX_PAGE_SIZE = 100
+MAX_JOB_ID = 2**31 - 1  # job ids are INTEGER columns; a larger number is no job, not a crash
 GORDON_ENVIRONMENTS = (
     {"name": "Staging", "base_url": "https://backend.staging.gordondelivery.com"},
     {"name": "Production", "base_url": "https://backend.gordondelivery.com"},
@@ -350,6 +351,8 @@ Reader = Annotated[DashboardUser, Depends(_reader)]
 Configurer = Annotated[DashboardUser, Depends(_configurer)]
 """A verified staff user holding MANAGE_ORDERS and MANAGE_APPS."""
 
+JobId = Annotated[int, Path(ge=1, le=MAX_JOB_ID)]
+
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -478,14 +481,14 @@ def dashboard_router(runtime: Runtime) -> APIRouter:
         )
 
     @router.get("/jobs/{job_id}", response_model=JobOut)
-    async def get_job(job_id: int, user: Reader) -> JobOut:
+    async def get_job(job_id: JobId, user: Reader) -> JobOut:
         job = await runtime.jobs.get_job(job_id, installation_id=user.installation.id)
         if job is None:
             raise _job_not_found(job_id)
         return _job_out(job)
 
     @router.post("/jobs/{job_id}/retry", response_model=RetryOut)
-    async def retry_job(job_id: int, user: Reader) -> RetryOut:
+    async def retry_job(job_id: JobId, user: Reader) -> RetryOut:
         queued = await runtime.jobs.retry_job(
             job_id, now=runtime.clock(), installation_id=user.installation.id
         )

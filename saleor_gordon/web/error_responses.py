@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -41,6 +42,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "JWKS_NOT_AVAILABLE": 401,
     "SALEOR_URL_PROHIBITED": 403,
     "NOT_FOUND": 404,
+    "INVALID_REQUEST": 422,
     "WRONG_METHOD": 405,
     "PAYLOAD_TOO_LARGE": 413,
     "INTERNAL_ERROR": 500,
@@ -96,6 +98,16 @@ async def _secrets_unreadable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+    """A path or query parameter FastAPI could not validate, in the app's error shape."""
+    assert isinstance(exc, RequestValidationError)
+    where = "; ".join(
+        f"{'.'.join(str(part) for part in error.get('loc', ())) or 'request'}: {error.get('msg')}"
+        for error in exc.errors()
+    )
+    return error_response("INVALID_REQUEST", f"The request is not usable: {where}.")
+
+
 async def _http_exception(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 405:
@@ -149,4 +161,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(SecretsError, _secrets_unreadable)
     app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_middleware(InternalErrorMiddleware)

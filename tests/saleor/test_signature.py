@@ -574,7 +574,9 @@ class TestDashboardTokenClaims:
         assert self.verify(claims, key) == claims
         assert self.verify(self.claims(nbf=MOMENT - 1.5), key)["nbf"] == MOMENT - 1.5
 
-    @pytest.mark.parametrize("exp", [0, -1, "soon", None, True, [1]], ids=repr)
+    @pytest.mark.parametrize(
+        "exp", [0, -1, "soon", None, True, [1], float("nan"), float("inf")], ids=repr
+    )
     def test_exp_missing_past_or_not_a_number_is_expired(
         self, exp: object, key: SigningKey
     ) -> None:
@@ -585,7 +587,9 @@ class TestDashboardTokenClaims:
 
         assert self.message(claims, key) == "The Dashboard token has expired."
 
-    @pytest.mark.parametrize("nbf", [MOMENT + 1, MOMENT + 0.5, "now", None, True], ids=repr)
+    @pytest.mark.parametrize(
+        "nbf", [MOMENT + 1, MOMENT + 0.5, "now", None, True, float("nan")], ids=repr
+    )
     def test_nbf_in_the_future_or_not_a_number_is_not_valid_yet(
         self, nbf: object, key: SigningKey
     ) -> None:

@@ -528,6 +528,33 @@ async def test_jobs_are_paginated_filtered_and_searched_in_the_database(shop: Sh
     ]
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "where"),
+    [
+        ("GET", "/jobs?page=abc", "query.page"),
+        ("GET", "/jobs?page_size=1000", "query.page_size"),
+        ("GET", "/order", "query.order_id"),
+        ("GET", "/jobs/9223372036854775808", "path.job_id"),
+        ("POST", "/jobs/2147483648/retry", "path.job_id"),
+        ("GET", "/jobs/0", "path.job_id"),
+    ],
+)
+async def test_a_parameter_the_api_cannot_use_is_a_coded_422(
+    shop: Shop, method: str, path: str, where: str
+) -> None:
+    """Found by the hostile-input suite: FastAPI's own 422 body had no code or message, and a job
+    id beyond the INTEGER column crashed the query (500 on SQLite)."""
+    response = await shop.app.client.request(
+        method, f"/api/dashboard{path}", headers=shop.headers()
+    )
+
+    assert response.status_code == 422, response.text
+    error = error_of(response)
+    assert error["code"] == "INVALID_REQUEST"
+    assert error["message"].startswith("The request is not usable: ")
+    assert where in error["message"]
+
+
 async def test_one_shops_jobs_never_reach_another_shop(
     open_app: OpenApp, saleor_fake_factory: SaleorFakeFactory
 ) -> None:

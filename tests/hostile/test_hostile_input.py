@@ -1,0 +1,85 @@
+"""Hostile input against the real app: no forgery accepted, no 5xx, no crash, nothing stored.
+
+Two installed shops (each with its own Saleor fake, key and app id), configured, with orders
+created and paid through real signed webhooks, one job failed. Then hypothesis draws requests of
+the kinds in ``kinds.py`` (random, truncated, oversized, wrongly signed, replayed to the other shop,
+relabelled, wrong content type, header injection, deep and huge JSON, invalid UTF-8, forged and
+foreign Dashboard tokens, bad bodies and parameters), interleaved with valid ones, and
+``World.send`` checks each answer and every table of the database (world.py says what exactly).
+The size: conftest.py. Runs on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from tests.hostile.conftest import REPORTS, hostile_requests
+from tests.hostile.kinds import CONTENT_TYPES, EVIL_TEXTS, WEIGHTED
+from tests.hostile.world import Probe, World, open_world
+from tests.saleor.conftest import _fake_schema, saleor_fake_factory  # noqa: F401 - fixtures
+from tests.web.conftest import SaleorFakeFactory
+
+
+def _modify(data: st.DataObject, probe: Probe, modifiers: Counter[str]) -> None:
+    """Wrong content types and junk headers the app does not read, on hostile requests only."""
+    if probe.valid is not None or probe.kind in ("dashboard.bad_body",):
+        return
+    if data.draw(st.integers(0, 3)) == 0:
+        content_type = data.draw(st.sampled_from(CONTENT_TYPES))
+        probe.headers = [(k, v) for k, v in probe.headers if k.lower() != b"content-type"]
+        if content_type is not None:
+            probe.headers.append((b"Content-Type", content_type.encode("utf-8", "surrogatepass")))
+        modifiers["content_type"] += 1
+    if data.draw(st.integers(0, 5)) == 0:
+        value = data.draw(st.sampled_from(EVIL_TEXTS)).encode("utf-8", "surrogatepass")
+        name = data.draw(
+            st.sampled_from([b"X-Saleor-Api-Url", b"Cookie", b"X-Forwarded-For", b"X-Hostile"])
+        )
+        probe.headers.append((name, value))
+        modifiers["junk_header"] += 1
+
+
+@pytest.mark.timeout(max(600, hostile_requests("sqlite") // 5, hostile_requests("postgresql") // 5))
+def test_hostile_requests_are_refused_without_harm(
+    database_url: str, saleor_fake_factory: SaleorFakeFactory, request: pytest.FixtureRequest
+) -> None:
+    requests = hostile_requests("sqlite" if database_url.startswith("sqlite") else "postgresql")
+    fakes = [saleor_fake_factory(), saleor_fake_factory()]
+    modifiers: Counter[str] = Counter()
+    with asyncio.Runner() as runner:
+        world_context = open_world(database_url, fakes)
+        world: World = runner.run(world_context.__aenter__())
+        started = time.monotonic()
+        try:
+
+            @settings(
+                max_examples=requests,
+                deadline=None,
+                database=None,
+                phases=[Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
+            @given(st.data())
+            def one_request(data: st.DataObject) -> None:
+                kind = data.draw(st.sampled_from(WEIGHTED), label="kind")
+                probe = kind(data.draw, world)
+                _modify(data, probe, modifiers)
+                runner.run(world.send(probe))
+
+            one_request()
+        finally:
+            seconds = time.monotonic() - started
+            runner.run(world_context.__aexit__(None, None, None))
+    figures: dict[str, Any] = {**world.report(), "seconds": seconds, "modifiers": dict(modifiers)}
+    REPORTS.append((request.node.name, figures))
+    assert figures["requests"] >= requests
+    valid = sum(n for kind, n in world.sent.items() if kind.startswith("valid."))
+    assert valid > 0, "no valid request was interleaved"
+    assert not world.violations, "\n" + world.violation_summary()
