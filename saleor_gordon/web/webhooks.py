@@ -114,7 +114,21 @@ async def read_signed_request(request: Request, *, allowed_events: frozenset[str
         )
     body = await read_limited_body(request)
     payload = parse_json_object(body)
+    # Saleor signs the body, not the headers: the event is what the body says it is.
+    expected = event_typename(event)
+    if payload.get("__typename") != expected:
+        raise WebhookRejected(
+            "WRONG_EVENT",
+            f"The body is not an {expected} event, as the {headers.EVENT} header says; is the "
+            "webhook's subscription query the app's own?",
+            status_hint=400,
+        )
     return SignedRequest(saleor_api_url, event, signature, body, payload)
+
+
+def event_typename(event: str) -> str:
+    """The GraphQL type of an event's payload: ``ORDER_FULLY_PAID`` -> ``OrderFullyPaid``."""
+    return "".join(word.capitalize() for word in event.split("_"))
 
 
 async def verify_webhook(
@@ -189,24 +203,25 @@ async def record_order_event(runtime: Runtime, webhook: VerifiedWebhook) -> JSON
 
 def _received_order_event(webhook: VerifiedWebhook) -> ReceivedOrderEvent:
     order = webhook.payload.get("order")
-    if not isinstance(order, dict) or not isinstance(order.get("id"), str) or not order["id"]:
+    order_id = _storable_text(order.get("id"), 255) if isinstance(order, dict) else None
+    if not isinstance(order, dict) or not order_id:
         raise WebhookRejected(
             "INVALID_PAYLOAD",
-            "The payload has no order id; is the webhook's subscription query the app's own?",
+            "The payload has no usable order id (a string of at most 255 characters); is the "
+            "webhook's subscription query the app's own?",
             status_hint=400,
         )
     principal = webhook.payload.get("issuingPrincipal")
     principal = principal if isinstance(principal, dict) else {}
     number = order.get("number")
-    issued_at = webhook.payload.get("issuedAt")
     return ReceivedOrderEvent(
         installation_id=webhook.installation.id,
         event=webhook.event,
-        order_id=order["id"],
-        order_number=str(number) if isinstance(number, str | int) else None,
-        issued_at=issued_at if isinstance(issued_at, str) else None,
-        principal_type=_optional_str(principal.get("__typename")),
-        principal_id=_optional_str(principal.get("id")),
+        order_id=order_id,
+        order_number=_storable_text(str(number) if isinstance(number, str | int) else None, 64),
+        issued_at=_storable_text(webhook.payload.get("issuedAt"), 64),
+        principal_type=_storable_text(principal.get("__typename"), 16),
+        principal_id=_storable_text(principal.get("id"), 255),
         body_sha256=hashlib.sha256(webhook.body).hexdigest(),
     )
 
@@ -220,14 +235,26 @@ def _ignored_reason(webhook: VerifiedWebhook, received: ReceivedOrderEvent) -> s
     return "the app's own metadata write" if own_write else None
 
 
-def _optional_str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
+def _storable_text(value: object, limit: int) -> str | None:
+    """``value`` if it is a string both databases can store in a column of ``limit`` characters
+    (UTF-8 encodable: JSON can carry lone surrogates), else None."""
+    if not isinstance(value, str) or len(value) > limit:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
 
 
 async def remove_installation(runtime: Runtime, webhook: VerifiedWebhook) -> JSONResponse:
     app = webhook.payload.get("app")
     deleted_app_id = app.get("id") if isinstance(app, dict) else None
-    if deleted_app_id not in (None, webhook.installation.app_id):
+    if not isinstance(deleted_app_id, str):
+        raise WebhookRejected(
+            "INVALID_PAYLOAD", "The APP_DELETED payload names no app (app.id).", status_hint=400
+        )
+    if deleted_app_id != webhook.installation.app_id:
         return JSONResponse({"success": True, "ignored": "another app was deleted"})
     await runtime.installations.delete_installation(webhook.installation.id)
     logger.info(
