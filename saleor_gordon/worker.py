@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from datetime import timedelta
 
@@ -166,22 +167,41 @@ class WorkerPool:
         )
 
     async def _renew_lease(self, job: ClaimedJob, attempt: asyncio.Task[JobResult]) -> None:
-        """Keep the lease while ``attempt`` runs; cancel the attempt if the lease is lost."""
+        """Keep the lease while ``attempt`` runs; cancel the attempt once the lease is lost.
+
+        Lost means another worker took it (the renewal says so) or the lease ran out here without
+        a renewal getting through (database unreachable, or a renewal stuck behind SQLite's write
+        lock): from then on another worker may run the job, so this attempt must stop acting.
+        """
         settings = self.services.runtime.settings
+        lease = settings.lease_seconds
+        margin = lease / 10  # the claim's own clock reading came a moment before this one
+        held_until = time.monotonic() + lease - margin
         while True:
-            await asyncio.sleep(settings.lease_seconds / 3)
+            await asyncio.sleep(lease / 3)
+            asked_at = time.monotonic()
+            renewal = self.services.runtime.jobs.renew_lease(
+                job.id,
+                worker_id=job.lease_owner,
+                now=self.services.runtime.clock(),
+                lease_seconds=lease,
+            )
             try:
-                renewed = await self.services.runtime.jobs.renew_lease(
-                    job.id,
-                    worker_id=job.lease_owner,
-                    now=self.services.runtime.clock(),
-                    lease_seconds=settings.lease_seconds,
-                )
-            except StoreUnavailable:
+                async with asyncio.timeout(max(held_until - asked_at, 0.0)):
+                    renewed: bool | None = await renewal
+            except (StoreUnavailable, TimeoutError):
+                renewed = None
+            if renewed:
+                held_until = asked_at + lease - margin
                 continue
-            if not renewed:
-                attempt.cancel()
-                return
+            if renewed is None and time.monotonic() < held_until:
+                continue  # not renewed this time, but the lease still holds
+            if renewed is None:
+                logger.warning(
+                    "worker.lease_expired job_id=%s: no renewal got through in time", job.id
+                )
+            attempt.cancel()
+            return
 
     async def _prune_periodically(self) -> None:
         runtime = self.services.runtime
