@@ -31,6 +31,7 @@ import json
 import logging
 import secrets
 import string
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -269,8 +270,12 @@ class SaleorFakeState:
     orders_where: bool = True
     """False: like a Saleor before 3.22, ``orders(where:)`` is an unknown argument (HTTP 400)."""
     down: bool = False
+    unavailable_until: float | None = None
+    """``time.monotonic()`` until which every request is answered 503 (``unavailable_for``)."""
     failures_left: int = 0
     failure_status: int = 503
+    refused: int = 0
+    """HTTP requests answered with a failure status (``down``, ``unavailable_for``, ``fail_next``)."""
     requests: Counter[str] = field(default_factory=Counter)  # GraphQL operation name -> count
     jwks_fetches: int = 0
     mutations: list[RecordedMutation] = field(default_factory=list)
@@ -348,11 +353,24 @@ class SaleorFakeState:
         """Answer the next ``count`` HTTP requests (any endpoint) with ``status``."""
         self.failures_left, self.failure_status = count, status
 
+    def unavailable_for(self, seconds: float) -> None:
+        """Answer every HTTP request (GraphQL and JWKS) with 503 for the next ``seconds``: an
+        outage that ends by itself, whatever the test is busy with meanwhile."""
+        self.unavailable_until = time.monotonic() + seconds
+
+    @property
+    def unavailable(self) -> bool:
+        """Is the fake answering 503 now (``down``, or within ``unavailable_for``)?"""
+        until = self.unavailable_until
+        return self.down or (until is not None and time.monotonic() < until)
+
     def _take_failure(self) -> int | None:
-        if self.down:
+        if self.unavailable:
+            self.refused += 1
             return 503
         if self.failures_left > 0:
             self.failures_left -= 1
+            self.refused += 1
             return self.failure_status
         return None
 
