@@ -61,7 +61,7 @@ from pathlib import Path
 from typing import Final, NamedTuple
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -528,7 +528,10 @@ def _recorded(state: SandboxState, endpoint: Endpoint) -> Callable[[Request], Aw
     """Wrap a Gordon-facing endpoint so that each request and its answer are recorded."""
 
     async def handle(request: Request) -> Response:
-        body = await request.body()
+        try:
+            body = await request.body()
+        except ClientDisconnect:  # the client gave up before sending its body: nothing to answer
+            return Response(status_code=499)
         started = time.monotonic()
         received_at = time.time()
         response = await endpoint(request, body)
