@@ -27,8 +27,11 @@ consistent with ``core.outcomes``:
 ``SandboxState.hold()`` makes ``/api/*`` requests wait once they arrived (``held`` counts them) until
 ``release()``, so a test can act while a request is surely in flight.
 
-Faults (latency, random 503/429/timeouts, scripted statuses) apply to ``/api/*`` only, never to the token
-endpoint or the ``/_sandbox`` control endpoints. Injected 503/429 bodies carry no ``"status":"error"``.
+Faults (latency, random 503/429/timeouts/lost answers, scripted statuses) apply to ``/api/*`` only, never
+to the token endpoint or the ``/_sandbox`` control endpoints. Injected 503/429 bodies carry no
+``"status":"error"``. Random faults are off by default (every rate 0) and follow ``seed``; every fault
+injected, scripted or random, is counted by kind in ``SandboxState.faults_injected`` (``"503"``,
+``"429"``, ``"timeout"``, ``"lost"``, …).
 Every request to the token endpoint and ``/api/*`` is recorded (the client secret redacted); see
 ``CONTROL ENDPOINTS`` in ``create_gordon_sandbox``. So that long benchmarks do not grow without limit, the
 in-memory recording keeps only the last ``SandboxOptions.max_recorded_requests`` (10 000 by default; the
@@ -49,7 +52,7 @@ import secrets
 import string
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,7 +61,7 @@ from pathlib import Path
 from typing import Final, NamedTuple
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -112,7 +115,8 @@ class SandboxOptions:
     error_rate: float = 0.0  # share answered 503
     rate_limit_rate: float = 0.0  # share answered 429 with Retry-After
     retry_after: float = 2.0  # seconds, sent with 429
-    timeout_rate: float = 0.0  # share that hangs for hang_seconds, then 504
+    timeout_rate: float = 0.0  # share that hangs for hang_seconds, then 504, without acting
+    lost_rate: float = 0.0  # share done in Gordon whose answer hangs, then 504 (see "lost")
     hang_seconds: float = 30.0
     seed: int | None = None
     record_file: Path | None = None  # every recorded request, as JSON lines (unbounded, on disk)
@@ -146,6 +150,7 @@ class SandboxState:
         self.orders: dict[str, StoredOrder] = {}
         self.tokens: dict[str, float] = {}  # access token -> clock() at expiry
         self.faults: deque[Fault] = deque()
+        self.faults_injected: Counter[str] = Counter()  # kind ("503", "timeout", ...) -> count
         self.rng = random.Random(options.seed)  # noqa: S311 -- fault injection, not security
         self._requests: deque[dict[str, object]] = deque(
             maxlen=max(options.max_recorded_requests, 1)
@@ -228,6 +233,7 @@ class SandboxState:
         self.orders.clear()
         self.tokens.clear()
         self.faults.clear()
+        self.faults_injected.clear()
         self.clear_requests()
 
     # --- behaviour -------------------------------------------------------------------------------
@@ -248,14 +254,16 @@ class SandboxState:
         if self.faults:
             return self.faults.popleft()
         options = self.options
-        if not (options.error_rate or options.rate_limit_rate or options.timeout_rate):
-            return None
-        roll = self.rng.random()
-        for fault, rate in (
+        rates: tuple[tuple[Fault, float], ...] = (
             (503, options.error_rate),
             (429, options.rate_limit_rate),
             (TIMEOUT, options.timeout_rate),
-        ):
+            (LOST, options.lost_rate),
+        )
+        if not any(rate for _, rate in rates):
+            return None
+        roll = self.rng.random()
+        for fault, rate in rates:
             if roll < rate:
                 return fault
             roll -= rate
@@ -520,7 +528,10 @@ def _recorded(state: SandboxState, endpoint: Endpoint) -> Callable[[Request], Aw
     """Wrap a Gordon-facing endpoint so that each request and its answer are recorded."""
 
     async def handle(request: Request) -> Response:
-        body = await request.body()
+        try:
+            body = await request.body()
+        except ClientDisconnect:  # the client gave up before sending its body: nothing to answer
+            return Response(status_code=499)
         started = time.monotonic()
         received_at = time.time()
         response = await endpoint(request, body)
@@ -548,6 +559,8 @@ def _api(state: SandboxState, endpoint: Endpoint) -> Endpoint:
         await state.wait_if_held()
         await _add_latency(state)
         fault = state.next_fault()
+        if fault is not None:
+            state.faults_injected[str(fault)] += 1
         if fault is not None and fault != LOST:
             return await _inject(fault, state, request)
         if not state.token_is_valid(_bearer_token(request)):

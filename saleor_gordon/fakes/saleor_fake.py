@@ -31,6 +31,7 @@ import json
 import logging
 import secrets
 import string
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -269,8 +270,12 @@ class SaleorFakeState:
     orders_where: bool = True
     """False: like a Saleor before 3.22, ``orders(where:)`` is an unknown argument (HTTP 400)."""
     down: bool = False
+    unavailable_until: float | None = None
+    """``time.monotonic()`` until which every request is answered 503 (``unavailable_for``)."""
     failures_left: int = 0
     failure_status: int = 503
+    refused: int = 0
+    """HTTP requests answered with a failure status (``down``, ``unavailable_for``, ``fail_next``)."""
     requests: Counter[str] = field(default_factory=Counter)  # GraphQL operation name -> count
     jwks_fetches: int = 0
     mutations: list[RecordedMutation] = field(default_factory=list)
@@ -348,11 +353,24 @@ class SaleorFakeState:
         """Answer the next ``count`` HTTP requests (any endpoint) with ``status``."""
         self.failures_left, self.failure_status = count, status
 
+    def unavailable_for(self, seconds: float) -> None:
+        """Answer every HTTP request (GraphQL and JWKS) with 503 for the next ``seconds``: an
+        outage that ends by itself, whatever the test is busy with meanwhile."""
+        self.unavailable_until = time.monotonic() + seconds
+
+    @property
+    def unavailable(self) -> bool:
+        """Is the fake answering 503 now (``down``, or within ``unavailable_for``)?"""
+        until = self.unavailable_until
+        return self.down or (until is not None and time.monotonic() < until)
+
     def _take_failure(self) -> int | None:
-        if self.down:
+        if self.unavailable:
+            self.refused += 1
             return 503
         if self.failures_left > 0:
             self.failures_left -= 1
+            self.refused += 1
             return self.failure_status
         return None
 
@@ -435,7 +453,11 @@ class SaleorFakeState:
         hooks = self.webhooks_for(event)
         document = query or (hooks[0].query if hooks else DEFAULT_EVENT_QUERY)
         root = {"event": self._event_object(event, order_id, principal, issued_at)}
-        result = execute_sync(load_schema(), parse(document), root_value=root)
+        schema = load_schema()
+        parsed, errors = _checked_document(schema, document)
+        if parsed is None or errors:
+            raise ValueError(f"cannot render {event}: {errors}")
+        result = execute_sync(schema, parsed, root_value=root)
         if result.errors or not result.data:
             raise ValueError(f"cannot render {event}: {result.errors}")
         rendered: dict[str, Any] = result.data["event"]
@@ -912,15 +934,13 @@ async def _handle_graphql(state: SaleorFakeState, request: Request) -> Response:
             raise TypeError
     except (JsonUnusable, KeyError, TypeError):
         return _errors_response(["Must provide a JSON body with a query string."], status=400)
-    try:
-        document = parse(query)
-    except GraphQLError as exc:
-        return _errors_response([exc.message], status=400)
+    document, errors = _checked_document(load_schema(), query)
+    if document is None:
+        return _errors_response(list(errors), status=400)
     operation = body.get("operationName")
     state.requests[operation if isinstance(operation, str) else _operation_name(document)] += 1
-    errors = validate(load_schema(), document)
     if errors:
-        return _errors_response([error.message for error in errors], status=400)
+        return _errors_response(list(errors), status=400)
     if not state.orders_where and _uses_orders_where(document):
         message = "Unknown argument 'where' on field 'Query.orders'."
         return _errors_response([message], status=400)
@@ -941,6 +961,20 @@ async def _handle_graphql(state: SaleorFakeState, request: Request) -> Response:
         else None
     )
     return JSONResponse(payload, background=task)
+
+
+@functools.lru_cache(maxsize=256)
+def _checked_document(
+    schema: GraphQLSchema, query: str
+) -> tuple[DocumentNode | None, tuple[str, ...]]:
+    """Parse and validate a query once per text: both are pure and cost tens of milliseconds
+    against Saleor's schema, while executing costs a few (the app sends the same few documents
+    thousands of times in long runs). None for a document that does not parse, with its error."""
+    try:
+        document = parse(query)
+    except GraphQLError as exc:
+        return None, (exc.message,)
+    return document, tuple(error.message for error in validate(schema, document))
 
 
 async def _emit_pending(state: SaleorFakeState, events: list[tuple[str, str]]) -> None:

@@ -224,7 +224,8 @@ class Stack:
         return {item["key"]: item["value"] for item in stored.get("privateMetadata") or []}
 
     async def jobs(self) -> list[dict[str, Any]]:
-        return [job.to_dict() for job in await JobStore(self.engine).list_jobs(limit=1000)]
+        """Every job (the chaos suite has thousands)."""
+        return [job.to_dict() for job in await JobStore(self.engine).list_jobs(limit=1_000_000)]
 
     async def job_for(self, order: dict[str, Any]) -> dict[str, Any]:
         [job] = [job for job in await self.jobs() if job["order_id"] == order["id"]]

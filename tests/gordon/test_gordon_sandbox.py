@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -400,6 +401,65 @@ async def test_random_faults_follow_the_seed(open_sandbox: OpenSandbox) -> None:
     first, again = await statuses(7), await statuses(7)
     assert first == again
     assert {503, 429, 504, 404} <= set(first)
+
+
+async def test_fault_injection_is_off_by_default(open_sandbox: OpenSandbox) -> None:
+    sandbox = await open_sandbox()
+    answers = [(await sandbox.api("GET", "/api/orders/A1")).status_code for _ in range(50)]
+    assert answers == [404] * 50
+    assert sandbox.state.faults_injected == {}
+
+
+async def test_injected_faults_are_counted_by_kind_and_lost_ones_act(
+    open_sandbox: OpenSandbox,
+) -> None:
+    # given a seeded sandbox that injects every kind of fault, and one scripted fault
+    sandbox = await open_sandbox(
+        seed=11,
+        error_rate=0.2,
+        rate_limit_rate=0.1,
+        timeout_rate=0.1,
+        lost_rate=0.1,
+        hang_seconds=0,
+        retry_after=1.5,
+        tolerant_update=True,
+    )
+    sandbox.state.script_faults([502])
+    # when orders are written, each under its own ref
+    answers = [
+        await sandbox.api("PUT", f"/api/orders/R{n}", json=gordon_order(f"R{n}")) for n in range(80)
+    ]
+    # then every injected fault is counted by its kind, matching the answers' labels
+    labels = Counter(answer.headers.get("x-sandbox-fault") for answer in answers)
+    injected = sandbox.state.faults_injected
+    assert injected == {label: n for label, n in labels.items() if label is not None}
+    assert set(injected) == {"502", "503", "429", "timeout", "lost"}
+    assert injected["502"] == 1
+    assert all(a.headers["Retry-After"] == "1.5" for a in answers if a.status_code == 429)
+    # a lost answer stored the order, a timeout did not
+    stored = {
+        answer.request.url.path.rsplit("/", 1)[1]: answer.headers.get("x-sandbox-fault")
+        for answer in answers
+    }
+    assert {ref for ref, label in stored.items() if label in (None, "lost")} == set(
+        sandbox.state.orders
+    )
+    # and the same seed injects the same faults
+    again = await open_sandbox(
+        seed=11,
+        error_rate=0.2,
+        rate_limit_rate=0.1,
+        timeout_rate=0.1,
+        lost_rate=0.1,
+        hang_seconds=0,
+        tolerant_update=True,
+    )
+    again.state.script_faults([502])
+    for n in range(80):
+        await again.api("PUT", f"/api/orders/R{n}", json=gordon_order(f"R{n}"))
+    assert again.state.faults_injected == injected
+    sandbox.state.reset()
+    assert sandbox.state.faults_injected == {}
 
 
 async def test_recording_filters_redacts_and_resets(open_sandbox: OpenSandbox) -> None:

@@ -277,6 +277,26 @@ class TestGraphQLEndpoint:
         assert statuses == [502, 502, 200]
         assert down.status_code == 503
 
+        assert state.refused == 3
+
+    async def test_unavailable_for_a_stretch(self, saleor_fake: RunningSaleorFake) -> None:
+        state = saleor_fake.state
+        base_url = saleor_fake.api_url.removesuffix("/graphql/")
+        state.unavailable_for(600)
+
+        async with httpx.AsyncClient() as http:
+            jwks = await http.get(base_url + "/.well-known/jwks.json")
+        during = await post_graphql(saleor_fake.api_url, "{ shop { version } }")
+        assert (jwks.status_code, during.status_code) == (503, 503)
+        assert state.unavailable
+        assert state.refused == 2
+
+        state.unavailable_for(0)  # the stretch is over
+        after = await post_graphql(saleor_fake.api_url, "{ shop { version } }")
+        assert after.status_code == 200
+        assert not state.unavailable
+        assert state.refused == 2
+
 
 class TestSigning:
     """Keys, JWKS and signatures."""
