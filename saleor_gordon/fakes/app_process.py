@@ -61,6 +61,24 @@ class AppProcess:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
+def memory_kib(pid: int, field: str = "VmHWM") -> int:
+    """A memory figure of a running process from ``/proc/<pid>/status`` (Linux), in KiB:
+    ``VmHWM`` its peak resident set so far, ``VmRSS`` the current one."""
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
+        name, _, value = line.partition(":")
+        if name == field:
+            return int(value.split()[0])
+    raise LookupError(f"{field} not in /proc/{pid}/status")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a running process has used (``/proc/<pid>/stat``, Linux)."""
+    stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state is field 3
+    user, system = int(fields[11]), int(fields[12])  # utime, stime: fields 14 and 15
+    return (user + system) / os.sysconf("SC_CLK_TCK")
+
+
 def app_env(
     database_url: str, app_url: str, secret_key: str, settings: Mapping[str, str] | None = None
 ) -> dict[str, str]:

@@ -30,6 +30,7 @@ import hashlib
 import json
 import logging
 import secrets
+import ssl
 import string
 import uuid
 from collections import Counter
@@ -435,7 +436,7 @@ class SaleorFakeState:
         hooks = self.webhooks_for(event)
         document = query or (hooks[0].query if hooks else DEFAULT_EVENT_QUERY)
         root = {"event": self._event_object(event, order_id, principal, issued_at)}
-        result = execute_sync(load_schema(), parse(document), root_value=root)
+        result = execute_sync(load_schema(), _parsed(document), root_value=root)
         if result.errors or not result.data:
             raise ValueError(f"cannot render {event}: {result.errors}")
         rendered: dict[str, Any] = result.data["event"]
@@ -913,14 +914,13 @@ async def _handle_graphql(state: SaleorFakeState, request: Request) -> Response:
     except (JsonUnusable, KeyError, TypeError):
         return _errors_response(["Must provide a JSON body with a query string."], status=400)
     try:
-        document = parse(query)
+        document, errors = _checked_document(load_schema(), query)
     except GraphQLError as exc:
         return _errors_response([exc.message], status=400)
     operation = body.get("operationName")
     state.requests[operation if isinstance(operation, str) else _operation_name(document)] += 1
-    errors = validate(load_schema(), document)
     if errors:
-        return _errors_response([error.message for error in errors], status=400)
+        return _errors_response(list(errors), status=400)
     if not state.orders_where and _uses_orders_where(document):
         message = "Unknown argument 'where' on field 'Query.orders'."
         return _errors_response([message], status=400)
@@ -943,8 +943,34 @@ async def _handle_graphql(state: SaleorFakeState, request: Request) -> Response:
     return JSONResponse(payload, background=task)
 
 
+@functools.lru_cache(maxsize=256)
+def _checked_document(schema: GraphQLSchema, query: str) -> tuple[DocumentNode, tuple[str, ...]]:
+    """The parsed document and its validation errors against ``schema``, once per query text.
+
+    An app sends the same few documents over and over; validating one against Saleor's schema
+    costs tens of milliseconds, which made the fake the bottleneck of the pipeline benchmark.
+    (Saleor itself caches parsed and validated documents too.) Raises ``GraphQLError`` when the
+    text does not parse (not cached).
+    """
+    document = _parsed(query)
+    return document, tuple(error.message for error in validate(schema, document))
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(query: str) -> DocumentNode:
+    """``parse(query)``, once per text (documents are never changed once parsed)."""
+    return parse(query)
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context for every client the fake makes: building one loads the CA bundle, which
+    cost more than the rest of a metadata mutation."""
+    return ssl.create_default_context()
+
+
 async def _emit_pending(state: SaleorFakeState, events: list[tuple[str, str]]) -> None:
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(verify=_tls_context()) as http:
         for event, order_id in events:
             if order_id in state.orders:
                 await state.emit(http, event, order_id=order_id, principal=state.app())
