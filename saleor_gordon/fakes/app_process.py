@@ -14,10 +14,15 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import make_url
 
 #: The Gordon delivery group of the shop configuration below (the sandbox accepts it when told).
 DELIVERY_GROUP = "Gordon Store"
@@ -114,3 +119,30 @@ def shop_config(
     }
     config.update(overrides)
     return config
+
+
+@asynccontextmanager
+async def throwaway_postgres(server_url: str) -> AsyncIterator[str]:
+    """A new, empty database on the PostgreSQL server ``server_url`` (its user may create
+    databases); yields its URL and drops it at the end, whoever is still connected."""
+    url = make_url(server_url)
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+
+    async def admin(statement: str) -> None:
+        connection = await asyncpg.connect(
+            host=url.host,
+            port=url.port,
+            user=url.username,
+            password=url.password,
+            database=url.database or "postgres",
+        )
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    await admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
