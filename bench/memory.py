@@ -123,6 +123,13 @@ class Serve:
 
     async def __aenter__(self) -> Serve:
         self.process.start()
+        try:
+            return await self._wait_ready()
+        except BaseException:
+            self.process.stop()
+            raise
+
+    async def _wait_ready(self) -> Serve:
         async with httpx.AsyncClient(timeout=5) as http:
             deadline = time.monotonic() + 240  # imports alone take long on a loaded machine
             while time.monotonic() < deadline:
