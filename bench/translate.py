@@ -7,7 +7,7 @@ configuration that matches it (the result must be ``Translated``). The baseline 
 ``json.loads(json.dumps(order))`` of the same dict: the price of touching every field once.
 Rounds alternate baseline and translation; the medians and their ratio are printed.
 
-    uv run python bench/translate.py [--seconds 1.0] [--rounds 5] [--count N]
+    uv run python bench/translate.py [--seconds 1.0] [--rounds 5] [--count N] [--short]
 """
 
 from __future__ import annotations
@@ -66,7 +66,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--rounds", type=int, default=5, help="measured rounds per side (5)")
     parser.add_argument("--sample", type=Path, default=SAMPLE, help="a recorded order response")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--short", action="store_true", help="0.1 s rounds, 2 of them: proves it runs (CI)"
+    )
+    args = parser.parse_args(argv)
+    if args.short:
+        args.seconds, args.rounds = 0.1, 2
+    return args
 
 
 def load_order(path: Path) -> dict[str, Any]:

@@ -13,6 +13,7 @@ so that both see the same machine noise; the medians and their ratio are printed
 
     uv run python bench/webhook_ingest.py [--seconds 1.5] [--rounds 5] [--concurrency 8]
     uv run python bench/webhook_ingest.py --postgres postgresql://user:pass@host/db
+    uv run python bench/webhook_ingest.py --short     # a few seconds: proves it runs
 """
 
 from __future__ import annotations
@@ -83,7 +84,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="run the app on this PostgreSQL database (postgresql://...) instead of SQLite; "
         "it is migrated, and the benchmark's installation is deleted again at the end",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--short",
+        action="store_true",
+        help="20 warm-up requests, 2 rounds of 50: proves it runs (CI)",
+    )
+    args = parser.parse_args(argv)
+    if args.short:
+        args.warmup, args.rounds, args.count = 20, 2, args.count or 50
+    return args
 
 
 # --------------------------------------------------------------------------------------------

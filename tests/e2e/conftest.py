@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -31,6 +29,8 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.shop_config import parse_shop_config
+from saleor_gordon.fakes.app_process import DELIVERY_GROUP, AppProcess, app_env
+from saleor_gordon.fakes.app_process import shop_config as fake_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import create_engine
@@ -47,7 +47,6 @@ from tests.saleor.conftest import (
 
 __all__ = ["_fake_schema", "saleor_fake", "saleor_fake_factory", "start_gordon_sandbox"]
 
-DELIVERY_GROUP = "Gordon Store"
 CRASH_SIGNS = ("job.crashed", "worker.error", "Traceback (most recent call last)")
 
 # Fast clocks for tests: short leases, quick polls and retries.
@@ -68,49 +67,9 @@ FAST_SETTINGS = {
 
 
 def shop_config(gordon_url: str, **overrides: Any) -> dict[str, Any]:
-    config: dict[str, Any] = {
-        "gordon": {"base_url": gordon_url, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
-        "trigger_events": ["ORDER_FULLY_PAID"],
-        "delivery_groups": [
-            {"deliverygroup": DELIVERY_GROUP, "shipping_method": "Gordon hemleverans 17-21"}
-        ],
-        "default_time_window": "14:00 - 16:00",
-        "delivery_days": {"timezone": "Europe/Stockholm", "cutoff": "14:00", "lead_days": 1},
-    }
-    config.update(overrides)
-    return config
-
-
-@dataclass
-class AppProcess:
-    """``saleor-gordon serve`` or ``worker`` in its own process."""
-
-    args: list[str]
-    env: dict[str, str]
-    log_path: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "saleor_gordon", *self.args],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:
-        if self.process is None or self.process.poll() is not None:
-            return None if self.process is None else self.process.returncode
-        self.process.send_signal(sig)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait()
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
+    return fake_shop_config(
+        gordon_url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, **overrides
+    )
 
 
 @dataclass
@@ -323,12 +282,7 @@ class Stack:
 
 
 def stack_env(database_url: str, app_url: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SALEOR_GORDON_")}
-    env.update(FAST_SETTINGS)
-    env["SALEOR_GORDON_DATABASE_URL"] = database_url
-    env["SALEOR_GORDON_SECRET_KEY"] = TEST_SECRET_KEY
-    env["SALEOR_GORDON_APP_URL"] = app_url
-    return env
+    return app_env(database_url, app_url, TEST_SECRET_KEY, FAST_SETTINGS)
 
 
 @pytest.fixture

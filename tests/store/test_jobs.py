@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.job_status import JobStatus
@@ -21,6 +22,7 @@ from saleor_gordon.store.jobs import (
     JobStore,
     enqueue_order_job,
 )
+from saleor_gordon.store.tables import sync_jobs
 from tests.conftest import TEST_SECRET_KEY
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -244,6 +246,47 @@ async def test_one_shops_backlog_does_not_starve_another(migrated_engine: AsyncE
     claimed = [claim.order_id for claim in claims if claim is not None]
     assert "quiet-001" in claimed[:2]
     assert sum(order.startswith("busy") for order in claimed) == 2  # the per-shop limit
+
+
+async def test_a_shop_at_its_limit_waits_for_a_lease_to_end(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    for index in range(3):
+        await _event(migrated_engine, installation, f"order-{index:03}")
+    jobs = JobStore(migrated_engine)
+
+    first = await _claim(jobs, "w1", limit=1)
+    assert first is not None
+    # while the lease holds, the shop's other due jobs are not claimed
+    assert await _claim(jobs, "w2", limit=1) is None
+    # once it has expired it no longer counts: another job (or the same one) can be claimed
+    later = NOW + timedelta(seconds=LEASE + 1)
+    assert await _claim(jobs, "w2", now=later, limit=1) is not None
+    # and a lease given back by finishing frees the slot too
+    assert await _claim(jobs, "w3", now=later, limit=1) is None
+
+
+async def test_a_claim_stays_fast_with_a_large_backlog(migrated_engine: AsyncEngine) -> None:
+    """Issue 9 (bench/memory.py): counting each shop's leases once per due job made a claim
+    quadratic in the backlog: 0.8 s with 1,000 due jobs and 7 s with 3,000 on SQLite, so a
+    backlog of 10,000 stalled every worker (and, holding SQLite's write lock, every other
+    writer). Now the leases are counted once per claim."""
+    installation = await _install(migrated_engine)
+    queued = {"installation_id": installation, "status": "pending", "events_mask": 4}
+    queued |= {"version": 1, "next_attempt_at": NOW, "pending_since": NOW, "attempts": 0}
+    queued |= {"run_now": False, "created_at": NOW, "updated_at": NOW}
+    async with migrated_engine.begin() as connection:  # the rows enqueue_order_job makes
+        await connection.execute(
+            insert(sync_jobs), [{**queued, "order_id": f"order-{n:05}"} for n in range(2000)]
+        )
+    jobs = JobStore(migrated_engine)
+    await _claim(jobs, "warm-up")
+
+    started = time.perf_counter()
+    claims = [await _claim(jobs, f"w{index}") for index in range(3)]
+    elapsed = time.perf_counter() - started
+
+    assert all(claim is not None for claim in claims)
+    assert elapsed < 1.5, f"3 claims over 2,000 due jobs took {elapsed:.2f} s"
 
 
 async def test_revoked_installations_are_not_claimed(migrated_engine: AsyncEngine) -> None:
