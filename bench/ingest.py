@@ -93,6 +93,7 @@ def serve_bare(port: int) -> None:
         return JSONResponse({"success": True, "keys": len(payload)})
 
     listener = socket.create_server(("127.0.0.1", port), backlog=LISTEN_BACKLOG)
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as `serve` listens
     # The same uvicorn settings as `saleor-gordon serve` (cli/serve.py).
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
     uvicorn.Server(config).run(sockets=[listener])
