@@ -69,6 +69,8 @@ class WorkerPool:
 
     def stop(self) -> None:
         """Stop claiming; jobs in flight finish."""
+        if not self.stopping.is_set():
+            logger.info("worker.stopping")
         self.stopping.set()
         self._wake.set()
 

@@ -113,6 +113,7 @@ async def test_a_woken_pool_claims_runs_and_records_the_job(
     )
     assert [r.getMessage() for r in logged(logs, "worker.")] == [
         "worker.started concurrency=1",
+        "worker.stopping",
         "worker.stopped",
     ]
 
