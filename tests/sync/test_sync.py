@@ -1035,3 +1035,36 @@ async def test_a_check_writes_back_the_pushed_reference_and_time_when_they_were_
         "gordon.external_ref": order["number"],
         "gordon.synced_at": pushed.changes["pushed_at"].isoformat(),
     }
+
+
+async def test_a_revoked_token_when_reading_the_order_is_logged(
+    bench: Bench, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="saleor_gordon")
+    order = bench.paid_order()
+    await bench.event(order)
+    bench.saleor.state.revoke_all_tokens()
+
+    await bench.attempt()
+
+    assert _messages(caplog, "installation.revoked") == [
+        f"installation.revoked installation_id={bench.installation.id}"
+    ]
+
+
+async def test_saleor_is_read_with_the_configured_timeout(bench: Bench) -> None:
+    bench.runtime.settings = bench.runtime.settings.model_copy(
+        update={"saleor_timeout_seconds": 4.5}
+    )
+    timeouts: list[object] = []
+
+    def record(request: httpx.Request) -> None:
+        timeouts.append(request.extensions["timeout"])
+
+    bench.outbound.on_operation("OrderForGordon", record)
+    order = bench.paid_order()
+    await bench.event(order)
+
+    await bench.attempt()
+
+    assert timeouts == [{"connect": 4.5, "read": 4.5, "write": 4.5, "pool": 4.5}]
