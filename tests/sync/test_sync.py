@@ -900,6 +900,10 @@ def _write_backs(outcome: str) -> float:
     return REGISTRY.get_sample_value("saleor_gordon_write_backs_total", {"outcome": outcome}) or 0.0
 
 
+def _retries() -> float:
+    return REGISTRY.get_sample_value("saleor_gordon_job_retries_total") or 0.0
+
+
 def _messages(caplog: pytest.LogCaptureFixture, prefix: str) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.getMessage().startswith(prefix)]
 
@@ -908,12 +912,14 @@ async def test_a_push_is_logged_and_its_write_back_counted(
     bench: Bench, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="saleor_gordon")
-    written, failed = _write_backs("written"), _write_backs("failed")
+    written, failed, retries = _write_backs("written"), _write_backs("failed"), _retries()
     order = bench.paid_order()
 
-    await _synced(bench, order)
+    result = await _synced(bench, order)
 
     job, number = bench.claimed[-1], order["number"]
+    assert result.history[0].message == result.message  # the push's own entry says what happened
+    assert _retries() == retries  # nothing to retry
     assert _messages(caplog, "gordon.pushed") == [
         f"gordon.pushed job_id={job.id} order_number={number} tracking_id={tracking_id_for(number)}"
     ]
@@ -982,15 +988,17 @@ async def test_a_failed_write_back_is_counted_says_why_and_uses_the_jitter(bench
     assert (_write_backs("written"), _write_backs("failed")) == (written, failed + 1)
 
 
-async def test_a_gordon_failure_uses_the_jitter(bench: Bench) -> None:
+async def test_a_gordon_failure_uses_the_jitter_and_counts_a_retry(bench: Bench) -> None:
     bench.services.random = lambda: 0.0
     bench.gordon.state.script_faults([503])
     order = bench.paid_order()
     await bench.event(order)
+    retries = _retries()
 
     result = await bench.attempt()
 
     assert result.status is JobStatus.RETRYING
+    assert _retries() == retries + 1
     assert result.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY * 0.75)
 
 
