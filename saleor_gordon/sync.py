@@ -52,7 +52,6 @@ from saleor_gordon.gordon.rate_limit import RequestPacer
 from saleor_gordon.gordon.tokens import TokenCache
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import SaleorClient
-from saleor_gordon.store.installations import Installation
 from saleor_gordon.store.jobs import ClaimedJob, HistoryEntry, JobResult
 from saleor_gordon.store.rate import DatabaseRateLimiter
 
@@ -136,7 +135,7 @@ class _Attempt:
             timeout=self.runtime.settings.saleor_timeout_seconds,
         )
         try:
-            return await self._sync(installation, config, saleor)
+            return await self._sync(config, saleor)
         except SaleorTokenRevoked as exc:
             await self.runtime.installations.mark_revoked(installation.id, now=self.now)
             logger.warning("installation.revoked installation_id=%s", installation.id)
@@ -151,9 +150,7 @@ class _Attempt:
             message = f"Saleor refused to read the order: {exc.message}"
             return self._settle(JobStatus.NEEDS_ATTENTION, "saleor", "refused", message)
 
-    async def _sync(
-        self, installation: Installation, config: ShopConfig, saleor: SaleorClient
-    ) -> JobResult:
+    async def _sync(self, config: ShopConfig, saleor: SaleorClient) -> JobResult:
         data = await saleor.fetch_order(self.job.order_id)
         if data is None:
             return self._settle(

@@ -15,7 +15,9 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from saleor_gordon.backfill import reconcile_due_shops, reconciler_id
 from saleor_gordon.core.job_status import JobStatus
@@ -27,6 +29,28 @@ from saleor_gordon.sync import SyncServices, run_job
 logger = logging.getLogger(__name__)
 
 PRUNE_INTERVAL_SECONDS = 3600.0
+
+
+async def _cancel_and_wait(tasks: Sequence[asyncio.Task[Any]]) -> None:
+    """Cancel those of ``tasks`` not cancelled yet, and wait until every one of them has ended.
+
+    A task already cancelled is not cancelled again: a second cancellation would break into its
+    cleanup (SQLAlchemy closes a connection interrupted mid-query under ``asyncio.shield``; cut
+    short, it leaves its closing task and the connection's thread behind). The wait goes on if
+    the caller is cancelled meanwhile, so no task outlives it; that cancellation is raised after.
+    """
+    for task in tasks:
+        if not task.done() and task.cancelling() == 0:
+            task.cancel()
+    pending = {task for task in tasks if not task.done()}
+    interrupted = False
+    while pending:
+        try:
+            _, pending = await asyncio.wait(pending)
+        except asyncio.CancelledError:
+            interrupted = True
+    if interrupted:
+        raise asyncio.CancelledError
 
 
 class WorkerPool:
@@ -46,6 +70,8 @@ class WorkerPool:
 
     def stop(self) -> None:
         """Stop claiming; jobs in flight finish."""
+        if not self.stopping.is_set():
+            logger.info("worker.stopping")
         self.stopping.set()
         self._wake.set()
 
@@ -61,9 +87,12 @@ class WorkerPool:
         try:
             await asyncio.gather(*tasks)
         finally:
-            for task in tasks:
-                task.cancel()
-            logger.info("worker.stopped")
+            # gather() returns at the first child that ends cancelled (or fails): the others may
+            # still be in their cleanup, so they are waited for.
+            try:
+                await _cancel_and_wait(tasks)
+            finally:
+                logger.info("worker.stopped")
 
     async def _work(self, worker_id: str) -> None:
         while not self.stopping.is_set():
@@ -107,7 +136,7 @@ class WorkerPool:
             logger.warning("worker.lease_lost job_id=%s", job.id)
             return
         finally:
-            renewer.cancel()
+            await _cancel_and_wait([renewer])
         try:
             recorded = await self.services.runtime.jobs.finish_job(
                 job, result, now=self.services.runtime.clock()

@@ -4,7 +4,8 @@
 #   scripts/mutation.sh [core|sync] [mutmut run arguments...]
 #
 # core: saleor_gordon/core/ and saleor/signature.py against tests/core and tests/saleor/test_signature.py
-# sync: saleor_gordon/sync.py against its in-process tests (SYNC_TESTS='["tests/a.py", ...]')
+# sync: saleor_gordon/sync.py against tests/sync/test_sync.py and tests/test_sync_delivery_dates.py
+#       (SYNC_TESTS='["tests/a.py", ...]' overrides)
 #
 # Each target runs in its own scratch copy, .mutation/<target>/ (git-ignored), with the repository's
 # pyproject.toml plus that target's [tool.mutmut] section; mutmut keeps its results there, so a
@@ -33,8 +34,9 @@ sync)
     section='[tool.mutmut]
 source_paths = ["saleor_gordon"]
 only_mutate = ["saleor_gordon/sync.py"]
-pytest_add_cli_args_test_selection = '"${SYNC_TESTS:-[\"tests/test_sync.py\"]}"'
-pytest_add_cli_args = ["-p", "no:cacheprovider"]
+pytest_add_cli_args_test_selection = '"${SYNC_TESTS:-[\"tests/sync/test_sync.py\", \"tests/test_sync_delivery_dates.py\"]}"'
+# mutation_warmup builds the Saleor fake'"'"'s schema in the fork server, not once per mutant.
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "tests.sync.mutation_warmup"]
 also_copy = ["graphql", "manifest"]'
     ;;
 *)

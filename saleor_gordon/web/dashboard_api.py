@@ -108,7 +108,7 @@ class ConfigIn(_Model):
 
 class ConfigSaved(_Model):
     saved: Literal[True] = True
-    client_secret_set: bool
+    client_secret_set: bool = Field(description="Whether a client secret is stored now, read back")
 
 
 class GordonCredentialsIn(_Model):
@@ -402,7 +402,8 @@ def dashboard_router(runtime: Runtime) -> APIRouter:
             await save_shop_config(runtime, user.installation.id, body.config)
         except ShopConfigInvalid as exc:
             raise _config_invalid(exc) from None
-        return ConfigSaved(client_secret_set=True)
+        stored = await read_shop_config(runtime, user.installation.id)  # what was stored, read back
+        return ConfigSaved(client_secret_set=stored.client_secret_set)
 
     @router.post(
         "/config/test-connection",

@@ -188,7 +188,12 @@ async def test_the_secret_never_reaches_the_browser_after_saving(
 
     page.on("response", keep)
     view = await open_page(stack, open_in_dashboard)
+    first_secret_field = view.frame.get_by_label("Client secret")
+    await expect(first_secret_field).to_have_attribute("placeholder", "Not set")
     await configure_via_page(view.frame, stack, view)
+    # the saved answer says a secret is stored now: the field is emptied and says so
+    await expect(first_secret_field).to_have_value("")
+    await expect(first_secret_field).to_have_attribute("placeholder", re.compile("stored"))
 
     reopened = await open_page(stack, open_in_dashboard, page=await page.context.new_page())
     reopened.page.on("response", keep)

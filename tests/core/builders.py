@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Any
 
 from saleor_gordon.core.order import SaleorOrder
 from saleor_gordon.core.shop_config import ShopConfig, parse_shop_config
+from saleor_gordon.core.sync_decision import OrderState
+from saleor_gordon.core.translate import Translated, translate_order
 
 # The Swedish example of Gordon's API article (Gordon API doc B5), shaped like fragment OrderDetails.
 SWEDISH_ADDRESS: dict[str, Any] = {
@@ -151,3 +154,18 @@ def config_data(**overrides: Any) -> dict[str, Any]:
 def config(**overrides: Any) -> ShopConfig:
     """``config_data`` parsed."""
     return parse_shop_config(config_data(**overrides))
+
+
+# --- for the decision tests (sync_decision, backfill) ------------------------------------------
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+"""When the decision tests decide."""
+PAID = OrderState(status="UNFULFILLED", charge_status="FULL", is_paid=True)
+UNPAID = OrderState(status="UNFULFILLED", charge_status="NONE", is_paid=False)
+
+
+def translated_at_now() -> Translated:
+    """The default order translated with the default configuration at ``NOW``."""
+    result = translate_order(order(), config(), now=NOW)
+    assert isinstance(result, Translated), result
+    return result

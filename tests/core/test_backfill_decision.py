@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from saleor_gordon.core.backfill import KnownJob, ScanPlan, plan_order
@@ -12,29 +10,18 @@ from saleor_gordon.core.sync_decision import MANUAL_SEND_EVENT, OrderState
 from saleor_gordon.core.translate import (
     Problem,
     Skipped,
-    Translated,
     Untranslatable,
-    translate_order,
 )
-from tests.core import builders
+from tests.core.builders import PAID, UNPAID, translated_at_now
 
-NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-PAID = OrderState(status="UNFULFILLED", charge_status="FULL", is_paid=True)
-UNPAID = OrderState(status="UNFULFILLED", charge_status="NONE", is_paid=False)
 CANCELLED = OrderState(status="CANCELED", charge_status="FULL", is_paid=True)
 DRAFT = OrderState(status="DRAFT", charge_status="FULL", is_paid=True)
-
-
-def _translated() -> Translated:
-    result = translate_order(builders.order(), builders.config(), now=NOW)
-    assert isinstance(result, Translated), result
-    return result
 
 
 def _plan(state: OrderState, job: KnownJob | None, translation: object = None) -> ScanPlan:
     return plan_order(
         state=state,
-        translation=translation or _translated(),  # type: ignore[arg-type]
+        translation=translation or translated_at_now(),  # type: ignore[arg-type]
         triggers=("ORDER_FULLY_PAID",),
         job=job,
     )

@@ -24,28 +24,17 @@ from saleor_gordon.core.sync_decision import (
 from saleor_gordon.core.translate import (
     Problem,
     Skipped,
-    Translated,
     Untranslatable,
-    translate_order,
 )
-from tests.core import builders
+from tests.core.builders import PAID, UNPAID, translated_at_now
 
-NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-PAID = OrderState(status="UNFULFILLED", charge_status="FULL", is_paid=True)
-UNPAID = OrderState(status="UNFULFILLED", charge_status="NONE", is_paid=False)
 CANCELLED = OrderState(status="CANCELED", charge_status="NONE", is_paid=False)
-
-
-def _translated() -> Translated:
-    result = translate_order(builders.order(), builders.config(), now=NOW)
-    assert isinstance(result, Translated), result
-    return result
 
 
 def _decide(state: OrderState, translation: object = None, **kwargs: object) -> object:
     arguments: dict[str, object] = {
         "state": state,
-        "translation": translation or _translated(),
+        "translation": translation or translated_at_now(),
         "triggers": ("ORDER_FULLY_PAID",),
         "events_seen": frozenset(),
         "pushed_hash": None,
@@ -79,7 +68,7 @@ def test_pushes_a_paid_order() -> None:
     decision = _decide(PAID)
 
     assert isinstance(decision, Push)
-    assert decision.content_hash == _translated().gordon_order.content_hash()
+    assert decision.content_hash == translated_at_now().gordon_order.content_hash()
 
 
 def test_waits_for_the_trigger() -> None:
@@ -89,7 +78,7 @@ def test_waits_for_the_trigger() -> None:
 
 
 def test_unchanged_content_is_not_pushed_again() -> None:
-    pushed = _translated().gordon_order.content_hash()
+    pushed = translated_at_now().gordon_order.content_hash()
 
     decision = _decide(PAID, pushed_hash=pushed)
 
@@ -114,7 +103,7 @@ def test_cancelled_pushed_order_is_withdrawn() -> None:
 
 def test_cancelled_order_whose_push_may_have_arrived_is_withdrawn() -> None:
     """A push whose answer was lost (timeout, killed worker) may be in Gordon: DELETE it."""
-    ref = _translated().gordon_order.external_ref
+    ref = translated_at_now().gordon_order.external_ref
 
     after_attempt = _decide(CANCELLED, known_ref="45")
     after_trigger = _decide(CANCELLED, events_seen=frozenset({"ORDER_FULLY_PAID"}))

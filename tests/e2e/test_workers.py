@@ -68,7 +68,7 @@ async def test_sigterm_lets_the_job_in_flight_finish(
 ) -> None:
     gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
     async with running_stack(saleor_fake, gordon, tmp_path, workers=0) as stack:
-        _slow_gordon(gordon, 1.0)
+        gordon.state.hold()
         if command == "worker":
             process = stack.start_process("worker", "--concurrency", "1", name="worker")
         else:  # a second web process with one worker, sharing the database
@@ -76,10 +76,17 @@ async def test_sigterm_lets_the_job_in_flight_finish(
             process = stack.start_process("serve", "--port", port, "--workers", "1", name="serve")
         order = stack.paid_order()
         await stack.emit("ORDER_FULLY_PAID", order["id"])
-        await stack.wait_until(lambda: _leased(stack, order))
+        await stack.wait_until(lambda: gordon.state.held == 1)  # its PUT is held in Gordon
+        assert await _leased(stack, order)
 
-        exit_code = await asyncio.to_thread(process.stop, signal.SIGTERM)
+        # when SIGTERM arrives while the PUT is in flight
+        stopping = asyncio.create_task(asyncio.to_thread(process.stop, signal.SIGTERM))
+        await stack.wait_until(lambda: "worker.stopping" in process.log())
+        assert not stopping.done()  # it waits for the job in flight
+        gordon.state.release()
+        exit_code = await stopping
 
+        # then the job finished and was recorded before the process ended
         assert exit_code == 0, process.log()
         job = await stack.job_for(order)
         assert job["status"] == "synced"

@@ -11,10 +11,16 @@ transport that lets a test act at the moment the app sends a given request.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+import shutil
+import ssl
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +31,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.retry import RetryPolicy
 from saleor_gordon.core.shop_config import parse_shop_config
-from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
+from saleor_gordon.fakes.gordon_sandbox import (
+    RunningSandbox,
+    SandboxOptions,
+    create_gordon_sandbox,
+    sandbox_state,
+)
+from saleor_gordon.fakes.loopback import serve_on_loopback
+from saleor_gordon.fakes.saleor_fake import SaleorFakeState, SigningKey, create_saleor_fake
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.settings import Settings
@@ -35,10 +48,10 @@ from saleor_gordon.store.jobs import ClaimedJob, JobResult, JobView, enqueue_ord
 from saleor_gordon.sync import SyncServices, run_job
 from tests.conftest import TEST_SECRET_KEY
 from tests.e2e.conftest import DELIVERY_GROUP, shop_config
-from tests.gordon.conftest import start_gordon_sandbox
-from tests.saleor.conftest import RunningSaleorFake, _fake_schema, saleor_fake, saleor_fake_factory
+from tests.gordon.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.saleor.conftest import RunningSaleorFake, _fake_schema
 
-__all__ = ["_fake_schema", "saleor_fake", "saleor_fake_factory", "start_gordon_sandbox"]
+__all__ = ["_fake_schema"]
 
 START = datetime.now(UTC).replace(microsecond=0)
 """Where the bench clock starts (real time: the recorded order's dates are near it)."""
@@ -68,6 +81,17 @@ class Clock:
 Hook = Callable[[httpx.Request], httpx.Response | None]
 
 
+@cache
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context for every bench transport (building one takes a tenth of a second; the
+    bench speaks plain HTTP to loopback, so it is never used)."""
+    return ssl.create_default_context()
+
+
+def _transport() -> httpx.AsyncHTTPTransport:
+    return httpx.AsyncHTTPTransport(verify=_ssl_context())
+
+
 @dataclass
 class Outbound(httpx.AsyncBaseTransport):
     """The app's outbound transport: real HTTP, with hooks run just before matching requests.
@@ -76,7 +100,7 @@ class Outbound(httpx.AsyncBaseTransport):
     server (return a response). Each hook runs once.
     """
 
-    inner: httpx.AsyncBaseTransport = field(default_factory=httpx.AsyncHTTPTransport)
+    inner: httpx.AsyncBaseTransport = field(default_factory=_transport)
     hooks: list[tuple[Callable[[httpx.Request], bool], Hook]] = field(default_factory=list)
 
     def on(self, matches: Callable[[httpx.Request], bool], hook: Hook) -> None:
@@ -227,6 +251,109 @@ class Bench:
         return [mutation.field for mutation in self.saleor.state.mutations]
 
 
+# --- the fakes: served once per session, a fresh app per test -----------------------------------
+#
+# Starting and stopping a uvicorn server costs about 0.3 s, twice per test; mutation testing runs
+# these tests for every mutant of sync.py. So each fake's server lives for the session and serves
+# whichever app the current test put in its ``Slot``: a fresh state per test as before, only the
+# port is shared (each test's HTTP client opens its own connections).
+
+
+class Slot:
+    """An ASGI app that passes every request to the app of the current test."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        assert self.app is not None, "a request outside of any test"
+        await self.app(scope, receive, send)
+
+
+@dataclass(frozen=True)
+class Served:
+    base_url: str
+    slot: Slot
+
+
+@contextlib.contextmanager
+def _served() -> Iterator[Served]:
+    slot = Slot()
+    with serve_on_loopback(slot) as base_url:
+        yield Served(base_url, slot)
+
+
+@pytest.fixture(scope="session")
+def _saleor_server() -> Iterator[Served]:
+    with _served() as served:
+        yield served
+
+
+@pytest.fixture(scope="session")
+def _gordon_server() -> Iterator[Served]:
+    with _served() as served:
+        yield served
+
+
+@pytest.fixture(scope="session")
+def _signing_key() -> SigningKey:
+    """One RSA key for the session (generating one takes 0.1 to 0.2 s): nothing here rotates it."""
+    return SigningKey.generate()
+
+
+@pytest.fixture
+def saleor_fake(
+    _fake_schema: None, _saleor_server: Served, _signing_key: SigningKey
+) -> Iterator[RunningSaleorFake]:
+    """A fresh fake Saleor (no tokens, no orders) for this test."""
+    state = SaleorFakeState(api_url=f"{_saleor_server.base_url}/graphql/", keys=[_signing_key])
+    _saleor_server.slot.app = create_saleor_fake(state)
+    try:
+        yield RunningSaleorFake(state.api_url, state)
+    finally:
+        _saleor_server.slot.app = None
+
+
+@pytest.fixture
+def start_gordon_sandbox(_gordon_server: Served) -> Iterator[Callable[..., RunningSandbox]]:
+    """Start this test's Gordon sandbox with ``SandboxOptions`` overrides (once per test)."""
+    started: list[RunningSandbox] = []
+
+    def start(**overrides: Any) -> RunningSandbox:
+        assert not started, "one sandbox per test"
+        options = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "hang_seconds": 2.0}
+        app = create_gordon_sandbox(SandboxOptions(**{**options, **overrides}))
+        _gordon_server.slot.app = app
+        started.append(RunningSandbox(_gordon_server.base_url, sandbox_state(app)))
+        return started[0]
+
+    try:
+        yield start
+    finally:
+        for sandbox in started:
+            sandbox.state.release()  # a held request must not outlive its test
+        _gordon_server.slot.app = None
+
+
+@pytest.fixture(scope="session")
+def _migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite database migrated once for the session; each test gets a copy of the file."""
+    path = tmp_path_factory.mktemp("sync-template") / "sync.db"
+
+    async def build() -> None:
+        engine = create_engine(f"sqlite:///{path}")
+        await migrate(engine)
+        await engine.dispose()
+
+    # In a thread of its own: its event loop must not be the test's.
+    thread = threading.Thread(target=asyncio.run, args=(build(),))
+    thread.start()
+    thread.join()
+    assert path.exists()
+    assert not path.with_name("sync.db-wal").exists()  # all of it is in the one file
+    return path
+
+
 @pytest.fixture
 def sandbox_options() -> dict[str, Any]:
     """Overrides of the Gordon sandbox's options (tests override this fixture)."""
@@ -234,10 +361,14 @@ def sandbox_options() -> dict[str, Any]:
 
 
 @pytest_asyncio.fixture
-async def runtime(tmp_path: Path) -> AsyncIterator[tuple[Runtime, Clock, Outbound]]:
+async def runtime(
+    tmp_path: Path, _migrated_database: Path
+) -> AsyncIterator[tuple[Runtime, Clock, Outbound]]:
     """A migrated SQLite runtime with the bench clock and outbound transport."""
+    database = tmp_path / "sync.db"
+    shutil.copyfile(_migrated_database, database)
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'sync.db'}",
+        database_url=f"sqlite:///{database}",
         secret_key=TEST_SECRET_KEY,
         gordon_timeout_seconds=GORDON_TIMEOUT,
         saleor_timeout_seconds=5.0,
@@ -246,7 +377,6 @@ async def runtime(tmp_path: Path) -> AsyncIterator[tuple[Runtime, Clock, Outboun
         retry_max_age_hours=MAX_AGE.total_seconds() / 3600,
     )
     engine = create_engine(settings.database_url)
-    await migrate(engine)
     clock, outbound = Clock(), Outbound()
     async with httpx.AsyncClient(transport=outbound) as http:
         yield (

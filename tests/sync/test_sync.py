@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -10,16 +11,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.retry import RetryPolicy
 from saleor_gordon.errors import SaleorTokenRevoked
 from saleor_gordon.fakes.gordon_sandbox import tracking_id_for
+from saleor_gordon.metrics import REGISTRY
 from saleor_gordon.store.jobs import JobResult
 from saleor_gordon.store.rate import DatabaseRateLimiter
 from saleor_gordon.store.tables import installations
 from saleor_gordon.sync import NOT_CONFIGURED, SyncServices, run_job
+from tests.e2e.conftest import DELIVERY_GROUP
 from tests.sync.conftest import (
     FIRST_DELAY,
     MAX_AGE,
@@ -322,17 +326,38 @@ async def test_cancel_while_gordon_is_unavailable_retries(bench: Bench) -> None:
     assert result.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
 
 
-async def test_cancel_after_a_push_whose_answer_was_lost_withdraws_it(bench: Bench) -> None:
-    # given a push that Gordon carried out while its answer never came back
+async def _pushed_with_the_answer_lost(bench: Bench) -> dict[str, Any]:
+    """A paid order that Gordon created while the answer to the POST never came back."""
     order = bench.paid_order()
     await bench.event(order)
     bench.gordon.state.script_faults([404, "lost"])  # the PUT says "not found"; the POST is lost
     lost = await bench.attempt()
     assert (lost.status, lost.outcome) == (JobStatus.RETRYING, "retryable")
     assert order["number"] in bench.gordon.state.orders
+    return order
 
-    # when the order is cancelled before the retry, after the shop set a reference prefix
-    await bench.configure(external_ref_prefix="SHOP-")
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"external_ref_prefix": "SHOP-"},
+        # no rule matches the order any more: its translation has no reference to withdraw
+        {
+            "delivery_groups": [
+                {"deliverygroup": DELIVERY_GROUP, "shipping_method": "Hämta i butik"}
+            ]
+        },
+    ],
+    ids=["new-reference-prefix", "no-rule-matches"],
+)
+async def test_cancel_after_a_push_whose_answer_was_lost_withdraws_it(
+    bench: Bench, change: dict[str, Any]
+) -> None:
+    # given a push that Gordon carried out while its answer never came back
+    order = await _pushed_with_the_answer_lost(bench)
+
+    # when the order is cancelled before the retry, after the shop changed its configuration
+    await bench.configure(**change)
     result = await _cancel(bench, order)
 
     # then the app withdraws the order under the reference it was sent with
@@ -374,6 +399,25 @@ async def test_unpaid_order_waits_for_the_trigger_and_writes_nothing(bench: Benc
     )
     assert bench.gordon_calls() == []
     assert bench.mutations() == []
+
+
+@pytest.mark.parametrize(
+    ("is_paid", "charge_status"),
+    [(True, "NONE"), (False, "FULL"), (False, "OVERCHARGED")],
+    ids=["isPaid", "charged-in-full", "overcharged"],
+)
+async def test_an_order_saleor_says_is_paid_is_pushed_without_the_paid_event(
+    bench: Bench, is_paid: bool, charge_status: str
+) -> None:
+    # given an order the job knows only from ORDER_CREATED, paid as Saleor reads it now
+    order = bench.paid_order(isPaid=is_paid, chargeStatus=charge_status)
+    await bench.event(order, "ORDER_CREATED")
+
+    result = await bench.attempt()
+
+    # then the trigger ORDER_FULLY_PAID is met by the order's state
+    assert (result.status, result.action, result.outcome) == (JobStatus.SYNCED, "push", "accepted")
+    assert order["number"] in bench.gordon.state.orders
 
 
 async def test_untranslatable_order_needs_attention_with_the_problems(bench: Bench) -> None:
@@ -836,11 +880,199 @@ async def test_a_job_of_an_uninstalled_shop_is_skipped(bench: Bench) -> None:
     assert bench.gordon_calls() == []
 
 
-def test_services_of_a_process_follow_its_settings(bench: Bench) -> None:
+async def test_services_of_a_process_follow_its_settings(bench: Bench) -> None:
+    bench.runtime.settings = bench.runtime.settings.model_copy(
+        update={"retry_first_delay_seconds": 7.0, "retry_max_delay_seconds": 99.0}
+    )  # not the defaults, so each is seen to be read
+
     services = SyncServices.from_runtime(bench.runtime)
 
     assert services.runtime is bench.runtime
-    assert services.retry_policy == RetryPolicy(
-        first_delay=FIRST_DELAY, max_delay=1800.0, max_age=MAX_AGE
-    )
+    assert services.retry_policy == RetryPolicy(first_delay=7.0, max_delay=99.0, max_age=MAX_AGE)
     assert isinstance(services.rate_limiter, DatabaseRateLimiter)  # shared through the database
+    await services.rate_limiter.acquire("account")  # on the runtime's own database
+
+
+# --- what operators see: logs, metrics, the exact backoff and timeout ----------------------------
+
+
+def _write_backs(outcome: str) -> float:
+    return REGISTRY.get_sample_value("saleor_gordon_write_backs_total", {"outcome": outcome}) or 0.0
+
+
+def _retries() -> float:
+    return REGISTRY.get_sample_value("saleor_gordon_job_retries_total") or 0.0
+
+
+def _messages(caplog: pytest.LogCaptureFixture, prefix: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith(prefix)]
+
+
+async def test_a_push_is_logged_and_its_write_back_counted(
+    bench: Bench, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="saleor_gordon")
+    written, failed, retries = _write_backs("written"), _write_backs("failed"), _retries()
+    order = bench.paid_order()
+
+    result = await _synced(bench, order)
+
+    job, number = bench.claimed[-1], order["number"]
+    assert result.history[0].message == result.message  # the push's own entry says what happened
+    assert _retries() == retries  # nothing to retry
+    assert _messages(caplog, "gordon.pushed") == [
+        f"gordon.pushed job_id={job.id} order_number={number} tracking_id={tracking_id_for(number)}"
+    ]
+    assert (_write_backs("written"), _write_backs("failed")) == (written + 1, failed)
+
+
+async def test_a_withdrawal_is_logged(bench: Bench, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="saleor_gordon")
+    order = bench.paid_order()
+    await _synced(bench, order)
+
+    await _cancel(bench, order)
+
+    job = bench.claimed[-1]
+    assert _messages(caplog, "gordon.withdrawn") == [
+        f"gordon.withdrawn job_id={job.id} order_number={order['number']}"
+    ]
+
+
+async def test_a_refusal_is_logged(bench: Bench, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="saleor_gordon")
+    await bench.configure(delivery_groups=[{"deliverygroup": "Gordon Nowhere"}])
+    order = bench.paid_order()
+    await bench.event(order)
+
+    await bench.attempt()
+
+    assert _messages(caplog, "gordon.rejected") == [
+        f"gordon.rejected job_id={bench.claimed[-1].id} action=push"
+    ]
+
+
+async def test_a_revoked_token_during_write_back_is_logged(
+    bench: Bench, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="saleor_gordon")
+    order = bench.paid_order()
+    await bench.event(order)
+    bench.outbound.on_operation(
+        "UpdateOrderMetadata", lambda request: bench.saleor.state.revoke_all_tokens()
+    )
+
+    await bench.attempt()
+
+    assert _messages(caplog, "installation.revoked") == [
+        f"installation.revoked installation_id={bench.installation.id}"
+    ]
+
+
+async def test_a_failed_write_back_is_counted_says_why_and_uses_the_jitter(bench: Bench) -> None:
+    # given jitter drawn at its low end (the bench's default 0.5 is the middle: no jitter)
+    bench.services.random = lambda: 0.0
+    written, failed = _write_backs("written"), _write_backs("failed")
+    order = bench.paid_order()
+    await bench.event(order)
+    bench.outbound.on_operation("UpdateOrderMetadata", unavailable())
+
+    result = await bench.attempt()
+
+    delay = bench.services.retry_policy.backoff(1, random=0.0)
+    assert delay == FIRST_DELAY * 0.75
+    assert result.next_attempt_at == bench.clock() + timedelta(seconds=delay)
+    assert result.history[1].message == (
+        f"Saleor answered HTTP 503 (UpdateOrderMetadata at {bench.saleor.api_url})."
+    )
+    assert (_write_backs("written"), _write_backs("failed")) == (written, failed + 1)
+
+
+async def test_a_gordon_failure_uses_the_jitter_and_counts_a_retry(bench: Bench) -> None:
+    bench.services.random = lambda: 0.0
+    bench.gordon.state.script_faults([503])
+    order = bench.paid_order()
+    await bench.event(order)
+    retries = _retries()
+
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.RETRYING
+    assert _retries() == retries + 1
+    assert result.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY * 0.75)
+
+
+async def test_gordon_is_given_up_on_after_the_configured_timeout(bench: Bench) -> None:
+    # given a Gordon that does not answer for 2 s, and a timeout of half a second
+    bench.runtime.settings = bench.runtime.settings.model_copy(
+        update={"gordon_timeout_seconds": 0.5}
+    )
+    bench.gordon.state.script_faults(["timeout"])
+    order = bench.paid_order()
+    await bench.event(order)
+
+    result = await bench.attempt()
+
+    assert (result.status, result.outcome) == (JobStatus.RETRYING, "retryable")
+    assert (
+        result.message
+        == "Gordon is unavailable (Gordon did not answer within 0.5 s (ReadTimeout))."
+    )
+
+
+async def test_a_check_writes_back_the_pushed_reference_and_time_when_they_were_removed(
+    bench: Bench,
+) -> None:
+    # given a synced order whose private metadata someone removed, an hour later
+    order = bench.paid_order()
+    pushed = await _synced(bench, order)
+    stored = bench.saleor.state.order(order["id"])
+    stored["privateMetadata"] = [
+        item for item in stored["privateMetadata"] if item["key"] == "gordon.status"
+    ]
+    bench.clock.advance(3600)
+
+    # when the order is looked at again
+    await bench.event(order, "ORDER_UPDATED")
+    result = await bench.attempt()
+
+    # then it is not pushed again, and the reference and push time are written back as they were
+    assert (result.action, result.outcome) == ("check", "settled")
+    assert bench.private_metadata(order) == {
+        "gordon.status": "synced",
+        "gordon.external_ref": order["number"],
+        "gordon.synced_at": pushed.changes["pushed_at"].isoformat(),
+    }
+
+
+async def test_a_revoked_token_when_reading_the_order_is_logged(
+    bench: Bench, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="saleor_gordon")
+    order = bench.paid_order()
+    await bench.event(order)
+    bench.saleor.state.revoke_all_tokens()
+
+    await bench.attempt()
+
+    assert _messages(caplog, "installation.revoked") == [
+        f"installation.revoked installation_id={bench.installation.id}"
+    ]
+
+
+async def test_saleor_is_read_with_the_configured_timeout(bench: Bench) -> None:
+    bench.runtime.settings = bench.runtime.settings.model_copy(
+        update={"saleor_timeout_seconds": 4.5}
+    )
+    timeouts: list[object] = []
+
+    def record(request: httpx.Request) -> None:
+        timeouts.append(request.extensions["timeout"])
+
+    bench.outbound.on_operation("OrderForGordon", record)
+    order = bench.paid_order()
+    await bench.event(order)
+
+    await bench.attempt()
+
+    assert timeouts == [{"connect": 4.5, "read": 4.5, "write": 4.5, "pool": 4.5}]

@@ -20,7 +20,7 @@ from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from saleor_gordon.fakes.saleor_fake import SigningKey
-from saleor_gordon.store.installations import Installation
+from saleor_gordon.store.installations import Installation, InstallationStore
 from saleor_gordon.store.jobs import HistoryEntry, JobResult, enqueue_order_job
 from saleor_gordon.store.tables import installations, sync_jobs
 from tests.gordon.conftest import CLIENT_ID, CLIENT_SECRET, StartSandbox, start_gordon_sandbox
@@ -314,10 +314,32 @@ async def test_an_empty_secret_keeps_the_stored_one_for_the_same_account(
     response = await shop.send("PUT", "/config", {"config": without_secret})
 
     assert response.status_code == 200, response.text
+    assert response.json() == {"saved": True, "client_secret_set": True}
     stored = await shop.app.runtime.installations.get_config(shop.installation.id)
     assert stored is not None
     assert stored.external_ref_prefix == "SE-"
     assert stored.gordon.client_secret.get_secret_value() == CLIENT_SECRET
+
+
+async def test_the_saved_answer_says_whether_a_secret_is_stored_as_read_back(
+    shop: Shop, gordon_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a store that reads back the saved configuration without its secret
+    read = InstallationStore.get_config_document
+
+    async def without_secret(store: InstallationStore, installation_id: int) -> Any:
+        document = await read(store, installation_id)
+        return None if document is None else (document[0], "")
+
+    saved = await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    monkeypatch.setattr(InstallationStore, "get_config_document", without_secret)
+    saved_again = await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+
+    # then the answer says what the store holds, not what was sent
+    assert saved.json() == {"saved": True, "client_secret_set": True}
+    assert saved_again.status_code == 200, saved_again.text
+    assert saved_again.json() == {"saved": True, "client_secret_set": False}
+    assert (await shop.get("/config")).json()["client_secret_set"] is False
 
 
 async def test_an_empty_secret_never_follows_a_new_client_id(shop: Shop, gordon_url: str) -> None:

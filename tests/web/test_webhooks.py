@@ -78,15 +78,27 @@ async def deliver(
     return await app.client.post(path, headers=headers, content=body)
 
 
-class SlowJwksTransport(httpx.AsyncBaseTransport):
-    """Real HTTP, with JWKS answers delayed by 0.2 s."""
+class GatedJwksTransport(httpx.AsyncBaseTransport):
+    """Real HTTP; after ``hold()``, JWKS requests wait until ``release()`` (``held`` counts them)."""
 
     def __init__(self) -> None:
         self._inner = httpx.AsyncHTTPTransport()
+        self._open = asyncio.Event()
+        self._open.set()
+        self.held = 0
+        self.holding = asyncio.Event()  # set once a JWKS request is held
+
+    def hold(self) -> None:
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/jwks.json"):
-            await asyncio.sleep(0.2)
+        if request.url.path.endswith("/jwks.json") and not self._open.is_set():
+            self.held += 1
+            self.holding.set()
+            await self._open.wait()
         return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:
@@ -462,18 +474,36 @@ class TestSignatures:
         assert stored.jwks == saleor_fake.state.jwks
 
     async def test_concurrent_webhooks_after_a_key_rotation_are_all_accepted(
-        self, open_app: OpenApp, saleor_fake: RunningSaleorFake
+        self, open_app: OpenApp, saleor_fake: RunningSaleorFake, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """Saleor delivers in parallel; the one allowed refetch must serve every waiting request."""
-        # given: JWKS answers take a while, so every request fails before the refetch is back
-        app = await open_app(transport=SlowJwksTransport())
+        # given: five webhooks signed with a rotated key, whose refetch of the JWKS is held back
+        transport = GatedJwksTransport()
+        app = await open_app(transport=transport)
         await install_from_fake(app, saleor_fake)
         orders = [saleor_fake.state.add_order() for _ in range(5)]
         saleor_fake.state.rotate_key()
-        # when
-        responses = await asyncio.gather(
-            *(deliver(app, saleor_fake, "ORDER_CREATED", order["id"]) for order in orders)
-        )
+        refetch_lock, at_lock, all_at_lock = app.runtime.jwks_refetch_lock, [], asyncio.Event()
+
+        def counted_lock(saleor_api_url: str) -> asyncio.Lock:
+            at_lock.append(saleor_api_url)  # taken at once by `async with`: no await between
+            if len(at_lock) == len(orders):
+                all_at_lock.set()
+            return refetch_lock(saleor_api_url)
+
+        monkeypatch.setattr(app.runtime, "jwks_refetch_lock", counted_lock)
+        transport.hold()
+        # when all of them failed on the cached keys: one refetches, four wait for its lock
+        deliveries = [
+            asyncio.create_task(deliver(app, saleor_fake, "ORDER_CREATED", order["id"]))
+            for order in orders
+        ]
+        async with asyncio.timeout(15):
+            await transport.holding.wait()
+            await all_at_lock.wait()
+        assert transport.held == 1
+        transport.release()
+        responses = await asyncio.gather(*deliveries)
         # then
         assert [r.status_code for r in responses] == [200] * 5
         assert saleor_fake.state.jwks_fetches == 2

@@ -23,6 +23,15 @@ const HOLIDAY_COUNTRIES = [
 ];
 const TIMEZONES = ["Europe/Stockholm", "Europe/Oslo", "Europe/Copenhagen", "Europe/Helsinki", "UTC"];
 
+// The client secret is write-only: its field only says whether the app has one stored.
+function secretPlaceholder(secretSet) {
+  return secretSet ? "•••••••• (stored; leave empty to keep)" : "Not set";
+}
+
+function secretHint(secretSet) {
+  return secretSet ? "A secret is stored. It is never shown; type a new one to replace it." : "No secret stored yet.";
+}
+
 function defaults(environments) {
   return {
     gordon: { base_url: environments[0].base_url, client_id: "", client_secret: "" },
@@ -195,7 +204,7 @@ class ConfigForm {
       type: "password",
       value: "",
       autocomplete: "new-password",
-      placeholder: secretSet ? "•••••••• (stored; leave empty to keep)" : "Not set",
+      placeholder: secretPlaceholder(secretSet),
     });
     this.connectionResult = h("div", { class: "result", role: "status", "aria-live": "polite" });
     const test = h("button", { class: "btn", type: "button", onclick: () => this.testConnection(test) }, "Test connection");
@@ -208,12 +217,7 @@ class ConfigForm {
         this.field("gordon.environment", "Environment", environment),
         this.field("gordon.base_url", "Gordon API URL", baseUrl),
         this.field("gordon.client_id", "Client ID", this.clientId),
-        this.field(
-          "gordon.client_secret",
-          "Client secret",
-          this.clientSecret,
-          secretSet ? "A secret is stored. It is never shown; type a new one to replace it." : "No secret stored yet.",
-        ),
+        this.field("gordon.client_secret", "Client secret", this.clientSecret, secretHint(secretSet)),
       ),
       h("div", { class: "actions spaced" }, test, this.connectionResult),
     );
@@ -553,11 +557,11 @@ class ConfigForm {
     this.saveButton.disabled = true;
     this.saveStatus.textContent = "Saving…";
     try {
-      await this.api.put("/config", { config: doc });
+      const saved = await this.api.put("/config", { config: doc });
       this.saveStatus.textContent = "Saved. Orders waiting for a configuration are being sent now.";
       this.clientSecret.value = "";
-      this.clientSecret.placeholder = "•••••••• (stored; leave empty to keep)";
-      this.secretHint.textContent = "A secret is stored. It is never shown; type a new one to replace it.";
+      this.clientSecret.placeholder = secretPlaceholder(saved.client_secret_set);
+      this.secretHint.textContent = secretHint(saved.client_secret_set);
       if (this.welcome) this.welcome.remove();
       this.bridge.notify("success", "Configuration saved", "Gordon Delivery uses the new settings from now on.");
       if (this.onSaved) this.onSaved();
