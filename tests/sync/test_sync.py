@@ -460,6 +460,23 @@ async def test_a_requested_date_that_passed_since_the_push_is_no_problem(bench: 
     assert (await bench.job(order)).tracking_id == pushed.changes["tracking_id"]
 
 
+async def test_a_passed_requested_date_and_a_new_prefix_still_match_the_push(bench: Bench) -> None:
+    # given an order pushed with a delivery date two days on
+    order = bench.paid_order(delivery_in_days=2)
+    await _synced(bench, order)
+
+    # when the shop owner sets a reference prefix, and an update arrives after that date
+    await bench.configure(external_ref_prefix="SHOP-")
+    bench.clock.advance(timedelta(days=4).total_seconds())
+    await bench.event(order, "ORDER_UPDATED")
+    result = await bench.attempt()
+
+    # then the content as pushed, under the reference Gordon has, is what Gordon has: in sync
+    assert result.status is JobStatus.SYNCED
+    assert (result.outcome, result.message) == ("settled", "Gordon already has this content.")
+    assert len(bench.gordon_calls()) == 2  # the first PUT and POST only
+
+
 async def test_a_change_after_the_requested_date_passed_needs_attention(bench: Bench) -> None:
     order = bench.paid_order(delivery_in_days=2)
     await _synced(bench, order)
