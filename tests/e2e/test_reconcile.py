@@ -38,9 +38,13 @@ async def test_orders_paid_while_the_app_was_stopped_are_synced_after_it_starts(
 
         # then within one reconcile period (the wait's deadline) every order is in Gordon, once,
         # tracking ID written
-        await stack.wait_until(
-            lambda: all(stack.puts(order) == 1 for order in orders), timeout=PERIOD + 10
-        )
+        def synced() -> bool:  # pushed, and the tracking ID written back (it follows the PUT)
+            return all(
+                stack.puts(order) == 1 and "gordon.tracking_id" in stack.metadata(order)
+                for order in orders
+            )
+
+        await stack.wait_until(synced, timeout=PERIOD + 10)
         assert sorted(gordon.state.orders) == sorted(order["number"] for order in orders)
         for order in orders:
             assert stack.metadata(order)["gordon.tracking_id"] == (
