@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 APP_DELETED = "APP_DELETED"
 _ORDER_EVENTS = frozenset(ORDER_EVENTS)
 IDENTITY_MAX_AGE_SECONDS = 10.0
-"""How old the installation data that verifies a webhook may be (stores/installations.py says
+"""How old the installation data that verifies a webhook may be (store/installations.py says
 how it stays correct: this process forgets it on every change, other processes' deletions fail
 the insert, a key rotation refetches)."""
 
