@@ -327,20 +327,27 @@ async def test_customer_data_is_not_kept_after_success(stack: Stack) -> None:
 
 
 async def test_cancel_after_a_push_whose_answer_was_lost_withdraws_it(stack: Stack) -> None:
-    # given a push that Gordon carried out while its answer never reached the app
-    stack.gordon.state.script_faults([404, "lost"])  # the PUT says "not found"; the POST is lost
+    # given a push that Gordon carried out while its answer never reached the app, and Gordon
+    # unavailable since, so the app cannot learn that the push happened (a retry that got
+    # through would make this an ordinary cancel after a push)
+    unavailable = [503] * 200
+    gordon = stack.gordon.state
+    gordon.script_faults([404, "lost", *unavailable])  # the PUT says "not found"; the POST is lost
     order = stack.paid_order()
     await stack.emit("ORDER_FULLY_PAID", order["id"])
 
     async def lost() -> bool:
-        return (await stack.job_for(order))["last_outcome"] == "retryable"
+        job = await stack.job_for(order)
+        return job["last_outcome"] == "retryable" and len(gordon.faults) < len(unavailable)
 
     await stack.wait_until(lost)
-    assert order["number"] in stack.gordon.state.orders
+    assert order["number"] in gordon.orders
+    assert "gordon.tracking_id" not in stack.metadata(order)
 
-    # when the order is cancelled
+    # when the order is cancelled, and Gordon answers again
     stack.saleor.state.update_order(order["id"], status="CANCELED")
     await stack.emit("ORDER_CANCELLED", order["id"])
+    gordon.script_faults([])
 
     # then the app withdraws it all the same
     await _settled_as(stack, order, "cancelled")
