@@ -67,8 +67,10 @@ def error_response(
     )
 
 
-async def _request_refused(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, WebhookRejected | RegistrationRefused | DashboardRequestRefused)
+def refusal_response(
+    exc: WebhookRejected | RegistrationRefused | DashboardRequestRefused,
+) -> JSONResponse:
+    """The answer to a request the app refuses: its code, message and the code's status."""
     problems = exc.problems if isinstance(exc, DashboardRequestRefused) else ()
     return error_response(
         exc.code,
@@ -78,24 +80,53 @@ async def _request_refused(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _store_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+def store_unavailable_response() -> JSONResponse:
     return error_response(
         "STORE_UNAVAILABLE",
         "The app cannot reach its database right now; the request can be retried.",
     )
 
 
-async def _secrets_unreadable(request: Request, exc: Exception) -> JSONResponse:
+def secrets_unreadable_response(path: str) -> JSONResponse:
     logger.error(
         "secrets.unreadable path=%s: a stored secret cannot be decrypted; is "
         "SALEOR_GORDON_SECRET_KEY the key the secrets were stored with?",
-        request.url.path,
+        path,
     )
     return error_response(
         "SECRETS_UNREADABLE",
         "The app cannot decrypt its stored secrets; its operator must check "
         "SALEOR_GORDON_SECRET_KEY (it must be the key the secrets were stored with).",
     )
+
+
+def internal_error_response(scope: Scope, error: Exception) -> JSONResponse:
+    """The answer to a request that failed in the app with ``error`` (logged here, with its
+    traceback)."""
+    logger.error(
+        "request.failed method=%s path=%s",
+        scope.get("method"),
+        scope.get("path"),
+        exc_info=error,
+    )
+    return error_response(
+        "INTERNAL_ERROR",
+        "The app failed while handling this request; the error is in its log. "
+        "The request can be retried.",
+    )
+
+
+async def _request_refused(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, WebhookRejected | RegistrationRefused | DashboardRequestRefused)
+    return refusal_response(exc)
+
+
+async def _store_unavailable(_request: Request, _exc: Exception) -> JSONResponse:
+    return store_unavailable_response()
+
+
+async def _secrets_unreadable(request: Request, _exc: Exception) -> JSONResponse:
+    return secrets_unreadable_response(request.url.path)
 
 
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
@@ -140,17 +171,10 @@ class InternalErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
-            logger.exception(
-                "request.failed method=%s path=%s", scope.get("method"), scope.get("path")
-            )
+        except Exception as exc:
+            response = internal_error_response(scope, exc)
             if started:
                 raise
-            response = error_response(
-                "INTERNAL_ERROR",
-                "The app failed while handling this request; the error is in its log. "
-                "The request can be retried.",
-            )
             await response(scope, receive, send)
 
 

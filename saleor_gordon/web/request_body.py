@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
 from fastapi import Request
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive
 
 from saleor_gordon.errors import WebhookRejected
 from saleor_gordon.json_text import JsonUnusable, parse_json
@@ -14,20 +17,40 @@ MAX_BODY_BYTES = 1024 * 1024
 
 async def read_limited_body(request: Request, *, limit: int = MAX_BODY_BYTES) -> bytes:
     """The raw body, refused with 413 when it is larger than ``limit`` bytes."""
+    return await read_limited_chunks(
+        request.headers.get("content-length"), request.stream(), limit=limit
+    )
+
+
+async def read_limited_chunks(
+    declared_length: str | None, chunks: AsyncIterable[bytes], *, limit: int = MAX_BODY_BYTES
+) -> bytes:
+    """The body from its ``chunks``, refused with 413 when the declared length (the
+    Content-Length header) or the bytes received exceed ``limit``."""
     too_large = WebhookRejected(
         "PAYLOAD_TOO_LARGE", f"The body is larger than {limit} bytes.", status_hint=413
     )
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared_length is not None and declared_length.isdigit() and int(declared_length) > limit:
         raise too_large
-    chunks: list[bytes] = []
+    received: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in chunks:
         size += len(chunk)
         if size > limit:
             raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+        received.append(chunk)
+    return b"".join(received)
+
+
+async def asgi_body_chunks(receive: Receive) -> AsyncIterator[bytes]:
+    """The body chunks of a bare ASGI request, as Starlette's ``Request.stream()`` reads them."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
 
 
 def parse_json_object(body: bytes, *, code: str = "MALFORMED_JSON") -> dict[str, Any]:

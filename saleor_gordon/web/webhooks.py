@@ -14,21 +14,38 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope, Send
 
 from saleor_gordon import metrics
-from saleor_gordon.errors import InstallationGone, WebhookRejected
+from saleor_gordon.errors import InstallationGone, SecretsError, StoreUnavailable, WebhookRejected
 from saleor_gordon.observability import sanitize_url
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor import headers
-from saleor_gordon.saleor.manifest import ORDER_EVENTS
+from saleor_gordon.saleor.manifest import (
+    APP_DELETED_WEBHOOK_PATH,
+    ORDER_EVENTS,
+    ORDERS_WEBHOOK_PATH,
+)
 from saleor_gordon.saleor.signature import verify_webhook_signature
 from saleor_gordon.store.inbox import ReceivedOrderEvent
-from saleor_gordon.web.request_body import parse_json_object, read_limited_body
+from saleor_gordon.web.error_responses import (
+    error_response,
+    internal_error_response,
+    refusal_response,
+    secrets_unreadable_response,
+    store_unavailable_response,
+)
+from saleor_gordon.web.request_body import (
+    asgi_body_chunks,
+    parse_json_object,
+    read_limited_chunks,
+)
 from saleor_gordon.web.saleor_api_url import saleor_api_url_problem
 from saleor_gordon.web.signing_keys import (
     VerifyingInstallation,
@@ -55,11 +72,48 @@ class VerifiedWebhook:
     payload: dict[str, Any]
 
 
-def webhook_router(runtime: Runtime) -> APIRouter:
-    router = APIRouter()
+class WebhookEndpoints:
+    """Saleor's two webhook endpoints, a bare ASGI app that ``web/app.py`` serves in front of
+    FastAPI.
 
-    @router.post("/api/webhooks/orders")
-    async def order_webhook(request: Request) -> JSONResponse:
+    Webhooks are the app's hot path: a sale or a bulk order update sends thousands at once, and
+    Saleor waits for each answer. FastAPI's request machinery (the middleware stack, matching
+    every route, dependency solving) cost as much per webhook as verifying and storing it, so
+    these two paths skip it; errors get the same coded JSON bodies (``web/error_responses.py``).
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._endpoints: dict[str, Callable[[SignedRequestSource], Awaitable[JSONResponse]]] = {
+            ORDERS_WEBHOOK_PATH: self.order_webhook,
+            APP_DELETED_WEBHOOK_PATH: self.app_deleted_webhook,
+        }
+
+    def serves(self, scope: Scope) -> bool:
+        return scope["type"] == "http" and _route_path(scope) in self._endpoints
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = _route_path(scope)
+        if scope["method"] != "POST":
+            response = error_response("WRONG_METHOD", "Method not allowed on this endpoint.")
+        else:
+            request = SignedRequestSource(_first_headers(scope), asgi_body_chunks(receive))
+            try:
+                response = await self._endpoints[path](request)
+            except ClientDisconnect:
+                return  # nobody to answer; an event handed to the inbox is committed anyway
+            except WebhookRejected as exc:
+                response = refusal_response(exc)
+            except StoreUnavailable:
+                response = store_unavailable_response()
+            except SecretsError:
+                response = secrets_unreadable_response(path)
+            except Exception as exc:
+                response = internal_error_response(scope, exc)
+        await response(scope, receive, send)
+
+    async def order_webhook(self, request: SignedRequestSource) -> JSONResponse:
+        runtime = self.runtime
         try:
             signed = await read_signed_request(request, allowed_events=_ORDER_EVENTS)
             webhook = await verify_webhook(runtime, signed, max_age=IDENTITY_MAX_AGE_SECONDS)
@@ -74,17 +128,23 @@ def webhook_router(runtime: Runtime) -> APIRouter:
                 except InstallationGone as exc:
                     raise _not_registered(signed.saleor_api_url) from exc
         except WebhookRejected:
-            event = request.headers.get(headers.EVENT, "").upper()
+            event = request.headers.get(_EVENT_HEADER, "").upper()
             label = event if event in _ORDER_EVENTS else "other"  # bounded label values
             metrics.WEBHOOKS.labels(label, "rejected").inc()
             raise
 
-    @router.post("/api/webhooks/app-deleted")
-    async def app_deleted_webhook(request: Request) -> JSONResponse:
+    async def app_deleted_webhook(self, request: SignedRequestSource) -> JSONResponse:
         signed = await read_signed_request(request, allowed_events=frozenset({APP_DELETED}))
-        return await remove_installation(runtime, await verify_webhook(runtime, signed))
+        return await remove_installation(self.runtime, await verify_webhook(self.runtime, signed))
 
-    return router
+
+@dataclass(frozen=True)
+class SignedRequestSource:
+    """A webhook request as it arrives: its headers (lower-case names, the first value of each)
+    and its body, not yet read."""
+
+    headers: Mapping[str, str]
+    body_chunks: AsyncIterable[bytes]
 
 
 @dataclass(frozen=True)
@@ -98,11 +158,18 @@ class SignedRequest:
     payload: dict[str, Any]
 
 
-async def read_signed_request(request: Request, *, allowed_events: frozenset[str]) -> SignedRequest:
+_API_URL_HEADER = headers.API_URL.lower()
+_EVENT_HEADER = headers.EVENT.lower()
+_SIGNATURE_HEADER = headers.SIGNATURE.lower()
+
+
+async def read_signed_request(
+    request: SignedRequestSource, *, allowed_events: frozenset[str]
+) -> SignedRequest:
     """Headers, event and body of a webhook; raise WebhookRejected (coded, with a status)."""
-    saleor_api_url = _required_header(request, headers.API_URL)
-    event = _required_header(request, headers.EVENT).upper()
-    signature = _required_header(request, headers.SIGNATURE)
+    saleor_api_url = _required_header(request, _API_URL_HEADER, headers.API_URL)
+    event = _required_header(request, _EVENT_HEADER, headers.EVENT).upper()
+    signature = _required_header(request, _SIGNATURE_HEADER, headers.SIGNATURE)
     problem = saleor_api_url_problem(saleor_api_url)
     if problem is not None:
         raise WebhookRejected(
@@ -112,7 +179,7 @@ async def read_signed_request(request: Request, *, allowed_events: frozenset[str
         raise WebhookRejected(
             "WRONG_EVENT", f"This endpoint does not handle {event.lower()} events.", status_hint=400
         )
-    body = await read_limited_body(request)
+    body = await read_limited_chunks(request.headers.get("content-length"), request.body_chunks)
     payload = parse_json_object(body)
     # Saleor signs the body, not the headers: the event is what the body says it is.
     expected = event_typename(event)
@@ -124,6 +191,24 @@ async def read_signed_request(request: Request, *, allowed_events: frozenset[str
             status_hint=400,
         )
     return SignedRequest(saleor_api_url, event, signature, body, payload)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path below the app's root path, as Starlette's router matches it."""
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    return path[len(root_path) :] if root_path and path.startswith(root_path) else path
+
+
+def _first_headers(scope: Scope) -> dict[str, str]:
+    """The request's headers by (lower-case) name, the first of repeated ones, as Starlette's
+    ``request.headers.get`` reads them."""
+    found: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").lower()
+        if name not in found:
+            found[name] = raw_value.decode("latin-1")
+    return found
 
 
 def event_typename(event: str) -> str:
@@ -166,8 +251,8 @@ def _not_registered(saleor_api_url: str) -> WebhookRejected:
     )
 
 
-def _required_header(request: Request, name: str) -> str:
-    value = request.headers.get(name, "").strip()
+def _required_header(request: SignedRequestSource, key: str, name: str) -> str:
+    value = request.headers.get(key, "").strip()
     if not value:
         raise WebhookRejected("MISSING_HEADER", f"The {name} header is missing.", status_hint=400)
     return value

@@ -7,22 +7,28 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
 import pytest
 from sqlalchemy import text
 
+from saleor_gordon.errors import SecretsError
 from saleor_gordon.fakes.saleor_fake import SigningKey
 from saleor_gordon.saleor.jwks import JwksRefetchLimiter
 from saleor_gordon.secret_box import SecretBox
+from saleor_gordon.store.inbox import EventInbox
 from saleor_gordon.store.installations import InstallationStore
+from saleor_gordon.web.app import create_app
 from saleor_gordon.web.request_body import MAX_BODY_BYTES
 from tests.conftest import TEST_SECRET_KEY
 from tests.web.conftest import (
     APP_DELETED_PATH,
+    APP_URL,
     ORDERS_PATH,
     RECORDED_API_URL,
     ForbiddenOutbound,
@@ -1085,3 +1091,115 @@ class TestRobustness:
         # then
         assert response.status_code == 400
         assert error_of(response)["code"] == "MALFORMED_JSON"
+
+
+# --- the bare ASGI endpoints (served before FastAPI's machinery) ---------------------------------
+
+
+class TestBareEndpoints:
+    """What FastAPI's handlers and middleware do for every other route, the webhook endpoints do
+    themselves: the same coded errors, a logged 500 for a bug, the app's root path."""
+
+    async def test_a_bug_while_storing_is_a_logged_json_500_without_a_traceback(
+        self,
+        open_sqlite_app: OpenApp,
+        install_recorded_shop: InstallRecorded,
+        samples_dir: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        # given an inbox that fails with a programming error
+        app = await open_sqlite_app(transport=ForbiddenOutbound())
+        await install_recorded_shop(app)
+        bug = RuntimeError("internal detail that must stay in the log")
+
+        async def broken(*_args: object, **_kwargs: object) -> None:
+            raise bug
+
+        monkeypatch.setattr(EventInbox, "record_order_event", broken)
+        caplog.set_level(logging.ERROR, logger="saleor_gordon")
+        # when
+        response = await post_recorded(app, load_one(samples_dir, "s01_se_paid/02_order_created"))
+        # then Saleor is told to retry, and the operator finds the bug in the log
+        assert response.status_code == 500
+        assert error_of(response)["code"] == "INTERNAL_ERROR"
+        assert "internal detail" not in response.text
+        (record,) = [r for r in caplog.records if r.getMessage().startswith("request.failed")]
+        assert record.getMessage() == "request.failed method=POST path=/api/webhooks/orders"
+        assert record.exc_info is not None
+        assert record.exc_info[1] is bug
+
+    async def test_an_undecryptable_secret_names_the_setting_to_check(
+        self,
+        open_sqlite_app: OpenApp,
+        install_recorded_shop: InstallRecorded,
+        samples_dir: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        # given
+        app = await open_sqlite_app(transport=ForbiddenOutbound())
+        await install_recorded_shop(app)
+
+        async def undecryptable(*_args: object, **_kwargs: object) -> None:
+            raise SecretsError()
+
+        monkeypatch.setattr(EventInbox, "record_order_event", undecryptable)
+        # when
+        response = await post_recorded(app, load_one(samples_dir, "s01_se_paid/02_order_created"))
+        # then
+        assert response.status_code == 500
+        assert error_of(response)["code"] == "SECRETS_UNREADABLE"
+
+    async def test_a_webhook_below_the_apps_root_path_is_served(
+        self, open_sqlite_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
+    ) -> None:
+        # given the app mounted below /gordon by its proxy
+        app = await open_sqlite_app(transport=ForbiddenOutbound())
+        await install_recorded_shop(app)
+        recorded = load_one(samples_dir, "s01_se_paid/02_order_created")
+        transport = httpx.ASGITransport(app=create_app(app.runtime), root_path="/gordon")
+        async with httpx.AsyncClient(transport=transport, base_url=APP_URL) as client:
+            # when
+            response = await client.post(
+                "/gordon" + recorded.path, headers=recorded.replay_headers(), content=recorded.body
+            )
+        # then
+        assert response.status_code == 200
+        assert response.json()["success"] is True
+        assert await app.count_events() == 1
+
+    async def test_a_client_that_leaves_mid_body_gets_no_answer_and_stores_nothing(
+        self, open_sqlite_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
+    ) -> None:
+        # given a webhook whose sender disconnects after half of the body
+        app = await open_sqlite_app(transport=ForbiddenOutbound())
+        await install_recorded_shop(app)
+        recorded = load_one(samples_dir, "s01_se_paid/02_order_created")
+        messages: list[dict[str, Any]] = [
+            {"type": "http.request", "body": recorded.body[:100], "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+        sent: list[object] = []
+
+        async def receive() -> dict[str, Any]:
+            return messages.pop(0)
+
+        async def send(message: object) -> None:
+            sent.append(message)
+
+        scope: dict[str, Any] = {
+            "type": "http",
+            "method": "POST",
+            "path": recorded.path,
+            "root_path": "",
+            "headers": [
+                (name.lower().encode("latin-1"), value.encode("latin-1"))
+                for name, value in recorded.replay_headers().items()
+            ],
+        }
+        # when
+        await create_app(app.runtime)(scope, receive, send)
+        # then
+        assert sent == []
+        assert messages == []
+        assert await app.count_events() == 0
