@@ -55,18 +55,20 @@ def create_engine(database_url: str) -> AsyncEngine:
 
 def create_sqlite_writer_engine(database_url: str) -> Engine | None:
     """A synchronous engine of one connection to the SQLite file of ``database_url``, set up like
-    ``create_engine``'s, for a single writer thread (the inbox's); None for anything else."""
+    ``create_engine``'s but not waiting for SQLite's write lock (busy timeout 0: the inbox's
+    ``SqliteWriter`` decides where to wait); None for anything else."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or url.database in {None, "", ":memory:"}:
         return None
     engine = create_sync_engine(
         url.set(drivername="sqlite+pysqlite"),
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        connect_args={"timeout": 0, "check_same_thread": False},
         poolclass=QueuePool,
         pool_size=1,
         max_overflow=0,
     )
     event.listen(engine, "connect", _configure_sqlite_connection)
+    event.listen(engine, "connect", _no_busy_wait)
     event.listen(engine, "begin", _begin_immediate)
     return engine
 
@@ -80,6 +82,10 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
 
 
 def _begin_immediate(connection: Connection) -> None:

@@ -3,32 +3,33 @@
 Webhooks are committed in groups (group commit): while one transaction commits, the events that
 arrive meanwhile wait, and the next transaction stores all of them at once. Each caller gets its
 answer only after the transaction holding its event has committed, so an acknowledged event is
-always stored with its job. One writer per inbox also means one SQLite writer per process: no
-connections fighting over SQLite's write lock. With a ``SqliteWriter`` (what ``open_runtime``
-gives a SQLite database) a group is one call into the writer's own thread and synchronous
-connection, instead of a dozen hand-offs between the event loop and aiosqlite's threads. A group
-that fails is split, so one bad event (an installation deleted meanwhile) fails alone.
+always stored with its job. One writer per inbox also means one connection of the webhook path
+competing for SQLite's write lock, not twenty. With a ``SqliteWriter`` (what ``open_runtime`` gives
+a SQLite database) a group is one synchronous transaction on the event loop (``SqliteWriter`` says
+when it goes to a thread), instead of a dozen hand-offs between the loop and aiosqlite's threads.
+A group that fails is split, so one bad event (an installation deleted meanwhile) fails alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.errors import InstallationGone
-from saleor_gordon.store.database import create_sqlite_writer_engine
+from saleor_gordon.store.database import SQLITE_BUSY_TIMEOUT_MS, create_sqlite_writer_engine
 from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.jobs import OrderJobRequest, enqueue_order_jobs
+from saleor_gordon.store.multirow import bind_processor, execute_rows
 from saleor_gordon.store.tables import webhook_events
 
 logger = logging.getLogger(__name__)
@@ -73,11 +74,21 @@ class _Waiting:
 
 
 class SqliteWriter:
-    """One synchronous SQLite connection used by one thread: where the inbox commits its groups."""
+    """The inbox's one synchronous SQLite connection, where its groups commit.
+
+    A group commits right on the event loop: its transaction costs SQLite a fraction of a
+    millisecond, while in a thread every sqlite3 call had to win the interpreter lock back from
+    the busy event loop (measured under load: 4 to 5 ms per group instead of 0.3). When another
+    connection holds SQLite's write lock (a worker recording a job, another process), starting the
+    transaction fails at once (busy timeout 0), and the group goes to the writer's thread, which
+    waits for the lock there (busy timeout SQLITE_BUSY_TIMEOUT_MS) while the loop serves on.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-writer")
+        self.waited_for_lock = 0
+        """Groups that found the write lock taken and waited for it in the thread."""
 
     @classmethod
     def for_database(cls, database_url: str) -> SqliteWriter | None:
@@ -86,18 +97,49 @@ class SqliteWriter:
         return None if engine is None else cls(engine)
 
     async def run(self, store: Callable[[Connection], T]) -> T:
-        """``store(connection)`` in one transaction, in the writer's thread."""
-        return await asyncio.get_running_loop().run_in_executor(
-            self._thread, self._transaction, store
+        """``store(connection)`` in one transaction: on the loop, or in the writer's thread when
+        the write lock is taken."""
+        done = self._transaction(store, wait_for_lock=False)
+        if not isinstance(done, _LockTaken):
+            return done
+        self.waited_for_lock += 1
+        waited = await asyncio.get_running_loop().run_in_executor(
+            self._thread, self._transaction, store, True
         )
+        assert not isinstance(waited, _LockTaken)
+        return waited
 
-    def _transaction(self, store: Callable[[Connection], T]) -> T:
-        with self.engine.begin() as connection:
-            return store(connection)
+    def _transaction(self, store: Callable[[Connection], T], wait_for_lock: bool) -> T | _LockTaken:
+        with self.engine.connect() as connection:
+            # On the driver's connection: a statement through SQLAlchemy would begin a transaction.
+            sqlite_connection = connection.connection.dbapi_connection
+            assert sqlite_connection is not None
+            if wait_for_lock:
+                sqlite_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            try:
+                try:
+                    transaction = connection.begin()  # BEGIN IMMEDIATE: takes the write lock
+                except OperationalError as exc:
+                    if not wait_for_lock and _lock_taken(exc):
+                        return _LockTaken()
+                    raise
+                with transaction:
+                    return store(connection)
+            finally:
+                if wait_for_lock:
+                    sqlite_connection.execute("PRAGMA busy_timeout=0")
 
     def close(self) -> None:
         self._thread.shutdown(wait=True)
         self.engine.dispose()
+
+
+class _LockTaken:
+    """Another connection holds SQLite's write lock."""
+
+
+def _lock_taken(error: OperationalError) -> bool:
+    return getattr(error.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
 
 
 class EventInbox:
@@ -202,38 +244,38 @@ def _settle(waiting: _Waiting, outcome: InboxResult | BaseException) -> None:
         waiting.answer.set_exception(outcome)
 
 
-def _insert_event(dialect: Any) -> Any:
-    return (
-        dialect.insert(webhook_events)
-        .on_conflict_do_nothing(index_elements=["installation_id", "dedupe_key"])
-        .returning(webhook_events.c.installation_id, webhook_events.c.dedupe_key)
-    )
-
-
-_INSERT_EVENT = {"postgresql": _insert_event(postgresql), "sqlite": _insert_event(sqlite)}
+_INSERT_EVENTS = """\
+INSERT INTO webhook_events (installation_id, dedupe_key, event, order_id, order_number, issued_at,
+    principal_type, principal_id, body_sha256, received_at, ignored_reason)
+VALUES {values}
+ON CONFLICT (installation_id, dedupe_key) DO NOTHING
+RETURNING installation_id, dedupe_key"""
+"""Store events once: a redelivery (same dedupe key) inserts nothing and returns no row. SQL text
+both databases run (``store/multirow.py`` says why)."""
 
 
 def _store_events(connection: Connection, group: Sequence[_Waiting]) -> list[InboxResult]:
     """Insert the group's events (a redelivery is a duplicate), then enqueue their jobs."""
+    stored_time = bind_processor(webhook_events.c.received_at.type, connection.dialect)
     rows = [
-        {
-            "installation_id": waiting.received.installation_id,
-            "dedupe_key": waiting.received.dedupe_key,
-            "event": waiting.received.event,
-            "order_id": waiting.received.order_id,
-            "order_number": waiting.received.order_number,
-            "issued_at": waiting.received.issued_at,
-            "principal_type": waiting.received.principal_type,
-            "principal_id": waiting.received.principal_id,
-            "body_sha256": waiting.received.body_sha256,
-            "received_at": waiting.now,
-            "ignored_reason": waiting.ignored_reason,
-        }
+        (
+            waiting.received.installation_id,
+            waiting.received.dedupe_key,
+            waiting.received.event,
+            waiting.received.order_id,
+            waiting.received.order_number,
+            waiting.received.issued_at,
+            waiting.received.principal_type,
+            waiting.received.principal_id,
+            waiting.received.body_sha256,
+            stored_time(waiting.now),
+            waiting.ignored_reason,
+        )
         for waiting in group
     ]
     inserted = {
-        (row.installation_id, row.dedupe_key)
-        for row in connection.execute(_INSERT_EVENT[connection.dialect.name], rows)
+        (installation_id, dedupe_key)
+        for installation_id, dedupe_key in execute_rows(connection, _INSERT_EVENTS, rows)
     }
     new: list[_Waiting | None] = []  # per waiting: itself when its event is new (first of its key)
     for waiting in group:

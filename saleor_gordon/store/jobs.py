@@ -16,21 +16,19 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     RowMapping,
-    case,
     delete,
     func,
     insert,
-    literal,
     or_,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from saleor_gordon.core.job_status import SETTLED_STATUSES, JobStatus
 from saleor_gordon.core.sync_decision import MANUAL_SEND_EVENT
 from saleor_gordon.store.error_mapping import map_database_errors
+from saleor_gordon.store.multirow import bind_processor, execute_rows
 from saleor_gordon.store.tables import installations, job_history, sync_jobs, webhook_events
 
 #: One bit per order event. Stored in the database: never renumber, only add.
@@ -61,37 +59,32 @@ class OrderJobRequest:
     now: datetime
 
 
-def _upsert_order_job(dialect: Any) -> Any:
-    """INSERT … ON CONFLICT DO UPDATE … RETURNING of an order's job, built once per dialect.
-
-    Executed with one parameter set per order (SQLAlchemy sends them as one multi-row statement).
-    """
-    row = dialect.insert(sync_jobs)
-    new = row.excluded
-    # Plain bound values, not an "expanding" IN list: those cannot be sent as executemany.
-    settled = sync_jobs.c.status.in_([literal(status.value) for status in SETTLED_STATUSES])
-    return row.on_conflict_do_update(
-        index_elements=["installation_id", "order_id"],
-        set_={
-            "events_mask": sync_jobs.c.events_mask.op("|")(new.events_mask),
-            "order_number": func.coalesce(new.order_number, sync_jobs.c.order_number),
-            "version": sync_jobs.c.version + 1,
-            "next_attempt_at": new.next_attempt_at,
-            "status": case((settled, new.status), else_=sync_jobs.c.status),
-            "pending_since": case(
-                (or_(settled, sync_jobs.c.pending_since.is_(None)), new.pending_since),
-                else_=sync_jobs.c.pending_since,
-            ),
-            "attempts": case((settled, 0), else_=sync_jobs.c.attempts),
-            "updated_at": new.updated_at,
-        },
-    ).returning(sync_jobs.c.installation_id, sync_jobs.c.order_id, sync_jobs.c.id)
+def _settled_sql() -> str:
+    return ", ".join(f"'{status.value}'" for status in sorted(SETTLED_STATUSES))
 
 
-_UPSERT_ORDER_JOB = {
-    "postgresql": _upsert_order_job(postgresql),
-    "sqlite": _upsert_order_job(sqlite),
-}
+_UPSERT_ORDER_JOBS = f"""\
+INSERT INTO sync_jobs (installation_id, order_id, order_number, status, events_mask, version,
+    next_attempt_at, pending_since, attempts, run_now, created_at, updated_at)
+VALUES {{values}}
+ON CONFLICT (installation_id, order_id) DO UPDATE SET
+    events_mask = sync_jobs.events_mask | excluded.events_mask,
+    order_number = coalesce(excluded.order_number, sync_jobs.order_number),
+    version = sync_jobs.version + 1,
+    next_attempt_at = excluded.next_attempt_at,
+    status = CASE WHEN sync_jobs.status IN ({_settled_sql()}) THEN excluded.status
+        ELSE sync_jobs.status END,
+    pending_since = CASE
+        WHEN sync_jobs.status IN ({_settled_sql()}) OR sync_jobs.pending_since IS NULL
+        THEN excluded.pending_since ELSE sync_jobs.pending_since END,
+    attempts = CASE WHEN sync_jobs.status IN ({_settled_sql()}) THEN 0
+        ELSE sync_jobs.attempts END,
+    updated_at = excluded.updated_at
+RETURNING installation_id, order_id, id"""  # noqa: S608 - constants; values are bound parameters
+"""Create an order's job, or make it due again with the new events (one row per order).
+
+A settled job (synced, needing attention, failed, cancelled) starts a new episode: pending, its
+attempts counted from zero. SQL text both databases run (``store/multirow.py`` says why)."""
 
 
 def enqueue_order_jobs(
@@ -104,35 +97,54 @@ def enqueue_order_jobs(
     for all of them on both databases: concurrent events of one order serialise on the row, and
     the webhook path stays short.
     """
-    combined: dict[tuple[int, str], dict[str, Any]] = {}
+    combined: dict[tuple[int, str], _CombinedRequest] = {}
     for request in requests:
         key = (request.installation_id, request.order_id)
         bit = EVENT_BITS.get(request.event, 0)
         seen = combined.get(key)
         if seen is None:
-            combined[key] = {
-                "installation_id": request.installation_id,
-                "order_id": request.order_id,
-                "order_number": request.order_number,
-                "status": JobStatus.PENDING.value,
-                "events_mask": bit,
-                "version": 1,
-                "next_attempt_at": request.now,
-                "pending_since": request.now,
-                "attempts": 0,
-                "run_now": False,
-                "created_at": request.now,
-                "updated_at": request.now,
-            }
+            combined[key] = _CombinedRequest(request.order_number, bit, request.now, request.now)
             continue
-        seen["events_mask"] |= bit
-        seen["order_number"] = request.order_number or seen["order_number"]
-        latest = max(seen["updated_at"], request.now)
-        seen.update(next_attempt_at=latest, updated_at=latest)
+        seen.order_number = request.order_number or seen.order_number
+        seen.events_mask |= bit
+        seen.latest = max(seen.latest, request.now)
     if not combined:
         return {}
-    rows = connection.execute(_UPSERT_ORDER_JOB[connection.dialect.name], list(combined.values()))
-    return {(row.installation_id, row.order_id): row.id for row in rows}
+    stored_time = bind_processor(sync_jobs.c.updated_at.type, connection.dialect)
+    rows = []
+    for (installation_id, order_id), order in combined.items():
+        first, latest = stored_time(order.first), stored_time(order.latest)
+        rows.append(
+            (
+                installation_id,
+                order_id,
+                order.order_number,
+                JobStatus.PENDING.value,  # status
+                order.events_mask,
+                1,  # version
+                latest,  # next_attempt_at
+                first,  # pending_since
+                0,  # attempts
+                False,  # run_now
+                first,  # created_at
+                latest,  # updated_at
+            )
+        )
+    return {
+        (installation_id, order_id): job_id
+        for installation_id, order_id, job_id in execute_rows(connection, _UPSERT_ORDER_JOBS, rows)
+    }
+
+
+@dataclass
+class _CombinedRequest:
+    """The requests for one order in one call: the last order number, every event, the first and
+    the latest time."""
+
+    order_number: str | None
+    events_mask: int
+    first: datetime
+    latest: datetime
 
 
 async def enqueue_order_job(

@@ -27,19 +27,22 @@ async def read_limited_chunks(
 ) -> bytes:
     """The body from its ``chunks``, refused with 413 when the declared length (the
     Content-Length header) or the bytes received exceed ``limit``."""
-    too_large = WebhookRejected(
-        "PAYLOAD_TOO_LARGE", f"The body is larger than {limit} bytes.", status_hint=413
-    )
     if declared_length is not None and declared_length.isdigit() and int(declared_length) > limit:
-        raise too_large
+        raise _too_large(limit)
     received: list[bytes] = []
     size = 0
     async for chunk in chunks:
         size += len(chunk)
         if size > limit:
-            raise too_large
+            raise _too_large(limit)
         received.append(chunk)
     return b"".join(received)
+
+
+def _too_large(limit: int) -> WebhookRejected:
+    return WebhookRejected(
+        "PAYLOAD_TOO_LARGE", f"The body is larger than {limit} bytes.", status_hint=413
+    )
 
 
 async def asgi_body_chunks(receive: Receive) -> AsyncIterator[bytes]:

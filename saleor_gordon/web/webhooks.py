@@ -140,8 +140,8 @@ class WebhookEndpoints:
 
 @dataclass(frozen=True)
 class SignedRequestSource:
-    """A webhook request as it arrives: its headers (lower-case names, the first value of each)
-    and its body, not yet read."""
+    """A webhook request as it arrives: the headers the endpoints read (by lower-case name, the
+    first value of each) and its body, not yet read."""
 
     headers: Mapping[str, str]
     body_chunks: AsyncIterable[bytes]
@@ -161,6 +161,11 @@ class SignedRequest:
 _API_URL_HEADER = headers.API_URL.lower()
 _EVENT_HEADER = headers.EVENT.lower()
 _SIGNATURE_HEADER = headers.SIGNATURE.lower()
+_CONTENT_LENGTH_HEADER = "content-length"
+_READ_HEADERS = {
+    name.encode("latin-1"): name
+    for name in (_API_URL_HEADER, _EVENT_HEADER, _SIGNATURE_HEADER, _CONTENT_LENGTH_HEADER)
+}
 
 
 async def read_signed_request(
@@ -179,7 +184,9 @@ async def read_signed_request(
         raise WebhookRejected(
             "WRONG_EVENT", f"This endpoint does not handle {event.lower()} events.", status_hint=400
         )
-    body = await read_limited_chunks(request.headers.get("content-length"), request.body_chunks)
+    body = await read_limited_chunks(
+        request.headers.get(_CONTENT_LENGTH_HEADER), request.body_chunks
+    )
     payload = parse_json_object(body)
     # Saleor signs the body, not the headers: the event is what the body says it is.
     expected = event_typename(event)
@@ -201,12 +208,13 @@ def _route_path(scope: Scope) -> str:
 
 
 def _first_headers(scope: Scope) -> dict[str, str]:
-    """The request's headers by (lower-case) name, the first of repeated ones, as Starlette's
-    ``request.headers.get`` reads them."""
+    """The headers a webhook endpoint reads, by lower-case name, the first of repeated ones (as
+    Starlette's ``request.headers.get`` reads them). Only these are decoded: a webhook has a dozen
+    others, and this runs for every one of a burst."""
     found: dict[str, str] = {}
     for raw_name, raw_value in scope["headers"]:
-        name = raw_name.decode("latin-1").lower()
-        if name not in found:
+        name = _READ_HEADERS.get(raw_name) or _READ_HEADERS.get(raw_name.lower())
+        if name is not None and name not in found:
             found[name] = raw_value.decode("latin-1")
     return found
 

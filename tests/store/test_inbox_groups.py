@@ -7,6 +7,7 @@ through the SQLite writer thread that ``open_runtime`` gives a SQLite file.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.errors import InstallationGone
@@ -23,6 +24,7 @@ from saleor_gordon.store.database import create_engine, migrate
 from saleor_gordon.store.inbox import EventInbox, InboxResult, ReceivedOrderEvent, SqliteWriter
 from saleor_gordon.store.installations import InstallationStore
 from saleor_gordon.store.jobs import JobStore
+from saleor_gordon.store.tables import sync_jobs
 from tests.conftest import TEST_SECRET_KEY
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -189,3 +191,75 @@ async def test_events_handed_in_while_a_group_commits_form_the_next_group(inbox:
 def test_the_writer_is_for_sqlite_files_only() -> None:
     assert SqliteWriter.for_database("postgresql://u@127.0.0.1/db") is None
     assert SqliteWriter.for_database("sqlite:///:memory:") is None
+
+
+@pytest.mark.parametrize(
+    "now",
+    [NOW, NOW.replace(microsecond=250_000)],
+    ids=["whole-second", "fraction"],
+)
+async def test_times_are_stored_as_every_other_statement_stores_them(
+    inbox: Inbox, now: datetime
+) -> None:
+    # given an event recorded by the inbox's own SQL (a whole second: where SQLite's text differs)
+    shop = await inbox.install("https://a.example.com/graphql/")
+    result = await inbox.inbox.record_order_event(received(shop, 1), now=now)
+    # when a SQLAlchemy statement stores the same time beside it
+    async with inbox.engine.begin() as connection:
+        await connection.execute(
+            update(sync_jobs).where(sync_jobs.c.id == result.job_id).values(lease_expires_at=now)
+        )
+        job = (
+            await connection.exec_driver_sql(
+                "SELECT next_attempt_at, pending_since, created_at, updated_at, lease_expires_at"
+                " FROM sync_jobs"
+            )
+        ).one()
+        received_at = (
+            await connection.exec_driver_sql("SELECT received_at FROM webhook_events")
+        ).scalar_one()
+    # then the database holds the very same value everywhere
+    assert set(job) == {job.lease_expires_at}
+    assert received_at == job.lease_expires_at
+    # and reads back as the time given
+    [listed] = await JobStore(inbox.engine).list_jobs(limit=1)
+    assert listed.next_attempt_at == now
+
+
+async def test_a_group_waits_for_a_write_lock_held_elsewhere_while_the_loop_serves_on(
+    tmp_path: Path,
+) -> None:
+    # given the SQLite writer, which commits on the loop while the write lock is free
+    path = tmp_path / "saleor-gordon.db"
+    engine = create_engine(f"sqlite:///{path}")
+    await migrate(engine)
+    writer = SqliteWriter.for_database(f"sqlite:///{path}")
+    assert writer is not None
+    inbox = Inbox(EventInbox(engine, writer=writer), engine, [])
+    try:
+        shop = await inbox.install("https://a.example.com/graphql/")
+        await inbox.inbox.record_order_event(received(shop, 1), now=NOW)
+        assert writer.waited_for_lock == 0
+        # when another connection (a worker, another process) holds the write lock
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        recording = asyncio.create_task(inbox.inbox.record_order_event(received(shop, 2), now=NOW))
+        loop_turns = 0
+        while writer.waited_for_lock == 0:
+            loop_turns += 1
+            await asyncio.sleep(0.001)
+        # then the group waits in the writer's thread while the loop runs other tasks
+        for _ in range(20):
+            await asyncio.sleep(0.001)
+            loop_turns += 1
+        assert not recording.done()
+        assert loop_turns >= 20
+        other.execute("COMMIT")
+        other.close()
+        # and commits once the lock is free
+        assert await recording == InboxResult(duplicate=False, job_id=2)
+        assert await inbox.inbox.count_events(shop) == 2
+    finally:
+        await inbox.inbox.close()
+        writer.close()
+        await engine.dispose()
