@@ -13,9 +13,10 @@ A group that fails is split, so one bad event (an installation deleted meanwhile
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +24,7 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from saleor_gordon.errors import InstallationGone
 from saleor_gordon.store.database import SQLITE_BUSY_TIMEOUT_MS, create_sqlite_writer_engine
@@ -38,6 +39,12 @@ T = TypeVar("T")
 
 MAX_GROUP = 256
 """Events per transaction at most (a burst becomes several transactions)."""
+
+CONCURRENT_GROUPS = 4
+"""Transactions in flight at once on PostgreSQL, each on its connection: a group waits for four
+round trips, and the next groups need not wait for it. SQLite has one write lock: one group at a
+time. Rows are written in key order, so concurrent groups lock rows in the same order (no
+deadlock)."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +154,8 @@ class EventInbox:
         self.engine = engine
         self._sqlite_writer = writer
         self._waiting: list[_Waiting] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writers: set[asyncio.Task[None]] = set()
+        self._max_writers = CONCURRENT_GROUPS if engine.dialect.name == "postgresql" else 1
 
     async def record_order_event(
         self, received: ReceivedOrderEvent, *, now: datetime, ignored_reason: str | None = None
@@ -164,34 +172,58 @@ class EventInbox:
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[InboxResult] = loop.create_future()
         self._waiting.append(_Waiting(received, now, ignored_reason, answer))
-        writer = self._writer
-        if writer is None or writer.done() or writer.get_loop() is not loop:
-            self._writer = loop.create_task(self._write_waiting())
+        # A done writer may not have run its done callback yet; one of another loop is stranded
+        # on a loop that ended (one inbox, several test loops).
+        writers = self._writers
+        writers.difference_update(
+            [writer for writer in writers if writer.done() or writer.get_loop() is not loop]
+        )
+        if len(writers) < self._max_writers:
+            writer = loop.create_task(self._write_waiting())
+            writers.add(writer)
+            writer.add_done_callback(writers.discard)
         # A caller that goes away (client disconnect) leaves its event to be committed anyway.
         return await asyncio.shield(answer)
 
     async def close(self) -> None:
         """Wait until every event handed in so far is committed (or failed)."""
-        writer = self._writer
-        if writer is not None and not writer.done():
-            await writer
+        while self._writers:
+            await asyncio.gather(*self._writers, return_exceptions=True)
 
     async def _write_waiting(self) -> None:
         group: list[_Waiting] = []
         try:
+            # Checked again once the connection is back: events handed in while it was being
+            # returned found this writer not done yet, and wait for it.
             while self._waiting:
-                group = self._waiting[:MAX_GROUP]
-                del self._waiting[:MAX_GROUP]
-                await self._commit_group(group)
+                async with contextlib.AsyncExitStack() as stack:
+                    # One connection for as long as events keep coming: a checkout pings the
+                    # database (pool_pre_ping), one round trip more per group.
+                    connection = None
+                    if self._sqlite_writer is None:
+                        connection = await stack.enter_async_context(self._connect())
+                    while self._waiting:
+                        group = self._waiting[:MAX_GROUP]
+                        del self._waiting[:MAX_GROUP]
+                        await self._commit_group(group, connection)
         except BaseException as exc:  # cancelled with the loop: fail, never strand, the waiting
             for waiting in [*group, *self._waiting]:
                 _settle(waiting, exc)
             self._waiting.clear()
+            if isinstance(exc, Exception):
+                return  # the waiting have their answer (StoreUnavailable); nothing more to do
             raise
 
-    async def _commit_group(self, group: list[_Waiting]) -> None:
+    @contextlib.asynccontextmanager
+    async def _connect(self) -> AsyncIterator[AsyncConnection]:
+        async with map_database_errors(), self.engine.connect() as connection:
+            yield connection
+
+    async def _commit_group(
+        self, group: list[_Waiting], connection: AsyncConnection | None
+    ) -> None:
         try:
-            results = await self._commit(group)
+            results = await self._commit(group, connection)
         except Exception as exc:
             if len(group) == 1:
                 _settle(group[0], exc)
@@ -202,20 +234,23 @@ class EventInbox:
                 type(exc).__name__,
             )
             for waiting in group:  # find the event that failed; the others still commit
-                await self._commit_group([waiting])
+                await self._commit_group([waiting], connection)
             return
         for waiting, result in zip(group, results, strict=True):
             _settle(waiting, result)
 
-    async def _commit(self, group: Sequence[_Waiting]) -> list[InboxResult]:
-        def store(connection: Connection) -> list[InboxResult]:
-            return _store_events(connection, group)
+    async def _commit(
+        self, group: Sequence[_Waiting], connection: AsyncConnection | None
+    ) -> list[InboxResult]:
+        def store(sync_connection: Connection) -> list[InboxResult]:
+            return _store_events(sync_connection, group)
 
         try:
             async with map_database_errors():
-                if self._sqlite_writer is not None:
+                if connection is None:
+                    assert self._sqlite_writer is not None
                     return await self._sqlite_writer.run(store)
-                async with self.engine.begin() as connection:
+                async with connection.begin():
                     return await connection.run_sync(store)
         except IntegrityError as exc:
             # Events and jobs refer to their installation: only its deletion can fail them.
@@ -273,6 +308,7 @@ def _store_events(connection: Connection, group: Sequence[_Waiting]) -> list[Inb
         )
         for waiting in group
     ]
+    rows.sort(key=lambda row: (row[0], row[1]))  # key order: see CONCURRENT_GROUPS
     inserted = {
         (installation_id, dedupe_key)
         for installation_id, dedupe_key in execute_rows(connection, _INSERT_EVENTS, rows)

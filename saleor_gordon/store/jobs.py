@@ -112,7 +112,7 @@ def enqueue_order_jobs(
         return {}
     stored_time = bind_processor(sync_jobs.c.updated_at.type, connection.dialect)
     rows = []
-    for (installation_id, order_id), order in combined.items():
+    for (installation_id, order_id), order in sorted(combined.items()):  # key order: no deadlock
         first, latest = stored_time(order.first), stored_time(order.latest)
         rows.append(
             (

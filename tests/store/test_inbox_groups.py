@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import Engine, event, update
+from sqlalchemy import Engine, event, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.errors import InstallationGone
@@ -174,7 +174,9 @@ async def test_an_event_whose_caller_went_away_is_still_committed(inbox: Inbox) 
     assert await inbox.inbox.count_events(shop) == 1
 
 
+@pytest.mark.parametrize("write_path", ["sqlite", "sqlite-writer"], indirect=True)
 async def test_events_handed_in_while_a_group_commits_form_the_next_group(inbox: Inbox) -> None:
+    # (SQLite: one group at a time. PostgreSQL runs several side by side: the test below.)
     shop = await inbox.install("https://a.example.com/graphql/")
     inbox.commits.clear()
     first = asyncio.create_task(inbox.inbox.record_order_event(received(shop, 1), now=NOW))
@@ -262,4 +264,43 @@ async def test_a_group_waits_for_a_write_lock_held_elsewhere_while_the_loop_serv
     finally:
         await inbox.inbox.close()
         writer.close()
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_groups_commit_side_by_side(fresh_postgres_url: str) -> None:
+    # given an inbox on PostgreSQL, and one order's job locked by another transaction
+    engine = create_engine(fresh_postgres_url)
+    await migrate(engine)
+    inbox = Inbox(EventInbox(engine), engine, [])
+    try:
+        shop = await inbox.install("https://a.example.com/graphql/")
+        await inbox.inbox.record_order_event(received(shop, 1), now=NOW)
+        async with engine.connect() as blocker:
+            await blocker.begin()
+            await blocker.execute(text("SELECT id FROM sync_jobs FOR UPDATE"))
+            stuck = asyncio.create_task(
+                inbox.inbox.record_order_event(received(shop, 1, "ORDER_UPDATED"), now=NOW)
+            )
+            async with engine.connect() as observer:
+                waiting_for_lock = text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+                # polling the database's own state: there is no event to wait on
+                while (await observer.execute(waiting_for_lock)).scalar_one() == 0:  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+            # when events of other orders arrive while that group waits
+            others = await asyncio.wait_for(
+                record_all(inbox.inbox, [received(shop, n) for n in range(2, 6)]), timeout=20
+            )
+            # then they commit meanwhile, in groups of their own
+            assert all(isinstance(r, InboxResult) and not r.duplicate for r in others)
+            assert not stuck.done()
+            await blocker.rollback()
+        # and the waiting group commits once the lock is gone
+        assert (await stuck).duplicate is False
+        assert await inbox.inbox.count_events(shop) == 6
+    finally:
+        await inbox.inbox.close()
         await engine.dispose()
