@@ -40,7 +40,7 @@ T = TypeVar("T")
 MAX_GROUP = 256
 """Events per transaction at most (a burst becomes several transactions)."""
 
-CONCURRENT_GROUPS = 4
+CONCURRENT_GROUPS = 2
 """Transactions in flight at once on PostgreSQL, each on its connection: a group waits for four
 round trips, and the next groups need not wait for it. SQLite has one write lock: one group at a
 time. Rows are written in key order, so concurrent groups lock rows in the same order (no
