@@ -47,8 +47,18 @@ def execute_rows(
                 cursor.execute(sql, parameters)
                 returned.extend(cursor.fetchall())
             except dialect.loaded_dbapi.Error as exc:
+                # As SQLAlchemy does for its own statements: a lost connection is invalidated,
+                # so the next transaction on this Connection reconnects instead of failing too.
+                lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
+                if lost:
+                    connection.invalidate(exc)
                 raise DBAPIError.instance(
-                    sql, parameters, exc, dialect.loaded_dbapi.Error, dialect=dialect
+                    sql,
+                    parameters,
+                    exc,
+                    dialect.loaded_dbapi.Error,
+                    connection_invalidated=lost,
+                    dialect=dialect,
                 ) from exc
     finally:
         cursor.close()
