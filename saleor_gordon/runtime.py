@@ -40,7 +40,7 @@ class Runtime:
     wake_workers: Callable[[], None] = lambda: None
     """Called when a job became due, so in-process workers need not wait for their next poll."""
     inbox_writer: SqliteWriter | None = None
-    """The SQLite writer thread the inbox commits through (``open_runtime`` opens one for SQLite)."""
+    """The SQLite writer the inbox commits through (``open_runtime`` opens one for SQLite)."""
     _jwks_locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
     _identities: WebhookIdentityCache = field(default_factory=WebhookIdentityCache, repr=False)
     _inbox: EventInbox | None = field(default=None, repr=False)
@@ -58,7 +58,7 @@ class Runtime:
     def inbox(self) -> EventInbox:
         """The process's one inbox (per engine): it commits webhooks in groups."""
         if self._inbox is None or self._inbox.engine is not self.engine:
-            # The writer thread belongs to the engine the runtime was opened with.
+            # The writer belongs to the engine the runtime was opened with.
             writer = self.inbox_writer if self._inbox is None else None
             self._inbox = EventInbox(self.engine, writer=writer)
         return self._inbox
