@@ -59,8 +59,7 @@ class OrderJobRequest:
     now: datetime
 
 
-def _settled_sql() -> str:
-    return ", ".join(f"'{status.value}'" for status in sorted(SETTLED_STATUSES))
+_SETTLED_SQL = ", ".join(f"'{status.value}'" for status in sorted(SETTLED_STATUSES))
 
 
 _UPSERT_ORDER_JOBS = f"""\
@@ -72,12 +71,12 @@ ON CONFLICT (installation_id, order_id) DO UPDATE SET
     order_number = coalesce(excluded.order_number, sync_jobs.order_number),
     version = sync_jobs.version + 1,
     next_attempt_at = excluded.next_attempt_at,
-    status = CASE WHEN sync_jobs.status IN ({_settled_sql()}) THEN excluded.status
+    status = CASE WHEN sync_jobs.status IN ({_SETTLED_SQL}) THEN excluded.status
         ELSE sync_jobs.status END,
     pending_since = CASE
-        WHEN sync_jobs.status IN ({_settled_sql()}) OR sync_jobs.pending_since IS NULL
+        WHEN sync_jobs.status IN ({_SETTLED_SQL}) OR sync_jobs.pending_since IS NULL
         THEN excluded.pending_since ELSE sync_jobs.pending_since END,
-    attempts = CASE WHEN sync_jobs.status IN ({_settled_sql()}) THEN 0
+    attempts = CASE WHEN sync_jobs.status IN ({_SETTLED_SQL}) THEN 0
         ELSE sync_jobs.attempts END,
     updated_at = excluded.updated_at
 RETURNING installation_id, order_id, id"""  # noqa: S608 - constants; values are bound parameters

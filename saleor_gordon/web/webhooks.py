@@ -172,9 +172,9 @@ async def read_signed_request(
     request: SignedRequestSource, *, allowed_events: frozenset[str]
 ) -> SignedRequest:
     """Headers, event and body of a webhook; raise WebhookRejected (coded, with a status)."""
-    saleor_api_url = _required_header(request, _API_URL_HEADER, headers.API_URL)
-    event = _required_header(request, _EVENT_HEADER, headers.EVENT).upper()
-    signature = _required_header(request, _SIGNATURE_HEADER, headers.SIGNATURE)
+    saleor_api_url = _required_header(request, headers.API_URL)
+    event = _required_header(request, headers.EVENT).upper()
+    signature = _required_header(request, headers.SIGNATURE)
     problem = saleor_api_url_problem(saleor_api_url)
     if problem is not None:
         raise WebhookRejected(
@@ -259,8 +259,8 @@ def _not_registered(saleor_api_url: str) -> WebhookRejected:
     )
 
 
-def _required_header(request: SignedRequestSource, key: str, name: str) -> str:
-    value = request.headers.get(key, "").strip()
+def _required_header(request: SignedRequestSource, name: str) -> str:
+    value = request.headers.get(name.lower(), "").strip()
     if not value:
         raise WebhookRejected("MISSING_HEADER", f"The {name} header is missing.", status_hint=400)
     return value
