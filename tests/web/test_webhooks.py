@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+import pytest_asyncio
 from sqlalchemy import text
 
 from saleor_gordon.errors import SecretsError
@@ -1100,17 +1101,23 @@ class TestBareEndpoints:
     """What FastAPI's handlers and middleware do for every other route, the webhook endpoints do
     themselves: the same coded errors, a logged 500 for a bug, the app's root path."""
 
+    @pytest_asyncio.fixture
+    async def shop(
+        self, open_sqlite_app: OpenApp, install_recorded_shop: InstallRecorded
+    ) -> WebApp:
+        """The app on SQLite with the recorded shop installed, forbidden to call anyone."""
+        app = await open_sqlite_app(transport=ForbiddenOutbound())
+        await install_recorded_shop(app)
+        return app
+
     async def test_a_bug_while_storing_is_a_logged_json_500_without_a_traceback(
         self,
-        open_sqlite_app: OpenApp,
-        install_recorded_shop: InstallRecorded,
+        shop: WebApp,
         samples_dir: Path,
         monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture,
     ) -> None:
         # given an inbox that fails with a programming error
-        app = await open_sqlite_app(transport=ForbiddenOutbound())
-        await install_recorded_shop(app)
         bug = RuntimeError("internal detail that must stay in the log")
 
         async def broken(*_args: object, **_kwargs: object) -> None:
@@ -1119,7 +1126,7 @@ class TestBareEndpoints:
         monkeypatch.setattr(EventInbox, "record_order_event", broken)
         caplog.set_level(logging.ERROR, logger="saleor_gordon")
         # when
-        response = await post_recorded(app, load_one(samples_dir, "s01_se_paid/02_order_created"))
+        response = await post_recorded(shop, load_one(samples_dir, "s01_se_paid/02_order_created"))
         # then Saleor is told to retry, and the operator finds the bug in the log
         assert response.status_code == 500
         assert error_of(response)["code"] == "INTERNAL_ERROR"
@@ -1130,34 +1137,25 @@ class TestBareEndpoints:
         assert record.exc_info[1] is bug
 
     async def test_an_undecryptable_secret_names_the_setting_to_check(
-        self,
-        open_sqlite_app: OpenApp,
-        install_recorded_shop: InstallRecorded,
-        samples_dir: Path,
-        monkeypatch: pytest.MonkeyPatch,
+        self, shop: WebApp, samples_dir: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         # given
-        app = await open_sqlite_app(transport=ForbiddenOutbound())
-        await install_recorded_shop(app)
-
         async def undecryptable(*_args: object, **_kwargs: object) -> None:
             raise SecretsError()
 
         monkeypatch.setattr(EventInbox, "record_order_event", undecryptable)
         # when
-        response = await post_recorded(app, load_one(samples_dir, "s01_se_paid/02_order_created"))
+        response = await post_recorded(shop, load_one(samples_dir, "s01_se_paid/02_order_created"))
         # then
         assert response.status_code == 500
         assert error_of(response)["code"] == "SECRETS_UNREADABLE"
 
     async def test_a_webhook_below_the_apps_root_path_is_served(
-        self, open_sqlite_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
+        self, shop: WebApp, samples_dir: Path
     ) -> None:
         # given the app mounted below /gordon by its proxy
-        app = await open_sqlite_app(transport=ForbiddenOutbound())
-        await install_recorded_shop(app)
         recorded = load_one(samples_dir, "s01_se_paid/02_order_created")
-        transport = httpx.ASGITransport(app=create_app(app.runtime), root_path="/gordon")
+        transport = httpx.ASGITransport(app=create_app(shop.runtime), root_path="/gordon")
         async with httpx.AsyncClient(transport=transport, base_url=APP_URL) as client:
             # when
             response = await client.post(
@@ -1166,14 +1164,12 @@ class TestBareEndpoints:
         # then
         assert response.status_code == 200
         assert response.json()["success"] is True
-        assert await app.count_events() == 1
+        assert await shop.count_events() == 1
 
     async def test_a_client_that_leaves_mid_body_gets_no_answer_and_stores_nothing(
-        self, open_sqlite_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
+        self, shop: WebApp, samples_dir: Path
     ) -> None:
         # given a webhook whose sender disconnects after half of the body
-        app = await open_sqlite_app(transport=ForbiddenOutbound())
-        await install_recorded_shop(app)
         recorded = load_one(samples_dir, "s01_se_paid/02_order_created")
         messages: list[dict[str, Any]] = [
             {"type": "http.request", "body": recorded.body[:100], "more_body": True},
@@ -1198,8 +1194,8 @@ class TestBareEndpoints:
             ],
         }
         # when
-        await create_app(app.runtime)(scope, receive, send)
+        await create_app(shop.runtime)(scope, receive, send)
         # then
         assert sent == []
         assert messages == []
-        assert await app.count_events() == 0
+        assert await shop.count_events() == 0
