@@ -16,8 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, QueuePool, event
-from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -53,39 +52,30 @@ def create_engine(database_url: str) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def create_sqlite_writer_engine(database_url: str) -> Engine | None:
-    """A synchronous engine of one connection to the SQLite file of ``database_url``, set up like
-    ``create_engine``'s but not waiting for SQLite's write lock (busy timeout 0: the inbox's
-    ``SqliteWriter`` decides where to wait); None for anything else."""
+def sqlite_file(database_url: str) -> str | None:
+    """The path of the SQLite file ``database_url`` names; None for PostgreSQL and in-memory."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or url.database in {None, "", ":memory:"}:
         return None
-    engine = create_sync_engine(
-        url.set(drivername="sqlite+pysqlite"),
-        connect_args={"timeout": 0, "check_same_thread": False},
-        poolclass=QueuePool,
-        pool_size=1,
-        max_overflow=0,
-    )
-    event.listen(engine, "connect", _configure_sqlite_connection)
-    event.listen(engine, "connect", _no_busy_wait)
-    event.listen(engine, "begin", _begin_immediate)
-    return engine
+    return url.database
+
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA synchronous=NORMAL",
+)
+"""How every connection to a SQLite file is set up (the inbox's writer process too)."""
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the sqlite3 module, decide when transactions start.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(pragma)
     cursor.close()
-
-
-def _no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.execute("PRAGMA busy_timeout=0")
 
 
 def _begin_immediate(connection: Connection) -> None:

@@ -3,39 +3,59 @@
 Webhooks are committed in groups (group commit): while one transaction commits, the events that
 arrive meanwhile wait, and the next transaction stores all of them at once. Each caller gets its
 answer only after the transaction holding its event has committed, so an acknowledged event is
-always stored with its job. One writer per inbox also means one connection of the webhook path
-competing for SQLite's write lock, not twenty. With a ``SqliteWriter`` (what ``open_runtime`` gives
-a SQLite database) a group is one synchronous transaction on the event loop (``SqliteWriter`` says
-when it goes to a thread), instead of a dozen hand-offs between the loop and aiosqlite's threads.
-A group that fails is split, so one bad event (an installation deleted meanwhile) fails alone.
+always stored with its job. A group holds each order once (an order's next event waits for the
+next group), so each job row is its event's alone: the transaction inserts the events, then
+creates or refreshes the jobs of the events it inserted (a redelivery inserts nothing).
+
+Where the transaction runs: on PostgreSQL it is one statement on a connection in autocommit (one
+round trip); on a SQLite file, in the ``SqliteWriter``'s helper process, off the event loop and
+on another core (``store/sqlite_writer_process.py`` says why); otherwise (an in-memory SQLite)
+through the engine. One writer per inbox also means one connection of the webhook path competing
+for SQLite's write lock, not twenty. A group that fails is split, so one bad event (an
+installation deleted meanwhile) fails alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any
 
-from sqlalchemy import Connection, Engine, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Connection, Dialect, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from saleor_gordon.errors import InstallationGone
-from saleor_gordon.store.database import SQLITE_BUSY_TIMEOUT_MS, create_sqlite_writer_engine
+from saleor_gordon.store import sqlite_writer_process
+from saleor_gordon.store.database import SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, sqlite_file
 from saleor_gordon.store.error_mapping import map_database_errors
-from saleor_gordon.store.jobs import OrderJobRequest, enqueue_order_jobs
-from saleor_gordon.store.multirow import bind_processor, execute_rows
-from saleor_gordon.store.tables import webhook_events
+from saleor_gordon.store.jobs import (
+    ORDER_JOB_COLUMNS,
+    UPSERT_JOBS_VALUES,
+    UPSERT_ORDER_JOBS,
+    OrderJobRequest,
+    order_job_rows,
+)
+from saleor_gordon.store.multirow import bind_processor, execute_on_driver, values_rows
+from saleor_gordon.store.sqlite_writer_process import (
+    FrameDecoder,
+    GroupStatements,
+    encode_frame,
+    store_group,
+    write_all,
+)
+from saleor_gordon.store.tables import sync_jobs, webhook_events
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 MAX_GROUP = 256
 """Events per transaction at most (a burst becomes several transactions)."""
@@ -81,72 +101,144 @@ class _Waiting:
 
 
 class SqliteWriter:
-    """The inbox's one synchronous SQLite connection, where its groups commit.
+    """The inbox's transactions on a SQLite file, run by a helper process
+    (``store/sqlite_writer_process.py``) that is started with the first group and again after a
+    failure. The helper waits for SQLite's write lock when another connection holds it (a worker
+    recording a job, another process), while the event loop serves on."""
 
-    A group commits right on the event loop: its transaction costs SQLite a fraction of a
-    millisecond, while in a thread every sqlite3 call had to win the interpreter lock back from
-    the busy event loop (measured under load: 4 to 5 ms per group instead of 0.3). When another
-    connection holds SQLite's write lock (a worker recording a job, another process), starting the
-    transaction fails at once (busy timeout 0), and the group goes to the writer's thread, which
-    waits for the lock there (busy timeout SQLITE_BUSY_TIMEOUT_MS) while the loop serves on.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-writer")
-        self.waited_for_lock = 0
-        """Groups that found the write lock taken and waited for it in the thread."""
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self._process: _Helper | None = None
+        self._frames = FrameDecoder()
+        self.started = 0
+        """Helper processes started so far."""
 
     @classmethod
     def for_database(cls, database_url: str) -> SqliteWriter | None:
-        """A writer for a SQLite file; None for PostgreSQL (asyncpg needs no thread hand-offs)."""
-        engine = create_sqlite_writer_engine(database_url)
-        return None if engine is None else cls(engine)
+        """A writer for a SQLite file; None for PostgreSQL and in-memory SQLite."""
+        database = sqlite_file(database_url)
+        return None if database is None else cls(database)
 
-    async def run(self, store: Callable[[Connection], T]) -> T:
-        """``store(connection)`` in one transaction: on the loop, or in the writer's thread when
-        the write lock is taken."""
-        done = self._transaction(store, wait_for_lock=False)
-        if not isinstance(done, _LockTaken):
-            return done
-        self.waited_for_lock += 1
-        waited = await asyncio.get_running_loop().run_in_executor(
-            self._thread, self._transaction, store, True
-        )
-        assert not isinstance(waited, _LockTaken)
-        return waited
+    async def store_group(
+        self, event_rows: list[tuple[Any, ...]], job_rows: list[tuple[Any, ...]]
+    ) -> tuple[list[tuple[int, str]], list[tuple[int, str, int]]]:
+        """``store_group`` of the helper process in one transaction; SQLite's errors are raised
+        as SQLAlchemy's (``IntegrityError``, ``OperationalError``), a helper that died as
+        ``WriterProcessGone`` (an OSError, so StoreUnavailable for the caller)."""
+        loop = asyncio.get_running_loop()
+        process = self._process or self._start()
+        answer: asyncio.Future[object] = loop.create_future()
+        output = process.output
 
-    def _transaction(self, store: Callable[[Connection], T], wait_for_lock: bool) -> T | _LockTaken:
-        with self.engine.connect() as connection:
-            # On the driver's connection: a statement through SQLAlchemy would begin a transaction.
-            sqlite_connection = connection.connection.dbapi_connection
-            assert sqlite_connection is not None
-            if wait_for_lock:
-                sqlite_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        def readable() -> None:
             try:
-                try:
-                    transaction = connection.begin()  # BEGIN IMMEDIATE: takes the write lock
-                except OperationalError as exc:
-                    if not wait_for_lock and _lock_taken(exc):
-                        return _LockTaken()
-                    raise
-                with transaction:
-                    return store(connection)
-            finally:
-                if wait_for_lock:
-                    sqlite_connection.execute("PRAGMA busy_timeout=0")
+                data = os.read(output, 1 << 16)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if answer.done():
+                return
+            if not data:
+                answer.set_exception(WriterProcessGone("The SQLite writer process ended."))
+                return
+            for message in self._frames.feed(data):
+                answer.set_result(message)
+                return
+
+        loop.add_reader(output, readable)
+        try:
+            try:
+                write_all(process.input, encode_frame((event_rows, job_rows)))
+            except OSError as exc:
+                raise WriterProcessGone("The SQLite writer process ended.") from exc
+            reply = await answer
+        except BaseException:
+            loop.remove_reader(output)
+            self._stop()  # its answer, if it still comes, must not reach the next group
+            raise
+        loop.remove_reader(output)
+        assert isinstance(reply, tuple)
+        if reply[0] == "stored":
+            return reply[1], reply[2]
+        _, error_class, error_code, message = reply
+        raise _sqlite_error(error_class, error_code, message)
+
+    @property
+    def pid(self) -> int | None:
+        """The helper process's id while it runs."""
+        return None if self._process is None else self._process.process.pid
+
+    def _start(self) -> _Helper:
+        process = subprocess.Popen(  # noqa: S603 - this interpreter and this app's own file
+            [sys.executable, "-S", sqlite_writer_process.__file__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=0,
+        )
+        helper = _Helper(process)
+        os.set_blocking(helper.output, False)
+        config = {
+            "database": self.database,
+            "pragmas": SQLITE_PRAGMAS,
+            "insert_events": _STATEMENTS.insert_events,
+            "upsert_jobs": _STATEMENTS.upsert_jobs,
+        }
+        write_all(helper.input, encode_frame(config))
+        self._process, self._frames = helper, FrameDecoder()
+        self.started += 1
+        return helper
+
+    def _stop(self, *, wait_seconds: float = 0.0) -> None:
+        helper, self._process = self._process, None
+        if helper is not None:
+            helper.end(wait_seconds)
 
     def close(self) -> None:
-        self._thread.shutdown(wait=True)
-        self.engine.dispose()
+        """End the helper process once it has answered (it waits at most a lock timeout)."""
+        self._stop(wait_seconds=SQLITE_BUSY_TIMEOUT_MS / 1000 + 5)
 
 
-class _LockTaken:
-    """Another connection holds SQLite's write lock."""
+class _Helper:
+    """A running helper process and the descriptors of its pipes."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdin is not None
+        assert process.stdout is not None
+        self.process = process
+        self._stdin, self._stdout = process.stdin, process.stdout
+        self.input, self.output = process.stdin.fileno(), process.stdout.fileno()
+
+    def end(self, wait_seconds: float) -> None:
+        """Close its input, which ends it, and wait for it up to ``wait_seconds`` (0: kill it
+        at once: it may be answering a group nobody waits for any more)."""
+        self._stdin.close()
+        if wait_seconds:
+            try:
+                self.process.wait(timeout=wait_seconds)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        else:
+            self.process.kill()
+        self.process.wait()
+        self._stdout.close()
 
 
-def _lock_taken(error: OperationalError) -> bool:
-    return getattr(error.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+class WriterProcessGone(ConnectionError):
+    """The SQLite writer process ended (killed, crashed) before it answered."""
+
+
+def _sqlite_error(error_class: str, error_code: int | None, message: str) -> DBAPIError:
+    """The helper process's sqlite3 error as SQLAlchemy raises sqlite3's errors."""
+    kind = getattr(sqlite3, error_class, None)
+    if not (isinstance(kind, type) and issubclass(kind, sqlite3.Error)):
+        kind = sqlite3.OperationalError
+    error = kind(message)
+    if error_code is not None:
+        error.sqlite_errorcode = error_code
+    translated = DBAPIError.instance("inbox group", None, error, sqlite3.Error)
+    assert isinstance(translated, DBAPIError)
+    return translated
 
 
 class EventInbox:
@@ -155,7 +247,10 @@ class EventInbox:
         self._sqlite_writer = writer
         self._waiting: list[_Waiting] = []
         self._writers: set[asyncio.Task[None]] = set()
-        self._max_writers = CONCURRENT_GROUPS if engine.dialect.name == "postgresql" else 1
+        self._postgresql = engine.dialect.name == "postgresql"
+        self._max_writers = CONCURRENT_GROUPS if self._postgresql else 1
+        self.committed_groups = 0
+        """Transactions the inbox committed (each holding one group of events)."""
 
     async def record_order_event(
         self, received: ReceivedOrderEvent, *, now: datetime, ignored_reason: str | None = None
@@ -185,6 +280,11 @@ class EventInbox:
         # A caller that goes away (client disconnect) leaves its event to be committed anyway.
         return await asyncio.shield(answer)
 
+    @property
+    def waiting(self) -> int:
+        """Events handed in that no transaction has taken yet."""
+        return len(self._waiting)
+
     async def close(self) -> None:
         """Wait until every event handed in so far is committed (or failed)."""
         while self._writers:
@@ -202,9 +302,10 @@ class EventInbox:
                     connection = None
                     if self._sqlite_writer is None:
                         connection = await stack.enter_async_context(self._connect())
+                        if self._postgresql:  # its one statement is its own transaction
+                            await connection.execution_options(isolation_level="AUTOCOMMIT")
                     while self._waiting:
-                        group = self._waiting[:MAX_GROUP]
-                        del self._waiting[:MAX_GROUP]
+                        group = _take_group(self._waiting)
                         await self._commit_group(group, connection)
         except BaseException as exc:  # cancelled with the loop: fail, never strand, the waiting
             for waiting in [*group, *self._waiting]:
@@ -236,27 +337,36 @@ class EventInbox:
             for waiting in group:  # find the event that failed; the others still commit
                 await self._commit_group([waiting], connection)
             return
+        self.committed_groups += 1
         for waiting, result in zip(group, results, strict=True):
             _settle(waiting, result)
 
     async def _commit(
         self, group: Sequence[_Waiting], connection: AsyncConnection | None
     ) -> list[InboxResult]:
-        def store(sync_connection: Connection) -> list[InboxResult]:
-            return _store_events(sync_connection, group)
-
+        dialect = self.engine.dialect
+        event_rows = _event_rows(dialect, group)
+        job_rows = _job_rows(dialect, group)
         try:
             async with map_database_errors():
                 if connection is None:
                     assert self._sqlite_writer is not None
-                    return await self._sqlite_writer.run(store)
-                async with connection.begin():
-                    return await connection.run_sync(store)
+                    inserted, jobs = await self._sqlite_writer.store_group(event_rows, job_rows)
+                elif self._postgresql:
+                    inserted, jobs = await connection.run_sync(
+                        _store_in_one_statement, event_rows, job_rows
+                    )
+                else:
+                    async with connection.begin():
+                        inserted, jobs = await connection.run_sync(
+                            _store_through_engine, event_rows, job_rows
+                        )
         except IntegrityError as exc:
             # Events and jobs refer to their installation: only its deletion can fail them.
             if len(group) == 1:
                 raise InstallationGone() from exc
             raise
+        return _results(group, inserted, jobs)
 
     async def count_events(self, installation_id: int) -> int:
         async with map_database_errors(), self.engine.connect() as connection:
@@ -279,19 +389,115 @@ def _settle(waiting: _Waiting, outcome: InboxResult | BaseException) -> None:
         waiting.answer.set_exception(outcome)
 
 
-_INSERT_EVENTS = """\
-INSERT INTO webhook_events (installation_id, dedupe_key, event, order_id, order_number, issued_at,
-    principal_type, principal_id, body_sha256, received_at, ignored_reason)
-VALUES {values}
+def _take_group(waiting: list[_Waiting]) -> list[_Waiting]:
+    """Remove the next group from ``waiting`` and return it: up to MAX_GROUP events in the order
+    they came, each order once (its next event waits for the next group)."""
+    group: list[_Waiting] = []
+    later: list[_Waiting] = []
+    orders: set[tuple[int, str]] = set()
+    for item in waiting:
+        order = (item.received.installation_id, item.received.order_id)
+        if len(group) < MAX_GROUP and order not in orders:
+            orders.add(order)
+            group.append(item)
+        else:
+            later.append(item)
+    waiting[:] = later
+    return group
+
+
+_EVENT_COLUMNS = (
+    "installation_id",
+    "dedupe_key",
+    "event",
+    "order_id",
+    "order_number",
+    "issued_at",
+    "principal_type",
+    "principal_id",
+    "body_sha256",
+    "received_at",
+    "ignored_reason",
+)
+
+_INSERT_EVENTS = f"""\
+INSERT INTO webhook_events ({", ".join(_EVENT_COLUMNS)})
+VALUES {{values}}
 ON CONFLICT (installation_id, dedupe_key) DO NOTHING
-RETURNING installation_id, dedupe_key"""
+RETURNING installation_id, dedupe_key"""  # noqa: S608 - constants; values are bound parameters
 """Store events once: a redelivery (same dedupe key) inserts nothing and returns no row. SQL text
 both databases run (``store/multirow.py`` says why)."""
 
 
-def _store_events(connection: Connection, group: Sequence[_Waiting]) -> list[InboxResult]:
-    """Insert the group's events (a redelivery is a duplicate), then enqueue their jobs."""
-    stored_time = bind_processor(webhook_events.c.received_at.type, connection.dialect)
+_STATEMENTS = GroupStatements(insert_events=_INSERT_EVENTS, upsert_jobs=UPSERT_JOBS_VALUES)
+"""The group transaction's statements, as the helper process and the engine path run them."""
+
+
+def _store_through_engine(
+    connection: Connection, event_rows: list[tuple[Any, ...]], job_rows: list[tuple[Any, ...]]
+) -> tuple[list[tuple[int, str]], list[tuple[int, str, int]]]:
+    """``store_group`` on the engine's connection, inside its transaction."""
+    return store_group(
+        functools.partial(execute_on_driver, connection), _STATEMENTS, event_rows, job_rows
+    )
+
+
+def _store_in_one_statement(
+    connection: Connection, event_rows: list[tuple[Any, ...]], job_rows: list[tuple[Any, ...]]
+) -> tuple[list[tuple[int, str]], list[tuple[int, str, int]]]:
+    """``store_group`` as one PostgreSQL statement, on a connection in autocommit: one round
+    trip instead of four (BEGIN, two statements, COMMIT)."""
+    statement = _one_statement(len(event_rows), len(job_rows), _job_casts(connection.dialect))
+    parameters = tuple(value for row in [*event_rows, *job_rows] for value in row)
+    rows = execute_on_driver(connection, statement, parameters)
+    inserted = [(installation_id, key) for installation_id, key, job_id in rows if job_id is None]
+    jobs = [row for row in rows if row[2] is not None]
+    return inserted, jobs
+
+
+@functools.cache
+def _job_casts(dialect: Dialect) -> tuple[str, ...]:
+    """The types of the job rows' values (``_INSERTED_EVENTS_JOBS``) in ``dialect``'s SQL."""
+    columns = [webhook_events.c.dedupe_key, *(sync_jobs.c[name] for name in ORDER_JOB_COLUMNS)]
+    return tuple(column.type.compile(dialect=dialect) for column in columns)
+
+
+@functools.lru_cache(maxsize=1024)
+def _one_statement(events: int, jobs: int, job_casts: tuple[str, ...]) -> str:
+    insert_events = _INSERT_EVENTS.format(
+        values=values_rows("postgresql", len(_EVENT_COLUMNS), events)
+    )
+    if not jobs:
+        return f"{insert_events}, NULL::integer"
+    job_values = values_rows(
+        "postgresql",
+        len(job_casts),
+        jobs,
+        first=len(_EVENT_COLUMNS) * events + 1,
+        casts=job_casts,
+    )
+    return _ONE_STATEMENT.format(insert_events=insert_events, job_values=job_values)
+
+
+_ORDER_JOB_LIST = ", ".join(ORDER_JOB_COLUMNS)
+_INSERTED_EVENTS_JOBS = f"""\
+SELECT {_ORDER_JOB_LIST}
+FROM (VALUES {{job_values}}) AS requested (dedupe_key, {_ORDER_JOB_LIST})
+WHERE EXISTS (SELECT FROM inserted WHERE inserted.installation_id = requested.installation_id
+    AND inserted.dedupe_key = requested.dedupe_key)"""  # noqa: S608 - constants
+_ONE_STATEMENT = f"""\
+WITH inserted AS ({{insert_events}}),
+upserted AS ({UPSERT_ORDER_JOBS.replace("{rows}", _INSERTED_EVENTS_JOBS)})
+SELECT installation_id, dedupe_key, NULL::integer FROM inserted
+UNION ALL SELECT installation_id, order_id, id FROM upserted"""  # noqa: S608 - constants
+"""Insert the events, then upsert the job of each inserted one; return both, told apart by the
+job id (NULL for an event)."""
+
+
+def _event_rows(dialect: Dialect, group: Sequence[_Waiting]) -> list[tuple[Any, ...]]:
+    """The ``_INSERT_EVENTS`` rows (``_EVENT_COLUMNS``) of ``group``, in key order (see
+    CONCURRENT_GROUPS)."""
+    stored_time = bind_processor(webhook_events.c.received_at.type, dialect)
     rows = [
         (
             waiting.received.installation_id,
@@ -308,37 +514,49 @@ def _store_events(connection: Connection, group: Sequence[_Waiting]) -> list[Inb
         )
         for waiting in group
     ]
-    rows.sort(key=lambda row: (row[0], row[1]))  # key order: see CONCURRENT_GROUPS
-    inserted = {
-        (installation_id, dedupe_key)
-        for installation_id, dedupe_key in execute_rows(connection, _INSERT_EVENTS, rows)
+    rows.sort(key=lambda row: (row[0], row[1]))
+    return rows
+
+
+def _job_rows(dialect: Dialect, group: Sequence[_Waiting]) -> list[tuple[Any, ...]]:
+    """The job row (``ORDER_JOB_COLUMNS``) of each event that makes its order's job due (not
+    ignored), after its dedupe key; in key order. The group has each order once."""
+    requests = [
+        OrderJobRequest(
+            installation_id=waiting.received.installation_id,
+            order_id=waiting.received.order_id,
+            order_number=waiting.received.order_number,
+            event=waiting.received.event,
+            now=waiting.now,
+        )
+        for waiting in group
+        if waiting.ignored_reason is None
+    ]
+    keys = {
+        (waiting.received.installation_id, waiting.received.order_id): waiting.received.dedupe_key
+        for waiting in group
     }
-    new: list[_Waiting | None] = []  # per waiting: itself when its event is new (first of its key)
+    return [(keys[(row[0], row[1])], *row) for row in order_job_rows(dialect, requests)]
+
+
+def _results(
+    group: Sequence[_Waiting],
+    inserted: list[tuple[int, str]],
+    jobs: list[tuple[int, str, int]],
+) -> list[InboxResult]:
+    """Each event's answer: a duplicate unless it was inserted, with its order's job unless
+    ignored."""
+    new = set(inserted)
+    job_ids = {(installation_id, order_id): job_id for installation_id, order_id, job_id in jobs}
+    results = []
     for waiting in group:
         key = (waiting.received.installation_id, waiting.received.dedupe_key)
-        new.append(waiting if key in inserted else None)
-        inserted.discard(key)  # the same event twice in one group: the second is a duplicate
-    job_ids = enqueue_order_jobs(
-        connection,
-        [
-            OrderJobRequest(
-                installation_id=waiting.received.installation_id,
-                order_id=waiting.received.order_id,
-                order_number=waiting.received.order_number,
-                event=waiting.received.event,
-                now=waiting.now,
-            )
-            for waiting in new
-            if waiting is not None and waiting.ignored_reason is None
-        ],
-    )
-    results = []
-    for event in new:
-        if event is None:
+        if key not in new:
             results.append(InboxResult(duplicate=True, job_id=None))
-        elif event.ignored_reason is not None:
+            continue
+        if waiting.ignored_reason is not None:
             results.append(InboxResult(duplicate=False, job_id=None))
         else:
-            job = (event.received.installation_id, event.received.order_id)
-            results.append(InboxResult(duplicate=False, job_id=job_ids[job]))
+            order = (waiting.received.installation_id, waiting.received.order_id)
+            results.append(InboxResult(duplicate=False, job_id=job_ids[order]))
     return results

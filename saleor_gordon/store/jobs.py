@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Dialect,
     RowMapping,
     delete,
     func,
@@ -62,10 +63,25 @@ class OrderJobRequest:
 _SETTLED_SQL = ", ".join(f"'{status.value}'" for status in sorted(SETTLED_STATUSES))
 
 
-_UPSERT_ORDER_JOBS = f"""\
-INSERT INTO sync_jobs (installation_id, order_id, order_number, status, events_mask, version,
-    next_attempt_at, pending_since, attempts, run_now, created_at, updated_at)
-VALUES {{values}}
+ORDER_JOB_COLUMNS = (
+    "installation_id",
+    "order_id",
+    "order_number",
+    "status",
+    "events_mask",
+    "version",
+    "next_attempt_at",
+    "pending_since",
+    "attempts",
+    "run_now",
+    "created_at",
+    "updated_at",
+)
+"""The columns of ``order_job_rows``' rows, in their order."""
+
+UPSERT_ORDER_JOBS = f"""\
+INSERT INTO sync_jobs ({", ".join(ORDER_JOB_COLUMNS)})
+{{rows}}
 ON CONFLICT (installation_id, order_id) DO UPDATE SET
     events_mask = sync_jobs.events_mask | excluded.events_mask,
     order_number = coalesce(excluded.order_number, sync_jobs.order_number),
@@ -79,11 +95,14 @@ ON CONFLICT (installation_id, order_id) DO UPDATE SET
     attempts = CASE WHEN sync_jobs.status IN ({_SETTLED_SQL}) THEN 0
         ELSE sync_jobs.attempts END,
     updated_at = excluded.updated_at
-RETURNING installation_id, order_id, id"""  # noqa: S608 - constants; values are bound parameters
-"""Create an order's job, or make it due again with the new events (one row per order).
+RETURNING installation_id, order_id, id"""
+"""Create an order's job, or make it due again with the new events (one row per order), for the
+rows ``{rows}`` gives (``VALUES …`` or a ``SELECT``).
 
 A settled job (synced, needing attention, failed, cancelled) starts a new episode: pending, its
 attempts counted from zero. SQL text both databases run (``store/multirow.py`` says why)."""
+
+UPSERT_JOBS_VALUES = UPSERT_ORDER_JOBS.replace("{rows}", "VALUES {values}")
 
 
 def enqueue_order_jobs(
@@ -96,6 +115,17 @@ def enqueue_order_jobs(
     for all of them on both databases: concurrent events of one order serialise on the row, and
     the webhook path stays short.
     """
+    rows = order_job_rows(connection.dialect, requests)
+    return {
+        (installation_id, order_id): job_id
+        for installation_id, order_id, job_id in execute_rows(connection, UPSERT_JOBS_VALUES, rows)
+    }
+
+
+def order_job_rows(dialect: Dialect, requests: Sequence[OrderJobRequest]) -> list[tuple[Any, ...]]:
+    """The ``UPSERT_ORDER_JOBS`` rows (``ORDER_JOB_COLUMNS``) for ``requests``: one per order,
+    its requests combined (the last order number, every event, the first and the latest time),
+    in key order (concurrent transactions lock rows in the same order: no deadlock)."""
     combined: dict[tuple[int, str], _CombinedRequest] = {}
     for request in requests:
         key = (request.installation_id, request.order_id)
@@ -107,11 +137,9 @@ def enqueue_order_jobs(
         seen.order_number = request.order_number or seen.order_number
         seen.events_mask |= bit
         seen.latest = max(seen.latest, request.now)
-    if not combined:
-        return {}
-    stored_time = bind_processor(sync_jobs.c.updated_at.type, connection.dialect)
+    stored_time = bind_processor(sync_jobs.c.updated_at.type, dialect)
     rows = []
-    for (installation_id, order_id), order in sorted(combined.items()):  # key order: no deadlock
+    for (installation_id, order_id), order in sorted(combined.items()):
         first, latest = stored_time(order.first), stored_time(order.latest)
         rows.append(
             (
@@ -129,10 +157,7 @@ def enqueue_order_jobs(
                 latest,  # updated_at
             )
         )
-    return {
-        (installation_id, order_id): job_id
-        for installation_id, order_id, job_id in execute_rows(connection, _UPSERT_ORDER_JOBS, rows)
-    }
+    return rows
 
 
 @dataclass

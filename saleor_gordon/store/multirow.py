@@ -36,45 +36,61 @@ def execute_rows(
     if not rows:
         return returned
     width = len(rows[0])
-    dialect = connection.dialect
-    cursor = connection.connection.cursor()
-    try:
-        for start in range(0, len(rows), MAX_ROWS_PER_STATEMENT):
-            chunk = rows[start : start + MAX_ROWS_PER_STATEMENT]
-            sql = _statement(template, dialect.name, width, len(chunk))
-            parameters = tuple(value for row in chunk for value in row)
-            try:
-                cursor.execute(sql, parameters)
-                returned.extend(cursor.fetchall())
-            except dialect.loaded_dbapi.Error as exc:
-                # As SQLAlchemy does for its own statements: a lost connection is invalidated,
-                # so the next transaction on this Connection reconnects instead of failing too.
-                lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
-                if lost:
-                    connection.invalidate(exc)
-                raise DBAPIError.instance(
-                    sql,
-                    parameters,
-                    exc,
-                    dialect.loaded_dbapi.Error,
-                    connection_invalidated=lost,
-                    dialect=dialect,
-                ) from exc
-    finally:
-        cursor.close()
+    for start in range(0, len(rows), MAX_ROWS_PER_STATEMENT):
+        chunk = rows[start : start + MAX_ROWS_PER_STATEMENT]
+        sql = template.format(values=values_rows(connection.dialect.name, width, len(chunk)))
+        parameters = tuple(value for row in chunk for value in row)
+        returned.extend(execute_on_driver(connection, sql, parameters))
     return returned
 
 
+def execute_on_driver(
+    connection: Connection, sql: str, parameters: Sequence[Any]
+) -> list[tuple[Any, ...]]:
+    """One statement on the driver's cursor, with driver errors raised as SQLAlchemy's."""
+    dialect = connection.dialect
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, parameters)
+        return list(cursor.fetchall())
+    except dialect.loaded_dbapi.Error as exc:
+        # As SQLAlchemy does for its own statements: a lost connection is invalidated,
+        # so the next transaction on this Connection reconnects instead of failing too.
+        lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(
+            sql,
+            parameters,
+            exc,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=lost,
+            dialect=dialect,
+        ) from exc
+    finally:
+        cursor.close()
+
+
 @lru_cache(maxsize=1024)
-def _statement(template: str, dialect_name: str, width: int, count: int) -> str:
+def values_rows(
+    dialect_name: str,
+    width: int,
+    count: int,
+    *,
+    first: int = 1,
+    casts: tuple[str, ...] | None = None,
+) -> str:
+    """``(?, ?), (?, ?)`` for ``count`` rows of ``width`` values: the driver's placeholders,
+    PostgreSQL's numbered from ``first``, each cast to its type in ``casts`` if given (values
+    outside an INSERT's own VALUES have no column to take their type from)."""
     if dialect_name == "postgresql":  # asyncpg's placeholders: $1, $2, …
-        numbers = iter(range(1, width * count + 1))
-        rows = ", ".join(
-            "(" + ", ".join(f"${next(numbers)}" for _ in range(width)) + ")" for _ in range(count)
+        numbers = iter(range(first, first + width * count))
+        suffixes = [f"::{cast}" for cast in casts] if casts else [""] * width
+        return ", ".join(
+            "(" + ", ".join(f"${next(numbers)}{suffix}" for suffix in suffixes) + ")"
+            for _ in range(count)
         )
-    else:  # sqlite3's
-        rows = ", ".join(["(" + ", ".join(["?"] * width) + ")"] * count)
-    return template.format(values=rows)
+    return ", ".join(["(" + ", ".join(["?"] * width) + ")"] * count)  # sqlite3's
 
 
 def bind_processor(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any]:

@@ -7,6 +7,8 @@ through the SQLite writer thread that ``open_runtime`` gives a SQLite file.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,10 +17,10 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import Engine, event, text, update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from saleor_gordon.errors import InstallationGone
+from saleor_gordon.errors import InstallationGone, StoreUnavailable
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import create_engine, migrate
 from saleor_gordon.store.inbox import EventInbox, InboxResult, ReceivedOrderEvent, SqliteWriter
@@ -36,8 +38,6 @@ TOKEN = "abcdefghijklmnopqrstuvwxyz0123"
 class Inbox:
     inbox: EventInbox
     engine: AsyncEngine
-    commits: list[int]
-    """One entry per committed transaction of the inbox's write path."""
 
     @property
     def installations(self) -> InstallationStore:
@@ -71,12 +71,9 @@ async def inbox(write_path: tuple[str, str]) -> AsyncIterator[Inbox]:
     engine = create_engine(database_url)
     await migrate(engine)
     writer = SqliteWriter.for_database(database_url) if kind == "sqlite-writer" else None
-    commits: list[int] = []
-    committing: Engine = writer.engine if writer is not None else engine.sync_engine
-    event.listen(committing, "commit", lambda _connection: commits.append(1))
     inbox = EventInbox(engine, writer=writer)
     try:
-        yield Inbox(inbox, engine, commits)
+        yield Inbox(inbox, engine)
     finally:
         await inbox.close()
         if writer is not None:
@@ -107,11 +104,12 @@ async def record_all(inbox: EventInbox, events: list[ReceivedOrderEvent]) -> lis
 
 async def test_concurrent_events_commit_in_one_transaction(inbox: Inbox) -> None:
     shop = await inbox.install("https://a.example.com/graphql/")
-    inbox.commits.clear()
+    committed = inbox.inbox.committed_groups
 
     results = await record_all(inbox.inbox, [received(shop, n) for n in range(40)])
 
-    assert inbox.commits == [1]  # one transaction for the 40 events handed in together
+    # one transaction for the 40 events handed in together
+    assert inbox.inbox.committed_groups == committed + 1
     assert all(isinstance(r, InboxResult) and not r.duplicate for r in results)
     job_ids = [r.job_id for r in results if isinstance(r, InboxResult)]
     assert len(set(job_ids)) == 40
@@ -130,20 +128,48 @@ async def test_a_redelivery_in_the_same_group_is_a_duplicate(inbox: Inbox) -> No
     assert await inbox.inbox.count_events(shop) == 1
 
 
-async def test_events_of_one_order_in_one_group_make_one_job_with_every_event(
+async def test_a_redelivery_in_a_later_group_leaves_its_job_as_it_was(inbox: Inbox) -> None:
+    shop = await inbox.install("https://a.example.com/graphql/")
+    first = await inbox.inbox.record_order_event(received(shop, 8), now=NOW)
+
+    # redelivered together with a new event of another order
+    again, other = await record_all(inbox.inbox, [received(shop, 8), received(shop, 9)])
+
+    assert again == InboxResult(duplicate=True, job_id=None)
+    assert isinstance(other, InboxResult)
+    assert not other.duplicate
+    async with inbox.engine.connect() as connection:
+        versions = dict(
+            (await connection.execute(text("SELECT order_id, version FROM sync_jobs"))).all()
+        )
+    assert versions == {"T3JkZXI68": 1, "T3JkZXI69": 1}  # order 8's job was not refreshed
+    assert first.job_id is not None
+
+
+async def test_events_of_one_order_handed_in_together_commit_one_group_after_the_other(
     inbox: Inbox,
 ) -> None:
     shop = await inbox.install("https://a.example.com/graphql/")
+    committed = inbox.inbox.committed_groups
 
     results = await record_all(
-        inbox.inbox, [received(shop, 3, "ORDER_CREATED"), received(shop, 3, "ORDER_FULLY_PAID")]
+        inbox.inbox,
+        [
+            received(shop, 3, "ORDER_CREATED"),
+            received(shop, 4, "ORDER_CREATED"),
+            received(shop, 3, "ORDER_FULLY_PAID"),
+        ],
     )
 
-    job_ids = {r.job_id for r in results if isinstance(r, InboxResult)}
-    assert len(job_ids) == 1
-    [job] = await JobStore(inbox.engine).list_jobs()
-    assert job.events_seen == ["ORDER_CREATED", "ORDER_FULLY_PAID"]
-    assert await inbox.inbox.count_events(shop) == 2
+    # each group has an order once: the second event of order 3 waits for the next group
+    assert inbox.inbox.committed_groups == committed + 2
+    assert [r.duplicate for r in results if isinstance(r, InboxResult)] == [False] * 3
+    jobs = {job.order_id: job for job in await JobStore(inbox.engine).list_jobs()}
+    assert jobs["T3JkZXI63"].events_seen == ["ORDER_CREATED", "ORDER_FULLY_PAID"]
+    assert jobs["T3JkZXI64"].events_seen == ["ORDER_CREATED"]
+    job_ids = [r.job_id for r in results if isinstance(r, InboxResult)]
+    assert job_ids == [jobs["T3JkZXI63"].id, jobs["T3JkZXI64"].id, jobs["T3JkZXI63"].id]
+    assert await inbox.inbox.count_events(shop) == 3
 
 
 async def test_an_event_of_a_deleted_installation_fails_alone(inbox: Inbox) -> None:
@@ -178,7 +204,7 @@ async def test_an_event_whose_caller_went_away_is_still_committed(inbox: Inbox) 
 async def test_events_handed_in_while_a_group_commits_form_the_next_group(inbox: Inbox) -> None:
     # (SQLite: one group at a time. PostgreSQL runs several side by side: the test below.)
     shop = await inbox.install("https://a.example.com/graphql/")
-    inbox.commits.clear()
+    committed = inbox.inbox.committed_groups
     first = asyncio.create_task(inbox.inbox.record_order_event(received(shop, 1), now=NOW))
     await asyncio.sleep(0)  # the first group (one event) is being written
 
@@ -186,7 +212,8 @@ async def test_events_handed_in_while_a_group_commits_form_the_next_group(inbox:
 
     assert (await first).duplicate is False
     assert all(isinstance(r, InboxResult) and not r.duplicate for r in later)
-    assert len(inbox.commits) == 2  # the first event alone, then the ten that waited for it
+    # the first event alone, then the ten that waited for it
+    assert inbox.inbox.committed_groups == committed + 2
     assert await inbox.inbox.count_events(shop) == 11
 
 
@@ -228,43 +255,77 @@ async def test_times_are_stored_as_every_other_statement_stores_them(
     assert listed.next_attempt_at == now
 
 
-async def test_a_group_waits_for_a_write_lock_held_elsewhere_while_the_loop_serves_on(
-    tmp_path: Path,
-) -> None:
-    # given the SQLite writer, which commits on the loop while the write lock is free
+@pytest_asyncio.fixture
+async def sqlite_inbox(tmp_path: Path) -> AsyncIterator[tuple[Inbox, SqliteWriter, Path]]:
+    """An inbox on a SQLite file, through the writer process that ``open_runtime`` gives it."""
     path = tmp_path / "saleor-gordon.db"
     engine = create_engine(f"sqlite:///{path}")
     await migrate(engine)
     writer = SqliteWriter.for_database(f"sqlite:///{path}")
     assert writer is not None
-    inbox = Inbox(EventInbox(engine, writer=writer), engine, [])
+    inbox = Inbox(EventInbox(engine, writer=writer), engine)
     try:
-        shop = await inbox.install("https://a.example.com/graphql/")
-        await inbox.inbox.record_order_event(received(shop, 1), now=NOW)
-        assert writer.waited_for_lock == 0
-        # when another connection (a worker, another process) holds the write lock
-        other = sqlite3.connect(path, isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")
-        recording = asyncio.create_task(inbox.inbox.record_order_event(received(shop, 2), now=NOW))
-        loop_turns = 0
-        while writer.waited_for_lock == 0:
-            loop_turns += 1
-            await asyncio.sleep(0.001)
-        # then the group waits in the writer's thread while the loop runs other tasks
-        for _ in range(20):
-            await asyncio.sleep(0.001)
-            loop_turns += 1
-        assert not recording.done()
-        assert loop_turns >= 20
-        other.execute("COMMIT")
-        other.close()
-        # and commits once the lock is free
-        assert await recording == InboxResult(duplicate=False, job_id=2)
-        assert await inbox.inbox.count_events(shop) == 2
+        yield inbox, writer, path
     finally:
         await inbox.inbox.close()
         writer.close()
         await engine.dispose()
+
+
+async def test_a_group_waits_for_a_write_lock_held_elsewhere_while_the_loop_serves_on(
+    sqlite_inbox: tuple[Inbox, SqliteWriter, Path],
+) -> None:
+    # given the SQLite writer, whose process commits the groups
+    inbox, _writer, path = sqlite_inbox
+    shop = await inbox.install("https://a.example.com/graphql/")
+    await inbox.inbox.record_order_event(received(shop, 1), now=NOW)
+    # when another connection (a worker, another process) holds the write lock
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    recording = asyncio.create_task(inbox.inbox.record_order_event(received(shop, 2), now=NOW))
+    while inbox.inbox.waiting:  # noqa: ASYNC110 - turn by turn until the writer takes the group
+        await asyncio.sleep(0)
+    # then the group waits in the writer process while the loop runs other tasks
+    loop_turns = 0
+    for _ in range(20):
+        await asyncio.sleep(0.001)
+        loop_turns += 1
+    assert not recording.done()
+    assert loop_turns == 20
+    other.execute("COMMIT")
+    other.close()
+    # and commits once the lock is free
+    assert await recording == InboxResult(duplicate=False, job_id=2)
+    assert await inbox.inbox.count_events(shop) == 2
+
+
+async def test_a_writer_process_that_dies_fails_its_group_and_the_next_group_gets_a_new_one(
+    sqlite_inbox: tuple[Inbox, SqliteWriter, Path],
+) -> None:
+    # given the writer process, busy with a group (it waits for a lock held elsewhere)
+    inbox, writer, path = sqlite_inbox
+    shop = await inbox.install("https://a.example.com/graphql/")
+    await inbox.inbox.record_order_event(received(shop, 1), now=NOW)
+    assert writer.started == 1
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    recording = asyncio.create_task(inbox.inbox.record_order_event(received(shop, 2), now=NOW))
+    while inbox.inbox.waiting:  # noqa: ASYNC110 - turn by turn until the writer takes it
+        await asyncio.sleep(0)
+    # when it is killed before it answers (as the OOM killer would)
+    assert writer.pid is not None
+    os.kill(writer.pid, signal.SIGKILL)
+    # then that group fails as the database being unavailable (503: Saleor delivers it again)
+    with pytest.raises(StoreUnavailable):
+        await recording
+    other.execute("ROLLBACK")
+    other.close()
+    # and the next group starts a new writer process and commits
+    assert await inbox.inbox.record_order_event(received(shop, 2), now=NOW) == InboxResult(
+        duplicate=False, job_id=2
+    )
+    assert writer.started == 2
+    assert await inbox.inbox.count_events(shop) == 2
 
 
 @pytest.mark.postgres
@@ -272,7 +333,7 @@ async def test_on_postgresql_groups_commit_side_by_side(fresh_postgres_url: str)
     # given an inbox on PostgreSQL, and one order's job locked by another transaction
     engine = create_engine(fresh_postgres_url)
     await migrate(engine)
-    inbox = Inbox(EventInbox(engine), engine, [])
+    inbox = Inbox(EventInbox(engine), engine)
     try:
         shop = await inbox.install("https://a.example.com/graphql/")
         await inbox.inbox.record_order_event(received(shop, 1), now=NOW)
