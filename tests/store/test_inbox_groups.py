@@ -272,19 +272,28 @@ async def sqlite_inbox(tmp_path: Path) -> AsyncIterator[tuple[Inbox, SqliteWrite
         await engine.dispose()
 
 
-async def test_a_group_waits_for_a_write_lock_held_elsewhere_while_the_loop_serves_on(
-    sqlite_inbox: tuple[Inbox, SqliteWriter, Path],
-) -> None:
-    # given the SQLite writer, whose process commits the groups
-    inbox, _writer, path = sqlite_inbox
+async def second_event_behind_a_held_write_lock(
+    inbox: Inbox, path: Path
+) -> tuple[int, sqlite3.Connection, asyncio.Task[InboxResult]]:
+    """A shop's first event committed, then another connection holding SQLite's write lock while
+    the shop's second event is being recorded: returns once the writer has taken that event's group."""
     shop = await inbox.install("https://a.example.com/graphql/")
     await inbox.inbox.record_order_event(received(shop, 1), now=NOW)
-    # when another connection (a worker, another process) holds the write lock
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     recording = asyncio.create_task(inbox.inbox.record_order_event(received(shop, 2), now=NOW))
     while inbox.inbox.waiting:  # noqa: ASYNC110 - turn by turn until the writer takes the group
         await asyncio.sleep(0)
+    return shop, other, recording
+
+
+async def test_a_group_waits_for_a_write_lock_held_elsewhere_while_the_loop_serves_on(
+    sqlite_inbox: tuple[Inbox, SqliteWriter, Path],
+) -> None:
+    # given the SQLite writer, whose process commits the groups
+    inbox, _writer, path = sqlite_inbox
+    # when another connection (a worker, another process) holds the write lock
+    shop, other, recording = await second_event_behind_a_held_write_lock(inbox, path)
     # then the group waits in the writer process while the loop runs other tasks
     loop_turns = 0
     for _ in range(20):
@@ -304,14 +313,8 @@ async def test_a_writer_process_that_dies_fails_its_group_and_the_next_group_get
 ) -> None:
     # given the writer process, busy with a group (it waits for a lock held elsewhere)
     inbox, writer, path = sqlite_inbox
-    shop = await inbox.install("https://a.example.com/graphql/")
-    await inbox.inbox.record_order_event(received(shop, 1), now=NOW)
+    shop, other, recording = await second_event_behind_a_held_write_lock(inbox, path)
     assert writer.started == 1
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    recording = asyncio.create_task(inbox.inbox.record_order_event(received(shop, 2), now=NOW))
-    while inbox.inbox.waiting:  # noqa: ASYNC110 - turn by turn until the writer takes it
-        await asyncio.sleep(0)
     # when it is killed before it answers (as the OOM killer would)
     assert writer.pid is not None
     os.kill(writer.pid, signal.SIGKILL)
