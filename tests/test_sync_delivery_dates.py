@@ -25,7 +25,7 @@ from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from saleor_gordon.runtime import Runtime, open_runtime
 from saleor_gordon.settings import Settings
 from saleor_gordon.store.database import migrate
-from saleor_gordon.store.inbox import EventInbox, ReceivedOrderEvent
+from saleor_gordon.store.inbox import ReceivedOrderEvent
 from saleor_gordon.store.tables import sync_jobs
 from saleor_gordon.sync import SyncServices, run_job
 from tests.conftest import TEST_SECRET_KEY
@@ -69,9 +69,7 @@ class Shop:
             principal_id=None,
             body_sha256="0" * 64,
         )
-        result = await EventInbox(self.runtime.engine).record_order_event(
-            received, now=self.clock.now
-        )
+        result = await self.runtime.inbox.record_order_event(received, now=self.clock.now)
         assert result.job_id is not None
 
     async def run_due_job(self) -> JobStatus:

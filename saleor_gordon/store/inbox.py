@@ -60,6 +60,11 @@ logger = logging.getLogger(__name__)
 MAX_GROUP = 256
 """Events per transaction at most (a burst becomes several transactions)."""
 
+LINGER_SECONDS = 0.05
+"""How long a PostgreSQL writer with nothing to write keeps its connection for the next events:
+under load they come within milliseconds, and a checkout costs a round trip more (pool_pre_ping).
+(A SQLite file's writer holds no connection, and an in-memory SQLite's is only for tests.)"""
+
 CONCURRENT_GROUPS = 2
 """Transactions in flight at once on PostgreSQL, each on its connection: a group waits for four
 round trips, and the next groups need not wait for it. SQLite has one write lock: one group at a
@@ -242,13 +247,20 @@ def _sqlite_error(error_class: str, error_code: int | None, message: str) -> DBA
 
 
 class EventInbox:
+    """Where verified webhook events are handed in; ``close()`` it (or use it as ``async with``)
+    before its engine is disposed: a writer may be lingering on a connection."""
+
     def __init__(self, engine: AsyncEngine, *, writer: SqliteWriter | None = None) -> None:
         self.engine = engine
         self._sqlite_writer = writer
         self._waiting: list[_Waiting] = []
         self._writers: set[asyncio.Task[None]] = set()
+        self._idle_writers: list[asyncio.Future[None]] = []
+        """Writers lingering for events (``LINGER_SECONDS``), each waiting on its future."""
+        self._closing = False
         self._postgresql = engine.dialect.name == "postgresql"
         self._max_writers = CONCURRENT_GROUPS if self._postgresql else 1
+        self._linger_seconds = LINGER_SECONDS if self._postgresql else 0.0
         self.committed_groups = 0
         """Transactions the inbox committed (each holding one group of events)."""
 
@@ -267,6 +279,37 @@ class EventInbox:
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[InboxResult] = loop.create_future()
         self._waiting.append(_Waiting(received, now, ignored_reason, answer))
+        if not self._wake_idle_writer(loop):
+            self._start_writer(loop)
+        # A caller that goes away (cancelled: client disconnect) cancels only its answer; its
+        # event stays in its group and is committed anyway (``_settle`` skips a cancelled answer).
+        return await answer
+
+    async def __aenter__(self) -> EventInbox:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    @property
+    def waiting(self) -> int:
+        """Events handed in that no transaction has taken yet."""
+        return len(self._waiting)
+
+    async def close(self) -> None:
+        """Wait until every event handed in so far is committed (or failed)."""
+        loop = asyncio.get_running_loop()
+        self._closing = True  # from now on no writer lingers; the lingering ones end
+        try:
+            while self._wake_idle_writer(loop):
+                pass
+            while writers := [w for w in self._writers if w.get_loop() is loop and not w.done()]:
+                await asyncio.wait(writers)
+        finally:
+            self._closing = False
+
+    def _start_writer(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start a writer for the waiting events unless as many as may run are running."""
         # A done writer may not have run its done callback yet; one of another loop is stranded
         # on a loop that ended (one inbox, several test loops).
         writers = self._writers
@@ -277,18 +320,31 @@ class EventInbox:
             writer = loop.create_task(self._write_waiting())
             writers.add(writer)
             writer.add_done_callback(writers.discard)
-        # A caller that goes away (client disconnect) leaves its event to be committed anyway.
-        return await asyncio.shield(answer)
 
-    @property
-    def waiting(self) -> int:
-        """Events handed in that no transaction has taken yet."""
-        return len(self._waiting)
+    def _wake_idle_writer(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Wake one lingering writer of ``loop``; False if none lingers."""
+        while self._idle_writers:
+            idle = self._idle_writers.pop()
+            if not idle.done() and idle.get_loop() is loop:
+                idle.set_result(None)
+                return True
+        return False
 
-    async def close(self) -> None:
-        """Wait until every event handed in so far is committed (or failed)."""
-        while self._writers:
-            await asyncio.gather(*self._writers, return_exceptions=True)
+    async def _more_events_soon(self) -> bool:
+        """Linger (PostgreSQL: ``LINGER_SECONDS``) for events handed in; True if some wait."""
+        if self._closing or not self._linger_seconds:
+            return bool(self._waiting)
+        idle = asyncio.get_running_loop().create_future()
+        self._idle_writers.append(idle)
+        try:
+            async with asyncio.timeout(self._linger_seconds):
+                await idle
+        except TimeoutError:
+            pass
+        finally:
+            if idle in self._idle_writers:
+                self._idle_writers.remove(idle)
+        return bool(self._waiting)
 
     async def _write_waiting(self) -> None:
         group: list[_Waiting] = []
@@ -304,9 +360,10 @@ class EventInbox:
                         connection = await stack.enter_async_context(self._connect())
                         if self._postgresql:  # its one statement is its own transaction
                             await connection.execution_options(isolation_level="AUTOCOMMIT")
-                    while self._waiting:
+                    while self._waiting or await self._more_events_soon():
                         group = _take_group(self._waiting)
                         await self._commit_group(group, connection)
+                        group = []
         except BaseException as exc:  # cancelled with the loop: fail, never strand, the waiting
             for waiting in [*group, *self._waiting]:
                 _settle(waiting, exc)

@@ -48,7 +48,8 @@ async def _seed(url: str, *, revoke_b: bool = False) -> dict[str, int]:
                     principal_id=None,
                     body_sha256="0" * 64,
                 )
-                job_id = (await EventInbox(engine).record_order_event(received, now=at)).job_id
+                async with EventInbox(engine) as inbox:
+                    job_id = (await inbox.record_order_event(received, now=at)).job_id
                 assert job_id is not None
                 ids[number] = job_id
                 claimed = await jobs.claim_next_job(

@@ -1,7 +1,7 @@
 """Group commit in the EventInbox: concurrent webhooks share a transaction, each gets its answer.
 
 Run on both write paths: through the engine (PostgreSQL, and an inbox without a writer) and
-through the SQLite writer thread that ``open_runtime`` gives a SQLite file.
+through the SQLite writer process that ``open_runtime`` gives a SQLite file.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import text, update
+from sqlalchemy import event, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.errors import InstallationGone, StoreUnavailable
 from saleor_gordon.secret_box import SecretBox
+from saleor_gordon.store import inbox as inbox_module
 from saleor_gordon.store.database import create_engine, migrate
 from saleor_gordon.store.inbox import EventInbox, InboxResult, ReceivedOrderEvent, SqliteWriter
 from saleor_gordon.store.installations import InstallationStore
@@ -365,6 +366,58 @@ async def test_on_postgresql_groups_commit_side_by_side(fresh_postgres_url: str)
         # and the waiting group commits once the lock is gone
         assert (await stuck).duplicate is False
         assert await inbox.inbox.count_events(shop) == 6
+    finally:
+        await inbox.inbox.close()
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_a_writer_keeps_its_connection_for_the_next_events(
+    fresh_postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given an inbox on PostgreSQL whose writers linger long, counting the connections taken
+    monkeypatch.setattr(inbox_module, "LINGER_SECONDS", 30.0)
+    engine = create_engine(fresh_postgres_url)
+    await migrate(engine)
+    inbox = Inbox(EventInbox(engine), engine)
+    checkouts: list[object] = []
+    try:
+        shop = await inbox.install("https://a.example.com/graphql/")
+        event.listen(engine.sync_engine.pool, "checkout", lambda *args: checkouts.append(args))
+        # when events come one after the other
+        for number in range(1, 4):
+            result = await inbox.inbox.record_order_event(received(shop, number), now=NOW)
+            assert result == InboxResult(duplicate=False, job_id=number)
+        # then one connection commits them all, group after group (a checkout is a ping more)
+        assert inbox.inbox.committed_groups == 3
+        assert len(checkouts) == 1
+        assert engine.pool.checkedout() == 1
+    finally:
+        # and closing the inbox ends the lingering writer at once, giving its connection back
+        await asyncio.wait_for(inbox.inbox.close(), timeout=5)
+    assert engine.pool.checkedout() == 0
+    await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_a_lingering_writer_gives_its_connection_back_when_events_stop(
+    fresh_postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inbox_module, "LINGER_SECONDS", 0.01)
+    engine = create_engine(fresh_postgres_url)
+    await migrate(engine)
+    inbox = Inbox(EventInbox(engine), engine)
+    try:
+        shop = await inbox.install("https://a.example.com/graphql/")
+        await inbox.inbox.record_order_event(received(shop, 1), now=NOW)
+        # the writer ends by itself once nothing came within its linger
+        async with asyncio.timeout(5):
+            while engine.pool.checkedout():  # noqa: ASYNC110 - the pool has no event to wait on
+                await asyncio.sleep(0.005)
+        # and the next event gets a writer of its own
+        assert await inbox.inbox.record_order_event(received(shop, 2), now=NOW) == InboxResult(
+            duplicate=False, job_id=2
+        )
     finally:
         await inbox.inbox.close()
         await engine.dispose()

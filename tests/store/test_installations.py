@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -124,7 +126,8 @@ async def test_deleting_an_installation_removes_its_events_and_jobs(
     installation = await store.save_installation(
         saleor_api_url=API_URL, app_id="QXBwOjQ=", token=TOKEN, jwks=JWKS, now=NOW
     )
-    await EventInbox(migrated_engine).record_order_event(_event(installation.id), now=NOW)
+    async with EventInbox(migrated_engine) as inbox:
+        await inbox.record_order_event(_event(installation.id), now=NOW)
 
     assert await store.delete_installation(installation.id)
 
@@ -133,12 +136,18 @@ async def test_deleting_an_installation_removes_its_events_and_jobs(
     assert await EventInbox(migrated_engine).count_events(installation.id) == 0
 
 
-async def test_duplicate_deliveries_are_stored_once(migrated_engine: AsyncEngine) -> None:
+@pytest_asyncio.fixture
+async def inbox(migrated_engine: AsyncEngine) -> AsyncIterator[EventInbox]:
+    async with EventInbox(migrated_engine) as inbox:
+        yield inbox
+
+
+async def test_duplicate_deliveries_are_stored_once(
+    migrated_engine: AsyncEngine, inbox: EventInbox
+) -> None:
     installation = await _store(migrated_engine).save_installation(
         saleor_api_url=API_URL, app_id="QXBwOjQ=", token=TOKEN, jwks=JWKS, now=NOW
     )
-    inbox = EventInbox(migrated_engine)
-
     results = [await inbox.record_order_event(_event(installation.id), now=NOW) for _ in range(3)]
 
     assert [result.duplicate for result in results] == [False, True, True]
@@ -146,12 +155,12 @@ async def test_duplicate_deliveries_are_stored_once(migrated_engine: AsyncEngine
     assert len(await JobStore(migrated_engine).list_jobs()) == 1
 
 
-async def test_events_of_one_order_coalesce_into_one_job(migrated_engine: AsyncEngine) -> None:
+async def test_events_of_one_order_coalesce_into_one_job(
+    migrated_engine: AsyncEngine, inbox: EventInbox
+) -> None:
     installation = await _store(migrated_engine).save_installation(
         saleor_api_url=API_URL, app_id="QXBwOjQ=", token=TOKEN, jwks=JWKS, now=NOW
     )
-    inbox = EventInbox(migrated_engine)
-
     for index, event in enumerate(["ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_FULLY_PAID"]):
         await inbox.record_order_event(_event(installation.id, event, f"t{index}"), now=NOW)
 
@@ -162,12 +171,12 @@ async def test_events_of_one_order_coalesce_into_one_job(migrated_engine: AsyncE
     assert await inbox.count_events(installation.id) == 3
 
 
-async def test_ignored_events_are_kept_without_work(migrated_engine: AsyncEngine) -> None:
+async def test_ignored_events_are_kept_without_work(
+    migrated_engine: AsyncEngine, inbox: EventInbox
+) -> None:
     installation = await _store(migrated_engine).save_installation(
         saleor_api_url=API_URL, app_id="QXBwOjQ=", token=TOKEN, jwks=JWKS, now=NOW
     )
-    inbox = EventInbox(migrated_engine)
-
     result = await inbox.record_order_event(
         _event(installation.id, "ORDER_METADATA_UPDATED"), now=NOW, ignored_reason="own write"
     )

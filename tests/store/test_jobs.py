@@ -54,7 +54,8 @@ async def _event(
         principal_id=None,
         body_sha256="0" * 64,
     )
-    return (await EventInbox(engine).record_order_event(received, now=at)).job_id
+    async with EventInbox(engine) as inbox:
+        return (await inbox.record_order_event(received, now=at)).job_id
 
 
 async def _claim(
