@@ -53,6 +53,19 @@ async def _cancel_and_wait(tasks: Sequence[asyncio.Task[Any]]) -> None:
         raise asyncio.CancelledError
 
 
+def _reraise_a_cancellation() -> None:
+    """Inside an ``except``: if the task is being cancelled, end it cancelled. A cleanup that
+    failed during the cancellation (a ``finally`` writing to a store that is gone) raised the
+    error in place of the CancelledError; the loop catching it must not swallow the cancel."""
+    if _being_cancelled():
+        raise asyncio.CancelledError
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 class WorkerPool:
     """``concurrency`` worker tasks over one ``SyncServices``."""
 
@@ -104,8 +117,10 @@ class WorkerPool:
                     await self._run_claimed(job)
                     continue
             except StoreUnavailable as exc:
+                _reraise_a_cancellation()
                 logger.warning("worker.store_unavailable error=%s", exc.message)
             except Exception:  # the outermost loop: a worker must outlive any one failure
+                _reraise_a_cancellation()
                 logger.exception("worker.error worker_id=%s", worker_id)
             await self._idle()
 
@@ -130,7 +145,7 @@ class WorkerPool:
         try:
             result = await attempt
         except asyncio.CancelledError:
-            if self._current_task_cancelled():
+            if _being_cancelled():
                 raise
             # The lease was lost: another worker owns the job now; record nothing.
             logger.warning("worker.lease_lost job_id=%s", job.id)
@@ -156,11 +171,6 @@ class WorkerPool:
             result.outcome,
             job.attempts,
         )
-
-    @staticmethod
-    def _current_task_cancelled() -> bool:
-        task = asyncio.current_task()
-        return task is not None and task.cancelling() > 0
 
     async def _attempt(self, job: ClaimedJob) -> JobResult:
         try:
@@ -239,6 +249,7 @@ class WorkerPool:
             try:
                 pruned = await runtime.jobs.prune_history(older_than=cutoff)
             except StoreUnavailable:
+                _reraise_a_cancellation()
                 pruned = 0
             if pruned:
                 logger.info("history.pruned entries=%s", pruned)
@@ -260,8 +271,10 @@ class WorkerPool:
                 reconciled = await reconcile_due_shops(runtime, owner=owner)
                 logger.debug("reconcile.round shops_reconciled=%s", len(reconciled))
             except StoreUnavailable as exc:
+                _reraise_a_cancellation()
                 logger.warning("reconcile.store_unavailable error=%s", exc.message)
             except Exception:  # the loop must outlive any one failure
+                _reraise_a_cancellation()
                 logger.exception("reconcile.error")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), timeout=pause)

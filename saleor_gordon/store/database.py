@@ -8,6 +8,8 @@ one file.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,13 @@ def create_engine(database_url: str) -> AsyncEngine:
         sqlite_path = make_url(url).database
         if sqlite_path and sqlite_path != ":memory:":
             Path(sqlite_path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_async_engine(
+            url,
+            connect_args={
+                "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                "factory": _RollbackOnCloseConnection,
+            },
+        )
         event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
         event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
@@ -67,6 +75,26 @@ SQLITE_PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
 )
 """How every connection to a SQLite file is set up (the inbox's writer process too)."""
+
+
+class _RollbackOnCloseConnection(sqlite3.Connection):
+    """A SQLite connection that ends its transaction when it is closed, whatever still refers to
+    its statements.
+
+    ``close()`` keeps the transaction (with BEGIN IMMEDIATE: the database's write lock) while a
+    statement of the connection is not finalized: SQLite only marks the connection to be closed
+    once its last statement goes. A task cancelled mid-query leaves such a statement: the cursor
+    it was reading stays referenced from the cancellation's traceback, and SQLAlchemy closes the
+    invalidated connection without closing that cursor. Every other connection, in this process
+    and in others, then waits for the lock, and fails ("database is locked") unless the garbage
+    collector happens to free the cursor first. Rolling back first releases the lock at close.
+    """
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):  # closed already, or nothing left to end
+            if self.in_transaction:
+                self.rollback()
+        super().close()
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:

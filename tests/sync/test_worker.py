@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select, update
 
+from saleor_gordon import worker as worker_module
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.errors import StoreUnavailable
 from saleor_gordon.store.tables import sync_jobs
 from saleor_gordon.worker import WorkerPool, _cancel_and_wait
 from tests.sync.conftest import FIRST_DELAY, MAX_AGE, Bench, unreachable_engine
@@ -455,3 +457,32 @@ async def test_a_long_attempt_renews_its_lease(bench: Bench) -> None:
             renewed_until = bench.clock.advance(10) + timedelta(seconds=1)
         gate.released.set()
         await settled_as(bench, order, JobStatus.SYNCED)
+
+
+async def test_a_cleanup_failing_during_the_cancel_does_not_swallow_it(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a reconcile whose cleanup fails once it is cancelled (its `finally` writes to a
+    # store that has gone away), in place of the cancellation
+    started = asyncio.Event()
+
+    async def reconcile_failing_on_cancel(*_args: object, **_kwargs: object) -> list[object]:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise StoreUnavailable("The database failed (OperationalError).") from None
+        return []
+
+    monkeypatch.setattr(worker_module, "reconcile_due_shops", reconcile_failing_on_cancel)
+    bench.runtime.settings = bench.runtime.settings.model_copy(
+        update={"worker_poll_seconds": 60.0, "reconcile_interval_seconds": 600.0}
+    )
+    task = asyncio.create_task(WorkerPool(bench.services, concurrency=1).run())
+    await started.wait()
+    # when the pool is cancelled
+    task.cancel()
+    # then it ends, cancelled (the reconcile loop does not take the error for a failed round)
+    await asyncio.wait({task}, timeout=10)
+    assert task.cancelled()
+    assert asyncio.all_tasks() == {asyncio.current_task()}
