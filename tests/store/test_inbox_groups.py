@@ -7,6 +7,7 @@ through the SQLite writer process that ``open_runtime`` gives a SQLite file.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sqlite3
@@ -332,13 +333,24 @@ async def test_a_writer_process_that_dies_fails_its_group_and_the_next_group_get
     assert await inbox.inbox.count_events(shop) == 2
 
 
-@pytest.mark.postgres
-async def test_on_postgresql_groups_commit_side_by_side(fresh_postgres_url: str) -> None:
-    # given an inbox on PostgreSQL, and one order's job locked by another transaction
-    engine = create_engine(fresh_postgres_url)
+@contextlib.asynccontextmanager
+async def postgres_inbox(url: str) -> AsyncIterator[Inbox]:
+    """An inbox on a migrated PostgreSQL database, closed (and its engine disposed) at the end."""
+    engine = create_engine(url)
     await migrate(engine)
     inbox = Inbox(EventInbox(engine), engine)
     try:
+        yield inbox
+    finally:
+        await inbox.inbox.close()
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_groups_commit_side_by_side(fresh_postgres_url: str) -> None:
+    # given an inbox on PostgreSQL, and one order's job locked by another transaction
+    async with postgres_inbox(fresh_postgres_url) as inbox:
+        engine = inbox.engine
         shop = await inbox.install("https://a.example.com/graphql/")
         await inbox.inbox.record_order_event(received(shop, 1), now=NOW)
         async with engine.connect() as blocker:
@@ -366,9 +378,6 @@ async def test_on_postgresql_groups_commit_side_by_side(fresh_postgres_url: str)
         # and the waiting group commits once the lock is gone
         assert (await stuck).duplicate is False
         assert await inbox.inbox.count_events(shop) == 6
-    finally:
-        await inbox.inbox.close()
-        await engine.dispose()
 
 
 @pytest.mark.postgres
@@ -377,11 +386,9 @@ async def test_on_postgresql_a_writer_keeps_its_connection_for_the_next_events(
 ) -> None:
     # given an inbox on PostgreSQL whose writers linger long, counting the connections taken
     monkeypatch.setattr(inbox_module, "LINGER_SECONDS", 30.0)
-    engine = create_engine(fresh_postgres_url)
-    await migrate(engine)
-    inbox = Inbox(EventInbox(engine), engine)
     checkouts: list[object] = []
-    try:
+    async with postgres_inbox(fresh_postgres_url) as inbox:
+        engine = inbox.engine
         shop = await inbox.install("https://a.example.com/graphql/")
         event.listen(engine.sync_engine.pool, "checkout", lambda *args: checkouts.append(args))
         # when events come one after the other
@@ -392,11 +399,9 @@ async def test_on_postgresql_a_writer_keeps_its_connection_for_the_next_events(
         assert inbox.inbox.committed_groups == 3
         assert len(checkouts) == 1
         assert engine.pool.checkedout() == 1
-    finally:
         # and closing the inbox ends the lingering writer at once, giving its connection back
         await asyncio.wait_for(inbox.inbox.close(), timeout=5)
-    assert engine.pool.checkedout() == 0
-    await engine.dispose()
+        assert engine.pool.checkedout() == 0
 
 
 @pytest.mark.postgres
@@ -404,10 +409,8 @@ async def test_on_postgresql_a_lingering_writer_gives_its_connection_back_when_e
     fresh_postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(inbox_module, "LINGER_SECONDS", 0.01)
-    engine = create_engine(fresh_postgres_url)
-    await migrate(engine)
-    inbox = Inbox(EventInbox(engine), engine)
-    try:
+    async with postgres_inbox(fresh_postgres_url) as inbox:
+        engine = inbox.engine
         shop = await inbox.install("https://a.example.com/graphql/")
         await inbox.inbox.record_order_event(received(shop, 1), now=NOW)
         # the writer ends by itself once nothing came within its linger
@@ -418,6 +421,3 @@ async def test_on_postgresql_a_lingering_writer_gives_its_connection_back_when_e
         assert await inbox.inbox.record_order_event(received(shop, 2), now=NOW) == InboxResult(
             duplicate=False, job_id=2
         )
-    finally:
-        await inbox.inbox.close()
-        await engine.dispose()
