@@ -66,8 +66,9 @@ under load they come within milliseconds, and a checkout costs a round trip more
 (A SQLite file's writer holds no connection, and an in-memory SQLite's is only for tests.)"""
 
 CONCURRENT_GROUPS = 2
-"""Transactions in flight at once on PostgreSQL, each on its connection: a group waits for four
-round trips, and the next groups need not wait for it. SQLite has one write lock: one group at a
+"""Transactions in flight at once on PostgreSQL, each on its connection: a group waits for its
+statement's round trip and PostgreSQL's commit, and the next group need not wait for it (a group
+stuck on a row lock does not hold up the others). SQLite has one write lock: one group at a
 time. Rows are written in key order, so concurrent groups lock rows in the same order (no
 deadlock)."""
 
