@@ -51,11 +51,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from saleor_gordon import __version__
-from saleor_gordon.fakes.saleor_fake import SaleorFakeState, SigningKey, global_id
 from saleor_gordon.runtime import open_runtime
 from saleor_gordon.saleor.manifest import build_manifest
 from saleor_gordon.settings import Settings
 from saleor_gordon.store.database import migrate
+from tests.support.saleor_fake import SaleorFakeState, SigningKey, global_id
 
 BENCH_DIR = Path(__file__).resolve().parent
 LUA_SCRIPT = BENCH_DIR / "ingest.lua"

@@ -42,7 +42,13 @@ from sqlalchemy import insert
 
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.shop_config import parse_shop_config
-from saleor_gordon.fakes.app_process import (
+from saleor_gordon.fakes.gordon_sandbox import SandboxOptions
+from saleor_gordon.secret_box import SecretBox
+from saleor_gordon.store.database import create_engine, migrate
+from saleor_gordon.store.installations import InstallationStore
+from saleor_gordon.store.jobs import EVENT_BITS
+from saleor_gordon.store.tables import sync_jobs
+from tests.support.app_process import (
     DELIVERY_GROUP,
     AppProcess,
     app_env,
@@ -51,13 +57,8 @@ from saleor_gordon.fakes.app_process import (
     shop_config,
     throwaway_postgres,
 )
-from saleor_gordon.fakes.gordon_sandbox import SandboxOptions, serve_sandbox_in_thread
-from saleor_gordon.fakes.saleor_fake import SaleorFakeState, global_id, running_saleor_fake
-from saleor_gordon.secret_box import SecretBox
-from saleor_gordon.store.database import create_engine, migrate
-from saleor_gordon.store.installations import InstallationStore
-from saleor_gordon.store.jobs import EVENT_BITS
-from saleor_gordon.store.tables import sync_jobs
+from tests.support.loopback import serve_sandbox_in_thread
+from tests.support.saleor_fake import SaleorFakeState, global_id, running_saleor_fake
 
 SECRET_KEY = "bench-secret-key-0123456789abcdef0123456789abcdef"  # noqa: S105 - throwaway data
 CLIENT_ID = "bench-client"

@@ -43,7 +43,14 @@ from typing import Any
 import httpx
 
 from saleor_gordon.core.shop_config import parse_shop_config
-from saleor_gordon.fakes.app_process import (
+from saleor_gordon.fakes.gordon_sandbox import (
+    RunningSandbox,
+    SandboxOptions,
+)
+from saleor_gordon.secret_box import SecretBox
+from saleor_gordon.store.database import create_engine
+from saleor_gordon.store.installations import InstallationStore
+from tests.support.app_process import (
     DELIVERY_GROUP,
     AppProcess,
     app_env,
@@ -52,15 +59,8 @@ from saleor_gordon.fakes.app_process import (
     shop_config,
     throwaway_postgres,
 )
-from saleor_gordon.fakes.gordon_sandbox import (
-    RunningSandbox,
-    SandboxOptions,
-    serve_sandbox_in_thread,
-)
-from saleor_gordon.fakes.saleor_fake import SaleorFakeState, running_saleor_fake
-from saleor_gordon.secret_box import SecretBox
-from saleor_gordon.store.database import create_engine
-from saleor_gordon.store.installations import InstallationStore
+from tests.support.loopback import serve_sandbox_in_thread
+from tests.support.saleor_fake import SaleorFakeState, running_saleor_fake
 
 SECRET_KEY = "bench-secret-key-0123456789abcdef0123456789abcdef"  # noqa: S105 - throwaway data
 CLIENT_ID = "bench-client"

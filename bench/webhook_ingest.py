@@ -41,12 +41,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from saleor_gordon import __version__
-from saleor_gordon.fakes.saleor_fake import SaleorFakeState, global_id
 from saleor_gordon.runtime import open_runtime
 from saleor_gordon.saleor.manifest import build_manifest
 from saleor_gordon.settings import Settings
 from saleor_gordon.store.database import migrate
 from saleor_gordon.web.app import create_app
+from tests.support.saleor_fake import SaleorFakeState, global_id
 
 APP_URL = "http://gordon.bench"
 ORDERS_PATH = "/api/webhooks/orders"

@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.engine import make_url
 
-from saleor_gordon.fakes.saleor_schema import SchemaNotFound, find_schema
+from tests.support.saleor_schema import SchemaNotFound, find_schema
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = REPO_ROOT / "tests" / "data" / "saleor" / "samples"
@@ -24,7 +24,7 @@ SAMPLES_DIR = REPO_ROOT / "tests" / "data" / "saleor" / "samples"
 
 @pytest.fixture(scope="session")
 def saleor_schema_path() -> Path:
-    """Saleor's schema, as the Saleor fake finds it (saleor_gordon/fakes/saleor_schema.py).
+    """Saleor's schema, as the Saleor fake finds it (tests/support/saleor_schema.py).
 
     Missing is a failure with one message saying how to provide it, never a skip (also in CI,
     where ``CI`` is set): the GraphQL documents must be validated."""

@@ -22,9 +22,9 @@ from saleor_gordon.core.translate import (
     Translated,
     translate_order,
 )
-from saleor_gordon.fakes.saleor_fake import load_schema
 from tests.conftest import REPO_ROOT
 from tests.core.builders import config, order
+from tests.support.saleor_fake import load_schema
 
 DEPLOY = REPO_ROOT / "deploy"
 STOREFRONT = REPO_ROOT / "docs" / "storefront"

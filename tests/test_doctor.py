@@ -20,7 +20,6 @@ from saleor_gordon import __version__
 from saleor_gordon.cli import main
 from saleor_gordon.doctor import Check, DoctorReport, diagnose
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
-from saleor_gordon.fakes.saleor_fake import InstalledWebhook, SaleorFakeState
 from saleor_gordon.saleor.manifest import build_manifest
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.settings import Settings
@@ -32,6 +31,7 @@ from tests.conftest import TEST_SECRET_KEY, _free_port
 from tests.core.builders import config
 from tests.gordon.conftest import CLIENT_ID, CLIENT_SECRET, start_gordon_sandbox
 from tests.saleor.conftest import RunningSaleorFake, _fake_schema, saleor_fake, saleor_fake_factory
+from tests.support.saleor_fake import InstalledWebhook, SaleorFakeState
 
 __all__ = ["_fake_schema", "saleor_fake", "saleor_fake_factory", "start_gordon_sandbox"]
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from saleor_gordon.fakes import saleor_fake
-from saleor_gordon.fakes.saleor_schema import (
+from tests.support import saleor_fake
+from tests.support.saleor_schema import (
     DEFAULT_BASE_URL,
     SALEOR_VERSION,
     SchemaNotFound,

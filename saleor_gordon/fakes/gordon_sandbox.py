@@ -53,8 +53,7 @@ import string
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -65,7 +64,6 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from saleor_gordon.fakes.loopback import serve_on_loopback
 from saleor_gordon.json_text import JsonUnusable, parse_json
 
 DEFAULT_CLIENT_ID = "sandbox-client"
@@ -354,20 +352,6 @@ def sandbox_state(app: Starlette) -> SandboxState:
     if not isinstance(state, SandboxState):
         raise TypeError("not a Gordon sandbox app")
     return state
-
-
-@contextmanager
-def serve_sandbox_in_thread(
-    options: SandboxOptions | None = None, *, port: int = 0
-) -> Iterator[RunningSandbox]:
-    """Serve a sandbox with uvicorn on 127.0.0.1 in a background thread (port 0: any free one)."""
-    app = create_gordon_sandbox(options)
-    state = sandbox_state(app)
-    try:
-        with serve_on_loopback(app, port=port) as base_url:
-            yield RunningSandbox(base_url, state)
-    finally:
-        state.release()  # a held request must not keep the server from stopping
 
 
 class _GordonEndpoints:

@@ -80,7 +80,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route as StarletteRoute
 
-from saleor_gordon.fakes.loopback import serve_on_loopback
+from tests.support.loopback import serve_on_loopback
 
 Mount = Literal["app", "widget", "popup"]
 

@@ -20,11 +20,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from saleor_gordon.fakes.loopback import serve_on_loopback
-from saleor_gordon.fakes.saleor_fake import SaleorFakeState
 from tests.browser.conftest import OpenInDashboard, Screenshot
 from tests.browser.dashboard_host import DashboardView, Mount, frame_url
 from tests.conftest import REPO_ROOT
+from tests.support.loopback import serve_on_loopback
+from tests.support.saleor_fake import SaleorFakeState
 
 RECORDED_API_URL = "http://127.0.0.1:8000/graphql/"
 RECORDED_APP_ID = "QXBwOjU="

@@ -20,7 +20,6 @@ import pytest_asyncio
 from playwright.async_api import Frame, Page, Response, expect
 
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
-from saleor_gordon.fakes.saleor_fake import SigningKey
 from saleor_gordon.store.installations import InstallationStore
 from saleor_gordon.store.jobs import JobStore
 from tests.browser.conftest import OpenInDashboard, Screenshot
@@ -33,6 +32,7 @@ from tests.saleor.conftest import (
     saleor_fake,
     saleor_fake_factory,
 )
+from tests.support.saleor_fake import SigningKey
 
 __all__ = ["_fake_schema", "saleor_fake", "saleor_fake_factory", "start_gordon_sandbox"]
 

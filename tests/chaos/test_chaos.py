@@ -43,7 +43,6 @@ from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.core.sync_decision import TRACKING_ID_KEY
 from saleor_gordon.core.translate import Translated, translate_order
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
-from saleor_gordon.fakes.saleor_fake import global_id
 from saleor_gordon.saleor.graphql_client import SaleorClient
 from tests.chaos.conftest import FIGURES, FULL_SIZE, chaos_size
 from tests.e2e.conftest import (
@@ -54,6 +53,7 @@ from tests.e2e.conftest import (
     running_stack,
     shop_config,
 )
+from tests.support.saleor_fake import global_id
 
 pytestmark = pytest.mark.slow
 

@@ -29,8 +29,6 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.shop_config import parse_shop_config
-from saleor_gordon.fakes.app_process import DELIVERY_GROUP, AppProcess, app_env
-from saleor_gordon.fakes.app_process import shop_config as fake_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import create_engine
@@ -44,6 +42,8 @@ from tests.saleor.conftest import (
     saleor_fake,
     saleor_fake_factory,
 )
+from tests.support.app_process import DELIVERY_GROUP, AppProcess, app_env
+from tests.support.app_process import shop_config as fake_shop_config
 
 __all__ = ["_fake_schema", "saleor_fake", "saleor_fake_factory", "start_gordon_sandbox"]
 

@@ -12,10 +12,10 @@ import pytest
 from saleor_gordon.fakes.gordon_sandbox import (
     RunningSandbox,
     SandboxOptions,
-    serve_sandbox_in_thread,
 )
 from saleor_gordon.gordon.client import GordonClient
 from saleor_gordon.gordon.tokens import TokenCache
+from tests.support.loopback import serve_sandbox_in_thread
 
 CLIENT_ID = "test-client"
 CLIENT_SECRET = "s3cr3t-Do-Not-Log-4242"

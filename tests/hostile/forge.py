@@ -17,7 +17,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from saleor_gordon.fakes.saleor_fake import SigningKey
+from tests.support.saleor_fake import SigningKey
 
 SALEOR_HEADER_BASE: dict[str, Any] = {"alg": "RS256", "b64": False, "crit": ["b64"]}
 

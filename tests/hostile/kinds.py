@@ -23,7 +23,6 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import strategies as st
 
-from saleor_gordon.fakes.saleor_fake import SigningKey
 from saleor_gordon.saleor.manifest import ORDER_EVENTS
 from tests.hostile import forge
 from tests.hostile.world import (
@@ -37,6 +36,7 @@ from tests.hostile.world import (
     shop_config,
     webhook_headers,
 )
+from tests.support.saleor_fake import SigningKey
 
 T = TypeVar("T")
 Draw = Callable[[st.SearchStrategy[Any]], Any]

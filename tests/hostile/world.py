@@ -36,9 +36,9 @@ import httpx
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from saleor_gordon.fakes.saleor_fake import SigningKey
 from saleor_gordon.store.tables import sync_jobs
 from tests.saleor.conftest import RunningSaleorFake
+from tests.support.saleor_fake import SigningKey
 from tests.web.conftest import WebApp, _opener, install_from_fake
 
 ALL_STAFF_PERMISSIONS = ["MANAGE_ORDERS", "MANAGE_APPS", "MANAGE_PRODUCTS", "MANAGE_SHIPPING"]

@@ -1,6 +1,6 @@
 """Fixtures for Saleor-side tests; reusable by end-to-end tests.
 
-``saleor_fake`` serves a fresh fake Saleor (saleor_gordon.fakes.saleor_fake) on a real loopback
+``saleor_fake`` serves a fresh fake Saleor (tests.support.saleor_fake) on a real loopback
 socket for one test and yields ``RunningSaleorFake(api_url, state)``:
 
     async def test_x(saleor_fake):
@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from saleor_gordon.fakes.saleor_fake import SaleorFakeState, load_schema, running_saleor_fake
+from tests.support.saleor_fake import SaleorFakeState, load_schema, running_saleor_fake
 
 
 class RunningSaleorFake(NamedTuple):

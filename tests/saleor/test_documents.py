@@ -15,10 +15,10 @@ from graphql import (
 )
 
 from saleor_gordon.errors import ConfigurationError
-from saleor_gordon.fakes.saleor_fake import load_schema
 from saleor_gordon.saleor.documents import document_paths, load_document
 from saleor_gordon.saleor.documents import graphql_dir as saleor_graphql_dir
 from saleor_gordon.saleor.manifest import build_manifest
+from tests.support.saleor_fake import load_schema
 
 
 @pytest.fixture(scope="module")

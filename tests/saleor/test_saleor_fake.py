@@ -16,12 +16,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from saleor_gordon.fakes.loopback import serve_on_loopback
-from saleor_gordon.fakes.saleor_fake import (
-    SaleorFakeState,
-    event_typename,
-    rfc7638_thumbprint,
-)
 from saleor_gordon.saleor import headers as saleor_headers
 from saleor_gordon.saleor.manifest import build_manifest
 from saleor_gordon.saleor.signature import (
@@ -29,6 +23,12 @@ from saleor_gordon.saleor.signature import (
     verify_webhook_signature,
 )
 from tests.saleor.conftest import RunningSaleorFake
+from tests.support.loopback import serve_on_loopback
+from tests.support.saleor_fake import (
+    SaleorFakeState,
+    event_typename,
+    rfc7638_thumbprint,
+)
 
 
 class Receiver:

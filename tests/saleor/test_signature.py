@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from saleor_gordon.errors import WebhookRejected
-from saleor_gordon.fakes.saleor_fake import SigningKey, rfc7638_thumbprint
 from saleor_gordon.saleor.signature import (
     SIGNATURE_VERIFICATION_FAILED,
     SignatureInvalid,
@@ -27,6 +26,7 @@ from saleor_gordon.saleor.signature import (
     verify_dashboard_token,
     verify_webhook_signature,
 )
+from tests.support.saleor_fake import SigningKey, rfc7638_thumbprint
 
 SAMPLE_KID = "ih_9LsUfCrdgC6VsNaVmbYYYlVR2OM6dMEONjXUZl-Q"
 NOT_DETACHED = "The signature is not a detached JWS (header..signature)."

@@ -37,8 +37,6 @@ from saleor_gordon.fakes.gordon_sandbox import (
     create_gordon_sandbox,
     sandbox_state,
 )
-from saleor_gordon.fakes.loopback import serve_on_loopback
-from saleor_gordon.fakes.saleor_fake import SaleorFakeState, SigningKey, create_saleor_fake
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.settings import Settings
@@ -50,6 +48,8 @@ from tests.conftest import TEST_SECRET_KEY
 from tests.e2e.conftest import DELIVERY_GROUP, shop_config
 from tests.gordon.conftest import CLIENT_ID, CLIENT_SECRET
 from tests.saleor.conftest import RunningSaleorFake, _fake_schema
+from tests.support.loopback import serve_on_loopback
+from tests.support.saleor_fake import SaleorFakeState, SigningKey, create_saleor_fake
 
 __all__ = ["_fake_schema"]
 

@@ -5,7 +5,7 @@ Saleor fake's schema is built on first use and takes seconds; built here, when p
 that parent process, every forked run finds it built (``load_schema`` caches it per process).
 """
 
-from saleor_gordon.fakes.saleor_fake import load_schema
-from saleor_gordon.fakes.saleor_schema import find_schema
+from tests.support.saleor_fake import load_schema
+from tests.support.saleor_schema import find_schema
 
 load_schema(find_schema())

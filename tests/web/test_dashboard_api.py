@@ -19,12 +19,12 @@ from sqlalchemy import select
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
-from saleor_gordon.fakes.saleor_fake import SigningKey
 from saleor_gordon.store.installations import Installation, InstallationStore
 from saleor_gordon.store.jobs import HistoryEntry, JobResult, enqueue_order_job
 from saleor_gordon.store.tables import installations, sync_jobs
 from tests.gordon.conftest import CLIENT_ID, CLIENT_SECRET, StartSandbox, start_gordon_sandbox
 from tests.saleor.conftest import RunningSaleorFake
+from tests.support.saleor_fake import SigningKey
 from tests.web.conftest import (
     ForbiddenOutbound,
     OpenApp,

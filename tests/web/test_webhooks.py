@@ -19,7 +19,6 @@ import pytest_asyncio
 from sqlalchemy import text
 
 from saleor_gordon.errors import SecretsError
-from saleor_gordon.fakes.saleor_fake import SigningKey
 from saleor_gordon.saleor.jwks import JwksRefetchLimiter
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.inbox import EventInbox
@@ -27,6 +26,7 @@ from saleor_gordon.store.installations import InstallationStore
 from saleor_gordon.web.app import create_app
 from saleor_gordon.web.request_body import MAX_BODY_BYTES
 from tests.conftest import TEST_SECRET_KEY
+from tests.support.saleor_fake import SigningKey
 from tests.web.conftest import (
     APP_DELETED_PATH,
     APP_URL,

@@ -1,4 +1,5 @@
-"""Serving an ASGI app on 127.0.0.1 in a background thread (tests, benchmarks)."""
+"""Serving an ASGI app (a fake, the Gordon sandbox) on 127.0.0.1 in a background thread, for tests
+and benchmarks."""
 
 from __future__ import annotations
 
@@ -9,6 +10,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
+
+from saleor_gordon.fakes.gordon_sandbox import (
+    RunningSandbox,
+    SandboxOptions,
+    create_gordon_sandbox,
+    sandbox_state,
+)
 
 STARTUP_TIMEOUT = 15.0  # seconds
 
@@ -37,3 +45,17 @@ def _wait_for_port(server: uvicorn.Server, thread: threading.Thread) -> int:
         time.sleep(0.01)
     port: int = server.servers[0].sockets[0].getsockname()[1]
     return port
+
+
+@contextmanager
+def serve_sandbox_in_thread(
+    options: SandboxOptions | None = None, *, port: int = 0
+) -> Iterator[RunningSandbox]:
+    """Serve a Gordon sandbox on 127.0.0.1 in a background thread (port 0: any free one)."""
+    app = create_gordon_sandbox(options)
+    state = sandbox_state(app)
+    try:
+        with serve_on_loopback(app, port=port) as base_url:
+            yield RunningSandbox(base_url, state)
+    finally:
+        state.release()  # a held request must not keep the server from stopping

@@ -16,7 +16,7 @@ The state also signs and sends webhooks exactly like Saleor (headers, detached J
 rendered from the installed subscription query), installs an app from its manifest and POSTs the
 token to ``tokenTargetUrl``. ``running_saleor_fake()`` serves it on 127.0.0.1 in a thread.
 
-Run standalone: ``python -m saleor_gordon.fakes.saleor_fake --port 8800``.
+Run standalone: ``python -m tests.support.saleor_fake --port 8800``.
 """
 
 from __future__ import annotations
@@ -68,9 +68,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from saleor_gordon.fakes.loopback import serve_on_loopback
-from saleor_gordon.fakes.saleor_schema import SALEOR_VERSION, find_schema
 from saleor_gordon.json_text import JsonUnusable, parse_json
+from tests.support.loopback import serve_on_loopback
+from tests.support.saleor_schema import SALEOR_VERSION, find_schema
 
 log = logging.getLogger(__name__)
 

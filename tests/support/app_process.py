@@ -39,7 +39,7 @@ class AppProcess:
 
     def start(self) -> None:
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+            self.process = subprocess.Popen(
                 [sys.executable, "-m", "saleor_gordon", *self.args],
                 env=self.env,
                 stdout=log,

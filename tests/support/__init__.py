@@ -1,0 +1,10 @@
+"""What the tests and the benchmarks share, and the app does not ship.
+
+- ``saleor_fake``: a Saleor (JWKS, GraphQL executed against the real schema, signed webhooks);
+  ``saleor_schema``: where that schema comes from; ``saleor_order_template.json``: its order;
+- ``loopback``: serving an ASGI app (a fake, the Gordon sandbox) on 127.0.0.1 in a thread;
+- ``app_process``: the app as real processes (``serve``, ``worker``);
+
+The Gordon sandbox itself is part of the app (``saleor-gordon fake-gordon``):
+``saleor_gordon.fakes.gordon_sandbox``.
+"""
