@@ -49,16 +49,15 @@ from saleor_gordon.store.installations import InstallationStore
 from saleor_gordon.store.jobs import EVENT_BITS
 from saleor_gordon.store.tables import sync_jobs
 from tests.support.app_process import (
-    DELIVERY_GROUP,
     AppProcess,
     app_env,
     free_port,
     memory_kib,
-    shop_config,
     throwaway_postgres,
 )
 from tests.support.loopback import serve_sandbox_in_thread
 from tests.support.saleor_fake import SaleorFakeState, global_id, running_saleor_fake
+from tests.support.shop import DELIVERY_GROUP, shop_config
 
 SECRET_KEY = "bench-secret-key-0123456789abcdef0123456789abcdef"  # noqa: S105 - throwaway data
 CLIENT_ID = "bench-client"

@@ -51,16 +51,15 @@ from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import create_engine
 from saleor_gordon.store.installations import InstallationStore
 from tests.support.app_process import (
-    DELIVERY_GROUP,
     AppProcess,
     app_env,
     cpu_seconds,
     free_port,
-    shop_config,
     throwaway_postgres,
 )
 from tests.support.loopback import serve_sandbox_in_thread
 from tests.support.saleor_fake import SaleorFakeState, running_saleor_fake
+from tests.support.shop import DELIVERY_GROUP, shop_config
 
 SECRET_KEY = "bench-secret-key-0123456789abcdef0123456789abcdef"  # noqa: S105 - throwaway data
 CLIENT_ID = "bench-client"

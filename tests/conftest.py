@@ -16,6 +16,17 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.engine import make_url
 
+from tests.support.fixtures import (  # noqa: F401 - the fakes' fixtures, for every test package
+    _fake_schema,
+    _gordon_server,
+    _saleor_server,
+    _signing_key,
+    gordon_sandbox,
+    saleor_fake,
+    saleor_fake_factory,
+    start_gordon_sandbox,
+    unreachable_engine,
+)
 from tests.support.saleor_schema import SchemaNotFound, find_schema
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -27,14 +27,7 @@ from saleor_gordon.store.jobs import enqueue_order_job
 from saleor_gordon.store.tables import backfill_runs, sync_jobs
 from tests.conftest import TEST_SECRET_KEY
 from tests.core.builders import config_data
-from tests.saleor.conftest import (
-    RunningSaleorFake,
-    _fake_schema,
-    saleor_fake,
-    saleor_fake_factory,
-)
-
-__all__ = ["_fake_schema", "saleor_fake", "saleor_fake_factory"]
+from tests.support.fixtures import RunningSaleorFake
 
 SINCE = datetime(2026, 11, 1, tzinfo=UTC)
 UNTIL = datetime(2026, 11, 30, 23, 59, 59, tzinfo=UTC)

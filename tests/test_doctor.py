@@ -29,11 +29,9 @@ from saleor_gordon.store.jobs import enqueue_order_job
 from saleor_gordon.store.tables import installations, sync_jobs
 from tests.conftest import TEST_SECRET_KEY, _free_port
 from tests.core.builders import config
-from tests.gordon.conftest import CLIENT_ID, CLIENT_SECRET, start_gordon_sandbox
-from tests.saleor.conftest import RunningSaleorFake, _fake_schema, saleor_fake, saleor_fake_factory
+from tests.support.fixtures import RunningSaleorFake
 from tests.support.saleor_fake import InstalledWebhook, SaleorFakeState
-
-__all__ = ["_fake_schema", "saleor_fake", "saleor_fake_factory", "start_gordon_sandbox"]
+from tests.support.shop import CLIENT_ID, CLIENT_SECRET
 
 APP_URL = "https://gordon.example.com"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

@@ -21,14 +21,7 @@ from saleor_gordon.store.database import migrate
 from saleor_gordon.store.tables import reconcile_leases, sync_jobs
 from tests.conftest import TEST_SECRET_KEY
 from tests.core.builders import config_data
-from tests.saleor.conftest import (
-    RunningSaleorFake,
-    _fake_schema,
-    saleor_fake,
-    saleor_fake_factory,
-)
-
-__all__ = ["_fake_schema", "saleor_fake", "saleor_fake_factory"]
+from tests.support.fixtures import RunningSaleorFake
 
 INTERVAL = 900.0
 

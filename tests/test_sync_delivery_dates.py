@@ -29,10 +29,8 @@ from saleor_gordon.store.inbox import ReceivedOrderEvent
 from saleor_gordon.store.tables import sync_jobs
 from saleor_gordon.sync import SyncServices, run_job
 from tests.conftest import TEST_SECRET_KEY
-from tests.gordon.conftest import CLIENT_ID, CLIENT_SECRET, start_gordon_sandbox
-from tests.saleor.conftest import RunningSaleorFake, _fake_schema, saleor_fake, saleor_fake_factory
-
-__all__ = ["_fake_schema", "saleor_fake", "saleor_fake_factory", "start_gordon_sandbox"]
+from tests.support.fixtures import RunningSaleorFake
+from tests.support.shop import CLIENT_ID, CLIENT_SECRET
 
 FRIDAY_AFTER_CUTOFF = "2026-12-04T14:30:00+00:00"  # 15:30 in Stockholm: first day Monday 7 Dec
 TUESDAY_MORNING = datetime(2026, 12, 8, 8, 0, tzinfo=UTC)  # 09:00 in Stockholm

@@ -24,17 +24,10 @@ from saleor_gordon.store.installations import InstallationStore
 from saleor_gordon.store.jobs import JobStore
 from tests.browser.conftest import OpenInDashboard, Screenshot
 from tests.browser.dashboard_host import DashboardView, Mount
-from tests.e2e.conftest import DELIVERY_GROUP, Stack, running_stack
-from tests.gordon.conftest import CLIENT_ID, CLIENT_SECRET, start_gordon_sandbox
-from tests.saleor.conftest import (
-    RunningSaleorFake,
-    _fake_schema,
-    saleor_fake,
-    saleor_fake_factory,
-)
+from tests.e2e.conftest import Stack, running_stack
+from tests.support.fixtures import RunningSaleorFake
 from tests.support.saleor_fake import SigningKey
-
-__all__ = ["_fake_schema", "saleor_fake", "saleor_fake_factory", "start_gordon_sandbox"]
+from tests.support.shop import CLIENT_ID, CLIENT_SECRET, DELIVERY_GROUP
 
 STAFF = ["MANAGE_ORDERS", "MANAGE_APPS", "MANAGE_SHIPPING", "MANAGE_PRODUCTS"]
 

@@ -16,14 +16,7 @@ from saleor_gordon.store.database import create_engine, migrate
 from saleor_gordon.store.installations import InstallationStore
 from tests.conftest import TEST_SECRET_KEY
 from tests.core.builders import config_data
-from tests.saleor.conftest import (
-    RunningSaleorFake,
-    _fake_schema,
-    saleor_fake,
-    saleor_fake_factory,
-)
-
-__all__ = ["_fake_schema", "saleor_fake", "saleor_fake_factory"]
+from tests.support.fixtures import RunningSaleorFake
 
 
 async def _install(url: str, fake: RunningSaleorFake) -> None:

@@ -35,17 +35,17 @@ from saleor_gordon.store.database import create_engine
 from saleor_gordon.store.installations import InstallationStore
 from saleor_gordon.store.jobs import JobStore
 from tests.conftest import TEST_SECRET_KEY, _free_port
-from tests.gordon.conftest import CLIENT_ID, CLIENT_SECRET, start_gordon_sandbox
-from tests.saleor.conftest import (
+from tests.support.app_process import AppProcess, app_env
+from tests.support.fixtures import (  # noqa: F401 - tests/chaos imports these fixtures from here
     RunningSaleorFake,
     _fake_schema,
     saleor_fake,
     saleor_fake_factory,
+    start_gordon_sandbox,
 )
-from tests.support.app_process import DELIVERY_GROUP, AppProcess, app_env
-from tests.support.app_process import shop_config as fake_shop_config
+from tests.support.shop import CLIENT_SECRET, DELIVERY_GROUP, shop_config
 
-__all__ = ["_fake_schema", "saleor_fake", "saleor_fake_factory", "start_gordon_sandbox"]
+__all__ = ["DELIVERY_GROUP", "shop_config"]
 
 CRASH_SIGNS = ("job.crashed", "worker.error", "Traceback (most recent call last)")
 
@@ -64,12 +64,6 @@ FAST_SETTINGS = {
     "SALEOR_GORDON_LOG_LEVEL": "INFO",
     "SALEOR_GORDON_LOG_FORMAT": "json",
 }
-
-
-def shop_config(gordon_url: str, **overrides: Any) -> dict[str, Any]:
-    return fake_shop_config(
-        gordon_url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, **overrides
-    )
 
 
 @dataclass

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import DELIVERY_GROUP, RunningSaleorFake, Stack, running_stack
+from tests.e2e.conftest import RunningSaleorFake, Stack, running_stack
+from tests.support.shop import DELIVERY_GROUP
 
 pytestmark = pytest.mark.slow
 

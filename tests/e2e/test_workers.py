@@ -13,7 +13,8 @@ import pytest
 
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from tests.conftest import _free_port
-from tests.e2e.conftest import DELIVERY_GROUP, RunningSaleorFake, Stack, running_stack
+from tests.e2e.conftest import RunningSaleorFake, Stack, running_stack
+from tests.support.shop import DELIVERY_GROUP
 
 pytestmark = pytest.mark.slow
 

@@ -1,24 +1,18 @@
-"""Fixtures for the Gordon adapter: the sandbox on a real loopback socket, and clients for it."""
+"""Fixtures for the Gordon adapter: clients for the sandbox (``start_gordon_sandbox``,
+tests/support/fixtures.py), a clock, a valid order."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from saleor_gordon.fakes.gordon_sandbox import (
-    RunningSandbox,
-    SandboxOptions,
-)
+from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from saleor_gordon.gordon.client import GordonClient
 from saleor_gordon.gordon.tokens import TokenCache
-from tests.support.loopback import serve_sandbox_in_thread
-
-CLIENT_ID = "test-client"
-CLIENT_SECRET = "s3cr3t-Do-Not-Log-4242"
+from tests.support.shop import CLIENT_ID, CLIENT_SECRET
 
 
 class FakeClock:
@@ -34,33 +28,7 @@ class FakeClock:
         self.now += seconds
 
 
-StartSandbox = Callable[..., RunningSandbox]
 MakeClient = Callable[..., GordonClient]
-
-
-@pytest.fixture
-def start_gordon_sandbox() -> Iterator[StartSandbox]:
-    """Start sandboxes with ``SandboxOptions`` overrides; each is stopped after the test."""
-    with ExitStack() as stack:
-
-        def start(**overrides: Any) -> RunningSandbox:
-            options = SandboxOptions(
-                **{
-                    "client_id": CLIENT_ID,
-                    "client_secret": CLIENT_SECRET,
-                    "hang_seconds": 2.0,
-                    **overrides,
-                }
-            )
-            return stack.enter_context(serve_sandbox_in_thread(options))
-
-        yield start
-
-
-@pytest.fixture
-def gordon_sandbox(start_gordon_sandbox: StartSandbox) -> RunningSandbox:
-    """A default sandbox: ``(base_url, state)`` on 127.0.0.1 and a free port."""
-    return start_gordon_sandbox()
 
 
 @pytest.fixture

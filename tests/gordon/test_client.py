@@ -15,14 +15,9 @@ from saleor_gordon.core.outcomes import Accepted, NotFound, Rejected, Retryable
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from saleor_gordon.gordon.tokens import TokenCache
 from saleor_gordon.store.rate import DatabaseRateLimiter
-from tests.gordon.conftest import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    FakeClock,
-    MakeClient,
-    StartSandbox,
-    gordon_order,
-)
+from tests.gordon.conftest import FakeClock, MakeClient, gordon_order
+from tests.support.fixtures import StartSandbox
+from tests.support.shop import CLIENT_ID, CLIENT_SECRET
 
 
 def token_requests(sandbox: RunningSandbox) -> int:

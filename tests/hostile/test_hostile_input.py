@@ -23,8 +23,7 @@ from hypothesis import strategies as st
 from tests.hostile.conftest import REPORTS, hostile_requests
 from tests.hostile.kinds import CONTENT_TYPES, EVIL_TEXTS, WEIGHTED
 from tests.hostile.world import Probe, World, open_world
-from tests.saleor.conftest import _fake_schema, saleor_fake_factory  # noqa: F401 - fixtures
-from tests.web.conftest import SaleorFakeFactory
+from tests.support.fixtures import SaleorFakeFactory
 
 
 def _modify(data: st.DataObject, probe: Probe, modifiers: Counter[str]) -> None:

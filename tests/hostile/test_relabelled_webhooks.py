@@ -12,12 +12,7 @@ import json
 
 import pytest
 
-from tests.saleor.conftest import (  # noqa: F401 - fixtures
-    RunningSaleorFake,
-    _fake_schema,
-    saleor_fake,
-    saleor_fake_factory,
-)
+from tests.support.fixtures import RunningSaleorFake
 from tests.web.conftest import (  # noqa: F401 - open_app is a fixture
     APP_DELETED_PATH,
     ORDERS_PATH,

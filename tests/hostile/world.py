@@ -37,8 +37,9 @@ from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.store.tables import sync_jobs
-from tests.saleor.conftest import RunningSaleorFake
+from tests.support.fixtures import RunningSaleorFake
 from tests.support.saleor_fake import SigningKey
+from tests.support.shop import shop_config as realistic_shop_config
 from tests.web.conftest import WebApp, _opener, install_from_fake
 
 ALL_STAFF_PERMISSIONS = ["MANAGE_ORDERS", "MANAGE_APPS", "MANAGE_PRODUCTS", "MANAGE_SHIPPING"]
@@ -58,30 +59,22 @@ VOLATILE_COLUMNS: dict[str, frozenset[str]] = {}
 
 def shop_config() -> dict[str, Any]:
     """A realistic configuration (README), as the Dashboard saves it."""
-    return {
-        "gordon": {
-            "base_url": "https://backend.staging.gordondelivery.com",
-            "client_id": "hostile-client",
-            "client_secret": "hostile-secret-0123456789",
-        },
-        "trigger_events": ["ORDER_FULLY_PAID"],
-        "external_ref_prefix": "",
-        "delivery_groups": [
-            {
-                "deliverygroup": "Gordon Store",
-                "channel": "sverige",
-                "time_window": "17:00 - 21:00",
-            }
+    return realistic_shop_config(
+        "https://backend.staging.gordondelivery.com",
+        client_id="hostile-client",
+        client_secret="hostile-secret-0123456789",
+        external_ref_prefix="",
+        delivery_groups=[
+            {"deliverygroup": "Gordon Store", "channel": "sverige", "time_window": "17:00 - 21:00"}
         ],
-        "default_time_window": "14:00 - 16:00",
-        "delivery_days": {
+        delivery_days={
             "timezone": "Europe/Stockholm",
             "cutoff": "14:00",
             "weekdays": [1, 2, 3, 4, 5],
             "lead_days": 1,
             "holiday_country": "SE",
         },
-    }
+    )
 
 
 # --- outbound -------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
-"""Fixtures for Saleor-side tests; reusable by end-to-end tests.
+"""Fixtures for Saleor-side tests.
 
-``saleor_fake`` serves a fresh fake Saleor (tests.support.saleor_fake) on a real loopback
-socket for one test and yields ``RunningSaleorFake(api_url, state)``:
+``saleor_fake`` (tests/support/fixtures.py) serves a fresh fake Saleor for one test and yields
+``RunningSaleorFake(api_url, state)``:
 
     async def test_x(saleor_fake):
         api_url, state = saleor_fake
@@ -16,43 +16,10 @@ socket for one test and yields ``RunningSaleorFake(api_url, state)``:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
-
-from tests.support.saleor_fake import SaleorFakeState, load_schema, running_saleor_fake
-
-
-class RunningSaleorFake(NamedTuple):
-    api_url: str
-    state: SaleorFakeState
-
-
-@pytest.fixture(scope="session")
-def _fake_schema(saleor_schema_path: Path) -> None:
-    """Build the schema once for the session; fails (never skips) when it is missing."""
-    load_schema(saleor_schema_path)
-
-
-@pytest.fixture
-def saleor_fake_factory(_fake_schema: None) -> Iterator[Callable[[], RunningSaleorFake]]:
-    """Start as many fake Saleors as a test needs; all stop at the end of the test."""
-    with ExitStack() as stack:
-
-        def start() -> RunningSaleorFake:
-            api_url, state = stack.enter_context(running_saleor_fake())
-            return RunningSaleorFake(api_url, state)
-
-        yield start
-
-
-@pytest.fixture
-def saleor_fake(saleor_fake_factory: Callable[[], RunningSaleorFake]) -> RunningSaleorFake:
-    """One fake Saleor on 127.0.0.1 with a fresh key, no tokens and no orders."""
-    return saleor_fake_factory()
 
 
 @pytest.fixture(scope="session")

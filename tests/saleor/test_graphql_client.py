@@ -18,7 +18,7 @@ from saleor_gordon.errors import (
     SaleorUnavailable,
 )
 from saleor_gordon.saleor.graphql_client import SaleorClient, failure_summary
-from tests.saleor.conftest import RunningSaleorFake
+from tests.support.fixtures import RunningSaleorFake
 
 MISSING_ORDER = "T3JkZXI6MDAwMDAwMDAtMDAwMC00MDAwLTgwMDAtMDAwMDAwMDAwMDAw"
 

@@ -8,7 +8,7 @@ import pytest
 from saleor_gordon.errors import SaleorUnavailable
 from saleor_gordon.saleor.jwks import JwksRefetchLimiter, JwksUnavailable, fetch_jwks, jwks_url
 from saleor_gordon.saleor.signature import verify_webhook_signature
-from tests.saleor.conftest import RunningSaleorFake
+from tests.support.fixtures import RunningSaleorFake
 
 
 @pytest.mark.parametrize(

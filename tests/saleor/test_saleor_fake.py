@@ -22,7 +22,7 @@ from saleor_gordon.saleor.signature import (
     SignatureKeyUnknown,
     verify_webhook_signature,
 )
-from tests.saleor.conftest import RunningSaleorFake
+from tests.support.fixtures import RunningSaleorFake
 from tests.support.loopback import serve_on_loopback
 from tests.support.saleor_fake import (
     SaleorFakeState,

@@ -19,13 +19,9 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import make_url
-
-#: The Gordon delivery group of the shop configuration below (the sandbox accepts it when told).
-DELIVERY_GROUP = "Gordon Store"
 
 
 @dataclass
@@ -101,24 +97,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def shop_config(
-    gordon_url: str, *, client_id: str, client_secret: str, **overrides: Any
-) -> dict[str, Any]:
-    """A shop configuration (as ``config set`` reads it) that sends the Saleor fake's orders
-    (shipping method "Gordon hemleverans 17-21") to ``DELIVERY_GROUP`` on paid."""
-    config: dict[str, Any] = {
-        "gordon": {"base_url": gordon_url, "client_id": client_id, "client_secret": client_secret},
-        "trigger_events": ["ORDER_FULLY_PAID"],
-        "delivery_groups": [
-            {"deliverygroup": DELIVERY_GROUP, "shipping_method": "Gordon hemleverans 17-21"}
-        ],
-        "default_time_window": "14:00 - 16:00",
-        "delivery_days": {"timezone": "Europe/Stockholm", "cutoff": "14:00", "lead_days": 1},
-    }
-    config.update(overrides)
-    return config
 
 
 @asynccontextmanager

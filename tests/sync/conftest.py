@@ -12,12 +12,11 @@ transport that lets a test act at the moment the app sends a given request.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import shutil
 import ssl
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -27,15 +26,11 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.retry import RetryPolicy
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import (
     RunningSandbox,
-    SandboxOptions,
-    create_gordon_sandbox,
-    sandbox_state,
 )
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.secret_box import SecretBox
@@ -45,13 +40,8 @@ from saleor_gordon.store.installations import Installation
 from saleor_gordon.store.jobs import ClaimedJob, JobResult, JobView, enqueue_order_job
 from saleor_gordon.sync import SyncServices, run_job
 from tests.conftest import TEST_SECRET_KEY
-from tests.e2e.conftest import DELIVERY_GROUP, shop_config
-from tests.gordon.conftest import CLIENT_ID, CLIENT_SECRET
-from tests.saleor.conftest import RunningSaleorFake, _fake_schema
-from tests.support.loopback import serve_on_loopback
-from tests.support.saleor_fake import SaleorFakeState, SigningKey, create_saleor_fake
-
-__all__ = ["_fake_schema"]
+from tests.support.fixtures import RunningSaleorFake, StartSandbox
+from tests.support.shop import DELIVERY_GROUP, shop_config
 
 START = datetime.now(UTC).replace(microsecond=0)
 """Where the bench clock starts (real time: the recorded order's dates are near it)."""
@@ -143,13 +133,6 @@ def unavailable(retry_after: str | None = None) -> Hook:
         return httpx.Response(503, json={"error": "unavailable"}, headers=headers)
 
     return answer
-
-
-def unreachable_engine(tmp_path: Path) -> AsyncEngine:
-    """An SQLite engine whose database cannot be opened (its path is a directory)."""
-    directory = tmp_path / "not-a-database"
-    directory.mkdir(exist_ok=True)
-    return create_engine(f"sqlite:///{directory}")
 
 
 @dataclass
@@ -251,90 +234,6 @@ class Bench:
         return [mutation.field for mutation in self.saleor.state.mutations]
 
 
-# --- the fakes: served once per session, a fresh app per test -----------------------------------
-#
-# Starting and stopping a uvicorn server costs about 0.3 s, twice per test; mutation testing runs
-# these tests for every mutant of sync.py. So each fake's server lives for the session and serves
-# whichever app the current test put in its ``Slot``: a fresh state per test as before, only the
-# port is shared (each test's HTTP client opens its own connections).
-
-
-class Slot:
-    """An ASGI app that passes every request to the app of the current test."""
-
-    def __init__(self) -> None:
-        self.app: Any = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        assert self.app is not None, "a request outside of any test"
-        await self.app(scope, receive, send)
-
-
-@dataclass(frozen=True)
-class Served:
-    base_url: str
-    slot: Slot
-
-
-@contextlib.contextmanager
-def _served() -> Iterator[Served]:
-    slot = Slot()
-    with serve_on_loopback(slot) as base_url:
-        yield Served(base_url, slot)
-
-
-@pytest.fixture(scope="session")
-def _saleor_server() -> Iterator[Served]:
-    with _served() as served:
-        yield served
-
-
-@pytest.fixture(scope="session")
-def _gordon_server() -> Iterator[Served]:
-    with _served() as served:
-        yield served
-
-
-@pytest.fixture(scope="session")
-def _signing_key() -> SigningKey:
-    """One RSA key for the session (generating one takes 0.1 to 0.2 s): nothing here rotates it."""
-    return SigningKey.generate()
-
-
-@pytest.fixture
-def saleor_fake(
-    _fake_schema: None, _saleor_server: Served, _signing_key: SigningKey
-) -> Iterator[RunningSaleorFake]:
-    """A fresh fake Saleor (no tokens, no orders) for this test."""
-    state = SaleorFakeState(api_url=f"{_saleor_server.base_url}/graphql/", keys=[_signing_key])
-    _saleor_server.slot.app = create_saleor_fake(state)
-    try:
-        yield RunningSaleorFake(state.api_url, state)
-    finally:
-        _saleor_server.slot.app = None
-
-
-@pytest.fixture
-def start_gordon_sandbox(_gordon_server: Served) -> Iterator[Callable[..., RunningSandbox]]:
-    """Start this test's Gordon sandbox with ``SandboxOptions`` overrides (once per test)."""
-    started: list[RunningSandbox] = []
-
-    def start(**overrides: Any) -> RunningSandbox:
-        assert not started, "one sandbox per test"
-        options = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "hang_seconds": 2.0}
-        app = create_gordon_sandbox(SandboxOptions(**{**options, **overrides}))
-        _gordon_server.slot.app = app
-        started.append(RunningSandbox(_gordon_server.base_url, sandbox_state(app)))
-        return started[0]
-
-    try:
-        yield start
-    finally:
-        for sandbox in started:
-            sandbox.state.release()  # a held request must not outlive its test
-        _gordon_server.slot.app = None
-
-
 @pytest.fixture(scope="session")
 def _migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An SQLite database migrated once for the session; each test gets a copy of the file."""
@@ -403,7 +302,7 @@ def bench_services(runtime: Runtime) -> SyncServices:
 async def unconfigured_bench(
     runtime: tuple[Runtime, Clock, Outbound],
     saleor_fake: RunningSaleorFake,
-    start_gordon_sandbox: Callable[..., RunningSandbox],
+    start_gordon_sandbox: StartSandbox,
     sandbox_options: dict[str, Any],
 ) -> Bench:
     """An installed shop that has not stored its configuration yet."""

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import event
 
 from saleor_gordon.core.job_status import JobStatus
-from tests.sync.conftest import Bench, unreachable_engine
+from tests.support.fixtures import unreachable_engine_like
+from tests.sync.conftest import Bench
 from tests.sync.test_worker import Gate, logged, running, until
 
 
@@ -31,7 +32,7 @@ async def test_an_outage_longer_than_the_lease_cancels_the_attempt(
     gate = Gate()
     bench.services.rate_limiter = gate
     order = bench.paid_order()
-    unreachable = unreachable_engine(tmp_path)
+    unreachable = unreachable_engine_like("sqlite://", tmp_path)
     tries: list[object] = []
     event.listen(unreachable.sync_engine, "do_connect", lambda *args: tries.append(args))
     async with running(bench, lease_seconds=1.0) as pool:

@@ -23,14 +23,14 @@ from saleor_gordon.store.jobs import JobResult
 from saleor_gordon.store.rate import DatabaseRateLimiter
 from saleor_gordon.store.tables import installations
 from saleor_gordon.sync import NOT_CONFIGURED, SyncServices, run_job
-from tests.e2e.conftest import DELIVERY_GROUP
+from tests.support.fixtures import unreachable_engine_like
+from tests.support.shop import DELIVERY_GROUP
 from tests.sync.conftest import (
     FIRST_DELAY,
     MAX_AGE,
     Bench,
     history,
     unavailable,
-    unreachable_engine,
 )
 
 STORE_FAILED = (
@@ -651,7 +651,7 @@ async def test_token_revoked_during_write_back_while_the_store_fails_still_gives
     order = bench.paid_order()
     await bench.event(order)
     engine = bench.runtime.engine
-    unreachable = unreachable_engine(tmp_path)
+    unreachable = unreachable_engine_like("sqlite://", tmp_path)
 
     def revoke_and_lose_the_store(request: httpx.Request) -> None:
         bench.saleor.state.revoke_all_tokens()
@@ -787,7 +787,7 @@ async def test_an_order_the_app_cannot_read_needs_attention(bench: Bench) -> Non
 async def test_store_unavailable_for_the_rate_schedule_retries(
     bench: Bench, tmp_path: Path
 ) -> None:
-    unreachable = unreachable_engine(tmp_path)
+    unreachable = unreachable_engine_like("sqlite://", tmp_path)
     bench.services.rate_limiter = DatabaseRateLimiter(unreachable, 10.0)
     order = bench.paid_order()
     await bench.event(order)
@@ -810,7 +810,10 @@ async def test_store_unavailable_when_reading_the_shop_retries(
     await bench.event(order)
     job = await bench.claim()
     assert job is not None
-    engine, bench.runtime.engine = bench.runtime.engine, unreachable_engine(tmp_path)
+    engine, bench.runtime.engine = (
+        bench.runtime.engine,
+        unreachable_engine_like("sqlite://", tmp_path),
+    )
 
     result = await run_job(bench.services, job)
     await bench.runtime.engine.dispose()

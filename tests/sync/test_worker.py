@@ -23,7 +23,8 @@ from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.errors import StoreUnavailable
 from saleor_gordon.store.tables import sync_jobs
 from saleor_gordon.worker import WorkerPool, _cancel_and_wait
-from tests.sync.conftest import FIRST_DELAY, MAX_AGE, Bench, unreachable_engine
+from tests.support.fixtures import unreachable_engine_like
+from tests.sync.conftest import FIRST_DELAY, MAX_AGE, Bench
 
 WAIT_SECONDS = 15.0  # a deadline for what should happen at once, not a pause
 
@@ -251,7 +252,7 @@ async def test_renewals_outlast_a_store_outage(bench: Bench, tmp_path: Path) -> 
     gate = Gate()
     bench.services.rate_limiter = gate
     order = bench.paid_order()
-    unreachable = unreachable_engine(tmp_path)
+    unreachable = unreachable_engine_like("sqlite://", tmp_path)
     tries: list[object] = []
     event.listen(unreachable.sync_engine, "do_connect", lambda *args: tries.append(args))
     async with running(bench, lease_seconds=1.0) as pool:
@@ -278,7 +279,7 @@ async def test_a_result_the_store_cannot_take_is_left_to_the_lease(
     gate = Gate()
     bench.services.rate_limiter = gate
     order = bench.paid_order()
-    unreachable = unreachable_engine(tmp_path)
+    unreachable = unreachable_engine_like("sqlite://", tmp_path)
     async with running(bench) as pool:
         job_id = await bench.event(order)
         pool.wake()
@@ -303,7 +304,7 @@ async def test_a_result_the_store_cannot_take_is_left_to_the_lease(
 async def test_a_pool_without_its_database_keeps_trying(
     bench: Bench, logs: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    unreachable = unreachable_engine(tmp_path)
+    unreachable = unreachable_engine_like("sqlite://", tmp_path)
     engine, bench.runtime.engine = bench.runtime.engine, unreachable
     async with running(bench, worker_poll_seconds=0.01):
         await until(lambda: len(logged(logs, "worker.store_unavailable")) >= 2, "two failed claims")

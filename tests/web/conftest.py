@@ -16,7 +16,6 @@ for tests of the HTTP shape that the database does not influence.
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -28,21 +27,15 @@ import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.runtime import Runtime, open_runtime
 from saleor_gordon.settings import Settings
-from saleor_gordon.store.database import create_engine, migrate
+from saleor_gordon.store.database import migrate
 from saleor_gordon.store.installations import Installation
 from saleor_gordon.store.tables import sync_jobs, webhook_events
 from saleor_gordon.web.app import create_app
 from tests.conftest import TEST_SECRET_KEY
-from tests.saleor.conftest import (  # noqa: F401 - fixtures used by tests in this package
-    RunningSaleorFake,
-    _fake_schema,
-    saleor_fake,
-    saleor_fake_factory,
-)
+from tests.support.fixtures import RunningSaleorFake
 
 APP_URL = "http://gordon.test"
 """Base URL of the app under test; ASGITransport ignores the host, the manifest uses it."""
@@ -144,25 +137,6 @@ async def open_sqlite_app(tmp_path: Path) -> AsyncIterator[OpenApp]:
         yield opener
 
 
-@pytest_asyncio.fixture
-async def unreachable_engine(database_url: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    """An engine of the same dialect as ``database_url`` whose database cannot be opened."""
-    if database_url.startswith("sqlite"):
-        directory = tmp_path / "a-directory-not-a-database"
-        directory.mkdir()
-        engine = create_engine(f"sqlite:///{directory}")
-    else:
-        engine = create_engine(f"postgresql://postgres@127.0.0.1:{_closed_port()}/nothing")
-    yield engine
-    await engine.dispose()
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # --- recorded samples -----------------------------------------------------------------------
 
 
@@ -209,7 +183,6 @@ def recorded_jwks(samples_dir: Path) -> dict[str, Any]:
 
 
 InstallRecorded = Callable[[WebApp], Awaitable[Installation]]
-SaleorFakeFactory = Callable[[], RunningSaleorFake]
 
 
 @pytest.fixture

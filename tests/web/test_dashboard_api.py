@@ -22,19 +22,10 @@ from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from saleor_gordon.store.installations import Installation, InstallationStore
 from saleor_gordon.store.jobs import HistoryEntry, JobResult, enqueue_order_job
 from saleor_gordon.store.tables import installations, sync_jobs
-from tests.gordon.conftest import CLIENT_ID, CLIENT_SECRET, StartSandbox, start_gordon_sandbox
-from tests.saleor.conftest import RunningSaleorFake
+from tests.support.fixtures import RunningSaleorFake, SaleorFakeFactory, StartSandbox
 from tests.support.saleor_fake import SigningKey
-from tests.web.conftest import (
-    ForbiddenOutbound,
-    OpenApp,
-    SaleorFakeFactory,
-    WebApp,
-    error_of,
-    install_from_fake,
-)
-
-__all__ = ["start_gordon_sandbox"]
+from tests.support.shop import CLIENT_ID, CLIENT_SECRET, shop_config
+from tests.web.conftest import ForbiddenOutbound, OpenApp, WebApp, error_of, install_from_fake
 
 ALL_STAFF_PERMISSIONS = ["MANAGE_ORDERS", "MANAGE_APPS", "MANAGE_PRODUCTS", "MANAGE_SHIPPING"]
 
@@ -87,17 +78,6 @@ class Shop:
                     .values(status=status, last_message=f"message of {order_number}")
                 )
         return job_id
-
-
-def shop_config(gordon_url: str, **overrides: Any) -> dict[str, Any]:
-    config: dict[str, Any] = {
-        "gordon": {"base_url": gordon_url, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
-        "trigger_events": ["ORDER_FULLY_PAID"],
-        "delivery_groups": [{"deliverygroup": "Gordon Store", "channel": "sverige"}],
-        "default_time_window": "14:00 - 16:00",
-    }
-    config.update(overrides)
-    return config
 
 
 async def open_shop(app: WebApp, fake: RunningSaleorFake) -> Shop:

@@ -16,12 +16,11 @@ from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from saleor_gordon.sync import SyncServices, run_job
 from saleor_gordon.web.app import create_app
-from tests.e2e.conftest import DELIVERY_GROUP, shop_config
-from tests.gordon.conftest import start_gordon_sandbox
-from tests.web.conftest import APP_URL, OpenApp, RunningSaleorFake, WebApp
+from tests.e2e.conftest import shop_config
+from tests.support.fixtures import RunningSaleorFake
+from tests.support.shop import DELIVERY_GROUP
+from tests.web.conftest import APP_URL, OpenApp, WebApp
 from tests.web.test_webhooks import deliver
-
-__all__ = ["start_gordon_sandbox"]
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

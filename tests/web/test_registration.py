@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from saleor_gordon.saleor.graphql_client import SaleorClient
+from tests.support.fixtures import RunningSaleorFake
 from tests.web.conftest import (
     APP_URL,
     RECORDED_API_URL,
@@ -17,7 +18,6 @@ from tests.web.conftest import (
     REGISTER_PATH,
     ForbiddenOutbound,
     OpenApp,
-    RunningSaleorFake,
     error_of,
     install_from_fake,
     load_recorded_request,

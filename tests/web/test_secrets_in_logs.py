@@ -6,14 +6,8 @@ import logging
 
 import pytest
 
-from tests.web.conftest import (
-    APP_URL,
-    ORDERS_PATH,
-    REGISTER_PATH,
-    OpenApp,
-    RunningSaleorFake,
-    install_from_fake,
-)
+from tests.support.fixtures import RunningSaleorFake
+from tests.web.conftest import APP_URL, ORDERS_PATH, REGISTER_PATH, OpenApp, install_from_fake
 
 
 async def test_no_app_token_is_logged(

@@ -26,6 +26,7 @@ from saleor_gordon.store.installations import InstallationStore
 from saleor_gordon.web.app import create_app
 from saleor_gordon.web.request_body import MAX_BODY_BYTES
 from tests.conftest import TEST_SECRET_KEY
+from tests.support.fixtures import RunningSaleorFake, SaleorFakeFactory
 from tests.support.saleor_fake import SigningKey
 from tests.web.conftest import (
     APP_DELETED_PATH,
@@ -36,8 +37,6 @@ from tests.web.conftest import (
     InstallRecorded,
     OpenApp,
     RecordedRequest,
-    RunningSaleorFake,
-    SaleorFakeFactory,
     WebApp,
     error_of,
     install_from_fake,
