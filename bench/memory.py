@@ -41,12 +41,12 @@ import httpx
 from sqlalchemy import insert
 
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.order_events import EVENT_BITS
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import SandboxOptions
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import create_engine, migrate
 from saleor_gordon.store.installations import InstallationStore
-from saleor_gordon.store.jobs import EVENT_BITS
 from saleor_gordon.store.tables import sync_jobs
 from tests.support.app_process import (
     AppProcess,

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from saleor_gordon.core.backfill import ENQUEUE, SKIP, ScanAction, plan_order
 from saleor_gordon.core.order import OrderPayloadInvalid, SaleorOrder
 from saleor_gordon.core.shop_config import ShopConfig
+from saleor_gordon.core.sync_decision import NOTHING_SENT, decide_for_order
 from saleor_gordon.errors import (
     ConfigurationError,
     GordonAppError,
@@ -31,7 +32,6 @@ from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import OrderTimeField, SaleorClient
 from saleor_gordon.store.backfill import BackfillRun, OrderToQueue, ScanStore
 from saleor_gordon.store.installations import Installation
-from saleor_gordon.sync import order_state, translate_for_job
 
 logger = logging.getLogger(__name__)
 
@@ -209,7 +209,6 @@ async def _plan_page(
     ids = [str(data.get("id")) for data in orders]
     known = await store.known_jobs(shop.installation.id, ids)
     now = runtime.clock()
-    triggers = tuple(shop.config.trigger_events)
     planned = []
     for order_id, data in zip(ids, orders, strict=True):
         number = data.get("number")
@@ -220,21 +219,16 @@ async def _plan_page(
             reason = "Saleor's answer for this order is unusable; send it from the Dashboard."
             planned.append(PlannedOrder(order_id, number_text, SKIP, reason))
             continue
-        translation = translate_for_job(
+        job = known.get(order_id)
+        decided = decide_for_order(
             order,
+            data,
             shop.config,
+            sent=NOTHING_SENT,
+            events_seen=job.events_seen if job is not None else frozenset(),
             now=now,
-            external_ref=None,
-            pushed_at=None,
-            pushed_hash=None,
-            pushed_delivery_date=None,
         )
-        plan = plan_order(
-            state=order_state(order, data),
-            translation=translation,
-            triggers=triggers,
-            job=known.get(order_id),
-        )
+        plan = plan_order(decided.decision, job)
         planned.append(PlannedOrder(order_id, number_text, plan.action, plan.reason))
     return planned
 

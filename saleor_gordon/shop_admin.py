@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from saleor_gordon.core.order import OrderPayloadInvalid, SaleorOrder
+from saleor_gordon.core.order_events import MANUAL_SEND_EVENT
 from saleor_gordon.core.shop_config import (
     ShopConfig,
     keep_stored_secret,
@@ -30,12 +31,12 @@ from saleor_gordon.core.shop_config import (
     with_secret,
 )
 from saleor_gordon.core.sync_decision import (
-    MANUAL_SEND_EVENT,
+    NOTHING_SENT,
     Fix,
     Push,
     Settle,
     Withdraw,
-    decide_sync,
+    decide_for_order,
 )
 from saleor_gordon.core.translate import Problem, Translated
 from saleor_gordon.errors import (
@@ -49,7 +50,6 @@ from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import SaleorClient
 from saleor_gordon.store.installations import Installation
 from saleor_gordon.store.jobs import JobView
-from saleor_gordon.sync import order_state, translate_for_job
 
 SendAction = Literal["send", "update", "unchanged", "withdraw", "skip", "fix", "not_configured"]
 
@@ -251,23 +251,10 @@ def _preview(
     now: datetime,
     number: str | None,
 ) -> SendPreview:
-    translation = translate_for_job(
-        order,
-        config,
-        now=now,
-        external_ref=job.external_ref if job else None,
-        pushed_at=job.pushed_at if job else None,
-        pushed_hash=job.pushed_hash if job else None,
-        pushed_delivery_date=job.pushed_delivery_date if job else None,
-    )
-    decision = decide_sync(
-        state=order_state(order, data),
-        translation=translation,
-        triggers=tuple(config.trigger_events),
-        events_seen=frozenset([*(job.events_seen if job else ()), MANUAL_SEND_EVENT]),
-        pushed_hash=job.pushed_hash if job else None,
-        known_ref=job.external_ref if job else None,
-    )
+    sent = job.sent_before if job is not None else NOTHING_SENT
+    events_seen = frozenset([*(job.events_seen if job else ()), MANUAL_SEND_EVENT])
+    decided = decide_for_order(order, data, config, sent=sent, events_seen=events_seen, now=now)
+    decision, translation = decided.decision, decided.translation
     body = translation.gordon_order.to_json() if isinstance(translation, Translated) else None
     order_id = order.id
     if isinstance(decision, Push):

@@ -8,7 +8,6 @@ performs them and turns what happened into a ``JobResult`` for the worker to rec
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -25,19 +24,12 @@ from saleor_gordon.core.shop_config import ShopConfig
 from saleor_gordon.core.sync_decision import (
     Fix,
     MetadataPlan,
-    OrderState,
     Push,
     Settle,
     Withdraw,
-    decide_sync,
+    decide_for_order,
     desired_metadata,
     metadata_changes,
-)
-from saleor_gordon.core.translate import (
-    Translated,
-    TranslationResult,
-    Untranslatable,
-    translate_order,
 )
 from saleor_gordon.errors import (
     SaleorError,
@@ -167,26 +159,15 @@ class _Attempt:
             result = self._result(step, next_at=None, settled=True)
         return await self._write_back(saleor, order, result)
 
-    def _translate(self, order: SaleorOrder, config: ShopConfig) -> TranslationResult:
-        return translate_for_job(
-            order,
-            config,
-            now=self.now,
-            external_ref=self.job.external_ref,
-            pushed_at=self.job.pushed_at,
-            pushed_hash=self.job.pushed_hash,
-            pushed_delivery_date=self.job.pushed_delivery_date,
-        )
-
     async def _act(self, order: SaleorOrder, data: Mapping[str, Any], config: ShopConfig) -> _Step:
-        decision = decide_sync(
-            state=order_state(order, data),
-            translation=self._translate(order, config),
-            triggers=tuple(config.trigger_events),
+        decision = decide_for_order(
+            order,
+            data,
+            config,
+            sent=self.job.sent_before,
             events_seen=self.job.events_seen,
-            pushed_hash=self.job.pushed_hash,
-            known_ref=self.job.external_ref,
-        )
+            now=self.now,
+        ).decision
         if isinstance(decision, Push):
             return await self._push(decision, self._gordon(config))
         if isinstance(decision, Withdraw):
@@ -415,74 +396,6 @@ def _with_history(result: JobResult, history: list[HistoryEntry]) -> JobResult:
 def _keys(plan: MetadataPlan) -> str:
     keys = [*plan.public, *plan.private, *(f"-{key}" for key in plan.delete_private)]
     return "metadata " + ", ".join(keys)
-
-
-def _optional_str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def order_state(order: SaleorOrder, data: Mapping[str, Any]) -> OrderState:
-    """The facts of a fetched order that decide whether it goes to Gordon."""
-    return OrderState(
-        status=order.status,
-        charge_status=_optional_str(data.get("chargeStatus")),
-        is_paid=data.get("isPaid") is True,
-    )
-
-
-def translate_for_job(
-    order: SaleorOrder,
-    config: ShopConfig,
-    *,
-    now: datetime,
-    external_ref: str | None,
-    pushed_at: datetime | None,
-    pushed_hash: str | None,
-    pushed_delivery_date: date | None,
-) -> TranslationResult:
-    """The Gordon order a job would send now, given what it sent before.
-
-    The date Gordon has is kept while it is allowed: a re-push does not move the delivery. After a
-    push the order keeps the reference Gordon knows it by, even if the prefix changed since. A
-    requested delivery date that has passed since the push is no reason to flag an order whose
-    content Gordon already has; any other change is judged as of now.
-    """
-    kept = pushed_delivery_date or _date_pushed_before_0003(order, config, pushed_hash)
-    translation = _keep_ref(
-        translate_order(order, config, now=now, pushed_delivery_date=kept), external_ref
-    )
-    if isinstance(translation, Untranslatable) and pushed_at is not None:
-        as_pushed = _keep_ref(
-            translate_order(order, config, now=pushed_at, pushed_delivery_date=kept), external_ref
-        )
-        if (
-            isinstance(as_pushed, Translated)
-            and as_pushed.gordon_order.content_hash() == pushed_hash
-        ):
-            return as_pushed
-    return translation
-
-
-def _date_pushed_before_0003(
-    order: SaleorOrder, config: ShopConfig, pushed_hash: str | None
-) -> date | None:
-    """Pushes recorded before migration 0003 kept no date; the app then counted it from the
-    order's creation time alone, which is what translating as of that time gives."""
-    if pushed_hash is None or order.created is None:
-        return None
-    as_created = translate_order(order, config, now=order.created)
-    if not isinstance(as_created, Translated):
-        return None
-    return date.fromisoformat(as_created.gordon_order.deliverydate)
-
-
-def _keep_ref(translation: TranslationResult, ref: str | None) -> TranslationResult:
-    if not isinstance(translation, Translated) or not ref:
-        return translation
-    if translation.gordon_order.external_ref == ref:
-        return translation
-    gordon_order = translation.gordon_order.model_copy(update={"external_ref": ref})
-    return dataclasses.replace(translation, gordon_order=gordon_order)
 
 
 async def run_job(services: SyncServices, job: ClaimedJob) -> JobResult:

@@ -19,13 +19,13 @@ import pytest_asyncio
 from sqlalchemy import update
 
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.order_events import OrderEvent
 from saleor_gordon.core.retry import RetryPolicy
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from saleor_gordon.runtime import Runtime, open_runtime
 from saleor_gordon.settings import Settings
 from saleor_gordon.store.database import migrate
-from saleor_gordon.store.inbox import ReceivedOrderEvent
 from saleor_gordon.store.tables import sync_jobs
 from saleor_gordon.sync import SyncServices, run_job
 from tests.conftest import TEST_SECRET_KEY
@@ -57,7 +57,7 @@ class Shop:
     events: Callable[[], int]
 
     async def event(self, name: str, order: dict[str, Any]) -> None:
-        received = ReceivedOrderEvent(
+        received = OrderEvent(
             installation_id=self.installation_id,
             event=name,
             order_id=order["id"],

@@ -1,7 +1,7 @@
-"""Should an order found by a backfill or a reconcile be queued? Decided from values (issue 10).
+"""Should an order found by a backfill or a reconcile be queued? Decided from values.
 
-The answer reuses ``decide_sync``, the decision a sync job makes, with what the job table knows
-of the order: an order is queued when a job run now would push it (or ask a person to fix it) and
+The answer reuses the decision a sync job makes (``decide_for_order``), with what the job table
+knows of the order: an order is queued when a job run now would push it (or ask a person to fix it) and
 nothing is queued or in Gordon for it yet. Everything else is skipped with the reason.
 """
 
@@ -11,15 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from saleor_gordon.core.job_status import JobStatus
-from saleor_gordon.core.sync_decision import (
-    Fix,
-    OrderState,
-    Push,
-    Settle,
-    Withdraw,
-    decide_sync,
-)
-from saleor_gordon.core.translate import TranslationResult
+from saleor_gordon.core.sync_decision import Fix, Push, Settle, SyncDecision, Withdraw
 
 ScanAction = Literal["enqueue", "skip"]
 
@@ -43,14 +35,9 @@ class ScanPlan:
     reason: str
 
 
-def plan_order(
-    *,
-    state: OrderState,
-    translation: TranslationResult,
-    triggers: tuple[str, ...],
-    job: KnownJob | None,
-) -> ScanPlan:
-    """Queue the order, or skip it with the reason."""
+def plan_order(decision: SyncDecision, job: KnownJob | None) -> ScanPlan:
+    """Queue the order, or skip it with the reason: ``decision`` is what a job would do with it
+    (``decide_for_order`` with nothing sent before and the events ``job`` has seen)."""
     if job is not None:
         if job.in_gordon or job.status is JobStatus.SYNCED:
             return ScanPlan(SKIP, "Already in Gordon.")
@@ -60,13 +47,6 @@ def plan_order(
             return ScanPlan(SKIP, "Cancelled; not in Gordon.")
         if job.status in (JobStatus.NEEDS_ATTENTION, JobStatus.FAILED):
             return ScanPlan(SKIP, f"Its job is {job.status.value}: fix it and retry the job.")
-    decision = decide_sync(
-        state=state,
-        translation=translation,
-        triggers=triggers,
-        events_seen=job.events_seen if job is not None else frozenset(),
-        pushed_hash=None,
-    )
     if isinstance(decision, Push):
         return ScanPlan(ENQUEUE, "Trigger met; not in Gordon.")
     if isinstance(decision, Fix):

@@ -20,13 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from saleor_gordon.core.backfill import KnownJob
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.order_events import CATCH_UP_EVENT, event_names
 from saleor_gordon.store.error_mapping import map_database_errors
-from saleor_gordon.store.jobs import enqueue_order_job, event_names
+from saleor_gordon.store.jobs import enqueue_order_job
 from saleor_gordon.store.tables import backfill_runs, reconcile_leases, sync_jobs
-
-#: The event recorded for a job that a backfill or reconcile queued (not a Saleor event: it sets
-#: no trigger bit; the job judges the order's state as it finds it).
-SCAN_EVENT = "BACKFILL"
 
 
 @dataclass(frozen=True)
@@ -266,7 +263,7 @@ async def _enqueue_scanned(
             installation_id=installation_id,
             order_id=order.order_id,
             order_number=order.order_number,
-            event=SCAN_EVENT,
+            event=CATCH_UP_EVENT,
             now=now,
         )
         count += 1

@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Dialect, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from saleor_gordon.core.order_events import OrderEvent
 from saleor_gordon.errors import InstallationGone
 from saleor_gordon.store import sqlite_writer_process
 from saleor_gordon.store.database import SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, sqlite_file
@@ -74,25 +75,6 @@ deadlock)."""
 
 
 @dataclass(frozen=True)
-class ReceivedOrderEvent:
-    """What the app keeps of an order webhook: identifiers only, no customer data."""
-
-    installation_id: int
-    event: str
-    order_id: str
-    order_number: str | None
-    issued_at: str | None
-    principal_type: str | None
-    principal_id: str | None
-    body_sha256: str
-
-    @property
-    def dedupe_key(self) -> str:
-        # Saleor resends identical bytes on retry and has no delivery id; these identify an event.
-        return f"{self.event}|{self.order_id}|{self.issued_at or self.body_sha256}"
-
-
-@dataclass(frozen=True)
 class InboxResult:
     duplicate: bool
     job_id: int | None
@@ -100,7 +82,7 @@ class InboxResult:
 
 @dataclass(frozen=True)
 class _Waiting:
-    received: ReceivedOrderEvent
+    received: OrderEvent
     now: datetime
     ignored_reason: str | None
     answer: asyncio.Future[InboxResult]
@@ -266,7 +248,7 @@ class EventInbox:
         """Transactions the inbox committed (each holding one group of events)."""
 
     async def record_order_event(
-        self, received: ReceivedOrderEvent, *, now: datetime, ignored_reason: str | None = None
+        self, received: OrderEvent, *, now: datetime, ignored_reason: str | None = None
     ) -> InboxResult:
         """Store the event once and, unless ignored, create or refresh its order's sync job.
 

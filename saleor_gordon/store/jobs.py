@@ -27,26 +27,11 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from saleor_gordon.core.job_status import SETTLED_STATUSES, JobStatus
-from saleor_gordon.core.sync_decision import MANUAL_SEND_EVENT
+from saleor_gordon.core.order_events import EVENT_BITS, MANUAL_SEND_EVENT, event_names
+from saleor_gordon.core.sync_decision import SentBefore
 from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.multirow import bind_processor, execute_rows
 from saleor_gordon.store.tables import installations, job_history, sync_jobs, webhook_events
-
-#: One bit per order event. Stored in the database: never renumber, only add.
-EVENT_BITS: dict[str, int] = {
-    "ORDER_CREATED": 1,
-    "ORDER_CONFIRMED": 2,
-    "ORDER_FULLY_PAID": 4,
-    "ORDER_UPDATED": 8,
-    "ORDER_CANCELLED": 16,
-    "ORDER_EXPIRED": 32,
-    "ORDER_METADATA_UPDATED": 64,
-    MANUAL_SEND_EVENT: 128,
-}
-
-
-def event_names(mask: int) -> frozenset[str]:
-    return frozenset(name for name, bit in EVENT_BITS.items() if mask & bit)
 
 
 @dataclass(frozen=True)
@@ -223,6 +208,15 @@ class ClaimedJob:
     pushed_delivery_date: date | None = None
     """The deliverydate of the content Gordon accepted last (``pushed_hash``)."""
 
+    @property
+    def sent_before(self) -> SentBefore:
+        return SentBefore(
+            external_ref=self.external_ref,
+            pushed_at=self.pushed_at,
+            pushed_hash=self.pushed_hash,
+            pushed_delivery_date=self.pushed_delivery_date,
+        )
+
 
 @dataclass(frozen=True)
 class HistoryEntry:
@@ -277,6 +271,15 @@ class JobView:
     pushed_at: datetime | None = None
     pushed_delivery_date: date | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def sent_before(self) -> SentBefore:
+        return SentBefore(
+            external_ref=self.external_ref,
+            pushed_at=self.pushed_at,
+            pushed_hash=self.pushed_hash,
+            pushed_delivery_date=self.pushed_delivery_date,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -122,7 +122,7 @@ sync_jobs = Table(
     Column("order_number", String(64), nullable=True),
     # pending | retrying | synced | needs_attention | failed | cancelled | skipped
     Column("status", String(32), nullable=False),
-    # Order events received for the order, as bits (store/jobs.py EVENT_BITS), so that triggers
+    # Order events received for the order, as bits (core/order_events.py EVENT_BITS), so that triggers
     # survive coalescing and one upsert statement can add an event.
     Column("events_mask", Integer, nullable=False, default=0),
     # Bumped by every event: a worker that finishes an older version leaves the job due.

@@ -23,17 +23,13 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
 from saleor_gordon import metrics
+from saleor_gordon.core.order_events import ORDER_EVENTS, OrderEvent
 from saleor_gordon.errors import InstallationGone, SecretsError, StoreUnavailable, WebhookRejected
 from saleor_gordon.observability import sanitize_url
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor import headers
-from saleor_gordon.saleor.manifest import (
-    APP_DELETED_WEBHOOK_PATH,
-    ORDER_EVENTS,
-    ORDERS_WEBHOOK_PATH,
-)
+from saleor_gordon.saleor.manifest import APP_DELETED_WEBHOOK_PATH, ORDERS_WEBHOOK_PATH
 from saleor_gordon.saleor.signature import verify_webhook_signature
-from saleor_gordon.store.inbox import ReceivedOrderEvent
 from saleor_gordon.web.error_responses import (
     error_response,
     internal_error_response,
@@ -296,7 +292,7 @@ async def record_order_event(runtime: Runtime, webhook: VerifiedWebhook) -> JSON
     )
 
 
-def _received_order_event(webhook: VerifiedWebhook) -> ReceivedOrderEvent:
+def _received_order_event(webhook: VerifiedWebhook) -> OrderEvent:
     order = webhook.payload.get("order")
     order_id = _storable_text(order.get("id"), 255) if isinstance(order, dict) else None
     if not isinstance(order, dict) or not order_id:
@@ -309,7 +305,7 @@ def _received_order_event(webhook: VerifiedWebhook) -> ReceivedOrderEvent:
     principal = webhook.payload.get("issuingPrincipal")
     principal = principal if isinstance(principal, dict) else {}
     number = order.get("number")
-    return ReceivedOrderEvent(
+    return OrderEvent(
         installation_id=webhook.installation.id,
         event=webhook.event,
         order_id=order_id,
@@ -321,7 +317,7 @@ def _received_order_event(webhook: VerifiedWebhook) -> ReceivedOrderEvent:
     )
 
 
-def _ignored_reason(webhook: VerifiedWebhook, received: ReceivedOrderEvent) -> str | None:
+def _ignored_reason(webhook: VerifiedWebhook, received: OrderEvent) -> str | None:
     own_write = (
         webhook.event == "ORDER_METADATA_UPDATED"
         and received.principal_type == "App"

@@ -11,9 +11,10 @@ import pytest
 
 from saleor_gordon.cli import main
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.order_events import OrderEvent
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import create_engine, migrate
-from saleor_gordon.store.inbox import EventInbox, ReceivedOrderEvent
+from saleor_gordon.store.inbox import EventInbox
 from saleor_gordon.store.installations import InstallationStore
 from saleor_gordon.store.jobs import JobResult, JobStore
 from tests.conftest import TEST_SECRET_KEY
@@ -38,7 +39,7 @@ async def _seed(url: str, *, revoke_b: bool = False) -> dict[str, int]:
             )
             for offset, number in enumerate(orders):
                 at = NOW + timedelta(minutes=int(number))
-                received = ReceivedOrderEvent(
+                received = OrderEvent(
                     installation_id=installation.id,
                     event="ORDER_FULLY_PAID",
                     order_id=f"order-{number}",

@@ -1,4 +1,5 @@
-"""plan_order: what backfill and reconcile do with an order, from the job table and decide_sync."""
+"""plan_order: what backfill and reconcile do with an order, from the job table and the decision a
+job would make (decide_sync with nothing sent before, as decide_for_order gives it)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import pytest
 
 from saleor_gordon.core.backfill import KnownJob, ScanPlan, plan_order
 from saleor_gordon.core.job_status import JobStatus
-from saleor_gordon.core.sync_decision import MANUAL_SEND_EVENT, OrderState
+from saleor_gordon.core.order_events import MANUAL_SEND_EVENT
+from saleor_gordon.core.sync_decision import OrderState, decide_sync
 from saleor_gordon.core.translate import (
     Problem,
     Skipped,
@@ -19,12 +21,14 @@ DRAFT = OrderState(status="DRAFT", charge_status="FULL", is_paid=True)
 
 
 def _plan(state: OrderState, job: KnownJob | None, translation: object = None) -> ScanPlan:
-    return plan_order(
+    decision = decide_sync(
         state=state,
         translation=translation or translated_at_now(),  # type: ignore[arg-type]
         triggers=("ORDER_FULLY_PAID",),
-        job=job,
+        events_seen=job.events_seen if job is not None else frozenset(),
+        pushed_hash=None,
     )
+    return plan_order(decision, job)
 
 
 def _job(

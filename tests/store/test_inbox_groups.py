@@ -21,11 +21,12 @@ import pytest_asyncio
 from sqlalchemy import event, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from saleor_gordon.core.order_events import OrderEvent
 from saleor_gordon.errors import InstallationGone, StoreUnavailable
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store import inbox as inbox_module
 from saleor_gordon.store.database import create_engine, migrate
-from saleor_gordon.store.inbox import EventInbox, InboxResult, ReceivedOrderEvent, SqliteWriter
+from saleor_gordon.store.inbox import EventInbox, InboxResult, SqliteWriter
 from saleor_gordon.store.installations import InstallationStore
 from saleor_gordon.store.jobs import JobStore
 from saleor_gordon.store.tables import sync_jobs
@@ -83,10 +84,8 @@ async def inbox(write_path: tuple[str, str]) -> AsyncIterator[Inbox]:
         await engine.dispose()
 
 
-def received(
-    installation_id: int, order: int, event: str = "ORDER_FULLY_PAID"
-) -> ReceivedOrderEvent:
-    return ReceivedOrderEvent(
+def received(installation_id: int, order: int, event: str = "ORDER_FULLY_PAID") -> OrderEvent:
+    return OrderEvent(
         installation_id=installation_id,
         event=event,
         order_id=f"T3JkZXI6{order}",
@@ -98,7 +97,7 @@ def received(
     )
 
 
-async def record_all(inbox: EventInbox, events: list[ReceivedOrderEvent]) -> list[object]:
+async def record_all(inbox: EventInbox, events: list[OrderEvent]) -> list[object]:
     return await asyncio.gather(
         *(inbox.record_order_event(e, now=NOW) for e in events), return_exceptions=True
     )

@@ -10,9 +10,10 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from saleor_gordon.core.order_events import OrderEvent
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import migration_status
-from saleor_gordon.store.inbox import EventInbox, ReceivedOrderEvent
+from saleor_gordon.store.inbox import EventInbox
 from saleor_gordon.store.installations import InstallationStore
 from saleor_gordon.store.jobs import JobStore
 from tests.conftest import TEST_SECRET_KEY
@@ -29,8 +30,8 @@ def _store(engine: AsyncEngine) -> InstallationStore:
 
 def _event(
     installation_id: int, event: str = "ORDER_FULLY_PAID", issued_at: str = "t1"
-) -> ReceivedOrderEvent:
-    return ReceivedOrderEvent(
+) -> OrderEvent:
+    return OrderEvent(
         installation_id=installation_id,
         event=event,
         order_id="T3JkZXI6MQ==",

@@ -12,8 +12,9 @@ from sqlalchemy import event, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.order_events import OrderEvent
 from saleor_gordon.secret_box import SecretBox
-from saleor_gordon.store.inbox import EventInbox, ReceivedOrderEvent
+from saleor_gordon.store.inbox import EventInbox
 from saleor_gordon.store.installations import InstallationStore
 from saleor_gordon.store.jobs import (
     ClaimedJob,
@@ -44,7 +45,7 @@ async def _event(
     event: str = "ORDER_FULLY_PAID",
     at: datetime = NOW,
 ) -> int | None:
-    received = ReceivedOrderEvent(
+    received = OrderEvent(
         installation_id=installation_id,
         event=event,
         order_id=order,
