@@ -13,7 +13,7 @@ Checks, in order (a failed check skips those that need it):
   ``needs_attention`` (a warning: orders a person must fix).
 
 Every failure carries a remedy. Reads only: the same code paths as the app (``SaleorClient``,
-``shop_admin.read_shop_config`` and ``check_gordon_connection``, the stores).
+``shop_actions.read_shop_config`` and ``check_gordon_connection``, the stores).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from saleor_gordon.saleor.graphql_client import SaleorClient, failure_summary
 from saleor_gordon.saleor.manifest import PERMISSIONS, build_manifest
 from saleor_gordon.secret_box import SecretBox, load_secret_keys
 from saleor_gordon.settings import Settings
-from saleor_gordon.shop_admin import check_gordon_connection, read_shop_config
+from saleor_gordon.shop_actions import check_gordon_connection, read_shop_config
 from saleor_gordon.store.database import create_engine, migration_status
 from saleor_gordon.store.installations import Installation
 

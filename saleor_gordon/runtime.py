@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from saleor_gordon.jobs.queue import JobStore
 from saleor_gordon.saleor.jwks import JwksRefetchLimiter
 from saleor_gordon.secret_box import SecretBox, load_secret_keys
 from saleor_gordon.settings import Settings
 from saleor_gordon.store.database import create_engine
 from saleor_gordon.store.inbox import EventInbox, SqliteWriter
 from saleor_gordon.store.installations import InstallationStore, WebhookIdentityCache
-from saleor_gordon.store.jobs import JobStore
 
 Clock = Callable[[], datetime]
 

@@ -4,7 +4,7 @@
 #   scripts/mutation.sh [core|sync] [mutmut run arguments...]
 #
 # core: saleor_gordon/core/ and saleor/signature.py against tests/core and tests/saleor/test_signature.py
-# sync: saleor_gordon/sync.py against tests/sync/test_sync.py and tests/test_sync_delivery_dates.py
+# sync: saleor_gordon/jobs/attempt.py against tests/jobs/test_attempt.py and tests/jobs/test_kept_delivery_dates.py
 #       (SYNC_TESTS='["tests/a.py", ...]' overrides)
 #
 # Each target runs in its own scratch copy, .mutation/<target>/ (git-ignored), with the repository's
@@ -33,10 +33,10 @@ sync)
     # SYNC_TESTS overrides the selection, as a TOML list of paths.
     section='[tool.mutmut]
 source_paths = ["saleor_gordon"]
-only_mutate = ["saleor_gordon/sync.py"]
-pytest_add_cli_args_test_selection = '"${SYNC_TESTS:-[\"tests/sync/test_sync.py\", \"tests/test_sync_delivery_dates.py\"]}"'
+only_mutate = ["saleor_gordon/jobs/attempt.py"]
+pytest_add_cli_args_test_selection = '"${SYNC_TESTS:-[\"tests/jobs/test_attempt.py\", \"tests/jobs/test_kept_delivery_dates.py\"]}"'
 # mutation_warmup builds the Saleor fake'"'"'s schema in the fork server, not once per mutant.
-pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "tests.sync.mutation_warmup"]
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "tests.jobs.mutation_warmup"]
 also_copy = ["graphql", "manifest"]'
     ;;
 *)

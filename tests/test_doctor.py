@@ -20,12 +20,12 @@ from saleor_gordon import __version__
 from saleor_gordon.cli import main
 from saleor_gordon.doctor import Check, DoctorReport, diagnose
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
+from saleor_gordon.jobs.queue import enqueue_order_job
 from saleor_gordon.saleor.manifest import build_manifest
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.settings import Settings
 from saleor_gordon.store.database import create_engine, head_revision, migrate
 from saleor_gordon.store.installations import InstallationStore
-from saleor_gordon.store.jobs import enqueue_order_job
 from saleor_gordon.store.tables import installations, sync_jobs
 from tests.conftest import TEST_SECRET_KEY, _free_port
 from tests.core.builders import config

@@ -155,7 +155,7 @@ def test_the_formatter_masks_message_arguments_and_tracebacks() -> None:
     except ValueError:
         exc_info = sys.exc_info()
     record = logging.LogRecord(
-        "saleor_gordon.worker",
+        "saleor_gordon.jobs.worker",
         logging.ERROR,
         __file__,
         1,
@@ -196,7 +196,7 @@ def test_configure_logging_installs_the_masks(
 
 
 def _record(
-    msg: str, *args: object, exc_info: Any = None, name: str = "saleor_gordon.worker"
+    msg: str, *args: object, exc_info: Any = None, name: str = "saleor_gordon.jobs.worker"
 ) -> logging.LogRecord:
     record = logging.LogRecord(name, logging.ERROR, __file__, 1, msg, args, exc_info)
     record.created = 1764633600.25  # 2025-12-02T00:00:00.250Z
@@ -215,7 +215,7 @@ def test_json_lines_carry_the_event_name_and_the_fields_of_the_message() -> None
         "time": "2025-12-02T00:00:00.250+00:00",
         "level": "ERROR",
         "event": "gordon.pushed",
-        "logger": "saleor_gordon.worker",
+        "logger": "saleor_gordon.jobs.worker",
         "message": "gordon.pushed job_id=42 order_id=T3JkZXI6MQ== saleor_api_url=https://shop.example.com/graphql/",
         "job_id": "42",
         "order_id": "T3JkZXI6MQ==",

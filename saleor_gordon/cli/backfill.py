@@ -28,7 +28,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from saleor_gordon.backfill import PlannedOrder, ScanProgress, load_shop, scan_orders
+from saleor_gordon.catch_up.scan import PlannedOrder, ScanProgress, load_shop, scan_orders
 from saleor_gordon.cli.settings_loading import load_settings, report_error
 from saleor_gordon.errors import GordonAppError, SaleorError
 from saleor_gordon.runtime import Runtime, open_runtime

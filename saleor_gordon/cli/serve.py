@@ -15,13 +15,13 @@ import uvicorn
 
 from saleor_gordon.cli.settings_loading import load_settings, report_error
 from saleor_gordon.errors import ConfigurationError, GordonAppError
+from saleor_gordon.jobs.attempt import SyncServices
+from saleor_gordon.jobs.worker import WorkerPool
 from saleor_gordon.observability import configure_logging, sanitize_url
 from saleor_gordon.runtime import Runtime, open_runtime
 from saleor_gordon.settings import Settings
 from saleor_gordon.store.database import migrate, migration_status
-from saleor_gordon.sync import SyncServices
 from saleor_gordon.web.app import create_app
-from saleor_gordon.worker import WorkerPool
 
 logger = logging.getLogger(__name__)
 

@@ -10,11 +10,11 @@ import signal
 from saleor_gordon.cli.serve import prepare_database
 from saleor_gordon.cli.settings_loading import load_settings, report_error
 from saleor_gordon.errors import GordonAppError
+from saleor_gordon.jobs.attempt import SyncServices
+from saleor_gordon.jobs.worker import WorkerPool
 from saleor_gordon.observability import configure_logging
 from saleor_gordon.runtime import open_runtime
 from saleor_gordon.settings import Settings
-from saleor_gordon.sync import SyncServices
-from saleor_gordon.worker import WorkerPool
 
 logger = logging.getLogger(__name__)
 

@@ -36,16 +36,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from saleor_gordon.core.order_events import OrderEvent
 from saleor_gordon.errors import InstallationGone
-from saleor_gordon.store import sqlite_writer_process
-from saleor_gordon.store.database import SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, sqlite_file
-from saleor_gordon.store.error_mapping import map_database_errors
-from saleor_gordon.store.jobs import (
+from saleor_gordon.jobs.queue import (
     ORDER_JOB_COLUMNS,
     UPSERT_JOBS_VALUES,
     UPSERT_ORDER_JOBS,
     OrderJobRequest,
     order_job_rows,
 )
+from saleor_gordon.store import sqlite_writer_process
+from saleor_gordon.store.database import SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, sqlite_file
+from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.multirow import bind_processor, execute_on_driver, values_rows
 from saleor_gordon.store.sqlite_writer_process import (
     FrameDecoder,

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.shop_config import ShopConfig, parse_shop_config, with_secret
 from saleor_gordon.errors import SecretsError
+from saleor_gordon.jobs.queue import retry_jobs_needing_attention
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.error_mapping import map_database_errors
-from saleor_gordon.store.jobs import retry_jobs_needing_attention
 from saleor_gordon.store.tables import installations
 
 WebhookIdentity = tuple[int, str, Mapping[str, Any]]

@@ -30,9 +30,10 @@ from saleor_gordon.errors import (
     SaleorUnavailable,
     ShopConfigInvalid,
 )
+from saleor_gordon.jobs.queue import JobView
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import failure_summary
-from saleor_gordon.shop_admin import (
+from saleor_gordon.shop_actions import (
     OrderNotFound,
     SendPreview,
     check_gordon_connection,
@@ -43,7 +44,6 @@ from saleor_gordon.shop_admin import (
     shop_options,
 )
 from saleor_gordon.store.installations import Installation
-from saleor_gordon.store.jobs import JobView
 from saleor_gordon.web.dashboard_auth import (
     MANAGE_APPS,
     MANAGE_ORDERS,

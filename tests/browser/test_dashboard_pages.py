@@ -20,8 +20,8 @@ import pytest_asyncio
 from playwright.async_api import Frame, Page, Response, expect
 
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
+from saleor_gordon.jobs.queue import JobStore
 from saleor_gordon.store.installations import InstallationStore
-from saleor_gordon.store.jobs import JobStore
 from tests.browser.conftest import OpenInDashboard, Screenshot
 from tests.browser.dashboard_host import DashboardView, Mount
 from tests.e2e.conftest import Stack, running_stack

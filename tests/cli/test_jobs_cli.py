@@ -12,11 +12,11 @@ import pytest
 from saleor_gordon.cli import main
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.order_events import OrderEvent
+from saleor_gordon.jobs.queue import JobResult, JobStore
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import create_engine, migrate
 from saleor_gordon.store.inbox import EventInbox
 from saleor_gordon.store.installations import InstallationStore
-from saleor_gordon.store.jobs import JobResult, JobStore
 from tests.conftest import TEST_SECRET_KEY
 
 SHOP_A = "https://a.example.com/graphql/"

@@ -30,10 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
+from saleor_gordon.jobs.queue import JobStore
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import create_engine
 from saleor_gordon.store.installations import InstallationStore
-from saleor_gordon.store.jobs import JobStore
 from tests.conftest import TEST_SECRET_KEY, _free_port
 from tests.support.app_process import AppProcess, app_env
 from tests.support.fixtures import (  # noqa: F401 - tests/chaos imports these fixtures from here

@@ -23,12 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.order_events import OrderEvent
 from saleor_gordon.errors import InstallationGone, StoreUnavailable
+from saleor_gordon.jobs.queue import JobStore
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store import inbox as inbox_module
 from saleor_gordon.store.database import create_engine, migrate
 from saleor_gordon.store.inbox import EventInbox, InboxResult, SqliteWriter
 from saleor_gordon.store.installations import InstallationStore
-from saleor_gordon.store.jobs import JobStore
 from saleor_gordon.store.tables import sync_jobs
 from tests.conftest import TEST_SECRET_KEY
 

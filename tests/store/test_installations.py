@@ -11,11 +11,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.order_events import OrderEvent
+from saleor_gordon.jobs.queue import JobStore
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import migration_status
 from saleor_gordon.store.inbox import EventInbox
 from saleor_gordon.store.installations import InstallationStore
-from saleor_gordon.store.jobs import JobStore
 from tests.conftest import TEST_SECRET_KEY
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
+from saleor_gordon.jobs.queue import HistoryEntry, JobResult, enqueue_order_job
 from saleor_gordon.store.installations import Installation, InstallationStore
-from saleor_gordon.store.jobs import HistoryEntry, JobResult, enqueue_order_job
 from saleor_gordon.store.tables import installations, sync_jobs
 from tests.support.fixtures import RunningSaleorFake, SaleorFakeFactory, StartSandbox
 from tests.support.saleor_fake import SigningKey

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
-from saleor_gordon.sync import SyncServices, run_job
+from saleor_gordon.jobs.attempt import SyncServices, run_job
 from saleor_gordon.web.app import create_app
 from tests.e2e.conftest import shop_config
 from tests.support.fixtures import RunningSaleorFake

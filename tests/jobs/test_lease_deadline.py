@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import event
 
 from saleor_gordon.core.job_status import JobStatus
+from tests.jobs.conftest import Bench
+from tests.jobs.test_worker import Gate, logged, running, until
 from tests.support.fixtures import unreachable_engine_like
-from tests.sync.conftest import Bench
-from tests.sync.test_worker import Gate, logged, running, until
 
 
 @pytest.fixture

@@ -13,16 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.order_events import OrderEvent
-from saleor_gordon.secret_box import SecretBox
-from saleor_gordon.store.inbox import EventInbox
-from saleor_gordon.store.installations import InstallationStore
-from saleor_gordon.store.jobs import (
+from saleor_gordon.jobs.queue import (
     ClaimedJob,
     HistoryEntry,
     JobResult,
     JobStore,
     enqueue_order_job,
 )
+from saleor_gordon.secret_box import SecretBox
+from saleor_gordon.store.inbox import EventInbox
+from saleor_gordon.store.installations import InstallationStore
 from saleor_gordon.store.tables import sync_jobs
 from tests.conftest import TEST_SECRET_KEY
 

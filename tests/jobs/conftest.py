@@ -1,4 +1,4 @@
-"""In-process fixtures for ``sync.py`` and ``worker.py``: the real store (SQLite), the Saleor fake
+"""In-process fixtures for ``jobs/attempt.py`` and ``jobs/worker.py``: the real store (SQLite), the Saleor fake
 and the Gordon sandbox on loopback sockets, a clock that moves only when told, and an outbound
 transport that lets a test act at the moment the app sends a given request.
 
@@ -32,13 +32,13 @@ from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import (
     RunningSandbox,
 )
+from saleor_gordon.jobs.attempt import SyncServices, run_job
+from saleor_gordon.jobs.queue import ClaimedJob, JobResult, JobView, enqueue_order_job
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.settings import Settings
 from saleor_gordon.store.database import create_engine, migrate
 from saleor_gordon.store.installations import Installation
-from saleor_gordon.store.jobs import ClaimedJob, JobResult, JobView, enqueue_order_job
-from saleor_gordon.sync import SyncServices, run_job
 from tests.conftest import TEST_SECRET_KEY
 from tests.support.fixtures import RunningSaleorFake, StartSandbox
 from tests.support.shop import DELIVERY_GROUP, shop_config

@@ -16,14 +16,14 @@ import pytest_asyncio
 from rich.console import Console
 from sqlalchemy import func, select, update
 
-from saleor_gordon.backfill import ScanProgress, Shop, load_shop, scan_orders
+from saleor_gordon.catch_up.scan import ScanProgress, Shop, load_shop, scan_orders
 from saleor_gordon.cli.backfill import add_arguments, backfill
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.shop_config import parse_shop_config
+from saleor_gordon.jobs.queue import enqueue_order_job
 from saleor_gordon.runtime import Runtime, open_runtime
 from saleor_gordon.settings import Settings
 from saleor_gordon.store.database import migrate
-from saleor_gordon.store.jobs import enqueue_order_job
 from saleor_gordon.store.tables import backfill_runs, sync_jobs
 from tests.conftest import TEST_SECRET_KEY
 from tests.core.builders import config_data

@@ -13,7 +13,7 @@ from typing import Any
 import pytest_asyncio
 from sqlalchemy import select
 
-from saleor_gordon.backfill import reconcile_due_shops
+from saleor_gordon.catch_up.scan import reconcile_due_shops
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.runtime import Runtime, open_runtime
 from saleor_gordon.settings import Settings
@@ -126,7 +126,7 @@ async def test_a_lease_held_by_a_process_that_died_is_taken_over_after_it_expire
     two_processes: tuple[Runtime, Runtime, Clock], saleor_fake: RunningSaleorFake
 ) -> None:
     first, second, clock = two_processes
-    from saleor_gordon.store.backfill import ScanStore
+    from saleor_gordon.catch_up.store import ScanStore
 
     lease_seconds = first.settings.reconcile_lease_seconds
     assert await ScanStore(first.engine).claim_reconcile(

@@ -46,10 +46,10 @@ from saleor_gordon.errors import (
 )
 from saleor_gordon.gordon.client import CredentialCheck, GordonClient
 from saleor_gordon.gordon.tokens import TokenCache
+from saleor_gordon.jobs.queue import JobView
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import SaleorClient
 from saleor_gordon.store.installations import Installation
-from saleor_gordon.store.jobs import JobView
 
 SendAction = Literal["send", "update", "unchanged", "withdraw", "skip", "fix", "not_configured"]
 

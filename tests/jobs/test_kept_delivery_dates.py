@@ -23,11 +23,11 @@ from saleor_gordon.core.order_events import OrderEvent
 from saleor_gordon.core.retry import RetryPolicy
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
+from saleor_gordon.jobs.attempt import SyncServices, run_job
 from saleor_gordon.runtime import Runtime, open_runtime
 from saleor_gordon.settings import Settings
 from saleor_gordon.store.database import migrate
 from saleor_gordon.store.tables import sync_jobs
-from saleor_gordon.sync import SyncServices, run_job
 from tests.conftest import TEST_SECRET_KEY
 from tests.support.fixtures import RunningSaleorFake
 from tests.support.shop import CLIENT_ID, CLIENT_SECRET

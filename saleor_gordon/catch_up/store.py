@@ -18,11 +18,11 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from saleor_gordon.core.backfill import KnownJob
+from saleor_gordon.catch_up.plan import KnownJob
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.order_events import CATCH_UP_EVENT, event_names
+from saleor_gordon.jobs.queue import enqueue_order_job
 from saleor_gordon.store.error_mapping import map_database_errors
-from saleor_gordon.store.jobs import enqueue_order_job
 from saleor_gordon.store.tables import backfill_runs, reconcile_leases, sync_jobs
 
 

@@ -42,9 +42,9 @@ from saleor_gordon.errors import (
 from saleor_gordon.gordon.client import GordonClient
 from saleor_gordon.gordon.rate_limit import RequestPacer
 from saleor_gordon.gordon.tokens import TokenCache
+from saleor_gordon.jobs.queue import ClaimedJob, HistoryEntry, JobResult
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import SaleorClient
-from saleor_gordon.store.jobs import ClaimedJob, HistoryEntry, JobResult
 from saleor_gordon.store.rate import DatabaseRateLimiter
 
 logger = logging.getLogger(__name__)

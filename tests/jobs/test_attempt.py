@@ -18,20 +18,20 @@ from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.retry import RetryPolicy
 from saleor_gordon.errors import SaleorTokenRevoked
 from saleor_gordon.fakes.gordon_sandbox import tracking_id_for
+from saleor_gordon.jobs.attempt import NOT_CONFIGURED, SyncServices, run_job
+from saleor_gordon.jobs.queue import JobResult
 from saleor_gordon.metrics import REGISTRY
-from saleor_gordon.store.jobs import JobResult
 from saleor_gordon.store.rate import DatabaseRateLimiter
 from saleor_gordon.store.tables import installations
-from saleor_gordon.sync import NOT_CONFIGURED, SyncServices, run_job
-from tests.support.fixtures import unreachable_engine_like
-from tests.support.shop import DELIVERY_GROUP
-from tests.sync.conftest import (
+from tests.jobs.conftest import (
     FIRST_DELAY,
     MAX_AGE,
     Bench,
     history,
     unavailable,
 )
+from tests.support.fixtures import unreachable_engine_like
+from tests.support.shop import DELIVERY_GROUP
 
 STORE_FAILED = (
     "The database failed (OperationalError); is it running and migrated (`saleor-gordon migrate`)?"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from saleor_gordon.core.backfill import KnownJob, ScanPlan, plan_order
+from saleor_gordon.catch_up.plan import KnownJob, ScanPlan, plan_order
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.order_events import MANUAL_SEND_EVENT
 from saleor_gordon.core.sync_decision import OrderState, decide_sync

@@ -18,7 +18,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from saleor_gordon.core.backfill import ENQUEUE, SKIP, ScanAction, plan_order
+from saleor_gordon.catch_up.plan import ENQUEUE, SKIP, ScanAction, plan_order
+from saleor_gordon.catch_up.store import BackfillRun, OrderToQueue, ScanStore
 from saleor_gordon.core.order import OrderPayloadInvalid, SaleorOrder
 from saleor_gordon.core.shop_config import ShopConfig
 from saleor_gordon.core.sync_decision import NOTHING_SENT, decide_for_order
@@ -30,7 +31,6 @@ from saleor_gordon.errors import (
 )
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import OrderTimeField, SaleorClient
-from saleor_gordon.store.backfill import BackfillRun, OrderToQueue, ScanStore
 from saleor_gordon.store.installations import Installation
 
 logger = logging.getLogger(__name__)

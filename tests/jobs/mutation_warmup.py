@@ -1,4 +1,4 @@
-"""A pytest plugin for mutation testing of sync.py (``scripts/mutation.sh sync`` loads it with -p).
+"""A pytest plugin for mutation testing of the attempt (``scripts/mutation.sh attempt`` loads it with -p).
 
 mutmut runs the tests of each mutant in a process forked from one that only collected them. The
 Saleor fake's schema is built on first use and takes seconds; built here, when pytest starts in

@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from saleor_gordon.backfill import reconcile_due_shops, reconciler_id
+from saleor_gordon.catch_up.scan import reconcile_due_shops, reconciler_id
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.retry import GiveUp
 from saleor_gordon.errors import StoreUnavailable
-from saleor_gordon.store.jobs import ClaimedJob, JobResult
-from saleor_gordon.sync import SyncServices, run_job
+from saleor_gordon.jobs.attempt import SyncServices, run_job
+from saleor_gordon.jobs.queue import ClaimedJob, JobResult
 
 logger = logging.getLogger(__name__)
 
@@ -257,7 +257,7 @@ class WorkerPool:
                 await asyncio.wait_for(self.stopping.wait(), timeout=PRUNE_INTERVAL_SECONDS)
 
     async def _reconcile_periodically(self) -> None:
-        """Every period (and at start), queue the orders whose webhooks were lost (backfill.py).
+        """Every period (and at start), queue the orders whose webhooks were lost (catch_up/scan.py).
 
         Each shop is reconciled by one process per period: the others find it taken or not due.
         """

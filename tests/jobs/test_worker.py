@@ -1,6 +1,6 @@
 """``worker.WorkerPool`` in process: claiming, leases, crashes, draining and store outages.
 
-The pool runs as a task of the test's event loop over the bench (tests/sync/conftest.py). Polling
+The pool runs as a task of the test's event loop over the bench (tests/jobs/conftest.py). Polling
 is slowed to a minute, so a job only runs this soon because ``wake()`` or the work itself says
 so; tests wait on the job's state, on a log record, or on a ``Gate`` the attempt reaches.
 """
@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select, update
 
-from saleor_gordon import worker as worker_module
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.errors import StoreUnavailable
+from saleor_gordon.jobs import worker as worker_module
+from saleor_gordon.jobs.worker import WorkerPool, _cancel_and_wait
 from saleor_gordon.store.tables import sync_jobs
-from saleor_gordon.worker import WorkerPool, _cancel_and_wait
+from tests.jobs.conftest import FIRST_DELAY, MAX_AGE, Bench
 from tests.support.fixtures import unreachable_engine_like
-from tests.sync.conftest import FIRST_DELAY, MAX_AGE, Bench
 
 WAIT_SECONDS = 15.0  # a deadline for what should happen at once, not a pause
 
