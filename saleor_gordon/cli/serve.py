@@ -15,7 +15,7 @@ import uvicorn
 
 from saleor_gordon.cli.settings_loading import load_settings, report_error
 from saleor_gordon.errors import ConfigurationError, GordonAppError
-from saleor_gordon.jobs.attempt import SyncServices
+from saleor_gordon.jobs.attempt import JobServices
 from saleor_gordon.jobs.worker import WorkerPool
 from saleor_gordon.observability import configure_logging, sanitize_url
 from saleor_gordon.runtime import Runtime, open_runtime
@@ -108,7 +108,7 @@ async def _serve_on(settings: Settings, listener: socket.socket) -> None:
             create_app(runtime), host=host, port=port, log_config=None, access_log=False
         )
         server = _Server(config)
-        pool = WorkerPool(SyncServices.from_runtime(runtime), concurrency=settings.workers)
+        pool = WorkerPool(JobServices.from_runtime(runtime), concurrency=settings.workers)
         runtime.wake_workers = pool.wake
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -1,8 +1,11 @@
-"""One attempt of a sync job: read the order from Saleor, decide, talk to Gordon, write back.
+"""One attempt of a sync job: read the shop and the order, decide, talk to Gordon, tell Saleor.
 
-This is the only module that combines Saleor, Gordon and the store. Decisions come from the pure
-core (``translate_order``, ``decide_sync``, ``RetryPolicy``, ``desired_metadata``); this module
-performs them and turns what happened into a ``JobResult`` for the worker to record.
+This is the only module that combines Saleor, Gordon and the store. The decisions come from the
+pure core (``decide_for_order``, ``desired_metadata``); this module performs them and says what it
+found as a typed outcome (``jobs/lifecycle.py``: ``Pushed``, ``Withdrawn``, ``NothingToDo``,
+``NeedsPerson``, ``Unavailable``, ``TokenRevoked``). It stores nothing about the job: the worker
+turns the outcome into the job's next state (``lifecycle.transition``), asks this attempt to write
+that state to the order's metadata (``write_back``), and records the result.
 """
 
 from __future__ import annotations
@@ -12,14 +15,14 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from saleor_gordon import metrics
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.order import OrderPayloadInvalid, SaleorOrder
 from saleor_gordon.core.outcomes import Accepted, NotFound, Rejected, Retryable
-from saleor_gordon.core.retry import GiveUp, RetryPolicy
+from saleor_gordon.core.retry import RetryPolicy
 from saleor_gordon.core.shop_config import ShopConfig
 from saleor_gordon.core.sync_decision import (
     Fix,
@@ -42,7 +45,23 @@ from saleor_gordon.errors import (
 from saleor_gordon.gordon.client import GordonClient
 from saleor_gordon.gordon.rate_limit import RequestPacer
 from saleor_gordon.gordon.tokens import TokenCache
-from saleor_gordon.jobs.queue import ClaimedJob, HistoryEntry, JobResult
+from saleor_gordon.jobs.lifecycle import (
+    AttemptOutcome,
+    GordonCopy,
+    NeedsPerson,
+    NothingToDo,
+    Pushed,
+    PushRecorded,
+    Step,
+    TokenRevoked,
+    Transition,
+    Unavailable,
+    WithdrawalRecorded,
+    Withdrawn,
+    WriteBackFailed,
+    WrittenBack,
+)
+from saleor_gordon.jobs.queue import ClaimedJob
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import SaleorClient
 from saleor_gordon.store.rate import DatabaseRateLimiter
@@ -56,7 +75,7 @@ NOT_CONFIGURED = (
 
 
 @dataclass
-class SyncServices:
+class JobServices:
     """What every job attempt of a process shares."""
 
     runtime: Runtime
@@ -64,9 +83,10 @@ class SyncServices:
     token_cache: TokenCache = field(default_factory=TokenCache)
     rate_limiter: RequestPacer | None = None
     random: Callable[[], float] = random.random
+    """Uniform in [0, 1): spreads the retries (``RetryPolicy.jitter``)."""
 
     @classmethod
-    def from_runtime(cls, runtime: Runtime) -> SyncServices:
+    def from_runtime(cls, runtime: Runtime) -> JobServices:
         settings = runtime.settings
         policy = RetryPolicy(
             first_delay=settings.retry_first_delay_seconds,
@@ -79,47 +99,48 @@ class SyncServices:
 
 
 @dataclass(frozen=True)
-class _Step:
-    """What one action did, before retry and write-back are decided."""
+class _ReadOrder:
+    """The order as the attempt read it, and the client it was read with (for the write-back)."""
 
-    status: JobStatus
-    action: str
-    outcome: str
-    message: str
-    changes: Mapping[str, Any] = field(default_factory=dict)
-    retry_after: float | None = None
+    saleor: SaleorClient
+    order: SaleorOrder
 
 
-class _Attempt:
-    """The state of one job attempt; ``run`` returns the result to record."""
+class Attempt:
+    """One attempt of ``job``: ``act()``, then ``write_back(transition)``."""
 
-    def __init__(self, services: SyncServices, job: ClaimedJob) -> None:
+    def __init__(self, services: JobServices, job: ClaimedJob) -> None:
         self.services = services
         self.runtime = services.runtime
         self.job = job
         self.now = self.runtime.clock()
-        self.history: list[HistoryEntry] = []
+        self._decided: _ReadOrder | None = None
+        """Set once the order was read and a decision acted on: only then is it written back."""
 
-    async def run(self) -> JobResult:
+    async def act(self) -> AttemptOutcome:
+        """Read the shop and the order, decide and call Gordon; what happened, as an outcome.
+
+        Saleor, Gordon and store failures become outcomes; anything else (a bug) is raised.
+        """
         try:
-            return await self._run()
+            return await self._act()
         except StoreUnavailable as exc:  # reading the shop, or the shared rate schedule
-            return self._retry(_Step(JobStatus.RETRYING, "store", "unavailable", exc.message))
+            return Unavailable(Step("store", "unavailable"), exc.message)
 
-    async def _run(self) -> JobResult:
+    async def _act(self) -> AttemptOutcome:
         installation = await self.runtime.installations.get_installation_by_id(
             self.job.installation_id
         )
         if installation is None:
-            return self._settle(JobStatus.SKIPPED, "read_config", "uninstalled", "App uninstalled.")
+            return NothingToDo(
+                JobStatus.SKIPPED, Step("read_config", "uninstalled"), "App uninstalled."
+            )
         try:
             config = await self.runtime.installations.get_config(installation.id)
         except ShopConfigInvalid as exc:
-            return self._settle(JobStatus.NEEDS_ATTENTION, "read_config", "invalid", exc.message)
+            return NeedsPerson(Step("read_config", "invalid"), exc.message)
         if config is None:
-            return self._settle(
-                JobStatus.NEEDS_ATTENTION, "read_config", "not_configured", NOT_CONFIGURED
-            )
+            return NeedsPerson(Step("read_config", "not_configured"), NOT_CONFIGURED)
         saleor = SaleorClient(
             saleor_api_url=installation.saleor_api_url,
             token=installation.token,
@@ -127,39 +148,31 @@ class _Attempt:
             timeout=self.runtime.settings.saleor_timeout_seconds,
         )
         try:
-            return await self._sync(config, saleor)
+            data = await saleor.fetch_order(self.job.order_id)
         except SaleorTokenRevoked as exc:
             await self.runtime.installations.mark_revoked(installation.id, now=self.now)
             logger.warning("installation.revoked installation_id=%s", installation.id)
-            # Stays due: claims skip revoked installations until the app is installed again.
-            return self._result(
-                _Step(self.job.status, "saleor", "token_revoked", exc.message), next_at=self.now
-            )
+            return TokenRevoked(exc.message)
         except SaleorUnavailable as exc:
-            step = _Step(JobStatus.RETRYING, "saleor", "unavailable", exc.message)
-            return self._retry(step, retry_after=exc.retry_after)
+            return Unavailable(Step("saleor", "unavailable"), exc.message, exc.retry_after)
         except SaleorGraphQLError as exc:  # e.g. a permission the app lacks: a person must look
             message = f"Saleor refused to read the order: {exc.message}"
-            return self._settle(JobStatus.NEEDS_ATTENTION, "saleor", "refused", message)
-
-    async def _sync(self, config: ShopConfig, saleor: SaleorClient) -> JobResult:
-        data = await saleor.fetch_order(self.job.order_id)
+            return NeedsPerson(Step("saleor", "refused"), message)
         if data is None:
-            return self._settle(
-                JobStatus.SKIPPED, "read_order", "not_found", "The order no longer exists."
+            return NothingToDo(
+                JobStatus.SKIPPED, Step("read_order", "not_found"), "The order no longer exists."
             )
         try:
             order = SaleorOrder.from_graphql(data)
         except OrderPayloadInvalid as exc:
-            return self._settle(JobStatus.NEEDS_ATTENTION, "read_order", "invalid", str(exc))
-        step = await self._act(order, data, config)
-        if step.status is JobStatus.RETRYING:
-            result = self._retry(step, retry_after=step.retry_after)
-        else:
-            result = self._result(step, next_at=None, settled=True)
-        return await self._write_back(saleor, order, result)
+            return NeedsPerson(Step("read_order", "invalid"), str(exc))
+        outcome = await self._decide_and_call(order, data, config)
+        self._decided = _ReadOrder(saleor, order)
+        return outcome
 
-    async def _act(self, order: SaleorOrder, data: Mapping[str, Any], config: ShopConfig) -> _Step:
+    async def _decide_and_call(
+        self, order: SaleorOrder, data: Mapping[str, Any], config: ShopConfig
+    ) -> AttemptOutcome:
         decision = decide_for_order(
             order,
             data,
@@ -173,9 +186,9 @@ class _Attempt:
         if isinstance(decision, Withdraw):
             return await self._withdraw(decision, self._gordon(config))
         if isinstance(decision, Fix):
-            return _Step(JobStatus.NEEDS_ATTENTION, "translate", "problems", decision.message)
+            return NeedsPerson(Step("translate", "problems"), decision.message)
         assert isinstance(decision, Settle)
-        return _Step(decision.status, "check", "settled", decision.message)
+        return NothingToDo(decision.status, Step("check", "settled"), decision.message)
 
     def _gordon(self, config: ShopConfig) -> GordonClient:
         return GordonClient(
@@ -188,7 +201,7 @@ class _Attempt:
             timeout=self.runtime.settings.gordon_timeout_seconds,
         )
 
-    async def _push(self, push: Push, gordon: GordonClient) -> _Step:
+    async def _push(self, push: Push, gordon: GordonClient) -> AttemptOutcome:
         ref = push.gordon_order.external_ref
         outcome = await gordon.push_order(push.gordon_order.to_json())
         if isinstance(outcome, Accepted):
@@ -199,93 +212,71 @@ class _Attempt:
                 self.job.order_number,
                 tracking_id,
             )
-            changes = {
-                "pushed_hash": push.content_hash,
-                "pushed_at": self.now,
-                "pushed_delivery_date": date.fromisoformat(push.gordon_order.deliverydate),
-                "tracking_id": tracking_id,
-                "external_ref": ref,
-                "withdrawn_at": None,
-                "pushed_time_window": push.gordon_order.time_window,
-            }
+            copy = GordonCopy(
+                external_ref=ref,
+                content_hash=push.content_hash,
+                delivery_date=date.fromisoformat(push.gordon_order.deliverydate),
+                time_window=push.gordon_order.time_window,
+                tracking_id=tracking_id,
+            )
             message = f"Gordon accepted order {ref} (tracking ID {tracking_id})."
             if push.warnings:
                 message += " Warnings: " + " ".join(w.message for w in push.warnings)
-            return _Step(JobStatus.SYNCED, "push", "accepted", message, changes)
+            return Pushed(copy, message)
         # Only a push whose answer was lost may have created the order under this ref; a refused
         # one did not, and must not pin the order to a ref the shop owner may be changing.
-        maybe_sent = {"external_ref": ref} if isinstance(outcome, Retryable) else {}
-        return self._failed_call("push", outcome, maybe_sent)
+        return self._failed_call("push", outcome, ref if isinstance(outcome, Retryable) else None)
 
-    async def _withdraw(self, withdraw: Withdraw, gordon: GordonClient) -> _Step:
+    async def _withdraw(self, withdraw: Withdraw, gordon: GordonClient) -> AttemptOutcome:
         ref = withdraw.external_ref
         outcome = await gordon.delete_order(ref)
         if isinstance(outcome, Accepted | NotFound):
             logger.info(
                 "gordon.withdrawn job_id=%s order_number=%s", self.job.id, self.job.order_number
             )
-            changes = {
-                "pushed_hash": None,
-                "pushed_delivery_date": None,
-                "pushed_time_window": None,
-                "withdrawn_at": self.now,
-                "pushed_at": self.now,
-                "external_ref": ref,
-            }
-            message = f"Withdrawn from Gordon: {withdraw.reason}."
-            return _Step(JobStatus.CANCELLED, "withdraw", "accepted", message, changes)
+            return Withdrawn(ref, f"Withdrawn from Gordon: {withdraw.reason}.")
         if isinstance(outcome, Rejected) and not outcome.is_auth_failure:
             message = (
                 f"Cancel order {ref} in the Gordon platform by hand: Gordon refused to withdraw "
                 f"it ({outcome.message})."
             )
-            return _Step(JobStatus.NEEDS_ATTENTION, "withdraw", "rejected", message)
-        return self._failed_call("withdraw", outcome, {"external_ref": ref})
+            return NeedsPerson(Step("withdraw", "rejected"), message)
+        return self._failed_call("withdraw", outcome, ref)
 
     def _failed_call(
-        self, action: str, outcome: Rejected | Retryable | NotFound, changes: Mapping[str, Any]
-    ) -> _Step:
+        self, action: str, outcome: Rejected | Retryable | NotFound, sent_ref: str | None
+    ) -> AttemptOutcome:
         if isinstance(outcome, Retryable):
             message = f"Gordon is unavailable ({outcome.reason})."
-            return _Step(
-                JobStatus.RETRYING, action, "retryable", message, changes, outcome.retry_after
+            return Unavailable(
+                Step(action, "retryable"), message, outcome.retry_after, sent_ref=sent_ref
             )
         logger.info("gordon.rejected job_id=%s action=%s", self.job.id, action)
-        return _Step(
-            JobStatus.NEEDS_ATTENTION,
-            action,
-            "rejected",
-            f"Gordon refused: {outcome.message}",
-            changes,
-        )
+        message = f"Gordon refused: {outcome.message}"
+        return NeedsPerson(Step(action, "rejected"), message, sent_ref=sent_ref)
 
-    def _retry(self, step: _Step, *, retry_after: float | None = None) -> JobResult:
-        decision = self.services.retry_policy.decide(
-            attempts=self.job.attempts,
-            pending_since=self.job.pending_since or self.now,
-            now=self.now,
-            retry_after=retry_after,
-            random=self.services.random(),
-        )
-        if isinstance(decision, GiveUp):
-            message = f"{step.message} Retries stopped: {decision.reason}."
-            failed = _Step(JobStatus.FAILED, step.action, "gave_up", message, step.changes)
-            return self._result(failed, next_at=None, settled=True)
-        return self._result(step, next_at=decision.when)
+    async def write_back(
+        self, done: AttemptOutcome, transition: Transition
+    ) -> WrittenBack | WriteBackFailed | None:
+        """Write ``transition`` (what ``done`` leads to) to the order's ``gordon.*`` metadata.
 
-    async def _write_back(
-        self, saleor: SaleorClient, order: SaleorOrder, result: JobResult
-    ) -> JobResult:
-        plan = self._metadata_plan(result)
+        None when there is nothing to write: the order was not read, its metadata already says
+        so, or the job is not one to tell about (skipped, never sent).
+        """
+        if self._decided is None:
+            return None
+        plan = self._metadata_plan(transition)
         if plan is None:
-            return result
+            return None
+        order = self._decided.order
         changes = metadata_changes(
             plan,
             public_now={item.key: item.value for item in order.metadata},
             private_now={item.key: item.value for item in order.private_metadata},
         )
         if changes.empty:
-            return result
+            return None
+        saleor = self._decided.saleor
         try:
             if changes.public:
                 await saleor.update_metadata(self.job.order_id, changes.public)
@@ -294,113 +285,46 @@ class _Attempt:
             if changes.delete_private:
                 await saleor.delete_private_metadata(self.job.order_id, changes.delete_private)
         except SaleorTokenRevoked as exc:
-            # What Gordon accepted is still recorded (result.changes); the write-back waits for
-            # the app to be installed again (claims skip revoked installations).
-            with contextlib.suppress(StoreUnavailable):  # the result below must still be recorded
+            # What Gordon accepted is still recorded; the write-back waits for the app to be
+            # installed again (claims skip revoked installations).
+            with contextlib.suppress(StoreUnavailable):  # the attempt must still be recorded
                 await self.runtime.installations.mark_revoked(
                     self.job.installation_id, now=self.now
                 )
             logger.warning("installation.revoked installation_id=%s", self.job.installation_id)
-            return self._write_back_failed(result, exc, next_at=self.now)
+            metrics.WRITE_BACKS.labels("failed").inc()
+            return WriteBackFailed(done, exc.message, token_revoked=True)
         except SaleorError as exc:
-            return self._write_back_failed(result, exc)
-        metrics.WRITE_BACKS.labels("written").inc()
-        self.history.append(HistoryEntry("write_back", "written", _keys(changes)))
-        return _with_history(result, self.history)
-
-    def _metadata_plan(self, result: JobResult) -> MetadataPlan | None:
-        changes = result.changes
-        external_ref = changes.get("external_ref", self.job.external_ref)
-        if result.status is JobStatus.CANCELLED and external_ref is None:
-            return None  # never reached Gordon: nothing to tell on the order
-        error = result.message if result.status in _ERROR_STATUSES else None
-        return desired_metadata(
-            status=result.status,
-            tracking_id=changes.get("tracking_id", self.job.tracking_id),
-            external_ref=external_ref,
-            synced_at=changes.get("pushed_at", self.job.pushed_at),
-            error=error,
-        )
-
-    def _write_back_failed(
-        self, result: JobResult, exc: SaleorError, *, next_at: datetime | None = None
-    ) -> JobResult:
-        """Retry the write-back on its own: what Gordon accepted stays in ``result.changes``, so
-        the next attempt finds the content unchanged and only writes the metadata."""
-        metrics.WRITE_BACKS.labels("failed").inc()
-        self.history.append(HistoryEntry("write_back", "failed", exc.message))
-        message = f"{result.message} Writing the status to the order failed ({exc.message})."
-        if next_at is None:
+            metrics.WRITE_BACKS.labels("failed").inc()
             retry_after = exc.retry_after if isinstance(exc, SaleorUnavailable) else None
-            decision = self.services.retry_policy.decide(
-                attempts=self.job.attempts,
-                pending_since=self.job.pending_since or self.now,
-                now=self.now,
-                retry_after=retry_after,
-                random=self.services.random(),
-            )
-            if isinstance(decision, GiveUp):
-                return self._recorded(
-                    result, JobStatus.FAILED, None, f"{message} Retries stopped: {decision.reason}."
-                )
-            next_at = decision.when
-        return self._recorded(result, JobStatus.RETRYING, next_at, message)
+            return WriteBackFailed(done, exc.message, retry_after=retry_after)
+        metrics.WRITE_BACKS.labels("written").inc()
+        return WrittenBack(done, _keys(changes))
 
-    def _recorded(
-        self, result: JobResult, status: JobStatus, next_at: datetime | None, message: str
-    ) -> JobResult:
-        return JobResult(
-            status=status,
-            next_attempt_at=next_at,
-            action=result.action,
-            outcome=result.outcome,
-            message=message,
-            history=tuple(self.history),
-            changes=result.changes,
-            settled=next_at is None,
-        )
-
-    def _settle(self, status: JobStatus, action: str, outcome: str, message: str) -> JobResult:
-        return self._result(_Step(status, action, outcome, message), next_at=None, settled=True)
-
-    def _result(self, step: _Step, *, next_at: datetime | None, settled: bool = False) -> JobResult:
-        self.history.append(HistoryEntry(step.action, step.outcome, step.message))
-        return JobResult(
-            status=step.status,
-            next_attempt_at=next_at,
-            action=step.action,
-            outcome=step.outcome,
-            message=step.message,
-            history=tuple(self.history),
-            changes=dict(step.changes),
-            settled=settled,
+    def _metadata_plan(self, transition: Transition) -> MetadataPlan | None:
+        record = transition.gordon
+        external_ref = self.job.external_ref if record is None else record.external_ref
+        if transition.status is JobStatus.CANCELLED and external_ref is None:
+            return None  # never reached Gordon: nothing to tell on the order
+        tracking_id = self.job.tracking_id
+        if isinstance(record, PushRecorded):
+            tracking_id = record.copy.tracking_id
+        synced_at = self.job.pushed_at
+        if isinstance(record, PushRecorded | WithdrawalRecorded):
+            synced_at = record.at
+        error = transition.message if transition.status in _ERROR_STATUSES else None
+        return desired_metadata(
+            status=transition.status,
+            tracking_id=tracking_id,
+            external_ref=external_ref,
+            synced_at=synced_at,
+            error=error,
         )
 
 
 _ERROR_STATUSES = frozenset({JobStatus.NEEDS_ATTENTION, JobStatus.FAILED, JobStatus.RETRYING})
 
 
-def _with_history(result: JobResult, history: list[HistoryEntry]) -> JobResult:
-    return JobResult(
-        status=result.status,
-        next_attempt_at=result.next_attempt_at,
-        action=result.action,
-        outcome=result.outcome,
-        message=result.message,
-        history=tuple(history),
-        changes=result.changes,
-        settled=result.settled,
-    )
-
-
 def _keys(plan: MetadataPlan) -> str:
     keys = [*plan.public, *plan.private, *(f"-{key}" for key in plan.delete_private)]
     return "metadata " + ", ".join(keys)
-
-
-async def run_job(services: SyncServices, job: ClaimedJob) -> JobResult:
-    """Run one attempt of ``job``; Saleor and Gordon failures become results, never exceptions."""
-    result = await _Attempt(services, job).run()
-    if result.status is JobStatus.RETRYING:
-        metrics.RETRIES.inc()
-    return result

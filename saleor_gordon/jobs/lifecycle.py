@@ -193,6 +193,10 @@ class PushRecorded:
     copy: GordonCopy
     at: datetime
 
+    @property
+    def external_ref(self) -> str:
+        return self.copy.external_ref
+
 
 @dataclass(frozen=True, slots=True)
 class WithdrawalRecorded:

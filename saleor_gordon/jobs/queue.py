@@ -8,7 +8,7 @@ meanwhile bumped the version, so the job stays due and runs again with the fresh
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -29,6 +29,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from saleor_gordon.core.job_status import SETTLED_STATUSES, JobStatus
 from saleor_gordon.core.order_events import EVENT_BITS, MANUAL_SEND_EVENT, event_names
 from saleor_gordon.core.sync_decision import SentBefore
+from saleor_gordon.jobs.lifecycle import (
+    Episode,
+    GordonRecord,
+    HistoryEntry,
+    JobState,
+    PushRecorded,
+    RefRecorded,
+    Transition,
+    WithdrawalRecorded,
+    with_newer_work,
+)
 from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.multirow import bind_processor, execute_rows
 from saleor_gordon.store.tables import installations, job_history, sync_jobs, webhook_events
@@ -217,30 +228,10 @@ class ClaimedJob:
             pushed_delivery_date=self.pushed_delivery_date,
         )
 
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    action: str
-    outcome: str
-    message: str | None = None
-
-
-@dataclass(frozen=True)
-class JobResult:
-    """What a worker records when it finishes an attempt."""
-
-    status: JobStatus
-    next_attempt_at: datetime | None
-    """When to try again; None when there is nothing left to do."""
-    action: str
-    outcome: str
-    message: str | None = None
-    history: Sequence[HistoryEntry] = ()
-    changes: Mapping[str, Any] = field(default_factory=dict)
-    """Column updates: pushed_hash, pushed_at, pushed_delivery_date, tracking_id, external_ref,
-    withdrawn_at."""
-    settled: bool = False
-    """True when this episode is over (attempts and age start afresh with the next event)."""
+    @property
+    def state(self) -> JobState:
+        """Where the job stands in its episode (what its transition depends on)."""
+        return JobState(self.status, attempts=self.attempts, pending_since=self.pending_since)
 
 
 @dataclass(frozen=True)
@@ -405,11 +396,12 @@ class JobStore:
             )
         return bool(result.rowcount)
 
-    async def finish_job(self, job: ClaimedJob, result: JobResult, *, now: datetime) -> bool:
-        """Record an attempt and release the lease. False when the lease had been lost.
+    async def finish_job(self, job: ClaimedJob, done: Transition, *, now: datetime) -> bool:
+        """Record an attempt's transition and release the lease. False when the lease had been
+        lost.
 
         An event (or an operator retry) that arrived during the attempt bumped the version: the
-        job then stays due, and a settled result opens a fresh episode for the newer work.
+        job then stays due (``lifecycle.with_newer_work``).
         """
         query = select(sync_jobs.c.version, sync_jobs.c.lease_owner).where(sync_jobs.c.id == job.id)
         if self._engine.dialect.name == "postgresql":
@@ -418,28 +410,24 @@ class JobStore:
             current = (await connection.execute(query)).first()
             if current is None or current._mapping["lease_owner"] != job.lease_owner:
                 return False
-            newer_work = current._mapping["version"] != job.version
+            if current._mapping["version"] != job.version:
+                done = with_newer_work(done, now=now)
             values: dict[str, Any] = {
-                "status": result.status.value,
-                "next_attempt_at": result.next_attempt_at,
+                "status": done.status.value,
+                "next_attempt_at": done.next_attempt_at,
                 "lease_owner": None,
                 "lease_expires_at": None,
-                "last_action": result.action,
-                "last_outcome": result.outcome,
-                "last_message": result.message,
+                "last_action": done.action,
+                "last_outcome": done.outcome,
+                "last_message": done.message,
                 "updated_at": now,
-                **result.changes,
+                **_episode_columns(done.episode, now),
+                **_gordon_columns(done.gordon),
             }
-            if newer_work:
-                values["next_attempt_at"] = now
-                if result.settled:
-                    values.update(status=JobStatus.PENDING.value, attempts=0, pending_since=now)
-            elif result.settled:
-                values["pending_since"] = None
             await connection.execute(
                 update(sync_jobs).where(sync_jobs.c.id == job.id).values(values)
             )
-            await _add_history(connection, job, result, now=now)
+            await _add_history(connection, job, done, now=now)
         return True
 
     async def retry_job(
@@ -641,10 +629,44 @@ def _installation_ids(saleor_api_url: str) -> Any:
     return select(installations.c.id).where(installations.c.saleor_api_url == saleor_api_url)
 
 
+def _episode_columns(episode: Episode, now: datetime) -> dict[str, Any]:
+    if episode is Episode.ENDS:
+        return {"pending_since": None}
+    if episode is Episode.STARTS_AGAIN:
+        return {"attempts": 0, "pending_since": now}
+    return {}
+
+
+def _gordon_columns(record: GordonRecord | None) -> dict[str, Any]:
+    """The job's columns of what Gordon has, as ``record`` changes them."""
+    if isinstance(record, PushRecorded):
+        return {
+            "pushed_hash": record.copy.content_hash,
+            "pushed_at": record.at,
+            "pushed_delivery_date": record.copy.delivery_date,
+            "pushed_time_window": record.copy.time_window,
+            "tracking_id": record.copy.tracking_id,
+            "external_ref": record.copy.external_ref,
+            "withdrawn_at": None,
+        }
+    if isinstance(record, WithdrawalRecorded):
+        return {
+            "pushed_hash": None,
+            "pushed_delivery_date": None,
+            "pushed_time_window": None,
+            "withdrawn_at": record.at,
+            "pushed_at": record.at,
+            "external_ref": record.external_ref,
+        }
+    if isinstance(record, RefRecorded):
+        return {"external_ref": record.external_ref}
+    return {}
+
+
 async def _add_history(
-    connection: AsyncConnection, job: ClaimedJob, result: JobResult, *, now: datetime
+    connection: AsyncConnection, job: ClaimedJob, done: Transition, *, now: datetime
 ) -> None:
-    entries = list(result.history) or [HistoryEntry(result.action, result.outcome, result.message)]
+    entries = list(done.history) or [HistoryEntry(done.action, done.outcome, done.message)]
     await connection.execute(
         insert(job_history),
         [

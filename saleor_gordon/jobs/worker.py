@@ -1,4 +1,8 @@
-"""Workers: claim due jobs, run them under a renewed lease, record the result.
+"""Workers: claim due jobs, run them under a renewed lease, record what became of them.
+
+An attempt (``jobs/attempt.py``) says what it found; the worker turns that into the job's next
+state with the transition table (``jobs/lifecycle.py``), has the attempt write that state to the
+order, and records it (``jobs/queue.py``): this is the one place that applies a transition.
 
 Several worker tasks run in one process (``serve`` beside the web app, or ``worker`` alone), and
 several processes can share one database. A worker that dies stops renewing its lease; the job is
@@ -16,15 +20,17 @@ import socket
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from saleor_gordon import metrics
 from saleor_gordon.catch_up.scan import reconcile_due_shops, reconciler_id
 from saleor_gordon.core.job_status import JobStatus
-from saleor_gordon.core.retry import GiveUp
 from saleor_gordon.errors import StoreUnavailable
-from saleor_gordon.jobs.attempt import SyncServices, run_job
-from saleor_gordon.jobs.queue import ClaimedJob, JobResult
+from saleor_gordon.jobs import lifecycle
+from saleor_gordon.jobs.attempt import Attempt, JobServices
+from saleor_gordon.jobs.lifecycle import Crashed, Transition
+from saleor_gordon.jobs.queue import ClaimedJob
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +72,42 @@ def _being_cancelled() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-class WorkerPool:
-    """``concurrency`` worker tasks over one ``SyncServices``."""
+async def run_attempt(services: JobServices, job: ClaimedJob) -> Transition:
+    """Run one attempt of ``job`` and decide its next state; Saleor, Gordon and store failures
+    become states, never exceptions (a bug is raised: the worker records it as ``Crashed``).
 
-    def __init__(self, services: SyncServices, *, concurrency: int) -> None:
+    The attempt acts, the transition table decides, the attempt writes that decision to the order,
+    and if the write failed the table decides again with that outcome.
+    """
+    attempt = Attempt(services, job)
+    outcome = await attempt.act()
+    random = services.random()
+    done = _transition(services, job, outcome, now=attempt.now, random=random)
+    written = await attempt.write_back(outcome, done)
+    if written is not None:
+        done = _transition(services, job, written, now=attempt.now, random=random)
+    if done.status is JobStatus.RETRYING:
+        metrics.RETRIES.inc()
+    return done
+
+
+def _transition(
+    services: JobServices,
+    job: ClaimedJob,
+    outcome: lifecycle.Outcome,
+    *,
+    now: datetime,
+    random: float,
+) -> Transition:
+    return lifecycle.transition(
+        job.state, outcome, policy=services.retry_policy, now=now, random=random
+    )
+
+
+class WorkerPool:
+    """``concurrency`` worker tasks over one ``JobServices``."""
+
+    def __init__(self, services: JobServices, *, concurrency: int) -> None:
         self.services = services
         self.concurrency = concurrency
         self.stopping = asyncio.Event()
@@ -143,7 +181,7 @@ class WorkerPool:
         attempt = asyncio.create_task(self._attempt(job))
         renewer = asyncio.create_task(self._renew_lease(job, attempt))
         try:
-            result = await attempt
+            done = await attempt
         except asyncio.CancelledError:
             if _being_cancelled():
                 raise
@@ -154,7 +192,7 @@ class WorkerPool:
             await _cancel_and_wait([renewer])
         try:
             recorded = await self.services.runtime.jobs.finish_job(
-                job, result, now=self.services.runtime.clock()
+                job, done, now=self.services.runtime.clock()
             )
         except StoreUnavailable as exc:
             # The lease expires and another attempt repeats the work; pushes are idempotent.
@@ -166,46 +204,22 @@ class WorkerPool:
             "job.finished job_id=%s order_number=%s status=%s action=%s outcome=%s attempt=%s",
             job.id,
             job.order_number,
-            result.status.value,
-            result.action,
-            result.outcome,
+            done.status.value,
+            done.action,
+            done.outcome,
             job.attempts,
         )
 
-    async def _attempt(self, job: ClaimedJob) -> JobResult:
+    async def _attempt(self, job: ClaimedJob) -> Transition:
         try:
-            return await run_job(self.services, job)
+            return await run_attempt(self.services, job)
         except Exception as exc:  # one broken job must not stop the worker
             logger.exception("job.crashed job_id=%s", job.id)
-            return self._crashed(job, exc)
+            crashed = Crashed(type(exc).__name__)
+            now = self.services.runtime.clock()
+            return _transition(self.services, job, crashed, now=now, random=self.services.random())
 
-    def _crashed(self, job: ClaimedJob, exc: Exception) -> JobResult:
-        now = self.services.runtime.clock()
-        message = f"Unexpected error ({type(exc).__name__}); the job will be retried."
-        decision = self.services.retry_policy.decide(
-            attempts=job.attempts,
-            pending_since=job.pending_since or now,
-            now=now,
-            random=self.services.random(),
-        )
-        if isinstance(decision, GiveUp):
-            return JobResult(
-                status=JobStatus.FAILED,
-                next_attempt_at=None,
-                action="run",
-                outcome="crashed",
-                message=f"{message} Retries stopped: {decision.reason}.",
-                settled=True,
-            )
-        return JobResult(
-            status=JobStatus.RETRYING,
-            next_attempt_at=decision.when,
-            action="run",
-            outcome="crashed",
-            message=message,
-        )
-
-    async def _renew_lease(self, job: ClaimedJob, attempt: asyncio.Task[JobResult]) -> None:
+    async def _renew_lease(self, job: ClaimedJob, attempt: asyncio.Task[Transition]) -> None:
         """Keep the lease while ``attempt`` runs; cancel the attempt once the lease is lost.
 
         Lost means another worker took it (the renewal says so) or the lease ran out here without

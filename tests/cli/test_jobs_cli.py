@@ -12,7 +12,8 @@ import pytest
 from saleor_gordon.cli import main
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.order_events import OrderEvent
-from saleor_gordon.jobs.queue import JobResult, JobStore
+from saleor_gordon.jobs.lifecycle import Episode, Transition
+from saleor_gordon.jobs.queue import JobStore
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import create_engine, migrate
 from saleor_gordon.store.inbox import EventInbox
@@ -59,13 +60,13 @@ async def _seed(url: str, *, revoke_b: bool = False) -> dict[str, int]:
                 assert claimed is not None
                 assert claimed.id == job_id
                 failed = number != "102"
-                result = JobResult(
+                result = Transition(
                     status=JobStatus.FAILED if failed else JobStatus.SYNCED,
                     next_attempt_at=None,
+                    episode=Episode.ENDS,
                     action="push",
                     outcome="rejected" if failed else "accepted",
                     message=LONG if number == "101" else ("gave up" if failed else "pushed"),
-                    settled=not failed,
                 )
                 assert await jobs.finish_job(claimed, result, now=at)
             if revoke_b and shop == SHOP_B:

@@ -32,8 +32,15 @@ from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import (
     RunningSandbox,
 )
-from saleor_gordon.jobs.attempt import SyncServices, run_job
-from saleor_gordon.jobs.queue import ClaimedJob, JobResult, JobView, enqueue_order_job
+from saleor_gordon.jobs.attempt import JobServices
+from saleor_gordon.jobs.lifecycle import (
+    GordonCopy,
+    PushRecorded,
+    Transition,
+    WithdrawalRecorded,
+)
+from saleor_gordon.jobs.queue import ClaimedJob, JobView, enqueue_order_job
+from saleor_gordon.jobs.worker import run_attempt
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.settings import Settings
@@ -138,7 +145,7 @@ def unavailable(retry_after: str | None = None) -> Hook:
 @dataclass
 class Bench:
     runtime: Runtime
-    services: SyncServices
+    services: JobServices
     saleor: RunningSaleorFake
     gordon: RunningSandbox
     clock: Clock
@@ -183,14 +190,14 @@ class Bench:
             per_installation_limit=8,
         )
 
-    async def run(self) -> tuple[ClaimedJob, JobResult]:
+    async def run(self) -> tuple[ClaimedJob, Transition]:
         """Claim the due job and run one attempt, without recording it."""
         job = await self.claim()
         assert job is not None, "no job is due"
         self.claimed.append(job)
-        return job, await run_job(self.services, job)
+        return job, await run_attempt(self.services, job)
 
-    async def attempt(self) -> JobResult:
+    async def attempt(self) -> Transition:
         """Claim the due job, run one attempt and record it, as a worker does."""
         job, result = await self.run()
         assert await self.runtime.jobs.finish_job(job, result, now=self.clock())
@@ -292,10 +299,10 @@ async def runtime(
     await engine.dispose()
 
 
-def bench_services(runtime: Runtime) -> SyncServices:
+def bench_services(runtime: Runtime) -> JobServices:
     """Backoff without jitter (``random`` 0.5 is the middle) and no shared rate schedule."""
     policy = RetryPolicy(first_delay=FIRST_DELAY, max_delay=60.0, max_age=MAX_AGE)
-    return SyncServices(runtime=runtime, retry_policy=policy, random=lambda: 0.5)
+    return JobServices(runtime=runtime, retry_policy=policy, random=lambda: 0.5)
 
 
 @pytest_asyncio.fixture
@@ -333,5 +340,19 @@ async def bench(unconfigured_bench: Bench) -> Bench:
     return unconfigured_bench
 
 
-def history(result: JobResult) -> list[tuple[str, str]]:
+def history(result: Transition) -> list[tuple[str, str]]:
     return [(entry.action, entry.outcome) for entry in result.history]
+
+
+def pushed_copy(result: Transition, *, at: datetime | None = None) -> GordonCopy:
+    """What ``result`` records of the copy Gordon accepted (pushed ``at``, when given)."""
+    assert isinstance(result.gordon, PushRecorded), result.gordon
+    if at is not None:
+        assert result.gordon.at == at
+    return result.gordon.copy
+
+
+def pushed_at(result: Transition) -> datetime:
+    """When ``result`` records that Gordon's copy last changed (a push or a withdrawal)."""
+    assert isinstance(result.gordon, PushRecorded | WithdrawalRecorded), result.gordon
+    return result.gordon.at

@@ -1,4 +1,5 @@
-"""``sync.run_job``, one attempt at a time, over the Saleor fake and the Gordon sandbox."""
+"""``jobs/attempt.py``, one attempt at a time (``worker.run_attempt``: the attempt and its
+transition), over the Saleor fake and the Gordon sandbox."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.retry import RetryPolicy
 from saleor_gordon.errors import SaleorTokenRevoked
 from saleor_gordon.fakes.gordon_sandbox import tracking_id_for
-from saleor_gordon.jobs.attempt import NOT_CONFIGURED, SyncServices, run_job
-from saleor_gordon.jobs.queue import JobResult
+from saleor_gordon.jobs.attempt import NOT_CONFIGURED, JobServices
+from saleor_gordon.jobs.lifecycle import RefRecorded, Transition, WithdrawalRecorded
+from saleor_gordon.jobs.worker import run_attempt
 from saleor_gordon.metrics import REGISTRY
 from saleor_gordon.store.rate import DatabaseRateLimiter
 from saleor_gordon.store.tables import installations
@@ -28,6 +30,8 @@ from tests.jobs.conftest import (
     MAX_AGE,
     Bench,
     history,
+    pushed_at,
+    pushed_copy,
     unavailable,
 )
 from tests.support.fixtures import unreachable_engine_like
@@ -65,12 +69,12 @@ async def test_paid_order_is_created_in_gordon_and_tracking_written_back(bench: 
     assert result.history[1].message == (
         "metadata gordon.tracking_id, gordon.status, gordon.external_ref, gordon.synced_at"
     )
-    assert result.changes["tracking_id"] == tracking_id
-    assert result.changes["external_ref"] == number
-    assert result.changes["pushed_at"] == bench.clock()
+    copy = pushed_copy(result, at=bench.clock())
+    assert copy.tracking_id == tracking_id
+    assert copy.external_ref == number
     sent = bench.gordon.state.orders[number].body
-    assert result.changes["pushed_delivery_date"].isoformat() == sent["deliverydate"]
-    assert result.changes["pushed_time_window"] == sent["time-window"]  # shown in the Dashboard
+    assert copy.delivery_date.isoformat() == sent["deliverydate"]
+    assert copy.time_window == sent["time-window"]  # shown in the Dashboard
     assert bench.metadata(order)["gordon.tracking_id"] == tracking_id
     assert bench.private_metadata(order) == {
         "gordon.status": "synced",
@@ -116,8 +120,8 @@ async def test_changed_order_is_updated_with_put_only(bench: Bench) -> None:
     assert bench.gordon_calls() == [("PUT", f"/api/orders/{number}", 200)]
     assert bench.gordon.state.orders[number].body["address"] == "Götgatan 12"
     assert second.status is JobStatus.SYNCED
-    assert second.changes["pushed_hash"] != first.changes["pushed_hash"]
-    assert second.changes["tracking_id"] == first.changes["tracking_id"]
+    assert pushed_copy(second).content_hash != pushed_copy(first).content_hash
+    assert pushed_copy(second).tracking_id == pushed_copy(first).tracking_id
 
 
 async def test_warnings_are_part_of_the_accepted_message(bench: Bench) -> None:
@@ -149,7 +153,7 @@ async def test_push_refused_by_gordon_needs_attention_and_pins_no_reference(benc
     assert result.status is JobStatus.NEEDS_ATTENTION
     assert (result.action, result.outcome) == ("push", "rejected")
     assert result.message == "Gordon refused: Unable to find deliverygroup"
-    assert result.changes == {}
+    assert result.gordon is None
     assert result.next_attempt_at is None
     assert bench.metadata(order).get("gordon.tracking_id") is None
     assert bench.private_metadata(order) == {
@@ -177,7 +181,7 @@ async def test_gordon_unavailable_retries_with_backoff_keeping_the_reference(ben
     assert result.status is JobStatus.RETRYING
     assert (result.action, result.outcome) == ("push", "retryable")
     assert result.message == UNAVAILABLE_503
-    assert result.changes == {"external_ref": order["number"]}  # the PUT may have arrived
+    assert result.gordon == RefRecorded(order["number"])  # the PUT may have arrived
     assert result.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
     assert not result.settled
     assert bench.private_metadata(order) == {
@@ -218,21 +222,21 @@ async def test_retries_stop_at_the_maximum_age(bench: Bench) -> None:
     )
     assert result.next_attempt_at is None
     assert result.settled
-    assert result.changes == {"external_ref": order["number"]}
+    assert result.gordon == RefRecorded(order["number"])
     assert bench.private_metadata(order)["gordon.status"] == "failed"
 
 
 # --- withdrawing -------------------------------------------------------------------------------
 
 
-async def _synced(bench: Bench, order: dict[str, Any]) -> JobResult:
+async def _synced(bench: Bench, order: dict[str, Any]) -> Transition:
     await bench.event(order)
     result = await bench.attempt()
     assert result.status is JobStatus.SYNCED
     return result
 
 
-async def _cancel(bench: Bench, order: dict[str, Any]) -> JobResult:
+async def _cancel(bench: Bench, order: dict[str, Any]) -> Transition:
     bench.saleor.state.update_order(order["id"], status="CANCELED")
     await bench.event(order, "ORDER_CANCELLED")
     return await bench.attempt()
@@ -250,14 +254,7 @@ async def test_cancel_after_push_withdraws(bench: Bench) -> None:
     assert result.status is JobStatus.CANCELLED
     assert (result.action, result.outcome) == ("withdraw", "accepted")
     assert result.message == "Withdrawn from Gordon: the order is canceled in Saleor."
-    assert result.changes == {
-        "pushed_hash": None,
-        "pushed_delivery_date": None,
-        "pushed_time_window": None,
-        "withdrawn_at": bench.clock(),
-        "pushed_at": bench.clock(),
-        "external_ref": number,
-    }
+    assert result.gordon == WithdrawalRecorded(number, at=bench.clock())
     assert bench.private_metadata(order)["gordon.status"] == "cancelled"
 
 
@@ -287,7 +284,7 @@ async def test_cancel_of_a_planned_order_asks_for_manual_cancellation(bench: Ben
         f"Cancel order {number} in the Gordon platform by hand: Gordon refused to withdraw it "
         "(Order is planned and can no longer be deleted; cancel it in the Gordon platform)."
     )
-    assert result.changes == {}
+    assert result.gordon is None
     assert number in bench.gordon.state.orders
     assert bench.private_metadata(order)["gordon.error"] == result.message
 
@@ -309,7 +306,7 @@ async def test_cancel_refused_for_credentials_needs_attention_keeping_the_refere
         "secret, and that they belong to the environment of the base URL (staging credentials "
         "do not work in production) (HTTP 401: Unauthorized)"
     )
-    assert result.changes == {"external_ref": order["number"]}
+    assert result.gordon == RefRecorded(order["number"])
     assert order["number"] in bench.gordon.state.orders
 
 
@@ -322,7 +319,7 @@ async def test_cancel_while_gordon_is_unavailable_retries(bench: Bench) -> None:
 
     assert result.status is JobStatus.RETRYING
     assert (result.action, result.outcome) == ("withdraw", "retryable")
-    assert result.changes == {"external_ref": order["number"]}
+    assert result.gordon == RefRecorded(order["number"])
     assert result.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
 
 
@@ -457,7 +454,7 @@ async def test_a_requested_date_that_passed_since_the_push_is_no_problem(bench: 
     assert result.status is JobStatus.SYNCED
     assert (result.outcome, result.message) == ("settled", "Gordon already has this content.")
     assert len(bench.gordon_calls()) == 2  # the first PUT and POST only
-    assert (await bench.job(order)).tracking_id == pushed.changes["tracking_id"]
+    assert (await bench.job(order)).tracking_id == pushed_copy(pushed).tracking_id
 
 
 async def test_a_passed_requested_date_and_a_new_prefix_still_match_the_push(bench: Bench) -> None:
@@ -544,7 +541,7 @@ async def test_a_failed_write_back_is_retried_on_its_own_without_a_second_push(
     assert first.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
     assert not first.settled
     assert history(first) == [("push", "accepted"), ("write_back", "failed")]
-    assert first.changes["tracking_id"] == tracking_id  # what Gordon accepted is recorded
+    assert pushed_copy(first).tracking_id == tracking_id  # what Gordon accepted is recorded
     assert bench.metadata(order).get("gordon.tracking_id") is None
 
     # when the retry runs
@@ -610,7 +607,7 @@ async def test_a_write_back_failing_past_the_maximum_age_gives_up(bench: Bench) 
         f"(UpdateOrderMetadata at {bench.saleor.api_url}).). "
         "Retries stopped: gave up after 1 attempts over 1 hours."
     )
-    assert result.changes["tracking_id"] == tracking_id_for(order["number"])
+    assert pushed_copy(result).tracking_id == tracking_id_for(order["number"])
 
 
 async def test_token_revoked_during_write_back_keeps_gordons_answer_and_stops_the_shop(
@@ -629,7 +626,7 @@ async def test_token_revoked_during_write_back_keeps_gordons_answer_and_stops_th
     assert result.status is JobStatus.RETRYING
     assert (result.action, result.outcome) == ("push", "accepted")
     assert result.next_attempt_at == bench.clock()
-    assert result.changes["tracking_id"] == tracking_id_for(order["number"])
+    assert pushed_copy(result).tracking_id == tracking_id_for(order["number"])
     assert history(result) == [("push", "accepted"), ("write_back", "failed")]
     installation = await bench.runtime.installations.get_installation_by_id(bench.installation.id)
     assert installation is not None
@@ -665,7 +662,7 @@ async def test_token_revoked_during_write_back_while_the_store_fails_still_gives
 
     assert result.status is JobStatus.RETRYING
     assert result.next_attempt_at == bench.clock()
-    assert result.changes["tracking_id"] == tracking_id_for(order["number"])
+    assert pushed_copy(result).tracking_id == tracking_id_for(order["number"])
     installation = await bench.runtime.installations.get_installation_by_id(bench.installation.id)
     assert installation is not None
     assert installation.revoked_at is None  # not recorded; the next read finds out again
@@ -815,7 +812,7 @@ async def test_store_unavailable_when_reading_the_shop_retries(
         unreachable_engine_like("sqlite://", tmp_path),
     )
 
-    result = await run_job(bench.services, job)
+    result = await run_attempt(bench.services, job)
     await bench.runtime.engine.dispose()
     bench.runtime.engine = engine
 
@@ -887,7 +884,7 @@ async def test_a_job_of_an_uninstalled_shop_is_skipped(bench: Bench) -> None:
     assert job is not None
     assert await bench.runtime.installations.delete_installation(bench.installation.id)
 
-    result = await run_job(bench.services, job)
+    result = await run_attempt(bench.services, job)
 
     assert result.status is JobStatus.SKIPPED
     assert (result.action, result.outcome, result.message) == (
@@ -905,7 +902,7 @@ async def test_services_of_a_process_follow_its_settings(bench: Bench) -> None:
         update={"retry_first_delay_seconds": 7.0, "retry_max_delay_seconds": 99.0}
     )  # not the defaults, so each is seen to be read
 
-    services = SyncServices.from_runtime(bench.runtime)
+    services = JobServices.from_runtime(bench.runtime)
 
     assert services.runtime is bench.runtime
     assert services.retry_policy == RetryPolicy(first_delay=7.0, max_delay=99.0, max_age=MAX_AGE)
@@ -1061,7 +1058,7 @@ async def test_a_check_writes_back_the_pushed_reference_and_time_when_they_were_
     assert bench.private_metadata(order) == {
         "gordon.status": "synced",
         "gordon.external_ref": order["number"],
-        "gordon.synced_at": pushed.changes["pushed_at"].isoformat(),
+        "gordon.synced_at": pushed_at(pushed).isoformat(),
     }
 
 

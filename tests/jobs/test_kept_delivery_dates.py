@@ -23,7 +23,8 @@ from saleor_gordon.core.order_events import OrderEvent
 from saleor_gordon.core.retry import RetryPolicy
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
-from saleor_gordon.jobs.attempt import SyncServices, run_job
+from saleor_gordon.jobs.attempt import JobServices
+from saleor_gordon.jobs.worker import run_attempt
 from saleor_gordon.runtime import Runtime, open_runtime
 from saleor_gordon.settings import Settings
 from saleor_gordon.store.database import migrate
@@ -49,7 +50,7 @@ class Clock:
 @dataclass
 class Shop:
     runtime: Runtime
-    services: SyncServices
+    services: JobServices
     clock: Clock
     saleor: RunningSaleorFake
     gordon: RunningSandbox
@@ -77,7 +78,7 @@ class Shop:
             worker_id="w1", now=self.clock.now, lease_seconds=30, per_installation_limit=1
         )
         assert job is not None
-        result = await run_job(self.services, job)
+        result = await run_attempt(self.services, job)
         assert await jobs.finish_job(job, result, now=self.clock.now)
         return result.status
 
@@ -125,7 +126,7 @@ async def shop(
             }
         )
         await runtime.installations.save_config(installation.id, config, now=clock.now)
-        services = SyncServices(runtime=runtime, retry_policy=RetryPolicy(), random=lambda: 0.5)
+        services = JobServices(runtime=runtime, retry_policy=RetryPolicy(), random=lambda: 0.5)
         counter = itertools.count()
         yield Shop(
             runtime, services, clock, saleor_fake, gordon, installation.id, lambda: next(counter)

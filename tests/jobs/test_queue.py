@@ -13,13 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.order_events import OrderEvent
-from saleor_gordon.jobs.queue import (
-    ClaimedJob,
+from saleor_gordon.jobs.lifecycle import (
+    Episode,
+    GordonCopy,
     HistoryEntry,
-    JobResult,
-    JobStore,
-    enqueue_order_job,
+    PushRecorded,
+    Transition,
 )
+from saleor_gordon.jobs.queue import ClaimedJob, JobStore, enqueue_order_job
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.inbox import EventInbox
 from saleor_gordon.store.installations import InstallationStore
@@ -67,15 +68,35 @@ async def _claim(
     )
 
 
-def _synced(message: str = "pushed") -> JobResult:
-    return JobResult(
+COPY = GordonCopy(
+    external_ref="45",
+    content_hash="h1",
+    delivery_date=date(2026, 11, 30),
+    time_window="17:00 - 21:00",
+    tracking_id="0Zj7YGCUr",
+)
+
+
+def _synced(message: str = "pushed", copy: GordonCopy = COPY) -> Transition:
+    return Transition(
         status=JobStatus.SYNCED,
         next_attempt_at=None,
+        episode=Episode.ENDS,
         action="push",
         outcome="accepted",
         message=message,
-        changes={"pushed_hash": "h1", "tracking_id": "0Zj7YGCUr", "external_ref": "45"},
-        settled=True,
+        gordon=PushRecorded(copy, NOW),
+    )
+
+
+def _gave_up() -> Transition:
+    return Transition(
+        status=JobStatus.FAILED,
+        next_attempt_at=None,
+        episode=Episode.ENDS,
+        action="push",
+        outcome="gave_up",
+        message="Gordon is unavailable. Retries stopped.",
     )
 
 
@@ -147,15 +168,9 @@ async def test_finishing_records_history_and_settles(migrated_engine: AsyncEngin
     jobs = JobStore(migrated_engine)
     job = await _claim(jobs, "w1")
     assert job is not None
-    result = JobResult(
-        status=JobStatus.SYNCED,
-        next_attempt_at=None,
-        action="push",
-        outcome="accepted",
-        message="pushed",
+    result = dataclasses.replace(
+        _synced(),
         history=(HistoryEntry("push", "accepted", "pushed"), HistoryEntry("write_back", "written")),
-        changes={"pushed_hash": "h1", "tracking_id": "0Zj7YGCUr", "external_ref": "45"},
-        settled=True,
     )
 
     assert await jobs.finish_job(job, result, now=NOW)
@@ -200,9 +215,7 @@ async def test_the_pushed_delivery_date_is_kept_for_the_next_attempt(
     job = await _claim(jobs, "w1")
     assert job is not None
     assert job.pushed_delivery_date is None
-    pushed = dataclasses.replace(
-        _synced(), changes={**_synced().changes, "pushed_delivery_date": date(2026, 12, 2)}
-    )
+    pushed = _synced(copy=dataclasses.replace(COPY, delivery_date=date(2026, 12, 2)))
 
     await _event(migrated_engine, installation, "order-001", "ORDER_UPDATED")
     assert await jobs.finish_job(job, pushed, now=NOW)
@@ -221,8 +234,13 @@ async def test_retry_later_is_not_claimed_early(migrated_engine: AsyncEngine) ->
     retry_at = NOW + timedelta(seconds=10)
     await jobs.finish_job(
         job,
-        JobResult(
-            status=JobStatus.RETRYING, next_attempt_at=retry_at, action="push", outcome="retryable"
+        Transition(
+            status=JobStatus.RETRYING,
+            next_attempt_at=retry_at,
+            episode=Episode.GOES_ON,
+            action="push",
+            outcome="retryable",
+            message="Gordon is unavailable.",
         ),
         now=NOW,
     )
@@ -313,13 +331,7 @@ async def test_operator_retry_runs_a_failed_job_first(migrated_engine: AsyncEngi
     assert job is not None
     await jobs.finish_job(
         job,
-        JobResult(
-            status=JobStatus.FAILED,
-            next_attempt_at=None,
-            action="push",
-            outcome="gave_up",
-            settled=True,
-        ),
+        _gave_up(),
         now=NOW,
     )
     await _event(migrated_engine, installation, "order-002", at=NOW - timedelta(hours=1))
@@ -343,13 +355,7 @@ async def test_retry_all_failed(migrated_engine: AsyncEngine) -> None:
         assert job is not None
         await jobs.finish_job(
             job,
-            JobResult(
-                status=JobStatus.FAILED,
-                next_attempt_at=None,
-                action="push",
-                outcome="gave_up",
-                settled=True,
-            ),
+            _gave_up(),
             now=NOW,
         )
 
@@ -401,13 +407,7 @@ async def test_a_newer_event_after_a_settled_result_opens_a_fresh_episode(
     later = NOW + timedelta(hours=1)
 
     await _event(migrated_engine, installation, "order-001", "ORDER_UPDATED", at=later)
-    failed = JobResult(
-        status=JobStatus.FAILED,
-        next_attempt_at=None,
-        action="push",
-        outcome="gave_up",
-        settled=True,
-    )
+    failed = _gave_up()
     await jobs.finish_job(job, failed, now=later)
 
     again = await _claim(jobs, "w1", now=later)

@@ -19,7 +19,8 @@ from sqlalchemy import select
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
-from saleor_gordon.jobs.queue import HistoryEntry, JobResult, enqueue_order_job
+from saleor_gordon.jobs.lifecycle import Episode, HistoryEntry, Transition
+from saleor_gordon.jobs.queue import enqueue_order_job
 from saleor_gordon.store.installations import Installation, InstallationStore
 from saleor_gordon.store.tables import installations, sync_jobs
 from tests.support.fixtures import RunningSaleorFake, SaleorFakeFactory, StartSandbox
@@ -700,14 +701,14 @@ async def test_a_job_shows_its_last_attempt_and_history(shop: Shop) -> None:
     )
     assert claimed is not None
     assert claimed.id == job_id
-    result = JobResult(
+    result = Transition(
         status=JobStatus.NEEDS_ATTENTION,
         next_attempt_at=None,
+        episode=Episode.ENDS,
         action="translate",
         outcome="problems",
         message="zip: is missing. Add it.",
         history=(HistoryEntry("translate", "problems", "zip: is missing. Add it."),),
-        settled=True,
     )
     assert await jobs.finish_job(claimed, result, now=attempted)
 
