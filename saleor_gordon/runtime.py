@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from saleor_gordon.jobs.queue import JobStore
+from saleor_gordon.jobs.queue import JobQueue
+from saleor_gordon.jobs.views import JobViews
 from saleor_gordon.saleor.jwks import JwksRefetchLimiter
 from saleor_gordon.secret_box import SecretBox, load_secret_keys
 from saleor_gordon.settings import Settings
@@ -38,7 +39,8 @@ class Runtime:
     clock: Clock = utc_now
     jwks_limiter: JwksRefetchLimiter = field(default_factory=JwksRefetchLimiter)
     wake_workers: Callable[[], None] = lambda: None
-    """Called when a job became due, so in-process workers need not wait for their next poll."""
+    """This process's workers look for due jobs now (``serve`` sets it); the queue and the inbox
+    call it when they made a job due, so the workers need not wait for their next poll."""
     inbox_writer: SqliteWriter | None = None
     """The SQLite writer the inbox commits through (``open_runtime`` opens one for SQLite)."""
     _jwks_locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
@@ -52,7 +54,7 @@ class Runtime:
     @property
     def installations(self) -> InstallationStore:
         """The installations, with the process's cache of webhook identities."""
-        return InstallationStore(self.engine, self.secret_box, self._identities)
+        return InstallationStore(self.engine, self.secret_box, self._identities, queue=self.queue)
 
     @property
     def inbox(self) -> EventInbox:
@@ -60,12 +62,21 @@ class Runtime:
         if self._inbox is None or self._inbox.engine is not self.engine:
             # The writer belongs to the engine the runtime was opened with.
             writer = self.inbox_writer if self._inbox is None else None
-            self._inbox = EventInbox(self.engine, writer=writer)
+            self._inbox = EventInbox(self.engine, writer=writer, wake_workers=self._wake_workers)
         return self._inbox
 
     @property
-    def jobs(self) -> JobStore:
-        return JobStore(self.engine)
+    def queue(self) -> JobQueue:
+        """The job table's writes (enqueue, claim, finish, retry)."""
+        return JobQueue(self.engine, wake_workers=self._wake_workers)
+
+    @property
+    def jobs(self) -> JobViews:
+        """The job table's reads (lists, counts, one job with its history)."""
+        return JobViews(self.engine)
+
+    def _wake_workers(self) -> None:
+        self.wake_workers()  # whatever it is set to by then
 
 
 @asynccontextmanager

@@ -11,7 +11,7 @@ One path for each action, used by the Dashboard API and the CLI alike:
 - ``shop_options``: the channels, warehouses and shipping methods a rule can name;
 - ``preview_send`` / ``request_send``: the "Send to Gordon" action on one order.
 
-Retrying jobs is ``JobStore.retry_job`` / ``retry_failed_jobs`` for both, too.
+Retrying jobs is ``JobQueue.retry_job`` / ``retry_failed_jobs`` for both, too.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from saleor_gordon.errors import (
 )
 from saleor_gordon.gordon.client import CredentialCheck, GordonClient
 from saleor_gordon.gordon.tokens import TokenCache
-from saleor_gordon.jobs.queue import JobView
+from saleor_gordon.jobs.views import JobView
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import SaleorClient
 from saleor_gordon.store.installations import Installation
@@ -84,7 +84,6 @@ async def save_shop_config(runtime: Runtime, installation_id: int, data: object)
     stored = await _stored_gordon(runtime, installation_id)
     config = parse_shop_config(keep_stored_secret(data, stored))
     await runtime.installations.save_config(installation_id, config, now=runtime.clock())
-    runtime.wake_workers()  # jobs that needed attention are due again
     return config
 
 
@@ -289,14 +288,12 @@ async def request_send(
     runtime: Runtime, installation: Installation, order_id: str, order_number: str | None
 ) -> int:
     """Queue the order's job to run at once with "Send to Gordon" as its trigger; the job id."""
-    job_id = await runtime.jobs.request_send(
+    return await runtime.queue.request_send(
         installation_id=installation.id,
         order_id=order_id,
         order_number=order_number,
         now=runtime.clock(),
     )
-    runtime.wake_workers()
-    return job_id
 
 
 def _saleor(runtime: Runtime, installation: Installation) -> SaleorClient:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from saleor_gordon.catch_up.plan import ENQUEUE, SKIP, ScanAction, plan_order
-from saleor_gordon.catch_up.store import BackfillRun, OrderToQueue, ScanStore
+from saleor_gordon.catch_up.store import BackfillRun, CatchUpStore, OrderToQueue
 from saleor_gordon.core.order import OrderPayloadInvalid, SaleorOrder
 from saleor_gordon.core.shop_config import ShopConfig
 from saleor_gordon.core.sync_decision import NOTHING_SENT, decide_for_order
@@ -124,7 +124,7 @@ async def scan_orders(
     the same range that was interrupted resumes after its last recorded page. ``until`` None is
     "up to now" (for a resumed run: up to the "now" it started with).
     """
-    store = ScanStore(runtime.engine)
+    store = CatchUpStore(runtime.engine, runtime.queue)
     installation = shop.installation
     run: BackfillRun | None = None
     progress = ScanProgress()
@@ -181,8 +181,6 @@ async def scan_orders(
                 )
             elif not dry_run and to_queue:
                 await store.enqueue(installation.id, to_queue, now=now)
-            if to_queue and not dry_run:
-                runtime.wake_workers()
             progress.seen += len(planned)
             progress.enqueued += len(to_queue)
             progress.skipped += skipped
@@ -204,7 +202,7 @@ async def scan_orders(
 
 
 async def _plan_page(
-    runtime: Runtime, store: ScanStore, shop: Shop, orders: Sequence[dict[str, object]]
+    runtime: Runtime, store: CatchUpStore, shop: Shop, orders: Sequence[dict[str, object]]
 ) -> list[PlannedOrder]:
     ids = [str(data.get("id")) for data in orders]
     known = await store.known_jobs(shop.installation.id, ids)
@@ -246,7 +244,7 @@ async def reconcile_due_shops(runtime: Runtime, *, owner: str) -> dict[int, int]
     Returns the orders queued per installation id reconciled by this call.
     """
     settings = runtime.settings
-    store = ScanStore(runtime.engine)
+    store = CatchUpStore(runtime.engine, runtime.queue)
     interval = timedelta(seconds=settings.reconcile_interval_seconds)
     done: dict[int, int] = {}
     for installation in await runtime.installations.list_installations():

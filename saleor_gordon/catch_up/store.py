@@ -10,18 +10,18 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.catch_up.plan import KnownJob
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.order_events import CATCH_UP_EVENT, event_names
-from saleor_gordon.jobs.queue import enqueue_order_job
+from saleor_gordon.jobs.queue import JobQueue, OrderJobRequest, QueueWrites
 from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.tables import backfill_runs, reconcile_leases, sync_jobs
 
@@ -47,9 +47,12 @@ class OrderToQueue:
     order_number: str | None
 
 
-class ScanStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+class CatchUpStore:
+    """What backfill and reconcile read and keep; the orders they queue go through ``queue``."""
+
+    def __init__(self, engine: AsyncEngine, queue: JobQueue) -> None:
         self._engine = engine
+        self._queue = queue
 
     async def known_jobs(
         self, installation_id: int, order_ids: Sequence[str]
@@ -77,11 +80,11 @@ class ScanStore:
         }
 
     async def enqueue(
-        self, installation_id: int, orders: Iterable[OrderToQueue], *, now: datetime
+        self, installation_id: int, orders: Sequence[OrderToQueue], *, now: datetime
     ) -> int:
         """Queue orders without a checkpoint (reconcile); returns how many."""
-        async with map_database_errors(), self._engine.begin() as connection:
-            return await _enqueue_scanned(connection, installation_id, orders, now=now)
+        async with self._queue.transaction() as writes:
+            return await _enqueue_found(writes, installation_id, orders, now=now)
 
     # -- backfill runs ----------------------------------------------------------------------
 
@@ -151,8 +154,8 @@ class ScanStore:
         now: datetime,
     ) -> BackfillRun:
         """Queue a page's orders and move the run past the page, all or nothing."""
-        async with map_database_errors(), self._engine.begin() as connection:
-            await _enqueue_scanned(connection, installation_id, orders, now=now)
+        async with self._queue.transaction() as writes:
+            await _enqueue_found(writes, installation_id, orders, now=now)
             after = dataclasses.replace(
                 run,
                 cursor=cursor,
@@ -161,7 +164,7 @@ class ScanStore:
                 enqueued=run.enqueued + len(orders),
                 skipped=run.skipped + skipped,
             )
-            await connection.execute(
+            await writes.connection.execute(
                 update(backfill_runs)
                 .where(backfill_runs.c.id == run.id)
                 .values(
@@ -248,23 +251,18 @@ class ScanStore:
             )
 
 
-async def _enqueue_scanned(
-    connection: AsyncConnection,
+async def _enqueue_found(
+    writes: QueueWrites,
     installation_id: int,
-    orders: Iterable[OrderToQueue],
+    orders: Sequence[OrderToQueue],
     *,
     now: datetime,
 ) -> int:
     """Queue each order's job as a scan found it; how many."""
-    count = 0
-    for order in orders:
-        await enqueue_order_job(
-            connection,
-            installation_id=installation_id,
-            order_id=order.order_id,
-            order_number=order.order_number,
-            event=CATCH_UP_EVENT,
-            now=now,
-        )
-        count += 1
-    return count
+    requests = [
+        OrderJobRequest(installation_id, order.order_id, order.order_number, CATCH_UP_EVENT, now)
+        for order in orders
+    ]
+    if requests:
+        await writes.enqueue(requests)
+    return len(requests)

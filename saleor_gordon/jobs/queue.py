@@ -1,15 +1,26 @@
-"""Sync jobs: one per (installation, order), coalescing every event of that order.
+"""The job queue: every write to the job table. One job per (installation, order), coalescing
+every event of that order; reading jobs is ``jobs/views.py``.
 
-A job is *due* when ``next_attempt_at`` is set and has passed. Workers claim due jobs with a
-lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE),
-renew the lease while working, and finish with the version they claimed: an event that arrived
-meanwhile bumped the version, so the job stays due and runs again with the fresh state.
+- enqueue: an order event makes the order's job due (``enqueue_order_jobs``: one statement for
+  many orders; the webhook path runs its SQL inside the inbox's group transaction,
+  ``store/inbox.py``), as does "Send to Gordon" (``request_send``) and a catch-up scan;
+- claim, renew, finish: a job is *due* when ``next_attempt_at`` is set and has passed. Workers
+  claim due jobs with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serialises
+  writers with BEGIN IMMEDIATE), renew the lease while working, and finish with the version they
+  claimed: an event that arrived meanwhile bumped the version, so the job stays due and runs
+  again with the fresh state;
+- retry: a person asks for a job (or all failed ones, or those a configuration change may fix).
+
+The state each write gives a job is the transition table's (``jobs/lifecycle.py``). Whatever makes
+a job due wakes this process's workers once it is committed (``JobQueue.transaction``; the inbox
+does the same for webhooks), so they need not wait for their next poll.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -26,10 +37,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from saleor_gordon.core.job_status import SETTLED_STATUSES, JobStatus
+from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.order_events import EVENT_BITS, MANUAL_SEND_EVENT, event_names
 from saleor_gordon.core.sync_decision import SentBefore
 from saleor_gordon.jobs.lifecycle import (
+    SETTLED_STATUSES,
     Episode,
     GordonRecord,
     HistoryEntry,
@@ -38,6 +50,7 @@ from saleor_gordon.jobs.lifecycle import (
     RefRecorded,
     Transition,
     WithdrawalRecorded,
+    on_retry_requested,
     with_newer_work,
 )
 from saleor_gordon.store.error_mapping import map_database_errors
@@ -95,8 +108,9 @@ RETURNING installation_id, order_id, id"""
 """Create an order's job, or make it due again with the new events (one row per order), for the
 rows ``{rows}`` gives (``VALUES …`` or a ``SELECT``).
 
-A settled job (synced, needing attention, failed, cancelled) starts a new episode: pending, its
-attempts counted from zero. SQL text both databases run (``store/multirow.py`` says why)."""
+``lifecycle.on_new_event`` as SQL: a settled job (``SETTLED_STATUSES``) starts a new episode,
+pending, its attempts counted from zero (tests/jobs/test_queue.py holds the two to the same result
+for every status). SQL text both databases run (``store/multirow.py`` says why)."""
 
 UPSERT_JOBS_VALUES = UPSERT_ORDER_JOBS.replace("{rows}", "VALUES {values}")
 
@@ -182,18 +196,53 @@ async def enqueue_order_job(
     return job_ids[(installation_id, order_id)]
 
 
-async def retry_jobs_needing_attention(
-    connection: AsyncConnection, installation_id: int, *, now: datetime
-) -> None:
-    """Make an installation's jobs that wait for a person due again (after a configuration change)."""
-    await connection.execute(
-        update(sync_jobs)
-        .where(
+class QueueWrites:
+    """Queue writes in one transaction that may hold the caller's own statements too
+    (``connection``); ``JobQueue.transaction`` opens one."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+        self.made_due = False
+        """Some job became due: the workers are woken once the transaction has committed."""
+
+    async def enqueue(self, requests: Sequence[OrderJobRequest]) -> dict[tuple[int, str], int]:
+        """``enqueue_order_jobs`` in this transaction."""
+        job_ids = await self.connection.run_sync(enqueue_order_jobs, requests)
+        self.made_due = self.made_due or bool(job_ids)
+        return job_ids
+
+    async def retry(self, *conditions: Any, now: datetime) -> int:
+        """Run the jobs matching ``conditions`` at once, each as a fresh episode; how many."""
+        due = on_retry_requested(now=now)
+        result = await self.connection.execute(
+            update(sync_jobs)
+            .where(*conditions)
+            .values(
+                version=sync_jobs.c.version + 1,  # a worker running the job now leaves it due
+                status=due.status.value,
+                next_attempt_at=due.next_attempt_at,
+                pending_since=due.pending_since,
+                attempts=due.attempts,
+                run_now=True,
+                updated_at=now,
+            )
+        )
+        count = int(result.rowcount)
+        self.made_due = self.made_due or count > 0
+        return count
+
+    async def retry_needing_attention(self, installation_id: int, *, now: datetime) -> int:
+        """Run an installation's jobs that wait for a person again (after a configuration change:
+        it may be their fix)."""
+        return await self.retry(
             sync_jobs.c.installation_id == installation_id,
             sync_jobs.c.status == JobStatus.NEEDS_ATTENTION.value,
+            now=now,
         )
-        .values(**_retry_values(now))
-    )
+
+
+def _nobody_to_wake() -> None:
+    """No workers in this process (the CLI, a test): they poll."""
 
 
 @dataclass(frozen=True)
@@ -234,78 +283,32 @@ class ClaimedJob:
         return JobState(self.status, attempts=self.attempts, pending_since=self.pending_since)
 
 
-@dataclass(frozen=True)
-class JobView:
-    """A job as operators and the Dashboard see it."""
+class JobQueue:
+    """Intent-named writes of sync jobs and their history.
 
-    id: int
-    saleor_api_url: str
-    order_id: str
-    order_number: str | None
-    status: str
-    attempts: int
-    next_attempt_at: datetime | None
-    last_action: str | None
-    last_outcome: str | None
-    last_message: str | None
-    external_ref: str | None
-    tracking_id: str | None
-    events_seen: list[str]
-    created_at: datetime
-    updated_at: datetime
-    leased: bool
-    delivery_date: str | None = None
-    time_window: str | None = None
-    last_attempt_at: datetime | None = None
-    pushed_hash: str | None = None
-    """Hash of the content Gordon accepted last (internal: not in ``to_dict``)."""
-    pushed_at: datetime | None = None
-    pushed_delivery_date: date | None = None
-    history: list[dict[str, Any]] = field(default_factory=list)
+    ``wake_workers`` is called when a write made a job due (after its commit).
+    """
 
-    @property
-    def sent_before(self) -> SentBefore:
-        return SentBefore(
-            external_ref=self.external_ref,
-            pushed_at=self.pushed_at,
-            pushed_hash=self.pushed_hash,
-            pushed_delivery_date=self.pushed_delivery_date,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "saleor_api_url": self.saleor_api_url,
-            "order_id": self.order_id,
-            "order_number": self.order_number,
-            "status": self.status,
-            "attempts": self.attempts,
-            "next_attempt_at": _iso(self.next_attempt_at),
-            "last_action": self.last_action,
-            "last_outcome": self.last_outcome,
-            "last_message": self.last_message,
-            "external_ref": self.external_ref,
-            "tracking_id": self.tracking_id,
-            "events_seen": self.events_seen,
-            "created_at": _iso(self.created_at),
-            "updated_at": _iso(self.updated_at),
-            "last_attempt_at": _iso(self.last_attempt_at),
-            "delivery_date": self.delivery_date,
-            "time_window": self.time_window,
-            "in_progress": self.leased,
-            "history": self.history,
-        }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-class JobStore:
-    """Intent-named operations on sync jobs and their history."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, wake_workers: Callable[[], None] = _nobody_to_wake
+    ) -> None:
         self._engine = engine
+        self._wake_workers = wake_workers
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[QueueWrites]:
+        """One transaction of queue writes (and the caller's statements on its connection); the
+        workers are woken once it has committed, if it made a job due."""
+        async with map_database_errors(), self._engine.begin() as connection:
+            writes = QueueWrites(connection)
+            yield writes
+        if writes.made_due:
+            self._wake_workers()
+
+    async def enqueue(self, requests: Sequence[OrderJobRequest]) -> dict[tuple[int, str], int]:
+        """Create each order's job or make it due again (``enqueue_order_jobs``); the job ids."""
+        async with self.transaction() as writes:
+            return await writes.enqueue(requests)
 
     async def claim_next_job(
         self, *, worker_id: str, now: datetime, lease_seconds: float, per_installation_limit: int
@@ -437,12 +440,11 @@ class JobStore:
 
         With ``installation_id``, only a job of that installation (the Dashboard acts for one shop).
         """
-        query = update(sync_jobs).where(sync_jobs.c.id == job_id)
+        conditions = [sync_jobs.c.id == job_id]
         if installation_id is not None:
-            query = query.where(sync_jobs.c.installation_id == installation_id)
-        async with map_database_errors(), self._engine.begin() as connection:
-            result = await connection.execute(query.values(**_retry_values(now)))
-        return bool(result.rowcount)
+            conditions.append(sync_jobs.c.installation_id == installation_id)
+        async with self.transaction() as writes:
+            return bool(await writes.retry(*conditions, now=now))
 
     async def request_send(
         self, *, installation_id: int, order_id: str, order_number: str | None, now: datetime
@@ -451,155 +453,21 @@ class JobStore:
 
         Returns the job id. The job is created when the order has none yet (no webhook seen).
         """
-        async with map_database_errors(), self._engine.begin() as connection:
-            job_id = await enqueue_order_job(
-                connection,
-                installation_id=installation_id,
-                order_id=order_id,
-                order_number=order_number,
-                event=MANUAL_SEND_EVENT,
-                now=now,
-            )
-            await connection.execute(
+        request = OrderJobRequest(installation_id, order_id, order_number, MANUAL_SEND_EVENT, now)
+        async with self.transaction() as writes:
+            job_id = (await writes.enqueue([request]))[(installation_id, order_id)]
+            await writes.connection.execute(
                 update(sync_jobs).where(sync_jobs.c.id == job_id).values(run_now=True)
             )
         return job_id
 
     async def retry_failed_jobs(self, *, now: datetime, saleor_api_url: str | None = None) -> int:
-        query = update(sync_jobs).where(sync_jobs.c.status == JobStatus.FAILED.value)
+        """Run every failed job (of one shop, with ``saleor_api_url``) at once; how many."""
+        conditions = [sync_jobs.c.status == JobStatus.FAILED.value]
         if saleor_api_url is not None:
-            query = query.where(sync_jobs.c.installation_id.in_(_installation_ids(saleor_api_url)))
-        async with map_database_errors(), self._engine.begin() as connection:
-            result = await connection.execute(query.values(**_retry_values(now)))
-        return int(result.rowcount)
-
-    async def get_job(self, job_id: int, *, installation_id: int | None = None) -> JobView | None:
-        """The job with its history; with ``installation_id``, only a job of that installation."""
-        query = _view_query().where(sync_jobs.c.id == job_id)
-        if installation_id is not None:
-            query = query.where(sync_jobs.c.installation_id == installation_id)
-        async with map_database_errors(), self._engine.connect() as connection:
-            row = (await connection.execute(query)).first()
-            if row is None:
-                return None
-            history = (
-                await connection.execute(
-                    select(job_history)
-                    .where(job_history.c.job_id == job_id)
-                    .order_by(job_history.c.at, job_history.c.id)
-                )
-            ).all()
-        view = _view_from_row(row._mapping)
-        view.history.extend(
-            {
-                "at": entry._mapping["at"].isoformat(),
-                "attempt": entry._mapping["attempt"],
-                "action": entry._mapping["action"],
-                "outcome": entry._mapping["outcome"],
-                "message": entry._mapping["message"],
-            }
-            for entry in history
-        )
-        return view
-
-    async def find_job(self, installation_id: int, order_id: str) -> JobView | None:
-        async with map_database_errors(), self._engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    select(sync_jobs.c.id).where(
-                        sync_jobs.c.installation_id == installation_id,
-                        sync_jobs.c.order_id == order_id,
-                    )
-                )
-            ).first()
-        return None if row is None else await self.get_job(row._mapping["id"])
-
-    async def list_jobs(
-        self,
-        *,
-        status: str | None = None,
-        saleor_api_url: str | None = None,
-        installation_id: int | None = None,
-        search: str | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> list[JobView]:
-        """Jobs, most recently changed first, filtered and paginated in the database.
-
-        ``search`` matches an order number (exactly, or as a prefix), an order id, a tracking id
-        or an external reference.
-        """
-        query = _filtered(_view_query(), status, saleor_api_url, installation_id, search)
-        query = query.order_by(sync_jobs.c.updated_at.desc(), sync_jobs.c.id.desc())
-        async with map_database_errors(), self._engine.connect() as connection:
-            rows = (await connection.execute(query.limit(limit).offset(offset))).all()
-        return [_view_from_row(row._mapping) for row in rows]
-
-    async def count_jobs(
-        self,
-        *,
-        status: str | None = None,
-        installation_id: int | None = None,
-        search: str | None = None,
-    ) -> int:
-        """How many jobs ``list_jobs`` would page through with the same filters."""
-        query = _filtered(
-            select(func.count()).select_from(
-                sync_jobs.join(installations, installations.c.id == sync_jobs.c.installation_id)
-            ),
-            status,
-            None,
-            installation_id,
-            search,
-        )
-        async with map_database_errors(), self._engine.connect() as connection:
-            return int((await connection.execute(query)).scalar_one())
-
-    async def count_by_status(self, *, installation_id: int | None = None) -> dict[str, int]:
-        query = select(sync_jobs.c.status, func.count()).group_by(sync_jobs.c.status)
-        if installation_id is not None:
-            query = query.where(sync_jobs.c.installation_id == installation_id)
-        async with map_database_errors(), self._engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
-        return {row[0]: int(row[1]) for row in rows}
-
-    async def due_jobs(self, *, now: datetime) -> tuple[int, datetime | None]:
-        """Jobs due at ``now`` that no worker holds, revoked installations' aside (what a claim
-        would consider): how many, and when the oldest of them became due."""
-        query = (
-            select(func.count(), func.min(sync_jobs.c.next_attempt_at))
-            .select_from(
-                sync_jobs.join(installations, installations.c.id == sync_jobs.c.installation_id)
-            )
-            .where(
-                sync_jobs.c.next_attempt_at.is_not(None),
-                sync_jobs.c.next_attempt_at <= now,
-                or_(sync_jobs.c.lease_expires_at.is_(None), sync_jobs.c.lease_expires_at < now),
-                installations.c.revoked_at.is_(None),
-            )
-        )
-        async with map_database_errors(), self._engine.connect() as connection:
-            count, oldest = (await connection.execute(query)).one()
-        return int(count), oldest
-
-    async def count_stuck(self, installation_id: int, *, before: datetime) -> tuple[int, int]:
-        """Jobs no worker took up: ``(leases expired before `before`, due since before it)``.
-
-        A lease that expired long ago means its worker died and no other worker took the job
-        over; a job due long ago and never claimed means no worker runs at all.
-        """
-        stale_lease = sync_jobs.c.lease_expires_at < before
-        overdue = (
-            sync_jobs.c.lease_expires_at.is_(None)
-            & sync_jobs.c.next_attempt_at.is_not(None)
-            & (sync_jobs.c.next_attempt_at < before)
-        )
-        query = select(func.count().filter(stale_lease), func.count().filter(overdue)).where(
-            sync_jobs.c.installation_id == installation_id
-        )
-        async with map_database_errors(), self._engine.connect() as connection:
-            row = (await connection.execute(query)).one()
-        return int(row[0]), int(row[1])
+            conditions.append(sync_jobs.c.installation_id.in_(_installation_ids(saleor_api_url)))
+        async with self.transaction() as writes:
+            return await writes.retry(*conditions, now=now)
 
     async def prune_history(self, *, older_than: datetime) -> int:
         """Delete job history and received-event records older than ``older_than``."""
@@ -611,18 +479,6 @@ class JobStore:
                 delete(webhook_events).where(webhook_events.c.received_at < older_than)
             )
         return int(history.rowcount) + int(events.rowcount)
-
-
-def _retry_values(now: datetime) -> dict[str, Any]:
-    return {
-        "version": sync_jobs.c.version + 1,  # a worker running the job now leaves it due
-        "status": JobStatus.PENDING.value,
-        "next_attempt_at": now,
-        "pending_since": now,
-        "attempts": 0,
-        "run_now": True,
-        "updated_at": now,
-    }
 
 
 def _installation_ids(saleor_api_url: str) -> Any:
@@ -681,76 +537,6 @@ async def _add_history(
             for entry in entries
         ],
     )
-
-
-def _view_query() -> Any:
-    last_attempt = (
-        select(func.max(job_history.c.at))
-        .where(job_history.c.job_id == sync_jobs.c.id)
-        .scalar_subquery()
-        .label("last_attempt_at")
-    )
-    return select(sync_jobs, installations.c.saleor_api_url, last_attempt).join(
-        installations, installations.c.id == sync_jobs.c.installation_id
-    )
-
-
-def _filtered(
-    query: Any,
-    status: str | None,
-    saleor_api_url: str | None,
-    installation_id: int | None,
-    search: str | None,
-) -> Any:
-    if status is not None:
-        query = query.where(sync_jobs.c.status == status)
-    if saleor_api_url is not None:
-        query = query.where(installations.c.saleor_api_url == saleor_api_url)
-    if installation_id is not None:
-        query = query.where(sync_jobs.c.installation_id == installation_id)
-    term = (search or "").strip().removeprefix("#")
-    if term:
-        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(
-            or_(
-                sync_jobs.c.order_number.like(escaped + "%", escape="\\"),
-                sync_jobs.c.order_id == term,
-                sync_jobs.c.tracking_id == term,
-                sync_jobs.c.external_ref == term,
-            )
-        )
-    return query
-
-
-def _view_from_row(row: RowMapping) -> JobView:
-    return JobView(
-        id=row["id"],
-        saleor_api_url=row["saleor_api_url"],
-        order_id=row["order_id"],
-        order_number=row["order_number"],
-        status=row["status"],
-        attempts=row["attempts"],
-        next_attempt_at=row["next_attempt_at"],
-        last_action=row["last_action"],
-        last_outcome=row["last_outcome"],
-        last_message=row["last_message"],
-        external_ref=row["external_ref"],
-        tracking_id=row["tracking_id"],
-        events_seen=sorted(event_names(row["events_mask"])),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        leased=row["lease_owner"] is not None,
-        delivery_date=_iso_date(row["pushed_delivery_date"]),
-        time_window=row["pushed_time_window"],
-        pushed_delivery_date=row["pushed_delivery_date"],
-        last_attempt_at=row["last_attempt_at"],
-        pushed_hash=row["pushed_hash"],
-        pushed_at=row["pushed_at"],
-    )
-
-
-def _iso_date(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()
 
 
 def _claimed_from_row(row: RowMapping) -> ClaimedJob:

@@ -164,7 +164,7 @@ class WorkerPool:
 
     async def _claim(self, worker_id: str) -> ClaimedJob | None:
         settings = self.services.runtime.settings
-        return await self.services.runtime.jobs.claim_next_job(
+        return await self.services.runtime.queue.claim_next_job(
             worker_id=worker_id,
             now=self.services.runtime.clock(),
             lease_seconds=settings.lease_seconds,
@@ -191,7 +191,7 @@ class WorkerPool:
         finally:
             await _cancel_and_wait([renewer])
         try:
-            recorded = await self.services.runtime.jobs.finish_job(
+            recorded = await self.services.runtime.queue.finish_job(
                 job, done, now=self.services.runtime.clock()
             )
         except StoreUnavailable as exc:
@@ -233,7 +233,7 @@ class WorkerPool:
         while True:
             await asyncio.sleep(lease / 3)
             asked_at = time.monotonic()
-            renewal = self.services.runtime.jobs.renew_lease(
+            renewal = self.services.runtime.queue.renew_lease(
                 job.id,
                 worker_id=job.lease_owner,
                 now=self.services.runtime.clock(),
@@ -261,7 +261,7 @@ class WorkerPool:
         while not self.stopping.is_set():
             cutoff = runtime.clock() - timedelta(days=runtime.settings.history_retention_days)
             try:
-                pruned = await runtime.jobs.prune_history(older_than=cutoff)
+                pruned = await runtime.queue.prune_history(older_than=cutoff)
             except StoreUnavailable:
                 _reraise_a_cancellation()
                 pruned = 0

@@ -25,7 +25,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -233,8 +233,15 @@ class EventInbox:
     """Where verified webhook events are handed in; ``close()`` it (or use it as ``async with``)
     before its engine is disposed: a writer may be lingering on a connection."""
 
-    def __init__(self, engine: AsyncEngine, *, writer: SqliteWriter | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        writer: SqliteWriter | None = None,
+        wake_workers: Callable[[], None] | None = None,
+    ) -> None:
         self.engine = engine
+        self._wake_workers = wake_workers
         self._sqlite_writer = writer
         self._waiting: list[_Waiting] = []
         self._writers: set[asyncio.Task[None]] = set()
@@ -266,7 +273,10 @@ class EventInbox:
             self._start_writer(loop)
         # A caller that goes away (cancelled: client disconnect) cancels only its answer; its
         # event stays in its group and is committed anyway (``_settle`` skips a cancelled answer).
-        return await answer
+        result = await answer
+        if result.job_id is not None and self._wake_workers is not None:
+            self._wake_workers()  # the job is due and committed
+        return result
 
     async def __aenter__(self) -> EventInbox:
         return self

@@ -30,7 +30,7 @@ from saleor_gordon.errors import (
     SaleorUnavailable,
     ShopConfigInvalid,
 )
-from saleor_gordon.jobs.queue import JobView
+from saleor_gordon.jobs.views import JobView
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import failure_summary
 from saleor_gordon.shop_actions import (
@@ -490,20 +490,18 @@ def dashboard_router(runtime: Runtime) -> APIRouter:
 
     @router.post("/jobs/{job_id}/retry", response_model=RetryOut)
     async def retry_job(job_id: JobId, user: Reader) -> RetryOut:
-        queued = await runtime.jobs.retry_job(
+        queued = await runtime.queue.retry_job(
             job_id, now=runtime.clock(), installation_id=user.installation.id
         )
         if not queued:
             raise _job_not_found(job_id)
-        runtime.wake_workers()
         return RetryOut(queued=1, message="The order is queued and will be sent again now.")
 
     @router.post("/jobs/retry-failed", response_model=RetryOut)
     async def retry_failed(user: Reader) -> RetryOut:
-        count = await runtime.jobs.retry_failed_jobs(
+        count = await runtime.queue.retry_failed_jobs(
             now=runtime.clock(), saleor_api_url=user.installation.saleor_api_url
         )
-        runtime.wake_workers()
         message = (
             f"{count} failed order(s) queued to be sent again now."
             if count

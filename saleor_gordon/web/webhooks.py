@@ -268,8 +268,6 @@ async def record_order_event(runtime: Runtime, webhook: VerifiedWebhook) -> JSON
     result = await runtime.inbox.record_order_event(
         received, now=runtime.clock(), ignored_reason=ignored
     )
-    if result.job_id is not None:
-        runtime.wake_workers()
     outcome = "ignored" if ignored else "duplicate" if result.duplicate else "accepted"
     metrics.WEBHOOKS.labels(webhook.event, outcome).inc()
     # DEBUG: one line per webhook costs a tenth of the ingest path; Saleor's delivery log, the

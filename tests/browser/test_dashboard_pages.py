@@ -20,7 +20,7 @@ import pytest_asyncio
 from playwright.async_api import Frame, Page, Response, expect
 
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
-from saleor_gordon.jobs.queue import JobStore
+from saleor_gordon.jobs.views import JobViews
 from saleor_gordon.store.installations import InstallationStore
 from tests.browser.conftest import OpenInDashboard, Screenshot
 from tests.browser.dashboard_host import DashboardView, Mount
@@ -246,7 +246,7 @@ async def test_a_failed_order_shows_its_message_and_retry_syncs_it(
 
 
 async def _status_is(stack: Stack, order: dict[str, Any], status: str) -> bool:
-    job = await JobStore(stack.engine).find_job(
+    job = await JobViews(stack.engine).find_job(
         await _installation_id(stack.installations, stack.saleor.api_url), order["id"]
     )
     return job is not None and job.status == status

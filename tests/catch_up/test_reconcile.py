@@ -126,10 +126,11 @@ async def test_a_lease_held_by_a_process_that_died_is_taken_over_after_it_expire
     two_processes: tuple[Runtime, Runtime, Clock], saleor_fake: RunningSaleorFake
 ) -> None:
     first, second, clock = two_processes
-    from saleor_gordon.catch_up.store import ScanStore
+    from saleor_gordon.catch_up.store import CatchUpStore
+    from saleor_gordon.jobs.queue import JobQueue
 
     lease_seconds = first.settings.reconcile_lease_seconds
-    assert await ScanStore(first.engine).claim_reconcile(
+    assert await CatchUpStore(first.engine, JobQueue(first.engine)).claim_reconcile(
         1, owner="dead", now=clock.now, lease_seconds=lease_seconds
     )
 

@@ -13,7 +13,7 @@ from saleor_gordon.cli import main
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.order_events import OrderEvent
 from saleor_gordon.jobs.lifecycle import Episode, Transition
-from saleor_gordon.jobs.queue import JobStore
+from saleor_gordon.jobs.queue import JobQueue
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import create_engine, migrate
 from saleor_gordon.store.inbox import EventInbox
@@ -31,7 +31,7 @@ async def _seed(url: str, *, revoke_b: bool = False) -> dict[str, int]:
     engine = create_engine(url)
     await migrate(engine)
     installations = InstallationStore(engine, SecretBox(TEST_SECRET_KEY))
-    jobs = JobStore(engine)
+    jobs = JobQueue(engine)
     ids: dict[str, int] = {}
     try:
         for shop, orders in ((SHOP_A, ("101", "102")), (SHOP_B, ("201",))):

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
-from saleor_gordon.jobs.queue import JobStore
+from saleor_gordon.jobs.views import JobViews
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import create_engine
 from saleor_gordon.store.installations import InstallationStore
@@ -178,11 +178,11 @@ class Stack:
 
     async def jobs(self) -> list[dict[str, Any]]:
         """Every job (the chaos suite has thousands)."""
-        return [job.to_dict() for job in await JobStore(self.engine).list_jobs(limit=1_000_000)]
+        return [job.to_dict() for job in await JobViews(self.engine).list_jobs(limit=1_000_000)]
 
     async def job_for(self, order: dict[str, Any]) -> dict[str, Any]:
         [job] = [job for job in await self.jobs() if job["order_id"] == order["id"]]
-        found = await JobStore(self.engine).get_job(job["id"])
+        found = await JobViews(self.engine).get_job(job["id"])
         assert found is not None
         return found.to_dict()
 

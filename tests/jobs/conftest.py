@@ -39,7 +39,8 @@ from saleor_gordon.jobs.lifecycle import (
     Transition,
     WithdrawalRecorded,
 )
-from saleor_gordon.jobs.queue import ClaimedJob, JobView, enqueue_order_job
+from saleor_gordon.jobs.queue import ClaimedJob, enqueue_order_job
+from saleor_gordon.jobs.views import JobView
 from saleor_gordon.jobs.worker import run_attempt
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.secret_box import SecretBox
@@ -183,7 +184,7 @@ class Bench:
     # --- attempts ------------------------------------------------------------------------------
 
     async def claim(self) -> ClaimedJob | None:
-        return await self.runtime.jobs.claim_next_job(
+        return await self.runtime.queue.claim_next_job(
             worker_id="bench",
             now=self.clock(),
             lease_seconds=LEASE_SECONDS,
@@ -200,7 +201,7 @@ class Bench:
     async def attempt(self) -> Transition:
         """Claim the due job, run one attempt and record it, as a worker does."""
         job, result = await self.run()
-        assert await self.runtime.jobs.finish_job(job, result, now=self.clock())
+        assert await self.runtime.queue.finish_job(job, result, now=self.clock())
         return result
 
     async def job(self, order: dict[str, Any]) -> JobView:

@@ -666,7 +666,7 @@ async def test_token_revoked_during_write_back_while_the_store_fails_still_gives
     installation = await bench.runtime.installations.get_installation_by_id(bench.installation.id)
     assert installation is not None
     assert installation.revoked_at is None  # not recorded; the next read finds out again
-    assert await bench.runtime.jobs.finish_job(job, result, now=bench.clock())
+    assert await bench.runtime.queue.finish_job(job, result, now=bench.clock())
 
 
 async def test_a_tracking_id_removed_from_the_order_is_written_again_alone(bench: Bench) -> None:
@@ -822,7 +822,7 @@ async def test_store_unavailable_when_reading_the_shop_retries(
     assert result.message == STORE_FAILED
     assert result.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
     assert bench.saleor.state.requests == Counter()
-    assert await bench.runtime.jobs.finish_job(job, result, now=bench.clock())
+    assert await bench.runtime.queue.finish_job(job, result, now=bench.clock())
 
 
 # --- the shop's configuration --------------------------------------------------------------------

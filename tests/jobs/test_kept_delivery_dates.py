@@ -73,7 +73,7 @@ class Shop:
 
     async def run_due_job(self) -> JobStatus:
         """Claim the due job, run one attempt of it, record the result."""
-        jobs = self.runtime.jobs
+        jobs = self.runtime.queue
         job = await jobs.claim_next_job(
             worker_id="w1", now=self.clock.now, lease_seconds=30, per_installation_limit=1
         )

@@ -1,4 +1,5 @@
-"""JobStore: claiming, leases, coalescing, fairness, operator retries (SQLite and PostgreSQL)."""
+"""JobQueue: enqueueing, claiming, leases, coalescing, fairness, operator retries, waking the
+workers (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, insert, text
+from sqlalchemy import event, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.job_status import JobStatus
@@ -19,8 +20,10 @@ from saleor_gordon.jobs.lifecycle import (
     HistoryEntry,
     PushRecorded,
     Transition,
+    on_new_event,
 )
-from saleor_gordon.jobs.queue import ClaimedJob, JobStore, enqueue_order_job
+from saleor_gordon.jobs.queue import ClaimedJob, JobQueue, OrderJobRequest, enqueue_order_job
+from saleor_gordon.jobs.views import JobViews
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.inbox import EventInbox
 from saleor_gordon.store.installations import InstallationStore
@@ -61,7 +64,7 @@ async def _event(
 
 
 async def _claim(
-    jobs: JobStore, worker_id: str, *, now: datetime = NOW, limit: int = 4
+    jobs: JobQueue, worker_id: str, *, now: datetime = NOW, limit: int = 4
 ) -> ClaimedJob | None:
     return await jobs.claim_next_job(
         worker_id=worker_id, now=now, lease_seconds=LEASE, per_installation_limit=limit
@@ -103,7 +106,7 @@ def _gave_up() -> Transition:
 async def test_a_due_job_is_claimed_once(migrated_engine: AsyncEngine) -> None:
     installation = await _install(migrated_engine)
     await _event(migrated_engine, installation, "order-001")
-    jobs = JobStore(migrated_engine)
+    jobs = JobQueue(migrated_engine)
 
     first = await _claim(jobs, "w1")
     second = await _claim(jobs, "w2")
@@ -118,7 +121,7 @@ async def test_concurrent_claims_never_share_a_job(migrated_engine: AsyncEngine)
     installation = await _install(migrated_engine)
     for index in range(6):
         await _event(migrated_engine, installation, f"order-{index:03}")
-    jobs = JobStore(migrated_engine)
+    jobs = JobQueue(migrated_engine)
 
     claims = await asyncio.gather(*(_claim(jobs, f"w{i}", limit=10) for i in range(10)))
 
@@ -131,7 +134,7 @@ async def test_an_expired_lease_lets_another_worker_take_the_job(
 ) -> None:
     installation = await _install(migrated_engine)
     await _event(migrated_engine, installation, "order-001")
-    jobs = JobStore(migrated_engine)
+    jobs = JobQueue(migrated_engine)
     dead = await _claim(jobs, "dead")
     assert dead is not None
 
@@ -150,7 +153,7 @@ async def test_an_expired_lease_lets_another_worker_take_the_job(
 async def test_renewing_keeps_the_lease(migrated_engine: AsyncEngine) -> None:
     installation = await _install(migrated_engine)
     await _event(migrated_engine, installation, "order-001")
-    jobs = JobStore(migrated_engine)
+    jobs = JobQueue(migrated_engine)
     job = await _claim(jobs, "w1")
     assert job is not None
 
@@ -165,7 +168,7 @@ async def test_renewing_keeps_the_lease(migrated_engine: AsyncEngine) -> None:
 async def test_finishing_records_history_and_settles(migrated_engine: AsyncEngine) -> None:
     installation = await _install(migrated_engine)
     job_id = await _event(migrated_engine, installation, "order-001")
-    jobs = JobStore(migrated_engine)
+    jobs = JobQueue(migrated_engine)
     job = await _claim(jobs, "w1")
     assert job is not None
     result = dataclasses.replace(
@@ -176,7 +179,7 @@ async def test_finishing_records_history_and_settles(migrated_engine: AsyncEngin
     assert await jobs.finish_job(job, result, now=NOW)
 
     assert job_id is not None
-    view = await jobs.get_job(job_id)
+    view = await JobViews(migrated_engine).get_job(job_id)
     assert view is not None
     assert view.status == "synced"
     assert view.tracking_id == "0Zj7YGCUr"
@@ -192,7 +195,7 @@ async def test_finishing_records_history_and_settles(migrated_engine: AsyncEngin
 async def test_an_event_during_work_keeps_the_job_due(migrated_engine: AsyncEngine) -> None:
     installation = await _install(migrated_engine)
     await _event(migrated_engine, installation, "order-001", "ORDER_CREATED")
-    jobs = JobStore(migrated_engine)
+    jobs = JobQueue(migrated_engine)
     job = await _claim(jobs, "w1")
     assert job is not None
 
@@ -211,7 +214,7 @@ async def test_the_pushed_delivery_date_is_kept_for_the_next_attempt(
     """The date Gordon accepted comes back with the job, so a re-push can keep it (issue 8, defect 1)."""
     installation = await _install(migrated_engine)
     await _event(migrated_engine, installation, "order-001", "ORDER_CREATED")
-    jobs = JobStore(migrated_engine)
+    jobs = JobQueue(migrated_engine)
     job = await _claim(jobs, "w1")
     assert job is not None
     assert job.pushed_delivery_date is None
@@ -228,7 +231,7 @@ async def test_the_pushed_delivery_date_is_kept_for_the_next_attempt(
 async def test_retry_later_is_not_claimed_early(migrated_engine: AsyncEngine) -> None:
     installation = await _install(migrated_engine)
     await _event(migrated_engine, installation, "order-001")
-    jobs = JobStore(migrated_engine)
+    jobs = JobQueue(migrated_engine)
     job = await _claim(jobs, "w1")
     assert job is not None
     retry_at = NOW + timedelta(seconds=10)
@@ -259,7 +262,7 @@ async def test_one_shops_backlog_does_not_starve_another(migrated_engine: AsyncE
             migrated_engine, busy, f"busy-{index:03}", at=NOW - timedelta(minutes=30 - index)
         )
     await _event(migrated_engine, quiet, "quiet-001", at=NOW)
-    jobs = JobStore(migrated_engine)
+    jobs = JobQueue(migrated_engine)
 
     claims = [await _claim(jobs, f"w{i}", limit=2) for i in range(4)]
 
@@ -272,7 +275,7 @@ async def test_a_shop_at_its_limit_waits_for_a_lease_to_end(migrated_engine: Asy
     installation = await _install(migrated_engine)
     for index in range(3):
         await _event(migrated_engine, installation, f"order-{index:03}")
-    jobs = JobStore(migrated_engine)
+    jobs = JobQueue(migrated_engine)
 
     first = await _claim(jobs, "w1", limit=1)
     assert first is not None
@@ -298,7 +301,7 @@ async def test_a_claim_stays_fast_with_a_large_backlog(migrated_engine: AsyncEng
         await connection.execute(
             insert(sync_jobs), [{**queued, "order_id": f"order-{n:05}"} for n in range(2000)]
         )
-    jobs = JobStore(migrated_engine)
+    jobs = JobQueue(migrated_engine)
     await _claim(jobs, "warm-up")
 
     started = time.perf_counter()
@@ -316,7 +319,7 @@ async def test_revoked_installations_are_not_claimed(migrated_engine: AsyncEngin
         installation, now=NOW
     )
 
-    claim = await JobStore(migrated_engine).claim_next_job(
+    claim = await JobQueue(migrated_engine).claim_next_job(
         worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
     )
 
@@ -326,7 +329,7 @@ async def test_revoked_installations_are_not_claimed(migrated_engine: AsyncEngin
 async def test_operator_retry_runs_a_failed_job_first(migrated_engine: AsyncEngine) -> None:
     installation = await _install(migrated_engine)
     failed_id = await _event(migrated_engine, installation, "order-001")
-    jobs = JobStore(migrated_engine)
+    jobs = JobQueue(migrated_engine)
     job = await _claim(jobs, "w1")
     assert job is not None
     await jobs.finish_job(
@@ -348,7 +351,7 @@ async def test_operator_retry_runs_a_failed_job_first(migrated_engine: AsyncEngi
 
 async def test_retry_all_failed(migrated_engine: AsyncEngine) -> None:
     installation = await _install(migrated_engine)
-    jobs = JobStore(migrated_engine)
+    jobs = JobQueue(migrated_engine)
     for order in ("order-001", "order-002"):
         await _event(migrated_engine, installation, order)
         job = await _claim(jobs, "w1")
@@ -360,14 +363,14 @@ async def test_retry_all_failed(migrated_engine: AsyncEngine) -> None:
         )
 
     assert await jobs.retry_failed_jobs(now=NOW) == 2
-    assert await jobs.list_jobs(status="failed") == []
-    assert len(await jobs.list_jobs(status="pending")) == 2
+    assert await JobViews(migrated_engine).list_jobs(status="failed") == []
+    assert len(await JobViews(migrated_engine).list_jobs(status="pending")) == 2
 
 
 async def test_history_is_pruned(migrated_engine: AsyncEngine) -> None:
     installation = await _install(migrated_engine)
     job_id = await _event(migrated_engine, installation, "order-001")
-    jobs = JobStore(migrated_engine)
+    jobs = JobQueue(migrated_engine)
     job = await _claim(jobs, "w1")
     assert job is not None
     await jobs.finish_job(job, _synced(), now=NOW)
@@ -375,7 +378,7 @@ async def test_history_is_pruned(migrated_engine: AsyncEngine) -> None:
     assert await jobs.prune_history(older_than=NOW - timedelta(days=1)) == 0
     assert await jobs.prune_history(older_than=NOW + timedelta(seconds=1)) == 2  # entry + event
     assert job_id is not None
-    view = await jobs.get_job(job_id)
+    view = await JobViews(migrated_engine).get_job(job_id)
     assert view is not None
     assert view.history == []
 
@@ -383,7 +386,7 @@ async def test_history_is_pruned(migrated_engine: AsyncEngine) -> None:
 async def test_operator_retry_during_a_run_is_not_lost(migrated_engine: AsyncEngine) -> None:
     installation = await _install(migrated_engine)
     job_id = await _event(migrated_engine, installation, "order-001")
-    jobs = JobStore(migrated_engine)
+    jobs = JobQueue(migrated_engine)
     job = await _claim(jobs, "w1")
     assert job is not None
     assert job_id is not None
@@ -401,7 +404,7 @@ async def test_a_newer_event_after_a_settled_result_opens_a_fresh_episode(
 ) -> None:
     installation = await _install(migrated_engine)
     await _event(migrated_engine, installation, "order-001", "ORDER_CREATED")
-    jobs = JobStore(migrated_engine)
+    jobs = JobQueue(migrated_engine)
     job = await _claim(jobs, "w1")
     assert job is not None
     later = NOW + timedelta(hours=1)
@@ -423,7 +426,7 @@ async def test_an_enqueue_committing_during_finish_keeps_the_job_due(
     """The worker's finish must not overwrite an event that commits while it records."""
     installation = await _install(migrated_engine)
     await _event(migrated_engine, installation, "order-001", "ORDER_CREATED")
-    jobs = JobStore(migrated_engine)
+    jobs = JobQueue(migrated_engine)
     job = await _claim(jobs, "w1")
     assert job is not None
 
@@ -472,3 +475,132 @@ async def _waits_for_a_lock(engine: AsyncEngine, statements: list[str]) -> bool:
             return bool(waiting.scalar_one())
     # SQLite: the finish has issued its BEGIN IMMEDIATE, which waits for the enqueue to commit
     return "BEGIN IMMEDIATE" in statements
+
+
+# --- the lifecycle's rules, as the SQL applies them -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pending_since", [NOW - timedelta(minutes=5), None], ids=["pending", "no-time"]
+)
+@pytest.mark.parametrize("status", list(JobStatus), ids=[status.value for status in JobStatus])
+async def test_an_event_gives_a_job_in_any_status_what_the_lifecycle_says(
+    migrated_engine: AsyncEngine, status: JobStatus, pending_since: datetime | None
+) -> None:
+    installation = await _install(migrated_engine)
+    job_id = await _event(migrated_engine, installation, "order-001", "ORDER_CREATED")
+    async with migrated_engine.begin() as connection:
+        await connection.execute(
+            update(sync_jobs)
+            .where(sync_jobs.c.id == job_id)
+            .values(status=status.value, attempts=3, pending_since=pending_since)
+        )
+    later = NOW + timedelta(minutes=1)
+
+    await _event(migrated_engine, installation, "order-001", "ORDER_UPDATED", at=later)
+
+    async with migrated_engine.connect() as connection:
+        row = (
+            await connection.execute(
+                select(
+                    sync_jobs.c.status,
+                    sync_jobs.c.pending_since,
+                    sync_jobs.c.attempts,
+                    sync_jobs.c.next_attempt_at,
+                ).where(sync_jobs.c.id == job_id)
+            )
+        ).one()
+    expected = on_new_event(status, pending_since=pending_since, attempts=3, now=later)
+    assert (JobStatus(row.status), row.pending_since, row.attempts, row.next_attempt_at) == (
+        expected.status,
+        expected.pending_since,
+        expected.attempts,
+        expected.next_attempt_at,
+    )
+
+
+# --- waking the workers -----------------------------------------------------------------------
+
+
+class Wakes:
+    """A ``wake_workers`` that counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self) -> None:
+        self.calls += 1
+
+
+async def test_writes_that_make_a_job_due_wake_the_workers(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    wakes = Wakes()
+    queue = JobQueue(migrated_engine, wake_workers=wakes)
+
+    job_id = await queue.request_send(
+        installation_id=installation, order_id="order-001", order_number="001", now=NOW
+    )
+    assert wakes.calls == 1
+    assert await queue.retry_job(job_id, now=NOW)
+    assert wakes.calls == 2
+    request = OrderJobRequest(installation, "order-002", "002", "ORDER_CREATED", NOW)
+    assert list(await queue.enqueue([request])) == [(installation, "order-002")]
+    assert wakes.calls == 3
+
+
+async def test_writes_that_make_nothing_due_do_not_wake_the_workers(
+    migrated_engine: AsyncEngine,
+) -> None:
+    installation = await _install(migrated_engine)
+    wakes = Wakes()
+    queue = JobQueue(migrated_engine, wake_workers=wakes)
+
+    assert not await queue.retry_job(12345, now=NOW)
+    assert await queue.retry_failed_jobs(now=NOW) == 0
+    async with queue.transaction() as writes:
+        assert await writes.retry_needing_attention(installation, now=NOW) == 0
+
+    assert wakes.calls == 0
+
+
+async def test_a_transaction_that_fails_wakes_nobody_and_queues_nothing(
+    migrated_engine: AsyncEngine,
+) -> None:
+    installation = await _install(migrated_engine)
+    wakes = Wakes()
+    queue = JobQueue(migrated_engine, wake_workers=wakes)
+    request = OrderJobRequest(installation, "order-001", "001", "ORDER_CREATED", NOW)
+
+    async def enqueue_then_fail() -> None:
+        async with queue.transaction() as writes:
+            await writes.enqueue([request])
+            raise RuntimeError("the caller's statement failed")
+
+    with pytest.raises(RuntimeError, match="the caller's statement failed"):
+        await enqueue_then_fail()
+
+    assert wakes.calls == 0
+    assert await JobViews(migrated_engine).list_jobs() == []
+
+
+async def test_the_webhook_path_wakes_the_workers_for_each_event_that_made_a_job_due(
+    migrated_engine: AsyncEngine,
+) -> None:
+    installation = await _install(migrated_engine)
+    wakes = Wakes()
+
+    def received(issued_at: str) -> OrderEvent:
+        return OrderEvent(
+            installation, "ORDER_FULLY_PAID", "order-001", "001", issued_at, None, None, "0" * 64
+        )
+
+    async with EventInbox(migrated_engine, wake_workers=wakes) as inbox:
+        assert (await inbox.record_order_event(received("first"), now=NOW)).job_id is not None
+        assert wakes.calls == 1
+        redelivered = await inbox.record_order_event(received("first"), now=NOW)
+        ignored = await inbox.record_order_event(
+            received("own write"), now=NOW, ignored_reason="the app's own metadata write"
+        )
+
+    assert (redelivered.duplicate, ignored.job_id) == (True, None)
+    assert wakes.calls == 1

@@ -202,7 +202,7 @@ async def test_a_lease_lost_mid_attempt_cancels_it_and_records_nothing(
         await gate.entered.wait()
 
         # when another worker takes the job over after the lease expired
-        thief = await bench.runtime.jobs.claim_next_job(
+        thief = await bench.runtime.queue.claim_next_job(
             worker_id="thief", now=bench.clock() + timedelta(seconds=2), lease_seconds=60,
             per_installation_limit=8,
         )  # fmt: skip

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.order_events import OrderEvent
 from saleor_gordon.errors import InstallationGone, StoreUnavailable
-from saleor_gordon.jobs.queue import JobStore
+from saleor_gordon.jobs.views import JobViews
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store import inbox as inbox_module
 from saleor_gordon.store.database import create_engine, migrate
@@ -114,7 +114,7 @@ async def test_concurrent_events_commit_in_one_transaction(inbox: Inbox) -> None
     assert all(isinstance(r, InboxResult) and not r.duplicate for r in results)
     job_ids = [r.job_id for r in results if isinstance(r, InboxResult)]
     assert len(set(job_ids)) == 40
-    jobs = {job.id: job.order_id for job in await JobStore(inbox.engine).list_jobs(limit=100)}
+    jobs = {job.id: job.order_id for job in await JobViews(inbox.engine).list_jobs(limit=100)}
     assert [jobs[job_id] for job_id in job_ids] == [f"T3JkZXI6{n}" for n in range(40)]
     assert await inbox.inbox.count_events(shop) == 40
 
@@ -165,7 +165,7 @@ async def test_events_of_one_order_handed_in_together_commit_one_group_after_the
     # each group has an order once: the second event of order 3 waits for the next group
     assert inbox.inbox.committed_groups == committed + 2
     assert [r.duplicate for r in results if isinstance(r, InboxResult)] == [False] * 3
-    jobs = {job.order_id: job for job in await JobStore(inbox.engine).list_jobs()}
+    jobs = {job.order_id: job for job in await JobViews(inbox.engine).list_jobs()}
     assert jobs["T3JkZXI63"].events_seen == ["ORDER_CREATED", "ORDER_FULLY_PAID"]
     assert jobs["T3JkZXI64"].events_seen == ["ORDER_CREATED"]
     job_ids = [r.job_id for r in results if isinstance(r, InboxResult)]
@@ -185,7 +185,7 @@ async def test_an_event_of_a_deleted_installation_fails_alone(inbox: Inbox) -> N
     assert isinstance(results[1], InstallationGone)
     assert [isinstance(results[i], InboxResult) for i in (0, 2)] == [True, True]
     assert await inbox.inbox.count_events(kept) == 2
-    orders = sorted(job.order_id for job in await JobStore(inbox.engine).list_jobs())
+    orders = sorted(job.order_id for job in await JobViews(inbox.engine).list_jobs())
     assert orders == ["T3JkZXI61", "T3JkZXI63"]
 
 
@@ -252,7 +252,7 @@ async def test_times_are_stored_as_every_other_statement_stores_them(
     assert set(job) == {job.lease_expires_at}
     assert received_at == job.lease_expires_at
     # and reads back as the time given
-    [listed] = await JobStore(inbox.engine).list_jobs(limit=1)
+    [listed] = await JobViews(inbox.engine).list_jobs(limit=1)
     assert listed.next_attempt_at == now
 
 

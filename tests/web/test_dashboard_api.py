@@ -694,7 +694,7 @@ async def test_the_openapi_document_describes_the_dashboard_api(shop: Shop) -> N
 
 async def test_a_job_shows_its_last_attempt_and_history(shop: Shop) -> None:
     job_id = await shop.add_job("1001")
-    jobs = shop.app.runtime.jobs
+    jobs = shop.app.runtime.queue
     attempted = datetime(2026, 11, 30, 9, 15, tzinfo=UTC)
     claimed = await jobs.claim_next_job(
         worker_id="w1", now=datetime.now(UTC), lease_seconds=30, per_installation_limit=5

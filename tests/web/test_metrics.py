@@ -58,12 +58,12 @@ async def installed_shop(
 
 async def run_due_job(app: WebApp) -> JobStatus:
     runtime = app.runtime
-    job = await runtime.jobs.claim_next_job(
+    job = await runtime.queue.claim_next_job(
         worker_id="test", now=runtime.clock(), lease_seconds=30, per_installation_limit=8
     )
     assert job is not None
     result = await run_attempt(JobServices.from_runtime(runtime), job)
-    assert await runtime.jobs.finish_job(job, result, now=runtime.clock())
+    assert await runtime.queue.finish_job(job, result, now=runtime.clock())
     return result.status
 
 
