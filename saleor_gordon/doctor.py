@@ -37,7 +37,7 @@ from saleor_gordon.errors import (
 )
 from saleor_gordon.observability import sanitize_url
 from saleor_gordon.runtime import Runtime, utc_now
-from saleor_gordon.saleor.graphql_client import SaleorClient, failure_summary
+from saleor_gordon.saleor.graphql_client import failure_summary
 from saleor_gordon.saleor.manifest import PERMISSIONS, build_manifest
 from saleor_gordon.secret_box import SecretBox, load_secret_keys
 from saleor_gordon.settings import Settings
@@ -256,12 +256,7 @@ async def _saleor(runtime: Runtime, shop: _ShopChecks, installation: Installatio
         )
         shop.skip(("permissions", "webhooks"), "saleor")
         return
-    client = SaleorClient(
-        saleor_api_url=installation.saleor_api_url,
-        token=installation.token,
-        http=runtime.http,
-        timeout=runtime.settings.saleor_timeout_seconds,
-    )
+    client = runtime.saleor_client(installation.saleor_api_url, installation.token)
     try:
         app = await client.app_status()
     except SaleorTokenRevoked:

@@ -2,7 +2,8 @@
 
     GordonAppError
     ├── ConfigurationError          settings or a shop configuration cannot be used
-    │   └── ShopConfigInvalid       .details lists every problem found (ConfigProblem: path, message)
+    │   ├── ShopConfigInvalid       .details lists every problem found (ConfigProblem: path, message)
+    │   └── ShopNotConfigured       the shop has not stored a configuration yet
     ├── SecretsError                a stored secret cannot be decrypted (wrong SECRET_KEY?)
     ├── SaleorError
     │   ├── WebhookRejected         .code, .status_hint: a request that claims to come from Saleor is refused
@@ -59,6 +60,10 @@ class ShopConfigInvalid(ConfigurationError):
         self.details = list(problems)
         self.problems = [str(problem) for problem in self.details]
         super().__init__("The shop configuration is invalid: " + "; ".join(self.problems))
+
+
+class ShopNotConfigured(ConfigurationError):
+    """The app is not configured for this shop yet: enter the Gordon credentials and delivery groups on the app's page in the Saleor Dashboard (Apps → Gordon Delivery)."""
 
 
 class SecretsError(GordonAppError):

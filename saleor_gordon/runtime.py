@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.jobs.queue import JobQueue
 from saleor_gordon.jobs.views import JobViews
+from saleor_gordon.saleor.graphql_client import SaleorClient
 from saleor_gordon.saleor.jwks import JwksRefetchLimiter
 from saleor_gordon.secret_box import SecretBox, load_secret_keys
 from saleor_gordon.settings import Settings
@@ -46,6 +47,16 @@ class Runtime:
     _jwks_locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
     _identities: WebhookIdentityCache = field(default_factory=WebhookIdentityCache, repr=False)
     _inbox: EventInbox | None = field(default=None, repr=False)
+
+    def saleor_client(self, saleor_api_url: str, token: str) -> SaleorClient:
+        """The one way to build a client of a shop's Saleor: this process's HTTP client and the
+        configured Saleor timeout."""
+        return SaleorClient(
+            saleor_api_url=saleor_api_url,
+            token=token,
+            http=self.http,
+            timeout=self.settings.saleor_timeout_seconds,
+        )
 
     def jwks_refetch_lock(self, saleor_api_url: str) -> asyncio.Lock:
         """Serialises JWKS refetches of one installation (keyed by its Saleor API URL)."""

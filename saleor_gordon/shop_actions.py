@@ -43,12 +43,14 @@ from saleor_gordon.errors import (
     ConfigProblem,
     SaleorPermissionDenied,
     ShopConfigInvalid,
+    ShopNotConfigured,
 )
 from saleor_gordon.gordon.client import CredentialCheck, GordonClient
 from saleor_gordon.gordon.tokens import TokenCache
 from saleor_gordon.jobs.views import JobView
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import SaleorClient
+from saleor_gordon.shop import load_shop
 from saleor_gordon.store.installations import Installation
 
 SendAction = Literal["send", "update", "unchanged", "withdraw", "skip", "fix", "not_configured"]
@@ -216,7 +218,7 @@ async def preview_send(runtime: Runtime, installation: Installation, order_id: s
         raise OrderNotFound(order_id)
     number = str(data.get("number")) if data.get("number") is not None else None
     try:
-        config = await runtime.installations.get_config(installation.id)
+        shop = await load_shop(runtime, installation)
     except ShopConfigInvalid as exc:
         return SendPreview(
             order_id,
@@ -224,21 +226,15 @@ async def preview_send(runtime: Runtime, installation: Installation, order_id: s
             "not_configured",
             f"The stored configuration no longer validates; fix it on the app's page first. {exc.message}",
         )
-    if config is None:
-        return SendPreview(
-            order_id,
-            number,
-            "not_configured",
-            "The app is not configured yet: enter the Gordon credentials and delivery groups on "
-            "the app's page first.",
-        )
+    except ShopNotConfigured as exc:
+        return SendPreview(order_id, number, "not_configured", exc.message)
     try:
         order = SaleorOrder.from_graphql(data)
     except OrderPayloadInvalid as exc:
         problem = Problem("order", str(exc), "Check the order in the Saleor Dashboard.")
         return SendPreview(order_id, number, "fix", problem.message, problems=(problem,))
     job = await runtime.jobs.find_job(installation.id, order_id)
-    return _preview(order, data, config, job, now=runtime.clock(), number=number)
+    return _preview(order, data, shop.config, job, now=runtime.clock(), number=number)
 
 
 def _preview(
@@ -297,9 +293,4 @@ async def request_send(
 
 
 def _saleor(runtime: Runtime, installation: Installation) -> SaleorClient:
-    return SaleorClient(
-        saleor_api_url=installation.saleor_api_url,
-        token=installation.token,
-        http=runtime.http,
-        timeout=runtime.settings.saleor_timeout_seconds,
-    )
+    return runtime.saleor_client(installation.saleor_api_url, installation.token)

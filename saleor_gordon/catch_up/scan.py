@@ -21,16 +21,17 @@ from datetime import datetime, timedelta
 from saleor_gordon.catch_up.plan import ENQUEUE, SKIP, ScanAction, plan_order
 from saleor_gordon.catch_up.store import BackfillRun, CatchUpStore, OrderToQueue
 from saleor_gordon.core.order import OrderPayloadInvalid, SaleorOrder
-from saleor_gordon.core.shop_config import ShopConfig
 from saleor_gordon.core.sync_decision import NOTHING_SENT, decide_for_order
 from saleor_gordon.errors import (
     ConfigurationError,
     GordonAppError,
     SaleorTokenRevoked,
     ShopConfigInvalid,
+    ShopNotConfigured,
 )
 from saleor_gordon.runtime import Runtime
-from saleor_gordon.saleor.graphql_client import OrderTimeField, SaleorClient
+from saleor_gordon.saleor.graphql_client import OrderTimeField
+from saleor_gordon.shop import Shop, load_shop
 from saleor_gordon.store.installations import Installation
 
 logger = logging.getLogger(__name__)
@@ -82,14 +83,9 @@ class ScanProgress:
 PageCallback = Callable[[ScanProgress, Sequence[PlannedOrder]], Awaitable[None] | None]
 
 
-@dataclass(frozen=True)
-class Shop:
-    installation: Installation
-    config: ShopConfig
-
-
-async def load_shop(runtime: Runtime, saleor_api_url: str) -> Shop:
-    """The installed, configured shop; ConfigurationError says what is missing."""
+async def installed_shop(runtime: Runtime, saleor_api_url: str) -> Shop:
+    """The shop of ``saleor_api_url``, installed and configured; ConfigurationError (or
+    ShopNotConfigured, ShopConfigInvalid) says what is missing."""
     installation = await runtime.installations.get_installation(saleor_api_url)
     if installation is None:
         raise ConfigurationError(f"The app is not installed for {saleor_api_url}.")
@@ -98,12 +94,7 @@ async def load_shop(runtime: Runtime, saleor_api_url: str) -> Shop:
             f"Saleor no longer accepts the app's token for {saleor_api_url}; install the app "
             "there again."
         )
-    config = await runtime.installations.get_config(installation.id)
-    if config is None:
-        raise ConfigurationError(
-            f"The app is not configured for {saleor_api_url} yet: set its configuration first."
-        )
-    return Shop(installation, config)
+    return await load_shop(runtime, installation)
 
 
 async def scan_orders(
@@ -145,12 +136,7 @@ async def scan_orders(
             await store.finish_run(run, now=runtime.clock())
             return progress
     end = until or runtime.clock()
-    saleor = SaleorClient(
-        saleor_api_url=installation.saleor_api_url,
-        token=installation.token,
-        http=runtime.http,
-        timeout=runtime.settings.saleor_timeout_seconds,
-    )
+    saleor = runtime.saleor_client(installation.saleor_api_url, installation.token)
     try:
         while True:
             page = await saleor.orders_page(
@@ -286,15 +272,13 @@ async def reconcile_due_shops(runtime: Runtime, *, owner: str) -> dict[int, int]
 
 async def _reconcile_shop(runtime: Runtime, installation: Installation, *, now: datetime) -> int:
     try:
-        config = await runtime.installations.get_config(installation.id)
-    except ShopConfigInvalid:
-        return 0  # its jobs say so; nothing can be judged until it is fixed
-    if config is None:
-        return 0
+        shop = await load_shop(runtime, installation)
+    except (ShopNotConfigured, ShopConfigInvalid):
+        return 0  # its jobs say so; nothing can be judged until it is configured
     lookback = timedelta(hours=runtime.settings.reconcile_lookback_hours)
     progress = await scan_orders(
         runtime,
-        Shop(installation, config),
+        shop,
         time_field="updatedAt",
         since=now - lookback,
         until=now,

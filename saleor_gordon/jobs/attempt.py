@@ -40,6 +40,7 @@ from saleor_gordon.errors import (
     SaleorTokenRevoked,
     SaleorUnavailable,
     ShopConfigInvalid,
+    ShopNotConfigured,
     StoreUnavailable,
 )
 from saleor_gordon.gordon.client import GordonClient
@@ -64,14 +65,10 @@ from saleor_gordon.jobs.lifecycle import (
 from saleor_gordon.jobs.queue import ClaimedJob
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import SaleorClient
+from saleor_gordon.shop import load_shop
 from saleor_gordon.store.rate import DatabaseRateLimiter
 
 logger = logging.getLogger(__name__)
-
-NOT_CONFIGURED = (
-    "The app is not configured for this shop yet: enter the Gordon credentials and delivery "
-    "groups on the app's page in the Saleor Dashboard (Apps → Gordon Delivery)."
-)
 
 
 @dataclass
@@ -136,17 +133,12 @@ class Attempt:
                 JobStatus.SKIPPED, Step("read_config", "uninstalled"), "App uninstalled."
             )
         try:
-            config = await self.runtime.installations.get_config(installation.id)
+            shop = await load_shop(self.runtime, installation)
         except ShopConfigInvalid as exc:
             return NeedsPerson(Step("read_config", "invalid"), exc.message)
-        if config is None:
-            return NeedsPerson(Step("read_config", "not_configured"), NOT_CONFIGURED)
-        saleor = SaleorClient(
-            saleor_api_url=installation.saleor_api_url,
-            token=installation.token,
-            http=self.runtime.http,
-            timeout=self.runtime.settings.saleor_timeout_seconds,
-        )
+        except ShopNotConfigured as exc:
+            return NeedsPerson(Step("read_config", "not_configured"), exc.message)
+        saleor = self.runtime.saleor_client(installation.saleor_api_url, installation.token)
         try:
             data = await saleor.fetch_order(self.job.order_id)
         except SaleorTokenRevoked as exc:
@@ -166,7 +158,7 @@ class Attempt:
             order = SaleorOrder.from_graphql(data)
         except OrderPayloadInvalid as exc:
             return NeedsPerson(Step("read_order", "invalid"), str(exc))
-        outcome = await self._decide_and_call(order, data, config)
+        outcome = await self._decide_and_call(order, data, shop.config)
         self._decided = _ReadOrder(saleor, order)
         return outcome
 

@@ -17,7 +17,7 @@ from saleor_gordon.errors import RegistrationRefused, SaleorError, WebhookReject
 from saleor_gordon.observability import sanitize_url
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor import headers
-from saleor_gordon.saleor.graphql_client import SaleorClient, failure_summary
+from saleor_gordon.saleor.graphql_client import failure_summary
 from saleor_gordon.saleor.jwks import JwksUnavailable, fetch_jwks
 from saleor_gordon.web.request_body import parse_json_object, read_limited_body
 from saleor_gordon.web.saleor_api_url import saleor_api_url_problem
@@ -56,12 +56,7 @@ async def register_installation(runtime: Runtime, *, saleor_api_url: str, token:
 
 
 async def _verified_app_id(runtime: Runtime, saleor_api_url: str, token: str) -> str:
-    client = SaleorClient(
-        saleor_api_url=saleor_api_url,
-        token=token,
-        http=runtime.http,
-        timeout=runtime.settings.saleor_timeout_seconds,
-    )
+    client = runtime.saleor_client(saleor_api_url, token)
     shown = sanitize_url(saleor_api_url)
     try:
         return await client.app_id()

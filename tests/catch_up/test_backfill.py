@@ -16,13 +16,14 @@ import pytest_asyncio
 from rich.console import Console
 from sqlalchemy import func, select, update
 
-from saleor_gordon.catch_up.scan import ScanProgress, Shop, load_shop, scan_orders
+from saleor_gordon.catch_up.scan import ScanProgress, installed_shop, scan_orders
 from saleor_gordon.cli.backfill import add_arguments, backfill
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.jobs.queue import enqueue_order_job
 from saleor_gordon.runtime import Runtime, open_runtime
 from saleor_gordon.settings import Settings
+from saleor_gordon.shop import Shop
 from saleor_gordon.store.database import migrate
 from saleor_gordon.store.tables import backfill_runs, sync_jobs
 from tests.conftest import TEST_SECRET_KEY
@@ -93,7 +94,7 @@ async def shop250(database_url: str, saleor_fake: RunningSaleorFake) -> AsyncIte
         await runtime.installations.save_config(
             installation.id, parse_shop_config(config_data()), now=datetime.now(UTC)
         )
-        shop = await load_shop(runtime, saleor_fake.api_url)
+        shop = await installed_shop(runtime, saleor_fake.api_url)
         built = Shop250(runtime, saleor_fake, shop)
         # Two orders outside the range, which the backfill never sees.
         for created in (SINCE - timedelta(seconds=1), UNTIL + timedelta(seconds=1)):

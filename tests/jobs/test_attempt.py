@@ -19,7 +19,7 @@ from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.retry import RetryPolicy
 from saleor_gordon.errors import SaleorTokenRevoked
 from saleor_gordon.fakes.gordon_sandbox import tracking_id_for
-from saleor_gordon.jobs.attempt import NOT_CONFIGURED, JobServices
+from saleor_gordon.jobs.attempt import JobServices
 from saleor_gordon.jobs.lifecycle import RefRecorded, Transition, WithdrawalRecorded
 from saleor_gordon.jobs.worker import run_attempt
 from saleor_gordon.metrics import REGISTRY
@@ -37,6 +37,10 @@ from tests.jobs.conftest import (
 from tests.support.fixtures import unreachable_engine_like
 from tests.support.shop import DELIVERY_GROUP
 
+NOT_CONFIGURED = (
+    "The app is not configured for this shop yet: enter the Gordon credentials and delivery "
+    "groups on the app's page in the Saleor Dashboard (Apps → Gordon Delivery)."
+)
 STORE_FAILED = (
     "The database failed (OperationalError); is it running and migrated (`saleor-gordon migrate`)?"
 )

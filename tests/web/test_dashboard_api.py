@@ -620,6 +620,10 @@ async def test_send_preview_before_configuration_says_so(shop: Shop) -> None:
 
     assert response.status_code == 200, response.text
     assert response.json()["action"] == "not_configured"
+    assert response.json()["message"] == (
+        "The app is not configured for this shop yet: enter the Gordon credentials and delivery "
+        "groups on the app's page in the Saleor Dashboard (Apps → Gordon Delivery)."
+    )
     assert response.json()["can_send"] is False
 
 
