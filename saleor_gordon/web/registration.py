@@ -17,10 +17,10 @@ from saleor_gordon.errors import RegistrationRefused, SaleorError, WebhookReject
 from saleor_gordon.observability import sanitize_url
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor import headers
+from saleor_gordon.saleor.api_url import saleor_api_url_problem
 from saleor_gordon.saleor.graphql_client import failure_summary
 from saleor_gordon.saleor.jwks import JwksUnavailable, fetch_jwks
 from saleor_gordon.web.request_body import parse_json_object, read_limited_body
-from saleor_gordon.web.saleor_api_url import saleor_api_url_problem
 
 logger = logging.getLogger(__name__)
 

@@ -28,6 +28,7 @@ from saleor_gordon.errors import InstallationGone, SecretsError, StoreUnavailabl
 from saleor_gordon.observability import sanitize_url
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor import headers
+from saleor_gordon.saleor.api_url import saleor_api_url_problem
 from saleor_gordon.saleor.manifest import APP_DELETED_WEBHOOK_PATH, ORDERS_WEBHOOK_PATH
 from saleor_gordon.saleor.signature import verify_webhook_signature
 from saleor_gordon.web.error_responses import (
@@ -42,7 +43,6 @@ from saleor_gordon.web.request_body import (
     parse_json_object,
     read_limited_chunks,
 )
-from saleor_gordon.web.saleor_api_url import saleor_api_url_problem
 from saleor_gordon.web.signing_keys import (
     VerifyingInstallation,
     load_verifying_installation,
