@@ -31,6 +31,7 @@ from saleor_gordon.errors import (
     ShopConfigInvalid,
 )
 from saleor_gordon.jobs.views import JobView
+from saleor_gordon.json_text import parse_json_object
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import failure_summary
 from saleor_gordon.shop_actions import (
@@ -50,7 +51,7 @@ from saleor_gordon.web.dashboard_auth import (
     DashboardUser,
     authenticate,
 )
-from saleor_gordon.web.request_body import parse_json_object, read_limited_body
+from saleor_gordon.web.request_body import read_limited_body
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -14,13 +14,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from saleor_gordon.errors import RegistrationRefused, SaleorError, WebhookRejected
+from saleor_gordon.json_text import parse_json_object
 from saleor_gordon.observability import sanitize_url
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor import headers
 from saleor_gordon.saleor.api_url import saleor_api_url_problem
 from saleor_gordon.saleor.graphql_client import failure_summary
 from saleor_gordon.saleor.jwks import JwksUnavailable, fetch_jwks
-from saleor_gordon.web.request_body import parse_json_object, read_limited_body
+from saleor_gordon.web.request_body import read_limited_body
 
 logger = logging.getLogger(__name__)
 
