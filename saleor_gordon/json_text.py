@@ -1,4 +1,4 @@
-"""Parsing JSON text: the one function every input of the app goes through (issue 8, defect 2).
+"""Parsing JSON text: the one function every input of the app goes through.
 
 Files given to the command line, request bodies, Saleor's JWKS and JWS headers, Gordon's answers: all
 are read with ``parse_json``, which turns every way ``json.loads`` can fail on hostile or broken text

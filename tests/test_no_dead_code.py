@@ -1,4 +1,4 @@
-"""Nothing declared that nothing uses (issue 8, defect 5): error classes and error codes.
+"""Nothing declared that nothing uses: error classes and error codes.
 
 Both tables are read by people (the tree in errors.py, the codes an integrator sees), so an entry
 nothing raises or returns is a false statement about the app.

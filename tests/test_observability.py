@@ -149,7 +149,7 @@ def _formatted(record: logging.LogRecord) -> str:
 
 
 def test_the_formatter_masks_message_arguments_and_tracebacks() -> None:
-    """Issue 8, defect 4: what the app does not write itself (an error's text) is masked too."""
+    """What the app does not write itself (an error's text) is masked too."""
     try:
         raise ValueError("no route for anna.svensson@example.com / +46 70 228 68 10")
     except ValueError:

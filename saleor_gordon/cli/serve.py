@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
 def served_app_url(host: str, port: int) -> str:
     """The base URL of the app listening on ``host``:``port``: the manifest's URLs when
-    SALEOR_GORDON_APP_URL is not set (issue 8, defect 3). Every interface (0.0.0.0, ::) is reached
+    SALEOR_GORDON_APP_URL is not set. Every interface (0.0.0.0, ::) is reached
     as localhost; an IPv6 address is bracketed."""
     try:
         address = ipaddress.ip_address(host)

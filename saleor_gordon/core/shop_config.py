@@ -1,4 +1,4 @@
-"""Per-installation shop configuration: JSON form, validation and masking (issue 3, item 1).
+"""Per-installation shop configuration: JSON form, validation and masking.
 
 JSON form (more keys are allowed, at every level, and kept as they are)::
 

@@ -1,4 +1,4 @@
-"""Backfill (issue 10, item 1) against the Saleor fake over loopback, on SQLite and PostgreSQL:
+"""Backfill against the Saleor fake over loopback, on SQLite and PostgreSQL:
 250 orders of mixed states in three pages; the dry run lists exactly the ones to queue, the real
 run queues them once, a second run queues nothing, an interrupted run resumes without doubling."""
 

@@ -1,4 +1,4 @@
-"""Reconcile (issue 10, item 2) in-process, on SQLite and PostgreSQL: the orders whose webhooks
+"""Reconcile in-process, on SQLite and PostgreSQL: the orders whose webhooks
 were lost are queued through the backfill's path; one reconcile per shop and period even when two
 processes (two engines) try at the same moment."""
 

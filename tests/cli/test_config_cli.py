@@ -132,7 +132,7 @@ def test_invalid_configuration_lists_every_problem_and_keeps_the_stored_one(
 def test_unreadable_files_are_refused(
     database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
 ) -> None:
-    """Issue 8, defect 2: every unusable file is a message and an exit status, never a traceback."""
+    """Every unusable file is a message and an exit status, never a traceback."""
     code = main(["config", "set", "--saleor-api-url", API_URL, "--file", _write(tmp_path, content)])
 
     assert code in (1, 2)

@@ -1,4 +1,4 @@
-"""`saleor-gordon serve`: the manifest's URLs follow what is served (issue 8, defect 3)."""
+"""`saleor-gordon serve`: the manifest's URLs follow what is served."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stories of translate_order: one table per rule of issue 3, item 2."""
+"""Stories of translate_order: one table per rule of the translation."""
 
 from __future__ import annotations
 
@@ -527,7 +527,7 @@ def test_delivery_date_is_computed_from_the_order_time(created: str, expected: s
 
 
 def test_computed_date_is_never_before_the_first_day_counted_from_now() -> None:
-    """Issue 8, defect 1: placed Friday after the cutoff (→ Monday), first sent on Tuesday morning:
+    """Placed Friday after the cutoff (→ Monday), first sent on Tuesday morning:
     Wednesday, not Monday's date in the past."""
     friday_evening = "2026-12-04T15:30:00+00:00"
     tuesday_morning = datetime(2026, 12, 8, 8, 0, tzinfo=UTC)
@@ -817,7 +817,7 @@ def test_product_name_falls_back_to_the_variant_product() -> None:
 def test_only_shippable_lines_become_items(
     flags: tuple[bool | None, ...], expected_names: list[str]
 ) -> None:
-    """Issue 3: one item per shippable line; a line with isShippingRequired false is not delivered."""
+    """One item per shippable line; a line with isShippingRequired false is not delivered."""
     lines = [
         line_data(id="1"),
         line_data(id="2", productName="Presentkort", variantName="500 kr", productSku="GC-500"),

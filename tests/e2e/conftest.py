@@ -244,7 +244,7 @@ class Stack:
                     pytest.fail(f"{process.log_path.name} contains {sign!r}:\n{log[-6000:]}")
 
     def assert_json_logs(self) -> None:
-        """Issue 10: every line every process logged is a JSON object with the stable fields, and
+        """Every line every process logged is a JSON object with the stable fields, and
         no credential or customer datum of the test orders appears anywhere in the logs."""
         never = self._never_logged()
         for process in self.processes:

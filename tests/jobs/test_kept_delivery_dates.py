@@ -1,4 +1,4 @@
-"""The sync path's delivery dates (issue 8, defect 1), in process, over the Saleor fake and the Gordon
+"""The attempt's delivery dates, in process, over the Saleor fake and the Gordon
 sandbox, with a clock the test moves.
 
 An order placed on Friday after the cutoff and paid on Tuesday is sent for Wednesday, not for

@@ -211,7 +211,7 @@ async def test_an_event_during_work_keeps_the_job_due(migrated_engine: AsyncEngi
 async def test_the_pushed_delivery_date_is_kept_for_the_next_attempt(
     migrated_engine: AsyncEngine,
 ) -> None:
-    """The date Gordon accepted comes back with the job, so a re-push can keep it (issue 8, defect 1)."""
+    """The date Gordon accepted comes back with the job, so a re-push can keep it."""
     installation = await _install(migrated_engine)
     await _event(migrated_engine, installation, "order-001", "ORDER_CREATED")
     jobs = JobQueue(migrated_engine)
@@ -289,7 +289,7 @@ async def test_a_shop_at_its_limit_waits_for_a_lease_to_end(migrated_engine: Asy
 
 
 async def test_a_claim_stays_fast_with_a_large_backlog(migrated_engine: AsyncEngine) -> None:
-    """Issue 9 (bench/memory.py): counting each shop's leases once per due job made a claim
+    """bench/memory.py found it: counting each shop's leases once per due job made a claim
     quadratic in the backlog: 0.8 s with 1,000 due jobs and 7 s with 3,000 on SQLite, so a
     backlog of 10,000 stalled every worker (and, holding SQLite's write lock, every other
     writer). Now the leases are counted once per claim."""
