@@ -72,6 +72,7 @@ WRITE_FAILED = " Writing the status to the order failed (Saleor is down)."
 
 PUSHED = Pushed(COPY, PUSHED_TEXT)
 REFUSED = NeedsPerson(Step("push", "rejected"), REFUSED_TEXT)
+GORDON_DOWN = Unavailable(Step("push", "retryable"), GORDON_DOWN_TEXT, sent_ref="45")
 
 OUTCOMES: dict[str, tuple[tuple[int, datetime], Outcome]] = {
     "pushed": (FRESH, PUSHED),
@@ -106,12 +107,17 @@ OUTCOMES: dict[str, tuple[tuple[int, datetime], Outcome]] = {
     "crashed_spent": (SPENT, Crashed("RuntimeError")),
     "token_revoked": (FRESH, TokenRevoked(REVOKED_TEXT)),
     "written_back": (FRESH, WrittenBack(PUSHED, "metadata gordon.status")),
+    "written_back_retrying": (FRESH, WrittenBack(GORDON_DOWN, "metadata gordon.status")),
     "write_back_failed": (FRESH, WriteBackFailed(PUSHED, "Saleor is down")),
     "write_back_failed_retry_after": (
         FRESH,
         WriteBackFailed(REFUSED, "Saleor is down", retry_after=300.0),
     ),
     "write_back_failed_spent": (SPENT, WriteBackFailed(PUSHED, "Saleor is down")),
+    "write_back_failed_past_the_deadline": (
+        FRESH,
+        WriteBackFailed(GORDON_DOWN, "Saleor is down", retry_after=3600.0),
+    ),
     "write_back_failed_revoked": (
         FRESH,
         WriteBackFailed(PUSHED, "Saleor is down", token_revoked=True),
@@ -264,6 +270,19 @@ WRITTEN_BACK = Transition(
     ),
     gordon=PushRecorded(COPY, NOW),
 )
+WRITTEN_BACK_RETRYING = Transition(
+    status=JobStatus.RETRYING,
+    next_attempt_at=RETRY_AT,
+    episode=Episode.GOES_ON,
+    action="push",
+    outcome="retryable",
+    message=GORDON_DOWN_TEXT,
+    history=(
+        _entry("push", "retryable", GORDON_DOWN_TEXT),
+        _entry("write_back", "written", "metadata gordon.status"),
+    ),
+    gordon=RefRecorded("45"),
+)
 WRITE_BACK_RETRYING = Transition(
     status=JobStatus.RETRYING,
     next_attempt_at=RETRY_AT,
@@ -301,6 +320,21 @@ WRITE_BACK_GAVE_UP = Transition(
         _entry("write_back", "failed", "Saleor is down"),
     ),
     gordon=PushRecorded(COPY, NOW),
+)
+WRITE_BACK_PAST_THE_DEADLINE = Transition(
+    status=JobStatus.FAILED,
+    next_attempt_at=None,
+    episode=Episode.ENDS,
+    action="push",
+    outcome="retryable",
+    message=(
+        f"{GORDON_DOWN_TEXT}{WRITE_FAILED} Retries stopped: gave up after 1 attempts over 1 hours."
+    ),
+    history=(
+        _entry("push", "retryable", GORDON_DOWN_TEXT),
+        _entry("write_back", "failed", "Saleor is down"),
+    ),
+    gordon=RefRecorded("45"),
 )
 WRITE_BACK_WAITS_FOR_REINSTALL = Transition(
     status=JobStatus.RETRYING,
@@ -425,6 +459,13 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "written_back", WRITTEN_BACK),
     (C, "written_back", WRITTEN_BACK),
     (K, "written_back", WRITTEN_BACK),
+    (P, "written_back_retrying", WRITTEN_BACK_RETRYING),
+    (R, "written_back_retrying", WRITTEN_BACK_RETRYING),
+    (S, "written_back_retrying", WRITTEN_BACK_RETRYING),
+    (N, "written_back_retrying", WRITTEN_BACK_RETRYING),
+    (F, "written_back_retrying", WRITTEN_BACK_RETRYING),
+    (C, "written_back_retrying", WRITTEN_BACK_RETRYING),
+    (K, "written_back_retrying", WRITTEN_BACK_RETRYING),
     (P, "write_back_failed", WRITE_BACK_RETRYING),
     (R, "write_back_failed", WRITE_BACK_RETRYING),
     (S, "write_back_failed", WRITE_BACK_RETRYING),
@@ -446,6 +487,13 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "write_back_failed_spent", WRITE_BACK_GAVE_UP),
     (C, "write_back_failed_spent", WRITE_BACK_GAVE_UP),
     (K, "write_back_failed_spent", WRITE_BACK_GAVE_UP),
+    (P, "write_back_failed_past_the_deadline", WRITE_BACK_PAST_THE_DEADLINE),
+    (R, "write_back_failed_past_the_deadline", WRITE_BACK_PAST_THE_DEADLINE),
+    (S, "write_back_failed_past_the_deadline", WRITE_BACK_PAST_THE_DEADLINE),
+    (N, "write_back_failed_past_the_deadline", WRITE_BACK_PAST_THE_DEADLINE),
+    (F, "write_back_failed_past_the_deadline", WRITE_BACK_PAST_THE_DEADLINE),
+    (C, "write_back_failed_past_the_deadline", WRITE_BACK_PAST_THE_DEADLINE),
+    (K, "write_back_failed_past_the_deadline", WRITE_BACK_PAST_THE_DEADLINE),
     (P, "write_back_failed_revoked", WRITE_BACK_WAITS_FOR_REINSTALL),
     (R, "write_back_failed_revoked", WRITE_BACK_WAITS_FOR_REINSTALL),
     (S, "write_back_failed_revoked", WRITE_BACK_WAITS_FOR_REINSTALL),
@@ -494,6 +542,7 @@ def test_a_transition_is_settled_exactly_when_nothing_is_due() -> None:
         "crashed_spent",
         "written_back",
         "write_back_failed_spent",
+        "write_back_failed_past_the_deadline",
     }
 
 
