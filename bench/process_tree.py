@@ -1,0 +1,81 @@
+"""The app as a tree of processes, for the benchmarks: ``serve`` and whatever it starts (on SQLite,
+the inbox's writer helper process), measured together.
+
+CPU time is user + system of every live process in the tree, plus what its ended children spent
+(counted in their parent once reaped). Peak memory is each process's ``VmHWM`` (the high-water mark
+of its resident set since it started), summed: an upper bound of the tree's simultaneous peak.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import psutil
+
+
+def tree(pid: int) -> list[psutil.Process]:
+    """The process ``pid`` and all its descendants alive now."""
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) spent so far by the process tree of ``pid``."""
+    total = 0.0
+    for process in tree(pid):
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:  # ended meanwhile: counted in its parent's children times
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+@dataclass(frozen=True)
+class PeakMemory:
+    total_kib: int
+    parts: tuple[tuple[str, int], ...]
+    """(process name and pid, peak KiB) for each process of the tree."""
+
+    def describe(self) -> str:
+        return " + ".join(f"{name} {kib / 1024:.0f} MB" for name, kib in self.parts)
+
+
+def peak_memory(pid: int) -> PeakMemory:
+    """The peak resident set (``VmHWM``) of each process of the tree of ``pid``, and their sum."""
+    parts = []
+    for process in tree(pid):
+        try:
+            peak = _status_kib(process.pid, "VmHWM")
+            name = " ".join(process.cmdline()[1:4]) or process.name()
+        except (psutil.NoSuchProcess, FileNotFoundError, ProcessLookupError):
+            continue
+        parts.append((f"[{process.pid}] {name}", peak))
+    return PeakMemory(sum(kib for _, kib in parts), tuple(parts))
+
+
+def _status_kib(pid: int, field: str) -> int:
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            name, _, value = line.partition(":")
+            if name == field:
+                return int(value.split()[0])
+    raise LookupError(f"{field} not in /proc/{pid}/status")
+
+
+def suspend(pid: int) -> None:
+    """Stop every process of the tree (SIGSTOP), children first."""
+    for process in reversed(tree(pid)):
+        process.suspend()
+
+
+def resume(pid: int) -> None:
+    """Continue every process of the tree (SIGCONT), the root first."""
+    for process in tree(pid):
+        process.resume()
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages, as ``uptime`` prints them."""
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
