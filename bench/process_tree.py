@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 
@@ -48,11 +49,18 @@ def peak_memory(pid: int) -> PeakMemory:
     for process in tree(pid):
         try:
             peak = _status_kib(process.pid, "VmHWM")
-            name = " ".join(process.cmdline()[1:4]) or process.name()
+            name = _short_name(process)
         except (psutil.NoSuchProcess, FileNotFoundError, ProcessLookupError):
             continue
         parts.append((f"[{process.pid}] {name}", peak))
     return PeakMemory(sum(kib for _, kib in parts), tuple(parts))
+
+
+def _short_name(process: psutil.Process) -> str:
+    """``saleor_gordon serve``, ``sqlite_writer_process.py``: the words after the interpreter
+    that are not options, file names without their folder."""
+    words = [Path(word).name for word in process.cmdline()[1:] if not word.startswith("-")]
+    return " ".join(words[:2]) or process.name()
 
 
 def _status_kib(pid: int, field: str) -> int:
