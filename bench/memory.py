@@ -6,8 +6,9 @@ signed webhooks, each against the same process kind measured idle in the same ru
 ``--jobs`` due sync jobs, inserted in batches as the rows ``enqueue_order_job`` makes (one per
 order, as the webhook path queues them; the orders exist in the fake). Then ``serve --workers 4`` starts and
 its workers page through the queue for ``--seconds`` (each job reads its order from Saleor,
-pushes it to the sandbox and writes the tracking ID back) while ``/metrics`` is scraped every
-second (its gauges count the whole queue). Baseline: the same, with no jobs queued.
+pushes it to the sandbox and writes the tracking ID back, which Saleor echoes to the app as two
+``ORDER_METADATA_UPDATED`` webhooks) while ``/metrics`` is scraped every second (its gauges count
+the whole queue). Baseline: the same, with no jobs queued.
 
 ``burst``: ``serve --workers 0`` with the shop installed through the real ``/api/register``
 receives ``--webhooks`` signed ``ORDER_FULLY_PAID`` webhooks (each for another order, signed
@@ -43,6 +44,7 @@ import httpx
 from process_tree import PeakMemory, load_average, peak_memory
 from sqlalchemy import insert
 
+from saleor_gordon import __version__
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.app_process import (
@@ -55,6 +57,7 @@ from saleor_gordon.fakes.app_process import (
 )
 from saleor_gordon.fakes.gordon_sandbox import SandboxOptions, serve_sandbox_in_thread
 from saleor_gordon.fakes.saleor_fake import SaleorFakeState, global_id, running_saleor_fake
+from saleor_gordon.saleor.manifest import build_manifest
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import create_engine, migrate
 from saleor_gordon.store.installations import InstallationStore
@@ -157,9 +160,10 @@ class Serve:
 
 
 async def prepare_queue(
-    database_url: str, saleor: SaleorFakeState, gordon_url: str, jobs: int
+    database_url: str, saleor: SaleorFakeState, gordon_url: str, jobs: int, app_url: str
 ) -> None:
-    """Migrate, install and configure the shop, and queue ``jobs`` due jobs for fake orders."""
+    """Migrate, install and configure the shop, and queue ``jobs`` due jobs for fake orders.
+    The fake's webhooks go to ``app_url``: Saleor's echoes of the workers' metadata writes."""
     engine = create_engine(database_url)
     try:
         await migrate(engine)
@@ -168,7 +172,7 @@ async def prepare_queue(
         installation = await store.save_installation(
             saleor_api_url=saleor.api_url,
             app_id=saleor.app_id,
-            token=saleor.issue_token(),
+            token=saleor.install(build_manifest(app_url=app_url, version=__version__)),
             jwks=saleor.jwks,
             now=now,
         )
@@ -231,10 +235,9 @@ async def measure_queue(args: argparse.Namespace, workdir: Path, *, jobs: int) -
             database_url = await stack.enter_async_context(throwaway_postgres(args.postgres))
         else:
             database_url = f"sqlite:///{workdir / f'queue-{jobs}.db'}"
-        await prepare_queue(database_url, saleor, gordon.base_url, jobs)
-        serve = await stack.enter_async_context(
-            Serve(database_url, workdir, f"queue-{jobs}", workers=WORKERS)
-        )
+        serve = Serve(database_url, workdir, f"queue-{jobs}", workers=WORKERS)
+        await prepare_queue(database_url, saleor, gordon.base_url, jobs, serve.app_url)
+        await stack.enter_async_context(serve)
         peak, scrapes, refused = await run_queue(serve, args.seconds)
         return QueueRun(peak, len(gordon.state.orders), scrapes, refused)
 
