@@ -7,8 +7,8 @@
 -- flight, so the response() hook knows which request it answers. Thread i replays the file
 -- RECORDS_PREFIX.i, records "<order id> <byte length>\n<raw HTTP/1.1 request>". When a thread
 -- has sent all of its records it starts again from its first and counts the wrap: a repeated
--- webhook is a duplicate for the app (less work), so the benchmark refuses an app's round with
--- wraps. done() writes the order ids answered 200 to ACKED_PATH, one per line, and prints one
+-- webhook is a duplicate for the app (less work), so the benchmark measures an app's round with
+-- wraps again, with more records. done() writes the order ids answered 200 to ACKED_PATH, one per line, and prints one
 -- line, "RESULT key=value ...".
 
 local threads = {}

@@ -30,7 +30,9 @@ CPU: user + system time of the app's processes and their children (``bench/proce
 SQLite writer helper included), over the run, less the idle burn: the same processes' CPU over
 ``IDLE_SECONDS`` before the first webhook, scaled to the run's length. On PostgreSQL the server's
 backends serving the run's database are reported beside it (not the app's, but the cost of its
-statements). The harness (fakes, this process) is reported too.
+statements), and its transactions per synced order (``pg_stat_database``: claims, lease renewals,
+rate-limit slots, webhook groups, write-backs; a wake of every worker per webhook shows here). The
+harness (fakes, this process) is reported too.
 
 The Gordon rate limit (``GORDON_REQUESTS_PER_SECOND``, 5 by default) and the per-shop share of
 workers (``SHOP_CONCURRENCY``, half of them by default) would cap a one-shop benchmark far below
@@ -61,9 +63,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
-from process_tree import cpu_seconds, load_average
-from sqlalchemy.engine import make_url
+from process_tree import DatabaseBackends, cpu_seconds, load_average
 
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.app_process import (
@@ -175,6 +175,8 @@ class Figures:
     idle_cpu_per_second: dict[str, float]
     """CPU seconds per second of each app process tree while idle."""
     database_cpu: float | None
+    transactions_before: int | None
+    """PostgreSQL's count of the database's transactions when the first webhook was sent."""
     harness_cpu: float
     echoes: Counter[str]
 
@@ -286,6 +288,7 @@ class Pipeline:
         cpu_before = self._app_cpu()
         idle = {name: (cpu_before[name] - idle_before[name]) / idle_seconds for name in cpu_before}
         database_before = database.cpu() if database else {}
+        transactions_before = await database.transactions() if database else None
         harness_before = time.process_time()
         deliveries_before = len(self.saleor.deliveries)
         started = time.monotonic()
@@ -311,6 +314,7 @@ class Pipeline:
             cpu=cpu,
             idle_cpu_per_second=idle,
             database_cpu=database_cpu,
+            transactions_before=transactions_before,
             harness_cpu=harness,
             echoes=echoes,
         )
@@ -370,30 +374,6 @@ class Pipeline:
         return "\n".join(
             f"--- {name}\n{process.log()[-3000:]}" for name, process in self.processes.items()
         )
-
-
-class DatabaseBackends:
-    """The PostgreSQL server processes serving one database (on this machine), by their title
-    ``postgres: USER DATABASE HOST(PORT) STATE``."""
-
-    def __init__(self, database_url: str) -> None:
-        self.database = make_url(database_url).database
-
-    def cpu(self) -> dict[int, float]:
-        spent = {}
-        for process in psutil.process_iter(["cmdline"]):
-            title = " ".join(process.info["cmdline"] or ())
-            if title.startswith("postgres: ") and f" {self.database} " in title:
-                try:
-                    times = process.cpu_times()
-                except psutil.NoSuchProcess:
-                    continue
-                spent[process.pid] = times.user + times.system
-        return spent
-
-    def spent_since(self, before: dict[int, float]) -> float:
-        """CPU seconds since ``before`` (a backend that ended meanwhile is not counted)."""
-        return sum(seconds - before.get(pid, 0.0) for pid, seconds in self.cpu().items())
 
 
 def _metadata(order: dict[str, Any], kind: str) -> dict[str, str]:
@@ -465,12 +445,18 @@ async def run_regime(args: argparse.Namespace, regime: Regime, orders: int, late
         workers = pipeline.total_workers
         baseline_rate = await baseline(gordon, loops=workers, requests=orders)
         figures = await pipeline.run(http, orders, latency)
+        transactions = None
+        if figures.transactions_before is not None:
+            pipeline.stop()  # its backends report their counts as they end
+            await asyncio.sleep(1.0)  # and the server gathers them
+            ended = await DatabaseBackends(database_url).transactions()
+            transactions = ended - figures.transactions_before
         if args.keep_logs:
             kept = Path(tempfile.mkdtemp(prefix="bench-pipeline-logs-"))
             for name, process in pipeline.processes.items():
                 (kept / f"{name}.log").write_text(process.log(), encoding="utf-8")
             print(f"  logs kept in {kept}", file=sys.stderr)
-    report(pipeline, regime, orders, latency, baseline_rate, figures, load_before)
+    report(pipeline, regime, orders, latency, baseline_rate, figures, load_before, transactions)
 
 
 def report(
@@ -481,6 +467,7 @@ def report(
     baseline_rate: float,
     figures: Figures,
     load_before: str,
+    transactions: int | None,
 ) -> None:
     workers = pipeline.total_workers
     ideal = workers / latency
@@ -514,9 +501,10 @@ def report(
         f"core; app busy {sum(figures.cpu.values()) / elapsed * 100:.0f} % of a core"
     )
     extra = ""
-    if figures.database_cpu is not None:
+    if figures.database_cpu is not None and transactions is not None:
         extra = (
             f"; PostgreSQL backends of its database {figures.database_cpu / orders * 1000:.1f} ms"
+            f", {transactions / orders:.0f} transactions per order"
         )
     echoes = ", ".join(f"{n} {kind}" for kind, n in sorted(figures.echoes.items()))
     print(

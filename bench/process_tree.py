@@ -1,5 +1,6 @@
 """The app as a tree of processes, for the benchmarks: ``serve`` and whatever it starts (on SQLite,
-the inbox's writer helper process), measured together.
+the inbox's writer helper process), measured together; and the PostgreSQL backends serving one
+database.
 
 CPU time is user + system of every live process in the tree, plus what its ended children spent
 (counted in their parent once reaped). Peak memory is each process's ``VmHWM`` (the high-water mark
@@ -12,7 +13,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import psutil
+from sqlalchemy.engine import make_url
 
 
 def tree(pid: int) -> list[psutil.Process]:
@@ -87,3 +90,42 @@ def resume(pid: int) -> None:
 def load_average() -> str:
     """The machine's 1, 5 and 15 minute load averages, as ``uptime`` prints them."""
     return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+class DatabaseBackends:
+    """The PostgreSQL server processes serving one database (on this machine), by their title
+    ``postgres: USER DATABASE HOST(PORT) STATE``."""
+
+    def __init__(self, database_url: str) -> None:
+        url = make_url(database_url)
+        self.database = url.database
+        self.url = url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    def cpu(self) -> dict[int, float]:
+        spent = {}
+        for process in psutil.process_iter(["cmdline"]):
+            title = " ".join(process.info["cmdline"] or ())
+            if title.startswith("postgres: ") and f" {self.database} " in title:
+                try:
+                    times = process.cpu_times()
+                except psutil.NoSuchProcess:
+                    continue
+                spent[process.pid] = times.user + times.system
+        return spent
+
+    async def transactions(self) -> int:
+        """Transactions committed or rolled back in the database (``pg_stat_database``; a
+        backend reports its own when it goes idle or ends, so read after the app stopped)."""
+        connection = await asyncpg.connect(self.url)
+        try:
+            count = await connection.fetchval(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database "
+                "WHERE datname = current_database()"
+            )
+        finally:
+            await connection.close()
+        return int(count) - 1  # this one's own
+
+    def spent_since(self, before: dict[int, float]) -> float:
+        """CPU seconds since ``before`` (a backend that ended meanwhile is not counted)."""
+        return sum(seconds - before.get(pid, 0.0) for pid, seconds in self.cpu().items())
