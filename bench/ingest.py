@@ -401,6 +401,8 @@ class Round:
     transactions: int | None = None
     """PostgreSQL: transactions in the app's database meanwhile (``pg_stat_database``, which
     lags up to a second behind: about the same window, shifted)."""
+    database_cpu_seconds: float = 0.0
+    """PostgreSQL: CPU of the server's backends serving the app's database meanwhile."""
 
     @property
     def rate(self) -> float:
@@ -429,6 +431,7 @@ def run_wrk(
     acked_path = workdir / f"acked-{server.variant}.txt"
     database = server.database
     transactions_before = _blocking(database.transactions()) if database else None
+    database_cpu_before = database.cpu() if database else {}
     cpu_before = cpu_seconds(server.pid)
     wrk_before, harness_before = _children_cpu(), time.process_time()
     synced_before = len(gordon.state.orders)
@@ -461,9 +464,10 @@ def run_wrk(
     values = {k: int(v) for k, v in (item.split("=") for item in found.group(1).split())}
     errors = sum(values[k] for k in ("status_errors", "connect_errors", "read_errors"))
     errors += values["write_errors"] + values["timeouts"]
-    transactions = None
+    transactions, database_cpu = None, 0.0
     if database is not None and transactions_before is not None:
         transactions = _blocking(database.transactions()) - transactions_before
+        database_cpu = database.spent_since(database_cpu_before)
     acked = tuple(acked_path.read_text().split())
     acked_path.unlink()
     return Round(
@@ -481,6 +485,7 @@ def run_wrk(
         acked=acked,
         synced=len(gordon.state.orders) - synced_before,
         transactions=transactions,
+        database_cpu_seconds=database_cpu,
     )
 
 
@@ -780,9 +785,16 @@ def report(args: argparse.Namespace, results: Results, sent: set[str], elapsed: 
             v: sum(r[v].transactions or 0 for r in rounds) / sum(r[v].requests for r in rounds)
             for v in APPS
         }
+        backend_cpu = {
+            v: _median([r[v].database_cpu_seconds / r[v].requests * 1e6 for r in rounds])
+            for v in APPS
+        }
         print(
-            "  PostgreSQL transactions per webhook (pg_stat_database, the workers' included): "
+            "  PostgreSQL, the workers' work included: transactions per webhook "
+            "(pg_stat_database) "
             + ", ".join(f"{LABELS[v]} {per_webhook[v]:.2f}" for v in APPS)
+            + "; CPU of the database's backends per webhook "
+            + ", ".join(f"{LABELS[v]} {backend_cpu[v]:.0f} us" for v in APPS)
         )
     errors = {v: sum(r[v].errors for r in rounds) for v in VARIANTS}
     print("  errors/timeouts: " + ", ".join(f"{LABELS[v]} {errors[v]}" for v in VARIANTS)
