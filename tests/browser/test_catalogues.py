@@ -48,7 +48,9 @@ APP_WIDE_CODES = {
 REFUSAL_PARAMS = {"PERMISSION_DENIED": {"permissions"}, "NOTHING_TO_RETRY": {"status"}}
 # Internal names a shop owner never reads: event names and codes (ORDER_FULLY_PAID), snake_case
 # column, status and key names (needs_attention, last_message), exception class names.
-INTERNAL = re.compile(r"\b[A-Z]+_[A-Z_]+\b|\b[a-z]+_[a-z_]+\b|\b[A-Z][a-z]+(?:Error|Exception)\b|JWKS")
+INTERNAL = re.compile(
+    r"\b[A-Z]+_[A-Z_]+\b|\b[a-z]+_[a-z_]+\b|\b[A-Z][a-z]+(?:Error|Exception)\b|JWKS"
+)
 MUST_TYPE = {"gordon.type"}  # product metadata the shop owner writes in Saleor
 
 

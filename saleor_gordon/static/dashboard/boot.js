@@ -16,6 +16,7 @@ const HANDSHAKE_PATIENCE_MS = 8000;
 
 export async function boot(page) {
   const root = document.getElementById("root");
+  root.replaceChildren(); // the shell's "Loading…" (lit-html renders after what is there)
   const bridge = new AppBridge();
   bridge.applyTheme(bridge.theme);
   const i18n = await I18n.create();

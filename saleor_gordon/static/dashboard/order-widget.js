@@ -3,7 +3,7 @@
 // (widgetResize), because a widget frame is 200 px tall otherwise.
 
 import { boot } from "./boot.js";
-import { errorNotice, none, statusPill, timeAgo } from "./ui.js";
+import { errorNotice, none, serverText, statusPill, timeAgo } from "./ui.js";
 import { html, nothing } from "./vendor/lit-html/lit-html.js";
 
 const REFRESH_MS = 15_000;
@@ -63,11 +63,11 @@ function jobView(ctx, job) {
     ["widget.last_attempt", timeAgo(ctx, job.last_attempt_at)],
   ];
   if (job.status === "retrying" && job.next_attempt_at) rows.push(["widget.next_attempt", timeAgo(ctx, job.next_attempt_at)]);
-  let message = job.last_message ? ctx.i18n.say(job.last_message) : "";
+  let message = job.last_message ? serverText(ctx, job.last_message) : nothing;
   if (job.status === "pending") message = t(job.in_progress ? "orders.sending_now" : "orders.queued");
   return html`<div>${statusPill(ctx, job.status)}${job.in_progress ? html` <span class="muted small">${t("widget.sending")}</span>` : nothing}</div>
     <dl>${rows.map(([term, value]) => html`<dt>${t(term)}</dt><dd>${value}</dd>`)}</dl>
-    ${message ? html`<p class="message">${message}</p>` : nothing}`;
+    ${message !== nothing ? html`<p class="message">${message}</p>` : nothing}`;
 }
 
 boot(page);

@@ -6,7 +6,7 @@
 // Retry the screen asks again every 1.5 s until the order is no longer queued or running, so the
 // row shows the truth as soon as the worker has it.
 
-import { errorNotice, none, notice, statusPill, timeAgo } from "./ui.js";
+import { errorNotice, none, notice, serverText, statusPill, timeAgo } from "./ui.js";
 import { html, nothing } from "./vendor/lit-html/lit-html.js";
 import { live } from "./vendor/lit-html/directives/live.js";
 import { repeat } from "./vendor/lit-html/directives/repeat.js";
@@ -280,11 +280,12 @@ function messageView(ctx, job) {
   if (job.in_progress) return html`<span class="text">${t("orders.sending_now")}</span>`;
   if (job.status === "pending") return html`<span class="text">${t("orders.queued")}</span>`;
   const last = job.last_message ? ctx.i18n.say(job.last_message) : "";
+  const shown = job.last_message ? serverText(ctx, job.last_message) : "—";
   const next =
     job.status === "retrying" && job.next_attempt_at
       ? html`<span class="next">${timeAgo(ctx, job.next_attempt_at, { prefixKey: "orders.next_attempt" })}</span>`
       : nothing;
-  return html`<span class="text" title=${last}>${last || "—"}</span>${next}`;
+  return html`<span class="text" title=${last}>${shown}</span>${next}`;
 }
 
 function historyRow(ctx, history, id) {
@@ -297,7 +298,7 @@ function historyRow(ctx, history, id) {
     content = html`<ol aria-label=${t("history.label")}>
       ${history.job.history.map(
         (entry) => html`<li>${timeAgo(ctx, entry.at)}<span class="step">${stepLabel(ctx, entry)}</span>
-          <span>${QUIET_STEPS.has(`${entry.action}.${entry.outcome}`) ? "" : ctx.i18n.say(entry.message)}</span></li>`,
+          <span>${QUIET_STEPS.has(`${entry.action}.${entry.outcome}`) ? "" : serverText(ctx, entry.message)}</span></li>`,
       )}
     </ol>`;
   }

@@ -4,7 +4,7 @@
 // still queued), and so does the Dashboard's toast.
 
 import { boot } from "./boot.js";
-import { errorNotice, notice } from "./ui.js";
+import { errorNotice, notice, serverText } from "./ui.js";
 import { html, nothing } from "./vendor/lit-html/lit-html.js";
 
 const FOLLOW_EVERY_MS = 1_000;
@@ -83,7 +83,8 @@ async function send(ctx, preview) {
   }
   const outcome = outcomeOf(job, before);
   page.sending = { state: "done", job, outcome };
-  ctx.update();
+  await ctx.rendered();
+  document.getElementById("popup-close")?.focus(); // the one thing left to do
   const toast = TOASTS[outcome];
   ctx.bridge.notify(toast.status, ctx.t(toast.title), ctx.t(toast.text, textParams(ctx, number, job)));
 }
@@ -123,8 +124,7 @@ function sendingView(ctx, preview) {
   if (sending.state === "following") return notice("info", t("send.following", { number: `#${number}` }));
   const kind = { sent: "success", retrying: "warning", refused: "error", queued: "info" }[sending.outcome];
   const params = textParams(ctx, number, sending.job);
-  return notice(kind, html`<strong>${t(TOASTS[sending.outcome].title)}.</strong> ${t(TOASTS[sending.outcome].text, params)}
-    ${sending.job?.tracking_id ? html`<div class="tracking">${t("widget.tracking_id")}: <span class="mono">${sending.job.tracking_id}</span></div>` : nothing}`);
+  return notice(kind, html`<strong>${t(TOASTS[sending.outcome].title)}.</strong> ${t(TOASTS[sending.outcome].text, params)}`);
 }
 
 function previewView(ctx, preview) {
@@ -136,7 +136,7 @@ function previewView(ctx, preview) {
     send: t("send.message_send", { ref }),
     update: t("send.message_update", { ref }),
     not_configured: t("send.message_not_configured"),
-  }[preview.action] ?? ctx.i18n.say(preview.message);
+  }[preview.action] ?? serverText(ctx, preview.message);
   const done = page.sending && page.sending.state !== "failed";
   const busy = page.sending && ["queueing", "following"].includes(page.sending.state);
   return html`
@@ -144,15 +144,17 @@ function previewView(ctx, preview) {
     ${done ? nothing : notice(kind, html`<strong>${t(`send.headline_${preview.action}`, { number })}</strong> ${detail}`)}
     ${preview.problems.length
       ? html`<h2>${t("send.to_fix")}</h2><ul class="problems">${preview.problems.map(
-          (p) => html`<li>${p.reason}. <span class="muted">${p.fix}</span></li>`,
+          (p) => html`<li><span class="stored-message" lang="en">${p.reason}. <span class="muted">${p.fix}</span></span></li>`,
         )}</ul>`
       : nothing}
     ${preview.warnings.length
-      ? html`<h2>${t("send.warnings")}</h2><ul class="problems">${preview.warnings.map((p) => html`<li>${p.reason}. ${p.fix}</li>`)}</ul>`
+      ? html`<h2>${t("send.warnings")}</h2><ul class="problems">${preview.warnings.map(
+          (p) => html`<li><span class="stored-message" lang="en">${p.reason}. ${p.fix}</span></li>`,
+        )}</ul>`
       : nothing}
     ${preview.gordon_order ? orderDetails(ctx, preview.gordon_order) : nothing}
     <div class="save-bar">
-      <button class="btn" type="button" @click=${() => ctx.bridge.closePopup()}>${t(done ? "send.close" : "send.cancel")}</button>
+      <button class="btn" type="button" id="popup-close" @click=${() => ctx.bridge.closePopup()}>${t(done ? "send.close" : "send.cancel")}</button>
       ${done
         ? nothing
         : html`<button class="btn btn-primary" type="button" ?disabled=${!preview.can_send || busy}
@@ -163,7 +165,11 @@ function previewView(ctx, preview) {
 function orderDetails(ctx, order) {
   const { t } = ctx;
   const shown = FIELDS.filter((key) => order[key] !== undefined && order[key] !== "");
-  const value = (key) => (key === "deliverydate" ? ctx.i18n.date(order[key], "medium") : String(order[key]));
+  const value = (key) => {
+    if (key === "deliverydate") return ctx.i18n.date(order[key], "medium");
+    if (key === "country_code") return `${ctx.i18n.region(order[key])} (${order[key]})`;
+    return String(order[key]);
+  };
   const inventory = Array.isArray(order.inventory) ? order.inventory : [];
   return html`<section aria-labelledby="gordon-order-title">
     <h2 id="gordon-order-title">${t("send.what_gordon_gets")}</h2>

@@ -29,3 +29,15 @@ export function timeAgo(ctx, iso, { prefixKey = null } = {}) {
 
 /** An em dash for "nothing here", muted. */
 export const none = html`<span class="muted">—</span>`;
+
+/**
+ * A message the server wrote: worded from the catalogue when it is a known code, else its English
+ * text as stored (job history written before messages were codes), marked lang="en" so that a
+ * screen reader reads it as English inside a page in another language.
+ */
+export function serverText(ctx, entry) {
+  if (!entry) return nothing;
+  if (typeof entry === "object" && entry.code && ctx.i18n.has(entry.code)) return ctx.i18n.say(entry);
+  const text = typeof entry === "string" ? entry : entry.message || entry.text || "";
+  return text ? html`<span class="stored-message" lang="en">${text}</span>` : nothing;
+}
