@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Frame, Page, Response, expect
+from playwright.async_api import Browser, Frame, Page, Response, expect
 
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from saleor_gordon.fakes.saleor_fake import SigningKey
@@ -486,3 +486,75 @@ async def dashboard_dark_background(frame: Frame) -> str:
 
 async def view_press(view: DashboardView, key: str) -> None:
     await view.page.keyboard.press(key)
+
+
+async def test_without_the_dashboards_origin_the_page_posts_nothing_and_says_how_to_open_it(
+    dashboard_stack: Stack, open_in_dashboard: OpenInDashboard
+) -> None:
+    """No referrer, so no known Dashboard origin: nothing goes to "*", no message is believed."""
+    stack = dashboard_stack
+    view = await open_in_dashboard(
+        stack.app_url,
+        "app",
+        token=token_for(stack),
+        saleor_api_url=stack.saleor.api_url,
+        app_id=stack.saleor.state.app_id,
+        referrer_policy="no-referrer",
+    )
+
+    await expect(
+        view.frame.get_by_text("could not tell which Saleor Dashboard opened it")
+    ).to_be_visible()
+    await expect(view.frame.get_by_role("heading")).to_have_text(
+        "Open this page from the Saleor Dashboard"
+    )
+    assert await view.frame.evaluate("document.referrer") == ""
+    state = await view.state()
+    assert [entry for entry in state["received"] if entry["fromFrame"]] == []
+    await expect(view.frame.get_by_role("tab")).to_have_count(0)  # the token was not taken
+
+
+async def test_outside_the_dashboard_the_notice_follows_the_browsers_language(
+    dashboard_stack: Stack, browser: Browser
+) -> None:
+    context = await browser.new_context(locale="sv-SE")
+    try:
+        page = await context.new_page()
+        await page.goto(f"{dashboard_stack.app_url}/app")
+        await expect(
+            page.get_by_role("heading", name="Öppna sidan från Saleor Dashboard")
+        ).to_be_visible()
+        await expect(page.locator("html")).to_have_attribute("lang", "sv")
+    finally:
+        await context.close()
+
+
+async def test_a_saved_secret_is_not_reused_for_another_gordon_url_and_the_page_says_why(
+    dashboard_stack: Stack, open_in_dashboard: OpenInDashboard
+) -> None:
+    stack = dashboard_stack
+    view = await open_page(stack, open_in_dashboard)
+    await configure_via_page(view.frame, stack, view)
+    frame = view.frame
+    secret = frame.get_by_label("Client secret")
+    hint_id = (await secret.get_attribute("aria-describedby") or "").split()[0]
+    hint = frame.locator(f"#{hint_id}")
+    await expect(hint).to_have_text(
+        "A secret is saved. It is never shown; type a new one to replace it."
+    )
+
+    await frame.get_by_label("Gordon API URL").fill("https://backend.gordondelivery.com")
+    await expect(hint).to_contain_text("is not used for this one")
+    await expect(secret).to_have_attribute("placeholder", "Required for this account")
+    await frame.get_by_label("Client ID").press("Enter")  # saves (the first toast covers Save)
+
+    error_id = (await secret.get_attribute("aria-describedby") or "").split()[-1]
+    await expect(frame.locator(f"#{error_id}")).to_have_text(
+        "Type the secret for this Gordon account: the saved one belongs to another URL or client "
+        "ID and is never sent to a different account."
+    )
+    await expect(secret).to_have_attribute("aria-invalid", "true")
+    await expect(secret).to_be_focused()
+
+    await frame.get_by_label("Gordon API URL").fill(stack.gordon.base_url)  # back: kept again
+    await expect(hint).to_contain_text("A secret is saved.")
