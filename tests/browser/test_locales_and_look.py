@@ -228,6 +228,7 @@ async def test_the_app_page_in_every_locale_and_theme(
                       files: performance.getEntriesByType('resource').map((r) => r.name)
                                .filter((n) => n.endsWith('.woff2')) }; }"""
     )
+    assert len((await view.state())["loads"]) == 1  # every switch was live, without a reload
     assert fonts["family"].startswith('"Inter var"')
     assert '"Inter var"' in fonts["loaded"] or "Inter var" in fonts["loaded"]
     assert (
