@@ -53,6 +53,7 @@ export function browserLocale() {
 export class I18n {
   constructor() {
     this.locale = FALLBACK;
+    this._wanted = FALLBACK;
     this.catalogue = {};
     this.english = {};
     this.timeZone = "UTC";
@@ -70,8 +71,10 @@ export class I18n {
   /** Switch to `tag`'s locale (English for one this app does not speak); true when it changed. */
   async setLocale(tag) {
     const locale = resolveLocale(tag);
+    this._wanted = locale;
     if (locale === this.locale) return false;
     const catalogue = await fetchCatalogue(locale);
+    if (this._wanted !== locale) return false; // switched again meanwhile: the last one wins
     this.locale = locale;
     this.catalogue = catalogue;
     this._formats.clear();
