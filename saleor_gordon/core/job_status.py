@@ -32,3 +32,15 @@ SETTLED_STATUSES = frozenset(
         JobStatus.SKIPPED,
     }
 )
+
+#: Statuses where *Retry* (a person running the job again now) can change something: it failed,
+#: waits for a person, or waits for its next attempt. Pending work is due already; synced,
+#: cancelled and skipped orders would come out the same (a changed order starts a job by itself,
+#: and *Send to Gordon* sends a skipped one).
+RETRYABLE_STATUSES = frozenset(
+    {
+        JobStatus.RETRYING,
+        JobStatus.NEEDS_ATTENTION,
+        JobStatus.FAILED,
+    }
+)

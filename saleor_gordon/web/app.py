@@ -12,6 +12,7 @@ from saleor_gordon import __version__
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.manifest import build_manifest
 from saleor_gordon.web.dashboard_api import dashboard_router
+from saleor_gordon.web.dashboard_knowledge import dashboard_knowledge_router
 from saleor_gordon.web.dashboard_pages import (
     STATIC_DIR,
     STATIC_PATH,
@@ -61,6 +62,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(health_router(runtime))
     app.include_router(metrics_router(runtime))
     app.include_router(dashboard_router(runtime))
+    app.include_router(dashboard_knowledge_router())
     app.include_router(dashboard_pages_router())
     app.mount(STATIC_PATH, DashboardStaticFiles(directory=STATIC_DIR), name="dashboard-static")
     app.include_router(pages_router(runtime.settings))
