@@ -30,7 +30,7 @@ from saleor_gordon.store.database import create_engine, head_revision, migrate
 from saleor_gordon.store.installations import InstallationStore
 from saleor_gordon.store.jobs import enqueue_order_job
 from saleor_gordon.store.tables import installations, sync_jobs
-from tests.conftest import TEST_SECRET_KEY, _free_port
+from tests.conftest import TEST_SECRET_KEY
 from tests.core.builders import config
 from tests.gordon.conftest import CLIENT_ID, CLIENT_SECRET, start_gordon_sandbox
 from tests.saleor.conftest import RunningSaleorFake, _fake_schema, saleor_fake, saleor_fake_factory
@@ -209,10 +209,10 @@ def _exists(path: str) -> bool:
     return Path(path).exists()
 
 
-async def test_an_unreachable_database() -> None:
-    port = _free_port()  # nothing listens there
+async def test_an_unreachable_database(closed_port: int) -> None:
     settings = Settings(
-        database_url=f"postgresql://gordon:pw@127.0.0.1:{port}/gordon", secret_key=TEST_SECRET_KEY
+        database_url=f"postgresql://gordon:pw@127.0.0.1:{closed_port}/gordon",
+        secret_key=TEST_SECRET_KEY,
     )
 
     report = await diagnose(settings, now=NOW)
@@ -225,7 +225,7 @@ async def test_an_unreachable_database() -> None:
     ]
     database = _check(report, "database")
     assert database.detail.startswith(
-        f"postgresql://127.0.0.1:{port}/gordon: The database cannot be reached: "
+        f"postgresql://127.0.0.1:{closed_port}/gordon: The database cannot be reached: "
     )
     assert "pw" not in database.detail
     assert database.remedy == (
@@ -460,10 +460,10 @@ async def test_gordon_refuses_the_credentials(
     )
 
 
-async def test_gordon_unreachable(setup: Setup) -> None:
+async def test_gordon_unreachable(setup: Setup, closed_port: int) -> None:
     stored = config().to_storage_dict()
     stored["gordon"].pop("client_secret")
-    stored["gordon"]["base_url"] = f"http://127.0.0.1:{_free_port()}"
+    stored["gordon"]["base_url"] = f"http://127.0.0.1:{closed_port}"
     stored["gordon"]["client_id"] = CLIENT_ID
     await setup.execute(update(installations).values(config=stored))
 
