@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import logging
 import os
 import re
 import shutil
@@ -12,6 +13,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,48 @@ def samples_dir() -> Path:
 @pytest.fixture(scope="session")
 def graphql_dir() -> Path:
     return REPO_ROOT / "graphql"
+
+
+# --- logging --------------------------------------------------------------------------------
+
+
+def _pytests_own(handler: logging.Handler) -> bool:
+    """pytest's capture handlers, which it adds and removes around every test phase itself."""
+    return type(handler).__module__.startswith("_pytest")
+
+
+@contextmanager
+def logging_restored() -> Iterator[None]:
+    """Every logger that existed keeps its level, propagation, disabled flag and handlers
+    (pytest's own capture handlers aside, which pytest manages per test phase)."""
+    manager = logging.Logger.manager
+    loggers = [logging.getLogger()]
+    loggers += [item for item in manager.loggerDict.values() if isinstance(item, logging.Logger)]
+    saved = [(lg, lg.level, lg.propagate, lg.disabled, list(lg.handlers)) for lg in loggers]
+    try:
+        yield
+    finally:
+        for logger, level, propagate, disabled, handlers in saved:
+            logger.setLevel(level)
+            logger.propagate, logger.disabled = propagate, disabled
+            for handler in list(logger.handlers):
+                if handler not in handlers and not _pytests_own(handler):
+                    logger.removeHandler(handler)
+            for handler in handlers:
+                if handler not in logger.handlers and not _pytests_own(handler):
+                    logger.addHandler(handler)
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """Logging as before the test, after it.
+
+    A test that runs a command in-process (``main(["migrate"])``) configures logging: a handler on
+    the ``sys.stderr`` of that moment (``capsys``'s, closed when the test ends) and levels. Left in
+    place, every later test that logs printed "--- Logging error --- ValueError: I/O operation on
+    closed file"."""
+    with logging_restored():
+        yield
 
 
 # --- databases ------------------------------------------------------------------------------
