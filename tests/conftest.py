@@ -142,6 +142,10 @@ def candidate_port() -> int:
         return int(sock.getsockname()[1])
 
 
+_free_port = candidate_port
+"""The older name (tests/chaos uses it): a server given this port must still move on conflict."""
+
+
 @pytest.fixture
 def closed_port() -> Iterator[int]:
     """A loopback port that refuses connections for the whole test: bound, so no other process
