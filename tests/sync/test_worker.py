@@ -376,11 +376,19 @@ async def test_cancelling_the_pool_cancels_the_attempt_without_a_lease_loss(
     assert (await bench.job(order)).leased  # the lease expires; another worker takes over
 
 
-async def test_children_are_waited_for_through_their_cleanup_even_if_the_wait_is_cancelled() -> (
-    None
-):
+async def test_children_are_waited_for_through_their_cleanup_even_if_the_wait_is_cancelled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # given two children whose cleanup takes a while, one of them cancelled already
     cleanup_may_end = asyncio.Event()
+    waits: list[asyncio.Task[Any] | None] = []  # the task of every asyncio.wait, in order
+    real_wait = asyncio.wait
+
+    async def counted_wait(*args: Any, **kwargs: Any) -> Any:
+        waits.append(asyncio.current_task())
+        return await real_wait(*args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "wait", counted_wait)
     started: list[int] = []
     cleaned: list[int] = []
 
@@ -399,8 +407,11 @@ async def test_children_are_waited_for_through_their_cleanup_even_if_the_wait_is
     await until(lambda: all(task.cancelling() for task in children), "both children cancelled")
 
     # when the waiter itself is cancelled while the children clean up
+    await until(lambda: waits.count(waiter) == 1, "the waiter waits for the children")
     waiter.cancel()
-    await asyncio.sleep(0.05)
+    await until(
+        lambda: waits.count(waiter) == 2 or waiter.done(), "the waiter took the cancel and waits on"
+    )
 
     # then neither child was cancelled a second time, and the waiter ends only after both
     assert [task.cancelling() for task in children] == [1, 1]

@@ -16,7 +16,6 @@ for tests of the HTTP shape that the database does not influence.
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -145,22 +144,18 @@ async def open_sqlite_app(tmp_path: Path) -> AsyncIterator[OpenApp]:
 
 
 @pytest_asyncio.fixture
-async def unreachable_engine(database_url: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+async def unreachable_engine(
+    database_url: str, tmp_path: Path, closed_port: int
+) -> AsyncIterator[AsyncEngine]:
     """An engine of the same dialect as ``database_url`` whose database cannot be opened."""
     if database_url.startswith("sqlite"):
         directory = tmp_path / "a-directory-not-a-database"
         directory.mkdir()
         engine = create_engine(f"sqlite:///{directory}")
     else:
-        engine = create_engine(f"postgresql://postgres@127.0.0.1:{_closed_port()}/nothing")
+        engine = create_engine(f"postgresql://postgres@127.0.0.1:{closed_port}/nothing")
     yield engine
     await engine.dispose()
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- recorded samples -----------------------------------------------------------------------
