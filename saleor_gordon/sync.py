@@ -57,6 +57,12 @@ from saleor_gordon.store.rate import DatabaseRateLimiter
 
 logger = logging.getLogger(__name__)
 
+#: The history entry of a Gordon call that got no answer (``Retryable.answered`` False).
+NO_ANSWER = "no_answer"
+NO_ANSWER_MESSAGE = (
+    "Gordon did not answer: it may have done what was asked, so the next attempt asks again."
+)
+
 NOT_CONFIGURED = (
     "The app is not configured for this shop yet: enter the Gordon credentials and delivery "
     "groups on the app's page in the Saleor Dashboard (Apps → Gordon Delivery)."
@@ -265,6 +271,8 @@ class _Attempt:
         self, action: str, outcome: Rejected | Retryable | NotFound, changes: Mapping[str, Any]
     ) -> _Step:
         if isinstance(outcome, Retryable):
+            if not outcome.answered:
+                self.history.append(HistoryEntry(action, NO_ANSWER, NO_ANSWER_MESSAGE))
             message = f"Gordon is unavailable ({outcome.reason})."
             return _Step(
                 JobStatus.RETRYING, action, "retryable", message, changes, outcome.retry_after

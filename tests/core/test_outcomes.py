@@ -130,7 +130,13 @@ def body(document: object) -> bytes:
             body({"status": "error", "message": "boom"}),
             Retryable("Gordon answered HTTP 500: boom"),
         ),
-        (502, {"Retry-After": "30"}, b"", Retryable("Gordon answered HTTP 502", 30.0)),
+        (
+            502,
+            {"Retry-After": "30"},
+            b"",
+            Retryable("Gordon answered HTTP 502", 30.0, answered=False),
+        ),
+        (504, {}, b"", Retryable("Gordon answered HTTP 504", None, answered=False)),
         (
             429,
             {"Retry-After": "7"},

@@ -252,6 +252,7 @@ async def test_rate_limit_returns_retry_after(
     assert isinstance(outcome, Retryable)
     assert outcome.retry_after == 7.0
     assert "429" in outcome.reason
+    assert outcome.answered  # Gordon answered: it did not do it
 
 
 async def test_timeout_is_retryable(
@@ -263,6 +264,7 @@ async def test_timeout_is_retryable(
     outcome = await client.push_order(gordon_order("1001"))
     assert isinstance(outcome, Retryable)
     assert "did not answer within 0.2 s" in outcome.reason
+    assert not outcome.answered  # Gordon may have done it
 
 
 async def test_unreachable_host_is_retryable(make_client: MakeClient, closed_port: int) -> None:
@@ -270,6 +272,7 @@ async def test_unreachable_host_is_retryable(make_client: MakeClient, closed_por
     outcome = await make_client(closed).push_order(gordon_order("1001"))
     assert isinstance(outcome, Retryable)
     assert "could not be reached" in outcome.reason
+    assert not outcome.answered
 
 
 async def test_wrong_credentials_are_rejected_with_an_actionable_message(

@@ -21,6 +21,7 @@ from sqlalchemy import event, select, update
 from saleor_gordon import worker as worker_module
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.errors import StoreUnavailable
+from saleor_gordon.store.jobs import LEASE_TAKEN_OVER, lease_takeover_message
 from saleor_gordon.store.tables import sync_jobs
 from saleor_gordon.worker import WorkerPool, _cancel_and_wait
 from tests.sync.conftest import FIRST_DELAY, MAX_AGE, Bench, unreachable_engine
@@ -211,7 +212,16 @@ async def test_a_lease_lost_mid_attempt_cancels_it_and_records_nothing(
         await until(lambda: logged(logs, "worker.lease_lost"), "worker.lease_lost")
 
     job = await bench.job(order)
-    assert job.history == []
+    # the only entry is the thief's: it took over a lease that had expired
+    [taken_over] = job.history
+    assert (taken_over["action"], taken_over["outcome"], taken_over["attempt"]) == (
+        "claim",
+        LEASE_TAKEN_OVER,
+        2,
+    )
+    assert taken_over["message"] == lease_takeover_message(
+        pool._worker_ids[0], bench.clock() + timedelta(seconds=1)
+    )
     assert job.leased
     assert bench.gordon_calls() == []  # the attempt never got past the gate
     assert [r.getMessage() for r in logged(logs, "worker.lease_lost")] == [
