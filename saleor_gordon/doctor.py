@@ -3,6 +3,8 @@
 Checks, in order (a failed check skips those that need it):
 
 - ``secret_key``: a key is given (setting or the SQLite key file; doctor never creates one);
+- ``allow_lists``: a warning when ``APP_URL`` is public and the Saleor or Gordon allow-list is
+  unset (any Saleor may install the app, any public host may be a shop's Gordon);
 - ``database``: reachable, migrations current (doctor never migrates);
 - ``installations``: some shop installed the app (or the one asked for did);
 - per shop: ``app_token`` (decrypts with the key), ``saleor`` (reachable, token accepted: the
@@ -18,10 +20,12 @@ Every failure carries a remedy. Reads only: the same code paths as the app (``Sa
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -102,6 +106,7 @@ async def diagnose(
                 "(SALEOR_GORDON_SECRET_KEY; during a rotation NEW,OLD).",
             )
         )
+    checks.append(allow_lists_check(settings))
     database = await _database_check(settings)
     checks.append(database)
     if database.status != "ok" or box is None:
@@ -128,6 +133,67 @@ def _key_detail(settings: Settings) -> str:
         f"SALEOR_GORDON_SECRET_KEY holds {count} keys (a rotation: run "
         "`saleor-gordon rotate-secret-key`, then keep the first key alone)"
     )
+
+
+ALLOW_LISTS_REMEDY = {
+    "SALEOR_GORDON_ALLOWED_SALEOR_URLS": "SALEOR_GORDON_ALLOWED_SALEOR_URLS to the Saleor API URLs "
+    r"you serve (e.g. https://[a-z0-9-]+\.saleor\.cloud/graphql/)",
+    "SALEOR_GORDON_ALLOWED_GORDON_URLS": "SALEOR_GORDON_ALLOWED_GORDON_URLS to Gordon's hosts "
+    r"(e.g. https://([a-z0-9-]+\.)+gordondelivery\.com/?)",
+}
+
+
+def allow_lists_check(settings: Settings) -> Check:
+    """Warns when the app is public and a shop could install it from anywhere or point it anywhere.
+
+    With a loopback ``APP_URL`` (a local trial) the allow-lists are not needed.
+    """
+    if is_loopback_url(settings.app_url):
+        return Check(
+            "allow_lists", "ok", f"APP_URL {settings.app_url} is local: allow-lists not needed"
+        )
+    unset = [
+        name
+        for name, value in (
+            ("SALEOR_GORDON_ALLOWED_SALEOR_URLS", settings.allowed_saleor_urls),
+            ("SALEOR_GORDON_ALLOWED_GORDON_URLS", _allowed_gordon_urls(settings)),
+        )
+        if not value
+    ]
+    if not unset:
+        return Check("allow_lists", "ok", "the Saleor and Gordon allow-lists are set")
+    consequences = {
+        "SALEOR_GORDON_ALLOWED_SALEOR_URLS": "any Saleor on the internet can install the app",
+        "SALEOR_GORDON_ALLOWED_GORDON_URLS": "a shop may send its orders to any public host as "
+        "its Gordon",
+    }
+    detail = f"APP_URL {settings.app_url} is public and " + "; ".join(
+        f"{name} is unset: {consequences[name]}" for name in unset
+    )
+    remedy = (
+        "Set "
+        + " and ".join(ALLOW_LISTS_REMEDY[name] for name in unset)
+        + " on every process (docs/deploy.md, Security model)."
+    )
+    return Check("allow_lists", "warn", detail, remedy)
+
+
+def _allowed_gordon_urls(settings: Settings) -> object:
+    # Read defensively: the setting is being added beside this check.
+    return getattr(settings, "allowed_gordon_urls", None)
+
+
+def is_loopback_url(url: str) -> bool:
+    """True when ``url``'s host is ``localhost`` (or below it) or a loopback address."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return (mapped or address).is_loopback
 
 
 async def _database_check(settings: Settings) -> Check:

@@ -25,8 +25,8 @@ Gordon has no branch: the Gordon client never raises for what Gordon answers; it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 
 class GordonAppError(Exception):
@@ -44,10 +44,17 @@ class ConfigurationError(GordonAppError):
 @dataclass(frozen=True, slots=True)
 class ConfigProblem:
     """One problem of a shop configuration: where (a JSON path such as ``delivery_groups[0].channel``,
-    or ``(top level)``) and what is wrong with what to do about it."""
+    or ``(top level)``) and what is wrong with what to do about it.
+
+    ``message`` is English for the command line and logs; ``code`` and ``params`` say the same as
+    data for the Dashboard pages, which word it in the staff user's language (``core.messages``
+    lists the codes). A problem without a code is shown with its English ``message``.
+    """
 
     path: str
     message: str
+    code: str | None = None
+    params: Mapping[str, object] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
@@ -96,6 +103,8 @@ class DashboardRequestRefused(SaleorError):
     """A request from the app's Dashboard pages was refused (token, permission or input).
 
     ``problems``: what the page shows beside each field (a configuration that does not validate).
+    ``params``: what the page needs to word ``code`` in the staff user's language (``message`` is
+    the English wording).
     """
 
     def __init__(
@@ -105,10 +114,12 @@ class DashboardRequestRefused(SaleorError):
         *,
         status_hint: int = 400,
         problems: Sequence[ConfigProblem] = (),
+        params: Mapping[str, object] | None = None,
     ) -> None:
         self.code = code
         self.status_hint = status_hint
         self.problems = list(problems)
+        self.params = dict(params or {})
         super().__init__(message)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -20,6 +21,7 @@ from saleor_gordon.observability import (
     mask_phone,
     sanitize_url,
 )
+from tests.conftest import _pytests_own, logging_restored
 
 
 @pytest.mark.parametrize(
@@ -301,3 +303,25 @@ def test_the_default_format_is_console_on_a_terminal_and_json_otherwise(
 
     [handler] = logging.getLogger().handlers
     assert type(handler.formatter) is expected
+
+
+def test_logging_configured_by_a_test_is_undone_after_it() -> None:
+    """tests/conftest.py's logging_restored (every test runs in it): a command run in-process
+    configures logging on a stream that is closed after the test; nothing may write there later.
+    (pytest's own capture handlers are pytest's to add and remove, per test phase.)"""
+    root = logging.getLogger()
+
+    def state() -> tuple[int, list[logging.Handler], int]:
+        own = [handler for handler in root.handlers if not _pytests_own(handler)]
+        return root.level, own, logging.getLogger("httpx").level
+
+    before = state()
+    stream = io.StringIO()
+
+    with logging_restored(), contextlib.redirect_stderr(stream):
+        configure_logging(logging.DEBUG, "json")
+        assert root.level == logging.DEBUG
+    stream.close()
+    logging.getLogger("saleor_gordon.test").warning("after the test")
+
+    assert state() == before

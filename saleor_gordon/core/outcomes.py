@@ -18,7 +18,9 @@ Rules, with their sources (``../shared/docs/gordon-api.md``):
 * 401 means the access token was refused. The client refreshes the token and retries once; when the
   classifier sees a 401 it is the persisting case, so the answer is a refusal telling the shop owner to
   check the credentials.
-* 408, 429 (with Retry-After) and 5xx are retryable; other 4xx are refusals.
+* 408, 429 (with Retry-After) and 5xx are retryable; other 4xx are refusals. A gateway's 502 or 504
+  is a retryable outcome without Gordon's answer (``Retryable.answered`` False, like a timeout in the
+  client): Gordon may have done what was asked.
 * 2xx with a JSON object (or an empty body, e.g. 204) is accepted; 2xx with HTML or other non-JSON is a
   refusal, as it usually means the base URL points at a web page, not the API.
 
@@ -57,6 +59,8 @@ _NOT_FOUND_MESSAGE = re.compile(
     re.IGNORECASE,
 )
 _RETRYABLE_STATUSES = frozenset({408, 429})
+# A gateway's "bad gateway" or "gateway timeout": Gordon's own answer did not arrive.
+_GATEWAY_STATUSES = frozenset({502, 504})
 _NOT_FOUND_404 = "Gordon does not know this order (HTTP 404)"
 
 
@@ -84,10 +88,15 @@ class Rejected:
 
 @dataclass(frozen=True, slots=True)
 class Retryable:
-    """The request may succeed later; ``retry_after`` is Gordon's wish in seconds, if it said one."""
+    """The request may succeed later; ``retry_after`` is Gordon's wish in seconds, if it said one.
+
+    ``answered`` is False when no answer came back (timed out, connection lost): Gordon may then
+    have done what was asked.
+    """
 
     reason: str
     retry_after: float | None = None
+    answered: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +215,7 @@ def _retryable(
     retry_after = parse_retry_after(_header(headers, "retry-after"), now=now)
     detail = _gordon_message(document, body)
     reason = f"Gordon answered HTTP {status}" + (f": {detail}" if detail else "")
-    return Retryable(reason, retry_after)
+    return Retryable(reason, retry_after, answered=status not in _GATEWAY_STATUSES)
 
 
 def _refusal(status: int, message: str) -> Rejected | NotFound:

@@ -1,6 +1,7 @@
 """Per-installation shop configuration: JSON form, validation and masking.
 
-JSON form (more keys are allowed, at every level, and kept as they are)::
+JSON form (a key this version does not know is refused, naming it, so a misspelt setting is never
+silently ignored)::
 
     {"gordon": {"base_url": "https://backend.staging.gordondelivery.com",
                 "client_id": "…", "client_secret": "…"},
@@ -16,7 +17,8 @@ JSON form (more keys are allowed, at every level, and kept as they are)::
 
 Required: ``gordon`` (all three keys) and at least one ``delivery_groups`` rule. ``delivery_days`` defaults
 to the values above except ``holiday_country`` (none). ``parse_shop_config`` reports every problem at once,
-each with its JSON path and what to write instead.
+each with its JSON path and what to write instead (in English, and as a code with parameters for the
+Dashboard: ``core.messages``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from pydantic_core import ErrorDetails
 
 from saleor_gordon.core.delivery_dates import first_delivery_date
 from saleor_gordon.core.gordon_order import ITEM_TYPES, ItemType, format_time_window
+from saleor_gordon.core.messages import CodedValueError
 from saleor_gordon.errors import ConfigProblem, ShopConfigInvalid
 
 __all__ = [
@@ -68,14 +71,14 @@ _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
 class _ConfigModel(BaseModel):
-    """Frozen; unknown keys are kept (a newer Dashboard may write keys this version does not know)."""
+    """Frozen; an unknown key is refused (a misspelt setting must not be silently ignored)."""
 
-    model_config = ConfigDict(frozen=True, extra="allow", str_strip_whitespace=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
 
 def _required_text(value: str, hint: str) -> str:
     if not value:
-        raise ValueError(f"must not be empty; {hint}")
+        raise CodedValueError("config.required", f"must not be empty; {hint}")
     return value
 
 
@@ -95,9 +98,11 @@ class GordonSettings(_ConfigModel):
     def _check_base_url(cls, value: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(
+            raise CodedValueError(
+                "config.not_a_url",
                 f"{value!r} is not an absolute http(s) URL; use e.g. "
-                "https://backend.staging.gordondelivery.com"
+                "https://backend.staging.gordondelivery.com",
+                value=value,
             )
         return value.rstrip("/")
 
@@ -110,7 +115,9 @@ class GordonSettings(_ConfigModel):
     @classmethod
     def _check_client_secret(cls, value: SecretStr) -> SecretStr:
         if not value.get_secret_value().strip():
-            raise ValueError(f"must not be empty; {_MISSING_HINTS['client_secret']}")
+            raise CodedValueError(
+                "config.required", f"must not be empty; {_MISSING_HINTS['client_secret']}"
+            )
         return SecretStr(value.get_secret_value().strip())
 
 
@@ -154,8 +161,10 @@ class DeliveryDays(_ConfigModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"{value!r} is not a known time zone; use an IANA name such as Europe/Stockholm"
+            raise CodedValueError(
+                "config.not_a_time_zone",
+                f"{value!r} is not a known time zone; use an IANA name such as Europe/Stockholm",
+                value=value,
             ) from None
         return value
 
@@ -168,10 +177,17 @@ class DeliveryDays(_ConfigModel):
     @classmethod
     def _check_weekdays(cls, value: tuple[int, ...]) -> tuple[int, ...]:
         if not value:
-            raise ValueError("must list at least one weekday; 1 is Monday, 7 is Sunday")
+            raise CodedValueError(
+                "config.weekdays_required",
+                "must list at least one weekday; 1 is Monday, 7 is Sunday",
+            )
         wrong = [day for day in value if not 1 <= day <= 7]
         if wrong:
-            raise ValueError(f"{wrong} are not ISO weekdays; use 1 (Monday) to 7 (Sunday)")
+            raise CodedValueError(
+                "config.not_weekdays",
+                f"{wrong} are not ISO weekdays; use 1 (Monday) to 7 (Sunday)",
+                days=", ".join(str(day) for day in wrong),
+            )
         return tuple(sorted(set(value)))
 
     @field_validator("holiday_country")
@@ -181,9 +197,11 @@ class DeliveryDays(_ConfigModel):
             return None
         code = value.upper()
         if code not in holidays.list_supported_countries():
-            raise ValueError(
+            raise CodedValueError(
+                "config.not_a_holiday_country",
                 f"{value!r} is not a country the holiday calendar knows; "
-                "use an ISO 3166 code such as SE, NO or DK"
+                "use an ISO 3166 code such as SE, NO or DK",
+                value=value,
             )
         return code
 
@@ -219,15 +237,19 @@ class ShopConfig(_ConfigModel):
     @classmethod
     def _check_events(cls, value: tuple[TriggerEvent, ...]) -> tuple[TriggerEvent, ...]:
         if not value:
-            raise ValueError('must list at least one event; e.g. ["ORDER_FULLY_PAID"]')
+            raise CodedValueError(
+                "config.trigger_events_required",
+                'must list at least one event; e.g. ["ORDER_FULLY_PAID"]',
+            )
         return tuple(dict.fromkeys(value))
 
     @field_validator("delivery_groups")
     @classmethod
     def _check_rules(cls, value: tuple[DeliveryGroupRule, ...]) -> tuple[DeliveryGroupRule, ...]:
         if not value:
-            raise ValueError(
-                'must hold at least one rule, e.g. [{"deliverygroup": "Gordon Store"}]'
+            raise CodedValueError(
+                "config.delivery_groups_required",
+                'must hold at least one rule, e.g. [{"deliverygroup": "Gordon Store"}]',
             )
         return value
 
@@ -260,7 +282,11 @@ def parse_shop_config(data: object) -> ShopConfig:
     """
     if not isinstance(data, dict):
         raise ShopConfigInvalid(
-            [ConfigProblem(TOP_LEVEL, "the configuration must be a JSON object")]
+            [
+                ConfigProblem(
+                    TOP_LEVEL, "the configuration must be a JSON object", "config.not_an_object"
+                )
+            ]
         )
     try:
         return ShopConfig.model_validate(data)
@@ -288,7 +314,9 @@ def parse_delivery_days(data: object) -> DeliveryDays:
 
 def _parse_part(model: type[_Part], key: str, data: object) -> _Part:
     if not isinstance(data, dict):
-        raise ShopConfigInvalid([ConfigProblem(key, "must be a JSON object")])
+        raise ShopConfigInvalid(
+            [ConfigProblem(key, "must be a JSON object", "config.not_an_object")]
+        )
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -340,7 +368,11 @@ def _same_text(given: Mapping[str, Any], stored: Mapping[str, Any], key: str) ->
 def _parse_clock(value: str) -> time:
     match = _CLOCK.match(value)
     if match is None or int(match[1]) > 23 or int(match[2]) > 59:
-        raise ValueError(f"{value!r} is not a time of day; write HH:MM, e.g. 14:00")
+        raise CodedValueError(
+            "config.not_a_time",
+            f"{value!r} is not a time of day; write HH:MM, e.g. 14:00",
+            value=value,
+        )
     return time(int(match[1]), int(match[2]))
 
 
@@ -364,15 +396,33 @@ def _problem(error: ErrorDetails) -> ConfigProblem:
     kind = error["type"]
     if kind == "missing":
         last = str(error["loc"][-1]) if error["loc"] else ""
-        return ConfigProblem(path, f"is required; {_MISSING_HINTS.get(last, 'add it')}")
+        hint = _MISSING_HINTS.get(last, "add it")
+        return ConfigProblem(path, f"is required; {hint}", "config.required")
+    if kind == "extra_forbidden":
+        key = str(error["loc"][-1])
+        message = "is not a setting this app knows; remove it or correct its spelling"
+        return ConfigProblem(path, message, "config.unknown_key", {"key": key})
     if kind == "value_error":
-        return ConfigProblem(path, error["msg"].removeprefix("Value error, "))
+        message = error["msg"].removeprefix("Value error, ")
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, CodedValueError):
+            return ConfigProblem(path, message, cause.code, cause.params)
+        return ConfigProblem(path, message)
     if kind == "literal_error":
         allowed = ", ".join(ITEM_TYPES if "item_type" in path else TRIGGER_EVENTS)
-        return ConfigProblem(path, f"{error['input']!r} is not allowed; use one of {allowed}")
+        message = f"{error['input']!r} is not allowed; use one of {allowed}"
+        return ConfigProblem(path, message, "config.not_allowed", {"value": str(error["input"])})
     if "client_secret" in path:
-        return ConfigProblem(path, f"{error['msg']}; write the secret as a string")
-    return ConfigProblem(path, f"{error['msg']} (got {_short(error['input'])})")
+        return ConfigProblem(
+            path, f"{error['msg']}; write the secret as a string", "config.wrong_type"
+        )
+    message = f"{error['msg']} (got {_short(error['input'])})"
+    limit = (error.get("ctx") or {}).get("ge", (error.get("ctx") or {}).get("le"))
+    if kind == "greater_than_equal" and limit is not None:
+        return ConfigProblem(path, message, "config.too_small", {"limit": limit})
+    if kind == "less_than_equal" and limit is not None:
+        return ConfigProblem(path, message, "config.too_large", {"limit": limit})
+    return ConfigProblem(path, message, "config.wrong_type")
 
 
 def _short(value: object) -> str:

@@ -260,9 +260,13 @@ def _transport_failure(
             f"The Gordon base URL cannot be used ({type(exc).__name__}); {BASE_URL_HINT}", None
         )
     if isinstance(exc, httpx.TimeoutException):
-        return Retryable(f"Gordon did not answer within {timeout.read} s ({type(exc).__name__})")
+        return Retryable(
+            f"Gordon did not answer within {timeout.read} s ({type(exc).__name__})", answered=False
+        )
     detail = str(exc)[:EXCERPT_CHARS]
-    return Retryable(f"Gordon could not be reached ({type(exc).__name__}: {detail})")
+    return Retryable(
+        f"Gordon could not be reached ({type(exc).__name__}: {detail})", answered=False
+    )
 
 
 def _describe(failure: Rejected | Retryable) -> str:

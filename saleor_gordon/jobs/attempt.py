@@ -241,7 +241,11 @@ class Attempt:
         if isinstance(outcome, Retryable):
             message = f"Gordon is unavailable ({outcome.reason})."
             return Unavailable(
-                Step(action, "retryable"), message, outcome.retry_after, sent_ref=sent_ref
+                Step(action, "retryable"),
+                message,
+                outcome.retry_after,
+                sent_ref=sent_ref,
+                unanswered=not outcome.answered,
             )
         logger.info("gordon.rejected job_id=%s action=%s", self.job.id, action)
         message = f"Gordon refused: {outcome.message}"

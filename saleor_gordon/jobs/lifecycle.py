@@ -25,7 +25,9 @@ Attempt outcomes (``transition``), for a job in any status:
 | ... budget spent                | failed           | none                 | ends     | as ``done``         |
 | ... the token was revoked       | retrying         | now                  | goes on  | as ``done``         |
 
-A job whose next attempt is "none" is *settled*. Other events of the life:
+A job whose next attempt is "none" is *settled*. A Gordon call that got no answer
+(``Unavailable.unanswered``: Gordon may have done it) adds a ``NO_ANSWER`` entry to the history
+before the step's own. Other events of the life:
 
 - ``on_new_event``: an order event (or a catch-up scan) makes the job due now; a settled job starts
   a new episode (pending, attempts from zero). The webhook path runs this rule as SQL
@@ -141,6 +143,9 @@ class Unavailable:
     """Seconds the other side asked to wait (a floor for the backoff)."""
     sent_ref: str | None = None
     """A reference a request may have reached Gordon under (its answer was lost)."""
+    unanswered: bool = False
+    """The Gordon call got no answer (timed out, connection lost): it may have been done, so the
+    history says so (``NO_ANSWER``) and the next attempt asks again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +230,13 @@ class Episode(Enum):
     """New work: attempts start from zero and the work is pending from now."""
 
 
+NO_ANSWER = "no_answer"
+"""The outcome of the history entry of a Gordon call that got no answer."""
+NO_ANSWER_MESSAGE = (
+    "Gordon did not answer: it may have done what was asked, so the next attempt asks again."
+)
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
     action: str
@@ -244,7 +256,7 @@ class Transition:
     outcome: str
     message: str
     history: tuple[HistoryEntry, ...] = ()
-    """What the attempt did, step by step (the decisive step first)."""
+    """What the attempt did, step by step (``action``/``outcome`` name the decisive one)."""
     gordon: GordonRecord | None = None
     """What to record of Gordon's copy; None leaves it as it is."""
 
@@ -297,8 +309,15 @@ def transition(
     if isinstance(decision, GiveUp):
         stopped = f"{outcome.message} Retries stopped: {decision.reason}."
         gave_up = Step(outcome.step.action, "gave_up")
-        return _settles(JobStatus.FAILED, gave_up, stopped, record_ref)
-    return _goes_on(JobStatus.RETRYING, decision.when, outcome.step, outcome.message, record_ref)
+        done = _settles(JobStatus.FAILED, gave_up, stopped, record_ref)
+    else:
+        done = _goes_on(
+            JobStatus.RETRYING, decision.when, outcome.step, outcome.message, record_ref
+        )
+    if outcome.unanswered:
+        lost = HistoryEntry(outcome.step.action, NO_ANSWER, NO_ANSWER_MESSAGE)
+        return replace(done, history=(lost, *done.history))
+    return done
 
 
 def _write_back_failed(
@@ -400,6 +419,13 @@ def on_new_event(
     if status in SETTLED_STATUSES:
         return Due(JobStatus.PENDING, pending_since=now, attempts=0, next_attempt_at=now)
     return Due(status, pending_since=pending_since or now, attempts=attempts, next_attempt_at=now)
+
+
+RETRYABLE_STATUSES = frozenset({JobStatus.RETRYING, JobStatus.NEEDS_ATTENTION, JobStatus.FAILED})
+"""Statuses where *Retry* (a person running the job again now) can change something: it failed,
+waits for a person, or waits for its next attempt. Pending work is due already; synced, cancelled
+and skipped orders would come out the same (a changed order starts a job by itself, and *Send to
+Gordon* sends a skipped one). The Dashboard offers Retry for these only."""
 
 
 def on_retry_requested(*, now: datetime) -> Due:

@@ -57,6 +57,9 @@ from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.multirow import bind_processor, execute_rows
 from saleor_gordon.store.tables import installations, job_history, sync_jobs, webhook_events
 
+#: The outcome of the history entry a claim adds when it takes over an expired lease.
+LEASE_TAKEN_OVER = "lease_taken_over"
+
 
 @dataclass(frozen=True)
 class OrderJobRequest:
@@ -317,6 +320,9 @@ class JobQueue:
 
         Jobs of installations whose token was revoked are not claimed. An installation never holds
         more than ``per_installation_limit`` leases, so one shop's backlog leaves workers to others.
+        A job whose lease expired without being released (its worker died or lost the database
+        mid-attempt) is taken over, and its history says so (``LEASE_TAKEN_OVER``): that attempt
+        may have acted in Gordon or Saleor without recording it.
         """
         async with map_database_errors(), self._engine.begin() as connection:
             row = (
@@ -324,7 +330,7 @@ class JobQueue:
             ).first()
             if row is None:
                 return None
-            job_id = row._mapping["id"]
+            job_id, previous_owner = row._mapping["id"], row._mapping["lease_owner"]
             await connection.execute(
                 update(sync_jobs)
                 .where(sync_jobs.c.id == job_id)
@@ -351,6 +357,18 @@ class JobQueue:
                 .one()
                 ._mapping
             )
+            if previous_owner is not None:
+                expired_at = row._mapping["lease_expires_at"]
+                await connection.execute(
+                    insert(job_history).values(
+                        job_id=job_id,
+                        at=now,
+                        attempt=claimed["attempts"],
+                        action="claim",
+                        outcome=LEASE_TAKEN_OVER,
+                        message=lease_takeover_message(previous_owner, expired_at),
+                    )
+                )
         return _claimed_from_row(claimed)
 
     def _due_job_query(self, now: datetime, per_installation_limit: int) -> Any:
@@ -365,7 +383,12 @@ class JobQueue:
             .subquery("leases")
         )
         query = (
-            select(sync_jobs.c.id, sync_jobs.c.installation_id)
+            select(
+                sync_jobs.c.id,
+                sync_jobs.c.installation_id,
+                sync_jobs.c.lease_owner,
+                sync_jobs.c.lease_expires_at,
+            )
             .join(installations, installations.c.id == sync_jobs.c.installation_id)
             .outerjoin(leases, leases.c.installation_id == sync_jobs.c.installation_id)
             .where(
@@ -479,6 +502,15 @@ class JobQueue:
                 delete(webhook_events).where(webhook_events.c.received_at < older_than)
             )
         return int(history.rowcount) + int(events.rowcount)
+
+
+def lease_takeover_message(previous_owner: str, expired_at: datetime) -> str:
+    """The history message of a claim that took a job over from ``previous_owner``."""
+    return (
+        f"Taken over from worker {previous_owner}, whose lease expired at "
+        f"{expired_at.isoformat()} before it recorded its attempt (the worker stopped or lost the "
+        "database); that attempt may have reached Gordon or Saleor."
+    )
 
 
 def _installation_ids(saleor_api_url: str) -> Any:

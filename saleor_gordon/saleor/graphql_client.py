@@ -145,6 +145,13 @@ class SaleorClient:
             raise SaleorTokenRevoked()
         return app
 
+    async def shop_name(self) -> str | None:
+        """The shop's name as its staff see it in the Dashboard (``shop { name }``)."""
+        data = await self._execute("ShopName", {})
+        shop = data.get("shop")
+        name = shop.get("name") if isinstance(shop, dict) else None
+        return name if isinstance(name, str) and name.strip() else None
+
     async def fetch_order(self, order_id: str) -> dict[str, Any] | None:
         """The order as ``OrderDetails`` selects it, or None when Saleor has no such order."""
         data = await self._execute("OrderForGordon", {"id": order_id})

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from saleor_gordon.core.gordon_order import ITEM_TYPES
 from saleor_gordon.core.job_status import JobStatus
-from saleor_gordon.core.shop_config import TRIGGER_EVENTS, parse_delivery_days
+from saleor_gordon.core.shop_config import TRIGGER_EVENTS, DeliveryDays, parse_delivery_days
 from saleor_gordon.core.translate import Problem
 from saleor_gordon.errors import (
     ConfigProblem,
@@ -30,6 +30,7 @@ from saleor_gordon.errors import (
     SaleorUnavailable,
     ShopConfigInvalid,
 )
+from saleor_gordon.jobs.lifecycle import RETRYABLE_STATUSES
 from saleor_gordon.jobs.views import JobView
 from saleor_gordon.json_text import parse_json_object
 from saleor_gordon.runtime import Runtime
@@ -45,11 +46,12 @@ from saleor_gordon.shop_actions import (
     shop_options,
 )
 from saleor_gordon.store.installations import Installation
-from saleor_gordon.web.dashboard_auth import (
-    MANAGE_APPS,
-    MANAGE_ORDERS,
-    DashboardUser,
-    authenticate,
+from saleor_gordon.web import dashboard_knowledge
+from saleor_gordon.web.dashboard_deps import (
+    AppRuntime,
+    Configurer,
+    Reader,
+    ShopInstallation,
 )
 from saleor_gordon.web.request_body import read_limited_body
 
@@ -58,9 +60,9 @@ M = TypeVar("M", bound=BaseModel)
 PREFIX = "/api/dashboard"
 MAX_PAGE_SIZE = 100
 MAX_JOB_ID = 2**31 - 1  # job ids are INTEGER columns; a larger number is no job, not a crash
-GORDON_ENVIRONMENTS = (
-    {"name": "Staging", "base_url": "https://backend.staging.gordondelivery.com"},
-    {"name": "Production", "base_url": "https://backend.gordondelivery.com"},
+GORDON_ENVIRONMENTS = tuple(
+    {"name": environment["id"].title(), "base_url": environment["base_url"]}
+    for environment in dashboard_knowledge.GORDON_ENVIRONMENTS
 )
 
 
@@ -73,7 +75,11 @@ class _Model(BaseModel):
 
 class ProblemOut(_Model):
     path: str = Field(description="Where: a JSON path such as delivery_groups[0].channel")
-    message: str = Field(description="What is wrong and what to do about it")
+    message: str = Field(description="What is wrong and what to do about it, in English")
+    code: str | None = Field(
+        default=None, description="The same as a message code (core.messages); null: none"
+    )
+    params: dict[str, Any] = Field(default_factory=dict, description="The code's parameters")
 
 
 class SessionOut(_Model):
@@ -82,6 +88,7 @@ class SessionOut(_Model):
     can_configure: bool = Field(description="The user holds MANAGE_APPS and may change settings")
     configured: bool
     token_revoked: bool = Field(description="Saleor refused the app token; reinstall the app")
+    timezone: str = Field(description="The shop's time zone (its delivery days'), for times shown")
 
 
 class Environment(_Model):
@@ -120,8 +127,9 @@ class GordonCredentialsIn(_Model):
 
 class ConnectionOut(_Model):
     ok: bool
-    message: str = Field(description="Gordon's answer, for the shop owner")
+    message: str = Field(description="Gordon's answer, in English (for support)")
     problem: str | None = Field(description="credentials | unreachable | base_url | unavailable")
+    code: str = Field(description="connection.ok or connection.<problem> (core.messages)")
 
 
 class DeliveryDaysIn(_Model):
@@ -130,8 +138,9 @@ class DeliveryDaysIn(_Model):
 
 class DeliveryDateOut(_Model):
     now: datetime
+    timezone: str = Field(description="The time zone the rules count days in")
     delivery_date: str = Field(description="YYYY-MM-DD: what an order placed now would get")
-    explanation: str
+    explanation: str = Field(description="In English")
 
 
 class Channel(_Model):
@@ -200,7 +209,10 @@ class JobPage(_Model):
 
 class RetryOut(_Model):
     queued: int
-    message: str
+    message: str = Field(description="In English")
+    job: JobOut | None = Field(
+        default=None, description="The order's job as queued now (a retry of one order)"
+    )
 
 
 class OrderStatusOut(_Model):
@@ -333,42 +345,6 @@ def _preview_out(preview: SendPreview) -> SendPreviewOut:
     )
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime = request.app.state.runtime
-    assert isinstance(runtime, Runtime)
-    return runtime
-
-
-AppRuntime = Annotated[Runtime, Depends(_runtime)]
-"""The runtime the app was created with (``create_app`` keeps it in ``app.state``)."""
-
-
-async def _reader(request: Request, runtime: AppRuntime) -> DashboardUser:
-    return await authenticate(runtime, request, required=(MANAGE_ORDERS,))
-
-
-async def _configurer(request: Request, runtime: AppRuntime) -> DashboardUser:
-    return await authenticate(runtime, request, required=(MANAGE_ORDERS, MANAGE_APPS))
-
-
-Reader = Annotated[DashboardUser, Depends(_reader)]
-"""A verified staff user holding MANAGE_ORDERS."""
-Configurer = Annotated[DashboardUser, Depends(_configurer)]
-"""A verified staff user holding MANAGE_ORDERS and MANAGE_APPS."""
-
-
-async def _installation(user: Reader, runtime: AppRuntime) -> Installation:
-    installation = await runtime.installations.get_installation_by_id(user.installation.id)
-    if installation is None:
-        raise DashboardRequestRefused(
-            "NOT_REGISTERED", "The app was uninstalled from this shop.", status_hint=401
-        )
-    return installation
-
-
-ShopInstallation = Annotated[Installation, Depends(_installation)]
-"""The installation of the user's shop, read afresh (its token, whether it was revoked)."""
-
 JobId = Annotated[int, Path(ge=1, le=MAX_JOB_ID)]
 OrderId = Annotated[str, Query(min_length=1, max_length=255)]
 
@@ -389,6 +365,7 @@ async def session(user: Reader, installation: ShopInstallation, runtime: AppRunt
         can_configure=user.can_configure,
         configured=stored.config is not None,
         token_revoked=installation.revoked_at is not None,
+        timezone=_shop_timezone(stored.config),
     )
 
 
@@ -398,7 +375,10 @@ async def get_config(user: Reader, runtime: AppRuntime) -> ConfigOut:
     return ConfigOut(
         config=stored.config,
         client_secret_set=stored.client_secret_set,
-        problems=[ProblemOut(path=p.path, message=p.message) for p in stored.problems],
+        problems=[
+            ProblemOut(path=p.path, message=p.message, code=p.code, params=dict(p.params))
+            for p in stored.problems
+        ],
         environments=[Environment(**e) for e in GORDON_ENVIRONMENTS],
         trigger_events=list(TRIGGER_EVENTS),
         item_types=list(ITEM_TYPES),
@@ -433,7 +413,12 @@ async def test_connection(
         check = await check_gordon_connection(runtime, user.installation.id, body.gordon)
     except ShopConfigInvalid as exc:
         raise _config_invalid(exc, "Gordon was not asked") from None
-    return ConnectionOut(ok=check.ok, message=check.message, problem=check.problem)
+    return ConnectionOut(
+        ok=check.ok,
+        message=check.message,
+        problem=check.problem,
+        code=f"connection.{check.problem or 'ok'}",
+    )
 
 
 @router.post(
@@ -453,10 +438,11 @@ async def delivery_date_preview(
     except ShopConfigInvalid as exc:
         raise _config_invalid(exc, "No preview") from None
     except ValueError as exc:  # no allowed day within a year
-        problem = ConfigProblem("delivery_days.weekdays", str(exc))
+        problem = ConfigProblem("delivery_days.weekdays", str(exc), "config.no_delivery_day")
         raise _config_invalid(ShopConfigInvalid([problem]), "No preview") from None
     return DeliveryDateOut(
         now=now,
+        timezone=days.timezone,
         delivery_date=date.isoformat(),
         explanation=f"An order placed now ({_local(now, days.timezone)}) is delivered on "
         f"{_WEEKDAYS[date.weekday()]} {date.isoformat()}.",
@@ -513,12 +499,29 @@ async def get_job(job_id: JobId, user: Reader, runtime: AppRuntime) -> JobOut:
 
 @router.post("/jobs/{job_id}/retry", response_model=RetryOut)
 async def retry_job(job_id: JobId, user: Reader, runtime: AppRuntime) -> RetryOut:
+    installation_id = user.installation.id
+    job = await runtime.jobs.get_job(job_id, installation_id=installation_id)
+    if job is None:
+        raise _job_not_found(job_id)
+    if job.status not in RETRYABLE_STATUSES:
+        raise DashboardRequestRefused(
+            "NOTHING_TO_RETRY",
+            f"A {job.status.replace('_', ' ')} order is not retried: running it again would "
+            "change nothing.",
+            status_hint=409,
+            params={"status": job.status},
+        )
     queued = await runtime.queue.retry_job(
-        job_id, now=runtime.clock(), installation_id=user.installation.id
+        job_id, now=runtime.clock(), installation_id=installation_id
     )
     if not queued:
         raise _job_not_found(job_id)
-    return RetryOut(queued=1, message="The order is queued and will be sent again now.")
+    job = await runtime.jobs.get_job(job_id, installation_id=installation_id)
+    return RetryOut(
+        queued=1,
+        message="The order is queued and will be sent again now.",
+        job=_job_out(job) if job else None,
+    )
 
 
 @router.post("/jobs/retry-failed", response_model=RetryOut)
@@ -569,6 +572,16 @@ async def _preview(runtime: Runtime, installation: Installation, order_id: str) 
             return await preview_send(runtime, installation, order_id)
     except OrderNotFound:
         raise _order_not_found() from None
+
+
+def _shop_timezone(config: dict[str, Any] | None) -> str:
+    """The time zone of the stored delivery days when it is a known one, else the default."""
+    days = (config or {}).get("delivery_days")
+    zone = days.get("timezone") if isinstance(days, dict) else None
+    try:
+        return parse_delivery_days({"timezone": zone}).timezone
+    except ShopConfigInvalid:
+        return DeliveryDays().timezone
 
 
 def _local(now: datetime, timezone: str) -> str:

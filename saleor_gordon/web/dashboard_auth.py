@@ -130,6 +130,7 @@ async def authenticate(
             f"Your Saleor staff account lacks the {names} permission needed here. "
             "Ask a staff administrator to add it to your permission group.",
             status_hint=403,
+            params={"permissions": missing},
         )
     return user
 

@@ -8,7 +8,7 @@ the person installing, so messages say what to do.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -58,10 +58,18 @@ def error_response(
     *,
     status: int | None = None,
     problems: Sequence[ConfigProblem] = (),
+    params: Mapping[str, object] | None = None,
 ) -> JSONResponse:
+    """``{"success": false, "error": {code, message, [params], [problems]}}``: ``message`` in
+    English; ``code`` and ``params`` (and each problem's) for pages that word it themselves."""
     error: dict[str, object] = {"code": code, "message": message}
+    if params:
+        error["params"] = dict(params)
     if problems:
-        error["problems"] = [{"path": p.path, "message": p.message} for p in problems]
+        error["problems"] = [
+            {"path": p.path, "message": p.message, "code": p.code, "params": dict(p.params)}
+            for p in problems
+        ]
     return JSONResponse(
         {"success": False, "error": error}, status_code=status or STATUS_BY_CODE.get(code, 500)
     )
@@ -71,12 +79,12 @@ def refusal_response(
     exc: WebhookRejected | RegistrationRefused | DashboardRequestRefused,
 ) -> JSONResponse:
     """The answer to a request the app refuses: its code, message and the code's status."""
-    problems = exc.problems if isinstance(exc, DashboardRequestRefused) else ()
     return error_response(
         exc.code,
         exc.message,
         status=STATUS_BY_CODE.get(exc.code, exc.status_hint),
-        problems=problems,
+        problems=exc.problems if isinstance(exc, DashboardRequestRefused) else (),
+        params=exc.params if isinstance(exc, DashboardRequestRefused) else None,
     )
 
 

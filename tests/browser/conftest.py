@@ -9,7 +9,8 @@
   browser process is shared.
 - ``dashboard_host`` (session): origin of the host server (``dashboard_host.py``).
 - ``open_in_dashboard(app_base_url, mount="app", path=None, *, token, saleor_api_url, app_id,
-  order_id=None, theme="light", label=None, saleor_version=None, double_load=True, page=None)
+  order_id=None, theme="light", label=None, saleor_version=None, double_load=True, page=None,
+  locale="en", referrer_policy=None)
   -> DashboardView``: the host page on ``page`` with the app mounted; unpacks as ``page, frame``.
   One mount per page: for a second frame, pass ``page=await context.new_page()``.
   ``path`` defaults to ``DEFAULT_PATHS[mount]`` (the app's ``/app``, ``/app/order-widget``,
@@ -180,6 +181,8 @@ class OpenInDashboard(Protocol):
         saleor_version: str | None = None,
         double_load: bool = True,
         page: Page | None = None,
+        locale: str = "en",
+        referrer_policy: str | None = None,
     ) -> Awaitable[DashboardView]: ...
 
 
@@ -202,6 +205,8 @@ def open_in_dashboard(page: Page, dashboard_host: str) -> OpenInDashboard:
         saleor_version: str | None = None,
         double_load: bool = True,
         page: Page | None = None,
+        locale: str = "en",
+        referrer_policy: str | None = None,
     ) -> DashboardView:
         return await mount_in_host(
             page or default_page,
@@ -216,6 +221,8 @@ def open_in_dashboard(page: Page, dashboard_host: str) -> OpenInDashboard:
             label=label,
             saleor_version=saleor_version,
             double_load=double_load,
+            locale=locale,
+            referrer_policy=referrer_policy,
         )
 
     return open_

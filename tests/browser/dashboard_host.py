@@ -17,8 +17,10 @@ titled with the extension label (browser viewport 1440x900).
 App Bridge, as recorded (``dashboard_host.html`` holds the page and its script):
 
 - on the frame's ``load``: ``handshake {token, version: 1, saleorVersion, dashboardVersion}``, then,
-  once, ``localeChanged {locale: "en"}``, ``theme {theme}``, ``redirect {path}`` (the host page's
-  own path, like ``/dashboard/extensions/app/QXBwOjU%3D``); later loads get the handshake only;
+  once, ``localeChanged {locale}`` (the Dashboard's interface language, ``"en"`` unless the mount
+  says otherwise), ``theme {theme}``, ``redirect {path}`` (the host page's own path, like
+  ``/dashboard/extensions/app/QXBwOjU%3D``); later loads get the handshake only;
+- ``view.set_locale(locale)``: ``localeChanged {locale}`` again, as when staff switch language;
 - ``notifyReady`` -> another ``handshake`` and ``response {actionId, ok: true}`` (one that comes
   before the load is answered right after the load's handshake, as both recorded handshakes came
   after the probe's notifyReady);
@@ -40,6 +42,7 @@ Use it through the fixtures in ``tests/browser/conftest.py``:
         toast = await view.wait_for_toast()          # {"status", "title", "text", "actionId", "t"}
         await view.refresh_token(new_token)          # tokenRefresh {token}
         await view.set_theme("dark")                 # theme {theme: "dark"}
+        await view.set_locale("sv")                  # localeChanged {locale: "sv"}
         foreign = await view.send_response()         # response for an actionId the app never sent
         await screenshot("configuration")            # tests/browser/screenshots/<test>--configuration.png
 
@@ -54,7 +57,8 @@ Use it through the fixtures in ``tests/browser/conftest.py``:
 - ``toasts``: ``{t, status, title, text, actionId}``; ``resizes``: ``{t, requested, applied}``
   (``applied`` is the px set, or null when ignored); ``popupCloses``: ``{t, actionId}``;
 - ``loads`` (``{t, src}`` per load of the final src), ``srcs`` (every src set), ``token`` (what the
-  next handshake carries), ``theme``, ``mount``, ``appOrigin``, ``handshakeDone``, ``frameClosed``.
+  next handshake carries), ``theme``, ``locale``, ``mount``, ``appOrigin``, ``handshakeDone``,
+  ``frameClosed``.
 
 ``t`` is milliseconds since the host page's script started. Wait on this state with
 ``view.wait_for("(state, arg) => ...", arg)``, ``wait_for_received``, ``wait_for_toast`` or
@@ -247,6 +251,10 @@ class DashboardView(NamedTuple):
         """Switch the host's theme and post ``theme {theme}``."""
         await self.page.evaluate("theme => window.__host.setTheme(theme)", theme)
 
+    async def set_locale(self, locale: str) -> None:
+        """Switch the host's interface language and post ``localeChanged {locale}``."""
+        await self.page.evaluate("locale => window.__host.setLocale(locale)", locale)
+
     async def send_response(self, action_id: str | None = None, *, ok: bool = True) -> str:
         """Post ``response {actionId, ok}`` (default: a fresh, foreign actionId); returns the id."""
         action_id = action_id or str(uuid.uuid4())
@@ -278,12 +286,15 @@ async def mount_in_host(
     label: str | None = None,
     saleor_version: str | None = None,
     double_load: bool = True,
+    locale: str = "en",
+    referrer_policy: str | None = None,
     timeout_ms: float = 10_000,
 ) -> DashboardView:
     """Open the host page on ``page`` and mount ``app_url`` (full page URL) in it.
 
     Returns once the frame's final document has loaded and the host has sent its handshake,
-    ``localeChanged``, ``theme`` and ``redirect``.
+    ``localeChanged`` (``locale``), ``theme`` and ``redirect``. ``referrer_policy`` (e.g.
+    ``"no-referrer"``) goes on the iframe: the app then cannot tell the Dashboard's origin.
     """
     first = frame_url(
         app_url, mount=mount, saleor_api_url=saleor_api_url, app_id=app_id, order_id=order_id
@@ -316,6 +327,8 @@ async def mount_in_host(
             if saleor_version is not None
             else ("" if mount == "widget" else SALEOR_VERSION),
             "dashboardVersion": DASHBOARD_VERSION,
+            "locale": locale,
+            "referrerPolicy": referrer_policy,
         },
     )
     await page.wait_for_function(

@@ -10,14 +10,14 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Frame, Page, Response, expect
+from playwright.async_api import Browser, Frame, Page, Response, expect
 
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from saleor_gordon.jobs.views import JobViews
@@ -109,7 +109,7 @@ async def test_a_first_time_owner_sets_up_the_shop_and_a_paid_order_reaches_gord
     await frame.get_by_label("Shipping method").select_option(label="Gordon hemleverans 17-21")
     await frame.get_by_label("Warehouse").select_option(label="Lager Västberga")
     await frame.get_by_label("Gordon delivery group").fill(DELIVERY_GROUP)
-    await frame.get_by_label("Default item type").select_option(label="Chilled")
+    await frame.get_by_label("Default temperature zone").select_option(label="Chilled")
     await expect(
         frame.get_by_text(re.compile(r"An order placed now .* is delivered on"))
     ).to_be_visible()
@@ -120,7 +120,7 @@ async def test_a_first_time_owner_sets_up_the_shop_and_a_paid_order_reaches_gord
 
     toast = await view.wait_for_toast()
     assert (toast["status"], toast["title"]) == ("success", "Configuration saved")
-    await expect(frame.get_by_text("A secret is stored.")).to_be_visible()
+    await expect(frame.get_by_text("A secret is saved.")).to_be_visible()
     await expect(frame.get_by_text("Welcome.")).to_have_count(0)
     installation = await stack.installations.get_installation(stack.saleor.api_url)
     assert installation is not None
@@ -150,7 +150,11 @@ async def test_a_wrong_secret_and_an_invalid_rule_are_shown_and_nothing_is_store
     await fill_first_setup(frame, stack, secret="not-the-secret")
 
     await frame.get_by_role("button", name="Test connection").click()
-    await expect(frame.get_by_role("status").filter(has_text="Not connected")).to_be_visible()
+    await expect(
+        frame.get_by_role("status").filter(
+            has_text="Gordon did not accept this client ID and secret"
+        )
+    ).to_be_visible()
 
     await frame.get_by_label("Gordon delivery group").fill(DELIVERY_GROUP)
     await frame.get_by_label("Time window", exact=True).fill("21:00 - 17:00")
@@ -186,7 +190,7 @@ async def test_the_secret_never_reaches_the_browser_after_saving(
     await configure_via_page(view.frame, stack, view)
     # the saved answer says a secret is stored now: the field is emptied and says so
     await expect(first_secret_field).to_have_value("")
-    await expect(first_secret_field).to_have_attribute("placeholder", re.compile("stored"))
+    await expect(first_secret_field).to_have_attribute("placeholder", re.compile("saved"))
 
     reopened = await open_page(stack, open_in_dashboard, page=await page.context.new_page())
     reopened.page.on("response", keep)
@@ -195,7 +199,7 @@ async def test_the_secret_never_reaches_the_browser_after_saving(
     )  # a configured shop opens on its orders
     await reopened.frame.get_by_role("tab", name="Configuration").click()
     secret_field = reopened.frame.get_by_label("Client secret")
-    await expect(secret_field).to_have_attribute("placeholder", re.compile("stored"))
+    await expect(secret_field).to_have_attribute("placeholder", re.compile("saved"))
     await expect(secret_field).to_have_value("")
 
     assert any('"client_secret_set":true' in body for body in bodies)
@@ -233,15 +237,21 @@ async def test_a_failed_order_shows_its_message_and_retry_syncs_it(
         toast = await view.wait_for_toast()
         assert toast["title"] == "Retry queued"
         await stack.wait_until(lambda: _status_is(stack, order, "synced"), timeout=30)
-        await frame.get_by_role("button", name="Refresh").click()
-        await expect(row.get_by_text("Synced")).to_be_visible()
+        # the row shows the truth by itself, well before the 10 s refresh, with the keyboard still
+        # on the row (the History button), and without Retry once the order is in Gordon
+        await expect(row.get_by_text("Synced")).to_be_visible(timeout=8_000)
+        await expect(
+            row.get_by_role("button", name=f"History of order #{order['number']}")
+        ).to_be_focused()
+        await expect(row.get_by_role("button", name=re.compile("^Retry"))).to_have_count(0)
         await row.get_by_role("link", name=f"#{order['number']}").click()
         redirect = await view.wait_for(
             "(state) => state.actions.find((a) => a.type === 'redirect')"
         )
         assert redirect["payload"]["to"] == f"/orders/{quote(order['id'], safe='')}"
         await row.get_by_role("button", name=f"History of order #{order['number']}").click()
-        await expect(frame.locator("tr.history")).to_contain_text("push: accepted")
+        await expect(frame.locator("tr.history")).to_contain_text("Gordon accepted the order")
+        await expect(frame.locator("tr.history")).not_to_contain_text("push")
         await screenshot("overview")
 
 
@@ -280,7 +290,10 @@ async def test_the_widget_shows_the_tracking_id_and_the_popup_sends_the_order(
         widget = await open_page(stack, open_in_dashboard, "widget", order_id=synced["id"])
         await expect(widget.frame.get_by_text(job["tracking_id"], exact=True)).to_be_visible()
         await expect(widget.frame.get_by_text("Synced")).to_be_visible()
-        await expect(widget.frame.get_by_text(job["delivery_date"], exact=True)).to_be_visible()
+        day = date.fromisoformat(job["delivery_date"])
+        await expect(
+            widget.frame.get_by_text(f"{day:%b} {day.day}, {day.year}", exact=True)
+        ).to_be_visible()
         resize = await widget.wait_for_resize()
         assert resize["applied"] is not None
         assert 100 < resize["applied"] < 400
@@ -299,31 +312,41 @@ async def test_the_widget_shows_the_tracking_id_and_the_popup_sends_the_order(
             frame.get_by_text(f"Order #{unsent['number']} is ready for Gordon.")
         ).to_be_visible()
         await expect(frame.get_by_text(DELIVERY_GROUP, exact=True)).to_be_visible()
-        await frame.get_by_text("The exact request body (JSON)").click()
+        await frame.get_by_text("The exact request (JSON)").click()
         body = await frame.locator("pre.json").text_content()
         assert f'"external_ref": "{unsent["number"]}"' in (body or "")
         await screenshot("popup", target=popup.page.locator("iframe"))
         assert unsent["number"] not in stack.gordon.state.orders
 
         await frame.get_by_role("button", name="Send to Gordon").click()
-        await expect(
-            frame.get_by_text("Queued: the order is being sent to Gordon.")
-        ).to_be_visible()
-        toast = await popup.wait_for_toast()
-        assert toast["title"] == "Sent to Gordon"
         await stack.wait_until(lambda: unsent["number"] in stack.gordon.state.orders)
-        await frame.get_by_role("button", name="Close").click()
+        sent = await stack.job_for(unsent)
+        # what really happened, at the top, with the tracking ID; the toast says the same
+        result = frame.locator(".result-area")
+        await expect(result).to_contain_text(
+            f"Gordon accepted order #{unsent['number']}; tracking ID {sent['tracking_id']}."
+        )
+        assert await result.evaluate("(el) => el.getBoundingClientRect().top") < 60
+        toast = await popup.wait_for_toast()
+        assert (toast["status"], toast["title"]) == ("success", "Sent to Gordon")
+        assert sent["tracking_id"] in toast["text"]
+        close = frame.get_by_role("button", name="Close")
+        await expect(close).to_be_focused()  # the toast covers it bottom right; Enter closes
+        await view_press(popup, "Enter")
         await popup.wait_for("(state) => state.popupCloses.length === 1")
+
+
+INVALID_SIGN_IN = "The Dashboard's sign-in for this page is not valid (it may have expired)."
 
 
 @pytest.mark.parametrize(
     ("kind", "expected"),
     [
         ("missing", "carries no Dashboard token"),  # the API's answer; the page: see below
-        ("expired", "The Dashboard token has expired"),
-        ("forged", "is not in the JWKS"),
-        ("other app", "issued for another app"),
-        ("other shop", "issued by another Saleor"),
+        ("expired", INVALID_SIGN_IN),
+        ("forged", INVALID_SIGN_IN),
+        ("other app", INVALID_SIGN_IN),
+        ("other shop", INVALID_SIGN_IN),
         ("no permission", "lacks the “Manage orders” permission"),
     ],
 )
@@ -359,6 +382,7 @@ async def test_refused_tokens_are_explained_on_the_page(
     alert = view.frame.get_by_role("alert")
     await expect(alert).to_contain_text("Gordon Delivery could not open")
     await expect(alert).to_contain_text(expected)
+    assert "JWKS" not in (await alert.text_content() or "")  # the API's own words stay in its log
 
 
 async def test_dark_theme_from_the_handshake_and_keyboard_use(
@@ -375,7 +399,7 @@ async def test_dark_theme_from_the_handshake_and_keyboard_use(
     await view.set_theme("dark")
     await expect(frame.locator("html")).to_have_attribute("data-theme", "dark")
     background = await frame.evaluate("getComputedStyle(document.body).backgroundColor")
-    assert background == "rgb(24, 25, 27)"
+    assert background == await dashboard_dark_background(frame)
     await screenshot("configuration-dark")
 
     unlabeled = await frame.evaluate(
@@ -439,3 +463,91 @@ async def test_a_refreshed_token_is_used_and_another_frames_responses_are_ignore
 
     await expect(frame.get_by_role("alert")).to_contain_text("lacks the “Manage orders” permission")
     assert page_errors == []
+
+
+async def dashboard_dark_background(frame: Frame) -> str:
+    """macaw-ui's dark background.default1, hsla(232, 17%, 18%), as the browser computes it."""
+    return str(
+        await frame.evaluate(
+            """() => { const probe = document.createElement('div');
+                       probe.style.color = 'hsla(232, 17%, 18%, 1)';
+                       document.body.append(probe);
+                       const rgb = getComputedStyle(probe).color; probe.remove(); return rgb; }"""
+        )
+    )
+
+
+async def view_press(view: DashboardView, key: str) -> None:
+    await view.page.keyboard.press(key)
+
+
+async def test_without_the_dashboards_origin_the_page_posts_nothing_and_says_how_to_open_it(
+    dashboard_stack: Stack, open_in_dashboard: OpenInDashboard
+) -> None:
+    """No referrer, so no known Dashboard origin: nothing goes to "*", no message is believed."""
+    stack = dashboard_stack
+    view = await open_in_dashboard(
+        stack.app_url,
+        "app",
+        token=token_for(stack),
+        saleor_api_url=stack.saleor.api_url,
+        app_id=stack.saleor.state.app_id,
+        referrer_policy="no-referrer",
+    )
+
+    await expect(
+        view.frame.get_by_text("could not tell which Saleor Dashboard opened it")
+    ).to_be_visible()
+    await expect(view.frame.get_by_role("heading")).to_have_text(
+        "Open this page from the Saleor Dashboard"
+    )
+    assert await view.frame.evaluate("document.referrer") == ""
+    state = await view.state()
+    assert [entry for entry in state["received"] if entry["fromFrame"]] == []
+    await expect(view.frame.get_by_role("tab")).to_have_count(0)  # the token was not taken
+
+
+async def test_outside_the_dashboard_the_notice_follows_the_browsers_language(
+    dashboard_stack: Stack, browser: Browser
+) -> None:
+    context = await browser.new_context(locale="sv-SE")
+    try:
+        page = await context.new_page()
+        await page.goto(f"{dashboard_stack.app_url}/app")
+        await expect(
+            page.get_by_role("heading", name="Öppna sidan från Saleor Dashboard")
+        ).to_be_visible()
+        await expect(page.locator("html")).to_have_attribute("lang", "sv")
+    finally:
+        await context.close()
+
+
+async def test_a_saved_secret_is_not_reused_for_another_gordon_url_and_the_page_says_why(
+    dashboard_stack: Stack, open_in_dashboard: OpenInDashboard
+) -> None:
+    stack = dashboard_stack
+    view = await open_page(stack, open_in_dashboard)
+    await configure_via_page(view.frame, stack, view)
+    frame = view.frame
+    secret = frame.get_by_label("Client secret")
+    hint_id = (await secret.get_attribute("aria-describedby") or "").split()[0]
+    hint = frame.locator(f"#{hint_id}")
+    await expect(hint).to_have_text(
+        "A secret is saved. It is never shown; type a new one to replace it."
+    )
+
+    await frame.get_by_label("Gordon API URL").fill("https://backend.gordondelivery.com")
+    await expect(hint).to_contain_text("is not used for this one")
+    await expect(secret).to_have_attribute("placeholder", "Required for this account")
+    await frame.get_by_label("Client ID").press("Enter")  # saves (the first toast covers Save)
+
+    error_id = (await secret.get_attribute("aria-describedby") or "").split()[-1]
+    await expect(frame.locator(f"#{error_id}")).to_have_text(
+        "Type the secret for this Gordon account: the saved one belongs to another URL or client "
+        "ID and is never sent to a different account."
+    )
+    await expect(secret).to_have_attribute("aria-invalid", "true")
+    await expect(secret).to_be_focused()
+
+    await frame.get_by_label("Gordon API URL").fill(stack.gordon.base_url)  # back: kept again
+    await expect(hint).to_contain_text("A secret is saved.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -30,6 +31,7 @@ from tests.core.builders import (
 )
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 def translate(
@@ -898,10 +900,18 @@ def test_translate_document_reports_a_non_order_as_a_problem() -> None:
 
 
 def test_naive_now_is_read_as_utc() -> None:
-    """A naive `now` does not raise."""
-    result = translate_order(order(), config(), now=datetime(2026, 12, 1, 9, 0))  # noqa: DTZ001
+    """A naive `now` is UTC, not the shop's time: 13:30 is 14:30 in Stockholm, past the 14:00
+    cutoff, so Tuesday's order is delivered Thursday (read as Stockholm time: Wednesday)."""
+    naive = datetime(2026, 12, 1, 13, 30)  # noqa: DTZ001 - the point of the test
 
+    result = translate_order(order(), config(), now=naive)
+
+    assert result == translate_order(order(), config(), now=naive.replace(tzinfo=UTC))
     assert isinstance(result, Translated)
+    assert result.gordon_order.to_json()["deliverydate"] == "2026-12-03"
+    as_local = translate_order(order(), config(), now=naive.replace(tzinfo=STOCKHOLM))
+    assert isinstance(as_local, Translated)
+    assert as_local.gordon_order.to_json()["deliverydate"] == "2026-12-02"
 
 
 def test_orders_built_in_code_translate_too() -> None:

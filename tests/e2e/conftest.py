@@ -12,6 +12,7 @@ fake and the Gordon sandbox.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import subprocess
 import sys
@@ -34,7 +35,7 @@ from saleor_gordon.jobs.views import JobViews
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import create_engine
 from saleor_gordon.store.installations import InstallationStore
-from tests.conftest import TEST_SECRET_KEY, _free_port
+from tests.conftest import PORT_ATTEMPTS, TEST_SECRET_KEY, candidate_port
 from tests.support.app_process import AppProcess, app_env
 from tests.support.fixtures import (  # noqa: F401 - tests/chaos imports these fixtures from here
     RunningSaleorFake,
@@ -76,6 +77,8 @@ class Stack:
     tmp_path: Path
     engine: AsyncEngine
     processes: list[AppProcess] = field(default_factory=list)
+    app_started: bool = False
+    """The app has served at ``app_url`` (Saleor may know it): its port is fixed from then on."""
 
     # --- processes -----------------------------------------------------------------------------
 
@@ -96,12 +99,29 @@ class Stack:
         return process
 
     async def start_app(self, *, workers: int = 2) -> AppProcess:
-        port = self.app_url.rsplit(":", 1)[1]
-        app = self.start_process(
-            "serve", "--host", "127.0.0.1", "--port", port, "--workers", str(workers), name="app"
-        )
-        await self.wait_until(self._ready, timeout=30, message=app.log)
-        return app
+        """Start ``serve`` at ``app_url``; before it ever served, on another port when that one
+        was taken meanwhile (by another test's server, say)."""
+        for attempt in range(PORT_ATTEMPTS):
+            port = self.app_url.rsplit(":", 1)[1]
+            app = self.start_process(
+                "serve", "--host", "127.0.0.1", "--port", port, "--workers", str(workers),
+                name="app" if attempt == 0 else f"app-{attempt}",
+            )  # fmt: skip
+            await self.wait_until(
+                functools.partial(self._ready_or_ended, app), timeout=30, message=app.log
+            )
+            if app.process is not None and app.process.poll() is None:
+                self.app_started = True
+                return app
+            if self.app_started or "Address already in use" not in app.log():
+                pytest.fail(f"serve ended:\n{app.log()}")
+            self.processes.remove(app)  # its one line is not JSON: not a log to check
+            self.app_url = f"http://127.0.0.1:{candidate_port()}"
+            self.env["SALEOR_GORDON_APP_URL"] = self.app_url
+        pytest.fail(f"{PORT_ATTEMPTS} ports were taken before serve could bind them")
+
+    async def _ready_or_ended(self, app: AppProcess) -> bool:
+        return (app.process is not None and app.process.poll() is not None) or await self._ready()
 
     async def _ready(self) -> bool:
         try:
@@ -311,7 +331,7 @@ async def running_stack(
 ) -> AsyncIterator[Stack]:
     """Start the app (``serve``), install it in ``saleor`` and (unless not ``configure``)
     configure it for ``gordon``."""
-    app_url = f"http://127.0.0.1:{_free_port()}"
+    app_url = f"http://127.0.0.1:{candidate_port()}"  # start_app moves when it is taken
     database_url = database_url or f"sqlite:///{tmp_path / 'app.db'}"
     engine = create_engine(database_url)
     env = {**stack_env(database_url, app_url), **(settings or {})}
@@ -325,7 +345,7 @@ async def running_stack(
             if configure:
                 await built.install()
             else:
-                response = await saleor.state.install_app(http, app_url + "/api/manifest")
+                response = await saleor.state.install_app(http, built.app_url + "/api/manifest")
                 assert response.status_code == 200, response.text
             yield built
             built.stop_all()

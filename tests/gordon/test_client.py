@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import socket
 from collections.abc import Hashable
 
 import pytest
@@ -248,6 +247,7 @@ async def test_rate_limit_returns_retry_after(
     assert isinstance(outcome, Retryable)
     assert outcome.retry_after == 7.0
     assert "429" in outcome.reason
+    assert outcome.answered  # Gordon answered: it did not do it
 
 
 async def test_timeout_is_retryable(
@@ -259,13 +259,15 @@ async def test_timeout_is_retryable(
     outcome = await client.push_order(gordon_order("1001"))
     assert isinstance(outcome, Retryable)
     assert "did not answer within 0.2 s" in outcome.reason
+    assert not outcome.answered  # Gordon may have done it
 
 
-async def test_unreachable_host_is_retryable(make_client: MakeClient) -> None:
-    closed = RunningSandbox(f"http://127.0.0.1:{_closed_port()}", state=None)  # type: ignore[arg-type]
+async def test_unreachable_host_is_retryable(make_client: MakeClient, closed_port: int) -> None:
+    closed = RunningSandbox(f"http://127.0.0.1:{closed_port}", state=None)  # type: ignore[arg-type]
     outcome = await make_client(closed).push_order(gordon_order("1001"))
     assert isinstance(outcome, Retryable)
     assert "could not be reached" in outcome.reason
+    assert not outcome.answered
 
 
 async def test_wrong_credentials_are_rejected_with_an_actionable_message(
@@ -303,11 +305,12 @@ async def test_check_credentials_says_what_is_wrong(
     make_client: MakeClient,
     overrides: dict[str, object],
     problem: str,
+    closed_port: int,
 ) -> None:
     # given
     base_url = gordon_sandbox.base_url + str(overrides.pop("base_url_suffix", ""))
     if overrides.pop("closed_port", False):
-        base_url = f"http://127.0.0.1:{_closed_port()}"
+        base_url = f"http://127.0.0.1:{closed_port}"
     client = make_client(gordon_sandbox, base_url=base_url, **overrides)
     # when
     check = await client.check_credentials()
@@ -352,13 +355,6 @@ async def test_secrets_and_tokens_never_reach_logs_or_outcomes(
         assert all(secret not in repr(outcome) for outcome in outcomes)
     assert CLIENT_SECRET not in repr(client)
     assert caplog.records, "the test must capture something to be meaningful"
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 # --- pacing: every request waits for its account's turn -------------------------------------------

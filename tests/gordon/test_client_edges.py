@@ -69,7 +69,9 @@ async def test_a_token_request_that_fails_in_transport_is_the_answer() -> None:
 
     outcome = await make().get_order("45")
 
-    assert outcome == Retryable("Gordon could not be reached (ConnectError: refused)")
+    assert outcome == Retryable(
+        "Gordon could not be reached (ConnectError: refused)", answered=False
+    )
     assert seen == ["POST /oauth/token"]
 
 

@@ -67,6 +67,10 @@ AUTH_TEXT = "Gordon refused: the credentials were not accepted"
 GORDON_DOWN_TEXT = "Gordon is unavailable (Gordon answered HTTP 503)."
 SALEOR_DOWN_TEXT = "Saleor is unavailable (HTTP 503)."
 CRASH_TEXT = "Unexpected error (RuntimeError); the job will be retried."
+TIMED_OUT_TEXT = "Gordon is unavailable (Gordon did not answer within 3 s)."
+NO_ANSWER_TEXT = (
+    "Gordon did not answer: it may have done what was asked, so the next attempt asks again."
+)
 REVOKED_TEXT = "Saleor no longer accepts the app token."
 WRITE_FAILED = " Writing the status to the order failed (Saleor is down)."
 
@@ -102,6 +106,14 @@ OUTCOMES: dict[str, tuple[tuple[int, datetime], Outcome]] = {
     "unavailable_spent": (
         SPENT,
         Unavailable(Step("push", "retryable"), GORDON_DOWN_TEXT, sent_ref="45"),
+    ),
+    "unanswered": (
+        FRESH,
+        Unavailable(Step("push", "retryable"), TIMED_OUT_TEXT, sent_ref="45", unanswered=True),
+    ),
+    "unanswered_spent": (
+        SPENT,
+        Unavailable(Step("withdraw", "retryable"), TIMED_OUT_TEXT, sent_ref="45", unanswered=True),
     ),
     "crashed": (FRESH, Crashed("RuntimeError")),
     "crashed_spent": (SPENT, Crashed("RuntimeError")),
@@ -222,6 +234,32 @@ GAVE_UP_ON_GORDON = Transition(
     outcome="gave_up",
     message=f"{GORDON_DOWN_TEXT} {GAVE_UP}",
     history=(_entry("push", "gave_up", f"{GORDON_DOWN_TEXT} {GAVE_UP}"),),
+    gordon=RefRecorded("45"),
+)
+RETRYING_WITHOUT_AN_ANSWER = Transition(
+    status=JobStatus.RETRYING,
+    next_attempt_at=RETRY_AT,
+    episode=Episode.GOES_ON,
+    action="push",
+    outcome="retryable",
+    message=TIMED_OUT_TEXT,
+    history=(
+        _entry("push", "no_answer", NO_ANSWER_TEXT),
+        _entry("push", "retryable", TIMED_OUT_TEXT),
+    ),
+    gordon=RefRecorded("45"),
+)
+GAVE_UP_WITHOUT_AN_ANSWER = Transition(
+    status=JobStatus.FAILED,
+    next_attempt_at=None,
+    episode=Episode.ENDS,
+    action="withdraw",
+    outcome="gave_up",
+    message=f"{TIMED_OUT_TEXT} {GAVE_UP}",
+    history=(
+        _entry("withdraw", "no_answer", NO_ANSWER_TEXT),
+        _entry("withdraw", "gave_up", f"{TIMED_OUT_TEXT} {GAVE_UP}"),
+    ),
     gordon=RefRecorded("45"),
 )
 CRASHED = Transition(
@@ -431,6 +469,20 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "unavailable_spent", GAVE_UP_ON_GORDON),
     (C, "unavailable_spent", GAVE_UP_ON_GORDON),
     (K, "unavailable_spent", GAVE_UP_ON_GORDON),
+    (P, "unanswered", RETRYING_WITHOUT_AN_ANSWER),
+    (R, "unanswered", RETRYING_WITHOUT_AN_ANSWER),
+    (S, "unanswered", RETRYING_WITHOUT_AN_ANSWER),
+    (N, "unanswered", RETRYING_WITHOUT_AN_ANSWER),
+    (F, "unanswered", RETRYING_WITHOUT_AN_ANSWER),
+    (C, "unanswered", RETRYING_WITHOUT_AN_ANSWER),
+    (K, "unanswered", RETRYING_WITHOUT_AN_ANSWER),
+    (P, "unanswered_spent", GAVE_UP_WITHOUT_AN_ANSWER),
+    (R, "unanswered_spent", GAVE_UP_WITHOUT_AN_ANSWER),
+    (S, "unanswered_spent", GAVE_UP_WITHOUT_AN_ANSWER),
+    (N, "unanswered_spent", GAVE_UP_WITHOUT_AN_ANSWER),
+    (F, "unanswered_spent", GAVE_UP_WITHOUT_AN_ANSWER),
+    (C, "unanswered_spent", GAVE_UP_WITHOUT_AN_ANSWER),
+    (K, "unanswered_spent", GAVE_UP_WITHOUT_AN_ANSWER),
     (P, "crashed", CRASHED),
     (R, "crashed", CRASHED),
     (S, "crashed", CRASHED),
@@ -539,6 +591,7 @@ def test_a_transition_is_settled_exactly_when_nothing_is_due() -> None:
         "refused",
         "refused_after_sending",
         "unavailable_spent",
+        "unanswered_spent",
         "crashed_spent",
         "written_back",
         "write_back_failed_spent",

@@ -21,6 +21,7 @@ from sqlalchemy import event, select, update
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.errors import StoreUnavailable
 from saleor_gordon.jobs import worker as worker_module
+from saleor_gordon.jobs.queue import LEASE_TAKEN_OVER, lease_takeover_message
 from saleor_gordon.jobs.worker import WorkerPool, _cancel_and_wait
 from saleor_gordon.store.tables import sync_jobs
 from tests.jobs.conftest import FIRST_DELAY, MAX_AGE, Bench
@@ -212,7 +213,16 @@ async def test_a_lease_lost_mid_attempt_cancels_it_and_records_nothing(
         await until(lambda: logged(logs, "worker.lease_lost"), "worker.lease_lost")
 
     job = await bench.job(order)
-    assert job.history == []
+    # the only entry is the thief's: it took over a lease that had expired
+    [taken_over] = job.history
+    assert (taken_over["action"], taken_over["outcome"], taken_over["attempt"]) == (
+        "claim",
+        LEASE_TAKEN_OVER,
+        2,
+    )
+    assert taken_over["message"] == lease_takeover_message(
+        pool._worker_ids[0], bench.clock() + timedelta(seconds=1)
+    )
     assert job.leased
     assert bench.gordon_calls() == []  # the attempt never got past the gate
     assert [r.getMessage() for r in logged(logs, "worker.lease_lost")] == [
@@ -377,11 +387,19 @@ async def test_cancelling_the_pool_cancels_the_attempt_without_a_lease_loss(
     assert (await bench.job(order)).leased  # the lease expires; another worker takes over
 
 
-async def test_children_are_waited_for_through_their_cleanup_even_if_the_wait_is_cancelled() -> (
-    None
-):
+async def test_children_are_waited_for_through_their_cleanup_even_if_the_wait_is_cancelled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # given two children whose cleanup takes a while, one of them cancelled already
     cleanup_may_end = asyncio.Event()
+    waits: list[asyncio.Task[Any] | None] = []  # the task of every asyncio.wait, in order
+    real_wait = asyncio.wait
+
+    async def counted_wait(*args: Any, **kwargs: Any) -> Any:
+        waits.append(asyncio.current_task())
+        return await real_wait(*args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "wait", counted_wait)
     started: list[int] = []
     cleaned: list[int] = []
 
@@ -400,8 +418,11 @@ async def test_children_are_waited_for_through_their_cleanup_even_if_the_wait_is
     await until(lambda: all(task.cancelling() for task in children), "both children cancelled")
 
     # when the waiter itself is cancelled while the children clean up
+    await until(lambda: waits.count(waiter) == 1, "the waiter waits for the children")
     waiter.cancel()
-    await asyncio.sleep(0.05)
+    await until(
+        lambda: waits.count(waiter) == 2 or waiter.done(), "the waiter took the cancel and waits on"
+    )
 
     # then neither child was cancelled a second time, and the waiter ends only after both
     assert [task.cancelling() for task in children] == [1, 1]

@@ -288,6 +288,11 @@ async def second_event_behind_a_held_write_lock(
     return shop, other, recording
 
 
+def _stored_events(path: Path) -> int:
+    with contextlib.closing(sqlite3.connect(path)) as reader:
+        return int(reader.execute("SELECT count(*) FROM webhook_events").fetchone()[0])
+
+
 async def test_a_group_waits_for_a_write_lock_held_elsewhere_while_the_loop_serves_on(
     sqlite_inbox: tuple[Inbox, SqliteWriter, Path],
 ) -> None:
@@ -295,13 +300,11 @@ async def test_a_group_waits_for_a_write_lock_held_elsewhere_while_the_loop_serv
     inbox, _writer, path = sqlite_inbox
     # when another connection (a worker, another process) holds the write lock
     shop, other, recording = await second_event_behind_a_held_write_lock(inbox, path)
-    # then the group waits in the writer process while the loop runs other tasks
-    loop_turns = 0
-    for _ in range(20):
-        await asyncio.sleep(0.001)
-        loop_turns += 1
+    # then the group waits in the writer process while the loop serves on: it awaits a read of
+    # the database in a thread (WAL: readers pass the lock), which sees the first event only,
+    # and the second event is still waiting
+    assert await asyncio.wait_for(asyncio.to_thread(_stored_events, path), 5) == 1
     assert not recording.done()
-    assert loop_turns == 20
     other.execute("COMMIT")
     other.close()
     # and commits once the lock is free

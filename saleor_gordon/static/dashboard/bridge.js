@@ -7,6 +7,11 @@
 // App -> Dashboard actions, each with a fresh `actionId`: `notifyReady`, `notification`,
 // `redirect`, `widgetResize`, `popupClose`. A `response` whose actionId we did not send belongs to
 // another frame of this app (the Dashboard routes by origin only) and is ignored.
+//
+// The Dashboard's origin is the origin of `document.referrer` (the recorded Dashboard sends its
+// origin as the referrer; @saleor/app-sdk reads it the same way). Without it the bridge stays
+// silent: it posts nothing (never to "*", where any page framing this one would read the messages)
+// and accepts nothing; `originKnown` is false and the page says how to open it from the Dashboard.
 
 const ACTION_TIMEOUT_MS = 10_000;
 
@@ -31,19 +36,21 @@ export class AppBridge {
     this.orderId = params.get("orderId") || "";
     this.theme = params.get("theme") === "dark" ? "dark" : "light";
     this.token = null;
+    this.locale = null; // the Dashboard's language, from its first localeChanged on
     this.dashboardPath = null; // e.g. "/dashboard/extensions/app/QXBwOjU%3D"
     this.dashboardOrigin = referrerOrigin();
+    this.originKnown = this.dashboardOrigin !== null;
     this.embedded = window.parent !== window;
     this._pending = new Map(); // actionId -> {resolve, timer}
     this._tokenWaiters = [];
-    this._listeners = { token: [], theme: [] };
+    this._listeners = { token: [], theme: [], locale: [] };
     window.addEventListener("message", (event) => this._receive(event));
   }
 
   /** Start talking to the Dashboard: announce readiness. Resolves with the first token. */
   start() {
     this.applyTheme(this.theme);
-    if (!this.embedded) return Promise.reject(new Error("not embedded"));
+    if (!this.embedded || !this.originKnown) return Promise.reject(new Error("no Dashboard to talk to"));
     this.dispatch("notifyReady", {});
     return this.waitForToken();
   }
@@ -59,7 +66,7 @@ export class AppBridge {
 
   /** Send an action; resolves with the Dashboard's `ok` (false after 10 s without an answer). */
   dispatch(type, payload) {
-    if (!this.embedded) return Promise.resolve(false);
+    if (!this.embedded || !this.originKnown) return Promise.resolve(false);
     const actionId = newActionId();
     const message = { type, payload: { ...payload, actionId } };
     return new Promise((resolve) => {
@@ -68,7 +75,7 @@ export class AppBridge {
         resolve(false);
       }, ACTION_TIMEOUT_MS);
       this._pending.set(actionId, { resolve, timer });
-      window.parent.postMessage(message, this.dashboardOrigin || "*");
+      window.parent.postMessage(message, this.dashboardOrigin);
     });
   }
 
@@ -113,7 +120,7 @@ export class AppBridge {
 
   _receive(event) {
     if (event.source !== window.parent) return;
-    if (this.dashboardOrigin && event.origin !== this.dashboardOrigin) return;
+    if (!this.originKnown || event.origin !== this.dashboardOrigin) return;
     const data = event.data;
     if (!data || typeof data !== "object" || typeof data.type !== "string") return;
     const payload = data.payload && typeof data.payload === "object" ? data.payload : {};
@@ -125,6 +132,11 @@ export class AppBridge {
       case "theme":
         this.applyTheme(payload.theme);
         for (const callback of this._listeners.theme) callback(this.theme);
+        break;
+      case "localeChanged":
+        if (typeof payload.locale !== "string" || !payload.locale) break;
+        this.locale = payload.locale;
+        for (const callback of this._listeners.locale) callback(this.locale);
         break;
       case "redirect":
         if (typeof payload.path === "string") this.dashboardPath = payload.path;
