@@ -623,6 +623,7 @@ async def test_token_revoked_during_write_back_keeps_gordons_answer_and_stops_th
     bench.outbound.on_operation(
         "UpdateOrderMetadata", lambda request: bench.saleor.state.revoke_all_tokens()
     )
+    failed_before = _write_backs("failed")
 
     result = await bench.attempt()
 
@@ -632,6 +633,17 @@ async def test_token_revoked_during_write_back_keeps_gordons_answer_and_stops_th
     assert result.next_attempt_at == bench.clock()
     assert pushed_copy(result).tracking_id == tracking_id_for(order["number"])
     assert history(result) == [("push", "accepted"), ("write_back", "failed")]
+    refused = (
+        "Saleor no longer accepts the app token; the app was removed or deactivated in the "
+        "Dashboard."
+    )
+    number = order["number"]
+    assert result.message == (
+        f"Gordon accepted order {number} (tracking ID {tracking_id_for(number)}). Writing the "
+        f"status to the order failed ({refused})."
+    )
+    assert result.history[1].message == refused
+    assert _write_backs("failed") == failed_before + 1
     installation = await bench.runtime.installations.get_installation_by_id(bench.installation.id)
     assert installation is not None
     assert installation.revoked_at == bench.clock()
