@@ -36,6 +36,7 @@ from saleor_gordon.errors import (
     StoreUnavailable,
 )
 from saleor_gordon.observability import sanitize_url
+from saleor_gordon.outbound import outbound_client
 from saleor_gordon.runtime import Runtime, utc_now
 from saleor_gordon.saleor.graphql_client import SaleorClient, failure_summary
 from saleor_gordon.saleor.manifest import PERMISSIONS, build_manifest
@@ -108,9 +109,8 @@ async def diagnose(
         checks.append(Check("installations", "skip", "needs the database and the secret key"))
         return DoctorReport(checks)
     engine = create_engine(settings.database_url)
-    timeout = httpx.Timeout(settings.saleor_timeout_seconds, connect=5.0)
     try:
-        async with httpx.AsyncClient(timeout=timeout, transport=transport) as http:
+        async with outbound_client(settings, transport=transport) as http:
             runtime = Runtime(settings=settings, engine=engine, secret_box=box, http=http)
             checks.extend(await _shops(runtime, saleor_api_url, now or utc_now(), stuck_after))
     finally:

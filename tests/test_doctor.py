@@ -36,6 +36,9 @@ from tests.saleor.conftest import RunningSaleorFake, _fake_schema, saleor_fake, 
 __all__ = ["_fake_schema", "saleor_fake", "saleor_fake_factory", "start_gordon_sandbox"]
 
 APP_URL = "https://gordon.example.com"
+# The fakes listen on loopback: allowed the way an operator allows an internal Saleor or Gordon.
+ALLOWED_SALEOR_URLS = r"http://127\.0\.0\.1:\d+/graphql/"
+ALLOWED_GORDON_URLS = r"http://127\.0\.0\.1:\d+"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 REINSTALL = (
     "Install the app again in the Saleor Dashboard (Apps → Install external app, manifest URL "
@@ -110,7 +113,13 @@ async def _set_up(
         }
         await store.save_config(installation.id, config(gordon=gordon_settings), now=NOW)
     await engine.dispose()
-    settings = Settings(database_url=database_url, secret_key=TEST_SECRET_KEY, app_url=APP_URL)
+    settings = Settings(
+        database_url=database_url,
+        secret_key=TEST_SECRET_KEY,
+        app_url=APP_URL,
+        allowed_saleor_urls=ALLOWED_SALEOR_URLS,
+        allowed_gordon_urls=ALLOWED_GORDON_URLS,
+    )
     return Setup(settings, saleor.state, gordon, installation.id)
 
 
@@ -557,6 +566,8 @@ def _use(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SALEOR_GORDON_DATABASE_URL", setup.settings.database_url)
     monkeypatch.setenv("SALEOR_GORDON_SECRET_KEY", TEST_SECRET_KEY)
     monkeypatch.setenv("SALEOR_GORDON_APP_URL", APP_URL)
+    monkeypatch.setenv("SALEOR_GORDON_ALLOWED_SALEOR_URLS", ALLOWED_SALEOR_URLS)
+    monkeypatch.setenv("SALEOR_GORDON_ALLOWED_GORDON_URLS", ALLOWED_GORDON_URLS)
 
 
 async def _main(argv: list[str]) -> int:

@@ -25,7 +25,6 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any, Literal, TypeVar, cast
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -35,11 +34,13 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 from pydantic_core import ErrorDetails
 
 from saleor_gordon.core.delivery_dates import first_delivery_date
+from saleor_gordon.core.destinations import DestinationRules, gordon_base_url_problem
 from saleor_gordon.core.gordon_order import ITEM_TYPES, ItemType, format_time_window
 from saleor_gordon.errors import ConfigProblem, ShopConfigInvalid
 
@@ -65,6 +66,9 @@ TOP_LEVEL = "(top level)"
 SECRET_MASK = "********"  # noqa: S105 - the mask shown instead of a secret, not a secret
 
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+GORDON_URL_RULES = "gordon_url_rules"
+"""The validation context key of the rules a Gordon base URL must meet (``DestinationRules``)."""
+_BASE_URL_EXAMPLE = "use e.g. https://backend.staging.gordondelivery.com"
 
 
 class _ConfigModel(BaseModel):
@@ -92,13 +96,14 @@ class GordonSettings(_ConfigModel):
 
     @field_validator("base_url")
     @classmethod
-    def _check_base_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(
-                f"{value!r} is not an absolute http(s) URL; use e.g. "
-                "https://backend.staging.gordondelivery.com"
-            )
+    def _check_base_url(cls, value: str, info: ValidationInfo) -> str:
+        context = info.context if isinstance(info.context, dict) else {}
+        rules = context.get(GORDON_URL_RULES)
+        problem = gordon_base_url_problem(
+            value, rules if isinstance(rules, DestinationRules) else None
+        )
+        if problem is not None:
+            raise ValueError(f"{_short(value)} {problem}; {_BASE_URL_EXAMPLE}")
         return value.rstrip("/")
 
     @field_validator("client_id")
@@ -252,8 +257,12 @@ class ShopConfig(_ConfigModel):
 _Part = TypeVar("_Part", bound=_ConfigModel)
 
 
-def parse_shop_config(data: object) -> ShopConfig:
+def parse_shop_config(data: object, *, gordon_urls: DestinationRules | None = None) -> ShopConfig:
     """Validate ``data`` (parsed JSON) into a ``ShopConfig``.
+
+    ``gordon_urls``: where the Gordon base URL may point (the app's settings), for a configuration
+    about to be saved or used for a call; None checks only its form (a stored configuration is
+    read that way, and the outbound policy judges every call anyway).
 
     Raises:
         ShopConfigInvalid: with every problem, each as ``"<json path>: <what is wrong>; <what to do>"``.
@@ -263,18 +272,20 @@ def parse_shop_config(data: object) -> ShopConfig:
             [ConfigProblem(TOP_LEVEL, "the configuration must be a JSON object")]
         )
     try:
-        return ShopConfig.model_validate(data)
+        return ShopConfig.model_validate(data, context={GORDON_URL_RULES: gordon_urls})
     except ValidationError as exc:
         raise ShopConfigInvalid([_problem(error) for error in exc.errors()]) from None
 
 
-def parse_gordon_settings(data: object) -> GordonSettings:
+def parse_gordon_settings(
+    data: object, *, gordon_urls: DestinationRules | None = None
+) -> GordonSettings:
     """Validate the ``gordon`` object alone (for "Test connection" before saving).
 
     Raises:
         ShopConfigInvalid: every problem, with paths as in a whole configuration (``gordon.…``).
     """
-    return _parse_part(GordonSettings, "gordon", data)
+    return _parse_part(GordonSettings, "gordon", data, gordon_urls)
 
 
 def parse_delivery_days(data: object) -> DeliveryDays:
@@ -286,11 +297,13 @@ def parse_delivery_days(data: object) -> DeliveryDays:
     return _parse_part(DeliveryDays, "delivery_days", data)
 
 
-def _parse_part(model: type[_Part], key: str, data: object) -> _Part:
+def _parse_part(
+    model: type[_Part], key: str, data: object, gordon_urls: DestinationRules | None = None
+) -> _Part:
     if not isinstance(data, dict):
         raise ShopConfigInvalid([ConfigProblem(key, "must be a JSON object")])
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={GORDON_URL_RULES: gordon_urls})
     except ValidationError as exc:
         problems = [_problem(_under(key, error)) for error in exc.errors()]
         raise ShopConfigInvalid(problems) from None

@@ -44,8 +44,16 @@ from tests.saleor.conftest import (  # noqa: F401 - fixtures used by tests in th
     saleor_fake_factory,
 )
 
-APP_URL = "http://gordon.test"
-"""Base URL of the app under test; ASGITransport ignores the host, the manifest uses it."""
+APP_URL = "http://localhost:9000"
+"""Base URL of the app under test; ASGITransport ignores the host, the manifest uses it.
+
+A loopback URL: the app runs as in a local trial, where it may call servers on loopback (the
+fakes). The rules for an app on a public URL are tested in ``tests/outbound`` and
+``tests/hostile/test_outbound_kinds.py``."""
+
+UNLIMITED_REGISTRATIONS = 1_000_000
+"""Installation attempts per minute: the suite installs shops far more often than any Saleor does
+(the hostile-input suite hundreds of times a minute); tests of the limits set their own."""
 
 RECORDED_API_URL = "http://127.0.0.1:8000/graphql/"
 """The Saleor every recorded sample comes from."""
@@ -117,6 +125,8 @@ async def _opener(database_url: str) -> AsyncIterator[OpenApp]:
                 secret_key=TEST_SECRET_KEY,
                 app_url=APP_URL,
                 allowed_saleor_urls=allowed_saleor_urls,
+                register_rate_per_client=UNLIMITED_REGISTRATIONS,
+                register_rate_per_saleor=UNLIMITED_REGISTRATIONS,
             )
             runtime = await stack.enter_async_context(open_runtime(settings, transport=transport))
             if migrated:
