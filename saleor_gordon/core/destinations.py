@@ -345,12 +345,13 @@ def _loose_ipv4(text: str) -> ipaddress.IPv4Address | None:
 
 
 def _inet_aton_number(part: str) -> int | None:
+    digits = part[2:] if part.startswith("0x") else part
+    if not digits or not digits.isascii() or not digits.isalnum():
+        return None
     try:
         if part.startswith("0x"):
-            return int(part[2:] or "0", 16)
-        if len(part) > 1 and part.startswith("0"):
-            return int(part[1:], 8)
-        return int(part, 10) if part.isdigit() else None
+            return int(digits, 16)
+        return int(digits, 8) if len(digits) > 1 and digits.startswith("0") else int(digits, 10)
     except ValueError:
         return None
 
