@@ -155,6 +155,9 @@ class OutboundTransport(httpx.AsyncBaseTransport):
         except BaseException:
             forget()
             raise
+        if asyncio.get_running_loop().time() >= deadline:  # woken by a release at the deadline
+            release()
+            raise NoAnswer(seconds)
         return _Exchange(release)
 
     def _transport(self, rule: AddressRule) -> httpx.AsyncBaseTransport:
