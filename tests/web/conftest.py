@@ -85,7 +85,7 @@ class WebApp:
 
     @property
     def manifest_url(self) -> str:
-        return f"{APP_URL}/api/manifest"
+        return f"{self.runtime.settings.app_url}/api/manifest"
 
     async def installation(self, saleor_api_url: str) -> Installation | None:
         return await self.runtime.installations.get_installation(saleor_api_url)
@@ -108,6 +108,7 @@ class OpenApp(Protocol):
         allowed_saleor_urls: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         migrated: bool = True,
+        **settings: Any,
     ) -> Awaitable[WebApp]: ...
 
 
@@ -119,20 +120,30 @@ async def _opener(database_url: str) -> AsyncIterator[OpenApp]:
             allowed_saleor_urls: str | None = None,
             transport: httpx.AsyncBaseTransport | None = None,
             migrated: bool = True,
+            **settings: Any,
         ) -> WebApp:
-            settings = Settings(
-                database_url=database_url,
-                secret_key=TEST_SECRET_KEY,
-                app_url=APP_URL,
-                allowed_saleor_urls=allowed_saleor_urls,
-                register_rate_per_client=UNLIMITED_REGISTRATIONS,
-                register_rate_per_saleor=UNLIMITED_REGISTRATIONS,
+            """``settings``: more ``Settings`` (``app_url``, ``register_rate_per_client``, …)."""
+            values: dict[str, Any] = {
+                "app_url": APP_URL,
+                "register_rate_per_client": UNLIMITED_REGISTRATIONS,
+                "register_rate_per_saleor": UNLIMITED_REGISTRATIONS,
+                **settings,
+            }
+            runtime = await stack.enter_async_context(
+                open_runtime(
+                    Settings(
+                        database_url=database_url,
+                        secret_key=TEST_SECRET_KEY,
+                        allowed_saleor_urls=allowed_saleor_urls,
+                        **values,
+                    ),
+                    transport=transport,
+                )
             )
-            runtime = await stack.enter_async_context(open_runtime(settings, transport=transport))
             if migrated:
                 await migrate(runtime.engine)
             client = httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=create_app(runtime)), base_url=APP_URL
+                transport=httpx.ASGITransport(app=create_app(runtime)), base_url=values["app_url"]
             )
             await stack.enter_async_context(client)
             return WebApp(runtime=runtime, client=client)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -478,3 +480,130 @@ async def test_the_token_is_used_and_stored_without_surrounding_whitespace(
     installation = await app.installation(SHOP_URL)
     assert installation is not None
     assert installation.token == token
+
+
+# --- whose token, and how often -----------------------------------------------------------------
+
+
+async def test_another_apps_token_for_our_saleor_changes_nothing(
+    open_app: OpenApp, saleor_fake: RunningSaleorFake
+) -> None:
+    """Another app installed in the same Saleor posts its own token for that Saleor."""
+    # given
+    app = await open_app()
+    ours = await install_from_fake(app, saleor_fake)
+    fetches = saleor_fake.state.jwks_fetches
+    other_token = saleor_fake.state.issue_other_app_token(app_id="QXBwOjk5")
+    # when
+    response = await saleor_fake.state.register(
+        app.client, f"{APP_URL}{REGISTER_PATH}", token=other_token
+    )
+    # then
+    assert response.status_code == 401
+    assert error_of(response) == {
+        "code": "FOREIGN_APP_TOKEN",
+        "message": f"The token belongs to another app in the Saleor at {saleor_fake.api_url}, "
+        "not to Gordon Delivery (manifest id se.gordondelivery.saleor); nothing was changed. "
+        "Install Gordon Delivery from its manifest URL in the Saleor Dashboard.",
+    }
+    assert await app.installation(saleor_fake.api_url) == ours
+    assert saleor_fake.state.jwks_fetches == fetches
+    # our Dashboard token still works; the other app's is refused
+    session = "/api/dashboard/session"
+    now = datetime.now(UTC)
+    for claims, status in [({}, 200), ({"app": "QXBwOjk5"}, 401)]:
+        token = saleor_fake.state.dashboard_token(now=now, **claims)
+        answer = await app.client.get(
+            session, headers={"authorization-bearer": token, "saleor-api-url": ours.saleor_api_url}
+        )
+        assert answer.status_code == status, answer.text
+
+
+async def test_a_token_of_an_app_without_a_manifest_is_refused(
+    open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake
+) -> None:
+    app = await open_sqlite_app()
+    token = saleor_fake.state.issue_other_app_token(identifier=None)
+
+    response = await saleor_fake.state.register(
+        app.client, f"{APP_URL}{REGISTER_PATH}", token=token
+    )
+
+    assert response.status_code == 401
+    assert error_of(response)["code"] == "FOREIGN_APP_TOKEN"
+    assert await app.installation(saleor_fake.api_url) is None
+
+
+async def test_our_own_reinstall_with_a_new_app_id_replaces_the_installation(
+    open_app: OpenApp, saleor_fake: RunningSaleorFake, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Removing and installing the app again: Saleor gives it a new id, same manifest id."""
+    # given
+    app = await open_app()
+    first = await install_from_fake(app, saleor_fake)
+    saleor_fake.state.revoke_all_tokens()
+    saleor_fake.state.app_id = "QXBwOjQy"
+    # when
+    with caplog.at_level(logging.INFO, logger="saleor_gordon.web.registration"):
+        second = await install_from_fake(app, saleor_fake)
+    # then
+    assert (second.id, second.app_id) == (first.id, "QXBwOjQy")
+    assert (
+        f"installation.replaced saleor_api_url={saleor_fake.api_url} old_app_id={first.app_id} "
+        "new_app_id=QXBwOjQy"
+    ) in caplog.messages
+
+
+async def test_registrations_are_limited_per_client_address(open_sqlite_app: OpenApp) -> None:
+    # given: three attempts a minute from one address, each for another (unreachable) Saleor
+    outbound = httpx.MockTransport(lambda request: httpx.Response(503))
+    app = await open_sqlite_app(transport=outbound, register_rate_per_client=3)
+    # when
+    statuses = []
+    for number in range(4):
+        response = await app.client.post(
+            REGISTER_PATH,
+            headers=register_headers(f"https://shop-{number}.example.com/graphql/"),
+            json={"auth_token": "a" * 30},
+        )
+        statuses.append(response.status_code)
+    # then
+    assert statuses == [401, 401, 401, 429]
+    retry = response.headers["retry-after"]
+    assert 18 <= int(retry) <= 20  # a new attempt every 20 s, less what passed since the first
+    assert error_of(response) == {
+        "code": "TOO_MANY_REGISTRATIONS",
+        "message": f"Too many installation attempts from this address; try again in {retry} s.",
+    }
+
+
+async def test_registrations_are_limited_per_claimed_saleor(open_sqlite_app: OpenApp) -> None:
+    # given
+    calls: list[str] = []
+
+    def saleor(request: httpx.Request) -> httpx.Response:
+        calls.append(str(request.url))
+        return httpx.Response(503)
+
+    app = await open_sqlite_app(transport=httpx.MockTransport(saleor), register_rate_per_saleor=2)
+    # when
+    statuses = []
+    for _ in range(3):
+        response = await app.client.post(
+            REGISTER_PATH, headers=register_headers(), json={"auth_token": "a" * 30}
+        )
+        statuses.append(response.status_code)
+    other = await app.client.post(
+        REGISTER_PATH,
+        headers=register_headers("https://other.example.com/graphql/"),
+        json={"auth_token": "a" * 30},
+    )
+    # then: the third attempt for shop.example.com made no call; another Saleor is not held up
+    assert statuses == [401, 401, 429]
+    retry = response.headers["retry-after"]
+    assert 28 <= int(retry) <= 30
+    assert error_of(response)["message"] == (
+        f"Too many installation attempts for {SHOP_URL}; try again in {retry} s."
+    )
+    assert calls == [SHOP_URL, SHOP_URL, "https://other.example.com/graphql/"]
+    assert other.status_code == 401
