@@ -438,7 +438,17 @@ def url_form_problem(value: str) -> str | None:
         return "must not contain a user name, a query (?) or a fragment (#)"
     if not (_HOST_CHARS.fullmatch(url.host) or literal_address(url.host) is not None):
         return "has a host that is not a plain host name or IP address"
+    if urlsplit(value).netloc.lower() not in _authorities(url):  # text the parser skipped
+        return "has a host that is not a plain host name or IP address"
     return None
+
+
+def _authorities(url: UrlParts) -> set[str]:
+    """How the authority of ``url`` may be written: host, then the port or none (or the default)."""
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    if url.port is not None:
+        return {f"{host}:{url.port}"}
+    return {host, f"{host}:", f"{host}:{DEFAULT_PORTS[url.scheme]}"}
 
 
 def gordon_base_url_problem(value: str, rules: DestinationRules | None) -> str | None:

@@ -307,6 +307,13 @@ def test_gordon_needs_https_unless_allowed_or_a_local_trial() -> None:
         ("https://back\\end.example.com", "must be plain ASCII without spaces, backslashes or "
          "control characters"),
         ("https://back%65nd.example.com", "has a host that is not a plain host name or IP address"),
+        # urlsplit reads [fe80::1] as the host and skips what comes before: refused
+        ("https://x.example%40[fe80::1]:8000/", "has a host that is not a plain host name or IP "
+         "address"),
+        ("https://x.example[::1]/", "has a host that is not a plain host name or IP address"),
+        ("https://[::1]x/", "has a host that is not a plain host name or IP address"),
+        ("https://gordon.example.com:443/api", None),
+        ("https://[2606:4700::1111]:8443", None),
         ("backend.gordondelivery.com", "is not an absolute http(s) URL"),
         ("https://" + "a" * 2048, "is longer than 2048 characters"),
     ],
