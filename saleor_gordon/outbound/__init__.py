@@ -46,6 +46,7 @@ __all__ = [
     "DestinationKind",
     "DestinationNotAllowed",
     "NoAnswer",
+    "OutboundClient",
     "OutboundFailure",
     "OutboundPolicy",
     "OutboundTransport",
@@ -54,21 +55,31 @@ __all__ = [
 ]
 
 
+class OutboundClient(httpx.AsyncClient):
+    """An httpx client over an ``OutboundTransport``, which ``outbound`` exposes."""
+
+    def __init__(self, transport: OutboundTransport, *, timeout: float) -> None:
+        super().__init__(
+            transport=transport,
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+            trust_env=False,  # no proxy from the environment: connect where the policy checked
+        )
+        self.outbound = transport
+
+
 def outbound_client(
     settings: Settings,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     resolve: Resolver | None = None,
-) -> httpx.AsyncClient:
+) -> OutboundClient:
     """The process's HTTP client: every request through ``OutboundTransport`` (close it after use).
 
     ``transport`` replaces the connection pools (tests); ``resolve`` the system resolver.
     """
     policy = OutboundPolicy.from_settings(settings)
     longest = max(policy.saleor_limits.deadline, policy.gordon_limits.deadline)
-    return httpx.AsyncClient(
-        transport=OutboundTransport(policy, inner=transport, resolve=resolve),
-        timeout=httpx.Timeout(longest),
-        follow_redirects=False,
-        trust_env=False,  # no proxy from the environment: connections go where the policy checked
+    return OutboundClient(
+        OutboundTransport(policy, inner=transport, resolve=resolve), timeout=longest
     )

@@ -17,6 +17,8 @@ is behind a destination (an open or a closed port) does not show in what the app
 
 Connection slots are per destination (scheme, host and port), ``connections_per_destination``
 each: a destination that answers slowly holds its own slots only, never another one's.
+``calls_to(url)`` says how many calls hold or wait for a destination's slots. A call cancelled
+from outside (a job attempt's own deadline) gives its slot and its connection back at once.
 """
 
 from __future__ import annotations
@@ -119,6 +121,16 @@ class OutboundTransport(httpx.AsyncBaseTransport):
             exchange.release()
             raise
         return _bounded(response, request, exchange, limits.max_bytes, deadline, limits.deadline)
+
+    def calls_to(self, url: str) -> int:
+        """Calls to the server of ``url`` (scheme, host, port) now holding or waiting for one of
+        its connection slots: how busy, or how stuck, that destination is right now."""
+        try:
+            origin = url_parts(httpx.URL(url)).origin
+        except (httpx.InvalidURL, UnicodeError):
+            return 0
+        slots = self._slots.get(origin)
+        return 0 if slots is None else slots.users
 
     async def aclose(self) -> None:
         for pool in self._pools.values():

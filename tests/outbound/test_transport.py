@@ -340,3 +340,21 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def test_a_cancelled_call_gives_its_slot_back_at_once(client_for: Any) -> None:
+    """What a job attempt's own deadline does to the calls it makes (asyncio.timeout around it)."""
+    client = client_for(allowed_saleor_urls=LOOPBACK_NAMED, connections_per_destination=1)
+    transport = client.outbound
+    async with serving(silent()) as server:
+        url = f"{server.url}/graphql/"
+        holding = asyncio.create_task(call(client, url))
+        waiting = asyncio.create_task(call(client, url))
+        await server.wait_for(lambda: server.open_connections == 1)
+        busy = transport.calls_to(url)
+        holding.cancel()
+        waiting.cancel()
+        await asyncio.gather(holding, waiting, return_exceptions=True)
+        await server.wait_for(lambda: server.open_connections == 0)
+        idle = transport.calls_to(url)
+    assert (busy, idle) == (2, 0)
