@@ -86,9 +86,10 @@ class Settings(BaseSettings):
     """Longest answer read from Saleor's GraphQL API (a longer one fails the call)."""
     gordon_max_response_bytes: int = Field(default=1024 * 1024, ge=4 * 1024, le=256 * 1024 * 1024)
     """Longest answer read from Gordon."""
-    connections_per_destination: int = Field(default=16, ge=1, le=1024)
+    connections_per_destination: int | None = Field(default=None, ge=1, le=1024)
     """Connections the process keeps open at once to one server (scheme, host and port); calls
-    beyond it wait (within their deadline). One slow server cannot take another one's connections."""
+    beyond it wait (within their deadline). One slow server cannot take another one's connections.
+    Default: 16 or twice WORKERS, whichever is more (every worker may be calling one Gordon)."""
     register_rate_per_client: int = Field(default=30, ge=1, le=1_000_000)
     """Installation attempts per minute that one client address may make (``/api/register``)."""
     register_rate_per_saleor: int = Field(default=10, ge=1, le=1_000_000)
@@ -202,6 +203,12 @@ class Settings(BaseSettings):
             "SALEOR_GORDON_ALLOWED_GORDON_URLS",
             require_https=True,
         )
+
+    @property
+    def connections_per_destination_limit(self) -> int:
+        if self.connections_per_destination is not None:
+            return self.connections_per_destination
+        return max(16, 2 * self.workers)
 
     @property
     def shop_concurrency_limit(self) -> int:

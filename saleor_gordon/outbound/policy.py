@@ -79,7 +79,7 @@ class OutboundPolicy:
             gordon_limits=CallLimits(
                 settings.gordon_max_response_bytes, settings.gordon_timeout_seconds
             ),
-            connections_per_destination=settings.connections_per_destination,
+            connections_per_destination=settings.connections_per_destination_limit,
         )
 
     def limits(self, kind: DestinationKind) -> CallLimits:
