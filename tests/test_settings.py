@@ -83,7 +83,9 @@ def test_log_format_is_json_or_console() -> None:
 def test_connections_per_destination_follow_the_workers_unless_set() -> None:
     assert Settings(workers=4).connections_per_destination_limit == 16
     assert Settings(workers=32).connections_per_destination_limit == 64
-    assert Settings(workers=32, connections_per_destination=5).connections_per_destination_limit == 5
+    assert (
+        Settings(workers=32, connections_per_destination=5).connections_per_destination_limit == 5
+    )
 
 
 @pytest.mark.parametrize(

@@ -55,6 +55,10 @@ class AttemptLimiter:
             return 0.0
         return (1.0 - bucket.tokens) / self._per_second
 
+    def remembered(self) -> list[str]:
+        """The keys whose attempts are remembered, least recently used first."""
+        return list(self._buckets)
+
     def _make_room(self, now: float) -> None:
         if len(self._buckets) < self._max_keys:
             return
