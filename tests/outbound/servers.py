@@ -12,8 +12,17 @@ import asyncio
 import contextlib
 import gzip
 import json
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 Behaviour = Callable[["Server", asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -47,6 +56,7 @@ class Server:
     requests: list[Request] = field(default_factory=list)
     sent: int = 0
     """Body bytes written before the client went away."""
+    writers: list[asyncio.StreamWriter] = field(default_factory=list, repr=False)
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     """Notified whenever a connection opens or closes."""
 
@@ -55,6 +65,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.append(writer)
         self.connections += 1
         self.open_connections += 1
         self.most_open = max(self.most_open, self.open_connections)
@@ -94,7 +105,9 @@ class Server:
 
 
 @contextlib.asynccontextmanager
-async def serving(behaviour: Behaviour) -> AsyncIterator[Server]:
+async def serving(
+    behaviour: Behaviour, *, tls: ssl.SSLContext | None = None
+) -> AsyncIterator[Server]:
     server = Server(behaviour)
     tasks: set[asyncio.Task[None]] = set()
 
@@ -107,7 +120,7 @@ async def serving(behaviour: Behaviour) -> AsyncIterator[Server]:
         finally:
             tasks.discard(task)
 
-    listener = await asyncio.start_server(handle, "127.0.0.1", 0)
+    listener = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=tls)
     server.port = listener.sockets[0].getsockname()[1]
     try:
         yield server
@@ -115,6 +128,8 @@ async def serving(behaviour: Behaviour) -> AsyncIterator[Server]:
         listener.close()
         for task in list(tasks):
             task.cancel()
+        for writer in server.writers:  # no TLS close handshake with a client that may be gone
+            writer.transport.abort()
         await asyncio.gather(*tasks, return_exceptions=True)
         await listener.wait_closed()
 
@@ -233,3 +248,52 @@ def gzip_bomb(unpacked: int) -> Behaviour:
         await server.write(writer, packed)
 
     return behave
+
+
+def tls_for(name: str, directory: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context with a certificate for ``name`` from a throwaway CA, and the CA's
+    certificate file (what a client must trust)."""
+    now = datetime.now(UTC)
+
+    def certificate(
+        subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name, signer: Any, ca: bool
+    ) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(issuer)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
+        )
+        if ca:
+            usage = x509.KeyUsage(False, False, False, False, False, True, True, False, False)
+        else:
+            usage = x509.KeyUsage(True, False, False, False, False, False, False, False, False)
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False
+            ).add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+            )
+        return builder.add_extension(usage, critical=True).sign(signer, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
+    ca = certificate("test CA", ca_key, ca_name, ca_key, True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = certificate(name, key, ca_name, ca_key, False)
+    pem = serialization.Encoding.PEM
+    ca_file, chain_file, key_file = (directory / f for f in ("ca.pem", "chain.pem", "key.pem"))
+    ca_file.write_bytes(ca.public_bytes(pem))
+    chain_file.write_bytes(leaf.public_bytes(pem) + ca.public_bytes(pem))
+    key_file.write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(chain_file, key_file)
+    return context, ca_file

@@ -8,6 +8,7 @@ import ipaddress
 import socket
 import time
 from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
 from typing import Any
 
 import httpcore
@@ -36,6 +37,7 @@ from tests.outbound.servers import (
     response_head,
     serving,
     silent,
+    tls_for,
     trickle,
 )
 
@@ -160,6 +162,24 @@ async def test_the_connection_goes_to_the_checked_address_and_keeps_the_name(
         response = await call(client, url)
     assert response.json() == {"data": {"app": {"id": "QXBwOjE="}}}
     assert resolver.lookups == ["saleor.internal"]
+    assert [r.header("host") for r in server.requests] == [f"saleor.internal:{server.port}"]
+
+
+async def test_tls_goes_to_the_checked_address_and_verifies_the_name(
+    client_for: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connected to the address, the TLS handshake still names the host (SNI) and the
+    certificate is checked against the name, as for any https URL."""
+    context, ca_file = tls_for("saleor.internal", tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))  # the client trusts the test CA
+    names: list[str | None] = []
+    context.sni_callback = lambda _socket, name, _context: names.append(name)
+    resolver = Resolver({"saleor.internal": ["127.0.0.1"]})
+    client = client_for(resolver, allowed_saleor_urls=r"https://saleor\.internal:\d+/graphql/")
+    async with serving(answer({"data": {}}), tls=context) as server:
+        response = await call(client, f"https://saleor.internal:{server.port}/graphql/")
+    assert response.json() == {"data": {}}
+    assert names == ["saleor.internal"]
     assert [r.header("host") for r in server.requests] == [f"saleor.internal:{server.port}"]
 
 
