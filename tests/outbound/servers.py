@@ -117,6 +117,10 @@ async def serving(
         tasks.add(task)
         try:
             await server.handle(reader, writer)
+        except asyncio.CancelledError:
+            # Only this context's end cancels it; Python 3.11's streams would log a cancelled
+            # connection task as an error ("Exception in callback").
+            return
         finally:
             tasks.discard(task)
 
