@@ -394,16 +394,23 @@ async def test_every_request_token_included_waits_for_the_accounts_turn(
     assert pacer.keys == [account] * len(sent)
 
 
-async def test_two_clients_of_one_account_share_the_database_schedule(
-    gordon_sandbox: RunningSandbox, make_client: MakeClient, migrated_engine: AsyncEngine
-) -> None:
-    """The production pacer (store/rate.py) spaces the requests of every client of an account."""
+def database_pacer(
+    engine: AsyncEngine, per_second: float
+) -> tuple[DatabaseRateLimiter, list[float]]:
+    """The production pacer on a stopped clock, and the waits it asked for (instead of sleeping)."""
     slept: list[float] = []
 
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    pacer = DatabaseRateLimiter(migrated_engine, 2.0, clock=lambda: 1_000_000.0, sleep=sleep)
+    return DatabaseRateLimiter(engine, per_second, clock=lambda: 1_000_000.0, sleep=sleep), slept
+
+
+async def test_two_clients_of_one_account_share_the_database_schedule(
+    gordon_sandbox: RunningSandbox, make_client: MakeClient, migrated_engine: AsyncEngine
+) -> None:
+    """The production pacer (store/rate.py) spaces the requests of every client of an account."""
+    pacer, slept = database_pacer(migrated_engine, 2.0)
     first = make_client(gordon_sandbox, rate_limiter=pacer)
     second = make_client(gordon_sandbox, rate_limiter=pacer)
 
@@ -419,12 +426,7 @@ async def test_another_shops_client_id_without_its_secret_spends_none_of_its_req
     gordon_sandbox: RunningSandbox, make_client: MakeClient, migrated_engine: AsyncEngine
 ) -> None:
     """A tenant that copies a shop's client id (not its secret) paces on a schedule of its own."""
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    pacer = DatabaseRateLimiter(migrated_engine, 1.0, clock=lambda: 1_000_000.0, sleep=sleep)
+    pacer, slept = database_pacer(migrated_engine, 1.0)
     owner = make_client(gordon_sandbox, rate_limiter=pacer)
     squatter = make_client(gordon_sandbox, rate_limiter=pacer, client_secret="guessed-wrong")
 
