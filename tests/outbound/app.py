@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Mapping
@@ -26,7 +27,7 @@ import httpx
 
 from saleor_gordon.fakes.app_process import AppProcess, app_env, memory_kib
 from saleor_gordon.fakes.saleor_fake import SaleorFakeState
-from tests.conftest import TEST_SECRET_KEY, _free_port
+from tests.conftest import TEST_SECRET_KEY
 
 PUBLIC_APP_URL = "https://gordon.example.com"
 STAFF_PERMISSIONS = ["MANAGE_ORDERS", "MANAGE_APPS", "MANAGE_SHIPPING"]
@@ -86,21 +87,32 @@ async def public_app(
         TEST_SECRET_KEY,
         {"SALEOR_GORDON_LOG_FORMAT": "json", **settings},
     )
-    port = _free_port()
     process = AppProcess(
-        ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "0"],
+        ["serve", "--host", "127.0.0.1", "--port", "0", "--workers", "0"],
         env,
         directory / "app.log",
     )
-    local_url = f"http://127.0.0.1:{port}"
-    limits = httpx.Limits(max_connections=500, max_keepalive_connections=20)
-    async with httpx.AsyncClient(base_url=local_url, timeout=60, limits=limits) as http:
-        process.start()
-        try:
+    process.start()
+    try:
+        port = await _listening_port(process)
+        local_url = f"http://127.0.0.1:{port}"
+        limits = httpx.Limits(max_connections=500, max_keepalive_connections=20)
+        async with httpx.AsyncClient(base_url=local_url, timeout=60, limits=limits) as http:
             await _wait_ready(http, process)
             yield PublicApp(process, local_url, http, env)
-        finally:
-            process.stop()
+    finally:
+        process.stop()
+
+
+async def _listening_port(process: AppProcess) -> int:
+    """The port ``serve --port 0`` chose, from its start-up log line."""
+    async with asyncio.timeout(30):
+        while True:
+            found = re.search(r"listen=127\.0\.0\.1:(\d+)", process.log())
+            if found:
+                return int(found.group(1))
+            _fail_if_exited(process)
+            await asyncio.sleep(0.05)  # polling the process's log, not standing in for it
 
 
 async def _wait_ready(http: httpx.AsyncClient, process: AppProcess) -> None:
@@ -111,9 +123,13 @@ async def _wait_ready(http: httpx.AsyncClient, process: AppProcess) -> None:
                     return
             except httpx.TransportError:
                 pass
-            if process.process is not None and process.process.poll() is not None:
-                raise AssertionError(f"serve exited:\n{process.log()}")
+            _fail_if_exited(process)
             await asyncio.sleep(0.05)
+
+
+def _fail_if_exited(process: AppProcess) -> None:
+    if process.process is not None and process.process.poll() is not None:
+        raise AssertionError(f"serve exited:\n{process.log()}")
 
 
 def error(response: httpx.Response) -> dict[str, Any]:

@@ -33,7 +33,6 @@ from tests.outbound.servers import (
     trickle,
 )
 from tests.saleor.conftest import RunningSaleorFake, _fake_schema, saleor_fake, saleor_fake_factory
-from tests.web.conftest import _closed_port
 
 __all__ = ["_fake_schema", "saleor_fake", "saleor_fake_factory"]
 
@@ -74,9 +73,11 @@ def quiet(response: httpx.Response) -> None:
 # --- SSRF through /api/register ---------------------------------------------------------------
 
 
-async def test_register_claiming_an_internal_saleor_calls_nothing(tmp_path: Path) -> None:
+async def test_register_claiming_an_internal_saleor_calls_nothing(
+    tmp_path: Path, closed_port: int
+) -> None:
     """Default settings (no allow-list): every spelling of loopback is refused, uncalled."""
-    closed = _closed_port()
+    closed = closed_port
     answers: dict[tuple[str, bool], tuple[int, str]] = {}
     async with serving(internal_service()) as internal, public_app(tmp_path, {}) as app:
         for host in INTERNAL_HOSTS:
@@ -208,7 +209,7 @@ def saleor_with_huge_jwks(total: int) -> Behaviour:
 
 
 async def test_huge_and_trickling_answers_end_within_their_deadlines_in_little_memory(
-    tmp_path: Path, saleor_fake: RunningSaleorFake
+    tmp_path: Path, saleor_fake: RunningSaleorFake, closed_port: int
 ) -> None:
     settings = {
         "SALEOR_GORDON_ALLOWED_SALEOR_URLS": LOOPBACK_SALEORS,
@@ -231,7 +232,7 @@ async def test_huge_and_trickling_answers_end_within_their_deadlines_in_little_m
                 "/api/dashboard/config/test-connection", json={"gordon": gordon}, headers=headers
             )
 
-        await test_connection(f"http://127.0.0.1:{_closed_port()}")
+        await test_connection(f"http://127.0.0.1:{closed_port}")
         baseline = app.peak_rss_kib()
         timings: dict[str, float] = {}
         outcomes: dict[str, Any] = {}

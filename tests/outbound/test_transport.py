@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import socket
 import time
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
@@ -286,11 +285,13 @@ async def test_a_trickling_answer_ends_at_the_deadline(client_for: Any) -> None:
 
 
 @pytest.mark.parametrize("behaviour", ["closed", "silent", "not-http", "trickle"])
-async def test_every_way_of_not_answering_looks_the_same(client_for: Any, behaviour: str) -> None:
+async def test_every_way_of_not_answering_looks_the_same(
+    client_for: Any, behaviour: str, closed_port: int
+) -> None:
     client = client_for(allowed_saleor_urls=LOOPBACK_NAMED)
     if behaviour == "closed":
         with pytest.raises(NoAnswer) as raised:
-            await call(client, f"http://127.0.0.1:{_closed_port()}/graphql/")
+            await call(client, f"http://127.0.0.1:{closed_port}/graphql/")
     else:
         chosen = {"silent": silent(), "not-http": not_http(), "trickle": trickle(every=0.2)}[
             behaviour
@@ -354,12 +355,6 @@ async def test_a_slot_is_given_back_whatever_became_of_the_call(client_for: Any)
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_a_cancelled_call_gives_its_slot_back_at_once(client_for: Any) -> None:
