@@ -1302,7 +1302,8 @@ def valid_dashboard_read(draw: Draw, world: World) -> Probe:
         ]
         if path == "/session":
             expected = {"saleor_api_url": shop.api_url, "user_email": STAFF_USER["email"],
-                        "can_configure": True, "configured": True, "token_revoked": False}  # fmt: skip
+                        "can_configure": True, "configured": True, "token_revoked": False,
+                        "timezone": "Europe/Stockholm"}  # fmt: skip  # the shop's delivery days
             return None if body == expected else f"session {body}, expected {expected}"
         if path == "/config":
             document = await runtime.installations.get_config_document(shop.installation_id)
