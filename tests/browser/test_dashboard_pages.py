@@ -327,6 +327,11 @@ async def test_the_widget_shows_the_tracking_id_and_the_popup_sends_the_order(
 
         await frame.get_by_role("button", name="Send to Gordon").click()
         await stack.wait_until(lambda: unsent["number"] in stack.gordon.state.orders)
+
+        async def recorded() -> bool:  # Gordon has it before the worker records its answer
+            return (await stack.job_for(unsent))["tracking_id"] is not None
+
+        await stack.wait_until(recorded)
         sent = await stack.job_for(unsent)
         # what really happened, at the top, with the tracking ID; the toast says the same
         result = frame.locator(".result-area")

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from tests.hostile.kinds import (
     Draw,
     Kind,
+    _asks_claimed_saleor,
     _dashboard,
     _register,
     _register_headers,
@@ -84,7 +85,9 @@ def register_foreign_app_token(draw: Draw, world: World) -> Probe:
     token = shop.fake.state.issue_other_app_token(identifier=identifier)
     body = json.dumps({"auth_token": token}).encode()
     headers = _register_headers(shop.api_url)
-    return _register("register.foreign_app_token", headers, body, frozenset({401}))
+    probe = _register("register.foreign_app_token", headers, body, frozenset({401}))
+    probe.may_call = _asks_claimed_saleor(headers)  # only Saleor can tell whose token it is
+    return probe
 
 
 def _internal_gordon(draw: Draw) -> str:
