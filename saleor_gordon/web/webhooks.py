@@ -37,6 +37,7 @@ from saleor_gordon.store.inbox import ReceivedOrderEvent
 from saleor_gordon.web.error_responses import (
     error_response,
     internal_error_response,
+    log_client_disconnected,
     refusal_response,
     secrets_unreadable_response,
     store_unavailable_response,
@@ -101,6 +102,7 @@ class WebhookEndpoints:
             try:
                 response = await self._endpoints[path](request)
             except ClientDisconnect:
+                log_client_disconnected(scope)
                 return  # nobody to answer; an event handed to the inbox is committed anyway
             except WebhookRejected as exc:
                 response = refusal_response(exc)

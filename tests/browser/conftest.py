@@ -21,7 +21,11 @@
   ``tests/browser/screenshots/<test name>--<name>.png`` (kept out of git).
 
 Every test under ``tests/browser`` that uses ``page`` (``open_in_dashboard`` and ``screenshot`` do)
-gets the ``browser`` marker: ``-m "not browser"`` leaves them out.
+gets the ``browser`` marker: ``-m "not browser"`` leaves them out; and ``TEST_TIMEOUT``.
+
+Tests wait on states and events (``expect``, ``wait_for_function``, the host's ``wait_for*``),
+never on time; every such wait is bounded by ``dashboard_host.TIMEOUT_MS``, generous for a loaded
+machine.
 """
 
 from __future__ import annotations
@@ -38,10 +42,11 @@ from typing import Protocol
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Locator, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Locator, Page, async_playwright, expect
 
 from tests.browser.dashboard_host import (
     DEFAULT_PATHS,
+    TIMEOUT_MS,
     VIEWPORT,
     DashboardView,
     Mount,
@@ -68,6 +73,8 @@ CHROMIUM_ARGS = [
     "--use-mock-keychain",
 ]
 STARTUP_TIMEOUT = 30.0  # seconds
+TEST_TIMEOUT = 300  # seconds per test (pytest-timeout): an app, fakes and many waits, when loaded
+expect.set_options(timeout=TIMEOUT_MS)
 SCREENSHOTS_DIR = Path(__file__).resolve().parent / "screenshots"
 BROWSER_DIR = Path(__file__).resolve().parent
 
@@ -78,6 +85,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item, "fixturenames", ()
         ):
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.timeout(TEST_TIMEOUT))
 
 
 def _wait_for_devtools(process: subprocess.Popen[bytes], profile: Path) -> str:
@@ -141,6 +149,7 @@ async def browser(chromium_endpoint: str) -> AsyncIterator[Browser]:
 @pytest_asyncio.fixture
 async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
     context = await browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(TIMEOUT_MS)  # actions, navigations and wait_for_* of its pages
     yield context
     await context.close()
 

@@ -89,6 +89,10 @@ from saleor_gordon.fakes.loopback import serve_on_loopback
 Mount = Literal["app", "widget", "popup"]
 
 HOST_PAGE = Path(__file__).with_name("dashboard_host.html")
+TIMEOUT_MS = 60_000
+"""The bound of every wait on the browser (here, Playwright's ``expect`` and the pages' default,
+set in conftest.py): generous, since a loaded machine makes each step slow; a wait that is
+never met fails after this long."""
 FRAME_SELECTOR = 'iframe[data-test-id="app-frame"]'
 VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
 """The browser viewport of the recording; the frame sizes below follow from it."""
@@ -211,7 +215,9 @@ class DashboardView(NamedTuple):
 
     # --- waiting on the host's state (never on time) -------------------------------------------
 
-    async def wait_for(self, predicate: str, arg: Any = None, *, timeout_ms: float = 10_000) -> Any:
+    async def wait_for(
+        self, predicate: str, arg: Any = None, *, timeout_ms: float = TIMEOUT_MS
+    ) -> Any:
         """Wait until ``predicate(state, arg)`` (JS source) is truthy; returns its value."""
         handle = await self.page.wait_for_function(
             f"([arg]) => ({predicate})(window.__host.state, arg)", arg=[arg], timeout=timeout_ms
@@ -219,7 +225,7 @@ class DashboardView(NamedTuple):
         return await handle.json_value()
 
     async def wait_for_received(
-        self, message_type: str, count: int = 1, *, timeout_ms: float = 10_000
+        self, message_type: str, count: int = 1, *, timeout_ms: float = TIMEOUT_MS
     ) -> list[dict[str, Any]]:
         """Wait until the app has sent ``count`` messages of ``message_type``; returns them all."""
         await self.wait_for(
@@ -229,13 +235,15 @@ class DashboardView(NamedTuple):
         )
         return await self.received(message_type)
 
-    async def wait_for_toast(self, count: int = 1, *, timeout_ms: float = 10_000) -> dict[str, Any]:
+    async def wait_for_toast(
+        self, count: int = 1, *, timeout_ms: float = TIMEOUT_MS
+    ) -> dict[str, Any]:
         """Wait for the ``count``-th toast; returns it."""
         await self.wait_for("(s, n) => s.toasts.length >= n", count, timeout_ms=timeout_ms)
         return (await self.toasts())[count - 1]
 
     async def wait_for_resize(
-        self, count: int = 1, *, timeout_ms: float = 10_000
+        self, count: int = 1, *, timeout_ms: float = TIMEOUT_MS
     ) -> dict[str, Any]:
         """Wait for the ``count``-th ``widgetResize``; returns ``{t, requested, applied}``."""
         await self.wait_for("(s, n) => s.resizes.length >= n", count, timeout_ms=timeout_ms)
@@ -288,7 +296,7 @@ async def mount_in_host(
     double_load: bool = True,
     locale: str = "en",
     referrer_policy: str | None = None,
-    timeout_ms: float = 10_000,
+    timeout_ms: float = TIMEOUT_MS,
 ) -> DashboardView:
     """Open the host page on ``page`` and mount ``app_url`` (full page URL) in it.
 

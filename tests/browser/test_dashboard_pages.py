@@ -220,6 +220,7 @@ async def test_a_failed_order_shows_its_message_and_retry_syncs_it(
     start_gordon_sandbox: Callable[..., RunningSandbox],
     tmp_path: Path,
     open_in_dashboard: OpenInDashboard,
+    page: Page,
     screenshot: Screenshot,
 ) -> None:
     gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,), error_rate=1.0)
@@ -230,9 +231,15 @@ async def test_a_failed_order_shows_its_message_and_retry_syncs_it(
         await stack.wait_until(
             lambda: _status_is(stack, order, "failed"), timeout=30, message=lambda: "not failed"
         )
+        # The page's clock stands still (at the real time now) until the test moves it: the
+        # page's timers fire only then, however slow the machine is.
+        now = datetime.now(UTC)
+        await page.clock.install(time=now - timedelta(minutes=1))
+        await page.clock.pause_at(now)
         view = await open_page(stack, open_in_dashboard)
         frame = view.frame
         row = frame.get_by_role("row").filter(has_text=f"#{order['number']}")
+        failed_count = frame.locator(".counts button").filter(has_text="Failed").locator(".number")
         await expect(row.get_by_text("Failed")).to_be_visible()
         await expect(row).to_contain_text("Gordon is unavailable")
         await expect(row).to_contain_text("Retries stopped")
@@ -243,10 +250,15 @@ async def test_a_failed_order_shows_its_message_and_retry_syncs_it(
         await expect(frame.get_by_role("status").filter(has_text="queued")).to_be_visible()
         toast = await view.wait_for_toast()
         assert toast["title"] == "Retry queued"
+        await expect(failed_count).to_have_text("0")  # the page asked again after the Retry
         await stack.wait_until(lambda: _status_is(stack, order, "synced"), timeout=30)
-        # the row shows the truth by itself, well before the 10 s refresh, with the keyboard still
-        # on the row (the History button), and without Retry once the order is in Gordon
-        await expect(row.get_by_text("Synced")).to_be_visible(timeout=8_000)
+        # the row shows the truth by itself within 2 s of the page's time, well before the 10 s
+        # refresh, with the keyboard still on the row (the History button), and without Retry
+        # once the order is in Gordon
+        await page.clock.run_for(2_000)
+        await expect(row.get_by_text("Synced")).to_be_visible()
+        await page.clock.set_system_time(datetime.now(UTC))  # "x seconds ago" right from here on
+        await page.clock.resume()
         await expect(
             row.get_by_role("button", name=f"History of order #{order['number']}")
         ).to_be_focused()
@@ -326,12 +338,9 @@ async def test_the_widget_shows_the_tracking_id_and_the_popup_sends_the_order(
         assert unsent["number"] not in stack.gordon.state.orders
 
         await frame.get_by_role("button", name="Send to Gordon").click()
-        await stack.wait_until(lambda: unsent["number"] in stack.gordon.state.orders)
-
-        async def recorded() -> bool:  # Gordon has it before the worker records its answer
-            return (await stack.job_for(unsent))["tracking_id"] is not None
-
-        await stack.wait_until(recorded)
+        # synced: Gordon took it and the app stored its answer (the tracking ID)
+        await stack.wait_until(lambda: _status_is(stack, unsent, "synced"))
+        assert unsent["number"] in stack.gordon.state.orders
         sent = await stack.job_for(unsent)
         # what really happened, at the top, with the tracking ID; the toast says the same
         result = frame.locator(".result-area")
@@ -384,7 +393,7 @@ async def test_refused_tokens_are_explained_on_the_page(
     view = await open_page(stack, open_in_dashboard, token=tokens[kind])
     if kind == "missing":  # a handshake without a token: the page keeps waiting, then says so
         await expect(view.frame.get_by_role("alert")).to_contain_text(
-            "has not signed this page in yet", timeout=15_000
+            "has not signed this page in yet"
         )
         response = await view.page.request.get(f"{stack.app_url}/api/dashboard/session")
         assert response.status == 401

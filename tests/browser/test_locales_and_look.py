@@ -70,7 +70,7 @@ async def shop(
         synced, refused = stack.paid_order(), stack.paid_order()
         waiting = stack.paid_order(isPaid=False, chargeStatus="NONE")
         await stack.emit("ORDER_FULLY_PAID", synced["id"])
-        await stack.wait_until(lambda: synced["number"] in stack.gordon.state.orders)
+        await stack.wait_until(lambda: _status(stack, synced, "synced"))  # tracking ID stored
         accepting = stack.gordon.state.options
         stack.gordon.state.options = dataclasses.replace(accepting, delivery_groups=("Other",))
         await stack.emit("ORDER_FULLY_PAID", refused["id"])
