@@ -1,18 +1,28 @@
 // The order page's widget (ORDER_DETAILS_WIDGETS): Gordon status, tracking ID, delivery date and
 // time window, the last message and the next attempt. It tells the Dashboard its height
 // (widgetResize), because a widget frame is 200 px tall otherwise.
+//
+// On a Dashboard that opens popups for widgets (openPopup, 3.23.19+) it offers *Send to Gordon*
+// (an order Gordon does not have, or one that failed) and *Details*: both open the app's "Send to
+// Gordon" popup for this order (its extension identifier is on <body data-send-popup>). Elsewhere,
+// or when the Dashboard cannot open it (an installation from before the manifest named its
+// extensions), the widget says where the same popup is: the order's menu. When the popup changes
+// the order, the widget shows the new state at once (orderChannel).
 
 import { boot } from "./boot.js";
-import { errorNotice, none, serverText, statusPill, timeAgo } from "./ui.js";
+import { jobFacts, jobMessage, orderChannel } from "./order-status.js";
+import { errorNotice, notice, statusPill } from "./ui.js";
 import { html, nothing } from "./vendor/lit-html/lit-html.js";
 
 const REFRESH_MS = 15_000;
+const REOPEN_AFTER_MS = 1_500;
 
 const page = {
   title: "widget.title",
   state: "loading", // loading | ready | error | no-order
   job: null,
   error: null,
+  popup: "idle", // idle | opening | unavailable: the Dashboard could not open the popup
 
   async start(ctx) {
     new ResizeObserver(() => ctx.bridge.resizeWidget(document.documentElement.scrollHeight)).observe(document.body);
@@ -25,6 +35,11 @@ const page = {
       ctx.i18n.setTimeZone(session.timezone);
       ctx.update();
     }, () => {});
+    orderChannel().listen(ctx.bridge.orderId, (job) => {
+      page.job = job;
+      page.state = "ready";
+      ctx.update();
+    });
     const load = async () => {
       try {
         page.job = (await ctx.api.get("/order", { order_id: ctx.bridge.orderId })).job;
@@ -45,29 +60,68 @@ const page = {
     if (page.state === "loading") content = html`<p class="muted" role="status">${t("common.loading")}</p>`;
     else if (page.state === "no-order") content = html`<p class="muted">${t("widget.no_order")}</p>`;
     else if (page.state === "error") content = errorNotice(ctx, page.error, "widget.load_failed");
-    else content = jobView(ctx, page.job);
+    else content = html`${jobView(ctx, page.job)}${actionsView(ctx, page.job)}`;
     return html`<div class="widget" aria-live="polite">${content}</div>`;
   },
 };
 
 function jobView(ctx, job) {
   const { t } = ctx;
+  const popups = popupsOffered(ctx);
   if (!job) {
-    return html`<p><span class="pill">${t("widget.not_sent")}</span></p><p class="muted">${t("widget.not_sent_text")}</p>`;
+    return html`<p><span class="pill">${t("widget.not_sent")}</span></p>
+      <p class="muted">${t(popups ? "widget.not_sent_text" : "widget.not_sent_menu")}</p>`;
   }
-  const rows = [
-    ["widget.tracking_id", job.tracking_id ? html`<span class="mono">${job.tracking_id}</span>` : html`<span class="muted">${t("widget.not_yet")}</span>`],
-    ["widget.delivery_date", job.delivery_date ? ctx.i18n.date(job.delivery_date, "medium") : none],
-    ["widget.time_window", job.time_window || none],
-    ["widget.reference", job.external_ref ? html`<span class="mono">${job.external_ref}</span>` : none],
-    ["widget.last_attempt", timeAgo(ctx, job.last_attempt_at)],
-  ];
-  if (job.status === "retrying" && job.next_attempt_at) rows.push(["widget.next_attempt", timeAgo(ctx, job.next_attempt_at)]);
-  let message = job.last_message ? serverText(ctx, job.last_message) : nothing;
-  if (job.status === "pending") message = t(job.in_progress ? "orders.sending_now" : "orders.queued");
+  const message = jobMessage(ctx, job);
   return html`<div>${statusPill(ctx, job.status)}${job.in_progress ? html` <span class="muted small">${t("widget.sending")}</span>` : nothing}</div>
-    <dl>${rows.map(([term, value]) => html`<dt>${t(term)}</dt><dd>${value}</dd>`)}</dl>
-    ${message !== nothing ? html`<p class="message">${message}</p>` : nothing}`;
+    ${jobFacts(ctx, job)}
+    ${message !== nothing ? html`<p class="message">${message}</p>` : nothing}
+    ${!popups && job.retryable ? html`<p class="muted small">${t("widget.send_again_menu")}</p>` : nothing}`;
+}
+
+/** Can this widget open the popup here: a Dashboard that knows openPopup, which has not refused. */
+function popupsOffered(ctx) {
+  return ctx.bridge.supports("openPopup") && page.popup !== "unavailable" && Boolean(popupIdentifier());
+}
+
+function popupIdentifier() {
+  return document.body.dataset.sendPopup || "";
+}
+
+function actionsView(ctx, job) {
+  const { t } = ctx;
+  if (page.popup === "unavailable") return notice("info", t("widget.popup_unavailable"), { role: "status" });
+  if (!popupsOffered(ctx)) return nothing;
+  const send = !job ? "widget.send" : job.retryable ? "widget.send_again" : null;
+  const busy = page.popup === "opening";
+  return html`<div class="actions widget-actions">
+    ${send
+      ? html`<button class="btn btn-primary btn-small" type="button" ?disabled=${busy}
+          @click=${() => openPopup(ctx, "send")}>${t(send)}</button>`
+      : nothing}
+    ${job
+      ? html`<button class="btn btn-small" type="button" ?disabled=${busy}
+          @click=${() => openPopup(ctx, "details")}>${t("widget.details")}</button>`
+      : nothing}
+  </div>`;
+}
+
+/**
+ * Ask the Dashboard to open the popup for this order. It refuses while it refreshes a stale
+ * token ("retry shortly"): one more try; a second refusal means it cannot (e.g. the app was
+ * installed before its manifest named the popup), and the widget points to the order's menu.
+ */
+async function openPopup(ctx, view) {
+  page.popup = "opening";
+  ctx.update();
+  const params = { orderId: ctx.bridge.orderId, view };
+  let opened = await ctx.bridge.openPopup(popupIdentifier(), params);
+  if (!opened) {
+    await new Promise((resolve) => setTimeout(resolve, REOPEN_AFTER_MS));
+    opened = await ctx.bridge.openPopup(popupIdentifier(), params);
+  }
+  page.popup = opened ? "idle" : "unavailable";
+  ctx.update();
 }
 
 boot(page);
