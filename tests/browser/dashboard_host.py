@@ -25,8 +25,9 @@ App Bridge, as recorded (``dashboard_host.html`` holds the page and its script):
   before the load is answered right after the load's handshake, as both recorded handshakes came
   after the probe's notifyReady);
 - ``notification`` -> a toast (recorded, and shown bottom-right) + ``response``;
-- ``widgetResize {height}`` -> widgets only: iframe height = ceil(height) capped at 5000, ignored
-  unless a positive finite number; + ``response``;
+- ``widgetResize {height}`` -> iframe height = ceil(height) capped at 5000, ignored unless a
+  positive finite number; + ``response``. Set by every frame's listener on its own iframe, as the
+  Dashboard does: with the app's popup open, a widget's resize squeezes the popup too;
 - ``popupClose`` -> recorded, ``response``, the popup is removed;
 - ``refreshEntity`` (Dashboard 3.23.9+) -> recorded in ``entityRefreshes``, ``response``, and the
   order page behind a widget or popup loads its order again (``orderLoads``; with ``order_view``
@@ -45,7 +46,7 @@ App Bridge, as recorded (``dashboard_host.html`` holds the page and its script):
   Messages are accepted by origin only (as the Dashboard does); every message event is recorded.
   With a widget and its popup mounted, each frame has its own listener (the Dashboard's
   cross-talk): an action of one frame is answered to both frames, and the popup's notifyReady
-  also sends the widget a handshake; toasts, resizes, closes and refreshes happen once.
+  also sends the widget a handshake; toasts, closes and refreshes happen once, resizes on each.
 
 Use it through the fixtures in ``tests/browser/conftest.py``:
 
@@ -70,8 +71,9 @@ Use it through the fixtures in ``tests/browser/conftest.py``:
 - ``actions``: the handled ones as ``{t, type, payload}`` (an app's ``redirect`` action lands here:
   recorded and answered, the host does not navigate);
 - ``sent``: ``{t, data}`` the host posted to the frame (``view.sent(type)`` gives ``data``);
-- ``toasts``: ``{t, status, title, text, actionId}``; ``resizes``: ``{t, requested, applied}``
-  (``applied`` is the px set, or null when ignored); ``popupCloses``: ``{t, actionId}``;
+- ``toasts``: ``{t, status, title, text, actionId}``; ``resizes``: ``{t, requested, applied,
+  frames}`` (``applied`` is the px set on the ``frames`` named, or null when ignored);
+  ``popupCloses``: ``{t, actionId}``;
 - ``loads`` (``{t, frame, src}`` per load of a frame's final src), ``srcs`` (every src set on the
   main frame), ``token`` (what the main frame's next handshake carries), ``theme``, ``locale``,
   ``mount``, ``appOrigin``, ``handshakeDone``, ``frameClosed``, ``dashboardVersion``;
@@ -284,7 +286,7 @@ class DashboardView(NamedTuple):
     async def wait_for_resize(
         self, count: int = 1, *, timeout_ms: float = 10_000
     ) -> dict[str, Any]:
-        """Wait for the ``count``-th ``widgetResize``; returns ``{t, requested, applied}``."""
+        """Wait for the ``count``-th ``widgetResize``; returns ``{t, requested, applied, frames}``."""
         await self.wait_for("(s, n) => s.resizes.length >= n", count, timeout_ms=timeout_ms)
         return (await self.resizes())[count - 1]
 

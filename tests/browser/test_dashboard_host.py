@@ -27,6 +27,7 @@ from saleor_gordon.fakes.loopback import serve_on_loopback
 from saleor_gordon.fakes.saleor_fake import SaleorFakeState
 from tests.browser.conftest import OpenInDashboard, Screenshot
 from tests.browser.dashboard_host import (
+    POPUP_FRAME_SELECTOR,
     DashboardView,
     Mount,
     OrderView,
@@ -292,6 +293,7 @@ async def test_widget_is_200_high_until_it_resizes_itself(
     assert {k: v for k, v in (await view.wait_for_resize()).items() if k != "t"} == {
         "requested": 321,
         "applied": 321,
+        "frames": ["widget"],
     }
     await frame.wait_for_function("() => window.probe.resizes.length >= 1")
     assert (await probe_state(frame))["resizes"][-1] == {"width": 344, "height": 321}
@@ -568,6 +570,13 @@ async def test_a_widget_opens_its_popup_by_identifier_with_its_params(
     dialog = view.page.get_by_role("dialog", name="Probe action")
     await expect(dialog).to_be_visible()
     await screenshot("widget-popup")
+    # the cross-talk again: the widget's resize also sets the popup's height (widgetIframeResize)
+    await widget.evaluate("() => window.probe.send('widgetResize', {height: 250})")
+    resize = await view.wait_for_resize()
+    assert (resize["applied"], resize["frames"]) == (250, ["widget", "popup"])
+    box = await view.page.locator(POPUP_FRAME_SELECTOR).bounding_box()
+    assert box is not None
+    assert (box["width"], box["height"]) == (1230, 250)
     # when: the popup closes itself
     close = await popup.evaluate("() => window.probe.send('popupClose')")
     # then
