@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 from urllib.parse import quote
 
 import pytest
@@ -29,6 +30,7 @@ from saleor_gordon.store.jobs import JobStore
 from tests.browser.conftest import OpenInDashboard, Screenshot
 from tests.browser.dashboard_host import (
     DASHBOARD_VERSION,
+    POPUP_FRAME_SELECTOR,
     DashboardView,
     Mount,
     OrderView,
@@ -398,6 +400,14 @@ async def test_the_widget_opens_the_popup_which_sends_the_order_and_the_order_pa
         toast = await view.wait_for_toast()
         assert (toast["status"], toast["title"]) == ("success", "Sent to Gordon")
         assert sent["tracking_id"] in toast["text"]
+        # the widget shows it too, well before its own 15 s refresh, and does not resize itself
+        # while the popup is open: the Dashboard would set the popup to the widget's height
+        await expect(view.frame.get_by_text(sent["tracking_id"], exact=True)).to_be_visible(
+            timeout=5_000
+        )
+        assert await view.page.locator(POPUP_FRAME_SELECTOR).bounding_box() == {
+            "x": ANY, "y": ANY, "width": 1230, "height": 726,
+        }  # fmt: skip
         # the Dashboard reloads the order page, which now has Gordon's tracking ID
         await view.wait_for("s => s.orderLoads.length === 2")
         after = (await view.order_loads())[-1]
@@ -405,14 +415,16 @@ async def test_the_widget_opens_the_popup_which_sends_the_order_and_the_order_pa
         assert metadata_value(after, "gordon.tracking_id") == sent["tracking_id"]
         assert metadata_value(after, "gordon.status") == "synced"
         assert len((await view.state())["entityRefreshes"]) == 1
-        # and the widget shows it too, well before its own 15 s refresh
-        await expect(view.frame.get_by_text(sent["tracking_id"], exact=True)).to_be_visible(
-            timeout=5_000
-        )
         close = frame.get_by_role("button", name="Close")
         await expect(close).to_be_focused()  # the toast covers it bottom right; Enter closes
         await view_press(view, "Enter")
-        await view.wait_for("(state) => state.popupCloses.length === 1")
+        closed = await view.wait_for("(state) => state.popupCloses[0]")
+        # the popup closed: the widget's new height reaches the Dashboard, for the widget only
+        resize = await view.wait_for("(s, t) => s.resizes.find((r) => r.t >= t)", closed["t"])
+        assert resize["frames"] == ["widget"]
+        assert resize["applied"] == await view.frame.evaluate(
+            "() => Math.ceil(document.documentElement.scrollHeight)"
+        )
         await screenshot("order-page-refreshed", target=view.page.locator("#content"))
 
         # Details: the popup with the order's state and history first, the history open

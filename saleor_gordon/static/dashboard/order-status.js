@@ -50,23 +50,36 @@ function stepLabel(ctx, entry) {
 }
 
 const CHANNEL = "saleor-gordon:orders";
+/** An open popup says so this often; the widget takes it as closed after POPUP_SILENCE_MS. */
+export const POPUP_HEARTBEAT_MS = 2_000;
+export const POPUP_SILENCE_MS = 5_000;
 
 /**
- * The app's frames in this browser tab (the order's widget and its popup: same origin, same
- * Dashboard page) tell each other an order's new state, so the widget shows what the popup just
- * did without waiting for its next refresh. `post({orderId, job})`; `listen(orderId, callback)`.
+ * The app's frames in this browser (the order's widget and its popup: same origin, same
+ * Dashboard page) tell each other about an order: its new state, so the widget shows what the
+ * popup just did without waiting for its next refresh (`post`, `listen`), and whether the popup
+ * is open (`popup`, `listenPopup`), so the widget holds its widgetResize meanwhile: the Dashboard
+ * applies a widget's resize to every frame of the app, the open popup included.
  */
 export function orderChannel() {
   const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(CHANNEL) : null;
+  const on = (orderId, pick) =>
+    channel?.addEventListener("message", (event) => {
+      const data = event.data;
+      if (data && typeof data === "object" && data.orderId === orderId) pick(data);
+    });
   return {
     post(orderId, job) {
       channel?.postMessage({ orderId, job });
     },
     listen(orderId, callback) {
-      channel?.addEventListener("message", (event) => {
-        const data = event.data;
-        if (data && data.orderId === orderId && data.job && typeof data.job === "object") callback(data.job);
-      });
+      on(orderId, (data) => data.job && typeof data.job === "object" && callback(data.job));
+    },
+    popup(orderId, open) {
+      channel?.postMessage({ orderId, popup: open });
+    },
+    listenPopup(orderId, callback) {
+      on(orderId, (data) => typeof data.popup === "boolean" && callback(data.popup));
     },
   };
 }

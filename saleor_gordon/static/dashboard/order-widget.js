@@ -1,16 +1,18 @@
 // The order page's widget (ORDER_DETAILS_WIDGETS): Gordon status, tracking ID, delivery date and
 // time window, the last message and the next attempt. It tells the Dashboard its height
-// (widgetResize), because a widget frame is 200 px tall otherwise.
+// (widgetResize), because a widget frame is 200 px tall otherwise, except while the app's popup is
+// open (sizer).
 //
 // On a Dashboard that opens popups for widgets (openPopup, 3.23.19+) it offers *Send to Gordon*
-// (an order Gordon does not have, or one that failed) and *Details*: both open the app's "Send to
-// Gordon" popup for this order (its extension identifier is on <body data-send-popup>). Elsewhere,
-// or when the Dashboard cannot open it (an installation from before the manifest named its
-// extensions), the widget says where the same popup is: the order's menu. When the popup changes
-// the order, the widget shows the new state at once (orderChannel).
+// (an order the app has not sent: unknown or skipped), *Send again* (one that failed where Retry
+// can change something) and *Details*: all open the app's "Send to Gordon" popup for this order
+// (its extension identifier is on <body data-send-popup>). Elsewhere, or when the Dashboard
+// cannot open it (an installation from before the manifest named its extensions), the widget
+// says where the same popup is: the order's menu. When the popup changes the order, the widget
+// shows the new state at once (orderChannel).
 
 import { boot } from "./boot.js";
-import { jobFacts, jobMessage, orderChannel } from "./order-status.js";
+import { jobFacts, jobMessage, orderChannel, POPUP_SILENCE_MS } from "./order-status.js";
 import { errorNotice, notice, statusPill } from "./ui.js";
 import { html, nothing } from "./vendor/lit-html/lit-html.js";
 
@@ -25,7 +27,8 @@ const page = {
   popup: "idle", // idle | opening | unavailable: the Dashboard could not open the popup
 
   async start(ctx) {
-    new ResizeObserver(() => ctx.bridge.resizeWidget(document.documentElement.scrollHeight)).observe(document.body);
+    const channel = orderChannel();
+    sizer.start(ctx, channel);
     if (!ctx.bridge.orderId) {
       page.state = "no-order";
       ctx.update();
@@ -35,7 +38,7 @@ const page = {
       ctx.i18n.setTimeZone(session.timezone);
       ctx.update();
     }, () => {});
-    orderChannel().listen(ctx.bridge.orderId, (job) => {
+    channel.listen(ctx.bridge.orderId, (job) => {
       page.job = job;
       page.state = "ready";
       ctx.update();
@@ -65,6 +68,36 @@ const page = {
   },
 };
 
+/**
+ * The widget's height for the Dashboard (widgetResize), held while the app's popup for this order
+ * is open: the Dashboard sets the height a widget asks for on every frame of the app, so the
+ * popup would shrink to the widget's size. The height is sent once the popup has closed (it says
+ * so, or has been silent for POPUP_SILENCE_MS).
+ */
+const sizer = {
+  popupUntil: 0,
+  held: false,
+  timer: null,
+
+  start(ctx, channel) {
+    this.ctx = ctx;
+    new ResizeObserver(() => this.report()).observe(document.body);
+    if (ctx.bridge.orderId) channel.listenPopup(ctx.bridge.orderId, (open) => this.popup(open));
+  },
+
+  report() {
+    this.held = Date.now() < this.popupUntil;
+    if (!this.held) this.ctx.bridge.resizeWidget(document.documentElement.scrollHeight);
+  },
+
+  popup(open) {
+    clearTimeout(this.timer);
+    this.popupUntil = open ? Date.now() + POPUP_SILENCE_MS : 0;
+    if (open) this.timer = setTimeout(() => this.held && this.report(), POPUP_SILENCE_MS + 50);
+    else if (this.held) this.report();
+  },
+};
+
 function jobView(ctx, job) {
   const { t } = ctx;
   const popups = popupsOffered(ctx);
@@ -76,6 +109,7 @@ function jobView(ctx, job) {
   return html`<div>${statusPill(ctx, job.status)}${job.in_progress ? html` <span class="muted small">${t("widget.sending")}</span>` : nothing}</div>
     ${jobFacts(ctx, job)}
     ${message !== nothing ? html`<p class="message">${message}</p>` : nothing}
+    ${!popups && job.status === "skipped" ? html`<p class="muted small">${t("widget.send_now_menu")}</p>` : nothing}
     ${!popups && job.retryable ? html`<p class="muted small">${t("widget.send_again_menu")}</p>` : nothing}`;
 }
 
@@ -92,7 +126,9 @@ function actionsView(ctx, job) {
   const { t } = ctx;
   if (page.popup === "unavailable") return notice("info", t("widget.popup_unavailable"), { role: "status" });
   if (!popupsOffered(ctx)) return nothing;
-  const send = !job ? "widget.send" : job.retryable ? "widget.send_again" : null;
+  // Gordon does not have it (never heard of, or skipped: Send to Gordon sends a skipped order),
+  // or it failed where Retry can change something.
+  const send = !job || job.status === "skipped" ? "widget.send" : job.retryable ? "widget.send_again" : null;
   const busy = page.popup === "opening";
   return html`<div class="actions widget-actions">
     ${send
@@ -115,12 +151,14 @@ async function openPopup(ctx, view) {
   page.popup = "opening";
   ctx.update();
   const params = { orderId: ctx.bridge.orderId, view };
+  sizer.popup(true); // until the popup says it is open (or never opens)
   let opened = await ctx.bridge.openPopup(popupIdentifier(), params);
   if (!opened) {
     await new Promise((resolve) => setTimeout(resolve, REOPEN_AFTER_MS));
     opened = await ctx.bridge.openPopup(popupIdentifier(), params);
   }
   page.popup = opened ? "idle" : "unavailable";
+  if (!opened) sizer.popup(false);
   ctx.update();
 }
 

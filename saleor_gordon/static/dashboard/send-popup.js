@@ -10,7 +10,7 @@
 // appParams {orderId, view}: view "details" puts the order's state and history first, open.
 
 import { boot } from "./boot.js";
-import { historyList, jobFacts, jobMessage, orderChannel } from "./order-status.js";
+import { historyList, jobFacts, jobMessage, orderChannel, POPUP_HEARTBEAT_MS } from "./order-status.js";
 import { errorNotice, notice, serverText, statusPill } from "./ui.js";
 import { html, nothing } from "./vendor/lit-html/lit-html.js";
 
@@ -39,6 +39,7 @@ const page = {
     }
     page.mode = ctx.bridge.appParams.view === "details" ? "details" : "send";
     page.channel = orderChannel();
+    announceOpen(page.channel, ctx.bridge.orderId);
     ctx.api.get("/session").then((session) => {
       ctx.i18n.setTimeZone(session.timezone);
       ctx.update();
@@ -69,6 +70,16 @@ const page = {
     return html`<h1 class="visually-hidden">${t("send.title")}</h1><div class="preview">${content}</div>`;
   },
 };
+
+/** Tell the order's widget that this popup is open, and when it closes (see orderChannel). */
+function announceOpen(channel, orderId) {
+  channel.popup(orderId, true);
+  const heartbeat = setInterval(() => channel.popup(orderId, true), POPUP_HEARTBEAT_MS);
+  addEventListener("pagehide", () => {
+    clearInterval(heartbeat);
+    channel.popup(orderId, false);
+  });
+}
 
 async function send(ctx, preview) {
   const number = preview.order_number;
@@ -154,10 +165,12 @@ function sendingView(ctx, preview) {
 }
 
 /** The order's state in Gordon now: status, facts, last message and its history. */
-function statusView(ctx, job) {
+function statusView(ctx, job, preview) {
   const { t } = ctx;
   if (!job) return nothing;
-  const message = jobMessage(ctx, job);
+  // The preview below says it already (e.g. what to fix): not twice.
+  const settled = !job.in_progress && job.status !== "pending";
+  const message = settled && job.last_message && job.last_message === preview.message ? nothing : jobMessage(ctx, job);
   return html`<section class="order-status" aria-labelledby="order-status-title">
     <h2 id="order-status-title">${t("send.in_gordon")} ${statusPill(ctx, job.status)}</h2>
     ${jobFacts(ctx, job)}
@@ -175,11 +188,11 @@ function previewView(ctx, preview) {
     send: t("send.message_send", { ref }),
     update: t("send.message_update", { ref }),
     not_configured: t("send.message_not_configured"),
-  }[preview.action] ?? serverText(ctx, preview.message);
+  }[preview.action] ?? (preview.action === "fix" && preview.problems.length ? nothing : serverText(ctx, preview.message));
   const done = page.sending && page.sending.state !== "failed";
   const busy = page.sending && ["queueing", "following"].includes(page.sending.state);
   const headline = done ? nothing : notice(kind, html`<strong>${t(`send.headline_${preview.action}`, { number })}</strong> ${detail}`);
-  const status = statusView(ctx, page.job);
+  const status = statusView(ctx, page.job, preview);
   return html`
     <div class="result-area" role="status" aria-live="polite">${sendingView(ctx, preview)}</div>
     ${page.mode === "details" ? html`${status}${headline}` : html`${headline}${status}`}
