@@ -437,6 +437,9 @@ async def test_the_widget_opens_the_popup_which_sends_the_order_and_the_order_pa
             "Gordon accepted the order"
         )
         await expect(frame.get_by_text("Nothing to send.")).to_be_visible()
+        # nothing to send: no Send button, and the one button closes
+        await expect(frame.get_by_role("button", name="Send to Gordon")).to_have_count(0)
+        await expect(frame.get_by_role("button", name="Close")).to_be_visible()
         await screenshot("popup-details", target=view.page.locator(".modal iframe"))
         assert page_errors == []
 
@@ -478,7 +481,8 @@ async def test_where_the_dashboard_cannot_open_the_popup_the_widget_points_to_th
         )
         await unnamed.frame.get_by_role("button", name="Send to Gordon").click()
         await expect(unnamed.frame.get_by_role("status")).to_have_text(
-            "The Dashboard could not open “Send to Gordon” from here. Open it from the order's menu."
+            "The Dashboard could not open “Send to Gordon” from here. Open it from the order's menu.",
+            timeout=10_000,  # asked twice, 1.5 s apart
         )
         await expect(unnamed.frame.get_by_text(menu_hint, exact=False)).to_be_visible()
         refusals = (await unnamed.state())["popupRefusals"]
@@ -498,6 +502,7 @@ async def test_where_the_dashboard_cannot_open_the_popup_the_widget_points_to_th
             order_view=order_page(stack),
         )
         await popup.frame.get_by_role("button", name="Send to Gordon").click()
+        await stack.wait_until(lambda: _status_is(stack, unsent, "synced"))
         result = popup.frame.locator(".result-area")
         await expect(result).to_contain_text(f"Gordon accepted order #{unsent['number']}")
         await expect(result).to_contain_text(

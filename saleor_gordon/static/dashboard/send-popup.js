@@ -187,6 +187,7 @@ function previewView(ctx, preview) {
   const detail = {
     send: t("send.message_send", { ref }),
     update: t("send.message_update", { ref }),
+    unchanged: t("send.message_unchanged"),
     not_configured: t("send.message_not_configured"),
   }[preview.action] ?? (preview.action === "fix" && preview.problems.length ? nothing : serverText(ctx, preview.message));
   const done = page.sending && page.sending.state !== "failed";
@@ -208,10 +209,10 @@ function previewView(ctx, preview) {
       : nothing}
     ${preview.gordon_order ? orderDetails(ctx, preview.gordon_order) : nothing}
     <div class="save-bar">
-      <button class="btn" type="button" id="popup-close" @click=${() => ctx.bridge.closePopup()}>${t(done ? "send.close" : "send.cancel")}</button>
-      ${done
+      <button class="btn" type="button" id="popup-close" @click=${() => ctx.bridge.closePopup()}>${t(done || !preview.can_send ? "send.close" : "send.cancel")}</button>
+      ${done || !preview.can_send
         ? nothing
-        : html`<button class="btn btn-primary" type="button" ?disabled=${!preview.can_send || busy}
+        : html`<button class="btn btn-primary" type="button" ?disabled=${busy}
             @click=${() => send(ctx, preview)}>${t(preview.action === "update" ? "send.update" : "send.send")}</button>`}
     </div>`;
 }
