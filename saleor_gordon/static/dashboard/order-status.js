@@ -19,7 +19,8 @@ export function jobFacts(ctx, job) {
     ["widget.reference", job.external_ref ? html`<span class="mono">${job.external_ref}</span>` : none],
     ["widget.last_attempt", timeAgo(ctx, job.last_attempt_at)],
   ];
-  if (job.status === "retrying" && job.next_attempt_at) rows.push(["widget.next_attempt", timeAgo(ctx, job.next_attempt_at)]);
+  // While it is being sent, that is the attempt: no "next attempt" beside it.
+  if (job.status === "retrying" && job.next_attempt_at && !job.in_progress) rows.push(["widget.next_attempt", timeAgo(ctx, job.next_attempt_at)]);
   return html`<dl class="facts">${rows.map(([term, value]) => html`<dt>${t(term)}</dt><dd>${value}</dd>`)}</dl>`;
 }
 

@@ -128,7 +128,8 @@ function actionsView(ctx, job) {
   if (!popupsOffered(ctx)) return nothing;
   // Gordon does not have it (never heard of, or skipped: Send to Gordon sends a skipped order),
   // or it failed where Retry can change something.
-  const send = !job || job.status === "skipped" ? "widget.send" : job.retryable ? "widget.send_again" : null;
+  let send = !job || job.status === "skipped" ? "widget.send" : job.retryable ? "widget.send_again" : null;
+  if (job?.in_progress) send = null; // being sent right now
   const busy = page.popup === "opening";
   return html`<div class="actions widget-actions">
     ${send
