@@ -10,8 +10,11 @@
 - ``dashboard_host`` (session): origin of the host server (``dashboard_host.py``).
 - ``open_in_dashboard(app_base_url, mount="app", path=None, *, token, saleor_api_url, app_id,
   order_id=None, theme="light", label=None, saleor_version=None, double_load=True, page=None,
-  locale="en", referrer_policy=None)
+  locale="en", referrer_policy=None, dashboard_version="v3.23.27", extensions=(), order_view=None)
   -> DashboardView``: the host page on ``page`` with the app mounted; unpacks as ``page, frame``.
+  ``extensions`` (``PopupExtension``) are the popups a widget may open with openPopup;
+  ``order_view(order_id)`` gives the order page behind a widget or popup its data (reloaded on
+  refreshEntity).
   One mount per page: for a second frame, pass ``page=await context.new_page()``.
   ``path`` defaults to ``DEFAULT_PATHS[mount]`` (the app's ``/app``, ``/app/order-widget``,
   ``/app/send-to-gordon``).
@@ -36,7 +39,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -45,11 +48,14 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Locator, Page, async_playwright, expect
 
 from tests.browser.dashboard_host import (
+    DASHBOARD_VERSION,
     DEFAULT_PATHS,
     TIMEOUT_MS,
     VIEWPORT,
     DashboardView,
     Mount,
+    OrderView,
+    PopupExtension,
     mount_in_host,
     running_dashboard_host,
 )
@@ -192,6 +198,9 @@ class OpenInDashboard(Protocol):
         page: Page | None = None,
         locale: str = "en",
         referrer_policy: str | None = None,
+        dashboard_version: str = DASHBOARD_VERSION,
+        extensions: Sequence[PopupExtension] = (),
+        order_view: OrderView | None = None,
     ) -> Awaitable[DashboardView]: ...
 
 
@@ -216,6 +225,9 @@ def open_in_dashboard(page: Page, dashboard_host: str) -> OpenInDashboard:
         page: Page | None = None,
         locale: str = "en",
         referrer_policy: str | None = None,
+        dashboard_version: str = DASHBOARD_VERSION,
+        extensions: Sequence[PopupExtension] = (),
+        order_view: OrderView | None = None,
     ) -> DashboardView:
         return await mount_in_host(
             page or default_page,
@@ -232,6 +244,9 @@ def open_in_dashboard(page: Page, dashboard_host: str) -> OpenInDashboard:
             double_load=double_load,
             locale=locale,
             referrer_policy=referrer_policy,
+            dashboard_version=dashboard_version,
+            extensions=extensions,
+            order_view=order_view,
         )
 
     return open_
