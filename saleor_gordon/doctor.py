@@ -20,12 +20,10 @@ Every failure carries a remedy. Reads only: the same code paths as the app (``Sa
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -40,6 +38,7 @@ from saleor_gordon.errors import (
     StoreUnavailable,
 )
 from saleor_gordon.observability import sanitize_url
+from saleor_gordon.outbound import outbound_client
 from saleor_gordon.runtime import Runtime, utc_now
 from saleor_gordon.saleor.graphql_client import failure_summary
 from saleor_gordon.saleor.manifest import PERMISSIONS, build_manifest
@@ -113,9 +112,8 @@ async def diagnose(
         checks.append(Check("installations", "skip", "needs the database and the secret key"))
         return DoctorReport(checks)
     engine = create_engine(settings.database_url)
-    timeout = httpx.Timeout(settings.saleor_timeout_seconds, connect=5.0)
     try:
-        async with httpx.AsyncClient(timeout=timeout, transport=transport) as http:
+        async with outbound_client(settings, transport=transport) as http:
             runtime = Runtime(settings=settings, engine=engine, secret_box=box, http=http)
             checks.extend(await _shops(runtime, saleor_api_url, now or utc_now(), stuck_after))
     finally:
@@ -139,7 +137,7 @@ ALLOW_LISTS_REMEDY = {
     "SALEOR_GORDON_ALLOWED_SALEOR_URLS": "SALEOR_GORDON_ALLOWED_SALEOR_URLS to the Saleor API URLs "
     r"you serve (e.g. https://[a-z0-9-]+\.saleor\.cloud/graphql/)",
     "SALEOR_GORDON_ALLOWED_GORDON_URLS": "SALEOR_GORDON_ALLOWED_GORDON_URLS to Gordon's hosts "
-    r"(e.g. https://([a-z0-9-]+\.)+gordondelivery\.com/?)",
+    r"(e.g. https://backend(\.staging)?\.gordondelivery\.com)",
 }
 
 
@@ -148,7 +146,7 @@ def allow_lists_check(settings: Settings) -> Check:
 
     With a loopback ``APP_URL`` (a local trial) the allow-lists are not needed.
     """
-    if is_loopback_url(settings.app_url):
+    if settings.local_trial:
         return Check(
             "allow_lists", "ok", f"APP_URL {settings.app_url} is local: allow-lists not needed"
         )
@@ -156,7 +154,7 @@ def allow_lists_check(settings: Settings) -> Check:
         name
         for name, value in (
             ("SALEOR_GORDON_ALLOWED_SALEOR_URLS", settings.allowed_saleor_urls),
-            ("SALEOR_GORDON_ALLOWED_GORDON_URLS", _allowed_gordon_urls(settings)),
+            ("SALEOR_GORDON_ALLOWED_GORDON_URLS", settings.allowed_gordon_urls),
         )
         if not value
     ]
@@ -176,24 +174,6 @@ def allow_lists_check(settings: Settings) -> Check:
         + " on every process (docs/deploy.md, Security model)."
     )
     return Check("allow_lists", "warn", detail, remedy)
-
-
-def _allowed_gordon_urls(settings: Settings) -> object:
-    # Read defensively: the setting is being added beside this check.
-    return getattr(settings, "allowed_gordon_urls", None)
-
-
-def is_loopback_url(url: str) -> bool:
-    """True when ``url``'s host is ``localhost`` (or below it) or a loopback address."""
-    host = (urlsplit(url).hostname or "").rstrip(".").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
-    return (mapped or address).is_loopback
 
 
 async def _database_check(settings: Settings) -> Check:

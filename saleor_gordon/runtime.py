@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.jobs.queue import JobQueue
 from saleor_gordon.jobs.views import JobViews
+from saleor_gordon.outbound import outbound_client
 from saleor_gordon.saleor.graphql_client import SaleorClient
 from saleor_gordon.saleor.jwks import JwksRefetchLimiter
 from saleor_gordon.secret_box import SecretBox, load_secret_keys
@@ -37,6 +38,7 @@ class Runtime:
     engine: AsyncEngine
     secret_box: SecretBox
     http: httpx.AsyncClient
+    """The outbound client: every request through the outbound policy (``outbound_client``)."""
     clock: Clock = utc_now
     jwks_limiter: JwksRefetchLimiter = field(default_factory=JwksRefetchLimiter)
     wake_workers: Callable[[], None] = lambda: None
@@ -94,11 +96,14 @@ class Runtime:
 async def open_runtime(
     settings: Settings, *, clock: Clock = utc_now, transport: httpx.AsyncBaseTransport | None = None
 ) -> AsyncIterator[Runtime]:
-    """Open the database engine and the outbound HTTP client; close both on exit."""
+    """Open the database engine and the outbound HTTP client; close both on exit.
+
+    Every outbound call goes through the outbound policy (``saleor_gordon.outbound``);
+    ``transport`` (tests) replaces only its connection pools.
+    """
     secret_box = SecretBox.from_keys(load_secret_keys(settings))
     engine = create_engine(settings.database_url)
-    timeout = httpx.Timeout(settings.saleor_timeout_seconds, connect=5.0)
-    async with httpx.AsyncClient(timeout=timeout, transport=transport) as http:
+    async with outbound_client(settings, transport=transport) as http:
         runtime = Runtime(
             settings=settings,
             engine=engine,

@@ -71,7 +71,7 @@ async def read_shop_config(runtime: Runtime, installation_id: int) -> StoredShop
         return StoredShopConfig(config=None, client_secret_set=False)
     data, secret = document
     try:
-        parse_shop_config(with_secret(data, secret))
+        parse_shop_config(with_secret(data, secret), gordon_urls=runtime.settings.gordon_url_rules)
     except ShopConfigInvalid as exc:
         return StoredShopConfig(config=data, client_secret_set=bool(secret), problems=exc.details)
     return StoredShopConfig(config=data, client_secret_set=bool(secret))
@@ -84,7 +84,9 @@ async def save_shop_config(runtime: Runtime, installation_id: int, data: object)
         ShopConfigInvalid: with every problem; the stored configuration is unchanged then.
     """
     stored = await _stored_gordon(runtime, installation_id)
-    config = parse_shop_config(keep_stored_secret(data, stored))
+    config = parse_shop_config(
+        keep_stored_secret(data, stored), gordon_urls=runtime.settings.gordon_url_rules
+    )
     await runtime.installations.save_config(installation_id, config, now=runtime.clock())
     return config
 
@@ -100,7 +102,8 @@ async def check_gordon_connection(
     stored = await _stored_gordon(runtime, installation_id)
     completed = keep_stored_secret({"gordon": gordon}, stored)
     settings = parse_gordon_settings(
-        completed.get("gordon") if isinstance(completed, dict) else gordon
+        completed.get("gordon") if isinstance(completed, dict) else gordon,
+        gordon_urls=runtime.settings.gordon_url_rules,
     )
     client = GordonClient(
         base_url=settings.base_url,

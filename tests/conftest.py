@@ -153,10 +153,6 @@ def candidate_port() -> int:
         return int(sock.getsockname()[1])
 
 
-_free_port = candidate_port
-"""The older name (tests/chaos uses it): a server given this port must still move on conflict."""
-
-
 @pytest.fixture
 def closed_port() -> Iterator[int]:
     """A loopback port that refuses connections for the whole test: bound, so no other process
@@ -220,12 +216,14 @@ def postgres_server_url() -> Iterator[str]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _start_postgres(pg_ctl: str, data: Path, workdir: Path) -> int:
+def _start_postgres(pg_ctl: str, data: Path, workdir: Path, extra_options: str = "") -> int:
     """Start the cluster on a free port, another one when the port was taken meanwhile."""
     log = workdir / "log"
     for _ in range(PORT_ATTEMPTS):
         port = candidate_port()
-        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {workdir} -c fsync=off"
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {port} -k {workdir} -c fsync=off {extra_options}"
+        )
         started = subprocess.run(
             _as_postgres_user(
                 [pg_ctl, "-D", str(data), "-l", str(log), "-w", "-o", options, "start"]

@@ -27,7 +27,6 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any, Literal, TypeVar, cast
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -37,11 +36,24 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 from pydantic_core import ErrorDetails
 
 from saleor_gordon.core.delivery_dates import first_delivery_date
+from saleor_gordon.core.destinations import (
+    INTERNAL_ADDRESS,
+    MAX_URL_CHARS,
+    NOT_HTTPS,
+    URL_BAD_HOST,
+    URL_EXTRA_PARTS,
+    URL_NOT_PLAIN,
+    URL_TOO_LONG,
+    DestinationRules,
+    gordon_base_url_problem,
+    not_allowed_by,
+)
 from saleor_gordon.core.gordon_order import ITEM_TYPES, ItemType, format_time_window
 from saleor_gordon.core.messages import CodedValueError
 from saleor_gordon.errors import ConfigProblem, ShopConfigInvalid
@@ -68,6 +80,9 @@ TOP_LEVEL = "(top level)"
 SECRET_MASK = "********"  # noqa: S105 - the mask shown instead of a secret, not a secret
 
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+GORDON_URL_RULES = "gordon_url_rules"
+"""The validation context key of the rules a Gordon base URL must meet (``DestinationRules``)."""
+_BASE_URL_EXAMPLE = "use e.g. https://backend.staging.gordondelivery.com"
 
 
 class _ConfigModel(BaseModel):
@@ -95,15 +110,13 @@ class GordonSettings(_ConfigModel):
 
     @field_validator("base_url")
     @classmethod
-    def _check_base_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise CodedValueError(
-                "config.not_a_url",
-                f"{value!r} is not an absolute http(s) URL; use e.g. "
-                "https://backend.staging.gordondelivery.com",
-                value=value,
-            )
+    def _check_base_url(cls, value: str, info: ValidationInfo) -> str:
+        context = info.context if isinstance(info.context, dict) else {}
+        rules = context.get(GORDON_URL_RULES)
+        judged_by = rules if isinstance(rules, DestinationRules) else None
+        problem = gordon_base_url_problem(value, judged_by)
+        if problem is not None:
+            raise _base_url_refused(value, problem, judged_by)
         return value.rstrip("/")
 
     @field_validator("client_id")
@@ -274,8 +287,12 @@ class ShopConfig(_ConfigModel):
 _Part = TypeVar("_Part", bound=_ConfigModel)
 
 
-def parse_shop_config(data: object) -> ShopConfig:
+def parse_shop_config(data: object, *, gordon_urls: DestinationRules | None = None) -> ShopConfig:
     """Validate ``data`` (parsed JSON) into a ``ShopConfig``.
+
+    ``gordon_urls``: where the Gordon base URL may point (the app's settings), for a configuration
+    about to be saved or used for a call; None checks only its form (a stored configuration is
+    read that way, and the outbound policy judges every call anyway).
 
     Raises:
         ShopConfigInvalid: with every problem, each as ``"<json path>: <what is wrong>; <what to do>"``.
@@ -289,18 +306,20 @@ def parse_shop_config(data: object) -> ShopConfig:
             ]
         )
     try:
-        return ShopConfig.model_validate(data)
+        return ShopConfig.model_validate(data, context={GORDON_URL_RULES: gordon_urls})
     except ValidationError as exc:
         raise ShopConfigInvalid([_problem(error) for error in exc.errors()]) from None
 
 
-def parse_gordon_settings(data: object) -> GordonSettings:
+def parse_gordon_settings(
+    data: object, *, gordon_urls: DestinationRules | None = None
+) -> GordonSettings:
     """Validate the ``gordon`` object alone (for "Test connection" before saving).
 
     Raises:
         ShopConfigInvalid: every problem, with paths as in a whole configuration (``gordon.…``).
     """
-    return _parse_part(GordonSettings, "gordon", data)
+    return _parse_part(GordonSettings, "gordon", data, gordon_urls)
 
 
 def parse_delivery_days(data: object) -> DeliveryDays:
@@ -312,13 +331,15 @@ def parse_delivery_days(data: object) -> DeliveryDays:
     return _parse_part(DeliveryDays, "delivery_days", data)
 
 
-def _parse_part(model: type[_Part], key: str, data: object) -> _Part:
+def _parse_part(
+    model: type[_Part], key: str, data: object, gordon_urls: DestinationRules | None = None
+) -> _Part:
     if not isinstance(data, dict):
         raise ShopConfigInvalid(
             [ConfigProblem(key, "must be a JSON object", "config.not_an_object")]
         )
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={GORDON_URL_RULES: gordon_urls})
     except ValidationError as exc:
         problems = [_problem(_under(key, error)) for error in exc.errors()]
         raise ShopConfigInvalid(problems) from None
@@ -423,6 +444,27 @@ def _problem(error: ErrorDetails) -> ConfigProblem:
     if kind == "less_than_equal" and limit is not None:
         return ConfigProblem(path, message, "config.too_large", {"limit": limit})
     return ConfigProblem(path, message, "config.wrong_type")
+
+
+def _base_url_refused(value: str, problem: str, rules: DestinationRules | None) -> CodedValueError:
+    """A refused Gordon base URL as a coded problem (the Dashboard words it), with its English."""
+    english = f"{_short(value)} {problem}; {_BASE_URL_EXAMPLE}"
+    if rules is not None and problem == not_allowed_by(rules.setting):
+        return CodedValueError("config.url_not_allowed", english, setting=rules.setting)
+    code, params = _URL_PROBLEMS.get(problem, ("config.not_a_url", {"value": value}))
+    return CodedValueError(code, english, **params)
+
+
+_URL_PROBLEMS: dict[str, tuple[str, dict[str, object]]] = {
+    URL_TOO_LONG: ("config.url_too_long", {"limit": MAX_URL_CHARS}),
+    URL_NOT_PLAIN: ("config.url_not_plain", {}),
+    URL_EXTRA_PARTS: ("config.url_extra_parts", {}),
+    URL_BAD_HOST: ("config.url_bad_host", {}),
+    INTERNAL_ADDRESS: ("config.url_internal", {}),
+    NOT_HTTPS: ("config.url_not_https", {}),
+}
+"""The code of each way a base URL can be refused (``core.destinations``); any other (not an
+http(s) URL) is ``config.not_a_url``."""
 
 
 def _short(value: object) -> str:

@@ -171,7 +171,8 @@ Index("ix_job_history_job", job_history.c.job_id, job_history.c.at)
 gordon_rate = Table(
     "gordon_rate",
     metadata,
-    # "<base URL> <client id>" of one Gordon account; every process paces its requests here.
+    # SHA-256 of one Gordon account's key (base URL, client id, secret digest: store/rate.py);
+    # every process paces its requests here.
     Column("account", String(2048), primary_key=True),
     # Seconds since the epoch at which the account's next request may be sent.
     Column("next_slot", Float, nullable=False),

@@ -194,6 +194,7 @@ class JobOut(_Model):
     time_window: str | None
     events_seen: list[str]
     in_progress: bool
+    retryable: bool = Field(description="Retry (or Send to Gordon) can change something now")
     created_at: datetime
     updated_at: datetime
     history: list[HistoryOut]
@@ -323,6 +324,7 @@ def _saleor_errors() -> Iterator[None]:
 def _job_out(job: JobView) -> JobOut:
     data = job.to_dict()
     data.pop("saleor_api_url")  # the shop is the caller's own
+    data["retryable"] = job.status in RETRYABLE_STATUSES
     return JobOut.model_validate(data)
 
 

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from saleor_gordon.errors import (
@@ -40,11 +41,13 @@ STATUS_BY_CODE: dict[str, int] = {
     "SIGNATURE_VERIFICATION_FAILED": 401,
     "UNKNOWN_APP_ID": 401,
     "JWKS_NOT_AVAILABLE": 401,
+    "FOREIGN_APP_TOKEN": 401,
     "SALEOR_URL_PROHIBITED": 403,
     "NOT_FOUND": 404,
     "INVALID_REQUEST": 422,
     "WRONG_METHOD": 405,
     "PAYLOAD_TOO_LARGE": 413,
+    "TOO_MANY_REGISTRATIONS": 429,
     "INTERNAL_ERROR": 500,
     "SECRETS_UNREADABLE": 500,
     "STORE_UNAVAILABLE": 503,
@@ -124,6 +127,18 @@ def internal_error_response(scope: Scope, error: Exception) -> JSONResponse:
     )
 
 
+def log_client_disconnected(scope: Scope) -> None:
+    """A client left while its request body was on the way: its doing, not the app's, so INFO
+    (no traceback). Nothing is answered (nobody is left to read it) and nothing was stored: every
+    endpoint reads its whole body before it acts on it."""
+    logger.info(
+        "request.client_disconnected method=%s path=%s: the client left before sending the "
+        "whole body",
+        scope.get("method"),
+        scope.get("path"),
+    )
+
+
 async def _request_refused(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, WebhookRejected | RegistrationRefused | DashboardRequestRefused)
     return refusal_response(exc)
@@ -160,6 +175,7 @@ class InternalErrorMiddleware:
     """Any exception no handler took becomes a logged, coded JSON 500 without a traceback.
 
     Starlette's own handler for ``Exception`` answers and then re-raises; this one answers only.
+    A client that left mid-body (``ClientDisconnect``) is no error: logged, not answered.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -179,6 +195,8 @@ class InternalErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            log_client_disconnected(scope)
         except Exception as exc:
             response = internal_error_response(scope, exc)
             if started:

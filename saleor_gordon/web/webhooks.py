@@ -31,6 +31,7 @@ from saleor_gordon.saleor.webhooks import SignedWebhook
 from saleor_gordon.web.error_responses import (
     error_response,
     internal_error_response,
+    log_client_disconnected,
     refusal_response,
     secrets_unreadable_response,
     store_unavailable_response,
@@ -79,6 +80,7 @@ class WebhookEndpoints:
             try:
                 response = await self._endpoints[path](request)
             except ClientDisconnect:
+                log_client_disconnected(scope)
                 return  # nobody to answer; an event handed to the inbox is committed anyway
             except WebhookRejected as exc:
                 response = refusal_response(exc)

@@ -7,12 +7,15 @@ a shop owner lives through; screenshots of the main screens land in ``tests/brow
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 from urllib.parse import quote
 
 import pytest
@@ -21,9 +24,17 @@ from playwright.async_api import Browser, Frame, Page, Response, expect
 
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from saleor_gordon.jobs.views import JobViews
+from saleor_gordon.saleor.manifest import SEND_LABEL, SEND_POPUP_IDENTIFIER, SEND_POPUP_PATH
 from saleor_gordon.store.installations import InstallationStore
 from tests.browser.conftest import OpenInDashboard, Screenshot
-from tests.browser.dashboard_host import DashboardView, Mount
+from tests.browser.dashboard_host import (
+    DASHBOARD_VERSION,
+    POPUP_FRAME_SELECTOR,
+    DashboardView,
+    Mount,
+    OrderView,
+    PopupExtension,
+)
 from tests.e2e.conftest import Stack, running_stack
 from tests.support.fixtures import RunningSaleorFake
 from tests.support.saleor_fake import SigningKey
@@ -58,6 +69,9 @@ async def open_page(
     order_id: str | None = None,
     theme: str = "light",
     page: Page | None = None,
+    dashboard_version: str = DASHBOARD_VERSION,
+    extensions: Sequence[PopupExtension] = (),
+    order_view: OrderView | None = None,
 ) -> DashboardView:
     return await open_in_dashboard(
         stack.app_url,
@@ -68,6 +82,9 @@ async def open_page(
         order_id=order_id,
         theme=theme,
         page=page,
+        dashboard_version=dashboard_version,
+        extensions=extensions,
+        order_view=order_view,
     )
 
 
@@ -213,6 +230,7 @@ async def test_a_failed_order_shows_its_message_and_retry_syncs_it(
     start_gordon_sandbox: Callable[..., RunningSandbox],
     tmp_path: Path,
     open_in_dashboard: OpenInDashboard,
+    page: Page,
     screenshot: Screenshot,
 ) -> None:
     gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,), error_rate=1.0)
@@ -223,9 +241,15 @@ async def test_a_failed_order_shows_its_message_and_retry_syncs_it(
         await stack.wait_until(
             lambda: _status_is(stack, order, "failed"), timeout=30, message=lambda: "not failed"
         )
+        # The page's clock stands still (at the real time now) until the test moves it: the
+        # page's timers fire only then, however slow the machine is.
+        now = datetime.now(UTC)
+        await page.clock.install(time=now - timedelta(minutes=1))
+        await page.clock.pause_at(now)
         view = await open_page(stack, open_in_dashboard)
         frame = view.frame
         row = frame.get_by_role("row").filter(has_text=f"#{order['number']}")
+        failed_count = frame.locator(".counts button").filter(has_text="Failed").locator(".number")
         await expect(row.get_by_text("Failed")).to_be_visible()
         await expect(row).to_contain_text("Gordon is unavailable")
         await expect(row).to_contain_text("Retries stopped")
@@ -236,10 +260,15 @@ async def test_a_failed_order_shows_its_message_and_retry_syncs_it(
         await expect(frame.get_by_role("status").filter(has_text="queued")).to_be_visible()
         toast = await view.wait_for_toast()
         assert toast["title"] == "Retry queued"
+        await expect(failed_count).to_have_text("0")  # the page asked again after the Retry
         await stack.wait_until(lambda: _status_is(stack, order, "synced"), timeout=30)
-        # the row shows the truth by itself, well before the 10 s refresh, with the keyboard still
-        # on the row (the History button), and without Retry once the order is in Gordon
-        await expect(row.get_by_text("Synced")).to_be_visible(timeout=8_000)
+        # the row shows the truth by itself within 2 s of the page's time, well before the 10 s
+        # refresh, with the keyboard still on the row (the History button), and without Retry
+        # once the order is in Gordon
+        await page.clock.run_for(2_000)
+        await expect(row.get_by_text("Synced")).to_be_visible()
+        await page.clock.set_system_time(datetime.now(UTC))  # "x seconds ago" right from here on
+        await page.clock.resume()
         await expect(
             row.get_by_role("button", name=f"History of order #{order['number']}")
         ).to_be_focused()
@@ -272,13 +301,37 @@ def _options(sandbox: RunningSandbox, **changes: Any) -> Any:
     return dataclasses.replace(sandbox.state.options, **changes)
 
 
-async def test_the_widget_shows_the_tracking_id_and_the_popup_sends_the_order(
+def send_popup(stack: Stack) -> PopupExtension:
+    """The app's "Send to Gordon" popup as the Dashboard lists it for the order page."""
+    token = token_for(stack, app_extension="QXBwRXh0ZW5zaW9uOjY=")
+    url = stack.app_url.rstrip("/") + SEND_POPUP_PATH
+    return PopupExtension(SEND_POPUP_IDENTIFIER, url, token, label=SEND_LABEL)
+
+
+def order_page(stack: Stack) -> OrderView:
+    """What the Dashboard's order page shows of an order: its number and metadata (public, then
+    private), read from the Saleor fake each time the page loads its order."""
+
+    def view(order_id: str) -> dict[str, Any]:
+        order = stack.saleor.state.order(order_id)
+        metadata = [*order.get("metadata", []), *order.get("privateMetadata", [])]
+        return {"number": order["number"], "metadata": metadata}
+
+    return view
+
+
+def metadata_value(load: dict[str, Any], key: str) -> str | None:
+    return next((m["value"] for m in load["order"]["metadata"] if m["key"] == key), None)
+
+
+async def test_the_widget_opens_the_popup_which_sends_the_order_and_the_order_page_reloads(
     saleor_fake: RunningSaleorFake,
     start_gordon_sandbox: Callable[..., RunningSandbox],
     tmp_path: Path,
     open_in_dashboard: OpenInDashboard,
     page: Page,
     screenshot: Screenshot,
+    page_errors: list[str],
 ) -> None:
     gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
     async with running_stack(saleor_fake, gordon, tmp_path) as stack:
@@ -287,27 +340,47 @@ async def test_the_widget_shows_the_tracking_id_and_the_popup_sends_the_order(
         await stack.wait_until(lambda: _status_is(stack, synced, "synced"))
         job = await stack.job_for(synced)
 
-        widget = await open_page(stack, open_in_dashboard, "widget", order_id=synced["id"])
+        # a sent order: its facts, and Details (nothing to send)
+        widget = await open_page(
+            stack,
+            open_in_dashboard,
+            "widget",
+            order_id=synced["id"],
+            page=await page.context.new_page(),
+            extensions=[send_popup(stack)],
+        )
         await expect(widget.frame.get_by_text(job["tracking_id"], exact=True)).to_be_visible()
         await expect(widget.frame.get_by_text("Synced")).to_be_visible()
         day = date.fromisoformat(job["delivery_date"])
         await expect(
             widget.frame.get_by_text(f"{day:%b} {day.day}, {day.year}", exact=True)
         ).to_be_visible()
+        await expect(widget.frame.get_by_role("button", name="Details")).to_be_visible()
+        await expect(widget.frame.get_by_role("button", name="Send to Gordon")).to_have_count(0)
         resize = await widget.wait_for_resize()
         assert resize["applied"] is not None
         assert 100 < resize["applied"] < 400
         await screenshot("widget", target=widget.page.locator("iframe"))
 
+        # an order Gordon does not have: Send to Gordon opens the popup for it
         unsent = stack.paid_order()  # no webhook: only "Send to Gordon" sends it
-        popup = await open_page(
+        view = await open_page(
             stack,
             open_in_dashboard,
-            "popup",
+            "widget",
             order_id=unsent["id"],
             page=await page.context.new_page(),
+            extensions=[send_popup(stack)],
+            order_view=order_page(stack),
         )
-        frame = popup.frame
+        await view.page.bring_to_front()  # the synced order's page was opened last
+        await expect(view.frame.get_by_text("Not sent", exact=True)).to_be_visible()
+        await view.frame.get_by_role("button", name="Send to Gordon").click()
+        frame = await view.popup()
+        [opened] = (await view.state())["popupsOpened"]
+        assert opened["identifier"] == "send-to-gordon"
+        params = json.loads(base64.b64decode(opened["appParams"]))
+        assert params == {"orderId": unsent["id"], "view": "send"}
         await expect(
             frame.get_by_text(f"Order #{unsent['number']} is ready for Gordon.")
         ).to_be_visible()
@@ -315,11 +388,15 @@ async def test_the_widget_shows_the_tracking_id_and_the_popup_sends_the_order(
         await frame.get_by_text("The exact request (JSON)").click()
         body = await frame.locator("pre.json").text_content()
         assert f'"external_ref": "{unsent["number"]}"' in (body or "")
-        await screenshot("popup", target=popup.page.locator("iframe"))
+        await screenshot("popup", target=view.page.locator(".modal iframe"))
         assert unsent["number"] not in stack.gordon.state.orders
+        [before] = await view.order_loads()
+        assert metadata_value(before, "gordon.tracking_id") is None
 
         await frame.get_by_role("button", name="Send to Gordon").click()
-        await stack.wait_until(lambda: unsent["number"] in stack.gordon.state.orders)
+        # synced: Gordon took it and the app stored its answer (the tracking ID)
+        await stack.wait_until(lambda: _status_is(stack, unsent, "synced"))
+        assert unsent["number"] in stack.gordon.state.orders
         sent = await stack.job_for(unsent)
         # what really happened, at the top, with the tracking ID; the toast says the same
         result = frame.locator(".result-area")
@@ -327,13 +404,123 @@ async def test_the_widget_shows_the_tracking_id_and_the_popup_sends_the_order(
             f"Gordon accepted order #{unsent['number']}; tracking ID {sent['tracking_id']}."
         )
         assert await result.evaluate("(el) => el.getBoundingClientRect().top") < 60
-        toast = await popup.wait_for_toast()
+        toast = await view.wait_for_toast()
         assert (toast["status"], toast["title"]) == ("success", "Sent to Gordon")
         assert sent["tracking_id"] in toast["text"]
+        # the widget shows it too, well before its own 15 s refresh, and does not resize itself
+        # while the popup is open: the Dashboard would set the popup to the widget's height
+        await expect(view.frame.get_by_text(sent["tracking_id"], exact=True)).to_be_visible(
+            timeout=5_000
+        )
+        assert await view.page.locator(POPUP_FRAME_SELECTOR).bounding_box() == {
+            "x": ANY, "y": ANY, "width": 1230, "height": 726,
+        }  # fmt: skip
+        # the Dashboard reloads the order page, which now has Gordon's tracking ID
+        await view.wait_for("s => s.orderLoads.length === 2")
+        after = (await view.order_loads())[-1]
+        assert after["reason"] == "refreshEntity"
+        assert metadata_value(after, "gordon.tracking_id") == sent["tracking_id"]
+        assert metadata_value(after, "gordon.status") == "synced"
+        assert len((await view.state())["entityRefreshes"]) == 1
         close = frame.get_by_role("button", name="Close")
         await expect(close).to_be_focused()  # the toast covers it bottom right; Enter closes
-        await view_press(popup, "Enter")
-        await popup.wait_for("(state) => state.popupCloses.length === 1")
+        await view_press(view, "Enter")
+        closed = await view.wait_for("(state) => state.popupCloses[0]")
+        # the popup closed: the widget's new height reaches the Dashboard, for the widget only
+        resize = await view.wait_for("(s, t) => s.resizes.find((r) => r.t >= t)", closed["t"])
+        assert resize["frames"] == ["widget"]
+        assert resize["applied"] == await view.frame.evaluate(
+            "() => Math.ceil(document.documentElement.scrollHeight)"
+        )
+        await screenshot("order-page-refreshed", target=view.page.locator("#content"))
+
+        # Details: the popup with the order's state and history first, the history open
+        await view.frame.get_by_role("button", name="Details").click()
+        frame = await view.popup()
+        status = frame.get_by_role("region", name="Gordon status")
+        await expect(status.get_by_text("Synced", exact=True)).to_be_visible()
+        await expect(status.get_by_text(sent["tracking_id"], exact=True)).to_be_visible()
+        await expect(status.get_by_role("list", name="History, oldest first")).to_contain_text(
+            "Gordon accepted the order"
+        )
+        await expect(frame.get_by_text("Nothing to send.")).to_be_visible()
+        # nothing to send: no Send button, and the one button closes
+        await expect(frame.get_by_role("button", name="Send to Gordon")).to_have_count(0)
+        await expect(frame.get_by_role("button", name="Close")).to_be_visible()
+        await screenshot("popup-details", target=view.page.locator(".modal iframe"))
+        assert page_errors == []
+
+
+async def test_where_the_dashboard_cannot_open_the_popup_the_widget_points_to_the_orders_menu(
+    saleor_fake: RunningSaleorFake,
+    start_gordon_sandbox: Callable[..., RunningSandbox],
+    tmp_path: Path,
+    open_in_dashboard: OpenInDashboard,
+    page: Page,
+    screenshot: Screenshot,
+    page_errors: list[str],
+) -> None:
+    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
+    async with running_stack(saleor_fake, gordon, tmp_path) as stack:
+        unsent = stack.paid_order()
+        menu_hint = "Use “Send to Gordon” in the order's menu to send it now."
+        # a Dashboard before 3.23.19 has no openPopup: no buttons, the order's menu instead
+        old = await open_page(
+            stack,
+            open_in_dashboard,
+            "widget",
+            order_id=unsent["id"],
+            dashboard_version="v3.23.18",
+            extensions=[send_popup(stack)],
+        )
+        await expect(old.frame.get_by_text(menu_hint, exact=False)).to_be_visible()
+        await expect(old.frame.get_by_role("button")).to_have_count(0)
+        await screenshot("widget-3.23.18", target=old.page.locator("iframe"))
+
+        # a current Dashboard that cannot open it (the app was installed before its manifest
+        # named the popup: the Dashboard finds no extension of that identifier)
+        unnamed = await open_page(
+            stack,
+            open_in_dashboard,
+            "widget",
+            order_id=unsent["id"],
+            page=await page.context.new_page(),
+        )
+        await unnamed.frame.get_by_role("button", name="Send to Gordon").click()
+        await expect(unnamed.frame.get_by_role("status")).to_have_text(
+            "The Dashboard could not open “Send to Gordon” from here. Open it from the order's menu.",
+            timeout=10_000,  # asked twice, 1.5 s apart
+        )
+        await expect(unnamed.frame.get_by_text(menu_hint, exact=False)).to_be_visible()
+        refusals = (await unnamed.state())["popupRefusals"]
+        assert [r["reason"] for r in refusals] == [
+            'No POPUP extension with identifier "send-to-gordon"'
+        ] * 2  # asked twice: the Dashboard refuses once while it refreshes a stale token
+
+        # a Dashboard before 3.23.9: the popup (from the order's menu) sends; no refreshEntity,
+        # and it says that a reload shows the new status on the order
+        popup = await open_page(
+            stack,
+            open_in_dashboard,
+            "popup",
+            order_id=unsent["id"],
+            page=await page.context.new_page(),
+            dashboard_version="v3.23.8",
+            order_view=order_page(stack),
+        )
+        await popup.frame.get_by_role("button", name="Send to Gordon").click()
+        await stack.wait_until(lambda: _status_is(stack, unsent, "synced"))
+        result = popup.frame.locator(".result-area")
+        await expect(result).to_contain_text(f"Gordon accepted order #{unsent['number']}")
+        await expect(result).to_contain_text(
+            "Reload the order page to see the new status on the order."
+        )
+        await popup.wait_for_toast()
+        host = await popup.state()
+        assert [a["type"] for a in host["actions"] if a["type"] == "refreshEntity"] == []
+        assert [load["reason"] for load in host["orderLoads"]] == ["mount"]
+        await screenshot("popup-3.23.8", target=popup.page.locator(".modal iframe"))
+    assert page_errors == []
 
 
 INVALID_SIGN_IN = "The Dashboard's sign-in for this page is not valid (it may have expired)."
@@ -372,7 +559,7 @@ async def test_refused_tokens_are_explained_on_the_page(
     view = await open_page(stack, open_in_dashboard, token=tokens[kind])
     if kind == "missing":  # a handshake without a token: the page keeps waiting, then says so
         await expect(view.frame.get_by_role("alert")).to_contain_text(
-            "has not signed this page in yet", timeout=15_000
+            "has not signed this page in yet"
         )
         response = await view.page.request.get(f"{stack.app_url}/api/dashboard/session")
         assert response.status == 401

@@ -68,7 +68,7 @@ async def shop(
         synced, refused = stack.paid_order(), stack.paid_order()
         waiting = stack.paid_order(isPaid=False, chargeStatus="NONE")
         await stack.emit("ORDER_FULLY_PAID", synced["id"])
-        await stack.wait_until(lambda: synced["number"] in stack.gordon.state.orders)
+        await stack.wait_until(lambda: _status(stack, synced, "synced"))  # tracking ID stored
         accepting = stack.gordon.state.options
         stack.gordon.state.options = dataclasses.replace(accepting, delivery_groups=("Other",))
         await stack.emit("ORDER_FULLY_PAID", refused["id"])
@@ -278,6 +278,17 @@ async def test_the_widget_and_the_popup_in_every_locale_and_theme(
     widget = await open_frame(shop, open_in_dashboard, "widget", order_id=shop.synced["id"])
     job = await shop.stack.job_for(shop.synced)
     await expect(widget.frame.get_by_text(job["tracking_id"], exact=True)).to_be_visible()
+    # times relative to now: a next attempt in a few seconds says so; the past under 45 s is now
+    relative = await widget.frame.evaluate(
+        """async () => {
+          const { I18n } = await import("/static/dashboard/i18n.js");
+          const i18n = await I18n.create();
+          const now = Date.parse("2026-12-05T12:00:00Z");
+          const at = (seconds) => new Date(now + seconds * 1000).toISOString();
+          return [13, 3, -13, -120, 7200].map((seconds) => i18n.relative(at(seconds), now));
+        }"""
+    )
+    assert relative == ["in 13 sec.", "now", "now", "2 min. ago", "in 2 hr."]
     for locale in ("sv", "nb", "da", "en"):
         t = await switch_locale(widget, locale)
         await expect(widget.frame.get_by_text(t["status.synced"], exact=True)).to_be_visible()

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _as_postgres_user, _free_port
+from tests.conftest import _as_postgres_user, _start_postgres, postgres_bin_dir
 from tests.e2e.conftest import (
     _fake_schema,
     saleor_fake,
@@ -45,6 +45,8 @@ __all__ = ["_fake_schema", "saleor_fake", "saleor_fake_factory", "start_gordon_s
 FULL_SIZE = 2000
 CI_SIZE = 300
 DEFAULT_SEED = 9
+MAX_CONNECTIONS = "-c max_connections=200"
+"""The chaos cluster serves two worker processes, serve and the suite's own reads."""
 
 #: (title, lines) of every chaos run of this session, for the terminal summary.
 FIGURES: list[tuple[str, list[str]]] = []
@@ -69,7 +71,9 @@ class ThrowawayPostgres:
     """A PostgreSQL cluster of one test, on a free loopback port, that the test may restart."""
 
     workdir: Path
-    port: int
+    bin_dir: Path
+    port: int = 0
+    """Chosen by the first start (another one when a port was taken meanwhile); kept by restarts."""
 
     @property
     def data(self) -> Path:
@@ -80,9 +84,14 @@ class ThrowawayPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def start(self) -> None:
+        if not self.port:
+            self.port = _start_postgres(
+                str(self.bin_dir / "pg_ctl"), self.data, self.workdir, MAX_CONNECTIONS
+            )
+            return
         options = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.workdir} -c fsync=off "
-            "-c max_connections=200"
+            + MAX_CONNECTIONS
         )
         self._pg_ctl("-l", str(self.workdir / "log"), "-w", "-o", options, "start")
 
@@ -99,7 +108,7 @@ class ThrowawayPostgres:
 
     def _pg_ctl(self, *args: str) -> None:
         subprocess.run(
-            _as_postgres_user(["pg_ctl", "-D", str(self.data), *args]),
+            _as_postgres_user([str(self.bin_dir / "pg_ctl"), "-D", str(self.data), *args]),
             check=True,
             capture_output=True,
             timeout=120,
@@ -109,19 +118,28 @@ class ThrowawayPostgres:
 @pytest.fixture
 def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
     """A PostgreSQL cluster started for one test with initdb/pg_ctl (never the shared server)."""
-    if shutil.which("initdb") is None or shutil.which("pg_ctl") is None:
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
         if os.environ.get("CI"):
-            pytest.fail("the chaos suite's PostgreSQL run needs initdb and pg_ctl on PATH")
+            pytest.fail("the chaos suite's PostgreSQL run needs PostgreSQL's initdb and pg_ctl")
         pytest.skip(
             "no initdb/pg_ctl here: the chaos suite's PostgreSQL run starts its own cluster"
         )
     workdir = Path(tempfile.mkdtemp(prefix="saleor-gordon-chaos-pg-"))
     if os.geteuid() == 0:
         shutil.chown(workdir, user="postgres")
-    server = ThrowawayPostgres(workdir, _free_port())
+    server = ThrowawayPostgres(workdir, bin_dir)
     subprocess.run(
         _as_postgres_user(
-            ["initdb", "-D", str(server.data), "-U", "postgres", "--auth=trust", "--no-locale"]
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(server.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-locale",
+            ]
         ),
         check=True,
         capture_output=True,
@@ -131,7 +149,9 @@ def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
         yield server
     finally:
         subprocess.run(
-            _as_postgres_user(["pg_ctl", "-D", str(server.data), "-m", "immediate", "stop"]),
+            _as_postgres_user(
+                [str(bin_dir / "pg_ctl"), "-D", str(server.data), "-m", "immediate", "stop"]
+            ),
             check=False,
             capture_output=True,
         )

@@ -23,7 +23,6 @@ from saleor_gordon.fakes.gordon_sandbox import (
     sandbox_state,
 )
 from saleor_gordon.saleor.graphql_client import SaleorClient
-from tests.conftest import _free_port
 from tests.gordon.conftest import gordon_order
 from tests.support.fixtures import RunningSaleorFake
 from tests.support.saleor_fake import (
@@ -116,14 +115,14 @@ def _client(saleor: RunningSaleorFake) -> SaleorClient:
     )
 
 
-def _echo_to_nowhere(state: SaleorFakeState) -> None:
+def _echo_to_nowhere(state: SaleorFakeState, closed_port: int) -> None:
     """An installed ORDER_METADATA_UPDATED webhook whose deliveries fail (a closed port): the
     fake records each attempt in ``deliveries`` all the same."""
     state.webhooks = [
         InstalledWebhook(
             name="echo",
             events=frozenset({"ORDER_METADATA_UPDATED"}),
-            target_url=f"http://127.0.0.1:{_free_port()}/api/webhooks",
+            target_url=f"http://127.0.0.1:{closed_port}/api/webhooks",
             query=DEFAULT_EVENT_QUERY,
         )
     ]
@@ -137,11 +136,11 @@ async def _until(condition: Any, what: str, timeout: float = 10.0) -> None:  # n
 
 
 async def test_a_lost_metadata_write_is_made_echoed_and_never_answered(
-    saleor_fake: RunningSaleorFake,
+    saleor_fake: RunningSaleorFake, closed_port: int
 ) -> None:
     state = saleor_fake.state
     order = state.add_order()
-    _echo_to_nowhere(state)
+    _echo_to_nowhere(state, closed_port)
     state.inject_graphql_faults(GraphQLFaults(lost_rate=1.0, hang_seconds=30, seed=1))
 
     async with _client(saleor_fake) as saleor:

@@ -93,7 +93,7 @@ def body(document: object) -> bytes:
             400,
             {},
             b"Bad Request",
-            Rejected("Gordon refused the request (HTTP 400): Bad Request", 400),
+            Rejected("Gordon refused the request (HTTP 400)", 400),
         ),
         (
             403,
@@ -122,7 +122,7 @@ def body(document: object) -> bytes:
             503,
             {},
             b"<html>Service Unavailable</html>",
-            Retryable("Gordon answered HTTP 503: <html>Service Unavailable</html>"),
+            Retryable("Gordon answered HTTP 503"),
         ),
         (
             500,
@@ -344,12 +344,14 @@ def test_retry_after_is_at_most_a_day() -> None:
         ),
         (404, body({"status": "error"}), NotFound("Gordon does not know this order (HTTP 404)")),
         (404, body({"message": "Not Found"}), NotFound("Not Found")),
-        (404, b"Not Found", NotFound("Not Found")),
+        (404, b"Not Found", NotFound("Gordon does not know this order (HTTP 404)")),
         (
             404,
             b"<html>Cannot PUT /api/orders/1</html>",
             Rejected(
-                "Gordon refused the request (HTTP 404): <html>Cannot PUT /api/orders/1</html>", 404
+                "Gordon answered HTTP 404 with a body that is not a JSON object; "
+                "check the Gordon base URL in the app configuration",
+                404,
             ),
         ),
     ],

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from saleor_gordon.core.destinations import DestinationRules
 from saleor_gordon.core.shop_config import ShopConfig, parse_shop_config
 from saleor_gordon.errors import ShopConfigInvalid
 from tests.core.builders import config_data
@@ -238,3 +239,60 @@ def test_configuration_is_frozen() -> None:
     with pytest.raises(ValueError, match="frozen"):
         config.external_ref_prefix = "X"  # type: ignore[misc]
     assert isinstance(config, ShopConfig)
+
+
+PUBLIC_APP = DestinationRules(
+    allow_list=None,
+    local_trial=False,
+    setting="SALEOR_GORDON_ALLOWED_GORDON_URLS",
+    require_https=True,
+)
+
+
+def _with_base_url(base_url: str) -> dict[str, Any]:
+    data = config_data()
+    data["gordon"] = {**data["gordon"], "base_url": base_url}
+    return data
+
+
+@pytest.mark.parametrize(
+    ("base_url", "problem"),
+    [
+        (
+            "http://127.0.0.1:8080/admin/reset?x=1#",
+            "'http://127.0.0.1:8080/admin/reset?x=1#' must not contain a user name, a query (?) "
+            "or a fragment (#)",
+        ),
+        (
+            "https://backend.gordondelivery.com@127.0.0.1:8080",
+            "'https://backend.gordondelivery.com@127.0.0.1:8080' must not contain a user name, "
+            "a query (?) or a fragment (#)",
+        ),
+        ("https://127.1:8080", "'https://127.1:8080' points to a private or local network address"),
+        ("https://[::1]", "'https://[::1]' points to a private or local network address"),
+        ("https://localhost", "'https://localhost' points to a private or local network address"),
+        ("http://backend.gordondelivery.com", "'http://backend.gordondelivery.com' must start "
+         "with https://"),
+    ],
+)  # fmt: skip
+def test_a_gordon_base_url_the_app_may_not_call_is_refused_beside_its_field(
+    base_url: str, problem: str
+) -> None:
+    with pytest.raises(ShopConfigInvalid) as caught:
+        parse_shop_config(_with_base_url(base_url), gordon_urls=PUBLIC_APP)
+
+    hint = "use e.g. https://backend.staging.gordondelivery.com"
+    assert [(p.path, p.message) for p in caught.value.details] == [
+        ("gordon.base_url", f"{problem}; {hint}")
+    ]
+
+
+def test_the_form_of_a_gordon_base_url_is_checked_without_rules_too() -> None:
+    """A stored configuration is read without the app's rules: its form still counts."""
+    assert _problems(_with_base_url("https://gordon.example.com/#")) == [
+        "gordon.base_url: 'https://gordon.example.com/#' must not contain a user name, a query "
+        "(?) or a fragment (#); use e.g. https://backend.staging.gordondelivery.com"
+    ]
+    assert parse_shop_config(_with_base_url("http://127.0.0.1:8080")).gordon.base_url == (
+        "http://127.0.0.1:8080"
+    )

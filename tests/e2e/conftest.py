@@ -49,6 +49,9 @@ from tests.support.shop import CLIENT_SECRET, DELIVERY_GROUP, shop_config
 __all__ = ["DELIVERY_GROUP", "shop_config"]
 
 CRASH_SIGNS = ("job.crashed", "worker.error", "Traceback (most recent call last)")
+APP_START_TIMEOUT = 120.0
+"""Seconds ``serve`` may take to answer /readyz: importing the app alone costs about 3 s of CPU,
+which a loaded 2-core machine stretches past 30 s."""
 
 # Fast clocks for tests: short leases, quick polls and retries.
 FAST_SETTINGS = {
@@ -108,7 +111,9 @@ class Stack:
                 name="app" if attempt == 0 else f"app-{attempt}",
             )  # fmt: skip
             await self.wait_until(
-                functools.partial(self._ready_or_ended, app), timeout=30, message=app.log
+                functools.partial(self._ready_or_ended, app),
+                timeout=APP_START_TIMEOUT,
+                message=app.log,
             )
             if app.process is not None and app.process.poll() is None:
                 self.app_started = True

@@ -62,9 +62,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.section("hostile input: figures")
     for test_id, figures in REPORTS:
         write(f"{test_id}: {figures['requests']} requests in {figures['seconds']:.1f} s")
-        write(
-            f"  seed {figures['seed']} ({replay_hint(figures['seed'], figures['asked'], test_id)})"
-        )
+        if "seed" in figures:
+            seed, asked = figures["seed"], figures["asked"]
+            write(f"  seed {seed} ({replay_hint(seed, asked, test_id)})")
+        else:  # a suite drawn with derandomize=True: the same requests every run
+            write("  derandomized: the same requests every run")
         write(f"  statuses: {_counts(figures['statuses'])}")
         write("  requests of each kind (statuses):")
         for kind, sent in figures["kinds"].items():

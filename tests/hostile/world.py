@@ -566,14 +566,19 @@ def webhook_headers(shop: Shop, event: str, body: bytes, **override: str) -> lis
 
 @asynccontextmanager
 async def open_world(
-    database_url: str, fakes: list[RunningSaleorFake], *, orders_per_shop: int = 3
+    database_url: str,
+    fakes: list[RunningSaleorFake],
+    *,
+    orders_per_shop: int = 3,
+    **settings: Any,
 ) -> AsyncIterator[World]:
+    """``settings``: more of the app's ``Settings`` (``app_url``, allow-lists, …)."""
     fakes[1].state.app_id = SHOP_B_APP_ID
     outbound = LoopbackOnly(origins={origin_of(f.api_url) for f in fakes})
     errors = ErrorRecords()
     root = logging.getLogger()
     async for open_app in _opener(database_url):
-        app = await open_app(transport=outbound)
+        app = await open_app(transport=outbound, **settings)
         shops = [Shop(name, fake, 0) for name, fake in zip("AB", fakes, strict=True)]
         for shop in shops:
             await install_shop(app, shop)

@@ -1049,7 +1049,7 @@ async def test_gordon_is_given_up_on_after_the_configured_timeout(bench: Bench) 
     assert (result.status, result.outcome) == (JobStatus.RETRYING, "retryable")
     assert (
         result.message
-        == "Gordon is unavailable (Gordon did not answer within 0.5 s (ReadTimeout))."
+        == "Gordon is unavailable (Gordon could not be reached or did not answer within 0.5 s)."
     )
 
 

@@ -283,6 +283,8 @@ class SaleorFakeState:
     keys: list[SigningKey] = field(default_factory=lambda: [SigningKey.generate()], repr=False)
     jwks_override: dict[str, object] | None = None
     tokens: dict[str, bool] = field(default_factory=dict, repr=False)  # token -> accepted
+    other_apps: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    """Tokens of other apps installed in this Saleor -> the app each belongs to."""
     orders: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     channels: list[dict[str, Any]] = field(
         default_factory=lambda: copy.deepcopy(list(DEFAULT_CHANNELS))
@@ -336,6 +338,17 @@ class SaleorFakeState:
         alphabet = string.ascii_letters + string.digits
         token = "".join(secrets.choice(alphabet) for _ in range(TOKEN_LENGTH))
         self.tokens[token] = True
+        return token
+
+    def issue_other_app_token(
+        self, *, app_id: str = "QXBwOjk5", identifier: str | None = "com.example.other-app"
+    ) -> str:
+        """A token of another app installed in this Saleor: ``{ app }`` answers that app."""
+        alphabet = string.ascii_letters + string.digits
+        token = "".join(secrets.choice(alphabet) for _ in range(TOKEN_LENGTH))
+        self.other_apps[token] = {"__typename": "App", "id": app_id, "name": "Other app",
+                                  "isActive": True, "identifier": identifier,
+                                  "permissions": [], "webhooks": []}  # fmt: skip
         return token
 
     def revoke_token(self, token: str) -> None:
@@ -749,7 +762,9 @@ def _authorised(
 
 
 def _resolve_app(_root: object, info: GraphQLResolveInfo[Any], **_: object) -> dict[str, Any]:
-    return _authorised(info, ANONYMOUS_DENIED).app()
+    context = _context(info)
+    other = context.state.other_apps.get(context.token or "")
+    return other if other is not None else _authorised(info, ANONYMOUS_DENIED).app()
 
 
 def _resolve_shop(_root: object, info: GraphQLResolveInfo[Any]) -> dict[str, Any]:

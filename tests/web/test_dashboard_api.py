@@ -636,6 +636,29 @@ async def test_a_job_shows_its_history(shop: Shop) -> None:
     assert "saleor_api_url" not in body
 
 
+@pytest.mark.parametrize(
+    ("status", "retryable"),
+    [
+        ("failed", True),
+        ("needs_attention", True),
+        ("retrying", True),
+        ("pending", False),
+        ("synced", False),
+        ("skipped", False),
+        ("cancelled", False),
+    ],
+)
+async def test_a_job_says_whether_retry_can_change_it(
+    shop: Shop, status: str, retryable: bool
+) -> None:
+    """The widget offers "Send again" on what the server says Retry can change."""
+    job_id = await shop.add_job("1001", status=status)
+
+    response = await shop.get(f"/jobs/{job_id}")
+
+    assert response.json()["retryable"] is retryable
+
+
 # --- the order widget and "Send to Gordon" ---------------------------------------------------
 
 

@@ -181,6 +181,7 @@ export class I18n {
     const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
     const format = this._format("relative", () => new Intl.RelativeTimeFormat(this.locale, { numeric: "auto", style: "short" }));
     const size = Math.abs(seconds);
+    if (seconds >= 5 && seconds < 45) return format.format(seconds, "second"); // the next attempt, soon
     if (size < 45) return format.format(0, "second");
     if (size < 3600) return format.format(Math.round(seconds / 60), "minute");
     if (size < 86400) return format.format(Math.round(seconds / 3600), "hour");

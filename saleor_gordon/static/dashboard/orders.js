@@ -6,6 +6,7 @@
 // Retry the screen asks again every 1.5 s until the order is no longer queued or running, so the
 // row shows the truth as soon as the worker has it.
 
+import { historyList } from "./order-status.js";
 import { errorNotice, none, notice, serverText, statusPill, timeAgo } from "./ui.js";
 import { html, nothing } from "./vendor/lit-html/lit-html.js";
 import { live } from "./vendor/lit-html/directives/live.js";
@@ -16,9 +17,6 @@ const REFRESH_MS = 10_000;
 const WATCH_MS = 1_500;
 const WATCH_FOR_MS = 60_000;
 const SEARCH_DELAY_MS = 250;
-// Entries whose stored message lists internal keys (what was written on the order): the step's
-// own words say it all.
-const QUIET_STEPS = new Set(["write_back.written"]);
 
 export function ordersScreen(ctx) {
   const screen = {
@@ -289,27 +287,11 @@ function messageView(ctx, job) {
 }
 
 function historyRow(ctx, history, id) {
-  const { t } = ctx;
   let content;
-  if (history.state === "loading" && !history.job) content = html`<p class="muted">${t("history.loading")}</p>`;
+  if (history.state === "loading" && !history.job) content = html`<p class="muted">${ctx.t("history.loading")}</p>`;
   else if (history.state === "error") content = errorNotice(ctx, history.error, "history.load_failed");
-  else if (!history.job.history.length) content = html`<p class="muted">${t("history.empty")}</p>`;
-  else {
-    content = html`<ol aria-label=${t("history.label")}>
-      ${history.job.history.map(
-        (entry) => html`<li>${timeAgo(ctx, entry.at)}<span class="step">${stepLabel(ctx, entry)}</span>
-          <span>${QUIET_STEPS.has(`${entry.action}.${entry.outcome}`) ? "" : serverText(ctx, entry.message)}</span></li>`,
-      )}
-    </ol>`;
-  }
+  else content = historyList(ctx, history.job);
   return html`<tr class="history" data-history-of=${id}><td colspan="6">${content}</td></tr>`;
-}
-
-function stepLabel(ctx, entry) {
-  const exact = `history.${entry.action}.${entry.outcome}`;
-  if (ctx.i18n.has(exact)) return ctx.t(exact);
-  const action = `history.${entry.action}`;
-  return ctx.i18n.has(action) ? ctx.t(action) : ctx.t("history.step", { attempt: entry.attempt });
 }
 
 function pagerView(ctx, screen) {

@@ -1,10 +1,17 @@
-// "Send to Gordon" (ORDER_DETAILS_MORE_ACTIONS popup): the exact Gordon order that would be sent,
-// or every problem to fix. On confirmation the order's job is queued to run at once; the popup then
-// follows it and says at its top what really happened (sent with its tracking ID, refused, or
-// still queued), and so does the Dashboard's toast.
+// "Send to Gordon" (ORDER_DETAILS_MORE_ACTIONS popup): the order's state in Gordon and its
+// history, the exact Gordon order that would be sent, or every problem to fix. On confirmation the
+// order's job is queued to run at once; the popup then follows it and says at its top what really
+// happened (sent with its tracking ID, refused, or still queued), and so does the Dashboard's
+// toast. Once the app has acted on the order (and so written its status on it), the popup asks
+// the Dashboard to reload the order page (refreshEntity, Dashboard 3.23.9+; on older ones it says
+// that a reload shows it) and tells the order's widget the new state (orderChannel).
+//
+// Opened from the order's menu it gets ?orderId=; opened by the widget (openPopup) it gets
+// appParams {orderId, view}: view "details" puts the order's state and history first, open.
 
 import { boot } from "./boot.js";
-import { errorNotice, notice, serverText } from "./ui.js";
+import { historyList, jobFacts, jobMessage, orderChannel, POPUP_HEARTBEAT_MS } from "./order-status.js";
+import { errorNotice, notice, serverText, statusPill } from "./ui.js";
 import { html, nothing } from "./vendor/lit-html/lit-html.js";
 
 const FOLLOW_EVERY_MS = 1_000;
@@ -18,8 +25,11 @@ const page = {
   title: "send.title",
   state: "loading", // loading | ready | error | no-order
   preview: null,
+  job: null, // the order's job in the app (null: the app has not heard of the order)
+  mode: "send", // send | details (what the widget asked for)
   error: null,
   sending: null, // null | {state: "queueing" | "following" | "done" | "failed", job, error, outcome}
+  channel: null,
 
   async start(ctx) {
     if (!ctx.bridge.orderId) {
@@ -27,12 +37,21 @@ const page = {
       ctx.update();
       return;
     }
+    page.mode = ctx.bridge.appParams.view === "details" ? "details" : "send";
+    page.channel = orderChannel();
+    announceOpen(page.channel, ctx.bridge.orderId);
     ctx.api.get("/session").then((session) => {
       ctx.i18n.setTimeZone(session.timezone);
       ctx.update();
     }, () => {});
     try {
-      page.preview = await ctx.api.get("/order/send-preview", { order_id: ctx.bridge.orderId });
+      const orderId = ctx.bridge.orderId;
+      const [preview, status] = await Promise.all([
+        ctx.api.get("/order/send-preview", { order_id: orderId }),
+        ctx.api.get("/order", { order_id: orderId }),
+      ]);
+      page.preview = preview;
+      page.job = status.job;
       page.state = "ready";
     } catch (error) {
       page.error = error;
@@ -51,6 +70,16 @@ const page = {
     return html`<h1 class="visually-hidden">${t("send.title")}</h1><div class="preview">${content}</div>`;
   },
 };
+
+/** Tell the order's widget that this popup is open, and when it closes (see orderChannel). */
+function announceOpen(channel, orderId) {
+  channel.popup(orderId, true);
+  const heartbeat = setInterval(() => channel.popup(orderId, true), POPUP_HEARTBEAT_MS);
+  addEventListener("pagehide", () => {
+    clearInterval(heartbeat);
+    channel.popup(orderId, false);
+  });
+}
 
 async function send(ctx, preview) {
   const number = preview.order_number;
@@ -77,12 +106,19 @@ async function send(ctx, preview) {
       continue; // keep following; the outcome is told when known
     }
     page.sending.job = job;
+    if (job) {
+      page.job = job;
+      page.channel.post(preview.order_id, job);
+    }
     ctx.update();
     const attempted = job && job.last_attempt_at && job.last_attempt_at !== before?.last_attempt_at;
     if (attempted && !job.in_progress && job.status !== "pending") break;
   }
   const outcome = outcomeOf(job, before);
-  page.sending = { state: "done", job, outcome };
+  // The app acted on the order and wrote its status on it: the order page shows it after a reload.
+  const changed = outcome !== "queued";
+  page.sending = { state: "done", job, outcome, reloadHint: changed && !ctx.bridge.supports("refreshEntity") };
+  if (changed) ctx.bridge.refreshEntity();
   await ctx.rendered();
   document.getElementById("popup-close")?.focus(); // the one thing left to do
   const toast = TOASTS[outcome];
@@ -124,7 +160,23 @@ function sendingView(ctx, preview) {
   if (sending.state === "following") return notice("info", t("send.following", { number: `#${number}` }));
   const kind = { sent: "success", retrying: "warning", refused: "error", queued: "info" }[sending.outcome];
   const params = textParams(ctx, number, sending.job);
-  return notice(kind, html`<strong>${t(TOASTS[sending.outcome].title)}.</strong> ${t(TOASTS[sending.outcome].text, params)}`);
+  return notice(kind, html`<strong>${t(TOASTS[sending.outcome].title)}.</strong> ${t(TOASTS[sending.outcome].text, params)}
+    ${sending.reloadHint ? html`<span class="block">${t("send.reload_hint")}</span>` : nothing}`);
+}
+
+/** The order's state in Gordon now: status, facts, last message and its history. */
+function statusView(ctx, job, preview) {
+  const { t } = ctx;
+  if (!job) return nothing;
+  // The preview below says it already (e.g. what to fix): not twice.
+  const settled = !job.in_progress && job.status !== "pending";
+  const message = settled && job.last_message && job.last_message === preview.message ? nothing : jobMessage(ctx, job);
+  return html`<section class="order-status" aria-labelledby="order-status-title">
+    <h2 id="order-status-title">${t("send.in_gordon")} ${statusPill(ctx, job.status)}</h2>
+    ${jobFacts(ctx, job)}
+    ${message !== nothing ? html`<p class="message">${message}</p>` : nothing}
+    <details ?open=${page.mode === "details"}><summary>${t("send.history")}</summary>${historyList(ctx, job)}</details>
+  </section>`;
 }
 
 function previewView(ctx, preview) {
@@ -135,13 +187,16 @@ function previewView(ctx, preview) {
   const detail = {
     send: t("send.message_send", { ref }),
     update: t("send.message_update", { ref }),
+    unchanged: t("send.message_unchanged"),
     not_configured: t("send.message_not_configured"),
-  }[preview.action] ?? serverText(ctx, preview.message);
+  }[preview.action] ?? (preview.action === "fix" && preview.problems.length ? nothing : serverText(ctx, preview.message));
   const done = page.sending && page.sending.state !== "failed";
   const busy = page.sending && ["queueing", "following"].includes(page.sending.state);
+  const headline = done ? nothing : notice(kind, html`<strong>${t(`send.headline_${preview.action}`, { number })}</strong> ${detail}`);
+  const status = statusView(ctx, page.job, preview);
   return html`
     <div class="result-area" role="status" aria-live="polite">${sendingView(ctx, preview)}</div>
-    ${done ? nothing : notice(kind, html`<strong>${t(`send.headline_${preview.action}`, { number })}</strong> ${detail}`)}
+    ${page.mode === "details" ? html`${status}${headline}` : html`${headline}${status}`}
     ${preview.problems.length
       ? html`<h2>${t("send.to_fix")}</h2><ul class="problems">${preview.problems.map(
           (p) => html`<li><span class="stored-message" lang="en">${p.reason}. <span class="muted">${p.fix}</span></span></li>`,
@@ -154,10 +209,10 @@ function previewView(ctx, preview) {
       : nothing}
     ${preview.gordon_order ? orderDetails(ctx, preview.gordon_order) : nothing}
     <div class="save-bar">
-      <button class="btn" type="button" id="popup-close" @click=${() => ctx.bridge.closePopup()}>${t(done ? "send.close" : "send.cancel")}</button>
-      ${done
+      <button class="btn" type="button" id="popup-close" @click=${() => ctx.bridge.closePopup()}>${t(done || !preview.can_send ? "send.close" : "send.cancel")}</button>
+      ${done || !preview.can_send
         ? nothing
-        : html`<button class="btn btn-primary" type="button" ?disabled=${!preview.can_send || busy}
+        : html`<button class="btn btn-primary" type="button" ?disabled=${busy}
             @click=${() => send(ctx, preview)}>${t(preview.action === "update" ? "send.update" : "send.send")}</button>`}
     </div>`;
 }
