@@ -20,6 +20,7 @@ from typing import Any
 
 from saleor_gordon import metrics
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.messages import Message
 from saleor_gordon.core.order import OrderPayloadInvalid, SaleorOrder
 from saleor_gordon.core.outcomes import Accepted, NotFound, Rejected, Retryable
 from saleor_gordon.core.retry import RetryPolicy
@@ -122,42 +123,46 @@ class Attempt:
         try:
             return await self._act()
         except StoreUnavailable as exc:  # reading the shop, or the shared rate schedule
-            return Unavailable(Step("store", "unavailable"), exc.message)
+            unavailable = Message.of("job.store_unavailable", exc.message)
+            return Unavailable(Step("store", "unavailable"), unavailable)
 
     async def _act(self) -> AttemptOutcome:
         installation = await self.runtime.installations.get_installation_by_id(
             self.job.installation_id
         )
         if installation is None:
-            return NothingToDo(
-                JobStatus.SKIPPED, Step("read_config", "uninstalled"), "App uninstalled."
-            )
+            uninstalled = Message.of("job.uninstalled", "App uninstalled.")
+            return NothingToDo(JobStatus.SKIPPED, Step("read_config", "uninstalled"), uninstalled)
         try:
             shop = await load_shop(self.runtime, installation)
         except ShopConfigInvalid as exc:
-            return NeedsPerson(Step("read_config", "invalid"), exc.message)
+            invalid = Message.of("job.config_invalid", exc.message)
+            return NeedsPerson(Step("read_config", "invalid"), invalid)
         except ShopNotConfigured as exc:
-            return NeedsPerson(Step("read_config", "not_configured"), exc.message)
+            not_configured = Message.of("job.not_configured", exc.message)
+            return NeedsPerson(Step("read_config", "not_configured"), not_configured)
         saleor = self.runtime.saleor_client(installation.saleor_api_url, installation.token)
         try:
             data = await saleor.fetch_order(self.job.order_id)
         except SaleorTokenRevoked as exc:
             await self.runtime.installations.mark_revoked(installation.id, now=self.now)
             logger.warning("installation.revoked installation_id=%s", installation.id)
-            return TokenRevoked(exc.message)
+            return TokenRevoked(Message.of("job.token_revoked", exc.message))
         except SaleorUnavailable as exc:
-            return Unavailable(Step("saleor", "unavailable"), exc.message, exc.retry_after)
+            unavailable = Message.of("job.saleor_unavailable", exc.message)
+            return Unavailable(Step("saleor", "unavailable"), unavailable, exc.retry_after)
         except SaleorGraphQLError as exc:  # e.g. a permission the app lacks: a person must look
-            message = f"Saleor refused to read the order: {exc.message}"
-            return NeedsPerson(Step("saleor", "refused"), message)
+            english = f"Saleor refused to read the order: {exc.message}"
+            refused = Message.of("job.saleor_refused", english, detail=exc.message)
+            return NeedsPerson(Step("saleor", "refused"), refused)
         if data is None:
-            return NothingToDo(
-                JobStatus.SKIPPED, Step("read_order", "not_found"), "The order no longer exists."
-            )
+            gone = Message.of("job.order_gone", "The order no longer exists.")
+            return NothingToDo(JobStatus.SKIPPED, Step("read_order", "not_found"), gone)
         try:
             order = SaleorOrder.from_graphql(data)
         except OrderPayloadInvalid as exc:
-            return NeedsPerson(Step("read_order", "invalid"), str(exc))
+            unreadable = Message.of("job.order_unreadable", str(exc))
+            return NeedsPerson(Step("read_order", "invalid"), unreadable)
         outcome = await self._decide_and_call(order, data, shop.config)
         self._decided = _ReadOrder(saleor, order)
         return outcome
@@ -211,10 +216,7 @@ class Attempt:
                 time_window=push.gordon_order.time_window,
                 tracking_id=tracking_id,
             )
-            message = f"Gordon accepted order {ref} (tracking ID {tracking_id})."
-            if push.warnings:
-                message += " Warnings: " + " ".join(w.message for w in push.warnings)
-            return Pushed(copy, message)
+            return Pushed(copy, _accepted(ref, tracking_id, push))
         # Only a push whose answer was lost may have created the order under this ref; a refused
         # one did not, and must not pin the order to a ref the shop owner may be changing.
         return self._failed_call("push", outcome, ref if isinstance(outcome, Retryable) else None)
@@ -226,20 +228,26 @@ class Attempt:
             logger.info(
                 "gordon.withdrawn job_id=%s order_number=%s", self.job.id, self.job.order_number
             )
-            return Withdrawn(ref, f"Withdrawn from Gordon: {withdraw.reason}.")
+            english = f"Withdrawn from Gordon: {withdraw.reason}."
+            code = f"job.withdrawn.{withdraw.order_status.lower()}"
+            return Withdrawn(ref, Message.of(code, english, ref=ref))
         if isinstance(outcome, Rejected) and not outcome.is_auth_failure:
-            message = (
+            english = (
                 f"Cancel order {ref} in the Gordon platform by hand: Gordon refused to withdraw "
                 f"it ({outcome.message})."
             )
-            return NeedsPerson(Step("withdraw", "rejected"), message)
+            refused = Message.of(
+                "job.withdraw_refused", english, ref=ref, gordon_message=outcome.message
+            )
+            return NeedsPerson(Step("withdraw", "rejected"), refused)
         return self._failed_call("withdraw", outcome, ref)
 
     def _failed_call(
         self, action: str, outcome: Rejected | Retryable | NotFound, sent_ref: str | None
     ) -> AttemptOutcome:
         if isinstance(outcome, Retryable):
-            message = f"Gordon is unavailable ({outcome.reason})."
+            english = f"Gordon is unavailable ({outcome.reason})."
+            message = Message.of("job.gordon_unavailable", english, detail=outcome.reason)
             return Unavailable(
                 Step(action, "retryable"),
                 message,
@@ -248,7 +256,8 @@ class Attempt:
                 unanswered=not outcome.answered,
             )
         logger.info("gordon.rejected job_id=%s action=%s", self.job.id, action)
-        message = f"Gordon refused: {outcome.message}"
+        english = f"Gordon refused: {outcome.message}"
+        message = Message.of("job.gordon_refused", english, gordon_message=outcome.message)
         return NeedsPerson(Step(action, "rejected"), message, sent_ref=sent_ref)
 
     async def write_back(
@@ -316,6 +325,21 @@ class Attempt:
             synced_at=synced_at,
             error=error,
         )
+
+
+def _accepted(ref: str, tracking_id: str | None, push: Push) -> Message:
+    """What the job says of an order Gordon accepted (with the warnings it was sent with)."""
+    if tracking_id is None:
+        english = f"Gordon accepted order {ref} (no tracking ID yet)."
+        pushed = Message.of("job.pushed_without_tracking", english, ref=ref)
+    else:
+        english = f"Gordon accepted order {ref} (tracking ID {tracking_id})."
+        pushed = Message.of("job.pushed", english, ref=ref, tracking_id=tracking_id)
+    if not push.warnings:
+        return pushed
+    warnings = [warning.message for warning in push.warnings]
+    english = f"{pushed} Warnings: " + " ".join(warnings)
+    return Message.of("job.pushed_with_warnings", english, pushed=pushed, warnings=warnings)
 
 
 _ERROR_STATUSES = frozenset({JobStatus.NEEDS_ATTENTION, JobStatus.FAILED, JobStatus.RETRYING})

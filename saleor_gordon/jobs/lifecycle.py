@@ -49,6 +49,7 @@ from enum import Enum
 from typing import TypeAlias
 
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.messages import Message
 from saleor_gordon.core.retry import GiveUp, RetryDecision, RetryPolicy
 
 SETTLED_STATUSES = frozenset(
@@ -103,7 +104,7 @@ class Pushed:
     """Gordon accepted the order (created or updated): it holds ``copy``."""
 
     copy: GordonCopy
-    message: str
+    message: Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +112,7 @@ class Withdrawn:
     """The order is no longer in Gordon (deleted now, or Gordon did not know it)."""
 
     external_ref: str
-    message: str
+    message: Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +121,7 @@ class NothingToDo:
 
     status: JobStatus
     step: Step
-    message: str
+    message: Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +129,7 @@ class NeedsPerson:
     """A person must act (the order, the configuration, Gordon's refusal); retrying cannot help."""
 
     step: Step
-    message: str
+    message: Message
     sent_ref: str | None = None
     """A reference a request may have reached Gordon under (kept to withdraw it later)."""
 
@@ -138,7 +139,7 @@ class Unavailable:
     """Something needed is down (Gordon, Saleor, the database): retry later."""
 
     step: Step
-    message: str
+    message: Message
     retry_after: float | None = None
     """Seconds the other side asked to wait (a floor for the backoff)."""
     sent_ref: str | None = None
@@ -152,7 +153,7 @@ class Unavailable:
 class TokenRevoked:
     """Saleor refused the app's token: the job waits, due, until the app is installed again."""
 
-    message: str
+    message: Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,8 +233,9 @@ class Episode(Enum):
 
 NO_ANSWER = "no_answer"
 """The outcome of the history entry of a Gordon call that got no answer."""
-NO_ANSWER_MESSAGE = (
-    "Gordon did not answer: it may have done what was asked, so the next attempt asks again."
+NO_ANSWER_MESSAGE = Message.of(
+    "job.no_answer",
+    "Gordon did not answer: it may have done what was asked, so the next attempt asks again.",
 )
 
 
@@ -241,7 +243,8 @@ NO_ANSWER_MESSAGE = (
 class HistoryEntry:
     action: str
     outcome: str
-    message: str | None = None
+    message: Message
+    """What happened, as a code with parameters and in English (``core.messages``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +257,8 @@ class Transition:
     episode: Episode
     action: str
     outcome: str
-    message: str
+    message: Message
+    """The job's status message (the order's ``gordon.error`` takes its English)."""
     history: tuple[HistoryEntry, ...] = ()
     """What the attempt did, step by step (``action``/``outcome`` name the decisive one)."""
     gordon: GordonRecord | None = None
@@ -278,7 +282,9 @@ def transition(
     """
     if isinstance(outcome, WrittenBack):
         done = transition(job, outcome.done, policy=policy, now=now, random=random)
-        written = HistoryEntry("write_back", "written", outcome.keys)
+        written = HistoryEntry(
+            "write_back", "written", Message.of("job.written_back", outcome.keys)
+        )
         return replace(done, history=(*done.history, written))
     if isinstance(outcome, WriteBackFailed):
         return _write_back_failed(job, outcome, policy=policy, now=now, random=random)
@@ -298,16 +304,17 @@ def transition(
         step = Step("saleor", "token_revoked")
         return _goes_on(job.status, now, step, outcome.message, None)
     if isinstance(outcome, Crashed):
-        message = f"Unexpected error ({outcome.error}); the job will be retried."
+        english = f"Unexpected error ({outcome.error}); the job will be retried."
+        message = Message.of("job.crashed", english)
         decision = _decide(job, policy, now=now, retry_after=None, random=random)
         if isinstance(decision, GiveUp):
-            stopped = f"{message} Retries stopped: {decision.reason}."
+            stopped = _gave_up(message, decision, job, policy)
             return _settles(JobStatus.FAILED, Step("run", "crashed"), stopped, None)
         return _goes_on(JobStatus.RETRYING, decision.when, Step("run", "crashed"), message, None)
     decision = _decide(job, policy, now=now, retry_after=outcome.retry_after, random=random)
     record_ref = _ref(outcome.sent_ref)
     if isinstance(decision, GiveUp):
-        stopped = f"{outcome.message} Retries stopped: {decision.reason}."
+        stopped = _gave_up(outcome.message, decision, job, policy)
         gave_up = Step(outcome.step.action, "gave_up")
         done = _settles(JobStatus.FAILED, gave_up, stopped, record_ref)
     else:
@@ -324,8 +331,10 @@ def _write_back_failed(
     job: JobState, outcome: WriteBackFailed, *, policy: RetryPolicy, now: datetime, random: float
 ) -> Transition:
     done = transition(job, outcome.done, policy=policy, now=now, random=random)
-    message = f"{done.message} Writing the status to the order failed ({outcome.error})."
-    history = (*done.history, HistoryEntry("write_back", "failed", outcome.error))
+    english = f"{done.message} Writing the status to the order failed ({outcome.error})."
+    message = Message.of("job.write_back_failed", english, then=done.message)
+    error = Message.of("job.write_back_error", outcome.error)
+    history = (*done.history, HistoryEntry("write_back", "failed", error))
     failed = replace(done, message=message, history=history)
     if outcome.token_revoked:  # due again once the app is installed again
         return replace(
@@ -338,10 +347,20 @@ def _write_back_failed(
             status=JobStatus.FAILED,
             next_attempt_at=None,
             episode=Episode.ENDS,
-            message=f"{message} Retries stopped: {decision.reason}.",
+            message=_gave_up(message, decision, job, policy),
         )
     return replace(
         failed, status=JobStatus.RETRYING, next_attempt_at=decision.when, episode=Episode.GOES_ON
+    )
+
+
+def _gave_up(cause: Message, decision: GiveUp, job: JobState, policy: RetryPolicy) -> Message:
+    return Message.of(
+        "job.gave_up",
+        f"{cause} Retries stopped: {decision.reason}.",
+        cause=cause,
+        attempts=job.attempts,
+        hours=policy.max_age.total_seconds() / 3600,
     )
 
 
@@ -358,7 +377,7 @@ def _decide(
 
 
 def _settles(
-    status: JobStatus, step: Step, message: str, gordon: GordonRecord | None
+    status: JobStatus, step: Step, message: Message, gordon: GordonRecord | None
 ) -> Transition:
     return Transition(
         status=status,
@@ -373,8 +392,11 @@ def _settles(
 
 
 def _goes_on(
-    status: JobStatus, when: datetime, step: Step, message: str, gordon: GordonRecord | None
+    status: JobStatus, when: datetime, step: Step, message: Message, gordon: GordonRecord | None
 ) -> Transition:
+    said = message
+    if status is JobStatus.RETRYING:  # the history's entry also says when the retry is planned
+        said = Message.of("job.retrying", message, cause=message, retry_at=when.isoformat())
     return Transition(
         status=status,
         next_attempt_at=when,
@@ -382,7 +404,7 @@ def _goes_on(
         action=step.action,
         outcome=step.outcome,
         message=message,
-        history=(HistoryEntry(step.action, step.outcome, message),),
+        history=(HistoryEntry(step.action, step.outcome, said),),
         gordon=gordon,
     )
 

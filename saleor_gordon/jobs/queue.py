@@ -18,6 +18,7 @@ does the same for webhooks), so they need not wait for their next poll.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.messages import Message
 from saleor_gordon.core.order_events import EVENT_BITS, MANUAL_SEND_EVENT, event_names
 from saleor_gordon.core.sync_decision import SentBefore
 from saleor_gordon.jobs.lifecycle import (
@@ -366,7 +368,7 @@ class JobQueue:
                         attempt=claimed["attempts"],
                         action="claim",
                         outcome=LEASE_TAKEN_OVER,
-                        message=lease_takeover_message(previous_owner, expired_at),
+                        **_history_message(lease_takeover_message(previous_owner, expired_at)),
                     )
                 )
         return _claimed_from_row(claimed)
@@ -445,7 +447,7 @@ class JobQueue:
                 "lease_expires_at": None,
                 "last_action": done.action,
                 "last_outcome": done.outcome,
-                "last_message": done.message,
+                **_last_message(done.message),
                 "updated_at": now,
                 **_episode_columns(done.episode, now),
                 **_gordon_columns(done.gordon),
@@ -504,13 +506,34 @@ class JobQueue:
         return int(history.rowcount) + int(events.rowcount)
 
 
-def lease_takeover_message(previous_owner: str, expired_at: datetime) -> str:
+def lease_takeover_message(previous_owner: str, expired_at: datetime) -> Message:
     """The history message of a claim that took a job over from ``previous_owner``."""
-    return (
+    english = (
         f"Taken over from worker {previous_owner}, whose lease expired at "
         f"{expired_at.isoformat()} before it recorded its attempt (the worker stopped or lost the "
         "database); that attempt may have reached Gordon or Saleor."
     )
+    return Message.of("job.lease_taken_over", english, expired_at=expired_at.isoformat())
+
+
+def _history_message(message: Message) -> dict[str, Any]:
+    """A history entry's message columns: the English text, its code and parameters."""
+    coded = message.to_json()
+    return {"message": coded["message"], "code": coded["code"], "params": _json(coded["params"])}
+
+
+def _last_message(message: Message) -> dict[str, Any]:
+    """The job's last-message columns (as ``_history_message``)."""
+    coded = message.to_json()
+    return {
+        "last_message": coded["message"],
+        "last_code": coded["code"],
+        "last_params": _json(coded["params"]),
+    }
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def _installation_ids(saleor_api_url: str) -> Any:
@@ -564,7 +587,7 @@ async def _add_history(
                 "attempt": job.attempts,
                 "action": entry.action,
                 "outcome": entry.outcome,
-                "message": entry.message,
+                **_history_message(entry.message),
             }
             for entry in entries
         ],

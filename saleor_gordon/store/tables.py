@@ -135,6 +135,10 @@ sync_jobs = Table(
     Column("last_action", String(32), nullable=True),
     Column("last_outcome", String(32), nullable=True),
     Column("last_message", Text, nullable=True),
+    # last_message as a code and its parameters (core/messages.py; JSON); NULL: written before
+    # codes existed, last_message is then all there is.
+    Column("last_code", String(64), nullable=True),
+    Column("last_params", Text, nullable=True),
     Column("external_ref", String(255), nullable=True),
     Column("tracking_id", String(64), nullable=True),
     # Hash of the Gordon content last accepted by Gordon; NULL = not in Gordon (or withdrawn).
@@ -163,8 +167,12 @@ job_history = Table(
     Column("attempt", Integer, nullable=False),
     Column("action", String(32), nullable=False),
     Column("outcome", String(32), nullable=False),
-    # Human message; never customer data (names, addresses, phones, emails).
+    # Human message in English; never customer data (names, addresses, phones, emails).
     Column("message", Text, nullable=True),
+    # The message as a code and its parameters (core/messages.py; JSON), which the Dashboard words
+    # in the staff user's language; NULL in entries written before codes existed.
+    Column("code", String(64), nullable=True),
+    Column("params", Text, nullable=True),
 )
 Index("ix_job_history_job", job_history.c.job_id, job_history.c.at)
 

@@ -31,7 +31,7 @@ from saleor_gordon.errors import (
     ShopConfigInvalid,
 )
 from saleor_gordon.jobs.lifecycle import RETRYABLE_STATUSES
-from saleor_gordon.jobs.views import JobView
+from saleor_gordon.jobs.views import JobView, said
 from saleor_gordon.json_text import parse_json_object
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import failure_summary
@@ -169,12 +169,24 @@ class ShopOptionsOut(_Model):
     shipping_methods_note: str | None
 
 
+class MessageOut(_Model):
+    code: str | None = Field(
+        description="core.messages code the page words in its language; null: written before "
+        "codes existed, show `message`"
+    )
+    params: dict[str, Any] = Field(
+        description="The code's parameters; a parameter may itself be a message {code, params, "
+        "message} or a list"
+    )
+    message: str = Field(description="In English (logs, the command line, older readers)")
+
+
 class HistoryOut(_Model):
     at: str
     attempt: int
     action: str
     outcome: str
-    message: str | None
+    message: MessageOut | None
 
 
 class JobOut(_Model):
@@ -187,7 +199,7 @@ class JobOut(_Model):
     last_attempt_at: datetime | None
     last_action: str | None
     last_outcome: str | None
-    last_message: str | None
+    last_message: MessageOut | None
     external_ref: str | None
     tracking_id: str | None
     delivery_date: str | None
@@ -324,6 +336,19 @@ def _saleor_errors() -> Iterator[None]:
 def _job_out(job: JobView) -> JobOut:
     data = job.to_dict()
     data.pop("saleor_api_url")  # the shop is the caller's own
+    data.pop("last_code")
+    data.pop("last_params")
+    data["last_message"] = job.last_said
+    data["history"] = [
+        {
+            "at": entry["at"],
+            "attempt": entry["attempt"],
+            "action": entry["action"],
+            "outcome": entry["outcome"],
+            "message": said(entry["message"], entry["code"], entry["params"]),
+        }
+        for entry in job.history
+    ]
     data["retryable"] = job.status in RETRYABLE_STATUSES
     return JobOut.model_validate(data)
 

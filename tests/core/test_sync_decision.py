@@ -95,10 +95,11 @@ def test_changed_content_of_a_pushed_order_is_pushed_even_without_trigger() -> N
 def test_cancelled_pushed_order_is_withdrawn() -> None:
     expired = OrderState("EXPIRED", None, False)
 
-    assert _decide(CANCELLED, pushed_hash="h", known_ref="45") == Withdraw(
-        "45", "the order is canceled in Saleor"
-    )
-    assert isinstance(_decide(expired, pushed_hash="h", known_ref="45"), Withdraw)
+    cancelled = _decide(CANCELLED, pushed_hash="h", known_ref="45")
+    assert cancelled == Withdraw("45", "CANCELED")
+    assert isinstance(cancelled, Withdraw)
+    assert cancelled.reason == "the order is canceled in Saleor"
+    assert _decide(expired, pushed_hash="h", known_ref="45") == Withdraw("45", "EXPIRED")
 
 
 def test_cancelled_order_whose_push_may_have_arrived_is_withdrawn() -> None:
@@ -108,8 +109,8 @@ def test_cancelled_order_whose_push_may_have_arrived_is_withdrawn() -> None:
     after_attempt = _decide(CANCELLED, known_ref="45")
     after_trigger = _decide(CANCELLED, events_seen=frozenset({"ORDER_FULLY_PAID"}))
 
-    assert after_attempt == Withdraw("45", "the order is canceled in Saleor")
-    assert after_trigger == Withdraw(ref, "the order is canceled in Saleor")
+    assert after_attempt == Withdraw("45", "CANCELED")
+    assert after_trigger == Withdraw(ref, "CANCELED")
 
 
 def test_cancelled_order_never_triggered_settles_as_cancelled() -> None:

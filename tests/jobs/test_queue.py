@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import await_only
 
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.messages import Message
 from saleor_gordon.core.order_events import OrderEvent
 from saleor_gordon.jobs.lifecycle import (
     Episode,
@@ -83,7 +84,18 @@ COPY = GordonCopy(
 )
 
 
-def _synced(message: str = "pushed", copy: GordonCopy = COPY) -> Transition:
+PUSHED = Message.of(
+    "job.pushed",
+    "Gordon accepted order 45 (tracking ID 0Zj7YGCUr).",
+    ref="45",
+    tracking_id="0Zj7YGCUr",
+)
+GORDON_DOWN = Message.of(
+    "job.gordon_unavailable", "Gordon is unavailable (HTTP 503).", detail="HTTP 503"
+)
+
+
+def _synced(message: Message = PUSHED, copy: GordonCopy = COPY) -> Transition:
     return Transition(
         status=JobStatus.SYNCED,
         next_attempt_at=None,
@@ -102,7 +114,13 @@ def _gave_up() -> Transition:
         episode=Episode.ENDS,
         action="push",
         outcome="gave_up",
-        message="Gordon is unavailable. Retries stopped.",
+        message=Message.of(
+            "job.gave_up",
+            f"{GORDON_DOWN} Retries stopped.",
+            cause=GORDON_DOWN,
+            attempts=7,
+            hours=48.0,
+        ),
     )
 
 
@@ -176,7 +194,10 @@ async def test_finishing_records_history_and_settles(migrated_engine: AsyncEngin
     assert job is not None
     result = dataclasses.replace(
         _synced(),
-        history=(HistoryEntry("push", "accepted", "pushed"), HistoryEntry("write_back", "written")),
+        history=(
+            HistoryEntry("push", "accepted", PUSHED),
+            HistoryEntry("write_back", "written", Message.of("job.written_back", "metadata a, b")),
+        ),
     )
 
     assert await jobs.finish_job(job, result, now=NOW)
@@ -192,6 +213,16 @@ async def test_finishing_records_history_and_settles(migrated_engine: AsyncEngin
         ("push", "accepted"),
         ("write_back", "written"),
     ]
+    # Each message is stored as its English text, its code and its parameters.
+    assert [(h["message"], h["code"], h["params"]) for h in view.history] == [
+        (str(PUSHED), "job.pushed", {"ref": "45", "tracking_id": "0Zj7YGCUr"}),
+        ("metadata a, b", "job.written_back", {}),
+    ]
+    assert (view.last_message, view.last_code, view.last_params) == (
+        str(PUSHED),
+        "job.pushed",
+        {"ref": "45", "tracking_id": "0Zj7YGCUr"},
+    )
     assert await _claim(jobs, "w1") is None
 
 
@@ -246,7 +277,7 @@ async def test_retry_later_is_not_claimed_early(migrated_engine: AsyncEngine) ->
             episode=Episode.GOES_ON,
             action="push",
             outcome="retryable",
-            message="Gordon is unavailable.",
+            message=GORDON_DOWN,
         ),
         now=NOW,
     )
