@@ -66,7 +66,7 @@ async def test_a_lease_given_back_is_no_takeover(migrated_engine: AsyncEngine) -
         episode=Episode.GOES_ON,
         action="push",
         outcome="retryable",
-        message="Gordon is unavailable.",
+        message=GORDON_DOWN,
     )
     assert await jobs.finish_job(first, retry, now=NOW)
 
