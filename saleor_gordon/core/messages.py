@@ -125,7 +125,7 @@ zone)."""
 MESSAGE_CODES: Final[Mapping[str, tuple[str, ...]]] = {**JOB_MESSAGES, **SKIP_REASONS}
 """Every code a ``Message`` may carry, with its parameters."""
 
-Param: TypeAlias = "str | int | float | None | Message | Sequence[str]"
+Param: TypeAlias = "str | int | float | Message | Sequence[str] | None"
 """A parameter: a value, a nested message, or a list of values or messages."""
 
 

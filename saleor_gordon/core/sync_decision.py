@@ -146,7 +146,9 @@ def decide_sync(
             # A rule change must never delete deliveries on its own: a person decides.
             return Fix((_no_longer_matches(known_ref, translation.reason),))
         reason = translation.reason
-        not_for_gordon = Message.of("job.not_for_gordon", f"Not for Gordon: {reason}", reason=reason)
+        not_for_gordon = Message.of(
+            "job.not_for_gordon", f"Not for Gordon: {reason}", reason=reason
+        )
         return Settle(JobStatus.SKIPPED, not_for_gordon)
     if isinstance(translation, Untranslatable):
         return Fix(translation.problems)
