@@ -115,12 +115,13 @@ JOB_MESSAGES: Final[Mapping[str, tuple[str, ...]]] = {
     "job.write_back_failed": ("then",),
     "job.lease_taken_over": ("expired_at",),
 }
-"""``job.write_back_failed``'s ``then``, ``job.gave_up``'s and ``job.retrying``'s ``cause``, ``job.pushed_with_warnings``'s
-``pushed`` and ``job.not_for_gordon``'s ``reason`` are messages themselves (nested); ``events`` is
-a list of order event names (the pages word them as ``trigger.<EVENT>``); ``warnings`` and
-``problems`` are lists of the order's problems in English (``core/translate.py``'s ``Problem``);
+"""Nested messages: ``job.write_back_failed``'s ``then``, ``job.gave_up``'s and ``job.retrying``'s
+``cause``, ``job.pushed_with_warnings``'s ``pushed`` and ``job.not_for_gordon``'s ``reason``.
+``events`` is a list of order event names (the pages word them as ``trigger.<EVENT>``);
+``warnings`` and ``problems`` are lists of the order's problems in English
+(``core/translate.py``'s ``Problem.advice``: what is wrong and what to do, no field paths);
 ``retry_at`` and ``expired_at`` are ISO 8601 instants (the pages show them in the shop's time
-zone)."""
+zone); ``gordon_message`` and ``detail`` are Gordon's or Saleor's own words."""
 
 MESSAGE_CODES: Final[Mapping[str, tuple[str, ...]]] = {**JOB_MESSAGES, **SKIP_REASONS}
 """Every code a ``Message`` may carry, with its parameters."""

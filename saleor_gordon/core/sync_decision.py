@@ -93,8 +93,9 @@ class Fix:
 
     @property
     def message(self) -> Message:
-        problems = [problem.message for problem in self.problems]
-        return Message.of("job.order_problems", " ".join(problems), problems=problems)
+        english = " ".join(problem.message for problem in self.problems)
+        advice = [problem.advice for problem in self.problems]
+        return Message.of("job.order_problems", english, problems=advice)
 
 
 SyncDecision = Push | Withdraw | Settle | Fix

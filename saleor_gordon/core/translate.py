@@ -96,6 +96,11 @@ class Problem:
         """One sentence for the Dashboard or the command line."""
         return f"{self.field}: {self.reason}. {self.fix}"
 
+    @property
+    def advice(self) -> str:
+        """What is wrong and what to do, without the field path (a shop owner's words)."""
+        return f"{self.reason}. {self.fix}"
+
 
 @dataclass(frozen=True, slots=True)
 class Translated:

@@ -337,9 +337,9 @@ def _accepted(ref: str, tracking_id: str | None, push: Push) -> Message:
         pushed = Message.of("job.pushed", english, ref=ref, tracking_id=tracking_id)
     if not push.warnings:
         return pushed
-    warnings = [warning.message for warning in push.warnings]
-    english = f"{pushed} Warnings: " + " ".join(warnings)
-    return Message.of("job.pushed_with_warnings", english, pushed=pushed, warnings=warnings)
+    english = f"{pushed} Warnings: " + " ".join(warning.message for warning in push.warnings)
+    advice = [warning.advice for warning in push.warnings]
+    return Message.of("job.pushed_with_warnings", english, pushed=pushed, warnings=advice)
 
 
 _ERROR_STATUSES = frozenset({JobStatus.NEEDS_ATTENTION, JobStatus.FAILED, JobStatus.RETRYING})

@@ -10,7 +10,8 @@ import pytest
 
 import saleor_gordon
 from saleor_gordon.core.messages import JOB_MESSAGES, MESSAGE_CODES, SKIP_REASONS, Message
-from saleor_gordon.core.sync_decision import WITHDRAWN_ORDER_STATUSES
+from saleor_gordon.core.sync_decision import WITHDRAWN_ORDER_STATUSES, Fix
+from saleor_gordon.core.translate import Problem
 
 PACKAGE = Path(saleor_gordon.__file__).resolve().parent
 
@@ -89,3 +90,25 @@ def test_the_registry_holds_exactly_the_codes_the_server_writes() -> None:
 
     assert _codes_built_in_the_package() | withdrawn == set(MESSAGE_CODES)
     assert set(MESSAGE_CODES) == set(JOB_MESSAGES) | set(SKIP_REASONS)
+
+
+def test_the_problems_of_an_order_are_served_without_field_paths() -> None:
+    """The command line keeps each problem's field path; the page gets what is wrong and what
+    to do, which a shop owner can read."""
+    fix = Fix(
+        (
+            Problem("shippingAddress.phone", "the order has no phone number", "Add one."),
+            Problem("lines", "the order has no lines to deliver", "Add the products."),
+        )
+    )
+
+    assert fix.message == (
+        "shippingAddress.phone: the order has no phone number. Add one. "
+        "lines: the order has no lines to deliver. Add the products."
+    )
+    assert fix.message.to_json()["params"] == {
+        "problems": [
+            "the order has no phone number. Add one.",
+            "the order has no lines to deliver. Add the products.",
+        ]
+    }
