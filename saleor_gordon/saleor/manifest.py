@@ -8,6 +8,11 @@ order metadata writes (what this app asks for) and where metadata writes fire on
 ORDER_METADATA_UPDATED; ``tokenTargetUrl`` is set, which 3.20–3.22 require. The app's own
 APP_DELETED webhook arrives only from 3.23.5; older versions reveal an uninstall by rejecting the
 token, which the app handles too, so 3.23.5 is not required.
+
+Extensions carry an ``identifier`` (Saleor 3.23.19+: the Dashboard's ``openPopup`` names an
+extension by it; at most 256 characters, unique per app). Saleor before 3.23.19 ignores the key:
+its manifest validation reads only the fields it knows (``extra="ignore"`` from 3.23.0, plain
+``.get`` before), so the manifest installs on every Saleor ``requiredSaleorVersion`` allows.
 """
 
 from __future__ import annotations
@@ -37,6 +42,9 @@ ORDER_EVENTS: Final = (
     "ORDER_CANCELLED",
     "ORDER_EXPIRED",
     "ORDER_METADATA_UPDATED",
+    # A fulfillment was created or approved (staff's or the app's): the order's job looks at its
+    # fulfillments (core/fulfillment.py). Saleor also sends ORDER_UPDATED then; this one names it.
+    "FULFILLMENT_CREATED",
 )
 
 # Paths below APP_URL that the web app must serve.
@@ -45,6 +53,9 @@ ORDER_WIDGET_PATH: Final = "/app/order-widget"
 SEND_POPUP_PATH: Final = "/app/send-to-gordon"
 WIDGET_LABEL: Final = "Gordon Delivery"
 SEND_LABEL: Final = "Send to Gordon"
+# Extension identifiers (stable: the pages open the popup by it with openPopup).
+ORDER_WIDGET_IDENTIFIER: Final = "order-widget"
+SEND_POPUP_IDENTIFIER: Final = "send-to-gordon"
 REGISTER_PATH: Final = "/api/register"
 ORDERS_WEBHOOK_PATH: Final = "/api/webhooks/orders"
 APP_DELETED_WEBHOOK_PATH: Final = "/api/webhooks/app-deleted"
@@ -85,6 +96,7 @@ def _extensions(base: str) -> list[dict[str, object]]:
     """
     return [
         {
+            "identifier": ORDER_WIDGET_IDENTIFIER,
             "label": WIDGET_LABEL,
             "mount": "ORDER_DETAILS_WIDGETS",
             "target": "WIDGET",
@@ -92,6 +104,7 @@ def _extensions(base: str) -> list[dict[str, object]]:
             "permissions": ["MANAGE_ORDERS"],
         },
         {
+            "identifier": SEND_POPUP_IDENTIFIER,
             "label": SEND_LABEL,
             "mount": "ORDER_DETAILS_MORE_ACTIONS",
             "target": "POPUP",

@@ -49,18 +49,20 @@ def test_manifest_events_and_permissions() -> None:
     assert "MANAGE_APPS" not in manifest["permissions"]  # type: ignore[operator]
     assert webhooks["gordon-orders"]["asyncEvents"] == [
         "ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_FULLY_PAID", "ORDER_UPDATED",
-        "ORDER_CANCELLED", "ORDER_EXPIRED", "ORDER_METADATA_UPDATED",
+        "ORDER_CANCELLED", "ORDER_EXPIRED", "ORDER_METADATA_UPDATED", "FULFILLMENT_CREATED",
     ]  # fmt: skip
     assert webhooks["gordon-app-deleted"]["asyncEvents"] == ["APP_DELETED"]
     assert all(w["isActive"] is True for w in webhooks.values())
 
 
 def test_extensions_are_the_order_widget_and_the_send_popup() -> None:
-    """Absolute URLs below APP_URL, each needing MANAGE_ORDERS (so its token carries it)."""
+    """Absolute URLs below APP_URL, each needing MANAGE_ORDERS (so its token carries it), each
+    with the identifier the pages open it by (openPopup, Saleor 3.23.19+)."""
     manifest = build_manifest(app_url="http://localhost:8000/", version="1")
 
     assert manifest["extensions"] == [
         {
+            "identifier": "order-widget",
             "label": "Gordon Delivery",
             "mount": "ORDER_DETAILS_WIDGETS",
             "target": "WIDGET",
@@ -68,6 +70,7 @@ def test_extensions_are_the_order_widget_and_the_send_popup() -> None:
             "permissions": ["MANAGE_ORDERS"],
         },
         {
+            "identifier": "send-to-gordon",
             "label": "Send to Gordon",
             "mount": "ORDER_DETAILS_MORE_ACTIONS",
             "target": "POPUP",
@@ -75,6 +78,15 @@ def test_extensions_are_the_order_widget_and_the_send_popup() -> None:
             "permissions": ["MANAGE_ORDERS"],
         },
     ]
+
+
+def test_extension_identifiers_are_what_saleor_accepts() -> None:
+    """Saleor 3.23.28 (manifest_validations._clean_extension_identifier): at most 256 characters
+    once stripped, not blank, unique within the app."""
+    identifiers = [e["identifier"] for e in golden_manifest()["extensions"]]  # type: ignore[attr-defined]
+
+    assert len(set(identifiers)) == len(identifiers)
+    assert all(0 < len(i.strip()) == len(i) <= 256 for i in identifiers)
 
 
 def test_logo_is_a_png_of_at_least_256_px() -> None:
