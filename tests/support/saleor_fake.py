@@ -1247,16 +1247,24 @@ def _database_error() -> GraphQLError:
     return GraphQLError("Internal Server Error", extensions={"exception": {"code": "DataError"}})
 
 
-def _node_pk(value: object, expected: str, field: str) -> str:
-    """``from_global_id_or_error(value, expected, raise_error=True)`` as a field error."""
+def _decoded_id(value: object) -> tuple[str, str] | None:
+    """(type, pk) of a Saleor global ID (base64 of ``Type:pk``, pk an integer or a UUID)."""
     try:
         type_name, colon, pk = base64.b64decode(str(value), validate=True).decode().partition(":")
-        if not colon:
-            raise ValueError(value)
-        int(pk) if pk.isdigit() else uuid.UUID(pk)
+        if not colon or not (pk.isdigit() or uuid.UUID(pk)):
+            return None
     except (ValueError, UnicodeDecodeError):
+        return None
+    return type_name, pk
+
+
+def _node_pk(value: object, expected: str, field: str) -> str:
+    """``from_global_id_or_error(value, expected, raise_error=True)`` as a field error."""
+    decoded = _decoded_id(value)
+    if decoded is None:
         message = f"Invalid ID: {value}. Expected: {expected}."
-        raise _Refused(_order_error("GRAPHQL_ERROR", message, field=field)) from None
+        raise _Refused(_order_error("GRAPHQL_ERROR", message, field=field))
+    type_name, pk = decoded
     if type_name != expected:
         message = f"Invalid ID: {value}. Expected: {expected}, received: {type_name}."
         raise _Refused(_order_error("GRAPHQL_ERROR", message, field=field))
@@ -1364,17 +1372,10 @@ def _order_lines(state: SaleorFakeState, line_ids: list[Any]) -> list[dict[str, 
     is accepted."""
     invalid = []
     for line_id in line_ids:
-        try:
-            type_name, colon, pk = (
-                base64.b64decode(str(line_id or ""), validate=True).decode().partition(":")
-            )
-            if not line_id or not colon:
-                raise ValueError(line_id)
-            int(pk) if pk.isdigit() else uuid.UUID(pk)
-        except (ValueError, UnicodeDecodeError):
+        decoded = _decoded_id(line_id) if line_id else None
+        if decoded is None:
             invalid.append(line_id)
-            continue
-        if type_name != "OrderLine":
+        elif decoded[0] != "OrderLine":
             message = f"Must receive OrderLine id: {line_id}."
             raise _Refused(_order_error("GRAPHQL_ERROR", message, field="lines"))
     if invalid:
@@ -1386,7 +1387,7 @@ def _order_lines(state: SaleorFakeState, line_ids: list[Any]) -> list[dict[str, 
         raise _Refused(_order_error("GRAPHQL_ERROR", message, field="lines"))
     missing = [line_id for line_id, item in zip(line_ids, found, strict=True) if item is None]
     if missing:  # Saleor's assertion in get_nodes, answered as a top-level error
-        pk = base64.b64decode(str(missing[0])).decode().partition(":")[2]
+        _, pk = _decoded_id(missing[0]) or ("", "")
         raise GraphQLError(f"There is no node of type OrderLine with pk {pk}")
     return [item[1] for item in found if item is not None]
 
