@@ -16,7 +16,7 @@ errors are the client's (``SaleorUnavailable``, ``SaleorGraphQLError``). The cod
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
@@ -135,16 +135,12 @@ def read_fulfil_answer(payload: object) -> Accepted | Refused:
     Raises:
         AnswerUnreadable: not shaped like Saleor's payload.
     """
-    data = _payload(payload)
-    refused = _refused(data)
-    if refused is not None:
-        return refused
-    fulfillments = data.get("fulfillments")
-    if not isinstance(fulfillments, list) or not fulfillments:
-        raise AnswerUnreadable(
-            "Saleor answered orderFulfill without errors and without fulfillments"
-        )
-    return Accepted(tuple(_saved(f) for f in fulfillments), _order(data))
+
+    def created(data: Mapping[str, Any]) -> list[Any]:
+        fulfillments = data.get("fulfillments")
+        return fulfillments if isinstance(fulfillments, list) else []
+
+    return _read(payload, created, "orderFulfill without errors and without fulfillments")
 
 
 def read_tracking_answer(payload: object) -> Accepted | Refused:
@@ -153,17 +149,16 @@ def read_tracking_answer(payload: object) -> Accepted | Refused:
     Raises:
         AnswerUnreadable: not shaped like Saleor's payload.
     """
-    data = _payload(payload)
-    refused = _refused(data)
-    if refused is not None:
-        return refused
-    fulfillment = data.get("fulfillment")
-    if not isinstance(fulfillment, Mapping):
-        raise AnswerUnreadable(
-            "Saleor answered orderFulfillmentUpdateTracking without errors and without the "
-            "fulfillment"
-        )
-    return Accepted((_saved(fulfillment),), _order(data))
+
+    def updated(data: Mapping[str, Any]) -> list[Any]:
+        fulfillment = data.get("fulfillment")
+        return [fulfillment] if isinstance(fulfillment, Mapping) else []
+
+    return _read(
+        payload,
+        updated,
+        "orderFulfillmentUpdateTracking without errors and without the fulfillment",
+    )
 
 
 def blocked_by(refused: Refused, order: SaleorOrder) -> FulfillmentPlan:
@@ -203,10 +198,20 @@ def blocked_by(refused: Refused, order: SaleorOrder) -> FulfillmentPlan:
     )
 
 
-def _payload(payload: object) -> Mapping[str, Any]:
+def _read(
+    payload: object, fulfillments: Callable[[Mapping[str, Any]], list[Any]], missing: str
+) -> Accepted | Refused:
+    """A refusal, else the fulfillments the answer holds (at least one) and its order."""
     if not isinstance(payload, Mapping):
         raise AnswerUnreadable("Saleor's answer is not an object")
-    return payload
+    refused = _refused(payload)
+    if refused is not None:
+        return refused
+    saved = fulfillments(payload)
+    if not saved:
+        raise AnswerUnreadable(f"Saleor answered {missing}")
+    order = payload.get("order")
+    return Accepted(tuple(_saved(f) for f in saved), order if isinstance(order, Mapping) else None)
 
 
 def _refused(data: Mapping[str, Any]) -> Refused | None:
@@ -244,11 +249,6 @@ def _saved(fulfillment: object) -> SavedFulfillment:
         status=str(fulfillment.get("status") or ""),
         tracking_number=str(fulfillment.get("trackingNumber") or ""),
     )
-
-
-def _order(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    order = data.get("order")
-    return order if isinstance(order, Mapping) else None
 
 
 def _text(value: object) -> str | None:

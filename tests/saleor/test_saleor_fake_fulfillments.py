@@ -5,6 +5,13 @@ error codes, stock and allocations, approval, order status, webhooks and custome
 The rules come from Saleor's code at the tag 3.23.28 (``saleor/graphql/order/mutations/
 order_fulfill.py``, ``fulfillment_update_tracking.py``, ``fulfillment_approve.py``,
 ``saleor/order/actions.py`` and ``saleor/warehouse/management.py``); each test names the rule.
+Checked against the real Saleor 3.23.28 of ``../shared/realworld``, which answered as the fake
+does: a cancelled order fulfilled (and FULFILLED), an unpaid one too (the site's defaults), a
+256-character tracking number an Internal Server Error (DataError) that changed nothing, a
+repeated fulfilment FULFILL_ORDER_LINE "Only 0 items remaining to fulfill.", stock held by
+another order's allocation INSUFFICIENT_STOCK with the line and warehouse, a fulfillment without
+auto-approval WAITING_FOR_APPROVAL (order UNFULFILLED, quantityToFulfill 0, allocation and stock
+kept), and orderFulfillmentUpdateTracking's NOT_FOUND and GRAPHQL_ERROR.
 """
 
 from __future__ import annotations
@@ -12,15 +19,14 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.saleor.test_saleor_fake import Receiver, post_graphql
+from tests.saleor.conftest import Receiver
+from tests.saleor.test_saleor_fake import post_graphql
 from tests.support.fixtures import RunningSaleorFake
-from tests.support.loopback import serve_on_loopback
 from tests.support.saleor_fake import (
     CustomerNotification,
     SaleorFakeState,
@@ -142,14 +148,6 @@ class Shop:
 @pytest.fixture
 def shop(saleor_fake: RunningSaleorFake) -> Shop:
     return Shop(saleor_fake)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    with serve_on_loopback(receiver.app()) as base_url:
-        receiver.base_url = base_url
-        yield receiver
 
 
 def subscribe(state: SaleorFakeState, receiver: Receiver) -> None:

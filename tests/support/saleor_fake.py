@@ -543,11 +543,8 @@ class SaleorFakeState:
         fulfil_input: dict[str, Any] = {"lines": lines, "notifyCustomer": notify_customer}
         if tracking_number is not None:
             fulfil_input["trackingNumber"] = tracking_number
-        data = await self.staff_request(
-            http, STAFF_ORDER_FULFILL, {"order": order_id, "input": fulfil_input}
-        )
-        payload: dict[str, Any] = data["orderFulfill"]
-        return payload
+        variables = {"order": order_id, "input": fulfil_input}
+        return await self._staff_mutation(http, STAFF_ORDER_FULFILL, variables)
 
     async def staff_update_tracking(
         self,
@@ -557,22 +554,25 @@ class SaleorFakeState:
         *,
         notify_customer: bool = False,
     ) -> dict[str, Any]:
-        """``fulfillmentUpdateTracking`` as a person on the order page ("Edit tracking")."""
-        variables = {
-            "id": fulfillment_id,
-            "input": {"trackingNumber": tracking_number, "notifyCustomer": notify_customer},
-        }
-        data = await self.staff_request(http, STAFF_UPDATE_TRACKING, variables)
-        payload: dict[str, Any] = data["orderFulfillmentUpdateTracking"]
-        return payload
+        """``orderFulfillmentUpdateTracking`` as a person on the order page (edit tracking)."""
+        tracking = {"trackingNumber": tracking_number, "notifyCustomer": notify_customer}
+        variables = {"id": fulfillment_id, "input": tracking}
+        return await self._staff_mutation(http, STAFF_UPDATE_TRACKING, variables)
 
     async def staff_approve_fulfillment(
         self, http: httpx.AsyncClient, fulfillment_id: str, *, notify_customer: bool = True
     ) -> dict[str, Any]:
-        """``fulfillmentApprove`` as a person on the order page ("Approve")."""
+        """``orderFulfillmentApprove`` as a person on the order page (approve)."""
         variables = {"id": fulfillment_id, "notifyCustomer": notify_customer}
-        data = await self.staff_request(http, STAFF_APPROVE_FULFILLMENT, variables)
-        payload: dict[str, Any] = data["orderFulfillmentApprove"]
+        return await self._staff_mutation(http, STAFF_APPROVE_FULFILLMENT, variables)
+
+    async def _staff_mutation(
+        self, http: httpx.AsyncClient, document: str, variables: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The payload of the one mutation ``document`` runs as staff."""
+        (payload,) = (await self.staff_request(http, document, variables)).values()
+        if not isinstance(payload, dict):
+            raise AssertionError(f"Saleor answered no payload: {payload!r}")
         return payload
 
     def _new_fulfillment(
