@@ -3,8 +3,14 @@
 # layer), then installs the app itself, non-editable, into /app/.venv; the runtime stage gets that
 # virtual environment only (no uv, no sources, no build tools) and runs as an unprivileged user.
 #
-#   docker build -t saleor-gordon .
-#   docker run -p 8000:8000 -e SALEOR_GORDON_APP_URL=https://gordon.example.com saleor-gordon
+#   DOCKER_BUILDKIT=1 docker build -t saleor-gordon .     # or: docker buildx build -t saleor-gordon .
+#   docker run -p 8000:8000 -v saleor-gordon-data:/data \
+#       -e SALEOR_GORDON_APP_URL=https://gordon.example.com saleor-gordon
+#
+# It needs BuildKit (the `# syntax` line and `RUN --mount`): Docker 23 and later and Compose v2 use
+# it by default; Debian's docker.io 20.10 needs DOCKER_BUILDKIT=1 (or buildx). Name the volume:
+# the database and its key file live in /data, and without a name every new container gets a new,
+# empty volume (no shops, a new key). A bind mount instead must be owned by uid 10001.
 #
 # docs/deploy.md describes the production set-up (deploy/compose.yaml: PostgreSQL, web, worker).
 

@@ -6,15 +6,18 @@ signed webhooks, each against the same process kind measured idle in the same ru
 ``--jobs`` due sync jobs, inserted in batches as the rows ``enqueue_order_job`` makes (one per
 order, as the webhook path queues them; the orders exist in the fake). Then ``serve --workers 4`` starts and
 its workers page through the queue for ``--seconds`` (each job reads its order from Saleor,
-pushes it to the sandbox and writes the tracking ID back) while ``/metrics`` is scraped every
-second (its gauges count the whole queue). Baseline: the same, with no jobs queued.
+pushes it to the sandbox and writes the tracking ID back, which Saleor echoes to the app as two
+``ORDER_METADATA_UPDATED`` webhooks) while ``/metrics`` is scraped every second (its gauges count
+the whole queue). Baseline: the same, with no jobs queued.
 
 ``burst``: ``serve --workers 0`` with the shop installed through the real ``/api/register``
 receives ``--webhooks`` signed ``ORDER_FULLY_PAID`` webhooks (each for another order, signed
 before the clock starts, 16 in flight). Baseline: the same process after 20 warm-up webhooks.
 
-Peak = ``VmHWM`` of ``/proc/<pid>/status`` (Linux), the high-water mark of the resident set since
-the process started, read before it stops. Target: <= 150 MB with 10,000 queued jobs.
+Peak = the sum over ``serve``'s process tree (``bench/process_tree.py``: on SQLite the inbox's
+writer helper process too) of each process's ``VmHWM`` (``/proc/<pid>/status``, Linux: the
+high-water mark of its resident set since it started), read before it stops: what the app takes
+from the machine at most. Target: <= 150 MB with 10,000 queued jobs.
 
     uv run python bench/memory.py [--jobs 10000] [--webhooks 2000] [--seconds 20]
     uv run python bench/memory.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
@@ -38,23 +41,20 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from process_tree import PeakMemory, load_average, peak_memory
 from sqlalchemy import insert
 
+from saleor_gordon import __version__
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.order_events import EVENT_BITS
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import SandboxOptions
+from saleor_gordon.saleor.manifest import build_manifest
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import create_engine, migrate
 from saleor_gordon.store.installations import InstallationStore
-from saleor_gordon.store.jobs import EVENT_BITS
 from saleor_gordon.store.tables import sync_jobs
-from tests.support.app_process import (
-    AppProcess,
-    app_env,
-    free_port,
-    memory_kib,
-    throwaway_postgres,
-)
+from tests.support.app_process import AppProcess, app_env, free_port, throwaway_postgres
 from tests.support.loopback import serve_sandbox_in_thread
 from tests.support.saleor_fake import SaleorFakeState, global_id, running_saleor_fake
 from tests.support.shop import DELIVERY_GROUP, shop_config
@@ -146,8 +146,8 @@ class Serve:
     async def __aexit__(self, *_: object) -> None:
         self.process.stop()
 
-    def peak_kib(self) -> int:
-        return memory_kib(self.process.pid, "VmHWM")
+    def peak(self) -> PeakMemory:
+        return peak_memory(self.process.pid)
 
 
 # --------------------------------------------------------------------------------------------
@@ -155,9 +155,10 @@ class Serve:
 
 
 async def prepare_queue(
-    database_url: str, saleor: SaleorFakeState, gordon_url: str, jobs: int
+    database_url: str, saleor: SaleorFakeState, gordon_url: str, jobs: int, app_url: str
 ) -> None:
-    """Migrate, install and configure the shop, and queue ``jobs`` due jobs for fake orders."""
+    """Migrate, install and configure the shop, and queue ``jobs`` due jobs for fake orders.
+    The fake's webhooks go to ``app_url``: Saleor's echoes of the workers' metadata writes."""
     engine = create_engine(database_url)
     try:
         await migrate(engine)
@@ -166,7 +167,7 @@ async def prepare_queue(
         installation = await store.save_installation(
             saleor_api_url=saleor.api_url,
             app_id=saleor.app_id,
-            token=saleor.issue_token(),
+            token=saleor.install(build_manifest(app_url=app_url, version=__version__)),
             jwks=saleor.jwks,
             now=now,
         )
@@ -188,9 +189,9 @@ async def prepare_queue(
         await engine.dispose()
 
 
-async def run_queue(serve: Serve, seconds: float) -> tuple[int, Counter[int], str]:
+async def run_queue(serve: Serve, seconds: float) -> tuple[PeakMemory, Counter[int], str]:
     """Let the workers run for ``seconds`` while scraping ``/metrics`` each second; returns
-    (peak KiB, scrapes by HTTP status, the first refused scrape's answer)."""
+    (peak memory, scrapes by HTTP status, the first refused scrape's answer)."""
     statuses: Counter[int] = Counter()
     refused = ""
     async with httpx.AsyncClient(timeout=30) as http:
@@ -201,19 +202,19 @@ async def run_queue(serve: Serve, seconds: float) -> tuple[int, Counter[int], st
             if response.status_code != 200 and not refused:
                 refused = f"HTTP {response.status_code} {response.text[:300]}"
             await asyncio.sleep(1.0)
-        return serve.peak_kib(), statuses, refused
+        return serve.peak(), statuses, refused
 
 
 @dataclass(frozen=True)
 class QueueRun:
-    peak_kib: int
+    peak: PeakMemory
     pushed: int
     scrapes: Counter[int]
     refused: str
 
 
 async def measure_queue(args: argparse.Namespace, workdir: Path, *, jobs: int) -> QueueRun:
-    """Peak KiB of ``serve`` with ``jobs`` queued, how many of them Gordon received meanwhile,
+    """Peak memory of ``serve``'s process tree with ``jobs`` queued, how many of them Gordon received meanwhile,
     and how the ``/metrics`` scrapes were answered."""
     options = SandboxOptions(
         client_id=CLIENT_ID,
@@ -229,10 +230,9 @@ async def measure_queue(args: argparse.Namespace, workdir: Path, *, jobs: int) -
             database_url = await stack.enter_async_context(throwaway_postgres(args.postgres))
         else:
             database_url = f"sqlite:///{workdir / f'queue-{jobs}.db'}"
-        await prepare_queue(database_url, saleor, gordon.base_url, jobs)
-        serve = await stack.enter_async_context(
-            Serve(database_url, workdir, f"queue-{jobs}", workers=WORKERS)
-        )
+        serve = Serve(database_url, workdir, f"queue-{jobs}", workers=WORKERS)
+        await prepare_queue(database_url, saleor, gordon.base_url, jobs, serve.app_url)
+        await stack.enter_async_context(serve)
         peak, scrapes, refused = await run_queue(serve, args.seconds)
         return QueueRun(peak, len(gordon.state.orders), scrapes, refused)
 
@@ -281,8 +281,10 @@ async def send_all(
     return len(requests) / (time.monotonic() - started)
 
 
-async def measure_burst(args: argparse.Namespace, workdir: Path) -> tuple[int, int, float]:
-    """(peak KiB before the burst, after it, burst rate in webhooks per second)."""
+async def measure_burst(
+    args: argparse.Namespace, workdir: Path
+) -> tuple[PeakMemory, PeakMemory, float]:
+    """(peak memory before the burst, after it, burst rate in webhooks per second)."""
     async with AsyncExitStack() as stack:
         _api_url, saleor = stack.enter_context(running_saleor_fake())
         if args.postgres:
@@ -301,9 +303,9 @@ async def measure_burst(args: argparse.Namespace, workdir: Path) -> tuple[int, i
         webhooks = Webhooks(saleor)
         warmup, burst = webhooks.make(WARMUP_WEBHOOKS), webhooks.make(args.webhooks)
         await send_all(http, webhooks.target_url, warmup)
-        before = serve.peak_kib()
+        before = serve.peak()
         rate = await send_all(http, webhooks.target_url, burst)
-        return before, serve.peak_kib(), rate
+        return before, serve.peak(), rate
 
 
 # --------------------------------------------------------------------------------------------
@@ -317,13 +319,16 @@ async def run(args: argparse.Namespace) -> None:
         idle = await measure_queue(args, workdir, jobs=0)
         queued = await measure_queue(args, workdir, jobs=args.jobs)
         before, after, rate = await measure_burst(args, workdir)
-    verdict = "within" if _mb(queued.peak_kib) <= TARGET_MB else "OVER"
+    queued_mb, idle_mb = _mb(queued.peak.total_kib), _mb(idle.peak.total_kib)
+    verdict = "within" if queued_mb <= TARGET_MB else "OVER"
     print(
-        f"memory ({database}, serve with {WORKERS} workers, {args.seconds:g} s): peak RSS "
-        f"{_mb(queued.peak_kib):.0f} MB with {args.jobs} queued jobs ({queued.pushed} pushed "
-        f"meanwhile); baseline empty queue {_mb(idle.peak_kib):.0f} MB; ratio "
-        f"{queued.peak_kib / idle.peak_kib:.2f}; target <= {TARGET_MB} MB: {verdict}"
+        f"memory ({database}, serve with {WORKERS} workers, {args.seconds:g} s; peak RSS of its "
+        f"process tree): {queued_mb:.0f} MB with {args.jobs} queued jobs ({queued.pushed} pushed "
+        f"meanwhile); baseline empty queue {idle_mb:.0f} MB; ratio "
+        f"{queued.peak.total_kib / idle.peak.total_kib:.2f}; target <= {TARGET_MB} MB: {verdict}"
     )
+    print(f"  queued: {queued.peak.describe()}")
+    print(f"  empty queue: {idle.peak.describe()}")
     for label, run_ in (("empty queue", idle), ("queued", queued)):
         scrapes = ", ".join(f"{n} x HTTP {status}" for status, n in sorted(run_.scrapes.items()))
         print(
@@ -332,9 +337,11 @@ async def run(args: argparse.Namespace) -> None:
         )
     print(
         f"  webhook burst ({args.webhooks} signed, {BURST_IN_FLIGHT} in flight, workers off, "
-        f"{rate:.0f}/s): peak RSS {_mb(after):.0f} MB; baseline after {WARMUP_WEBHOOKS} "
-        f"warm-up webhooks {_mb(before):.0f} MB; ratio {after / before:.2f}"
+        f"{rate:.0f}/s): peak RSS {_mb(after.total_kib):.0f} MB ({after.describe()}); baseline "
+        f"after {WARMUP_WEBHOOKS} warm-up webhooks {_mb(before.total_kib):.0f} MB; ratio "
+        f"{after.total_kib / before.total_kib:.2f}"
     )
+    print(f"  load average at the end {load_average()}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,24 +1,45 @@
-"""Orders fully synced per second, Saleor fake -> app -> Gordon sandbox, against the ideal C/L.
+"""Orders fully synced per second, Saleor fake -> app -> Gordon sandbox, against the ideal C/L,
+and the app's CPU per synced order.
 
 Real processes over loopback, as ``tests/e2e`` runs them: ``saleor-gordon serve`` (SQLite: with
-``--concurrency`` workers; PostgreSQL: web only, beside two ``saleor-gordon worker`` processes of
-``--concurrency`` workers each), the Saleor fake and the Gordon sandbox served by this process
-(``saleor_gordon/fakes``). The sandbox answers every request after ``--latency`` seconds and
-creates orders on PUT (``tolerant_update``), so one order costs one Gordon call. The shop is
-installed through the real ``/api/register`` and configured as ``config set`` does.
+its workers; PostgreSQL: web only, beside two ``saleor-gordon worker`` processes), the Saleor fake
+and the Gordon sandbox served by this process (``saleor_gordon/fakes``). The sandbox answers every
+request after L seconds and creates orders on PUT (``tolerant_update``), so one order costs one
+Gordon call. The shop is installed through the real ``/api/register`` and configured as
+``config set`` does. Two regimes, each with a fresh app, database and fakes:
 
-``--orders`` paid orders get their ``ORDER_FULLY_PAID`` webhook (signed, 8 in flight, rendered
-before the clock starts); an order counts as synced once Saleor holds its ``gordon.tracking_id``
-and ``gordon.status = synced`` (pushed and written back). The rate is taken from the first order
-synced to the last. Ideal: every worker always waiting on Gordon, ``workers / latency``.
-Baseline, in the same run: the same number of workers as plain loops of one GET each against the
-same sandbox (its latency, loopback, this process's event loop): what the harness itself allows.
+- ``latency``: Gordon answers after 0.5 s, 4 workers (PostgreSQL: 4 in each worker process),
+  240 orders: bound by Gordon's latency, it shows the round trips a job adds to it;
+- ``cpu``: Gordon answers after 20 ms, 16 workers (PostgreSQL: 8 in each worker process), 400
+  orders: the ideal is far beyond two cores, so it shows what an order costs the app.
+
+The orders get their ``ORDER_FULLY_PAID`` webhook (signed, 8 in flight, rendered before the clock
+starts); an order counts as synced once Saleor holds its ``gordon.tracking_id`` and
+``gordon.status = synced`` (pushed and written back). Each of those two metadata writes makes the
+Saleor fake send the app an ``ORDER_METADATA_UPDATED`` webhook, as Saleor does (signed, rendered
+from the installed subscription, the app as issuing principal, after the mutation answered;
+protocol §3.6, sample ``s04_metadata_by_app``): the app receives three webhooks per order.
+
+Rate = orders / (time of the last one synced - time the first webhook was sent). Ideal: every
+worker always waiting on Gordon, ``workers / latency``. Baseline, in the same run and computed the
+same way (requests / time from the first sent to the last answered): the same number of workers as
+plain loops of one GET each against the same sandbox, from this process: what the harness itself
+allows.
+
+CPU: user + system time of the app's processes and their children (``bench/process_tree.py``: the
+SQLite writer helper included), over the run, less the idle burn: the same processes' CPU over
+``IDLE_SECONDS`` before the first webhook, scaled to the run's length. On PostgreSQL the server's
+backends serving the run's database are reported beside it (not the app's, but the cost of its
+statements), and its transactions per synced order (``pg_stat_database``: claims, lease renewals,
+rate-limit slots, webhook groups, write-backs; a wake of every worker per webhook shows here). The
+harness (fakes, this process) is reported too.
 
 The Gordon rate limit (``GORDON_REQUESTS_PER_SECOND``, 5 by default) and the per-shop share of
 workers (``SHOP_CONCURRENCY``, half of them by default) would cap a one-shop benchmark far below
 C/L by design; both are lifted so that the pipeline itself is measured. Periodic reconcile is off.
 
-    uv run python bench/pipeline.py [--orders 240] [--latency 0.5] [--concurrency 4]
+    uv run python bench/pipeline.py [--regime latency|cpu|both] [--orders N]
+    uv run python bench/pipeline.py --latency 0.1 --concurrency 8   # one regime of your own
     uv run python bench/pipeline.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
     uv run python bench/pipeline.py --short          # a few seconds: proves it runs
 
@@ -33,6 +54,7 @@ import asyncio
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -41,6 +63,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from process_tree import DatabaseBackends, cpu_seconds, load_average
 
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import (
@@ -53,7 +76,6 @@ from saleor_gordon.store.installations import InstallationStore
 from tests.support.app_process import (
     AppProcess,
     app_env,
-    cpu_seconds,
     free_port,
     throwaway_postgres,
 )
@@ -65,18 +87,52 @@ SECRET_KEY = "bench-secret-key-0123456789abcdef0123456789abcdef"  # noqa: S105 -
 CLIENT_ID = "bench-client"
 CLIENT_SECRET = "bench-secret"  # noqa: S105 - the sandbox's throwaway credentials
 EVENT = "ORDER_FULLY_PAID"
+ECHO = "order_metadata_updated"
 DELIVERIES_IN_FLIGHT = 8
 WORKER_PROCESSES_ON_POSTGRES = 2
 POLL_SECONDS = 0.02
+IDLE_SECONDS = 5.0
+"""How long the app's idle CPU is measured before the first webhook (short runs: 1 s)."""
+
+
+@dataclass(frozen=True)
+class Regime:
+    name: str
+    latency: float
+    """Seconds the Gordon sandbox takes to answer."""
+    sqlite_workers: int
+    """Workers of ``serve`` on SQLite."""
+    postgres_workers: int
+    """Workers of each of the two ``worker`` processes on PostgreSQL."""
+    orders: int
+    short_orders: int
+    short_latency: float
+
+
+REGIMES = {
+    "latency": Regime("latency-bound", 0.5, 4, 4, 240, 24, 0.2),
+    "cpu": Regime("CPU-bound", 0.02, 16, 8, 400, 40, 0.02),
+}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--orders", type=int, default=None, help="orders per run (240; short 24)")
     parser.add_argument(
-        "--latency", type=float, default=None, help="Gordon's answer time, seconds (0.5; short 0.2)"
+        "--regime",
+        choices=[*REGIMES, "both"],
+        default="both",
+        help="latency: Gordon at 0.5 s, 4 workers; cpu: Gordon at 20 ms, 16 workers (both)",
     )
-    parser.add_argument("--concurrency", type=int, default=4, help="workers per worker process (4)")
+    parser.add_argument("--orders", type=int, default=None, help="orders per regime (240 / 400)")
+    parser.add_argument(
+        "--latency", type=float, default=None, help="one regime of your own: Gordon's answer time"
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="one regime of your own: workers per worker process",
+    )
     parser.add_argument(
         "--postgres",
         metavar="URL",
@@ -88,8 +144,23 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--keep-logs", action="store_true", help="print where the app processes' logs are kept"
     )
     args = parser.parse_args(argv)
-    args.orders = args.orders or (24 if args.short else 240)
-    args.latency = args.latency or (0.2 if args.short else 0.5)
+    if args.latency is not None or args.concurrency is not None:
+        base = REGIMES["latency"]
+        latency = args.latency if args.latency is not None else base.latency
+        workers = args.concurrency if args.concurrency is not None else base.sqlite_workers
+        custom = Regime("custom", latency, workers, workers, base.orders, 24, latency)
+        regimes = [custom]
+    else:
+        regimes = list(REGIMES.values()) if args.regime == "both" else [REGIMES[args.regime]]
+    args.runs = [
+        (
+            regime,
+            args.orders or (regime.short_orders if args.short else regime.orders),
+            regime.short_latency if args.short else regime.latency,
+        )
+        for regime in regimes
+    ]
+    args.idle_seconds = 1.0 if args.short else IDLE_SECONDS
     return args
 
 
@@ -99,6 +170,14 @@ class Figures:
     elapsed: float
     first_synced: float
     cpu: dict[str, float]
+    """CPU seconds of each app process tree over the run, idle burn not subtracted."""
+    idle_cpu_per_second: dict[str, float]
+    """CPU seconds per second of each app process tree while idle."""
+    database_cpu: float | None
+    transactions_before: int | None
+    """PostgreSQL's count of the database's transactions when the first webhook was sent."""
+    harness_cpu: float
+    echoes: Counter[str]
 
 
 # --------------------------------------------------------------------------------------------
@@ -109,6 +188,7 @@ class Pipeline:
     def __init__(
         self,
         args: argparse.Namespace,
+        regime: Regime,
         saleor: SaleorFakeState,
         gordon: RunningSandbox,
         database_url: str,
@@ -122,10 +202,10 @@ class Pipeline:
         self.app_url = f"http://127.0.0.1:{free_port()}"
         self.on_postgres = not database_url.startswith("sqlite")
         self.worker_processes = WORKER_PROCESSES_ON_POSTGRES if self.on_postgres else 1
-        total_workers = args.concurrency * self.worker_processes
+        self.concurrency = regime.postgres_workers if self.on_postgres else regime.sqlite_workers
         settings = {
-            "SALEOR_GORDON_WORKERS": str(args.concurrency),
-            "SALEOR_GORDON_SHOP_CONCURRENCY": str(total_workers),
+            "SALEOR_GORDON_WORKERS": str(self.concurrency),
+            "SALEOR_GORDON_SHOP_CONCURRENCY": str(self.total_workers),
             "SALEOR_GORDON_GORDON_REQUESTS_PER_SECOND": "1000",
             "SALEOR_GORDON_RECONCILE_INTERVAL_SECONDS": "0",
             "SALEOR_GORDON_LOG_FORMAT": "json",
@@ -135,7 +215,7 @@ class Pipeline:
 
     @property
     def total_workers(self) -> int:
-        return int(self.args.concurrency) * self.worker_processes
+        return self.concurrency * self.worker_processes
 
     def start(self, name: str, *args: str) -> None:
         process = AppProcess(list(args), self.env, self.workdir / f"{name}.log")
@@ -157,11 +237,11 @@ class Pipeline:
                 raise RuntimeError(f"migrate failed:\n{migrate.log()}")
             self.start("serve", *serve, "--workers", "0")
             for index in range(self.worker_processes):
-                concurrency = str(self.args.concurrency)
+                concurrency = str(self.concurrency)
                 self.start(f"worker-{index}", "worker", "--concurrency", concurrency)
         else:
-            self.start("serve", *serve, "--workers", str(self.args.concurrency))
-        deadline = time.monotonic() + 60
+            self.start("serve", *serve, "--workers", str(self.concurrency))
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             for name, process in self.processes.items():
                 if process.process is not None and process.process.poll() is not None:
@@ -190,30 +270,52 @@ class Pipeline:
         finally:
             await engine.dispose()
 
-    async def run(self, http: httpx.AsyncClient) -> Figures:
-        orders = [self.saleor.add_order() for _ in range(self.args.orders)]
+    def _app_cpu(self) -> dict[str, float]:
+        return {name: cpu_seconds(process.pid) for name, process in self.processes.items()}
+
+    async def run(self, http: httpx.AsyncClient, orders_count: int, latency: float) -> Figures:
+        orders = [self.saleor.add_order() for _ in range(orders_count)]
         [hook] = self.saleor.webhooks_for(EVENT)
         payloads = [
             self.saleor.event_payload(EVENT, order_id=order["id"], query=hook.query)
             for order in orders
         ]
-        pids = {name: process.pid for name, process in self.processes.items()}
-        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-        cpu_before["bench (fakes)"] = time.process_time()
+        database = DatabaseBackends(self.database_url) if self.on_postgres else None
+        idle_before, idle_started = self._app_cpu(), time.monotonic()
+        await asyncio.sleep(self.args.idle_seconds)  # measuring the idle burn, not waiting on work
+        idle_seconds = time.monotonic() - idle_started
+        cpu_before = self._app_cpu()
+        idle = {name: (cpu_before[name] - idle_before[name]) / idle_seconds for name in cpu_before}
+        database_before = database.cpu() if database else {}
+        transactions_before = await database.transactions() if database else None
+        harness_before = time.process_time()
+        deliveries_before = len(self.saleor.deliveries)
         started = time.monotonic()
         delivering = asyncio.create_task(self._deliver(http, hook.target_url, payloads))
-        synced_at = await self._wait_synced([order["id"] for order in orders], delivering)
+        synced_at = await self._wait_synced([order["id"] for order in orders], delivering, latency)
         await delivering
-        cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
-        cpu["bench (fakes)"] = time.process_time() - cpu_before["bench (fakes)"]
+        # The echoes of the last write-backs are still being delivered: let them land.
+        await self._wait_echoes(deliveries_before, 2 * len(orders))
+        cpu = {name: seconds - cpu_before[name] for name, seconds in self._app_cpu().items()}
+        harness = time.process_time() - harness_before
+        database_cpu = database.spent_since(database_before) if database else None
         self._check(orders)
         times = sorted(synced_at)
-        window = times[-1] - times[0]
+        echoes = Counter(
+            f"HTTP {d.status}" if d.status is not None else "no answer"
+            for d in self.saleor.deliveries[deliveries_before:]
+            if d.event == ECHO
+        )
         return Figures(
-            rate=(len(times) - 1) / window if window > 0 else float("nan"),
+            rate=len(times) / (times[-1] - started),
             elapsed=times[-1] - started,
             first_synced=times[0] - started,
             cpu=cpu,
+            idle_cpu_per_second=idle,
+            database_cpu=database_cpu,
+            transactions_before=transactions_before,
+            harness_cpu=harness,
+            echoes=echoes,
         )
 
     async def _deliver(
@@ -230,11 +332,11 @@ class Pipeline:
         await asyncio.gather(*(sender() for _ in range(DELIVERIES_IN_FLIGHT)))
 
     async def _wait_synced(
-        self, order_ids: list[str], delivering: asyncio.Task[None]
+        self, order_ids: list[str], delivering: asyncio.Task[None], latency: float
     ) -> list[float]:
         pending = set(order_ids)
         synced_at: list[float] = []
-        deadline = time.monotonic() + 30 + 10 * len(order_ids) * self.args.latency
+        deadline = time.monotonic() + 60 + 10 * len(order_ids) * latency
         while pending:
             if delivering.done() and delivering.exception() is not None:
                 await delivering
@@ -247,6 +349,14 @@ class Pipeline:
                 raise RuntimeError(f"{len(pending)} orders not synced in time:\n{self._logs()}")
             await asyncio.sleep(POLL_SECONDS)
         return synced_at
+
+    async def _wait_echoes(self, deliveries_before: int, expected: int) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            sent = self.saleor.deliveries[deliveries_before:]
+            if sum(1 for d in sent if d.event == ECHO) >= expected:
+                return
+            await asyncio.sleep(POLL_SECONDS)
 
     def _check(self, orders: list[dict[str, Any]]) -> None:
         """Every order is in Gordon, written once, with its tracking ID on the order."""
@@ -280,7 +390,8 @@ def _now() -> datetime:
 
 
 async def baseline(gordon: RunningSandbox, *, loops: int, requests: int) -> float:
-    """``loops`` plain loops of one GET each against the sandbox: requests per second."""
+    """``loops`` plain loops of one GET each against the sandbox: requests per second, from the
+    first request sent to the last answered."""
     async with httpx.AsyncClient(base_url=gordon.base_url, timeout=30) as http:
         token = (
             await http.post(
@@ -306,15 +417,16 @@ async def baseline(gordon: RunningSandbox, *, loops: int, requests: int) -> floa
         return requests / (time.monotonic() - started)
 
 
-async def run(args: argparse.Namespace) -> None:
+async def run_regime(args: argparse.Namespace, regime: Regime, orders: int, latency: float) -> None:
     options = SandboxOptions(
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
         delivery_groups=(DELIVERY_GROUP,),
         tolerant_update=True,
-        latency=args.latency,
+        latency=latency,
         max_recorded_requests=1000,
     )
+    load_before = load_average()
     async with AsyncExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-pipeline-")))
         gordon = stack.enter_context(serve_sandbox_in_thread(options))
@@ -324,42 +436,87 @@ async def run(args: argparse.Namespace) -> None:
         else:
             database_url = f"sqlite:///{workdir / 'saleor-gordon.db'}"
         http = await stack.enter_async_context(httpx.AsyncClient(timeout=30))
-        pipeline = Pipeline(args, saleor, gordon, database_url, workdir)
+        pipeline = Pipeline(args, regime, saleor, gordon, database_url, workdir)
         stack.callback(pipeline.stop)
         await pipeline.start_app(http)
         await pipeline.install(http)
 
         workers = pipeline.total_workers
-        baseline_rate = await baseline(gordon, loops=workers, requests=args.orders)
-        figures = await pipeline.run(http)
+        baseline_rate = await baseline(gordon, loops=workers, requests=orders)
+        figures = await pipeline.run(http, orders, latency)
+        transactions = None
+        if figures.transactions_before is not None:
+            pipeline.stop()  # its backends report their counts as they end
+            await asyncio.sleep(1.0)  # and the server gathers them
+            ended = await DatabaseBackends(database_url).transactions()
+            transactions = ended - figures.transactions_before
         if args.keep_logs:
             kept = Path(tempfile.mkdtemp(prefix="bench-pipeline-logs-"))
             for name, process in pipeline.processes.items():
                 (kept / f"{name}.log").write_text(process.log(), encoding="utf-8")
             print(f"  logs kept in {kept}", file=sys.stderr)
+    report(pipeline, regime, orders, latency, baseline_rate, figures, load_before, transactions)
 
-    ideal = workers / args.latency
+
+def report(
+    pipeline: Pipeline,
+    regime: Regime,
+    orders: int,
+    latency: float,
+    baseline_rate: float,
+    figures: Figures,
+    load_before: str,
+    transactions: int | None,
+) -> None:
+    workers = pipeline.total_workers
+    ideal = workers / latency
     if pipeline.on_postgres:
-        layout = f"PostgreSQL, {pipeline.worker_processes} worker processes x {args.concurrency}"
+        layout = (
+            f"PostgreSQL, {pipeline.worker_processes} worker processes x {pipeline.concurrency}"
+        )
     else:
-        layout = f"SQLite, serve with {args.concurrency} workers"
+        layout = f"SQLite, serve with {pipeline.concurrency} workers"
     print(
-        f"pipeline ({layout}, Gordon latency {args.latency:g} s, {args.orders} orders): "
-        f"{figures.rate:.1f} orders/s; ideal C/L = {workers}/{args.latency:g} = {ideal:.1f}/s; "
-        f"ratio {figures.rate / ideal:.2f} (target >= 0.9)"
+        f"pipeline {regime.name} ({layout}, Gordon latency {latency:g} s, {orders} orders): "
+        f"{figures.rate:.1f} orders/s; ideal C/L = {workers}/{latency:g} = {ideal:.1f}/s; "
+        f"ratio {figures.rate / ideal:.3f}"
     )
     print(
         f"  baseline {workers} bare loops against the sandbox: {baseline_rate:.1f} req/s "
         f"(ratio to ideal {baseline_rate / ideal:.2f}); pipeline/baseline "
-        f"{figures.rate / baseline_rate:.2f}"
+        f"{figures.rate / baseline_rate:.3f}"
     )
-    cpu = ", ".join(
-        f"{name} {seconds / args.orders * 1000:.0f} ms" for name, seconds in figures.cpu.items()
-    )
+    elapsed = figures.elapsed
+    idle_total = sum(figures.idle_cpu_per_second.values())
+    busy = {
+        name: max(seconds - figures.idle_cpu_per_second[name] * elapsed, 0.0)
+        for name, seconds in figures.cpu.items()
+    }
+    per_order = sum(busy.values()) / orders * 1000
+    parts = ", ".join(f"{name} {seconds / orders * 1000:.1f} ms" for name, seconds in busy.items())
     print(
-        f"  first order synced after {figures.first_synced:.2f} s, last after "
-        f"{figures.elapsed:.1f} s; CPU per order: {cpu}"
+        f"  app CPU per synced order (all its processes and their children, idle burn "
+        f"subtracted): {per_order:.1f} ms ({parts}); idle burn {idle_total * 100:.1f} % of a "
+        f"core; app busy {sum(figures.cpu.values()) / elapsed * 100:.0f} % of a core"
     )
+    extra = ""
+    if figures.database_cpu is not None and transactions is not None:
+        extra = (
+            f"; PostgreSQL backends of its database {figures.database_cpu / orders * 1000:.1f} ms"
+            f", {transactions / orders:.0f} transactions per order"
+        )
+    echoes = ", ".join(f"{n} {kind}" for kind, n in sorted(figures.echoes.items()))
+    print(
+        f"  harness (fakes, this process) {figures.harness_cpu / orders * 1000:.1f} ms per order"
+        f"{extra}; ORDER_METADATA_UPDATED echoes {figures.echoes.total()} ({echoes}); first "
+        f"order synced after {figures.first_synced:.2f} s, last after {elapsed:.1f} s; load "
+        f"average before {load_before}, after {load_average()}"
+    )
+
+
+async def run(args: argparse.Namespace) -> None:
+    for regime, orders, latency in args.runs:
+        await run_regime(args, regime, orders, latency)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -3,6 +3,8 @@
 Checks, in order (a failed check skips those that need it):
 
 - ``secret_key``: a key is given (setting or the SQLite key file; doctor never creates one);
+- ``allow_lists``: a warning when ``APP_URL`` is public and the Saleor or Gordon allow-list is
+  unset (any Saleor may install the app, any public host may be a shop's Gordon);
 - ``database``: reachable, migrations current (doctor never migrates);
 - ``installations``: some shop installed the app (or the one asked for did);
 - per shop: ``app_token`` (decrypts with the key), ``saleor`` (reachable, token accepted: the
@@ -13,7 +15,7 @@ Checks, in order (a failed check skips those that need it):
   ``needs_attention`` (a warning: orders a person must fix).
 
 Every failure carries a remedy. Reads only: the same code paths as the app (``SaleorClient``,
-``shop_admin.read_shop_config`` and ``check_gordon_connection``, the stores).
+``shop_actions.read_shop_config`` and ``check_gordon_connection``, the stores).
 """
 
 from __future__ import annotations
@@ -36,12 +38,13 @@ from saleor_gordon.errors import (
     StoreUnavailable,
 )
 from saleor_gordon.observability import sanitize_url
+from saleor_gordon.outbound import outbound_client
 from saleor_gordon.runtime import Runtime, utc_now
-from saleor_gordon.saleor.graphql_client import SaleorClient, failure_summary
+from saleor_gordon.saleor.graphql_client import failure_summary
 from saleor_gordon.saleor.manifest import PERMISSIONS, build_manifest
 from saleor_gordon.secret_box import SecretBox, load_secret_keys
 from saleor_gordon.settings import Settings
-from saleor_gordon.shop_admin import check_gordon_connection, read_shop_config
+from saleor_gordon.shop_actions import check_gordon_connection, read_shop_config
 from saleor_gordon.store.database import create_engine, migration_status
 from saleor_gordon.store.installations import Installation
 
@@ -102,15 +105,15 @@ async def diagnose(
                 "(SALEOR_GORDON_SECRET_KEY; during a rotation NEW,OLD).",
             )
         )
+    checks.append(allow_lists_check(settings))
     database = await _database_check(settings)
     checks.append(database)
     if database.status != "ok" or box is None:
         checks.append(Check("installations", "skip", "needs the database and the secret key"))
         return DoctorReport(checks)
     engine = create_engine(settings.database_url)
-    timeout = httpx.Timeout(settings.saleor_timeout_seconds, connect=5.0)
     try:
-        async with httpx.AsyncClient(timeout=timeout, transport=transport) as http:
+        async with outbound_client(settings, transport=transport) as http:
             runtime = Runtime(settings=settings, engine=engine, secret_box=box, http=http)
             checks.extend(await _shops(runtime, saleor_api_url, now or utc_now(), stuck_after))
     finally:
@@ -128,6 +131,49 @@ def _key_detail(settings: Settings) -> str:
         f"SALEOR_GORDON_SECRET_KEY holds {count} keys (a rotation: run "
         "`saleor-gordon rotate-secret-key`, then keep the first key alone)"
     )
+
+
+ALLOW_LISTS_REMEDY = {
+    "SALEOR_GORDON_ALLOWED_SALEOR_URLS": "SALEOR_GORDON_ALLOWED_SALEOR_URLS to the Saleor API URLs "
+    r"you serve (e.g. https://[a-z0-9-]+\.saleor\.cloud/graphql/)",
+    "SALEOR_GORDON_ALLOWED_GORDON_URLS": "SALEOR_GORDON_ALLOWED_GORDON_URLS to Gordon's hosts "
+    r"(e.g. https://backend(\.staging)?\.gordondelivery\.com)",
+}
+
+
+def allow_lists_check(settings: Settings) -> Check:
+    """Warns when the app is public and a shop could install it from anywhere or point it anywhere.
+
+    With a loopback ``APP_URL`` (a local trial) the allow-lists are not needed.
+    """
+    if settings.local_trial:
+        return Check(
+            "allow_lists", "ok", f"APP_URL {settings.app_url} is local: allow-lists not needed"
+        )
+    unset = [
+        name
+        for name, value in (
+            ("SALEOR_GORDON_ALLOWED_SALEOR_URLS", settings.allowed_saleor_urls),
+            ("SALEOR_GORDON_ALLOWED_GORDON_URLS", settings.allowed_gordon_urls),
+        )
+        if not value
+    ]
+    if not unset:
+        return Check("allow_lists", "ok", "the Saleor and Gordon allow-lists are set")
+    consequences = {
+        "SALEOR_GORDON_ALLOWED_SALEOR_URLS": "any Saleor on the internet can install the app",
+        "SALEOR_GORDON_ALLOWED_GORDON_URLS": "a shop may send its orders to any public host as "
+        "its Gordon",
+    }
+    detail = f"APP_URL {settings.app_url} is public and " + "; ".join(
+        f"{name} is unset: {consequences[name]}" for name in unset
+    )
+    remedy = (
+        "Set "
+        + " and ".join(ALLOW_LISTS_REMEDY[name] for name in unset)
+        + " on every process (docs/deploy.md, Security model)."
+    )
+    return Check("allow_lists", "warn", detail, remedy)
 
 
 async def _database_check(settings: Settings) -> Check:
@@ -256,12 +302,7 @@ async def _saleor(runtime: Runtime, shop: _ShopChecks, installation: Installatio
         )
         shop.skip(("permissions", "webhooks"), "saleor")
         return
-    client = SaleorClient(
-        saleor_api_url=installation.saleor_api_url,
-        token=installation.token,
-        http=runtime.http,
-        timeout=runtime.settings.saleor_timeout_seconds,
-    )
+    client = runtime.saleor_client(installation.saleor_api_url, installation.token)
     try:
         app = await client.app_status()
     except SaleorTokenRevoked:

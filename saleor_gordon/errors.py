@@ -2,7 +2,8 @@
 
     GordonAppError
     ├── ConfigurationError          settings or a shop configuration cannot be used
-    │   └── ShopConfigInvalid       .details lists every problem found (ConfigProblem: path, message)
+    │   ├── ShopConfigInvalid       .details lists every problem found (ConfigProblem: path, message)
+    │   └── ShopNotConfigured       the shop has not stored a configuration yet
     ├── SecretsError                a stored secret cannot be decrypted (wrong SECRET_KEY?)
     ├── SaleorError
     │   ├── WebhookRejected         .code, .status_hint: a request that claims to come from Saleor is refused
@@ -24,8 +25,8 @@ Gordon has no branch: the Gordon client never raises for what Gordon answers; it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 
 class GordonAppError(Exception):
@@ -43,10 +44,17 @@ class ConfigurationError(GordonAppError):
 @dataclass(frozen=True, slots=True)
 class ConfigProblem:
     """One problem of a shop configuration: where (a JSON path such as ``delivery_groups[0].channel``,
-    or ``(top level)``) and what is wrong with what to do about it."""
+    or ``(top level)``) and what is wrong with what to do about it.
+
+    ``message`` is English for the command line and logs; ``code`` and ``params`` say the same as
+    data for the Dashboard pages, which word it in the staff user's language (``core.messages``
+    lists the codes). A problem without a code is shown with its English ``message``.
+    """
 
     path: str
     message: str
+    code: str | None = None
+    params: Mapping[str, object] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
@@ -59,6 +67,10 @@ class ShopConfigInvalid(ConfigurationError):
         self.details = list(problems)
         self.problems = [str(problem) for problem in self.details]
         super().__init__("The shop configuration is invalid: " + "; ".join(self.problems))
+
+
+class ShopNotConfigured(ConfigurationError):
+    """The app is not configured for this shop yet: enter the Gordon credentials and delivery groups on the app's page in the Saleor Dashboard (Apps → Gordon Delivery)."""
 
 
 class SecretsError(GordonAppError):
@@ -91,6 +103,8 @@ class DashboardRequestRefused(SaleorError):
     """A request from the app's Dashboard pages was refused (token, permission or input).
 
     ``problems``: what the page shows beside each field (a configuration that does not validate).
+    ``params``: what the page needs to word ``code`` in the staff user's language (``message`` is
+    the English wording).
     """
 
     def __init__(
@@ -100,10 +114,12 @@ class DashboardRequestRefused(SaleorError):
         *,
         status_hint: int = 400,
         problems: Sequence[ConfigProblem] = (),
+        params: Mapping[str, object] | None = None,
     ) -> None:
         self.code = code
         self.status_hint = status_hint
         self.problems = list(problems)
+        self.params = dict(params or {})
         super().__init__(message)
 
 

@@ -1,4 +1,4 @@
-"""Parsing JSON text: the one function every input of the app goes through (issue 8, defect 2).
+"""Parsing JSON text: the one function every input of the app goes through.
 
 Files given to the command line, request bodies, Saleor's JWKS and JWS headers, Gordon's answers: all
 are read with ``parse_json``, which turns every way ``json.loads`` can fail on hostile or broken text
@@ -9,7 +9,9 @@ into one ``JsonUnusable`` with a sentence for a person:
 - nesting so deep that the parser exhausts its stack (``RecursionError``, e.g. ``"[" * 100_000``);
 - other ``ValueError`` of the parser, e.g. an integer with more digits than Python converts.
 
-Pure (standard library only), so the core may use it too (architecture.md, dependency direction).
+Pure (standard library and ``errors`` only), so the core may use it too (architecture.md, dependency
+direction). ``parse_json_object`` reads a request body that must be an object, refusing it with a
+coded ``WebhookRejected`` otherwise.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["JsonUnusable", "parse_json"]
+from saleor_gordon.errors import WebhookRejected
+
+__all__ = ["JsonUnusable", "parse_json", "parse_json_object"]
 
 
 class JsonUnusable(ValueError):
@@ -52,3 +56,18 @@ def parse_json(
         raise JsonUnusable("is not usable JSON: it is nested too deeply") from None
     except ValueError as exc:  # e.g. an integer too long to convert, or object_pairs_hook refusing
         raise JsonUnusable(f"is not usable JSON: {exc}") from None
+
+
+def parse_json_object(body: bytes, *, code: str = "MALFORMED_JSON") -> dict[str, Any]:
+    """The JSON object of a request body.
+
+    Raises:
+        WebhookRejected: ``code`` (400): the body is not usable JSON, or not an object.
+    """
+    try:
+        parsed = parse_json(body)
+    except JsonUnusable as exc:
+        raise WebhookRejected(code, f"The body {exc.reason}.", status_hint=400) from exc
+    if not isinstance(parsed, dict):
+        raise WebhookRejected(code, "The body must be a JSON object.", status_hint=400)
+    return parsed

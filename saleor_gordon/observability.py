@@ -3,7 +3,7 @@
 The app's own log lines name orders by ID and number only. What it does not write itself (the text
 of an unexpected error, a library's message) goes through ``MaskingFormatter``, which every entry
 point installs with ``configure_logging``: e-mail addresses and phone numbers are masked in the
-message and in the traceback (issue 8, defect 4). Names cannot be recognised in free text.
+message and in the traceback. Names cannot be recognised in free text.
 
 Two formats (``SALEOR_GORDON_LOG_FORMAT``): ``console``, one readable line per record, and
 ``json``, one JSON object per line (``JsonFormatter``) with the stable dotted event name that

@@ -14,13 +14,16 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from saleor_gordon.jobs.queue import JobQueue
+from saleor_gordon.jobs.views import JobViews
+from saleor_gordon.outbound import outbound_client
+from saleor_gordon.saleor.graphql_client import SaleorClient
 from saleor_gordon.saleor.jwks import JwksRefetchLimiter
 from saleor_gordon.secret_box import SecretBox, load_secret_keys
 from saleor_gordon.settings import Settings
 from saleor_gordon.store.database import create_engine
 from saleor_gordon.store.inbox import EventInbox, SqliteWriter
 from saleor_gordon.store.installations import InstallationStore, WebhookIdentityCache
-from saleor_gordon.store.jobs import JobStore
 
 Clock = Callable[[], datetime]
 
@@ -35,15 +38,27 @@ class Runtime:
     engine: AsyncEngine
     secret_box: SecretBox
     http: httpx.AsyncClient
+    """The outbound client: every request through the outbound policy (``outbound_client``)."""
     clock: Clock = utc_now
     jwks_limiter: JwksRefetchLimiter = field(default_factory=JwksRefetchLimiter)
     wake_workers: Callable[[], None] = lambda: None
-    """Called when a job became due, so in-process workers need not wait for their next poll."""
+    """This process's workers look for due jobs now (``serve`` sets it); the queue and the inbox
+    call it when they made a job due, so the workers need not wait for their next poll."""
     inbox_writer: SqliteWriter | None = None
     """The SQLite writer the inbox commits through (``open_runtime`` opens one for SQLite)."""
     _jwks_locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
     _identities: WebhookIdentityCache = field(default_factory=WebhookIdentityCache, repr=False)
     _inbox: EventInbox | None = field(default=None, repr=False)
+
+    def saleor_client(self, saleor_api_url: str, token: str) -> SaleorClient:
+        """The one way to build a client of a shop's Saleor: this process's HTTP client and the
+        configured Saleor timeout."""
+        return SaleorClient(
+            saleor_api_url=saleor_api_url,
+            token=token,
+            http=self.http,
+            timeout=self.settings.saleor_timeout_seconds,
+        )
 
     def jwks_refetch_lock(self, saleor_api_url: str) -> asyncio.Lock:
         """Serialises JWKS refetches of one installation (keyed by its Saleor API URL)."""
@@ -52,7 +67,7 @@ class Runtime:
     @property
     def installations(self) -> InstallationStore:
         """The installations, with the process's cache of webhook identities."""
-        return InstallationStore(self.engine, self.secret_box, self._identities)
+        return InstallationStore(self.engine, self.secret_box, self._identities, queue=self.queue)
 
     @property
     def inbox(self) -> EventInbox:
@@ -60,23 +75,35 @@ class Runtime:
         if self._inbox is None or self._inbox.engine is not self.engine:
             # The writer belongs to the engine the runtime was opened with.
             writer = self.inbox_writer if self._inbox is None else None
-            self._inbox = EventInbox(self.engine, writer=writer)
+            self._inbox = EventInbox(self.engine, writer=writer, wake_workers=self._wake_workers)
         return self._inbox
 
     @property
-    def jobs(self) -> JobStore:
-        return JobStore(self.engine)
+    def queue(self) -> JobQueue:
+        """The job table's writes (enqueue, claim, finish, retry)."""
+        return JobQueue(self.engine, wake_workers=self._wake_workers)
+
+    @property
+    def jobs(self) -> JobViews:
+        """The job table's reads (lists, counts, one job with its history)."""
+        return JobViews(self.engine)
+
+    def _wake_workers(self) -> None:
+        self.wake_workers()  # whatever it is set to by then
 
 
 @asynccontextmanager
 async def open_runtime(
     settings: Settings, *, clock: Clock = utc_now, transport: httpx.AsyncBaseTransport | None = None
 ) -> AsyncIterator[Runtime]:
-    """Open the database engine and the outbound HTTP client; close both on exit."""
+    """Open the database engine and the outbound HTTP client; close both on exit.
+
+    Every outbound call goes through the outbound policy (``saleor_gordon.outbound``);
+    ``transport`` (tests) replaces only its connection pools.
+    """
     secret_box = SecretBox.from_keys(load_secret_keys(settings))
     engine = create_engine(settings.database_url)
-    timeout = httpx.Timeout(settings.saleor_timeout_seconds, connect=5.0)
-    async with httpx.AsyncClient(timeout=timeout, transport=transport) as http:
+    async with outbound_client(settings, transport=transport) as http:
         runtime = Runtime(
             settings=settings,
             engine=engine,

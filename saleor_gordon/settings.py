@@ -6,8 +6,8 @@ instance. Tests build ``Settings(...)`` with keyword arguments.
 
 from __future__ import annotations
 
+import functools
 import logging
-import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -15,6 +15,13 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from saleor_gordon.core.destinations import (
+    DestinationRules,
+    UrlParts,
+    host_internal_kind,
+    parse_allow_list,
+)
 
 DEFAULT_DATABASE_URL = "sqlite:///saleor-gordon.db"
 
@@ -36,7 +43,11 @@ class Settings(BaseSettings):
     interface); the default here only serves code that builds Settings without serving."""
 
     allowed_saleor_urls: str | None = None
-    """Regular expression a Saleor API URL must match (whole) to install the app; unset = any."""
+    """Which Saleor API URLs may install the app: a regular expression of URL patterns
+    (``core.destinations``: host and path matched apart); unset = any public Saleor."""
+
+    allowed_gordon_urls: str | None = None
+    """Which Gordon base URLs a shop may configure, in the same form; unset = any public https URL."""
 
     secret_key: SecretStr | None = None
     """Key that encrypts secrets at rest. Unset with SQLite: generated once beside the database.
@@ -64,11 +75,25 @@ class Settings(BaseSettings):
     """How long a claimed job stays with its worker without a renewal."""
 
     gordon_requests_per_second: float = Field(default=5.0, gt=0, le=1000)
-    """Upper bound of requests per Gordon account (base URL and client id) per second, shared by
-    every process using the same database (store/rate.py)."""
+    """Upper bound of requests per Gordon account (base URL, client id and secret) per second,
+    shared by every process using the same database (store/rate.py)."""
 
-    gordon_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
-    saleor_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    gordon_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    """Deadline of each whole exchange with Gordon: connect, send and receive the answer."""
+    saleor_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    """Deadline of each whole exchange with Saleor (GraphQL and its signing keys)."""
+    saleor_max_response_bytes: int = Field(default=1024 * 1024, ge=64 * 1024, le=256 * 1024 * 1024)
+    """Longest answer read from Saleor's GraphQL API (a longer one fails the call)."""
+    gordon_max_response_bytes: int = Field(default=1024 * 1024, ge=4 * 1024, le=256 * 1024 * 1024)
+    """Longest answer read from Gordon."""
+    connections_per_destination: int | None = Field(default=None, ge=1, le=1024)
+    """Connections the process keeps open at once to one server (scheme, host and port); calls
+    beyond it wait (within their deadline). One slow server cannot take another one's connections.
+    Default: 16 or twice WORKERS, whichever is more (every worker may be calling one Gordon)."""
+    register_rate_per_client: int = Field(default=30, ge=1, le=1_000_000)
+    """Installation attempts per minute that one client address may make (``/api/register``)."""
+    register_rate_per_saleor: int = Field(default=10, ge=1, le=1_000_000)
+    """Installation attempts per minute for one claimed Saleor API URL."""
 
     retry_first_delay_seconds: float = Field(default=5.0, ge=0, le=3600)
     retry_max_delay_seconds: float = Field(default=1800.0, ge=0, le=86400)
@@ -102,15 +127,12 @@ class Settings(BaseSettings):
             raise ValueError("must be an absolute http(s) URL such as https://gordon.example.com")
         return value.rstrip("/")
 
-    @field_validator("allowed_saleor_urls")
+    @field_validator("allowed_saleor_urls", "allowed_gordon_urls")
     @classmethod
-    def _check_allowed_saleor_urls(cls, value: str | None) -> str | None:
-        if value is None or value == "":
+    def _check_allow_list(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
             return None
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"is not a valid regular expression: {exc}") from exc
+        parse_allow_list(value)  # its ValueError says what to write instead
         return value
 
     @field_validator("metrics_token")
@@ -147,9 +169,46 @@ class Settings(BaseSettings):
         return Path(path)
 
     def saleor_url_allowed(self, saleor_api_url: str) -> bool:
+        """Does the Saleor allow-list admit this URL (parsed: its host, port and path)?"""
         if self.allowed_saleor_urls is None:
             return True
-        return re.fullmatch(self.allowed_saleor_urls, saleor_api_url) is not None
+        try:
+            url = UrlParts.split(saleor_api_url)
+        except ValueError:
+            return False
+        return parse_allow_list(self.allowed_saleor_urls).matches(url)
+
+    @property
+    def local_trial(self) -> bool:
+        """The app runs on a loopback URL (a trial on one machine): it may call loopback servers."""
+        try:
+            host = UrlParts.split(self.app_url).host
+        except ValueError:
+            return False
+        return host_internal_kind(host) == "loopback"
+
+    @property
+    def saleor_url_rules(self) -> DestinationRules:
+        """Where a Saleor API URL may point (registration, GraphQL, signing keys)."""
+        return _rules(
+            self.allowed_saleor_urls, self.local_trial, "SALEOR_GORDON_ALLOWED_SALEOR_URLS"
+        )
+
+    @property
+    def gordon_url_rules(self) -> DestinationRules:
+        """Where a shop's Gordon base URL may point (https unless allowed or a local trial)."""
+        return _rules(
+            self.allowed_gordon_urls,
+            self.local_trial,
+            "SALEOR_GORDON_ALLOWED_GORDON_URLS",
+            require_https=True,
+        )
+
+    @property
+    def connections_per_destination_limit(self) -> int:
+        if self.connections_per_destination is not None:
+            return self.connections_per_destination
+        return max(16, 2 * self.workers)
 
     @property
     def shop_concurrency_limit(self) -> int:
@@ -164,3 +223,15 @@ class Settings(BaseSettings):
     @property
     def log_level_number(self) -> int:
         return logging.getLevelNamesMapping()[self.log_level]
+
+
+@functools.lru_cache(maxsize=16)
+def _rules(
+    allow_list: str | None, local_trial: bool, setting: str, *, require_https: bool = False
+) -> DestinationRules:
+    return DestinationRules(
+        allow_list=None if allow_list is None else parse_allow_list(allow_list),
+        local_trial=local_trial,
+        setting=setting,
+        require_https=require_https,
+    )

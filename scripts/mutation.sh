@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Mutation testing with mutmut (docs/testing.md reports the score). Not part of .ci/run: it takes long.
+# Mutation testing with mutmut (docs/testing.md reports the scores). Not part of .ci/run: it takes long.
 #
-#   scripts/mutation.sh [core|sync] [mutmut run arguments...]
+#   scripts/mutation.sh [core|lifecycle|attempt] [mutmut run arguments...]
 #
-# core: saleor_gordon/core/ and saleor/signature.py against tests/core and tests/saleor/test_signature.py
-# sync: saleor_gordon/sync.py against tests/sync/test_sync.py and tests/test_sync_delivery_dates.py
-#       (SYNC_TESTS='["tests/a.py", ...]' overrides)
+# core:      saleor_gordon/core/, saleor/signature.py and catch_up/plan.py against tests/core,
+#            tests/saleor/test_signature.py and tests/catch_up/test_plan.py
+# lifecycle: saleor_gordon/jobs/lifecycle.py (the transition table) against tests/jobs/test_lifecycle.py
+# attempt:   saleor_gordon/jobs/attempt.py against tests/jobs/test_attempt.py,
+#            tests/jobs/test_kept_delivery_dates.py and tests/jobs/test_no_answer.py
+#            (ATTEMPT_TESTS='["tests/a.py", ...]' overrides)
 #
 # Each target runs in its own scratch copy, .mutation/<target>/ (git-ignored), with the repository's
 # pyproject.toml plus that target's [tool.mutmut] section; mutmut keeps its results there, so a
@@ -21,26 +24,35 @@ case "$target" in
 core)
     section='[tool.mutmut]
 source_paths = ["saleor_gordon"]
-only_mutate = ["saleor_gordon/core/*", "saleor_gordon/saleor/signature.py"]
+only_mutate = ["saleor_gordon/core/*", "saleor_gordon/saleor/signature.py", "saleor_gordon/catch_up/plan.py"]
 do_not_mutate = ["saleor_gordon/core/__init__.py"]
-pytest_add_cli_args_test_selection = ["tests/core", "tests/saleor/test_signature.py"]
+pytest_add_cli_args_test_selection = ["tests/core", "tests/saleor/test_signature.py", "tests/catch_up/test_plan.py"]
 # test_core_is_pure reads the imports of core/, which mutmut'"'"'s trampolines change: not a mutant test.
 pytest_add_cli_args = ["-p", "no:cacheprovider", "--ignore=tests/core/test_core_is_pure.py"]
 also_copy = ["graphql", "manifest"]'
     ;;
-sync)
-    # The in-process tests of sync.py (not the e2e tests: their processes are not mutated).
-    # SYNC_TESTS overrides the selection, as a TOML list of paths.
+lifecycle)
+    # Pure: its table test runs in about two seconds per mutant.
     section='[tool.mutmut]
 source_paths = ["saleor_gordon"]
-only_mutate = ["saleor_gordon/sync.py"]
-pytest_add_cli_args_test_selection = '"${SYNC_TESTS:-[\"tests/sync/test_sync.py\", \"tests/test_sync_delivery_dates.py\"]}"'
+only_mutate = ["saleor_gordon/jobs/lifecycle.py"]
+pytest_add_cli_args_test_selection = ["tests/jobs/test_lifecycle.py"]
+pytest_add_cli_args = ["-p", "no:cacheprovider"]
+also_copy = ["graphql", "manifest"]'
+    ;;
+attempt)
+    # The in-process tests of the attempt (not the e2e tests: their processes are not mutated).
+    # ATTEMPT_TESTS overrides the selection, as a TOML list of paths.
+    section='[tool.mutmut]
+source_paths = ["saleor_gordon"]
+only_mutate = ["saleor_gordon/jobs/attempt.py"]
+pytest_add_cli_args_test_selection = '"${ATTEMPT_TESTS:-[\"tests/jobs/test_attempt.py\", \"tests/jobs/test_kept_delivery_dates.py\", \"tests/jobs/test_no_answer.py\"]}"'
 # mutation_warmup builds the Saleor fake'"'"'s schema in the fork server, not once per mutant.
-pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "tests.sync.mutation_warmup"]
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "tests.jobs.mutation_warmup"]
 also_copy = ["graphql", "manifest"]'
     ;;
 *)
-    echo "usage: $0 [core|sync] [mutmut run arguments...]" >&2
+    echo "usage: $0 [core|lifecycle|attempt] [mutmut run arguments...]" >&2
     exit 2
     ;;
 esac

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import glob
+import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -56,23 +61,117 @@ def graphql_dir() -> Path:
     return REPO_ROOT / "graphql"
 
 
+# --- logging --------------------------------------------------------------------------------
+
+
+def _pytests_own(handler: logging.Handler) -> bool:
+    """pytest's capture handlers, which it adds and removes around every test phase itself."""
+    return type(handler).__module__.startswith("_pytest")
+
+
+@contextmanager
+def logging_restored() -> Iterator[None]:
+    """Every logger that existed keeps its level, propagation, disabled flag and handlers
+    (pytest's own capture handlers aside, which pytest manages per test phase)."""
+    manager = logging.Logger.manager
+    loggers = [logging.getLogger()]
+    loggers += [item for item in manager.loggerDict.values() if isinstance(item, logging.Logger)]
+    saved = [(lg, lg.level, lg.propagate, lg.disabled, list(lg.handlers)) for lg in loggers]
+    try:
+        yield
+    finally:
+        for logger, level, propagate, disabled, handlers in saved:
+            logger.setLevel(level)
+            logger.propagate, logger.disabled = propagate, disabled
+            for handler in list(logger.handlers):
+                if handler not in handlers and not _pytests_own(handler):
+                    logger.removeHandler(handler)
+            for handler in handlers:
+                if handler not in logger.handlers and not _pytests_own(handler):
+                    logger.addHandler(handler)
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """Logging as before the test, after it.
+
+    A test that runs a command in-process (``main(["migrate"])``) configures logging: a handler on
+    the ``sys.stderr`` of that moment (``capsys``'s, closed when the test ends) and levels. Left in
+    place, every later test that logs printed "--- Logging error --- ValueError: I/O operation on
+    closed file"."""
+    with logging_restored():
+        yield
+
+
 # --- databases ------------------------------------------------------------------------------
 #
 # Every store test runs on SQLite and on PostgreSQL. PostgreSQL comes from
 # SALEOR_GORDON_TEST_POSTGRES_URL (set by .ci/run), or from a throwaway cluster this session
-# starts with initdb/pg_ctl. In CI a missing PostgreSQL is a failure, never a skip.
+# starts with initdb/pg_ctl: found on PATH, else where Debian's postgresql package puts them
+# (/usr/lib/postgresql/<version>/bin, the newest version). In CI a missing PostgreSQL is a failure,
+# never a skip; a local run that skips says so in one line at the end (pytest_terminal_summary).
+
+POSTGRES_SEARCH = "/usr/lib/postgresql/*/bin"
+"""Where server binaries are looked for when they are not on PATH (``:``-separated globs;
+``SALEOR_GORDON_TEST_POSTGRES_SEARCH`` replaces it)."""
+POSTGRES_UNAVAILABLE = "PostgreSQL unavailable: "
+"""How the skip reason of a PostgreSQL test starts, when there is no PostgreSQL to run it on."""
+HOW_TO_ENABLE_POSTGRES = (
+    "set SALEOR_GORDON_TEST_POSTGRES_URL=postgresql://USER@HOST:PORT/postgres (a user that may "
+    "create databases), or install PostgreSQL's server (Debian: apt-get install postgresql)"
+)
+PORT_ATTEMPTS = 5
 
 
-def _free_port() -> int:
+def postgres_bin_dir(path: str | None = None, search: str | None = None) -> Path | None:
+    """The directory of ``initdb`` and ``pg_ctl``: on ``path`` (default: PATH), else the newest
+    version under the ``search`` globs (default: ``POSTGRES_SEARCH``); None when there is none."""
+    initdb = shutil.which("initdb", path=path)
+    if initdb is not None and shutil.which("pg_ctl", path=path) is not None:
+        return Path(initdb).parent
+    patterns = search or os.environ.get("SALEOR_GORDON_TEST_POSTGRES_SEARCH") or POSTGRES_SEARCH
+    found = [
+        Path(directory)
+        for pattern in patterns.split(":")
+        for directory in glob.glob(pattern)
+        if all(os.access(Path(directory) / name, os.X_OK) for name in ("initdb", "pg_ctl"))
+    ]
+    return max(found, key=_version_key, default=None)
+
+
+def _version_key(directory: Path) -> tuple[int, ...]:
+    """``/usr/lib/postgresql/15/bin`` -> (15,): 15 before 9.6, by number."""
+    version = directory.parent.name
+    return tuple(int(part) for part in re.findall(r"\d+", version)) or (-1,)
+
+
+def candidate_port() -> int:
+    """A loopback port free a moment ago, for a server that binds it itself: a caller retries with
+    another one when the server reports it taken (``PORT_ATTEMPTS``)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A loopback port that refuses connections for the whole test: bound, so no other process
+    can take it meanwhile, and not listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
 
 
 def _as_postgres_user(command: list[str]) -> list[str]:
     if os.geteuid() == 0:
         return ["runuser", "-u", "postgres", "--", *command]
     return command
+
+
+def _no_postgres(why: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL tests cannot run in CI: {why}; {HOW_TO_ENABLE_POSTGRES}")
+    pytest.skip(POSTGRES_UNAVAILABLE + why)
 
 
 @pytest.fixture(scope="session")
@@ -82,36 +181,95 @@ def postgres_server_url() -> Iterator[str]:
     if configured:
         yield configured
         return
-    if shutil.which("initdb") is None or shutil.which("pg_ctl") is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL tests need SALEOR_GORDON_TEST_POSTGRES_URL or initdb/pg_ctl")
-        pytest.skip("no PostgreSQL here: set SALEOR_GORDON_TEST_POSTGRES_URL or install initdb")
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
+        searched = os.environ.get("SALEOR_GORDON_TEST_POSTGRES_SEARCH") or POSTGRES_SEARCH
+        _no_postgres(f"no initdb/pg_ctl on PATH or in {searched}")
+        return  # pragma: no cover - skip and fail raise
     workdir = Path(tempfile.mkdtemp(prefix="saleor-gordon-test-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(workdir, user="postgres")
-    data, port = workdir / "data", _free_port()
-    subprocess.run(
-        _as_postgres_user(["initdb", "-D", str(data), "-U", "postgres", "--auth=trust"]),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {workdir} -c fsync=off"
-    subprocess.run(
-        _as_postgres_user(
-            ["pg_ctl", "-D", str(data), "-l", str(workdir / "log"), "-w", "-o", options, "start"]
-        ),
-        check=True,
-        capture_output=True,
-    )
+    data = workdir / "data"
+    initdb, pg_ctl = str(bin_dir / "initdb"), str(bin_dir / "pg_ctl")
+    try:
+        if os.geteuid() == 0:
+            shutil.chown(workdir, user="postgres")  # LookupError without that user
+        subprocess.run(
+            _as_postgres_user([initdb, "-D", str(data), "-U", "postgres", "--auth=trust"]),
+            check=True,
+            capture_output=True,
+        )
+        port = _start_postgres(pg_ctl, data, workdir)
+    except (subprocess.CalledProcessError, OSError, LookupError) as exc:
+        shutil.rmtree(workdir, ignore_errors=True)
+        detail = getattr(exc, "stderr", None) or b""
+        _no_postgres(
+            f"{bin_dir} did not start a server ({exc}; {detail.decode(errors='replace').strip()[-300:]})"
+        )
+        return  # pragma: no cover - skip and fail raise
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run(
-            _as_postgres_user(["pg_ctl", "-D", str(data), "-m", "immediate", "stop"]),
+            _as_postgres_user([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]),
             check=False,
             capture_output=True,
         )
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _start_postgres(pg_ctl: str, data: Path, workdir: Path, extra_options: str = "") -> int:
+    """Start the cluster on a free port, another one when the port was taken meanwhile."""
+    log = workdir / "log"
+    for _ in range(PORT_ATTEMPTS):
+        port = candidate_port()
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {port} -k {workdir} -c fsync=off {extra_options}"
+        )
+        started = subprocess.run(
+            _as_postgres_user(
+                [pg_ctl, "-D", str(data), "-l", str(log), "-w", "-o", options, "start"]
+            ),
+            check=False,
+            capture_output=True,
+        )
+        if started.returncode == 0:
+            return port
+        if "Address already in use" not in log.read_text(errors="replace"):
+            raise subprocess.CalledProcessError(
+                started.returncode,
+                started.args,
+                started.stdout,
+                started.stderr + log.read_bytes()[-500:],
+            )
+        log.unlink()
+    raise OSError(f"every one of {PORT_ATTEMPTS} ports was taken before PostgreSQL could bind it")
+
+
+def _is_postgres_skip(report: pytest.TestReport) -> bool:
+    return isinstance(report.longrepr, tuple) and str(report.longrepr[2]).startswith(
+        "Skipped: " + POSTGRES_UNAVAILABLE
+    )
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: Any) -> Iterator[None]:
+    """Tests skipped for want of PostgreSQL: one line at the very end (how many, how to run them),
+    instead of one line per test in the short summary (``-ra``); the final count still has them."""
+    skipped: list[pytest.TestReport] = terminalreporter.stats.get("skipped", [])
+    postgres = [report for report in skipped if _is_postgres_skip(report)]
+    if postgres:
+        terminalreporter.stats["skipped"] = [r for r in skipped if not _is_postgres_skip(r)]
+    try:
+        return (yield)
+    finally:
+        if postgres:
+            terminalreporter.stats["skipped"] = skipped
+            why = str(postgres[0].longrepr[2]).removeprefix("Skipped: " + POSTGRES_UNAVAILABLE)
+            terminalreporter.write_line(
+                f"PostgreSQL: {len(postgres)} test(s) skipped ({why}); to run them, "
+                f"{HOW_TO_ENABLE_POSTGRES}.",
+                yellow=True,
+                bold=True,
+            )
 
 
 async def _admin(server_url: str, statement: str) -> None:

@@ -14,26 +14,30 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import update
 
 from saleor_gordon import __version__
 from saleor_gordon.cli import main
-from saleor_gordon.doctor import Check, DoctorReport, diagnose
+from saleor_gordon.doctor import Check, DoctorReport, allow_lists_check, diagnose
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
+from saleor_gordon.jobs.queue import enqueue_order_job
 from saleor_gordon.saleor.manifest import build_manifest
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.settings import Settings
 from saleor_gordon.store.database import create_engine, head_revision, migrate
 from saleor_gordon.store.installations import InstallationStore
-from saleor_gordon.store.jobs import enqueue_order_job
 from saleor_gordon.store.tables import installations, sync_jobs
-from tests.conftest import TEST_SECRET_KEY, _free_port
+from tests.conftest import TEST_SECRET_KEY
 from tests.core.builders import config
 from tests.support.fixtures import RunningSaleorFake
 from tests.support.saleor_fake import InstalledWebhook, SaleorFakeState
 from tests.support.shop import CLIENT_ID, CLIENT_SECRET
 
 APP_URL = "https://gordon.example.com"
+# The fakes listen on loopback: allowed the way an operator allows an internal Saleor or Gordon.
+ALLOWED_SALEOR_URLS = r"http://127\.0\.0\.1:\d+/graphql/"
+ALLOWED_GORDON_URLS = r"http://127\.0\.0\.1:\d+"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 REINSTALL = (
     "Install the app again in the Saleor Dashboard (Apps → Install external app, manifest URL "
@@ -42,6 +46,7 @@ REINSTALL = (
 )
 HEALTHY = [
     ("secret_key", "ok"),
+    ("allow_lists", "ok"),
     ("database", "ok"),
     ("installations", "ok"),
     ("app_token", "ok"),
@@ -108,7 +113,13 @@ async def _set_up(
         }
         await store.save_config(installation.id, config(gordon=gordon_settings), now=NOW)
     await engine.dispose()
-    settings = Settings(database_url=database_url, secret_key=TEST_SECRET_KEY, app_url=APP_URL)
+    settings = Settings(
+        database_url=database_url,
+        secret_key=TEST_SECRET_KEY,
+        app_url=APP_URL,
+        allowed_saleor_urls=ALLOWED_SALEOR_URLS,
+        allowed_gordon_urls=ALLOWED_GORDON_URLS,
+    )
     return Setup(settings, saleor.state, gordon, installation.id)
 
 
@@ -144,7 +155,7 @@ async def test_a_healthy_set_up_passes_every_check(
     assert _check(report, "permissions").detail == "granted: MANAGE_ORDERS, MANAGE_SHIPPING"
     assert _check(report, "webhooks").detail == "gordon-orders active, gordon-app-deleted active"
     assert _check(report, "gordon").detail.endswith("(token fetched)")
-    assert {check.shop for check in report.checks[3:]} == {saleor_fake.api_url}
+    assert {check.shop for check in report.checks[4:]} == {saleor_fake.api_url}
 
 
 async def test_no_secret_key_and_no_key_file(setup: Setup) -> None:
@@ -154,6 +165,7 @@ async def test_no_secret_key_and_no_key_file(setup: Setup) -> None:
 
     assert _statuses(report) == [
         ("secret_key", "fail"),
+        ("allow_lists", "ok"),
         ("database", "ok"),
         ("installations", "skip"),
     ]
@@ -174,6 +186,7 @@ async def test_a_missing_database_file_is_not_created(tmp_path: Path) -> None:
 
     assert _statuses(report) == [
         ("secret_key", "ok"),
+        ("allow_lists", "ok"),
         ("database", "fail"),
         ("installations", "skip"),
     ]
@@ -186,22 +199,23 @@ def _exists(path: str) -> bool:
     return Path(path).exists()
 
 
-async def test_an_unreachable_database() -> None:
-    port = _free_port()  # nothing listens there
+async def test_an_unreachable_database(closed_port: int) -> None:
     settings = Settings(
-        database_url=f"postgresql://gordon:pw@127.0.0.1:{port}/gordon", secret_key=TEST_SECRET_KEY
+        database_url=f"postgresql://gordon:pw@127.0.0.1:{closed_port}/gordon",
+        secret_key=TEST_SECRET_KEY,
     )
 
     report = await diagnose(settings, now=NOW)
 
     assert _statuses(report) == [
         ("secret_key", "ok"),
+        ("allow_lists", "ok"),
         ("database", "fail"),
         ("installations", "skip"),
     ]
     database = _check(report, "database")
     assert database.detail.startswith(
-        f"postgresql://127.0.0.1:{port}/gordon: The database cannot be reached: "
+        f"postgresql://127.0.0.1:{closed_port}/gordon: The database cannot be reached: "
     )
     assert "pw" not in database.detail
     assert database.remedy == (
@@ -255,10 +269,8 @@ async def test_no_shop_and_an_unknown_shop(tmp_path: Path) -> None:
 
 
 async def test_a_token_the_key_cannot_decrypt(setup: Setup) -> None:
-    settings = Settings(
-        database_url=setup.settings.database_url,
-        secret_key="another-key-" + "0" * 30,
-        app_url=APP_URL,
+    settings = setup.settings.model_copy(
+        update={"secret_key": SecretStr("another-key-" + "0" * 30)}
     )
 
     report = await diagnose(settings, now=NOW)
@@ -438,10 +450,10 @@ async def test_gordon_refuses_the_credentials(
     )
 
 
-async def test_gordon_unreachable(setup: Setup) -> None:
+async def test_gordon_unreachable(setup: Setup, closed_port: int) -> None:
     stored = config().to_storage_dict()
     stored["gordon"].pop("client_secret")
-    stored["gordon"]["base_url"] = f"http://127.0.0.1:{_free_port()}"
+    stored["gordon"]["base_url"] = f"http://127.0.0.1:{closed_port}"
     stored["gordon"]["client_id"] = CLIENT_ID
     await setup.execute(update(installations).values(config=stored))
 
@@ -555,6 +567,8 @@ def _use(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SALEOR_GORDON_DATABASE_URL", setup.settings.database_url)
     monkeypatch.setenv("SALEOR_GORDON_SECRET_KEY", TEST_SECRET_KEY)
     monkeypatch.setenv("SALEOR_GORDON_APP_URL", APP_URL)
+    monkeypatch.setenv("SALEOR_GORDON_ALLOWED_SALEOR_URLS", ALLOWED_SALEOR_URLS)
+    monkeypatch.setenv("SALEOR_GORDON_ALLOWED_GORDON_URLS", ALLOWED_GORDON_URLS)
 
 
 async def _main(argv: list[str]) -> int:
@@ -596,8 +610,8 @@ async def test_cli_json(
     assert [(c["name"], c["status"]) for c in data["checks"]] == _with(
         {"saleor": "fail", "permissions": "skip", "webhooks": "skip"}
     )
-    assert data["checks"][4]["shop"] == setup.saleor.api_url
-    assert data["checks"][4]["remedy"].startswith("Check that Saleor is up")
+    assert data["checks"][5]["shop"] == setup.saleor.api_url
+    assert data["checks"][5]["remedy"].startswith("Check that Saleor is up")
 
 
 def test_cli_invalid_settings(
@@ -611,3 +625,95 @@ def test_cli_invalid_settings(
     assert "FAIL  settings  Invalid settings:" in out
     assert "SALEOR_GORDON_DATABASE_URL" in out
     assert "→ Fix the SALEOR_GORDON_* variables named." in out
+
+
+# --- allow-lists ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "app_url",
+    ["http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000", "http://127.1.2.3",
+     "http://app.localhost", "http://[::ffff:127.0.0.1]:8000"],
+)  # fmt: skip
+def test_a_local_app_needs_no_allow_lists(app_url: str) -> None:
+    check = allow_lists_check(Settings(app_url=app_url))
+
+    assert (check.status, check.remedy) == ("ok", None)
+    assert check.detail == f"APP_URL {app_url} is local: allow-lists not needed"
+
+
+@pytest.mark.parametrize(
+    "app_url",
+    ["https://gordon.example.com", "http://10.0.0.5:8000", "http://192.168.1.2", "http://[::2]",
+     "https://localhost.example.com", "http://128.0.0.1"],
+)  # fmt: skip
+def test_a_public_app_without_allow_lists_is_warned_with_the_remedy(app_url: str) -> None:
+    assert not Settings(app_url=app_url).local_trial
+
+    check = allow_lists_check(Settings(app_url=app_url))
+
+    assert check.status == "warn"
+    assert check.detail == (
+        f"APP_URL {app_url} is public and SALEOR_GORDON_ALLOWED_SALEOR_URLS is unset: any Saleor "
+        "on the internet can install the app; SALEOR_GORDON_ALLOWED_GORDON_URLS is unset: a shop "
+        "may send its orders to any public host as its Gordon"
+    )
+    assert check.remedy == (
+        "Set SALEOR_GORDON_ALLOWED_SALEOR_URLS to the Saleor API URLs you serve (e.g. "
+        r"https://[a-z0-9-]+\.saleor\.cloud/graphql/) and SALEOR_GORDON_ALLOWED_GORDON_URLS to "
+        r"Gordon's hosts (e.g. https://backend(\.staging)?\.gordondelivery\.com) on every process "
+        "(docs/deploy.md, Security model)."
+    )
+
+
+def test_each_unset_allow_list_is_named_alone() -> None:
+    saleor_only = Settings(app_url=APP_URL, allowed_saleor_urls="https://s\\.example/graphql/")
+    gordon_only = Settings(app_url=APP_URL, allowed_gordon_urls="https://g\\.example")
+    both = Settings(
+        app_url=APP_URL,
+        allowed_saleor_urls="https://s\\.example/graphql/",
+        allowed_gordon_urls="https://g\\.example",
+    )
+
+    missing_gordon, missing_saleor = allow_lists_check(saleor_only), allow_lists_check(gordon_only)
+
+    assert missing_gordon.status == missing_saleor.status == "warn"
+    assert (
+        "SALEOR_GORDON_ALLOWED_SALEOR_URLS" not in f"{missing_gordon.detail}{missing_gordon.remedy}"
+    )
+    assert "SALEOR_GORDON_ALLOWED_GORDON_URLS is unset" in missing_gordon.detail
+    assert (
+        "SALEOR_GORDON_ALLOWED_GORDON_URLS" not in f"{missing_saleor.detail}{missing_saleor.remedy}"
+    )
+    assert "SALEOR_GORDON_ALLOWED_SALEOR_URLS is unset" in missing_saleor.detail
+    assert allow_lists_check(both) == Check(
+        "allow_lists", "ok", "the Saleor and Gordon allow-lists are set"
+    )
+
+
+async def test_cli_reports_unset_allow_lists_as_a_warning_not_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No shop installed: on a public APP_URL without allow-lists the loopback fakes could not be
+    # called, and this test is about the deployment's own checks (no shop is the one failure).
+    engine = create_engine(f"sqlite:///{tmp_path / 'no-shops.db'}")
+    await migrate(engine)
+    await engine.dispose()
+    monkeypatch.setenv("SALEOR_GORDON_DATABASE_URL", f"sqlite:///{tmp_path / 'no-shops.db'}")
+    monkeypatch.setenv("SALEOR_GORDON_SECRET_KEY", TEST_SECRET_KEY)
+    monkeypatch.setenv("SALEOR_GORDON_APP_URL", APP_URL)
+
+    assert await _main(["doctor"]) == 1
+
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in lines if line.startswith(("FAIL", "WARN"))] == [
+        ["WARN", "allow_lists"],
+        ["FAIL", "installations"],
+    ]
+    assert any(
+        line.startswith(f"WARN  allow_lists    APP_URL {APP_URL} is public and ") for line in lines
+    )
+    assert any(
+        "→ Set SALEOR_GORDON_ALLOWED_SALEOR_URLS to the Saleor API URLs you serve" in line
+        for line in lines
+    )

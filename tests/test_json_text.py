@@ -1,4 +1,4 @@
-"""parse_json: the one JSON parser of every entry point (issue 8, defect 2)."""
+"""parse_json: the one JSON parser of every entry point."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -20,6 +21,7 @@ from saleor_gordon.observability import (
     mask_phone,
     sanitize_url,
 )
+from tests.conftest import _pytests_own, logging_restored
 
 
 @pytest.mark.parametrize(
@@ -149,13 +151,13 @@ def _formatted(record: logging.LogRecord) -> str:
 
 
 def test_the_formatter_masks_message_arguments_and_tracebacks() -> None:
-    """Issue 8, defect 4: what the app does not write itself (an error's text) is masked too."""
+    """What the app does not write itself (an error's text) is masked too."""
     try:
         raise ValueError("no route for anna.svensson@example.com / +46 70 228 68 10")
     except ValueError:
         exc_info = sys.exc_info()
     record = logging.LogRecord(
-        "saleor_gordon.worker",
+        "saleor_gordon.jobs.worker",
         logging.ERROR,
         __file__,
         1,
@@ -196,7 +198,7 @@ def test_configure_logging_installs_the_masks(
 
 
 def _record(
-    msg: str, *args: object, exc_info: Any = None, name: str = "saleor_gordon.worker"
+    msg: str, *args: object, exc_info: Any = None, name: str = "saleor_gordon.jobs.worker"
 ) -> logging.LogRecord:
     record = logging.LogRecord(name, logging.ERROR, __file__, 1, msg, args, exc_info)
     record.created = 1764633600.25  # 2025-12-02T00:00:00.250Z
@@ -215,7 +217,7 @@ def test_json_lines_carry_the_event_name_and_the_fields_of_the_message() -> None
         "time": "2025-12-02T00:00:00.250+00:00",
         "level": "ERROR",
         "event": "gordon.pushed",
-        "logger": "saleor_gordon.worker",
+        "logger": "saleor_gordon.jobs.worker",
         "message": "gordon.pushed job_id=42 order_id=T3JkZXI6MQ== saleor_api_url=https://shop.example.com/graphql/",
         "job_id": "42",
         "order_id": "T3JkZXI6MQ==",
@@ -301,3 +303,25 @@ def test_the_default_format_is_console_on_a_terminal_and_json_otherwise(
 
     [handler] = logging.getLogger().handlers
     assert type(handler.formatter) is expected
+
+
+def test_logging_configured_by_a_test_is_undone_after_it() -> None:
+    """tests/conftest.py's logging_restored (every test runs in it): a command run in-process
+    configures logging on a stream that is closed after the test; nothing may write there later.
+    (pytest's own capture handlers are pytest's to add and remove, per test phase.)"""
+    root = logging.getLogger()
+
+    def state() -> tuple[int, list[logging.Handler], int]:
+        own = [handler for handler in root.handlers if not _pytests_own(handler)]
+        return root.level, own, logging.getLogger("httpx").level
+
+    before = state()
+    stream = io.StringIO()
+
+    with logging_restored(), contextlib.redirect_stderr(stream):
+        configure_logging(logging.DEBUG, "json")
+        assert root.level == logging.DEBUG
+    stream.close()
+    logging.getLogger("saleor_gordon.test").warning("after the test")
+
+    assert state() == before

@@ -40,6 +40,10 @@ def test_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("database_url", "mysql://db/gordon", "sqlite:///"),
         ("app_url", "gordon.example.com", "absolute http(s) URL"),
         ("allowed_saleor_urls", "https://(unclosed", "not a valid regular expression"),
+        ("allowed_gordon_urls", r"[a-z]+\.gordondelivery\.com", "is not a URL pattern"),
+        ("allowed_saleor_urls", r"https://(a\.com/x|b\.com/y)", "mixes host and path"),
+        ("saleor_max_response_bytes", 1024, "greater than or equal to 65536"),
+        ("gordon_timeout_seconds", 0, "greater than 0"),
         ("secret_key", "short", "at least 32 characters"),
         ("log_level", "LOUD", "Input should be"),
         ("workers", -1, "greater than or equal to 0"),
@@ -74,3 +78,25 @@ def test_log_format_is_json_or_console() -> None:
     assert Settings(log_format="json").log_format == "json"
     with pytest.raises(ValidationError):
         Settings(log_format="xml")  # type: ignore[arg-type]
+
+
+def test_connections_per_destination_follow_the_workers_unless_set() -> None:
+    assert Settings(workers=4).connections_per_destination_limit == 16
+    assert Settings(workers=32).connections_per_destination_limit == 64
+    assert (
+        Settings(workers=32, connections_per_destination=5).connections_per_destination_limit == 5
+    )
+
+
+@pytest.mark.parametrize(
+    ("app_url", "local"),
+    [
+        ("http://localhost:8000", True),
+        ("http://127.0.0.1:9000", True),
+        ("http://[::1]:8000", True),
+        ("https://gordon.example.com", False),
+        ("http://10.0.0.5:8000", False),  # reachable from other machines: not a local trial
+    ],
+)
+def test_a_loopback_app_url_is_a_local_trial(app_url: str, local: bool) -> None:
+    assert Settings(app_url=app_url).local_trial is local

@@ -28,7 +28,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from saleor_gordon.backfill import PlannedOrder, ScanProgress, load_shop, scan_orders
+from saleor_gordon.catch_up.scan import PlannedOrder, ScanProgress, installed_shop, scan_orders
 from saleor_gordon.cli.settings_loading import load_settings, report_error
 from saleor_gordon.errors import GordonAppError, SaleorError
 from saleor_gordon.runtime import Runtime, open_runtime
@@ -107,7 +107,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 async def backfill(runtime: Runtime, args: argparse.Namespace, *, console: Console) -> int:
     """The command on an open runtime; the progress bar goes to ``console``."""
-    shop = await load_shop(runtime, args.saleor_api_url)
+    shop = await installed_shop(runtime, args.saleor_api_url)
     since, until = time_range(args.since, args.until)
     if since > (until or runtime.clock()):
         return report_error("--since is after --until.")

@@ -13,7 +13,7 @@ from saleor_gordon.cli.settings_loading import load_settings, report_error
 from saleor_gordon.errors import GordonAppError, ShopConfigInvalid
 from saleor_gordon.json_text import JsonUnusable, parse_json
 from saleor_gordon.runtime import Runtime, open_runtime
-from saleor_gordon.shop_admin import save_shop_config
+from saleor_gordon.shop_actions import save_shop_config
 from saleor_gordon.store.database import migrate
 from saleor_gordon.store.installations import Installation
 

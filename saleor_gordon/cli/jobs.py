@@ -98,13 +98,13 @@ async def _show(runtime: Runtime, args: argparse.Namespace) -> int:
 
 async def _retry(runtime: Runtime, args: argparse.Namespace) -> int:
     if args.all_failed:
-        count = await runtime.jobs.retry_failed_jobs(
+        count = await runtime.queue.retry_failed_jobs(
             now=runtime.clock(), saleor_api_url=args.saleor_api_url
         )
         _print(f"{count} failed job(s) will run now.")
         return 0
     job = await runtime.jobs.get_job(args.job_id)
-    if job is None or not await runtime.jobs.retry_job(args.job_id, now=runtime.clock()):
+    if job is None or not await runtime.queue.retry_job(args.job_id, now=runtime.clock()):
         print(f"No job {args.job_id}.", file=sys.stderr)  # noqa: T201
         return 1
     installation = await runtime.installations.get_installation(job.saleor_api_url)

@@ -15,13 +15,13 @@ import uvicorn
 
 from saleor_gordon.cli.settings_loading import load_settings, report_error
 from saleor_gordon.errors import ConfigurationError, GordonAppError
+from saleor_gordon.jobs.attempt import JobServices
+from saleor_gordon.jobs.worker import WorkerPool
 from saleor_gordon.observability import configure_logging, sanitize_url
 from saleor_gordon.runtime import Runtime, open_runtime
 from saleor_gordon.settings import Settings
 from saleor_gordon.store.database import migrate, migration_status
-from saleor_gordon.sync import SyncServices
 from saleor_gordon.web.app import create_app
-from saleor_gordon.worker import WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
 def served_app_url(host: str, port: int) -> str:
     """The base URL of the app listening on ``host``:``port``: the manifest's URLs when
-    SALEOR_GORDON_APP_URL is not set (issue 8, defect 3). Every interface (0.0.0.0, ::) is reached
+    SALEOR_GORDON_APP_URL is not set. Every interface (0.0.0.0, ::) is reached
     as localhost; an IPv6 address is bracketed."""
     try:
         address = ipaddress.ip_address(host)
@@ -108,7 +108,7 @@ async def _serve_on(settings: Settings, listener: socket.socket) -> None:
             create_app(runtime), host=host, port=port, log_config=None, access_log=False
         )
         server = _Server(config)
-        pool = WorkerPool(SyncServices.from_runtime(runtime), concurrency=settings.workers)
+        pool = WorkerPool(JobServices.from_runtime(runtime), concurrency=settings.workers)
         runtime.wake_workers = pool.wake
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

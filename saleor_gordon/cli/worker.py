@@ -10,11 +10,11 @@ import signal
 from saleor_gordon.cli.serve import prepare_database
 from saleor_gordon.cli.settings_loading import load_settings, report_error
 from saleor_gordon.errors import GordonAppError
+from saleor_gordon.jobs.attempt import JobServices
+from saleor_gordon.jobs.worker import WorkerPool
 from saleor_gordon.observability import configure_logging
 from saleor_gordon.runtime import open_runtime
 from saleor_gordon.settings import Settings
-from saleor_gordon.sync import SyncServices
-from saleor_gordon.worker import WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 async def work(settings: Settings) -> None:
     async with open_runtime(settings) as runtime:
         await prepare_database(runtime)
-        pool = WorkerPool(SyncServices.from_runtime(runtime), concurrency=max(settings.workers, 1))
+        pool = WorkerPool(JobServices.from_runtime(runtime), concurrency=max(settings.workers, 1))
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, pool.stop)

@@ -1,4 +1,4 @@
-"""The date Gordon is asked to deliver an order on (issue 3, item 2, ``deliverydate``; issue 8, defect 1).
+"""The date Gordon is asked to deliver an order on (``deliverydate``).
 
 Rule (``first_delivery_date``): take a moment in the shop's time zone; at or after the cutoff it counts as
 the next day; add ``lead_days`` calendar days; then move forward to the first allowed ISO weekday

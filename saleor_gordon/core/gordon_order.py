@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from saleor_gordon.core.messages import CodedValueError
+
 __all__ = [
     "ITEM_TYPES",
     "GordonOrder",
@@ -35,21 +37,30 @@ def parse_time_window(text: str) -> tuple[time, time]:
     """Read a window such as ``"17:00 - 21:00"`` or ``"8:00-12:00"``.
 
     Raises:
-        ValueError: not ``HH:MM - HH:MM``, an impossible time, or the start is not before the end.
+        ValueError: not ``HH:MM - HH:MM``, an impossible time, or the start is not before the end
+            (a ``CodedValueError``, so a configuration problem keeps its code).
     """
     match = _WINDOW.match(text)
     if match is None:
-        raise ValueError(
-            f"{text!r} is not a time window; write it as HH:MM - HH:MM, e.g. 17:00 - 21:00"
+        raise CodedValueError(
+            "config.not_a_time_window",
+            f"{text!r} is not a time window; write it as HH:MM - HH:MM, e.g. 17:00 - 21:00",
+            value=text,
         )
     hour1, minute1, hour2, minute2 = (int(group) for group in match.groups())
     if hour1 > 23 or hour2 > 23 or minute1 > 59 or minute2 > 59:
-        raise ValueError(
-            f"{text!r} holds an impossible time; hours run 00-23, minutes 00-59, e.g. 08:00 - 12:00"
+        raise CodedValueError(
+            "config.not_a_time_window",
+            f"{text!r} holds an impossible time; hours run 00-23, minutes 00-59, e.g. 08:00 - 12:00",
+            value=text,
         )
     start, end = time(hour1, minute1), time(hour2, minute2)
     if start >= end:
-        raise ValueError(f"{text!r} does not start before it ends; write e.g. 17:00 - 21:00")
+        raise CodedValueError(
+            "config.time_window_backwards",
+            f"{text!r} does not start before it ends; write e.g. 17:00 - 21:00",
+            value=text,
+        )
     return start, end
 
 

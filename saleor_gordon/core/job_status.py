@@ -20,15 +20,3 @@ class JobStatus(StrEnum):
     """The order was cancelled or expired and withdrawn from Gordon (or never reached it)."""
     SKIPPED = "skipped"
     """Not for Gordon: no delivery rule matches, no shipping, click and collect, or no trigger yet."""
-
-
-#: Statuses after which a new event starts a fresh episode (attempts and age are reset).
-SETTLED_STATUSES = frozenset(
-    {
-        JobStatus.SYNCED,
-        JobStatus.NEEDS_ATTENTION,
-        JobStatus.FAILED,
-        JobStatus.CANCELLED,
-        JobStatus.SKIPPED,
-    }
-)

@@ -18,12 +18,15 @@ Rules, with their sources (``../shared/docs/gordon-api.md``):
 * 401 means the access token was refused. The client refreshes the token and retries once; when the
   classifier sees a 401 it is the persisting case, so the answer is a refusal telling the shop owner to
   check the credentials.
-* 408, 429 (with Retry-After) and 5xx are retryable; other 4xx are refusals.
+* 408, 429 (with Retry-After) and 5xx are retryable; other 4xx are refusals. A gateway's 502 or 504
+  is a retryable outcome without Gordon's answer (``Retryable.answered`` False, like a timeout in the
+  client): Gordon may have done what was asked.
 * 2xx with a JSON object (or an empty body, e.g. 204) is accepted; 2xx with HTML or other non-JSON is a
   refusal, as it usually means the base URL points at a web page, not the API.
 
-Messages are built from Gordon's ``message``/``error_description`` or a short excerpt of the body, never
-from request data, so they hold no credentials.
+Messages are built from Gordon's ``message``/``error_description`` (of a JSON object only), never from
+request data or a body that is not JSON, so they hold no credentials and nothing of a server that is not
+Gordon.
 """
 
 from __future__ import annotations
@@ -57,7 +60,10 @@ _NOT_FOUND_MESSAGE = re.compile(
     re.IGNORECASE,
 )
 _RETRYABLE_STATUSES = frozenset({408, 429})
+# A gateway's "bad gateway" or "gateway timeout": Gordon's own answer did not arrive.
+_GATEWAY_STATUSES = frozenset({502, 504})
 _NOT_FOUND_404 = "Gordon does not know this order (HTTP 404)"
+_NOT_JSON = "Gordon answered HTTP {status} with a body that is not a JSON object"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +90,15 @@ class Rejected:
 
 @dataclass(frozen=True, slots=True)
 class Retryable:
-    """The request may succeed later; ``retry_after`` is Gordon's wish in seconds, if it said one."""
+    """The request may succeed later; ``retry_after`` is Gordon's wish in seconds, if it said one.
+
+    ``answered`` is False when no answer came back (timed out, connection lost): Gordon may then
+    have done what was asked.
+    """
 
     reason: str
     retry_after: float | None = None
+    answered: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,12 +187,18 @@ def classify_gordon_response(
         return Rejected(f"{CREDENTIALS_MESSAGE} (HTTP 401 on an API call)", 401)
     # The error body before the status: a 404 may carry a message that is not a not-found.
     if document is not None and _is_error_body(document):
-        message = _gordon_message(document, body)
+        message = _gordon_message(document)
         if not message and status == 404:
             return NotFound(_NOT_FOUND_404)
         return _refusal(status, message or f"Gordon refused (HTTP {status})")
     if status == 404:
-        detail = _gordon_message(document, body)
+        if document is None and body.strip():
+            # Read to classify, never shown: "Not Found" is a not-found, an error page of
+            # something that is not Gordon's order API ("Cannot PUT …") a wrong base URL.
+            if _NOT_FOUND_MESSAGE.search(body.decode("utf-8", errors="replace")[:200]):
+                return NotFound(_NOT_FOUND_404)
+            return Rejected(f"{_NOT_JSON.format(status=404)}; {BASE_URL_HINT}", 404)
+        detail = _gordon_message(document)
         if not detail or _NOT_FOUND_MESSAGE.search(detail):
             return NotFound(detail or _NOT_FOUND_404)
         return Rejected(f"Gordon refused the request (HTTP 404): {detail}", 404)
@@ -189,7 +206,7 @@ def classify_gordon_response(
         return _accepted(status, body, document)
     if 300 <= status < 400:
         return Rejected(f"Gordon answered with a redirect (HTTP {status}); {BASE_URL_HINT}", status)
-    detail = _gordon_message(document, body)
+    detail = _gordon_message(document)
     return Rejected(
         f"Gordon refused the request (HTTP {status})" + (f": {detail}" if detail else ""), status
     )
@@ -204,9 +221,9 @@ def _retryable(
     now: datetime | None,
 ) -> Retryable:
     retry_after = parse_retry_after(_header(headers, "retry-after"), now=now)
-    detail = _gordon_message(document, body)
+    detail = _gordon_message(document)
     reason = f"Gordon answered HTTP {status}" + (f": {detail}" if detail else "")
-    return Retryable(reason, retry_after)
+    return Retryable(reason, retry_after, answered=status not in _GATEWAY_STATUSES)
 
 
 def _refusal(status: int, message: str) -> Rejected | NotFound:
@@ -217,10 +234,7 @@ def _refusal(status: int, message: str) -> Rejected | NotFound:
 
 def _accepted(status: int, body: bytes, document: Mapping[str, object] | None) -> Outcome:
     if document is None and body.strip():
-        return Rejected(
-            f"Gordon answered HTTP {status} with a body that is not a JSON object; {BASE_URL_HINT}",
-            status,
-        )
+        return Rejected(f"{_NOT_JSON.format(status=status)}; {BASE_URL_HINT}", status)
     answer: Mapping[str, object] = document or {}
     return Accepted(
         external_ref=_optional_text(answer.get("external_ref")),
@@ -292,16 +306,18 @@ def _is_error_body(document: Mapping[str, object]) -> bool:
     return isinstance(status, str) and status.strip().lower() == "error"
 
 
-def _gordon_message(document: Mapping[str, object] | None, body: bytes) -> str:
-    """Gordon's own words: ``message``, else ``error_description``/``error``, else a body excerpt."""
+def _gordon_message(document: Mapping[str, object] | None) -> str:
+    """Gordon's own words: ``message``, else ``error_description``/``error`` of its JSON.
+
+    Nothing of a body that is not a JSON object: whatever answered may not be Gordon (a base URL
+    pointing elsewhere), and its text is not for the shop owner's eyes.
+    """
     if document is not None:
         for key in ("message", "error_description", "error"):
             text = _optional_text(document.get(key))
             if text:
                 return text[:BODY_EXCERPT_CHARS]
-        return ""
-    text = body.decode("utf-8", errors="replace").strip()
-    return " ".join(text.split())[:BODY_EXCERPT_CHARS]
+    return ""
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -1,6 +1,7 @@
-"""Per-installation shop configuration: JSON form, validation and masking (issue 3, item 1).
+"""Per-installation shop configuration: JSON form, validation and masking.
 
-JSON form (more keys are allowed, at every level, and kept as they are)::
+JSON form (a key this version does not know is refused, naming it, so a misspelt setting is never
+silently ignored)::
 
     {"gordon": {"base_url": "https://backend.staging.gordondelivery.com",
                 "client_id": "…", "client_secret": "…"},
@@ -17,8 +18,9 @@ JSON form (more keys are allowed, at every level, and kept as they are)::
 
 Required: ``gordon`` (all three keys) and at least one ``delivery_groups`` rule. ``delivery_days`` defaults
 to the values above except ``holiday_country`` (none); the last three keys (what the app does with
-the order's fulfillments, ``core/fulfillment.py``) to the values shown. ``parse_shop_config``
-reports every problem at once, each with its JSON path and what to write instead.
+the order's fulfillments, ``core/fulfillment.py``) to the values shown. ``parse_shop_config`` reports
+every problem at once, each with its JSON path and what to write instead (in English, and as a code
+with parameters for the Dashboard: ``core.messages``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any, Literal, TypeVar, cast
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -37,11 +38,24 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 from pydantic_core import ErrorDetails
 
 from saleor_gordon.core.delivery_dates import first_delivery_date
+from saleor_gordon.core.destinations import (
+    INTERNAL_ADDRESS,
+    MAX_URL_CHARS,
+    NOT_HTTPS,
+    URL_BAD_HOST,
+    URL_EXTRA_PARTS,
+    URL_NOT_PLAIN,
+    URL_TOO_LONG,
+    DestinationRules,
+    gordon_base_url_problem,
+    not_allowed_by,
+)
 from saleor_gordon.core.fulfillment import (
     TRACKING_MODES,
     FulfillmentSettings,
@@ -49,6 +63,7 @@ from saleor_gordon.core.fulfillment import (
     check_tracking_url,
 )
 from saleor_gordon.core.gordon_order import ITEM_TYPES, ItemType, format_time_window
+from saleor_gordon.core.messages import CodedValueError
 from saleor_gordon.errors import ConfigProblem, ShopConfigInvalid
 
 __all__ = [
@@ -73,17 +88,20 @@ TOP_LEVEL = "(top level)"
 SECRET_MASK = "********"  # noqa: S105 - the mask shown instead of a secret, not a secret
 
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+GORDON_URL_RULES = "gordon_url_rules"
+"""The validation context key of the rules a Gordon base URL must meet (``DestinationRules``)."""
+_BASE_URL_EXAMPLE = "use e.g. https://backend.staging.gordondelivery.com"
 
 
 class _ConfigModel(BaseModel):
-    """Frozen; unknown keys are kept (a newer Dashboard may write keys this version does not know)."""
+    """Frozen; an unknown key is refused (a misspelt setting must not be silently ignored)."""
 
-    model_config = ConfigDict(frozen=True, extra="allow", str_strip_whitespace=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
 
 def _required_text(value: str, hint: str) -> str:
     if not value:
-        raise ValueError(f"must not be empty; {hint}")
+        raise CodedValueError("config.required", f"must not be empty; {hint}")
     return value
 
 
@@ -100,13 +118,13 @@ class GordonSettings(_ConfigModel):
 
     @field_validator("base_url")
     @classmethod
-    def _check_base_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(
-                f"{value!r} is not an absolute http(s) URL; use e.g. "
-                "https://backend.staging.gordondelivery.com"
-            )
+    def _check_base_url(cls, value: str, info: ValidationInfo) -> str:
+        context = info.context if isinstance(info.context, dict) else {}
+        rules = context.get(GORDON_URL_RULES)
+        judged_by = rules if isinstance(rules, DestinationRules) else None
+        problem = gordon_base_url_problem(value, judged_by)
+        if problem is not None:
+            raise _base_url_refused(value, problem, judged_by)
         return value.rstrip("/")
 
     @field_validator("client_id")
@@ -118,7 +136,9 @@ class GordonSettings(_ConfigModel):
     @classmethod
     def _check_client_secret(cls, value: SecretStr) -> SecretStr:
         if not value.get_secret_value().strip():
-            raise ValueError(f"must not be empty; {_MISSING_HINTS['client_secret']}")
+            raise CodedValueError(
+                "config.required", f"must not be empty; {_MISSING_HINTS['client_secret']}"
+            )
         return SecretStr(value.get_secret_value().strip())
 
 
@@ -162,8 +182,10 @@ class DeliveryDays(_ConfigModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"{value!r} is not a known time zone; use an IANA name such as Europe/Stockholm"
+            raise CodedValueError(
+                "config.not_a_time_zone",
+                f"{value!r} is not a known time zone; use an IANA name such as Europe/Stockholm",
+                value=value,
             ) from None
         return value
 
@@ -176,10 +198,17 @@ class DeliveryDays(_ConfigModel):
     @classmethod
     def _check_weekdays(cls, value: tuple[int, ...]) -> tuple[int, ...]:
         if not value:
-            raise ValueError("must list at least one weekday; 1 is Monday, 7 is Sunday")
+            raise CodedValueError(
+                "config.weekdays_required",
+                "must list at least one weekday; 1 is Monday, 7 is Sunday",
+            )
         wrong = [day for day in value if not 1 <= day <= 7]
         if wrong:
-            raise ValueError(f"{wrong} are not ISO weekdays; use 1 (Monday) to 7 (Sunday)")
+            raise CodedValueError(
+                "config.not_weekdays",
+                f"{wrong} are not ISO weekdays; use 1 (Monday) to 7 (Sunday)",
+                days=", ".join(str(day) for day in wrong),
+            )
         return tuple(sorted(set(value)))
 
     @field_validator("holiday_country")
@@ -189,9 +218,11 @@ class DeliveryDays(_ConfigModel):
             return None
         code = value.upper()
         if code not in holidays.list_supported_countries():
-            raise ValueError(
+            raise CodedValueError(
+                "config.not_a_holiday_country",
                 f"{value!r} is not a country the holiday calendar knows; "
-                "use an ISO 3166 code such as SE, NO or DK"
+                "use an ISO 3166 code such as SE, NO or DK",
+                value=value,
             )
         return code
 
@@ -260,15 +291,19 @@ class ShopConfig(_ConfigModel):
     @classmethod
     def _check_events(cls, value: tuple[TriggerEvent, ...]) -> tuple[TriggerEvent, ...]:
         if not value:
-            raise ValueError('must list at least one event; e.g. ["ORDER_FULLY_PAID"]')
+            raise CodedValueError(
+                "config.trigger_events_required",
+                'must list at least one event; e.g. ["ORDER_FULLY_PAID"]',
+            )
         return tuple(dict.fromkeys(value))
 
     @field_validator("delivery_groups")
     @classmethod
     def _check_rules(cls, value: tuple[DeliveryGroupRule, ...]) -> tuple[DeliveryGroupRule, ...]:
         if not value:
-            raise ValueError(
-                'must hold at least one rule, e.g. [{"deliverygroup": "Gordon Store"}]'
+            raise CodedValueError(
+                "config.delivery_groups_required",
+                'must hold at least one rule, e.g. [{"deliverygroup": "Gordon Store"}]',
             )
         return value
 
@@ -293,29 +328,39 @@ class ShopConfig(_ConfigModel):
 _Part = TypeVar("_Part", bound=_ConfigModel)
 
 
-def parse_shop_config(data: object) -> ShopConfig:
+def parse_shop_config(data: object, *, gordon_urls: DestinationRules | None = None) -> ShopConfig:
     """Validate ``data`` (parsed JSON) into a ``ShopConfig``.
+
+    ``gordon_urls``: where the Gordon base URL may point (the app's settings), for a configuration
+    about to be saved or used for a call; None checks only its form (a stored configuration is
+    read that way, and the outbound policy judges every call anyway).
 
     Raises:
         ShopConfigInvalid: with every problem, each as ``"<json path>: <what is wrong>; <what to do>"``.
     """
     if not isinstance(data, dict):
         raise ShopConfigInvalid(
-            [ConfigProblem(TOP_LEVEL, "the configuration must be a JSON object")]
+            [
+                ConfigProblem(
+                    TOP_LEVEL, "the configuration must be a JSON object", "config.not_an_object"
+                )
+            ]
         )
     try:
-        return ShopConfig.model_validate(data)
+        return ShopConfig.model_validate(data, context={GORDON_URL_RULES: gordon_urls})
     except ValidationError as exc:
         raise ShopConfigInvalid([_problem(error) for error in exc.errors()]) from None
 
 
-def parse_gordon_settings(data: object) -> GordonSettings:
+def parse_gordon_settings(
+    data: object, *, gordon_urls: DestinationRules | None = None
+) -> GordonSettings:
     """Validate the ``gordon`` object alone (for "Test connection" before saving).
 
     Raises:
         ShopConfigInvalid: every problem, with paths as in a whole configuration (``gordon.…``).
     """
-    return _parse_part(GordonSettings, "gordon", data)
+    return _parse_part(GordonSettings, "gordon", data, gordon_urls)
 
 
 def parse_delivery_days(data: object) -> DeliveryDays:
@@ -327,11 +372,15 @@ def parse_delivery_days(data: object) -> DeliveryDays:
     return _parse_part(DeliveryDays, "delivery_days", data)
 
 
-def _parse_part(model: type[_Part], key: str, data: object) -> _Part:
+def _parse_part(
+    model: type[_Part], key: str, data: object, gordon_urls: DestinationRules | None = None
+) -> _Part:
     if not isinstance(data, dict):
-        raise ShopConfigInvalid([ConfigProblem(key, "must be a JSON object")])
+        raise ShopConfigInvalid(
+            [ConfigProblem(key, "must be a JSON object", "config.not_an_object")]
+        )
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={GORDON_URL_RULES: gordon_urls})
     except ValidationError as exc:
         problems = [_problem(_under(key, error)) for error in exc.errors()]
         raise ShopConfigInvalid(problems) from None
@@ -381,7 +430,11 @@ def _same_text(given: Mapping[str, Any], stored: Mapping[str, Any], key: str) ->
 def _parse_clock(value: str) -> time:
     match = _CLOCK.match(value)
     if match is None or int(match[1]) > 23 or int(match[2]) > 59:
-        raise ValueError(f"{value!r} is not a time of day; write HH:MM, e.g. 14:00")
+        raise CodedValueError(
+            "config.not_a_time",
+            f"{value!r} is not a time of day; write HH:MM, e.g. 14:00",
+            value=value,
+        )
     return time(int(match[1]), int(match[2]))
 
 
@@ -405,15 +458,54 @@ def _problem(error: ErrorDetails) -> ConfigProblem:
     kind = error["type"]
     if kind == "missing":
         last = str(error["loc"][-1]) if error["loc"] else ""
-        return ConfigProblem(path, f"is required; {_MISSING_HINTS.get(last, 'add it')}")
+        hint = _MISSING_HINTS.get(last, "add it")
+        return ConfigProblem(path, f"is required; {hint}", "config.required")
+    if kind == "extra_forbidden":
+        key = str(error["loc"][-1])
+        message = "is not a setting this app knows; remove it or correct its spelling"
+        return ConfigProblem(path, message, "config.unknown_key", {"key": key})
     if kind == "value_error":
-        return ConfigProblem(path, error["msg"].removeprefix("Value error, "))
+        message = error["msg"].removeprefix("Value error, ")
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, CodedValueError):
+            return ConfigProblem(path, message, cause.code, cause.params)
+        return ConfigProblem(path, message)
     if kind == "literal_error":
         allowed = ", ".join(ITEM_TYPES if "item_type" in path else TRIGGER_EVENTS)
-        return ConfigProblem(path, f"{error['input']!r} is not allowed; use one of {allowed}")
+        message = f"{error['input']!r} is not allowed; use one of {allowed}"
+        return ConfigProblem(path, message, "config.not_allowed", {"value": str(error["input"])})
     if "client_secret" in path:
-        return ConfigProblem(path, f"{error['msg']}; write the secret as a string")
-    return ConfigProblem(path, f"{error['msg']} (got {_short(error['input'])})")
+        return ConfigProblem(
+            path, f"{error['msg']}; write the secret as a string", "config.wrong_type"
+        )
+    message = f"{error['msg']} (got {_short(error['input'])})"
+    limit = (error.get("ctx") or {}).get("ge", (error.get("ctx") or {}).get("le"))
+    if kind == "greater_than_equal" and limit is not None:
+        return ConfigProblem(path, message, "config.too_small", {"limit": limit})
+    if kind == "less_than_equal" and limit is not None:
+        return ConfigProblem(path, message, "config.too_large", {"limit": limit})
+    return ConfigProblem(path, message, "config.wrong_type")
+
+
+def _base_url_refused(value: str, problem: str, rules: DestinationRules | None) -> CodedValueError:
+    """A refused Gordon base URL as a coded problem (the Dashboard words it), with its English."""
+    english = f"{_short(value)} {problem}; {_BASE_URL_EXAMPLE}"
+    if rules is not None and problem == not_allowed_by(rules.setting):
+        return CodedValueError("config.url_not_allowed", english, setting=rules.setting)
+    code, params = _URL_PROBLEMS.get(problem, ("config.not_a_url", {"value": value}))
+    return CodedValueError(code, english, **params)
+
+
+_URL_PROBLEMS: dict[str, tuple[str, dict[str, object]]] = {
+    URL_TOO_LONG: ("config.url_too_long", {"limit": MAX_URL_CHARS}),
+    URL_NOT_PLAIN: ("config.url_not_plain", {}),
+    URL_EXTRA_PARTS: ("config.url_extra_parts", {}),
+    URL_BAD_HOST: ("config.url_bad_host", {}),
+    INTERNAL_ADDRESS: ("config.url_internal", {}),
+    NOT_HTTPS: ("config.url_not_https", {}),
+}
+"""The code of each way a base URL can be refused (``core.destinations``); any other (not an
+http(s) URL) is ``config.not_a_url``."""
 
 
 def _short(value: object) -> str:

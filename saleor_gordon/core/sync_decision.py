@@ -1,25 +1,34 @@
-"""What a sync job does with an order, decided from values (issue 4 "What a job does").
+"""What a sync job does with an order, decided from values.
 
-The worker re-reads the order from Saleor (events arrive late, twice and out of order), translates
-it, and asks ``decide_sync`` what to do; only the worker acts on the answer. ``desired_metadata``
-and ``metadata_changes`` decide the write-back the same way: from the job's state, compared with
-the order's metadata as Saleor has it now, so a failed write-back is simply recomputed next time.
+A job re-reads the order from Saleor (events arrive late, twice and out of order) and asks
+``decide_for_order`` what to do: it translates the order as the job would send it now
+(``translate_for_job``, keeping what Gordon already has) and decides (``decide_sync``). The attempt
+(``jobs/attempt.py``), the Dashboard's "Send to Gordon" preview (``shop_actions.py``) and the
+catch-up scans (``catch_up/``) all decide this way. ``desired_metadata`` and ``metadata_changes``
+decide the write-back the same way: from the job's state, compared with the order's metadata as
+Saleor has it now, so a failed write-back is simply recomputed next time.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from saleor_gordon.core.gordon_order import GordonOrder
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.order import SaleorOrder
+from saleor_gordon.core.order_events import MANUAL_SEND_EVENT
+from saleor_gordon.core.shop_config import ShopConfig
 from saleor_gordon.core.translate import (
     Problem,
     Skipped,
     Translated,
     TranslationResult,
     Untranslatable,
+    translate_order,
 )
 
 TRACKING_ID_KEY = "gordon.tracking_id"  # public: storefronts show it
@@ -27,10 +36,6 @@ STATUS_KEY = "gordon.status"
 SYNCED_AT_KEY = "gordon.synced_at"
 ERROR_KEY = "gordon.error"
 EXTERNAL_REF_KEY = "gordon.external_ref"
-
-#: Not a Saleor event: a person chose "Send to Gordon" on the order in the Dashboard. It counts as
-#: a met trigger for good (the shop owner decided this order goes to Gordon).
-MANUAL_SEND_EVENT = "MANUAL_SEND"
 
 #: Saleor OrderStatus values after which the order must not be (or stay) in Gordon.
 WITHDRAWN_ORDER_STATUSES = frozenset({"CANCELED", "EXPIRED"})
@@ -169,6 +174,115 @@ def _push_if_changed(translation: Translated, pushed_hash: str | None) -> SyncDe
     if content_hash == pushed_hash:
         return Settle(JobStatus.SYNCED, "Gordon already has this content.")
     return Push(translation.gordon_order, content_hash, translation.warnings)
+
+
+@dataclass(frozen=True, slots=True)
+class SentBefore:
+    """What a job recorded of the order's earlier pushes (nothing, for an order it never sent)."""
+
+    external_ref: str | None = None
+    """The reference a push was attempted with (it may have reached Gordon even if its answer
+    never came back)."""
+    pushed_at: datetime | None = None
+    pushed_hash: str | None = None
+    """Content hash Gordon accepted last; None when Gordon is not known to have the order."""
+    pushed_delivery_date: date | None = None
+
+
+NOTHING_SENT = SentBefore()
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDecision:
+    """What to do with an order, and the Gordon order it was judged by."""
+
+    decision: SyncDecision
+    translation: TranslationResult
+
+
+def decide_for_order(
+    order: SaleorOrder,
+    data: Mapping[str, Any],
+    config: ShopConfig,
+    *,
+    sent: SentBefore,
+    events_seen: frozenset[str],
+    now: datetime,
+) -> OrderDecision:
+    """Decide as a job would now: ``order`` is the fresh order (``data``, Saleor's answer it was
+    parsed from), ``sent`` what the job sent before, ``events_seen`` the events it received."""
+    translation = translate_for_job(order, config, now=now, sent=sent)
+    decision = decide_sync(
+        state=order_state(order, data),
+        translation=translation,
+        triggers=tuple(config.trigger_events),
+        events_seen=events_seen,
+        pushed_hash=sent.pushed_hash,
+        known_ref=sent.external_ref,
+    )
+    return OrderDecision(decision=decision, translation=translation)
+
+
+def order_state(order: SaleorOrder, data: Mapping[str, Any]) -> OrderState:
+    """The facts of a fetched order that decide whether it goes to Gordon."""
+    return OrderState(
+        status=order.status,
+        charge_status=_optional_str(data.get("chargeStatus")),
+        is_paid=data.get("isPaid") is True,
+    )
+
+
+def _optional_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def translate_for_job(
+    order: SaleorOrder, config: ShopConfig, *, now: datetime, sent: SentBefore
+) -> TranslationResult:
+    """The Gordon order a job would send now, given what it ``sent`` before.
+
+    The date Gordon has is kept while it is allowed: a re-push does not move the delivery. After a
+    push the order keeps the reference Gordon knows it by, even if the prefix changed since. A
+    requested delivery date that has passed since the push is no reason to flag an order whose
+    content Gordon already has; any other change is judged as of now.
+    """
+    kept = sent.pushed_delivery_date or _date_pushed_before_0003(order, config, sent.pushed_hash)
+    translation = _keep_ref(
+        translate_order(order, config, now=now, pushed_delivery_date=kept), sent.external_ref
+    )
+    if isinstance(translation, Untranslatable) and sent.pushed_at is not None:
+        as_pushed = _keep_ref(
+            translate_order(order, config, now=sent.pushed_at, pushed_delivery_date=kept),
+            sent.external_ref,
+        )
+        if (
+            isinstance(as_pushed, Translated)
+            and as_pushed.gordon_order.content_hash() == sent.pushed_hash
+        ):
+            return as_pushed
+    return translation
+
+
+def _date_pushed_before_0003(
+    order: SaleorOrder, config: ShopConfig, pushed_hash: str | None
+) -> date | None:
+    """Pushes recorded before migration 0003 kept no date; the app then counted it from the
+    order's creation time alone, which is what translating as of that time gives."""
+    if pushed_hash is None or order.created is None:
+        return None
+    as_created = translate_order(order, config, now=order.created)
+    if not isinstance(as_created, Translated):
+        return None
+    return date.fromisoformat(as_created.gordon_order.deliverydate)
+
+
+def _keep_ref(translation: TranslationResult, ref: str | None) -> TranslationResult:
+    if not isinstance(translation, Translated) or not ref:
+        return translation
+    if translation.gordon_order.external_ref == ref:
+        return translation
+    gordon_order = translation.gordon_order.model_copy(update={"external_ref": ref})
+    return dataclasses.replace(translation, gordon_order=gordon_order)
 
 
 @dataclass(frozen=True, slots=True)

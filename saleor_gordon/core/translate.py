@@ -1,4 +1,4 @@
-"""Saleor order + shop configuration → Gordon order, or every reason why not (issue 3, item 2).
+"""Saleor order + shop configuration → Gordon order, or every reason why not.
 
 Pure: no I/O, and no clock: ``now`` is passed in; it refuses a requested delivery date in the past and
 keeps a computed one from being in the past (``core.delivery_dates.delivery_date``). The result is one of
@@ -10,7 +10,7 @@ three frozen values:
 
 Every answer about the order's data is one of these values; ``translate_order`` raises only on a bug in
 this module, on purpose: a catch-all would turn a programming error into an ``Untranslatable`` that tests
-cannot tell from a real answer (issue 8, "tests to make honest" item 2). The worker records such a
+cannot tell from a real answer. The worker records such a
 crash (``job.crashed``, with the traceback) and retries the job. Decisions, each cited where implemented:
 
 - Gordon fields and formats: ``../shared/docs/gordon-api.md`` B5 (fields) and D2 (formats).
@@ -22,7 +22,7 @@ crash (``job.crashed``, with the traceback) and retries the job. Decisions, each
   empty, not the SKU, not an ID) that does not repeat the product name (equal, or whole words of it).
 - Lines whose ``isShippingRequired`` is false (gift cards, digital goods) are not sent.
 - Problem and warning messages name the field and the reason, never the customer's data (phone, email,
-  names, address): they are kept in job history and order metadata (issue 4, item 8).
+  names, address): they are kept in job history and order metadata.
 - Weights: the variant weight per unit, in kg, rounded to grams.
 """
 
@@ -193,7 +193,7 @@ def _fields(
         # Gordon doc D2: email = the order's user email; notes = note to the driver.
         "email": order.user_email.strip(),
         "notes": order.customer_note.strip(),
-        # Issue 3: entrycode from order metadata gordon.entry_code (Gordon doc B5: door code).
+        # entrycode from order metadata gordon.entry_code (Gordon doc B5: door code).
         "entrycode": (order.metadata_value(META_ENTRY_CODE) or "").strip(),
     }
     fields.update(_address_fields(order, problems, warnings))
@@ -224,7 +224,7 @@ def _skip_reason(order: SaleorOrder) -> str | None:
 def _match_rule(
     order: SaleorOrder, rules: tuple[DeliveryGroupRule, ...]
 ) -> tuple[int, DeliveryGroupRule] | None:
-    """The first rule whose every condition holds (issue 3, item 1: "the first match wins")."""
+    """The first rule whose every condition holds (the first match wins)."""
     for index, rule in enumerate(rules):
         if _rule_matches(order, rule):
             return index, rule
@@ -290,7 +290,7 @@ def _no_rule_reason(order: SaleorOrder) -> str:
 
 
 def _external_ref(order: SaleorOrder, config: ShopConfig, problems: list[Problem]) -> str:
-    # Issue 3: external_ref = prefix + Saleor Order.number, stable across retries (Gordon doc D2: unique).
+    # external_ref = prefix + Saleor Order.number, stable across retries (Gordon doc D2: unique).
     if not order.number.strip():
         problems.append(
             Problem(
@@ -304,7 +304,7 @@ def _external_ref(order: SaleorOrder, config: ShopConfig, problems: list[Problem
 
 
 def _delivery_group(order: SaleorOrder, rule: DeliveryGroupRule) -> str:
-    # Issue 3: order metadata gordon.delivery_group overrides the matched rule (Gordon doc B5: required).
+    # Order metadata gordon.delivery_group overrides the matched rule (Gordon doc B5: required).
     override = (order.metadata_value(META_DELIVERY_GROUP) or "").strip()
     return override or rule.deliverygroup
 
@@ -372,10 +372,10 @@ def _customer_name(address: Address, problems: list[Problem]) -> str:
 
 
 def _mobile(order: SaleorOrder, warnings: list[Problem]) -> str:
-    # Issue 3: shipping phone, billing phone as fallback, E.164 with the address country as default
+    # Shipping phone, billing phone as fallback, E.164 with the address country as default
     # region. Gordon texts the customer (doc B7), so a missing number is a warning, not a failure.
     # The first VALID number wins; each invalid one tried is a warning. Messages never quote the number:
-    # they end up in job history and order metadata, which keep no customer data (issue 4, item 8).
+    # they end up in job history and order metadata, which keep no customer data.
     invalid: list[tuple[str, str]] = []  # (field, country code)
     for address, field in (
         (order.shipping_address, "shippingAddress.phone"),
@@ -434,7 +434,7 @@ def _time_window(
 
     Precedence (team lead): order metadata gordon.time_window > rule time_window > the shipping method's
     metadata gordon.time_window > default_time_window. The first source present decides: a malformed
-    value is a problem, never silently replaced by the next source (issue 3).
+    value is a problem, never silently replaced by the next source.
     """
     method = order.delivery_method
     candidates = (
@@ -484,9 +484,9 @@ class _When:
 def _delivery_date(
     order: SaleorOrder, config: ShopConfig, when: _When, problems: list[Problem]
 ) -> str:
-    # Issue 3: a requested date (order metadata gordon.delivery_date, copied from the checkout) wins;
+    # A requested date (order metadata gordon.delivery_date, copied from the checkout) wins;
     # else the first allowed day counted from the order's creation time and from now, whichever is
-    # later (issue 8, defect 1: an order paid days later never gets a past date), keeping the date
+    # later (an order paid days later never gets a past date), keeping the date
     # Gordon already has while it is allowed (stable content hash). Gordon doc D2: YYYY-MM-DD, local.
     requested = order.metadata_value(META_DELIVERY_DATE)
     if requested is not None and requested.strip():
@@ -557,7 +557,7 @@ def _inventory(
     order: SaleorOrder, config: ShopConfig, problems: list[Problem], warnings: list[Problem]
 ) -> tuple[InventoryItem, ...]:
     # Gordon doc B5: at least one item {name, quantity}; lines with quantity 0 carry nothing (dropped).
-    # Issue 3: "one item per shippable line": Saleor OrderLine.isShippingRequired false (gift cards,
+    # One item per shippable line: Saleor OrderLine.isShippingRequired false (gift cards,
     # digital goods) is left out; absent (None, e.g. the recorded samples) counts as shippable.
     items: list[InventoryItem] = []
     shippable = [

@@ -32,6 +32,10 @@ to the token endpoint or the ``/_sandbox`` control endpoints. Injected 503/429 b
 ``"status":"error"``. Random faults are off by default (every rate 0) and follow ``seed``; every fault
 injected, scripted or random, is counted by kind in ``SandboxState.faults_injected`` (``"503"``,
 ``"429"``, ``"timeout"``, ``"lost"``, …).
+Every write per order is counted in ``SandboxState.writes`` (``OrderWrites``): the PUT/POST/DELETE
+requests that reached the sandbox with a content other than the one before, the writes applied to
+its copy (stored or deleted, an identical content included), and the applied writes whose answer
+the sandbox lost on purpose. The counts outlive a DELETE, so a re-created order is seen.
 Every request to the token endpoint and ``/api/*`` is recorded (the client secret redacted); see
 ``CONTROL ENDPOINTS`` in ``create_gordon_sandbox``. So that long benchmarks do not grow without limit, the
 in-memory recording keeps only the last ``SandboxOptions.max_recorded_requests`` (10 000 by default; the
@@ -140,6 +144,36 @@ class StoredOrder:
         }
 
 
+DELETED_CONTENT: Final = "(deleted)"  # what a DELETE "sends", for ``OrderWrites``
+
+
+@dataclass
+class OrderWrites:
+    """Every write request for one ``external_ref``, as the sandbox saw it (``SandboxState.writes``).
+
+    ``contents_sent`` counts the PUT/POST/DELETE requests that arrived (whatever the answer,
+    injected faults included) with a content other than the one the request before carried (a
+    DELETE's content is ``DELETED_CONTENT``): A, A, B, A counts three. ``applied`` counts the
+    writes that changed the stored copy (stored, an identical content included, or deleted);
+    ``deleted`` those that deleted it; ``answers_lost`` the applied ones whose answer the sandbox
+    lost on purpose (``"lost"``).
+    """
+
+    contents_sent: int = 0
+    applied: int = 0
+    deleted: int = 0
+    answers_lost: int = 0
+    last_content: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "contents_sent": self.contents_sent,
+            "applied": self.applied,
+            "deleted": self.deleted,
+            "answers_lost": self.answers_lost,
+        }
+
+
 class SandboxState:
     """Everything the sandbox knows; in-process tests may read it and call its methods."""
 
@@ -149,6 +183,7 @@ class SandboxState:
         self.tokens: dict[str, float] = {}  # access token -> clock() at expiry
         self.faults: deque[Fault] = deque()
         self.faults_injected: Counter[str] = Counter()  # kind ("503", "timeout", ...) -> count
+        self.writes: dict[str, OrderWrites] = {}  # external_ref -> its writes (never forgotten)
         self.rng = random.Random(options.seed)  # noqa: S311 -- fault injection, not security
         self._requests: deque[dict[str, object]] = deque(
             maxlen=max(options.max_recorded_requests, 1)
@@ -181,6 +216,19 @@ class SandboxState:
     def count(self, method: str, path: str) -> int:
         """How many ``method`` requests reached ``path`` (e.g. ``count("PUT", "/api/orders/1001")``)."""
         return len(self.requests(method=method, path=path))
+
+    def note_write_sent(self, ref: str, content: str) -> None:
+        """A PUT/POST/DELETE for ``ref`` arrived with ``content`` (canonical JSON or
+        ``DELETED_CONTENT``), before any fault is injected."""
+        writes = self.writes.setdefault(ref, OrderWrites())
+        if content != writes.last_content:
+            writes.contents_sent += 1
+            writes.last_content = content
+
+    def note_write_applied(self, ref: str, *, deleted: bool = False) -> None:
+        writes = self.writes.setdefault(ref, OrderWrites())
+        writes.applied += 1
+        writes.deleted += int(deleted)
 
     def clear_requests(self) -> None:
         with self._lock:
@@ -232,6 +280,7 @@ class SandboxState:
         self.tokens.clear()
         self.faults.clear()
         self.faults_injected.clear()
+        self.writes.clear()
         self.clear_requests()
 
     # --- behaviour -------------------------------------------------------------------------------
@@ -314,6 +363,8 @@ def create_gordon_sandbox(options: SandboxOptions | None = None) -> Starlette:
         POST   /_sandbox/faults {"next": [503, 429, "timeout", "lost"]}   script the next /api/* answers
         GET    /_sandbox/faults / DELETE /_sandbox/faults              show / clear the script
         GET    /_sandbox/orders                {"orders": {ref: {body, tracking_id, planned, writes}}}
+        GET    /_sandbox/writes                {"writes": {ref: {contents_sent, applied, deleted,
+                                               answers_lost}}} (``OrderWrites``, deleted refs too)
         POST   /_sandbox/orders/{ref}/planned  mark planned (404 when unknown)
         POST   /_sandbox/tokens/revoke         every issued token becomes invalid (next call -> 401)
         POST   /_sandbox/reset                 orders, tokens, faults and recording cleared
@@ -423,6 +474,7 @@ class _GordonEndpoints:
         if order.planned:
             return _error(ORDER_PLANNED, 400)
         del self.state.orders[ref]
+        self.state.note_write_applied(ref, deleted=True)
         return JSONResponse({"status": "OK", "external_ref": ref})
 
     def _store(self, ref: str, document: dict[str, object]) -> Response:
@@ -435,6 +487,7 @@ class _GordonEndpoints:
         else:
             existing.body = document
             existing.writes += 1
+        self.state.note_write_applied(ref)
         answer = {
             "external_ref": ref,
             "tracking_id": tracking_id_for(ref),
@@ -458,6 +511,7 @@ class _ControlEndpoints:
             Route("/_sandbox/faults", self.show_faults, methods=["GET"]),
             Route("/_sandbox/faults", self.clear_faults, methods=["DELETE"]),
             Route("/_sandbox/orders", self.list_orders, methods=["GET"]),
+            Route("/_sandbox/writes", self.list_writes, methods=["GET"]),
             Route("/_sandbox/orders/{ref:path}/planned", self.mark_planned, methods=["POST"]),
             Route("/_sandbox/tokens/revoke", self.revoke_tokens, methods=["POST"]),
             Route("/_sandbox/reset", self.reset, methods=["POST"]),
@@ -492,6 +546,10 @@ class _ControlEndpoints:
     async def list_orders(self, request: Request) -> Response:
         orders = {ref: order.as_json() for ref, order in self.state.orders.items()}
         return JSONResponse({"orders": orders})
+
+    async def list_writes(self, request: Request) -> Response:
+        writes = {ref: counts.as_json() for ref, counts in self.state.writes.items()}
+        return JSONResponse({"writes": writes})
 
     async def mark_planned(self, request: Request) -> Response:
         ref = request.path_params["ref"]
@@ -542,6 +600,9 @@ def _api(state: SandboxState, endpoint: Endpoint) -> Endpoint:
     async def handle(request: Request, body: bytes) -> Response:
         await state.wait_if_held()
         await _add_latency(state)
+        written = _written_ref(request, body)
+        if written is not None:
+            state.note_write_sent(*written)
         fault = state.next_fault()
         if fault is not None:
             state.faults_injected[str(fault)] += 1
@@ -553,11 +614,26 @@ def _api(state: SandboxState, endpoint: Endpoint) -> Endpoint:
             )
         response = await endpoint(request, body)
         if fault == LOST:  # done in Gordon; the answer is lost on the way back
+            if written is not None and response.status_code == 200:
+                state.writes[written[0]].answers_lost += 1
             await _hang(request, state.options.hang_seconds)
             return _fault_response(504, LOST)
         return response
 
     return handle
+
+
+def _written_ref(request: Request, body: bytes) -> tuple[str, str] | None:
+    """(external_ref, content) of a PUT/POST/DELETE of an order; None for anything else."""
+    if request.method == "DELETE":
+        return request.path_params["ref"], DELETED_CONTENT
+    if request.method not in ("PUT", "POST"):
+        return None
+    document = _json_object(body)
+    ref = request.path_params.get("ref") or (document or {}).get("external_ref")
+    if not isinstance(ref, str) or not ref or document is None:
+        return None
+    return ref, json.dumps(document, sort_keys=True, ensure_ascii=False)
 
 
 async def _inject(fault: Fault, state: SandboxState, request: Request) -> Response:

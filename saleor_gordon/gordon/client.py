@@ -35,6 +35,13 @@ from saleor_gordon.core.outcomes import (
 from saleor_gordon.gordon.rate_limit import RequestPacer
 from saleor_gordon.gordon.tokens import TokenCache, TokenKey
 from saleor_gordon.observability import sanitize_url
+from saleor_gordon.outbound import (
+    DestinationKind,
+    DestinationNotAllowed,
+    NoAnswer,
+    OutboundFailure,
+    destination,
+)
 
 __all__ = ["CredentialCheck", "GordonClient", "TokenCache"]
 
@@ -45,7 +52,6 @@ TOKEN_PATH = "/oauth/token"  # noqa: S105 -- a URL path, not a password
 ORDERS_PATH = "/api/orders"
 # check_credentials() reads this ref; any JSON answer (usually "not found") proves the API works.
 PROBE_REF = "saleor-gordon-connection-test"
-EXCERPT_CHARS = 200
 
 CredentialProblem = Literal["credentials", "unreachable", "base_url", "unavailable"]
 
@@ -76,8 +82,9 @@ class GordonClient:
         http: the process's HTTP client (owned and closed by the caller).
         token_cache: shared by every client of the process.
         rate_limiter: when given, every request (token requests too) waits for a slot of the
-            account ``(base_url, client_id)``.
-        timeout: seconds for connect, read, write and pool, on every request.
+            account these credentials prove (``TokenKey``: base URL, client id, secret digest).
+        timeout: seconds for connect, read, write and pool, on every request (the outbound
+            policy's deadline bounds the whole exchange).
         audience: the OAuth2 audience sent with the token request.
     """
 
@@ -102,7 +109,10 @@ class GordonClient:
         self._timeout = httpx.Timeout(timeout)
         self._audience = audience
         self._token_key = TokenKey.for_credentials(base_url, client_id, client_secret)
-        self._account = (self._base_url, client_id)
+        # The rate schedule of the account these credentials prove: a tenant that names another
+        # shop's client id without its secret paces on a schedule of its own.
+        self._account = self._token_key
+        self._destination = destination(DestinationKind.GORDON, self._base_url)
 
     def __repr__(self) -> str:
         return f"GordonClient(base_url={self._base_url!r}, client_id={self._client_id!r})"
@@ -233,7 +243,12 @@ class GordonClient:
         started = time.monotonic()
         try:
             response = await self._http.request(
-                method, self._base_url + path, json=payload, headers=headers, timeout=self._timeout
+                method,
+                self._base_url + path,
+                json=payload,
+                headers=headers,
+                timeout=self._timeout,
+                extensions=self._destination,
             )
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             metrics.GORDON_REQUESTS.labels(method, "error").observe(time.monotonic() - started)
@@ -254,15 +269,19 @@ class GordonClient:
 def _transport_failure(
     exc: httpx.HTTPError | httpx.InvalidURL, timeout: httpx.Timeout
 ) -> Rejected | Retryable:
-    """Map an httpx exception to an outcome: bad URLs are refusals, everything else may pass."""
+    """Map an httpx exception to an outcome: refused and bad URLs are refusals, the rest may pass.
+
+    In the app's words only: what the network said (refused, reset, timed out) is one kind, so
+    a tenant cannot tell an open port from a closed one.
+    """
+    if isinstance(exc, DestinationNotAllowed):
+        return Rejected(f"The Gordon base URL {exc.reason}; {BASE_URL_HINT}", None)
+    if isinstance(exc, OutboundFailure):  # no usable answer: Gordon may have done it
+        return Retryable(f"Gordon {exc.reason}", answered=False)
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return Rejected(
-            f"The Gordon base URL cannot be used ({type(exc).__name__}); {BASE_URL_HINT}", None
-        )
-    if isinstance(exc, httpx.TimeoutException):
-        return Retryable(f"Gordon did not answer within {timeout.read} s ({type(exc).__name__})")
-    detail = str(exc)[:EXCERPT_CHARS]
-    return Retryable(f"Gordon could not be reached ({type(exc).__name__}: {detail})")
+        return Rejected(f"The Gordon base URL cannot be used; {BASE_URL_HINT}", None)
+    seconds = timeout.read if timeout.read is not None else 0.0
+    return Retryable(f"Gordon {NoAnswer(seconds).reason}", answered=False)
 
 
 def _describe(failure: Rejected | Retryable) -> str:

@@ -51,6 +51,13 @@ from saleor_gordon.errors import (
     SaleorUnavailable,
 )
 from saleor_gordon.observability import sanitize_url
+from saleor_gordon.outbound import (
+    AnswerTooLarge,
+    DestinationKind,
+    DestinationNotAllowed,
+    OutboundFailure,
+    destination,
+)
 from saleor_gordon.saleor.documents import load_document
 
 PERMISSION_DENIED: Final = "PermissionDenied"
@@ -71,6 +78,17 @@ class OrdersPage:
     total: int | None
     legacy_filter: bool
     """The page came from ``orders(filter:)`` because this Saleor lacks ``orders(where:)``."""
+
+
+@dataclass(frozen=True)
+class AppIdentity:
+    """The app a token belongs to."""
+
+    id: str
+    """Its global ID in this Saleor (new with every installation)."""
+    identifier: str | None
+    """The ``id`` of the manifest it was installed from (``App.identifier``, Saleor 3.19+); None
+    for an app created without a manifest."""
 
 
 class _Transport(HTTPXAsyncTransport):
@@ -139,11 +157,16 @@ class SaleorClient:
 
     async def app_id(self) -> str:
         """The global ID of the app the token belongs to."""
+        return (await self.app_identity()).id
+
+    async def app_identity(self) -> AppIdentity:
+        """Which app the token belongs to: its ID in this Saleor and its manifest's identifier."""
         data = await self._execute("AppId", {}, probe_on_denied=False)
         app = data.get("app")
         if not isinstance(app, dict) or not isinstance(app.get("id"), str):
             raise SaleorTokenRevoked()
-        return str(app["id"])
+        identifier = app.get("identifier")
+        return AppIdentity(str(app["id"]), identifier if isinstance(identifier, str) else None)
 
     async def app_status(self) -> dict[str, Any]:
         """The app as ``AppStatus`` selects it: id, permissions and webhooks."""
@@ -152,6 +175,13 @@ class SaleorClient:
         if not isinstance(app, dict):
             raise SaleorTokenRevoked()
         return app
+
+    async def shop_name(self) -> str | None:
+        """The shop's name as its staff see it in the Dashboard (``shop { name }``)."""
+        data = await self._execute("ShopName", {})
+        shop = data.get("shop")
+        name = shop.get("name") if isinstance(shop, dict) else None
+        return name if isinstance(name, str) and name.strip() else None
 
     async def fetch_order(self, order_id: str) -> dict[str, Any] | None:
         """The order as ``OrderDetails`` selects it, or None when Saleor has no such order."""
@@ -315,6 +345,7 @@ class SaleorClient:
             "headers": {"Authorization": f"Bearer {self._token}"},
             "timeout": self._timeout,
             "follow_redirects": False,
+            "extensions": destination(DestinationKind.SALEOR, self._url),
         }
 
     @contextmanager
@@ -335,6 +366,11 @@ class SaleorClient:
             UnicodeError,
         ) as exc:
             cause = exc.__cause__ or exc
+            if isinstance(cause, DestinationNotAllowed):
+                message = f"Saleor may not be called ({where}): the API URL {cause.reason}."
+                raise SaleorUnavailable(message) from cause
+            if isinstance(cause, OutboundFailure):
+                raise SaleorUnavailable(f"Saleor {cause.reason} ({where}).") from cause
             reason = (
                 "the API URL is not usable"
                 if isinstance(cause, httpx.InvalidURL | UnicodeError)
@@ -366,6 +402,10 @@ def failure_summary(exc: SaleorError) -> str:
     cause = exc.__cause__
     if isinstance(exc, SaleorTokenRevoked):
         return "Saleor refused the token"
+    if isinstance(cause, DestinationNotAllowed):
+        return f"the API URL {cause.reason}"
+    if isinstance(cause, AnswerTooLarge):
+        return f"Saleor {cause.reason}"
     if isinstance(cause, TransportServerError) and cause.code is not None:
         return f"Saleor answered HTTP {cause.code}"
     if isinstance(cause, TransportProtocolError):

@@ -16,10 +16,17 @@ import httpx
 from saleor_gordon.errors import SaleorUnavailable
 from saleor_gordon.json_text import JsonUnusable, parse_json
 from saleor_gordon.observability import sanitize_url
+from saleor_gordon.outbound import (
+    JWKS_MAX_BYTES,
+    DestinationKind,
+    DestinationNotAllowed,
+    OutboundFailure,
+    destination,
+)
 from saleor_gordon.saleor.signature import SignatureInvalid, load_jwks_keys
 
 JWKS_PATH: Final = "/.well-known/jwks.json"
-MAX_JWKS_BYTES: Final = 64 * 1024
+MAX_JWKS_BYTES: Final = JWKS_MAX_BYTES
 DEFAULT_REFETCH_INTERVAL: Final = 30.0  # seconds
 _MAX_TRACKED: Final = 10_000
 
@@ -36,7 +43,7 @@ class JwksUnavailable(SaleorUnavailable):
     """Saleor's JWKS could not be fetched or is not usable.
 
     ``url`` is the JWKS URL without credentials; ``reason`` a short clause in the app's own words
-    ("answered HTTP 503", "could not be reached (ConnectError)"), never remote text.
+    ("answered HTTP 503", "could not be reached"), never remote text.
     """
 
     def __init__(self, url: str, reason: str) -> None:
@@ -60,10 +67,19 @@ async def fetch_jwks(
         ) from exc
     shown = sanitize_url(url)
     try:
-        response = await http.get(url, timeout=timeout, follow_redirects=False)
+        response = await http.get(
+            url,
+            timeout=timeout,
+            follow_redirects=False,
+            extensions=destination(DestinationKind.JWKS, saleor_api_url),
+        )
+    except DestinationNotAllowed as exc:
+        raise JwksUnavailable(shown, exc.reason) from exc
+    except OutboundFailure as exc:
+        raise JwksUnavailable(shown, f"could not be fetched: Saleor {exc.reason}") from exc
     except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:
         # InvalidURL and UnicodeError (IDNA) are what httpx raises for URLs it cannot use
-        raise JwksUnavailable(shown, f"could not be reached ({type(exc).__name__})") from exc
+        raise JwksUnavailable(shown, "could not be reached") from exc
     return _parse_jwks_response(response, shown)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from saleor_gordon.core.order_events import ORDER_EVENTS
 from saleor_gordon.saleor.documents import load_document
 
 APP_ID: Final = "se.gordondelivery.saleor"
@@ -33,19 +34,6 @@ ABOUT: Final = (
 # Never MANAGE_APPS: Saleor refuses Dashboard tokens to apps that hold it.
 PERMISSIONS: Final = ("MANAGE_ORDERS", "MANAGE_SHIPPING")
 REQUIRED_SALEOR_VERSION: Final = ">=3.21 <4"
-
-ORDER_EVENTS: Final = (
-    "ORDER_CREATED",
-    "ORDER_CONFIRMED",
-    "ORDER_FULLY_PAID",
-    "ORDER_UPDATED",
-    "ORDER_CANCELLED",
-    "ORDER_EXPIRED",
-    "ORDER_METADATA_UPDATED",
-    # A fulfillment was created or approved (staff's or the app's): the order's job looks at its
-    # fulfillments (core/fulfillment.py). Saleor also sends ORDER_UPDATED then; this one names it.
-    "FULFILLMENT_CREATED",
-)
 
 # Paths below APP_URL that the web app must serve.
 APP_PAGE_PATH: Final = "/app"

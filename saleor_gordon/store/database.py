@@ -9,6 +9,7 @@ one file.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +47,7 @@ def create_engine(database_url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         sqlite_path = make_url(url).database
         if sqlite_path and sqlite_path != ":memory:":
-            Path(sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(Path(sqlite_path))
         engine = create_async_engine(
             url,
             connect_args={
@@ -58,6 +59,17 @@ def create_engine(database_url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def create_private_file(path: Path) -> None:
+    """Create the SQLite file ``path`` (and its directory) readable by this user only, if absent.
+
+    SQLite creates the ``-wal`` and ``-shm`` files with the database file's permissions, so they
+    are 0600 too. An existing file keeps the permissions it has.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def sqlite_file(database_url: str) -> str | None:

@@ -25,7 +25,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,17 +34,18 @@ from sqlalchemy import Connection, Dialect, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from saleor_gordon.core.order_events import OrderEvent
 from saleor_gordon.errors import InstallationGone
-from saleor_gordon.store import sqlite_writer_process
-from saleor_gordon.store.database import SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, sqlite_file
-from saleor_gordon.store.error_mapping import map_database_errors
-from saleor_gordon.store.jobs import (
+from saleor_gordon.jobs.queue import (
     ORDER_JOB_COLUMNS,
     UPSERT_JOBS_VALUES,
     UPSERT_ORDER_JOBS,
     OrderJobRequest,
     order_job_rows,
 )
+from saleor_gordon.store import sqlite_writer_process
+from saleor_gordon.store.database import SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, sqlite_file
+from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.multirow import bind_processor, execute_on_driver, values_rows
 from saleor_gordon.store.sqlite_writer_process import (
     FrameDecoder,
@@ -74,25 +75,6 @@ deadlock)."""
 
 
 @dataclass(frozen=True)
-class ReceivedOrderEvent:
-    """What the app keeps of an order webhook: identifiers only, no customer data."""
-
-    installation_id: int
-    event: str
-    order_id: str
-    order_number: str | None
-    issued_at: str | None
-    principal_type: str | None
-    principal_id: str | None
-    body_sha256: str
-
-    @property
-    def dedupe_key(self) -> str:
-        # Saleor resends identical bytes on retry and has no delivery id; these identify an event.
-        return f"{self.event}|{self.order_id}|{self.issued_at or self.body_sha256}"
-
-
-@dataclass(frozen=True)
 class InboxResult:
     duplicate: bool
     job_id: int | None
@@ -100,7 +82,7 @@ class InboxResult:
 
 @dataclass(frozen=True)
 class _Waiting:
-    received: ReceivedOrderEvent
+    received: OrderEvent
     now: datetime
     ignored_reason: str | None
     answer: asyncio.Future[InboxResult]
@@ -251,8 +233,15 @@ class EventInbox:
     """Where verified webhook events are handed in; ``close()`` it (or use it as ``async with``)
     before its engine is disposed: a writer may be lingering on a connection."""
 
-    def __init__(self, engine: AsyncEngine, *, writer: SqliteWriter | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        writer: SqliteWriter | None = None,
+        wake_workers: Callable[[], None] | None = None,
+    ) -> None:
         self.engine = engine
+        self._wake_workers = wake_workers
         self._sqlite_writer = writer
         self._waiting: list[_Waiting] = []
         self._writers: set[asyncio.Task[None]] = set()
@@ -266,7 +255,7 @@ class EventInbox:
         """Transactions the inbox committed (each holding one group of events)."""
 
     async def record_order_event(
-        self, received: ReceivedOrderEvent, *, now: datetime, ignored_reason: str | None = None
+        self, received: OrderEvent, *, now: datetime, ignored_reason: str | None = None
     ) -> InboxResult:
         """Store the event once and, unless ignored, create or refresh its order's sync job.
 
@@ -284,7 +273,10 @@ class EventInbox:
             self._start_writer(loop)
         # A caller that goes away (cancelled: client disconnect) cancels only its answer; its
         # event stays in its group and is committed anyway (``_settle`` skips a cancelled answer).
-        return await answer
+        result = await answer
+        if result.job_id is not None and self._wake_workers is not None:
+            self._wake_workers()  # the job is due and committed
+        return result
 
     async def __aenter__(self) -> EventInbox:
         return self

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.shop_config import ShopConfig, parse_shop_config, with_secret
 from saleor_gordon.errors import SecretsError
+from saleor_gordon.jobs.queue import JobQueue
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.error_mapping import map_database_errors
-from saleor_gordon.store.jobs import retry_jobs_needing_attention
 from saleor_gordon.store.tables import installations
 
 WebhookIdentity = tuple[int, str, Mapping[str, Any]]
@@ -66,10 +66,14 @@ class InstallationStore:
         engine: AsyncEngine,
         secret_box: SecretBox,
         identities: WebhookIdentityCache | None = None,
+        *,
+        queue: JobQueue | None = None,
     ) -> None:
         self._engine = engine
         self._box = secret_box
         self._cache = identities or WebhookIdentityCache()
+        self._queue = queue or JobQueue(engine)
+        """Saving a configuration runs the jobs that wait for a person again, through the queue."""
 
     async def save_installation(
         self,
@@ -278,8 +282,8 @@ class InstallationStore:
         """
         data = config.to_storage_dict()
         secret = data["gordon"].pop("client_secret")
-        async with map_database_errors(), self._engine.begin() as connection:
-            result = await connection.execute(
+        async with self._queue.transaction() as writes:
+            result = await writes.connection.execute(
                 update(installations)
                 .where(installations.c.id == installation_id)
                 .values(
@@ -291,7 +295,7 @@ class InstallationStore:
             )
             if result.rowcount == 0:
                 raise LookupError(f"no installation {installation_id}")
-            await retry_jobs_needing_attention(connection, installation_id, now=now)
+            await writes.retry_needing_attention(installation_id, now=now)
 
     async def get_config_document(
         self, installation_id: int

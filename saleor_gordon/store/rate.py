@@ -1,13 +1,17 @@
 """The per-Gordon-account request rate, shared by every process through the database.
 
-Each request takes the account's next free slot with one atomic upsert (a GCRA schedule kept in a
-row), then sleeps until the slot comes; it is the ``gordon.rate_limit.RequestPacer`` of production. Several worker
-processes therefore share one rate, as ``SALEOR_GORDON_GORDON_REQUESTS_PER_SECOND`` promises.
+An account is what the Gordon client names (``TokenKey``: base URL, client id and a digest of the
+secret), so an installation that names another shop's client id without its secret paces on a
+schedule of its own and cannot spend that account's requests. Each request takes the account's
+next free slot with one atomic upsert (a GCRA schedule kept in a row), then sleeps until the slot
+comes; it is the ``gordon.rate_limit.RequestPacer`` of production. Several worker processes
+therefore share one rate, as ``SALEOR_GORDON_GORDON_REQUESTS_PER_SECOND`` promises.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import Awaitable, Callable, Hashable
 
@@ -45,7 +49,7 @@ class DatabaseRateLimiter:
 
     async def reserve(self, key: Hashable) -> float:
         """Take the account's next slot; return the seconds to wait for it."""
-        account = " ".join(str(part) for part in key) if isinstance(key, tuple) else str(key)
+        account = _account_id(key)
         now = self._clock()
         insert = postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
         row = insert(gordon_rate).values(account=account, next_slot=now + self._interval)
@@ -56,3 +60,10 @@ class DatabaseRateLimiter:
         async with map_database_errors(), self._engine.begin() as connection:
             next_slot: float = (await connection.execute(upsert)).scalar_one()
         return max(next_slot - self._interval - now, 0.0)
+
+
+def _account_id(key: Hashable) -> str:
+    """The row of an account: a digest of its key (for Gordon: base URL, client id and the
+    secret's digest), so the table holds neither credentials nor whom they belong to."""
+    text = "\x1f".join(str(part) for part in key) if isinstance(key, tuple) else str(key)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -122,7 +122,7 @@ sync_jobs = Table(
     Column("order_number", String(64), nullable=True),
     # pending | retrying | synced | needs_attention | failed | cancelled | skipped
     Column("status", String(32), nullable=False),
-    # Order events received for the order, as bits (store/jobs.py EVENT_BITS), so that triggers
+    # Order events received for the order, as bits (core/order_events.py EVENT_BITS), so that triggers
     # survive coalescing and one upsert statement can add an event.
     Column("events_mask", Integer, nullable=False, default=0),
     # Bumped by every event: a worker that finishes an older version leaves the job due.
@@ -171,7 +171,8 @@ Index("ix_job_history_job", job_history.c.job_id, job_history.c.at)
 gordon_rate = Table(
     "gordon_rate",
     metadata,
-    # "<base URL> <client id>" of one Gordon account; every process paces its requests here.
+    # SHA-256 of one Gordon account's key (base URL, client id, secret digest: store/rate.py);
+    # every process paces its requests here.
     Column("account", String(2048), primary_key=True),
     # Seconds since the epoch at which the account's next request may be sent.
     Column("next_slot", Float, nullable=False),

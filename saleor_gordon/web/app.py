@@ -11,7 +11,7 @@ from starlette.types import Receive, Scope, Send
 from saleor_gordon import __version__
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.manifest import build_manifest
-from saleor_gordon.web.dashboard_api import dashboard_router
+from saleor_gordon.web import dashboard_api, dashboard_knowledge
 from saleor_gordon.web.dashboard_pages import (
     STATIC_DIR,
     STATIC_PATH,
@@ -60,7 +60,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(registration_router(runtime))
     app.include_router(health_router(runtime))
     app.include_router(metrics_router(runtime))
-    app.include_router(dashboard_router(runtime))
+    app.include_router(dashboard_api.router)
+    app.include_router(dashboard_knowledge.router)
     app.include_router(dashboard_pages_router())
     app.mount(STATIC_PATH, DashboardStaticFiles(directory=STATIC_DIR), name="dashboard-static")
     app.include_router(pages_router(runtime.settings))

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from saleor_gordon.core.gordon_order import ITEM_TYPES
 from saleor_gordon.core.job_status import JobStatus
-from saleor_gordon.core.shop_config import TRIGGER_EVENTS, parse_delivery_days
+from saleor_gordon.core.shop_config import TRIGGER_EVENTS, DeliveryDays, parse_delivery_days
 from saleor_gordon.core.translate import Problem
 from saleor_gordon.errors import (
     ConfigProblem,
@@ -30,9 +30,12 @@ from saleor_gordon.errors import (
     SaleorUnavailable,
     ShopConfigInvalid,
 )
+from saleor_gordon.jobs.lifecycle import RETRYABLE_STATUSES
+from saleor_gordon.jobs.views import JobView
+from saleor_gordon.json_text import parse_json_object
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import failure_summary
-from saleor_gordon.shop_admin import (
+from saleor_gordon.shop_actions import (
     OrderNotFound,
     SendPreview,
     check_gordon_connection,
@@ -43,23 +46,23 @@ from saleor_gordon.shop_admin import (
     shop_options,
 )
 from saleor_gordon.store.installations import Installation
-from saleor_gordon.store.jobs import JobView
-from saleor_gordon.web.dashboard_auth import (
-    MANAGE_APPS,
-    MANAGE_ORDERS,
-    DashboardUser,
-    authenticate,
+from saleor_gordon.web import dashboard_knowledge
+from saleor_gordon.web.dashboard_deps import (
+    AppRuntime,
+    Configurer,
+    Reader,
+    ShopInstallation,
 )
-from saleor_gordon.web.request_body import parse_json_object, read_limited_body
+from saleor_gordon.web.request_body import read_limited_body
 
 M = TypeVar("M", bound=BaseModel)
 
 PREFIX = "/api/dashboard"
 MAX_PAGE_SIZE = 100
 MAX_JOB_ID = 2**31 - 1  # job ids are INTEGER columns; a larger number is no job, not a crash
-GORDON_ENVIRONMENTS = (
-    {"name": "Staging", "base_url": "https://backend.staging.gordondelivery.com"},
-    {"name": "Production", "base_url": "https://backend.gordondelivery.com"},
+GORDON_ENVIRONMENTS = tuple(
+    {"name": environment["id"].title(), "base_url": environment["base_url"]}
+    for environment in dashboard_knowledge.GORDON_ENVIRONMENTS
 )
 
 
@@ -72,7 +75,11 @@ class _Model(BaseModel):
 
 class ProblemOut(_Model):
     path: str = Field(description="Where: a JSON path such as delivery_groups[0].channel")
-    message: str = Field(description="What is wrong and what to do about it")
+    message: str = Field(description="What is wrong and what to do about it, in English")
+    code: str | None = Field(
+        default=None, description="The same as a message code (core.messages); null: none"
+    )
+    params: dict[str, Any] = Field(default_factory=dict, description="The code's parameters")
 
 
 class SessionOut(_Model):
@@ -81,6 +88,7 @@ class SessionOut(_Model):
     can_configure: bool = Field(description="The user holds MANAGE_APPS and may change settings")
     configured: bool
     token_revoked: bool = Field(description="Saleor refused the app token; reinstall the app")
+    timezone: str = Field(description="The shop's time zone (its delivery days'), for times shown")
 
 
 class Environment(_Model):
@@ -119,8 +127,9 @@ class GordonCredentialsIn(_Model):
 
 class ConnectionOut(_Model):
     ok: bool
-    message: str = Field(description="Gordon's answer, for the shop owner")
+    message: str = Field(description="Gordon's answer, in English (for support)")
     problem: str | None = Field(description="credentials | unreachable | base_url | unavailable")
+    code: str = Field(description="connection.ok or connection.<problem> (core.messages)")
 
 
 class DeliveryDaysIn(_Model):
@@ -129,8 +138,9 @@ class DeliveryDaysIn(_Model):
 
 class DeliveryDateOut(_Model):
     now: datetime
+    timezone: str = Field(description="The time zone the rules count days in")
     delivery_date: str = Field(description="YYYY-MM-DD: what an order placed now would get")
-    explanation: str
+    explanation: str = Field(description="In English")
 
 
 class Channel(_Model):
@@ -184,6 +194,7 @@ class JobOut(_Model):
     time_window: str | None
     events_seen: list[str]
     in_progress: bool
+    retryable: bool = Field(description="Retry (or Send to Gordon) can change something now")
     created_at: datetime
     updated_at: datetime
     history: list[HistoryOut]
@@ -199,7 +210,10 @@ class JobPage(_Model):
 
 class RetryOut(_Model):
     queued: int
-    message: str
+    message: str = Field(description="In English")
+    job: JobOut | None = Field(
+        default=None, description="The order's job as queued now (a retry of one order)"
+    )
 
 
 class OrderStatusOut(_Model):
@@ -310,6 +324,7 @@ def _saleor_errors() -> Iterator[None]:
 def _job_out(job: JobView) -> JobOut:
     data = job.to_dict()
     data.pop("saleor_api_url")  # the shop is the caller's own
+    data["retryable"] = job.status in RETRYABLE_STATUSES
     return JobOut.model_validate(data)
 
 
@@ -332,220 +347,243 @@ def _preview_out(preview: SendPreview) -> SendPreviewOut:
     )
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime = request.app.state.runtime
-    assert isinstance(runtime, Runtime)
-    return runtime
-
-
-async def _reader(request: Request) -> DashboardUser:
-    return await authenticate(_runtime(request), request, required=(MANAGE_ORDERS,))
-
-
-async def _configurer(request: Request) -> DashboardUser:
-    return await authenticate(_runtime(request), request, required=(MANAGE_ORDERS, MANAGE_APPS))
-
-
-Reader = Annotated[DashboardUser, Depends(_reader)]
-"""A verified staff user holding MANAGE_ORDERS."""
-Configurer = Annotated[DashboardUser, Depends(_configurer)]
-"""A verified staff user holding MANAGE_ORDERS and MANAGE_APPS."""
-
 JobId = Annotated[int, Path(ge=1, le=MAX_JOB_ID)]
+OrderId = Annotated[str, Query(min_length=1, max_length=255)]
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 # --- routes ---------------------------------------------------------------------------------
 
+router = APIRouter(prefix=PREFIX, tags=["dashboard"])
 
-def dashboard_router(runtime: Runtime) -> APIRouter:
-    router = APIRouter(prefix=PREFIX, tags=["dashboard"])
 
-    async def installation_of(user: DashboardUser) -> Installation:
-        installation = await runtime.installations.get_installation_by_id(user.installation.id)
-        if installation is None:
-            raise DashboardRequestRefused(
-                "NOT_REGISTERED", "The app was uninstalled from this shop.", status_hint=401
-            )
-        return installation
-
-    @router.get("/session", response_model=SessionOut)
-    async def session(user: Reader) -> SessionOut:
-        installation = await installation_of(user)
-        stored = await read_shop_config(runtime, installation.id)
-        return SessionOut(
-            saleor_api_url=installation.saleor_api_url,
-            user_email=user.user_email,
-            can_configure=user.can_configure,
-            configured=stored.config is not None,
-            token_revoked=installation.revoked_at is not None,
-        )
-
-    @router.get("/config", response_model=ConfigOut)
-    async def get_config(user: Reader) -> ConfigOut:
-        stored = await read_shop_config(runtime, user.installation.id)
-        return ConfigOut(
-            config=stored.config,
-            client_secret_set=stored.client_secret_set,
-            problems=[ProblemOut(path=p.path, message=p.message) for p in stored.problems],
-            environments=[Environment(**e) for e in GORDON_ENVIRONMENTS],
-            trigger_events=list(TRIGGER_EVENTS),
-            item_types=list(ITEM_TYPES),
-        )
-
-    @router.put("/config", response_model=ConfigSaved, openapi_extra=_body_schema(ConfigIn))
-    async def put_config(
-        user: Configurer, body: Annotated[ConfigIn, Depends(_json_body(ConfigIn))]
-    ) -> ConfigSaved:
-        try:
-            await save_shop_config(runtime, user.installation.id, body.config)
-        except ShopConfigInvalid as exc:
-            raise _config_invalid(exc) from None
-        stored = await read_shop_config(runtime, user.installation.id)  # what was stored, read back
-        return ConfigSaved(client_secret_set=stored.client_secret_set)
-
-    @router.post(
-        "/config/test-connection",
-        response_model=ConnectionOut,
-        openapi_extra=_body_schema(GordonCredentialsIn),
+@router.get("/session", response_model=SessionOut)
+async def session(user: Reader, installation: ShopInstallation, runtime: AppRuntime) -> SessionOut:
+    stored = await read_shop_config(runtime, installation.id)
+    return SessionOut(
+        saleor_api_url=installation.saleor_api_url,
+        user_email=user.user_email,
+        can_configure=user.can_configure,
+        configured=stored.config is not None,
+        token_revoked=installation.revoked_at is not None,
+        timezone=_shop_timezone(stored.config),
     )
-    async def test_connection(
-        user: Configurer,
-        body: Annotated[GordonCredentialsIn, Depends(_json_body(GordonCredentialsIn))],
-    ) -> ConnectionOut:
-        try:
-            check = await check_gordon_connection(runtime, user.installation.id, body.gordon)
-        except ShopConfigInvalid as exc:
-            raise _config_invalid(exc, "Gordon was not asked") from None
-        return ConnectionOut(ok=check.ok, message=check.message, problem=check.problem)
 
-    @router.post(
-        "/config/delivery-date-preview",
-        response_model=DeliveryDateOut,
-        openapi_extra=_body_schema(DeliveryDaysIn),
+
+@router.get("/config", response_model=ConfigOut)
+async def get_config(user: Reader, runtime: AppRuntime) -> ConfigOut:
+    stored = await read_shop_config(runtime, user.installation.id)
+    return ConfigOut(
+        config=stored.config,
+        client_secret_set=stored.client_secret_set,
+        problems=[
+            ProblemOut(path=p.path, message=p.message, code=p.code, params=dict(p.params))
+            for p in stored.problems
+        ],
+        environments=[Environment(**e) for e in GORDON_ENVIRONMENTS],
+        trigger_events=list(TRIGGER_EVENTS),
+        item_types=list(ITEM_TYPES),
     )
-    async def delivery_date_preview(
-        _user: Reader,
-        body: Annotated[DeliveryDaysIn, Depends(_json_body(DeliveryDaysIn))],
-    ) -> DeliveryDateOut:
-        now = runtime.clock()
-        try:
-            days = parse_delivery_days(body.delivery_days)
-            date = days.first_date(now)
-        except ShopConfigInvalid as exc:
-            raise _config_invalid(exc, "No preview") from None
-        except ValueError as exc:  # no allowed day within a year
-            problem = ConfigProblem("delivery_days.weekdays", str(exc))
-            raise _config_invalid(ShopConfigInvalid([problem]), "No preview") from None
-        return DeliveryDateOut(
-            now=now,
-            delivery_date=date.isoformat(),
-            explanation=f"An order placed now ({_local(now, days.timezone)}) is delivered on "
-            f"{_WEEKDAYS[date.weekday()]} {date.isoformat()}.",
-        )
 
-    @router.get("/shop-options", response_model=ShopOptionsOut)
-    async def get_shop_options(user: Reader) -> ShopOptionsOut:
-        installation = await installation_of(user)
+
+@router.put("/config", response_model=ConfigSaved, openapi_extra=_body_schema(ConfigIn))
+async def put_config(
+    user: Configurer,
+    body: Annotated[ConfigIn, Depends(_json_body(ConfigIn))],
+    runtime: AppRuntime,
+) -> ConfigSaved:
+    try:
+        await save_shop_config(runtime, user.installation.id, body.config)
+    except ShopConfigInvalid as exc:
+        raise _config_invalid(exc) from None
+    stored = await read_shop_config(runtime, user.installation.id)  # what was stored, read back
+    return ConfigSaved(client_secret_set=stored.client_secret_set)
+
+
+@router.post(
+    "/config/test-connection",
+    response_model=ConnectionOut,
+    openapi_extra=_body_schema(GordonCredentialsIn),
+)
+async def test_connection(
+    user: Configurer,
+    body: Annotated[GordonCredentialsIn, Depends(_json_body(GordonCredentialsIn))],
+    runtime: AppRuntime,
+) -> ConnectionOut:
+    try:
+        check = await check_gordon_connection(runtime, user.installation.id, body.gordon)
+    except ShopConfigInvalid as exc:
+        raise _config_invalid(exc, "Gordon was not asked") from None
+    return ConnectionOut(
+        ok=check.ok,
+        message=check.message,
+        problem=check.problem,
+        code=f"connection.{check.problem or 'ok'}",
+    )
+
+
+@router.post(
+    "/config/delivery-date-preview",
+    response_model=DeliveryDateOut,
+    openapi_extra=_body_schema(DeliveryDaysIn),
+)
+async def delivery_date_preview(
+    _user: Reader,
+    body: Annotated[DeliveryDaysIn, Depends(_json_body(DeliveryDaysIn))],
+    runtime: AppRuntime,
+) -> DeliveryDateOut:
+    now = runtime.clock()
+    try:
+        days = parse_delivery_days(body.delivery_days)
+        date = days.first_date(now)
+    except ShopConfigInvalid as exc:
+        raise _config_invalid(exc, "No preview") from None
+    except ValueError as exc:  # no allowed day within a year
+        problem = ConfigProblem("delivery_days.weekdays", str(exc), "config.no_delivery_day")
+        raise _config_invalid(ShopConfigInvalid([problem]), "No preview") from None
+    return DeliveryDateOut(
+        now=now,
+        timezone=days.timezone,
+        delivery_date=date.isoformat(),
+        explanation=f"An order placed now ({_local(now, days.timezone)}) is delivered on "
+        f"{_WEEKDAYS[date.weekday()]} {date.isoformat()}.",
+    )
+
+
+@router.get("/shop-options", response_model=ShopOptionsOut)
+async def get_shop_options(
+    _user: Reader, installation: ShopInstallation, runtime: AppRuntime
+) -> ShopOptionsOut:
+    with _saleor_errors():
+        options = await shop_options(runtime, installation)
+    return ShopOptionsOut.model_validate(options, from_attributes=True)
+
+
+@router.get("/jobs", response_model=JobPage)
+async def list_jobs(
+    user: Reader,
+    runtime: AppRuntime,
+    status: JobStatus | None = None,
+    search: str | None = Query(default=None, max_length=255),
+    page: int = Query(default=1, ge=1, le=100_000),
+    page_size: int = Query(default=25, ge=1, le=MAX_PAGE_SIZE),
+) -> JobPage:
+    installation_id = user.installation.id
+    status_value = status.value if status else None
+    jobs = await runtime.jobs.list_jobs(
+        installation_id=installation_id,
+        status=status_value,
+        search=search,
+        limit=page_size,
+        offset=(page - 1) * page_size,
+    )
+    total = await runtime.jobs.count_jobs(
+        installation_id=installation_id, status=status_value, search=search
+    )
+    counts = await runtime.jobs.count_by_status(installation_id=installation_id)
+    return JobPage(
+        items=[_job_out(job) for job in jobs],
+        total=total,
+        page=page,
+        page_size=page_size,
+        counts={s.value: counts.get(s.value, 0) for s in JobStatus},
+    )
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut)
+async def get_job(job_id: JobId, user: Reader, runtime: AppRuntime) -> JobOut:
+    job = await runtime.jobs.get_job(job_id, installation_id=user.installation.id)
+    if job is None:
+        raise _job_not_found(job_id)
+    return _job_out(job)
+
+
+@router.post("/jobs/{job_id}/retry", response_model=RetryOut)
+async def retry_job(job_id: JobId, user: Reader, runtime: AppRuntime) -> RetryOut:
+    installation_id = user.installation.id
+    job = await runtime.jobs.get_job(job_id, installation_id=installation_id)
+    if job is None:
+        raise _job_not_found(job_id)
+    if job.status not in RETRYABLE_STATUSES:
+        raise DashboardRequestRefused(
+            "NOTHING_TO_RETRY",
+            f"A {job.status.replace('_', ' ')} order is not retried: running it again would "
+            "change nothing.",
+            status_hint=409,
+            params={"status": job.status},
+        )
+    queued = await runtime.queue.retry_job(
+        job_id, now=runtime.clock(), installation_id=installation_id
+    )
+    if not queued:
+        raise _job_not_found(job_id)
+    job = await runtime.jobs.get_job(job_id, installation_id=installation_id)
+    return RetryOut(
+        queued=1,
+        message="The order is queued and will be sent again now.",
+        job=_job_out(job) if job else None,
+    )
+
+
+@router.post("/jobs/retry-failed", response_model=RetryOut)
+async def retry_failed(user: Reader, runtime: AppRuntime) -> RetryOut:
+    count = await runtime.queue.retry_failed_jobs(
+        now=runtime.clock(), saleor_api_url=user.installation.saleor_api_url
+    )
+    message = (
+        f"{count} failed order(s) queued to be sent again now."
+        if count
+        else "No failed orders to retry."
+    )
+    return RetryOut(queued=count, message=message)
+
+
+@router.get("/order", response_model=OrderStatusOut)
+async def order_status(user: Reader, order_id: OrderId, runtime: AppRuntime) -> OrderStatusOut:
+    job = await runtime.jobs.find_job(user.installation.id, order_id)
+    return OrderStatusOut(order_id=order_id, job=_job_out(job) if job else None)
+
+
+@router.get("/order/send-preview", response_model=SendPreviewOut)
+async def send_preview(
+    _user: Reader, order_id: OrderId, installation: ShopInstallation, runtime: AppRuntime
+) -> SendPreviewOut:
+    return _preview_out(await _preview(runtime, installation, order_id))
+
+
+@router.post("/order/send", response_model=SendOut, openapi_extra=_body_schema(SendIn))
+async def send(
+    _user: Reader,
+    body: Annotated[SendIn, Depends(_json_body(SendIn))],
+    installation: ShopInstallation,
+    runtime: AppRuntime,
+) -> SendOut:
+    preview = await _preview(runtime, installation, body.order_id)
+    if preview.action not in ("send", "update"):
+        raise DashboardRequestRefused(
+            "NOTHING_TO_SEND", f"Nothing was queued: {preview.message}", status_hint=409
+        )
+    job_id = await request_send(runtime, installation, body.order_id, preview.order_number)
+    return SendOut(job_id=job_id, message="Queued: the order is being sent to Gordon.")
+
+
+async def _preview(runtime: Runtime, installation: Installation, order_id: str) -> SendPreview:
+    try:
         with _saleor_errors():
-            options = await shop_options(runtime, installation)
-        return ShopOptionsOut.model_validate(options, from_attributes=True)
+            return await preview_send(runtime, installation, order_id)
+    except OrderNotFound:
+        raise _order_not_found() from None
 
-    @router.get("/jobs", response_model=JobPage)
-    async def list_jobs(
-        user: Reader,
-        status: JobStatus | None = None,
-        search: str | None = Query(default=None, max_length=255),
-        page: int = Query(default=1, ge=1, le=100_000),
-        page_size: int = Query(default=25, ge=1, le=MAX_PAGE_SIZE),
-    ) -> JobPage:
-        installation_id = user.installation.id
-        status_value = status.value if status else None
-        jobs = await runtime.jobs.list_jobs(
-            installation_id=installation_id,
-            status=status_value,
-            search=search,
-            limit=page_size,
-            offset=(page - 1) * page_size,
-        )
-        total = await runtime.jobs.count_jobs(
-            installation_id=installation_id, status=status_value, search=search
-        )
-        counts = await runtime.jobs.count_by_status(installation_id=installation_id)
-        return JobPage(
-            items=[_job_out(job) for job in jobs],
-            total=total,
-            page=page,
-            page_size=page_size,
-            counts={s.value: counts.get(s.value, 0) for s in JobStatus},
-        )
 
-    @router.get("/jobs/{job_id}", response_model=JobOut)
-    async def get_job(job_id: JobId, user: Reader) -> JobOut:
-        job = await runtime.jobs.get_job(job_id, installation_id=user.installation.id)
-        if job is None:
-            raise _job_not_found(job_id)
-        return _job_out(job)
-
-    @router.post("/jobs/{job_id}/retry", response_model=RetryOut)
-    async def retry_job(job_id: JobId, user: Reader) -> RetryOut:
-        queued = await runtime.jobs.retry_job(
-            job_id, now=runtime.clock(), installation_id=user.installation.id
-        )
-        if not queued:
-            raise _job_not_found(job_id)
-        runtime.wake_workers()
-        return RetryOut(queued=1, message="The order is queued and will be sent again now.")
-
-    @router.post("/jobs/retry-failed", response_model=RetryOut)
-    async def retry_failed(user: Reader) -> RetryOut:
-        count = await runtime.jobs.retry_failed_jobs(
-            now=runtime.clock(), saleor_api_url=user.installation.saleor_api_url
-        )
-        runtime.wake_workers()
-        message = (
-            f"{count} failed order(s) queued to be sent again now."
-            if count
-            else "No failed orders to retry."
-        )
-        return RetryOut(queued=count, message=message)
-
-    @router.get("/order", response_model=OrderStatusOut)
-    async def order_status(
-        user: Reader, order_id: str = Query(min_length=1, max_length=255)
-    ) -> OrderStatusOut:
-        job = await runtime.jobs.find_job(user.installation.id, order_id)
-        return OrderStatusOut(order_id=order_id, job=_job_out(job) if job else None)
-
-    @router.get("/order/send-preview", response_model=SendPreviewOut)
-    async def send_preview(
-        user: Reader, order_id: str = Query(min_length=1, max_length=255)
-    ) -> SendPreviewOut:
-        installation = await installation_of(user)
-        try:
-            with _saleor_errors():
-                preview = await preview_send(runtime, installation, order_id)
-        except OrderNotFound:
-            raise _order_not_found() from None
-        return _preview_out(preview)
-
-    @router.post("/order/send", response_model=SendOut, openapi_extra=_body_schema(SendIn))
-    async def send(user: Reader, body: Annotated[SendIn, Depends(_json_body(SendIn))]) -> SendOut:
-        installation = await installation_of(user)
-        try:
-            with _saleor_errors():
-                preview = await preview_send(runtime, installation, body.order_id)
-        except OrderNotFound:
-            raise _order_not_found() from None
-        if preview.action not in ("send", "update"):
-            raise DashboardRequestRefused(
-                "NOTHING_TO_SEND", f"Nothing was queued: {preview.message}", status_hint=409
-            )
-        job_id = await request_send(runtime, installation, body.order_id, preview.order_number)
-        return SendOut(job_id=job_id, message="Queued: the order is being sent to Gordon.")
-
-    return router
+def _shop_timezone(config: dict[str, Any] | None) -> str:
+    """The time zone of the stored delivery days when it is a known one, else the default."""
+    days = (config or {}).get("delivery_days")
+    zone = days.get("timezone") if isinstance(days, dict) else None
+    try:
+        return parse_delivery_days({"timezone": zone}).timezone
+    except ShopConfigInvalid:
+        return DeliveryDays().timezone
 
 
 def _local(now: datetime, timezone: str) -> str:

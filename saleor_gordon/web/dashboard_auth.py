@@ -31,8 +31,8 @@ from fastapi import Request
 from saleor_gordon.errors import DashboardRequestRefused
 from saleor_gordon.observability import sanitize_url
 from saleor_gordon.runtime import Runtime
+from saleor_gordon.saleor.api_url import saleor_api_url_problem
 from saleor_gordon.saleor.signature import SignatureInvalid, verify_dashboard_token
-from saleor_gordon.web.saleor_api_url import saleor_api_url_problem
 from saleor_gordon.web.signing_keys import (
     VerifyingInstallation,
     load_verifying_installation,
@@ -130,6 +130,7 @@ async def authenticate(
             f"Your Saleor staff account lacks the {names} permission needed here. "
             "Ask a staff administrator to add it to your permission group.",
             status_hint=403,
+            params={"permissions": missing},
         )
     return user
 

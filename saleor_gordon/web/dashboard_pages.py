@@ -26,6 +26,7 @@ from saleor_gordon.saleor.manifest import (
     APP_PAGE_PATH,
     ORDER_WIDGET_PATH,
     SEND_LABEL,
+    SEND_POPUP_IDENTIFIER,
     SEND_POPUP_PATH,
     WIDGET_LABEL,
 )
@@ -64,7 +65,14 @@ def dashboard_pages_router() -> APIRouter:
 
     @router.get(ORDER_WIDGET_PATH, response_class=HTMLResponse, include_in_schema=False)
     async def order_widget(theme: str | None = None) -> HTMLResponse:
-        return _shell(WIDGET_LABEL, "order-widget.js", "frame-widget", theme)
+        # The widget opens the popup by its manifest identifier (openPopup).
+        return _shell(
+            WIDGET_LABEL,
+            "order-widget.js",
+            "frame-widget",
+            theme,
+            data={"send-popup": SEND_POPUP_IDENTIFIER},
+        )
 
     @router.get(SEND_POPUP_PATH, response_class=HTMLResponse, include_in_schema=False)
     async def send_popup(theme: str | None = None) -> HTMLResponse:
@@ -73,9 +81,17 @@ def dashboard_pages_router() -> APIRouter:
     return router
 
 
-def _shell(title: str, script: str, body_class: str, theme: str | None) -> HTMLResponse:
+def _shell(
+    title: str,
+    script: str,
+    body_class: str,
+    theme: str | None,
+    *,
+    data: dict[str, str] | None = None,
+) -> HTMLResponse:
     mode = "dark" if theme == "dark" else "light"
     version = escape(__version__)
+    attributes = "".join(f" data-{name}='{escape(value)}'" for name, value in (data or {}).items())
     html = (
         "<!doctype html>"
         f"<html lang='en' data-theme='{mode}'>"
@@ -85,7 +101,7 @@ def _shell(title: str, script: str, body_class: str, theme: str | None) -> HTMLR
         f"<link rel='stylesheet' href='{STATIC_PATH}/dashboard.css?v={version}'>"
         f"<script type='module' src='{STATIC_PATH}/{script}?v={version}'></script>"
         "</head>"
-        f"<body class='{body_class}'><main id='root'>"
+        f"<body class='{body_class}'{attributes}><main id='root'>"
         "<p class='spinner' role='status'>Loading…</p>"
         "</main>"
         "<noscript><p>This page of the Gordon Delivery app needs JavaScript. Open it from the "

@@ -8,12 +8,13 @@ the person installing, so messages say what to do.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from saleor_gordon.errors import (
@@ -40,11 +41,13 @@ STATUS_BY_CODE: dict[str, int] = {
     "SIGNATURE_VERIFICATION_FAILED": 401,
     "UNKNOWN_APP_ID": 401,
     "JWKS_NOT_AVAILABLE": 401,
+    "FOREIGN_APP_TOKEN": 401,
     "SALEOR_URL_PROHIBITED": 403,
     "NOT_FOUND": 404,
     "INVALID_REQUEST": 422,
     "WRONG_METHOD": 405,
     "PAYLOAD_TOO_LARGE": 413,
+    "TOO_MANY_REGISTRATIONS": 429,
     "INTERNAL_ERROR": 500,
     "SECRETS_UNREADABLE": 500,
     "STORE_UNAVAILABLE": 503,
@@ -58,10 +61,18 @@ def error_response(
     *,
     status: int | None = None,
     problems: Sequence[ConfigProblem] = (),
+    params: Mapping[str, object] | None = None,
 ) -> JSONResponse:
+    """``{"success": false, "error": {code, message, [params], [problems]}}``: ``message`` in
+    English; ``code`` and ``params`` (and each problem's) for pages that word it themselves."""
     error: dict[str, object] = {"code": code, "message": message}
+    if params:
+        error["params"] = dict(params)
     if problems:
-        error["problems"] = [{"path": p.path, "message": p.message} for p in problems]
+        error["problems"] = [
+            {"path": p.path, "message": p.message, "code": p.code, "params": dict(p.params)}
+            for p in problems
+        ]
     return JSONResponse(
         {"success": False, "error": error}, status_code=status or STATUS_BY_CODE.get(code, 500)
     )
@@ -71,12 +82,12 @@ def refusal_response(
     exc: WebhookRejected | RegistrationRefused | DashboardRequestRefused,
 ) -> JSONResponse:
     """The answer to a request the app refuses: its code, message and the code's status."""
-    problems = exc.problems if isinstance(exc, DashboardRequestRefused) else ()
     return error_response(
         exc.code,
         exc.message,
         status=STATUS_BY_CODE.get(exc.code, exc.status_hint),
-        problems=problems,
+        problems=exc.problems if isinstance(exc, DashboardRequestRefused) else (),
+        params=exc.params if isinstance(exc, DashboardRequestRefused) else None,
     )
 
 
@@ -116,6 +127,18 @@ def internal_error_response(scope: Scope, error: Exception) -> JSONResponse:
     )
 
 
+def log_client_disconnected(scope: Scope) -> None:
+    """A client left while its request body was on the way: its doing, not the app's, so INFO
+    (no traceback). Nothing is answered (nobody is left to read it) and nothing was stored: every
+    endpoint reads its whole body before it acts on it."""
+    logger.info(
+        "request.client_disconnected method=%s path=%s: the client left before sending the "
+        "whole body",
+        scope.get("method"),
+        scope.get("path"),
+    )
+
+
 async def _request_refused(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, WebhookRejected | RegistrationRefused | DashboardRequestRefused)
     return refusal_response(exc)
@@ -152,6 +175,7 @@ class InternalErrorMiddleware:
     """Any exception no handler took becomes a logged, coded JSON 500 without a traceback.
 
     Starlette's own handler for ``Exception`` answers and then re-raises; this one answers only.
+    A client that left mid-body (``ClientDisconnect``) is no error: logged, not answered.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -171,6 +195,8 @@ class InternalErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            log_client_disconnected(scope)
         except Exception as exc:
             response = internal_error_response(scope, exc)
             if started:

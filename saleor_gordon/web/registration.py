@@ -1,37 +1,73 @@
 """``POST /api/register``: Saleor hands over the app token at installation.
 
-The checks run in the order of Saleor's official SDK (register-action-handler.ts, protocol §2.3):
-request shape -> allow-list -> the token works against the claimed API URL (``{ app { id } }``)
--> the JWKS of that Saleor can be fetched -> store.
+The checks run in the order of Saleor's official SDK (register-action-handler.ts, protocol §2.3),
+with the outbound policy's in front of every call:
+
+request shape -> rate (per client address, then per claimed Saleor) -> the Saleor API URL may be
+called (allow-list, no internal address) -> the token is this app's in that Saleor
+(``{ app { id identifier } }``: the identifier of this app's manifest) -> the JWKS of that Saleor
+can be fetched -> store (a new app id for the same Saleor replaces the old installation: our own
+reinstall).
+
+Refusals say what to fix in the app's own words; one message covers every way the claimed Saleor
+can fail to answer like a Saleor, so the answer tells nothing about what listens at the URL.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from saleor_gordon.errors import RegistrationRefused, SaleorError, WebhookRejected
+from saleor_gordon.core.destinations import url_form_problem
+from saleor_gordon.errors import (
+    RegistrationRefused,
+    SaleorError,
+    SaleorGraphQLError,
+    SaleorTokenRevoked,
+    WebhookRejected,
+)
+from saleor_gordon.json_text import parse_json_object
 from saleor_gordon.observability import sanitize_url
+from saleor_gordon.outbound import (
+    DestinationKind,
+    DestinationNotAllowed,
+    OutboundPolicy,
+)
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor import headers
-from saleor_gordon.saleor.graphql_client import SaleorClient, failure_summary
+from saleor_gordon.saleor.api_url import saleor_api_url_problem
+from saleor_gordon.saleor.graphql_client import AppIdentity
 from saleor_gordon.saleor.jwks import JwksUnavailable, fetch_jwks
-from saleor_gordon.web.request_body import parse_json_object, read_limited_body
-from saleor_gordon.web.saleor_api_url import saleor_api_url_problem
+from saleor_gordon.saleor.manifest import APP_ID, APP_NAME
+from saleor_gordon.web.attempt_limits import AttemptLimiter
+from saleor_gordon.web.error_responses import error_response
+from saleor_gordon.web.request_body import read_limited_body
 
 logger = logging.getLogger(__name__)
+
+TOO_MANY = "TOO_MANY_REGISTRATIONS"
 
 
 def registration_router(runtime: Runtime) -> APIRouter:
     router = APIRouter()
+    per_client = AttemptLimiter(runtime.settings.register_rate_per_client)
+    per_saleor = AttemptLimiter(runtime.settings.register_rate_per_saleor)
 
     @router.post("/api/register")
     async def register(request: Request) -> JSONResponse:
         saleor_api_url = _saleor_api_url(request)
         token = _auth_token(await _read_body(request))
+        client = request.client.host if request.client is not None else "unknown"
+        wait = per_client.take(client)
+        if wait:
+            return _too_many("from this address", wait)
+        wait = per_saleor.take(saleor_api_url)
+        if wait:
+            return _too_many(f"for {sanitize_url(saleor_api_url)}", wait)
         await register_installation(runtime, saleor_api_url=saleor_api_url, token=token)
         return JSONResponse({"success": True})
 
@@ -40,44 +76,85 @@ def registration_router(runtime: Runtime) -> APIRouter:
 
 async def register_installation(runtime: Runtime, *, saleor_api_url: str, token: str) -> None:
     shown = sanitize_url(saleor_api_url)
-    if not runtime.settings.saleor_url_allowed(saleor_api_url):
-        raise RegistrationRefused(
-            "SALEOR_URL_PROHIBITED",
-            f"This app does not serve {shown}. Ask its operator to allow this Saleor with the "
-            "setting SALEOR_GORDON_ALLOWED_SALEOR_URLS.",
-            status_hint=403,
-        )
-    app_id = await _verified_app_id(runtime, saleor_api_url, token)
+    _check_destination(runtime, saleor_api_url)
+    identity = await _verified_identity(runtime, saleor_api_url, token)
     jwks = await _saleor_jwks(runtime, saleor_api_url)
+    previous = await runtime.installations.get_installation(saleor_api_url)
     await runtime.installations.save_installation(
-        saleor_api_url=saleor_api_url, app_id=app_id, token=token, jwks=jwks, now=runtime.clock()
+        saleor_api_url=saleor_api_url,
+        app_id=identity.id,
+        token=token,
+        jwks=jwks,
+        now=runtime.clock(),
     )
+    if previous is not None and previous.app_id != identity.id:
+        logger.info(
+            "installation.replaced saleor_api_url=%s old_app_id=%s new_app_id=%s",
+            shown,
+            previous.app_id,
+            identity.id,
+        )
     logger.info("installation.saved saleor_api_url=%s", shown)
 
 
-async def _verified_app_id(runtime: Runtime, saleor_api_url: str, token: str) -> str:
-    client = SaleorClient(
-        saleor_api_url=saleor_api_url,
-        token=token,
-        http=runtime.http,
-        timeout=runtime.settings.saleor_timeout_seconds,
+def _check_destination(runtime: Runtime, saleor_api_url: str) -> None:
+    """Refuse, before any call, a Saleor the outbound policy would not let the app call."""
+    try:
+        OutboundPolicy.from_settings(runtime.settings).check(DestinationKind.SALEOR, saleor_api_url)
+    except DestinationNotAllowed as refused:
+        raise _prohibited(saleor_api_url, refused) from None
+
+
+def _prohibited(saleor_api_url: str, refused: DestinationNotAllowed) -> RegistrationRefused:
+    return RegistrationRefused(
+        "SALEOR_URL_PROHIBITED",
+        f"This app does not serve {sanitize_url(saleor_api_url)}: the URL {refused.reason}. "
+        "Ask its operator to allow this Saleor with the setting "
+        "SALEOR_GORDON_ALLOWED_SALEOR_URLS.",
+        status_hint=403,
     )
+
+
+async def _verified_identity(runtime: Runtime, saleor_api_url: str, token: str) -> AppIdentity:
+    client = runtime.saleor_client(saleor_api_url, token)
     shown = sanitize_url(saleor_api_url)
     try:
-        return await client.app_id()
+        identity = await client.app_identity()
     except SaleorError as exc:
         logger.warning(
             "installation.app_id_failed saleor_api_url=%s reason=%s",
             shown,
-            type(exc).__name__,
+            type(exc.__cause__ or exc).__name__,
         )
+        if isinstance(exc.__cause__, DestinationNotAllowed):  # resolved to an internal address
+            raise _prohibited(saleor_api_url, exc.__cause__) from exc
         raise RegistrationRefused(
             "UNKNOWN_APP_ID",
             f"The app could not use the token Saleor sent against {shown}: "
-            f"{failure_summary(exc)}. Make sure this API URL is reachable from the app "
-            "(Saleor's PUBLIC_URL setting), then retry the installation.",
+            f"{_token_check_failure(exc, runtime)}. Make sure this API URL is reachable from "
+            "the app (Saleor's PUBLIC_URL setting), then retry the installation.",
             status_hint=401,
         ) from exc
+    if identity.identifier != APP_ID:
+        logger.warning("installation.foreign_token saleor_api_url=%s app_id=%s", shown, identity.id)
+        raise RegistrationRefused(
+            "FOREIGN_APP_TOKEN",
+            f"The token belongs to another app in the Saleor at {shown}, not to {APP_NAME} "
+            f"(manifest id {APP_ID}); nothing was changed. Install {APP_NAME} from its "
+            "manifest URL in the Saleor Dashboard.",
+            status_hint=401,
+        )
+    return identity
+
+
+def _token_check_failure(exc: SaleorError, runtime: Runtime) -> str:
+    """One clause per kind: Saleor's own refusals, or "nothing answered like a Saleor"."""
+    if isinstance(exc, SaleorTokenRevoked):
+        return "Saleor refused the token"
+    if isinstance(exc, SaleorGraphQLError) and exc.__cause__ is None:
+        return "Saleor answered with an error"
+    seconds = runtime.settings.saleor_timeout_seconds
+    return f"no Saleor GraphQL API answered there within {seconds:g} s"
 
 
 async def _saleor_jwks(runtime: Runtime, saleor_api_url: str) -> dict[str, Any]:
@@ -100,6 +177,17 @@ async def _saleor_jwks(runtime: Runtime, saleor_api_url: str) -> dict[str, Any]:
         ) from exc
 
 
+def _too_many(whom: str, wait: float) -> JSONResponse:
+    seconds = max(1, math.ceil(wait))
+    response = error_response(
+        TOO_MANY,
+        f"Too many installation attempts {whom}; try again in {seconds} s.",
+        status=429,
+    )
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
 def _saleor_api_url(request: Request) -> str:
     value = request.headers.get(headers.API_URL, "").strip()
     if not value:
@@ -107,7 +195,7 @@ def _saleor_api_url(request: Request) -> str:
             "MISSING_SALEOR_API_URL",
             f"The {headers.API_URL} header is missing; install the app from a Saleor Dashboard.",
         )
-    problem = saleor_api_url_problem(value)
+    problem = saleor_api_url_problem(value) or url_form_problem(value)
     if problem is not None:
         raise RegistrationRefused(
             "INVALID_SALEOR_API_URL",

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
-from typing import Any
 
 from fastapi import Request
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive
 
 from saleor_gordon.errors import WebhookRejected
-from saleor_gordon.json_text import JsonUnusable, parse_json
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -54,13 +52,3 @@ async def asgi_body_chunks(receive: Receive) -> AsyncIterator[bytes]:
         yield message.get("body", b"")
         if not message.get("more_body", False):
             return
-
-
-def parse_json_object(body: bytes, *, code: str = "MALFORMED_JSON") -> dict[str, Any]:
-    try:
-        parsed = parse_json(body)
-    except JsonUnusable as exc:
-        raise WebhookRejected(code, f"The body {exc.reason}.", status_hint=400) from exc
-    if not isinstance(parsed, dict):
-        raise WebhookRejected(code, "The body must be a JSON object.", status_hint=400)
-    return parsed

@@ -1,22 +1,21 @@
-"""Webhook endpoints: verify, record durably, acknowledge fast.
+"""Webhook endpoints: read the request, have it checked, record it durably, acknowledge fast.
 
-Verification follows Saleor's SDK (saleor-webhook-validator.ts, protocol §3.3) and fails closed:
-headers -> event -> body size and JSON -> installation known (before any network call) -> the
-detached RS256 JWS verifies against the cached JWKS, or against a refetched JWKS (at most one
-refetch per installation per limiter window). No Gordon call happens here; the worker does that.
+The checks are Saleor's protocol and live in ``saleor/webhooks.py`` (pure); this module is the
+plumbing around them: the ASGI request's headers and body (with its size limit), the installation
+looked up by the webhook's API URL before any network call, the signature verified against its
+cached JWKS or a refetched one (``web/signing_keys.py``: at most one refetch per installation per
+limiter window), the inbox, and the answers. No Gordon call happens here; the worker does that.
 
-The refetch rules are in ``web/signing_keys.py``. Saleor retries 5xx only (protocol §3.4), so an
-unknown key id that cannot be checked because Saleor's keys cannot be fetched right now is answered
-503, never 401: a rotated key must not lose the event.
+Saleor retries 5xx only (protocol §3.4), so an unknown key id that cannot be checked because
+Saleor's keys cannot be fetched right now is answered 503, never 401: a rotated key must not lose
+the event.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
@@ -26,27 +25,18 @@ from saleor_gordon import metrics
 from saleor_gordon.errors import InstallationGone, SecretsError, StoreUnavailable, WebhookRejected
 from saleor_gordon.observability import sanitize_url
 from saleor_gordon.runtime import Runtime
-from saleor_gordon.saleor import headers
-from saleor_gordon.saleor.manifest import (
-    APP_DELETED_WEBHOOK_PATH,
-    ORDER_EVENTS,
-    ORDERS_WEBHOOK_PATH,
-)
-from saleor_gordon.saleor.signature import verify_webhook_signature
-from saleor_gordon.store.inbox import ReceivedOrderEvent
+from saleor_gordon.saleor import webhooks
+from saleor_gordon.saleor.manifest import APP_DELETED_WEBHOOK_PATH, ORDERS_WEBHOOK_PATH
+from saleor_gordon.saleor.webhooks import SignedWebhook
 from saleor_gordon.web.error_responses import (
     error_response,
     internal_error_response,
+    log_client_disconnected,
     refusal_response,
     secrets_unreadable_response,
     store_unavailable_response,
 )
-from saleor_gordon.web.request_body import (
-    asgi_body_chunks,
-    parse_json_object,
-    read_limited_chunks,
-)
-from saleor_gordon.web.saleor_api_url import saleor_api_url_problem
+from saleor_gordon.web.request_body import asgi_body_chunks, read_limited_chunks
 from saleor_gordon.web.signing_keys import (
     VerifyingInstallation,
     load_verifying_installation,
@@ -55,21 +45,10 @@ from saleor_gordon.web.signing_keys import (
 
 logger = logging.getLogger(__name__)
 
-APP_DELETED = "APP_DELETED"
-_ORDER_EVENTS = frozenset(ORDER_EVENTS)
 IDENTITY_MAX_AGE_SECONDS = 10.0
 """How old the installation data that verifies a webhook may be (store/installations.py says
 how it stays correct: this process forgets it on every change, other processes' deletions fail
 the insert, a key rotation refetches)."""
-
-
-@dataclass(frozen=True)
-class VerifiedWebhook:
-    installation: VerifyingInstallation
-    event: str
-    """Upper-case event name, as in the manifest (``ORDER_FULLY_PAID``)."""
-    body: bytes
-    payload: dict[str, Any]
 
 
 class WebhookEndpoints:
@@ -101,6 +80,7 @@ class WebhookEndpoints:
             try:
                 response = await self._endpoints[path](request)
             except ClientDisconnect:
+                log_client_disconnected(scope)
                 return  # nobody to answer; an event handed to the inbox is committed anyway
             except WebhookRejected as exc:
                 response = refusal_response(exc)
@@ -115,27 +95,28 @@ class WebhookEndpoints:
     async def order_webhook(self, request: SignedRequestSource) -> JSONResponse:
         runtime = self.runtime
         try:
-            signed = await read_signed_request(request, allowed_events=_ORDER_EVENTS)
-            webhook = await verify_webhook(runtime, signed, max_age=IDENTITY_MAX_AGE_SECONDS)
+            webhook = await read_webhook(request, allowed_events=webhooks.ORDER_WEBHOOKS)
+            installation = await verify_webhook(runtime, webhook, max_age=IDENTITY_MAX_AGE_SECONDS)
             try:
-                return await record_order_event(runtime, webhook)
+                return await record_order_event(runtime, installation, webhook)
             except InstallationGone:
                 # Deleted by another process since it was read (or reinstalled under a new id):
                 # check again against what is stored now.
-                webhook = await verify_webhook(runtime, signed, max_age=0)
+                installation = await verify_webhook(runtime, webhook, max_age=0)
                 try:
-                    return await record_order_event(runtime, webhook)
+                    return await record_order_event(runtime, installation, webhook)
                 except InstallationGone as exc:
-                    raise _not_registered(signed.saleor_api_url) from exc
+                    raise _not_registered(webhook.saleor_api_url) from exc
         except WebhookRejected:
-            event = request.headers.get(_EVENT_HEADER, "").upper()
-            label = event if event in _ORDER_EVENTS else "other"  # bounded label values
+            event = request.headers.get(webhooks.EVENT_HEADER, "").upper()
+            label = event if event in webhooks.ORDER_WEBHOOKS else "other"  # bounded values
             metrics.WEBHOOKS.labels(label, "rejected").inc()
             raise
 
     async def app_deleted_webhook(self, request: SignedRequestSource) -> JSONResponse:
-        signed = await read_signed_request(request, allowed_events=frozenset({APP_DELETED}))
-        return await remove_installation(self.runtime, await verify_webhook(self.runtime, signed))
+        webhook = await read_webhook(request, allowed_events=webhooks.APP_DELETED_WEBHOOKS)
+        installation = await verify_webhook(self.runtime, webhook)
+        return await remove_installation(self.runtime, installation, webhook)
 
 
 @dataclass(frozen=True)
@@ -147,57 +128,28 @@ class SignedRequestSource:
     body_chunks: AsyncIterable[bytes]
 
 
-@dataclass(frozen=True)
-class SignedRequest:
-    """A webhook request whose headers and body are well-formed, not yet verified."""
-
-    saleor_api_url: str
-    event: str
-    signature: str
-    body: bytes
-    payload: dict[str, Any]
-
-
-_API_URL_HEADER = headers.API_URL.lower()
-_EVENT_HEADER = headers.EVENT.lower()
-_SIGNATURE_HEADER = headers.SIGNATURE.lower()
 _CONTENT_LENGTH_HEADER = "content-length"
 _READ_HEADERS = {
     name.encode("latin-1"): name
-    for name in (_API_URL_HEADER, _EVENT_HEADER, _SIGNATURE_HEADER, _CONTENT_LENGTH_HEADER)
+    for name in (
+        webhooks.API_URL_HEADER,
+        webhooks.EVENT_HEADER,
+        webhooks.SIGNATURE_HEADER,
+        _CONTENT_LENGTH_HEADER,
+    )
 }
 
 
-async def read_signed_request(
+async def read_webhook(
     request: SignedRequestSource, *, allowed_events: frozenset[str]
-) -> SignedRequest:
-    """Headers, event and body of a webhook; raise WebhookRejected (coded, with a status)."""
-    saleor_api_url = _required_header(request, headers.API_URL)
-    event = _required_header(request, headers.EVENT).upper()
-    signature = _required_header(request, headers.SIGNATURE)
-    problem = saleor_api_url_problem(saleor_api_url)
-    if problem is not None:
-        raise WebhookRejected(
-            "INVALID_SALEOR_API_URL", f"The {headers.API_URL} header {problem}.", status_hint=400
-        )
-    if event not in allowed_events:
-        raise WebhookRejected(
-            "WRONG_EVENT", f"This endpoint does not handle {event.lower()} events.", status_hint=400
-        )
+) -> SignedWebhook:
+    """The request's headers checked, then its body read (size-limited) and checked; raise
+    WebhookRejected (coded, with a status) for the first fault."""
+    head = webhooks.parse_headers(request.headers, allowed_events=allowed_events)
     body = await read_limited_chunks(
         request.headers.get(_CONTENT_LENGTH_HEADER), request.body_chunks
     )
-    payload = parse_json_object(body)
-    # Saleor signs the body, not the headers: the event is what the body says it is.
-    expected = event_typename(event)
-    if payload.get("__typename") != expected:
-        raise WebhookRejected(
-            "WRONG_EVENT",
-            f"The body is not an {expected} event, as the {headers.EVENT} header says; is the "
-            "webhook's subscription query the app's own?",
-            status_hint=400,
-        )
-    return SignedRequest(saleor_api_url, event, signature, body, payload)
+    return webhooks.parse_body(head, body)
 
 
 def _route_path(scope: Scope) -> str:
@@ -219,35 +171,29 @@ def _first_headers(scope: Scope) -> dict[str, str]:
     return found
 
 
-def event_typename(event: str) -> str:
-    """The GraphQL type of an event's payload: ``ORDER_FULLY_PAID`` -> ``OrderFullyPaid``."""
-    return "".join(word.capitalize() for word in event.split("_"))
-
-
 async def verify_webhook(
-    runtime: Runtime, signed: SignedRequest, *, max_age: float = 0.0
-) -> VerifiedWebhook:
-    """Return the verified webhook; raise WebhookRejected (coded, with a status) otherwise.
+    runtime: Runtime, webhook: SignedWebhook, *, max_age: float = 0.0
+) -> VerifyingInstallation:
+    """The installation that ``webhook`` verifiably comes from; raise WebhookRejected (coded,
+    with a status) otherwise.
 
     ``max_age``: how old the installation's data may be (see IDENTITY_MAX_AGE_SECONDS).
     """
     installation = await load_verifying_installation(
-        runtime, signed.saleor_api_url, max_age=max_age
+        runtime, webhook.saleor_api_url, max_age=max_age
     )
     if installation is None:
-        raise _not_registered(signed.saleor_api_url)
+        raise _not_registered(webhook.saleor_api_url)
     await verify_with_fresh_keys(
         runtime,
         installation,
-        lambda jwks: verify_webhook_signature(signed.body, signed.signature, jwks),
+        webhook.verify,
         unavailable_message=(
             "The webhook is signed with a key the app does not know yet, and Saleor's signing "
             "keys cannot be fetched right now; Saleor may retry the delivery later."
         ),
     )
-    return VerifiedWebhook(
-        installation=installation, event=signed.event, body=signed.body, payload=signed.payload
-    )
+    return installation
 
 
 def _not_registered(saleor_api_url: str) -> WebhookRejected:
@@ -259,21 +205,15 @@ def _not_registered(saleor_api_url: str) -> WebhookRejected:
     )
 
 
-def _required_header(request: SignedRequestSource, name: str) -> str:
-    value = request.headers.get(name.lower(), "").strip()
-    if not value:
-        raise WebhookRejected("MISSING_HEADER", f"The {name} header is missing.", status_hint=400)
-    return value
-
-
-async def record_order_event(runtime: Runtime, webhook: VerifiedWebhook) -> JSONResponse:
-    received = _received_order_event(webhook)
-    ignored = _ignored_reason(webhook, received)
+async def record_order_event(
+    runtime: Runtime, installation: VerifyingInstallation, webhook: SignedWebhook
+) -> JSONResponse:
+    received, ignored = webhooks.order_event(
+        webhook, installation_id=installation.id, app_id=installation.app_id
+    )
     result = await runtime.inbox.record_order_event(
         received, now=runtime.clock(), ignored_reason=ignored
     )
-    if result.job_id is not None:
-        runtime.wake_workers()
     outcome = "ignored" if ignored else "duplicate" if result.duplicate else "accepted"
     metrics.WEBHOOKS.labels(webhook.event, outcome).inc()
     # DEBUG: one line per webhook costs a tenth of the ingest path; Saleor's delivery log, the
@@ -296,64 +236,11 @@ async def record_order_event(runtime: Runtime, webhook: VerifiedWebhook) -> JSON
     )
 
 
-def _received_order_event(webhook: VerifiedWebhook) -> ReceivedOrderEvent:
-    order = webhook.payload.get("order")
-    order_id = _storable_text(order.get("id"), 255) if isinstance(order, dict) else None
-    if not isinstance(order, dict) or not order_id:
-        raise WebhookRejected(
-            "INVALID_PAYLOAD",
-            "The payload has no usable order id (a string of at most 255 characters); is the "
-            "webhook's subscription query the app's own?",
-            status_hint=400,
-        )
-    principal = webhook.payload.get("issuingPrincipal")
-    principal = principal if isinstance(principal, dict) else {}
-    number = order.get("number")
-    return ReceivedOrderEvent(
-        installation_id=webhook.installation.id,
-        event=webhook.event,
-        order_id=order_id,
-        order_number=_storable_text(str(number) if isinstance(number, str | int) else None, 64),
-        issued_at=_storable_text(webhook.payload.get("issuedAt"), 64),
-        principal_type=_storable_text(principal.get("__typename"), 16),
-        principal_id=_storable_text(principal.get("id"), 255),
-        body_sha256=hashlib.sha256(webhook.body).hexdigest(),
-    )
-
-
-def _ignored_reason(webhook: VerifiedWebhook, received: ReceivedOrderEvent) -> str | None:
-    own_write = (
-        webhook.event == "ORDER_METADATA_UPDATED"
-        and received.principal_type == "App"
-        and received.principal_id == webhook.installation.app_id
-    )
-    return "the app's own metadata write" if own_write else None
-
-
-def _storable_text(value: object, limit: int) -> str | None:
-    """``value`` if it is a string both databases can store in a column of ``limit`` characters
-    (UTF-8 encodable: JSON can carry lone surrogates), else None."""
-    if not isinstance(value, str) or len(value) > limit:
-        return None
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return None
-    return value
-
-
-async def remove_installation(runtime: Runtime, webhook: VerifiedWebhook) -> JSONResponse:
-    app = webhook.payload.get("app")
-    deleted_app_id = app.get("id") if isinstance(app, dict) else None
-    if not isinstance(deleted_app_id, str):
-        raise WebhookRejected(
-            "INVALID_PAYLOAD", "The APP_DELETED payload names no app (app.id).", status_hint=400
-        )
-    if deleted_app_id != webhook.installation.app_id:
+async def remove_installation(
+    runtime: Runtime, installation: VerifyingInstallation, webhook: SignedWebhook
+) -> JSONResponse:
+    if webhooks.deleted_app_id(webhook) != installation.app_id:
         return JSONResponse({"success": True, "ignored": "another app was deleted"})
-    await runtime.installations.delete_installation(webhook.installation.id)
-    logger.info(
-        "installation.deleted saleor_api_url=%s",
-        sanitize_url(webhook.installation.saleor_api_url),
-    )
+    await runtime.installations.delete_installation(installation.id)
+    logger.info("installation.deleted saleor_api_url=%s", sanitize_url(installation.saleor_api_url))
     return JSONResponse({"success": True})

@@ -9,8 +9,12 @@
   browser process is shared.
 - ``dashboard_host`` (session): origin of the host server (``dashboard_host.py``).
 - ``open_in_dashboard(app_base_url, mount="app", path=None, *, token, saleor_api_url, app_id,
-  order_id=None, theme="light", label=None, saleor_version=None, double_load=True, page=None)
+  order_id=None, theme="light", label=None, saleor_version=None, double_load=True, page=None,
+  locale="en", referrer_policy=None, dashboard_version="v3.23.27", extensions=(), order_view=None)
   -> DashboardView``: the host page on ``page`` with the app mounted; unpacks as ``page, frame``.
+  ``extensions`` (``PopupExtension``) are the popups a widget may open with openPopup;
+  ``order_view(order_id)`` gives the order page behind a widget or popup its data (reloaded on
+  refreshEntity).
   One mount per page: for a second frame, pass ``page=await context.new_page()``.
   ``path`` defaults to ``DEFAULT_PATHS[mount]`` (the app's ``/app``, ``/app/order-widget``,
   ``/app/send-to-gordon``).
@@ -20,7 +24,11 @@
   ``tests/browser/screenshots/<test name>--<name>.png`` (kept out of git).
 
 Every test under ``tests/browser`` that uses ``page`` (``open_in_dashboard`` and ``screenshot`` do)
-gets the ``browser`` marker: ``-m "not browser"`` leaves them out.
+gets the ``browser`` marker: ``-m "not browser"`` leaves them out; and ``TEST_TIMEOUT``.
+
+Tests wait on states and events (``expect``, ``wait_for_function``, the host's ``wait_for*``),
+never on time; every such wait is bounded by ``dashboard_host.TIMEOUT_MS``, generous for a loaded
+machine.
 """
 
 from __future__ import annotations
@@ -31,19 +39,23 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Locator, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Locator, Page, async_playwright, expect
 
 from tests.browser.dashboard_host import (
+    DASHBOARD_VERSION,
     DEFAULT_PATHS,
+    TIMEOUT_MS,
     VIEWPORT,
     DashboardView,
     Mount,
+    OrderView,
+    PopupExtension,
     mount_in_host,
     running_dashboard_host,
 )
@@ -67,6 +79,8 @@ CHROMIUM_ARGS = [
     "--use-mock-keychain",
 ]
 STARTUP_TIMEOUT = 30.0  # seconds
+TEST_TIMEOUT = 300  # seconds per test (pytest-timeout): an app, fakes and many waits, when loaded
+expect.set_options(timeout=TIMEOUT_MS)
 SCREENSHOTS_DIR = Path(__file__).resolve().parent / "screenshots"
 BROWSER_DIR = Path(__file__).resolve().parent
 
@@ -77,6 +91,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item, "fixturenames", ()
         ):
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.timeout(TEST_TIMEOUT))
 
 
 def _wait_for_devtools(process: subprocess.Popen[bytes], profile: Path) -> str:
@@ -140,6 +155,7 @@ async def browser(chromium_endpoint: str) -> AsyncIterator[Browser]:
 @pytest_asyncio.fixture
 async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
     context = await browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(TIMEOUT_MS)  # actions, navigations and wait_for_* of its pages
     yield context
     await context.close()
 
@@ -180,6 +196,11 @@ class OpenInDashboard(Protocol):
         saleor_version: str | None = None,
         double_load: bool = True,
         page: Page | None = None,
+        locale: str = "en",
+        referrer_policy: str | None = None,
+        dashboard_version: str = DASHBOARD_VERSION,
+        extensions: Sequence[PopupExtension] = (),
+        order_view: OrderView | None = None,
     ) -> Awaitable[DashboardView]: ...
 
 
@@ -202,6 +223,11 @@ def open_in_dashboard(page: Page, dashboard_host: str) -> OpenInDashboard:
         saleor_version: str | None = None,
         double_load: bool = True,
         page: Page | None = None,
+        locale: str = "en",
+        referrer_policy: str | None = None,
+        dashboard_version: str = DASHBOARD_VERSION,
+        extensions: Sequence[PopupExtension] = (),
+        order_view: OrderView | None = None,
     ) -> DashboardView:
         return await mount_in_host(
             page or default_page,
@@ -216,6 +242,11 @@ def open_in_dashboard(page: Page, dashboard_host: str) -> OpenInDashboard:
             label=label,
             saleor_version=saleor_version,
             double_load=double_load,
+            locale=locale,
+            referrer_policy=referrer_policy,
+            dashboard_version=dashboard_version,
+            extensions=extensions,
+            order_view=order_view,
         )
 
     return open_

@@ -17,17 +17,36 @@ titled with the extension label (browser viewport 1440x900).
 App Bridge, as recorded (``dashboard_host.html`` holds the page and its script):
 
 - on the frame's ``load``: ``handshake {token, version: 1, saleorVersion, dashboardVersion}``, then,
-  once, ``localeChanged {locale: "en"}``, ``theme {theme}``, ``redirect {path}`` (the host page's
-  own path, like ``/dashboard/extensions/app/QXBwOjU%3D``); later loads get the handshake only;
+  once, ``localeChanged {locale}`` (the Dashboard's interface language, ``"en"`` unless the mount
+  says otherwise), ``theme {theme}``, ``redirect {path}`` (the host page's own path, like
+  ``/dashboard/extensions/app/QXBwOjU%3D``); later loads get the handshake only;
+- ``view.set_locale(locale)``: ``localeChanged {locale}`` again, as when staff switch language;
 - ``notifyReady`` -> another ``handshake`` and ``response {actionId, ok: true}`` (one that comes
   before the load is answered right after the load's handshake, as both recorded handshakes came
   after the probe's notifyReady);
 - ``notification`` -> a toast (recorded, and shown bottom-right) + ``response``;
-- ``widgetResize {height}`` -> widgets only: iframe height = ceil(height) capped at 5000, ignored
-  unless a positive finite number; + ``response``;
+- ``widgetResize {height}`` -> iframe height = ceil(height) capped at 5000, ignored unless a
+  positive finite number; + ``response``. Set by every frame's listener on its own iframe, as the
+  Dashboard does: with the app's popup open, a widget's resize squeezes the popup too;
 - ``popupClose`` -> recorded, ``response``, the popup is removed;
-- any other message with an ``actionId`` -> recorded in ``actions`` + ``response {ok: true}``.
+- ``refreshEntity`` (Dashboard 3.23.9+) -> recorded in ``entityRefreshes``, ``response``, and the
+  order page behind a widget or popup loads its order again (``orderLoads``; with ``order_view``
+  it shows the order's number and metadata, as the real order page refetches its order);
+- ``openPopup {extensionIdentifier, appParams}`` (3.23.19+) -> only from a widget: the app's POPUP
+  extension with that identifier (``extensions``) opens in a modal, framed at its URL with
+  ``domain, saleorApiUrl, id, appParams, featureFlags…, theme`` (no orderId: the app passes what
+  it needs in appParams), its own token, and the handshake/locale/theme/redirect sequence;
+  ``response {ok: true}``. ``ok: false`` (recorded in ``popupRefusals``) for another frame type,
+  an unknown identifier, appParams that are no string or longer than 2048, or a missing or stale
+  token (AppExtensionContextProvider.openPopupByIdentifier);
+- the other actions the Dashboard knows -> recorded in ``actions`` + ``response {ok: true}``. An
+  action the Dashboard version (``dashboard_version``) does not know yet is recorded and never
+  answered, as the real one only warns in its console (widgetResize from 3.23.8, refreshEntity
+  from 3.23.9, openPopup from 3.23.19).
   Messages are accepted by origin only (as the Dashboard does); every message event is recorded.
+  With a widget and its popup mounted, each frame has its own listener (the Dashboard's
+  cross-talk): an action of one frame is answered to both frames, and the popup's notifyReady
+  also sends the widget a handshake; toasts, closes and refreshes happen once, resizes on each.
 
 Use it through the fixtures in ``tests/browser/conftest.py``:
 
@@ -40,6 +59,7 @@ Use it through the fixtures in ``tests/browser/conftest.py``:
         toast = await view.wait_for_toast()          # {"status", "title", "text", "actionId", "t"}
         await view.refresh_token(new_token)          # tokenRefresh {token}
         await view.set_theme("dark")                 # theme {theme: "dark"}
+        await view.set_locale("sv")                  # localeChanged {locale: "sv"}
         foreign = await view.send_response()         # response for an actionId the app never sent
         await screenshot("configuration")            # tests/browser/screenshots/<test>--configuration.png
 
@@ -51,24 +71,33 @@ Use it through the fixtures in ``tests/browser/conftest.py``:
 - ``actions``: the handled ones as ``{t, type, payload}`` (an app's ``redirect`` action lands here:
   recorded and answered, the host does not navigate);
 - ``sent``: ``{t, data}`` the host posted to the frame (``view.sent(type)`` gives ``data``);
-- ``toasts``: ``{t, status, title, text, actionId}``; ``resizes``: ``{t, requested, applied}``
-  (``applied`` is the px set, or null when ignored); ``popupCloses``: ``{t, actionId}``;
-- ``loads`` (``{t, src}`` per load of the final src), ``srcs`` (every src set), ``token`` (what the
-  next handshake carries), ``theme``, ``mount``, ``appOrigin``, ``handshakeDone``, ``frameClosed``.
+- ``toasts``: ``{t, status, title, text, actionId}``; ``resizes``: ``{t, requested, applied,
+  frames}`` (``applied`` is the px set on the ``frames`` named, or null when ignored);
+  ``popupCloses``: ``{t, actionId}``;
+- ``loads`` (``{t, frame, src}`` per load of a frame's final src), ``srcs`` (every src set on the
+  main frame), ``token`` (what the main frame's next handshake carries), ``theme``, ``locale``,
+  ``mount``, ``appOrigin``, ``handshakeDone``, ``frameClosed``, ``dashboardVersion``;
+- ``frames`` (``{name, target, src, closed}``, the main frame first, then a popup a widget
+  opened), ``popupsOpened`` (``{t, actionId, identifier, src, appParams}``), ``popupRefusals``
+  (``{t, actionId, frame, reason}``), ``entityRefreshes`` (``{t, actionId}``), ``orderLoads``
+  (``{t, reason, order}``, reason ``"mount"`` or ``"refreshEntity"``).
+  ``sent``, ``received`` and ``actions`` entries name their ``frame`` (``"app"``, ``"widget"``,
+  ``"popup"``).
 
 ``t`` is milliseconds since the host page's script started. Wait on this state with
 ``view.wait_for("(state, arg) => ...", arg)``, ``wait_for_received``, ``wait_for_toast`` or
 ``wait_for_resize``, or on the app's own page with Playwright's ``expect``, never with sleeps.
-One frame per host page (as one app page, widget or popup); the Dashboard's cross-talk between a
-widget and a popup of the same app is not played, but ``send_response()`` and ``handshake()`` give
-the app the foreign responses and extra handshakes it causes.
+One mount per host page (an app page, a widget or a popup); a widget can add its popup
+(``view.popup()`` gives its frame). ``send_response()`` and ``handshake()`` give the main frame
+more foreign responses and extra handshakes on demand.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 from urllib.parse import quote, urlencode, urlsplit
@@ -85,7 +114,12 @@ from tests.support.loopback import serve_on_loopback
 Mount = Literal["app", "widget", "popup"]
 
 HOST_PAGE = Path(__file__).with_name("dashboard_host.html")
+TIMEOUT_MS = 60_000
+"""The bound of every wait on the browser (here, Playwright's ``expect`` and the pages' default,
+set in conftest.py): generous, since a loaded machine makes each step slow; a wait that is
+never met fails after this long."""
 FRAME_SELECTOR = 'iframe[data-test-id="app-frame"]'
+POPUP_FRAME_SELECTOR = f".modal {FRAME_SELECTOR}"
 VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
 """The browser viewport of the recording; the frame sizes below follow from it."""
 FRAME_SIZES: dict[Mount, tuple[int, int]] = {
@@ -113,6 +147,29 @@ DEFAULT_LABELS: dict[Mount, str] = {
 }
 
 HostState = dict[str, Any]
+OrderView = Callable[[str], Awaitable[dict[str, Any] | None] | dict[str, Any] | None]
+"""The order page's data for an order id (``{number, metadata: [{key, value}]}``)."""
+
+
+@dataclass(frozen=True)
+class PopupExtension:
+    """One of the app's POPUP extensions as the Dashboard's ExtensionList gives it to a page."""
+
+    identifier: str
+    url: str
+    """Absolute, as core resolves a popup's URL."""
+    token: str
+    """The extension's access token (its permissions ∩ the user's, ``app_extension`` set)."""
+    label: str = DEFAULT_LABELS["popup"]
+
+    def to_js(self) -> dict[str, str]:
+        return {
+            "identifier": self.identifier,
+            "target": "POPUP",
+            "url": self.url,
+            "token": self.token,
+            "label": self.label,
+        }
 
 
 def frame_url(
@@ -200,14 +257,16 @@ class DashboardView(NamedTuple):
         return resizes
 
     async def frame_size(self) -> tuple[float, float]:
-        """Width and height of the iframe element as laid out now."""
-        box = await self.page.locator(FRAME_SELECTOR).bounding_box()
+        """Width and height of the main iframe element as laid out now."""
+        box = await self.page.locator(FRAME_SELECTOR).first.bounding_box()
         assert box is not None, "the app frame is not laid out"
         return box["width"], box["height"]
 
     # --- waiting on the host's state (never on time) -------------------------------------------
 
-    async def wait_for(self, predicate: str, arg: Any = None, *, timeout_ms: float = 10_000) -> Any:
+    async def wait_for(
+        self, predicate: str, arg: Any = None, *, timeout_ms: float = TIMEOUT_MS
+    ) -> Any:
         """Wait until ``predicate(state, arg)`` (JS source) is truthy; returns its value."""
         handle = await self.page.wait_for_function(
             f"([arg]) => ({predicate})(window.__host.state, arg)", arg=[arg], timeout=timeout_ms
@@ -215,7 +274,7 @@ class DashboardView(NamedTuple):
         return await handle.json_value()
 
     async def wait_for_received(
-        self, message_type: str, count: int = 1, *, timeout_ms: float = 10_000
+        self, message_type: str, count: int = 1, *, timeout_ms: float = TIMEOUT_MS
     ) -> list[dict[str, Any]]:
         """Wait until the app has sent ``count`` messages of ``message_type``; returns them all."""
         await self.wait_for(
@@ -225,17 +284,37 @@ class DashboardView(NamedTuple):
         )
         return await self.received(message_type)
 
-    async def wait_for_toast(self, count: int = 1, *, timeout_ms: float = 10_000) -> dict[str, Any]:
+    async def wait_for_toast(
+        self, count: int = 1, *, timeout_ms: float = TIMEOUT_MS
+    ) -> dict[str, Any]:
         """Wait for the ``count``-th toast; returns it."""
         await self.wait_for("(s, n) => s.toasts.length >= n", count, timeout_ms=timeout_ms)
         return (await self.toasts())[count - 1]
 
     async def wait_for_resize(
-        self, count: int = 1, *, timeout_ms: float = 10_000
+        self, count: int = 1, *, timeout_ms: float = TIMEOUT_MS
     ) -> dict[str, Any]:
-        """Wait for the ``count``-th ``widgetResize``; returns ``{t, requested, applied}``."""
+        """Wait for the ``count``-th ``widgetResize``; returns ``{t, requested, applied, frames}``."""
         await self.wait_for("(s, n) => s.resizes.length >= n", count, timeout_ms=timeout_ms)
         return (await self.resizes())[count - 1]
+
+    async def popup(self, *, timeout_ms: float = TIMEOUT_MS) -> Frame:
+        """The popup a widget opened (openPopup), once it loaded and got its handshake sequence."""
+        await self.wait_for(
+            "s => s.frames.some(f => f.target === 'POPUP' && !f.closed)"
+            " && s.sent.some(m => m.frame === 'popup' && m.data.type === 'redirect')",
+            timeout_ms=timeout_ms,
+        )
+        element = await self.page.wait_for_selector(POPUP_FRAME_SELECTOR, state="attached")
+        assert element is not None
+        frame = await element.content_frame()
+        assert frame is not None, "the popup frame has no document"
+        return frame
+
+    async def order_loads(self) -> list[dict[str, Any]]:
+        """Each time the order page loaded its order: ``{t, reason, order}``."""
+        loads: list[dict[str, Any]] = (await self.state())["orderLoads"]
+        return loads
 
     # --- acting as the Dashboard on demand ---------------------------------------------------
 
@@ -246,6 +325,10 @@ class DashboardView(NamedTuple):
     async def set_theme(self, theme: str) -> None:
         """Switch the host's theme and post ``theme {theme}``."""
         await self.page.evaluate("theme => window.__host.setTheme(theme)", theme)
+
+    async def set_locale(self, locale: str) -> None:
+        """Switch the host's interface language and post ``localeChanged {locale}``."""
+        await self.page.evaluate("locale => window.__host.setLocale(locale)", locale)
 
     async def send_response(self, action_id: str | None = None, *, ok: bool = True) -> str:
         """Post ``response {actionId, ok}`` (default: a fresh, foreign actionId); returns the id."""
@@ -278,12 +361,21 @@ async def mount_in_host(
     label: str | None = None,
     saleor_version: str | None = None,
     double_load: bool = True,
-    timeout_ms: float = 10_000,
+    locale: str = "en",
+    referrer_policy: str | None = None,
+    dashboard_version: str = DASHBOARD_VERSION,
+    extensions: Sequence[PopupExtension] = (),
+    order_view: OrderView | None = None,
+    timeout_ms: float = TIMEOUT_MS,
 ) -> DashboardView:
     """Open the host page on ``page`` and mount ``app_url`` (full page URL) in it.
 
     Returns once the frame's final document has loaded and the host has sent its handshake,
-    ``localeChanged``, ``theme`` and ``redirect``.
+    ``localeChanged`` (``locale``), ``theme`` and ``redirect``. ``referrer_policy`` (e.g.
+    ``"no-referrer"``) goes on the iframe: the app then cannot tell the Dashboard's origin.
+    ``dashboard_version`` is what the handshakes say and which actions the host answers;
+    ``extensions`` are the popups a widget may open; ``order_view`` gives the order page its data
+    (loaded on mount and on each refreshEntity).
     """
     first = frame_url(
         app_url, mount=mount, saleor_api_url=saleor_api_url, app_id=app_id, order_id=order_id
@@ -302,6 +394,8 @@ async def mount_in_host(
 
     if double_load:
         await page.route(lambda url: url == first, supersede_first_load, times=1)
+    if order_view is not None:
+        await page.expose_function("dashboardHostOrder", order_view)
     await page.goto(host_origin + host_path(mount, app_id=app_id, order_id=order_id))
     await page.evaluate(
         "options => window.__host.mount(options)",
@@ -315,13 +409,20 @@ async def mount_in_host(
             "saleorVersion": saleor_version
             if saleor_version is not None
             else ("" if mount == "widget" else SALEOR_VERSION),
-            "dashboardVersion": DASHBOARD_VERSION,
+            "coreVersion": SALEOR_VERSION,
+            "dashboardVersion": dashboard_version,
+            "locale": locale,
+            "referrerPolicy": referrer_policy,
+            "saleorApiUrl": saleor_api_url,
+            "appId": app_id,
+            "orderId": order_id,
+            "extensions": [extension.to_js() for extension in extensions],
         },
     )
     await page.wait_for_function(
         "() => window.__host.state.sent.some(m => m.data.type === 'redirect')", timeout=timeout_ms
     )
-    element = await page.wait_for_selector(FRAME_SELECTOR, state="attached")
+    element = await page.wait_for_selector(f"{FRAME_SELECTOR} >> nth=0", state="attached")
     assert element is not None
     frame = await element.content_frame()
     assert frame is not None, "the app frame has no document"

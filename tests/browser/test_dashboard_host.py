@@ -8,10 +8,13 @@ every message it receives, and posts ``notifyReady`` on ``load``; the tests make
 
 from __future__ import annotations
 
+import base64
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
+from urllib.parse import urlencode
 
 import pytest
 from playwright.async_api import BrowserContext, Frame, expect
@@ -21,7 +24,14 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from tests.browser.conftest import OpenInDashboard, Screenshot
-from tests.browser.dashboard_host import DashboardView, Mount, frame_url
+from tests.browser.dashboard_host import (
+    POPUP_FRAME_SELECTOR,
+    DashboardView,
+    Mount,
+    OrderView,
+    PopupExtension,
+    frame_url,
+)
 from tests.conftest import REPO_ROOT
 from tests.support.loopback import serve_on_loopback
 from tests.support.saleor_fake import SaleorFakeState
@@ -283,6 +293,7 @@ async def test_widget_is_200_high_until_it_resizes_itself(
     assert {k: v for k, v in (await view.wait_for_resize()).items() if k != "t"} == {
         "requested": 321,
         "applied": 321,
+        "frames": ["widget"],
     }
     await frame.wait_for_function("() => window.probe.resizes.length >= 1")
     assert (await probe_state(frame))["resizes"][-1] == {"width": 344, "height": 321}
@@ -461,3 +472,252 @@ async def test_messages_from_another_origin_are_recorded_but_not_answered(
     assert [(m["handled"], m["fromFrame"]) for m in stranger] == [(False, False)]
     assert host["toasts"] == []
     assert len(host["sent"]) == sent_before
+
+
+# --- what the Dashboard does for a widget since 3.23.9 / 3.23.19 --------------------------------
+
+POPUP_EXTENSION_ID = "QXBwRXh0ZW5zaW9uOjY="
+
+
+def probe_popup(probe: Probe, saleor: SaleorFakeState, **claims: Any) -> PopupExtension:
+    token = saleor.dashboard_token(
+        now=datetime.now(UTC), permissions=[], app_extension=POPUP_EXTENSION_ID, **claims
+    )
+    return PopupExtension("probe-popup", f"{probe.base_url}/popup", token, label="Probe action")
+
+
+async def open_widget_probe(
+    open_in_dashboard: OpenInDashboard,
+    probe: Probe,
+    saleor: SaleorFakeState,
+    *,
+    dashboard_version: str = "v3.23.27",
+    extensions: Sequence[PopupExtension] = (),
+    order_view: OrderView | None = None,
+) -> DashboardView:
+    token = saleor.dashboard_token(
+        now=datetime.now(UTC), permissions=[], app_extension="QXBwRXh0ZW5zaW9uOjU="
+    )
+    view = await open_in_dashboard(
+        probe.base_url,
+        "widget",
+        "/app/widget",
+        token=token,
+        saleor_api_url=RECORDED_API_URL,
+        app_id=RECORDED_APP_ID,
+        order_id=RECORDED_ORDER_ID,
+        double_load=False,
+        dashboard_version=dashboard_version,
+        extensions=extensions,
+        order_view=order_view,
+    )
+    await wait_for_probe_messages(view.frame, 6)
+    return view
+
+
+async def test_a_widget_opens_its_popup_by_identifier_with_its_params(
+    open_in_dashboard: OpenInDashboard,
+    probe: Probe,
+    saleor: SaleorFakeState,
+    screenshot: Screenshot,
+) -> None:
+    # given: a widget of an app with a POPUP extension "probe-popup"
+    extension = probe_popup(probe, saleor)
+    view = await open_widget_probe(open_in_dashboard, probe, saleor, extensions=[extension])
+    widget = view.frame
+    # when: the widget asks for it, with params as @saleor/app-sdk serializes them
+    app_params = base64.b64encode(json.dumps({"orderId": "x", "view": "détails"}).encode()).decode()
+    action = await widget.evaluate(
+        "p => window.probe.send('openPopup', {extensionIdentifier: 'probe-popup', appParams: p})",
+        app_params,
+    )
+    # then: the popup frame at the extension's URL with the Dashboard's context and appParams (no
+    # orderId), its own token and the core's version; the widget gets ok
+    popup = await view.popup()
+    expected_url = f"{probe.base_url}/popup?" + urlencode(
+        [
+            ("domain", "127.0.0.1:8000"),
+            ("saleorApiUrl", RECORDED_API_URL),
+            ("id", RECORDED_APP_ID),
+            ("appParams", app_params),
+            ("featureFlags[new_order_ui][enabled]", "false"),
+            ("featureFlags[new_order_ui][payload]", "default"),
+            ("theme", "light"),
+        ]
+    )
+    assert (await probe_state(popup))["url"] == expected_url
+    assert (await probe_state(popup))["viewport"] == {"width": 1230, "height": 726}
+    messages = await wait_for_probe_messages(popup, 6)
+    ready = (await probe_state(popup))["sent"][0]["payload"]["actionId"]
+    assert [m["data"] for m in messages] == [
+        handshake(extension.token),
+        handshake(extension.token),
+        response(ready),
+        *after_load(f"/dashboard/orders/{RECORDED_ORDER_ID}"),
+    ]
+    host = await view.state()
+    assert [(p["identifier"], p["appParams"]) for p in host["popupsOpened"]] == [
+        ("probe-popup", app_params)
+    ]
+    widget_got = [m["data"] for m in await wait_for_probe_messages(widget, 9)]
+    # the Dashboard's cross-talk: the popup's notifyReady also reaches the widget's listener,
+    # which answers it to the widget with the widget's handshake (as recorded)
+    assert widget_got[6:] == [
+        response(action),
+        handshake((await view.state())["token"], ""),
+        response(ready),
+    ]
+    dialog = view.page.get_by_role("dialog", name="Probe action")
+    await expect(dialog).to_be_visible()
+    await screenshot("widget-popup")
+    # the cross-talk again: the widget's resize also sets the popup's height (widgetIframeResize)
+    await widget.evaluate("() => window.probe.send('widgetResize', {height: 250})")
+    resize = await view.wait_for_resize()
+    assert (resize["applied"], resize["frames"]) == (250, ["widget", "popup"])
+    box = await view.page.locator(POPUP_FRAME_SELECTOR).bounding_box()
+    assert box is not None
+    assert (box["width"], box["height"]) == (1230, 250)
+    # when: the popup closes itself
+    close = await popup.evaluate("() => window.probe.send('popupClose')")
+    # then
+    await expect(dialog).to_have_count(0)
+    assert [c["actionId"] for c in (await view.state())["popupCloses"]] == [close]
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("unknown identifier", 'No POPUP extension with identifier "nope"'),
+        ("stale token", "access token is stale"),
+        ("params too long", "appParams too large"),
+    ],
+)
+async def test_open_popup_is_refused_as_the_dashboard_refuses_it(
+    open_in_dashboard: OpenInDashboard,
+    probe: Probe,
+    saleor: SaleorFakeState,
+    case: str,
+    reason: str,
+) -> None:
+    # given
+    stale = case == "stale token"
+    extension = probe_popup(probe, saleor, **({"exp": int(time.time()) + 3} if stale else {}))
+    view = await open_widget_probe(open_in_dashboard, probe, saleor, extensions=[extension])
+    identifier = "nope" if case == "unknown identifier" else "probe-popup"
+    params = "A" * 2049 if case == "params too long" else None
+    # when
+    action = await view.frame.evaluate(
+        "([i, p]) => window.probe.send('openPopup', {extensionIdentifier: i, appParams: p ?? undefined})",
+        [identifier, params],
+    )
+    # then
+    messages = await wait_for_probe_messages(view.frame, 7)
+    assert messages[-1]["data"] == {
+        "type": "response",
+        "payload": {"actionId": action, "ok": False},
+    }
+    host = await view.state()
+    assert [(r["actionId"], r["reason"]) for r in host["popupRefusals"]] == [(action, reason)]
+    assert host["popupsOpened"] == []
+    assert [f["target"] for f in host["frames"]] == ["WIDGET"]
+
+
+async def test_open_popup_only_from_a_widget(
+    open_in_dashboard: OpenInDashboard, probe: Probe, saleor: SaleorFakeState
+) -> None:
+    # given: the app page (not a widget)
+    view = await open_probe(open_in_dashboard, probe, saleor.dashboard_token(now=NOW))
+    await wait_for_probe_messages(view.frame, 6)
+    # when
+    action = await view.frame.evaluate(
+        "() => window.probe.send('openPopup', {extensionIdentifier: 'probe-popup'})"
+    )
+    # then
+    messages = await wait_for_probe_messages(view.frame, 7)
+    assert messages[-1]["data"] == {
+        "type": "response",
+        "payload": {"actionId": action, "ok": False},
+    }
+    assert [r["frame"] for r in (await view.state())["popupRefusals"]] == ["app"]
+
+
+async def test_refresh_entity_reloads_the_order_page(
+    open_in_dashboard: OpenInDashboard,
+    probe: Probe,
+    saleor: SaleorFakeState,
+    screenshot: Screenshot,
+) -> None:
+    # given: an order page whose order changes behind it
+    order = {"number": "45", "metadata": [{"key": "gordon.status", "value": "pending"}]}
+    view = await open_widget_probe(
+        open_in_dashboard, probe, saleor, order_view=lambda _order_id: order
+    )
+    assert [load["reason"] for load in await view.order_loads()] == ["mount"]
+    order["metadata"] = [{"key": "gordon.status", "value": "synced"}]
+    # when
+    action = await view.frame.evaluate("() => window.probe.send('refreshEntity')")
+    # then: answered, and the order page shows the order as it is now
+    messages = await wait_for_probe_messages(view.frame, 7)
+    assert messages[-1]["data"] == response(action)
+    await view.wait_for("s => s.orderLoads.length === 2")
+    loads = await view.order_loads()
+    assert [(load["reason"], load["order"]) for load in loads] == [
+        ("mount", {"number": "45", "metadata": [{"key": "gordon.status", "value": "pending"}]}),
+        ("refreshEntity", order),
+    ]
+    main = view.page.locator(".order-main")
+    await expect(main.get_by_role("heading", name="Order #45")).to_be_visible()
+    await expect(main.get_by_label("Metadata")).to_have_text("gordon.statussynced")
+    assert [r["actionId"] for r in (await view.state())["entityRefreshes"]] == [action]
+    await screenshot("refreshed")
+
+
+@pytest.mark.parametrize(
+    ("version", "answered"),
+    [
+        ("v3.23.8", set()),
+        ("v3.23.18", {"refreshEntity"}),
+        ("v3.23.19", {"refreshEntity", "openPopup"}),
+    ],
+)
+async def test_an_older_dashboard_leaves_the_actions_it_does_not_know_unanswered(
+    open_in_dashboard: OpenInDashboard,
+    probe: Probe,
+    saleor: SaleorFakeState,
+    version: str,
+    answered: set[str],
+) -> None:
+    # given
+    extension = probe_popup(probe, saleor)
+    view = await open_widget_probe(
+        open_in_dashboard, probe, saleor, dashboard_version=version, extensions=[extension]
+    )
+    assert (await probe_state(view.frame))["messages"][0]["data"]["payload"][
+        "dashboardVersion"
+    ] == version
+    # when: both, then a notification (which every version answers)
+    sent = {
+        kind: await view.frame.evaluate(
+            "k => window.probe.send(k, k === 'openPopup' ? {extensionIdentifier: 'probe-popup'} : {})",
+            kind,
+        )
+        for kind in ("refreshEntity", "openPopup")
+    }
+    last = await view.frame.evaluate(
+        "() => window.probe.send('notification', {status: 'info', title: 'last'})"
+    )
+    await view.wait_for_toast()
+    # then: only the known ones are answered (the notification's answer came after them)
+    await view.frame.wait_for_function(
+        "id => window.probe.messages.some(m => m.data.payload && m.data.payload.actionId === id)",
+        arg=last,
+    )
+    answers = {
+        m["data"]["payload"]["actionId"]
+        for m in (await probe_state(view.frame))["messages"]
+        if m["data"]["type"] == "response"
+    }
+    assert {kind for kind, action in sent.items() if action in answers} == answered
+    host = await view.state()
+    assert len(host["entityRefreshes"]) == ("refreshEntity" in answered)
+    assert len(host["popupsOpened"]) == ("openPopup" in answered)

@@ -18,8 +18,13 @@ from tests.conftest import TEST_SECRET_KEY
 from tests.core.builders import config_data
 from tests.support.fixtures import RunningSaleorFake
 
+NOT_CONFIGURED = (
+    "The app is not configured for this shop yet: enter the Gordon credentials and delivery "
+    "groups on the app's page in the Saleor Dashboard (Apps → Gordon Delivery)."
+)
 
-async def _install(url: str, fake: RunningSaleorFake) -> None:
+
+async def _install(url: str, fake: RunningSaleorFake, *, configured: bool = True) -> None:
     engine = create_engine(url)
     await migrate(engine)
     store = InstallationStore(engine, SecretBox(TEST_SECRET_KEY))
@@ -30,9 +35,10 @@ async def _install(url: str, fake: RunningSaleorFake) -> None:
         jwks=fake.state.jwks,
         now=datetime.now(UTC),
     )
-    await store.save_config(
-        installation.id, parse_shop_config(config_data()), now=datetime.now(UTC)
-    )
+    if configured:
+        await store.save_config(
+            installation.id, parse_shop_config(config_data()), now=datetime.now(UTC)
+        )
     await engine.dispose()
 
 
@@ -94,3 +100,20 @@ def test_ctrl_c_says_how_to_resume(
     assert capsys.readouterr().err.endswith(
         "Interrupted. Every finished page is kept: run the same command again to resume.\n"
     )
+
+
+def test_an_unconfigured_shop_is_refused_with_the_app_s_one_message(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    saleor_fake: RunningSaleorFake,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    monkeypatch.setenv("SALEOR_GORDON_DATABASE_URL", url)
+    monkeypatch.setenv("SALEOR_GORDON_SECRET_KEY", TEST_SECRET_KEY)
+    asyncio.run(_install(url, saleor_fake, configured=False))
+
+    argv = ["backfill", "--saleor-api-url", saleor_fake.api_url, "--since", "2026-11-01"]
+
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"saleor-gordon: {NOT_CONFIGURED}\n"

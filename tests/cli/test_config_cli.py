@@ -119,6 +119,25 @@ def test_invalid_configuration_lists_every_problem_and_keeps_the_stored_one(
     assert '"Europe/Stockholm"' in capsys.readouterr().out
 
 
+def test_a_misspelt_setting_is_refused_naming_it(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A key the app does not know is never silently ignored: nothing is stored, the key is named."""
+    typo = config_data()
+    typo["delivery_days"]["cutof"] = "15:00"
+
+    code = main(["config", "set", "--saleor-api-url", API_URL, "--file", _write(tmp_path, typo)])
+
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "not stored" in err
+    assert (
+        "delivery_days.cutof: is not a setting this app knows; remove it or correct its spelling"
+        in err
+    )
+    assert main(["config", "show", "--saleor-api-url", API_URL]) == 1  # still none stored
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -132,7 +151,7 @@ def test_invalid_configuration_lists_every_problem_and_keeps_the_stored_one(
 def test_unreadable_files_are_refused(
     database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
 ) -> None:
-    """Issue 8, defect 2: every unusable file is a message and an exit status, never a traceback."""
+    """Every unusable file is a message and an exit status, never a traceback."""
     code = main(["config", "set", "--saleor-api-url", API_URL, "--file", _write(tmp_path, content)])
 
     assert code in (1, 2)

@@ -11,11 +11,13 @@ import pytest
 
 from saleor_gordon.cli import main
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.order_events import OrderEvent
+from saleor_gordon.jobs.lifecycle import Episode, Transition
+from saleor_gordon.jobs.queue import JobQueue
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import create_engine, migrate
-from saleor_gordon.store.inbox import EventInbox, ReceivedOrderEvent
+from saleor_gordon.store.inbox import EventInbox
 from saleor_gordon.store.installations import InstallationStore
-from saleor_gordon.store.jobs import JobResult, JobStore
 from tests.conftest import TEST_SECRET_KEY
 
 SHOP_A = "https://a.example.com/graphql/"
@@ -29,7 +31,7 @@ async def _seed(url: str, *, revoke_b: bool = False) -> dict[str, int]:
     engine = create_engine(url)
     await migrate(engine)
     installations = InstallationStore(engine, SecretBox(TEST_SECRET_KEY))
-    jobs = JobStore(engine)
+    jobs = JobQueue(engine)
     ids: dict[str, int] = {}
     try:
         for shop, orders in ((SHOP_A, ("101", "102")), (SHOP_B, ("201",))):
@@ -38,7 +40,7 @@ async def _seed(url: str, *, revoke_b: bool = False) -> dict[str, int]:
             )
             for offset, number in enumerate(orders):
                 at = NOW + timedelta(minutes=int(number))
-                received = ReceivedOrderEvent(
+                received = OrderEvent(
                     installation_id=installation.id,
                     event="ORDER_FULLY_PAID",
                     order_id=f"order-{number}",
@@ -58,13 +60,13 @@ async def _seed(url: str, *, revoke_b: bool = False) -> dict[str, int]:
                 assert claimed is not None
                 assert claimed.id == job_id
                 failed = number != "102"
-                result = JobResult(
+                result = Transition(
                     status=JobStatus.FAILED if failed else JobStatus.SYNCED,
                     next_attempt_at=None,
+                    episode=Episode.ENDS,
                     action="push",
                     outcome="rejected" if failed else "accepted",
                     message=LONG if number == "101" else ("gave up" if failed else "pushed"),
-                    settled=not failed,
                 )
                 assert await jobs.finish_job(claimed, result, now=at)
             if revoke_b and shop == SHOP_B:

@@ -1,4 +1,4 @@
-"""`saleor-gordon serve`: the manifest's URLs follow what is served (issue 8, defect 3)."""
+"""`saleor-gordon serve`: the manifest's URLs follow what is served."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 from saleor_gordon.cli.serve import _listen, _with_app_url, served_app_url
 from saleor_gordon.errors import ConfigurationError
 from saleor_gordon.settings import Settings
-from tests.conftest import TEST_SECRET_KEY, _free_port
+from tests.conftest import PORT_ATTEMPTS, TEST_SECRET_KEY, candidate_port
 
 STARTUP_SECONDS = 30.0
 
@@ -38,6 +38,10 @@ def test_served_app_url(host: str, port: int, expected: str) -> None:
     assert served_app_url(host, port) == expected
 
 
+class PortTaken(Exception):
+    """serve could not listen: another process took the port first."""
+
+
 class Served:
     def __init__(self, process: subprocess.Popen[bytes], log: Path) -> None:
         self.process = process
@@ -47,7 +51,11 @@ class Served:
         """The port from the start-up log line, once the app answers on it."""
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()
+            if self.process.poll() is not None:
+                output = self.log.read_text()
+                if "Cannot listen on" in output and "Address already in use" in output:
+                    raise PortTaken(output)
+                raise AssertionError(f"serve ended:\n{output}")
             found = re.search(r"listen=127\.0\.0\.1:(\d+)", self.log.read_text())
             if found and _answers(int(found.group(1))):
                 return int(found.group(1))
@@ -106,10 +114,16 @@ def _manifest(port: int) -> dict[str, object]:
 @pytest.mark.slow
 def test_manifest_follows_the_port_served(start_serve: object) -> None:
     """`serve --port P` without SALEOR_GORDON_APP_URL: every URL is http://127.0.0.1:P/…."""
-    port = _free_port()
-    served = start_serve("--port", str(port))  # type: ignore[operator]
-
-    assert served.wait_for_port() == port
+    for _ in range(PORT_ATTEMPTS):  # another port when one was taken before serve bound it
+        port = candidate_port()
+        served = start_serve("--port", str(port))  # type: ignore[operator]
+        try:
+            assert served.wait_for_port() == port
+            break
+        except PortTaken:
+            continue
+    else:
+        pytest.fail(f"{PORT_ATTEMPTS} ports were taken before serve could bind them")
     manifest = _manifest(port)
 
     assert manifest["tokenTargetUrl"] == f"http://127.0.0.1:{port}/api/register"

@@ -211,7 +211,7 @@ def test_now_option(
 
 
 def test_computed_date_counts_from_now(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Issue 8, defect 1: an order placed on Friday after the cutoff, tried on Tuesday morning, is
+    """An order placed on Friday after the cutoff, tried on Tuesday morning, is
     for Wednesday (not Monday, in the past)."""
     order_file = _write(tmp_path, "order.json", order_data(created="2026-12-04T15:30:00+00:00"))
     config_file = _write(tmp_path, "config.json", config_data())

@@ -128,7 +128,7 @@ def metadata(**pairs: str) -> list[dict[str, str]]:
 
 
 def config_data(**overrides: Any) -> dict[str, Any]:
-    """The configuration of issue 3 for channel ``sverige``, holidays of Sweden."""
+    """The README's example configuration for channel ``sverige``, holidays of Sweden."""
     data: dict[str, Any] = {
         "gordon": {
             "base_url": "https://backend.staging.gordondelivery.com",

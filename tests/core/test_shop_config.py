@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from saleor_gordon.core.destinations import DestinationRules
 from saleor_gordon.core.shop_config import ShopConfig, parse_shop_config
 from saleor_gordon.errors import ShopConfigInvalid
 from tests.core.builders import config_data
@@ -87,6 +88,27 @@ def test_every_problem_is_listed_with_its_path_and_fix() -> None:
         "code such as SE, NO or DK",
         "default_item_type: 'warm' is not allowed; use one of ambient, chilled, frozen",
     ]
+    with pytest.raises(ShopConfigInvalid) as caught:
+        parse_shop_config(data)
+    assert [(p.path, p.code, dict(p.params)) for p in caught.value.details] == [
+        ("gordon.base_url", "config.not_a_url", {"value": "backend.staging.gordondelivery.com"}),
+        ("gordon.client_id", "config.required", {}),
+        ("gordon.client_secret", "config.required", {}),
+        ("trigger_events[0]", "config.not_allowed", {"value": "ORDER_PAID"}),
+        ("delivery_groups[0].deliverygroup", "config.required", {}),
+        (
+            "delivery_groups[1].time_window",
+            "config.time_window_backwards",
+            {"value": "21:00 - 17:00"},
+        ),
+        ("default_time_window", "config.not_a_time_window", {"value": "afternoon"}),
+        ("delivery_days.timezone", "config.not_a_time_zone", {"value": "Europe/Stockhlm"}),
+        ("delivery_days.cutoff", "config.not_a_time", {"value": "2pm"}),
+        ("delivery_days.weekdays", "config.not_weekdays", {"days": "0"}),
+        ("delivery_days.lead_days", "config.too_small", {"limit": 0}),
+        ("delivery_days.holiday_country", "config.not_a_holiday_country", {"value": "XX"}),
+        ("default_item_type", "config.not_allowed", {"value": "warm"}),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -144,20 +166,43 @@ def test_secret_never_appears_in_problems() -> None:
     assert "hunter2" not in str(problems)
 
 
-def test_storage_round_trip_keeps_secret_and_unknown_keys() -> None:
-    """to_storage_dict() parses back into an equal configuration; unknown keys survive."""
-    data = config_data(dashboard_note="set up by Anna")
-    data["delivery_groups"][0]["comment"] = "Stockholm only"
-    config = parse_shop_config(data)
+def test_storage_round_trip_keeps_the_secret() -> None:
+    """to_storage_dict() parses back into an equal configuration, secret included."""
+    config = parse_shop_config(config_data())
 
     stored = config.to_storage_dict()
 
     assert config == parse_shop_config(stored)
-    assert (
-        stored["gordon"]["client_secret"],
-        stored["dashboard_note"],
-        stored["delivery_groups"][0]["comment"],
-    ) == ("client-secret-42", "set up by Anna", "Stockholm only")
+    assert stored["gordon"]["client_secret"] == "client-secret-42"
+
+
+def test_an_unknown_key_is_refused_naming_it_at_every_level() -> None:
+    """A misspelt setting is never silently ignored: each unknown key is a problem of its own,
+    with its path in English and as the code the Dashboard words in the staff user's language."""
+    data = config_data(dashboard_note="set up by Anna")
+    data["delivery_groups"][0]["comment"] = "Stockholm only"
+    data["delivery_days"] = {"cutof": "15:00"}
+    data["gordon"]["client_sceret"] = "typo"
+
+    with pytest.raises(ShopConfigInvalid) as raised:
+        parse_shop_config(data)
+
+    unknown = "is not a setting this app knows; remove it or correct its spelling"
+    assert sorted(raised.value.problems) == sorted(
+        [
+            f"dashboard_note: {unknown}",
+            f"delivery_groups[0].comment: {unknown}",
+            f"delivery_days.cutof: {unknown}",
+            f"gordon.client_sceret: {unknown}",
+        ]
+    )
+    assert {p.code for p in raised.value.details} == {"config.unknown_key"}
+    assert sorted(str(p.params["key"]) for p in raised.value.details) == [
+        "client_sceret",
+        "comment",
+        "cutof",
+        "dashboard_note",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -194,3 +239,60 @@ def test_configuration_is_frozen() -> None:
     with pytest.raises(ValueError, match="frozen"):
         config.external_ref_prefix = "X"  # type: ignore[misc]
     assert isinstance(config, ShopConfig)
+
+
+PUBLIC_APP = DestinationRules(
+    allow_list=None,
+    local_trial=False,
+    setting="SALEOR_GORDON_ALLOWED_GORDON_URLS",
+    require_https=True,
+)
+
+
+def _with_base_url(base_url: str) -> dict[str, Any]:
+    data = config_data()
+    data["gordon"] = {**data["gordon"], "base_url": base_url}
+    return data
+
+
+@pytest.mark.parametrize(
+    ("base_url", "problem"),
+    [
+        (
+            "http://127.0.0.1:8080/admin/reset?x=1#",
+            "'http://127.0.0.1:8080/admin/reset?x=1#' must not contain a user name, a query (?) "
+            "or a fragment (#)",
+        ),
+        (
+            "https://backend.gordondelivery.com@127.0.0.1:8080",
+            "'https://backend.gordondelivery.com@127.0.0.1:8080' must not contain a user name, "
+            "a query (?) or a fragment (#)",
+        ),
+        ("https://127.1:8080", "'https://127.1:8080' points to a private or local network address"),
+        ("https://[::1]", "'https://[::1]' points to a private or local network address"),
+        ("https://localhost", "'https://localhost' points to a private or local network address"),
+        ("http://backend.gordondelivery.com", "'http://backend.gordondelivery.com' must start "
+         "with https://"),
+    ],
+)  # fmt: skip
+def test_a_gordon_base_url_the_app_may_not_call_is_refused_beside_its_field(
+    base_url: str, problem: str
+) -> None:
+    with pytest.raises(ShopConfigInvalid) as caught:
+        parse_shop_config(_with_base_url(base_url), gordon_urls=PUBLIC_APP)
+
+    hint = "use e.g. https://backend.staging.gordondelivery.com"
+    assert [(p.path, p.message) for p in caught.value.details] == [
+        ("gordon.base_url", f"{problem}; {hint}")
+    ]
+
+
+def test_the_form_of_a_gordon_base_url_is_checked_without_rules_too() -> None:
+    """A stored configuration is read without the app's rules: its form still counts."""
+    assert _problems(_with_base_url("https://gordon.example.com/#")) == [
+        "gordon.base_url: 'https://gordon.example.com/#' must not contain a user name, a query "
+        "(?) or a fragment (#); use e.g. https://backend.staging.gordondelivery.com"
+    ]
+    assert parse_shop_config(_with_base_url("http://127.0.0.1:8080")).gordon.base_url == (
+        "http://127.0.0.1:8080"
+    )

@@ -1,9 +1,10 @@
-"""Stories of translate_order: one table per rule of issue 3, item 2."""
+"""Stories of translate_order: one table per rule of the translation."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -30,6 +31,7 @@ from tests.core.builders import (
 )
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 def translate(
@@ -527,7 +529,7 @@ def test_delivery_date_is_computed_from_the_order_time(created: str, expected: s
 
 
 def test_computed_date_is_never_before_the_first_day_counted_from_now() -> None:
-    """Issue 8, defect 1: placed Friday after the cutoff (→ Monday), first sent on Tuesday morning:
+    """Placed Friday after the cutoff (→ Monday), first sent on Tuesday morning:
     Wednesday, not Monday's date in the past."""
     friday_evening = "2026-12-04T15:30:00+00:00"
     tuesday_morning = datetime(2026, 12, 8, 8, 0, tzinfo=UTC)
@@ -817,7 +819,7 @@ def test_product_name_falls_back_to_the_variant_product() -> None:
 def test_only_shippable_lines_become_items(
     flags: tuple[bool | None, ...], expected_names: list[str]
 ) -> None:
-    """Issue 3: one item per shippable line; a line with isShippingRequired false is not delivered."""
+    """One item per shippable line; a line with isShippingRequired false is not delivered."""
     lines = [
         line_data(id="1"),
         line_data(id="2", productName="Presentkort", variantName="500 kr", productSku="GC-500"),
@@ -898,10 +900,18 @@ def test_translate_document_reports_a_non_order_as_a_problem() -> None:
 
 
 def test_naive_now_is_read_as_utc() -> None:
-    """A naive `now` does not raise."""
-    result = translate_order(order(), config(), now=datetime(2026, 12, 1, 9, 0))  # noqa: DTZ001
+    """A naive `now` is UTC, not the shop's time: 13:30 is 14:30 in Stockholm, past the 14:00
+    cutoff, so Tuesday's order is delivered Thursday (read as Stockholm time: Wednesday)."""
+    naive = datetime(2026, 12, 1, 13, 30)  # noqa: DTZ001 - the point of the test
 
+    result = translate_order(order(), config(), now=naive)
+
+    assert result == translate_order(order(), config(), now=naive.replace(tzinfo=UTC))
     assert isinstance(result, Translated)
+    assert result.gordon_order.to_json()["deliverydate"] == "2026-12-03"
+    as_local = translate_order(order(), config(), now=naive.replace(tzinfo=STOCKHOLM))
+    assert isinstance(as_local, Translated)
+    assert as_local.gordon_order.to_json()["deliverydate"] == "2026-12-02"
 
 
 def test_orders_built_in_code_translate_too() -> None:

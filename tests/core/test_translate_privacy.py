@@ -1,7 +1,7 @@
 """Translation messages carry no customer data.
 
-The worker keeps problem and warning messages in job history and in the order's metadata, and issue 4
-(item 8) says customer data is not kept after a job succeeds: messages name the field and the reason only.
+The worker keeps problem and warning messages in job history and in the order's metadata, and customer
+data is not kept after a job succeeds: messages name the field and the reason only.
 """
 
 from __future__ import annotations

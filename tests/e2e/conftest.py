@@ -12,6 +12,7 @@ fake and the Gordon sandbox.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import subprocess
 import sys
@@ -30,11 +31,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
+from saleor_gordon.jobs.views import JobViews
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import create_engine
 from saleor_gordon.store.installations import InstallationStore
-from saleor_gordon.store.jobs import JobStore
-from tests.conftest import TEST_SECRET_KEY, _free_port
+from tests.conftest import PORT_ATTEMPTS, TEST_SECRET_KEY, candidate_port
 from tests.support.app_process import AppProcess, app_env
 from tests.support.fixtures import (  # noqa: F401 - tests/chaos imports these fixtures from here
     RunningSaleorFake,
@@ -48,6 +49,9 @@ from tests.support.shop import CLIENT_SECRET, DELIVERY_GROUP, shop_config
 __all__ = ["DELIVERY_GROUP", "shop_config"]
 
 CRASH_SIGNS = ("job.crashed", "worker.error", "Traceback (most recent call last)")
+APP_START_TIMEOUT = 120.0
+"""Seconds ``serve`` may take to answer /readyz: importing the app alone costs about 3 s of CPU,
+which a loaded 2-core machine stretches past 30 s."""
 
 # Fast clocks for tests: short leases, quick polls and retries.
 FAST_SETTINGS = {
@@ -76,6 +80,8 @@ class Stack:
     tmp_path: Path
     engine: AsyncEngine
     processes: list[AppProcess] = field(default_factory=list)
+    app_started: bool = False
+    """The app has served at ``app_url`` (Saleor may know it): its port is fixed from then on."""
 
     # --- processes -----------------------------------------------------------------------------
 
@@ -96,12 +102,31 @@ class Stack:
         return process
 
     async def start_app(self, *, workers: int = 2) -> AppProcess:
-        port = self.app_url.rsplit(":", 1)[1]
-        app = self.start_process(
-            "serve", "--host", "127.0.0.1", "--port", port, "--workers", str(workers), name="app"
-        )
-        await self.wait_until(self._ready, timeout=30, message=app.log)
-        return app
+        """Start ``serve`` at ``app_url``; before it ever served, on another port when that one
+        was taken meanwhile (by another test's server, say)."""
+        for attempt in range(PORT_ATTEMPTS):
+            port = self.app_url.rsplit(":", 1)[1]
+            app = self.start_process(
+                "serve", "--host", "127.0.0.1", "--port", port, "--workers", str(workers),
+                name="app" if attempt == 0 else f"app-{attempt}",
+            )  # fmt: skip
+            await self.wait_until(
+                functools.partial(self._ready_or_ended, app),
+                timeout=APP_START_TIMEOUT,
+                message=app.log,
+            )
+            if app.process is not None and app.process.poll() is None:
+                self.app_started = True
+                return app
+            if self.app_started or "Address already in use" not in app.log():
+                pytest.fail(f"serve ended:\n{app.log()}")
+            self.processes.remove(app)  # its one line is not JSON: not a log to check
+            self.app_url = f"http://127.0.0.1:{candidate_port()}"
+            self.env["SALEOR_GORDON_APP_URL"] = self.app_url
+        pytest.fail(f"{PORT_ATTEMPTS} ports were taken before serve could bind them")
+
+    async def _ready_or_ended(self, app: AppProcess) -> bool:
+        return (app.process is not None and app.process.poll() is not None) or await self._ready()
 
     async def _ready(self) -> bool:
         try:
@@ -178,11 +203,11 @@ class Stack:
 
     async def jobs(self) -> list[dict[str, Any]]:
         """Every job (the chaos suite has thousands)."""
-        return [job.to_dict() for job in await JobStore(self.engine).list_jobs(limit=1_000_000)]
+        return [job.to_dict() for job in await JobViews(self.engine).list_jobs(limit=1_000_000)]
 
     async def job_for(self, order: dict[str, Any]) -> dict[str, Any]:
         [job] = [job for job in await self.jobs() if job["order_id"] == order["id"]]
-        found = await JobStore(self.engine).get_job(job["id"])
+        found = await JobViews(self.engine).get_job(job["id"])
         assert found is not None
         return found.to_dict()
 
@@ -244,7 +269,7 @@ class Stack:
                     pytest.fail(f"{process.log_path.name} contains {sign!r}:\n{log[-6000:]}")
 
     def assert_json_logs(self) -> None:
-        """Issue 10: every line every process logged is a JSON object with the stable fields, and
+        """Every line every process logged is a JSON object with the stable fields, and
         no credential or customer datum of the test orders appears anywhere in the logs."""
         never = self._never_logged()
         for process in self.processes:
@@ -311,7 +336,7 @@ async def running_stack(
 ) -> AsyncIterator[Stack]:
     """Start the app (``serve``), install it in ``saleor`` and (unless not ``configure``)
     configure it for ``gordon``."""
-    app_url = f"http://127.0.0.1:{_free_port()}"
+    app_url = f"http://127.0.0.1:{candidate_port()}"  # start_app moves when it is taken
     database_url = database_url or f"sqlite:///{tmp_path / 'app.db'}"
     engine = create_engine(database_url)
     env = {**stack_env(database_url, app_url), **(settings or {})}
@@ -325,7 +350,7 @@ async def running_stack(
             if configure:
                 await built.install()
             else:
-                response = await saleor.state.install_app(http, app_url + "/api/manifest")
+                response = await saleor.state.install_app(http, built.app_url + "/api/manifest")
                 assert response.status_code == 200, response.text
             yield built
             built.stop_all()

@@ -1,4 +1,4 @@
-"""Reconcile with the app as processes (issue 10, item 2): orders paid while the app was stopped,
+"""Reconcile with the app as processes: orders paid while the app was stopped,
 their webhooks lost for good, reach Gordon after it starts again; two worker processes on one
 PostgreSQL reconcile a shop once."""
 

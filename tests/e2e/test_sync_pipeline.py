@@ -1,4 +1,4 @@
-"""Issue 4 end to end: from order webhook to Gordon and back, exactly once in effect.
+"""End to end: from order webhook to Gordon and back, exactly once in effect.
 
 The app runs as real processes (``saleor-gordon serve``, ``saleor-gordon worker``); Saleor is the
 fake that executes the real schema and signs its webhooks; Gordon is the sandbox. Everything talks

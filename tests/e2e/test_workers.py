@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
-from tests.conftest import _free_port
 from tests.e2e.conftest import RunningSaleorFake, Stack, running_stack
 from tests.support.shop import DELIVERY_GROUP
 
@@ -72,9 +71,8 @@ async def test_sigterm_lets_the_job_in_flight_finish(
         gordon.state.hold()
         if command == "worker":
             process = stack.start_process("worker", "--concurrency", "1", name="worker")
-        else:  # a second web process with one worker, sharing the database
-            port = str(_free_port())
-            process = stack.start_process("serve", "--port", port, "--workers", "1", name="serve")
+        else:  # a second web process with one worker, sharing the database, on a port of its own
+            process = stack.start_process("serve", "--port", "0", "--workers", "1", name="serve")
         order = stack.paid_order()
         await stack.emit("ORDER_FULLY_PAID", order["id"])
         await stack.wait_until(lambda: gordon.state.held == 1)  # its PUT is held in Gordon

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import socket
 from collections.abc import Hashable
 
 import pytest
@@ -13,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.outcomes import Accepted, NotFound, Rejected, Retryable
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
-from saleor_gordon.gordon.tokens import TokenCache
+from saleor_gordon.gordon.tokens import TokenCache, TokenKey
 from saleor_gordon.store.rate import DatabaseRateLimiter
 from tests.gordon.conftest import FakeClock, MakeClient, gordon_order
 from tests.support.fixtures import StartSandbox
@@ -248,6 +247,7 @@ async def test_rate_limit_returns_retry_after(
     assert isinstance(outcome, Retryable)
     assert outcome.retry_after == 7.0
     assert "429" in outcome.reason
+    assert outcome.answered  # Gordon answered: it did not do it
 
 
 async def test_timeout_is_retryable(
@@ -258,14 +258,17 @@ async def test_timeout_is_retryable(
     gordon_sandbox.state.script_faults(["timeout"])
     outcome = await client.push_order(gordon_order("1001"))
     assert isinstance(outcome, Retryable)
-    assert "did not answer within 0.2 s" in outcome.reason
+    assert outcome.reason == "Gordon could not be reached or did not answer within 0.2 s"
+    assert not outcome.answered  # Gordon may have done it
 
 
-async def test_unreachable_host_is_retryable(make_client: MakeClient) -> None:
-    closed = RunningSandbox(f"http://127.0.0.1:{_closed_port()}", state=None)  # type: ignore[arg-type]
+async def test_unreachable_host_is_retryable(make_client: MakeClient, closed_port: int) -> None:
+    closed = RunningSandbox(f"http://127.0.0.1:{closed_port}", state=None)  # type: ignore[arg-type]
     outcome = await make_client(closed).push_order(gordon_order("1001"))
-    assert isinstance(outcome, Retryable)
-    assert "could not be reached" in outcome.reason
+    # the same words as a timeout: what the network said is not the tenant's to read
+    assert outcome == Retryable(
+        "Gordon could not be reached or did not answer within 5 s", answered=False
+    )
 
 
 async def test_wrong_credentials_are_rejected_with_an_actionable_message(
@@ -303,11 +306,12 @@ async def test_check_credentials_says_what_is_wrong(
     make_client: MakeClient,
     overrides: dict[str, object],
     problem: str,
+    closed_port: int,
 ) -> None:
     # given
     base_url = gordon_sandbox.base_url + str(overrides.pop("base_url_suffix", ""))
     if overrides.pop("closed_port", False):
-        base_url = f"http://127.0.0.1:{_closed_port()}"
+        base_url = f"http://127.0.0.1:{closed_port}"
     client = make_client(gordon_sandbox, base_url=base_url, **overrides)
     # when
     check = await client.check_credentials()
@@ -354,13 +358,6 @@ async def test_secrets_and_tokens_never_reach_logs_or_outcomes(
     assert caplog.records, "the test must capture something to be meaningful"
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 # --- pacing: every request waits for its account's turn -------------------------------------------
 
 
@@ -385,19 +382,27 @@ async def test_every_request_token_included_waits_for_the_accounts_turn(
 
     sent = gordon_sandbox.state.requests()
     assert [entry["path"] for entry in sent][:1] == ["/oauth/token"]
-    assert pacer.keys == [(gordon_sandbox.base_url, CLIENT_ID)] * len(sent)
+    account = TokenKey.for_credentials(gordon_sandbox.base_url, CLIENT_ID, CLIENT_SECRET)
+    assert pacer.keys == [account] * len(sent)
+
+
+def database_pacer(
+    engine: AsyncEngine, per_second: float
+) -> tuple[DatabaseRateLimiter, list[float]]:
+    """The production pacer on a stopped clock, and the waits it asked for (instead of sleeping)."""
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    return DatabaseRateLimiter(engine, per_second, clock=lambda: 1_000_000.0, sleep=sleep), slept
 
 
 async def test_two_clients_of_one_account_share_the_database_schedule(
     gordon_sandbox: RunningSandbox, make_client: MakeClient, migrated_engine: AsyncEngine
 ) -> None:
     """The production pacer (store/rate.py) spaces the requests of every client of an account."""
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    pacer = DatabaseRateLimiter(migrated_engine, 2.0, clock=lambda: 1_000_000.0, sleep=sleep)
+    pacer, slept = database_pacer(migrated_engine, 2.0)
     first = make_client(gordon_sandbox, rate_limiter=pacer)
     second = make_client(gordon_sandbox, rate_limiter=pacer)
 
@@ -407,3 +412,21 @@ async def test_two_clients_of_one_account_share_the_database_schedule(
     sent = len(gordon_sandbox.state.requests())
     assert sent >= 3  # a token and two orders
     assert slept == pytest.approx([0.5 * slot for slot in range(1, sent)])
+
+
+async def test_another_shops_client_id_without_its_secret_spends_none_of_its_requests(
+    gordon_sandbox: RunningSandbox, make_client: MakeClient, migrated_engine: AsyncEngine
+) -> None:
+    """A tenant that copies a shop's client id (not its secret) paces on a schedule of its own."""
+    pacer, slept = database_pacer(migrated_engine, 1.0)
+    owner = make_client(gordon_sandbox, rate_limiter=pacer)
+    squatter = make_client(gordon_sandbox, rate_limiter=pacer, client_secret="guessed-wrong")
+
+    for _ in range(3):  # the squatter's token requests, refused
+        assert isinstance(await squatter.get_order("1"), Rejected)
+    squatter_waits, slept[:] = list(slept), []
+    assert isinstance(await owner.push_order(gordon_order("1")), Accepted)
+
+    assert squatter_waits == pytest.approx([1.0, 2.0])  # its own schedule filled up
+    # the owner's token, PUT and POST from a fresh schedule (on the squatter's: 3.0, 4.0, 5.0)
+    assert slept == pytest.approx([1.0, 2.0])

@@ -14,29 +14,33 @@ duplicate kinds put the hostile value first, so a later genuine value never resc
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import strategies as st
 
+from saleor_gordon.core.shop_config import parse_delivery_days
 from saleor_gordon.saleor.manifest import ORDER_EVENTS
 from tests.hostile import forge
 from tests.hostile.world import (
     ALL_STAFF_PERMISSIONS,
     OTHER_APP_ID,
+    Call,
+    CallAllowed,
     Header,
     Probe,
     Shop,
     Snapshot,
     World,
+    rows,
     shop_config,
     webhook_headers,
 )
-from tests.support.saleor_fake import SigningKey
+from tests.support.saleor_fake import STAFF_USER, SigningKey
 
 T = TypeVar("T")
 Draw = Callable[[st.SearchStrategy[Any]], Any]
@@ -440,7 +444,16 @@ def webhook_wrong_key(draw: Draw, world: World) -> Probe:
 def webhook_unknown_kid(draw: Draw, world: World) -> Probe:
     shop = _shop(draw, world)
     event, body = _signed(draw, shop)
-    kid = draw(st.sampled_from([OUTSIDER.kid, "1", "../jwks", secrets.token_urlsafe(8)]))
+    kid = draw(
+        st.one_of(
+            st.sampled_from([OUTSIDER.kid, "1", "../jwks"]),
+            st.text(
+                alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+                min_size=8,
+                max_size=12,
+            ),
+        )
+    )
     signature = _detached(OUTSIDER.private_key, kid, body)
     headers = webhook_headers(shop, event, body, **{"Saleor-Signature": signature})
     return _webhook("webhook.unknown_kid", event, body, headers, UNKNOWN_KEY_REFUSALS)
@@ -668,6 +681,21 @@ def _register(
     return Probe(kind, f"POST {REGISTER}", "POST", REGISTER, headers, body, chunked, allowed)
 
 
+def _asks_claimed_saleor(headers: list[Header]) -> CallAllowed:
+    """Registration asks the claimed Saleor whether the token works (``{ app { id } }``): that one
+    POST, to the URL the request claims (as the app reads the header), and nothing else."""
+    claimed = next((v for k, v in headers if k.lower() == b"saleor-api-url"), b"")
+    try:
+        url = str(httpx.URL(claimed.decode("latin-1")))
+    except (httpx.InvalidURL, UnicodeError):
+        url = None
+
+    def allowed(call: Call) -> bool:
+        return url is not None and call.method == "POST" and call.url == url
+
+    return allowed
+
+
 def register_random(draw: Draw, world: World) -> Probe:
     headers: list[Header] = []
     if draw(st.booleans()):
@@ -698,7 +726,11 @@ def register_bad_body(draw: Draw, world: World) -> Probe:
     else:
         body = _junk_bytes(draw)
     allowed = frozenset({400, 401, 413}) if how == 1 else frozenset({400, 413})
-    return _register("register.bad_body", _register_headers(shop.api_url), body, allowed)
+    headers = _register_headers(shop.api_url)
+    probe = _register("register.bad_body", headers, body, allowed)
+    if how == 1:  # a well-formed body whose token has an encoded lone surrogate
+        probe.may_call = _asks_claimed_saleor(headers)
+    return probe
 
 
 def register_forged_token(draw: Draw, world: World) -> Probe:
@@ -715,9 +747,10 @@ def register_forged_token(draw: Draw, world: World) -> Probe:
         )
     )
     body = json.dumps({"auth_token": token}).encode()
-    return _register(
-        "register.forged_token", _register_headers(shop.api_url), body, frozenset({400, 401})
-    )
+    headers = _register_headers(shop.api_url)
+    probe = _register("register.forged_token", headers, body, frozenset({400, 401}))
+    probe.may_call = _asks_claimed_saleor(headers)
+    return probe
 
 
 def register_other_shop_token(draw: Draw, world: World) -> Probe:
@@ -725,9 +758,10 @@ def register_other_shop_token(draw: Draw, world: World) -> Probe:
     shop = _shop(draw, world)
     token = _other(world, shop).fake.state.issue_token()
     body = json.dumps({"auth_token": token}).encode()
-    return _register(
-        "register.other_shop_token", _register_headers(shop.api_url), body, frozenset({401})
-    )
+    headers = _register_headers(shop.api_url)
+    probe = _register("register.other_shop_token", headers, body, frozenset({401}))
+    probe.may_call = _asks_claimed_saleor(headers)
+    return probe
 
 
 def register_unknown_saleor(draw: Draw, world: World) -> Probe:
@@ -738,7 +772,10 @@ def register_unknown_saleor(draw: Draw, world: World) -> Probe:
     # reaches it (HTTP://, a trailing dot) would be a genuine installation under that spelling.
     token = draw(st.sampled_from(["x" * 30, _other(world, shop).fake.state.issue_token()]))
     body = json.dumps({"auth_token": token}).encode()
-    return _register("register.unknown_saleor", _register_headers(url), body, frozenset({400, 401}))
+    headers = _register_headers(url)
+    probe = _register("register.unknown_saleor", headers, body, frozenset({400, 401}))
+    probe.may_call = _asks_claimed_saleor(headers)
+    return probe
 
 
 def register_malformed(draw: Draw, world: World) -> Probe:
@@ -764,7 +801,10 @@ def register_malformed(draw: Draw, world: World) -> Probe:
         value = url[:10] + injected + url[10:]
         # é (read as latin-1) makes another host name: unreachable, so 401 after trying
         allowed = frozenset({400, 401}) if injected == b"\xc3\xa9" else frozenset({400})
-        return _register("register.malformed", _register_headers(value), body, allowed)
+        probe = _register("register.malformed", _register_headers(value), body, allowed)
+        if injected == b"\xc3\xa9":
+            probe.may_call = _asks_claimed_saleor(probe.headers)
+        return probe
     headers = [(b"Saleor-Api-Url", b""), *_register_headers(shop.api_url)]  # empty first
     return _register("register.malformed", headers, body, frozenset({400}))
 
@@ -1187,8 +1227,9 @@ def _unchanged(response: httpx.Response, before: Snapshot, after: Snapshot) -> s
     return None if before == after else "a read changed the database"
 
 
-def valid_order_webhook(draw: Draw, world: World) -> Probe:
-    shop = _shop(draw, world)
+def valid_order_webhook(draw: Draw, world: World, shop: Shop | None = None) -> Probe:
+    """A genuine order webhook: acknowledged and stored once, for its shop and order."""
+    shop = shop or _shop(draw, world)
     order = shop.fake.state.add_order()
     shop.order_ids.append(order["id"])
     event = draw(st.sampled_from(["ORDER_CREATED", "ORDER_FULLY_PAID", "ORDER_UPDATED"]))
@@ -1233,6 +1274,7 @@ def valid_other_app_deleted(draw: Draw, world: World) -> Probe:
 
 
 def valid_dashboard_read(draw: Draw, world: World) -> Probe:
+    """A read of the shop's own data: answered with exactly that data, and nothing stored."""
     shop = _shop(draw, world)
     path = draw(st.sampled_from(["/session", "/config", "/jobs", "/jobs?status=failed", "/jobs/{job}",
                                  "/order?order_id={order}"]))  # fmt: skip
@@ -1244,27 +1286,153 @@ def valid_dashboard_read(draw: Draw, world: World) -> Probe:
         _token_headers(shop, shop.token()),
         frozenset(),
     )
-    probe.valid = _unchanged
+    runtime = world.app.runtime
+    asked = probe.path.removeprefix(DASHBOARD)
+
+    async def answered_with_the_shops_data(
+        response: httpx.Response, before: Snapshot, after: Snapshot
+    ) -> str | None:
+        if before != after:
+            return "a read changed the database"
+        body = response.json()
+        jobs = [
+            job
+            for job in rows(after, "sync_jobs")
+            if job["installation_id"] == shop.installation_id
+        ]
+        if path == "/session":
+            expected = {"saleor_api_url": shop.api_url, "user_email": STAFF_USER["email"],
+                        "can_configure": True, "configured": True, "token_revoked": False,
+                        "timezone": "Europe/Stockholm"}  # fmt: skip  # the shop's delivery days
+            return None if body == expected else f"session {body}, expected {expected}"
+        if path == "/config":
+            document = await runtime.installations.get_config_document(shop.installation_id)
+            assert document is not None
+            if body["config"] != document[0] or body["client_secret_set"] is not True:
+                return f"config answered {body['config']}, stored {document[0]}"
+            if str(body["config"]["gordon"].get("client_secret") or "") != "":
+                return "the client secret was shown"
+            return None
+        if path.startswith("/jobs?") or path == "/jobs":
+            wanted = [j for j in jobs if path == "/jobs" or j["status"] == "failed"]
+            ids = [item["id"] for item in body["items"]]
+            if body["total"] != len(wanted) or not set(ids) <= {j["id"] for j in wanted}:
+                return f"jobs {ids} (total {body['total']}), the shop's are {[j['id'] for j in wanted]}"
+            page = min(len(wanted), 25)  # the first page, of the default size
+            return None if len(set(ids)) == len(ids) == page else f"a page of {len(ids)} jobs"
+        if path == "/jobs/{job}":
+            job_id = int(asked.rsplit("/", 1)[1])
+            [job] = [j for j in jobs if j["id"] == job_id] or [None]
+            if job is None or (body["id"], body["order_id"]) != (job["id"], job["order_id"]):
+                return f"job {job_id} answered as {body}"
+            return None
+        order_id = asked.split("=", 1)[1]
+        found = [j for j in jobs if j["order_id"] == order_id]
+        if body["order_id"] != order_id or (body["job"] or {}).get("id") != (
+            found[0]["id"] if found else None
+        ):
+            return f"order {order_id} answered as {body}, its job is {found}"
+        return None
+
+    probe.valid = answered_with_the_shops_data
     return probe
 
 
+REF_PREFIXES = ["", "SG-", "web/"]
+TIME_WINDOWS = ["14:00 - 16:00", "08:00 - 12:00", "17:00 - 21:00"]
+TIMEZONES = ["Europe/Stockholm", "Europe/Helsinki", "UTC"]
+
+
 def valid_dashboard_write(draw: Draw, world: World) -> Probe:
+    """A configurer saves a changed configuration (stored as sent, the secret kept when left
+    empty), or previews the delivery date of rules it has not saved (answered, nothing stored)."""
     shop = _shop(draw, world)
-    endpoint = draw(st.sampled_from(["PUT /config", "POST /config/delivery-date-preview"]))
+    if draw(st.booleans()):
+        return _save_config(draw, world, shop)
+    return _preview_delivery_date(draw, shop)
+
+
+def _save_config(draw: Draw, world: World, shop: Shop) -> Probe:
+    config = shop_config()
+    config["external_ref_prefix"] = draw(st.sampled_from(REF_PREFIXES))
+    config["default_time_window"] = draw(st.sampled_from(TIME_WINDOWS))
+    config["delivery_days"]["lead_days"] = draw(st.integers(0, 3))
+    secret = draw(st.sampled_from(["", "another-secret-0123456789"]))
+    config["gordon"]["client_secret"] = secret
+    body = json.dumps({"config": config}).encode()
+    headers = [*_token_headers(shop, shop.token()), (b"Content-Type", b"application/json")]
     probe = _dashboard(
-        "valid.dashboard_write",
-        draw,
-        shop,
-        endpoint,
-        _token_headers(shop, shop.token()),
-        frozenset(),
+        "valid.dashboard_write", draw, shop, "PUT /config", headers, frozenset(), body
     )
-    probe.valid = lambda response, before, after: None
+    runtime = world.app.runtime
+
+    async def stored_as_sent(
+        response: httpx.Response, before: Snapshot, after: Snapshot
+    ) -> str | None:
+        if response.json() != {"saved": True, "client_secret_set": True}:
+            return f"answered {response.text[:200]}"
+        document = await runtime.installations.get_config_document(shop.installation_id)
+        assert document is not None
+        data, stored_secret = document
+        sent = {k: v for k, v in config["gordon"].items() if k != "client_secret"}
+        stored = {k: data[k] for k in ("external_ref_prefix", "default_time_window")}
+        stored["delivery_groups"] = [  # stored with every rule field, unset ones null
+            {k: v for k, v in group.items() if v is not None} for group in data["delivery_groups"]
+        ]
+        expected = {k: config[k] for k in stored}
+        if stored != expected or data["delivery_days"] != config["delivery_days"]:
+            return f"stored {stored} {data['delivery_days']}, sent {expected} {config['delivery_days']}"
+        if {k: v for k, v in data["gordon"].items() if k != "client_secret"} != sent:
+            return f"stored gordon {data['gordon']}, sent {sent}"
+        [old] = [row for row in rows(before, "installations") if row["id"] == shop.installation_id]
+        kept = runtime.secret_box.decrypt(old["gordon_secret_encrypted"])
+        if stored_secret != (secret or kept):
+            return "the client secret was not stored as sent (or not kept when left empty)"
+        others = [row for row in rows(after, "installations") if row["id"] != shop.installation_id]
+        if others != [
+            row for row in rows(before, "installations") if row["id"] != shop.installation_id
+        ]:
+            return "another shop's installation changed"
+        return None
+
+    probe.valid = stored_as_sent
+    return probe
+
+
+def _preview_delivery_date(draw: Draw, shop: Shop) -> Probe:
+    weekdays = sorted(draw(st.sets(st.integers(1, 7), min_size=1, max_size=7)))
+    days = {
+        "timezone": draw(st.sampled_from(TIMEZONES)),
+        "cutoff": draw(st.sampled_from(["00:30", "14:00", "23:59"])),
+        "weekdays": weekdays,
+        "lead_days": draw(st.integers(0, 3)),
+        "holiday_country": draw(st.sampled_from(["SE", "FI"])),
+    }
+    body = json.dumps({"delivery_days": days}).encode()
+    headers = [*_token_headers(shop, shop.token()), (b"Content-Type", b"application/json")]
+    probe = _dashboard(
+        "valid.dashboard_write", draw, shop, "POST /config/delivery-date-preview", headers,
+        frozenset(), body,
+    )  # fmt: skip
+
+    def the_rules_date(response: httpx.Response, before: Snapshot, after: Snapshot) -> str | None:
+        answer = response.json()
+        now = datetime.fromisoformat(answer["now"])
+        expected = parse_delivery_days(days).first_date(now)
+        given = date.fromisoformat(answer["delivery_date"])
+        earliest = now.astimezone(ZoneInfo(str(days["timezone"]))).date() + timedelta(
+            days=int(str(days["lead_days"]))
+        )
+        if given != expected or given.isoweekday() not in weekdays or given < earliest:
+            return f"previewed {given} for {days} at {now}, the rules give {expected}"
+        return None if before == after else "a preview changed the database"
+
+    probe.valid = the_rules_date
     return probe
 
 
 def valid_register(draw: Draw, world: World) -> Probe:
-    """Saleor reinstalls the app for a shop (a fresh token): stored, the shop still works."""
+    """Saleor reinstalls the app for a shop (a fresh token): the same installation, new token."""
     shop = _shop(draw, world)
     token = shop.fake.state.issue_token()
     probe = _register(
@@ -1273,13 +1441,51 @@ def valid_register(draw: Draw, world: World) -> Probe:
         json.dumps({"auth_token": token}).encode(),
         frozenset(),
     )
-    probe.valid = lambda response, before, after: (
-        None if response.json().get("success") is True else response.text
-    )
+    runtime = world.app.runtime
+
+    async def token_replaced(
+        response: httpx.Response, before: Snapshot, after: Snapshot
+    ) -> str | None:
+        if response.json() != {"success": True}:
+            return response.text[:200]
+        installation = await runtime.installations.get_installation(shop.api_url)
+        if installation is None:
+            return "the installation is gone"
+        found = (installation.id, installation.app_id, installation.token, installation.revoked_at)
+        if found != (shop.installation_id, shop.app_id, token, None):
+            return f"stored (id, app, token, revoked) {found[:2]}, token new: {found[2] == token}"
+        return None
+
+    probe.valid = token_replaced
+    return probe
+
+
+def valid_rotated_key_webhook(draw: Draw, world: World) -> Probe:
+    """The shop's Saleor signs with a new key: one JWKS refetch, the webhook is accepted, the new
+    key is kept (the refetch limiter's window is fresh: a rotation must not lose an event)."""
+    shop = _shop(draw, world)
+    kid = shop.fake.state.rotate_key(keep_old=draw(st.booleans()))
+    probe = valid_order_webhook(draw, world, shop)
+    probe.kind = "valid.rotated_key_webhook"
+    probe.new_refetch_window = True
+    recorded = probe.valid
+    assert recorded is not None
+
+    def recorded_and_key_kept(
+        response: httpx.Response, before: Snapshot, after: Snapshot
+    ) -> str | None:
+        problem = recorded(response, before, after)
+        [row] = [r for r in rows(after, "installations") if r["id"] == shop.installation_id]
+        kids = [key.get("kid") for key in row["jwks"]["keys"]]
+        return problem or (None if kid in kids else f"the new key {kid} is not stored: {kids}")
+
+    probe.valid = recorded_and_key_kept
     return probe
 
 
 # --- the mix ----------------------------------------------------------------------------------
+#
+# (kind, weight); mix.py adds the KINDS of every kinds_*.py module beside this one.
 
 KINDS: list[tuple[Kind, int]] = [
     (webhook_random, 4), (webhook_missing_header, 2), (webhook_bad_api_url, 2), (webhook_truncated, 3),
@@ -1294,7 +1500,6 @@ KINDS: list[tuple[Kind, int]] = [
     (dashboard_no_token, 2), (dashboard_garbage_token, 2), (dashboard_forged_token, 4), (dashboard_bad_claims, 3),
     (dashboard_other_shop, 3), (dashboard_no_permission, 2), (dashboard_header_injection, 2),
     (dashboard_bad_body, 5), (dashboard_bad_params, 3),
-    (valid_order_webhook, 3), (valid_other_app_deleted, 1), (valid_dashboard_read, 2), (valid_dashboard_write, 1),
-    (valid_register, 1),
+    (valid_order_webhook, 3), (valid_other_app_deleted, 1), (valid_dashboard_read, 2), (valid_dashboard_write, 2),
+    (valid_register, 1), (valid_rotated_key_webhook, 1),
 ]  # fmt: skip
-WEIGHTED: list[Kind] = [kind for kind, weight in KINDS for _ in range(weight)]

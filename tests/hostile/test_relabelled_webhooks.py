@@ -1,9 +1,9 @@
 """Saleor signs a webhook's body, not its headers: the event is what the body says it is.
 
-Found by the hostile-input suite (``webhook.relabelled_event``, ``webhook.signed_oddities``). These
-fail until ``web/webhooks.py`` checks the body against the ``Saleor-Event`` header (the body's
-``__typename``, e.g. ``OrderCreated``; an APP_DELETED body names the deleted app) and refuses an
-order id it cannot store; that file is being rewritten for issue 9, item 1, so the fix lands there.
+Found by the hostile-input suite (``webhook.relabelled_event``, ``webhook.signed_oddities``): they
+fail without ``web/webhooks.py`` checking the body against the ``Saleor-Event`` header (the body's
+``__typename``, e.g. ``OrderCreated``; an APP_DELETED body names the deleted app) and refusing an
+order id it cannot store.
 """
 
 from __future__ import annotations

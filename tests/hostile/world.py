@@ -4,16 +4,26 @@
 (``open_runtime`` + ``create_app`` over ``httpx.ASGITransport``, via ``tests.web.conftest``) on a
 migrated database, and one Saleor fake per shop on loopback (serving its JWKS and GraphQL API). The
 app's outbound HTTP may reach those fakes only (``LoopbackOnly``): a hostile ``Saleor-Api-Url``
-never makes it call the internet; it gets a connection error, as from an unreachable host.
+never makes it call the internet; it gets a connection error, as from an unreachable host. Every
+outbound request is recorded, reached or not.
+
+The JWKS refetch limiter runs on the world's clock (``refetch_clock``), not the wall clock: a
+request may be sent in a fresh limiter window (``new_refetch_window``), so that forgeries really
+reach the signature check that follows a refetch, instead of meeting a limiter that an earlier
+request spent.
 
 ``World.send(probe)`` sends one request and checks it:
 
 - no 5xx, except the designed 503 ``JWKS_UNAVAILABLE`` (an unknown key id while Saleor's keys
   cannot be fetched again: Saleor retries 5xx, so a rotated key loses no event);
 - a refused request: the status is one its kind allows, the body is the app's JSON error with a
-  code and a sentence, and **no row of any table changed** (every table of the database is read
-  before and after: nothing a refused request may touch changes; see ``snapshot``);
-- a valid request (interleaved, so that an app refusing everything fails): a 2xx and its effect;
+  code and a sentence, **no row of any table changed** (every table of the database is read
+  before and after: nothing a refused request may touch changes; see ``snapshot``), and **no
+  outbound request** was made but those its kind allows (``Probe.may_call``) and a JWKS refetch
+  from the Saleor of the installed shop the request names (the designed reaction to an unknown
+  key id or a mismatching signature, limited to one per shop per limiter window);
+- a valid request (interleaved, so that an app refusing everything fails): a 2xx and its effect,
+  checked by its kind (what was stored, what was answered);
 - nothing logged at ERROR, no traceback, whatever the answer.
 
 Violations are collected, not raised, so that one run reports every kind that misbehaved.
@@ -22,10 +32,11 @@ Violations are collected, not raised, so that one run reports every kind that mi
 from __future__ import annotations
 
 import copy
+import inspect as pyinspect
 import json
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +47,7 @@ import httpx
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from saleor_gordon.saleor.jwks import DEFAULT_REFETCH_INTERVAL, JwksRefetchLimiter, jwks_url
 from saleor_gordon.store.tables import sync_jobs
 from tests.support.fixtures import RunningSaleorFake
 from tests.support.saleor_fake import SigningKey
@@ -51,9 +63,9 @@ MAX_REPORTED_PER_KIND = 3
 
 # Columns a refused request may legitimately change: none. (A refused request that names an unknown
 # key id may make the app refetch the shop's JWKS and store it with ``jwks_fetched_at``; the app
-# stores it only when it differs from the cached one, and the fakes never rotate keys here, so even
-# that leaves every row as it was. Should a fake rotate keys, ``installations.jwks`` and
-# ``installations.jwks_fetched_at`` are the two columns to exempt.)
+# stores it only when it differs from the cached one, and a fake rotates its key only in a valid
+# request, which makes the app fetch and store the new JWKS, so even that leaves every row as it
+# was.)
 VOLATILE_COLUMNS: dict[str, frozenset[str]] = {}
 
 
@@ -80,15 +92,30 @@ def shop_config() -> dict[str, Any]:
 # --- outbound -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Call:
+    """One outbound request the app made."""
+
+    method: str
+    url: str
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.url[:200]}"
+
+
 @dataclass
 class LoopbackOnly(httpx.AsyncBaseTransport):
-    """The app's outbound transport: the shops' fakes are reachable, every other host is not."""
+    """The app's outbound transport: the shops' fakes are reachable, every other host is not.
+
+    Every request is recorded in ``calls``, whether it reached a fake or not."""
 
     origins: set[str] = field(default_factory=set)
     refused: Counter[str] = field(default_factory=Counter)
+    calls: list[Call] = field(default_factory=list)
     inner: httpx.AsyncHTTPTransport = field(default_factory=httpx.AsyncHTTPTransport)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append(Call(request.method, str(request.url)))
         origin = f"{request.url.scheme}://{request.url.netloc.decode('ascii', 'replace')}"
         if origin not in self.origins:
             self.refused[origin[:80]] += 1
@@ -151,6 +178,23 @@ async def snapshot(engine: AsyncEngine, tables: list[str]) -> Snapshot:
     return result
 
 
+def rows(state: Snapshot, table: str) -> list[dict[str, Any]]:
+    """The rows of ``table`` in a snapshot, as dictionaries (values as JSON gave them back)."""
+    return [
+        {key: _json_value(value) for key, value in json.loads(row)} for row in state.get(table, [])
+    ]
+
+
+def _json_value(value: Any) -> Any:
+    """A JSON column read as text (SQLite) parsed, so both databases give the same value."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
 def describe_difference(before: Snapshot, after: Snapshot) -> str:
     lines = []
     for name in sorted(set(before) | set(after)):
@@ -165,7 +209,9 @@ def describe_difference(before: Snapshot, after: Snapshot) -> str:
 # --- probes ---------------------------------------------------------------------------------
 
 Header = tuple[bytes, bytes]
-ValidCheck = Callable[[httpx.Response, Snapshot, Snapshot], str | None]
+ValidCheck = Callable[[httpx.Response, Snapshot, Snapshot], str | Awaitable[str | None] | None]
+"""A valid request's effect: a problem (text) or None; may be a coroutine (to read the stores)."""
+CallAllowed = Callable[[Call], bool]
 
 
 @dataclass
@@ -188,6 +234,11 @@ class Probe:
     authentic: bool = False
     """Really signed by the shop's Saleor, only odd: accepting it is no forgery (2xx allowed,
     state may change), but it must still get no 5xx and log no error."""
+    may_call: CallAllowed | None = None
+    """Outbound requests a refusal of this kind may make besides an installed shop's JWKS
+    refetch (registration asks the claimed Saleor before it can tell a token is bad)."""
+    new_refetch_window: bool = False
+    """Send it in a fresh JWKS refetch-limiter window (the kind needs a refetch to succeed)."""
 
     def describe(self) -> str:
         shown = [(k.decode("latin-1"), v[:120].decode("latin-1")) for k, v in self.headers]
@@ -263,6 +314,11 @@ class World:
     codes: Counter[str] = field(default_factory=Counter)
     violations: list[Violation] = field(default_factory=list)
     repairs: int = 0
+    refetch_clock: float = 0.0
+    """The JWKS refetch limiter's clock (seconds); only ``new_refetch_window`` moves it."""
+    refetch_windows: int = 0
+    calls_by_kind: dict[str, Counter[str]] = field(default_factory=dict)
+    """Outbound requests each kind caused (``METHOD origin/path``), for the figures."""
 
     @property
     def a(self) -> Shop:
@@ -272,16 +328,38 @@ class World:
     def b(self) -> Shop:
         return self.shops[1]
 
+    def refetch_now(self) -> float:
+        return self.refetch_clock
+
+    def new_refetch_window(self) -> None:
+        """Move the limiter's clock past its interval: every shop may be refetched once again."""
+        self.refetch_clock += DEFAULT_REFETCH_INTERVAL + 1
+        self.refetch_windows += 1
+
     async def send(self, probe: Probe) -> httpx.Response:
+        if probe.new_refetch_window:
+            self.new_refetch_window()
         before = self.state
+        first_call = len(self.outbound.calls)
         content: bytes | AsyncIterator[bytes] = _chunks(probe.body) if probe.chunked else probe.body
         response = await self.app.client.request(
             probe.method, probe.path, headers=probe.headers, content=content
         )
+        calls = self.outbound.calls[first_call:]
         after = await snapshot(self.app.runtime.engine, self.tables)
         self.state = after
-        self._count(probe, response)
-        for problem in self._problems(probe, response, before, after):
+        self._count(probe, response, calls)
+        problems = self._problems(probe, response, before, after)
+        if probe.valid is not None and 200 <= response.status_code < 300:
+            try:
+                outcome = probe.valid(response, before, after)
+                problem = await outcome if pyinspect.isawaitable(outcome) else outcome
+            except Exception as exc:  # a broken answer is reported, not raised
+                problem = f"the answer could not be checked: {exc!r}"
+            if problem:
+                problems.append(problem)
+        problems.extend(self._outbound_problems(probe, response, calls))
+        for problem in problems:
             self.violations.append(
                 Violation(
                     probe.kind,
@@ -294,8 +372,11 @@ class World:
         await self._repair()
         return response
 
-    def _count(self, probe: Probe, response: httpx.Response) -> None:
+    def _count(self, probe: Probe, response: httpx.Response, calls: list[Call]) -> None:
         self.sent[probe.kind] += 1
+        made = self.calls_by_kind.setdefault(probe.kind, Counter())
+        for call in calls:
+            made[f"{call.method} {origin_of(call.url)}{urlsplit(call.url).path}"[:100]] += 1
         self.endpoints[probe.endpoint] += 1
         self.statuses[response.status_code] += 1
         self.status_by_kind.setdefault(probe.kind, Counter())[response.status_code] += 1
@@ -319,10 +400,6 @@ class World:
         if probe.valid is not None:
             if not 200 <= status < 300:
                 problems.append(f"a valid request was refused ({status} {code})")
-            else:
-                problem = probe.valid(response, before, after)
-                if problem:
-                    problems.append(problem)
             return problems
         if probe.authentic:
             if status >= 300 and status not in probe.allowed:
@@ -340,6 +417,25 @@ class World:
         if after != before:
             problems.append(f"STATE CHANGED: {describe_difference(before, after)}")
         return problems
+
+    def _outbound_problems(
+        self, probe: Probe, response: httpx.Response, calls: list[Call]
+    ) -> list[str]:
+        """A refused request may make no outbound request but the ones its kind allows and a
+        JWKS refetch from the installed shop it names (its first ``Saleor-Api-Url``, exactly)."""
+        accepted = 200 <= response.status_code < 300
+        if probe.valid is not None or (probe.authentic and accepted):
+            return []
+        claimed = next((v for k, v in probe.headers if k.lower() == b"saleor-api-url"), b"")
+        named = [shop for shop in self.shops if shop.api_url.encode() == claimed]
+        refetch = jwks_url(named[0].api_url) if named else None
+        unexpected = [
+            call
+            for call in calls
+            if not (call.method == "GET" and call.url == refetch)
+            and not (probe.may_call is not None and probe.may_call(call))
+        ]
+        return [f"OUTBOUND REQUEST by a refused request: {call}" for call in unexpected]
 
     async def _repair(self) -> None:
         """Reinstall a shop a forgery uninstalled, so that the rest of the run still means much."""
@@ -363,6 +459,10 @@ class World:
             "endpoints": dict(sorted(self.endpoints.items())),
             "codes": dict(self.codes.most_common()),
             "outbound_refused": sum(self.outbound.refused.values()),
+            "calls_by_kind": {
+                k: dict(v.most_common()) for k, v in sorted(self.calls_by_kind.items()) if v
+            },
+            "refetch_windows": self.refetch_windows,
             "violations": len(self.violations),
             "violated_kinds": dict(Counter(v.kind for v in self.violations)),
             "repairs": self.repairs,
@@ -466,20 +566,26 @@ def webhook_headers(shop: Shop, event: str, body: bytes, **override: str) -> lis
 
 @asynccontextmanager
 async def open_world(
-    database_url: str, fakes: list[RunningSaleorFake], *, orders_per_shop: int = 3
+    database_url: str,
+    fakes: list[RunningSaleorFake],
+    *,
+    orders_per_shop: int = 3,
+    **settings: Any,
 ) -> AsyncIterator[World]:
+    """``settings``: more of the app's ``Settings`` (``app_url``, allow-lists, …)."""
     fakes[1].state.app_id = SHOP_B_APP_ID
     outbound = LoopbackOnly(origins={origin_of(f.api_url) for f in fakes})
     errors = ErrorRecords()
     root = logging.getLogger()
     async for open_app in _opener(database_url):
-        app = await open_app(transport=outbound)
+        app = await open_app(transport=outbound, **settings)
         shops = [Shop(name, fake, 0) for name, fake in zip("AB", fakes, strict=True)]
         for shop in shops:
             await install_shop(app, shop)
             await seed_shop(app, shop, orders_per_shop)
         tables = await table_names(app.runtime.engine)
         world = World(app=app, shops=shops, outbound=outbound, errors=errors, tables=tables)
+        app.runtime.jwks_limiter = JwksRefetchLimiter(clock=world.refetch_now)
         world.state = await snapshot(app.runtime.engine, tables)
         root.addHandler(errors)
         try:

@@ -7,15 +7,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest_asyncio
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from saleor_gordon.core.order_events import OrderEvent
+from saleor_gordon.core.shop_config import parse_shop_config
+from saleor_gordon.jobs.queue import JobQueue, OrderJobRequest
+from saleor_gordon.jobs.views import JobViews
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import migration_status
-from saleor_gordon.store.inbox import EventInbox, ReceivedOrderEvent
+from saleor_gordon.store.inbox import EventInbox
 from saleor_gordon.store.installations import InstallationStore
-from saleor_gordon.store.jobs import JobStore
+from saleor_gordon.store.tables import sync_jobs
 from tests.conftest import TEST_SECRET_KEY
+from tests.support.shop import shop_config
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 API_URL = "https://shop.example.com/graphql/"
@@ -29,8 +34,8 @@ def _store(engine: AsyncEngine) -> InstallationStore:
 
 def _event(
     installation_id: int, event: str = "ORDER_FULLY_PAID", issued_at: str = "t1"
-) -> ReceivedOrderEvent:
-    return ReceivedOrderEvent(
+) -> OrderEvent:
+    return OrderEvent(
         installation_id=installation_id,
         event=event,
         order_id="T3JkZXI6MQ==",
@@ -132,7 +137,7 @@ async def test_deleting_an_installation_removes_its_events_and_jobs(
     assert await store.delete_installation(installation.id)
 
     assert await store.get_installation(API_URL) is None
-    assert await JobStore(migrated_engine).list_jobs() == []
+    assert await JobViews(migrated_engine).list_jobs() == []
     assert await EventInbox(migrated_engine).count_events(installation.id) == 0
 
 
@@ -152,7 +157,7 @@ async def test_duplicate_deliveries_are_stored_once(
 
     assert [result.duplicate for result in results] == [False, True, True]
     assert await inbox.count_events(installation.id) == 1
-    assert len(await JobStore(migrated_engine).list_jobs()) == 1
+    assert len(await JobViews(migrated_engine).list_jobs()) == 1
 
 
 async def test_events_of_one_order_coalesce_into_one_job(
@@ -164,7 +169,7 @@ async def test_events_of_one_order_coalesce_into_one_job(
     for index, event in enumerate(["ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_FULLY_PAID"]):
         await inbox.record_order_event(_event(installation.id, event, f"t{index}"), now=NOW)
 
-    jobs = await JobStore(migrated_engine).list_jobs()
+    jobs = await JobViews(migrated_engine).list_jobs()
     assert len(jobs) == 1
     assert jobs[0].events_seen == ["ORDER_CONFIRMED", "ORDER_CREATED", "ORDER_FULLY_PAID"]
     assert jobs[0].status == "pending"
@@ -184,4 +189,37 @@ async def test_ignored_events_are_kept_without_work(
     assert result.job_id is None
     assert not result.duplicate
     assert await inbox.count_events(installation.id) == 1
-    assert await JobStore(migrated_engine).list_jobs() == []
+    assert await JobViews(migrated_engine).list_jobs() == []
+
+
+async def test_a_saved_configuration_runs_the_jobs_waiting_for_a_person_again(
+    migrated_engine: AsyncEngine,
+) -> None:
+    """Through the queue: due at once, and this process's workers are woken."""
+    woken: list[str] = []
+    queue = JobQueue(migrated_engine, wake_workers=lambda: woken.append("woken"))
+    store = InstallationStore(migrated_engine, SecretBox(TEST_SECRET_KEY), queue=queue)
+    installation = await store.save_installation(
+        saleor_api_url="https://a.example.com/graphql/",
+        app_id="QXBwOjE=",
+        token="t" * 30,
+        jwks={"keys": []},
+        now=NOW,
+    )
+    config = parse_shop_config(shop_config("https://gordon.example.com"))
+    await store.save_config(installation.id, config, now=NOW)
+    assert woken == []  # nothing waits for a person yet
+    async with queue.transaction() as writes:
+        await writes.enqueue(
+            [OrderJobRequest(installation.id, "order-1", "1", "ORDER_FULLY_PAID", NOW)]
+        )
+        await writes.connection.execute(
+            update(sync_jobs).values(status="needs_attention", next_attempt_at=None)
+        )
+    woken.clear()
+    later = NOW + timedelta(hours=1)
+
+    await store.save_config(installation.id, config, now=later)
+
+    [job] = await JobViews(migrated_engine).list_jobs()
+    assert (job.status, job.next_attempt_at, woken) == ("pending", later, ["woken"])

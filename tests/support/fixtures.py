@@ -8,7 +8,8 @@ every test package).
   credentials ``CLIENT_ID``/``CLIENT_SECRET``, requests held for at most 2 s); ``gordon_sandbox``:
   one with the defaults;
 - ``unreachable_engine``: an engine of the test database's dialect that cannot connect
-  (``unreachable_engine_like`` builds one outside a fixture).
+  (``unreachable_engine_like`` builds one outside a fixture; ``closed_port`` is the root
+  conftest's).
 
 Starting and stopping a uvicorn server costs about 0.3 s, and mutation testing runs the attempt's
 tests for every mutant: so the first Saleor fake and the first sandbox of a test are served by a
@@ -19,7 +20,6 @@ connections). Further ones get servers of their own.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -164,25 +164,25 @@ def gordon_sandbox(start_gordon_sandbox: StartSandbox) -> RunningSandbox:
     return start_gordon_sandbox()
 
 
-def unreachable_engine_like(database_url: str, tmp_path: Path) -> AsyncEngine:
+def unreachable_engine_like(
+    database_url: str, tmp_path: Path, *, closed_port: int | None = None
+) -> AsyncEngine:
     """An engine of ``database_url``'s dialect whose database cannot be opened: a SQLite path that
-    is a directory, or a PostgreSQL port nothing listens on."""
+    is a directory, or PostgreSQL on ``closed_port`` (the ``closed_port`` fixture: bound and not
+    listening for the whole test)."""
     if database_url.startswith("sqlite"):
         directory = tmp_path / "a-directory-not-a-database"
         directory.mkdir(exist_ok=True)
         return create_engine(f"sqlite:///{directory}")
-    return create_engine(f"postgresql://postgres@127.0.0.1:{_closed_port()}/nothing")
+    assert closed_port is not None, "PostgreSQL needs the closed_port fixture"
+    return create_engine(f"postgresql://postgres@127.0.0.1:{closed_port}/nothing")
 
 
 @pytest_asyncio.fixture
-async def unreachable_engine(database_url: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+async def unreachable_engine(
+    database_url: str, tmp_path: Path, closed_port: int
+) -> AsyncIterator[AsyncEngine]:
     """An engine of the same dialect as ``database_url`` whose database cannot be opened."""
-    engine = unreachable_engine_like(database_url, tmp_path)
+    engine = unreachable_engine_like(database_url, tmp_path, closed_port=closed_port)
     yield engine
     await engine.dispose()
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

@@ -12,6 +12,11 @@ app tokens, orders, installed webhooks and failure switches. ``create_saleor_fak
   ``updatePrivateMetadata``, ``deletePrivateMetadata``; other fields resolve from the stored dicts
   (absent = null). Errors are shaped like the recorded responses in ``samples/graphql_responses``.
 
+Failure switches: ``down``, ``unavailable_for`` and ``fail_next`` answer HTTP errors at once;
+``inject_graphql_faults`` (``GraphQLFaults``) makes seeded random GraphQL requests hang past the
+client's timeout without being executed, and mutations be executed and then hang: their change is
+made in Saleor (and its ORDER_METADATA_UPDATED sent) but the answer never arrives.
+
 The state also signs and sends webhooks exactly like Saleor (headers, detached JWS, body bytes
 rendered from the installed subscription query), installs an app from its manifest and POSTs the
 token to ``tokenTargetUrl``. ``running_saleor_fake()`` serves it on 127.0.0.1 in a thread.
@@ -29,6 +34,7 @@ import functools
 import hashlib
 import json
 import logging
+import random
 import secrets
 import ssl
 import string
@@ -56,6 +62,7 @@ from graphql import (
     GraphQLResolveInfo,
     GraphQLSchema,
     OperationDefinitionNode,
+    OperationType,
     Visitor,
     build_schema,
     execute_sync,
@@ -135,6 +142,10 @@ DEFAULT_SHIPPING_ZONES: Final = (
           "name": "Hämta i butik"},
      ]},
 )  # fmt: skip
+
+HANG_POLL_SECONDS: Final = 0.05
+TIMEOUT: Final = "timeout"
+LOST: Final = "lost"
 
 SHIPPING_DENIED: Final = (
     "To access this path, you need one of the following permissions: MANAGE_SHIPPING"
@@ -239,6 +250,23 @@ class CustomerNotification:
 
 
 @dataclass(frozen=True)
+class GraphQLFaults:
+    """Seeded random faults of ``POST /graphql/`` (``SaleorFakeState.inject_graphql_faults``).
+
+    Rates are shares of GraphQL requests, from 0 to 1. ``timeout_rate``: the request (query or
+    mutation) hangs for ``hang_seconds``, or until the client gives up, then answers 504 without
+    being executed. ``lost_rate``: a mutation is executed (the metadata change is made, recorded
+    in ``mutations`` and ``lost_answers``, and its ORDER_METADATA_UPDATED sent), then hangs the
+    same way: the answer never arrives. Queries are never "lost" (that is a timeout).
+    """
+
+    timeout_rate: float = 0.0
+    lost_rate: float = 0.0
+    hang_seconds: float = 30.0
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
 class InstalledWebhook:
     name: str
     events: frozenset[str]
@@ -285,6 +313,8 @@ class SaleorFakeState:
     keys: list[SigningKey] = field(default_factory=lambda: [SigningKey.generate()], repr=False)
     jwks_override: dict[str, object] | None = None
     tokens: dict[str, bool] = field(default_factory=dict, repr=False)  # token -> accepted
+    other_apps: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    """Tokens of other apps installed in this Saleor -> the app each belongs to."""
     orders: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     channels: list[dict[str, Any]] = field(
         default_factory=lambda: copy.deepcopy(list(DEFAULT_CHANNELS))
@@ -311,6 +341,11 @@ class SaleorFakeState:
     jwks_fetches: int = 0
     mutations: list[RecordedMutation] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
+    graphql_faults: GraphQLFaults = field(default_factory=GraphQLFaults)
+    faults_injected: Counter[str] = field(default_factory=Counter)
+    """GraphQL faults injected by ``graphql_faults``, by kind (``"timeout"``, ``"lost"``)."""
+    lost_answers: list[RecordedMutation] = field(default_factory=list)
+    """Mutations executed whose answer was lost (``GraphQLFaults.lost_rate``)."""
     _next_number: int = 1000
     # Fulfillments (``orderFulfill``, ``fulfillmentUpdateTracking``, ``fulfillmentApprove``):
     stocks: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -327,6 +362,8 @@ class SaleorFakeState:
     _next_fulfillment_pk: int = 10
     _next_fulfillment_line_pk: int = 100
     _next_allocation_pk: int = 100
+    _fault_random: random.Random = field(default_factory=random.Random, repr=False)
+    _background: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
 
     # -- app and tokens ------------------------------------------------------------------
 
@@ -346,6 +383,17 @@ class SaleorFakeState:
         alphabet = string.ascii_letters + string.digits
         token = "".join(secrets.choice(alphabet) for _ in range(TOKEN_LENGTH))
         self.tokens[token] = True
+        return token
+
+    def issue_other_app_token(
+        self, *, app_id: str = "QXBwOjk5", identifier: str | None = "com.example.other-app"
+    ) -> str:
+        """A token of another app installed in this Saleor: ``{ app }`` answers that app."""
+        alphabet = string.ascii_letters + string.digits
+        token = "".join(secrets.choice(alphabet) for _ in range(TOKEN_LENGTH))
+        self.other_apps[token] = {"__typename": "App", "id": app_id, "name": "Other app",
+                                  "isActive": True, "identifier": identifier,
+                                  "permissions": [], "webhooks": []}  # fmt: skip
         return token
 
     def revoke_token(self, token: str) -> None:
@@ -409,6 +457,28 @@ class SaleorFakeState:
         """Answer every HTTP request (GraphQL and JWKS) with 503 for the next ``seconds``: an
         outage that ends by itself, whatever the test is busy with meanwhile."""
         self.unavailable_until = time.monotonic() + seconds
+
+    def inject_graphql_faults(self, faults: GraphQLFaults) -> None:
+        """From now on, GraphQL requests time out and mutations lose their answers at random
+        (``GraphQLFaults``), following ``faults.seed``."""
+        self.graphql_faults = faults
+        self._fault_random = random.Random(faults.seed)
+
+    def _next_graphql_fault(self, *, mutation: bool) -> str | None:
+        faults = self.graphql_faults
+        if not (faults.timeout_rate or faults.lost_rate):
+            return None
+        roll = self._fault_random.random()
+        if roll < faults.timeout_rate:
+            return TIMEOUT
+        if mutation and roll < faults.timeout_rate + faults.lost_rate:
+            return LOST
+        return None
+
+    def _in_background(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     @property
     def unavailable(self) -> bool:
@@ -966,7 +1036,9 @@ def _authorised(
 
 
 def _resolve_app(_root: object, info: GraphQLResolveInfo[Any], **_: object) -> dict[str, Any]:
-    return _authorised(info, ANONYMOUS_DENIED).app()
+    context = _context(info)
+    other = context.state.other_apps.get(context.token or "")
+    return other if other is not None else _authorised(info, ANONYMOUS_DENIED).app()
 
 
 def _resolve_shop(_root: object, info: GraphQLResolveInfo[Any]) -> dict[str, Any]:
@@ -1711,13 +1783,25 @@ async def _handle_graphql(state: SaleorFakeState, request: Request) -> Response:
     if not state.orders_where and _uses_orders_where(document):
         message = "Unknown argument 'where' on field 'Query.orders'."
         return _errors_response([message], status=400)
+    name = operation if isinstance(operation, str) else None
+    fault = state._next_graphql_fault(mutation=_is_mutation(document, name))
+    if fault == TIMEOUT:
+        return await _hung(state, request, TIMEOUT)
     context = _Context(state=state, token=_bearer_token(request))
+    recorded_before = len(state.mutations)
     result = execute_sync(
         load_schema(), document, variable_values=variables,
-        operation_name=operation if isinstance(operation, str) else None, context_value=context,
+        operation_name=name, context_value=context,
     )  # fmt: skip
     if not isinstance(result, ExecutionResult):  # pragma: no cover - no async resolvers here
         raise TypeError("unexpected async execution")
+    if fault == LOST:  # done in Saleor, and its events sent; the answer is lost on the way back
+        state.lost_answers.extend(state.mutations[recorded_before:])
+        if context.pending_events:
+            state._in_background(
+                _emit_pending(state, context.pending_events, principal=context.principal)
+            )
+        return await _hung(state, request, LOST)
     payload = {
         **result.formatted,
         "extensions": {"cost": {"requestedQueryCost": 1, "maximumAvailable": 50000}},
@@ -1728,6 +1812,28 @@ async def _handle_graphql(state: SaleorFakeState, request: Request) -> Response:
         else None
     )
     return JSONResponse(payload, background=task)
+
+
+async def _hung(state: SaleorFakeState, request: Request, kind: str) -> Response:
+    """Hold the request for ``hang_seconds``, or until the client gives up; then 504."""
+    state.faults_injected[kind] += 1
+    deadline = time.monotonic() + state.graphql_faults.hang_seconds
+    while time.monotonic() < deadline:
+        if await request.is_disconnected():
+            break
+        await asyncio.sleep(HANG_POLL_SECONDS)
+    return JSONResponse({"error": f"{kind} (injected by the Saleor fake)"}, status_code=504)
+
+
+def _is_mutation(document: DocumentNode, operation_name: str | None) -> bool:
+    """Is the operation the request runs (by name, else the first) a mutation?"""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [
+        d
+        for d in operations
+        if operation_name is None or (d.name and d.name.value == operation_name)
+    ]
+    return bool(chosen) and chosen[0].operation == OperationType.MUTATION
 
 
 @functools.lru_cache(maxsize=256)

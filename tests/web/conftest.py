@@ -37,8 +37,16 @@ from saleor_gordon.web.app import create_app
 from tests.conftest import TEST_SECRET_KEY
 from tests.support.fixtures import RunningSaleorFake
 
-APP_URL = "http://gordon.test"
-"""Base URL of the app under test; ASGITransport ignores the host, the manifest uses it."""
+APP_URL = "http://localhost:9000"
+"""Base URL of the app under test; ASGITransport ignores the host, the manifest uses it.
+
+A loopback URL: the app runs as in a local trial, where it may call servers on loopback (the
+fakes). The rules for an app on a public URL are tested in ``tests/outbound`` and
+``tests/hostile/test_outbound_kinds.py``."""
+
+UNLIMITED_REGISTRATIONS = 1_000_000
+"""Installation attempts per minute: the suite installs shops far more often than any Saleor does
+(the hostile-input suite hundreds of times a minute); tests of the limits set their own."""
 
 RECORDED_API_URL = "http://127.0.0.1:8000/graphql/"
 """The Saleor every recorded sample comes from."""
@@ -70,7 +78,7 @@ class WebApp:
 
     @property
     def manifest_url(self) -> str:
-        return f"{APP_URL}/api/manifest"
+        return f"{self.runtime.settings.app_url}/api/manifest"
 
     async def installation(self, saleor_api_url: str) -> Installation | None:
         return await self.runtime.installations.get_installation(saleor_api_url)
@@ -93,6 +101,7 @@ class OpenApp(Protocol):
         allowed_saleor_urls: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         migrated: bool = True,
+        **settings: Any,
     ) -> Awaitable[WebApp]: ...
 
 
@@ -104,18 +113,30 @@ async def _opener(database_url: str) -> AsyncIterator[OpenApp]:
             allowed_saleor_urls: str | None = None,
             transport: httpx.AsyncBaseTransport | None = None,
             migrated: bool = True,
+            **settings: Any,
         ) -> WebApp:
-            settings = Settings(
-                database_url=database_url,
-                secret_key=TEST_SECRET_KEY,
-                app_url=APP_URL,
-                allowed_saleor_urls=allowed_saleor_urls,
+            """``settings``: more ``Settings`` (``app_url``, ``register_rate_per_client``, …)."""
+            values: dict[str, Any] = {
+                "app_url": APP_URL,
+                "register_rate_per_client": UNLIMITED_REGISTRATIONS,
+                "register_rate_per_saleor": UNLIMITED_REGISTRATIONS,
+                **settings,
+            }
+            runtime = await stack.enter_async_context(
+                open_runtime(
+                    Settings(
+                        database_url=database_url,
+                        secret_key=TEST_SECRET_KEY,
+                        allowed_saleor_urls=allowed_saleor_urls,
+                        **values,
+                    ),
+                    transport=transport,
+                )
             )
-            runtime = await stack.enter_async_context(open_runtime(settings, transport=transport))
             if migrated:
                 await migrate(runtime.engine)
             client = httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=create_app(runtime)), base_url=APP_URL
+                transport=httpx.ASGITransport(app=create_app(runtime)), base_url=values["app_url"]
             )
             await stack.enter_async_context(client)
             return WebApp(runtime=runtime, client=client)

@@ -19,8 +19,9 @@ from sqlalchemy import select
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
+from saleor_gordon.jobs.lifecycle import Episode, HistoryEntry, Transition
+from saleor_gordon.jobs.queue import enqueue_order_job
 from saleor_gordon.store.installations import Installation, InstallationStore
-from saleor_gordon.store.jobs import HistoryEntry, JobResult, enqueue_order_job
 from saleor_gordon.store.tables import installations, sync_jobs
 from tests.support.fixtures import RunningSaleorFake, SaleorFakeFactory, StartSandbox
 from tests.support.saleor_fake import SigningKey
@@ -102,6 +103,7 @@ async def test_a_valid_token_opens_the_session(shop: Shop) -> None:
         "can_configure": True,
         "configured": False,
         "token_revoked": False,
+        "timezone": "Europe/Stockholm",
     }
 
 
@@ -232,6 +234,7 @@ async def test_reading_needs_manage_orders(shop: Shop) -> None:
         "code": "PERMISSION_DENIED",
         "message": "Your Saleor staff account lacks the “Manage orders” permission needed here. "
         "Ask a staff administrator to add it to your permission group.",
+        "params": {"permissions": ["MANAGE_ORDERS"]},
     }
 
 
@@ -335,6 +338,8 @@ async def test_an_empty_secret_never_follows_a_new_client_id(shop: Shop, gordon_
             "path": "gordon.client_secret",
             "message": "must not be empty; copy it from Last Mile Platform → Account → API "
             "Credentials",
+            "code": "config.required",
+            "params": {},
         }
     ]
 
@@ -414,6 +419,10 @@ async def test_test_connection_shows_gordons_answer(shop: Shop, gordon_url: str)
     assert accepted.json()["ok"] is True
     assert refused.json()["ok"] is False
     assert refused.json()["problem"] == "credentials"
+    assert (accepted.json()["code"], refused.json()["code"]) == (
+        "connection.ok",
+        "connection.credentials",
+    )
     assert "wrong-secret" not in refused.text
 
 
@@ -462,6 +471,8 @@ async def test_the_delivery_date_preview_points_at_the_bad_field(shop: Shop) -> 
         {
             "path": "delivery_days.weekdays",
             "message": "[8] are not ISO weekdays; use 1 (Monday) to 7 (Sunday)",
+            "code": "config.not_weekdays",
+            "params": {"days": "8"},
         }
     ]
 
@@ -587,13 +598,29 @@ async def test_retry_makes_a_failed_order_due_now(shop: Shop) -> None:
     response = await shop.send("POST", f"/jobs/{job_id}/retry", {})
 
     assert response.status_code == 200
-    assert response.json() == {
-        "queued": 1,
-        "message": "The order is queued and will be sent again now.",
-    }
+    body = response.json()
+    assert (body["queued"], body["message"]) == (
+        1,
+        "The order is queued and will be sent again now.",
+    )
     job = await shop.app.runtime.jobs.get_job(job_id)
     assert job is not None
     assert job.status == "pending"
+    # the answer is the job as it is now, so the page shows the truth at once
+    assert (body["job"]["id"], body["job"]["status"]) == (job_id, "pending")
+
+
+@pytest.mark.parametrize("status", ["synced", "skipped", "cancelled", "pending"])
+async def test_retry_is_refused_where_it_would_change_nothing(shop: Shop, status: str) -> None:
+    job_id = await shop.add_job("1001", status=status)
+    before = await shop.app.runtime.jobs.get_job(job_id)
+
+    response = await shop.send("POST", f"/jobs/{job_id}/retry", {})
+
+    assert response.status_code == 409
+    assert error_of(response)["code"] == "NOTHING_TO_RETRY"
+    assert error_of(response)["params"] == {"status": status}
+    assert await shop.app.runtime.jobs.get_job(job_id) == before
 
 
 async def test_a_job_shows_its_history(shop: Shop) -> None:
@@ -609,6 +636,29 @@ async def test_a_job_shows_its_history(shop: Shop) -> None:
     assert "saleor_api_url" not in body
 
 
+@pytest.mark.parametrize(
+    ("status", "retryable"),
+    [
+        ("failed", True),
+        ("needs_attention", True),
+        ("retrying", True),
+        ("pending", False),
+        ("synced", False),
+        ("skipped", False),
+        ("cancelled", False),
+    ],
+)
+async def test_a_job_says_whether_retry_can_change_it(
+    shop: Shop, status: str, retryable: bool
+) -> None:
+    """The widget offers "Send again" on what the server says Retry can change."""
+    job_id = await shop.add_job("1001", status=status)
+
+    response = await shop.get(f"/jobs/{job_id}")
+
+    assert response.json()["retryable"] is retryable
+
+
 # --- the order widget and "Send to Gordon" ---------------------------------------------------
 
 
@@ -619,6 +669,10 @@ async def test_send_preview_before_configuration_says_so(shop: Shop) -> None:
 
     assert response.status_code == 200, response.text
     assert response.json()["action"] == "not_configured"
+    assert response.json()["message"] == (
+        "The app is not configured for this shop yet: enter the Gordon credentials and delivery "
+        "groups on the app's page in the Saleor Dashboard (Apps → Gordon Delivery)."
+    )
     assert response.json()["can_send"] is False
 
 
@@ -693,21 +747,21 @@ async def test_the_openapi_document_describes_the_dashboard_api(shop: Shop) -> N
 
 async def test_a_job_shows_its_last_attempt_and_history(shop: Shop) -> None:
     job_id = await shop.add_job("1001")
-    jobs = shop.app.runtime.jobs
+    jobs = shop.app.runtime.queue
     attempted = datetime(2026, 11, 30, 9, 15, tzinfo=UTC)
     claimed = await jobs.claim_next_job(
         worker_id="w1", now=datetime.now(UTC), lease_seconds=30, per_installation_limit=5
     )
     assert claimed is not None
     assert claimed.id == job_id
-    result = JobResult(
+    result = Transition(
         status=JobStatus.NEEDS_ATTENTION,
         next_attempt_at=None,
+        episode=Episode.ENDS,
         action="translate",
         outcome="problems",
         message="zip: is missing. Add it.",
         history=(HistoryEntry("translate", "problems", "zip: is missing. Add it."),),
-        settled=True,
     )
     assert await jobs.finish_job(claimed, result, now=attempted)
 
@@ -747,3 +801,76 @@ async def test_send_preview_with_a_stored_configuration_that_no_longer_validates
         "The stored configuration no longer validates; fix it on the app's page first."
     )
     assert response.json()["can_send"] is False
+
+
+# --- what the pages know from the server -------------------------------------------------------
+
+
+async def test_the_knowledge_the_pages_need_comes_from_the_server(shop: Shop) -> None:
+    response = await shop.get("/knowledge")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["statuses"] == [
+        "pending",
+        "retrying",
+        "synced",
+        "needs_attention",
+        "failed",
+        "cancelled",
+        "skipped",
+    ]
+    assert body["retryable_statuses"] == ["retrying", "needs_attention", "failed"]
+    assert body["trigger_events"] == ["ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_FULLY_PAID"]
+    assert body["item_types"] == ["ambient", "chilled", "frozen"]
+    assert [e["id"] for e in body["environments"]] == ["staging", "production"]
+    assert body["defaults"] == {
+        "gordon": {"base_url": "https://backend.staging.gordondelivery.com"},
+        "trigger_events": ["ORDER_FULLY_PAID"],
+        "external_ref_prefix": "",
+        "delivery_days": {
+            "timezone": "Europe/Stockholm",
+            "cutoff": "14:00",
+            "weekdays": [1, 2, 3, 4, 5],
+            "lead_days": 1,
+            "holiday_country": "SE",
+        },
+    }
+    assert body["weekdays"] == [1, 2, 3, 4, 5, 6, 7]
+    assert body["holiday_countries"][:3] == body["delivery_countries"] == ["SE", "NO", "DK"]
+    assert {"FI", "DE", "US"} <= set(body["holiday_countries"])
+    assert {"UTC", "Europe/Stockholm", "Europe/Oslo", "Europe/Copenhagen"} <= set(
+        body["time_zones"]
+    )
+    assert not any(zone.startswith(("Etc/", "posix/")) for zone in body["time_zones"])
+
+
+async def test_knowledge_is_for_the_shops_staff_only(shop: Shop) -> None:
+    response = await shop.get("/knowledge", headers=shop.headers(user_permissions=[]))
+
+    assert response.status_code == 403
+
+
+async def test_the_shops_name_is_read_from_saleor(shop: Shop) -> None:
+    response = await shop.get("/shop")
+
+    assert response.status_code == 200
+    assert response.json() == {"name": "Matkassen AB"}
+
+
+async def test_without_saleor_the_shop_has_no_name_and_the_page_still_opens(shop: Shop) -> None:
+    shop.fake.state.down = True
+
+    response = await shop.get("/shop")
+
+    assert response.status_code == 200
+    assert response.json() == {"name": None}
+
+
+async def test_the_session_gives_the_shops_time_zone(shop: Shop, gordon_url: str) -> None:
+    days = {"timezone": "Europe/Oslo"}
+    await shop.send("PUT", "/config", {"config": shop_config(gordon_url, delivery_days=days)})
+
+    response = await shop.get("/session")
+
+    assert response.json()["timezone"] == "Europe/Oslo"

@@ -14,7 +14,8 @@ from pydantic import SecretStr
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
-from saleor_gordon.sync import SyncServices, run_job
+from saleor_gordon.jobs.attempt import JobServices
+from saleor_gordon.jobs.worker import run_attempt
 from saleor_gordon.web.app import create_app
 from tests.e2e.conftest import shop_config
 from tests.support.fixtures import RunningSaleorFake
@@ -57,12 +58,12 @@ async def installed_shop(
 
 async def run_due_job(app: WebApp) -> JobStatus:
     runtime = app.runtime
-    job = await runtime.jobs.claim_next_job(
+    job = await runtime.queue.claim_next_job(
         worker_id="test", now=runtime.clock(), lease_seconds=30, per_installation_limit=8
     )
     assert job is not None
-    result = await run_job(SyncServices.from_runtime(runtime), job)
-    assert await runtime.jobs.finish_job(job, result, now=runtime.clock())
+    result = await run_attempt(JobServices.from_runtime(runtime), job)
+    assert await runtime.queue.finish_job(job, result, now=runtime.clock())
     return result.status
 
 
@@ -140,7 +141,7 @@ async def test_the_series_move_when_a_webhook_arrives_and_its_job_is_pushed(
     )
     gordon_calls = "saleor_gordon_gordon_request_seconds_count"
     # the 503, then the order unknown to Gordon (404) is created with POST; each attempt
-    # (a new SyncServices here) fetches its token with a POST too
+    # (a new JobServices here) fetches its token with a POST too
     for method, outcome, moved in (("PUT", "5xx", 1), ("PUT", "4xx", 1), ("POST", "2xx", 3)):
         delta = value(pushed, gordon_calls, method=method, outcome=outcome) - value(
             before, gordon_calls, method=method, outcome=outcome

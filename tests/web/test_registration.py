@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import httpx
 import pytest
 
 from saleor_gordon.saleor.graphql_client import SaleorClient
+from saleor_gordon.saleor.manifest import APP_ID
 from tests.support.fixtures import RunningSaleorFake
 from tests.web.conftest import (
     APP_URL,
@@ -24,6 +27,8 @@ from tests.web.conftest import (
 )
 
 SHOP_URL = "https://shop.example.com/graphql/"
+OUR_APP = {"id": RECORDED_APP_ID, "identifier": APP_ID}
+"""What ``{ app { id identifier } }`` answers with this app's token."""
 
 
 def register_headers(saleor_api_url: str | None = SHOP_URL) -> dict[str, str]:
@@ -177,7 +182,7 @@ async def test_refuses_when_the_jwks_endpoint_fails(open_sqlite_app: OpenApp) ->
     def saleor(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/.well-known/jwks.json":
             return httpx.Response(503)
-        return httpx.Response(200, json={"data": {"app": {"id": RECORDED_APP_ID}}})
+        return httpx.Response(200, json={"data": {"app": OUR_APP}})
 
     app = await open_sqlite_app(transport=httpx.MockTransport(saleor))
     # when
@@ -282,6 +287,9 @@ async def test_the_recorded_register_request_installs_the_recorded_shop(
     app_id_answer = json.loads(
         (samples_dir / "graphql_responses" / "app_id_app_token.json").read_text()
     )["body"]
+    # Recorded for { app { id } }; the app now asks for the identifier too (Saleor 3.19+), which
+    # Saleor answers with the id of the manifest the app was installed from.
+    app_id_answer["data"]["app"]["identifier"] = APP_ID
     seen: list[str] = []
 
     def recorded_saleor(request: httpx.Request) -> httpx.Response:
@@ -319,18 +327,22 @@ def graphql_saleor(answer: httpx.Response) -> httpx.MockTransport:
     return httpx.MockTransport(handler)
 
 
+NO_SALEOR = "no Saleor GraphQL API answered there within 10 s"
+
+
 @pytest.mark.parametrize(
     ("answer", "summary"),
     [
-        (httpx.Response(500, text="Traceback: remote detail"), "Saleor answered HTTP 500"),
+        (httpx.Response(500, text="Traceback: remote detail"), NO_SALEOR),
         (
             httpx.Response(200, json={"errors": [{"message": "remote detail"}], "data": None}),
             "Saleor answered with an error",
         ),
         (httpx.Response(200, json={"data": {"app": None}}), "Saleor refused the token"),
-        (httpx.Response(200, text="<html>remote detail</html>"), "did not answer like a Saleor"),
+        (httpx.Response(200, text="<html>remote detail</html>"), NO_SALEOR),
+        (httpx.Response(404, text="Not Found"), NO_SALEOR),
     ],
-    ids=["http-500", "graphql-error", "token-refused", "not-graphql"],
+    ids=["http-500", "graphql-error", "token-refused", "not-graphql", "http-404"],
 )
 async def test_a_failed_token_check_says_what_failed_in_the_apps_own_words(
     open_sqlite_app: OpenApp, answer: httpx.Response, summary: str
@@ -357,19 +369,48 @@ async def test_messages_show_the_api_url_without_credentials(open_sqlite_app: Op
     # when
     response = await app.client.post(
         REGISTER_PATH,
-        headers=register_headers("http://user:hunter2@127.0.0.1:9/graphql/?q=1"),
+        headers=register_headers("http://127.0.0.1:9/graphql/"),
         json={"auth_token": "a" * 30},
     )
     # then
     assert response.status_code == 401
     message = error_of(response)["message"]
-    assert "hunter2" not in message
     assert "http://127.0.0.1:9/graphql/:" in message
-    assert "Saleor could not be reached" in message
+    assert NO_SALEOR in message
     assert "((" not in message
 
 
-async def test_the_allow_list_refusal_shows_the_api_url_without_credentials(
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://user:hunter2@127.0.0.1:9/graphql/",
+        "http://127.0.0.1:9/graphql/?q=hunter2",
+        "http://127.0.0.1:9/graphql/#hunter2",
+    ],
+    ids=["userinfo", "query", "fragment"],
+)
+async def test_an_api_url_with_userinfo_query_or_fragment_is_refused_uncalled(
+    open_sqlite_app: OpenApp, url: str
+) -> None:
+    # given
+    outbound = ForbiddenOutbound()
+    app = await open_sqlite_app(transport=outbound)
+    # when
+    response = await app.client.post(
+        REGISTER_PATH, headers=register_headers(url), json={"auth_token": "a" * 30}
+    )
+    # then
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error == {
+        "code": "INVALID_SALEOR_API_URL",
+        "message": "The Saleor-Api-Url header must not contain a user name, a query (?) or a "
+        "fragment (#); check Saleor's PUBLIC_URL setting.",
+    }
+    assert outbound.requests == []
+
+
+async def test_the_allow_list_refusal_says_what_to_change(
     open_sqlite_app: OpenApp,
 ) -> None:
     # given
@@ -380,14 +421,17 @@ async def test_the_allow_list_refusal_shows_the_api_url_without_credentials(
     # when
     response = await app.client.post(
         REGISTER_PATH,
-        headers=register_headers("https://user:hunter2@evil.example.com/graphql/"),
+        headers=register_headers("https://evil.example.com/graphql/"),
         json={"auth_token": "a" * 30},
     )
     # then
     assert response.status_code == 403
     message = error_of(response)["message"]
-    assert "hunter2" not in message
-    assert "https://evil.example.com/graphql/" in message
+    assert message == (
+        "This app does not serve https://evil.example.com/graphql/: the URL is not among the "
+        "URLs that SALEOR_GORDON_ALLOWED_SALEOR_URLS allows. Ask its operator to allow this "
+        "Saleor with the setting SALEOR_GORDON_ALLOWED_SALEOR_URLS."
+    )
 
 
 async def test_the_jwks_refusal_is_one_sentence_naming_the_jwks_url(
@@ -397,7 +441,7 @@ async def test_the_jwks_refusal_is_one_sentence_naming_the_jwks_url(
     def saleor(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/.well-known/jwks.json":
             return httpx.Response(200, json={"keys": [{"kty": "EC", "kid": "remote detail"}]})
-        return httpx.Response(200, json={"data": {"app": {"id": RECORDED_APP_ID}}})
+        return httpx.Response(200, json={"data": {"app": OUR_APP}})
 
     app = await open_sqlite_app(transport=httpx.MockTransport(saleor))
     # when
@@ -423,7 +467,7 @@ async def test_the_token_is_used_and_stored_without_surrounding_whitespace(
         if request.url.path == "/.well-known/jwks.json":
             return httpx.Response(200, content=(samples_dir / "jwks.json").read_bytes())
         seen.append(request.headers["authorization"])
-        return httpx.Response(200, json={"data": {"app": {"id": RECORDED_APP_ID}}})
+        return httpx.Response(200, json={"data": {"app": OUR_APP}})
 
     app = await open_sqlite_app(transport=httpx.MockTransport(saleor))
     # when
@@ -436,3 +480,130 @@ async def test_the_token_is_used_and_stored_without_surrounding_whitespace(
     installation = await app.installation(SHOP_URL)
     assert installation is not None
     assert installation.token == token
+
+
+# --- whose token, and how often -----------------------------------------------------------------
+
+
+async def test_another_apps_token_for_our_saleor_changes_nothing(
+    open_app: OpenApp, saleor_fake: RunningSaleorFake
+) -> None:
+    """Another app installed in the same Saleor posts its own token for that Saleor."""
+    # given
+    app = await open_app()
+    ours = await install_from_fake(app, saleor_fake)
+    fetches = saleor_fake.state.jwks_fetches
+    other_token = saleor_fake.state.issue_other_app_token(app_id="QXBwOjk5")
+    # when
+    response = await saleor_fake.state.register(
+        app.client, f"{APP_URL}{REGISTER_PATH}", token=other_token
+    )
+    # then
+    assert response.status_code == 401
+    assert error_of(response) == {
+        "code": "FOREIGN_APP_TOKEN",
+        "message": f"The token belongs to another app in the Saleor at {saleor_fake.api_url}, "
+        "not to Gordon Delivery (manifest id se.gordondelivery.saleor); nothing was changed. "
+        "Install Gordon Delivery from its manifest URL in the Saleor Dashboard.",
+    }
+    assert await app.installation(saleor_fake.api_url) == ours
+    assert saleor_fake.state.jwks_fetches == fetches
+    # our Dashboard token still works; the other app's is refused
+    session = "/api/dashboard/session"
+    now = datetime.now(UTC)
+    for claims, status in [({}, 200), ({"app": "QXBwOjk5"}, 401)]:
+        token = saleor_fake.state.dashboard_token(now=now, **claims)
+        answer = await app.client.get(
+            session, headers={"authorization-bearer": token, "saleor-api-url": ours.saleor_api_url}
+        )
+        assert answer.status_code == status, answer.text
+
+
+async def test_a_token_of_an_app_without_a_manifest_is_refused(
+    open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake
+) -> None:
+    app = await open_sqlite_app()
+    token = saleor_fake.state.issue_other_app_token(identifier=None)
+
+    response = await saleor_fake.state.register(
+        app.client, f"{APP_URL}{REGISTER_PATH}", token=token
+    )
+
+    assert response.status_code == 401
+    assert error_of(response)["code"] == "FOREIGN_APP_TOKEN"
+    assert await app.installation(saleor_fake.api_url) is None
+
+
+async def test_our_own_reinstall_with_a_new_app_id_replaces_the_installation(
+    open_app: OpenApp, saleor_fake: RunningSaleorFake, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Removing and installing the app again: Saleor gives it a new id, same manifest id."""
+    # given
+    app = await open_app()
+    first = await install_from_fake(app, saleor_fake)
+    saleor_fake.state.revoke_all_tokens()
+    saleor_fake.state.app_id = "QXBwOjQy"
+    # when
+    with caplog.at_level(logging.INFO, logger="saleor_gordon.web.registration"):
+        second = await install_from_fake(app, saleor_fake)
+    # then
+    assert (second.id, second.app_id) == (first.id, "QXBwOjQy")
+    assert (
+        f"installation.replaced saleor_api_url={saleor_fake.api_url} old_app_id={first.app_id} "
+        "new_app_id=QXBwOjQy"
+    ) in caplog.messages
+
+
+async def test_registrations_are_limited_per_client_address(open_sqlite_app: OpenApp) -> None:
+    # given: three attempts a minute from one address, each for another (unreachable) Saleor
+    outbound = httpx.MockTransport(lambda request: httpx.Response(503))
+    app = await open_sqlite_app(transport=outbound, register_rate_per_client=3)
+    # when
+    statuses = []
+    for number in range(4):
+        response = await app.client.post(
+            REGISTER_PATH,
+            headers=register_headers(f"https://shop-{number}.example.com/graphql/"),
+            json={"auth_token": "a" * 30},
+        )
+        statuses.append(response.status_code)
+    # then
+    assert statuses == [401, 401, 401, 429]
+    retry = response.headers["retry-after"]
+    assert 18 <= int(retry) <= 20  # a new attempt every 20 s, less what passed since the first
+    assert error_of(response) == {
+        "code": "TOO_MANY_REGISTRATIONS",
+        "message": f"Too many installation attempts from this address; try again in {retry} s.",
+    }
+
+
+async def test_registrations_are_limited_per_claimed_saleor(open_sqlite_app: OpenApp) -> None:
+    # given
+    calls: list[str] = []
+
+    def saleor(request: httpx.Request) -> httpx.Response:
+        calls.append(str(request.url))
+        return httpx.Response(503)
+
+    app = await open_sqlite_app(transport=httpx.MockTransport(saleor), register_rate_per_saleor=2)
+    # when
+    statuses = []
+    for _ in range(3):
+        response = await app.client.post(
+            REGISTER_PATH, headers=register_headers(), json={"auth_token": "a" * 30}
+        )
+        statuses.append(response.status_code)
+    other = await app.client.post(
+        REGISTER_PATH,
+        headers=register_headers("https://other.example.com/graphql/"),
+        json={"auth_token": "a" * 30},
+    )
+    # then: the third attempt for shop.example.com made no call; another Saleor is not held up
+    assert statuses == [401, 401, 429]
+    retry = response.headers["retry-after"]
+    assert 28 <= int(retry) <= 30
+    assert error_of(response)["message"] == (
+        f"Too many installation attempts for {SHOP_URL}; try again in {retry} s."
+    )
+    assert calls == [SHOP_URL, SHOP_URL, "https://other.example.com/graphql/"]
+    assert other.status_code == 401

@@ -1,13 +1,20 @@
 // Calls to the app's Dashboard API with the Dashboard token, as @saleor/app-sdk does
-// (`authorization-bearer` and `saleor-api-url` headers). Errors become ApiError with the app's
-// message, its code and, for a configuration that does not validate, the problems by field.
+// (`authorization-bearer` and `saleor-api-url` headers). A refusal becomes ApiError with the app's
+// code, its parameters and English message (the page words the code: i18n.say), and, for a
+// configuration that does not validate, the problems by field.
 
 export class ApiError extends Error {
-  constructor(status, code, message, problems = []) {
+  constructor(status, code, message, { params = {}, problems = [] } = {}) {
     super(message);
     this.status = status;
     this.code = code;
+    this.params = params;
     this.problems = problems;
+  }
+
+  /** As a server message for i18n.say(): {code, params, message}. */
+  get entry() {
+    return { code: `error.${this.code}`, params: this.params, message: this.message };
   }
 }
 
@@ -58,12 +65,10 @@ export class Api {
     }
     if (!response.ok) {
       const error = (data && data.error) || {};
-      throw new ApiError(
-        response.status,
-        error.code || "HTTP_ERROR",
-        error.message || `The app answered HTTP ${response.status}.`,
-        Array.isArray(error.problems) ? error.problems : [],
-      );
+      throw new ApiError(response.status, error.code || "HTTP_ERROR", error.message || `The app answered HTTP ${response.status}.`, {
+        params: error.params && typeof error.params === "object" ? error.params : {},
+        problems: Array.isArray(error.problems) ? error.problems : [],
+      });
     }
     return data;
   }

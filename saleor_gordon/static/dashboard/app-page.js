@@ -1,83 +1,87 @@
-// The app's page in the Dashboard (the manifest's appUrl): Overview and Configuration tabs.
+// The app's page in the Dashboard (the manifest's appUrl): the Orders and Configuration screens
+// under a header with the shop's name. Each screen keeps its own state while the other is shown.
 
-import { boot, errorNotice } from "./boot.js";
-import { renderConfig } from "./config-form.js";
-import { clear, h } from "./dom.js";
-import { renderOverview } from "./overview.js";
+import { boot } from "./boot.js";
+import { configScreen, configView } from "./config-form.js";
+import { ordersScreen, ordersView } from "./orders.js";
+import { errorNotice, notice } from "./ui.js";
+import { html, nothing } from "./vendor/lit-html/lit-html.js";
 
-boot(async ({ api, bridge, root }) => {
-  let session;
-  try {
-    session = await api.get("/session");
-  } catch (error) {
-    root.append(errorNotice(error, "Gordon Delivery could not open"));
-    return;
-  }
-  const panel = h("div", { id: "panel", role: "tabpanel", tabindex: "0" });
-  const tabs = [
-    { id: "overview", label: "Orders" },
-    { id: "configuration", label: "Configuration" },
-  ];
-  const buttons = tabs.map((tab) =>
-    h(
-      "button",
-      { class: "tab", type: "button", role: "tab", id: `tab-${tab.id}`, "aria-controls": "panel", onclick: () => show(tab.id) },
-      tab.label,
-    ),
-  );
-  const tablist = h("div", { class: "tabs", role: "tablist", "aria-label": "Gordon Delivery" }, buttons);
-  tablist.addEventListener("keydown", (event) => {
-    const index = buttons.indexOf(document.activeElement);
-    if (index < 0) return;
-    let next = null;
-    if (event.key === "ArrowRight") next = (index + 1) % buttons.length;
-    if (event.key === "ArrowLeft") next = (index - 1 + buttons.length) % buttons.length;
-    if (event.key === "Home") next = 0;
-    if (event.key === "End") next = buttons.length - 1;
-    if (next === null) return;
-    event.preventDefault();
-    buttons[next].focus();
-    show(tabs[next].id);
-  });
-  const banners = [];
-  if (session.token_revoked) {
-    banners.push(
-      h(
-        "div",
-        { class: "notice notice-error", role: "alert" },
-        "Saleor no longer accepts this app's token, so orders are not being sent. Reinstall the app in the Dashboard.",
-      ),
-    );
-  }
-  root.append(
-    h(
-      "div",
-      { class: "page" },
-      h(
-        "header",
-        { class: "page-header" },
-        h("h1", {}, "Gordon Delivery"),
-        h("span", { class: "shop" }, session.saleor_api_url),
-        h("span", { class: "spacer" }),
-        tablist,
-      ),
-      banners,
-      panel,
-    ),
-  );
-  let overview = null;
-  function show(id) {
-    for (const [index, tab] of tabs.entries()) {
-      const selected = tab.id === id;
-      buttons[index].setAttribute("aria-selected", String(selected));
-      buttons[index].tabIndex = selected ? 0 : -1;
+const TABS = [
+  { id: "orders", label: "tab.orders" },
+  { id: "configuration", label: "tab.configuration" },
+];
+
+const page = {
+  title: "app.title",
+  state: "loading", // loading | ready | error
+  error: null,
+  tab: null,
+  shopName: null,
+  screens: {},
+
+  async start(ctx) {
+    try {
+      [ctx.session, ctx.knowledge] = await Promise.all([ctx.api.get("/session"), ctx.api.get("/knowledge")]);
+    } catch (error) {
+      page.state = "error";
+      page.error = error;
+      ctx.update();
+      return;
     }
-    panel.setAttribute("aria-labelledby", `tab-${id}`);
-    if (overview) overview.stop();
-    overview = null;
-    clear(panel);
-    if (id === "overview") overview = renderOverview({ api, bridge, root: panel });
-    else renderConfig({ api, bridge, root: panel, session, onSaved: () => (session.configured = true) });
-  }
-  show(session.configured ? "overview" : "configuration");
-});
+    ctx.i18n.setTimeZone(ctx.session.timezone);
+    page.screens = { orders: ordersScreen(ctx), configuration: configScreen(ctx) };
+    page.state = "ready";
+    show(ctx, ctx.session.configured ? "orders" : "configuration");
+    ctx.api.get("/shop").then(
+      (shop) => {
+        page.shopName = shop.name;
+        ctx.update();
+      },
+      () => {}, // the header keeps the shop's address
+    );
+  },
+
+  view(ctx) {
+    const { t } = ctx;
+    if (page.state === "loading") return html`<p class="spinner" role="status">${t("common.loading")}</p>`;
+    if (page.state === "error") return errorNotice(ctx, page.error, "app.open_failed");
+    const shop = page.shopName || new URL(ctx.session.saleor_api_url).host;
+    return html`<div class="page">
+      <header class="page-header">
+        <div class="titles"><h1>Gordon Delivery</h1><span class="shop">${shop}</span></div>
+        <span class="spacer"></span>
+        <div class="tabs" role="tablist" aria-label="Gordon Delivery" @keydown=${(event) => keyOnTabs(ctx, event)}>
+          ${TABS.map(
+            (tab) => html`<button class="tab" type="button" role="tab" id="tab-${tab.id}" aria-controls="panel"
+              aria-selected=${String(page.tab === tab.id)} tabindex=${page.tab === tab.id ? "0" : "-1"}
+              @click=${() => show(ctx, tab.id)}>${t(tab.label)}</button>`,
+          )}
+        </div>
+      </header>
+      ${ctx.session.token_revoked ? notice("error", t("app.token_revoked"), { role: "alert" }) : nothing}
+      <div id="panel" role="tabpanel" tabindex="0" aria-labelledby="tab-${page.tab}">
+        ${page.tab === "orders" ? ordersView(ctx, page.screens.orders) : configView(ctx, page.screens.configuration)}
+      </div>
+    </div>`;
+  },
+};
+
+function show(ctx, id) {
+  if (page.tab && page.tab !== id) page.screens[page.tab].stop();
+  page.tab = id;
+  page.screens[id].start();
+  ctx.update();
+}
+
+function keyOnTabs(ctx, event) {
+  const index = TABS.findIndex((tab) => tab.id === page.tab);
+  const next = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: TABS.length - 1 }[event.key];
+  if (next === undefined) return;
+  event.preventDefault();
+  const tab = TABS[(next + TABS.length) % TABS.length];
+  show(ctx, tab.id);
+  ctx.rendered().then(() => document.getElementById(`tab-${tab.id}`)?.focus());
+}
+
+boot(page);

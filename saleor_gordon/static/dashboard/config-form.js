@@ -1,631 +1,609 @@
-// The configuration screen: Gordon account, when to send, delivery-group rules, delivery days.
+// The Configuration screen: Gordon account, when orders are sent, delivery-group rules, delivery
+// days.
 //
 // The server validates (one validation path for the Dashboard and `saleor-gordon config set`);
-// this form only collects values and shows each problem beside the field its path names.
-// Keys the form does not know are kept as they were stored.
+// the screen keeps what is typed in one state object, sends the whole configuration, and shows
+// each problem the server names beside its field, in the staff user's language. What a new
+// configuration starts with, the environments, events, item types, time zones and countries come
+// from the server's knowledge.
 
 import { ApiError } from "./api.js";
-import { errorNotice } from "./boot.js";
-import { clear, h, uid } from "./dom.js";
+import { errorNotice, notice } from "./ui.js";
+import { html, nothing } from "./vendor/lit-html/lit-html.js";
+import { live } from "./vendor/lit-html/directives/live.js";
+import { repeat } from "./vendor/lit-html/directives/repeat.js";
 
-const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
-const TRIGGER_LABELS = {
-  ORDER_CREATED: "Order created",
-  ORDER_CONFIRMED: "Order confirmed",
-  ORDER_FULLY_PAID: "Order fully paid",
-};
-const HOLIDAY_COUNTRIES = [
-  ["", "No public holidays"],
-  ["SE", "Sweden"],
-  ["NO", "Norway"],
-  ["DK", "Denmark"],
-  ["FI", "Finland"],
-];
-const TIMEZONES = ["Europe/Stockholm", "Europe/Oslo", "Europe/Copenhagen", "Europe/Helsinki", "UTC"];
+const PREVIEW_DELAY_MS = 300;
+let ruleKeys = 0;
 
-// The client secret is write-only: its field only says whether the app has one stored.
-function secretPlaceholder(secretSet) {
-  return secretSet ? "•••••••• (stored; leave empty to keep)" : "Not set";
-}
-
-function secretHint(secretSet) {
-  return secretSet ? "A secret is stored. It is never shown; type a new one to replace it." : "No secret stored yet.";
-}
-
-function defaults(environments) {
+export function configScreen(ctx) {
   return {
-    gordon: { base_url: environments[0].base_url, client_id: "", client_secret: "" },
-    trigger_events: ["ORDER_FULLY_PAID"],
-    external_ref_prefix: "",
-    delivery_groups: [{ deliverygroup: "" }],
-    default_time_window: "",
-    delivery_days: {
-      timezone: "Europe/Stockholm",
-      cutoff: "14:00",
-      weekdays: [1, 2, 3, 4, 5],
-      lead_days: 1,
-      holiday_country: "SE",
+    state: "loading", // loading | ready | error
+    error: null,
+    stored: null, // ConfigOut: config (no secret), client_secret_set, problems
+    options: null, // ShopOptionsOut
+    form: null,
+    problems: [], // the server's problems of the last save or test
+    summary: null, // {titleKey, problems}
+    test: null, // {state: "asking"} | {state: "done", result} | {state: "failed", error}
+    preview: null, // {state: "ready", result} | {state: "failed", error}
+    saving: false,
+    saved: null, // "saved" | "failed"
+    previewTimer: null,
+    started: false,
+    start() {
+      if (this.started) return;
+      this.started = true;
+      load(ctx, this);
     },
+    stop() {},
   };
 }
 
-export async function renderConfig({ api, bridge, root, session, onSaved }) {
-  root.append(h("p", { class: "spinner", role: "status" }, "Loading the configuration…"));
-  let stored;
-  let options;
+async function load(ctx, screen) {
   try {
-    [stored, options] = await Promise.all([api.get("/config"), loadOptions(api)]);
+    const [stored, options] = await Promise.all([ctx.api.get("/config"), loadOptions(ctx)]);
+    screen.stored = stored;
+    screen.options = options;
+    screen.form = formOf(stored.config, ctx.knowledge.defaults);
+    screen.state = "ready";
+    schedulePreview(ctx, screen, 0);
   } catch (error) {
-    clear(root).append(errorNotice(error));
-    return;
+    screen.state = "error";
+    screen.error = error;
   }
-  clear(root);
-  new ConfigForm({ api, bridge, root, session, stored, options, onSaved }).render();
+  ctx.update();
 }
 
-async function loadOptions(api) {
+async function loadOptions(ctx) {
   try {
-    return await api.get("/shop-options");
+    return await ctx.api.get("/shop-options");
   } catch (error) {
     if (error instanceof ApiError && error.status >= 500) {
-      return { channels: [], warehouses: [], shipping_methods: null, shipping_methods_note: error.message, failed: true };
+      return { channels: [], warehouses: [], shipping_methods: null, failed: error };
     }
     throw error;
   }
 }
 
-class ConfigForm {
-  constructor({ api, bridge, root, session, stored, options, onSaved }) {
-    this.api = api;
-    this.bridge = bridge;
-    this.root = root;
-    this.session = session;
-    this.stored = stored;
-    this.options = options;
-    this.onSaved = onSaved;
-    this.readOnly = !session.can_configure;
-    this.doc = structuredClone(stored.config || defaults(stored.environments));
-    this.doc.gordon = { ...this.doc.gordon, client_secret: "" };
-    this.rules = (this.doc.delivery_groups || []).map((rule) => ({ ...rule }));
-    this.fields = new Map(); // JSON path -> {input, error}
-    this.previewTimer = null;
-  }
+/** The form's state from a stored configuration (or the server's defaults); the secret is never in it. */
+function formOf(config, defaults) {
+  const doc = config || defaults;
+  const days = { ...defaults.delivery_days, ...(doc.delivery_days || {}) };
+  const rules = doc.delivery_groups && doc.delivery_groups.length ? doc.delivery_groups : [{}];
+  return {
+    base_url: doc.gordon?.base_url || "",
+    client_id: doc.gordon?.client_id || "",
+    client_secret: "",
+    trigger_events: [...(doc.trigger_events || defaults.trigger_events)],
+    external_ref_prefix: doc.external_ref_prefix || "",
+    default_item_type: doc.default_item_type || "",
+    rules: rules.map(ruleOf),
+    default_time_window: doc.default_time_window || "",
+    days: {
+      timezone: days.timezone || "",
+      cutoff: days.cutoff || "",
+      weekdays: [...(days.weekdays || [])],
+      lead_days: String(days.lead_days ?? ""),
+      holiday_country: days.holiday_country || "",
+    },
+  };
+}
 
-  render() {
-    const form = h("form", { novalidate: true, "aria-label": "Gordon Delivery configuration" });
-    form.addEventListener("submit", (event) => {
+function ruleOf(rule) {
+  ruleKeys += 1;
+  return {
+    key: ruleKeys,
+    channel: rule.channel || "",
+    shipping_method: rule.shipping_method || "",
+    warehouse: rule.warehouse || "",
+    deliverygroup: rule.deliverygroup || "",
+    time_window: rule.time_window || "",
+  };
+}
+
+/** The configuration document the form stands for (only keys the server knows). */
+function documentOf(form) {
+  const text = (value) => value.trim() || null;
+  return {
+    gordon: { base_url: form.base_url.trim(), client_id: form.client_id.trim(), client_secret: form.client_secret.trim() },
+    trigger_events: form.trigger_events,
+    external_ref_prefix: form.external_ref_prefix.trim(),
+    delivery_groups: form.rules.map((rule) => ({
+      deliverygroup: rule.deliverygroup.trim(),
+      channel: text(rule.channel),
+      shipping_method: text(rule.shipping_method),
+      warehouse: text(rule.warehouse),
+      time_window: text(rule.time_window),
+    })),
+    default_time_window: text(form.default_time_window),
+    delivery_days: daysOf(form),
+    default_item_type: form.default_item_type || null,
+  };
+}
+
+function daysOf(form) {
+  const lead = form.days.lead_days.trim();
+  return {
+    timezone: form.days.timezone.trim(),
+    cutoff: form.days.cutoff.trim(),
+    weekdays: [...form.days.weekdays].sort(),
+    lead_days: lead !== "" && !Number.isNaN(Number(lead)) ? Number(lead) : lead,
+    holiday_country: form.days.holiday_country || null,
+  };
+}
+
+/** The stored secret is used only for the account it was stored with (same URL and client ID). */
+function secretState(screen) {
+  const stored = screen.stored;
+  if (!stored.client_secret_set) return "none";
+  if (screen.form.client_secret.trim()) return "replacing";
+  const gordon = stored.config?.gordon || {};
+  const same = (a, b) => String(a || "").trim().replace(/\/$/, "") === String(b || "").trim().replace(/\/$/, "");
+  return same(gordon.base_url, screen.form.base_url) && same(gordon.client_id, screen.form.client_id) ? "kept" : "not_reused";
+}
+
+// --- actions --------------------------------------------------------------------------------------
+
+function edit(ctx, screen, change, { preview = false } = {}) {
+  change(screen.form);
+  screen.saved = null;
+  if (preview) schedulePreview(ctx, screen);
+  ctx.update();
+}
+
+function schedulePreview(ctx, screen, delay = PREVIEW_DELAY_MS) {
+  clearTimeout(screen.previewTimer);
+  screen.previewTimer = setTimeout(() => runPreview(ctx, screen), delay);
+}
+
+async function runPreview(ctx, screen) {
+  try {
+    const result = await ctx.api.post("/config/delivery-date-preview", { delivery_days: daysOf(screen.form) });
+    screen.preview = { state: "ready", result };
+    screen.problems = screen.problems.filter((p) => !p.path.startsWith("delivery_days."));
+  } catch (error) {
+    screen.preview = { state: "failed", error };
+    if (error instanceof ApiError) {
+      screen.problems = [...screen.problems.filter((p) => !p.path.startsWith("delivery_days.")), ...error.problems];
+    }
+  }
+  ctx.update();
+}
+
+async function testConnection(ctx, screen) {
+  screen.test = { state: "asking" };
+  screen.problems = screen.problems.filter((p) => !p.path.startsWith("gordon."));
+  ctx.update();
+  try {
+    const result = await ctx.api.post("/config/test-connection", { gordon: documentOf(screen.form).gordon });
+    screen.test = { state: "done", result };
+  } catch (error) {
+    screen.test = { state: "failed", error };
+    if (error instanceof ApiError) screen.problems = [...screen.problems, ...error.problems];
+  }
+  ctx.update();
+}
+
+async function save(ctx, screen) {
+  screen.saving = true;
+  screen.saved = null;
+  screen.summary = null;
+  screen.problems = [];
+  ctx.update();
+  try {
+    const saved = await ctx.api.put("/config", { config: documentOf(screen.form) });
+    const stored = await ctx.api.get("/config");
+    screen.stored = { ...stored, client_secret_set: saved.client_secret_set };
+    screen.form.client_secret = "";
+    screen.saved = "saved";
+    ctx.session.configured = true;
+    ctx.bridge.notify("success", ctx.t("toast.saved_title"), ctx.t("toast.saved_text"));
+  } catch (error) {
+    screen.saved = "failed";
+    screen.problems = error instanceof ApiError ? error.problems : [];
+    screen.summary = { error };
+    const text = error instanceof ApiError && error.problems.length
+      ? ctx.t("config.problems_count", { count: error.problems.length })
+      : ctx.i18n.say(error.entry || { message: error.message });
+    ctx.bridge.notify("error", ctx.t("toast.not_saved_title"), text);
+  } finally {
+    screen.saving = false;
+  }
+  await ctx.rendered();
+  if (screen.saved === "failed") {
+    (document.querySelector('#panel [aria-invalid="true"]') || document.getElementById("config-summary"))?.focus();
+  }
+}
+
+function addRule(ctx, screen) {
+  const rule = ruleOf({});
+  edit(ctx, screen, (form) => form.rules.push(rule));
+  ctx.rendered().then(() => document.querySelector(`[data-rule-key="${rule.key}"] select, [data-rule-key="${rule.key}"] input`)?.focus());
+}
+
+function moveRule(ctx, screen, index, delta) {
+  const rule = screen.form.rules[index];
+  edit(ctx, screen, (form) => {
+    form.rules.splice(index, 1);
+    form.rules.splice(index + delta, 0, rule);
+  });
+  const direction = delta < 0 ? "up" : "down";
+  ctx.rendered().then(() => {
+    const row = document.querySelector(`[data-rule-key="${rule.key}"]`);
+    const button = row?.querySelector(`[data-move="${direction}"]:not(:disabled)`) || row?.querySelector("button:not(:disabled)");
+    button?.focus();
+  });
+}
+
+function removeRule(ctx, screen, index) {
+  edit(ctx, screen, (form) => form.rules.splice(index, 1));
+  const next = screen.form.rules[Math.min(index, screen.form.rules.length - 1)];
+  if (next) ctx.rendered().then(() => document.querySelector(`[data-rule-key="${next.key}"] select, [data-rule-key="${next.key}"] input`)?.focus());
+}
+
+// --- view -----------------------------------------------------------------------------------------
+
+export function configView(ctx, screen) {
+  const { t } = ctx;
+  if (screen.state === "loading") return html`<p class="spinner" role="status">${t("config.loading")}</p>`;
+  if (screen.state === "error") return errorNotice(ctx, screen.error, "config.load_failed");
+  const readOnly = !ctx.session.can_configure;
+  return html`<form novalidate aria-label=${t("config.form_label")} @submit=${(event) => {
       event.preventDefault();
-      this.save();
-    });
-    this.summary = h("div", { class: "notice", tabindex: "-1" });
-    if (this.readOnly) {
-      form.append(
-        h(
-          "div",
-          { class: "notice notice-info", role: "note" },
-          "You can look at the configuration. Changing it needs the “Manage apps” permission in Saleor.",
-        ),
-      );
-    }
-    if (this.stored.problems.length) {
-      form.append(
-        h(
-          "div",
-          { class: "notice notice-warning", role: "alert" },
-          "The stored configuration no longer validates; orders wait until it is fixed and saved.",
-          h("ul", {}, this.stored.problems.map((p) => h("li", {}, `${p.path}: ${p.message}`))),
-        ),
-      );
-    }
-    if (!this.stored.config) {
-      this.welcome = form.appendChild(
-        h(
-          "div",
-          { class: "notice notice-info", role: "note" },
-          h("strong", {}, "Welcome. "),
-          "Enter your Gordon API credentials, test them, add a delivery group and save. Orders that " +
-            "arrived before will be sent then.",
-        ),
-      );
-    }
-    form.append(this.summary);
-    form.append(this.gordonCard(), this.triggerCard(), this.rulesCard(), this.daysCard());
-    this.saveStatus = h("span", { class: "status", role: "status", "aria-live": "polite" });
-    this.saveButton = h("button", { class: "btn btn-primary", type: "submit", disabled: this.readOnly }, "Save");
-    form.append(h("div", { class: "save-bar" }, this.saveStatus, this.saveButton));
-    if (this.readOnly) for (const element of form.querySelectorAll("input, select, button")) element.disabled = true;
-    this.root.append(form);
-    this.schedulePreview(0);
-  }
-
-  // --- building blocks ------------------------------------------------------------------
-
-  field(path, label, input, hint) {
-    const id = input.id || uid("field");
-    input.id = id;
-    const error = h("div", { class: "field-error", id: `${id}-error` });
-    const hintElement = hint ? h("div", { class: "hint", id: `${id}-hint` }, hint) : null;
-    if (path === "gordon.client_secret") this.secretHint = hintElement;
-    input.setAttribute("aria-describedby", [hintElement && hintElement.id, error.id].filter(Boolean).join(" "));
-    input.dataset.path = path;
-    this.fields.set(path, { input, error });
-    return h("div", { class: "field" }, h("label", { for: id }, label), input, hintElement, error);
-  }
-
-  group(path, legend, content, hint) {
-    const error = h("div", { class: "field-error", id: uid("group-error") });
-    const fieldset = h(
-      "fieldset",
-      { class: "field", "aria-describedby": error.id },
-      h("legend", { class: "legend" }, legend),
-      content,
-      hint ? h("div", { class: "hint" }, hint) : null,
-      error,
-    );
-    this.fields.set(path, { input: fieldset.querySelector("input") || fieldset, error, group: fieldset });
-    return fieldset;
-  }
-
-  card(title, description, ...content) {
-    const headingId = uid("card");
-    return h(
-      "section",
-      { class: "card", "aria-labelledby": headingId },
-      h("div", { class: "card-header" }, h("div", { class: "text" }, h("h2", { id: headingId }, title), h("p", {}, description))),
-      ...content,
-    );
-  }
-
-  // --- Gordon account ---------------------------------------------------------------------
-
-  gordonCard() {
-    const environments = this.stored.environments;
-    const baseUrl = h("input", { type: "url", value: this.doc.gordon.base_url || "", autocomplete: "off", spellcheck: "false" });
-    const environment = h(
-      "select",
-      {},
-      environments.map((env) => h("option", { value: env.base_url }, env.name)),
-      h("option", { value: "" }, "Other (enter the URL)"),
-    );
-    const syncEnvironment = () => {
-      const known = environments.find((env) => env.base_url === baseUrl.value.trim().replace(/\/$/, ""));
-      environment.value = known ? known.base_url : "";
-    };
-    syncEnvironment();
-    environment.addEventListener("change", () => {
-      if (environment.value) baseUrl.value = environment.value;
-      else baseUrl.focus();
-    });
-    baseUrl.addEventListener("input", syncEnvironment);
-    this.baseUrl = baseUrl;
-    this.clientId = h("input", { type: "text", value: this.doc.gordon.client_id || "", autocomplete: "off", spellcheck: "false" });
-    const secretSet = this.stored.client_secret_set;
-    this.clientSecret = h("input", {
-      type: "password",
-      value: "",
-      autocomplete: "new-password",
-      placeholder: secretPlaceholder(secretSet),
-    });
-    this.connectionResult = h("div", { class: "result", role: "status", "aria-live": "polite" });
-    const test = h("button", { class: "btn", type: "button", onclick: () => this.testConnection(test) }, "Test connection");
-    return this.card(
-      "Gordon account",
-      "The API credentials from Gordon's Last Mile Platform (Account → API Credentials).",
-      h(
-        "div",
-        { class: "grid" },
-        this.field("gordon.environment", "Environment", environment),
-        this.field("gordon.base_url", "Gordon API URL", baseUrl),
-        this.field("gordon.client_id", "Client ID", this.clientId),
-        this.field("gordon.client_secret", "Client secret", this.clientSecret, secretHint(secretSet)),
-      ),
-      h("div", { class: "actions spaced" }, test, this.connectionResult),
-    );
-  }
-
-  gordonValues() {
-    return {
-      ...this.doc.gordon,
-      base_url: this.baseUrl.value.trim(),
-      client_id: this.clientId.value.trim(),
-      client_secret: this.clientSecret.value.trim(),
-    };
-  }
-
-  async testConnection(button) {
-    button.disabled = true;
-    this.clearErrors("gordon.");
-    this.connectionResult.className = "result";
-    this.connectionResult.textContent = "Asking Gordon…";
-    try {
-      const result = await this.api.post("/config/test-connection", { gordon: this.gordonValues() });
-      this.connectionResult.className = `result ${result.ok ? "result-ok" : "result-error"}`;
-      this.connectionResult.textContent = result.ok ? `✓ ${result.message}` : `Not connected: ${result.message}`;
-    } catch (error) {
-      this.connectionResult.className = "result result-error";
-      this.connectionResult.textContent = error.message;
-      if (error instanceof ApiError) this.showProblems(error.problems, false);
-    } finally {
-      button.disabled = this.readOnly;
-    }
-  }
-
-  // --- when to send -----------------------------------------------------------------------
-
-  triggerCard() {
-    const chosen = new Set(this.doc.trigger_events || []);
-    this.triggers = this.stored.trigger_events.map((event) =>
-      h("input", { type: "checkbox", value: event, checked: chosen.has(event) }),
-    );
-    const checks = h(
-      "div",
-      { class: "checks" },
-      this.triggers.map((input, index) =>
-        h("label", { class: "check" }, input, TRIGGER_LABELS[this.stored.trigger_events[index]] || input.value),
-      ),
-    );
-    this.prefix = h("input", { type: "text", value: this.doc.external_ref_prefix || "", maxlength: "20" });
-    this.itemType = h(
-      "select",
-      {},
-      h("option", { value: "" }, "As the products say (gordon.type)"),
-      this.stored.item_types.map((type) => h("option", { value: type }, type[0].toUpperCase() + type.slice(1))),
-    );
-    this.itemType.value = this.doc.default_item_type || "";
-    return this.card(
-      "When orders are sent",
-      "An order goes to Gordon once it reaches one of these events; later changes update it and cancellations withdraw it.",
-      h(
-        "div",
-        { class: "grid" },
-        this.group("trigger_events", "Send when", checks, "Usually “Order fully paid”."),
-        this.field(
-          "external_ref_prefix",
-          "External reference prefix",
-          this.prefix,
-          "Put before the order number in Gordon, e.g. SE- for SE-1042. Empty: the number alone.",
-        ),
-        this.field(
-          "default_item_type",
-          "Default item type",
-          this.itemType,
-          "For items whose product or variant has no gordon.type metadata.",
-        ),
-      ),
-    );
-  }
-
-  // --- delivery groups --------------------------------------------------------------------
-
-  rulesCard() {
-    this.rulesList = h("div", { class: "rules" });
-    const add = h(
-      "button",
-      {
-        class: "btn",
-        type: "button",
-        onclick: () => {
-          this.collectRules();
-          this.rules.push({ deliverygroup: "" });
-          this.renderRules();
-          this.rulesList.lastElementChild.querySelector("select, input").focus();
-        },
-      },
-      "Add rule",
-    );
-    const note = this.options.shipping_methods_note
-      ? h("div", { class: `notice ${this.options.failed ? "notice-error" : "notice-warning"}`, role: "note" }, this.options.shipping_methods_note)
-      : null;
-    const card = this.card(
-      "Delivery groups",
-      "Which orders go to which Gordon delivery group. The first rule that matches an order wins; an empty condition matches any order.",
-      note,
-      this.rulesList,
-      h("div", { class: "actions spaced" }, add),
-    );
-    this.rulesError = h("div", { class: "field-error", role: "alert" });
-    card.insertBefore(this.rulesError, this.rulesList);
-    this.fields.set("delivery_groups", { input: add, error: this.rulesError });
-    this.renderRules();
-    return card;
-  }
-
-  renderRules() {
-    for (const key of [...this.fields.keys()]) if (key.startsWith("delivery_groups[")) this.fields.delete(key);
-    clear(this.rulesList);
-    this.rules.forEach((rule, index) => this.rulesList.append(this.ruleRow(rule, index)));
-    if (this.readOnly) for (const element of this.rulesList.querySelectorAll("input, select, button")) element.disabled = true;
-  }
-
-  ruleRow(rule, index) {
-    const path = `delivery_groups[${index}]`;
-    const count = this.rules.length;
-    const move = (delta) => {
-      this.collectRules();
-      const [moved] = this.rules.splice(index, 1);
-      this.rules.splice(index + delta, 0, moved);
-      this.renderRules();
-      const label = delta < 0 ? "Move up" : "Move down";
-      const row = this.rulesList.children[index + delta];
-      (row.querySelector(`[aria-label^="${label}"]`) || row.querySelector("button")).focus();
-    };
-    const remove = () => {
-      this.collectRules();
-      this.rules.splice(index, 1);
-      this.renderRules();
-      const next = this.rulesList.children[Math.min(index, this.rules.length - 1)];
-      if (next) next.querySelector("select, input").focus();
-    };
-    const channel = this.select(
-      "Any channel",
-      this.options.channels.map((c) => ({ value: c.slug, label: c.is_active ? `${c.name} (${c.slug})` : `${c.name} (${c.slug}, inactive)` })),
-      rule.channel,
-    );
-    const method = this.methodInput(rule.shipping_method);
-    const warehouse = this.select(
-      "Any warehouse",
-      this.options.warehouses.map((w) => ({ value: w.slug, label: w.name, also: [w.id, w.name] })),
-      rule.warehouse,
-    );
-    const group = h("input", { type: "text", value: rule.deliverygroup || "", placeholder: "As named in Gordon" });
-    const window_ = h("input", { type: "text", value: rule.time_window || "", placeholder: "Default time window" });
-    const row = h(
-      "div",
-      { class: "rule", dataset: { index: String(index) } },
-      h(
-        "div",
-        { class: "rule-head" },
-        h("span", { class: "title" }, `Rule ${index + 1}`),
-        h("button", { class: "btn btn-small btn-icon", type: "button", "aria-label": `Move up rule ${index + 1}`, disabled: index === 0, onclick: () => move(-1) }, "↑"),
-        h("button", { class: "btn btn-small btn-icon", type: "button", "aria-label": `Move down rule ${index + 1}`, disabled: index === count - 1, onclick: () => move(1) }, "↓"),
-        h("button", { class: "btn btn-small btn-danger", type: "button", "aria-label": `Remove rule ${index + 1}`, onclick: remove }, "Remove"),
-      ),
-      h(
-        "div",
-        { class: "rule-grid" },
-        this.field(`${path}.channel`, "Channel", channel),
-        this.field(`${path}.shipping_method`, "Shipping method", method),
-        this.field(`${path}.warehouse`, "Warehouse", warehouse),
-        this.field(`${path}.deliverygroup`, "Gordon delivery group", group),
-        this.field(`${path}.time_window`, "Time window", window_, "HH:MM - HH:MM; empty: the default"),
-      ),
-    );
-    row._inputs = { channel, method, warehouse, group, window_ };
-    return row;
-  }
-
-  select(anyLabel, items, current) {
-    const select = h("select", {}, h("option", { value: "" }, anyLabel));
-    let selected = "";
-    for (const item of items) {
-      select.append(h("option", { value: item.value }, item.label));
-      const names = [item.value, ...(item.also || [])].filter(Boolean).map((v) => String(v).toLowerCase());
-      if (current && names.includes(String(current).toLowerCase())) selected = item.value;
-    }
-    if (current && !selected) {
-      select.append(h("option", { value: current }, `${current} (not found in this shop)`));
-      selected = current;
-    }
-    select.value = selected;
-    return select;
-  }
-
-  methodInput(current) {
-    const methods = this.options.shipping_methods;
-    if (!methods) {
-      return h("input", { type: "text", value: current || "", placeholder: "Any shipping method (type its name)" });
-    }
-    const select = h("select", {}, h("option", { value: "" }, "Any shipping method"));
-    const zones = new Map();
-    for (const method of methods) {
-      if (!zones.has(method.zone)) zones.set(method.zone, []);
-      zones.get(method.zone).push(method);
-    }
-    let selected = "";
-    for (const [zone, list] of zones) {
-      const group = h("optgroup", { label: zone || "Shipping zone" });
-      for (const method of list) {
-        group.append(h("option", { value: method.id }, method.name));
-        if (current && [method.id, method.name].some((v) => v && v.toLowerCase() === String(current).toLowerCase())) {
-          selected = method.id;
-        }
-      }
-      select.append(group);
-    }
-    if (current && !selected) {
-      select.append(h("option", { value: current }, `${current} (not found in this shop)`));
-      selected = current;
-    }
-    select.value = selected;
-    return select;
-  }
-
-  collectRules() {
-    const rows = [...this.rulesList.children];
-    this.rules = rows.map((row, index) => {
-      const inputs = row._inputs;
-      const rule = { ...(this.rules[index] || {}) };
-      rule.channel = inputs.channel.value || null;
-      rule.shipping_method = inputs.method.value.trim() || null;
-      rule.warehouse = inputs.warehouse.value || null;
-      rule.deliverygroup = inputs.group.value.trim();
-      rule.time_window = inputs.window_.value.trim() || null;
-      return rule;
-    });
-    return this.rules;
-  }
-
-  // --- delivery days ----------------------------------------------------------------------
-
-  daysCard() {
-    const days = this.doc.delivery_days || {};
-    this.timezone = h("input", { type: "text", value: days.timezone || "Europe/Stockholm", list: "timezones" });
-    const zones = h("datalist", { id: "timezones" }, TIMEZONES.map((zone) => h("option", { value: zone })));
-    this.cutoff = h("input", { type: "text", value: days.cutoff || "14:00", inputmode: "numeric", placeholder: "HH:MM" });
-    this.leadDays = h("input", { type: "number", value: String(days.lead_days ?? 1), min: "0", max: "60" });
-    const chosen = new Set(days.weekdays || [1, 2, 3, 4, 5]);
-    this.weekdays = WEEKDAYS.map((_, index) => h("input", { type: "checkbox", value: String(index + 1), checked: chosen.has(index + 1) }));
-    this.holidays = h("select", {}, HOLIDAY_COUNTRIES.map(([code, name]) => h("option", { value: code }, name)));
-    const country = days.holiday_country || "";
-    if (country && !HOLIDAY_COUNTRIES.some(([code]) => code === country)) this.holidays.append(h("option", { value: country }, country));
-    this.holidays.value = country;
-    this.defaultWindow = h("input", { type: "text", value: this.doc.default_time_window || "", placeholder: "e.g. 14:00 - 16:00" });
-    this.previewLine = h("div", { class: "notice notice-info", role: "status", "aria-live": "polite" });
-    const card = this.card(
-      "Delivery days",
-      "When Gordon can deliver. Orders without a requested date get the first allowed day.",
-      zones,
-      h(
-        "div",
-        { class: "grid" },
-        this.field("delivery_days.timezone", "Time zone", this.timezone),
-        this.field("delivery_days.cutoff", "Order cutoff", this.cutoff, "Orders at or after this time count as next day's."),
-        this.field("delivery_days.lead_days", "Lead days", this.leadDays, "Days between ordering and delivery."),
-        this.field("delivery_days.holiday_country", "Public holidays of", this.holidays),
-        this.field(
-          "default_time_window",
-          "Default time window",
-          this.defaultWindow,
-          "Used when neither the rule nor the order names one.",
-        ),
-      ),
-      h(
-        "div",
-        { class: "spaced" },
-        this.group(
-          "delivery_days.weekdays",
-          "Delivery weekdays",
-          h("div", { class: "checks" }, this.weekdays.map((input, index) => h("label", { class: "check" }, input, WEEKDAYS[index]))),
-        ),
-      ),
-      h("div", { class: "spaced" }, this.previewLine),
-    );
-    for (const input of [this.timezone, this.cutoff, this.leadDays, this.holidays, ...this.weekdays]) {
-      input.addEventListener("input", () => this.schedulePreview());
-      input.addEventListener("change", () => this.schedulePreview());
-    }
-    return card;
-  }
-
-  daysValues() {
-    const lead = this.leadDays.value.trim();
-    return {
-      ...(this.doc.delivery_days || {}),
-      timezone: this.timezone.value.trim(),
-      cutoff: this.cutoff.value.trim(),
-      weekdays: this.weekdays.filter((input) => input.checked).map((input) => Number(input.value)),
-      lead_days: lead === "" || Number.isNaN(Number(lead)) ? lead : Number(lead),
-      holiday_country: this.holidays.value || null,
-    };
-  }
-
-  schedulePreview(delay = 300) {
-    clearTimeout(this.previewTimer);
-    this.previewTimer = setTimeout(() => this.preview(), delay);
-  }
-
-  async preview() {
-    this.clearErrors("delivery_days.");
-    try {
-      const result = await this.api.post("/config/delivery-date-preview", { delivery_days: this.daysValues() });
-      this.previewLine.className = "notice notice-info";
-      this.previewLine.textContent = result.explanation;
-    } catch (error) {
-      this.previewLine.className = "notice notice-warning";
-      this.previewLine.textContent = `No preview: ${error.message}`;
-      if (error instanceof ApiError) this.showProblems(error.problems, false);
-    }
-  }
-
-  // --- saving -------------------------------------------------------------------------------
-
-  collect() {
-    const doc = structuredClone(this.doc);
-    doc.gordon = this.gordonValues();
-    doc.trigger_events = this.triggers.filter((input) => input.checked).map((input) => input.value);
-    doc.external_ref_prefix = this.prefix.value.trim();
-    doc.delivery_groups = this.collectRules();
-    doc.delivery_days = this.daysValues();
-    doc.default_time_window = this.defaultWindow.value.trim() || null;
-    doc.default_item_type = this.itemType.value || null;
-    return doc;
-  }
-
-  async save() {
-    const doc = this.collect();
-    this.clearErrors("");
-    this.saveButton.disabled = true;
-    this.saveStatus.textContent = "Saving…";
-    try {
-      const saved = await this.api.put("/config", { config: doc });
-      this.saveStatus.textContent = "Saved. Orders waiting for a configuration are being sent now.";
-      this.clientSecret.value = "";
-      this.clientSecret.placeholder = secretPlaceholder(saved.client_secret_set);
-      this.secretHint.textContent = secretHint(saved.client_secret_set);
-      if (this.welcome) this.welcome.remove();
-      this.bridge.notify("success", "Configuration saved", "Gordon Delivery uses the new settings from now on.");
-      if (this.onSaved) this.onSaved();
-    } catch (error) {
-      this.saveStatus.textContent = "Not saved.";
-      if (error instanceof ApiError && error.problems.length) {
-        this.showProblems(error.problems, true, error.message);
-      } else {
-        clear(this.summary).append(errorNotice(error, "The configuration was not saved"));
-        this.summary.className = "notice";
-        this.summary.focus();
-      }
-      this.bridge.notify("error", "Configuration not saved", error.message);
-    } finally {
-      this.saveButton.disabled = this.readOnly;
-    }
-  }
-
-  clearErrors(prefix) {
-    for (const [path, { input, error }] of this.fields) {
-      if (!path.startsWith(prefix)) continue;
-      error.textContent = "";
-      input.removeAttribute("aria-invalid");
-    }
-    if (prefix === "") {
-      clear(this.summary);
-      this.summary.className = "notice";
-    }
-  }
-
-  /** Put each problem beside its field; with `summarise`, list them all on top as well. */
-  showProblems(problems, summarise, message) {
-    let first = null;
-    const unplaced = [];
-    for (const problem of problems) {
-      const target = this.fields.get(problem.path) || this.fields.get(problem.path.replace(/\[\d+\]$/, ""));
-      if (!target) {
-        unplaced.push(problem);
-        continue;
-      }
-      target.error.textContent = target.error.textContent
-        ? `${target.error.textContent} ${problem.message}`
-        : problem.message;
-      if (target.input && target.input.setAttribute) target.input.setAttribute("aria-invalid", "true");
-      first = first || target.input;
-    }
-    if (!summarise) return;
-    this.summary.className = "notice notice-error";
-    clear(this.summary).append(
-      h("strong", {}, message || "Nothing was saved."),
-      " Fix the fields marked below.",
-      h("ul", {}, problems.map((p) => h("li", {}, `${describePath(p.path)}: ${p.message}`))),
-    );
-    this.summary.setAttribute("role", "alert");
-    (first || this.summary).focus();
-  }
+      save(ctx, screen);
+    }}>
+    ${readOnly ? notice("info", t("config.read_only"), { role: "note" }) : nothing}
+    ${screen.stored.problems.length
+      ? notice("warning", html`${t("config.stored_invalid")}${problemList(ctx, screen.stored.problems)}`, { role: "alert" })
+      : nothing}
+    ${!screen.stored.config && screen.saved !== "saved"
+      ? notice("info", html`<strong>${t("config.welcome_title")}</strong> ${t("config.welcome")}`, { role: "note" })
+      : nothing}
+    ${summaryView(ctx, screen)}
+    <fieldset class="plain" ?disabled=${readOnly}>
+      ${gordonCard(ctx, screen)} ${triggerCard(ctx, screen)} ${rulesCard(ctx, screen)} ${daysCard(ctx, screen)}
+    </fieldset>
+    <div class="save-bar">
+      <span class="status" role="status" aria-live="polite">${saveStatus(ctx, screen)}</span>
+      <button class="btn btn-primary" type="submit" ?disabled=${readOnly || screen.saving}>${t("config.save")}</button>
+    </div>
+  </form>`;
 }
 
-function describePath(path) {
-  return path
-    .replace(/^delivery_groups\[(\d+)\]\.?/, (_, index) => `Rule ${Number(index) + 1} `)
-    .replace(/^gordon\./, "Gordon ")
-    .replace(/^delivery_days\./, "Delivery days ")
-    .replace(/_/g, " ")
-    .trim();
+function saveStatus(ctx, screen) {
+  if (screen.saving) return ctx.t("config.saving");
+  if (screen.saved === "saved") return ctx.t("config.saved");
+  if (screen.saved === "failed") return ctx.t("config.not_saved");
+  return "";
 }
 
+function summaryView(ctx, screen) {
+  const summary = screen.summary;
+  if (!summary) return html`<div id="config-summary" tabindex="-1"></div>`;
+  const error = summary.error;
+  if (!(error instanceof ApiError) || !error.problems.length) {
+    return html`<div id="config-summary" tabindex="-1">${errorNotice(ctx, error, "config.save_failed")}</div>`;
+  }
+  return html`<div id="config-summary" tabindex="-1" class="notice notice-error" role="alert">
+    <strong>${ctx.t("config.nothing_saved", { count: error.problems.length })}</strong>
+    ${problemList(ctx, error.problems, screen)}
+  </div>`;
+}
+
+function problemList(ctx, problems, screen = null) {
+  return html`<ul>${problems.map((problem) => html`<li>${where(ctx, problem.path, screen)}: ${problemText(ctx, problem, screen)}</li>`)}</ul>`;
+}
+
+function problemText(ctx, problem, screen) {
+  if (screen && problem.path === "gordon.client_secret" && problem.code === "config.required" && secretState(screen) === "not_reused") {
+    return ctx.t("config.secret_not_reused_problem");
+  }
+  return ctx.i18n.say(problem);
+}
+
+const FIELD_LABELS = {
+  "gordon.base_url": "config.base_url",
+  "gordon.client_id": "config.client_id",
+  "gordon.client_secret": "config.client_secret",
+  gordon: "config.gordon_title",
+  trigger_events: "config.send_when",
+  external_ref_prefix: "config.prefix",
+  default_item_type: "config.item_type",
+  delivery_groups: "config.rules_title",
+  default_time_window: "config.default_window",
+  delivery_days: "config.days_title",
+  "delivery_days.timezone": "config.timezone",
+  "delivery_days.cutoff": "config.cutoff",
+  "delivery_days.lead_days": "config.lead_days",
+  "delivery_days.holiday_country": "config.holidays",
+  "delivery_days.weekdays": "config.weekdays",
+  deliverygroup: "config.rule_group",
+  channel: "config.rule_channel",
+  shipping_method: "config.rule_method",
+  warehouse: "config.rule_warehouse",
+  time_window: "config.rule_window",
+};
+
+/** Where a problem is, in the words of the form ("Rule 2, Time window"), never its JSON path. */
+function where(ctx, path, screen) {
+  const rule = /^delivery_groups\[(\d+)\](?:\.(\w+))?/.exec(path);
+  if (rule) {
+    const label = ctx.t("config.rule_n", { n: Number(rule[1]) + 1 });
+    return rule[2] && FIELD_LABELS[rule[2]] ? `${label}, ${ctx.t(FIELD_LABELS[rule[2]])}` : label;
+  }
+  const clean = path.replace(/\[\d+\]$/, "");
+  if (FIELD_LABELS[clean]) return ctx.t(FIELD_LABELS[clean]);
+  const parent = clean.split(".").slice(0, -1).join(".");
+  return FIELD_LABELS[parent] ? ctx.t(FIELD_LABELS[parent]) : ctx.t("config.whole");
+}
+
+function problemsAt(screen, path) {
+  return screen.problems.filter((p) => p.path === path || p.path.replace(/\[\d+\]$/, "") === path);
+}
+
+/** A labelled control with its hint and its problems (aria-describedby both). */
+function field(ctx, screen, { id, path, label, control, hint = null, hintKind = null }) {
+  const problems = problemsAt(screen, path);
+  return html`<div class="field">
+    <label for=${id}>${label}</label>
+    ${control(problems.length > 0, [hint ? `${id}-hint` : "", `${id}-error`].filter(Boolean).join(" "))}
+    ${hint ? html`<div class="hint ${hintKind ? `hint-${hintKind}` : ""}" id="${id}-hint">${hint}</div>` : nothing}
+    <div class="field-error" id="${id}-error">${problems.map((p) => problemText(ctx, p, screen)).join(" ")}</div>
+  </div>`;
+}
+
+function card(id, title, description, content) {
+  return html`<section class="card" aria-labelledby=${id}>
+    <div class="card-header"><div class="text"><h2 id=${id}>${title}</h2><p>${description}</p></div></div>
+    ${content}
+  </section>`;
+}
+
+function textInput(value, onInput, { type = "text", placeholder = "", extra = {} } = {}) {
+  return (invalid, describedBy, id) => html`<input type=${type} id=${id} .value=${live(value)}
+    placeholder=${placeholder || nothing} aria-invalid=${invalid ? "true" : nothing} aria-describedby=${describedBy}
+    autocomplete=${extra.autocomplete || "off"} spellcheck="false" list=${extra.list || nothing}
+    inputmode=${extra.inputmode || nothing} maxlength=${extra.maxlength || nothing} min=${extra.min ?? nothing} max=${extra.max ?? nothing}
+    @input=${(event) => onInput(event.target.value)}>`;
+}
+
+function withId(id, make) {
+  return (invalid, describedBy) => make(invalid, describedBy, id);
+}
+
+function gordonCard(ctx, screen) {
+  const { t } = ctx;
+  const form = screen.form;
+  const environments = ctx.knowledge.environments;
+  const known = environments.find((env) => env.base_url === form.base_url.trim().replace(/\/$/, ""));
+  const secret = secretState(screen);
+  const secretHint = {
+    none: t("config.secret_none"),
+    kept: t("config.secret_kept"),
+    replacing: t("config.secret_replacing"),
+    not_reused: t("config.secret_not_reused"),
+  }[secret];
+  const secretPlaceholder = {
+    none: t("config.secret_placeholder_none"),
+    kept: t("config.secret_placeholder_kept"),
+    replacing: "",
+    not_reused: t("config.secret_placeholder_needed"),
+  }[secret];
+  const test = screen.test;
+  let result = nothing;
+  if (test?.state === "asking") result = html`<span class="muted">${t("config.test_asking")}</span>`;
+  else if (test?.state === "done") {
+    result = html`<span class=${test.result.ok ? "result-ok" : "result-error"}>${test.result.ok ? "✓ " : ""}${t(test.result.code)}</span>`;
+  } else if (test?.state === "failed") {
+    const error = test.error;
+    result = html`<span class="result-error">${error instanceof ApiError && error.problems.length
+      ? t("config.test_not_asked", { count: error.problems.length })
+      : ctx.i18n.say(error.entry || { message: error.message })}</span>`;
+  }
+  return card("card-gordon", t("config.gordon_title"), t("config.gordon_description"), html`
+    <div class="grid">
+      ${field(ctx, screen, {
+        id: "gordon-environment",
+        path: "gordon.environment",
+        label: t("config.environment"),
+        control: (invalid, describedBy) => html`<select id="gordon-environment" aria-describedby=${describedBy}
+          .value=${live(known ? known.base_url : "")}
+          @change=${(event) => {
+            if (event.target.value) edit(ctx, screen, (f) => (f.base_url = event.target.value));
+            else document.getElementById("gordon-base-url")?.focus();
+          }}>
+          ${environments.map((env) => html`<option value=${env.base_url} ?selected=${known === env}>${t(`environment.${env.id}`)}</option>`)}
+          <option value="" ?selected=${!known}>${t("environment.other")}</option>
+        </select>`,
+      })}
+      ${field(ctx, screen, { id: "gordon-base-url", path: "gordon.base_url", label: t("config.base_url"),
+        control: withId("gordon-base-url", textInput(form.base_url, (v) => edit(ctx, screen, (f) => (f.base_url = v)), { type: "url" })) })}
+      ${field(ctx, screen, { id: "gordon-client-id", path: "gordon.client_id", label: t("config.client_id"),
+        control: withId("gordon-client-id", textInput(form.client_id, (v) => edit(ctx, screen, (f) => (f.client_id = v)))) })}
+      ${field(ctx, screen, { id: "gordon-client-secret", path: "gordon.client_secret", label: t("config.client_secret"),
+        hint: secretHint, hintKind: secret === "not_reused" ? "warning" : null,
+        control: withId("gordon-client-secret", textInput(form.client_secret, (v) => edit(ctx, screen, (f) => (f.client_secret = v)),
+          { type: "password", placeholder: secretPlaceholder, extra: { autocomplete: "new-password" } })) })}
+    </div>
+    <div class="actions spaced">
+      <button class="btn" type="button" ?disabled=${test?.state === "asking"} @click=${() => testConnection(ctx, screen)}>${t("config.test")}</button>
+      <div class="result" role="status" aria-live="polite">${result}</div>
+    </div>`);
+}
+
+function triggerCard(ctx, screen) {
+  const { t } = ctx;
+  const form = screen.form;
+  const toggle = (event, value) =>
+    edit(ctx, screen, (f) => {
+      f.trigger_events = event.target.checked
+        ? ctx.knowledge.trigger_events.filter((e) => e === value || f.trigger_events.includes(e))
+        : f.trigger_events.filter((e) => e !== value);
+    });
+  const triggerProblems = problemsAt(screen, "trigger_events");
+  return card("card-trigger", t("config.trigger_title"), t("config.trigger_description"), html`
+    <div class="grid">
+      <fieldset class="field" aria-describedby="trigger-hint trigger-error">
+        <legend class="legend">${t("config.send_when")}</legend>
+        <div class="checks">${ctx.knowledge.trigger_events.map(
+          (event) => html`<label class="check"><input type="checkbox" .checked=${live(form.trigger_events.includes(event))}
+            @change=${(e) => toggle(e, event)}>${t(`trigger.${event}`)}</label>`,
+        )}</div>
+        <div class="hint" id="trigger-hint">${t("config.send_when_hint")}</div>
+        <div class="field-error" id="trigger-error">${triggerProblems.map((p) => problemText(ctx, p, screen)).join(" ")}</div>
+      </fieldset>
+      ${field(ctx, screen, { id: "ref-prefix", path: "external_ref_prefix", label: t("config.prefix"), hint: t("config.prefix_hint"),
+        control: withId("ref-prefix", textInput(form.external_ref_prefix, (v) => edit(ctx, screen, (f) => (f.external_ref_prefix = v)), { extra: { maxlength: "20" } })) })}
+      ${field(ctx, screen, { id: "item-type", path: "default_item_type", label: t("config.item_type"), hint: t("config.item_type_hint"),
+        control: (invalid, describedBy) => html`<select id="item-type" aria-describedby=${describedBy} aria-invalid=${invalid ? "true" : nothing}
+          .value=${live(form.default_item_type)} @change=${(e) => edit(ctx, screen, (f) => (f.default_item_type = e.target.value))}>
+          <option value="" ?selected=${!form.default_item_type}>${t("item_type.from_products")}</option>
+          ${ctx.knowledge.item_types.map((type) => html`<option value=${type} ?selected=${form.default_item_type === type}>${t(`item_type.${type}`)}</option>`)}
+        </select>` })}
+    </div>`);
+}
+
+function rulesCard(ctx, screen) {
+  const { t } = ctx;
+  const options = screen.options;
+  const rulesProblems = problemsAt(screen, "delivery_groups");
+  let note = nothing;
+  if (options.failed) note = errorNotice(ctx, options.failed, "config.options_failed");
+  else if (!options.shipping_methods) note = notice("warning", t("config.methods_need_reinstall"), { role: "note" });
+  return card("card-rules", t("config.rules_title"), t("config.rules_description"), html`
+    ${note}
+    <div class="field-error" role="alert">${rulesProblems.map((p) => problemText(ctx, p, screen)).join(" ")}</div>
+    <div class="rules">${repeat(screen.form.rules, (rule) => rule.key, (rule, index) => ruleView(ctx, screen, rule, index))}</div>
+    <div class="actions spaced"><button class="btn" type="button" @click=${() => addRule(ctx, screen)}>${t("config.add_rule")}</button></div>`);
+}
+
+function ruleView(ctx, screen, rule, index) {
+  const { t } = ctx;
+  const count = screen.form.rules.length;
+  const n = index + 1;
+  const path = `delivery_groups[${index}]`;
+  const id = (name) => `rule-${rule.key}-${name}`;
+  const set = (key) => (value) => edit(ctx, screen, () => (rule[key] = value));
+  const options = screen.options;
+  const channels = options.channels.map((c) => ({
+    value: c.slug,
+    label: c.is_active ? t("config.channel_option", { name: c.name, slug: c.slug }) : t("config.channel_option_inactive", { name: c.name, slug: c.slug }),
+    names: [c.slug, c.name],
+  }));
+  const warehouses = options.warehouses.map((w) => ({ value: w.slug, label: w.name, names: [w.slug, w.id, w.name] }));
+  return html`<div class="rule" data-rule-key=${rule.key}>
+    <div class="rule-head">
+      <h3 class="title">${t("config.rule_n", { n })}</h3>
+      <button class="btn btn-small btn-icon" type="button" data-move="up" aria-label=${t("config.move_up", { n })} ?disabled=${index === 0}
+        @click=${() => moveRule(ctx, screen, index, -1)}>↑</button>
+      <button class="btn btn-small btn-icon" type="button" data-move="down" aria-label=${t("config.move_down", { n })} ?disabled=${index === count - 1}
+        @click=${() => moveRule(ctx, screen, index, 1)}>↓</button>
+      <button class="btn btn-small btn-danger" type="button" aria-label=${t("config.remove_rule", { n })}
+        @click=${() => removeRule(ctx, screen, index)}>${t("config.remove")}</button>
+    </div>
+    <div class="rule-grid">
+      ${field(ctx, screen, { id: id("channel"), path: `${path}.channel`, label: t("config.rule_channel"),
+        control: pick(ctx, id("channel"), rule.channel, set("channel"), t("config.any_channel"), [{ items: channels }]) })}
+      ${field(ctx, screen, { id: id("method"), path: `${path}.shipping_method`, label: t("config.rule_method"),
+        control: options.shipping_methods
+          ? pick(ctx, id("method"), rule.shipping_method, set("shipping_method"), t("config.any_method"), methodGroups(ctx, options.shipping_methods))
+          : withId(id("method"), textInput(rule.shipping_method, set("shipping_method"), { placeholder: t("config.method_placeholder") })) })}
+      ${field(ctx, screen, { id: id("warehouse"), path: `${path}.warehouse`, label: t("config.rule_warehouse"),
+        control: pick(ctx, id("warehouse"), rule.warehouse, set("warehouse"), t("config.any_warehouse"), [{ items: warehouses }]) })}
+      ${field(ctx, screen, { id: id("group"), path: `${path}.deliverygroup`, label: t("config.rule_group"),
+        control: withId(id("group"), textInput(rule.deliverygroup, set("deliverygroup"), { placeholder: t("config.group_placeholder") })) })}
+      ${field(ctx, screen, { id: id("window"), path: `${path}.time_window`, label: t("config.rule_window"), hint: t("config.rule_window_hint"),
+        control: withId(id("window"), textInput(rule.time_window, set("time_window"), { placeholder: t("config.window_placeholder") })) })}
+    </div>
+  </div>`;
+}
+
+function methodGroups(ctx, methods) {
+  const zones = new Map();
+  for (const method of methods) {
+    const zone = method.zone || ctx.t("config.shipping_zone");
+    if (!zones.has(zone)) zones.set(zone, []);
+    zones.get(zone).push({ value: method.id, label: method.name, names: [method.id, method.name] });
+  }
+  return [...zones].map(([label, items]) => ({ label, items }));
+}
+
+/** A select of `groups` ({label?, items: [{value, label, names}]}); a stored value that is not in
+ * the shop any more stays selectable and says so. */
+function pick(ctx, id, current, onChange, anyLabel, groups) {
+  const wanted = String(current || "").toLowerCase();
+  let selected = "";
+  for (const group of groups) {
+    for (const item of group.items) {
+      if (wanted && item.names.filter(Boolean).some((name) => String(name).toLowerCase() === wanted)) selected = item.value;
+    }
+  }
+  const missing = current && !selected;
+  if (missing) selected = current;
+  const option = (item) => html`<option value=${item.value} ?selected=${item.value === selected}>${item.label}</option>`;
+  return (invalid, describedBy) => html`<select id=${id} aria-describedby=${describedBy} aria-invalid=${invalid ? "true" : nothing}
+    .value=${live(selected)} @change=${(event) => onChange(event.target.value)}>
+    <option value="" ?selected=${!selected}>${anyLabel}</option>
+    ${groups.map((group) => (group.label ? html`<optgroup label=${group.label}>${group.items.map(option)}</optgroup>` : group.items.map(option)))}
+    ${missing ? html`<option value=${current} selected>${ctx.t("config.not_in_shop", { value: current })}</option>` : nothing}
+  </select>`;
+}
+
+function daysCard(ctx, screen) {
+  const { t } = ctx;
+  const days = screen.form.days;
+  const knowledge = ctx.knowledge;
+  const setDay = (key) => (value) => edit(ctx, screen, (f) => (f.days[key] = value), { preview: true });
+  const byName = (codes) => codes.map((code) => ({ value: code, label: ctx.i18n.region(code), names: [code] }))
+    .sort((a, b) => a.label.localeCompare(b.label, ctx.i18n.locale));
+  const others = knowledge.holiday_countries.filter((code) => !knowledge.delivery_countries.includes(code));
+  const countryGroups = [
+    { label: t("config.delivery_countries"), items: byName(knowledge.delivery_countries) },
+    { label: t("config.other_countries"), items: byName(others) },
+  ];
+  const toggleDay = (day, on) =>
+    edit(ctx, screen, (f) => (f.days.weekdays = on ? [...new Set([...f.days.weekdays, day])] : f.days.weekdays.filter((d) => d !== day)), { preview: true });
+  const weekdayProblems = problemsAt(screen, "delivery_days.weekdays");
+  return card("card-days", t("config.days_title"), t("config.days_description"), html`
+    <datalist id="time-zones">${knowledge.time_zones.map((zone) => html`<option value=${zone}></option>`)}</datalist>
+    <div class="grid">
+      ${field(ctx, screen, { id: "days-timezone", path: "delivery_days.timezone", label: t("config.timezone"),
+        control: withId("days-timezone", textInput(days.timezone, setDay("timezone"), { extra: { list: "time-zones" } })) })}
+      ${field(ctx, screen, { id: "days-cutoff", path: "delivery_days.cutoff", label: t("config.cutoff"), hint: t("config.cutoff_hint"),
+        control: withId("days-cutoff", textInput(days.cutoff, setDay("cutoff"), { placeholder: "HH:MM", extra: { inputmode: "numeric" } })) })}
+      ${field(ctx, screen, { id: "days-lead", path: "delivery_days.lead_days", label: t("config.lead_days"), hint: t("config.lead_days_hint"),
+        control: withId("days-lead", textInput(days.lead_days, setDay("lead_days"), { type: "number", extra: { min: "0", max: "60" } })) })}
+      ${field(ctx, screen, { id: "days-holidays", path: "delivery_days.holiday_country", label: t("config.holidays"),
+        control: pick(ctx, "days-holidays", days.holiday_country, setDay("holiday_country"), t("config.no_holidays"), countryGroups) })}
+      ${field(ctx, screen, { id: "default-window", path: "default_time_window", label: t("config.default_window"), hint: t("config.default_window_hint"),
+        control: withId("default-window", textInput(screen.form.default_time_window, (v) => edit(ctx, screen, (f) => (f.default_time_window = v)),
+          { placeholder: t("config.window_placeholder") })) })}
+    </div>
+    <fieldset class="field spaced" aria-describedby="weekdays-error">
+      <legend class="legend">${t("config.weekdays")}</legend>
+      <div class="checks">${knowledge.weekdays.map(
+        (day) => html`<label class="check"><input type="checkbox" .checked=${live(days.weekdays.includes(day))}
+          @change=${(event) => toggleDay(day, event.target.checked)}>${ctx.i18n.weekday(day)}</label>`,
+      )}</div>
+      <div class="field-error" id="weekdays-error">${weekdayProblems.map((p) => problemText(ctx, p, screen)).join(" ")}</div>
+    </fieldset>
+    <div class="spaced" role="status" aria-live="polite">${previewView(ctx, screen)}</div>`);
+}
+
+function previewView(ctx, screen) {
+  const preview = screen.preview;
+  if (!preview) return nothing;
+  if (preview.state === "failed") {
+    const error = preview.error;
+    const text = error instanceof ApiError && error.problems.length
+      ? error.problems.map((p) => problemText(ctx, p, screen)).join(" ")
+      : ctx.i18n.say(error.entry || { message: error.message });
+    return notice("warning", html`<strong>${ctx.t("config.no_preview")}</strong> ${text}`);
+  }
+  const result = preview.result;
+  return notice("info", ctx.t("config.preview", {
+    now: `${ctx.i18n.weekdayTime(result.now, result.timezone)} ${ctx.i18n.zoneName(new Date(result.now), result.timezone)}`,
+    date: ctx.i18n.date(result.delivery_date),
+  }));
+}

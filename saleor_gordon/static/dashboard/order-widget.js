@@ -1,54 +1,166 @@
 // The order page's widget (ORDER_DETAILS_WIDGETS): Gordon status, tracking ID, delivery date and
-// time window, the last message. It tells the Dashboard its height (widgetResize), because a
-// widget frame is 200 px tall otherwise.
+// time window, the last message and the next attempt. It tells the Dashboard its height
+// (widgetResize), because a widget frame is 200 px tall otherwise, except while the app's popup is
+// open (sizer).
+//
+// On a Dashboard that opens popups for widgets (openPopup, 3.23.19+) it offers *Send to Gordon*
+// (an order the app has not sent: unknown or skipped), *Send again* (one that failed where Retry
+// can change something) and *Details*: all open the app's "Send to Gordon" popup for this order
+// (its extension identifier is on <body data-send-popup>). Elsewhere, or when the Dashboard
+// cannot open it (an installation from before the manifest named its extensions), the widget
+// says where the same popup is: the order's menu. When the popup changes the order, the widget
+// shows the new state at once (orderChannel).
 
-import { boot, errorNotice } from "./boot.js";
-import { clear, h, statusPill, timeAgo } from "./dom.js";
+import { boot } from "./boot.js";
+import { jobFacts, jobMessage, orderChannel, POPUP_SILENCE_MS } from "./order-status.js";
+import { errorNotice, notice, statusPill } from "./ui.js";
+import { html, nothing } from "./vendor/lit-html/lit-html.js";
 
-boot(async ({ api, bridge, root }) => {
-  const widget = h("div", { class: "widget", "aria-live": "polite" });
-  root.append(widget);
-  const report = () => bridge.resizeWidget(document.documentElement.scrollHeight);
-  new ResizeObserver(report).observe(document.body);
-  if (!bridge.orderId) {
-    widget.append(h("p", { class: "muted" }, "This widget belongs on an order's page."));
-    return;
-  }
-  const load = async () => {
-    let data;
-    try {
-      data = await api.get("/order", { order_id: bridge.orderId });
-    } catch (error) {
-      clear(widget).append(errorNotice(error, "No Gordon status"));
+const REFRESH_MS = 15_000;
+const REOPEN_AFTER_MS = 1_500;
+
+const page = {
+  title: "widget.title",
+  state: "loading", // loading | ready | error | no-order
+  job: null,
+  error: null,
+  popup: "idle", // idle | opening | unavailable: the Dashboard could not open the popup
+
+  async start(ctx) {
+    const channel = orderChannel();
+    sizer.start(ctx, channel);
+    if (!ctx.bridge.orderId) {
+      page.state = "no-order";
+      ctx.update();
       return;
     }
-    clear(widget).append(render(data.job));
-  };
-  await load();
-  setInterval(() => document.visibilityState === "visible" && load(), 15_000);
-});
+    ctx.api.get("/session").then((session) => {
+      ctx.i18n.setTimeZone(session.timezone);
+      ctx.update();
+    }, () => {});
+    channel.listen(ctx.bridge.orderId, (job) => {
+      page.job = job;
+      page.state = "ready";
+      ctx.update();
+    });
+    const load = async () => {
+      try {
+        page.job = (await ctx.api.get("/order", { order_id: ctx.bridge.orderId })).job;
+        page.state = "ready";
+      } catch (error) {
+        page.error = error;
+        page.state = "error";
+      }
+      ctx.update();
+    };
+    await load();
+    setInterval(() => document.visibilityState === "visible" && load(), REFRESH_MS);
+  },
 
-function render(job) {
+  view(ctx) {
+    const { t } = ctx;
+    let content;
+    if (page.state === "loading") content = html`<p class="muted" role="status">${t("common.loading")}</p>`;
+    else if (page.state === "no-order") content = html`<p class="muted">${t("widget.no_order")}</p>`;
+    else if (page.state === "error") content = errorNotice(ctx, page.error, "widget.load_failed");
+    else content = html`${jobView(ctx, page.job)}${actionsView(ctx, page.job)}`;
+    return html`<div class="widget" aria-live="polite">${content}</div>`;
+  },
+};
+
+/**
+ * The widget's height for the Dashboard (widgetResize), held while the app's popup for this order
+ * is open: the Dashboard sets the height a widget asks for on every frame of the app, so the
+ * popup would shrink to the widget's size. The height is sent once the popup has closed (it says
+ * so, or has been silent for POPUP_SILENCE_MS).
+ */
+const sizer = {
+  popupUntil: 0,
+  held: false,
+  timer: null,
+
+  start(ctx, channel) {
+    this.ctx = ctx;
+    new ResizeObserver(() => this.report()).observe(document.body);
+    if (ctx.bridge.orderId) channel.listenPopup(ctx.bridge.orderId, (open) => this.popup(open));
+  },
+
+  report() {
+    this.held = Date.now() < this.popupUntil;
+    if (!this.held) this.ctx.bridge.resizeWidget(document.documentElement.scrollHeight);
+  },
+
+  popup(open) {
+    clearTimeout(this.timer);
+    this.popupUntil = open ? Date.now() + POPUP_SILENCE_MS : 0;
+    if (open) this.timer = setTimeout(() => this.held && this.report(), POPUP_SILENCE_MS + 50);
+    else if (this.held) this.report();
+  },
+};
+
+function jobView(ctx, job) {
+  const { t } = ctx;
+  const popups = popupsOffered(ctx);
   if (!job) {
-    return h(
-      "div",
-      {},
-      h("p", {}, h("span", { class: "pill" }, "Not sent")),
-      h("p", { class: "muted" }, "Not sent to Gordon: no event of this order has reached the app yet. Use “Send to Gordon” in the order's menu to send it now."),
-    );
+    return html`<p><span class="pill">${t("widget.not_sent")}</span></p>
+      <p class="muted">${t(popups ? "widget.not_sent_text" : "widget.not_sent_menu")}</p>`;
   }
-  const rows = [
-    ["Tracking ID", job.tracking_id ? h("span", { class: "mono" }, job.tracking_id) : h("span", { class: "muted" }, "Not yet")],
-    ["Delivery date", job.delivery_date || h("span", { class: "muted" }, "—")],
-    ["Time window", job.time_window || h("span", { class: "muted" }, "—")],
-    ["Reference", job.external_ref ? h("span", { class: "mono" }, job.external_ref) : h("span", { class: "muted" }, "—")],
-    ["Last attempt", timeAgo(job.last_attempt_at)],
-  ];
-  return h(
-    "div",
-    {},
-    h("div", {}, statusPill(job.status), job.in_progress ? h("span", { class: "muted small" }, " sending…") : null),
-    h("dl", {}, rows.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)])),
-    job.last_message ? h("p", { class: "message" }, job.last_message) : null,
-  );
+  const message = jobMessage(ctx, job);
+  return html`<div>${statusPill(ctx, job.status)}${job.in_progress ? html` <span class="muted small">${t("widget.sending")}</span>` : nothing}</div>
+    ${jobFacts(ctx, job)}
+    ${message !== nothing ? html`<p class="message">${message}</p>` : nothing}
+    ${!popups && job.status === "skipped" ? html`<p class="muted small">${t("widget.send_now_menu")}</p>` : nothing}
+    ${!popups && job.retryable ? html`<p class="muted small">${t("widget.send_again_menu")}</p>` : nothing}`;
 }
+
+/** Can this widget open the popup here: a Dashboard that knows openPopup, which has not refused. */
+function popupsOffered(ctx) {
+  return ctx.bridge.supports("openPopup") && page.popup !== "unavailable" && Boolean(popupIdentifier());
+}
+
+function popupIdentifier() {
+  return document.body.dataset.sendPopup || "";
+}
+
+function actionsView(ctx, job) {
+  const { t } = ctx;
+  if (page.popup === "unavailable") return notice("info", t("widget.popup_unavailable"), { role: "status" });
+  if (!popupsOffered(ctx)) return nothing;
+  // Gordon does not have it (never heard of, or skipped: Send to Gordon sends a skipped order),
+  // or it failed where Retry can change something.
+  let send = !job || job.status === "skipped" ? "widget.send" : job.retryable ? "widget.send_again" : null;
+  if (job?.in_progress) send = null; // being sent right now
+  const busy = page.popup === "opening";
+  return html`<div class="actions widget-actions">
+    ${send
+      ? html`<button class="btn btn-primary btn-small" type="button" ?disabled=${busy}
+          @click=${() => openPopup(ctx, "send")}>${t(send)}</button>`
+      : nothing}
+    ${job
+      ? html`<button class="btn btn-small" type="button" ?disabled=${busy}
+          @click=${() => openPopup(ctx, "details")}>${t("widget.details")}</button>`
+      : nothing}
+  </div>`;
+}
+
+/**
+ * Ask the Dashboard to open the popup for this order. It refuses while it refreshes a stale
+ * token ("retry shortly"): one more try; a second refusal means it cannot (e.g. the app was
+ * installed before its manifest named the popup), and the widget points to the order's menu.
+ */
+async function openPopup(ctx, view) {
+  page.popup = "opening";
+  ctx.update();
+  const params = { orderId: ctx.bridge.orderId, view };
+  sizer.popup(true); // until the popup says it is open (or never opens)
+  let opened = await ctx.bridge.openPopup(popupIdentifier(), params);
+  if (!opened) {
+    await new Promise((resolve) => setTimeout(resolve, REOPEN_AFTER_MS));
+    opened = await ctx.bridge.openPopup(popupIdentifier(), params);
+  }
+  page.popup = opened ? "idle" : "unavailable";
+  if (!opened) sizer.popup(false);
+  ctx.update();
+}
+
+boot(page);

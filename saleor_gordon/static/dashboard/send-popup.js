@@ -1,139 +1,244 @@
-// "Send to Gordon" (ORDER_DETAILS_MORE_ACTIONS popup): the exact Gordon order that would be sent,
-// or every problem to fix; on confirmation the order's job is queued to run at once.
+// "Send to Gordon" (ORDER_DETAILS_MORE_ACTIONS popup): the order's state in Gordon and its
+// history, the exact Gordon order that would be sent, or every problem to fix. On confirmation the
+// order's job is queued to run at once; the popup then follows it and says at its top what really
+// happened (sent with its tracking ID, refused, or still queued), and so does the Dashboard's
+// toast. Once the app has acted on the order (and so written its status on it), the popup asks
+// the Dashboard to reload the order page (refreshEntity, Dashboard 3.23.9+; on older ones it says
+// that a reload shows it) and tells the order's widget the new state (orderChannel).
+//
+// Opened from the order's menu it gets ?orderId=; opened by the widget (openPopup) it gets
+// appParams {orderId, view}: view "details" puts the order's state and history first, open.
 
-import { boot, errorNotice } from "./boot.js";
-import { append, clear, h } from "./dom.js";
+import { boot } from "./boot.js";
+import { historyList, jobFacts, jobMessage, orderChannel, POPUP_HEARTBEAT_MS } from "./order-status.js";
+import { errorNotice, notice, serverText, statusPill } from "./ui.js";
+import { html, nothing } from "./vendor/lit-html/lit-html.js";
 
+const FOLLOW_EVERY_MS = 1_000;
+const FOLLOW_FOR_MS = 20_000;
 const FIELDS = [
-  ["external_ref", "Reference"],
-  ["customer-name", "Customer"],
-  ["address", "Address"],
-  ["address2", "Address line 2"],
-  ["zip", "Postcode"],
-  ["city", "City"],
-  ["country_code", "Country"],
-  ["mobile", "Mobile"],
-  ["email", "E-mail"],
-  ["deliverydate", "Delivery date"],
-  ["time-window", "Time window"],
-  ["deliverygroup", "Delivery group"],
-  ["entrycode", "Entry code"],
-  ["notes", "Notes"],
+  "external_ref", "customer-name", "address", "address2", "zip", "city", "country_code", "mobile", "email",
+  "deliverydate", "time-window", "deliverygroup", "entrycode", "notes",
 ];
 
-boot(async ({ api, bridge, root }) => {
-  const view = h("div", { class: "preview" });
-  root.append(h("h1", { class: "visually-hidden" }, "Send to Gordon"), view);
-  if (!bridge.orderId) {
-    view.append(h("p", {}, "Open this from an order's menu in the Dashboard."));
-    return;
-  }
-  view.append(h("p", { class: "spinner", role: "status" }, "Reading the order…"));
-  let preview;
+const page = {
+  title: "send.title",
+  state: "loading", // loading | ready | error | no-order
+  preview: null,
+  job: null, // the order's job in the app (null: the app has not heard of the order)
+  mode: "send", // send | details (what the widget asked for)
+  error: null,
+  sending: null, // null | {state: "queueing" | "following" | "done" | "failed", job, error, outcome}
+  channel: null,
+
+  async start(ctx) {
+    if (!ctx.bridge.orderId) {
+      page.state = "no-order";
+      ctx.update();
+      return;
+    }
+    page.mode = ctx.bridge.appParams.view === "details" ? "details" : "send";
+    page.channel = orderChannel();
+    announceOpen(page.channel, ctx.bridge.orderId);
+    ctx.api.get("/session").then((session) => {
+      ctx.i18n.setTimeZone(session.timezone);
+      ctx.update();
+    }, () => {});
+    try {
+      const orderId = ctx.bridge.orderId;
+      const [preview, status] = await Promise.all([
+        ctx.api.get("/order/send-preview", { order_id: orderId }),
+        ctx.api.get("/order", { order_id: orderId }),
+      ]);
+      page.preview = preview;
+      page.job = status.job;
+      page.state = "ready";
+    } catch (error) {
+      page.error = error;
+      page.state = "error";
+    }
+    ctx.update();
+  },
+
+  view(ctx) {
+    const { t } = ctx;
+    let content;
+    if (page.state === "loading") content = html`<p class="spinner" role="status">${t("send.reading")}</p>`;
+    else if (page.state === "no-order") content = html`<p>${t("send.no_order")}</p>`;
+    else if (page.state === "error") content = errorNotice(ctx, page.error, "send.read_failed");
+    else content = previewView(ctx, page.preview);
+    return html`<h1 class="visually-hidden">${t("send.title")}</h1><div class="preview">${content}</div>`;
+  },
+};
+
+/** Tell the order's widget that this popup is open, and when it closes (see orderChannel). */
+function announceOpen(channel, orderId) {
+  channel.popup(orderId, true);
+  const heartbeat = setInterval(() => channel.popup(orderId, true), POPUP_HEARTBEAT_MS);
+  addEventListener("pagehide", () => {
+    clearInterval(heartbeat);
+    channel.popup(orderId, false);
+  });
+}
+
+async function send(ctx, preview) {
+  const number = preview.order_number;
+  page.sending = { state: "queueing" };
+  ctx.update();
+  let before;
   try {
-    preview = await api.get("/order/send-preview", { order_id: bridge.orderId });
+    before = (await ctx.api.get("/order", { order_id: preview.order_id })).job;
+    await ctx.api.post("/order/send", { order_id: preview.order_id });
   } catch (error) {
-    clear(view).append(errorNotice(error, "The order could not be read"));
+    page.sending = { state: "failed", error };
+    ctx.update();
     return;
   }
-  append(clear(view), render(preview, api, bridge));
-});
+  page.sending = { state: "following", job: null };
+  ctx.update();
+  const until = Date.now() + FOLLOW_FOR_MS;
+  let job = null;
+  while (Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, FOLLOW_EVERY_MS));
+    try {
+      job = (await ctx.api.get("/order", { order_id: preview.order_id })).job;
+    } catch {
+      continue; // keep following; the outcome is told when known
+    }
+    page.sending.job = job;
+    if (job) {
+      page.job = job;
+      page.channel.post(preview.order_id, job);
+    }
+    ctx.update();
+    const attempted = job && job.last_attempt_at && job.last_attempt_at !== before?.last_attempt_at;
+    if (attempted && !job.in_progress && job.status !== "pending") break;
+  }
+  const outcome = outcomeOf(job, before);
+  // The app acted on the order and wrote its status on it: the order page shows it after a reload.
+  const changed = outcome !== "queued";
+  page.sending = { state: "done", job, outcome, reloadHint: changed && !ctx.bridge.supports("refreshEntity") };
+  if (changed) ctx.bridge.refreshEntity();
+  await ctx.rendered();
+  document.getElementById("popup-close")?.focus(); // the one thing left to do
+  const toast = TOASTS[outcome];
+  ctx.bridge.notify(toast.status, ctx.t(toast.title), ctx.t(toast.text, textParams(ctx, number, job)));
+}
 
-function render(preview, api, bridge) {
-  const status = h("div", { class: "notice", role: "status", "aria-live": "polite" });
+/** What really happened to the order: sent (Gordon confirmed), refused, retrying, or still queued. */
+function outcomeOf(job, before) {
+  const attempted = job && job.last_attempt_at && job.last_attempt_at !== before?.last_attempt_at;
+  if (!attempted || job.in_progress || job.status === "pending") return "queued";
+  if (job.status === "synced") return "sent";
+  if (job.status === "retrying") return "retrying";
+  return "refused";
+}
+
+const TOASTS = {
+  sent: { status: "success", title: "toast.sent_title", text: "send.outcome_sent" },
+  retrying: { status: "warning", title: "toast.queued_title", text: "send.outcome_retrying" },
+  refused: { status: "error", title: "toast.not_sent_title", text: "send.outcome_refused" },
+  queued: { status: "info", title: "toast.queued_title", text: "send.outcome_queued" },
+};
+
+function textParams(ctx, number, job) {
+  return {
+    number: number ? `#${number}` : "",
+    tracking_id: job?.tracking_id || "",
+    when: job?.next_attempt_at ? ctx.i18n.dateTime(job.next_attempt_at) : "",
+    message: job?.last_message ? ctx.i18n.say(job.last_message) : "",
+  };
+}
+
+function sendingView(ctx, preview) {
+  const { t } = ctx;
+  const sending = page.sending;
+  if (!sending) return nothing;
+  const number = preview.order_number;
+  if (sending.state === "queueing") return notice("info", t("send.queueing"));
+  if (sending.state === "failed") return errorNotice(ctx, sending.error, "send.not_queued");
+  if (sending.state === "following") return notice("info", t("send.following", { number: `#${number}` }));
+  const kind = { sent: "success", retrying: "warning", refused: "error", queued: "info" }[sending.outcome];
+  const params = textParams(ctx, number, sending.job);
+  return notice(kind, html`<strong>${t(TOASTS[sending.outcome].title)}.</strong> ${t(TOASTS[sending.outcome].text, params)}
+    ${sending.reloadHint ? html`<span class="block">${t("send.reload_hint")}</span>` : nothing}`);
+}
+
+/** The order's state in Gordon now: status, facts, last message and its history. */
+function statusView(ctx, job, preview) {
+  const { t } = ctx;
+  if (!job) return nothing;
+  // The preview below says it already (e.g. what to fix): not twice.
+  const settled = !job.in_progress && job.status !== "pending";
+  const message = settled && job.last_message && job.last_message === preview.message ? nothing : jobMessage(ctx, job);
+  return html`<section class="order-status" aria-labelledby="order-status-title">
+    <h2 id="order-status-title">${t("send.in_gordon")} ${statusPill(ctx, job.status)}</h2>
+    ${jobFacts(ctx, job)}
+    ${message !== nothing ? html`<p class="message">${message}</p>` : nothing}
+    <details ?open=${page.mode === "details"}><summary>${t("send.history")}</summary>${historyList(ctx, job)}</details>
+  </section>`;
+}
+
+function previewView(ctx, preview) {
+  const { t } = ctx;
+  const number = preview.order_number ? `#${preview.order_number}` : "";
   const kind = preview.can_send ? "info" : preview.action === "fix" ? "error" : "warning";
-  const parts = [h("div", { class: `notice notice-${kind}` }, h("strong", {}, headline(preview)), " ", preview.message)];
-  if (preview.problems.length) {
-    parts.push(
-      h("h2", {}, "What to fix"),
-      h(
-        "ul",
-        { class: "problems" },
-        preview.problems.map((p) => h("li", {}, h("strong", {}, `${p.field}: `), `${p.reason}. `, h("span", { class: "muted" }, p.fix))),
-      ),
-    );
-  }
-  if (preview.warnings.length) {
-    parts.push(
-      h("h2", {}, "Warnings"),
-      h("ul", { class: "problems" }, preview.warnings.map((p) => h("li", {}, p.message))),
-    );
-  }
-  if (preview.gordon_order) parts.push(orderDetails(preview.gordon_order));
-  const send = h(
-    "button",
-    {
-      class: "btn btn-primary",
-      type: "button",
-      disabled: !preview.can_send,
-      onclick: async () => {
-        send.disabled = true;
-        status.className = "notice notice-info";
-        status.textContent = "Queueing…";
-        try {
-          const result = await api.post("/order/send", { order_id: preview.order_id });
-          status.className = "notice notice-success";
-          status.textContent = `${result.message} Its status shows in the order's Gordon Delivery card.`;
-          bridge.notify("success", "Sent to Gordon", `Order #${preview.order_number} is queued.`);
-          close.textContent = "Close";
-          close.focus();
-        } catch (error) {
-          status.className = "notice notice-error";
-          status.textContent = error.message;
-          send.disabled = false;
-        }
-      },
-    },
-    preview.action === "update" ? "Update in Gordon" : "Send to Gordon",
-  );
-  const close = h("button", { class: "btn", type: "button", onclick: () => bridge.closePopup() }, "Cancel");
-  parts.push(status, h("div", { class: "save-bar" }, close, send));
-  return parts;
+  const ref = preview.gordon_order?.external_ref || "";
+  const detail = {
+    send: t("send.message_send", { ref }),
+    update: t("send.message_update", { ref }),
+    unchanged: t("send.message_unchanged"),
+    not_configured: t("send.message_not_configured"),
+  }[preview.action] ?? (preview.action === "fix" && preview.problems.length ? nothing : serverText(ctx, preview.message));
+  const done = page.sending && page.sending.state !== "failed";
+  const busy = page.sending && ["queueing", "following"].includes(page.sending.state);
+  const headline = done ? nothing : notice(kind, html`<strong>${t(`send.headline_${preview.action}`, { number })}</strong> ${detail}`);
+  const status = statusView(ctx, page.job, preview);
+  return html`
+    <div class="result-area" role="status" aria-live="polite">${sendingView(ctx, preview)}</div>
+    ${page.mode === "details" ? html`${status}${headline}` : html`${headline}${status}`}
+    ${preview.problems.length
+      ? html`<h2>${t("send.to_fix")}</h2><ul class="problems">${preview.problems.map(
+          (p) => html`<li><span class="stored-message" lang="en">${p.reason}. <span class="muted">${p.fix}</span></span></li>`,
+        )}</ul>`
+      : nothing}
+    ${preview.warnings.length
+      ? html`<h2>${t("send.warnings")}</h2><ul class="problems">${preview.warnings.map(
+          (p) => html`<li><span class="stored-message" lang="en">${p.reason}. ${p.fix}</span></li>`,
+        )}</ul>`
+      : nothing}
+    ${preview.gordon_order ? orderDetails(ctx, preview.gordon_order) : nothing}
+    <div class="save-bar">
+      <button class="btn" type="button" id="popup-close" @click=${() => ctx.bridge.closePopup()}>${t(done || !preview.can_send ? "send.close" : "send.cancel")}</button>
+      ${done || !preview.can_send
+        ? nothing
+        : html`<button class="btn btn-primary" type="button" ?disabled=${busy}
+            @click=${() => send(ctx, preview)}>${t(preview.action === "update" ? "send.update" : "send.send")}</button>`}
+    </div>`;
 }
 
-function headline(preview) {
-  switch (preview.action) {
-    case "send":
-      return `Order #${preview.order_number} is ready for Gordon.`;
-    case "update":
-      return `Order #${preview.order_number} changed since it was sent.`;
-    case "unchanged":
-      return "Nothing to send.";
-    case "fix":
-      return "The order cannot be sent yet.";
-    case "withdraw":
-      return "The order is cancelled.";
-    case "not_configured":
-      return "Not configured.";
-    default:
-      return "Not for Gordon.";
-  }
-}
-
-function orderDetails(order) {
-  const rows = FIELDS.filter(([key]) => order[key] !== undefined && order[key] !== "").map(([key, label]) => [
-    h("dt", {}, label),
-    h("dd", {}, String(order[key])),
-  ]);
+function orderDetails(ctx, order) {
+  const { t } = ctx;
+  const shown = FIELDS.filter((key) => order[key] !== undefined && order[key] !== "");
+  const value = (key) => {
+    if (key === "deliverydate") return ctx.i18n.date(order[key], "medium");
+    if (key === "country_code") return `${ctx.i18n.region(order[key])} (${order[key]})`;
+    return String(order[key]);
+  };
   const inventory = Array.isArray(order.inventory) ? order.inventory : [];
-  return h(
-    "section",
-    { "aria-label": "The Gordon order" },
-    h("h2", {}, "What Gordon receives"),
-    h("dl", {}, rows),
-    inventory.length
-      ? h(
-          "table",
-          {},
-          h("caption", { class: "visually-hidden" }, "Items"),
-          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Item"), h("th", { scope: "col" }, "Quantity"), h("th", { scope: "col" }, "Type"))),
-          h(
-            "tbody",
-            {},
-            inventory.map((item) => h("tr", {}, h("td", {}, item.name), h("td", {}, String(item.quantity)), h("td", {}, item.type || "—"))),
-          ),
-        )
-      : null,
-    h("details", {}, h("summary", {}, "The exact request body (JSON)"), h("pre", { class: "json" }, JSON.stringify(order, null, 2))),
-  );
+  return html`<section aria-labelledby="gordon-order-title">
+    <h2 id="gordon-order-title">${t("send.what_gordon_gets")}</h2>
+    <dl>${shown.map((key) => html`<dt>${t(`gordon_field.${key}`)}</dt><dd>${value(key)}</dd>`)}</dl>
+    ${inventory.length
+      ? html`<table>
+          <caption class="visually-hidden">${t("send.items")}</caption>
+          <thead><tr><th scope="col">${t("send.item")}</th><th scope="col">${t("send.quantity")}</th><th scope="col">${t("send.type")}</th></tr></thead>
+          <tbody>${inventory.map((item) => html`<tr><td>${item.name}</td><td>${ctx.i18n.number(item.quantity)}</td>
+            <td>${item.type ? t(`item_type.${item.type}`) : "—"}</td></tr>`)}</tbody>
+        </table>`
+      : nothing}
+    <details><summary>${t("send.json")}</summary><pre class="json">${JSON.stringify(order, null, 2)}</pre></details>
+  </section>`;
 }
+
+boot(page);

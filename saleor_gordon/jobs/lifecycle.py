@@ -1,0 +1,433 @@
+"""The life of a sync job as one table: from the job's state and what an attempt found, the next
+state and what to store. Pure: no I/O, no clock, no randomness of its own (the caller passes
+``now`` and ``random``); ``tests/core/test_core_is_pure.py`` keeps it so.
+
+A job (one per order) lives in *episodes*: an episode starts when work becomes pending (an event,
+a person asking) and ends when the job *settles*, i.e. when nothing is left to do until the next
+event. Attempts are counted, and the retry budget (``RetryPolicy.max_age``) measured, per episode.
+
+Attempt outcomes (``transition``), for a job in any status:
+
+| outcome                         | next status      | next attempt         | episode  | stored of Gordon    |
+|---------------------------------|------------------|----------------------|----------|---------------------|
+| ``Pushed``                      | synced           | none                 | ends     | the pushed copy     |
+| ``Withdrawn``                   | cancelled        | none                 | ends     | the withdrawal      |
+| ``NothingToDo``                 | its status       | none                 | ends     | nothing             |
+| ``NeedsPerson``                 | needs_attention  | none                 | ends     | the ref it may have |
+| ``Unavailable``, retry left     | retrying         | the retry's time     | goes on  | the ref it may have |
+| ``Unavailable``, budget spent   | failed           | none                 | ends     | the ref it may have |
+| ``Crashed``, retry left         | retrying         | the retry's time     | goes on  | nothing             |
+| ``Crashed``, budget spent       | failed           | none                 | ends     | nothing             |
+| ``TokenRevoked``                | unchanged        | now (claims wait for | goes on  | nothing             |
+|                                 |                  | a new installation)  |          |                     |
+| ``WrittenBack(done)``           | as ``done``      | as ``done``          | as done  | as ``done``         |
+| ``WriteBackFailed(done)``       | retrying         | the retry's time     | goes on  | as ``done``         |
+| ... budget spent                | failed           | none                 | ends     | as ``done``         |
+| ... the token was revoked       | retrying         | now                  | goes on  | as ``done``         |
+
+A job whose next attempt is "none" is *settled*. A Gordon call that got no answer
+(``Unavailable.unanswered``: Gordon may have done it) adds a ``NO_ANSWER`` entry to the history
+before the step's own. Other events of the life:
+
+- ``on_new_event``: an order event (or a catch-up scan) makes the job due now; a settled job starts
+  a new episode (pending, attempts from zero). The webhook path runs this rule as SQL
+  (``jobs/queue.py``), tested against this function for every status;
+- ``with_newer_work``: an event arrived while an attempt ran (the job's version moved on): the
+  job stays due, and a settled result starts a new episode at once;
+- ``on_retry_requested``: a person asked for the job again (the Dashboard, the CLI, a saved
+  configuration): a new episode, due now.
+
+The retry decision (``RetryPolicy.decide``: backoff, jitter, Retry-After, the maximum age) is
+taken here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from enum import Enum
+from typing import TypeAlias
+
+from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.retry import GiveUp, RetryDecision, RetryPolicy
+
+SETTLED_STATUSES = frozenset(
+    {
+        JobStatus.SYNCED,
+        JobStatus.NEEDS_ATTENTION,
+        JobStatus.FAILED,
+        JobStatus.CANCELLED,
+        JobStatus.SKIPPED,
+    }
+)
+"""The statuses of a settled job: a new event starts a fresh episode."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobState:
+    """Where a job stands in its episode when an attempt ends."""
+
+    status: JobStatus
+    attempts: int
+    """Attempts in this episode, the one ending included."""
+    pending_since: datetime | None
+    """When the episode's work became pending."""
+
+
+# --- what an attempt found -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """The step of the attempt that decided it, as the job's history names it."""
+
+    action: str
+    """``push``, ``withdraw``, ``check``, ``read_config``, ``read_order``, ``saleor``, ``store``…"""
+    outcome: str
+    """``accepted``, ``rejected``, ``retryable``, ``settled``, ``unavailable``…"""
+
+
+@dataclass(frozen=True, slots=True)
+class GordonCopy:
+    """The order as Gordon accepted it: what the job keeps to compare the next push with."""
+
+    external_ref: str
+    content_hash: str
+    delivery_date: date
+    time_window: str
+    tracking_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Pushed:
+    """Gordon accepted the order (created or updated): it holds ``copy``."""
+
+    copy: GordonCopy
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """The order is no longer in Gordon (deleted now, or Gordon did not know it)."""
+
+    external_ref: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class NothingToDo:
+    """No Gordon call was needed: the job settles with ``status`` (synced, skipped, cancelled)."""
+
+    status: JobStatus
+    step: Step
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class NeedsPerson:
+    """A person must act (the order, the configuration, Gordon's refusal); retrying cannot help."""
+
+    step: Step
+    message: str
+    sent_ref: str | None = None
+    """A reference a request may have reached Gordon under (kept to withdraw it later)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unavailable:
+    """Something needed is down (Gordon, Saleor, the database): retry later."""
+
+    step: Step
+    message: str
+    retry_after: float | None = None
+    """Seconds the other side asked to wait (a floor for the backoff)."""
+    sent_ref: str | None = None
+    """A reference a request may have reached Gordon under (its answer was lost)."""
+    unanswered: bool = False
+    """The Gordon call got no answer (timed out, connection lost): it may have been done, so the
+    history says so (``NO_ANSWER``) and the next attempt asks again."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRevoked:
+    """Saleor refused the app's token: the job waits, due, until the app is installed again."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Crashed:
+    """The attempt failed unexpectedly (a bug): ``error`` names the exception's type."""
+
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenBack:
+    """``done`` happened and the order's metadata now says so (``keys`` were written)."""
+
+    done: AttemptOutcome
+    keys: str
+
+
+@dataclass(frozen=True, slots=True)
+class WriteBackFailed:
+    """``done`` happened, but writing it to the order's metadata failed: the write-back is
+    retried on its own (what Gordon accepted is stored, so the next attempt only writes)."""
+
+    done: AttemptOutcome
+    error: str
+    retry_after: float | None = None
+    token_revoked: bool = False
+
+
+AttemptOutcome: TypeAlias = (
+    Pushed | Withdrawn | NothingToDo | NeedsPerson | Unavailable | TokenRevoked | Crashed
+)
+"""What an attempt found before telling Saleor."""
+Outcome: TypeAlias = AttemptOutcome | WrittenBack | WriteBackFailed
+
+
+# --- what to store ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PushRecorded:
+    """Gordon holds ``copy`` since ``at``."""
+
+    copy: GordonCopy
+    at: datetime
+
+    @property
+    def external_ref(self) -> str:
+        return self.copy.external_ref
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalRecorded:
+    """The order under ``external_ref`` left Gordon at ``at``."""
+
+    external_ref: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RefRecorded:
+    """A request may have reached Gordon under ``external_ref``."""
+
+    external_ref: str
+
+
+GordonRecord: TypeAlias = PushRecorded | WithdrawalRecorded | RefRecorded
+
+
+class Episode(Enum):
+    GOES_ON = "goes_on"
+    """Attempts and the pending time stay as they are."""
+    ENDS = "ends"
+    """Nothing is pending any more."""
+    STARTS_AGAIN = "starts_again"
+    """New work: attempts start from zero and the work is pending from now."""
+
+
+NO_ANSWER = "no_answer"
+"""The outcome of the history entry of a Gordon call that got no answer."""
+NO_ANSWER_MESSAGE = (
+    "Gordon did not answer: it may have done what was asked, so the next attempt asks again."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    action: str
+    outcome: str
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """The job's next state and what to store with it."""
+
+    status: JobStatus
+    next_attempt_at: datetime | None
+    """When to try again; None when nothing is left to do."""
+    episode: Episode
+    action: str
+    outcome: str
+    message: str
+    history: tuple[HistoryEntry, ...] = ()
+    """What the attempt did, step by step (``action``/``outcome`` name the decisive one)."""
+    gordon: GordonRecord | None = None
+    """What to record of Gordon's copy; None leaves it as it is."""
+
+    @property
+    def settled(self) -> bool:
+        """The episode is over: nothing is due until the next event."""
+        return self.next_attempt_at is None
+
+
+# --- the transitions ---------------------------------------------------------------------------
+
+
+def transition(
+    job: JobState, outcome: Outcome, *, policy: RetryPolicy, now: datetime, random: float
+) -> Transition:
+    """The next state of ``job`` after an attempt that found ``outcome``.
+
+    ``random`` (uniform in [0, 1)) spreads the retry's wait (``RetryPolicy.jitter``).
+    """
+    if isinstance(outcome, WrittenBack):
+        done = transition(job, outcome.done, policy=policy, now=now, random=random)
+        written = HistoryEntry("write_back", "written", outcome.keys)
+        return replace(done, history=(*done.history, written))
+    if isinstance(outcome, WriteBackFailed):
+        return _write_back_failed(job, outcome, policy=policy, now=now, random=random)
+    if isinstance(outcome, Pushed):
+        record: GordonRecord = PushRecorded(outcome.copy, now)
+        return _settles(JobStatus.SYNCED, Step("push", "accepted"), outcome.message, record)
+    if isinstance(outcome, Withdrawn):
+        record = WithdrawalRecorded(outcome.external_ref, now)
+        return _settles(JobStatus.CANCELLED, Step("withdraw", "accepted"), outcome.message, record)
+    if isinstance(outcome, NothingToDo):
+        return _settles(outcome.status, outcome.step, outcome.message, None)
+    if isinstance(outcome, NeedsPerson):
+        record_ref = _ref(outcome.sent_ref)
+        return _settles(JobStatus.NEEDS_ATTENTION, outcome.step, outcome.message, record_ref)
+    if isinstance(outcome, TokenRevoked):
+        # Stays due: claims skip revoked installations until the app is installed again.
+        step = Step("saleor", "token_revoked")
+        return _goes_on(job.status, now, step, outcome.message, None)
+    if isinstance(outcome, Crashed):
+        message = f"Unexpected error ({outcome.error}); the job will be retried."
+        decision = _decide(job, policy, now=now, retry_after=None, random=random)
+        if isinstance(decision, GiveUp):
+            stopped = f"{message} Retries stopped: {decision.reason}."
+            return _settles(JobStatus.FAILED, Step("run", "crashed"), stopped, None)
+        return _goes_on(JobStatus.RETRYING, decision.when, Step("run", "crashed"), message, None)
+    decision = _decide(job, policy, now=now, retry_after=outcome.retry_after, random=random)
+    record_ref = _ref(outcome.sent_ref)
+    if isinstance(decision, GiveUp):
+        stopped = f"{outcome.message} Retries stopped: {decision.reason}."
+        gave_up = Step(outcome.step.action, "gave_up")
+        done = _settles(JobStatus.FAILED, gave_up, stopped, record_ref)
+    else:
+        done = _goes_on(
+            JobStatus.RETRYING, decision.when, outcome.step, outcome.message, record_ref
+        )
+    if outcome.unanswered:
+        lost = HistoryEntry(outcome.step.action, NO_ANSWER, NO_ANSWER_MESSAGE)
+        return replace(done, history=(lost, *done.history))
+    return done
+
+
+def _write_back_failed(
+    job: JobState, outcome: WriteBackFailed, *, policy: RetryPolicy, now: datetime, random: float
+) -> Transition:
+    done = transition(job, outcome.done, policy=policy, now=now, random=random)
+    message = f"{done.message} Writing the status to the order failed ({outcome.error})."
+    history = (*done.history, HistoryEntry("write_back", "failed", outcome.error))
+    failed = replace(done, message=message, history=history)
+    if outcome.token_revoked:  # due again once the app is installed again
+        return replace(
+            failed, status=JobStatus.RETRYING, next_attempt_at=now, episode=Episode.GOES_ON
+        )
+    decision = _decide(job, policy, now=now, retry_after=outcome.retry_after, random=random)
+    if isinstance(decision, GiveUp):
+        return replace(
+            failed,
+            status=JobStatus.FAILED,
+            next_attempt_at=None,
+            episode=Episode.ENDS,
+            message=f"{message} Retries stopped: {decision.reason}.",
+        )
+    return replace(
+        failed, status=JobStatus.RETRYING, next_attempt_at=decision.when, episode=Episode.GOES_ON
+    )
+
+
+def _decide(
+    job: JobState, policy: RetryPolicy, *, now: datetime, retry_after: float | None, random: float
+) -> RetryDecision:
+    return policy.decide(
+        attempts=job.attempts,
+        pending_since=job.pending_since or now,
+        now=now,
+        retry_after=retry_after,
+        random=random,
+    )
+
+
+def _settles(
+    status: JobStatus, step: Step, message: str, gordon: GordonRecord | None
+) -> Transition:
+    return Transition(
+        status=status,
+        next_attempt_at=None,
+        episode=Episode.ENDS,
+        action=step.action,
+        outcome=step.outcome,
+        message=message,
+        history=(HistoryEntry(step.action, step.outcome, message),),
+        gordon=gordon,
+    )
+
+
+def _goes_on(
+    status: JobStatus, when: datetime, step: Step, message: str, gordon: GordonRecord | None
+) -> Transition:
+    return Transition(
+        status=status,
+        next_attempt_at=when,
+        episode=Episode.GOES_ON,
+        action=step.action,
+        outcome=step.outcome,
+        message=message,
+        history=(HistoryEntry(step.action, step.outcome, message),),
+        gordon=gordon,
+    )
+
+
+def _ref(sent_ref: str | None) -> RefRecorded | None:
+    return None if sent_ref is None else RefRecorded(sent_ref)
+
+
+def with_newer_work(done: Transition, *, now: datetime) -> Transition:
+    """``done``, for a job that an event (or a person) made due again while the attempt ran: it
+    stays due, and if ``done`` settled it, the newer work starts a new episode."""
+    if done.settled:
+        return replace(
+            done, status=JobStatus.PENDING, next_attempt_at=now, episode=Episode.STARTS_AGAIN
+        )
+    return replace(done, next_attempt_at=now)
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A job made due by new work: its status, its pending time and its attempts so far."""
+
+    status: JobStatus
+    pending_since: datetime
+    attempts: int
+    next_attempt_at: datetime
+
+
+def on_new_event(
+    status: JobStatus, *, pending_since: datetime | None, attempts: int, now: datetime
+) -> Due:
+    """A job (``status``) gets an order event at ``now``: due at once; a settled job starts a new
+    episode, an unsettled one goes on (pending since its work became pending)."""
+    if status in SETTLED_STATUSES:
+        return Due(JobStatus.PENDING, pending_since=now, attempts=0, next_attempt_at=now)
+    return Due(status, pending_since=pending_since or now, attempts=attempts, next_attempt_at=now)
+
+
+RETRYABLE_STATUSES = frozenset({JobStatus.RETRYING, JobStatus.NEEDS_ATTENTION, JobStatus.FAILED})
+"""Statuses where *Retry* (a person running the job again now) can change something: it failed,
+waits for a person, or waits for its next attempt. Pending work is due already; synced, cancelled
+and skipped orders would come out the same (a changed order starts a job by itself, and *Send to
+Gordon* sends a skipped one). The Dashboard offers Retry for these only."""
+
+
+def on_retry_requested(*, now: datetime) -> Due:
+    """A person asked to run the job again: a new episode, due now, whatever its status."""
+    return Due(JobStatus.PENDING, pending_since=now, attempts=0, next_attempt_at=now)

@@ -1,0 +1,35 @@
+"""A shop as the app serves it: its installation and its configuration.
+
+``load_shop`` is the one way to read them together, so every path that needs a configured shop
+(a job's attempt, "Send to Gordon", backfill and reconcile) refuses an unconfigured one with the
+same message (``ShopNotConfigured``); ``Runtime.saleor_client`` is the one way to talk to its
+Saleor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from saleor_gordon.core.shop_config import ShopConfig
+from saleor_gordon.errors import ShopNotConfigured
+from saleor_gordon.runtime import Runtime
+from saleor_gordon.store.installations import Installation
+
+
+@dataclass(frozen=True)
+class Shop:
+    installation: Installation
+    config: ShopConfig
+
+
+async def load_shop(runtime: Runtime, installation: Installation) -> Shop:
+    """The installed shop with its configuration.
+
+    Raises:
+        ShopNotConfigured: the shop has not stored a configuration yet.
+        ShopConfigInvalid: the stored configuration no longer validates (after an upgrade).
+    """
+    config = await runtime.installations.get_config(installation.id)
+    if config is None:
+        raise ShopNotConfigured()
+    return Shop(installation, config)

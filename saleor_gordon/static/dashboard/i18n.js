@@ -1,0 +1,211 @@
+// The pages' words and formats in the staff user's language.
+//
+// Catalogues: ./i18n/<locale>.json, one per locale, key -> message. A message is a string with
+// {name} placeholders, or, when it depends on a number, an object of CLDR plural forms
+// ({"one": "...", "other": "..."}) chosen by Intl.PluralRules for params.count. Keys that the
+// server sends as codes (configuration problems, Test connection results, API refusals) are the
+// codes themselves; tests/browser/test_catalogues.py checks that every locale has every key with
+// the same placeholders and that every key is used.
+//
+// Messages from the server: {code, params, message}. With a code the catalogue knows, the page
+// words it; otherwise it shows the English `message` the server wrote (older stored history, a
+// newer server). `say(entry)` does both, so stored text written before codes existed still shows.
+//
+// Dates and times: Intl in the locale and the shop's time zone.
+
+export const LOCALES = ["en", "sv", "nb", "da"];
+const FALLBACK = "en";
+const VERSION = new URL(import.meta.url).searchParams.get("v") || "";
+
+const loaded = new Map(); // locale -> Promise<catalogue>
+
+function fetchCatalogue(locale) {
+  if (!loaded.has(locale)) {
+    const url = new URL(`./i18n/${locale}.json`, import.meta.url);
+    if (VERSION) url.searchParams.set("v", VERSION);
+    loaded.set(
+      locale,
+      fetch(url, { credentials: "omit" }).then((response) => {
+        if (!response.ok) throw new Error(`catalogue ${locale}: HTTP ${response.status}`);
+        return response.json();
+      }),
+    );
+  }
+  return loaded.get(locale);
+}
+
+/** The supported locale for a Dashboard or browser language tag ("sv", "nb", "no-NO", "da-DK"...). */
+export function resolveLocale(tag) {
+  const language = String(tag || "").toLowerCase().split(/[-_]/)[0];
+  if (language === "no" || language === "nn") return "nb";
+  return LOCALES.includes(language) ? language : FALLBACK;
+}
+
+/** The browser's preferred supported locale (for pages opened outside the Dashboard). */
+export function browserLocale() {
+  for (const tag of navigator.languages || [navigator.language]) {
+    const locale = resolveLocale(tag);
+    if (locale !== FALLBACK || String(tag).toLowerCase().startsWith("en")) return locale;
+  }
+  return FALLBACK;
+}
+
+export class I18n {
+  constructor() {
+    this.locale = FALLBACK;
+    this._wanted = FALLBACK;
+    this.catalogue = {};
+    this.english = {};
+    this.timeZone = "UTC";
+    this._formats = new Map();
+  }
+
+  static async create() {
+    const i18n = new I18n();
+    i18n.english = await fetchCatalogue(FALLBACK);
+    i18n.catalogue = i18n.english;
+    i18n.timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+    return i18n;
+  }
+
+  /** Switch to `tag`'s locale (English for one this app does not speak); true when it changed. */
+  async setLocale(tag) {
+    const locale = resolveLocale(tag);
+    this._wanted = locale;
+    if (locale === this.locale) return false;
+    const catalogue = await fetchCatalogue(locale);
+    if (this._wanted !== locale) return false; // switched again meanwhile: the last one wins
+    this.locale = locale;
+    this.catalogue = catalogue;
+    this._formats.clear();
+    document.documentElement.lang = locale;
+    return true;
+  }
+
+  setTimeZone(timeZone) {
+    if (!timeZone || timeZone === this.timeZone) return;
+    try {
+      new Intl.DateTimeFormat("en", { timeZone });
+    } catch {
+      return; // a zone this browser does not know: keep the one we have
+    }
+    this.timeZone = timeZone;
+    this._formats.clear();
+  }
+
+  has(key) {
+    return Object.hasOwn(this.catalogue, key);
+  }
+
+  /** The message `key` with `params` put in. */
+  t(key, params = {}) {
+    let message = this.has(key) ? this.catalogue[key] : this.english[key];
+    if (message === undefined) return key;
+    if (typeof message === "object") {
+      const form = this._format("plural", () => new Intl.PluralRules(this.locale)).select(Number(params.count));
+      message = message[form] ?? message.other;
+    }
+    return message.replace(/\{(\w+)\}/g, (_, name) => this.param(params[name]));
+  }
+
+  /** A parameter as text: numbers and lists in the locale's way. */
+  param(value) {
+    if (value === undefined || value === null) return "";
+    if (typeof value === "number") return this.number(value);
+    if (Array.isArray(value)) return this.list(value.map((item) => this.param(item)));
+    return String(value);
+  }
+
+  /** A server message {code, params, message}: worded from the catalogue, or its English text. */
+  say(entry) {
+    if (!entry) return "";
+    if (typeof entry === "string") return entry;
+    if (entry.code && this.has(entry.code)) return this.t(entry.code, this.wordParams(entry.params || {}));
+    return entry.message || entry.text || "";
+  }
+
+  /** Parameters that are themselves codes (a status, permissions) in words. */
+  wordParams(params) {
+    const worded = { ...params };
+    if (typeof worded.status === "string") worded.status = this.t(`status.${worded.status}`);
+    if (Array.isArray(worded.permissions)) {
+      worded.permissions = this.list(worded.permissions.map((p) => this.t(`permission.${p}`)));
+    }
+    return worded;
+  }
+
+  number(value) {
+    return this._format("number", () => new Intl.NumberFormat(this.locale)).format(value);
+  }
+
+  list(items) {
+    return this._format("list", () => new Intl.ListFormat(this.locale, { type: "conjunction" })).format(items);
+  }
+
+  /** "2026-12-02" -> "onsdag 2 december 2026" (a calendar date: no time zone shift). */
+  date(isoDate, style = "full") {
+    const [year, month, day] = String(isoDate).split("-").map(Number);
+    if (!year || !month || !day) return String(isoDate);
+    const moment = new Date(Date.UTC(year, month - 1, day, 12));
+    return this._format(`date-${style}`, () => new Intl.DateTimeFormat(this.locale, { dateStyle: style, timeZone: "UTC" })).format(moment);
+  }
+
+  /** An instant in the shop's time zone: "5 dec. 2026 19:08 CET". */
+  dateTime(iso) {
+    const moment = new Date(iso);
+    if (Number.isNaN(moment.getTime())) return String(iso);
+    return this._format(
+      "datetime",
+      () =>
+        new Intl.DateTimeFormat(this.locale, {
+          dateStyle: "medium",
+          timeStyle: "short",
+          timeZone: this.timeZone,
+        }),
+    ).format(moment) + ` ${this.zoneName(moment)}`;
+  }
+
+  /** The weekday and time of an instant in `timeZone` (default: the shop's): "fredag 14:05". */
+  weekdayTime(iso, timeZone = this.timeZone) {
+    const moment = new Date(iso);
+    return new Intl.DateTimeFormat(this.locale, { weekday: "long", hour: "2-digit", minute: "2-digit", timeZone }).format(moment);
+  }
+
+  zoneName(moment, timeZone = this.timeZone) {
+    const parts = new Intl.DateTimeFormat(this.locale, { timeZone, timeZoneName: "short" }).formatToParts(moment);
+    return (parts.find((part) => part.type === "timeZoneName") || {}).value || timeZone;
+  }
+
+  /** "3 min ago" / "in 5 min" relative to `now`. */
+  relative(iso, now = Date.now()) {
+    const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
+    const format = this._format("relative", () => new Intl.RelativeTimeFormat(this.locale, { numeric: "auto", style: "short" }));
+    const size = Math.abs(seconds);
+    if (seconds >= 5 && seconds < 45) return format.format(seconds, "second"); // the next attempt, soon
+    if (size < 45) return format.format(0, "second");
+    if (size < 3600) return format.format(Math.round(seconds / 60), "minute");
+    if (size < 86400) return format.format(Math.round(seconds / 3600), "hour");
+    return format.format(Math.round(seconds / 86400), "day");
+  }
+
+  /** Weekday 1 (Monday) .. 7 (Sunday) by name. */
+  weekday(isoDay) {
+    const monday = new Date(Date.UTC(2024, 0, 1, 12)); // a Monday
+    const day = new Date(monday.getTime() + (isoDay - 1) * 86400000);
+    return this._format("weekday", () => new Intl.DateTimeFormat(this.locale, { weekday: "long", timeZone: "UTC" })).format(day);
+  }
+
+  /** A country by ISO 3166 code, in the locale: "SE" -> "Sverige". */
+  region(code) {
+    try {
+      return this._format("region", () => new Intl.DisplayNames([this.locale], { type: "region" })).of(code) || code;
+    } catch {
+      return code;
+    }
+  }
+
+  _format(name, make) {
+    if (!this._formats.has(name)) this._formats.set(name, make());
+    return this._formats.get(name);
+  }
+}

@@ -1,0 +1,634 @@
+"""JobQueue: enqueueing, claiming, leases, coalescing, fairness, operator retries, waking the
+workers (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import await_only
+
+from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.order_events import OrderEvent
+from saleor_gordon.jobs.lifecycle import (
+    Episode,
+    GordonCopy,
+    HistoryEntry,
+    PushRecorded,
+    Transition,
+    on_new_event,
+)
+from saleor_gordon.jobs.queue import ClaimedJob, JobQueue, OrderJobRequest, enqueue_order_job
+from saleor_gordon.jobs.views import JobViews
+from saleor_gordon.secret_box import SecretBox
+from saleor_gordon.store.database import create_engine, migrate
+from saleor_gordon.store.inbox import EventInbox
+from saleor_gordon.store.installations import InstallationStore
+from saleor_gordon.store.tables import sync_jobs
+from tests.conftest import TEST_SECRET_KEY
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+LEASE = 30.0
+
+
+async def _install(engine: AsyncEngine, url: str = "https://a.example.com/graphql/") -> int:
+    store = InstallationStore(engine, SecretBox(TEST_SECRET_KEY))
+    installation = await store.save_installation(
+        saleor_api_url=url, app_id="QXBwOjE=", token="t" * 30, jwks={"keys": []}, now=NOW
+    )
+    return installation.id
+
+
+async def _event(
+    engine: AsyncEngine,
+    installation_id: int,
+    order: str,
+    event: str = "ORDER_FULLY_PAID",
+    at: datetime = NOW,
+) -> int | None:
+    received = OrderEvent(
+        installation_id=installation_id,
+        event=event,
+        order_id=order,
+        order_number=order[-3:],
+        issued_at=f"{event}-{at.isoformat()}",
+        principal_type=None,
+        principal_id=None,
+        body_sha256="0" * 64,
+    )
+    async with EventInbox(engine) as inbox:
+        return (await inbox.record_order_event(received, now=at)).job_id
+
+
+async def _claim(
+    jobs: JobQueue, worker_id: str, *, now: datetime = NOW, limit: int = 4
+) -> ClaimedJob | None:
+    return await jobs.claim_next_job(
+        worker_id=worker_id, now=now, lease_seconds=LEASE, per_installation_limit=limit
+    )
+
+
+COPY = GordonCopy(
+    external_ref="45",
+    content_hash="h1",
+    delivery_date=date(2026, 11, 30),
+    time_window="17:00 - 21:00",
+    tracking_id="0Zj7YGCUr",
+)
+
+
+def _synced(message: str = "pushed", copy: GordonCopy = COPY) -> Transition:
+    return Transition(
+        status=JobStatus.SYNCED,
+        next_attempt_at=None,
+        episode=Episode.ENDS,
+        action="push",
+        outcome="accepted",
+        message=message,
+        gordon=PushRecorded(copy, NOW),
+    )
+
+
+def _gave_up() -> Transition:
+    return Transition(
+        status=JobStatus.FAILED,
+        next_attempt_at=None,
+        episode=Episode.ENDS,
+        action="push",
+        outcome="gave_up",
+        message="Gordon is unavailable. Retries stopped.",
+    )
+
+
+async def test_a_due_job_is_claimed_once(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    await _event(migrated_engine, installation, "order-001")
+    jobs = JobQueue(migrated_engine)
+
+    first = await _claim(jobs, "w1")
+    second = await _claim(jobs, "w2")
+
+    assert first is not None
+    assert first.order_id == "order-001"
+    assert first.attempts == 1
+    assert second is None
+
+
+async def test_concurrent_claims_never_share_a_job(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    for index in range(6):
+        await _event(migrated_engine, installation, f"order-{index:03}")
+    jobs = JobQueue(migrated_engine)
+
+    claims = await asyncio.gather(*(_claim(jobs, f"w{i}", limit=10) for i in range(10)))
+
+    claimed = [claim.order_id for claim in claims if claim is not None]
+    assert sorted(claimed) == [f"order-{index:03}" for index in range(6)]
+
+
+async def test_an_expired_lease_lets_another_worker_take_the_job(
+    migrated_engine: AsyncEngine,
+) -> None:
+    installation = await _install(migrated_engine)
+    await _event(migrated_engine, installation, "order-001")
+    jobs = JobQueue(migrated_engine)
+    dead = await _claim(jobs, "dead")
+    assert dead is not None
+
+    before_expiry = NOW + timedelta(seconds=LEASE - 1)
+    after_expiry = NOW + timedelta(seconds=LEASE + 1)
+
+    assert await _claim(jobs, "w2", now=before_expiry) is None
+    taken = await _claim(jobs, "w2", now=after_expiry)
+    assert taken is not None
+    assert taken.attempts == 2
+    # the dead worker's late result is not recorded over the new owner's lease
+    assert not await jobs.finish_job(dead, _synced(), now=after_expiry)
+    assert await jobs.finish_job(taken, _synced(), now=after_expiry)
+
+
+async def test_renewing_keeps_the_lease(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    await _event(migrated_engine, installation, "order-001")
+    jobs = JobQueue(migrated_engine)
+    job = await _claim(jobs, "w1")
+    assert job is not None
+
+    later = NOW + timedelta(seconds=LEASE - 5)
+    assert await jobs.renew_lease(job.id, worker_id="w1", now=later, lease_seconds=LEASE)
+
+    after_first_lease = NOW + timedelta(seconds=LEASE + 5)
+    assert await _claim(jobs, "w2", now=after_first_lease) is None
+    assert not await jobs.renew_lease(job.id, worker_id="w2", now=later, lease_seconds=LEASE)
+
+
+async def test_finishing_records_history_and_settles(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    job_id = await _event(migrated_engine, installation, "order-001")
+    jobs = JobQueue(migrated_engine)
+    job = await _claim(jobs, "w1")
+    assert job is not None
+    result = dataclasses.replace(
+        _synced(),
+        history=(HistoryEntry("push", "accepted", "pushed"), HistoryEntry("write_back", "written")),
+    )
+
+    assert await jobs.finish_job(job, result, now=NOW)
+
+    assert job_id is not None
+    view = await JobViews(migrated_engine).get_job(job_id)
+    assert view is not None
+    assert view.status == "synced"
+    assert view.tracking_id == "0Zj7YGCUr"
+    assert view.next_attempt_at is None
+    assert not view.leased
+    assert [(h["action"], h["outcome"]) for h in view.history] == [
+        ("push", "accepted"),
+        ("write_back", "written"),
+    ]
+    assert await _claim(jobs, "w1") is None
+
+
+async def test_an_event_during_work_keeps_the_job_due(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    await _event(migrated_engine, installation, "order-001", "ORDER_CREATED")
+    jobs = JobQueue(migrated_engine)
+    job = await _claim(jobs, "w1")
+    assert job is not None
+
+    await _event(migrated_engine, installation, "order-001", "ORDER_UPDATED")
+    await jobs.finish_job(job, _synced(), now=NOW)
+
+    again = await _claim(jobs, "w1")
+    assert again is not None
+    assert again.events_seen == frozenset({"ORDER_CREATED", "ORDER_UPDATED"})
+    assert again.pushed_hash == "h1"
+
+
+async def test_the_pushed_delivery_date_is_kept_for_the_next_attempt(
+    migrated_engine: AsyncEngine,
+) -> None:
+    """The date Gordon accepted comes back with the job, so a re-push can keep it."""
+    installation = await _install(migrated_engine)
+    await _event(migrated_engine, installation, "order-001", "ORDER_CREATED")
+    jobs = JobQueue(migrated_engine)
+    job = await _claim(jobs, "w1")
+    assert job is not None
+    assert job.pushed_delivery_date is None
+    pushed = _synced(copy=dataclasses.replace(COPY, delivery_date=date(2026, 12, 2)))
+
+    await _event(migrated_engine, installation, "order-001", "ORDER_UPDATED")
+    assert await jobs.finish_job(job, pushed, now=NOW)
+
+    again = await _claim(jobs, "w1")
+    assert again is not None
+    assert again.pushed_delivery_date == date(2026, 12, 2)
+
+
+async def test_retry_later_is_not_claimed_early(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    await _event(migrated_engine, installation, "order-001")
+    jobs = JobQueue(migrated_engine)
+    job = await _claim(jobs, "w1")
+    assert job is not None
+    retry_at = NOW + timedelta(seconds=10)
+    await jobs.finish_job(
+        job,
+        Transition(
+            status=JobStatus.RETRYING,
+            next_attempt_at=retry_at,
+            episode=Episode.GOES_ON,
+            action="push",
+            outcome="retryable",
+            message="Gordon is unavailable.",
+        ),
+        now=NOW,
+    )
+
+    assert await _claim(jobs, "w1") is None
+    retried = await _claim(jobs, "w1", now=retry_at)
+    assert retried is not None
+    assert retried.attempts == 2
+
+
+async def test_one_shops_backlog_does_not_starve_another(migrated_engine: AsyncEngine) -> None:
+    busy = await _install(migrated_engine, "https://busy.example.com/graphql/")
+    quiet = await _install(migrated_engine, "https://quiet.example.com/graphql/")
+    for index in range(20):
+        await _event(
+            migrated_engine, busy, f"busy-{index:03}", at=NOW - timedelta(minutes=30 - index)
+        )
+    await _event(migrated_engine, quiet, "quiet-001", at=NOW)
+    jobs = JobQueue(migrated_engine)
+
+    claims = [await _claim(jobs, f"w{i}", limit=2) for i in range(4)]
+
+    claimed = [claim.order_id for claim in claims if claim is not None]
+    assert "quiet-001" in claimed[:2]
+    assert sum(order.startswith("busy") for order in claimed) == 2  # the per-shop limit
+
+
+async def test_a_shop_at_its_limit_waits_for_a_lease_to_end(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    for index in range(3):
+        await _event(migrated_engine, installation, f"order-{index:03}")
+    jobs = JobQueue(migrated_engine)
+
+    first = await _claim(jobs, "w1", limit=1)
+    assert first is not None
+    # while the lease holds, the shop's other due jobs are not claimed
+    assert await _claim(jobs, "w2", limit=1) is None
+    # once it has expired it no longer counts: another job (or the same one) can be claimed
+    later = NOW + timedelta(seconds=LEASE + 1)
+    assert await _claim(jobs, "w2", now=later, limit=1) is not None
+    # and a lease given back by finishing frees the slot too
+    assert await _claim(jobs, "w3", now=later, limit=1) is None
+
+
+async def _claim_work(database_url: str, due_jobs: int) -> int:
+    """SQLite's work for one claim with ``due_jobs`` due jobs of one shop, in VM instructions (in
+    hundreds, counted by a progress handler): exact and the same on any machine, unlike time."""
+    engine = create_engine(database_url)
+    await migrate(engine)
+    installation = await _install(engine)
+    queued = {"installation_id": installation, "status": "pending", "events_mask": 4}
+    queued |= {"version": 1, "next_attempt_at": NOW, "pending_since": NOW, "attempts": 0}
+    queued |= {"run_now": False, "created_at": NOW, "updated_at": NOW}
+    async with engine.begin() as connection:  # the rows enqueue_order_job makes
+        await connection.execute(
+            insert(sync_jobs), [{**queued, "order_id": f"order-{n:05}"} for n in range(due_jobs)]
+        )
+    await engine.dispose()  # connections from now on count
+    counted = [0]
+
+    def count() -> int:
+        counted[0] += 1
+        return 0  # go on
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        await_only(dbapi_connection.driver_connection.set_progress_handler(count, 100))
+
+    event.listen(engine.sync_engine, "connect", on_connect)
+    jobs = JobQueue(engine)
+    try:
+        assert (
+            await _claim(jobs, "warm-up") is not None
+        )  # one job leased: the lease count is not empty
+        counted[0] = 0
+        assert await _claim(jobs, "w1") is not None
+    finally:
+        await engine.dispose()
+    return counted[0]
+
+
+async def test_a_claims_work_grows_linearly_with_the_backlog(tmp_path: Path) -> None:
+    """Counting each shop's leases once per due job (a correlated subquery) made a claim quadratic
+    in the backlog: 0.8 s with 1,000 due jobs and 7 s with 3,000 on SQLite, so a backlog of 10,000
+    stalled every worker (and, holding SQLite's write lock, every other writer). The leases are
+    counted once per claim: four times the backlog is at most about four times the work (with the
+    correlated subquery: sixteen). SQLite only: its progress handler counts the work exactly."""
+    small = await _claim_work(f"sqlite:///{tmp_path / 'small.db'}", 500)
+    large = await _claim_work(f"sqlite:///{tmp_path / 'large.db'}", 2_000)
+
+    assert small > 0
+    assert large / small < 6, f"a claim did {small} units of work at 500 due jobs, {large} at 2,000"
+
+
+async def test_revoked_installations_are_not_claimed(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    await _event(migrated_engine, installation, "order-001")
+    await InstallationStore(migrated_engine, SecretBox(TEST_SECRET_KEY)).mark_revoked(
+        installation, now=NOW
+    )
+
+    claim = await JobQueue(migrated_engine).claim_next_job(
+        worker_id="w1", now=NOW, lease_seconds=LEASE, per_installation_limit=4
+    )
+
+    assert claim is None
+
+
+async def test_operator_retry_runs_a_failed_job_first(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    failed_id = await _event(migrated_engine, installation, "order-001")
+    jobs = JobQueue(migrated_engine)
+    job = await _claim(jobs, "w1")
+    assert job is not None
+    await jobs.finish_job(
+        job,
+        _gave_up(),
+        now=NOW,
+    )
+    await _event(migrated_engine, installation, "order-002", at=NOW - timedelta(hours=1))
+
+    assert failed_id is not None
+    assert await jobs.retry_job(failed_id, now=NOW)
+    claimed = await _claim(jobs, "w1")
+
+    assert claimed is not None
+    assert claimed.id == failed_id
+    assert claimed.attempts == 1
+    assert claimed.status == JobStatus.PENDING
+
+
+async def test_retry_all_failed(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    jobs = JobQueue(migrated_engine)
+    for order in ("order-001", "order-002"):
+        await _event(migrated_engine, installation, order)
+        job = await _claim(jobs, "w1")
+        assert job is not None
+        await jobs.finish_job(
+            job,
+            _gave_up(),
+            now=NOW,
+        )
+
+    assert await jobs.retry_failed_jobs(now=NOW) == 2
+    assert await JobViews(migrated_engine).list_jobs(status="failed") == []
+    assert len(await JobViews(migrated_engine).list_jobs(status="pending")) == 2
+
+
+async def test_history_is_pruned(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    job_id = await _event(migrated_engine, installation, "order-001")
+    jobs = JobQueue(migrated_engine)
+    job = await _claim(jobs, "w1")
+    assert job is not None
+    await jobs.finish_job(job, _synced(), now=NOW)
+
+    assert await jobs.prune_history(older_than=NOW - timedelta(days=1)) == 0
+    assert await jobs.prune_history(older_than=NOW + timedelta(seconds=1)) == 2  # entry + event
+    assert job_id is not None
+    view = await JobViews(migrated_engine).get_job(job_id)
+    assert view is not None
+    assert view.history == []
+
+
+async def test_operator_retry_during_a_run_is_not_lost(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    job_id = await _event(migrated_engine, installation, "order-001")
+    jobs = JobQueue(migrated_engine)
+    job = await _claim(jobs, "w1")
+    assert job is not None
+    assert job_id is not None
+
+    assert await jobs.retry_job(job_id, now=NOW)  # while the worker runs it
+    await jobs.finish_job(job, _synced(), now=NOW)
+
+    again = await _claim(jobs, "w1")
+    assert again is not None
+    assert again.id == job_id
+
+
+async def test_a_newer_event_after_a_settled_result_opens_a_fresh_episode(
+    migrated_engine: AsyncEngine,
+) -> None:
+    installation = await _install(migrated_engine)
+    await _event(migrated_engine, installation, "order-001", "ORDER_CREATED")
+    jobs = JobQueue(migrated_engine)
+    job = await _claim(jobs, "w1")
+    assert job is not None
+    later = NOW + timedelta(hours=1)
+
+    await _event(migrated_engine, installation, "order-001", "ORDER_UPDATED", at=later)
+    failed = _gave_up()
+    await jobs.finish_job(job, failed, now=later)
+
+    again = await _claim(jobs, "w1", now=later)
+    assert again is not None
+    assert again.status == JobStatus.PENDING
+    assert again.attempts == 1
+    assert again.pending_since == later
+
+
+async def test_an_enqueue_committing_during_finish_keeps_the_job_due(
+    migrated_engine: AsyncEngine,
+) -> None:
+    """The worker's finish must not overwrite an event that commits while it records."""
+    installation = await _install(migrated_engine)
+    await _event(migrated_engine, installation, "order-001", "ORDER_CREATED")
+    jobs = JobQueue(migrated_engine)
+    job = await _claim(jobs, "w1")
+    assert job is not None
+
+    async with migrated_engine.connect() as connection:
+        transaction = await connection.begin()
+        await enqueue_order_job(
+            connection,
+            installation_id=installation,
+            order_id="order-001",
+            order_number="001",
+            event="ORDER_UPDATED",
+            now=NOW,
+        )
+        statements: list[str] = []
+        event.listen(
+            migrated_engine.sync_engine,
+            "before_cursor_execute",
+            lambda conn, cursor, statement, *rest: statements.append(statement),
+        )
+        finishing = asyncio.create_task(jobs.finish_job(job, _synced(), now=NOW))
+        # the finish waits for the enqueue's lock: wait until it does, not for a while
+        for _ in range(1000):  # at most 10 s
+            if await _waits_for_a_lock(migrated_engine, statements):
+                break
+            await asyncio.sleep(0.01)
+        else:
+            pytest.fail("the finish never waited for the enqueue's lock")
+        await transaction.commit()
+    assert await finishing
+
+    again = await _claim(jobs, "w2")
+    assert again is not None
+    assert "ORDER_UPDATED" in again.events_seen
+
+
+async def _waits_for_a_lock(engine: AsyncEngine, statements: list[str]) -> bool:
+    """Is a second transaction waiting for the one holding the job's row (or SQLite's lock)?"""
+    if engine.dialect.name == "postgresql":
+        async with engine.connect() as connection:
+            waiting = await connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+            return bool(waiting.scalar_one())
+    # SQLite: the finish has issued its BEGIN IMMEDIATE, which waits for the enqueue to commit
+    return "BEGIN IMMEDIATE" in statements
+
+
+# --- the lifecycle's rules, as the SQL applies them -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pending_since", [NOW - timedelta(minutes=5), None], ids=["pending", "no-time"]
+)
+@pytest.mark.parametrize("status", list(JobStatus), ids=[status.value for status in JobStatus])
+async def test_an_event_gives_a_job_in_any_status_what_the_lifecycle_says(
+    migrated_engine: AsyncEngine, status: JobStatus, pending_since: datetime | None
+) -> None:
+    installation = await _install(migrated_engine)
+    job_id = await _event(migrated_engine, installation, "order-001", "ORDER_CREATED")
+    async with migrated_engine.begin() as connection:
+        await connection.execute(
+            update(sync_jobs)
+            .where(sync_jobs.c.id == job_id)
+            .values(status=status.value, attempts=3, pending_since=pending_since)
+        )
+    later = NOW + timedelta(minutes=1)
+
+    await _event(migrated_engine, installation, "order-001", "ORDER_UPDATED", at=later)
+
+    async with migrated_engine.connect() as connection:
+        row = (
+            await connection.execute(
+                select(
+                    sync_jobs.c.status,
+                    sync_jobs.c.pending_since,
+                    sync_jobs.c.attempts,
+                    sync_jobs.c.next_attempt_at,
+                ).where(sync_jobs.c.id == job_id)
+            )
+        ).one()
+    expected = on_new_event(status, pending_since=pending_since, attempts=3, now=later)
+    assert (JobStatus(row.status), row.pending_since, row.attempts, row.next_attempt_at) == (
+        expected.status,
+        expected.pending_since,
+        expected.attempts,
+        expected.next_attempt_at,
+    )
+
+
+# --- waking the workers -----------------------------------------------------------------------
+
+
+class Wakes:
+    """A ``wake_workers`` that counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self) -> None:
+        self.calls += 1
+
+
+async def test_writes_that_make_a_job_due_wake_the_workers(migrated_engine: AsyncEngine) -> None:
+    installation = await _install(migrated_engine)
+    wakes = Wakes()
+    queue = JobQueue(migrated_engine, wake_workers=wakes)
+
+    job_id = await queue.request_send(
+        installation_id=installation, order_id="order-001", order_number="001", now=NOW
+    )
+    assert wakes.calls == 1
+    assert await queue.retry_job(job_id, now=NOW)
+    assert wakes.calls == 2
+    request = OrderJobRequest(installation, "order-002", "002", "ORDER_CREATED", NOW)
+    assert list(await queue.enqueue([request])) == [(installation, "order-002")]
+    assert wakes.calls == 3
+
+
+async def test_writes_that_make_nothing_due_do_not_wake_the_workers(
+    migrated_engine: AsyncEngine,
+) -> None:
+    installation = await _install(migrated_engine)
+    wakes = Wakes()
+    queue = JobQueue(migrated_engine, wake_workers=wakes)
+
+    assert not await queue.retry_job(12345, now=NOW)
+    assert await queue.retry_failed_jobs(now=NOW) == 0
+    async with queue.transaction() as writes:
+        assert await writes.retry_needing_attention(installation, now=NOW) == 0
+
+    assert wakes.calls == 0
+
+
+async def test_a_transaction_that_fails_wakes_nobody_and_queues_nothing(
+    migrated_engine: AsyncEngine,
+) -> None:
+    installation = await _install(migrated_engine)
+    wakes = Wakes()
+    queue = JobQueue(migrated_engine, wake_workers=wakes)
+    request = OrderJobRequest(installation, "order-001", "001", "ORDER_CREATED", NOW)
+
+    async def enqueue_then_fail() -> None:
+        async with queue.transaction() as writes:
+            await writes.enqueue([request])
+            raise RuntimeError("the caller's statement failed")
+
+    with pytest.raises(RuntimeError, match="the caller's statement failed"):
+        await enqueue_then_fail()
+
+    assert wakes.calls == 0
+    assert await JobViews(migrated_engine).list_jobs() == []
+
+
+async def test_the_webhook_path_wakes_the_workers_for_each_event_that_made_a_job_due(
+    migrated_engine: AsyncEngine,
+) -> None:
+    installation = await _install(migrated_engine)
+    wakes = Wakes()
+
+    def received(issued_at: str) -> OrderEvent:
+        return OrderEvent(
+            installation, "ORDER_FULLY_PAID", "order-001", "001", issued_at, None, None, "0" * 64
+        )
+
+    async with EventInbox(migrated_engine, wake_workers=wakes) as inbox:
+        assert (await inbox.record_order_event(received("first"), now=NOW)).job_id is not None
+        assert wakes.calls == 1
+        redelivered = await inbox.record_order_event(received("first"), now=NOW)
+        ignored = await inbox.record_order_event(
+            received("own write"), now=NOW, ignored_reason="the app's own metadata write"
+        )
+
+    assert (redelivered.duplicate, ignored.job_id) == (True, None)
+    assert wakes.calls == 1

@@ -1,0 +1,510 @@
+"""``worker.WorkerPool`` in process: claiming, leases, crashes, draining and store outages.
+
+The pool runs as a task of the test's event loop over the bench (tests/jobs/conftest.py). Polling
+is slowed to a minute, so a job only runs this soon because ``wake()`` or the work itself says
+so; tests wait on the job's state, on a log record, or on a ``Gate`` the attempt reaches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Hashable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select, update
+
+from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.errors import StoreUnavailable
+from saleor_gordon.jobs import worker as worker_module
+from saleor_gordon.jobs.queue import LEASE_TAKEN_OVER, lease_takeover_message
+from saleor_gordon.jobs.worker import WorkerPool, _cancel_and_wait
+from saleor_gordon.store.tables import sync_jobs
+from tests.jobs.conftest import FIRST_DELAY, MAX_AGE, Bench
+from tests.support.fixtures import unreachable_engine_like
+
+WAIT_SECONDS = 15.0  # a deadline for what should happen at once, not a pause
+
+
+async def until(condition: Callable[[], Any], what: str) -> None:
+    """Wait until ``condition()`` (sync or async) holds; fail after WAIT_SECONDS."""
+    async with asyncio.timeout(WAIT_SECONDS):
+        while True:
+            outcome = condition()
+            if asyncio.iscoroutine(outcome):
+                outcome = await outcome
+            if outcome:
+                return
+            await asyncio.sleep(0.01)
+    pytest.fail(f"not reached: {what}")  # pragma: no cover - timeout raises first
+
+
+class Gate:
+    """A request pacer that holds every Gordon request until released."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+        self.released = asyncio.Event()
+
+    async def acquire(self, key: Hashable) -> None:
+        self.entered.set()
+        await self.released.wait()
+
+
+class Exploding:
+    """A request pacer that fails like a bug would."""
+
+    async def acquire(self, key: Hashable) -> None:
+        raise RuntimeError("boom")
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.INFO, logger="saleor_gordon")
+    return caplog
+
+
+def logged(logs: pytest.LogCaptureFixture, prefix: str) -> list[logging.LogRecord]:
+    return [record for record in logs.records if record.getMessage().startswith(prefix)]
+
+
+@contextlib.asynccontextmanager
+async def running(
+    bench: Bench, *, concurrency: int = 1, **settings: Any
+) -> AsyncIterator[WorkerPool]:
+    """A pool running as a task; stopped (and awaited) at the end."""
+    bench.runtime.settings = bench.runtime.settings.model_copy(
+        update={"worker_poll_seconds": 60.0, **settings}
+    )
+    pool = WorkerPool(bench.services, concurrency=concurrency)
+    task = asyncio.create_task(pool.run())
+    try:
+        yield pool
+    finally:
+        pool.stop()
+        async with asyncio.timeout(WAIT_SECONDS):
+            await task
+
+
+async def settled_as(bench: Bench, order: dict[str, Any], status: JobStatus) -> None:
+    async def recorded() -> bool:
+        job = await bench.job(order)
+        return job.status == status.value and not job.leased
+
+    await until(recorded, f"the job recorded as {status.value}")
+
+
+async def test_a_woken_pool_claims_runs_and_records_the_job(
+    bench: Bench, logs: pytest.LogCaptureFixture
+) -> None:
+    order = bench.paid_order()
+    async with running(bench) as pool:
+        await bench.event(order)
+        pool.wake()  # the poll is a minute away: only the wake-up makes it run now
+        await settled_as(bench, order, JobStatus.SYNCED)
+
+    job = await bench.job(order)
+    assert job.attempts == 1
+    assert job.tracking_id == bench.gordon.state.orders[order["number"]].tracking_id
+    [finished] = [record.getMessage() for record in logged(logs, "job.finished")]
+    assert finished == (
+        f"job.finished job_id={job.id} order_number={order['number']} status=synced "
+        "action=push outcome=accepted attempt=1"
+    )
+    assert [r.getMessage() for r in logged(logs, "worker.")] == [
+        "worker.started concurrency=1",
+        "worker.stopping",
+        "worker.stopped",
+    ]
+
+
+async def test_a_pool_without_workers_returns_at_once(bench: Bench) -> None:
+    order = bench.paid_order()
+    await bench.event(order)
+
+    await WorkerPool(bench.services, concurrency=0).run()
+
+    assert (await bench.job(order)).attempts == 0
+
+
+async def test_stopping_lets_the_job_in_flight_finish(bench: Bench) -> None:
+    gate = Gate()
+    bench.services.rate_limiter = gate
+    order = bench.paid_order()
+    pool = WorkerPool(bench.services, concurrency=1)
+    await bench.event(order)
+    task = asyncio.create_task(pool.run())
+    await gate.entered.wait()
+
+    # when the pool is told to stop while the job waits for Gordon
+    pool.stop()
+    assert not task.done()
+    gate.released.set()
+    async with asyncio.timeout(WAIT_SECONDS):
+        await task
+
+    # then the job finished and was recorded
+    job = await bench.job(order)
+    assert (job.status, job.attempts, job.leased) == ("synced", 1, False)
+
+
+async def test_a_crashed_attempt_is_logged_and_retried(
+    bench: Bench, logs: pytest.LogCaptureFixture
+) -> None:
+    bench.services.rate_limiter = Exploding()
+    order = bench.paid_order()
+    async with running(bench) as pool:
+        await bench.event(order)
+        pool.wake()
+        await settled_as(bench, order, JobStatus.RETRYING)
+
+    job = await bench.job(order)
+    assert (job.last_action, job.last_outcome) == ("run", "crashed")
+    assert job.last_message == "Unexpected error (RuntimeError); the job will be retried."
+    assert job.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
+    [crash] = logged(logs, "job.crashed")
+    assert crash.getMessage() == f"job.crashed job_id={job.id}"
+    assert crash.exc_info is not None
+    assert str(crash.exc_info[1]) == "boom"
+
+
+async def test_a_crash_past_the_maximum_age_fails_the_job(bench: Bench) -> None:
+    bench.services.rate_limiter = Exploding()
+    order = bench.paid_order()
+    await bench.event(order)
+    bench.clock.advance(MAX_AGE.total_seconds() + 1)
+    async with running(bench) as pool:
+        pool.wake()
+        await settled_as(bench, order, JobStatus.FAILED)
+
+    job = await bench.job(order)
+    assert job.last_outcome == "crashed"
+    assert job.last_message == (
+        "Unexpected error (RuntimeError); the job will be retried. "
+        "Retries stopped: gave up after 1 attempts over 1 hours."
+    )
+    assert job.next_attempt_at is None
+
+
+async def test_a_lease_lost_mid_attempt_cancels_it_and_records_nothing(
+    bench: Bench, logs: pytest.LogCaptureFixture
+) -> None:
+    # given a worker renewing a one-second lease while its attempt waits for Gordon
+    gate = Gate()
+    bench.services.rate_limiter = gate
+    order = bench.paid_order()
+    async with running(bench, lease_seconds=1.0) as pool:
+        await bench.event(order)
+        pool.wake()
+        await gate.entered.wait()
+
+        # when another worker takes the job over after the lease expired
+        thief = await bench.runtime.queue.claim_next_job(
+            worker_id="thief", now=bench.clock() + timedelta(seconds=2), lease_seconds=60,
+            per_installation_limit=8,
+        )  # fmt: skip
+        assert thief is not None
+
+        # then the renewal notices, the attempt is cancelled, and nothing is recorded
+        await until(lambda: logged(logs, "worker.lease_lost"), "worker.lease_lost")
+
+    job = await bench.job(order)
+    # the only entry is the thief's: it took over a lease that had expired
+    [taken_over] = job.history
+    assert (taken_over["action"], taken_over["outcome"], taken_over["attempt"]) == (
+        "claim",
+        LEASE_TAKEN_OVER,
+        2,
+    )
+    assert taken_over["message"] == lease_takeover_message(
+        pool._worker_ids[0], bench.clock() + timedelta(seconds=1)
+    )
+    assert job.leased
+    assert bench.gordon_calls() == []  # the attempt never got past the gate
+    assert [r.getMessage() for r in logged(logs, "worker.lease_lost")] == [
+        f"worker.lease_lost job_id={job.id}"
+    ]
+    assert logged(logs, "job.finished") == []
+
+
+async def test_an_attempt_that_lost_its_lease_is_not_recorded(
+    bench: Bench, logs: pytest.LogCaptureFixture
+) -> None:
+    # given an attempt whose lease another worker takes before it finishes
+    gate = Gate()
+    bench.services.rate_limiter = gate
+    order = bench.paid_order()
+    async with running(bench) as pool:  # a long lease: no renewal runs during the test
+        job_id = await bench.event(order)
+        pool.wake()
+        await gate.entered.wait()
+        async with bench.runtime.engine.begin() as connection:
+            await connection.execute(
+                update(sync_jobs).where(sync_jobs.c.id == job_id).values(lease_owner="thief")
+            )
+        gate.released.set()
+        await until(lambda: logged(logs, "job.finished"), "job.finished")
+
+    job = await bench.job(order)
+    assert job.history == []
+    assert job.status == "pending"
+    assert [r.getMessage() for r in logged(logs, "worker.lease_lost")] == [
+        f"worker.lease_lost job_id={job_id}"
+    ]
+
+
+async def test_renewals_outlast_a_store_outage(bench: Bench, tmp_path: Path) -> None:
+    # given an attempt waiting for Gordon while the database is unreachable
+    gate = Gate()
+    bench.services.rate_limiter = gate
+    order = bench.paid_order()
+    unreachable = unreachable_engine_like("sqlite://", tmp_path)
+    tries: list[object] = []
+    event.listen(unreachable.sync_engine, "do_connect", lambda *args: tries.append(args))
+    async with running(bench, lease_seconds=1.0) as pool:
+        await bench.event(order)
+        pool.wake()
+        await gate.entered.wait()
+        engine, bench.runtime.engine = bench.runtime.engine, unreachable
+
+        # when renewals fail twice
+        await until(lambda: len(tries) >= 2, "two renewals against the unreachable database")
+        bench.runtime.engine = engine
+        gate.released.set()
+
+        # then the worker kept its lease and records the attempt once the database is back
+        await settled_as(bench, order, JobStatus.SYNCED)
+    await unreachable.dispose()
+    assert (await bench.job(order)).attempts == 1
+
+
+async def test_a_result_the_store_cannot_take_is_left_to_the_lease(
+    bench: Bench, logs: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    # given the database lost while an attempt is under way
+    gate = Gate()
+    bench.services.rate_limiter = gate
+    order = bench.paid_order()
+    unreachable = unreachable_engine_like("sqlite://", tmp_path)
+    async with running(bench) as pool:
+        job_id = await bench.event(order)
+        pool.wake()
+        await gate.entered.wait()
+        engine, bench.runtime.engine = bench.runtime.engine, unreachable
+        gate.released.set()
+
+        # then the result is dropped (the lease expires and the work is repeated), and the
+        # worker carries on once it has said so
+        await until(lambda: logged(logs, "worker.store_unavailable"), "the next claim failing")
+        bench.runtime.engine = engine
+    await unreachable.dispose()
+
+    [failed] = [record.getMessage() for record in logged(logs, "worker.finish_failed")]
+    assert failed.startswith(f"worker.finish_failed job_id={job_id} error=The database failed")
+    assert logged(logs, "job.finished") == []
+    job = await bench.job(order)
+    assert (job.status, job.leased, job.history) == ("pending", True, [])
+    assert order["number"] in bench.gordon.state.orders  # pushed; the retry finds it unchanged
+
+
+async def test_a_pool_without_its_database_keeps_trying(
+    bench: Bench, logs: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    unreachable = unreachable_engine_like("sqlite://", tmp_path)
+    engine, bench.runtime.engine = bench.runtime.engine, unreachable
+    async with running(bench, worker_poll_seconds=0.01):
+        await until(lambda: len(logged(logs, "worker.store_unavailable")) >= 2, "two failed claims")
+    bench.runtime.engine = engine
+    await unreachable.dispose()
+
+    assert logged(logs, "worker.error") == []
+    assert logged(logs, "history.pruned") == []
+
+
+async def test_an_unexpected_claim_failure_is_logged_and_the_worker_lives_on(
+    bench: Bench, logs: pytest.LogCaptureFixture
+) -> None:
+    # given a job row the store cannot read back (a status no version wrote)
+    broken_order, order = bench.paid_order(), bench.paid_order()
+    broken_id = await bench.event(broken_order)
+    async with bench.runtime.engine.begin() as connection:
+        await connection.execute(
+            update(sync_jobs).where(sync_jobs.c.id == broken_id).values(status="bogus")
+        )
+
+    async with running(bench) as pool:
+        pool.wake()
+        await until(lambda: logged(logs, "worker.error"), "worker.error")
+
+        # then the same worker goes on with the next job
+        await bench.event(order)
+        pool.wake()
+        await settled_as(bench, order, JobStatus.SYNCED)
+
+    [error] = logged(logs, "worker.error")
+    assert error.exc_info is not None
+    assert isinstance(error.exc_info[1], ValueError)
+
+
+async def test_old_history_is_pruned(bench: Bench, logs: pytest.LogCaptureFixture) -> None:
+    order = bench.paid_order()
+    await bench.event(order)
+    await bench.attempt()  # two history entries: push, write-back
+    bench.clock.advance(timedelta(days=31).total_seconds())
+
+    async with running(bench):
+        await until(lambda: logged(logs, "history.pruned"), "history.pruned")
+
+    assert [r.getMessage() for r in logged(logs, "history.pruned")] == ["history.pruned entries=2"]
+    assert (await bench.job(order)).history == []
+
+
+async def test_cancelling_the_pool_cancels_the_attempt_without_a_lease_loss(
+    bench: Bench, logs: pytest.LogCaptureFixture
+) -> None:
+    gate = Gate()
+    bench.services.rate_limiter = gate
+    order = bench.paid_order()
+    await bench.event(order)
+    bench.runtime.settings = bench.runtime.settings.model_copy(update={"worker_poll_seconds": 60.0})
+    task = asyncio.create_task(WorkerPool(bench.services, concurrency=1).run())
+    await gate.entered.wait()
+
+    task.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # nothing of the pool outlives it: no task (workers, renewal, prune, reconcile, SQLAlchemy's
+    # closing of a connection the cancel interrupted) and no connection left checked out
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+    assert bench.runtime.engine.pool.checkedout() == 0
+    assert logged(logs, "worker.lease_lost") == []
+    assert [r.getMessage() for r in logged(logs, "worker.")][-1] == "worker.stopped"
+    assert (await bench.job(order)).leased  # the lease expires; another worker takes over
+
+
+async def test_children_are_waited_for_through_their_cleanup_even_if_the_wait_is_cancelled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given two children whose cleanup takes a while, one of them cancelled already
+    cleanup_may_end = asyncio.Event()
+    waits: list[asyncio.Task[Any] | None] = []  # the task of every asyncio.wait, in order
+    real_wait = asyncio.wait
+
+    async def counted_wait(*args: Any, **kwargs: Any) -> Any:
+        waits.append(asyncio.current_task())
+        return await real_wait(*args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "wait", counted_wait)
+    started: list[int] = []
+    cleaned: list[int] = []
+
+    async def child(number: int) -> None:
+        started.append(number)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await cleanup_may_end.wait()  # a second cancellation would cut this short
+            cleaned.append(number)
+
+    children = [asyncio.create_task(child(number)) for number in (1, 2)]
+    await until(lambda: len(started) == 2, "the children started")
+    children[0].cancel()
+    waiter = asyncio.create_task(_cancel_and_wait(children))
+    await until(lambda: all(task.cancelling() for task in children), "both children cancelled")
+
+    # when the waiter itself is cancelled while the children clean up
+    await until(lambda: waits.count(waiter) == 1, "the waiter waits for the children")
+    waiter.cancel()
+    await until(
+        lambda: waits.count(waiter) == 2 or waiter.done(), "the waiter took the cancel and waits on"
+    )
+
+    # then neither child was cancelled a second time, and the waiter ends only after both
+    assert [task.cancelling() for task in children] == [1, 1]
+    assert not waiter.done()
+    cleanup_may_end.set()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert sorted(cleaned) == [1, 2]
+
+
+async def test_a_stop_that_arrives_while_a_worker_claims_is_not_lost(bench: Bench) -> None:
+    # given a pool told to stop in the middle of its first claim (the clock is read there)
+    pool = WorkerPool(bench.services, concurrency=1)
+    clock = bench.runtime.clock
+
+    def stop_while_claiming() -> datetime:
+        bench.runtime.clock = clock
+        pool.stop()
+        return clock()
+
+    bench.runtime.settings = bench.runtime.settings.model_copy(update={"worker_poll_seconds": 60.0})
+    bench.runtime.clock = stop_while_claiming
+
+    # then the worker stops once the claim is over, not at its next poll a minute later
+    async with asyncio.timeout(WAIT_SECONDS):
+        await pool.run()
+
+
+async def test_a_long_attempt_renews_its_lease(bench: Bench) -> None:
+    # given an attempt that waits for Gordon past its one-second lease
+    gate = Gate()
+    bench.services.rate_limiter = gate
+    order = bench.paid_order()
+    async with running(bench, lease_seconds=1.0) as pool:
+        job_id = await bench.event(order)
+        pool.wake()
+        await gate.entered.wait()
+        renewed_until = bench.clock.advance(10) + timedelta(seconds=1)
+
+        async def lease_expiry() -> datetime:
+            async with bench.runtime.engine.connect() as connection:
+                query = select(sync_jobs.c.lease_expires_at).where(sync_jobs.c.id == job_id)
+                expiry: datetime = (await connection.execute(query)).scalar_one()
+            return expiry.replace(tzinfo=UTC) if expiry.tzinfo is None else expiry
+
+        # then the worker renews it, twice, and no other worker can take the job meanwhile
+        for _ in range(2):
+
+            async def renewed(expected: datetime = renewed_until) -> bool:
+                return await lease_expiry() == expected
+
+            await until(renewed, "the lease renewed from now")
+            assert await bench.claim() is None
+            renewed_until = bench.clock.advance(10) + timedelta(seconds=1)
+        gate.released.set()
+        await settled_as(bench, order, JobStatus.SYNCED)
+
+
+async def test_a_cleanup_failing_during_the_cancel_does_not_swallow_it(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a reconcile whose cleanup fails once it is cancelled (its `finally` writes to a
+    # store that has gone away), in place of the cancellation
+    started = asyncio.Event()
+
+    async def reconcile_failing_on_cancel(*_args: object, **_kwargs: object) -> list[object]:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise StoreUnavailable("The database failed (OperationalError).") from None
+        return []
+
+    monkeypatch.setattr(worker_module, "reconcile_due_shops", reconcile_failing_on_cancel)
+    bench.runtime.settings = bench.runtime.settings.model_copy(
+        update={"worker_poll_seconds": 60.0, "reconcile_interval_seconds": 600.0}
+    )
+    task = asyncio.create_task(WorkerPool(bench.services, concurrency=1).run())
+    await started.wait()
+    # when the pool is cancelled
+    task.cancel()
+    # then it ends, cancelled (the reconcile loop does not take the error for a failed round)
+    await asyncio.wait({task}, timeout=10)
+    assert task.cancelled()
+    assert asyncio.all_tasks() == {asyncio.current_task()}
