@@ -23,7 +23,8 @@ duplicate event or a second worker decides from what the first one did:
   holds it (also a link made with an earlier ``tracking_url``).
 
 With ``tracking_url`` (``https://…{tracking_id}…``) the tracking number is the link and the
-order's public metadata gets ``gordon.tracking_url`` for storefronts (``tracking_metadata``).
+order's public metadata gets ``gordon.tracking_url`` for storefronts
+(``sync_decision.desired_metadata``).
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ __all__ = [
     "check_tracking_url",
     "decide_fulfillment",
     "tracking_link",
-    "tracking_metadata",
     "tracking_number",
 ]
 
@@ -231,12 +231,6 @@ def tracking_link(tracking_id: str, template: str) -> str | None:
 def tracking_number(tracking_id: str, template: str) -> str:
     """What goes into a fulfillment's tracking number: the link, else the tracking ID."""
     return tracking_link(tracking_id, template) or tracking_id
-
-
-def tracking_metadata(tracking_id: str | None, template: str) -> dict[str, str]:
-    """The order's public ``gordon.tracking_url`` for storefronts (empty without a link)."""
-    link = tracking_link(tracking_id or "", template)
-    return {TRACKING_URL_KEY: link} if link else {}
 
 
 def carries_tracking_id(number: str, tracking_id: str) -> bool:

@@ -19,7 +19,6 @@ from saleor_gordon.core.fulfillment import (
     check_tracking_url,
     decide_fulfillment,
     tracking_link,
-    tracking_metadata,
     tracking_number,
 )
 from saleor_gordon.core.order import SaleorOrder
@@ -160,11 +159,6 @@ class TestTrackingUrl:
         assert tracking_link("x" * 64, template) == template.replace("{tracking_id}", "x" * 64)
         assert tracking_link(long_id, template) is None
         assert tracking_number(long_id, template) == long_id
-
-    def test_public_metadata_for_storefronts(self) -> None:
-        assert tracking_metadata(TRACKING_ID, TEMPLATE) == {"gordon.tracking_url": LINK}
-        assert tracking_metadata(TRACKING_ID, "") == {}
-        assert tracking_metadata(None, TEMPLATE) == {}
 
     @pytest.mark.parametrize(
         ("number", "ours"),
