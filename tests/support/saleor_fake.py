@@ -38,6 +38,7 @@ import random
 import secrets
 import ssl
 import string
+import threading
 import time
 import uuid
 from collections import Counter
@@ -362,6 +363,13 @@ class SaleorFakeState:
     _next_fulfillment_pk: int = 10
     _next_fulfillment_line_pk: int = 100
     _next_allocation_pk: int = 100
+    held_operations: frozenset[str] = frozenset()
+    """GraphQL operations (by name) held once they arrived (``hold_operations``)."""
+    held: Counter[str] = field(default_factory=Counter)
+    """Held requests by operation: arrived while held (waiting, or since released)."""
+    abandoned: Counter[str] = field(default_factory=Counter)
+    """Held requests whose client gave up before the release: answered 504, never executed."""
+    _held_open: threading.Event = field(default_factory=threading.Event, repr=False)
     _fault_random: random.Random = field(default_factory=random.Random, repr=False)
     _background: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
 
@@ -463,6 +471,30 @@ class SaleorFakeState:
         (``GraphQLFaults``), following ``faults.seed``."""
         self.graphql_faults = faults
         self._fault_random = random.Random(faults.seed)
+
+    def hold_operations(self, *operations: str) -> None:
+        """Make requests of these GraphQL operations wait, once they arrived and before they are
+        executed, until ``release_operations()``. One whose client gives up meanwhile (a killed
+        worker) is answered 504 and never executed: it did not reach Saleor's resolvers. A test
+        can so act while the app's request is surely in flight."""
+        self._held_open.clear()
+        self.held_operations = frozenset(operations)
+
+    def release_operations(self) -> None:
+        self.held_operations = frozenset()
+        self._held_open.set()
+
+    async def _wait_if_held(self, request: Request, operation: str) -> bool:
+        """Hold ``operation`` while it is held; False when its client gave up meanwhile."""
+        if operation not in self.held_operations:
+            return True
+        self.held[operation] += 1
+        while not self._held_open.is_set():
+            if await request.is_disconnected():
+                self.abandoned[operation] += 1
+                return False
+            await asyncio.sleep(HANG_POLL_SECONDS)
+        return True
 
     def _next_graphql_fault(self, *, mutation: bool) -> str | None:
         faults = self.graphql_faults
@@ -1777,7 +1809,10 @@ async def _handle_graphql(state: SaleorFakeState, request: Request) -> Response:
     if document is None:
         return _errors_response(list(errors), status=400)
     operation = body.get("operationName")
-    state.requests[operation if isinstance(operation, str) else _operation_name(document)] += 1
+    operation_name = operation if isinstance(operation, str) else _operation_name(document)
+    state.requests[operation_name] += 1
+    if not await state._wait_if_held(request, operation_name):
+        return JSONResponse({"error": "the client gave up while held"}, status_code=504)
     if errors:
         return _errors_response(list(errors), status=400)
     if not state.orders_where and _uses_orders_where(document):
