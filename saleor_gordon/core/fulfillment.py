@@ -36,6 +36,7 @@ from enum import StrEnum
 from typing import Any, Final, Literal
 from urllib.parse import quote, urlsplit
 
+from saleor_gordon.core.messages import CodedValueError
 from saleor_gordon.core.order import Fulfillment, OrderLine, SaleorOrder
 
 __all__ = [
@@ -188,7 +189,8 @@ def check_tracking_url(template: str) -> str:
     """The ``tracking_url`` template as stored (stripped; ``""`` for none).
 
     Raises:
-        ValueError: what is wrong and what to write instead.
+        CodedValueError: what is wrong and what to write instead (in English and as a code the
+            Dashboard words: ``core.messages``).
     """
     template = template.strip()
     if not template:
@@ -196,26 +198,41 @@ def check_tracking_url(template: str) -> str:
     example = f"e.g. https://track.example.com/{TRACKING_ID_PLACEHOLDER}"
     count = template.count(TRACKING_ID_PLACEHOLDER)
     if count == 0:
-        raise ValueError(f"must contain {TRACKING_ID_PLACEHOLDER} where the ID goes; {example}")
+        raise CodedValueError(
+            "config.tracking_url_no_placeholder",
+            f"must contain {TRACKING_ID_PLACEHOLDER} where the ID goes; {example}",
+            placeholder=TRACKING_ID_PLACEHOLDER,
+        )
     if count > 1:
-        raise ValueError(f"must contain {TRACKING_ID_PLACEHOLDER} once, not {count} times")
+        raise CodedValueError(
+            "config.tracking_url_placeholder_twice",
+            f"must contain {TRACKING_ID_PLACEHOLDER} once, not {count} times",
+            count=count,
+            placeholder=TRACKING_ID_PLACEHOLDER,
+        )
     rest = template.replace(TRACKING_ID_PLACEHOLDER, "")
     if "{" in rest or "}" in rest:
-        raise ValueError(
-            f"only {TRACKING_ID_PLACEHOLDER} is replaced; remove the other curly braces"
+        raise CodedValueError(
+            "config.tracking_url_braces",
+            f"only {TRACKING_ID_PLACEHOLDER} is replaced; remove the other curly braces",
+            placeholder=TRACKING_ID_PLACEHOLDER,
         )
     if any(character.isspace() for character in template):
-        raise ValueError("must not contain spaces")
+        raise CodedValueError("config.tracking_url_spaces", "must not contain spaces")
     parts = urlsplit(template.replace(TRACKING_ID_PLACEHOLDER, SAMPLE_TRACKING_ID))
     if parts.scheme != "https" or not parts.hostname:
-        raise ValueError(f"must be an https:// link; {example}")
+        raise CodedValueError("config.url_not_https", f"must be an https:// link; {example}")
     longest = len(rest) + TRACKING_ID_MAX_LENGTH
     if longest > TRACKING_NUMBER_MAX_LENGTH:
         room = TRACKING_NUMBER_MAX_LENGTH - TRACKING_ID_MAX_LENGTH
-        raise ValueError(
+        raise CodedValueError(
+            "config.tracking_url_too_long",
             f"is too long: Saleor keeps at most {TRACKING_NUMBER_MAX_LENGTH} characters in a "
             f"tracking number, so without {TRACKING_ID_PLACEHOLDER} it may have {room} "
-            f"characters (it has {len(rest)})"
+            f"characters (it has {len(rest)})",
+            limit=room,
+            length=len(rest),
+            placeholder=TRACKING_ID_PLACEHOLDER,
         )
     return template
 

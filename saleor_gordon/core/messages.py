@@ -41,6 +41,11 @@ CONFIG_PROBLEMS: Final[Mapping[str, tuple[str, ...]]] = {
     "config.too_large": ("limit",),
     "config.wrong_type": (),
     "config.no_delivery_day": (),
+    "config.tracking_url_no_placeholder": ("placeholder",),
+    "config.tracking_url_placeholder_twice": ("placeholder", "count"),
+    "config.tracking_url_braces": ("placeholder",),
+    "config.tracking_url_spaces": (),
+    "config.tracking_url_too_long": ("placeholder", "limit", "length"),
 }
 
 CONNECTION_RESULTS: Final[Mapping[str, tuple[str, ...]]] = {

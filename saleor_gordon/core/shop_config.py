@@ -263,14 +263,20 @@ class ShopConfig(_ConfigModel):
     def _check_tracking_mode(cls, value: object) -> object:
         if value not in TRACKING_MODES:
             allowed = ", ".join(TRACKING_MODES)
-            raise ValueError(f"{_short(value)} is not allowed; use one of {allowed}")
+            raise CodedValueError(
+                "config.not_allowed",
+                f"{_short(value)} is not allowed; use one of {allowed}",
+                value=str(value),
+            )
         return value
 
     @field_validator("notify_customer", mode="before")
     @classmethod
     def _check_notify_customer(cls, value: object) -> object:
         if not isinstance(value, bool):
-            raise ValueError(f"{_short(value)} is not true or false; write true or false")
+            raise CodedValueError(
+                "config.wrong_type", f"{_short(value)} is not true or false; write true or false"
+            )
         return value
 
     @field_validator("tracking_url", mode="before")
