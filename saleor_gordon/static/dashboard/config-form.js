@@ -618,7 +618,7 @@ function trackingCard(ctx, screen) {
       <div class="hint" id="tracking-mode-hint">${t("config.tracking_mode_hint")}</div>
       <div class="field-error" id="tracking-mode-error">${modeProblems.map((p) => problemText(ctx, p, screen)).join(" ")}</div>
     </fieldset>
-    <div class="field spaced">
+    <div class="field spaced notify-customer">
       <label class="check"><input type="checkbox" id="notify-customer" .checked=${live(form.notify_customer)}
         ?disabled=${form.tracking_on_fulfillment === "off"}
         @change=${(e) => edit(ctx, screen, (f) => (f.notify_customer = e.target.checked))}>${t("config.notify_customer")}</label>
