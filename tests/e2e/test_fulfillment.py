@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import signal
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
 
@@ -322,3 +324,38 @@ async def test_two_worker_processes_fulfil_and_update_each_order_once(
         assert [stack.puts(order) for order in orders] == [1] * len(orders)
         logs = [p.log() for p in stack.processes if "worker" in p.log_path.name]
         assert all("job.finished" in log for log in logs), "both workers took part"
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+async def test_reconcile_adds_the_number_to_a_fulfillment_whose_webhooks_were_lost(
+    saleor_fake: RunningSaleorFake, gordon: RunningSandbox, tmp_path: Path, database: str
+) -> None:
+    """Saleor gave up on the fulfillment's webhooks (or the shop installed the app before it
+    subscribed to them): the periodic reconcile finds the order in Gordon with a fulfillment
+    without Gordon's tracking number, and its job adds it."""
+    settings = {"SALEOR_GORDON_RECONCILE_INTERVAL_SECONDS": "3"}
+    async with running_stack(
+        saleor_fake, gordon, tmp_path, database, settings=settings, configure=False
+    ) as stack:
+        await stack.configure()
+        order = stack.paid_order()
+        await stack.emit("ORDER_FULLY_PAID", order["id"])
+        await _settles_with(stack, order, "awaiting_fulfillment")
+
+        # staff fulfil; none of the webhooks this causes reaches the app
+        def refuse(_request: httpx.Request) -> httpx.Response:
+            return httpx.Response(503)
+
+        async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as lost:
+            answer = await stack.saleor.state.staff_fulfill(
+                lost, order["id"], notify_customer=False
+            )
+        assert answer["errors"] == []
+        stack.saleor.state.update_order(order["id"], updatedAt=datetime.now(UTC).isoformat())
+
+        await _settles_with(stack, order, "done")
+
+        tracking_id = stack.gordon.state.orders[order["number"]].tracking_id
+        assert _fulfillments(stack, order) == [("FULFILLED", tracking_id)]
+        assert stack.saleor.state.requests["UpdateFulfillmentTracking"] == 1
+        assert stack.puts(order) == 1
