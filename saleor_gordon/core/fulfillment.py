@@ -421,8 +421,9 @@ def _blocked_message(blocker: Blocker, lines: Sequence[OrderLine]) -> str:
     names = ", ".join(line.display_name for line in lines)
     return (
         f"Saleor has no stock allocated in a warehouse for {names}, so the app cannot tell "
-        "where to fulfil from: allocate it in Saleor, or fulfil the order yourself and the app "
-        "adds the tracking number."
+        "where to fulfil from (Saleor allocates none for a product whose inventory it does not "
+        "track): allocate it in Saleor, or fulfil the order yourself and the app adds the "
+        "tracking number."
     )
 
 

@@ -480,8 +480,9 @@ class TestFulfillBlocked:
         assert plan == FulfillmentPlan(
             FulfillmentState.BLOCKED,
             "Saleor has no stock allocated in a warehouse for Frukostkasse (Standard), "
-            "Frukostkasse (Standard), so the app cannot tell where to fulfil from: allocate it "
-            "in Saleor, or fulfil the order yourself and the app adds the tracking number.",
+            "Frukostkasse (Standard), so the app cannot tell where to fulfil from (Saleor "
+            "allocates none for a product whose inventory it does not track): allocate it in "
+            "Saleor, or fulfil the order yourself and the app adds the tracking number.",
             tracking_number=TRACKING_ID,
             blocker=Blocker.NOT_ALLOCATED,
             blocked_lines=(L2, L3),
