@@ -321,7 +321,13 @@ async def test_two_worker_processes_fulfil_and_update_each_order_once(
             [("fulfillment_confirmation", _link(stack, order))] for order in orders
         ]
         assert stack.saleor.state.requests["FulfillOrder"] == len(orders)
-        assert [stack.puts(order) for order in orders] == [1] * len(orders)
+        # Gordon is asked once per order, unless a worker lost its lease mid-attempt on this
+        # loaded machine (its push was then not recorded and the next owner asks again: PUT is
+        # idempotent); the history says so.
+        for order in orders:
+            job = await stack.job_for(order)
+            taken_over = any(e["outcome"] == "lease_taken_over" for e in job["history"])
+            assert stack.puts(order) == (2 if taken_over else 1), job["history"]
         logs = [p.log() for p in stack.processes if "worker" in p.log_path.name]
         assert all("job.finished" in log for log in logs), "both workers took part"
 
