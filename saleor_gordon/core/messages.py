@@ -45,6 +45,11 @@ CONFIG_PROBLEMS: Final[Mapping[str, tuple[str, ...]]] = {
     "config.too_large": ("limit",),
     "config.wrong_type": (),
     "config.no_delivery_day": (),
+    "config.tracking_url_no_placeholder": ("placeholder",),
+    "config.tracking_url_placeholder_twice": ("placeholder", "count"),
+    "config.tracking_url_braces": ("placeholder",),
+    "config.tracking_url_spaces": (),
+    "config.tracking_url_too_long": ("placeholder", "limit", "length"),
 }
 
 CONNECTION_RESULTS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -114,9 +119,16 @@ JOB_MESSAGES: Final[Mapping[str, tuple[str, ...]]] = {
     "job.write_back_error": (),
     "job.write_back_failed": ("then",),
     "job.lease_taken_over": ("expired_at",),
+    # the order's fulfillment in Saleor, once Gordon has the order (``detail``: where it stands
+    # and why, in English from core/fulfillment.py, or Saleor's own words)
+    "job.fulfilled_in_saleor": ("tracking_number",),
+    "job.fulfilled_waiting_approval": ("tracking_number",),
+    "job.tracking_set": ("tracking_number",),
+    "job.fulfillment_problem": ("detail",),
+    "job.fulfillment_failed": ("done", "detail"),
 }
 """Nested messages: ``job.write_back_failed``'s ``then``, ``job.gave_up``'s and ``job.retrying``'s
-``cause``, ``job.pushed_with_warnings``'s ``pushed`` and ``job.not_for_gordon``'s ``reason``.
+``cause``, ``job.pushed_with_warnings``'s ``pushed``, ``job.fulfillment_failed``'s ``done`` and ``job.not_for_gordon``'s ``reason``.
 ``events`` is a list of order event names (the pages word them as ``trigger.<EVENT>``);
 ``warnings`` and ``problems`` are lists of the order's problems in English
 (``core/translate.py``'s ``Problem.advice``: what is wrong and what to do, no field paths);

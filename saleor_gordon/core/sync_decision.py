@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from saleor_gordon.core.fulfillment import TRACKING_URL_KEY
 from saleor_gordon.core.gordon_order import GordonOrder
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.messages import Message
@@ -317,11 +318,18 @@ def desired_metadata(
     external_ref: str | None,
     synced_at: datetime | None,
     error: str | None,
+    tracking_url: str | None = None,
 ) -> MetadataPlan | None:
-    """The gordon.* metadata an order should carry for a job state; None: leave the order alone."""
+    """The gordon.* metadata an order should carry for a job state; None: leave the order alone.
+
+    ``tracking_url``: the tracking link (``core.fulfillment.tracking_link``), public for
+    storefronts as ``gordon.tracking_url``; None: the shop has no link format.
+    """
     if status in (JobStatus.SKIPPED, JobStatus.PENDING):
         return None
     public = {TRACKING_ID_KEY: tracking_id} if tracking_id else {}
+    if tracking_url:
+        public[TRACKING_URL_KEY] = tracking_url
     private = {STATUS_KEY: status.value}
     if external_ref:
         private[EXTERNAL_REF_KEY] = external_ref

@@ -1,11 +1,21 @@
-"""One attempt of a sync job: read the shop and the order, decide, talk to Gordon, tell Saleor.
+"""One attempt of a sync job: read the shop and the order, decide, talk to Gordon, fulfil, tell
+Saleor.
 
 This is the only module that combines Saleor, Gordon and the store. The decisions come from the
-pure core (``decide_for_order``, ``desired_metadata``); this module performs them and says what it
-found as a typed outcome (``jobs/lifecycle.py``: ``Pushed``, ``Withdrawn``, ``NothingToDo``,
-``NeedsPerson``, ``Unavailable``, ``TokenRevoked``). It stores nothing about the job: the worker
-turns the outcome into the job's next state (``lifecycle.transition``), asks this attempt to write
-that state to the order's metadata (``write_back``), and records the result.
+pure core (``decide_for_order``, ``decide_fulfillment``, ``desired_metadata``); this module performs
+them and says what it found as a typed outcome (``jobs/lifecycle.py``: ``Pushed``, ``Withdrawn``,
+``NothingToDo``, ``NeedsPerson``, ``Unavailable``, ``TokenRevoked``, and once Gordon has the order
+``Fulfilled``, ``FulfillmentFailed`` or ``FulfillmentRefused`` around them). It stores nothing
+about the job: the worker turns the outcome into the job's next state (``lifecycle.transition``),
+asks this attempt to write that state to the order's metadata (``write_back``), and records the
+result.
+
+The fulfillment step runs when Gordon has the order: after Gordon accepted a push, or when Gordon
+already has the order's content (a fulfillment event, a retry of a failed fulfillment: Gordon is
+not asked again). It decides from the order as Saleor has it (re-read after a push), so the
+tracking number on a fulfillment is the marker of what was done: a duplicate event, a retry, an
+attempt repeated after a crash or another worker finds it there and does nothing again, and
+Saleor itself refuses to fulfil a quantity twice.
 """
 
 from __future__ import annotations
@@ -19,6 +29,13 @@ from datetime import date
 from typing import Any
 
 from saleor_gordon import metrics
+from saleor_gordon.core.fulfillment import (
+    FulfillmentPlan,
+    FulfillmentState,
+    decide_fulfillment,
+    tracking_link,
+)
+from saleor_gordon.core.fulfillment_outcomes import NextStep, Refused, blocked_by
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.messages import Message
 from saleor_gordon.core.order import OrderPayloadInvalid, SaleorOrder
@@ -34,6 +51,7 @@ from saleor_gordon.core.sync_decision import (
     decide_for_order,
     desired_metadata,
     metadata_changes,
+    order_state,
 )
 from saleor_gordon.errors import (
     SaleorError,
@@ -49,6 +67,10 @@ from saleor_gordon.gordon.rate_limit import RequestPacer
 from saleor_gordon.gordon.tokens import TokenCache
 from saleor_gordon.jobs.lifecycle import (
     AttemptOutcome,
+    Fulfilled,
+    FulfillmentFailed,
+    FulfillmentRecord,
+    FulfillmentRefused,
     GordonCopy,
     NeedsPerson,
     NothingToDo,
@@ -102,6 +124,7 @@ class _ReadOrder:
 
     saleor: SaleorClient
     order: SaleorOrder
+    config: ShopConfig
 
 
 class Attempt:
@@ -164,8 +187,146 @@ class Attempt:
             unreadable = Message.of("job.order_unreadable", str(exc))
             return NeedsPerson(Step("read_order", "invalid"), unreadable)
         outcome = await self._decide_and_call(order, data, shop.config)
-        self._decided = _ReadOrder(saleor, order)
+        self._decided = _ReadOrder(saleor, order, shop.config)
+        if isinstance(outcome, Pushed) or (
+            isinstance(outcome, NothingToDo) and outcome.status is JobStatus.SYNCED
+        ):
+            return await self._fulfil(outcome, saleor, order, data, shop.config)
         return outcome
+
+    async def _fulfil(
+        self,
+        done: Pushed | NothingToDo,
+        saleor: SaleorClient,
+        order: SaleorOrder,
+        data: Mapping[str, Any],
+        config: ShopConfig,
+    ) -> AttemptOutcome:
+        """Gordon has the order: put its tracking number on the order's fulfillments, or fulfil
+        the order with it, as the shop chose (``core/fulfillment.py`` decides)."""
+        tracking_id = done.copy.tracking_id if isinstance(done, Pushed) else self.job.tracking_id
+        settings = config.fulfillment_settings
+        read_again = isinstance(done, Pushed)  # the order was read before Gordon's answer
+        acted: list[Message] = []
+        try:
+            for _ in range(_FULFILLMENT_ROUNDS):
+                plan = decide_fulfillment(
+                    order,
+                    paid=order_state(order, data).fully_paid,
+                    tracking_id=tracking_id,
+                    settings=settings,
+                )
+                if not plan.has_actions:
+                    return Fulfilled(done, _record(plan), tuple(acted))
+                if read_again:
+                    read_again = False
+                    order, data = await self._read_again(saleor, order)
+                    continue
+                changed = await self._perform(saleor, order, plan, acted)
+                if isinstance(changed, Refused):
+                    refused = self._refused(done, changed, order, acted)
+                    if refused is not None:
+                        return refused
+                    order, data = await self._read_again(saleor, order)
+                    continue
+                order, data = changed
+        except SaleorTokenRevoked as exc:
+            with contextlib.suppress(StoreUnavailable):  # the attempt must still be recorded
+                await self.runtime.installations.mark_revoked(
+                    self.job.installation_id, now=self.now
+                )
+            logger.warning("installation.revoked installation_id=%s", self.job.installation_id)
+            record = FulfillmentRecord(FulfillmentState.TO_DO.value, _saleor_failed(exc, acted))
+            return FulfillmentFailed(done, record, token_revoked=True)
+        except SaleorUnavailable as exc:
+            record = FulfillmentRecord(FulfillmentState.TO_DO.value, _saleor_failed(exc, acted))
+            return FulfillmentFailed(done, record, retry_after=exc.retry_after)
+        except SaleorError as exc:  # refused the request itself (a permission, a bad answer)
+            record = FulfillmentRecord(FulfillmentState.BLOCKED.value, _saleor_failed(exc, acted))
+            return FulfillmentRefused(done, record)
+        message = "Saleor's order kept changing while the app fulfilled it; the app tries again."
+        return FulfillmentFailed(done, FulfillmentRecord(FulfillmentState.TO_DO.value, message))
+
+    async def _read_again(
+        self, saleor: SaleorClient, order: SaleorOrder
+    ) -> tuple[SaleorOrder, Mapping[str, Any]]:
+        """The order as Saleor has it now (to decide the fulfillment from what is there)."""
+        data = await saleor.fetch_order(self.job.order_id)
+        if data is None:
+            raise SaleorGraphQLError("The order no longer exists in Saleor.")
+        try:
+            return SaleorOrder.from_graphql(data), data
+        except OrderPayloadInvalid as exc:
+            raise SaleorGraphQLError(f"Saleor's order cannot be read: {exc}") from exc
+
+    async def _perform(
+        self, saleor: SaleorClient, order: SaleorOrder, plan: FulfillmentPlan, acted: list[Message]
+    ) -> tuple[SaleorOrder, Mapping[str, Any]] | Refused:
+        """Fulfil and set tracking numbers as ``plan`` says; the order after it (from Saleor's
+        last answer), or Saleor's refusal. ``acted`` gets what was done, for the history."""
+        answered: Mapping[str, Any] | None = None
+        number = plan.tracking_number
+        if plan.fulfil:
+            answer = await saleor.fulfill_order(
+                order.id, plan.fulfil, tracking_number=number, notify_customer=plan.notify_customer
+            )
+            if isinstance(answer, Refused):
+                return answer
+            waiting = any(f.status == "WAITING_FOR_APPROVAL" for f in answer.fulfillments)
+            acted.append(_fulfilled(number, waiting=waiting))
+            logger.info(
+                "saleor.fulfilled job_id=%s order_number=%s fulfillments=%s",
+                self.job.id,
+                self.job.order_number,
+                len(answer.fulfillments),
+            )
+            answered = answer.order
+        for update in plan.set_tracking:
+            answer = await saleor.update_fulfillment_tracking(
+                update.fulfillment_id,
+                tracking_number=number,
+                notify_customer=update.notify_customer,
+            )
+            if isinstance(answer, Refused):
+                return answer
+            acted.append(
+                Message.of(
+                    "job.tracking_set",
+                    f"Set tracking number {number} on the order's fulfillment.",
+                    tracking_number=number,
+                )
+            )
+            logger.info(
+                "saleor.tracking_set job_id=%s order_number=%s",
+                self.job.id,
+                self.job.order_number,
+            )
+            answered = answer.order
+        if answered is None:
+            return await self._read_again(saleor, order)
+        try:
+            return SaleorOrder.from_graphql(answered), answered
+        except OrderPayloadInvalid:
+            return await self._read_again(saleor, order)
+
+    def _refused(
+        self, done: Pushed | NothingToDo, refused: Refused, order: SaleorOrder, acted: list[Message]
+    ) -> AttemptOutcome | None:
+        """What Saleor's refusal leads to; None: read the order again and decide again."""
+        step = refused.next_step
+        if step is NextStep.READ_AGAIN:
+            return None
+        logger.info(
+            "saleor.fulfillment_refused job_id=%s refusal=%s",
+            self.job.id,
+            refused.refusal.value,
+        )
+        record = _record(blocked_by(refused, order))
+        if step is NextStep.RETRY_LATER:
+            return FulfillmentFailed(done, record)
+        if step is NextStep.WAIT_FOR_EVENT:
+            return Fulfilled(done, record, tuple(acted))
+        return FulfillmentRefused(done, record)
 
     async def _decide_and_call(
         self, order: SaleorOrder, data: Mapping[str, Any], config: ShopConfig
@@ -270,7 +431,7 @@ class Attempt:
         """
         if self._decided is None:
             return None
-        plan = self._metadata_plan(transition)
+        plan = self._metadata_plan(transition, self._decided.config)
         if plan is None:
             return None
         order = self._decided.order
@@ -306,7 +467,7 @@ class Attempt:
         metrics.WRITE_BACKS.labels("written").inc()
         return WrittenBack(done, _keys(changes))
 
-    def _metadata_plan(self, transition: Transition) -> MetadataPlan | None:
+    def _metadata_plan(self, transition: Transition, config: ShopConfig) -> MetadataPlan | None:
         record = transition.gordon
         external_ref = self.job.external_ref if record is None else record.external_ref
         if transition.status is JobStatus.CANCELLED and external_ref is None:
@@ -318,9 +479,13 @@ class Attempt:
         if isinstance(record, PushRecorded | WithdrawalRecorded):
             synced_at = record.at
         error = transition.message if transition.status in _ERROR_STATUSES else None
+        link = None
+        if tracking_id and transition.status is not JobStatus.CANCELLED:
+            link = tracking_link(tracking_id, config.tracking_url)
         return desired_metadata(
             status=transition.status,
             tracking_id=tracking_id,
+            tracking_url=link,
             external_ref=external_ref,
             synced_at=synced_at,
             error=error,
@@ -340,6 +505,33 @@ def _accepted(ref: str, tracking_id: str | None, push: Push) -> Message:
     english = f"{pushed} Warnings: " + " ".join(warning.message for warning in push.warnings)
     advice = [warning.advice for warning in push.warnings]
     return Message.of("job.pushed_with_warnings", english, pushed=pushed, warnings=advice)
+
+
+_FULFILLMENT_ROUNDS = 4
+"""Decide-and-act rounds of one fulfillment step: read again after a push, fulfil, set tracking
+numbers, and once more after somebody changed the order meanwhile; then the next attempt."""
+
+
+def _fulfilled(number: str, *, waiting: bool) -> Message:
+    """The history's entry for a fulfillment the app created with Gordon's tracking number."""
+    if waiting:
+        english = (
+            f"Fulfilled the order in Saleor with tracking number {number} "
+            "(waiting for approval in Saleor)."
+        )
+        return Message.of("job.fulfilled_waiting_approval", english, tracking_number=number)
+    english = f"Fulfilled the order in Saleor with tracking number {number}."
+    return Message.of("job.fulfilled_in_saleor", english, tracking_number=number)
+
+
+def _record(plan: FulfillmentPlan) -> FulfillmentRecord:
+    """Where the fulfillment stands, as stored beside the job."""
+    return FulfillmentRecord(plan.state.value, plan.message)
+
+
+def _saleor_failed(exc: SaleorError, acted: list[Message]) -> str:
+    done = " ".join(acted)
+    return (done + " " if done else "") + f"Fulfilling in Saleor failed: {exc.message}"
 
 
 _ERROR_STATUSES = frozenset({JobStatus.NEEDS_ATTENTION, JobStatus.FAILED, JobStatus.RETRYING})

@@ -24,6 +24,17 @@ Attempt outcomes (``transition``), for a job in any status:
 | ``WriteBackFailed(done)``       | retrying         | the retry's time     | goes on  | as ``done``         |
 | ... budget spent                | failed           | none                 | ends     | as ``done``         |
 | ... the token was revoked       | retrying         | now                  | goes on  | as ``done``         |
+| ``Fulfilled(done)``             | as ``done``      | as ``done``          | as done  | as ``done``         |
+| ``FulfillmentFailed(done)``     | retrying         | the retry's time     | goes on  | as ``done``         |
+| ... budget spent                | failed           | none                 | ends     | as ``done``         |
+| ... the token was revoked       | retrying         | now                  | goes on  | as ``done``         |
+| ``FulfillmentRefused(done)``    | needs_attention  | none                 | ends     | as ``done``         |
+
+The three fulfillment outcomes wrap what Gordon's step found (``Pushed``, or ``NothingToDo`` for an
+order Gordon already has) and carry where the order's fulfillment stands (``FulfillmentRecord``,
+stored beside the job: ``fulfillment_state`` / ``fulfillment_message``). A failed fulfillment is
+retried on its own: Gordon's acceptance is recorded with it, so the next attempt finds Gordon's
+copy unchanged and only fulfils (``jobs/attempt.py``).
 
 A job whose next attempt is "none" is *settled*. A Gordon call that got no answer
 (``Unavailable.unanswered``: Gordon may have done it) adds a ``NO_ANSWER`` entry to the history
@@ -182,8 +193,59 @@ class WriteBackFailed:
     token_revoked: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class FulfillmentRecord:
+    """Where the order's fulfillment stands (``core.fulfillment.FulfillmentState``) and why."""
+
+    state: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fulfilled:
+    """``done`` (Gordon has the order), and its fulfillments are as the shop wants them, or wait
+    for something an event brings (payment, a fulfillment by staff, an approval)."""
+
+    done: Pushed | NothingToDo
+    fulfillment: FulfillmentRecord
+    acted: tuple[Message, ...] = ()
+    """What the app changed in Saleor (fulfilled, set a tracking number), one entry each."""
+
+
+@dataclass(frozen=True, slots=True)
+class FulfillmentFailed:
+    """``done`` happened, but fulfilling or setting the tracking number failed in a way a later
+    attempt may get past (not enough stock, Saleor unavailable): retried on its own."""
+
+    done: Pushed | NothingToDo
+    fulfillment: FulfillmentRecord
+    retry_after: float | None = None
+    token_revoked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FulfillmentRefused:
+    """``done`` happened, but Saleor refused the app's fulfillment request for a reason retrying
+    cannot fix (the request itself, a permission): a person looks."""
+
+    done: Pushed | NothingToDo
+    fulfillment: FulfillmentRecord
+
+
+FulfillmentOutcome: TypeAlias = Fulfilled | FulfillmentFailed | FulfillmentRefused
+"""What the fulfillment step found, with what Gordon's step found before it."""
+
 AttemptOutcome: TypeAlias = (
-    Pushed | Withdrawn | NothingToDo | NeedsPerson | Unavailable | TokenRevoked | Crashed
+    Pushed
+    | Withdrawn
+    | NothingToDo
+    | NeedsPerson
+    | Unavailable
+    | TokenRevoked
+    | Crashed
+    | Fulfilled
+    | FulfillmentFailed
+    | FulfillmentRefused
 )
 """What an attempt found before telling Saleor."""
 Outcome: TypeAlias = AttemptOutcome | WrittenBack | WriteBackFailed
@@ -263,6 +325,8 @@ class Transition:
     """What the attempt did, step by step (``action``/``outcome`` name the decisive one)."""
     gordon: GordonRecord | None = None
     """What to record of Gordon's copy; None leaves it as it is."""
+    fulfillment: FulfillmentRecord | None = None
+    """Where the order's fulfillment stands now; None leaves it as it is."""
 
     @property
     def settled(self) -> bool:
@@ -288,6 +352,8 @@ def transition(
         return replace(done, history=(*done.history, written))
     if isinstance(outcome, WriteBackFailed):
         return _write_back_failed(job, outcome, policy=policy, now=now, random=random)
+    if isinstance(outcome, Fulfilled | FulfillmentFailed | FulfillmentRefused):
+        return _fulfillment(job, outcome, policy=policy, now=now, random=random)
     if isinstance(outcome, Pushed):
         record: GordonRecord = PushRecorded(outcome.copy, now)
         return _settles(JobStatus.SYNCED, Step("push", "accepted"), outcome.message, record)
@@ -361,6 +427,76 @@ def _gave_up(cause: Message, decision: GiveUp, job: JobState, policy: RetryPolic
         cause=cause,
         attempts=job.attempts,
         hours=policy.max_age.total_seconds() / 3600,
+    )
+
+
+FULFILL = "fulfill"
+"""The action of the fulfillment step in the job's history."""
+
+
+def _fulfillment(
+    job: JobState,
+    outcome: FulfillmentOutcome,
+    *,
+    policy: RetryPolicy,
+    now: datetime,
+    random: float,
+) -> Transition:
+    done = transition(job, outcome.done, policy=policy, now=now, random=random)
+    record = outcome.fulfillment
+    if isinstance(outcome, Fulfilled):
+        acted = tuple(HistoryEntry(FULFILL, record.state, said) for said in outcome.acted)
+        return replace(done, history=(*done.history, *acted), fulfillment=record)
+    problem = Message.of("job.fulfillment_problem", record.message, detail=record.message)
+    message = Message.of(
+        "job.fulfillment_failed",
+        f"{done.message} {record.message}",
+        done=done.message,
+        detail=record.message,
+    )
+    if isinstance(outcome, FulfillmentRefused):
+        return replace(
+            done,
+            status=JobStatus.NEEDS_ATTENTION,
+            next_attempt_at=None,
+            episode=Episode.ENDS,
+            action=FULFILL,
+            outcome="refused",
+            message=message,
+            history=(*done.history, HistoryEntry(FULFILL, "refused", problem)),
+            fulfillment=record,
+        )
+    failed = replace(
+        done,
+        action=FULFILL,
+        outcome="failed",
+        message=message,
+        history=(*done.history, HistoryEntry(FULFILL, "failed", problem)),
+        fulfillment=record,
+    )
+    if outcome.token_revoked:  # due again once the app is installed again
+        return replace(
+            failed, status=JobStatus.RETRYING, next_attempt_at=now, episode=Episode.GOES_ON
+        )
+    decision = _decide(job, policy, now=now, retry_after=outcome.retry_after, random=random)
+    if isinstance(decision, GiveUp):
+        return replace(
+            failed,
+            status=JobStatus.FAILED,
+            next_attempt_at=None,
+            episode=Episode.ENDS,
+            outcome="gave_up",
+            message=_gave_up(message, decision, job, policy),
+        )
+    retrying = Message.of(
+        "job.retrying", problem, cause=problem, retry_at=decision.when.isoformat()
+    )
+    return replace(
+        failed,
+        status=JobStatus.RETRYING,
+        next_attempt_at=decision.when,
+        episode=Episode.GOES_ON,
+        history=(*done.history, HistoryEntry(FULFILL, "failed", retrying)),
     )
 
 

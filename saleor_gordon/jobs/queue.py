@@ -45,6 +45,7 @@ from saleor_gordon.core.sync_decision import SentBefore
 from saleor_gordon.jobs.lifecycle import (
     SETTLED_STATUSES,
     Episode,
+    FulfillmentRecord,
     GordonRecord,
     HistoryEntry,
     JobState,
@@ -451,6 +452,7 @@ class JobQueue:
                 "updated_at": now,
                 **_episode_columns(done.episode, now),
                 **_gordon_columns(done.gordon),
+                **_fulfillment_columns(done.fulfillment),
             }
             await connection.execute(
                 update(sync_jobs).where(sync_jobs.c.id == job.id).values(values)
@@ -572,6 +574,13 @@ def _gordon_columns(record: GordonRecord | None) -> dict[str, Any]:
     if isinstance(record, RefRecorded):
         return {"external_ref": record.external_ref}
     return {}
+
+
+def _fulfillment_columns(record: FulfillmentRecord | None) -> dict[str, Any]:
+    """The job's columns of where the order's fulfillment stands (``None``: as they are)."""
+    if record is None:
+        return {}
+    return {"fulfillment_state": record.state, "fulfillment_message": record.message}
 
 
 async def _add_history(

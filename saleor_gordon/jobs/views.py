@@ -49,6 +49,10 @@ class JobView:
     """Hash of the content Gordon accepted last (internal: not in ``to_dict``)."""
     pushed_at: datetime | None = None
     pushed_delivery_date: date | None = None
+    fulfillment_state: str | None = None
+    """Where the order's fulfillment stands (``core.fulfillment.FulfillmentState``); None: the
+    app has not looked at its fulfillments yet."""
+    fulfillment_message: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     """Oldest first: ``at``, ``attempt``, ``action``, ``outcome``, ``message`` (English), and the
     message's ``code`` and ``params`` (None in entries written before codes existed)."""
@@ -91,6 +95,8 @@ class JobView:
             "delivery_date": self.delivery_date,
             "time_window": self.time_window,
             "in_progress": self.leased,
+            "fulfillment_state": self.fulfillment_state,
+            "fulfillment_message": self.fulfillment_message,
             "history": self.history,
             "last_code": self.last_code,
             "last_params": self.last_params,
@@ -290,6 +296,8 @@ def _view_from_row(row: RowMapping) -> JobView:
         last_attempt_at=row["last_attempt_at"],
         pushed_hash=row["pushed_hash"],
         pushed_at=row["pushed_at"],
+        fulfillment_state=row["fulfillment_state"],
+        fulfillment_message=row["fulfillment_message"],
         **_coded(row["last_code"], row["last_params"], prefix="last_"),
     )
 

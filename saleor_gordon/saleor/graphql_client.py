@@ -14,7 +14,7 @@ The token is sent per request in ``Authorization`` and never appears in messages
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +34,14 @@ from gql.transport.httpx import HTTPXAsyncTransport
 from graphql import DocumentNode, parse
 
 from saleor_gordon import metrics
+from saleor_gordon.core.fulfillment import LineToFulfil
+from saleor_gordon.core.fulfillment_outcomes import (
+    Accepted,
+    AnswerUnreadable,
+    Refused,
+    read_fulfil_answer,
+    read_tracking_answer,
+)
 from saleor_gordon.core.outcomes import parse_retry_after
 from saleor_gordon.errors import (
     SaleorError,
@@ -264,6 +272,45 @@ class SaleorClient:
             "DeleteOrderPrivateMetadata", "deletePrivateMetadata", order_id, {"keys": list(keys)}
         )
 
+    # -- fulfillments (core/fulfillment.py decides; refusals are answers, not exceptions) ----
+
+    async def fulfill_order(
+        self,
+        order_id: str,
+        lines: Sequence[LineToFulfil],
+        *,
+        tracking_number: str,
+        notify_customer: bool,
+    ) -> Accepted | Refused:
+        """``orderFulfill``: the lines from their warehouses with the tracking number; never
+        beyond the stock (``allowStockToBeExceeded`` false).
+
+        Returns Saleor's answer: the fulfillments created and the order after it, or its
+        refusal (e.g. ``Refusal.NOT_ENOUGH_STOCK``) with the lines and warehouse concerned.
+        """
+        fulfil_input = {
+            "lines": [line.as_input() for line in lines],
+            "trackingNumber": tracking_number,
+            "notifyCustomer": notify_customer,
+            "allowStockToBeExceeded": False,
+        }
+        data = await self._execute("FulfillOrder", {"order": order_id, "input": fulfil_input})
+        return _read_answer(read_fulfil_answer, "orderFulfill", data)
+
+    async def update_fulfillment_tracking(
+        self, fulfillment_id: str, *, tracking_number: str, notify_customer: bool
+    ) -> Accepted | Refused:
+        """``orderFulfillmentUpdateTracking``: replaces whatever the fulfillment has (Saleor
+        does not check), so call it only for a fulfillment just read without a tracking number.
+
+        Returns the fulfillment and the order after it, or Saleor's refusal.
+        """
+        tracking_input = {"trackingNumber": tracking_number, "notifyCustomer": notify_customer}
+        data = await self._execute(
+            "UpdateFulfillmentTracking", {"id": fulfillment_id, "input": tracking_input}
+        )
+        return _read_answer(read_tracking_answer, "orderFulfillmentUpdateTracking", data)
+
     async def _mutate(
         self, operation: str, field: str, order_id: str, variables: dict[str, Any]
     ) -> None:
@@ -422,6 +469,17 @@ def _created_within(order: Mapping[str, Any], since: datetime, until: datetime) 
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return since <= moment <= until
+
+
+def _read_answer(
+    read: Callable[[object], Accepted | Refused], field: str, data: Mapping[str, Any]
+) -> Accepted | Refused:
+    try:
+        return read(data.get(field))
+    except AnswerUnreadable as exc:
+        raise SaleorGraphQLError(
+            f"Saleor answered {field} in a form the app cannot read: {exc}."
+        ) from exc
 
 
 def _input(items: Mapping[str, str]) -> dict[str, Any]:

@@ -149,6 +149,10 @@ sync_jobs = Table(
     Column("withdrawn_at", UTCDateTime, nullable=True),
     # Its time-window, shown in the Dashboard with the date.
     Column("pushed_time_window", String(32), nullable=True),
+    # Where the order's fulfillment stands (core/fulfillment.py FulfillmentState) and why; NULL:
+    # the app has not looked at its fulfillments yet.
+    Column("fulfillment_state", String(32), nullable=True),
+    Column("fulfillment_message", Text, nullable=True),
     Column("run_now", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

@@ -18,6 +18,7 @@ from typing import Any, get_args
 import pytest
 
 import saleor_gordon
+from saleor_gordon.core.fulfillment import TRACKING_MODES, FulfillmentState
 from saleor_gordon.core.gordon_order import ITEM_TYPES
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.messages import (
@@ -122,7 +123,11 @@ def server_keys() -> dict[str, set[str]]:
 def page_families() -> dict[str, set[str]]:
     """Keys a page builds from server data, with the parameters it offers (a message may use
     fewer: "Nothing to send." needs no order number)."""
-    return {f"send.headline_{action}": {"number"} for action in get_args(SendAction)}
+    return {
+        **{f"send.headline_{action}": {"number"} for action in get_args(SendAction)},
+        **{f"fulfillment.{state.value}": set() for state in FulfillmentState},
+        **{f"tracking_mode.{mode}": set() for mode in TRACKING_MODES},
+    }
 
 
 def test_the_catalogues_are_the_four_locales_the_pages_offer() -> None:

@@ -167,6 +167,31 @@ def test_desired_metadata_of_a_synced_order() -> None:
     assert plan.delete_private == (ERROR_KEY,)
 
 
+def test_the_tracking_link_is_public_for_storefronts() -> None:
+    link = "https://track.example.com/0Zj7YGCUr"
+
+    with_link = desired_metadata(
+        status=JobStatus.SYNCED,
+        tracking_id="0Zj7YGCUr",
+        tracking_url=link,
+        external_ref="45",
+        synced_at=None,
+        error=None,
+    )
+    without = desired_metadata(
+        status=JobStatus.SYNCED,
+        tracking_id="0Zj7YGCUr",
+        external_ref="45",
+        synced_at=None,
+        error=None,
+    )
+
+    assert with_link is not None
+    assert without is not None
+    assert with_link.public == {TRACKING_ID_KEY: "0Zj7YGCUr", "gordon.tracking_url": link}
+    assert without.public == {TRACKING_ID_KEY: "0Zj7YGCUr"}
+
+
 def test_skipped_orders_are_left_alone() -> None:
     plan = desired_metadata(
         status=JobStatus.SKIPPED, tracking_id=None, external_ref=None, synced_at=None, error=None

@@ -910,11 +910,17 @@ async def test_the_knowledge_the_pages_need_comes_from_the_server(shop: Shop) ->
     assert body["retryable_statuses"] == ["retrying", "needs_attention", "failed"]
     assert body["trigger_events"] == ["ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_FULLY_PAID"]
     assert body["item_types"] == ["ambient", "chilled", "frozen"]
+    assert body["tracking_modes"] == ["add", "fulfill", "off"]
+    assert body["sample_tracking_id"] == "0Zj7YGCUr"
+    assert body["tracking_id_placeholder"] == "{tracking_id}"
     assert [e["id"] for e in body["environments"]] == ["staging", "production"]
     assert body["defaults"] == {
         "gordon": {"base_url": "https://backend.staging.gordondelivery.com"},
         "trigger_events": ["ORDER_FULLY_PAID"],
         "external_ref_prefix": "",
+        "tracking_on_fulfillment": "add",
+        "notify_customer": True,
+        "tracking_url": "",
         "delivery_days": {
             "timezone": "Europe/Stockholm",
             "cutoff": "14:00",
