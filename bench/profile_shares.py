@@ -34,7 +34,7 @@ PARTS = (
         r"_connection_worker_thread \(aiosqlite/core.py:63\)",
     ),
     ("worker: claim_next_job (event loop side)", r"claim_next_job \("),
-    ("  building the claim statement (_due_job_query)", r"_due_job_query \("),
+    ("  building the claim statements (_claim_statements, once)", r"_claim_statements \("),
     ("worker: finish_job", r"finish_job \("),
     ("worker: run_job (one attempt: sync.py)", r"run_job \("),
     ("  installation + configuration reads", r"get_installation_by_id \(|get_config \("),

@@ -118,10 +118,20 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = {"saleor_gordon_read_only": True}
+"""Execution options of a connection whose transaction only reads
+(``await connection.execution_options(**READ_ONLY)`` before its first statement): on SQLite it
+begins deferred, so it neither takes nor waits for the write lock (WAL readers never wait)."""
+
+
 def _begin_immediate(connection: Connection) -> None:
     # Take the write lock when the transaction starts, so concurrent writers wait for each other
     # (busy_timeout) instead of failing with "database is locked" when upgrading a read lock.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A transaction that only reads (READ_ONLY) needs no lock.
+    if connection.get_execution_options().get("saleor_gordon_read_only"):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def alembic_config() -> Config:
