@@ -615,9 +615,11 @@ class Wakes:
 
     def __init__(self) -> None:
         self.calls = 0
+        self.installations: list[int | None] = []
 
-    def __call__(self) -> None:
+    def __call__(self, installation_id: int | None = None) -> None:
         self.calls += 1
+        self.installations.append(installation_id)
 
 
 async def test_writes_that_make_a_job_due_wake_the_workers(migrated_engine: AsyncEngine) -> None:
@@ -691,4 +693,4 @@ async def test_the_webhook_path_wakes_the_workers_for_each_event_that_made_a_job
         )
 
     assert (redelivered.duplicate, ignored.job_id) == (True, None)
-    assert wakes.calls == 1
+    assert wakes.installations == [installation]  # the pool may skip a shop at its share
