@@ -55,7 +55,7 @@ from saleor_gordon.jobs.lifecycle import (
     on_retry_requested,
     with_newer_work,
 )
-from saleor_gordon.store.database import READ_ONLY
+from saleor_gordon.store.database import reading
 from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.multirow import bind_processor, execute_rows
 from saleor_gordon.store.tables import installations, job_history, sync_jobs, webhook_events
@@ -349,8 +349,7 @@ class JobQueue:
         limit = per_installation_limit
         statements = _claim_statements(self._engine.dialect.name)
         if not statements.locks_rows:
-            async with map_database_errors(), self._engine.connect() as connection:
-                await connection.execution_options(**READ_ONLY)
+            async with map_database_errors(), reading(self._engine) as connection:
                 candidates = await _candidates(connection, statements, now)
             if not any(candidate.held < limit for candidate in candidates):
                 return _nothing_claimable(candidates, limit)
