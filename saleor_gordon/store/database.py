@@ -26,7 +26,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from saleor_gordon.errors import StoreUnavailable
-from saleor_gordon.store.sqlite_writer_process import begin_immediate
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # well under the default lease (30 s)
@@ -109,20 +108,6 @@ class _RollbackOnCloseConnection(sqlite3.Connection):
             if self.in_transaction:
                 self.rollback()
         super().close()
-
-    def cursor(self, factory: Any = None) -> Any:
-        return super().cursor(factory or _WriteLockCursor)
-
-
-class _WriteLockCursor(sqlite3.Cursor):
-    """Takes the write lock (``BEGIN IMMEDIATE``) in short pauses
-    (``sqlite_writer_process.begin_immediate``) rather than SQLite's busy handler's long sleeps."""
-
-    def execute(self, sql: str, parameters: Any = (), /) -> Any:
-        if sql == "BEGIN IMMEDIATE":
-            begin_immediate(self.connection)
-            return self
-        return super().execute(sql, parameters)
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:

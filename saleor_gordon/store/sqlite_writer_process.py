@@ -25,45 +25,9 @@ import signal
 import sqlite3
 import struct
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-FIRST_PAUSE_SECONDS = 0.0002
-LONGEST_PAUSE_SECONDS = 0.002
-
-
-def begin_immediate(
-    connection: sqlite3.Connection, *, sleep: Callable[[float], object] = time.sleep
-) -> None:
-    """``BEGIN IMMEDIATE``: the write lock, waited for up to the connection's ``busy_timeout`` in
-    pauses of at most LONGEST_PAUSE_SECONDS; SQLite's "database is locked" after that.
-
-    SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, then 100 ms between
-    its tries: a writer that had to wait at all usually slept far longer than the lock was held
-    (a group of webhooks, a claim: about a millisecond). Profiles of a busy ``serve`` found its
-    SQLite threads asleep in that handler nearly all the time, and the webhooks' writer with
-    them. Used for every write transaction: the app's (``store/database.py``) and this process's.
-    """
-    (timeout_ms,) = connection.execute("PRAGMA busy_timeout").fetchone()
-    deadline = time.monotonic() + timeout_ms / 1000
-    pause = FIRST_PAUSE_SECONDS
-    connection.execute("PRAGMA busy_timeout=0")  # each try answers at once
-    try:
-        while True:
-            try:
-                connection.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                busy = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
-                if not busy or time.monotonic() + pause > deadline:
-                    raise
-            sleep(pause)
-            pause = min(pause * 2, LONGEST_PAUSE_SECONDS)
-    finally:
-        connection.execute(f"PRAGMA busy_timeout={int(timeout_ms)}")
-
 
 _LENGTH = struct.Struct("!I")
 
@@ -190,7 +154,7 @@ def serve(read_fd: int, write_fd: int) -> None:
             assert isinstance(group, tuple)
             event_rows, job_rows = group
             try:
-                begin_immediate(connection)  # waits for the lock (busy_timeout, short pauses)
+                connection.execute("BEGIN IMMEDIATE")  # waits for the lock (busy_timeout)
                 try:
                     stored = store_group(execute, statements, event_rows, job_rows)
                     connection.execute("COMMIT")

@@ -10,10 +10,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import event, text
 
-from saleor_gordon.store import database, sqlite_writer_process
 from saleor_gordon.store.database import create_engine, migrate
 
 
@@ -94,31 +92,3 @@ async def test_an_existing_database_keeps_its_permissions(tmp_path: Path) -> Non
     await engine.dispose()
 
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
-
-
-async def test_writes_take_the_lock_in_short_pauses_and_reads_take_none(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Every write transaction of the app's engine begins through ``begin_immediate`` (short
-    pauses instead of SQLite's sleeps); a ``reading`` one begins deferred, without the lock."""
-    begun: list[str] = []
-
-    def recording(connection: sqlite3.Connection) -> None:
-        begun.append("immediate")
-        sqlite_writer_process.begin_immediate(connection)
-
-    monkeypatch.setattr(database, "begin_immediate", recording)
-    engine = create_engine(f"sqlite:///{tmp_path / 'app.db'}")
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text("CREATE TABLE t (x INTEGER)"))
-        async with database.reading(engine) as connection:
-            await connection.execute(text("SELECT count(*) FROM t"))
-            in_write = await connection.run_sync(
-                lambda sync: sync.connection.driver_connection.in_transaction
-            )
-    finally:
-        await engine.dispose()
-
-    assert begun == ["immediate"]
-    assert in_write is True  # a (deferred) transaction, begun without begin_immediate

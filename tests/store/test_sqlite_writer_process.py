@@ -15,7 +15,6 @@ import pytest
 from saleor_gordon.store.database import SQLITE_PRAGMAS
 from saleor_gordon.store.sqlite_writer_process import (
     FrameDecoder,
-    begin_immediate,
     encode_frame,
     serve,
     write_all,
@@ -139,45 +138,3 @@ def test_frames_are_decoded_however_the_bytes_arrive() -> None:
     decoded = [message for byte in stream for message in decoder.feed(bytes([byte]))]
 
     assert decoded == [("stored", [(1, "a")], []), {"x": None}]
-
-
-def _two_connections(path: Path) -> tuple[sqlite3.Connection, sqlite3.Connection]:
-    holder = sqlite3.connect(path, isolation_level=None)
-    waiter = sqlite3.connect(path, isolation_level=None)
-    for connection in (holder, waiter):
-        for pragma in SQLITE_PRAGMAS:
-            connection.execute(pragma)
-    return holder, waiter
-
-
-def test_the_write_lock_is_tried_again_in_short_pauses(tmp_path: Path) -> None:
-    """SQLite's busy handler sleeps up to 100 ms between tries, far longer than a write holds
-    the lock; ``begin_immediate`` pauses 0.2 ms, doubling up to 2 ms."""
-    holder, waiter = _two_connections(tmp_path / "lock.db")
-    holder.execute("BEGIN IMMEDIATE")
-    pauses: list[float] = []
-
-    def pause(seconds: float) -> None:
-        pauses.append(seconds)
-        if len(pauses) == 6:
-            holder.execute("COMMIT")  # the lock is given back during the sixth pause
-
-    begin_immediate(waiter, sleep=pause)
-
-    assert waiter.in_transaction
-    assert pauses == pytest.approx([0.0002, 0.0004, 0.0008, 0.0016, 0.002, 0.002])
-    assert waiter.execute("PRAGMA busy_timeout").fetchone() == (10_000,)  # restored
-    waiter.execute("ROLLBACK")
-
-
-def test_the_write_lock_is_given_up_after_the_busy_timeout(tmp_path: Path) -> None:
-    holder, waiter = _two_connections(tmp_path / "lock.db")
-    waiter.execute("PRAGMA busy_timeout=20")
-    holder.execute("BEGIN IMMEDIATE")
-
-    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
-        begin_immediate(waiter)
-
-    assert not waiter.in_transaction
-    assert waiter.execute("PRAGMA busy_timeout").fetchone() == (20,)
-    holder.execute("ROLLBACK")
