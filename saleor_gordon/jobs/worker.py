@@ -19,6 +19,7 @@ import os
 import socket
 import time
 import uuid
+from collections import deque
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,7 +31,7 @@ from saleor_gordon.errors import StoreUnavailable
 from saleor_gordon.jobs import lifecycle
 from saleor_gordon.jobs.attempt import Attempt, JobServices
 from saleor_gordon.jobs.lifecycle import Crashed, Transition
-from saleor_gordon.jobs.queue import ClaimedJob
+from saleor_gordon.jobs.queue import Claim, ClaimedJob
 
 logger = logging.getLogger(__name__)
 
@@ -105,26 +106,55 @@ def _transition(
 
 
 class WorkerPool:
-    """``concurrency`` worker tasks over one ``JobServices``."""
+    """``concurrency`` worker tasks over one ``JobServices``.
+
+    A worker that finds nothing to claim waits until it is woken: a job became due (``wake``),
+    a claim of another worker found a job (more may be due), or the pool's poll (every
+    ``SALEOR_GORDON_WORKER_POLL_SECONDS``: retries that come due, other processes' writes) wakes
+    one of them. One worker per wake, not all: with many workers and many webhooks, waking all of
+    them made most of their claims find nothing, each one a database transaction.
+    """
 
     def __init__(self, services: JobServices, *, concurrency: int) -> None:
         self.services = services
         self.concurrency = concurrency
         self.stopping = asyncio.Event()
-        self._wake = asyncio.Event()
+        self._idle_workers: deque[asyncio.Future[None]] = deque()
+        """One future per idle worker, the longest idle first; a wake resolves one."""
+        self._missed = False
+        """A wake found no idle worker since the last claim began: a claim that began before it
+        may not have seen its job, so a worker claims again before waiting."""
+        self._saturated: frozenset[int] = frozenset()
+        """Installations whose due jobs wait for one of their leases to end (the last claim's
+        ``Claim.saturated``): a new job of theirs is left to the worker that ends a lease, which
+        claims again at once."""
         prefix = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._worker_ids = [f"{prefix}:{index}" for index in range(concurrency)]
 
-    def wake(self) -> None:
-        """Look for due jobs now instead of at the next poll (new work was queued)."""
-        self._wake.set()
+    def wake(self, installation_id: int | None = None) -> None:
+        """A job (of ``installation_id``, if known) became due: one idle worker looks for it now
+        instead of at the next poll, unless the installation's share of workers is busy."""
+        if installation_id is not None and installation_id in self._saturated:
+            return
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        while self._idle_workers:
+            idle = self._idle_workers.popleft()
+            if not idle.done():
+                idle.set_result(None)
+                return
+        self._missed = True
 
     def stop(self) -> None:
         """Stop claiming; jobs in flight finish."""
         if not self.stopping.is_set():
             logger.info("worker.stopping")
         self.stopping.set()
-        self._wake.set()
+        while self._idle_workers:
+            idle = self._idle_workers.popleft()
+            if not idle.done():
+                idle.set_result(None)
 
     async def run(self) -> None:
         """Run until ``stop()``; returns once every in-flight job is recorded."""
@@ -132,6 +162,7 @@ class WorkerPool:
             return
         logger.info("worker.started concurrency=%s", self.concurrency)
         tasks = [asyncio.create_task(self._work(worker_id)) for worker_id in self._worker_ids]
+        tasks.append(asyncio.create_task(self._poll_periodically()))
         tasks.append(asyncio.create_task(self._prune_periodically()))
         if self.services.runtime.settings.reconcile_interval_seconds > 0:
             tasks.append(asyncio.create_task(self._reconcile_periodically()))
@@ -147,12 +178,19 @@ class WorkerPool:
 
     async def _work(self, worker_id: str) -> None:
         while not self.stopping.is_set():
-            # Cleared before claiming: a wake() or stop() during the claim ends the idle wait.
-            self._wake.clear()
             try:
-                job = await self._claim(worker_id)
-                if job is not None:
-                    await self._run_claimed(job)
+                # Cleared as the claim begins: a wake during the claim that finds no idle
+                # worker makes this one claim again instead of waiting.
+                self._missed = False
+                claim = await self._claim(worker_id)
+                self._saturated = claim.saturated
+                if claim.job is not None:
+                    self._wake_one()  # more may be due: one more worker looks
+                    await self._run_claimed(claim.job)
+                    # Its lease ended: the installation has a free worker again.
+                    self._saturated -= {claim.job.installation_id}
+                    continue
+                if self._missed:
                     continue
             except StoreUnavailable as exc:
                 _reraise_a_cancellation()
@@ -162,9 +200,9 @@ class WorkerPool:
                 logger.exception("worker.error worker_id=%s", worker_id)
             await self._idle()
 
-    async def _claim(self, worker_id: str) -> ClaimedJob | None:
+    async def _claim(self, worker_id: str) -> Claim:
         settings = self.services.runtime.settings
-        return await self.services.runtime.queue.claim_next_job(
+        return await self.services.runtime.queue.claim(
             worker_id=worker_id,
             now=self.services.runtime.clock(),
             lease_seconds=settings.lease_seconds,
@@ -172,10 +210,25 @@ class WorkerPool:
         )
 
     async def _idle(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(
-                self._wake.wait(), timeout=self.services.runtime.settings.worker_poll_seconds
-            )
+        """Wait until woken (``wake``, another worker's claim, the poll, ``stop``)."""
+        if self.stopping.is_set():
+            return
+        idle = asyncio.get_running_loop().create_future()
+        self._idle_workers.append(idle)
+        try:
+            await idle
+        finally:
+            if not idle.done():  # cancelled: no wake may go to a worker that is gone
+                idle.cancel()
+
+    async def _poll_periodically(self) -> None:
+        """Wake one idle worker every poll interval: jobs that came due by the clock (retries),
+        or by another process's writes, have nobody else to wake a worker here."""
+        poll = self.services.runtime.settings.worker_poll_seconds
+        while not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), timeout=poll)
+            self._wake_one()
 
     async def _run_claimed(self, job: ClaimedJob) -> None:
         attempt = asyncio.create_task(self._attempt(job))

@@ -31,7 +31,7 @@ from gql.transport.exceptions import (
     TransportServerError,
 )
 from gql.transport.httpx import HTTPXAsyncTransport
-from graphql import DocumentNode, parse
+from graphql import DocumentNode, parse, print_ast
 
 from saleor_gordon import metrics
 from saleor_gordon.core.fulfillment import LineToFulfil
@@ -323,7 +323,7 @@ class SaleorClient:
     async def _execute(
         self, operation: str, variables: dict[str, Any], *, probe_on_denied: bool = True
     ) -> dict[str, Any]:
-        request = GraphQLRequest(_document(operation), variable_values=variables)
+        request = _Request(operation, variables)
         # One gql Client per call: a shared one keeps a single session and is not safe to use
         # from concurrent tasks. Both objects are cheap; the httpx connection pool is shared.
         client = Client(transport=_Transport(self._url, self._http), execute_timeout=None)
@@ -418,6 +418,27 @@ def failure_summary(exc: SaleorError) -> str:
 @cache
 def _document(operation: str) -> DocumentNode:
     return parse(load_document(operation))
+
+
+@cache
+def _printed(operation: str) -> str:
+    """The operation's document as the text sent, printed once (gql prints it per request)."""
+    return print_ast(_document(operation))
+
+
+class _Request(GraphQLRequest):
+    """A request of one of the app's operations, its document printed once per process."""
+
+    def __init__(self, operation: str, variables: dict[str, Any]) -> None:
+        super().__init__(_document(operation), variable_values=variables)
+        self._query = _printed(operation)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"query": self._query}
+        if self.variable_values:
+            payload["variables"] = self.variable_values
+        return payload
 
 
 def _status_error(status: int | None, where: str, *, retry_after: float | None = None) -> Exception:

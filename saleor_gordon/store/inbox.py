@@ -238,7 +238,7 @@ class EventInbox:
         engine: AsyncEngine,
         *,
         writer: SqliteWriter | None = None,
-        wake_workers: Callable[[], None] | None = None,
+        wake_workers: Callable[[int | None], None] | None = None,
     ) -> None:
         self.engine = engine
         self._wake_workers = wake_workers
@@ -275,7 +275,7 @@ class EventInbox:
         # event stays in its group and is committed anyway (``_settle`` skips a cancelled answer).
         result = await answer
         if result.job_id is not None and self._wake_workers is not None:
-            self._wake_workers()  # the job is due and committed
+            self._wake_workers(received.installation_id)  # the job is due and committed
         return result
 
     async def __aenter__(self) -> EventInbox:

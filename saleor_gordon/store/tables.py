@@ -161,6 +161,25 @@ sync_jobs = Table(
 Index("ix_sync_jobs_due", sync_jobs.c.next_attempt_at)
 Index("ix_sync_jobs_status", sync_jobs.c.status)
 Index("ix_sync_jobs_installation_updated", sync_jobs.c.installation_id, sync_jobs.c.updated_at)
+# A claim's two look-ups per installation (jobs/queue.py): its first due job, in the claim's
+# order, and the leases it holds. Both hold only the rows they are for (due, leased), so neither
+# reads the backlog of settled jobs, and the first due job is the first entry of the range.
+Index(
+    "ix_sync_jobs_claim",
+    sync_jobs.c.installation_id,
+    sync_jobs.c.run_now.desc(),
+    sync_jobs.c.next_attempt_at,
+    sync_jobs.c.id,
+    sqlite_where=sync_jobs.c.next_attempt_at.is_not(None),
+    postgresql_where=sync_jobs.c.next_attempt_at.is_not(None),
+)
+Index(
+    "ix_sync_jobs_leased",
+    sync_jobs.c.installation_id,
+    sync_jobs.c.lease_expires_at,
+    sqlite_where=sync_jobs.c.lease_expires_at.is_not(None),
+    postgresql_where=sync_jobs.c.lease_expires_at.is_not(None),
+)
 
 job_history = Table(
     "job_history",
