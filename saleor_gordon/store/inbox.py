@@ -35,7 +35,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from saleor_gordon.core.order_events import OrderEvent
-from saleor_gordon.errors import InstallationGone
+from saleor_gordon.errors import InstallationGone, StoreUnavailable
 from saleor_gordon.jobs.queue import (
     ORDER_JOB_COLUMNS,
     UPSERT_JOBS_VALUES,
@@ -355,8 +355,13 @@ class EventInbox:
                             await connection.execution_options(isolation_level="AUTOCOMMIT")
                     while self._waiting or await self._more_events_soon():
                         group = _take_group(self._waiting)
-                        await self._commit_group(group, connection)
+                        database_failed = await self._commit_group(group, connection)
                         group = []
+                        if database_failed and connection is not None:
+                            # The connection may be gone (a database restart): never use it
+                            # again, or every event until the writer lingers out fails on it.
+                            await connection.invalidate()
+                            break
         except BaseException as exc:  # cancelled with the loop: fail, never strand, the waiting
             for waiting in [*group, *self._waiting]:
                 _settle(waiting, exc)
@@ -372,24 +377,28 @@ class EventInbox:
 
     async def _commit_group(
         self, group: list[_Waiting], connection: AsyncConnection | None
-    ) -> None:
+    ) -> bool:
+        """Commit ``group`` and answer each of its events; True when the database failed
+        (``StoreUnavailable``: its events are answered so, and may be delivered again)."""
         try:
             results = await self._commit(group, connection)
         except Exception as exc:
             if len(group) == 1:
                 _settle(group[0], exc)
-                return
+                return isinstance(exc, StoreUnavailable)
             logger.warning(
                 "inbox.group_failed events=%s error=%s: committing them one by one",
                 len(group),
                 type(exc).__name__,
             )
+            database_failed = False
             for waiting in group:  # find the event that failed; the others still commit
-                await self._commit_group([waiting], connection)
-            return
+                database_failed |= await self._commit_group([waiting], connection)
+            return database_failed
         self.committed_groups += 1
         for waiting, result in zip(group, results, strict=True):
             _settle(waiting, result)
+        return False
 
     async def _commit(
         self, group: Sequence[_Waiting], connection: AsyncConnection | None
