@@ -359,7 +359,7 @@ class EventInbox:
                         group = []
                         if database_failed and connection is not None:
                             # The connection may be gone (a database restart): never use it
-                            # again, or every event until the writer lingers out fails on it.
+                            # again (see _commit_group); the next events get a new one.
                             await connection.invalidate()
                             break
         except BaseException as exc:  # cancelled with the loop: fail, never strand, the waiting
@@ -383,6 +383,13 @@ class EventInbox:
         try:
             results = await self._commit(group, connection)
         except Exception as exc:
+            if _lost(connection):
+                # SQLAlchemy would reconnect it on next use without the writer's AUTOCOMMIT:
+                # events run on it would be answered and never committed. Refuse them all
+                # (Saleor delivers them again); the writer takes a new connection.
+                for waiting in group:
+                    _settle(waiting, exc)
+                return True
             if len(group) == 1:
                 _settle(group[0], exc)
                 return isinstance(exc, StoreUnavailable)
@@ -392,8 +399,12 @@ class EventInbox:
                 type(exc).__name__,
             )
             database_failed = False
-            for waiting in group:  # find the event that failed; the others still commit
+            for index, waiting in enumerate(group):  # the event that failed; the others commit
                 database_failed |= await self._commit_group([waiting], connection)
+                if _lost(connection):
+                    for rest in group[index + 1 :]:
+                        _settle(rest, StoreUnavailable("The database connection was lost."))
+                    return True
             return database_failed
         self.committed_groups += 1
         for waiting, result in zip(group, results, strict=True):
@@ -435,6 +446,11 @@ class EventInbox:
                 )
             )
             return len(rows.all())
+
+
+def _lost(connection: AsyncConnection | None) -> bool:
+    """Whether SQLAlchemy found ``connection``'s database connection gone (it invalidates it)."""
+    return connection is not None and connection.invalidated
 
 
 def _settle(waiting: _Waiting, outcome: InboxResult | BaseException) -> None:

@@ -460,3 +460,33 @@ async def test_on_postgresql_a_writer_whose_connection_died_takes_a_new_one_for_
             duplicate=False, job_id=3
         )
         assert await inbox.inbox.count_events(shop) == 3
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_events_grouped_on_a_dead_connection_are_stored_or_refused(
+    fresh_postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a lingering writer on PostgreSQL whose connection the database then ends
+    monkeypatch.setattr(inbox_module, "LINGER_SECONDS", 30.0)
+    async with postgres_inbox(fresh_postgres_url) as inbox:
+        engine = inbox.engine
+        shop = await inbox.install("https://a.example.com/graphql/")
+        await inbox.inbox.record_order_event(received(shop, 1), now=NOW)
+        async with engine.connect() as admin:
+            await admin.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        # when several events arrive together (one group, then one by one on failure)
+        results = await record_all(inbox.inbox, [received(shop, n) for n in range(2, 7)])
+        # then each is either stored or refused as retryable: none acknowledged and lost
+        acknowledged = [r for r in results if isinstance(r, InboxResult)]
+        refused = [r for r in results if isinstance(r, StoreUnavailable)]
+        assert len(acknowledged) + len(refused) == 5
+        assert await inbox.inbox.count_events(shop) == 1 + len(acknowledged)
+        # and the refused ones, delivered again, are stored
+        again = await record_all(inbox.inbox, [received(shop, n) for n in range(2, 7)])
+        assert all(isinstance(r, InboxResult) for r in again)
+        assert await inbox.inbox.count_events(shop) == 6
