@@ -11,7 +11,9 @@ or ``ok``).
 ``JOB_MESSAGES``: what a sync job did with an order (its status message and each history entry),
 and why an order is not for Gordon (``SKIP_REASONS``): written as a ``Message``, stored as code,
 parameters and English (``jobs/queue.py``), served by the Dashboard API as
-``{code, params, message}``.
+``{code, params, message}``. In them, and in the *Send to Gordon* preview: the order's problems
+(``ORDER_PROBLEMS``), what an answer of Gordon's means (``GORDON_ANSWERS``) and what sending
+would do (``PREVIEW_MESSAGES``).
 """
 
 from __future__ import annotations
