@@ -314,20 +314,27 @@ class JobQueue:
             return await writes.enqueue(requests)
 
     async def claim_next_job(
-        self, *, worker_id: str, now: datetime, lease_seconds: float, per_installation_limit: int
+        self,
+        *,
+        worker_id: str,
+        now: datetime,
+        lease_seconds: float,
+        per_installation_limit: int,
+        skip_installations: frozenset[int] = frozenset(),
     ) -> ClaimedJob | None:
         """Lease the most deserving due job, rotating between installations for fairness.
 
         Jobs of installations whose token was revoked are not claimed. An installation never holds
         more than ``per_installation_limit`` leases, so one shop's backlog leaves workers to others.
+        Jobs of ``skip_installations`` are not claimed (the worker's fair share: shops whose servers
+        are slow, ``jobs/worker.py``).
         A job whose lease expired without being released (its worker died or lost the database
         mid-attempt) is taken over, and its history says so (``LEASE_TAKEN_OVER``): that attempt
         may have acted in Gordon or Saleor without recording it.
         """
         async with map_database_errors(), self._engine.begin() as connection:
-            row = (
-                await connection.execute(self._due_job_query(now, per_installation_limit))
-            ).first()
+            query = _skipping(self._due_job_query(now, per_installation_limit), skip_installations)
+            row = (await connection.execute(query)).first()
             if row is None:
                 return None
             job_id, previous_owner = row._mapping["id"], row._mapping["lease_owner"]
@@ -502,6 +509,13 @@ class JobQueue:
                 delete(webhook_events).where(webhook_events.c.received_at < older_than)
             )
         return int(history.rowcount) + int(events.rowcount)
+
+
+def _skipping(due_job_query: Any, installation_ids: frozenset[int]) -> Any:
+    """The claim's query without the jobs of ``installation_ids`` (the fair-share predicate)."""
+    if not installation_ids:
+        return due_job_query
+    return due_job_query.where(sync_jobs.c.installation_id.not_in(sorted(installation_ids)))
 
 
 def lease_takeover_message(previous_owner: str, expired_at: datetime) -> str:

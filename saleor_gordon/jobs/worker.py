@@ -8,6 +8,15 @@ Several worker tasks run in one process (``serve`` beside the web app, or ``work
 several processes can share one database. A worker that dies stops renewing its lease; the job is
 claimed again once the lease expires (``SALEOR_GORDON_LEASE_SECONDS``, 30 s by default). Stopping
 (SIGTERM) stops claiming and lets in-flight jobs finish.
+
+Every attempt has a deadline (``AttemptLimit``, ``SALEOR_GORDON_ATTEMPT_DEADLINE_SECONDS``), shorter
+than the lease: past it, the attempt is cancelled where it stands (its outbound call gives its
+connection slot back) and recorded as stopped, unanswered if a Gordon request was under way, to
+be retried with backoff. An attempt running longer than ``SLOW_ATTEMPT_SECONDS`` is *slow*, and so
+are the servers (Saleor's and Gordon's, keyed as the outbound policy keys them) it calls: slow
+attempts hold at most half of the pool's workers (``FairShare``); the newest beyond that are
+stopped the same way, and while slow attempts hold their share the claims skip every shop that
+calls a slow server (whatever URL spelling it registered), so other shops' orders keep flowing.
 """
 
 from __future__ import annotations
@@ -19,9 +28,10 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from saleor_gordon import metrics
 from saleor_gordon.catch_up.scan import reconcile_due_shops, reconciler_id
@@ -29,12 +39,17 @@ from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.errors import StoreUnavailable
 from saleor_gordon.jobs import lifecycle
 from saleor_gordon.jobs.attempt import Attempt, JobServices
-from saleor_gordon.jobs.lifecycle import Crashed, Transition
+from saleor_gordon.jobs.lifecycle import Crashed, Outcome, Transition, WriteBackFailed
 from saleor_gordon.jobs.queue import ClaimedJob
+from saleor_gordon.outbound import origin_of
 
 logger = logging.getLogger(__name__)
 
 PRUNE_INTERVAL_SECONDS = 3600.0
+SLOW_MEMORY_SECONDS = 300.0
+"""A server stays slow this long after an attempt found it slow, unless one finds it quick."""
+
+_Result = TypeVar("_Result")
 
 
 async def _cancel_and_wait(tasks: Sequence[asyncio.Task[Any]]) -> None:
@@ -72,18 +87,86 @@ def _being_cancelled() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-async def run_attempt(services: JobServices, job: ClaimedJob) -> Transition:
-    """Run one attempt of ``job`` and decide its next state; Saleor, Gordon and store failures
-    become states, never exceptions (a bug is raised: the worker records it as ``Crashed``).
+class AttemptStopped(Exception):
+    """The attempt's deadline passed (or was brought forward): ``why`` for its history."""
+
+    def __init__(self, why: str, short: str) -> None:
+        super().__init__(why)
+        self.why = why
+        self.short = short
+        """The same as a clause (what a failed write-back says)."""
+
+
+class AttemptLimit:
+    """The deadline of one attempt, which the pool may bring forward (``cut``)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = asyncio.get_running_loop().time()
+        self.when = self.started + seconds
+        self.destinations: set[str] = set()
+        """The servers the attempt calls (its ``Attempt.destinations``, once it runs)."""
+        self.stop = AttemptStopped(
+            f"The attempt did not finish within its deadline ({seconds:g} s); it will be retried.",
+            f"not done within the attempt's deadline of {seconds:g} s",
+        )
+        self.cut_short = False
+        """``cut`` brought the deadline forward."""
+        self.stopped = False
+        """The deadline (or the cut) ended the attempt's work."""
+        self._timeout: asyncio.Timeout | None = None
+
+    async def run(self, work: Awaitable[_Result]) -> _Result:
+        """``await work`` until the deadline; AttemptStopped when the deadline ended it (the
+        work is cancelled where it stands)."""
+        try:
+            async with asyncio.timeout_at(self.when) as timeout:
+                self._timeout = timeout
+                return await work
+        except TimeoutError:
+            if timeout.expired():
+                self.stopped = True
+                raise self.stop from None
+            raise
+        finally:
+            self._timeout = None
+
+    def cut(self, stop: AttemptStopped) -> None:
+        """End the attempt now, as if its deadline had passed, for the reason ``stop`` gives."""
+        self.stop, self.cut_short = stop, True
+        self.when = asyncio.get_running_loop().time()
+        if self._timeout is not None:
+            self._timeout.reschedule(self.when)
+
+
+async def run_attempt(
+    services: JobServices, job: ClaimedJob, limit: AttemptLimit | None = None
+) -> Transition:
+    """Run one attempt of ``job`` within its deadline and decide its next state; Saleor, Gordon
+    and store failures become states, never exceptions (a bug is raised: the worker records it as
+    ``Crashed``).
 
     The attempt acts, the transition table decides, the attempt writes that decision to the order,
-    and if the write failed the table decides again with that outcome.
+    and if the write failed the table decides again with that outcome. An attempt stopped by its
+    deadline (``limit``; by default ``ATTEMPT_DEADLINE_SECONDS`` from now) is an ``Unavailable``
+    outcome (``Attempt.stopped``), or a failed write-back once Gordon's part was done.
     """
     attempt = Attempt(services, job)
-    outcome = await attempt.act()
+    if limit is None:
+        limit = AttemptLimit(services.runtime.settings.attempt_deadline)
+    limit.destinations = attempt.destinations
+    outcome: lifecycle.AttemptOutcome
+    try:
+        outcome = await limit.run(attempt.act())
+    except AttemptStopped as stopped:
+        outcome = attempt.stopped(stopped.why)
     random = services.random()
     done = _transition(services, job, outcome, now=attempt.now, random=random)
-    written = await attempt.write_back(outcome, done)
+    written: Outcome | None
+    try:
+        written = await limit.run(attempt.write_back(outcome, done))
+    except AttemptStopped as stopped:
+        written = WriteBackFailed(outcome, stopped.short)
     if written is not None:
         done = _transition(services, job, written, now=attempt.now, random=random)
     if done.status is JobStatus.RETRYING:
@@ -104,6 +187,78 @@ def _transition(
     )
 
 
+@dataclass(eq=False)
+class _Running:
+    """An attempt in flight in this pool."""
+
+    job: ClaimedJob
+    limit: AttemptLimit
+    slow: bool = False
+
+
+@dataclass
+class FairShare:
+    """Which servers are slow, and how many of the pool's workers slow attempts may hold.
+
+    A server (``outbound.origin_of``: scheme, host and port) is slow from the moment an attempt
+    calling it has run ``slow_after`` seconds, for ``SLOW_MEMORY_SECONDS`` or until an attempt
+    calling it ends quicker. Keyed by server, not by shop: shops registered under URL variants of
+    one Saleor, or sharing one Gordon, count as one.
+    """
+
+    workers: int
+    slow_after: float
+    slow_until: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def share(self) -> int:
+        """Workers that slow attempts may hold at once: half, at least one (so they are retried)."""
+        return max(1, self.workers // 2)
+
+    def mark_slow(self, servers: Iterable[str], *, now: float) -> None:
+        for server in servers:
+            self.slow_until[server] = now + SLOW_MEMORY_SECONDS
+
+    def mark_quick(self, servers: Iterable[str]) -> None:
+        for server in servers:
+            self.slow_until.pop(server, None)
+
+    def slow_servers(self, *, now: float) -> frozenset[str]:
+        for server, until in list(self.slow_until.items()):
+            if until <= now:
+                del self.slow_until[server]
+        return frozenset(self.slow_until)
+
+    def to_stop(self, running: Iterable[_Running]) -> list[_Running]:
+        """The newest slow attempts beyond the share (the oldest are nearest their answer)."""
+        slow = sorted(
+            (item for item in running if item.slow and not item.limit.cut_short),
+            key=lambda item: item.limit.started,
+        )
+        return slow[self.share :]
+
+    def stop_reason(self) -> AttemptStopped:
+        return AttemptStopped(
+            f"The attempt was stopped: it waited over {self.slow_after:g} s for servers that are "
+            f"slow, and slow servers may hold at most {self.share} of this process's "
+            f"{self.workers} workers, so that other shops' orders keep flowing; it will be "
+            "retried.",
+            "stopped to give the worker back: its servers are slow",
+        )
+
+    def claims_skip(self, running: Iterable[_Running], *, now: float) -> frozenset[str]:
+        """The slow servers whose shops the next claim skips: all of them while slow attempts
+        hold their share, none otherwise."""
+        if sum(1 for item in running if item.slow) < self.share:
+            return frozenset()
+        return self.slow_servers(now=now)
+
+
+def calls_any(urls: Iterable[str | None], servers: frozenset[str]) -> bool:
+    """Does a shop whose Saleor API URL and Gordon base URL are ``urls`` call one of ``servers``?"""
+    return any(url is not None and origin_of(url) in servers for url in urls)
+
+
 class WorkerPool:
     """``concurrency`` worker tasks over one ``JobServices``."""
 
@@ -114,6 +269,9 @@ class WorkerPool:
         self._wake = asyncio.Event()
         prefix = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._worker_ids = [f"{prefix}:{index}" for index in range(concurrency)]
+        settings = services.runtime.settings
+        self.fair_share = FairShare(concurrency, settings.slow_attempt_seconds)
+        self._running: dict[int, _Running] = {}
 
     def wake(self) -> None:
         """Look for due jobs now instead of at the next poll (new work was queued)."""
@@ -169,7 +327,17 @@ class WorkerPool:
             now=self.services.runtime.clock(),
             lease_seconds=settings.lease_seconds,
             per_installation_limit=settings.shop_concurrency_limit,
+            skip_installations=await self._installations_to_skip(),
         )
+
+    async def _installations_to_skip(self) -> frozenset[int]:
+        """The shops that call a slow server, while slow attempts hold their share."""
+        now = asyncio.get_running_loop().time()
+        slow = self.fair_share.claims_skip(self._running.values(), now=now)
+        if not slow:
+            return frozenset()
+        servers = await self.services.runtime.installations.servers_by_installation()
+        return frozenset(id_ for id_, urls in servers.items() if calls_any(urls, slow))
 
     async def _idle(self) -> None:
         with contextlib.suppress(TimeoutError):
@@ -178,7 +346,12 @@ class WorkerPool:
             )
 
     async def _run_claimed(self, job: ClaimedJob) -> None:
-        attempt = asyncio.create_task(self._attempt(job))
+        limit = AttemptLimit(self.services.runtime.settings.attempt_deadline)
+        running = self._running[job.id] = _Running(job, limit)
+        slow_timer = asyncio.get_running_loop().call_later(
+            self.fair_share.slow_after, self._became_slow, running
+        )
+        attempt = asyncio.create_task(self._attempt(job, limit))
         renewer = asyncio.create_task(self._renew_lease(job, attempt))
         try:
             done = await attempt
@@ -189,7 +362,20 @@ class WorkerPool:
             logger.warning("worker.lease_lost job_id=%s", job.id)
             return
         finally:
+            slow_timer.cancel()
+            del self._running[job.id]
             await _cancel_and_wait([renewer])
+        if limit.stopped:
+            logger.warning(
+                "job.stopped job_id=%s order_number=%s reason=%s",
+                job.id,
+                job.order_number,
+                "fair_share" if limit.cut_short else "deadline",
+            )
+            now = asyncio.get_running_loop().time()
+            self.fair_share.mark_slow(limit.destinations, now=now)
+        elif not running.slow:
+            self.fair_share.mark_quick(limit.destinations)
         try:
             recorded = await self.services.runtime.queue.finish_job(
                 job, done, now=self.services.runtime.clock()
@@ -210,9 +396,18 @@ class WorkerPool:
             job.attempts,
         )
 
-    async def _attempt(self, job: ClaimedJob) -> Transition:
+    def _became_slow(self, running: _Running) -> None:
+        """``running`` has run ``slow_after`` seconds: its servers are slow; stop the newest slow
+        attempts beyond the share."""
+        running.slow = True
+        now = asyncio.get_running_loop().time()
+        self.fair_share.mark_slow(running.limit.destinations, now=now)
+        for item in self.fair_share.to_stop(self._running.values()):
+            item.limit.cut(self.fair_share.stop_reason())
+
+    async def _attempt(self, job: ClaimedJob, limit: AttemptLimit) -> Transition:
         try:
-            return await run_attempt(self.services, job)
+            return await run_attempt(self.services, job, limit)
         except Exception as exc:  # one broken job must not stop the worker
             logger.exception("job.crashed job_id=%s", job.id)
             crashed = Crashed(type(exc).__name__)
