@@ -25,7 +25,7 @@ from saleor_gordon.core.destinations import (
 
 DEFAULT_DATABASE_URL = "sqlite:///saleor-gordon.db"
 
-ATTEMPT_DEADLINE_SECONDS = 25.0
+ATTEMPT_DEADLINE_SECONDS = 20.0
 """A job attempt's deadline when ``ATTEMPT_DEADLINE_SECONDS`` is unset and the lease allows it."""
 ATTEMPT_DEADLINE_SHARE_OF_LEASE = 0.8
 """Unset, the deadline is at most this share of the lease (a short lease, a short deadline)."""
@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     attempt_deadline_seconds: float | None = Field(default=None, gt=0, le=3600)
     """How long one attempt of a job may take, every call in it included; past it the attempt is
     stopped, recorded as unanswered and retried later. Shorter than LEASE_SECONDS, so an attempt
-    ends before its lease could run out even when no renewal gets through. Default: 25 s, or
+    ends before its lease could run out even when no renewal gets through. Default: 20 s, or
     0.8 x LEASE_SECONDS when that is shorter."""
     slow_attempt_seconds: float = Field(default=5.0, gt=0, le=3600)
     """An attempt running longer than this is *slow*: slow attempts may hold at most half of a
