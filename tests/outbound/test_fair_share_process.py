@@ -1,0 +1,131 @@
+"""One shop cannot stall another: ``serve`` with 2 workers, two shops whose Gordon trickles one
+byte a second, and a third shop whose paid order must still reach Gordon within 15 s.
+
+The Gordon deadline is set to 20 s here, so that only the workers' fair share (not a call's own
+deadline) can let the third shop's order through in time: an attempt that has waited
+``SLOW_ATTEMPT_SECONDS`` (5 s by default) is slow, slow attempts may hold one of the two workers,
+and the newest beyond that is stopped and retried later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from saleor_gordon.jobs.lifecycle import NO_ANSWER, NO_ANSWER_MESSAGE
+from saleor_gordon.jobs.views import JobViews
+from saleor_gordon.store.database import create_engine
+from tests.outbound.app import PUBLIC_APP_URL, PublicApp, logged_events, public_app
+from tests.outbound.servers import Server, serving, trickle
+from tests.support.fixtures import RunningSaleorFake, SaleorFakeFactory, StartSandbox
+from tests.support.shop import DELIVERY_GROUP, shop_config
+
+pytestmark = pytest.mark.slow
+
+IN_GORDON_WITHIN = 15.0
+SETTINGS = {
+    "SALEOR_GORDON_ALLOWED_SALEOR_URLS": r"http://127\.0\.0\.1:\d+/graphql/",
+    "SALEOR_GORDON_ALLOWED_GORDON_URLS": r"http://127\.0\.0\.1:\d+",
+    "SALEOR_GORDON_GORDON_TIMEOUT_SECONDS": "20",
+}
+FAIR_SHARE_STOP = (
+    "The attempt was stopped: it waited over 5 s for servers that are slow, and slow servers may "
+    "hold at most 1 of this process's 2 workers, so that other shops' orders keep flowing; it "
+    "will be retried."
+)
+
+
+async def configure(app: PublicApp, shop: RunningSaleorFake, gordon_url: str) -> None:
+    await app.install(shop.state)
+    saved = await app.http.put(
+        "/api/dashboard/config",
+        json={"config": shop_config(gordon_url)},
+        headers=app.dashboard_headers(shop.state),
+    )
+    assert saved.status_code == 200, saved.text
+
+
+async def pay(app: PublicApp, shop: RunningSaleorFake) -> dict[str, Any]:
+    """A paid order, and Saleor's ORDER_FULLY_PAID for it delivered to the app."""
+    in_a_week = (datetime.now(UTC) + timedelta(days=7)).date().isoformat()
+    metadata = [
+        {"key": "gordon.delivery_date", "value": in_a_week},
+        {"key": "gordon.time_window", "value": "17:00 - 21:00"},
+    ]
+    order = shop.state.add_order(metadata=metadata)
+    [hook] = shop.state.webhooks_for("ORDER_FULLY_PAID")
+    payload = shop.state.event_payload("ORDER_FULLY_PAID", order_id=order["id"], query=hook.query)
+    target = hook.target_url.replace(PUBLIC_APP_URL, app.local_url)
+    delivery = await shop.state.deliver(app.http, target, "ORDER_FULLY_PAID", payload)
+    assert delivery.status == 200, delivery
+    return order
+
+
+async def test_two_shops_with_trickling_gordons_leave_a_worker_to_a_third(
+    saleor_fake_factory: SaleorFakeFactory, start_gordon_sandbox: StartSandbox, tmp_path: Path
+) -> None:
+    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
+    slow_shops = [saleor_fake_factory(), saleor_fake_factory()]
+    quick_shop = saleor_fake_factory()
+    async with AsyncExitStack() as stack:
+        app = await stack.enter_async_context(public_app(tmp_path, SETTINGS, workers=2))
+        # (closed before the app stops, which then need not wait for the calls to them)
+        trickling: list[Server] = [
+            await stack.enter_async_context(serving(trickle(every=1.0))) for _ in slow_shops
+        ]
+        for shop, server in zip(slow_shops, trickling, strict=True):
+            await configure(app, shop, server.url)
+        await configure(app, quick_shop, gordon.base_url)
+
+        # given both workers waiting for the trickling Gordons
+        slow_orders = [await pay(app, shop) for shop in slow_shops]
+        for server in trickling:
+            await server.wait_for(lambda server=server: server.open_connections == 1)
+
+        # when the third shop's order is paid
+        order = await pay(app, quick_shop)
+
+        # then it reaches Gordon within 15 s (the slow shops' calls would hold both workers 20 s)
+        async with asyncio.timeout(IN_GORDON_WITHIN):
+            while order["number"] not in gordon.state.orders:
+                await asyncio.sleep(0.05)  # polling the sandbox's state, not standing in for it
+
+        # and the newest slow attempt was stopped for it: retrying, its history says why
+        engine = create_engine(app.env["SALEOR_GORDON_DATABASE_URL"])
+        try:
+            views = JobViews(engine)
+
+            async def synced() -> bool:
+                [job] = await views.list_jobs(saleor_api_url=quick_shop.api_url)
+                return job.status == "synced" and not job.leased
+
+            async with asyncio.timeout(10):
+                while not await synced():  # the order's status written back to Saleor
+                    await asyncio.sleep(0.05)
+            jobs = {job.order_id: job for job in await views.list_jobs(limit=10)}
+            slow_jobs = [jobs[slow["id"]] for slow in slow_orders]
+            [stopped] = [job for job in slow_jobs if job.status == "retrying"]
+            [still_waiting] = [job for job in slow_jobs if job is not stopped]
+            found = await views.get_job(stopped.id)
+            assert found is not None
+        finally:
+            await engine.dispose()
+        assert still_waiting.leased
+        assert [(e["action"], e["outcome"], e["message"]) for e in found.history] == [
+            ("push", NO_ANSWER, NO_ANSWER_MESSAGE),
+            ("push", "stopped", FAIR_SHARE_STOP),
+        ]
+        stops = [
+            event["message"]
+            for event in logged_events(app)
+            if str(event.get("message", "")).startswith("job.stopped")
+        ]
+        assert stops == [
+            f"job.stopped job_id={stopped.id} order_number={stopped.order_number} "
+            "reason=fair_share"
+        ]
