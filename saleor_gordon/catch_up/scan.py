@@ -278,11 +278,13 @@ async def _reconcile_due_shop(
     enqueued: int | None = None
     deadline = settings.reconcile_shop_deadline_seconds
     try:
-        async with asyncio.timeout(deadline):
+        async with asyncio.timeout(deadline) as budget:
             enqueued = await _reconcile_shop(runtime, installation, now=started)
     except GordonAppError as exc:
         logger.warning("reconcile.failed installation_id=%s error=%s", installation.id, exc.message)
     except TimeoutError:
+        if not budget.expired():
+            raise
         logger.warning(
             "reconcile.timed_out installation_id=%s deadline=%gs: the shop is due again in a "
             "fifth of the period",
