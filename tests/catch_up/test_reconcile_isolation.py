@@ -20,6 +20,7 @@ from saleor_gordon.store.tables import reconcile_leases
 from tests.catch_up.test_reconcile import INTERVAL, Clock, _order, _queued_numbers
 from tests.conftest import TEST_SECRET_KEY
 from tests.core.builders import config_data
+from tests.jobs.test_worker import until
 from tests.outbound.servers import serving, silent
 from tests.support.fixtures import RunningSaleorFake
 
@@ -64,9 +65,10 @@ async def test_a_hanging_shop_neither_delays_the_others_nor_outlives_its_deadlin
         reconcile = asyncio.create_task(reconcile_due_shops(runtime, owner="process-a"))
 
         # then the healthy shop's lost order is queued while the hanging shop still waits
-        async with asyncio.timeout(SHOP_DEADLINE * 5):
-            while lost["number"] not in await _queued_numbers(runtime):
-                await asyncio.sleep(0.02)  # polling the job table, not standing in for it
+        async def queued() -> bool:
+            return lost["number"] in await _queued_numbers(runtime)
+
+        await until(queued, "the healthy shop's lost order queued")
         assert hanging_saleor.open_connections == 1
         assert not [r for r in caplog.records if r.getMessage().startswith("reconcile.timed_")]
 

@@ -20,6 +20,7 @@ import pytest
 from saleor_gordon.jobs.lifecycle import NO_ANSWER, NO_ANSWER_MESSAGE
 from saleor_gordon.jobs.views import JobViews
 from saleor_gordon.store.database import create_engine
+from tests.jobs.test_worker import until
 from tests.outbound.app import PUBLIC_APP_URL, PublicApp, logged_events, public_app
 from tests.outbound.servers import Server, serving, trickle
 from tests.support.fixtures import RunningSaleorFake, SaleorFakeFactory, StartSandbox
@@ -92,8 +93,7 @@ async def test_two_shops_with_trickling_gordons_leave_a_worker_to_a_third(
 
         # then it reaches Gordon within 15 s (the slow shops' calls would hold both workers 20 s)
         async with asyncio.timeout(IN_GORDON_WITHIN):
-            while order["number"] not in gordon.state.orders:
-                await asyncio.sleep(0.05)  # polling the sandbox's state, not standing in for it
+            await until(lambda: order["number"] in gordon.state.orders, "the order in Gordon")
 
         # and the newest slow attempt was stopped for it: retrying, its history says why
         engine = create_engine(app.env["SALEOR_GORDON_DATABASE_URL"])
@@ -104,9 +104,7 @@ async def test_two_shops_with_trickling_gordons_leave_a_worker_to_a_third(
                 [job] = await views.list_jobs(saleor_api_url=quick_shop.api_url)
                 return job.status == "synced" and not job.leased
 
-            async with asyncio.timeout(10):
-                while not await synced():  # the order's status written back to Saleor
-                    await asyncio.sleep(0.05)
+            await until(synced, "the order's status written back to Saleor")
             jobs = {job.order_id: job for job in await views.list_jobs(limit=10)}
             slow_jobs = [jobs[slow["id"]] for slow in slow_orders]
             [stopped] = [job for job in slow_jobs if job.status == "retrying"]
@@ -126,6 +124,5 @@ async def test_two_shops_with_trickling_gordons_leave_a_worker_to_a_third(
             if str(event.get("message", "")).startswith("job.stopped")
         ]
         assert stops == [
-            f"job.stopped job_id={stopped.id} order_number={stopped.order_number} "
-            "reason=fair_share"
+            f"job.stopped job_id={stopped.id} order_number={stopped.order_number} reason=fair_share"
         ]
