@@ -1,5 +1,6 @@
 """One shop cannot stall another: ``serve`` with 2 workers, two shops whose Gordon trickles one
-byte a second, and a third shop whose paid order must still reach Gordon within 15 s.
+byte a second, and a third shop whose paid order must still reach Gordon within 15 s, though a
+shop registered with another spelling of a slow Gordon's URL had an order due before it.
 
 The Gordon deadline is set to 20 s here, so that only the workers' fair share (not a call's own
 deadline) can let the third shop's order through in time: an attempt that has waited
@@ -72,6 +73,7 @@ async def test_two_shops_with_trickling_gordons_leave_a_worker_to_a_third(
 ) -> None:
     gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
     slow_shops = [saleor_fake_factory(), saleor_fake_factory()]
+    variant_shop = saleor_fake_factory()
     quick_shop = saleor_fake_factory()
     async with AsyncExitStack() as stack:
         app = await stack.enter_async_context(public_app(tmp_path, SETTINGS, workers=2))
@@ -79,14 +81,20 @@ async def test_two_shops_with_trickling_gordons_leave_a_worker_to_a_third(
         trickling: list[Server] = [
             await stack.enter_async_context(serving(trickle(every=1.0))) for _ in slow_shops
         ]
-        for shop, server in zip(slow_shops, trickling, strict=True):
-            await configure(app, shop, server.url)
-        await configure(app, quick_shop, gordon.base_url)
+        # (a shop of the same tenant: its Gordon base URL another spelling of the first one's)
+        variant_url = trickling[0].url.replace("http://", "HTTP://") + "/"
+        await asyncio.gather(
+            configure(app, slow_shops[0], trickling[0].url),
+            configure(app, slow_shops[1], trickling[1].url),
+            configure(app, variant_shop, variant_url),
+            configure(app, quick_shop, gordon.base_url),
+        )
 
-        # given both workers waiting for the trickling Gordons
+        # given both workers waiting for the trickling Gordons, and the variant shop's order due
         slow_orders = [await pay(app, shop) for shop in slow_shops]
         for server in trickling:
             await server.wait_for(lambda server=server: server.open_connections == 1)
+        variant_order = await pay(app, variant_shop)
 
         # when the third shop's order is paid
         order = await pay(app, quick_shop)
@@ -114,6 +122,11 @@ async def test_two_shops_with_trickling_gordons_leave_a_worker_to_a_third(
         finally:
             await engine.dispose()
         assert still_waiting.leased
+        # the variant shop's order, due before the third shop's, was skipped: its Gordon is slow
+        assert (jobs[variant_order["id"]].status, jobs[variant_order["id"]].attempts) == (
+            "pending",
+            0,
+        )
         assert [(e["action"], e["outcome"], e["message"]) for e in found.history] == [
             ("push", NO_ANSWER, NO_ANSWER_MESSAGE),
             ("push", "stopped", FAIR_SHARE_STOP),
