@@ -378,6 +378,19 @@ class JobQueue:
                 )
         return _claimed_from_row(claimed)
 
+    async def has_due_job(
+        self,
+        *,
+        now: datetime,
+        per_installation_limit: int,
+        skip_installations: frozenset[int] = frozenset(),
+    ) -> bool:
+        """Would ``claim_next_job`` with these arguments find a job? Leases nothing (the workers'
+        fair share asks before stopping a slow attempt for someone else's work)."""
+        query = _skipping(self._due_job_query(now, per_installation_limit), skip_installations)
+        async with map_database_errors(), self._engine.begin() as connection:
+            return (await connection.execute(query)).first() is not None
+
     def _due_job_query(self, now: datetime, per_installation_limit: int) -> Any:
         # Leases held per installation, counted once per claim over the few leased jobs; a
         # subquery correlated with each due job counted them again for every due job, which made

@@ -13,10 +13,12 @@ Every attempt has a deadline (``AttemptLimit``, ``SALEOR_GORDON_ATTEMPT_DEADLINE
 than the lease: past it, the attempt is cancelled where it stands (its outbound call gives its
 connection slot back) and recorded as stopped, unanswered if a Gordon request was under way, to
 be retried with backoff. An attempt running longer than ``SLOW_ATTEMPT_SECONDS`` is *slow*, and so
-are the servers (Saleor's and Gordon's, keyed as the outbound policy keys them) it calls: slow
-attempts hold at most half of the pool's workers (``FairShare``); the newest beyond that are
-stopped the same way, and while slow attempts hold their share the claims skip every shop that
-calls a slow server (whatever URL spelling it registered), so other shops' orders keep flowing.
+are the servers (Saleor's and Gordon's, keyed as the outbound policy keys them) it calls. While
+other shops have work due, slow attempts hold at most half of the pool's workers (``FairShare``):
+the newest beyond that are stopped the same way, and while slow attempts hold their share the
+claims skip every shop that calls a slow server (whatever URL spelling it registered), so other
+shops' orders keep flowing. With nobody else waiting, slow shops may use the idle workers (a
+Gordon slow for everyone is not made slower).
 """
 
 from __future__ import annotations
@@ -272,10 +274,12 @@ class WorkerPool:
         settings = services.runtime.settings
         self.fair_share = FairShare(concurrency, settings.slow_attempt_seconds)
         self._running: dict[int, _Running] = {}
+        self._check_fair_share = asyncio.Event()
 
     def wake(self) -> None:
         """Look for due jobs now instead of at the next poll (new work was queued)."""
         self._wake.set()
+        self._check_fair_share.set()  # the new work may be waiting behind slow attempts
 
     def stop(self) -> None:
         """Stop claiming; jobs in flight finish."""
@@ -283,6 +287,7 @@ class WorkerPool:
             logger.info("worker.stopping")
         self.stopping.set()
         self._wake.set()
+        self._check_fair_share.set()
 
     async def run(self) -> None:
         """Run until ``stop()``; returns once every in-flight job is recorded."""
@@ -291,6 +296,7 @@ class WorkerPool:
         logger.info("worker.started concurrency=%s", self.concurrency)
         tasks = [asyncio.create_task(self._work(worker_id)) for worker_id in self._worker_ids]
         tasks.append(asyncio.create_task(self._prune_periodically()))
+        tasks.append(asyncio.create_task(self._keep_fair_share()))
         if self.services.runtime.settings.reconcile_interval_seconds > 0:
             tasks.append(asyncio.create_task(self._reconcile_periodically()))
         try:
@@ -321,23 +327,69 @@ class WorkerPool:
             await self._idle()
 
     async def _claim(self, worker_id: str) -> ClaimedJob | None:
+        """The next job, skipping the shops of slow servers while slow attempts hold their share;
+        a slow shop's job when nobody else has one due (the idle worker has nothing else to do)."""
         settings = self.services.runtime.settings
-        return await self.services.runtime.queue.claim_next_job(
-            worker_id=worker_id,
-            now=self.services.runtime.clock(),
-            lease_seconds=settings.lease_seconds,
-            per_installation_limit=settings.shop_concurrency_limit,
-            skip_installations=await self._installations_to_skip(),
-        )
+        skip = await self._installations_to_skip()
+        while True:
+            job = await self.services.runtime.queue.claim_next_job(
+                worker_id=worker_id,
+                now=self.services.runtime.clock(),
+                lease_seconds=settings.lease_seconds,
+                per_installation_limit=settings.shop_concurrency_limit,
+                skip_installations=skip,
+            )
+            if job is not None or not skip:
+                return job
+            skip = frozenset()
 
     async def _installations_to_skip(self) -> frozenset[int]:
         """The shops that call a slow server, while slow attempts hold their share."""
         now = asyncio.get_running_loop().time()
         slow = self.fair_share.claims_skip(self._running.values(), now=now)
-        if not slow:
+        return await self._installations_calling(slow)
+
+    async def _installations_calling(self, servers: frozenset[str]) -> frozenset[int]:
+        if not servers:
             return frozenset()
-        servers = await self.services.runtime.installations.servers_by_installation()
-        return frozenset(id_ for id_, urls in servers.items() if calls_any(urls, slow))
+        urls = await self.services.runtime.installations.servers_by_installation()
+        return frozenset(id_ for id_, shop in urls.items() if calls_any(shop, servers))
+
+    async def _keep_fair_share(self) -> None:
+        """Whenever an attempt becomes slow or work is queued (and every poll meanwhile): if slow
+        attempts hold more than their share while another shop's job is due, stop the newest."""
+        runtime = self.services.runtime
+        while not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._check_fair_share.wait(), timeout=runtime.settings.worker_poll_seconds
+                )
+            self._check_fair_share.clear()
+            if self.stopping.is_set():
+                return
+            try:
+                await self._stop_slow_attempts_beyond_the_share()
+            except StoreUnavailable as exc:
+                _reraise_a_cancellation()
+                logger.warning("worker.store_unavailable error=%s", exc.message)
+            except Exception:  # the loop must outlive any one failure
+                _reraise_a_cancellation()
+                logger.exception("worker.fair_share_error")
+
+    async def _stop_slow_attempts_beyond_the_share(self) -> None:
+        if not self.fair_share.to_stop(self._running.values()):
+            return
+        loop = asyncio.get_running_loop()
+        skip = await self._installations_calling(self.fair_share.slow_servers(now=loop.time()))
+        waiting = await self.services.runtime.queue.has_due_job(
+            now=self.services.runtime.clock(),
+            per_installation_limit=self.services.runtime.settings.shop_concurrency_limit,
+            skip_installations=skip,
+        )
+        if not waiting:
+            return  # nobody else has work: the slow attempts keep the workers
+        for item in self.fair_share.to_stop(self._running.values()):
+            item.limit.cut(self.fair_share.stop_reason())
 
     async def _idle(self) -> None:
         with contextlib.suppress(TimeoutError):
@@ -397,13 +449,17 @@ class WorkerPool:
         )
 
     def _became_slow(self, running: _Running) -> None:
-        """``running`` has run ``slow_after`` seconds: its servers are slow; stop the newest slow
-        attempts beyond the share."""
+        """``running`` has run ``slow_after`` seconds: it and its servers are slow."""
         running.slow = True
         now = asyncio.get_running_loop().time()
         self.fair_share.mark_slow(running.limit.destinations, now=now)
-        for item in self.fair_share.to_stop(self._running.values()):
-            item.limit.cut(self.fair_share.stop_reason())
+        logger.info(
+            "job.slow job_id=%s order_number=%s servers=%s",
+            running.job.id,
+            running.job.order_number,
+            ",".join(sorted(running.limit.destinations)),
+        )
+        self._check_fair_share.set()
 
     async def _attempt(self, job: ClaimedJob, limit: AttemptLimit) -> Transition:
         try:
