@@ -2,8 +2,8 @@
 byte a second, and a third shop whose paid order must still reach Gordon within 15 s, though a
 shop registered with another spelling of a slow Gordon's URL had an order due before it.
 
-The Gordon deadline is set to 20 s here, so that only the workers' fair share (not a call's own
-deadline) can let the third shop's order through in time: an attempt that has waited
+The Gordon deadline is set to 30 s here (the attempt's to 40 s), so that only the workers' fair
+share (not a deadline) can let the third shop's order through in time: an attempt that has waited
 ``SLOW_ATTEMPT_SECONDS`` (5 s by default) is slow; while another shop's order waits, slow attempts
 may hold one of the two workers, and the newest beyond that is stopped and retried later.
 """
@@ -35,7 +35,10 @@ IN_GORDON_WITHIN = 15.0
 SETTINGS = {
     "SALEOR_GORDON_ALLOWED_SALEOR_URLS": r"http://127\.0\.0\.1:\d+/graphql/",
     "SALEOR_GORDON_ALLOWED_GORDON_URLS": r"http://127\.0\.0\.1:\d+",
-    "SALEOR_GORDON_GORDON_TIMEOUT_SECONDS": "20",
+    # Calls and attempts that would hold both workers for 30 s without the fair share.
+    "SALEOR_GORDON_GORDON_TIMEOUT_SECONDS": "30",
+    "SALEOR_GORDON_ATTEMPT_DEADLINE_SECONDS": "40",
+    "SALEOR_GORDON_LEASE_SECONDS": "60",
 }
 FAIR_SHARE_STOP = (
     "The attempt was stopped: it waited over 5 s for servers that are slow, and slow servers may "
@@ -107,7 +110,7 @@ async def test_two_shops_with_trickling_gordons_leave_a_worker_to_a_third(
         variant_order = await pay(app, variant_shop)
         order = await pay(app, quick_shop)
 
-        # then it reaches Gordon within 15 s (the slow shops' calls would hold both workers 20 s)
+        # then it reaches Gordon within 15 s (the slow shops' calls would hold both workers 30 s)
         async with asyncio.timeout(IN_GORDON_WITHIN):
             await until(lambda: order["number"] in gordon.state.orders, "the order in Gordon")
 
