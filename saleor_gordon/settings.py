@@ -84,9 +84,10 @@ class Settings(BaseSettings):
     ends before its lease could run out even when no renewal gets through. Default: 20 s, or
     0.8 x LEASE_SECONDS when that is shorter."""
     slow_attempt_seconds: float = Field(default=5.0, gt=0, le=3600)
-    """An attempt running longer than this is *slow*: slow attempts may hold at most half of a
-    process's workers (at least one); beyond that the newest are stopped like at their deadline,
-    and the claims skip shops whose Saleor or Gordon servers are slow, so other shops' orders flow."""
+    """An attempt running longer than this is *slow*: while other shops' jobs are due, slow
+    attempts may hold at most half of a process's workers (at least one); beyond that the newest
+    are stopped like at their deadline, and the claims skip shops whose Saleor or Gordon servers
+    are slow, so other shops' orders flow."""
 
     gordon_requests_per_second: float = Field(default=5.0, gt=0, le=1000)
     """Upper bound of requests per Gordon account (base URL, client id and secret) per second,
