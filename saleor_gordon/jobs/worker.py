@@ -273,7 +273,8 @@ class WorkerPool:
         self._worker_ids = [f"{prefix}:{index}" for index in range(concurrency)]
         settings = services.runtime.settings
         self.fair_share = FairShare(concurrency, settings.slow_attempt_seconds)
-        self._running: dict[int, _Running] = {}
+        self._running: set[_Running] = set()
+        """The attempts in flight (a job whose lease this pool lost may briefly run twice here)."""
         self._check_fair_share = asyncio.Event()
 
     def wake(self) -> None:
@@ -346,7 +347,7 @@ class WorkerPool:
     async def _installations_to_skip(self) -> frozenset[int]:
         """The shops that call a slow server, while slow attempts hold their share."""
         now = asyncio.get_running_loop().time()
-        slow = self.fair_share.claims_skip(self._running.values(), now=now)
+        slow = self.fair_share.claims_skip(self._running, now=now)
         return await self._installations_calling(slow)
 
     async def _installations_calling(self, servers: frozenset[str]) -> frozenset[int]:
@@ -377,7 +378,7 @@ class WorkerPool:
                 logger.exception("worker.fair_share_error")
 
     async def _stop_slow_attempts_beyond_the_share(self) -> None:
-        if not self.fair_share.to_stop(self._running.values()):
+        if not self.fair_share.to_stop(self._running):
             return
         loop = asyncio.get_running_loop()
         skip = await self._installations_calling(self.fair_share.slow_servers(now=loop.time()))
@@ -388,7 +389,7 @@ class WorkerPool:
         )
         if not waiting:
             return  # nobody else has work: the slow attempts keep the workers
-        for item in self.fair_share.to_stop(self._running.values()):
+        for item in self.fair_share.to_stop(self._running):
             item.limit.cut(self.fair_share.stop_reason())
 
     async def _idle(self) -> None:
@@ -399,7 +400,8 @@ class WorkerPool:
 
     async def _run_claimed(self, job: ClaimedJob) -> None:
         limit = AttemptLimit(self.services.runtime.settings.attempt_deadline)
-        running = self._running[job.id] = _Running(job, limit)
+        running = _Running(job, limit)
+        self._running.add(running)
         slow_timer = asyncio.get_running_loop().call_later(
             self.fair_share.slow_after, self._became_slow, running
         )
@@ -415,7 +417,7 @@ class WorkerPool:
             return
         finally:
             slow_timer.cancel()
-            del self._running[job.id]
+            self._running.discard(running)
             await _cancel_and_wait([renewer])
         if limit.stopped:
             logger.warning(
