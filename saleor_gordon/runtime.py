@@ -41,9 +41,10 @@ class Runtime:
     """The outbound client: every request through the outbound policy (``outbound_client``)."""
     clock: Clock = utc_now
     jwks_limiter: JwksRefetchLimiter = field(default_factory=JwksRefetchLimiter)
-    wake_workers: Callable[[], None] = lambda: None
+    wake_workers: Callable[[int | None], None] = lambda _installation_id: None
     """This process's workers look for due jobs now (``serve`` sets it); the queue and the inbox
-    call it when they made a job due, so the workers need not wait for their next poll."""
+    call it when they made a job due (the inbox with its installation), so the workers need not
+    wait for their next poll."""
     inbox_writer: SqliteWriter | None = None
     """The SQLite writer the inbox commits through (``open_runtime`` opens one for SQLite)."""
     _jwks_locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
@@ -88,8 +89,8 @@ class Runtime:
         """The job table's reads (lists, counts, one job with its history)."""
         return JobViews(self.engine)
 
-    def _wake_workers(self) -> None:
-        self.wake_workers()  # whatever it is set to by then
+    def _wake_workers(self, installation_id: int | None = None) -> None:
+        self.wake_workers(installation_id)  # whatever it is set to by then
 
 
 @asynccontextmanager

@@ -2,7 +2,9 @@
 
 The answer reuses the decision a sync job makes (``decide_for_order``), with what the job table
 knows of the order: an order is queued when a job run now would push it (or ask a person to fix it) and
-nothing is queued or in Gordon for it yet. Everything else is skipped with the reason.
+nothing is queued or in Gordon for it yet, or when Gordon has it and its fulfillments still lack
+Gordon's tracking number (``core.fulfillment.decide_fulfillment`` has something to do: a fulfillment
+event that never arrived). Everything else is skipped with the reason.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class KnownJob:
     in_gordon: bool
     """Gordon accepted a push of it (``pushed_hash`` is set)."""
     events_seen: frozenset[str]
+    tracking_id: str | None = None
+    """Gordon's tracking ID of the order, once Gordon accepted it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +39,15 @@ class ScanPlan:
     reason: str
 
 
-def plan_order(decision: SyncDecision, job: KnownJob | None) -> ScanPlan:
+def plan_order(
+    decision: SyncDecision, job: KnownJob | None, *, fulfillment_due: bool = False
+) -> ScanPlan:
     """Queue the order, or skip it with the reason: ``decision`` is what a job would do with it
-    (``decide_for_order`` with nothing sent before and the events ``job`` has seen)."""
+    (``decide_for_order`` with nothing sent before and the events ``job`` has seen);
+    ``fulfillment_due``: its fulfillments still need what the shop's tracking setting asks."""
     if job is not None:
+        if fulfillment_due and job.in_gordon and job.status is JobStatus.SYNCED:
+            return ScanPlan(ENQUEUE, "In Gordon; its fulfillment needs Gordon's tracking number.")
         if job.in_gordon or job.status is JobStatus.SYNCED:
             return ScanPlan(SKIP, "Already in Gordon.")
         if job.status in (JobStatus.PENDING, JobStatus.RETRYING):

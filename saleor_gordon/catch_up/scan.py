@@ -16,14 +16,15 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from saleor_gordon.catch_up.plan import ENQUEUE, SKIP, ScanAction, plan_order
+from saleor_gordon.catch_up.plan import ENQUEUE, SKIP, KnownJob, ScanAction, plan_order
 from saleor_gordon.catch_up.store import BackfillRun, CatchUpStore, OrderToQueue
+from saleor_gordon.core.fulfillment import decide_fulfillment
 from saleor_gordon.core.order import OrderPayloadInvalid, SaleorOrder
-from saleor_gordon.core.sync_decision import NOTHING_SENT, decide_for_order
+from saleor_gordon.core.sync_decision import NOTHING_SENT, decide_for_order, order_state
 from saleor_gordon.errors import (
     ConfigurationError,
     GordonAppError,
@@ -214,9 +215,27 @@ async def _plan_page(
             events_seen=job.events_seen if job is not None else frozenset(),
             now=now,
         )
-        plan = plan_order(decided.decision, job)
+        plan = plan_order(
+            decided.decision, job, fulfillment_due=_fulfillment_due(order, data, shop, job)
+        )
         planned.append(PlannedOrder(order_id, number_text, plan.action, plan.reason))
     return planned
+
+
+def _fulfillment_due(
+    order: SaleorOrder, data: Mapping[str, object], shop: Shop, job: KnownJob | None
+) -> bool:
+    """Gordon has the order and its fulfillments still need Gordon's tracking number (or the
+    order still needs fulfilling): a job run now would act on them."""
+    if job is None or not job.in_gordon or not job.tracking_id:
+        return False
+    plan = decide_fulfillment(
+        order,
+        paid=order_state(order, data).fully_paid,
+        tracking_id=job.tracking_id,
+        settings=shop.config.fulfillment_settings,
+    )
+    return plan.has_actions
 
 
 # -- reconcile --------------------------------------------------------------------------------

@@ -64,6 +64,7 @@ class CatchUpStore:
             sync_jobs.c.status,
             sync_jobs.c.pushed_hash,
             sync_jobs.c.events_mask,
+            sync_jobs.c.tracking_id,
         ).where(
             sync_jobs.c.installation_id == installation_id,
             sync_jobs.c.order_id.in_(list(order_ids)),
@@ -75,6 +76,7 @@ class CatchUpStore:
                 status=JobStatus(row.status),
                 in_gordon=row.pushed_hash is not None,
                 events_seen=event_names(row.events_mask),
+                tracking_id=row.tracking_id,
             )
             for row in rows
         }

@@ -8,12 +8,16 @@ that every code below is in every catalogue with exactly these parameters.
 ``CONFIG_PROBLEMS``: the problems of a shop configuration (``errors.ConfigProblem.code``).
 ``CONNECTION_RESULTS``: what *Test connection* found (``gordon.client.CredentialCheck.problem``,
 or ``ok``).
+``JOB_MESSAGES``: what a sync job did with an order (its status message and each history entry),
+and why an order is not for Gordon (``SKIP_REASONS``): written as a ``Message``, stored as code,
+parameters and English (``jobs/queue.py``), served by the Dashboard API as
+``{code, params, message}``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Final
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, TypeAlias
 
 CONFIG_PROBLEMS: Final[Mapping[str, tuple[str, ...]]] = {
     "config.not_an_object": (),
@@ -41,6 +45,11 @@ CONFIG_PROBLEMS: Final[Mapping[str, tuple[str, ...]]] = {
     "config.too_large": ("limit",),
     "config.wrong_type": (),
     "config.no_delivery_day": (),
+    "config.tracking_url_no_placeholder": ("placeholder",),
+    "config.tracking_url_placeholder_twice": ("placeholder", "count"),
+    "config.tracking_url_braces": ("placeholder",),
+    "config.tracking_url_spaces": (),
+    "config.tracking_url_too_long": ("placeholder", "limit", "length"),
 }
 
 CONNECTION_RESULTS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -65,3 +74,118 @@ class CodedValueError(ValueError):
         self.code = code
         self.params: dict[str, object] = params
         super().__init__(english)
+
+
+SKIP_REASONS: Final[Mapping[str, tuple[str, ...]]] = {
+    "skip.draft": ("number",),
+    "skip.no_shipping": ("number",),
+    "skip.click_and_collect": ("number", "warehouse"),
+    "skip.no_rule": ("channel", "shipping_method"),
+}
+
+JOB_MESSAGES: Final[Mapping[str, tuple[str, ...]]] = {
+    # Gordon has the order
+    "job.pushed": ("ref", "tracking_id"),
+    "job.pushed_without_tracking": ("ref",),
+    "job.pushed_with_warnings": ("pushed", "warnings"),
+    "job.unchanged": (),
+    # Gordon refused or did not answer (``gordon_message``: Gordon's own words, shown as they are)
+    "job.gordon_refused": ("gordon_message",),
+    "job.gordon_unavailable": ("detail",),
+    "job.no_answer": (),
+    "job.retrying": ("cause", "retry_at"),
+    "job.gave_up": ("cause", "attempts", "hours"),
+    # cancelled, withdrawn, skipped
+    "job.withdrawn.canceled": ("ref",),
+    "job.withdrawn.expired": ("ref",),
+    "job.withdraw_refused": ("ref", "gordon_message"),
+    "job.cancelled_before_sent": (),
+    "job.waiting_for": ("events",),
+    "job.not_for_gordon": ("reason",),
+    "job.uninstalled": (),
+    "job.order_gone": (),
+    # a person must act
+    "job.order_problems": ("problems",),
+    "job.not_configured": (),
+    "job.config_invalid": (),
+    "job.saleor_refused": ("detail",),
+    "job.order_unreadable": (),
+    # the app's own side
+    "job.saleor_unavailable": (),
+    "job.store_unavailable": (),
+    "job.token_revoked": (),
+    "job.crashed": (),
+    "job.written_back": (),
+    "job.write_back_error": (),
+    "job.write_back_failed": ("then",),
+    "job.lease_taken_over": ("expired_at",),
+    # an attempt stopped before it finished (``seconds``: its deadline, or how long it waited
+    # before slow servers had to give back its worker; ``share`` of the ``workers`` they may use)
+    "job.stopped_at_deadline": ("seconds",),
+    "job.stopped_for_other_shops": ("seconds", "share", "workers"),
+    # the order's fulfillment in Saleor, once Gordon has the order (``detail``: where it stands
+    # and why, in English from core/fulfillment.py, or Saleor's own words)
+    "job.fulfilled_in_saleor": ("tracking_number",),
+    "job.fulfilled_waiting_approval": ("tracking_number",),
+    "job.tracking_set": ("tracking_number",),
+    "job.fulfillment_problem": ("detail",),
+    "job.fulfillment_failed": ("done", "detail"),
+}
+"""Nested messages: ``job.write_back_failed``'s ``then``, ``job.gave_up``'s and ``job.retrying``'s
+``cause``, ``job.pushed_with_warnings``'s ``pushed``, ``job.fulfillment_failed``'s ``done`` and ``job.not_for_gordon``'s ``reason``.
+``events`` is a list of order event names (the pages word them as ``trigger.<EVENT>``);
+``warnings`` and ``problems`` are lists of the order's problems in English
+(``core/translate.py``'s ``Problem.advice``: what is wrong and what to do, no field paths);
+``retry_at`` and ``expired_at`` are ISO 8601 instants (the pages show them in the shop's time
+zone); ``gordon_message`` and ``detail`` are Gordon's or Saleor's own words."""
+
+MESSAGE_CODES: Final[Mapping[str, tuple[str, ...]]] = {**JOB_MESSAGES, **SKIP_REASONS}
+"""Every code a ``Message`` may carry, with its parameters."""
+
+Param: TypeAlias = "str | int | float | Message | Sequence[str] | None"
+"""A parameter: a value, a nested message, or a list of values or messages."""
+
+
+class Message(str):
+    """A sentence the app tells a person: the English text (a ``str``: logs, the CLI, the order's
+    metadata and older readers use it as it is) carrying its ``code`` and ``params``, from which
+    the Dashboard pages word it in the staff user's language.
+
+    Built with ``Message.of(code, english, **params)``: the code and exactly its parameters must
+    be in ``MESSAGE_CODES``. Equal to its English text (a ``str`` comparison).
+    """
+
+    code: str
+    params: Mapping[str, Param]
+
+    def __new__(cls, english: str, code: str, params: Mapping[str, Param]) -> Message:
+        expected = MESSAGE_CODES.get(code)
+        if expected is None:
+            raise KeyError(f"{code} is not a message code (core.messages.MESSAGE_CODES)")
+        if set(params) != set(expected):
+            raise TypeError(f"{code} takes {sorted(expected)}, not {sorted(params)}")
+        message = super().__new__(cls, english)
+        message.code = code
+        message.params = dict(params)
+        return message
+
+    @classmethod
+    def of(cls, code: str, english: str, **params: Param) -> Message:
+        return cls(english, code, params)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{code, params, message}``, nested messages as objects too (what is stored and
+        served)."""
+        return {"code": self.code, "params": _params_json(self.params), "message": str(self)}
+
+
+def _params_json(params: Mapping[str, Param]) -> dict[str, Any]:
+    return {name: _param_json(value) for name, value in params.items()}
+
+
+def _param_json(value: Param) -> Any:
+    if isinstance(value, Message):
+        return value.to_json()
+    if isinstance(value, str | int | float) or value is None:
+        return value
+    return [_param_json(item) for item in value]

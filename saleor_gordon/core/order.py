@@ -24,9 +24,12 @@ __all__ = [
     "Channel",
     "Country",
     "DeliveryMethod",
+    "Fulfillment",
+    "FulfillmentLine",
     "MetadataItem",
     "NotAnOrderObject",
     "OrderLine",
+    "OrderLineRef",
     "OrderPayloadInvalid",
     "Product",
     "SaleorOrder",
@@ -177,9 +180,11 @@ class Warehouse(_SaleorModel):
 
 
 class Allocation(_SaleorModel):
-    """One stock allocation of a line."""
+    """One stock allocation of a line: ``quantity`` of it held in ``warehouse`` (0 when not
+    selected; Saleor keeps an allocation it used up, with 0)."""
 
     warehouse: Warehouse | None = None
+    quantity: int = 0
 
 
 class OrderLine(_SaleorModel):
@@ -191,10 +196,21 @@ class OrderLine(_SaleorModel):
     product_sku: str = ""
     product_variant_id: str = ""
     quantity: int = 0
+    quantity_fulfilled: int = 0
+    # Saleor OrderLine.quantityToFulfill (quantity - quantityFulfilled); None when not selected.
+    quantity_to_fulfill: int | None = None
     # Saleor OrderLine.isShippingRequired; None when not selected (the recorded samples lack it).
     is_shipping_required: bool | None = None
     variant: Variant | None = None
     allocations: tuple[Allocation, ...] = ()
+
+    @property
+    def unfulfilled(self) -> int:
+        """How many of the line are still to fulfil (in a fulfillment or waiting for approval
+        counts as fulfilled, as in Saleor)."""
+        if self.quantity_to_fulfill is not None:
+            return self.quantity_to_fulfill
+        return max(self.quantity - self.quantity_fulfilled, 0)
 
     @property
     def warehouses(self) -> tuple[Warehouse, ...]:
@@ -205,6 +221,38 @@ class OrderLine(_SaleorModel):
     def sku(self) -> str:
         """The SKU stored on the line, else the variant's."""
         return self.product_sku or (self.variant.sku if self.variant else "")
+
+    @property
+    def display_name(self) -> str:
+        """The line for a person: ``Frukostkasse (Standard)``; the SKU or id without a name."""
+        name = self.product_name or self.sku or self.id
+        return f"{name} ({self.variant_name})" if self.variant_name else name
+
+
+class OrderLineRef(_SaleorModel):
+    """The order line a fulfillment line is of."""
+
+    id: str = ""
+
+
+class FulfillmentLine(_SaleorModel):
+    """``quantity`` of an order line in a fulfillment."""
+
+    id: str = ""
+    quantity: int = 0
+    order_line: OrderLineRef | None = None
+
+
+class Fulfillment(_SaleorModel):
+    """A fulfillment of the order: ``status`` is Saleor's ``FulfillmentStatus`` (``FULFILLED``,
+    ``WAITING_FOR_APPROVAL``, ``CANCELED``, ``RETURNED``...), ``tracking_number`` ``""`` when none."""
+
+    id: str = ""
+    status: str = ""
+    tracking_number: str = ""
+    fulfillment_order: int = 0
+    warehouse: Warehouse | None = None
+    lines: tuple[FulfillmentLine, ...] = ()
 
 
 class SaleorOrder(_SaleorModel):
@@ -226,6 +274,7 @@ class SaleorOrder(_SaleorModel):
     billing_address: Address | None = None
     delivery_method: DeliveryMethod | None = None
     lines: tuple[OrderLine, ...] = ()
+    fulfillments: tuple[Fulfillment, ...] = ()
     metadata: tuple[MetadataItem, ...] = ()
     private_metadata: tuple[MetadataItem, ...] = ()
 

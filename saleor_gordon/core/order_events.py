@@ -19,6 +19,9 @@ ORDER_EVENTS: Final = (
     "ORDER_CANCELLED",
     "ORDER_EXPIRED",
     "ORDER_METADATA_UPDATED",
+    # A fulfillment was created (by staff, a WMS or the app): the order's job looks at its
+    # fulfillments (core/fulfillment.py). Saleor also sends ORDER_UPDATED then; this one names it.
+    "FULFILLMENT_CREATED",
 )
 """The order webhooks of the manifest (``saleor/manifest.py``)."""
 
@@ -39,6 +42,7 @@ EVENT_BITS: Final[dict[str, int]] = {
     "ORDER_EXPIRED": 32,
     "ORDER_METADATA_UPDATED": 64,
     MANUAL_SEND_EVENT: 128,
+    "FULFILLMENT_CREATED": 256,
 }
 """One bit per order event in a job's ``events_mask``. Stored in the database: never renumber, only
 add."""

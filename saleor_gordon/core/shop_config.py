@@ -13,12 +13,14 @@ silently ignored)::
      "default_time_window": "14:00 - 16:00",
      "delivery_days": {"timezone": "Europe/Stockholm", "cutoff": "14:00", "weekdays": [1, 2, 3, 4, 5],
                        "lead_days": 1, "holiday_country": "SE"},
-     "default_item_type": "chilled"}
+     "default_item_type": "chilled",
+     "tracking_on_fulfillment": "add", "notify_customer": true, "tracking_url": ""}
 
 Required: ``gordon`` (all three keys) and at least one ``delivery_groups`` rule. ``delivery_days`` defaults
-to the values above except ``holiday_country`` (none). ``parse_shop_config`` reports every problem at once,
-each with its JSON path and what to write instead (in English, and as a code with parameters for the
-Dashboard: ``core.messages``).
+to the values above except ``holiday_country`` (none); the last three keys (what the app does with
+the order's fulfillments, ``core/fulfillment.py``) to the values shown. ``parse_shop_config`` reports
+every problem at once, each with its JSON path and what to write instead (in English, and as a code
+with parameters for the Dashboard: ``core.messages``).
 """
 
 from __future__ import annotations
@@ -53,6 +55,12 @@ from saleor_gordon.core.destinations import (
     DestinationRules,
     gordon_base_url_problem,
     not_allowed_by,
+)
+from saleor_gordon.core.fulfillment import (
+    TRACKING_MODES,
+    FulfillmentSettings,
+    TrackingMode,
+    check_tracking_url,
 )
 from saleor_gordon.core.gordon_order import ITEM_TYPES, ItemType, format_time_window
 from saleor_gordon.core.messages import CodedValueError
@@ -245,6 +253,45 @@ class ShopConfig(_ConfigModel):
     default_time_window: str | None = None
     delivery_days: DeliveryDays = DeliveryDays()
     default_item_type: ItemType | None = None
+    # Fulfillments and the tracking link (core/fulfillment.py).
+    tracking_on_fulfillment: TrackingMode = "add"
+    notify_customer: bool = True
+    tracking_url: str = ""
+
+    @field_validator("tracking_on_fulfillment", mode="before")
+    @classmethod
+    def _check_tracking_mode(cls, value: object) -> object:
+        if value not in TRACKING_MODES:
+            allowed = ", ".join(TRACKING_MODES)
+            raise CodedValueError(
+                "config.not_allowed",
+                f"{_short(value)} is not allowed; use one of {allowed}",
+                value=str(value),
+            )
+        return value
+
+    @field_validator("notify_customer", mode="before")
+    @classmethod
+    def _check_notify_customer(cls, value: object) -> object:
+        if not isinstance(value, bool):
+            raise CodedValueError(
+                "config.wrong_type", f"{_short(value)} is not true or false; write true or false"
+            )
+        return value
+
+    @field_validator("tracking_url", mode="before")
+    @classmethod
+    def _check_tracking_url(cls, value: object) -> object:
+        if value is None:
+            return ""
+        return check_tracking_url(value) if isinstance(value, str) else value
+
+    @property
+    def fulfillment_settings(self) -> FulfillmentSettings:
+        """What the app does with the order's fulfillments once Gordon has it."""
+        return FulfillmentSettings(
+            self.tracking_on_fulfillment, self.notify_customer, self.tracking_url
+        )
 
     @field_validator("trigger_events")
     @classmethod

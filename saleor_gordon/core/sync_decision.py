@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from saleor_gordon.core.fulfillment import TRACKING_URL_KEY
 from saleor_gordon.core.gordon_order import GordonOrder
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.messages import Message
 from saleor_gordon.core.order import SaleorOrder
 from saleor_gordon.core.order_events import MANUAL_SEND_EVENT
 from saleor_gordon.core.shop_config import ShopConfig
@@ -68,7 +70,12 @@ class Push:
 @dataclass(frozen=True, slots=True)
 class Withdraw:
     external_ref: str
-    reason: str
+    order_status: str
+    """The Saleor order status that takes it out of Gordon (``WITHDRAWN_ORDER_STATUSES``)."""
+
+    @property
+    def reason(self) -> str:
+        return f"the order is {self.order_status.lower()} in Saleor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +83,7 @@ class Settle:
     """No Gordon call: the job ends with ``status`` and ``message``."""
 
     status: JobStatus
-    message: str
+    message: Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +93,10 @@ class Fix:
     problems: tuple[Problem, ...]
 
     @property
-    def message(self) -> str:
-        return " ".join(problem.message for problem in self.problems)
+    def message(self) -> Message:
+        english = " ".join(problem.message for problem in self.problems)
+        advice = [problem.advice for problem in self.problems]
+        return Message.of("job.order_problems", english, problems=advice)
 
 
 SyncDecision = Push | Withdraw | Settle | Fix
@@ -132,12 +141,17 @@ def decide_sync(
     if state.status in WITHDRAWN_ORDER_STATUSES:
         return _withdraw_if_sent(state, translation, triggered, known_ref)
     if not triggered:
-        return Settle(JobStatus.SKIPPED, f"Waiting for {' or '.join(triggers)}.")
+        waiting = f"Waiting for {' or '.join(triggers)}."
+        return Settle(JobStatus.SKIPPED, Message.of("job.waiting_for", waiting, events=triggers))
     if isinstance(translation, Skipped):
         if in_gordon:
             # A rule change must never delete deliveries on its own: a person decides.
             return Fix((_no_longer_matches(known_ref, translation.reason),))
-        return Settle(JobStatus.SKIPPED, f"Not for Gordon: {translation.reason}")
+        reason = translation.reason
+        not_for_gordon = Message.of(
+            "job.not_for_gordon", f"Not for Gordon: {reason}", reason=reason
+        )
+        return Settle(JobStatus.SKIPPED, not_for_gordon)
     if isinstance(translation, Untranslatable):
         return Fix(translation.problems)
     return _push_if_changed(translation, pushed_hash)
@@ -151,12 +165,12 @@ def _withdraw_if_sent(
     Gordon answering "not found" is a success, so asking once too often costs one request, while
     asking once too few leaves a cancelled order on a delivery route.
     """
-    reason = f"the order is {state.status.lower()} in Saleor"
     if known_ref is not None:
-        return Withdraw(known_ref, reason)
+        return Withdraw(known_ref, state.status)
     if triggered and isinstance(translation, Translated):
-        return Withdraw(translation.gordon_order.external_ref, reason)
-    return Settle(JobStatus.CANCELLED, "The order was cancelled before it reached Gordon.")
+        return Withdraw(translation.gordon_order.external_ref, state.status)
+    english = "The order was cancelled before it reached Gordon."
+    return Settle(JobStatus.CANCELLED, Message.of("job.cancelled_before_sent", english))
 
 
 def _no_longer_matches(known_ref: str | None, reason: str) -> Problem:
@@ -172,7 +186,8 @@ def _no_longer_matches(known_ref: str | None, reason: str) -> Problem:
 def _push_if_changed(translation: Translated, pushed_hash: str | None) -> SyncDecision:
     content_hash = translation.gordon_order.content_hash()
     if content_hash == pushed_hash:
-        return Settle(JobStatus.SYNCED, "Gordon already has this content.")
+        unchanged = Message.of("job.unchanged", "Gordon already has this content.")
+        return Settle(JobStatus.SYNCED, unchanged)
     return Push(translation.gordon_order, content_hash, translation.warnings)
 
 
@@ -303,11 +318,18 @@ def desired_metadata(
     external_ref: str | None,
     synced_at: datetime | None,
     error: str | None,
+    tracking_url: str | None = None,
 ) -> MetadataPlan | None:
-    """The gordon.* metadata an order should carry for a job state; None: leave the order alone."""
+    """The gordon.* metadata an order should carry for a job state; None: leave the order alone.
+
+    ``tracking_url``: the tracking link (``core.fulfillment.tracking_link``), public for
+    storefronts as ``gordon.tracking_url``; None: the shop has no link format.
+    """
     if status in (JobStatus.SKIPPED, JobStatus.PENDING):
         return None
     public = {TRACKING_ID_KEY: tracking_id} if tracking_id else {}
+    if tracking_url:
+        public[TRACKING_URL_KEY] = tracking_url
     private = {STATUS_KEY: status.value}
     if external_ref:
         private[EXTERNAL_REF_KEY] = external_ref

@@ -47,6 +47,7 @@ from saleor_gordon.core.gordon_order import (
     ItemType,
     format_time_window,
 )
+from saleor_gordon.core.messages import Message
 from saleor_gordon.core.order import Address, OrderLine, SaleorOrder, Variant, extract_order_data
 from saleor_gordon.core.shop_config import DeliveryGroupRule, ShopConfig
 
@@ -95,6 +96,11 @@ class Problem:
         """One sentence for the Dashboard or the command line."""
         return f"{self.field}: {self.reason}. {self.fix}"
 
+    @property
+    def advice(self) -> str:
+        """What is wrong and what to do, without the field path (a shop owner's words)."""
+        return f"{self.reason}. {self.fix}"
+
 
 @dataclass(frozen=True, slots=True)
 class Translated:
@@ -109,7 +115,8 @@ class Translated:
 class Skipped:
     """The order is not for Gordon; nothing needs fixing."""
 
-    reason: str
+    reason: Message
+    """Why (a ``skip.*`` code of ``core.messages``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,21 +210,29 @@ def _fields(
 # --- skipping and rule matching -------------------------------------------------------------------
 
 
-def _skip_reason(order: SaleorOrder) -> str | None:
+def _skip_reason(order: SaleorOrder) -> Message | None:
     """Why the order is not for Gordon at all, or None."""
     # Saleor OrderStatus DRAFT: not an order yet (samples s01/01 send metadata events for drafts).
     if order.status == "DRAFT":
-        return f"order {order.number or order.id} is a draft"
+        number = order.number or order.id
+        return Message.of("skip.draft", f"order {number} is a draft", number=number)
     # Saleor Order.isShippingRequired: nothing to deliver (digital goods, services). Lines carry the same
     # flag; when every line says so the order needs no shipping either.
     if order.is_shipping_required is False or (
         order.lines and all(line.is_shipping_required is False for line in order.lines)
     ):
-        return f"order {order.number} needs no shipping"
+        return Message.of(
+            "skip.no_shipping", f"order {order.number} needs no shipping", number=order.number
+        )
     # Saleor Order.deliveryMethod is a Warehouse for click and collect: the customer fetches it.
     if order.delivery_method is not None and order.delivery_method.is_warehouse:
         name = order.delivery_method.name or order.collection_point_name
-        return f"order {order.number} is click and collect at {name!r}"
+        return Message.of(
+            "skip.click_and_collect",
+            f"order {order.number} is click and collect at {name!r}",
+            number=order.number,
+            warehouse=name,
+        )
     return None
 
 
@@ -277,12 +292,15 @@ def _warehouse_matches(order: SaleorOrder, wanted: str) -> bool:
     return False
 
 
-def _no_rule_reason(order: SaleorOrder) -> str:
+def _no_rule_reason(order: SaleorOrder) -> Message:
     method = order.delivery_method
     method_name = (method.name if method else "") or order.shipping_method_name
-    return (
+    return Message.of(
+        "skip.no_rule",
         f"no delivery-group rule matches channel {order.channel_slug!r} / "
-        f"shipping method {method_name!r}"
+        f"shipping method {method_name!r}",
+        channel=order.channel_slug,
+        shipping_method=method_name,
     )
 
 

@@ -1,11 +1,21 @@
-"""One attempt of a sync job: read the shop and the order, decide, talk to Gordon, tell Saleor.
+"""One attempt of a sync job: read the shop and the order, decide, talk to Gordon, fulfil, tell
+Saleor.
 
 This is the only module that combines Saleor, Gordon and the store. The decisions come from the
-pure core (``decide_for_order``, ``desired_metadata``); this module performs them and says what it
-found as a typed outcome (``jobs/lifecycle.py``: ``Pushed``, ``Withdrawn``, ``NothingToDo``,
-``NeedsPerson``, ``Unavailable``, ``TokenRevoked``). It stores nothing about the job: the worker
-turns the outcome into the job's next state (``lifecycle.transition``), asks this attempt to write
-that state to the order's metadata (``write_back``), and records the result.
+pure core (``decide_for_order``, ``decide_fulfillment``, ``desired_metadata``); this module performs
+them and says what it found as a typed outcome (``jobs/lifecycle.py``: ``Pushed``, ``Withdrawn``,
+``NothingToDo``, ``NeedsPerson``, ``Unavailable``, ``TokenRevoked``, and once Gordon has the order
+``Fulfilled``, ``FulfillmentFailed`` or ``FulfillmentRefused`` around them). It stores nothing
+about the job: the worker turns the outcome into the job's next state (``lifecycle.transition``),
+asks this attempt to write that state to the order's metadata (``write_back``), and records the
+result.
+
+The fulfillment step runs when Gordon has the order: after Gordon accepted a push, or when Gordon
+already has the order's content (a fulfillment event, a retry of a failed fulfillment: Gordon is
+not asked again). It decides from the order as Saleor has it (re-read after a push), so the
+tracking number on a fulfillment is the marker of what was done: a duplicate event, a retry, an
+attempt repeated after a crash or another worker finds it there and does nothing again, and
+Saleor itself refuses to fulfil a quantity twice.
 """
 
 from __future__ import annotations
@@ -19,7 +29,15 @@ from datetime import date
 from typing import Any
 
 from saleor_gordon import metrics
+from saleor_gordon.core.fulfillment import (
+    FulfillmentPlan,
+    FulfillmentState,
+    decide_fulfillment,
+    tracking_link,
+)
+from saleor_gordon.core.fulfillment_outcomes import NextStep, Refused, blocked_by
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.messages import Message
 from saleor_gordon.core.order import OrderPayloadInvalid, SaleorOrder
 from saleor_gordon.core.outcomes import Accepted, NotFound, Rejected, Retryable
 from saleor_gordon.core.retry import RetryPolicy
@@ -33,6 +51,7 @@ from saleor_gordon.core.sync_decision import (
     decide_for_order,
     desired_metadata,
     metadata_changes,
+    order_state,
 )
 from saleor_gordon.errors import (
     SaleorError,
@@ -48,6 +67,10 @@ from saleor_gordon.gordon.rate_limit import RequestPacer
 from saleor_gordon.gordon.tokens import TokenCache
 from saleor_gordon.jobs.lifecycle import (
     AttemptOutcome,
+    Fulfilled,
+    FulfillmentFailed,
+    FulfillmentRecord,
+    FulfillmentRefused,
     GordonCopy,
     NeedsPerson,
     NothingToDo,
@@ -102,6 +125,7 @@ class _ReadOrder:
 
     saleor: SaleorClient
     order: SaleorOrder
+    config: ShopConfig
 
 
 class Attempt:
@@ -121,15 +145,21 @@ class Attempt:
         """What the attempt is doing now (a history action), for ``stopped``."""
         self._gordon_call: tuple[str, str] | None = None
         """The Gordon request under way, ``(action, external_ref)``: it may be done when cut."""
+        self._gordon_done: Pushed | NothingToDo | None = None
+        """What Gordon's step found, once Gordon has the order (the fulfillment step runs)."""
 
-    def stopped(self, why: str) -> Unavailable:
+    def stopped(self, why: Message) -> AttemptOutcome:
         """What the attempt found when it was stopped mid-way (its deadline passed, or it had to
-        give its worker back): nothing yet, to be retried. Stopped during a Gordon request, Gordon
-        may have done it: the outcome is unanswered (``NO_ANSWER``) and keeps the ref it went
-        under."""
+        give its worker back), to be retried. Stopped during a Gordon request, Gordon may have
+        done it: the outcome is unanswered (``NO_ANSWER``) and keeps the ref it went under.
+        Stopped in the fulfillment step, Gordon has the order: that is recorded, and the
+        fulfillment is what is retried."""
         if self._gordon_call is not None:
             action, ref = self._gordon_call
             return Unavailable(Step(action, "stopped"), why, sent_ref=ref, unanswered=True)
+        if self._gordon_done is not None:
+            record = FulfillmentRecord(FulfillmentState.TO_DO.value, why)
+            return FulfillmentFailed(self._gordon_done, record)
         return Unavailable(Step(self._step, "stopped"), why)
 
     def _add_destination(self, url: str) -> None:
@@ -145,22 +175,24 @@ class Attempt:
         try:
             return await self._act()
         except StoreUnavailable as exc:  # reading the shop, or the shared rate schedule
-            return Unavailable(Step("store", "unavailable"), exc.message)
+            unavailable = Message.of("job.store_unavailable", exc.message)
+            return Unavailable(Step("store", "unavailable"), unavailable)
 
     async def _act(self) -> AttemptOutcome:
         installation = await self.runtime.installations.get_installation_by_id(
             self.job.installation_id
         )
         if installation is None:
-            return NothingToDo(
-                JobStatus.SKIPPED, Step("read_config", "uninstalled"), "App uninstalled."
-            )
+            uninstalled = Message.of("job.uninstalled", "App uninstalled.")
+            return NothingToDo(JobStatus.SKIPPED, Step("read_config", "uninstalled"), uninstalled)
         try:
             shop = await load_shop(self.runtime, installation)
         except ShopConfigInvalid as exc:
-            return NeedsPerson(Step("read_config", "invalid"), exc.message)
+            invalid = Message.of("job.config_invalid", exc.message)
+            return NeedsPerson(Step("read_config", "invalid"), invalid)
         except ShopNotConfigured as exc:
-            return NeedsPerson(Step("read_config", "not_configured"), exc.message)
+            not_configured = Message.of("job.not_configured", exc.message)
+            return NeedsPerson(Step("read_config", "not_configured"), not_configured)
         saleor = self.runtime.saleor_client(installation.saleor_api_url, installation.token)
         self._step = "saleor"
         try:
@@ -168,23 +200,164 @@ class Attempt:
         except SaleorTokenRevoked as exc:
             await self.runtime.installations.mark_revoked(installation.id, now=self.now)
             logger.warning("installation.revoked installation_id=%s", installation.id)
-            return TokenRevoked(exc.message)
+            return TokenRevoked(Message.of("job.token_revoked", exc.message))
         except SaleorUnavailable as exc:
-            return Unavailable(Step("saleor", "unavailable"), exc.message, exc.retry_after)
+            unavailable = Message.of("job.saleor_unavailable", exc.message)
+            return Unavailable(Step("saleor", "unavailable"), unavailable, exc.retry_after)
         except SaleorGraphQLError as exc:  # e.g. a permission the app lacks: a person must look
-            message = f"Saleor refused to read the order: {exc.message}"
-            return NeedsPerson(Step("saleor", "refused"), message)
+            english = f"Saleor refused to read the order: {exc.message}"
+            refused = Message.of("job.saleor_refused", english, detail=exc.message)
+            return NeedsPerson(Step("saleor", "refused"), refused)
         if data is None:
-            return NothingToDo(
-                JobStatus.SKIPPED, Step("read_order", "not_found"), "The order no longer exists."
-            )
+            gone = Message.of("job.order_gone", "The order no longer exists.")
+            return NothingToDo(JobStatus.SKIPPED, Step("read_order", "not_found"), gone)
         try:
             order = SaleorOrder.from_graphql(data)
         except OrderPayloadInvalid as exc:
-            return NeedsPerson(Step("read_order", "invalid"), str(exc))
+            unreadable = Message.of("job.order_unreadable", str(exc))
+            return NeedsPerson(Step("read_order", "invalid"), unreadable)
         outcome = await self._decide_and_call(order, data, shop.config)
-        self._decided = _ReadOrder(saleor, order)
+        self._decided = _ReadOrder(saleor, order, shop.config)
+        if isinstance(outcome, Pushed) or (
+            isinstance(outcome, NothingToDo) and outcome.status is JobStatus.SYNCED
+        ):
+            return await self._fulfil(outcome, saleor, order, data, shop.config)
         return outcome
+
+    async def _fulfil(
+        self,
+        done: Pushed | NothingToDo,
+        saleor: SaleorClient,
+        order: SaleorOrder,
+        data: Mapping[str, Any],
+        config: ShopConfig,
+    ) -> AttemptOutcome:
+        """Gordon has the order: put its tracking number on the order's fulfillments, or fulfil
+        the order with it, as the shop chose (``core/fulfillment.py`` decides)."""
+        self._gordon_done = done
+        tracking_id = done.copy.tracking_id if isinstance(done, Pushed) else self.job.tracking_id
+        settings = config.fulfillment_settings
+        read_again = isinstance(done, Pushed)  # the order was read before Gordon's answer
+        acted: list[Message] = []
+        try:
+            for _ in range(_FULFILLMENT_ROUNDS):
+                plan = decide_fulfillment(
+                    order,
+                    paid=order_state(order, data).fully_paid,
+                    tracking_id=tracking_id,
+                    settings=settings,
+                )
+                if not plan.has_actions:
+                    return Fulfilled(done, _record(plan), tuple(acted))
+                if read_again:
+                    read_again = False
+                    order, data = await self._read_again(saleor, order)
+                    continue
+                changed = await self._perform(saleor, order, plan, acted)
+                if isinstance(changed, Refused):
+                    refused = self._refused(done, changed, order, acted)
+                    if refused is not None:
+                        return refused
+                    order, data = await self._read_again(saleor, order)
+                    continue
+                order, data = changed
+        except SaleorTokenRevoked as exc:
+            with contextlib.suppress(StoreUnavailable):  # the attempt must still be recorded
+                await self.runtime.installations.mark_revoked(
+                    self.job.installation_id, now=self.now
+                )
+            logger.warning("installation.revoked installation_id=%s", self.job.installation_id)
+            record = FulfillmentRecord(FulfillmentState.TO_DO.value, _saleor_failed(exc, acted))
+            return FulfillmentFailed(done, record, token_revoked=True)
+        except SaleorUnavailable as exc:
+            record = FulfillmentRecord(FulfillmentState.TO_DO.value, _saleor_failed(exc, acted))
+            return FulfillmentFailed(done, record, retry_after=exc.retry_after)
+        except SaleorError as exc:  # refused the request itself (a permission, a bad answer)
+            record = FulfillmentRecord(FulfillmentState.BLOCKED.value, _saleor_failed(exc, acted))
+            return FulfillmentRefused(done, record)
+        message = "Saleor's order kept changing while the app fulfilled it; the app tries again."
+        return FulfillmentFailed(done, FulfillmentRecord(FulfillmentState.TO_DO.value, message))
+
+    async def _read_again(
+        self, saleor: SaleorClient, order: SaleorOrder
+    ) -> tuple[SaleorOrder, Mapping[str, Any]]:
+        """The order as Saleor has it now (to decide the fulfillment from what is there)."""
+        data = await saleor.fetch_order(self.job.order_id)
+        if data is None:
+            raise SaleorGraphQLError("The order no longer exists in Saleor.")
+        try:
+            return SaleorOrder.from_graphql(data), data
+        except OrderPayloadInvalid as exc:
+            raise SaleorGraphQLError(f"Saleor's order cannot be read: {exc}") from exc
+
+    async def _perform(
+        self, saleor: SaleorClient, order: SaleorOrder, plan: FulfillmentPlan, acted: list[Message]
+    ) -> tuple[SaleorOrder, Mapping[str, Any]] | Refused:
+        """Fulfil and set tracking numbers as ``plan`` says; the order after it (from Saleor's
+        last answer), or Saleor's refusal. ``acted`` gets what was done, for the history."""
+        answered: Mapping[str, Any] | None = None
+        number = plan.tracking_number
+        if plan.fulfil:
+            answer = await saleor.fulfill_order(
+                order.id, plan.fulfil, tracking_number=number, notify_customer=plan.notify_customer
+            )
+            if isinstance(answer, Refused):
+                return answer
+            waiting = any(f.status == "WAITING_FOR_APPROVAL" for f in answer.fulfillments)
+            acted.append(_fulfilled(number, waiting=waiting))
+            logger.info(
+                "saleor.fulfilled job_id=%s order_number=%s fulfillments=%s",
+                self.job.id,
+                self.job.order_number,
+                len(answer.fulfillments),
+            )
+            answered = answer.order
+        for update in plan.set_tracking:
+            answer = await saleor.update_fulfillment_tracking(
+                update.fulfillment_id,
+                tracking_number=number,
+                notify_customer=update.notify_customer,
+            )
+            if isinstance(answer, Refused):
+                return answer
+            acted.append(
+                Message.of(
+                    "job.tracking_set",
+                    f"Set tracking number {number} on the order's fulfillment.",
+                    tracking_number=number,
+                )
+            )
+            logger.info(
+                "saleor.tracking_set job_id=%s order_number=%s",
+                self.job.id,
+                self.job.order_number,
+            )
+            answered = answer.order
+        if answered is None:
+            return await self._read_again(saleor, order)
+        try:
+            return SaleorOrder.from_graphql(answered), answered
+        except OrderPayloadInvalid:
+            return await self._read_again(saleor, order)
+
+    def _refused(
+        self, done: Pushed | NothingToDo, refused: Refused, order: SaleorOrder, acted: list[Message]
+    ) -> AttemptOutcome | None:
+        """What Saleor's refusal leads to; None: read the order again and decide again."""
+        step = refused.next_step
+        if step is NextStep.READ_AGAIN:
+            return None
+        logger.info(
+            "saleor.fulfillment_refused job_id=%s refusal=%s",
+            self.job.id,
+            refused.refusal.value,
+        )
+        record = _record(blocked_by(refused, order))
+        if step is NextStep.RETRY_LATER:
+            return FulfillmentFailed(done, record)
+        if step is NextStep.WAIT_FOR_EVENT:
+            return Fulfilled(done, record, tuple(acted))
+        return FulfillmentRefused(done, record)
 
     async def _decide_and_call(
         self, order: SaleorOrder, data: Mapping[str, Any], config: ShopConfig
@@ -238,10 +411,7 @@ class Attempt:
                 time_window=push.gordon_order.time_window,
                 tracking_id=tracking_id,
             )
-            message = f"Gordon accepted order {ref} (tracking ID {tracking_id})."
-            if push.warnings:
-                message += " Warnings: " + " ".join(w.message for w in push.warnings)
-            return Pushed(copy, message)
+            return Pushed(copy, _accepted(ref, tracking_id, push))
         # Only a push whose answer was lost may have created the order under this ref; a refused
         # one did not, and must not pin the order to a ref the shop owner may be changing.
         return self._failed_call("push", outcome, ref if isinstance(outcome, Retryable) else None)
@@ -255,20 +425,26 @@ class Attempt:
             logger.info(
                 "gordon.withdrawn job_id=%s order_number=%s", self.job.id, self.job.order_number
             )
-            return Withdrawn(ref, f"Withdrawn from Gordon: {withdraw.reason}.")
+            english = f"Withdrawn from Gordon: {withdraw.reason}."
+            code = f"job.withdrawn.{withdraw.order_status.lower()}"
+            return Withdrawn(ref, Message.of(code, english, ref=ref))
         if isinstance(outcome, Rejected) and not outcome.is_auth_failure:
-            message = (
+            english = (
                 f"Cancel order {ref} in the Gordon platform by hand: Gordon refused to withdraw "
                 f"it ({outcome.message})."
             )
-            return NeedsPerson(Step("withdraw", "rejected"), message)
+            refused = Message.of(
+                "job.withdraw_refused", english, ref=ref, gordon_message=outcome.message
+            )
+            return NeedsPerson(Step("withdraw", "rejected"), refused)
         return self._failed_call("withdraw", outcome, ref)
 
     def _failed_call(
         self, action: str, outcome: Rejected | Retryable | NotFound, sent_ref: str | None
     ) -> AttemptOutcome:
         if isinstance(outcome, Retryable):
-            message = f"Gordon is unavailable ({outcome.reason})."
+            english = f"Gordon is unavailable ({outcome.reason})."
+            message = Message.of("job.gordon_unavailable", english, detail=outcome.reason)
             return Unavailable(
                 Step(action, "retryable"),
                 message,
@@ -277,7 +453,8 @@ class Attempt:
                 unanswered=not outcome.answered,
             )
         logger.info("gordon.rejected job_id=%s action=%s", self.job.id, action)
-        message = f"Gordon refused: {outcome.message}"
+        english = f"Gordon refused: {outcome.message}"
+        message = Message.of("job.gordon_refused", english, gordon_message=outcome.message)
         return NeedsPerson(Step(action, "rejected"), message, sent_ref=sent_ref)
 
     async def write_back(
@@ -290,7 +467,7 @@ class Attempt:
         """
         if self._decided is None:
             return None
-        plan = self._metadata_plan(transition)
+        plan = self._metadata_plan(transition, self._decided.config)
         if plan is None:
             return None
         order = self._decided.order
@@ -327,7 +504,7 @@ class Attempt:
         metrics.WRITE_BACKS.labels("written").inc()
         return WrittenBack(done, _keys(changes))
 
-    def _metadata_plan(self, transition: Transition) -> MetadataPlan | None:
+    def _metadata_plan(self, transition: Transition, config: ShopConfig) -> MetadataPlan | None:
         record = transition.gordon
         external_ref = self.job.external_ref if record is None else record.external_ref
         if transition.status is JobStatus.CANCELLED and external_ref is None:
@@ -339,13 +516,59 @@ class Attempt:
         if isinstance(record, PushRecorded | WithdrawalRecorded):
             synced_at = record.at
         error = transition.message if transition.status in _ERROR_STATUSES else None
+        link = None
+        if tracking_id and transition.status is not JobStatus.CANCELLED:
+            link = tracking_link(tracking_id, config.tracking_url)
         return desired_metadata(
             status=transition.status,
             tracking_id=tracking_id,
+            tracking_url=link,
             external_ref=external_ref,
             synced_at=synced_at,
             error=error,
         )
+
+
+def _accepted(ref: str, tracking_id: str | None, push: Push) -> Message:
+    """What the job says of an order Gordon accepted (with the warnings it was sent with)."""
+    if tracking_id is None:
+        english = f"Gordon accepted order {ref} (no tracking ID yet)."
+        pushed = Message.of("job.pushed_without_tracking", english, ref=ref)
+    else:
+        english = f"Gordon accepted order {ref} (tracking ID {tracking_id})."
+        pushed = Message.of("job.pushed", english, ref=ref, tracking_id=tracking_id)
+    if not push.warnings:
+        return pushed
+    english = f"{pushed} Warnings: " + " ".join(warning.message for warning in push.warnings)
+    advice = [warning.advice for warning in push.warnings]
+    return Message.of("job.pushed_with_warnings", english, pushed=pushed, warnings=advice)
+
+
+_FULFILLMENT_ROUNDS = 4
+"""Decide-and-act rounds of one fulfillment step: read again after a push, fulfil, set tracking
+numbers, and once more after somebody changed the order meanwhile; then the next attempt."""
+
+
+def _fulfilled(number: str, *, waiting: bool) -> Message:
+    """The history's entry for a fulfillment the app created with Gordon's tracking number."""
+    if waiting:
+        english = (
+            f"Fulfilled the order in Saleor with tracking number {number} "
+            "(waiting for approval in Saleor)."
+        )
+        return Message.of("job.fulfilled_waiting_approval", english, tracking_number=number)
+    english = f"Fulfilled the order in Saleor with tracking number {number}."
+    return Message.of("job.fulfilled_in_saleor", english, tracking_number=number)
+
+
+def _record(plan: FulfillmentPlan) -> FulfillmentRecord:
+    """Where the fulfillment stands, as stored beside the job."""
+    return FulfillmentRecord(plan.state.value, plan.message)
+
+
+def _saleor_failed(exc: SaleorError, acted: list[Message]) -> str:
+    done = " ".join(acted)
+    return (done + " " if done else "") + f"Fulfilling in Saleor failed: {exc.message}"
 
 
 _ERROR_STATUSES = frozenset({JobStatus.NEEDS_ATTENTION, JobStatus.FAILED, JobStatus.RETRYING})

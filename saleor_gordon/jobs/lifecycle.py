@@ -24,6 +24,17 @@ Attempt outcomes (``transition``), for a job in any status:
 | ``WriteBackFailed(done)``       | retrying         | the retry's time     | goes on  | as ``done``         |
 | ... budget spent                | failed           | none                 | ends     | as ``done``         |
 | ... the token was revoked       | retrying         | now                  | goes on  | as ``done``         |
+| ``Fulfilled(done)``             | as ``done``      | as ``done``          | as done  | as ``done``         |
+| ``FulfillmentFailed(done)``     | retrying         | the retry's time     | goes on  | as ``done``         |
+| ... budget spent                | failed           | none                 | ends     | as ``done``         |
+| ... the token was revoked       | retrying         | now                  | goes on  | as ``done``         |
+| ``FulfillmentRefused(done)``    | needs_attention  | none                 | ends     | as ``done``         |
+
+The three fulfillment outcomes wrap what Gordon's step found (``Pushed``, or ``NothingToDo`` for an
+order Gordon already has) and carry where the order's fulfillment stands (``FulfillmentRecord``,
+stored beside the job: ``fulfillment_state`` / ``fulfillment_message``). A failed fulfillment is
+retried on its own: Gordon's acceptance is recorded with it, so the next attempt finds Gordon's
+copy unchanged and only fulfils (``jobs/attempt.py``).
 
 A job whose next attempt is "none" is *settled*. A Gordon call that got no answer
 (``Unavailable.unanswered``: Gordon may have done it) adds a ``NO_ANSWER`` entry to the history
@@ -49,6 +60,7 @@ from enum import Enum
 from typing import TypeAlias
 
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.messages import Message
 from saleor_gordon.core.retry import GiveUp, RetryDecision, RetryPolicy
 
 SETTLED_STATUSES = frozenset(
@@ -103,7 +115,7 @@ class Pushed:
     """Gordon accepted the order (created or updated): it holds ``copy``."""
 
     copy: GordonCopy
-    message: str
+    message: Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +123,7 @@ class Withdrawn:
     """The order is no longer in Gordon (deleted now, or Gordon did not know it)."""
 
     external_ref: str
-    message: str
+    message: Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +132,7 @@ class NothingToDo:
 
     status: JobStatus
     step: Step
-    message: str
+    message: Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +140,7 @@ class NeedsPerson:
     """A person must act (the order, the configuration, Gordon's refusal); retrying cannot help."""
 
     step: Step
-    message: str
+    message: Message
     sent_ref: str | None = None
     """A reference a request may have reached Gordon under (kept to withdraw it later)."""
 
@@ -138,7 +150,7 @@ class Unavailable:
     """Something needed is down (Gordon, Saleor, the database): retry later."""
 
     step: Step
-    message: str
+    message: Message
     retry_after: float | None = None
     """Seconds the other side asked to wait (a floor for the backoff)."""
     sent_ref: str | None = None
@@ -152,7 +164,7 @@ class Unavailable:
 class TokenRevoked:
     """Saleor refused the app's token: the job waits, due, until the app is installed again."""
 
-    message: str
+    message: Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,12 +189,64 @@ class WriteBackFailed:
 
     done: AttemptOutcome
     error: str
+    """Why, in English (Saleor's error), or a ``Message`` of its own (the attempt's deadline)."""
     retry_after: float | None = None
     token_revoked: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class FulfillmentRecord:
+    """Where the order's fulfillment stands (``core.fulfillment.FulfillmentState``) and why."""
+
+    state: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fulfilled:
+    """``done`` (Gordon has the order), and its fulfillments are as the shop wants them, or wait
+    for something an event brings (payment, a fulfillment by staff, an approval)."""
+
+    done: Pushed | NothingToDo
+    fulfillment: FulfillmentRecord
+    acted: tuple[Message, ...] = ()
+    """What the app changed in Saleor (fulfilled, set a tracking number), one entry each."""
+
+
+@dataclass(frozen=True, slots=True)
+class FulfillmentFailed:
+    """``done`` happened, but fulfilling or setting the tracking number failed in a way a later
+    attempt may get past (not enough stock, Saleor unavailable): retried on its own."""
+
+    done: Pushed | NothingToDo
+    fulfillment: FulfillmentRecord
+    retry_after: float | None = None
+    token_revoked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FulfillmentRefused:
+    """``done`` happened, but Saleor refused the app's fulfillment request for a reason retrying
+    cannot fix (the request itself, a permission): a person looks."""
+
+    done: Pushed | NothingToDo
+    fulfillment: FulfillmentRecord
+
+
+FulfillmentOutcome: TypeAlias = Fulfilled | FulfillmentFailed | FulfillmentRefused
+"""What the fulfillment step found, with what Gordon's step found before it."""
+
 AttemptOutcome: TypeAlias = (
-    Pushed | Withdrawn | NothingToDo | NeedsPerson | Unavailable | TokenRevoked | Crashed
+    Pushed
+    | Withdrawn
+    | NothingToDo
+    | NeedsPerson
+    | Unavailable
+    | TokenRevoked
+    | Crashed
+    | Fulfilled
+    | FulfillmentFailed
+    | FulfillmentRefused
 )
 """What an attempt found before telling Saleor."""
 Outcome: TypeAlias = AttemptOutcome | WrittenBack | WriteBackFailed
@@ -232,8 +296,9 @@ class Episode(Enum):
 
 NO_ANSWER = "no_answer"
 """The outcome of the history entry of a Gordon call that got no answer."""
-NO_ANSWER_MESSAGE = (
-    "Gordon did not answer: it may have done what was asked, so the next attempt asks again."
+NO_ANSWER_MESSAGE = Message.of(
+    "job.no_answer",
+    "Gordon did not answer: it may have done what was asked, so the next attempt asks again.",
 )
 
 
@@ -241,7 +306,8 @@ NO_ANSWER_MESSAGE = (
 class HistoryEntry:
     action: str
     outcome: str
-    message: str | None = None
+    message: Message
+    """What happened, as a code with parameters and in English (``core.messages``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,11 +320,14 @@ class Transition:
     episode: Episode
     action: str
     outcome: str
-    message: str
+    message: Message
+    """The job's status message (the order's ``gordon.error`` takes its English)."""
     history: tuple[HistoryEntry, ...] = ()
     """What the attempt did, step by step (``action``/``outcome`` name the decisive one)."""
     gordon: GordonRecord | None = None
     """What to record of Gordon's copy; None leaves it as it is."""
+    fulfillment: FulfillmentRecord | None = None
+    """Where the order's fulfillment stands now; None leaves it as it is."""
 
     @property
     def settled(self) -> bool:
@@ -278,10 +347,14 @@ def transition(
     """
     if isinstance(outcome, WrittenBack):
         done = transition(job, outcome.done, policy=policy, now=now, random=random)
-        written = HistoryEntry("write_back", "written", outcome.keys)
+        written = HistoryEntry(
+            "write_back", "written", Message.of("job.written_back", outcome.keys)
+        )
         return replace(done, history=(*done.history, written))
     if isinstance(outcome, WriteBackFailed):
         return _write_back_failed(job, outcome, policy=policy, now=now, random=random)
+    if isinstance(outcome, Fulfilled | FulfillmentFailed | FulfillmentRefused):
+        return _fulfillment(job, outcome, policy=policy, now=now, random=random)
     if isinstance(outcome, Pushed):
         record: GordonRecord = PushRecorded(outcome.copy, now)
         return _settles(JobStatus.SYNCED, Step("push", "accepted"), outcome.message, record)
@@ -298,16 +371,17 @@ def transition(
         step = Step("saleor", "token_revoked")
         return _goes_on(job.status, now, step, outcome.message, None)
     if isinstance(outcome, Crashed):
-        message = f"Unexpected error ({outcome.error}); the job will be retried."
+        english = f"Unexpected error ({outcome.error}); the job will be retried."
+        message = Message.of("job.crashed", english)
         decision = _decide(job, policy, now=now, retry_after=None, random=random)
         if isinstance(decision, GiveUp):
-            stopped = f"{message} Retries stopped: {decision.reason}."
+            stopped = _gave_up(message, decision, job, policy)
             return _settles(JobStatus.FAILED, Step("run", "crashed"), stopped, None)
         return _goes_on(JobStatus.RETRYING, decision.when, Step("run", "crashed"), message, None)
     decision = _decide(job, policy, now=now, retry_after=outcome.retry_after, random=random)
     record_ref = _ref(outcome.sent_ref)
     if isinstance(decision, GiveUp):
-        stopped = f"{outcome.message} Retries stopped: {decision.reason}."
+        stopped = _gave_up(outcome.message, decision, job, policy)
         gave_up = Step(outcome.step.action, "gave_up")
         done = _settles(JobStatus.FAILED, gave_up, stopped, record_ref)
     else:
@@ -324,8 +398,14 @@ def _write_back_failed(
     job: JobState, outcome: WriteBackFailed, *, policy: RetryPolicy, now: datetime, random: float
 ) -> Transition:
     done = transition(job, outcome.done, policy=policy, now=now, random=random)
-    message = f"{done.message} Writing the status to the order failed ({outcome.error})."
-    history = (*done.history, HistoryEntry("write_back", "failed", outcome.error))
+    english = f"{done.message} Writing the status to the order failed ({outcome.error})."
+    message = Message.of("job.write_back_failed", english, then=done.message)
+    error = (
+        outcome.error
+        if isinstance(outcome.error, Message)
+        else Message.of("job.write_back_error", outcome.error)
+    )
+    history = (*done.history, HistoryEntry("write_back", "failed", error))
     failed = replace(done, message=message, history=history)
     if outcome.token_revoked:  # due again once the app is installed again
         return replace(
@@ -338,10 +418,90 @@ def _write_back_failed(
             status=JobStatus.FAILED,
             next_attempt_at=None,
             episode=Episode.ENDS,
-            message=f"{message} Retries stopped: {decision.reason}.",
+            message=_gave_up(message, decision, job, policy),
         )
     return replace(
         failed, status=JobStatus.RETRYING, next_attempt_at=decision.when, episode=Episode.GOES_ON
+    )
+
+
+def _gave_up(cause: Message, decision: GiveUp, job: JobState, policy: RetryPolicy) -> Message:
+    return Message.of(
+        "job.gave_up",
+        f"{cause} Retries stopped: {decision.reason}.",
+        cause=cause,
+        attempts=job.attempts,
+        hours=policy.max_age.total_seconds() / 3600,
+    )
+
+
+FULFILL = "fulfill"
+"""The action of the fulfillment step in the job's history."""
+
+
+def _fulfillment(
+    job: JobState,
+    outcome: FulfillmentOutcome,
+    *,
+    policy: RetryPolicy,
+    now: datetime,
+    random: float,
+) -> Transition:
+    done = transition(job, outcome.done, policy=policy, now=now, random=random)
+    record = outcome.fulfillment
+    if isinstance(outcome, Fulfilled):
+        acted = tuple(HistoryEntry(FULFILL, record.state, said) for said in outcome.acted)
+        return replace(done, history=(*done.history, *acted), fulfillment=record)
+    problem = Message.of("job.fulfillment_problem", record.message, detail=record.message)
+    message = Message.of(
+        "job.fulfillment_failed",
+        f"{done.message} {record.message}",
+        done=done.message,
+        detail=record.message,
+    )
+    if isinstance(outcome, FulfillmentRefused):
+        return replace(
+            done,
+            status=JobStatus.NEEDS_ATTENTION,
+            next_attempt_at=None,
+            episode=Episode.ENDS,
+            action=FULFILL,
+            outcome="refused",
+            message=message,
+            history=(*done.history, HistoryEntry(FULFILL, "refused", problem)),
+            fulfillment=record,
+        )
+    failed = replace(
+        done,
+        action=FULFILL,
+        outcome="failed",
+        message=message,
+        history=(*done.history, HistoryEntry(FULFILL, "failed", problem)),
+        fulfillment=record,
+    )
+    if outcome.token_revoked:  # due again once the app is installed again
+        return replace(
+            failed, status=JobStatus.RETRYING, next_attempt_at=now, episode=Episode.GOES_ON
+        )
+    decision = _decide(job, policy, now=now, retry_after=outcome.retry_after, random=random)
+    if isinstance(decision, GiveUp):
+        return replace(
+            failed,
+            status=JobStatus.FAILED,
+            next_attempt_at=None,
+            episode=Episode.ENDS,
+            outcome="gave_up",
+            message=_gave_up(message, decision, job, policy),
+        )
+    retrying = Message.of(
+        "job.retrying", problem, cause=problem, retry_at=decision.when.isoformat()
+    )
+    return replace(
+        failed,
+        status=JobStatus.RETRYING,
+        next_attempt_at=decision.when,
+        episode=Episode.GOES_ON,
+        history=(*done.history, HistoryEntry(FULFILL, "failed", retrying)),
     )
 
 
@@ -358,7 +518,7 @@ def _decide(
 
 
 def _settles(
-    status: JobStatus, step: Step, message: str, gordon: GordonRecord | None
+    status: JobStatus, step: Step, message: Message, gordon: GordonRecord | None
 ) -> Transition:
     return Transition(
         status=status,
@@ -373,8 +533,11 @@ def _settles(
 
 
 def _goes_on(
-    status: JobStatus, when: datetime, step: Step, message: str, gordon: GordonRecord | None
+    status: JobStatus, when: datetime, step: Step, message: Message, gordon: GordonRecord | None
 ) -> Transition:
+    said = message
+    if status is JobStatus.RETRYING:  # the history's entry also says when the retry is planned
+        said = Message.of("job.retrying", message, cause=message, retry_at=when.isoformat())
     return Transition(
         status=status,
         next_attempt_at=when,
@@ -382,7 +545,7 @@ def _goes_on(
         action=step.action,
         outcome=step.outcome,
         message=message,
-        history=(HistoryEntry(step.action, step.outcome, message),),
+        history=(HistoryEntry(step.action, step.outcome, said),),
         gordon=gordon,
     )
 

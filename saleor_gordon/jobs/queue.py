@@ -18,31 +18,36 @@ does the same for webhooks), so they need not wait for their next poll.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+import json
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     Connection,
     Dialect,
-    RowMapping,
+    bindparam,
     delete,
     func,
     insert,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.messages import Message
 from saleor_gordon.core.order_events import EVENT_BITS, MANUAL_SEND_EVENT, event_names
 from saleor_gordon.core.sync_decision import SentBefore
 from saleor_gordon.jobs.lifecycle import (
     SETTLED_STATUSES,
     Episode,
+    FulfillmentRecord,
     GordonRecord,
     HistoryEntry,
     JobState,
@@ -53,6 +58,7 @@ from saleor_gordon.jobs.lifecycle import (
     on_retry_requested,
     with_newer_work,
 )
+from saleor_gordon.store.database import reading
 from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.multirow import bind_processor, execute_rows
 from saleor_gordon.store.tables import installations, job_history, sync_jobs, webhook_events
@@ -332,51 +338,60 @@ class JobQueue:
         mid-attempt) is taken over, and its history says so (``LEASE_TAKEN_OVER``): that attempt
         may have acted in Gordon or Saleor without recording it.
         """
+        return (
+            await self.claim(
+                worker_id=worker_id,
+                now=now,
+                lease_seconds=lease_seconds,
+                per_installation_limit=per_installation_limit,
+                skip_installations=skip_installations,
+            )
+        ).job
+
+    async def claim(
+        self,
+        *,
+        worker_id: str,
+        now: datetime,
+        lease_seconds: float,
+        per_installation_limit: int,
+        skip_installations: frozenset[int] = frozenset(),
+    ) -> Claim:
+        """``claim_next_job``, with the installations whose due jobs wait for one of their leases
+        to end (``Claim.saturated``; an installation skipped is not saturated by being skipped).
+
+        On SQLite the due jobs are looked for first in a read transaction, which does not take
+        the database's write lock: a claim that finds nothing writes nothing, and waits for no
+        other writer (the webhooks' among them).
+        """
+        limit = per_installation_limit
+        statements = _claim_statements(self._engine.dialect.name)
+        if not statements.locks_rows:
+            async with map_database_errors(), reading(self._engine) as connection:
+                candidates = await _candidates(connection, statements, now)
+            if not _claimable(candidates, limit, skip_installations):
+                return _nothing_claimable(candidates, limit)
         async with map_database_errors(), self._engine.begin() as connection:
-            query = _skipping(self._due_job_query(now, per_installation_limit), skip_installations)
-            row = (await connection.execute(query)).first()
-            if row is None:
-                return None
-            job_id, previous_owner = row._mapping["id"], row._mapping["lease_owner"]
-            await connection.execute(
-                update(sync_jobs)
-                .where(sync_jobs.c.id == job_id)
-                .values(
-                    lease_owner=worker_id,
-                    lease_expires_at=now + timedelta(seconds=lease_seconds),
-                    attempts=sync_jobs.c.attempts + 1,
-                    run_now=False,
-                )
-            )
-            await connection.execute(
-                update(installations)
-                .where(installations.c.id == row._mapping["installation_id"])
-                .values(last_claimed_at=now)
-            )
-            claimed = (
-                (
-                    await connection.execute(
-                        select(sync_jobs, installations.c.saleor_api_url)
-                        .join(installations, installations.c.id == sync_jobs.c.installation_id)
-                        .where(sync_jobs.c.id == job_id)
-                    )
-                )
-                .one()
-                ._mapping
-            )
-            if previous_owner is not None:
-                expired_at = row._mapping["lease_expires_at"]
-                await connection.execute(
-                    insert(job_history).values(
-                        job_id=job_id,
-                        at=now,
-                        attempt=claimed["attempts"],
-                        action="claim",
-                        outcome=LEASE_TAKEN_OVER,
-                        message=lease_takeover_message(previous_owner, expired_at),
-                    )
-                )
-        return _claimed_from_row(claimed)
+            candidates = await _candidates(connection, statements, now)
+            for candidate in _claimable(candidates, limit, skip_installations):
+                due = candidate
+                if statements.locks_rows:  # the installation's first due job nobody is claiming
+                    locked = (
+                        await connection.execute(
+                            statements.lock_due_job,
+                            {"now": now, "installation_id": candidate.installation_id},
+                        )
+                    ).first()
+                    if locked is None:
+                        continue
+                    due = candidate.with_job(*locked)
+                leased = await _lease(connection, statements, due, worker_id, now, lease_seconds)
+                break
+            else:
+                return _nothing_claimable(candidates, limit)
+        # Read after the commit: a row the code cannot read (a bug) stays leased, not claimed
+        # again by every worker.
+        return Claim(_claimed_from_row(leased), _saturated(candidates, limit))
 
     async def has_due_job(
         self,
@@ -385,50 +400,13 @@ class JobQueue:
         per_installation_limit: int,
         skip_installations: frozenset[int] = frozenset(),
     ) -> bool:
-        """Would ``claim_next_job`` with these arguments find a job? Leases nothing (the workers'
-        fair share asks before stopping a slow attempt for someone else's work)."""
-        query = _skipping(self._due_job_query(now, per_installation_limit), skip_installations)
-        async with map_database_errors(), self._engine.begin() as connection:
-            return (await connection.execute(query)).first() is not None
-
-    def _due_job_query(self, now: datetime, per_installation_limit: int) -> Any:
-        # Leases held per installation, counted once per claim over the few leased jobs; a
-        # subquery correlated with each due job counted them again for every due job, which made
-        # a claim quadratic in the backlog (seconds at 1,000 due jobs, minutes at 10,000).
-        active = sync_jobs.alias("active")
-        leases = (
-            select(active.c.installation_id, func.count().label("held"))
-            .where(active.c.lease_expires_at.is_not(None), active.c.lease_expires_at >= now)
-            .group_by(active.c.installation_id)
-            .subquery("leases")
-        )
-        query = (
-            select(
-                sync_jobs.c.id,
-                sync_jobs.c.installation_id,
-                sync_jobs.c.lease_owner,
-                sync_jobs.c.lease_expires_at,
-            )
-            .join(installations, installations.c.id == sync_jobs.c.installation_id)
-            .outerjoin(leases, leases.c.installation_id == sync_jobs.c.installation_id)
-            .where(
-                sync_jobs.c.next_attempt_at.is_not(None),
-                sync_jobs.c.next_attempt_at <= now,
-                or_(sync_jobs.c.lease_expires_at.is_(None), sync_jobs.c.lease_expires_at < now),
-                installations.c.revoked_at.is_(None),
-                func.coalesce(leases.c.held, 0) < per_installation_limit,
-            )
-            .order_by(
-                sync_jobs.c.run_now.desc(),
-                installations.c.last_claimed_at.asc().nulls_first(),
-                sync_jobs.c.next_attempt_at.asc(),
-                sync_jobs.c.id.asc(),
-            )
-            .limit(1)
-        )
-        if self._engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=sync_jobs)
-        return query
+        """Would ``claim`` with these arguments find a job? Reads the claim's candidates and
+        leases nothing (the workers' fair share asks before stopping a slow attempt for someone
+        else's work)."""
+        statements = _claim_statements(self._engine.dialect.name)
+        async with map_database_errors(), reading(self._engine) as connection:
+            candidates = await _candidates(connection, statements, now)
+        return bool(_claimable(candidates, per_installation_limit, skip_installations))
 
     async def renew_lease(
         self, job_id: int, *, worker_id: str, now: datetime, lease_seconds: float
@@ -465,10 +443,11 @@ class JobQueue:
                 "lease_expires_at": None,
                 "last_action": done.action,
                 "last_outcome": done.outcome,
-                "last_message": done.message,
+                **_last_message(done.message),
                 "updated_at": now,
                 **_episode_columns(done.episode, now),
                 **_gordon_columns(done.gordon),
+                **_fulfillment_columns(done.fulfillment),
             }
             await connection.execute(
                 update(sync_jobs).where(sync_jobs.c.id == job.id).values(values)
@@ -524,20 +503,260 @@ class JobQueue:
         return int(history.rowcount) + int(events.rowcount)
 
 
-def _skipping(due_job_query: Any, installation_ids: frozenset[int]) -> Any:
-    """The claim's query without the jobs of ``installation_ids`` (the fair-share predicate)."""
-    if not installation_ids:
-        return due_job_query
-    return due_job_query.where(sync_jobs.c.installation_id.not_in(sorted(installation_ids)))
+@dataclass(frozen=True)
+class Claim:
+    """What a claim found: the job it leased, if any, and the installations whose due jobs wait
+    for one of their own leases to end (at their share of workers): a new job of theirs needs no
+    other worker until then."""
+
+    job: ClaimedJob | None
+    saturated: frozenset[int]
 
 
-def lease_takeover_message(previous_owner: str, expired_at: datetime) -> str:
+@dataclass(frozen=True)
+class _Candidate:
+    """An installation with due jobs: its most deserving one, and the leases it holds."""
+
+    installation_id: int
+    saleor_api_url: str
+    held: int
+    job_id: int
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+
+    def with_job(
+        self, job_id: int, lease_owner: str | None, lease_expires_at: datetime | None
+    ) -> _Candidate:
+        return _Candidate(
+            self.installation_id,
+            self.saleor_api_url,
+            self.held,
+            job_id,
+            lease_owner,
+            lease_expires_at,
+        )
+
+
+@dataclass(frozen=True)
+class _ClaimStatements:
+    """A claim's statements, built once per database (building one cost as much as running it)."""
+
+    candidates: Any
+    """Each installation with due jobs, most deserving first (the order ``claim`` takes them
+    in): its first due job and how many leases it holds."""
+    lock_due_job: Any
+    """PostgreSQL: an installation's first due job that no other claim has locked."""
+    lease: Any
+    take_turn: Any
+    locks_rows: bool
+
+
+def _due(jobs: Any) -> list[Any]:
+    """``jobs`` (an alias of the job table) rows that are due and not leased, at ``:now``."""
+    now: Any = bindparam("now")
+    return [
+        jobs.c.next_attempt_at.is_not(None),
+        jobs.c.next_attempt_at <= now,
+        or_(jobs.c.lease_expires_at.is_(None), jobs.c.lease_expires_at < now),
+    ]
+
+
+@cache
+def _claim_statements(dialect_name: str) -> _ClaimStatements:
+    # Per installation, its first due job by ``ix_sync_jobs_claim`` and its leases by
+    # ``ix_sync_jobs_leased``: neither reads the backlog. Ordering the installations by their
+    # first jobs picks the same job as ordering every due job by (run_now, the installation's
+    # last claim, next_attempt_at, id), since the installation's part is the same for all of its
+    # jobs.
+    now: Any = bindparam("now")
+    claim_order = (sync_jobs.c.run_now.desc(), sync_jobs.c.next_attempt_at.asc(), sync_jobs.c.id)
+    leased = sync_jobs.alias("leased")
+    held = (
+        select(func.count())
+        .where(
+            leased.c.installation_id == installations.c.id,
+            leased.c.lease_expires_at.is_not(None),
+            leased.c.lease_expires_at >= now,
+        )
+        .scalar_subquery()
+        .label("held")
+    )
+    first_due = (
+        select(sync_jobs.c.id, sync_jobs.c.run_now, sync_jobs.c.next_attempt_at)
+        .add_columns(sync_jobs.c.lease_owner, sync_jobs.c.lease_expires_at)
+        .where(*_due(sync_jobs))
+        .order_by(*claim_order)
+        .limit(1)
+    )
+    if dialect_name == "postgresql":
+        # A lateral join: PostgreSQL's planner may otherwise hash the whole job table.
+        shops: Any = (
+            select(installations.c.id, installations.c.saleor_api_url, held)
+            .add_columns(installations.c.last_claimed_at)
+            .select_from(installations)
+            .where(installations.c.revoked_at.is_(None))
+            .subquery("shops")
+        )
+        first: Any = first_due.where(sync_jobs.c.installation_id == shops.c.id).lateral("first_due")
+        source = shops.join(first, true())
+    else:  # SQLite has no LATERAL: the first due job's id per installation, then its row
+        first_id = (
+            first_due.with_only_columns(sync_jobs.c.id)
+            .where(sync_jobs.c.installation_id == installations.c.id)
+            .scalar_subquery()
+        )
+        shops = (
+            select(installations.c.id, installations.c.saleor_api_url, held)
+            .add_columns(installations.c.last_claimed_at, first_id.label("job_id"))
+            .where(installations.c.revoked_at.is_(None))
+            .subquery("shops")
+        )
+        first = sync_jobs.alias("first_due")
+        source = shops.join(first, first.c.id == shops.c.job_id)
+    candidates = (
+        select(
+            shops.c.id,
+            shops.c.saleor_api_url,
+            shops.c.held,
+            first.c.id,
+            first.c.lease_owner,
+            first.c.lease_expires_at,
+        )
+        .select_from(source)
+        .order_by(
+            first.c.run_now.desc(),
+            shops.c.last_claimed_at.asc().nulls_first(),
+            first.c.next_attempt_at.asc(),
+            first.c.id.asc(),
+        )
+    )
+    lock_due_job = (
+        select(sync_jobs.c.id, sync_jobs.c.lease_owner, sync_jobs.c.lease_expires_at)
+        .where(sync_jobs.c.installation_id == bindparam("installation_id"), *_due(sync_jobs))
+        .order_by(
+            sync_jobs.c.run_now.desc(), sync_jobs.c.next_attempt_at.asc(), sync_jobs.c.id.asc()
+        )
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    lease = (
+        update(sync_jobs)
+        .where(sync_jobs.c.id == bindparam("job_id"))
+        .values(
+            lease_owner=bindparam("worker_id"),
+            lease_expires_at=bindparam("expires_at", type_=sync_jobs.c.lease_expires_at.type),
+            attempts=sync_jobs.c.attempts + 1,
+            run_now=False,
+        )
+        .returning(*sync_jobs.c)
+    )
+    take_turn = (
+        update(installations)
+        .where(installations.c.id == bindparam("installation_id"))
+        .values(last_claimed_at=now)
+    )
+    return _ClaimStatements(
+        candidates=candidates,
+        lock_due_job=lock_due_job,
+        lease=lease,
+        take_turn=take_turn,
+        locks_rows=dialect_name == "postgresql",
+    )
+
+
+async def _candidates(
+    connection: AsyncConnection, statements: _ClaimStatements, now: datetime
+) -> list[_Candidate]:
+    rows = await connection.execute(statements.candidates, {"now": now})
+    return [_Candidate(*row) for row in rows]
+
+
+async def _lease(
+    connection: AsyncConnection,
+    statements: _ClaimStatements,
+    due: _Candidate,
+    worker_id: str,
+    now: datetime,
+    lease_seconds: float,
+) -> dict[str, Any]:
+    """Lease the job ``due`` names to ``worker_id``, and give its installation's turn to others;
+    the leased job's row, with the installation's ``saleor_api_url``."""
+    expires_at = now + timedelta(seconds=lease_seconds)
+    leased = (
+        (
+            await connection.execute(
+                statements.lease,
+                {"job_id": due.job_id, "worker_id": worker_id, "expires_at": expires_at},
+            )
+        )
+        .one()
+        ._mapping
+    )
+    await connection.execute(
+        statements.take_turn, {"installation_id": due.installation_id, "now": now}
+    )
+    if due.lease_owner is not None and due.lease_expires_at is not None:
+        await connection.execute(
+            insert(job_history).values(
+                job_id=due.job_id,
+                at=now,
+                attempt=leased["attempts"],
+                action="claim",
+                outcome=LEASE_TAKEN_OVER,
+                **_history_message(lease_takeover_message(due.lease_owner, due.lease_expires_at)),
+            )
+        )
+    return {**leased, "saleor_api_url": due.saleor_api_url}
+
+
+def _claimable(
+    candidates: Sequence[_Candidate], limit: int, skip_installations: frozenset[int]
+) -> list[_Candidate]:
+    """The candidates a claim may lease from, in the claim's order: below their share of leases,
+    and not skipped (the workers' fair share: shops whose servers are slow, ``jobs/worker.py``)."""
+    return [
+        candidate
+        for candidate in candidates
+        if candidate.held < limit and candidate.installation_id not in skip_installations
+    ]
+
+
+def _saturated(candidates: Sequence[_Candidate], limit: int) -> frozenset[int]:
+    return frozenset(c.installation_id for c in candidates if c.held >= limit)
+
+
+def _nothing_claimable(candidates: Sequence[_Candidate], limit: int) -> Claim:
+    return Claim(None, _saturated(candidates, limit))
+
+
+def lease_takeover_message(previous_owner: str, expired_at: datetime) -> Message:
     """The history message of a claim that took a job over from ``previous_owner``."""
-    return (
+    english = (
         f"Taken over from worker {previous_owner}, whose lease expired at "
         f"{expired_at.isoformat()} before it recorded its attempt (the worker stopped or lost the "
         "database); that attempt may have reached Gordon or Saleor."
     )
+    return Message.of("job.lease_taken_over", english, expired_at=expired_at.isoformat())
+
+
+def _history_message(message: Message) -> dict[str, Any]:
+    """A history entry's message columns: the English text, its code and parameters."""
+    coded = message.to_json()
+    return {"message": coded["message"], "code": coded["code"], "params": _json(coded["params"])}
+
+
+def _last_message(message: Message) -> dict[str, Any]:
+    """The job's last-message columns (as ``_history_message``)."""
+    coded = message.to_json()
+    return {
+        "last_message": coded["message"],
+        "last_code": coded["code"],
+        "last_params": _json(coded["params"]),
+    }
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def _installation_ids(saleor_api_url: str) -> Any:
@@ -578,6 +797,13 @@ def _gordon_columns(record: GordonRecord | None) -> dict[str, Any]:
     return {}
 
 
+def _fulfillment_columns(record: FulfillmentRecord | None) -> dict[str, Any]:
+    """The job's columns of where the order's fulfillment stands (``None``: as they are)."""
+    if record is None:
+        return {}
+    return {"fulfillment_state": record.state, "fulfillment_message": record.message}
+
+
 async def _add_history(
     connection: AsyncConnection, job: ClaimedJob, done: Transition, *, now: datetime
 ) -> None:
@@ -591,14 +817,14 @@ async def _add_history(
                 "attempt": job.attempts,
                 "action": entry.action,
                 "outcome": entry.outcome,
-                "message": entry.message,
+                **_history_message(entry.message),
             }
             for entry in entries
         ],
     )
 
 
-def _claimed_from_row(row: RowMapping) -> ClaimedJob:
+def _claimed_from_row(row: Mapping[str, Any]) -> ClaimedJob:
     return ClaimedJob(
         id=row["id"],
         installation_id=row["installation_id"],

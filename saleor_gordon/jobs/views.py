@@ -1,6 +1,9 @@
 """The job table as operators and the Dashboard read it: lists, counts, one job with its history.
 
-Reads only; every write is the queue's (``jobs/queue.py``).
+Reads only; every write is the queue's (``jobs/queue.py``). A job's last message and each history
+entry are read as ``{code, params, message}`` (``said``): the code and parameters of
+``core/messages.py`` beside the English text. Rows written before codes existed have no code:
+their English text is all there is, and ``said`` gives it with ``code`` None.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.order_events import event_names
 from saleor_gordon.core.sync_decision import SentBefore
+from saleor_gordon.json_text import JsonUnusable, parse_json
 from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.tables import installations, job_history, sync_jobs
 
@@ -45,7 +49,21 @@ class JobView:
     """Hash of the content Gordon accepted last (internal: not in ``to_dict``)."""
     pushed_at: datetime | None = None
     pushed_delivery_date: date | None = None
+    fulfillment_state: str | None = None
+    """Where the order's fulfillment stands (``core.fulfillment.FulfillmentState``); None: the
+    app has not looked at its fulfillments yet."""
+    fulfillment_message: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    """Oldest first: ``at``, ``attempt``, ``action``, ``outcome``, ``message`` (English), and the
+    message's ``code`` and ``params`` (None in entries written before codes existed)."""
+    last_code: str | None = None
+    """``last_message``'s code (``core.messages``); None when it was written before codes."""
+    last_params: dict[str, Any] | None = None
+
+    @property
+    def last_said(self) -> dict[str, Any] | None:
+        """The last message as ``{code, params, message}``, or None when there is none."""
+        return said(self.last_message, self.last_code, self.last_params)
 
     @property
     def sent_before(self) -> SentBefore:
@@ -77,7 +95,11 @@ class JobView:
             "delivery_date": self.delivery_date,
             "time_window": self.time_window,
             "in_progress": self.leased,
+            "fulfillment_state": self.fulfillment_state,
+            "fulfillment_message": self.fulfillment_message,
             "history": self.history,
+            "last_code": self.last_code,
+            "last_params": self.last_params,
         }
 
 
@@ -108,16 +130,7 @@ class JobViews:
                 )
             ).all()
         view = _view_from_row(row._mapping)
-        view.history.extend(
-            {
-                "at": entry._mapping["at"].isoformat(),
-                "attempt": entry._mapping["attempt"],
-                "action": entry._mapping["action"],
-                "outcome": entry._mapping["outcome"],
-                "message": entry._mapping["message"],
-            }
-            for entry in history
-        )
+        view.history.extend(_history_entry(entry._mapping) for entry in history)
         return view
 
     async def find_job(self, installation_id: int, order_id: str) -> JobView | None:
@@ -283,7 +296,48 @@ def _view_from_row(row: RowMapping) -> JobView:
         last_attempt_at=row["last_attempt_at"],
         pushed_hash=row["pushed_hash"],
         pushed_at=row["pushed_at"],
+        fulfillment_state=row["fulfillment_state"],
+        fulfillment_message=row["fulfillment_message"],
+        **_coded(row["last_code"], row["last_params"], prefix="last_"),
     )
+
+
+def _history_entry(row: RowMapping) -> dict[str, Any]:
+    return {
+        "at": row["at"].isoformat(),
+        "attempt": row["attempt"],
+        "action": row["action"],
+        "outcome": row["outcome"],
+        "message": row["message"],
+        **_coded(row["code"], row["params"], prefix=""),
+    }
+
+
+def _coded(code: str | None, params_text: str | None, *, prefix: str) -> dict[str, Any]:
+    """A stored message's code and parameters; both None for a row written before codes existed
+    (or one whose parameters cannot be read: its English text still can)."""
+    params: object = None
+    if code is not None and params_text is not None:
+        try:
+            params = parse_json(params_text)
+        except JsonUnusable:
+            params = None
+    if not isinstance(params, dict):
+        return {f"{prefix}code": None, f"{prefix}params": None}
+    return {f"{prefix}code": code, f"{prefix}params": params}
+
+
+def said(
+    english: str | None, code: str | None, params: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """A stored message as served to the pages: ``{code, params, message}``; an entry written
+    before codes existed has code None and its English text as ``message``; None when nothing
+    was written."""
+    if english is None and code is None:
+        return None
+    if code is None or params is None:
+        return {"code": None, "params": {}, "message": english or ""}
+    return {"code": code, "params": params, "message": english or ""}
 
 
 def _iso_date(value: date | None) -> str | None:

@@ -30,6 +30,7 @@ import os
 import socket
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,11 +39,12 @@ from typing import Any, TypeVar
 from saleor_gordon import metrics
 from saleor_gordon.catch_up.scan import reconcile_due_shops, reconciler_id
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.messages import Message, Param
 from saleor_gordon.errors import StoreUnavailable
 from saleor_gordon.jobs import lifecycle
 from saleor_gordon.jobs.attempt import Attempt, JobServices
 from saleor_gordon.jobs.lifecycle import Crashed, Outcome, Transition, WriteBackFailed
-from saleor_gordon.jobs.queue import ClaimedJob
+from saleor_gordon.jobs.queue import Claim, ClaimedJob
 from saleor_gordon.outbound import origin_of
 
 logger = logging.getLogger(__name__)
@@ -90,13 +92,29 @@ def _being_cancelled() -> bool:
 
 
 class AttemptStopped(Exception):
-    """The attempt's deadline passed (or was brought forward): ``why`` for its history."""
+    """The attempt's deadline passed (or was brought forward): ``message`` for its history."""
 
-    def __init__(self, why: str, short: str) -> None:
-        super().__init__(why)
-        self.why = why
+    def __init__(self, message: Message, short: Message) -> None:
+        super().__init__(str(message))
+        self.message = message
         self.short = short
-        """The same as a clause (what a failed write-back says)."""
+        """The same code, its English as a clause (what a failed write-back's sentence says)."""
+
+
+def deadline_passed(seconds: float) -> AttemptStopped:
+    """Why an attempt that ran out of time was stopped."""
+    return AttemptStopped(
+        Message.of(
+            "job.stopped_at_deadline",
+            f"The attempt was stopped: it did not finish within its deadline ({seconds:g} s).",
+            seconds=seconds,
+        ),
+        Message.of(
+            "job.stopped_at_deadline",
+            f"not done within the attempt's deadline of {seconds:g} s",
+            seconds=seconds,
+        ),
+    )
 
 
 class AttemptLimit:
@@ -108,10 +126,7 @@ class AttemptLimit:
         self.when = self.started + seconds
         self.destinations: set[str] = set()
         """The servers the attempt calls (its ``Attempt.destinations``, once it runs)."""
-        self.stop = AttemptStopped(
-            f"The attempt did not finish within its deadline ({seconds:g} s); it will be retried.",
-            f"not done within the attempt's deadline of {seconds:g} s",
-        )
+        self.stop = deadline_passed(seconds)
         self.cut_short = False
         """``cut`` brought the deadline forward."""
         self.stopped = False
@@ -150,25 +165,31 @@ async def run_attempt(
 
     The attempt acts, the transition table decides, the attempt writes that decision to the order,
     and if the write failed the table decides again with that outcome. An attempt stopped by its
-    deadline (``limit``; by default ``ATTEMPT_DEADLINE_SECONDS`` from now) is an ``Unavailable``
-    outcome (``Attempt.stopped``), or a failed write-back once Gordon's part was done.
+    deadline (``limit``; by default ``ATTEMPT_DEADLINE_SECONDS`` from now) is what
+    ``Attempt.stopped`` says (an ``Unavailable``, or a failed fulfillment once Gordon has the
+    order; the order's status is written by the next attempt), or a failed write-back.
     """
     attempt = Attempt(services, job)
     if limit is None:
         limit = AttemptLimit(services.runtime.settings.attempt_deadline)
     limit.destinations = attempt.destinations
     outcome: lifecycle.AttemptOutcome
+    written: Outcome | None = None
     try:
         outcome = await limit.run(attempt.act())
     except AttemptStopped as stopped:
-        outcome = attempt.stopped(stopped.why)
+        # Out of time: no write-back either; the next attempt writes the order's status.
+        outcome = attempt.stopped(stopped.message)
+        act_stopped = True
+    else:
+        act_stopped = False
     random = services.random()
     done = _transition(services, job, outcome, now=attempt.now, random=random)
-    written: Outcome | None
-    try:
-        written = await limit.run(attempt.write_back(outcome, done))
-    except AttemptStopped as stopped:
-        written = WriteBackFailed(outcome, stopped.short)
+    if not act_stopped:
+        try:
+            written = await limit.run(attempt.write_back(outcome, done))
+        except AttemptStopped as stopped:
+            written = WriteBackFailed(outcome, stopped.short)
     if written is not None:
         done = _transition(services, job, written, now=attempt.now, random=random)
     if done.status is JobStatus.RETRYING:
@@ -240,12 +261,24 @@ class FairShare:
         return slow[self.share :]
 
     def stop_reason(self) -> AttemptStopped:
+        params: dict[str, Param] = {
+            "seconds": self.slow_after,
+            "share": self.share,
+            "workers": self.workers,
+        }
         return AttemptStopped(
-            f"The attempt was stopped: it waited over {self.slow_after:g} s for servers that are "
-            f"slow, and slow servers may hold at most {self.share} of this process's "
-            f"{self.workers} workers, so that other shops' orders keep flowing; it will be "
-            "retried.",
-            "stopped to give the worker back: its servers are slow",
+            Message.of(
+                "job.stopped_for_other_shops",
+                f"The attempt was stopped: it waited over {self.slow_after:g} s for servers that "
+                f"are slow, and slow servers may hold at most {self.share} of this process's "
+                f"{self.workers} workers, so that other shops' orders keep flowing.",
+                **params,
+            ),
+            Message.of(
+                "job.stopped_for_other_shops",
+                "stopped to give the worker back: its servers are slow",
+                **params,
+            ),
         )
 
     def claims_skip(self, running: Iterable[_Running], *, now: float) -> frozenset[str]:
@@ -262,13 +295,28 @@ def calls_any(urls: Iterable[str | None], servers: frozenset[str]) -> bool:
 
 
 class WorkerPool:
-    """``concurrency`` worker tasks over one ``JobServices``."""
+    """``concurrency`` worker tasks over one ``JobServices``.
+
+    A worker that finds nothing to claim waits until it is woken: a job became due (``wake``),
+    a claim of another worker found a job (more may be due), or the pool's poll (every
+    ``SALEOR_GORDON_WORKER_POLL_SECONDS``: retries that come due, other processes' writes) wakes
+    one of them. One worker per wake, not all: with many workers and many webhooks, waking all of
+    them made most of their claims find nothing, each one a database transaction.
+    """
 
     def __init__(self, services: JobServices, *, concurrency: int) -> None:
         self.services = services
         self.concurrency = concurrency
         self.stopping = asyncio.Event()
-        self._wake = asyncio.Event()
+        self._idle_workers: deque[asyncio.Future[None]] = deque()
+        """One future per idle worker, the longest idle first; a wake resolves one."""
+        self._missed = False
+        """A wake found no idle worker since the last claim began: a claim that began before it
+        may not have seen its job, so a worker claims again before waiting."""
+        self._saturated: frozenset[int] = frozenset()
+        """Installations whose due jobs wait for one of their leases to end (the last claim's
+        ``Claim.saturated``): a new job of theirs is left to the worker that ends a lease, which
+        claims again at once."""
         prefix = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._worker_ids = [f"{prefix}:{index}" for index in range(concurrency)]
         settings = services.runtime.settings
@@ -276,19 +324,35 @@ class WorkerPool:
         self._running: set[_Running] = set()
         """The attempts in flight (a job whose lease this pool lost may briefly run twice here)."""
         self._check_fair_share = asyncio.Event()
+        """Set when the fair share may need a slow attempt stopped (an attempt became slow, work
+        was queued, the poll)."""
 
-    def wake(self) -> None:
-        """Look for due jobs now instead of at the next poll (new work was queued)."""
-        self._wake.set()
+    def wake(self, installation_id: int | None = None) -> None:
+        """A job (of ``installation_id``, if known) became due: one idle worker looks for it now
+        instead of at the next poll, unless the installation's share of workers is busy."""
         self._check_fair_share.set()  # the new work may be waiting behind slow attempts
+        if installation_id is not None and installation_id in self._saturated:
+            return
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        while self._idle_workers:
+            idle = self._idle_workers.popleft()
+            if not idle.done():
+                idle.set_result(None)
+                return
+        self._missed = True
 
     def stop(self) -> None:
         """Stop claiming; jobs in flight finish."""
         if not self.stopping.is_set():
             logger.info("worker.stopping")
         self.stopping.set()
-        self._wake.set()
         self._check_fair_share.set()
+        while self._idle_workers:
+            idle = self._idle_workers.popleft()
+            if not idle.done():
+                idle.set_result(None)
 
     async def run(self) -> None:
         """Run until ``stop()``; returns once every in-flight job is recorded."""
@@ -296,6 +360,7 @@ class WorkerPool:
             return
         logger.info("worker.started concurrency=%s", self.concurrency)
         tasks = [asyncio.create_task(self._work(worker_id)) for worker_id in self._worker_ids]
+        tasks.append(asyncio.create_task(self._poll_periodically()))
         tasks.append(asyncio.create_task(self._prune_periodically()))
         tasks.append(asyncio.create_task(self._keep_fair_share()))
         if self.services.runtime.settings.reconcile_interval_seconds > 0:
@@ -312,12 +377,19 @@ class WorkerPool:
 
     async def _work(self, worker_id: str) -> None:
         while not self.stopping.is_set():
-            # Cleared before claiming: a wake() or stop() during the claim ends the idle wait.
-            self._wake.clear()
             try:
-                job = await self._claim(worker_id)
-                if job is not None:
-                    await self._run_claimed(job)
+                # Cleared as the claim begins: a wake during the claim that finds no idle
+                # worker makes this one claim again instead of waiting.
+                self._missed = False
+                claim = await self._claim(worker_id)
+                self._saturated = claim.saturated
+                if claim.job is not None:
+                    self._wake_one()  # more may be due: one more worker looks
+                    await self._run_claimed(claim.job)
+                    # Its lease ended: the installation has a free worker again.
+                    self._saturated -= {claim.job.installation_id}
+                    continue
+                if self._missed:
                     continue
             except StoreUnavailable as exc:
                 _reraise_a_cancellation()
@@ -327,21 +399,21 @@ class WorkerPool:
                 logger.exception("worker.error worker_id=%s", worker_id)
             await self._idle()
 
-    async def _claim(self, worker_id: str) -> ClaimedJob | None:
+    async def _claim(self, worker_id: str) -> Claim:
         """The next job, skipping the shops of slow servers while slow attempts hold their share;
         a slow shop's job when nobody else has one due (the idle worker has nothing else to do)."""
         settings = self.services.runtime.settings
         skip = await self._installations_to_skip()
         while True:
-            job = await self.services.runtime.queue.claim_next_job(
+            claim = await self.services.runtime.queue.claim(
                 worker_id=worker_id,
                 now=self.services.runtime.clock(),
                 lease_seconds=settings.lease_seconds,
                 per_installation_limit=settings.shop_concurrency_limit,
                 skip_installations=skip,
             )
-            if job is not None or not skip:
-                return job
+            if claim.job is not None or not skip:
+                return claim
             skip = frozenset()
 
     async def _installations_to_skip(self) -> frozenset[int]:
@@ -359,12 +431,8 @@ class WorkerPool:
     async def _keep_fair_share(self) -> None:
         """Whenever an attempt becomes slow or work is queued (and every poll meanwhile): if slow
         attempts hold more than their share while another shop's job is due, stop the newest."""
-        runtime = self.services.runtime
         while not self.stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._check_fair_share.wait(), timeout=runtime.settings.worker_poll_seconds
-                )
+            await self._check_fair_share.wait()
             self._check_fair_share.clear()
             if self.stopping.is_set():
                 return
@@ -393,10 +461,27 @@ class WorkerPool:
             item.limit.cut(self.fair_share.stop_reason())
 
     async def _idle(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(
-                self._wake.wait(), timeout=self.services.runtime.settings.worker_poll_seconds
-            )
+        """Wait until woken (``wake``, another worker's claim, the poll, ``stop``)."""
+        if self.stopping.is_set():
+            return
+        idle = asyncio.get_running_loop().create_future()
+        self._idle_workers.append(idle)
+        try:
+            await idle
+        finally:
+            if not idle.done():  # cancelled: no wake may go to a worker that is gone
+                idle.cancel()
+
+    async def _poll_periodically(self) -> None:
+        """Every poll interval, wake one idle worker (jobs that came due by the clock, retries,
+        or by another process's writes have nobody else to wake a worker here) and look at the
+        fair share (work another process queued may wait behind slow attempts here)."""
+        poll = self.services.runtime.settings.worker_poll_seconds
+        while not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), timeout=poll)
+            self._wake_one()
+            self._check_fair_share.set()
 
     async def _run_claimed(self, job: ClaimedJob) -> None:
         limit = AttemptLimit(self.services.runtime.settings.attempt_deadline)

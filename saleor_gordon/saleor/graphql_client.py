@@ -14,7 +14,7 @@ The token is sent per request in ``Authorization`` and never appears in messages
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,9 +31,17 @@ from gql.transport.exceptions import (
     TransportServerError,
 )
 from gql.transport.httpx import HTTPXAsyncTransport
-from graphql import DocumentNode, parse
+from graphql import DocumentNode, parse, print_ast
 
 from saleor_gordon import metrics
+from saleor_gordon.core.fulfillment import LineToFulfil
+from saleor_gordon.core.fulfillment_outcomes import (
+    Accepted,
+    AnswerUnreadable,
+    Refused,
+    read_fulfil_answer,
+    read_tracking_answer,
+)
 from saleor_gordon.core.outcomes import parse_retry_after
 from saleor_gordon.errors import (
     SaleorError,
@@ -264,6 +272,45 @@ class SaleorClient:
             "DeleteOrderPrivateMetadata", "deletePrivateMetadata", order_id, {"keys": list(keys)}
         )
 
+    # -- fulfillments (core/fulfillment.py decides; refusals are answers, not exceptions) ----
+
+    async def fulfill_order(
+        self,
+        order_id: str,
+        lines: Sequence[LineToFulfil],
+        *,
+        tracking_number: str,
+        notify_customer: bool,
+    ) -> Accepted | Refused:
+        """``orderFulfill``: the lines from their warehouses with the tracking number; never
+        beyond the stock (``allowStockToBeExceeded`` false).
+
+        Returns Saleor's answer: the fulfillments created and the order after it, or its
+        refusal (e.g. ``Refusal.NOT_ENOUGH_STOCK``) with the lines and warehouse concerned.
+        """
+        fulfil_input = {
+            "lines": [line.as_input() for line in lines],
+            "trackingNumber": tracking_number,
+            "notifyCustomer": notify_customer,
+            "allowStockToBeExceeded": False,
+        }
+        data = await self._execute("FulfillOrder", {"order": order_id, "input": fulfil_input})
+        return _read_answer(read_fulfil_answer, "orderFulfill", data)
+
+    async def update_fulfillment_tracking(
+        self, fulfillment_id: str, *, tracking_number: str, notify_customer: bool
+    ) -> Accepted | Refused:
+        """``orderFulfillmentUpdateTracking``: replaces whatever the fulfillment has (Saleor
+        does not check), so call it only for a fulfillment just read without a tracking number.
+
+        Returns the fulfillment and the order after it, or Saleor's refusal.
+        """
+        tracking_input = {"trackingNumber": tracking_number, "notifyCustomer": notify_customer}
+        data = await self._execute(
+            "UpdateFulfillmentTracking", {"id": fulfillment_id, "input": tracking_input}
+        )
+        return _read_answer(read_tracking_answer, "orderFulfillmentUpdateTracking", data)
+
     async def _mutate(
         self, operation: str, field: str, order_id: str, variables: dict[str, Any]
     ) -> None:
@@ -276,7 +323,7 @@ class SaleorClient:
     async def _execute(
         self, operation: str, variables: dict[str, Any], *, probe_on_denied: bool = True
     ) -> dict[str, Any]:
-        request = GraphQLRequest(_document(operation), variable_values=variables)
+        request = _Request(operation, variables)
         # One gql Client per call: a shared one keeps a single session and is not safe to use
         # from concurrent tasks. Both objects are cheap; the httpx connection pool is shared.
         client = Client(transport=_Transport(self._url, self._http), execute_timeout=None)
@@ -373,6 +420,27 @@ def _document(operation: str) -> DocumentNode:
     return parse(load_document(operation))
 
 
+@cache
+def _printed(operation: str) -> str:
+    """The operation's document as the text sent, printed once (gql prints it per request)."""
+    return print_ast(_document(operation))
+
+
+class _Request(GraphQLRequest):
+    """A request of one of the app's operations, its document printed once per process."""
+
+    def __init__(self, operation: str, variables: dict[str, Any]) -> None:
+        super().__init__(_document(operation), variable_values=variables)
+        self._query = _printed(operation)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"query": self._query}
+        if self.variable_values:
+            payload["variables"] = self.variable_values
+        return payload
+
+
 def _status_error(status: int | None, where: str, *, retry_after: float | None = None) -> Exception:
     if status == httpx.codes.UNAUTHORIZED:
         return SaleorTokenRevoked()
@@ -422,6 +490,17 @@ def _created_within(order: Mapping[str, Any], since: datetime, until: datetime) 
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return since <= moment <= until
+
+
+def _read_answer(
+    read: Callable[[object], Accepted | Refused], field: str, data: Mapping[str, Any]
+) -> Accepted | Refused:
+    try:
+        return read(data.get(field))
+    except AnswerUnreadable as exc:
+        raise SaleorGraphQLError(
+            f"Saleor answered {field} in a form the app cannot read: {exc}."
+        ) from exc
 
 
 def _input(items: Mapping[str, str]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from saleor_gordon.errors import StoreUnavailable
 
@@ -118,10 +119,28 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = {"saleor_gordon_read_only": True}
+"""Execution options of a connection whose transaction only reads
+(``await connection.execution_options(**READ_ONLY)`` before its first statement): on SQLite it
+begins deferred, so it neither takes nor waits for the write lock (WAL readers never wait)."""
+
+
+@contextlib.asynccontextmanager
+async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for a transaction that only reads (``READ_ONLY``)."""
+    async with engine.connect() as connection:
+        await connection.execution_options(**READ_ONLY)
+        yield connection
+
+
 def _begin_immediate(connection: Connection) -> None:
     # Take the write lock when the transaction starts, so concurrent writers wait for each other
     # (busy_timeout) instead of failing with "database is locked" when upgrading a read lock.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A transaction that only reads (READ_ONLY) needs no lock.
+    if connection.get_execution_options().get("saleor_gordon_read_only"):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def alembic_config() -> Config:

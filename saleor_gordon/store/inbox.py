@@ -35,7 +35,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from saleor_gordon.core.order_events import OrderEvent
-from saleor_gordon.errors import InstallationGone
+from saleor_gordon.errors import InstallationGone, StoreUnavailable
 from saleor_gordon.jobs.queue import (
     ORDER_JOB_COLUMNS,
     UPSERT_JOBS_VALUES,
@@ -238,7 +238,7 @@ class EventInbox:
         engine: AsyncEngine,
         *,
         writer: SqliteWriter | None = None,
-        wake_workers: Callable[[], None] | None = None,
+        wake_workers: Callable[[int | None], None] | None = None,
     ) -> None:
         self.engine = engine
         self._wake_workers = wake_workers
@@ -275,7 +275,7 @@ class EventInbox:
         # event stays in its group and is committed anyway (``_settle`` skips a cancelled answer).
         result = await answer
         if result.job_id is not None and self._wake_workers is not None:
-            self._wake_workers()  # the job is due and committed
+            self._wake_workers(received.installation_id)  # the job is due and committed
         return result
 
     async def __aenter__(self) -> EventInbox:
@@ -355,8 +355,13 @@ class EventInbox:
                             await connection.execution_options(isolation_level="AUTOCOMMIT")
                     while self._waiting or await self._more_events_soon():
                         group = _take_group(self._waiting)
-                        await self._commit_group(group, connection)
+                        database_failed = await self._commit_group(group, connection)
                         group = []
+                        if database_failed and connection is not None:
+                            # The connection may be gone (a database restart): never use it
+                            # again (see _commit_group); the next events get a new one.
+                            await connection.invalidate()
+                            break
         except BaseException as exc:  # cancelled with the loop: fail, never strand, the waiting
             for waiting in [*group, *self._waiting]:
                 _settle(waiting, exc)
@@ -372,24 +377,39 @@ class EventInbox:
 
     async def _commit_group(
         self, group: list[_Waiting], connection: AsyncConnection | None
-    ) -> None:
+    ) -> bool:
+        """Commit ``group`` and answer each of its events; True when the database failed
+        (``StoreUnavailable``: its events are answered so, and may be delivered again)."""
         try:
             results = await self._commit(group, connection)
         except Exception as exc:
+            if _lost(connection):
+                # SQLAlchemy would reconnect it on next use without the writer's AUTOCOMMIT:
+                # events run on it would be answered and never committed. Refuse them all
+                # (Saleor delivers them again); the writer takes a new connection.
+                for waiting in group:
+                    _settle(waiting, exc)
+                return True
             if len(group) == 1:
                 _settle(group[0], exc)
-                return
+                return isinstance(exc, StoreUnavailable)
             logger.warning(
                 "inbox.group_failed events=%s error=%s: committing them one by one",
                 len(group),
                 type(exc).__name__,
             )
-            for waiting in group:  # find the event that failed; the others still commit
-                await self._commit_group([waiting], connection)
-            return
+            database_failed = False
+            for index, waiting in enumerate(group):  # the event that failed; the others commit
+                database_failed |= await self._commit_group([waiting], connection)
+                if _lost(connection):
+                    for rest in group[index + 1 :]:
+                        _settle(rest, StoreUnavailable("The database connection was lost."))
+                    return True
+            return database_failed
         self.committed_groups += 1
         for waiting, result in zip(group, results, strict=True):
             _settle(waiting, result)
+        return False
 
     async def _commit(
         self, group: Sequence[_Waiting], connection: AsyncConnection | None
@@ -426,6 +446,11 @@ class EventInbox:
                 )
             )
             return len(rows.all())
+
+
+def _lost(connection: AsyncConnection | None) -> bool:
+    """Whether SQLAlchemy found ``connection``'s database connection gone (it invalidates it)."""
+    return connection is not None and connection.invalidated
 
 
 def _settle(waiting: _Waiting, outcome: InboxResult | BaseException) -> None:

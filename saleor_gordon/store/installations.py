@@ -15,6 +15,7 @@ from saleor_gordon.core.shop_config import ShopConfig, parse_shop_config, with_s
 from saleor_gordon.errors import SecretsError
 from saleor_gordon.jobs.queue import JobQueue
 from saleor_gordon.secret_box import SecretBox
+from saleor_gordon.store.database import reading
 from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.tables import installations
 
@@ -120,7 +121,7 @@ class InstallationStore:
         self._cache.entries.pop(saleor_api_url, None)
 
     async def get_installation(self, saleor_api_url: str) -> Installation | None:
-        async with map_database_errors(), self._engine.connect() as connection:
+        async with map_database_errors(), reading(self._engine) as connection:
             row = (
                 await connection.execute(
                     select(installations).where(installations.c.saleor_api_url == saleor_api_url)
@@ -146,7 +147,7 @@ class InstallationStore:
             if cached is not None and time.monotonic() - cached[0] <= max_age:
                 return cached[1]
         read_at, changes = time.monotonic(), cache.changes
-        async with map_database_errors(), self._engine.connect() as connection:
+        async with map_database_errors(), reading(self._engine) as connection:
             row = (
                 await connection.execute(
                     select(installations.c.id, installations.c.app_id, installations.c.jwks).where(
@@ -171,7 +172,7 @@ class InstallationStore:
 
     async def list_saleor_api_urls(self) -> list[str]:
         """Every installation's Saleor API URL, without decrypting anything."""
-        async with map_database_errors(), self._engine.connect() as connection:
+        async with map_database_errors(), reading(self._engine) as connection:
             rows = (
                 await connection.execute(
                     select(installations.c.saleor_api_url).order_by(installations.c.id)
@@ -228,7 +229,7 @@ class InstallationStore:
         return SecretRotation(rotated=rotated, already_current=current)
 
     async def get_installation_by_id(self, installation_id: int) -> Installation | None:
-        async with map_database_errors(), self._engine.connect() as connection:
+        async with map_database_errors(), reading(self._engine) as connection:
             row = (
                 await connection.execute(
                     select(installations).where(installations.c.id == installation_id)
@@ -237,7 +238,7 @@ class InstallationStore:
         return None if row is None else self._from_row(row._mapping)
 
     async def list_installations(self) -> list[Installation]:
-        async with map_database_errors(), self._engine.connect() as connection:
+        async with map_database_errors(), reading(self._engine) as connection:
             rows = (
                 await connection.execute(select(installations).order_by(installations.c.id))
             ).all()
@@ -314,7 +315,7 @@ class InstallationStore:
         Unvalidated, so that a configuration which no longer validates (after an upgrade) can
         still be shown and corrected. None before the shop configured the app.
         """
-        async with map_database_errors(), self._engine.connect() as connection:
+        async with map_database_errors(), reading(self._engine) as connection:
             row = (
                 await connection.execute(
                     select(installations.c.config, installations.c.gordon_secret_encrypted).where(

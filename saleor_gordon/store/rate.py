@@ -5,7 +5,10 @@ secret), so an installation that names another shop's client id without its secr
 schedule of its own and cannot spend that account's requests. Each request takes the account's
 next free slot with one atomic upsert (a GCRA schedule kept in a row), then sleeps until the slot
 comes; it is the ``gordon.rate_limit.RequestPacer`` of production. Several worker processes
-therefore share one rate, as ``SALEOR_GORDON_GORDON_REQUESTS_PER_SECOND`` promises.
+therefore share one rate, as ``SALEOR_GORDON_GORDON_REQUESTS_PER_SECOND`` promises. The requests
+of one process that ask while an upsert for their account is under way are given their slots
+together by the next one (``n`` consecutive slots in one transaction, the same schedule), so
+that concurrent workers do not queue for the database's write lock once per request.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Awaitable, Callable, Hashable
+from typing import Any
 
-from sqlalchemy import case
+from sqlalchemy import Float, bindparam, case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -40,6 +44,10 @@ class DatabaseRateLimiter:
         self._interval = 1.0 / requests_per_second  # seconds between requests
         self._clock = clock
         self._sleep = sleep
+        self._upsert = _take_slots(engine.dialect.name)
+        self._waiting: dict[str, list[asyncio.Future[float]]] = {}
+        """Per account, the requests waiting for the next upsert (each gets one slot's time)."""
+        self._reserving: dict[str, asyncio.Task[None]] = {}
 
     async def acquire(self, key: Hashable) -> None:
         """Wait until a request for the account ``key`` may be sent."""
@@ -50,16 +58,63 @@ class DatabaseRateLimiter:
     async def reserve(self, key: Hashable) -> float:
         """Take the account's next slot; return the seconds to wait for it."""
         account = _account_id(key)
+        slot: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(account, []).append(slot)
+        loop = asyncio.get_running_loop()
+        reserving = self._reserving.get(account)
+        if reserving is None or reserving.done() or reserving.get_loop() is not loop:
+            task = loop.create_task(self._reserve_waiting(account))
+            self._reserving[account] = task
+            task.add_done_callback(lambda done: self._forget(account, done))
+        at = await slot
+        return max(at - self._clock(), 0.0)
+
+    async def _reserve_waiting(self, account: str) -> None:
+        """Give every request waiting for ``account`` its slot, one upsert per group."""
+        while waiting := self._waiting.pop(account, []):
+            try:
+                first = await self._take(account, len(waiting))
+            except asyncio.CancelledError:
+                for slot in [*waiting, *self._waiting.pop(account, [])]:
+                    slot.cancel()
+                raise
+            except Exception as exc:  # StoreUnavailable: each request's caller decides
+                for slot in waiting:
+                    if not slot.done():
+                        slot.set_exception(exc)
+                continue
+            for index, slot in enumerate(waiting):
+                if not slot.done():  # a caller that went away leaves its slot unused
+                    slot.set_result(first + index * self._interval)
+
+    def _forget(self, account: str, task: asyncio.Task[None]) -> None:
+        if self._reserving.get(account) is task:
+            del self._reserving[account]
+
+    async def _take(self, account: str, count: int) -> float:
+        """Take ``count`` consecutive slots of ``account``; the time of the first."""
         now = self._clock()
-        insert = postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
-        row = insert(gordon_rate).values(account=account, next_slot=now + self._interval)
-        due = case((gordon_rate.c.next_slot > now, gordon_rate.c.next_slot), else_=now)
-        upsert = row.on_conflict_do_update(
-            index_elements=["account"], set_={"next_slot": due + self._interval}
-        ).returning(gordon_rate.c.next_slot)
+        span = count * self._interval
         async with map_database_errors(), self._engine.begin() as connection:
-            next_slot: float = (await connection.execute(upsert)).scalar_one()
-        return max(next_slot - self._interval - now, 0.0)
+            next_slot: float = (
+                await connection.execute(
+                    self._upsert, {"account": account, "now": now, "span": span}
+                )
+            ).scalar_one()
+        return next_slot - span
+
+
+def _take_slots(dialect_name: str) -> Any:
+    """The upsert that takes ``:span`` seconds of an account's schedule from ``:now`` on (or
+    from its next free slot, if later) and returns the account's next free slot after them."""
+    now: Any = bindparam("now", type_=Float)
+    span: Any = bindparam("span", type_=Float)
+    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    row = insert(gordon_rate).values(account=bindparam("account"), next_slot=now + span)
+    due = case((gordon_rate.c.next_slot > now, gordon_rate.c.next_slot), else_=now)
+    return row.on_conflict_do_update(
+        index_elements=["account"], set_={"next_slot": due + span}
+    ).returning(gordon_rate.c.next_slot)
 
 
 def _account_id(key: Hashable) -> str:

@@ -135,6 +135,10 @@ sync_jobs = Table(
     Column("last_action", String(32), nullable=True),
     Column("last_outcome", String(32), nullable=True),
     Column("last_message", Text, nullable=True),
+    # last_message as a code and its parameters (core/messages.py; JSON); NULL: written before
+    # codes existed, last_message is then all there is.
+    Column("last_code", String(64), nullable=True),
+    Column("last_params", Text, nullable=True),
     Column("external_ref", String(255), nullable=True),
     Column("tracking_id", String(64), nullable=True),
     # Hash of the Gordon content last accepted by Gordon; NULL = not in Gordon (or withdrawn).
@@ -145,6 +149,10 @@ sync_jobs = Table(
     Column("withdrawn_at", UTCDateTime, nullable=True),
     # Its time-window, shown in the Dashboard with the date.
     Column("pushed_time_window", String(32), nullable=True),
+    # Where the order's fulfillment stands (core/fulfillment.py FulfillmentState) and why; NULL:
+    # the app has not looked at its fulfillments yet.
+    Column("fulfillment_state", String(32), nullable=True),
+    Column("fulfillment_message", Text, nullable=True),
     Column("run_now", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -153,6 +161,25 @@ sync_jobs = Table(
 Index("ix_sync_jobs_due", sync_jobs.c.next_attempt_at)
 Index("ix_sync_jobs_status", sync_jobs.c.status)
 Index("ix_sync_jobs_installation_updated", sync_jobs.c.installation_id, sync_jobs.c.updated_at)
+# A claim's two look-ups per installation (jobs/queue.py): its first due job, in the claim's
+# order, and the leases it holds. Both hold only the rows they are for (due, leased), so neither
+# reads the backlog of settled jobs, and the first due job is the first entry of the range.
+Index(
+    "ix_sync_jobs_claim",
+    sync_jobs.c.installation_id,
+    sync_jobs.c.run_now.desc(),
+    sync_jobs.c.next_attempt_at,
+    sync_jobs.c.id,
+    sqlite_where=sync_jobs.c.next_attempt_at.is_not(None),
+    postgresql_where=sync_jobs.c.next_attempt_at.is_not(None),
+)
+Index(
+    "ix_sync_jobs_leased",
+    sync_jobs.c.installation_id,
+    sync_jobs.c.lease_expires_at,
+    sqlite_where=sync_jobs.c.lease_expires_at.is_not(None),
+    postgresql_where=sync_jobs.c.lease_expires_at.is_not(None),
+)
 
 job_history = Table(
     "job_history",
@@ -163,8 +190,12 @@ job_history = Table(
     Column("attempt", Integer, nullable=False),
     Column("action", String(32), nullable=False),
     Column("outcome", String(32), nullable=False),
-    # Human message; never customer data (names, addresses, phones, emails).
+    # Human message in English; never customer data (names, addresses, phones, emails).
     Column("message", Text, nullable=True),
+    # The message as a code and its parameters (core/messages.py; JSON), which the Dashboard words
+    # in the staff user's language; NULL in entries written before codes existed.
+    Column("code", String(64), nullable=True),
+    Column("params", Text, nullable=True),
 )
 Index("ix_job_history_job", job_history.c.job_id, job_history.c.at)
 

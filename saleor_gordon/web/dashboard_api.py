@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from saleor_gordon.core.fulfillment import tracking_link
 from saleor_gordon.core.gordon_order import ITEM_TYPES
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.shop_config import TRIGGER_EVENTS, DeliveryDays, parse_delivery_days
@@ -31,7 +32,7 @@ from saleor_gordon.errors import (
     ShopConfigInvalid,
 )
 from saleor_gordon.jobs.lifecycle import RETRYABLE_STATUSES
-from saleor_gordon.jobs.views import JobView
+from saleor_gordon.jobs.views import JobView, said
 from saleor_gordon.json_text import parse_json_object
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import failure_summary
@@ -169,12 +170,24 @@ class ShopOptionsOut(_Model):
     shipping_methods_note: str | None
 
 
+class MessageOut(_Model):
+    code: str | None = Field(
+        description="core.messages code the page words in its language; null: written before "
+        "codes existed, show `message`"
+    )
+    params: dict[str, Any] = Field(
+        description="The code's parameters; a parameter may itself be a message {code, params, "
+        "message} or a list"
+    )
+    message: str = Field(description="In English (logs, the command line, older readers)")
+
+
 class HistoryOut(_Model):
     at: str
     attempt: int
     action: str
     outcome: str
-    message: str | None
+    message: MessageOut | None
 
 
 class JobOut(_Model):
@@ -187,7 +200,7 @@ class JobOut(_Model):
     last_attempt_at: datetime | None
     last_action: str | None
     last_outcome: str | None
-    last_message: str | None
+    last_message: MessageOut | None
     external_ref: str | None
     tracking_id: str | None
     delivery_date: str | None
@@ -195,6 +208,14 @@ class JobOut(_Model):
     events_seen: list[str]
     in_progress: bool
     retryable: bool = Field(description="Retry (or Send to Gordon) can change something now")
+    tracking_url: str | None = Field(
+        default=None, description="The tracking link (the shop's tracking_url), if it has one"
+    )
+    fulfillment_state: str | None = Field(
+        default=None,
+        description="Where the order's fulfillment stands (core.fulfillment.FulfillmentState)",
+    )
+    fulfillment_message: str | None = Field(default=None, description="Why, in English")
     created_at: datetime
     updated_at: datetime
     history: list[HistoryOut]
@@ -321,11 +342,35 @@ def _saleor_errors() -> Iterator[None]:
         ) from exc
 
 
-def _job_out(job: JobView) -> JobOut:
+def _job_out(job: JobView, link_format: str) -> JobOut:
     data = job.to_dict()
     data.pop("saleor_api_url")  # the shop is the caller's own
+    data.pop("last_code")
+    data.pop("last_params")
+    data["last_message"] = job.last_said
+    data["history"] = [
+        {
+            "at": entry["at"],
+            "attempt": entry["attempt"],
+            "action": entry["action"],
+            "outcome": entry["outcome"],
+            "message": said(entry["message"], entry["code"], entry["params"]),
+        }
+        for entry in job.history
+    ]
     data["retryable"] = job.status in RETRYABLE_STATUSES
+    data["tracking_url"] = tracking_link(job.tracking_id or "", link_format)
     return JobOut.model_validate(data)
+
+
+async def _link_format(runtime: Runtime, installation_id: int) -> str:
+    """The shop's tracking link format (``tracking_url``); empty when it has none (or no
+    configuration that validates: the pages say so elsewhere)."""
+    try:
+        config = await runtime.installations.get_config(installation_id)
+    except ShopConfigInvalid:
+        return ""
+    return config.tracking_url if config is not None else ""
 
 
 def _problem(problem: Problem) -> ProblemDetail:
@@ -482,8 +527,9 @@ async def list_jobs(
         installation_id=installation_id, status=status_value, search=search
     )
     counts = await runtime.jobs.count_by_status(installation_id=installation_id)
+    link_format = await _link_format(runtime, installation_id)
     return JobPage(
-        items=[_job_out(job) for job in jobs],
+        items=[_job_out(job, link_format) for job in jobs],
         total=total,
         page=page,
         page_size=page_size,
@@ -496,7 +542,7 @@ async def get_job(job_id: JobId, user: Reader, runtime: AppRuntime) -> JobOut:
     job = await runtime.jobs.get_job(job_id, installation_id=user.installation.id)
     if job is None:
         raise _job_not_found(job_id)
-    return _job_out(job)
+    return _job_out(job, await _link_format(runtime, user.installation.id))
 
 
 @router.post("/jobs/{job_id}/retry", response_model=RetryOut)
@@ -522,7 +568,7 @@ async def retry_job(job_id: JobId, user: Reader, runtime: AppRuntime) -> RetryOu
     return RetryOut(
         queued=1,
         message="The order is queued and will be sent again now.",
-        job=_job_out(job) if job else None,
+        job=_job_out(job, await _link_format(runtime, installation_id)) if job else None,
     )
 
 
@@ -542,7 +588,10 @@ async def retry_failed(user: Reader, runtime: AppRuntime) -> RetryOut:
 @router.get("/order", response_model=OrderStatusOut)
 async def order_status(user: Reader, order_id: OrderId, runtime: AppRuntime) -> OrderStatusOut:
     job = await runtime.jobs.find_job(user.installation.id, order_id)
-    return OrderStatusOut(order_id=order_id, job=_job_out(job) if job else None)
+    if job is None:
+        return OrderStatusOut(order_id=order_id, job=None)
+    link_format = await _link_format(runtime, user.installation.id)
+    return OrderStatusOut(order_id=order_id, job=_job_out(job, link_format))
 
 
 @router.get("/order/send-preview", response_model=SendPreviewOut)

@@ -20,6 +20,11 @@ import holidays
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from saleor_gordon.core.fulfillment import (
+    SAMPLE_TRACKING_ID,
+    TRACKING_ID_PLACEHOLDER,
+    TRACKING_MODES,
+)
 from saleor_gordon.core.gordon_order import ITEM_TYPES
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.shop_config import TRIGGER_EVENTS, DeliveryDays, ShopConfig
@@ -54,6 +59,9 @@ class Knowledge(_Model):
     retryable_statuses: list[str] = Field(description="Statuses where Retry can change something")
     trigger_events: list[str]
     item_types: list[str]
+    tracking_modes: list[str] = Field(description="tracking_on_fulfillment's choices")
+    sample_tracking_id: str = Field(description="A tracking ID as Gordon gives them (previews)")
+    tracking_id_placeholder: str = Field(description="What tracking_url replaces by the ID")
     environments: list[Environment]
     defaults: dict[str, Any] = Field(
         description="A new configuration's values (credentials and rules empty)"
@@ -79,11 +87,17 @@ def knowledge() -> Knowledge:
         retryable_statuses=[status.value for status in JobStatus if status in RETRYABLE_STATUSES],
         trigger_events=list(TRIGGER_EVENTS),
         item_types=list(ITEM_TYPES),
+        tracking_modes=list(TRACKING_MODES),
+        sample_tracking_id=SAMPLE_TRACKING_ID,
+        tracking_id_placeholder=TRACKING_ID_PLACEHOLDER,
         environments=[Environment(**environment) for environment in GORDON_ENVIRONMENTS],
         defaults={
             "gordon": {"base_url": GORDON_ENVIRONMENTS[0]["base_url"]},
             "trigger_events": list(ShopConfig.model_fields["trigger_events"].default),
             "external_ref_prefix": ShopConfig.model_fields["external_ref_prefix"].default,
+            "tracking_on_fulfillment": ShopConfig.model_fields["tracking_on_fulfillment"].default,
+            "notify_customer": ShopConfig.model_fields["notify_customer"].default,
+            "tracking_url": ShopConfig.model_fields["tracking_url"].default,
             "delivery_days": {
                 "timezone": days.timezone,
                 "cutoff": days.cutoff,

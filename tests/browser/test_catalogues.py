@@ -18,9 +18,16 @@ from typing import Any, get_args
 import pytest
 
 import saleor_gordon
+from saleor_gordon.core.fulfillment import TRACKING_MODES, FulfillmentState
 from saleor_gordon.core.gordon_order import ITEM_TYPES
 from saleor_gordon.core.job_status import JobStatus
-from saleor_gordon.core.messages import CONFIG_PROBLEMS, CONNECTION_RESULTS
+from saleor_gordon.core.messages import (
+    CONFIG_PROBLEMS,
+    CONNECTION_RESULTS,
+    JOB_MESSAGES,
+    MESSAGE_CODES,
+    SKIP_REASONS,
+)
 from saleor_gordon.core.shop_config import TRIGGER_EVENTS
 from saleor_gordon.shop_actions import SendAction
 from saleor_gordon.web.dashboard_auth import MANAGE_APPS, MANAGE_ORDERS
@@ -102,6 +109,7 @@ def server_keys() -> dict[str, set[str]]:
     keys: dict[str, set[str]] = {}
     keys.update({code: set(params) for code, params in CONFIG_PROBLEMS.items()})
     keys.update({code: set(params) for code, params in CONNECTION_RESULTS.items()})
+    keys.update({code: set(params) for code, params in MESSAGE_CODES.items()})
     for code in dashboard_refusal_codes() | APP_WIDE_CODES:
         keys[f"error.{code}"] = REFUSAL_PARAMS.get(code, set())
     keys.update({f"status.{status.value}": set() for status in JobStatus})
@@ -115,7 +123,11 @@ def server_keys() -> dict[str, set[str]]:
 def page_families() -> dict[str, set[str]]:
     """Keys a page builds from server data, with the parameters it offers (a message may use
     fewer: "Nothing to send." needs no order number)."""
-    return {f"send.headline_{action}": {"number"} for action in get_args(SendAction)}
+    return {
+        **{f"send.headline_{action}": {"number"} for action in get_args(SendAction)},
+        **{f"fulfillment.{state.value}": set() for state in FulfillmentState},
+        **{f"tracking_mode.{mode}": set() for mode in TRACKING_MODES},
+    }
 
 
 def test_the_catalogues_are_the_four_locales_the_pages_offer() -> None:
@@ -164,6 +176,16 @@ def test_every_code_the_server_sends_is_worded_with_its_parameters() -> None:
     }
 
     assert (missing, wrong) == ([], {})
+
+
+def test_the_job_messages_are_exactly_the_registrys_codes() -> None:
+    """The history's and the job's messages: every code the server can write (one registry,
+    ``core.messages.MESSAGE_CODES``) is worded in every locale with its parameters (above), and no
+    ``job.``/``skip.`` key is left over from a code the server no longer writes."""
+    assert MESSAGE_CODES == {**JOB_MESSAGES, **SKIP_REASONS}
+    for locale in LOCALES:
+        worded = {key for key in catalogue(locale) if key.startswith(("job.", "skip."))}
+        assert sorted(worded ^ set(MESSAGE_CODES)) == [], locale
 
 
 def test_every_key_is_used() -> None:

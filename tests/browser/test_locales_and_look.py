@@ -126,7 +126,10 @@ async def own_words(frame: Frame) -> str:
 
 async def assert_no_internal_identifiers(frame: Frame) -> None:
     text = await own_words(frame)
-    assert INTERNAL.findall(text.replace("gordon.type", "")) == [], text
+    # Words the shop owner types themselves: a product's gordon.type metadata, and the place of
+    # the tracking ID in the tracking link's format.
+    typed = text.replace("gordon.type", "").replace("{tracking_id}", "")
+    assert INTERNAL.findall(typed) == [], text
 
 
 async def look(

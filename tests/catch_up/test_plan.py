@@ -86,3 +86,31 @@ def test_an_order_with_problems_is_queued_so_that_its_job_shows_them() -> None:
     plan = _plan(PAID, None, Untranslatable((problem,)))
 
     assert plan == ScanPlan("enqueue", "Trigger met; its problems will be shown on the job.")
+
+
+@pytest.mark.parametrize(
+    ("job", "expected"),
+    [
+        (
+            _job(JobStatus.SYNCED, in_gordon=True),
+            ScanPlan("enqueue", "In Gordon; its fulfillment needs Gordon's tracking number."),
+        ),
+        # its own job retries the fulfilment, or a person looks: reconcile leaves those alone
+        (_job(JobStatus.RETRYING, in_gordon=True), ScanPlan("skip", "Already in Gordon.")),
+        (_job(JobStatus.FAILED, in_gordon=True), ScanPlan("skip", "Already in Gordon.")),
+        (_job(JobStatus.SYNCED), ScanPlan("skip", "Already in Gordon.")),
+    ],
+)
+def test_an_order_in_gordon_whose_fulfillment_lacks_the_tracking_number_is_queued(
+    job: KnownJob, expected: ScanPlan
+) -> None:
+    decision = decide_sync(
+        state=PAID,
+        translation=translated_at_now(),
+        triggers=("ORDER_FULLY_PAID",),
+        events_seen=job.events_seen,
+        pushed_hash=None,
+    )
+
+    assert plan_order(decision, job, fulfillment_due=True) == expected
+    assert plan_order(decision, job) == ScanPlan("skip", "Already in Gordon.")

@@ -11,6 +11,7 @@ import pytest
 
 from saleor_gordon.cli import main
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.messages import Message
 from saleor_gordon.core.order_events import OrderEvent
 from saleor_gordon.jobs.lifecycle import Episode, Transition
 from saleor_gordon.jobs.queue import JobQueue
@@ -24,6 +25,14 @@ SHOP_A = "https://a.example.com/graphql/"
 SHOP_B = "https://b.example.com/graphql/"
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LONG = "Gordon refused the order: " + "x" * 100
+
+
+def _message(number: str) -> Message:
+    if number == "101":
+        return Message.of("job.gordon_refused", LONG, gordon_message=LONG)
+    if number == "102":
+        return Message.of("job.pushed", "pushed", ref=number, tracking_id="T")
+    return Message.of("job.gordon_refused", "gave up", gordon_message="gave up")
 
 
 async def _seed(url: str, *, revoke_b: bool = False) -> dict[str, int]:
@@ -66,7 +75,7 @@ async def _seed(url: str, *, revoke_b: bool = False) -> dict[str, int]:
                     episode=Episode.ENDS,
                     action="push",
                     outcome="rejected" if failed else "accepted",
-                    message=LONG if number == "101" else ("gave up" if failed else "pushed"),
+                    message=_message(number),
                 )
                 assert await jobs.finish_job(claimed, result, now=at)
             if revoke_b and shop == SHOP_B:
@@ -165,7 +174,11 @@ def test_show_prints_the_job_and_its_history(
     assert (shown["id"], shown["status"], shown["last_message"]) == (
         seeded["102"],
         "synced",
-        "pushed",
+        "pushed",  # English on the command line; the code beside it for scripts
+    )
+    assert (shown["last_code"], shown["last_params"]) == (
+        "job.pushed",
+        {"ref": "102", "tracking_id": "T"},
     )
     assert [(h["attempt"], h["action"], h["outcome"]) for h in shown["history"]] == [
         (1, "push", "accepted")

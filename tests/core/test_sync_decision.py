@@ -95,10 +95,11 @@ def test_changed_content_of_a_pushed_order_is_pushed_even_without_trigger() -> N
 def test_cancelled_pushed_order_is_withdrawn() -> None:
     expired = OrderState("EXPIRED", None, False)
 
-    assert _decide(CANCELLED, pushed_hash="h", known_ref="45") == Withdraw(
-        "45", "the order is canceled in Saleor"
-    )
-    assert isinstance(_decide(expired, pushed_hash="h", known_ref="45"), Withdraw)
+    cancelled = _decide(CANCELLED, pushed_hash="h", known_ref="45")
+    assert cancelled == Withdraw("45", "CANCELED")
+    assert isinstance(cancelled, Withdraw)
+    assert cancelled.reason == "the order is canceled in Saleor"
+    assert _decide(expired, pushed_hash="h", known_ref="45") == Withdraw("45", "EXPIRED")
 
 
 def test_cancelled_order_whose_push_may_have_arrived_is_withdrawn() -> None:
@@ -108,8 +109,8 @@ def test_cancelled_order_whose_push_may_have_arrived_is_withdrawn() -> None:
     after_attempt = _decide(CANCELLED, known_ref="45")
     after_trigger = _decide(CANCELLED, events_seen=frozenset({"ORDER_FULLY_PAID"}))
 
-    assert after_attempt == Withdraw("45", "the order is canceled in Saleor")
-    assert after_trigger == Withdraw(ref, "the order is canceled in Saleor")
+    assert after_attempt == Withdraw("45", "CANCELED")
+    assert after_trigger == Withdraw(ref, "CANCELED")
 
 
 def test_cancelled_order_never_triggered_settles_as_cancelled() -> None:
@@ -164,6 +165,31 @@ def test_desired_metadata_of_a_synced_order() -> None:
         "gordon.synced_at": "2026-11-27T09:30:00+00:00",
     }
     assert plan.delete_private == (ERROR_KEY,)
+
+
+def test_the_tracking_link_is_public_for_storefronts() -> None:
+    link = "https://track.example.com/0Zj7YGCUr"
+
+    with_link = desired_metadata(
+        status=JobStatus.SYNCED,
+        tracking_id="0Zj7YGCUr",
+        tracking_url=link,
+        external_ref="45",
+        synced_at=None,
+        error=None,
+    )
+    without = desired_metadata(
+        status=JobStatus.SYNCED,
+        tracking_id="0Zj7YGCUr",
+        external_ref="45",
+        synced_at=None,
+        error=None,
+    )
+
+    assert with_link is not None
+    assert without is not None
+    assert with_link.public == {TRACKING_ID_KEY: "0Zj7YGCUr", "gordon.tracking_url": link}
+    assert without.public == {TRACKING_ID_KEY: "0Zj7YGCUr"}
 
 
 def test_skipped_orders_are_left_alone() -> None:

@@ -67,9 +67,14 @@ async def test_paid_order_is_created_in_gordon_and_tracking_written_back(bench: 
     assert result.status is JobStatus.SYNCED
     assert (result.action, result.outcome) == ("push", "accepted")
     assert result.message == f"Gordon accepted order {number} (tracking ID {tracking_id})."
+    assert (result.message.code, result.message.params) == (
+        "job.pushed",
+        {"ref": number, "tracking_id": tracking_id},
+    )
     assert result.next_attempt_at is None
     assert result.settled
     assert history(result) == [("push", "accepted"), ("write_back", "written")]
+    assert [entry.message.code for entry in result.history] == ["job.pushed", "job.written_back"]
     assert result.history[1].message == (
         "metadata gordon.tracking_id, gordon.status, gordon.external_ref, gordon.synced_at"
     )
@@ -157,6 +162,10 @@ async def test_push_refused_by_gordon_needs_attention_and_pins_no_reference(benc
     assert result.status is JobStatus.NEEDS_ATTENTION
     assert (result.action, result.outcome) == ("push", "rejected")
     assert result.message == "Gordon refused: Unable to find deliverygroup"
+    assert (result.message.code, result.message.params) == (
+        "job.gordon_refused",
+        {"gordon_message": "Unable to find deliverygroup"},  # Gordon's words, shown as they are
+    )
     assert result.gordon is None
     assert result.next_attempt_at is None
     assert bench.metadata(order).get("gordon.tracking_id") is None
@@ -187,6 +196,20 @@ async def test_gordon_unavailable_retries_with_backoff_keeping_the_reference(ben
     assert result.message == UNAVAILABLE_503
     assert result.gordon == RefRecorded(order["number"])  # the PUT may have arrived
     assert result.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
+    # The history's entry says when the next attempt is planned, beside why.
+    [entry, _written] = result.history
+    assert entry.message == UNAVAILABLE_503
+    assert entry.message.code == "job.retrying"
+    assert entry.message.params == {
+        "cause": result.message,
+        "retry_at": result.next_attempt_at.isoformat(),
+    }
+    assert (result.message.code, dict(result.message.params)) == (
+        "job.gordon_unavailable",
+        {
+            "detail": "Gordon answered HTTP 503: Service Unavailable (injected by the Gordon sandbox)"
+        },
+    )
     assert not result.settled
     assert bench.private_metadata(order) == {
         "gordon.status": "retrying",

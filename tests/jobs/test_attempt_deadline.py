@@ -108,14 +108,27 @@ async def test_an_attempt_past_its_deadline_is_retrying_as_unanswered(
     job = await bench.job(order)
     assert (job.attempts, job.external_ref) == (1, order["number"])
     assert job.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
-    stopped = (
-        f"The attempt did not finish within its deadline ({DEADLINE:g} s); it will be retried."
-    )
+    stopped = f"The attempt was stopped: it did not finish within its deadline ({DEADLINE:g} s)."
     assert [(e["action"], e["outcome"], e["message"]) for e in job.history] == [
         ("push", NO_ANSWER, NO_ANSWER_MESSAGE),
         ("push", "stopped", stopped),
     ]
+    assert [(e["code"], e["params"]) for e in job.history] == [
+        ("job.no_answer", {}),
+        (
+            "job.retrying",
+            {
+                "cause": {
+                    "code": "job.stopped_at_deadline",
+                    "params": {"seconds": DEADLINE},
+                    "message": stopped,
+                },
+                "retry_at": job.next_attempt_at.isoformat(),
+            },
+        ),
+    ]
     assert (job.last_action, job.last_outcome, job.last_message) == ("push", "stopped", stopped)
+    assert (job.last_code, job.last_params) == ("job.stopped_at_deadline", {"seconds": DEADLINE})
     assert [r.getMessage() for r in logged(logs, "job.stopped")] == [
         f"job.stopped job_id={job.id} order_number={order['number']} reason=deadline"
     ]
@@ -158,8 +171,69 @@ async def test_a_write_back_past_the_deadline_keeps_what_gordon_accepted(
         ("push", "accepted"),
         ("write_back", "failed"),
     ]
-    assert job.history[1]["message"] == f"not done within the attempt's deadline of {DEADLINE:g} s"
+    written = job.history[1]
+    assert (written["code"], written["params"], written["message"]) == (
+        "job.stopped_at_deadline",
+        {"seconds": DEADLINE},
+        f"not done within the attempt's deadline of {DEADLINE:g} s",
+    )
+    assert job.last_code == "job.write_back_failed"
     assert job.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
+
+
+async def test_a_fulfillment_past_the_deadline_keeps_what_gordon_accepted(
+    bench: Bench, outbound: Callable[..., tuple[OutboundTransport, Holding]]
+) -> None:
+    # given a shop whose orders the app fulfils, and a Saleor that does not answer the fulfil
+    await bench.configure(tracking_on_fulfillment="fulfill")
+    _, holding = outbound(lambda request: graphql_operation(request) == "FulfillOrder")
+    order = bench.paid_order()
+    async with running(bench, attempt_deadline_seconds=DEADLINE) as pool:
+        await bench.event(order)
+        pool.wake()
+        await holding.entered.wait()
+
+        # when the deadline passes during the fulfillment step
+        await retrying(bench, order)
+
+    # then Gordon's acceptance is recorded and the fulfillment is what is retried; the order's
+    # status is written by the next attempt (the attempt's time was up)
+    job = await bench.job(order)
+    accepted = bench.gordon.state.orders[order["number"]]
+    assert (job.tracking_id, job.external_ref) == (accepted.tracking_id, order["number"])
+    assert job.pushed_hash is not None
+    assert [(e["action"], e["outcome"]) for e in job.history] == [
+        ("push", "accepted"),
+        ("fulfill", "failed"),
+    ]
+    stopped = f"The attempt was stopped: it did not finish within its deadline ({DEADLINE:g} s)."
+    assert job.history[1]["params"] == {
+        "cause": {
+            "code": "job.fulfillment_problem",
+            "params": {
+                "detail": {
+                    "code": "job.stopped_at_deadline",
+                    "params": {"seconds": DEADLINE},
+                    "message": stopped,
+                }
+            },
+            "message": stopped,
+        },
+        "retry_at": job.next_attempt_at.isoformat(),
+    }
+    assert (job.fulfillment_state, job.last_code) == ("to_do", "job.fulfillment_failed")
+    assert "UpdateOrderMetadata" not in bench.mutations()
+    assert job.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
+
+    # when Saleor answers again, the next attempt fulfils the order without pushing it again
+    holding.released.set()
+    bench.clock.advance(FIRST_DELAY)
+    async with running(bench, attempt_deadline_seconds=DEADLINE) as pool:
+        pool.wake()
+        await until(lambda: _status(bench, order, JobStatus.SYNCED), "the job recorded as synced")
+    job = await bench.job(order)
+    assert job.fulfillment_state == "done"
+    assert [call[0] for call in bench.gordon_calls()] == ["PUT", "POST"]
 
 
 async def _status(bench: Bench, order: dict[str, object], status: JobStatus) -> bool:

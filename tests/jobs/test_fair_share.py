@@ -8,16 +8,21 @@ tests/outbound/test_fair_share_process.py.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.shop_config import parse_shop_config
-from saleor_gordon.jobs.queue import JobQueue
+from saleor_gordon.jobs.queue import Claim, JobQueue
 from saleor_gordon.jobs.worker import AttemptLimit, FairShare, _Running, calls_any
 from saleor_gordon.outbound import origin_of
 from saleor_gordon.secret_box import SecretBox
+from saleor_gordon.store.database import create_engine, migrate
 from saleor_gordon.store.installations import InstallationStore
+from saleor_gordon.store.tables import sync_jobs
 from tests.conftest import TEST_SECRET_KEY
 from tests.jobs.test_queue import LEASE, _event, _install
 from tests.support.shop import shop_config
@@ -60,6 +65,80 @@ async def test_the_claim_skips_the_shops_it_is_told_to(migrated_engine: AsyncEng
     assert await claim(frozenset({slow})) is None
     # and without the skip, the slow shop's job is claimed
     assert await claim(frozenset()) == slow
+
+
+async def test_a_skipped_shop_is_not_saturated_and_has_due_job_answers_as_the_claim_would(
+    migrated_engine: AsyncEngine,
+) -> None:
+    # given a slow shop with two due jobs and a quick shop with one, one lease per shop
+    jobs = JobQueue(migrated_engine)
+    slow = await _install(migrated_engine, "https://slow.example.com/graphql/")
+    quick = await _install(migrated_engine, "https://quick.example.com/graphql/")
+    await _event(migrated_engine, slow, "gid://slow/1")
+    await _event(migrated_engine, slow, "gid://slow/2")
+    await _event(migrated_engine, quick, "gid://quick/1")
+    skip = frozenset({slow})
+
+    async def due(skip: frozenset[int]) -> bool:
+        return await jobs.has_due_job(now=NOW, per_installation_limit=1, skip_installations=skip)
+
+    async def claim(worker_id: str, skip: frozenset[int]) -> Claim:
+        return await jobs.claim(
+            worker_id=worker_id,
+            now=NOW,
+            lease_seconds=LEASE,
+            per_installation_limit=1,
+            skip_installations=skip,
+        )
+
+    # then another shop's job is due, and asking leased nothing
+    assert await due(skip) is True
+    assert await due(skip) is True
+    # when the claim skips the slow shop: the quick shop's job, and the slow shop (under its
+    # share) is not named as waiting for its leases
+    first = await claim("w1", skip)
+    assert first.job is not None
+    assert (first.job.installation_id, first.saturated) == (quick, frozenset())
+    # then nothing else is due but the skipped shop's
+    assert await due(skip) is False
+    assert await due(frozenset()) is True
+    assert await claim("w2", skip) == Claim(None, frozenset())
+    # and without the skip the slow shop's job is claimed; at its share it is saturated, skipped
+    # or not
+    second = await claim("w3", frozenset())
+    assert second.job is not None
+    assert second.job.installation_id == slow
+    assert await due(frozenset()) is False
+    assert await claim("w4", skip) == Claim(None, frozenset({slow}))
+
+
+async def test_a_claim_that_skips_every_due_shop_does_not_wait_for_the_write_lock(
+    tmp_path: Path,
+) -> None:
+    """SQLite: the read-first look applies the skip too, so a claim that may take nothing but
+    skipped shops' jobs neither takes nor waits for the write lock (here held by another
+    connection for as long as the claim may take)."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'jobs.db'}")
+    await migrate(engine)
+    try:
+        slow = await _install(engine, "https://slow.example.com/graphql/")
+        await _event(engine, slow, "gid://slow/1")
+        jobs = JobQueue(engine)
+        async with engine.connect() as writer:
+            await writer.execute(update(sync_jobs).where(sync_jobs.c.id < 0).values(attempts=0))
+            async with asyncio.timeout(5):
+                claim = await jobs.claim(
+                    worker_id="w",
+                    now=NOW,
+                    lease_seconds=LEASE,
+                    per_installation_limit=1,
+                    skip_installations=frozenset({slow}),
+                )
+            await writer.rollback()
+    finally:
+        await engine.dispose()
+
+    assert claim == Claim(None, frozenset())
 
 
 async def test_url_variants_of_a_slow_server_are_all_skipped(migrated_engine: AsyncEngine) -> None:
@@ -112,11 +191,14 @@ async def test_slow_attempts_beyond_half_the_workers_are_stopped_newest_first() 
     assert share.to_stop(running) == [running[3]]
     running[3].limit.cut(share.stop_reason())
     assert share.to_stop(running) == []
-    assert running[3].limit.stop.why == (
-        "The attempt was stopped: it waited over 5 s for servers that are slow, and slow servers "
-        "may hold at most 2 of this process's 4 workers, so that other shops' orders keep "
-        "flowing; it will be retried."
-    )
+    stopped = running[3].limit.stop.message
+    assert stopped.to_json() == {
+        "code": "job.stopped_for_other_shops",
+        "params": {"seconds": 5.0, "share": 2, "workers": 4},
+        "message": "The attempt was stopped: it waited over 5 s for servers that are slow, and "
+        "slow servers may hold at most 2 of this process's 4 workers, so that other shops' "
+        "orders keep flowing.",
+    }
 
     # fewer slow attempts than the share: the claims skip nothing
     running[1].slow = running[3].slow = False

@@ -15,7 +15,7 @@ from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.jobs.lifecycle import Episode, Transition
 from saleor_gordon.jobs.queue import LEASE_TAKEN_OVER, JobQueue, lease_takeover_message
 from saleor_gordon.jobs.views import JobViews
-from tests.jobs.test_queue import LEASE, NOW, _claim, _event, _install
+from tests.jobs.test_queue import GORDON_DOWN, LEASE, NOW, _claim, _event, _install
 
 
 async def _history(engine: AsyncEngine, job_id: int) -> list[tuple[str, int, str, str, str | None]]:
@@ -66,7 +66,7 @@ async def test_a_lease_given_back_is_no_takeover(migrated_engine: AsyncEngine) -
         episode=Episode.GOES_ON,
         action="push",
         outcome="retryable",
-        message="Gordon is unavailable.",
+        message=GORDON_DOWN,
     )
     assert await jobs.finish_job(first, retry, now=NOW)
 

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.messages import Message
 from saleor_gordon.core.retry import RetryPolicy
 from saleor_gordon.jobs.lifecycle import (
     SETTLED_STATUSES,
@@ -19,6 +20,10 @@ from saleor_gordon.jobs.lifecycle import (
     Crashed,
     Due,
     Episode,
+    Fulfilled,
+    FulfillmentFailed,
+    FulfillmentRecord,
+    FulfillmentRefused,
     GordonCopy,
     HistoryEntry,
     JobState,
@@ -75,6 +80,27 @@ REVOKED_TEXT = "Saleor no longer accepts the app token."
 WRITE_FAILED = " Writing the status to the order failed (Saleor is down)."
 
 PUSHED = Pushed(COPY, PUSHED_TEXT)
+UNCHANGED_OUTCOME = NothingToDo(JobStatus.SYNCED, Step("check", "settled"), UNCHANGED_TEXT)
+LINK = "https://track.example.com/0Zj7YGCUr"
+FULFILLED_TEXT = Message.of(
+    "job.fulfilled_in_saleor",
+    f"Fulfilled the order in Saleor with tracking number {LINK}.",
+    tracking_number=LINK,
+)
+ON_FULFILLMENT = FulfillmentRecord(
+    "done", "Gordon's tracking number is on the order's fulfillment."
+)
+AWAITING = FulfillmentRecord(
+    "awaiting_fulfillment",
+    "Gordon's tracking number is added to the order's fulfillment once it is fulfilled in Saleor.",
+)
+NO_STOCK = FulfillmentRecord(
+    "blocked", "Saleor has not enough stock of Juice in Main warehouse to fulfil the order."
+)
+SALEOR_FULFIL_DOWN = FulfillmentRecord("to_do", "Fulfilling in Saleor failed: Saleor is down.")
+FULFIL_REFUSED = FulfillmentRecord(
+    "blocked", "Saleor refused to fulfil the order (GRAPHQL_ERROR: bad input)."
+)
 REFUSED = NeedsPerson(Step("push", "rejected"), REFUSED_TEXT)
 GORDON_DOWN = Unavailable(Step("push", "retryable"), GORDON_DOWN_TEXT, sent_ref="45")
 
@@ -134,6 +160,19 @@ OUTCOMES: dict[str, tuple[tuple[int, datetime], Outcome]] = {
         FRESH,
         WriteBackFailed(PUSHED, "Saleor is down", token_revoked=True),
     ),
+    "fulfilled": (FRESH, Fulfilled(PUSHED, ON_FULFILLMENT, (FULFILLED_TEXT,))),
+    "fulfillment_unchanged": (FRESH, Fulfilled(UNCHANGED_OUTCOME, AWAITING)),
+    "fulfillment_failed": (FRESH, FulfillmentFailed(PUSHED, NO_STOCK)),
+    "fulfillment_failed_retry_after": (
+        FRESH,
+        FulfillmentFailed(UNCHANGED_OUTCOME, SALEOR_FULFIL_DOWN, retry_after=120.0),
+    ),
+    "fulfillment_failed_spent": (SPENT, FulfillmentFailed(UNCHANGED_OUTCOME, NO_STOCK)),
+    "fulfillment_failed_revoked": (
+        FRESH,
+        FulfillmentFailed(PUSHED, SALEOR_FULFIL_DOWN, token_revoked=True),
+    ),
+    "fulfillment_refused": (FRESH, FulfillmentRefused(PUSHED, FULFIL_REFUSED)),
 }
 
 
@@ -388,6 +427,96 @@ WRITE_BACK_WAITS_FOR_REINSTALL = Transition(
     gordon=PushRecorded(COPY, NOW),
 )
 
+FULFILLED = Transition(
+    status=JobStatus.SYNCED,
+    next_attempt_at=None,
+    episode=Episode.ENDS,
+    action="push",
+    outcome="accepted",
+    message=PUSHED_TEXT,
+    history=(_entry("push", "accepted", PUSHED_TEXT), _entry("fulfill", "done", FULFILLED_TEXT)),
+    gordon=PushRecorded(COPY, NOW),
+    fulfillment=ON_FULFILLMENT,
+)
+FULFILLMENT_UNCHANGED = Transition(
+    status=JobStatus.SYNCED,
+    next_attempt_at=None,
+    episode=Episode.ENDS,
+    action="check",
+    outcome="settled",
+    message=UNCHANGED_TEXT,
+    history=(_entry("check", "settled", UNCHANGED_TEXT),),
+    fulfillment=AWAITING,
+)
+FULFILLMENT_RETRYING = Transition(
+    status=JobStatus.RETRYING,
+    next_attempt_at=RETRY_AT,
+    episode=Episode.GOES_ON,
+    action="fulfill",
+    outcome="failed",
+    message=f"{PUSHED_TEXT} {NO_STOCK.message}",
+    history=(
+        _entry("push", "accepted", PUSHED_TEXT),
+        _entry("fulfill", "failed", NO_STOCK.message),
+    ),
+    gordon=PushRecorded(COPY, NOW),
+    fulfillment=NO_STOCK,
+)
+FULFILLMENT_RETRYING_AFTER_ITS_WISH = Transition(
+    status=JobStatus.RETRYING,
+    next_attempt_at=NOW + timedelta(seconds=120),
+    episode=Episode.GOES_ON,
+    action="fulfill",
+    outcome="failed",
+    message=f"{UNCHANGED_TEXT} {SALEOR_FULFIL_DOWN.message}",
+    history=(
+        _entry("check", "settled", UNCHANGED_TEXT),
+        _entry("fulfill", "failed", SALEOR_FULFIL_DOWN.message),
+    ),
+    fulfillment=SALEOR_FULFIL_DOWN,
+)
+FULFILLMENT_GAVE_UP = Transition(
+    status=JobStatus.FAILED,
+    next_attempt_at=None,
+    episode=Episode.ENDS,
+    action="fulfill",
+    outcome="gave_up",
+    message=f"{UNCHANGED_TEXT} {NO_STOCK.message} {GAVE_UP}",
+    history=(
+        _entry("check", "settled", UNCHANGED_TEXT),
+        _entry("fulfill", "failed", NO_STOCK.message),
+    ),
+    fulfillment=NO_STOCK,
+)
+FULFILLMENT_WAITS_FOR_REINSTALL = Transition(
+    status=JobStatus.RETRYING,
+    next_attempt_at=NOW,
+    episode=Episode.GOES_ON,
+    action="fulfill",
+    outcome="failed",
+    message=f"{PUSHED_TEXT} {SALEOR_FULFIL_DOWN.message}",
+    history=(
+        _entry("push", "accepted", PUSHED_TEXT),
+        _entry("fulfill", "failed", SALEOR_FULFIL_DOWN.message),
+    ),
+    gordon=PushRecorded(COPY, NOW),
+    fulfillment=SALEOR_FULFIL_DOWN,
+)
+FULFILLMENT_REFUSED = Transition(
+    status=JobStatus.NEEDS_ATTENTION,
+    next_attempt_at=None,
+    episode=Episode.ENDS,
+    action="fulfill",
+    outcome="refused",
+    message=f"{PUSHED_TEXT} {FULFIL_REFUSED.message}",
+    history=(
+        _entry("push", "accepted", PUSHED_TEXT),
+        _entry("fulfill", "refused", FULFIL_REFUSED.message),
+    ),
+    gordon=PushRecorded(COPY, NOW),
+    fulfillment=FULFIL_REFUSED,
+)
+
 P, R, S, N, F, C, K = (
     JobStatus.PENDING,
     JobStatus.RETRYING,
@@ -553,6 +682,23 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "write_back_failed_revoked", WRITE_BACK_WAITS_FOR_REINSTALL),
     (C, "write_back_failed_revoked", WRITE_BACK_WAITS_FOR_REINSTALL),
     (K, "write_back_failed_revoked", WRITE_BACK_WAITS_FOR_REINSTALL),
+    # The fulfillment step wraps Gordon's outcome; the job's status before plays no part.
+    *[(status, "fulfilled", FULFILLED) for status in (P, R, S, N, F, C, K)],
+    *[(status, "fulfillment_unchanged", FULFILLMENT_UNCHANGED) for status in (P, R, S, N, F, C, K)],
+    *[(status, "fulfillment_failed", FULFILLMENT_RETRYING) for status in (P, R, S, N, F, C, K)],
+    *[
+        (status, "fulfillment_failed_retry_after", FULFILLMENT_RETRYING_AFTER_ITS_WISH)
+        for status in (P, R, S, N, F, C, K)
+    ],
+    *[
+        (status, "fulfillment_failed_spent", FULFILLMENT_GAVE_UP)
+        for status in (P, R, S, N, F, C, K)
+    ],
+    *[
+        (status, "fulfillment_failed_revoked", FULFILLMENT_WAITS_FOR_REINSTALL)
+        for status in (P, R, S, N, F, C, K)
+    ],
+    *[(status, "fulfillment_refused", FULFILLMENT_REFUSED) for status in (P, R, S, N, F, C, K)],
 ]
 
 
@@ -596,6 +742,10 @@ def test_a_transition_is_settled_exactly_when_nothing_is_due() -> None:
         "written_back",
         "write_back_failed_spent",
         "write_back_failed_past_the_deadline",
+        "fulfilled",
+        "fulfillment_unchanged",
+        "fulfillment_failed_spent",
+        "fulfillment_refused",
     }
 
 

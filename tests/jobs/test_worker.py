@@ -512,3 +512,70 @@ async def test_a_cleanup_failing_during_the_cancel_does_not_swallow_it(
     await asyncio.wait({task}, timeout=10)
     assert task.cancelled()
     assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
+class CountedClaims:
+    """Counts a pool's claims (a spy on ``WorkerPool._claim``)."""
+
+    def __init__(self, pool: WorkerPool) -> None:
+        self.count = 0
+        claim = pool._claim
+
+        async def counted(worker_id: str) -> Any:
+            self.count += 1
+            return await claim(worker_id)
+
+        pool._claim = counted  # type: ignore[method-assign]
+
+
+async def test_a_wake_sends_one_idle_worker_not_all(bench: Bench) -> None:
+    """Every accepted webhook wakes the pool: with all idle workers woken, each webhook cost as
+    many claims as there were idle workers, nearly all of them finding nothing. One is woken; a
+    claim that finds a job wakes one more (more may be due)."""
+    order = bench.paid_order()
+    async with running(bench, concurrency=4) as pool:
+        claims = CountedClaims(pool)
+        await until(lambda: len(pool._idle_workers) == 4, "every worker idle")
+        claims.count = 0  # their first claims, at start
+        await bench.event(order)
+        pool.wake(bench.installation.id)
+        assert len(pool._idle_workers) == 3
+        await settled_as(bench, order, JobStatus.SYNCED)
+        await until(lambda: len(pool._idle_workers) == 4, "every worker idle again")
+
+    # the woken worker's claim, the one it woke (nothing left), the first one's after its job
+    assert claims.count == 3
+
+
+async def test_a_wake_for_a_shop_at_its_share_is_left_to_the_worker_that_ends_a_lease(
+    bench: Bench,
+) -> None:
+    gate = Gate()
+    bench.services.rate_limiter = gate
+    first, second, third = bench.paid_order(), bench.paid_order(), bench.paid_order()
+    async with running(bench, concurrency=2, shop_concurrency=1) as pool:
+        claims = CountedClaims(pool)
+        await until(lambda: len(pool._idle_workers) == 2, "both workers idle")
+        claims.count = 0  # their first claims, at start
+        await bench.event(first)
+        pool.wake(bench.installation.id)
+        await gate.entered.wait()
+        # the other worker, woken by the first claim, found nothing else due
+        await until(lambda: len(pool._idle_workers) == 1, "the other worker idle again")
+        # the next job of the shop wakes it: it finds the shop's one worker busy
+        await bench.event(second)
+        pool.wake(bench.installation.id)
+        await until(lambda: len(pool._idle_workers) == 1, "the other worker idle again")
+        assert claims.count == 3
+
+        # when another job of the shop comes while its one worker is still busy
+        await bench.event(third)
+        pool.wake(bench.installation.id)
+
+        # then nobody is woken for it; the busy worker takes the jobs once its own is done
+        assert len(pool._idle_workers) == 1
+        assert claims.count == 3
+        gate.released.set()
+        await settled_as(bench, second, JobStatus.SYNCED)
+        await settled_as(bench, third, JobStatus.SYNCED)
+    assert (await bench.job(first)).status == JobStatus.SYNCED.value

@@ -49,7 +49,7 @@ def test_manifest_events_and_permissions() -> None:
     assert "MANAGE_APPS" not in manifest["permissions"]  # type: ignore[operator]
     assert webhooks["gordon-orders"]["asyncEvents"] == [
         "ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_FULLY_PAID", "ORDER_UPDATED",
-        "ORDER_CANCELLED", "ORDER_EXPIRED", "ORDER_METADATA_UPDATED",
+        "ORDER_CANCELLED", "ORDER_EXPIRED", "ORDER_METADATA_UPDATED", "FULFILLMENT_CREATED",
     ]  # fmt: skip
     assert webhooks["gordon-app-deleted"]["asyncEvents"] == ["APP_DELETED"]
     assert all(w["isActive"] is True for w in webhooks.values())

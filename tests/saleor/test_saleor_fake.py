@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from saleor_gordon.saleor import headers as saleor_headers
 from saleor_gordon.saleor.manifest import build_manifest
@@ -22,52 +16,13 @@ from saleor_gordon.saleor.signature import (
     SignatureKeyUnknown,
     verify_webhook_signature,
 )
+from tests.saleor.conftest import Receiver
 from tests.support.fixtures import RunningSaleorFake
-from tests.support.loopback import serve_on_loopback
 from tests.support.saleor_fake import (
     SaleorFakeState,
     event_typename,
     rfc7638_thumbprint,
 )
-
-
-class Receiver:
-    """A stand-in app on loopback: serves a manifest, records every POST, answers ``statuses``."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, dict[str, str], bytes]] = []
-        self.statuses: list[int] = []
-        self.base_url = ""
-
-    def app(self) -> Starlette:
-        async def manifest(_request: Request) -> Response:
-            return JSONResponse(build_manifest(app_url=self.base_url, version="1"))
-
-        async def record(request: Request) -> Response:
-            self.requests.append((request.url.path, dict(request.headers), await request.body()))
-            return Response(status_code=self.statuses.pop(0) if self.statuses else 200)
-
-        return Starlette(
-            routes=[
-                Route("/api/manifest", manifest, methods=["GET"]),
-                Route("/api/{rest:path}", record, methods=["POST"]),
-            ]
-        )
-
-    async def wait_for(self, count: int) -> None:
-        for _ in range(500):
-            if len(self.requests) >= count:
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"expected {count} requests, got {len(self.requests)}")
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    with serve_on_loopback(receiver.app()) as base_url:
-        receiver.base_url = base_url
-        yield receiver
 
 
 def recorded_body(samples_dir: Path, name: str) -> dict[str, Any]:

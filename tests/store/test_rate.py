@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.store.rate import DatabaseRateLimiter
@@ -68,3 +72,48 @@ async def test_acquire_sleeps_for_the_slot(migrated_engine: AsyncEngine) -> None
         await limiter.acquire("account")
 
     assert slept == pytest.approx([0.25, 0.5])
+
+
+async def test_concurrent_requests_share_one_transaction_and_keep_the_schedule(
+    migrated_engine: AsyncEngine,
+) -> None:
+    """Workers asking at once took the database's write lock once per request; those that ask
+    while an upsert is under way now get their slots from the next one, spaced as before."""
+    clock = Clock()
+    limiter = DatabaseRateLimiter(migrated_engine, 2.0, clock=clock)
+    upserts: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "gordon_rate" in statement:
+            upserts.append(statement)
+
+    event.listen(migrated_engine.sync_engine, "before_cursor_execute", count)
+    try:
+        waits = await asyncio.gather(*(limiter.reserve("account") for _ in range(5)))
+    finally:
+        event.remove(migrated_engine.sync_engine, "before_cursor_execute", count)
+
+    assert sorted(waits) == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0])
+    assert len(upserts) == 1  # all five asked before the first upsert began
+
+
+async def test_a_failed_upsert_fails_its_requests_and_the_next_ones_go_on(
+    migrated_engine: AsyncEngine,
+) -> None:
+    clock = Clock()
+    limiter = DatabaseRateLimiter(migrated_engine, 1.0, clock=clock)
+    failing = [True]
+
+    def fail_once(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "gordon_rate" in statement and failing.pop() if failing else False:
+            raise RuntimeError("the database went away")
+
+    event.listen(migrated_engine.sync_engine, "before_cursor_execute", fail_once)
+    try:
+        with pytest.raises(Exception, match="the database went away"):
+            await limiter.reserve("account")
+        wait = await limiter.reserve("account")
+    finally:
+        event.remove(migrated_engine.sync_engine, "before_cursor_execute", fail_once)
+
+    assert wait == 0.0

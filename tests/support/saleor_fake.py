@@ -38,6 +38,7 @@ import random
 import secrets
 import ssl
 import string
+import threading
 import time
 import uuid
 from collections import Counter
@@ -58,6 +59,7 @@ from graphql import (
     ExecutionResult,
     FieldNode,
     GraphQLError,
+    GraphQLObjectType,
     GraphQLResolveInfo,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -113,6 +115,9 @@ subscription {
     ... on OrderExpired { order { id number status } }
     ... on OrderFulfilled { order { id number status } }
     ... on OrderMetadataUpdated { order { id number status } }
+    ... on FulfillmentCreated { order { id number status } fulfillment { id } notifyCustomer }
+    ... on FulfillmentApproved { order { id number status } fulfillment { id } notifyCustomer }
+    ... on FulfillmentTrackingNumberUpdated { order { id number status } fulfillment { id } }
     ... on AppDeleted { app { id name } }
   }
 }
@@ -220,6 +225,32 @@ class RecordedMutation:
 
 
 @dataclass(frozen=True)
+class PendingEvent:
+    """A webhook a request caused, sent once the response is out (Saleor: on commit)."""
+
+    event: str
+    order_id: str
+    fulfillment_id: str | None = None
+    notify_customer: bool | None = None
+    """``notifyCustomer`` of the fulfillment events that carry it."""
+
+
+@dataclass(frozen=True)
+class CustomerNotification:
+    """An e-mail Saleor would have its notification plugins send to the customer.
+
+    ``kind``: ``fulfillment_confirmation`` (a fulfillment was created or approved with
+    ``notifyCustomer``) or ``fulfillment_update`` (``fulfillmentUpdateTracking`` with
+    ``notifyCustomer``); ``tracking_number`` as the e-mail shows it.
+    """
+
+    kind: str
+    order_id: str
+    fulfillment_id: str
+    tracking_number: str
+
+
+@dataclass(frozen=True)
 class GraphQLFaults:
     """Seeded random faults of ``POST /graphql/`` (``SaleorFakeState.inject_graphql_faults``).
 
@@ -317,6 +348,28 @@ class SaleorFakeState:
     lost_answers: list[RecordedMutation] = field(default_factory=list)
     """Mutations executed whose answer was lost (``GraphQLFaults.lost_rate``)."""
     _next_number: int = 1000
+    # Fulfillments (``orderFulfill``, ``fulfillmentUpdateTracking``, ``fulfillmentApprove``):
+    stocks: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Stock quantity per (variant id, warehouse id). ``add_order`` raises a stock to what the
+    allocations on it hold (Saleor allocates only stock it has); ``set_stock`` changes it."""
+    fulfillment_auto_approve: bool = True
+    """Site setting ``fulfillmentAutoApprove`` (Saleor's default: on). Off: new fulfillments
+    wait for approval (``WAITING_FOR_APPROVAL``)."""
+    fulfillment_allow_unpaid: bool = True
+    """Site setting ``fulfillmentAllowUnpaid`` (Saleor's default: on)."""
+    staff_tokens: set[str] = field(default_factory=set, repr=False)
+    """Tokens of a staff user (all permissions), as the Dashboard sends them."""
+    notifications: list[CustomerNotification] = field(default_factory=list)
+    _next_fulfillment_pk: int = 10
+    _next_fulfillment_line_pk: int = 100
+    _next_allocation_pk: int = 100
+    held_operations: frozenset[str] = frozenset()
+    """GraphQL operations (by name) held once they arrived (``hold_operations``)."""
+    held: Counter[str] = field(default_factory=Counter)
+    """Held requests by operation: arrived while held (waiting, or since released)."""
+    abandoned: Counter[str] = field(default_factory=Counter)
+    """Held requests whose client gave up before the release: answered 504, never executed."""
+    _held_open: threading.Event = field(default_factory=threading.Event, repr=False)
     _fault_random: random.Random = field(default_factory=random.Random, repr=False)
     _background: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
 
@@ -358,7 +411,13 @@ class SaleorFakeState:
         self.tokens = dict.fromkeys(self.tokens, False)
 
     def accepts(self, token: str | None) -> bool:
-        return token is not None and self.tokens.get(token, False)
+        return token is not None and (self.tokens.get(token, False) or token in self.staff_tokens)
+
+    def issue_staff_token(self) -> str:
+        """A token of the staff user ``STAFF_USER`` (what the Dashboard calls the API with)."""
+        token = "staff-" + secrets.token_urlsafe(16)
+        self.staff_tokens.add(token)
+        return token
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -413,6 +472,30 @@ class SaleorFakeState:
         self.graphql_faults = faults
         self._fault_random = random.Random(faults.seed)
 
+    def hold_operations(self, *operations: str) -> None:
+        """Make requests of these GraphQL operations wait, once they arrived and before they are
+        executed, until ``release_operations()``. One whose client gives up meanwhile (a killed
+        worker) is answered 504 and never executed: it did not reach Saleor's resolvers. A test
+        can so act while the app's request is surely in flight."""
+        self._held_open.clear()
+        self.held_operations = frozenset(operations)
+
+    def release_operations(self) -> None:
+        self.held_operations = frozenset()
+        self._held_open.set()
+
+    async def _wait_if_held(self, request: Request, operation: str) -> bool:
+        """Hold ``operation`` while it is held; False when its client gave up meanwhile."""
+        if operation not in self.held_operations:
+            return True
+        self.held[operation] += 1
+        while not self._held_open.is_set():
+            if await request.is_disconnected():
+                self.abandoned[operation] += 1
+                return False
+            await asyncio.sleep(HANG_POLL_SECONDS)
+        return True
+
     def _next_graphql_fault(self, *, mutation: bool) -> str | None:
         faults = self.graphql_faults
         if not (faults.timeout_rate or faults.lost_rate):
@@ -457,7 +540,15 @@ class SaleorFakeState:
         stored = copy.deepcopy(dict(order)) if order is not None else self._fresh_order()
         stored.update(copy.deepcopy(fields))
         _fill_order_defaults(stored)
+        for line in stored.get("lines") or []:
+            for allocation in line["allocations"]:
+                if "id" not in allocation:
+                    self._next_allocation_pk += 1
+                    allocation["id"] = global_id("Allocation", str(self._next_allocation_pk))
         self.orders[stored["id"]] = stored
+        for variant_id, warehouse_id in _allocated_stocks(stored):
+            key = (variant_id, warehouse_id)
+            self.stocks[key] = max(self.stocks.get(key, 0), self.allocated(*key))
         return stored
 
     def order(self, order_id: str) -> dict[str, Any]:
@@ -469,6 +560,159 @@ class SaleorFakeState:
         stored.update(copy.deepcopy(fields))
         return stored
 
+    # -- stock and fulfillments --------------------------------------------------------------
+
+    def set_stock(self, variant_id: str, warehouse_id: str, quantity: int | None) -> None:
+        """Set a variant's stock quantity in a warehouse (None: the warehouse has no stock
+        record of it, as for a variant never stocked there)."""
+        if quantity is None:
+            self.stocks.pop((variant_id, warehouse_id), None)
+        else:
+            self.stocks[(variant_id, warehouse_id)] = quantity
+
+    def allocated(self, variant_id: str, warehouse_id: str) -> int:
+        """``Stock.quantity_allocated``: what every order's lines hold of this stock."""
+        return sum(
+            int(allocation.get("quantity") or 0)
+            for order in self.orders.values()
+            for line in order.get("lines") or []
+            if _variant_id(line) == variant_id
+            for allocation in line.get("allocations") or []
+            if (allocation.get("warehouse") or {}).get("id") == warehouse_id
+        )
+
+    def order_line(self, line_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """(order, line) of an order line id, live; None if no order has it."""
+        for order in self.orders.values():
+            for line in order.get("lines") or []:
+                if line.get("id") == line_id:
+                    return order, line
+        return None
+
+    def fulfillment(self, fulfillment_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """(order, fulfillment) of a fulfillment id, live; None if no order has it."""
+        for order in self.orders.values():
+            for fulfillment in order.get("fulfillments") or []:
+                if fulfillment.get("id") == fulfillment_id:
+                    return order, fulfillment
+        return None
+
+    async def staff_request(
+        self, http: httpx.AsyncClient, query: str, variables: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Execute ``query`` as the staff user of the Dashboard would, in process, and send the
+        webhooks it causes (issued by ``STAFF_USER``) through ``http``; the result's ``data``.
+
+        Raises ``AssertionError`` on a GraphQL error (a test's own mistake).
+        """
+        context = _Context(state=self, token=self.issue_staff_token())
+        document, errors = _checked_document(load_schema(), query)
+        if document is None or errors:
+            raise AssertionError(f"not a valid Saleor request: {errors}")
+        result = execute_sync(
+            load_schema(), document, variable_values=dict(variables or {}), context_value=context
+        )
+        if not isinstance(result, ExecutionResult) or result.errors:
+            raise AssertionError(f"Saleor answered with errors: {getattr(result, 'errors', None)}")
+        await _emit_pending(self, context.pending_events, principal=STAFF_USER, http=http)
+        return dict(result.data or {})
+
+    async def staff_fulfill(
+        self,
+        http: httpx.AsyncClient,
+        order_id: str,
+        *,
+        tracking_number: str | None = None,
+        notify_customer: bool = True,
+    ) -> dict[str, Any]:
+        """Fulfil every unfulfilled line from the warehouses it is allocated in, as a person does
+        on the Dashboard's fulfil page (``orderFulfill``); the mutation's payload (``errors`` of
+        a refusal included)."""
+        order = self.orders[order_id]
+        lines = []
+        for line in order.get("lines") or []:
+            to_fulfil = int(line["quantity"]) - int(line.get("quantityFulfilled") or 0)
+            stocks = []
+            for allocation in line.get("allocations") or []:
+                quantity = min(to_fulfil, int(allocation.get("quantity") or 0))
+                if quantity > 0:
+                    stocks.append(
+                        {"warehouse": allocation["warehouse"]["id"], "quantity": quantity}
+                    )
+                    to_fulfil -= quantity
+            if stocks:
+                lines.append({"orderLineId": line["id"], "stocks": stocks})
+        fulfil_input: dict[str, Any] = {"lines": lines, "notifyCustomer": notify_customer}
+        if tracking_number is not None:
+            fulfil_input["trackingNumber"] = tracking_number
+        variables = {"order": order_id, "input": fulfil_input}
+        return await self._staff_mutation(http, STAFF_ORDER_FULFILL, variables)
+
+    async def staff_update_tracking(
+        self,
+        http: httpx.AsyncClient,
+        fulfillment_id: str,
+        tracking_number: str,
+        *,
+        notify_customer: bool = False,
+    ) -> dict[str, Any]:
+        """``orderFulfillmentUpdateTracking`` as a person on the order page (edit tracking)."""
+        tracking = {"trackingNumber": tracking_number, "notifyCustomer": notify_customer}
+        variables = {"id": fulfillment_id, "input": tracking}
+        return await self._staff_mutation(http, STAFF_UPDATE_TRACKING, variables)
+
+    async def staff_approve_fulfillment(
+        self, http: httpx.AsyncClient, fulfillment_id: str, *, notify_customer: bool = True
+    ) -> dict[str, Any]:
+        """``orderFulfillmentApprove`` as a person on the order page (approve)."""
+        variables = {"id": fulfillment_id, "notifyCustomer": notify_customer}
+        return await self._staff_mutation(http, STAFF_APPROVE_FULFILLMENT, variables)
+
+    async def _staff_mutation(
+        self, http: httpx.AsyncClient, document: str, variables: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The payload of the one mutation ``document`` runs as staff."""
+        (payload,) = (await self.staff_request(http, document, variables)).values()
+        if not isinstance(payload, dict):
+            raise AssertionError(f"Saleor answered no payload: {payload!r}")
+        return payload
+
+    def _new_fulfillment(
+        self,
+        order: dict[str, Any],
+        status: str,
+        tracking_number: str,
+        warehouse_id: str,
+        lines: list[tuple[dict[str, Any], int]],
+    ) -> dict[str, Any]:
+        """A fulfillment of ``lines`` (order line, quantity) added to ``order``. Its warehouse is
+        the one of its first line's stock (none without one, as ``Fulfillment.warehouse``)."""
+        self._next_fulfillment_pk += 1
+        fulfillments: list[dict[str, Any]] = order.setdefault("fulfillments", [])
+        warehouse = next((w for w in self.warehouses if w["id"] == warehouse_id), None)
+        stocked = bool(lines) and _has_stock(self, lines[0][0], warehouse_id)
+        fulfillment_lines = []
+        for line, quantity in lines:
+            self._next_fulfillment_line_pk += 1
+            fulfillment_lines.append({
+                "__typename": "FulfillmentLine",
+                "id": global_id("FulfillmentLine", str(self._next_fulfillment_line_pk)),
+                "quantity": quantity, "orderLine": {"id": line["id"]},
+            })  # fmt: skip
+        fulfillment = {
+            "__typename": "Fulfillment",
+            "id": global_id("Fulfillment", str(self._next_fulfillment_pk)),
+            "fulfillmentOrder": max((int(f.get("fulfillmentOrder") or 0) for f in fulfillments),
+                                    default=0) + 1,
+            "status": status, "statusDisplay": FULFILLMENT_STATUS_DISPLAY[status],
+            "trackingNumber": tracking_number, "created": datetime.now(UTC).isoformat(),
+            "warehouse": copy.deepcopy(warehouse) if stocked else None,
+            "lines": fulfillment_lines, "metadata": [], "privateMetadata": [],
+            "_warehouseId": warehouse_id,  # what approval takes the stock from
+        }  # fmt: skip
+        fulfillments.append(fulfillment)
+        return fulfillment
+
     def _fresh_order(self) -> dict[str, Any]:
         order = _order_template()
         order_uuid = str(uuid.uuid4())
@@ -476,6 +720,8 @@ class SaleorFakeState:
         order.update(
             id=global_id("Order", order_uuid), token=order_uuid, number=str(self._next_number)
         )
+        for line in order.get("lines") or []:  # ids are unique in Saleor, also across orders
+            line["id"] = global_id("OrderLine", str(uuid.uuid4()))
         # The recorded order asked for 2026-12-01; a fresh copy asks for a week from today, so that
         # it stays deliverable whenever the tests run.
         in_a_week = (datetime.now(UTC) + timedelta(days=7)).date().isoformat()
@@ -515,20 +761,31 @@ class SaleorFakeState:
         principal: Mapping[str, Any] | None = None,
         query: str | None = None,
         issued_at: datetime | None = None,
+        fulfillment_id: str | None = None,
+        notify_customer: bool | None = None,
     ) -> dict[str, Any]:
         """The body Saleor would send for ``event`` (e.g. ``ORDER_FULLY_PAID``), as a dict.
 
         Rendered by executing ``query`` (default: the installed webhook's subscription for the
-        event, else DEFAULT_EVENT_QUERY) against the schema with the stored order.
+        event, else DEFAULT_EVENT_QUERY) against the schema with the stored order (and, for the
+        fulfillment events, the stored fulfillment and ``notifyCustomer``).
         """
         hooks = self.webhooks_for(event)
         document = query or (hooks[0].query if hooks else DEFAULT_EVENT_QUERY)
-        root = {"event": self._event_object(event, order_id, principal, issued_at)}
+        event_object = self._event_object(event, order_id, principal, issued_at)
+        if fulfillment_id is not None:
+            found = self.fulfillment(fulfillment_id)
+            event_object["fulfillment"] = copy.deepcopy(found[1]) if found else None
+        if notify_customer is not None:
+            event_object["notifyCustomer"] = notify_customer
+        root = {"event": event_object}
         schema = load_schema()
         parsed, errors = _checked_document(schema, document)
         if parsed is None or errors:
             raise ValueError(f"cannot render {event}: {errors}")
-        result = execute_sync(schema, parsed, root_value=root)
+        result = execute_sync(
+            schema, parsed, root_value=root, context_value=_Context(state=self, token=None)
+        )
         if result.errors or not result.data:
             raise ValueError(f"cannot render {event}: {result.errors}")
         rendered: dict[str, Any] = result.data["event"]
@@ -605,13 +862,16 @@ class SaleorFakeState:
         *,
         order_id: str | None = None,
         principal: Mapping[str, Any] | None = None,
+        fulfillment_id: str | None = None,
+        notify_customer: bool | None = None,
     ) -> list[Delivery]:
         """Send ``event`` to every installed webhook subscribed to it."""
         deliveries = []
         for hook in self.webhooks_for(event):
             payload = self.event_payload(
-                event, order_id=order_id, principal=principal, query=hook.query
-            )
+                event, order_id=order_id, principal=principal, query=hook.query,
+                fulfillment_id=fulfillment_id, notify_customer=notify_customer,
+            )  # fmt: skip
             deliveries.append(await self.deliver(http, hook.target_url, event, payload))
         return deliveries
 
@@ -687,9 +947,35 @@ def _fill_order_defaults(order: dict[str, Any]) -> None:
     order.setdefault("isPaid", True)
     order.setdefault("metadata", [])
     order.setdefault("privateMetadata", [])
+    order.setdefault("fulfillments", [])
     for line in order.get("lines") or []:
         line.setdefault("allocations", [])
         line.setdefault("isShippingRequired", True)
+        line.setdefault("quantityFulfilled", 0)
+        allocations = line["allocations"]
+        if len(allocations) == 1:  # the samples' allocations have no quantity: all of the line
+            unfulfilled = int(line.get("quantity") or 0) - int(line["quantityFulfilled"])
+            allocations[0].setdefault("quantity", unfulfilled)
+        if any("quantity" not in allocation for allocation in allocations):
+            raise ValueError(f"give each allocation of line {line.get('id')} its quantity")
+
+
+def _variant_id(line: Mapping[str, Any]) -> str | None:
+    """The id of a line's variant; None when the variant was deleted (``variant: null``)."""
+    variant = line.get("variant")
+    if isinstance(variant, Mapping):
+        return str(variant["id"])
+    return None if "variant" in line else line.get("productVariantId")
+
+
+def _allocated_stocks(order: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """The (variant id, warehouse id) stocks an order's allocations hold."""
+    return {
+        (variant_id, allocation["warehouse"]["id"])
+        for line in order.get("lines") or []
+        if (variant_id := _variant_id(line)) is not None
+        for allocation in line.get("allocations") or []
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -717,7 +1003,12 @@ def _build_schema(path: Path) -> GraphQLSchema:
 class _Context:
     state: SaleorFakeState
     token: str | None
-    pending_events: list[tuple[str, str]] = field(default_factory=list)  # (event, order id)
+    pending_events: list[PendingEvent] = field(default_factory=list)
+
+    @property
+    def principal(self) -> dict[str, Any]:
+        """Who the request acts as: the staff user for a staff token, else the app."""
+        return dict(STAFF_USER) if self.token in self.state.staff_tokens else self.state.app()
 
 
 def _attach_resolvers(schema: GraphQLSchema) -> None:
@@ -731,6 +1022,14 @@ def _attach_resolvers(schema: GraphQLSchema) -> None:
     query.fields["channels"].resolve = _resolve_channels
     query.fields["warehouses"].resolve = _resolve_warehouses
     query.fields["shippingZones"].resolve = _resolve_shipping_zones
+    mutation.fields["orderFulfill"].resolve = _resolve_order_fulfill
+    mutation.fields["orderFulfillmentUpdateTracking"].resolve = _resolve_update_tracking
+    mutation.fields["orderFulfillmentApprove"].resolve = _resolve_approve_fulfillment
+    order_line, fulfillment_line = (
+        _object_type(schema, n) for n in ("OrderLine", "FulfillmentLine")
+    )
+    order_line.fields["quantityToFulfill"].resolve = _resolve_quantity_to_fulfill
+    fulfillment_line.fields["orderLine"].resolve = _resolve_fulfillment_order_line
     mutation.fields["updateMetadata"].resolve = functools.partial(_resolve_update, "metadata")
     mutation.fields["updatePrivateMetadata"].resolve = functools.partial(
         _resolve_update, "privateMetadata"
@@ -739,6 +1038,13 @@ def _attach_resolvers(schema: GraphQLSchema) -> None:
     mutation.fields["deletePrivateMetadata"].resolve = functools.partial(
         _resolve_delete, "privateMetadata"
     )
+
+
+def _object_type(schema: GraphQLSchema, name: str) -> GraphQLObjectType:
+    found = schema.get_type(name)
+    if not isinstance(found, GraphQLObjectType):
+        raise ValueError(f"not a Saleor schema: no object type {name}")
+    return found
 
 
 def _permission_denied(message: str) -> GraphQLError:
@@ -770,7 +1076,9 @@ def _resolve_app(_root: object, info: GraphQLResolveInfo[Any], **_: object) -> d
 def _resolve_shop(_root: object, info: GraphQLResolveInfo[Any]) -> dict[str, Any]:
     state = _context(info).state
     return {"__typename": "Shop", "version": state.version, "name": "Matkassen AB",
-            "domain": {"host": state.domain, "url": state.api_url}}  # fmt: skip
+            "domain": {"host": state.domain, "url": state.api_url},
+            "fulfillmentAutoApprove": state.fulfillment_auto_approve,
+            "fulfillmentAllowUnpaid": state.fulfillment_allow_unpaid}  # fmt: skip
 
 
 def _resolve_channels(_root: object, info: GraphQLResolveInfo[Any], **_: object) -> list[Any]:
@@ -959,7 +1267,7 @@ def _apply_metadata_change(
     state.mutations.append(RecordedMutation(field_name, order_id, recorded, changed=changed))
     if changed:
         order["updatedAt"] = datetime.now(UTC).isoformat()
-        _context(info).pending_events.append(("ORDER_METADATA_UPDATED", order_id))
+        _context(info).pending_events.append(PendingEvent("ORDER_METADATA_UPDATED", order_id))
     return {"item": copy.deepcopy(order), "errors": [], "metadataErrors": []}
 
 
@@ -968,6 +1276,496 @@ def _upsert(entries: list[dict[str, str]], items: Mapping[str, str]) -> list[dic
     present = {entry["key"] for entry in entries}
     result.extend({"key": k, "value": v} for k, v in items.items() if k not in present)
     return result
+
+
+# --------------------------------------------------------------------------------------------
+# Fulfillments: orderFulfill, fulfillmentUpdateTracking, fulfillmentApprove, as Saleor 3.23.28
+# executes them (saleor/graphql/order/mutations/order_fulfill.py, fulfillment_update_tracking.py,
+# fulfillment_approve.py; saleor/order/actions.py create_fulfillments, order_fulfilled,
+# approve_fulfillment; saleor/warehouse/management.py decrease_stock). Not modelled: preorders,
+# variants that do not track inventory, channel and shipping-zone limits on warehouses, gift cards.
+
+FULFILLMENT_STATUS_DISPLAY: Final = {
+    "FULFILLED": "Fulfilled", "REFUNDED": "Refunded", "RETURNED": "Returned",
+    "REPLACED": "Replaced", "REFUNDED_AND_RETURNED": "Refunded and returned",
+    "CANCELED": "Canceled", "WAITING_FOR_APPROVAL": "Waiting for approval",
+}  # fmt: skip
+TRACKING_NUMBER_MAX_LENGTH: Final = 255
+"""``Fulfillment.tracking_number`` is a varchar(255): longer fails in the database."""
+
+STAFF_ORDER_FULFILL: Final = """
+mutation StaffOrderFulfill($order: ID!, $input: OrderFulfillInput!) {
+  orderFulfill(order: $order, input: $input) {
+    fulfillments { id status trackingNumber }
+    order { id status }
+    errors { field code message warehouse orderLines }
+  }
+}
+"""
+STAFF_UPDATE_TRACKING: Final = """
+mutation StaffUpdateTracking($id: ID!, $input: FulfillmentUpdateTrackingInput!) {
+  orderFulfillmentUpdateTracking(id: $id, input: $input) {
+    fulfillment { id status trackingNumber }
+    errors { field code message }
+  }
+}
+"""
+STAFF_APPROVE_FULFILLMENT: Final = """
+mutation StaffApproveFulfillment($id: ID!, $notifyCustomer: Boolean!) {
+  orderFulfillmentApprove(id: $id, notifyCustomer: $notifyCustomer) {
+    fulfillment { id status trackingNumber }
+    order { id status }
+    errors { field code message warehouse orderLines }
+  }
+}
+"""
+
+
+class _Refused(Exception):
+    """Saleor's ``ValidationError``: the mutation answers with these errors and changes nothing."""
+
+    def __init__(self, *errors: dict[str, Any]) -> None:
+        super().__init__(errors)
+        self.errors = list(errors)
+
+
+def _order_error(
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    warehouse: str | None = None,
+    order_lines: list[str] | None = None,
+) -> dict[str, Any]:
+    """An ``OrderError`` (``validation_error_to_error_type`` with the params it attaches)."""
+    return {"field": field, "message": message, "code": code, "warehouse": warehouse,
+            "orderLines": order_lines, "variants": None, "addressType": None}  # fmt: skip
+
+
+def _refused_payload(exc: _Refused, *nulls: str) -> dict[str, Any]:
+    return {**dict.fromkeys(nulls), "errors": exc.errors, "orderErrors": exc.errors}
+
+
+def _database_error() -> GraphQLError:
+    """What Saleor answers (DEBUG off) for a value its database refuses: a top-level error."""
+    return GraphQLError("Internal Server Error", extensions={"exception": {"code": "DataError"}})
+
+
+def _decoded_id(value: object) -> tuple[str, str] | None:
+    """(type, pk) of a Saleor global ID (base64 of ``Type:pk``, pk an integer or a UUID)."""
+    try:
+        type_name, colon, pk = base64.b64decode(str(value), validate=True).decode().partition(":")
+        if not colon or not (pk.isdigit() or uuid.UUID(pk)):
+            return None
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return type_name, pk
+
+
+def _node_pk(value: object, expected: str, field: str) -> str:
+    """``from_global_id_or_error(value, expected, raise_error=True)`` as a field error."""
+    decoded = _decoded_id(value)
+    if decoded is None:
+        message = f"Invalid ID: {value}. Expected: {expected}."
+        raise _Refused(_order_error("GRAPHQL_ERROR", message, field=field))
+    type_name, pk = decoded
+    if type_name != expected:
+        message = f"Invalid ID: {value}. Expected: {expected}, received: {type_name}."
+        raise _Refused(_order_error("GRAPHQL_ERROR", message, field=field))
+    return pk
+
+
+def _not_found(node_id: str, field: str) -> _Refused:
+    return _Refused(
+        _order_error("NOT_FOUND", f"Couldn't resolve to a node: {node_id}", field=field)
+    )
+
+
+def _duplicates(values: Sequence[object]) -> list[object]:
+    return [value for value, count in Counter(values).items() if count > 1]
+
+
+def _authorised_to_manage_orders(info: GraphQLResolveInfo[Any]) -> _Context:
+    """The mutations' ``permissions = (MANAGE_ORDERS,)``: staff, or an app holding it."""
+    context = _context(info)
+    state = context.state
+    if not state.accepts(context.token) or not (
+        context.token in state.staff_tokens or "MANAGE_ORDERS" in state.app_permissions
+    ):
+        raise _permission_denied(ORDERS_DENIED)
+    return context
+
+
+@contextmanager
+def _transaction(state: SaleorFakeState, orders: Sequence[dict[str, Any]]) -> Iterator[None]:
+    """All or nothing for these orders (changed in place) and the stock, like Saleor's atomic
+    block: an error puts back what they held."""
+    saved = [(order, copy.deepcopy(order)) for order in {id(o): o for o in orders}.values()]
+    stocks = dict(state.stocks)
+    try:
+        yield
+    except BaseException:
+        for live, before in saved:
+            live.clear()
+            live.update(before)
+        state.stocks.clear()
+        state.stocks.update(stocks)
+        raise
+
+
+def _resolve_order_fulfill(
+    _root: object,
+    info: GraphQLResolveInfo[Any],
+    input: dict[str, Any],
+    order: str | None = None,
+) -> dict[str, Any]:
+    context = _authorised_to_manage_orders(info)
+    try:
+        return _order_fulfill(context, order, input)
+    except _Refused as exc:
+        return _refused_payload(exc, "fulfillments", "order")
+
+
+def _order_fulfill(context: _Context, order_id: str | None, data: dict[str, Any]) -> dict[str, Any]:
+    """``OrderFulfill.perform_mutation``: its checks in its order, then ``create_fulfillments``."""
+    state = context.state
+    if not order_id:
+        raise _Refused(_order_error("NOT_FOUND", "Order does not exist."))
+    _node_pk(order_id, "Order", "order")
+    order = state.orders.get(order_id)
+    if order is None:
+        raise _not_found(order_id, "order")
+    if not order.get("isPaid") and (
+        state.fulfillment_auto_approve and not state.fulfillment_allow_unpaid
+    ):
+        message = "Cannot fulfill unpaid order."
+        raise _Refused(_order_error("CANNOT_FULFILL_UNPAID_ORDER", message, field="order"))
+    lines_input: list[dict[str, Any]] = data["lines"]
+    for line_input in lines_input:
+        if warehouses := _duplicates([stock["warehouse"] for stock in line_input["stocks"]]):
+            raise _Refused(_order_error("DUPLICATED_INPUT_ITEM", "Duplicated warehouse ID.",
+                                        field="warehouse", warehouse=str(warehouses[0])))  # fmt: skip
+    line_ids = [line_input.get("orderLineId") for line_input in lines_input]
+    if lines := _duplicates(line_ids):
+        raise _Refused(_order_error("DUPLICATED_INPUT_ITEM", "Duplicated order line ID.",
+                                    field="orderLineId", order_lines=[str(lines[0])]))  # fmt: skip
+    order_lines = _order_lines(state, line_ids)
+    quantities = [[int(stock["quantity"]) for stock in line["stocks"]] for line in lines_input]
+    _check_line_quantities(order_lines, quantities)
+    if sum(sum(line) for line in quantities) <= 0:
+        message = "Total quantity must be larger than 0."
+        raise _Refused(_order_error("ZERO_QUANTITY", message, field="lines"))
+    by_warehouse: dict[str, list[tuple[dict[str, Any], int]]] = {}
+    for line_input, line in zip(lines_input, order_lines, strict=True):
+        for stock in line_input["stocks"]:
+            if stock["quantity"] > 0:
+                _node_pk(stock["warehouse"], "Warehouse", "warehouse")
+                by_warehouse.setdefault(stock["warehouse"], []).append((line, stock["quantity"]))
+    owners = [order, *(_owner(state, line) for line in order_lines)]
+    with _transaction(state, owners):
+        return _create_fulfillments(
+            context, order, by_warehouse,
+            tracking_number=data.get("trackingNumber") or "",
+            notify_customer=bool(data.get("notifyCustomer", True)),  # absent: True; null: False
+            allow_stock_to_be_exceeded=bool(data.get("allowStockToBeExceeded")),
+        )  # fmt: skip
+
+
+def _order_lines(state: SaleorFakeState, line_ids: list[Any]) -> list[dict[str, Any]]:
+    """``get_nodes_or_error(line_ids, "lines", OrderLine)``. Like Saleor, a line of another order
+    is accepted."""
+    invalid = []
+    for line_id in line_ids:
+        decoded = _decoded_id(line_id) if line_id else None
+        if decoded is None:
+            invalid.append(line_id)
+        elif decoded[0] != "OrderLine":
+            message = f"Must receive OrderLine id: {line_id}."
+            raise _Refused(_order_error("GRAPHQL_ERROR", message, field="lines"))
+    if invalid:
+        message = f"Could not resolve to a node with the global id list of '{invalid}'."
+        raise _Refused(_order_error("GRAPHQL_ERROR", message, field="lines"))
+    found = [state.order_line(str(line_id)) for line_id in line_ids]
+    if all(item is None for item in found):
+        message = f"Could not resolve to a node with the global id list of '{line_ids}'."
+        raise _Refused(_order_error("GRAPHQL_ERROR", message, field="lines"))
+    missing = [line_id for line_id, item in zip(line_ids, found, strict=True) if item is None]
+    if missing:  # Saleor's assertion in get_nodes, answered as a top-level error
+        _, pk = _decoded_id(missing[0]) or ("", "")
+        raise GraphQLError(f"There is no node of type OrderLine with pk {pk}")
+    return [item[1] for item in found if item is not None]
+
+
+def _owner(state: SaleorFakeState, line: Mapping[str, Any]) -> dict[str, Any]:
+    found = state.order_line(str(line["id"]))
+    assert found is not None
+    return found[0]
+
+
+def _check_line_quantities(lines: list[dict[str, Any]], quantities: list[list[int]]) -> None:
+    """``clean_order_line_quantities``: no line beyond what remains to fulfil."""
+    for line, line_quantities in zip(lines, quantities, strict=True):
+        remaining = int(line["quantity"]) - int(line.get("quantityFulfilled") or 0)
+        if sum(line_quantities) > remaining:
+            message = f"Only {remaining} item{'' if remaining == 1 else 's'} remaining to fulfill."
+            raise _Refused(_order_error("FULFILL_ORDER_LINE", message, field="orderLineId",
+                                        order_lines=[str(line["id"])]))  # fmt: skip
+
+
+def _create_fulfillments(
+    context: _Context,
+    order: dict[str, Any],
+    by_warehouse: dict[str, list[tuple[dict[str, Any], int]]],
+    *,
+    tracking_number: str,
+    notify_customer: bool,
+    allow_stock_to_be_exceeded: bool,
+) -> dict[str, Any]:
+    """``create_fulfillments``: one fulfillment per warehouse; stock taken only when approved."""
+    state = context.state
+    approved = state.fulfillment_auto_approve
+    status = "FULFILLED" if approved else "WAITING_FOR_APPROVAL"
+    events, created = context.pending_events, []
+    staged: list[PendingEvent] = []
+    for warehouse_id, entries in by_warehouse.items():
+        if len(tracking_number) > TRACKING_NUMBER_MAX_LENGTH:
+            raise _database_error()
+        stocked: list[tuple[dict[str, Any], int]] = []
+        missing: list[dict[str, Any]] = []
+        for line, quantity in entries:
+            if _has_stock(state, line, warehouse_id) or allow_stock_to_be_exceeded:
+                stocked.append((line, quantity))
+            else:
+                missing.append(line)
+        if missing:
+            raise _Refused(*(_insufficient_stock(line, warehouse_id) for line in missing))
+        fulfillment = state._new_fulfillment(order, status, tracking_number, warehouse_id, stocked)
+        if approved:
+            _decrease_stock(state, stocked, warehouse_id, allow_stock_to_be_exceeded)
+        for line, quantity in stocked:
+            line["quantityFulfilled"] = int(line.get("quantityFulfilled") or 0) + quantity
+        created.append(fulfillment)
+        if tracking_number:
+            staged.append(PendingEvent(
+                "FULFILLMENT_TRACKING_NUMBER_UPDATED", order["id"], fulfillment["id"]
+            ))  # fmt: skip
+    if approved:
+        staged.extend(_order_fulfilled(state, order, created, notify_customer, approved_now=False))
+    else:
+        staged.append(PendingEvent("ORDER_UPDATED", order["id"]))
+    events.extend(staged)
+    return {"fulfillments": copy.deepcopy(created), "order": copy.deepcopy(order),
+            "errors": [], "orderErrors": []}  # fmt: skip
+
+
+def _has_stock(state: SaleorFakeState, line: Mapping[str, Any], warehouse_id: str | None) -> bool:
+    variant_id = _variant_id(line)
+    return variant_id is not None and (variant_id, str(warehouse_id)) in state.stocks
+
+
+def _insufficient_stock(line: Mapping[str, Any], warehouse_id: str | None) -> dict[str, Any]:
+    """One error of ``prepare_insufficient_stock_order_validation_errors``."""
+    return _order_error("INSUFFICIENT_STOCK", "Insufficient product stock.", field="stocks",
+                        warehouse=warehouse_id, order_lines=[str(line["id"])])  # fmt: skip
+
+
+def _decrease_stock(
+    state: SaleorFakeState,
+    lines: list[tuple[dict[str, Any], int]],
+    warehouse_id: str,
+    allow_stock_to_be_exceeded: bool,
+) -> None:
+    """``decrease_stock``: give back each line's allocations (whichever warehouse holds them,
+    first ones first), then take the quantity from the warehouse's stock, refusing what the
+    stock lacks beyond what other orders hold allocated."""
+    for line, quantity in lines:
+        remaining = quantity
+        for allocation in line.get("allocations") or []:
+            taken = min(remaining, int(allocation["quantity"]))
+            allocation["quantity"] = int(allocation["quantity"]) - taken
+            remaining -= taken
+            if remaining == 0:
+                break
+    short = []
+    for line, quantity in lines:
+        variant_id = _variant_id(line)
+        if variant_id is None:
+            continue
+        key = (variant_id, warehouse_id)
+        if key not in state.stocks or state.stocks[key] - state.allocated(*key) < quantity:
+            if not allow_stock_to_be_exceeded:
+                short.append(line)
+            if key not in state.stocks:
+                continue
+        state.stocks[key] -= quantity
+    if short:
+        raise _Refused(*(_insufficient_stock(line, warehouse_id) for line in short))
+
+
+def _order_fulfilled(
+    state: SaleorFakeState,
+    order: dict[str, Any],
+    fulfillments: list[dict[str, Any]],
+    notify_customer: bool,
+    *,
+    approved_now: bool,
+) -> list[PendingEvent]:
+    """``order_fulfilled``: the order's status, then the events and the customer's e-mails."""
+    _refresh_order_status(order)
+    order_id = order["id"]
+    events = [
+        PendingEvent("FULFILLMENT_CREATED", order_id, f["id"], notify_customer)
+        for f in fulfillments
+    ]
+    fully = order["status"] == "FULFILLED"
+    if fully or approved_now:
+        events.extend(
+            PendingEvent("FULFILLMENT_APPROVED", order_id, f["id"], notify_customer)
+            for f in fulfillments
+        )
+    events.append(PendingEvent("ORDER_UPDATED", order_id))
+    if fully:
+        events.append(PendingEvent("ORDER_FULFILLED", order_id))
+    if notify_customer:
+        state.notifications.extend(
+            CustomerNotification("fulfillment_confirmation", order_id, f["id"], f["trackingNumber"])
+            for f in fulfillments
+        )
+    return events
+
+
+def _refresh_order_status(order: dict[str, Any]) -> None:
+    """``refresh_order_status``: the status from the quantities fulfilled, waiting, returned."""
+    lines = order.get("lines") or []
+    total = sum(int(line["quantity"]) for line in lines)
+    fulfilled = sum(int(line.get("quantityFulfilled") or 0) for line in lines)
+
+    def quantity(*statuses: str) -> int:
+        return sum(
+            int(line["quantity"])
+            for f in order.get("fulfillments") or [] if f["status"] in statuses
+            for line in f.get("lines") or []
+        )  # fmt: skip
+
+    returned = quantity("RETURNED", "REFUNDED_AND_RETURNED")
+    replaced = quantity("REPLACED")
+    waiting = quantity("WAITING_FOR_APPROVAL")
+    total, fulfilled = total - replaced, fulfilled - replaced
+    if total == 0:
+        return
+    if fulfilled - waiting <= 0:
+        status = "UNFULFILLED"
+    elif 0 < returned < total:
+        status = "PARTIALLY_RETURNED"
+    elif returned == total:
+        status = "RETURNED"
+    elif fulfilled - waiting < total:
+        status = "PARTIALLY_FULFILLED"
+    else:
+        status = "FULFILLED"
+    if order.get("status") != status:
+        order["status"] = status
+        order["updatedAt"] = datetime.now(UTC).isoformat()
+
+
+def _resolve_update_tracking(
+    _root: object, info: GraphQLResolveInfo[Any], id: str, input: dict[str, Any]
+) -> dict[str, Any]:
+    """``FulfillmentUpdateTracking``: any fulfillment, any number (no check that it changed);
+    FULFILLMENT_TRACKING_NUMBER_UPDATED and ORDER_UPDATED every time."""
+    context = _authorised_to_manage_orders(info)
+    try:
+        order, fulfillment = _find_fulfillment(context.state, id)
+    except _Refused as exc:
+        return _refused_payload(exc, "fulfillment", "order")
+    tracking_number = input.get("trackingNumber") or ""
+    if len(tracking_number) > TRACKING_NUMBER_MAX_LENGTH:
+        raise _database_error()
+    fulfillment["trackingNumber"] = tracking_number
+    context.pending_events.extend([
+        PendingEvent("FULFILLMENT_TRACKING_NUMBER_UPDATED", order["id"], fulfillment["id"]),
+        PendingEvent("ORDER_UPDATED", order["id"]),
+    ])  # fmt: skip
+    if input.get("notifyCustomer"):
+        context.state.notifications.append(
+            CustomerNotification("fulfillment_update", order["id"], id, tracking_number)
+        )
+    return {"fulfillment": copy.deepcopy(fulfillment), "order": copy.deepcopy(order),
+            "errors": [], "orderErrors": []}  # fmt: skip
+
+
+def _resolve_approve_fulfillment(
+    _root: object,
+    info: GraphQLResolveInfo[Any],
+    id: str,
+    notifyCustomer: bool,  # noqa: N803 - the GraphQL argument's name
+    allowStockToBeExceeded: bool = False,  # noqa: N803
+) -> dict[str, Any]:
+    """``FulfillmentApprove``: a waiting fulfillment takes its stock and becomes FULFILLED."""
+    context = _authorised_to_manage_orders(info)
+    state = context.state
+    try:
+        order, fulfillment = _find_fulfillment(state, id)
+        if fulfillment["status"] != "WAITING_FOR_APPROVAL":
+            message = (
+                "Invalid fulfillment status, only WAITING_FOR_APPROVAL fulfillments can be "
+                "accepted."
+            )
+            raise _Refused(_order_error("INVALID", message))
+        if not state.fulfillment_allow_unpaid and not order.get("isPaid"):
+            raise _Refused(
+                _order_error("CANNOT_FULFILL_UNPAID_ORDER", "Cannot fulfill unpaid order.")
+            )
+        with _transaction(state, [order]):
+            fulfillment["status"] = "FULFILLED"
+            fulfillment["statusDisplay"] = FULFILLMENT_STATUS_DISPLAY["FULFILLED"]
+            warehouse_id = fulfillment.get("_warehouseId")
+            lines = [
+                (found[1], int(f_line["quantity"]))
+                for f_line in fulfillment.get("lines") or []
+                if (found := state.order_line(f_line["orderLine"]["id"])) is not None
+            ]
+            missing = [line for line, _ in lines if not _has_stock(state, line, warehouse_id)]
+            if missing and not allowStockToBeExceeded:
+                raise _Refused(*(_insufficient_stock(line, None) for line in missing))
+            _decrease_stock(state, lines, str(warehouse_id), allowStockToBeExceeded)
+            events = _order_fulfilled(
+                state, order, [fulfillment], notifyCustomer, approved_now=True
+            )
+    except _Refused as exc:
+        return _refused_payload(exc, "fulfillment", "order")
+    context.pending_events.extend(events)
+    return {"fulfillment": copy.deepcopy(fulfillment), "order": copy.deepcopy(order),
+            "errors": [], "orderErrors": []}  # fmt: skip
+
+
+def _find_fulfillment(
+    state: SaleorFakeState, fulfillment_id: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    _node_pk(fulfillment_id, "Fulfillment", "id")
+    found = state.fulfillment(fulfillment_id)
+    if found is None:
+        raise _not_found(fulfillment_id, "id")
+    return found
+
+
+def _resolve_quantity_to_fulfill(line: Mapping[str, Any], _info: GraphQLResolveInfo[Any]) -> int:
+    """``OrderLine.quantityToFulfill`` = ``quantity_unfulfilled``."""
+    return int(line["quantity"]) - int(line.get("quantityFulfilled") or 0)
+
+
+def _resolve_fulfillment_order_line(
+    fulfillment_line: Mapping[str, Any], info: GraphQLResolveInfo[Any]
+) -> dict[str, Any] | None:
+    """``FulfillmentLine.orderLine``: the order line as it is now."""
+    reference = fulfillment_line.get("orderLine")
+    if not isinstance(reference, Mapping):
+        return None
+    context = info.context
+    found = (
+        context.state.order_line(str(reference["id"])) if isinstance(context, _Context) else None
+    )
+    return copy.deepcopy(found[1]) if found is not None else dict(reference)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1011,7 +1809,10 @@ async def _handle_graphql(state: SaleorFakeState, request: Request) -> Response:
     if document is None:
         return _errors_response(list(errors), status=400)
     operation = body.get("operationName")
-    state.requests[operation if isinstance(operation, str) else _operation_name(document)] += 1
+    operation_name = operation if isinstance(operation, str) else _operation_name(document)
+    state.requests[operation_name] += 1
+    if not await state._wait_if_held(request, operation_name):
+        return JSONResponse({"error": "the client gave up while held"}, status_code=504)
     if errors:
         return _errors_response(list(errors), status=400)
     if not state.orders_where and _uses_orders_where(document):
@@ -1032,14 +1833,16 @@ async def _handle_graphql(state: SaleorFakeState, request: Request) -> Response:
     if fault == LOST:  # done in Saleor, and its events sent; the answer is lost on the way back
         state.lost_answers.extend(state.mutations[recorded_before:])
         if context.pending_events:
-            state._in_background(_emit_pending(state, context.pending_events))
+            state._in_background(
+                _emit_pending(state, context.pending_events, principal=context.principal)
+            )
         return await _hung(state, request, LOST)
     payload = {
         **result.formatted,
         "extensions": {"cost": {"requestedQueryCost": 1, "maximumAvailable": 50000}},
     }
     task = (
-        BackgroundTask(_emit_pending, state, context.pending_events)
+        BackgroundTask(_emit_pending, state, context.pending_events, principal=context.principal)
         if context.pending_events
         else None
     )
@@ -1089,11 +1892,24 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-async def _emit_pending(state: SaleorFakeState, events: list[tuple[str, str]]) -> None:
-    async with httpx.AsyncClient(verify=_tls_context()) as http:
-        for event, order_id in events:
-            if order_id in state.orders:
-                await state.emit(http, event, order_id=order_id, principal=state.app())
+async def _emit_pending(
+    state: SaleorFakeState,
+    events: list[PendingEvent],
+    *,
+    principal: Mapping[str, Any],
+    http: httpx.AsyncClient | None = None,
+) -> None:
+    """Send the webhooks a request caused, in the order it caused them."""
+    if http is None:
+        async with httpx.AsyncClient(verify=_tls_context()) as own:
+            await _emit_pending(state, events, principal=principal, http=own)
+        return
+    for pending in events:
+        if pending.order_id in state.orders:
+            await state.emit(
+                http, pending.event, order_id=pending.order_id, principal=principal,
+                fulfillment_id=pending.fulfillment_id, notify_customer=pending.notify_customer,
+            )  # fmt: skip
 
 
 def _uses_orders_where(document: DocumentNode) -> bool:

@@ -17,12 +17,13 @@ import pytest
 from sqlalchemy import select
 
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.messages import Message
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from saleor_gordon.jobs.lifecycle import Episode, HistoryEntry, Transition
 from saleor_gordon.jobs.queue import enqueue_order_job
 from saleor_gordon.store.installations import Installation, InstallationStore
-from saleor_gordon.store.tables import installations, sync_jobs
+from saleor_gordon.store.tables import installations, job_history, sync_jobs
 from tests.support.fixtures import RunningSaleorFake, SaleorFakeFactory, StartSandbox
 from tests.support.saleor_fake import SigningKey
 from tests.support.shop import CLIENT_ID, CLIENT_SECRET, shop_config
@@ -631,7 +632,7 @@ async def test_a_job_shows_its_history(shop: Shop) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["order_number"] == "1001"
-    assert body["last_message"] == "message of 1001"
+    assert body["last_message"] == {"code": None, "params": {}, "message": "message of 1001"}
     assert body["history"] == []
     assert "saleor_api_url" not in body
 
@@ -754,14 +755,28 @@ async def test_a_job_shows_its_last_attempt_and_history(shop: Shop) -> None:
     )
     assert claimed is not None
     assert claimed.id == job_id
+    problems = Message.of(
+        "job.order_problems", "zip: is missing. Add it.", problems=["zip: is missing. Add it."]
+    )
+    refused = Message.of(
+        "job.gordon_refused",
+        "Gordon refused: Unable to find deliverygroup",
+        gordon_message="Unable to find deliverygroup",
+    )
+    stopped = Message.of(
+        "job.gave_up", f"{refused} Retries stopped.", cause=refused, attempts=3, hours=48.0
+    )
     result = Transition(
         status=JobStatus.NEEDS_ATTENTION,
         next_attempt_at=None,
         episode=Episode.ENDS,
         action="translate",
         outcome="problems",
-        message="zip: is missing. Add it.",
-        history=(HistoryEntry("translate", "problems", "zip: is missing. Add it."),),
+        message=problems,
+        history=(
+            HistoryEntry("translate", "problems", problems),
+            HistoryEntry("push", "gave_up", stopped),
+        ),
     )
     assert await jobs.finish_job(claimed, result, now=attempted)
 
@@ -770,7 +785,12 @@ async def test_a_job_shows_its_last_attempt_and_history(shop: Shop) -> None:
 
     [item] = listed.json()["items"]
     assert item["status"] == "needs_attention"
-    assert item["last_message"] == "zip: is missing. Add it."
+    problems_served = {
+        "code": "job.order_problems",
+        "params": {"problems": ["zip: is missing. Add it."]},
+        "message": "zip: is missing. Add it.",
+    }
+    assert item["last_message"] == problems_served
     assert item["last_attempt_at"] == "2026-11-30T09:15:00Z"
     assert read.json()["history"] == [
         {
@@ -778,8 +798,75 @@ async def test_a_job_shows_its_last_attempt_and_history(shop: Shop) -> None:
             "attempt": 1,
             "action": "translate",
             "outcome": "problems",
-            "message": "zip: is missing. Add it.",
-        }
+            "message": problems_served,
+        },
+        {
+            "at": "2026-11-30T09:15:00+00:00",
+            "attempt": 1,
+            "action": "push",
+            "outcome": "gave_up",
+            "message": {  # a message as a parameter of another is served whole, nested
+                "code": "job.gave_up",
+                "params": {
+                    "cause": {
+                        "code": "job.gordon_refused",
+                        "params": {"gordon_message": "Unable to find deliverygroup"},
+                        "message": "Gordon refused: Unable to find deliverygroup",
+                    },
+                    "attempts": 3,
+                    "hours": 48.0,
+                },
+                "message": "Gordon refused: Unable to find deliverygroup Retries stopped.",
+            },
+        },
+    ]
+
+
+async def test_history_written_before_codes_is_served_as_its_english_text(shop: Shop) -> None:
+    """Rows stored before messages had codes (or whose parameters cannot be read) still show:
+    code null, the English text as the message."""
+    job_id = await shop.add_job("1001", status="failed")  # last_message without a code
+    at = datetime(2026, 11, 30, 9, 15, tzinfo=UTC)
+    async with shop.app.runtime.engine.begin() as connection:
+        await connection.execute(
+            job_history.insert(),
+            [
+                {
+                    "job_id": job_id,
+                    "at": at,
+                    "attempt": 1,
+                    "action": "push",
+                    "outcome": "rejected",
+                    "message": "Gordon refused: Gordon refused the request",
+                },
+                {
+                    "job_id": job_id,
+                    "at": at,
+                    "attempt": 1,
+                    "action": "write_back",
+                    "outcome": "written",
+                    "message": "metadata gordon.status",
+                    "code": "job.written_back",
+                    "params": "{not json",
+                },
+                {
+                    "job_id": job_id,
+                    "at": at,
+                    "attempt": 2,
+                    "action": "check",
+                    "outcome": "settled",
+                    "message": None,
+                },
+            ],
+        )
+
+    body = (await shop.get(f"/jobs/{job_id}")).json()
+
+    assert body["last_message"] == {"code": None, "params": {}, "message": "message of 1001"}
+    assert [entry["message"] for entry in body["history"]] == [
+        {"code": None, "params": {}, "message": "Gordon refused: Gordon refused the request"},
+        {"code": None, "params": {}, "message": "metadata gordon.status"},
+        None,
     ]
 
 
@@ -823,11 +910,17 @@ async def test_the_knowledge_the_pages_need_comes_from_the_server(shop: Shop) ->
     assert body["retryable_statuses"] == ["retrying", "needs_attention", "failed"]
     assert body["trigger_events"] == ["ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_FULLY_PAID"]
     assert body["item_types"] == ["ambient", "chilled", "frozen"]
+    assert body["tracking_modes"] == ["add", "fulfill", "off"]
+    assert body["sample_tracking_id"] == "0Zj7YGCUr"
+    assert body["tracking_id_placeholder"] == "{tracking_id}"
     assert [e["id"] for e in body["environments"]] == ["staging", "production"]
     assert body["defaults"] == {
         "gordon": {"base_url": "https://backend.staging.gordondelivery.com"},
         "trigger_events": ["ORDER_FULLY_PAID"],
         "external_ref_prefix": "",
+        "tracking_on_fulfillment": "add",
+        "notify_customer": True,
+        "tracking_url": "",
         "delivery_days": {
             "timezone": "Europe/Stockholm",
             "cutoff": "14:00",

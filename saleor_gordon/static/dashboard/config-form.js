@@ -78,6 +78,9 @@ function formOf(config, defaults) {
     trigger_events: [...(doc.trigger_events || defaults.trigger_events)],
     external_ref_prefix: doc.external_ref_prefix || "",
     default_item_type: doc.default_item_type || "",
+    tracking_on_fulfillment: doc.tracking_on_fulfillment || defaults.tracking_on_fulfillment,
+    notify_customer: doc.notify_customer ?? defaults.notify_customer,
+    tracking_url: doc.tracking_url || "",
     rules: rules.map(ruleOf),
     default_time_window: doc.default_time_window || "",
     days: {
@@ -119,6 +122,9 @@ function documentOf(form) {
     default_time_window: text(form.default_time_window),
     delivery_days: daysOf(form),
     default_item_type: form.default_item_type || null,
+    tracking_on_fulfillment: form.tracking_on_fulfillment,
+    notify_customer: form.notify_customer,
+    tracking_url: form.tracking_url.trim(),
   };
 }
 
@@ -263,6 +269,7 @@ export function configView(ctx, screen) {
     ${summaryView(ctx, screen)}
     <fieldset class="plain" ?disabled=${readOnly}>
       ${gordonCard(ctx, screen)} ${triggerCard(ctx, screen)} ${rulesCard(ctx, screen)} ${daysCard(ctx, screen)}
+      ${trackingCard(ctx, screen)}
     </fieldset>
     <div class="save-bar">
       <span class="status" role="status" aria-live="polite">${saveStatus(ctx, screen)}</span>
@@ -310,6 +317,9 @@ const FIELD_LABELS = {
   trigger_events: "config.send_when",
   external_ref_prefix: "config.prefix",
   default_item_type: "config.item_type",
+  tracking_on_fulfillment: "config.tracking_mode",
+  notify_customer: "config.notify_customer",
+  tracking_url: "config.tracking_url",
   delivery_groups: "config.rules_title",
   default_time_window: "config.default_window",
   delivery_days: "config.days_title",
@@ -589,6 +599,47 @@ function daysCard(ctx, screen) {
       <div class="field-error" id="weekdays-error">${weekdayProblems.map((p) => problemText(ctx, p, screen)).join(" ")}</div>
     </fieldset>
     <div class="spaced" role="status" aria-live="polite">${previewView(ctx, screen)}</div>`);
+}
+
+/** What the app does with the order's fulfillments: the mode, the e-mail, the tracking link. */
+function trackingCard(ctx, screen) {
+  const { t } = ctx;
+  const form = screen.form;
+  const placeholder = ctx.knowledge.tracking_id_placeholder;
+  const modeProblems = problemsAt(screen, "tracking_on_fulfillment");
+  return card("card-tracking", t("config.tracking_title"), t("config.tracking_description"), html`
+    <fieldset class="field" aria-describedby="tracking-mode-hint tracking-mode-error">
+      <legend class="legend">${t("config.tracking_mode")}</legend>
+      <div class="checks stacked">${ctx.knowledge.tracking_modes.map(
+        (mode) => html`<label class="check"><input type="radio" name="tracking-mode" value=${mode}
+          .checked=${live(form.tracking_on_fulfillment === mode)}
+          @change=${() => edit(ctx, screen, (f) => (f.tracking_on_fulfillment = mode))}>${t(`tracking_mode.${mode}`)}</label>`,
+      )}</div>
+      <div class="hint" id="tracking-mode-hint">${t("config.tracking_mode_hint")}</div>
+      <div class="field-error" id="tracking-mode-error">${modeProblems.map((p) => problemText(ctx, p, screen)).join(" ")}</div>
+    </fieldset>
+    <div class="field spaced notify-customer">
+      <label class="check"><input type="checkbox" id="notify-customer" .checked=${live(form.notify_customer)}
+        ?disabled=${form.tracking_on_fulfillment === "off"}
+        @change=${(e) => edit(ctx, screen, (f) => (f.notify_customer = e.target.checked))}>${t("config.notify_customer")}</label>
+    </div>
+    ${field(ctx, screen, { id: "tracking-url", path: "tracking_url", label: t("config.tracking_url"),
+      hint: t("config.tracking_url_hint", { placeholder }),
+      control: withId("tracking-url", textInput(form.tracking_url, (v) => edit(ctx, screen, (f) => (f.tracking_url = v)),
+        { type: "url", placeholder: `https://…/${placeholder}`, extra: { maxlength: "255" } })) })}
+    <p class="hint spaced" role="status" aria-live="polite" id="tracking-url-preview">${trackingPreview(ctx, form.tracking_url)}</p>`);
+}
+
+/** The tracking link for a sample ID, as the customer would get it (nothing while the format is
+ * not usable yet: saving says what is wrong with it). */
+function trackingPreview(ctx, template) {
+  const id = ctx.knowledge.sample_tracking_id;
+  const placeholder = ctx.knowledge.tracking_id_placeholder;
+  const format = template.trim();
+  if (!format) return ctx.t("config.tracking_url_bare", { id });
+  if (format.split(placeholder).length !== 2 || !format.startsWith("https://")) return nothing;
+  const link = format.replace(placeholder, encodeURIComponent(id));
+  return ctx.t("config.tracking_url_preview", { id, link });
 }
 
 function previewView(ctx, screen) {

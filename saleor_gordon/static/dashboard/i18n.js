@@ -10,10 +10,17 @@
 // Messages from the server: {code, params, message}. With a code the catalogue knows, the page
 // words it; otherwise it shows the English `message` the server wrote (older stored history, a
 // newer server). `say(entry)` does both, so stored text written before codes existed still shows.
+// A parameter may itself be a message (worded the same way), a list, an instant (`retry_at`,
+// `expired_at`: shown in the shop's time zone) or order events (`events`: "paid or confirmed");
+// text from Gordon or Saleor (`gordon_message`, `detail`) and the order's problems in English are
+// shown as they are.
 //
 // Dates and times: Intl in the locale and the shop's time zone.
 
 export const LOCALES = ["en", "sv", "nb", "da"];
+/** Message parameters that are instants, and lists of sentences (joined as they are). */
+const INSTANTS = new Set(["retry_at", "expired_at"]);
+const SENTENCES = new Set(["problems", "warnings"]);
 const FALLBACK = "en";
 const VERSION = new URL(import.meta.url).searchParams.get("v") || "";
 
@@ -48,6 +55,10 @@ export function browserLocale() {
     if (locale !== FALLBACK || String(tag).toLowerCase().startsWith("en")) return locale;
   }
   return FALLBACK;
+}
+
+function isMessage(value) {
+  return Boolean(value) && typeof value === "object" && !Array.isArray(value) && typeof value.message === "string";
 }
 
 export class I18n {
@@ -124,9 +135,15 @@ export class I18n {
     return entry.message || entry.text || "";
   }
 
-  /** Parameters that are themselves codes (a status, permissions) in words. */
+  /** Parameters that are themselves codes (a status, permissions, messages) in words. */
   wordParams(params) {
     const worded = { ...params };
+    for (const [name, value] of Object.entries(worded)) {
+      if (isMessage(value)) worded[name] = this.say(value);
+      else if (SENTENCES.has(name) && Array.isArray(value)) worded[name] = value.map((item) => this.say(item)).join(" ");
+      else if (INSTANTS.has(name) && typeof value === "string") worded[name] = this.dateTime(value);
+    }
+    if (Array.isArray(worded.events)) worded.events = this.list(worded.events.map((event) => this.t(`trigger.${event}`)), "disjunction");
     if (typeof worded.status === "string") worded.status = this.t(`status.${worded.status}`);
     if (Array.isArray(worded.permissions)) {
       worded.permissions = this.list(worded.permissions.map((p) => this.t(`permission.${p}`)));
@@ -138,8 +155,9 @@ export class I18n {
     return this._format("number", () => new Intl.NumberFormat(this.locale)).format(value);
   }
 
-  list(items) {
-    return this._format("list", () => new Intl.ListFormat(this.locale, { type: "conjunction" })).format(items);
+  /** Items as a list in the locale: "a, b and c" (or "a, b or c" for a "disjunction"). */
+  list(items, type = "conjunction") {
+    return this._format(`list-${type}`, () => new Intl.ListFormat(this.locale, { type })).format(items);
   }
 
   /** "2026-12-02" -> "onsdag 2 december 2026" (a calendar date: no time zone shift). */

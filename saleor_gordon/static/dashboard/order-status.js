@@ -14,6 +14,8 @@ export function jobFacts(ctx, job) {
   const { t } = ctx;
   const rows = [
     ["widget.tracking_id", job.tracking_id ? html`<span class="mono">${job.tracking_id}</span>` : html`<span class="muted">${t("widget.not_yet")}</span>`],
+    ...(job.tracking_url ? [["widget.tracking_link", trackingLink(job)]] : []),
+    ...(job.fulfillment_state ? [["widget.fulfillment", fulfillmentView(ctx, job)]] : []),
     ["widget.delivery_date", job.delivery_date ? ctx.i18n.date(job.delivery_date, "medium") : none],
     ["widget.time_window", job.time_window || none],
     ["widget.reference", job.external_ref ? html`<span class="mono">${job.external_ref}</span>` : none],
@@ -22,6 +24,22 @@ export function jobFacts(ctx, job) {
   // While it is being sent, that is the attempt: no "next attempt" beside it.
   if (job.status === "retrying" && job.next_attempt_at && !job.in_progress) rows.push(["widget.next_attempt", timeAgo(ctx, job.next_attempt_at)]);
   return html`<dl class="facts">${rows.map(([term, value]) => html`<dt>${t(term)}</dt><dd>${value}</dd>`)}</dl>`;
+}
+
+/** The order's tracking link (the shop's tracking_url), opened outside the Dashboard. */
+export function trackingLink(job, text = job.tracking_url) {
+  return html`<a class="tracking-link" href=${job.tracking_url} target="_blank" rel="noopener noreferrer">${text}</a>`;
+}
+
+// Fulfillment states whose reason is worth reading: what blocks it, or what failed.
+const EXPLAINED_FULFILLMENTS = new Set(["blocked", "to_do"]);
+
+/** Where the order's fulfillment stands in Saleor (Gordon's tracking number on it), and why not. */
+export function fulfillmentView(ctx, job) {
+  const state = job.fulfillment_state;
+  const label = ctx.i18n.has(`fulfillment.${state}`) ? ctx.t(`fulfillment.${state}`) : state;
+  const why = EXPLAINED_FULFILLMENTS.has(state) && job.fulfillment_message;
+  return html`<span class="fulfillment fulfillment-${state}">${label}</span>${why ? html`<span class="fulfillment-why small">${serverText(ctx, job.fulfillment_message)}</span>` : nothing}`;
 }
 
 /** What the order's last message says now: queued or being sent before the stored message. */

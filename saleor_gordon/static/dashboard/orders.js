@@ -6,7 +6,7 @@
 // Retry the screen asks again every 1.5 s until the order is no longer queued or running, so the
 // row shows the truth as soon as the worker has it.
 
-import { historyList } from "./order-status.js";
+import { fulfillmentView, historyList, trackingLink } from "./order-status.js";
 import { errorNotice, none, notice, serverText, statusPill, timeAgo } from "./ui.js";
 import { html, nothing } from "./vendor/lit-html/lit-html.js";
 import { live } from "./vendor/lit-html/directives/live.js";
@@ -257,7 +257,8 @@ function rowView(ctx, screen, job) {
       ctx.bridge.redirect(`/orders/${encodeURIComponent(job.order_id)}`);
     }}>${number}</a></td>
     <td>${statusPill(ctx, job.status)}</td>
-    <td class="mono">${job.tracking_id || none}</td>
+    <td><span class="mono">${job.tracking_url ? trackingLink(job, job.tracking_id) : job.tracking_id || none}</span>
+      ${job.fulfillment_state ? html`<div class="small">${fulfillmentView(ctx, job)}</div>` : nothing}</td>
     <td class="message">${messageView(ctx, job)}</td>
     <td>${timeAgo(ctx, job.last_attempt_at)}</td>
     <td><div class="actions">

@@ -170,7 +170,7 @@ function statusView(ctx, job, preview) {
   if (!job) return nothing;
   // The preview below says it already (e.g. what to fix): not twice.
   const settled = !job.in_progress && job.status !== "pending";
-  const message = settled && job.last_message && job.last_message === preview.message ? nothing : jobMessage(ctx, job);
+  const message = settled && job.last_message && job.last_message.message === preview.message ? nothing : jobMessage(ctx, job);
   return html`<section class="order-status" aria-labelledby="order-status-title">
     <h2 id="order-status-title">${t("send.in_gordon")} ${statusPill(ctx, job.status)}</h2>
     ${jobFacts(ctx, job)}

@@ -1,0 +1,168 @@
+"""Fulfillments on the Dashboard pages, in a real browser inside the Dashboard test host: the widget
+and its Details popup show where the order's fulfillment stands and the tracking link, the Orders
+overview shows both per order, and the configuration screen sets the three tracking settings with a
+preview of the link. Screenshots land in ``tests/browser/screenshots``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Page, expect
+
+from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
+from tests.browser.conftest import OpenInDashboard, Screenshot
+from tests.browser.test_dashboard_pages import open_page, order_page, send_popup, token_for
+from tests.e2e.conftest import Stack, running_stack
+from tests.support.fixtures import RunningSaleorFake
+from tests.support.shop import DELIVERY_GROUP
+
+LINK_FORMAT = "https://track.example.com/t/{tracking_id}"
+
+
+async def _fulfillment_is(stack: Stack, order: dict[str, Any], state: str) -> bool:
+    jobs = [job for job in await stack.jobs() if job["order_id"] == order["id"]]
+    return bool(jobs) and (await stack.job_for(order))["fulfillment_state"] == state
+
+
+async def test_the_widget_popup_and_overview_show_the_fulfillment_and_the_tracking_link(
+    saleor_fake: RunningSaleorFake,
+    start_gordon_sandbox: Callable[..., RunningSandbox],
+    tmp_path: Path,
+    open_in_dashboard: OpenInDashboard,
+    page: Page,
+    screenshot: Screenshot,
+    page_errors: list[str],
+) -> None:
+    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
+    async with running_stack(saleor_fake, gordon, tmp_path, configure=False) as stack:
+        await stack.install(tracking_on_fulfillment="fulfill", tracking_url=LINK_FORMAT)
+        fulfilled = stack.paid_order()
+        await stack.emit("ORDER_FULLY_PAID", fulfilled["id"])
+        await stack.wait_until(lambda: _fulfillment_is(stack, fulfilled, "done"), timeout=30)
+        # another order of the same product, whose stock is gone once it is paid
+        short = stack.paid_order()
+        [line, *_] = short["lines"]
+        warehouse = line["allocations"][0]["warehouse"]["id"]
+        stack.saleor.state.set_stock(line["variant"]["id"], warehouse, 0)
+        await stack.emit("ORDER_FULLY_PAID", short["id"])
+        await stack.wait_until(lambda: _fulfillment_is(stack, short, "blocked"), timeout=30)
+        tracking_id = gordon.state.orders[fulfilled["number"]].tracking_id
+        link = LINK_FORMAT.replace("{tracking_id}", tracking_id)
+
+        # the widget of the fulfilled order: the link, and the fulfillment done
+        widget = await open_page(
+            stack,
+            open_in_dashboard,
+            "widget",
+            order_id=fulfilled["id"],
+            page=await page.context.new_page(),
+            extensions=[send_popup(stack)],
+            order_view=order_page(stack),
+        )
+        anchor = widget.frame.get_by_role("link", name=link)
+        await expect(anchor).to_have_attribute("href", link)
+        await expect(anchor).to_have_attribute("target", "_blank")
+        await expect(widget.frame.get_by_text("Tracking number on the fulfillment")).to_be_visible()
+        await screenshot("widget-fulfilled", target=widget.page.locator("iframe"))
+
+        # its Details popup says the same
+        await widget.frame.get_by_role("button", name="Details").click()
+        frame = await widget.popup()
+        status = frame.get_by_role("region", name="Gordon status")
+        await expect(status.get_by_role("link", name=link)).to_be_visible()
+        await expect(status.get_by_text("Tracking number on the fulfillment")).to_be_visible()
+        await expect(status.get_by_role("list", name="History, oldest first")).to_contain_text(
+            f"Fulfilled the order in Saleor with tracking number {link}."
+        )
+        await screenshot("popup-fulfilled", target=widget.page.locator(".modal iframe"))
+
+        # the widget of the order Saleor has no stock for: what blocks it, and that it retries
+        blocked = await open_page(
+            stack,
+            open_in_dashboard,
+            "widget",
+            order_id=short["id"],
+            page=await page.context.new_page(),
+            extensions=[send_popup(stack)],
+        )
+        await blocked.page.bring_to_front()
+        await expect(blocked.frame.get_by_text("Cannot be fulfilled", exact=True)).to_be_visible()
+        await expect(blocked.frame.locator(".fulfillment-why")).to_contain_text(
+            "Saleor has not enough stock of"
+        )
+        await screenshot("widget-not-enough-stock", target=blocked.page.locator("iframe"))
+
+        # the Orders overview: the tracking ID links to the tracking page; each order's state
+        view = await open_page(stack, open_in_dashboard, page=await page.context.new_page())
+        await view.page.bring_to_front()
+        row = view.frame.get_by_role("row").filter(has_text=f"#{fulfilled['number']}")
+        await expect(row.get_by_role("link", name=tracking_id)).to_have_attribute("href", link)
+        await expect(row).to_contain_text("Tracking number on the fulfillment")
+        short_row = view.frame.get_by_role("row").filter(has_text=f"#{short['number']}")
+        await expect(short_row).to_contain_text("Cannot be fulfilled")
+        await screenshot("overview-fulfillments", target=view.page.locator("iframe"))
+        assert page_errors == []
+
+
+async def test_the_configuration_screen_sets_the_tracking_settings_with_a_preview(
+    saleor_fake: RunningSaleorFake,
+    start_gordon_sandbox: Callable[..., RunningSandbox],
+    tmp_path: Path,
+    open_in_dashboard: OpenInDashboard,
+    screenshot: Screenshot,
+    page_errors: list[str],
+) -> None:
+    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
+    async with running_stack(saleor_fake, gordon, tmp_path) as stack:
+        view = await open_page(stack, open_in_dashboard, token=token_for(stack))
+        frame = view.frame
+        await frame.get_by_role("tab", name="Configuration").click()
+        card = frame.get_by_role("region", name="Tracking for the customer")
+        await expect(
+            card.get_by_role("radio", name="Add it to the fulfillments you create")
+        ).to_be_checked()
+        await expect(card).to_contain_text("the link of Gordon's own SMS to a customer")
+        await expect(card).to_contain_text(
+            "Without a link the customer gets the bare tracking ID, e.g. 0Zj7YGCUr."
+        )
+
+        # a link is previewed for a sample ID as the customer would get it
+        url = card.get_by_label("Tracking link")
+        await url.fill(LINK_FORMAT)
+        await expect(card).to_contain_text(
+            "For tracking ID 0Zj7YGCUr the customer gets: https://track.example.com/t/0Zj7YGCUr"
+        )
+        fulfil = "Fulfil the order with it when Gordon accepts the order"
+        await card.get_by_role("radio", name=fulfil).check()
+        await card.get_by_label(
+            "E-mail the customer when the app sets the tracking number"
+        ).uncheck()
+        await screenshot("configuration-tracking", target=card)
+
+        # a link without the place of the ID is refused, saying where it goes; nothing is stored
+        await url.fill("https://track.example.com/t/")
+        await frame.get_by_role("button", name="Save").click()
+        await expect(card).to_contain_text(
+            "Put {tracking_id} where the tracking ID goes, e.g. https://track.example.com/{tracking_id}."
+        )
+        installation = await stack.installations.get_installation(stack.saleor.api_url)
+        assert installation is not None
+        stored = await stack.installations.get_config(installation.id)
+        assert stored is not None
+        assert (stored.tracking_on_fulfillment, stored.tracking_url) == ("add", "")
+
+        # corrected, it is saved with the mode and the e-mail choice
+        await url.fill(LINK_FORMAT)
+        await url.press("Enter")  # submits the form (the refusal's toast may cover Save)
+        toast = await view.wait_for_toast(2)  # the first said what was wrong
+        assert toast["title"] == "Configuration saved"
+        stored = await stack.installations.get_config(installation.id)
+        assert stored is not None
+        assert (stored.tracking_on_fulfillment, stored.notify_customer, stored.tracking_url) == (
+            "fulfill",
+            False,
+            LINK_FORMAT,
+        )
+        assert page_errors == []
