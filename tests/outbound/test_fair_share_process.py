@@ -42,8 +42,7 @@ SETTINGS = {
 }
 FAIR_SHARE_STOP = (
     "The attempt was stopped: it waited over 5 s for servers that are slow, and slow servers may "
-    "hold at most 1 of this process's 2 workers, so that other shops' orders keep flowing; it "
-    "will be retried."
+    "hold at most 1 of this process's 2 workers, so that other shops' orders keep flowing."
 )
 
 
@@ -146,6 +145,11 @@ async def test_two_shops_with_trickling_gordons_leave_a_worker_to_a_third(
             ("push", NO_ANSWER, NO_ANSWER_MESSAGE),
             ("push", "stopped", FAIR_SHARE_STOP),
         ]
+        assert found.history[1]["params"]["cause"] == {
+            "code": "job.stopped_for_other_shops",
+            "params": {"seconds": 5.0, "share": 1, "workers": 2},
+            "message": FAIR_SHARE_STOP,
+        }
         assert logged("job.stopped") == [
             f"job.stopped job_id={stopped.id} order_number={stopped.order_number} reason=fair_share"
         ]
