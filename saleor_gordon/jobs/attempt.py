@@ -205,9 +205,7 @@ class Attempt:
             unavailable = Message.of("job.saleor_unavailable", exc.message)
             return Unavailable(Step("saleor", "unavailable"), unavailable, exc.retry_after)
         except SaleorGraphQLError as exc:  # e.g. a permission the app lacks: a person must look
-            english = f"Saleor refused to read the order: {exc.message}"
-            refused = Message.of("job.saleor_refused", english, detail=exc.message)
-            return NeedsPerson(Step("saleor", "refused"), refused)
+            return NeedsPerson(Step("saleor", "refused"), _saleor_refused(exc))
         if data is None:
             gone = Message.of("job.order_gone", "The order no longer exists.")
             return NothingToDo(JobStatus.SKIPPED, Step("read_order", "not_found"), gone)
@@ -433,14 +431,19 @@ class Attempt:
                 f"Cancel order {ref} in the Gordon platform by hand: Gordon refused to withdraw "
                 f"it ({outcome.message})."
             )
-            refused = Message.of(
-                "job.withdraw_refused", english, ref=ref, gordon_message=outcome.message
+            words = _gordon_words(outcome)
+            refused = (
+                Message.of("job.withdraw_refused", english, ref=ref, gordon_message=words)
+                if words is not None
+                else Message.of(
+                    "job.withdraw_refused_explained", english, ref=ref, reason=outcome.message
+                )
             )
             return NeedsPerson(Step("withdraw", "rejected"), refused)
         return self._failed_call("withdraw", outcome, ref)
 
     def _failed_call(
-        self, action: str, outcome: Rejected | Retryable | NotFound, sent_ref: str | None
+        self, action: str, outcome: Rejected | Retryable, sent_ref: str | None
     ) -> AttemptOutcome:
         if isinstance(outcome, Retryable):
             english = f"Gordon is unavailable ({outcome.reason})."
@@ -454,7 +457,11 @@ class Attempt:
             )
         logger.info("gordon.rejected job_id=%s action=%s", self.job.id, action)
         english = f"Gordon refused: {outcome.message}"
-        message = Message.of("job.gordon_refused", english, gordon_message=outcome.message)
+        words = _gordon_words(outcome)
+        if words is not None:
+            message = Message.of("job.gordon_refused", english, gordon_message=words)
+        else:
+            message = Message.of("job.gordon_refused_explained", english, reason=outcome.message)
         return NeedsPerson(Step(action, "rejected"), message, sent_ref=sent_ref)
 
     async def write_back(
@@ -527,6 +534,26 @@ class Attempt:
             synced_at=synced_at,
             error=error,
         )
+
+
+def _saleor_refused(exc: SaleorGraphQLError) -> Message:
+    """Why Saleor did not let the app read the order: Saleor's own words, its HTTP status, or
+    neither (an answer the app could not use)."""
+    english = f"Saleor refused to read the order: {exc.message}"
+    if exc.saleor_message:
+        return Message.of("job.saleor_refused", english, detail=exc.saleor_message)
+    if exc.status is not None:
+        return Message.of("job.saleor_refused_status", english, status=exc.status)
+    return Message.of("job.saleor_answer_unusable", english)
+
+
+def _gordon_words(refusal: Rejected) -> str | None:
+    """Gordon's own words when the refusal is just them (``gordon.refused``), else None: the
+    refusal is the app's explanation of Gordon's answer, a message of its own."""
+    if refusal.message.code != "gordon.refused":
+        return None
+    words = refusal.message.params["gordon_message"]
+    return words if isinstance(words, str) else None
 
 
 def _accepted(ref: str, tracking_id: str | None, push: Push) -> Message:

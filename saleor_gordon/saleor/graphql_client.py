@@ -390,8 +390,10 @@ class SaleorClient:
             if not probe_on_denied:
                 raise SaleorTokenRevoked()
             await self.app_id()  # raises SaleorTokenRevoked if the token itself is refused
-            raise SaleorPermissionDenied(f"Saleor denied {operation}: {message}")
-        raise SaleorGraphQLError(f"Saleor refused {operation}: {message}")
+            raise SaleorPermissionDenied(
+                f"Saleor denied {operation}: {message}", saleor_message=message
+            )
+        raise SaleorGraphQLError(f"Saleor refused {operation}: {message}", saleor_message=message)
 
 
 def failure_summary(exc: SaleorError) -> str:
@@ -452,7 +454,7 @@ def _status_error(status: int | None, where: str, *, retry_after: float | None =
         return SaleorUnavailable(
             f"Saleor answered HTTP {status} ({where}); try again later.", retry_after=retry_after
         )
-    return SaleorGraphQLError(f"Saleor answered HTTP {status} ({where}).")
+    return SaleorGraphQLError(f"Saleor answered HTTP {status} ({where}).", status=status)
 
 
 def _page(connection: object) -> tuple[list[dict[str, Any]], str | None]:

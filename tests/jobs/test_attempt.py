@@ -204,12 +204,22 @@ async def test_gordon_unavailable_retries_with_backoff_keeping_the_reference(ben
         "cause": result.message,
         "retry_at": result.next_attempt_at.isoformat(),
     }
-    assert (result.message.code, dict(result.message.params)) == (
-        "job.gordon_unavailable",
-        {
-            "detail": "Gordon answered HTTP 503: Service Unavailable (injected by the Gordon sandbox)"
+    # what Gordon answered as a code of its own, Gordon's words a parameter (the pages word it)
+    assert result.message.to_json() == {
+        "code": "job.gordon_unavailable",
+        "params": {
+            "detail": {
+                "code": "gordon.answered_status_said",
+                "params": {
+                    "status": 503,
+                    "gordon_message": "Service Unavailable (injected by the Gordon sandbox)",
+                },
+                "message": "Gordon answered HTTP 503: Service Unavailable (injected by the Gordon "
+                "sandbox)",
+            }
         },
-    )
+        "message": UNAVAILABLE_503,
+    }
     assert not result.settled
     assert bench.private_metadata(order) == {
         "gordon.status": "retrying",
@@ -245,7 +255,7 @@ async def test_retries_stop_at_the_maximum_age(bench: Bench) -> None:
     assert (result.action, result.outcome) == ("push", "gave_up")
     assert (
         result.message
-        == f"{UNAVAILABLE_503} Retries stopped: gave up after 2 attempts over 1 hours."
+        == f"{UNAVAILABLE_503} Retries stopped: gave up after 2 attempts over 1 hour."
     )
     assert result.next_attempt_at is None
     assert result.settled
@@ -333,6 +343,15 @@ async def test_cancel_refused_for_credentials_needs_attention_keeping_the_refere
         "secret, and that they belong to the environment of the base URL (staging credentials "
         "do not work in production) (HTTP 401: Unauthorized)"
     )
+    # the app's explanation of Gordon's answer, coded (Gordon's words a parameter of it)
+    assert result.message.code == "job.gordon_refused_explained"
+    assert result.message.to_json()["params"] == {
+        "reason": {
+            "code": "gordon.credentials_refused_said",
+            "params": {"status": 401, "gordon_message": "Unauthorized"},
+            "message": result.message.removeprefix("Gordon refused: "),
+        },
+    }
     assert result.gordon == RefRecorded(order["number"])
     assert order["number"] in bench.gordon.state.orders
 
@@ -632,7 +651,7 @@ async def test_a_write_back_failing_past_the_maximum_age_gives_up(bench: Bench) 
     assert result.message == (
         f"Gordon accepted order {number} (tracking ID {tracking_id_for(number)}). Writing the status to the order failed (Saleor answered HTTP 503 "
         f"(UpdateOrderMetadata at {bench.saleor.api_url}).). "
-        "Retries stopped: gave up after 1 attempts over 1 hours."
+        "Retries stopped: gave up after 1 attempt over 1 hour."
     )
     assert pushed_copy(result).tracking_id == tracking_id_for(order["number"])
 
@@ -784,8 +803,31 @@ async def test_an_order_saleor_refuses_to_read_needs_attention(bench: Bench) -> 
         "Saleor refused to read the order: Saleor refused OrderForGordon: "
         "Invalid ID: not-an-id. Expected: Order."
     )
+    # Saleor's own words alone as the parameter: not the app's operation name
+    assert (result.message.code, result.message.params) == (
+        "job.saleor_refused",
+        {"detail": "Invalid ID: not-an-id. Expected: Order."},
+    )
     assert bench.gordon_calls() == []
     assert bench.mutations() == []
+
+
+async def test_an_order_saleor_refuses_with_an_http_status_says_the_status(bench: Bench) -> None:
+    order = bench.paid_order()
+    await bench.event(order)
+    bench.saleor.state.fail_next(1, status=403)
+
+    result = await bench.attempt()
+
+    assert (result.status, result.action, result.outcome) == (
+        JobStatus.NEEDS_ATTENTION,
+        "saleor",
+        "refused",
+    )
+    assert (result.message.code, result.message.params) == (
+        "job.saleor_refused_status",
+        {"status": 403},
+    )
 
 
 async def test_an_order_saleor_no_longer_has_is_skipped(bench: Bench) -> None:

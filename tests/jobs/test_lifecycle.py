@@ -53,7 +53,7 @@ RANDOM = 0.25
 RETRY_AT = NOW + timedelta(seconds=8.75)  # 10 s x (1 - 0.5/2 + 0.5 x 0.25)
 FRESH = (1, NOW - timedelta(minutes=10))
 SPENT = (7, NOW - timedelta(hours=2))
-GAVE_UP = "Retries stopped: gave up after 7 attempts over 1 hours."
+GAVE_UP = "Retries stopped: gave up after 7 attempts over 1 hour."
 
 COPY = GordonCopy(
     external_ref="45",
@@ -405,7 +405,7 @@ WRITE_BACK_PAST_THE_DEADLINE = Transition(
     action="push",
     outcome="retryable",
     message=(
-        f"{GORDON_DOWN_TEXT}{WRITE_FAILED} Retries stopped: gave up after 1 attempts over 1 hours."
+        f"{GORDON_DOWN_TEXT}{WRITE_FAILED} Retries stopped: gave up after 1 attempt over 1 hour."
     ),
     history=(
         _entry("push", "retryable", GORDON_DOWN_TEXT),
@@ -782,7 +782,7 @@ def test_the_retry_budget_ends_at_the_policy_s_maximum_age() -> None:
     assert (at_deadline.status, at_deadline.next_attempt_at) == (JobStatus.RETRYING, RETRY_AT)
     assert (past_deadline.status, past_deadline.message) == (
         JobStatus.FAILED,
-        f"{CRASH_TEXT} Retries stopped: gave up after 1 attempts over 1 hours.",
+        f"{CRASH_TEXT} Retries stopped: gave up after 1 attempt over 1 hour.",
     )
 
 

@@ -189,7 +189,7 @@ async def test_a_crash_past_the_maximum_age_fails_the_job(bench: Bench) -> None:
     assert job.last_outcome == "crashed"
     assert job.last_message == (
         "Unexpected error (RuntimeError); the job will be retried. "
-        "Retries stopped: gave up after 1 attempts over 1 hours."
+        "Retries stopped: gave up after 1 attempt over 1 hour."
     )
     assert job.next_attempt_at is None
 
