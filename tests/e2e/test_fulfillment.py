@@ -255,7 +255,6 @@ async def test_a_failed_fulfilment_is_retried_on_its_own_until_stock_arrives(
     assert (await stack.job_for(order))["status"] == "synced"
 
 
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("held", ["FulfillOrder", "UpdateOrderPrivateMetadata"])
 async def test_a_worker_killed_between_gordon_s_answer_and_the_fulfilment(
     saleor_fake: RunningSaleorFake,
@@ -332,7 +331,6 @@ async def test_two_worker_processes_fulfil_and_update_each_order_once(
         assert all("job.finished" in log for log in logs), "both workers took part"
 
 
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 async def test_reconcile_adds_the_number_to_a_fulfillment_whose_webhooks_were_lost(
     saleor_fake: RunningSaleorFake, gordon: RunningSandbox, tmp_path: Path, database: str
 ) -> None:
