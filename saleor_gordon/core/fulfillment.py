@@ -8,7 +8,9 @@ with ``notifyCustomer``, and a number that looks like a URL (``^[-\\w]+://``) is
 - ``add`` (default): the shop fulfils in its own process; every fulfillment of the order without
   a tracking number gets Gordon's (``orderFulfillmentUpdateTracking``);
 - ``fulfill``: the app also fulfils the lines still to fulfil, from the warehouses they are
-  allocated in, with Gordon's tracking number (one ``orderFulfill``);
+  allocated in, with Gordon's tracking number (one ``orderFulfill``). A line of a variant whose
+  stock Saleor does not count (``trackInventory`` off) has no allocation: it is fulfilled from a
+  warehouse that keeps the variant and serves the order's channel (below);
 - ``off``: nothing.
 
 ``decide_fulfillment`` says what to do from the order as Saleor has it now, so a retry, a
@@ -21,6 +23,17 @@ duplicate event or a second worker decides from what the first one did:
   that was cancelled means somebody undid the app's: it is not done again;
 - a fulfillment carries "ours" when its tracking number is Gordon's tracking ID or a link that
   holds it (also a link made with an earlier ``tracking_url``).
+
+Where Saleor 3.23.28 lets a line be fulfilled from (``saleor/order/actions.py``
+``_create_fulfillment_lines``, ``saleor/warehouse/management.py`` ``decrease_stock``): the
+warehouse must hold a stock record of the line's variant among the stocks of the order's channel
+(``Stock.objects.for_channel_or_country(channel)``: the channel's warehouses, or with the site
+setting ``useLegacyShippingZoneStockAvailability`` those also in a shipping zone of the channel,
+plus its click-and-collect warehouses), else ``INSUFFICIENT_STOCK``; for a tracked variant the
+stock's quantity less what is allocated must cover the line, for an untracked one the quantity
+is not looked at (zero will do). ``ProductVariant.stocks`` of a line's variant lists exactly
+those stock records (the same rule, for the order's channel), so an untracked line goes to the
+first warehouse of that list the plan already fulfils from, else the first of the list.
 
 With ``tracking_url`` (``https://…{tracking_id}…``) the tracking number is the link and the
 order's public metadata gets ``gordon.tracking_url`` for storefronts
@@ -122,7 +135,11 @@ class Blocker(StrEnum):
     NOT_PAID = "not_paid"
     NOT_CONFIRMED = "not_confirmed"
     NOT_ALLOCATED = "not_allocated"
-    """Lines without (enough) allocated stock: the app would not know the warehouse."""
+    """Lines of tracked variants without (enough) allocated stock: the app would not know the
+    warehouse."""
+    NOT_STOCKED = "not_stocked"
+    """Lines of variants whose stock Saleor does not count, kept in no warehouse that serves
+    the order's channel: Saleor would refuse every warehouse."""
     NOT_ENOUGH_STOCK = "not_enough_stock"
     """Saleor refused: the warehouse lacks the stock (known only from Saleor's answer)."""
     REFUSED = "refused"
@@ -385,11 +402,42 @@ def _fulfilment(
         return (), None, ()  # returned or fulfilled: nothing the app should add to
     if not paid:
         return (), Blocker.NOT_PAID, ()
-    planned = [(line, _from_allocations(line)) for line in lines]
-    unallocated = tuple(line for line, stocks in planned if stocks is None)
+    planned = {line.id: _from_allocations(line) for line in lines}
+    used = [w for stocks in planned.values() if stocks for w, _ in stocks]
+    unallocated: list[OrderLine] = []
+    unstocked: list[OrderLine] = []
+    for line in lines:
+        if planned[line.id] is not None:
+            continue
+        if not _untracked(line):
+            unallocated.append(line)
+            continue
+        warehouse = _stocking_warehouse(line, used)
+        if warehouse is None:
+            unstocked.append(line)
+            continue
+        planned[line.id] = ((warehouse, line.unfulfilled),)
+        used.append(warehouse)
     if unallocated:
-        return (), Blocker.NOT_ALLOCATED, unallocated
-    return tuple(LineToFulfil(line.id, stocks) for line, stocks in planned if stocks), None, ()
+        return (), Blocker.NOT_ALLOCATED, tuple(unallocated)
+    if unstocked:
+        return (), Blocker.NOT_STOCKED, tuple(unstocked)
+    fulfil = tuple(LineToFulfil(line.id, stocks) for line in lines if (stocks := planned[line.id]))
+    return fulfil, None, ()
+
+
+def _untracked(line: OrderLine) -> bool:
+    """Saleor does not count the stock of the line's variant (and so allocated none)."""
+    return line.variant is not None and line.variant.track_inventory is False
+
+
+def _stocking_warehouse(line: OrderLine, used: Sequence[str]) -> str | None:
+    """Where to fulfil an untracked line from: a warehouse keeping its variant for the order's
+    channel (``Variant.stocks``), one the fulfilment already uses first (fewer fulfillments,
+    fewer e-mails); None when no warehouse keeps it."""
+    assert line.variant is not None
+    kept = [s.warehouse.id for s in line.variant.stocks if s.warehouse and s.warehouse.id]
+    return next((w for w in used if w in kept), kept[0] if kept else None)
 
 
 def _from_allocations(line: OrderLine) -> tuple[tuple[str, int], ...] | None:
@@ -419,11 +467,19 @@ def _blocked_message(blocker: Blocker, lines: Sequence[OrderLine]) -> str:
     if blocker is Blocker.NOT_CONFIRMED:
         return "The app fulfils the order in Saleor once it is confirmed."
     names = ", ".join(line.display_name for line in lines)
+    if blocker is Blocker.NOT_STOCKED:
+        them = "it" if len(lines) == 1 else "them"
+        return (
+            f"Saleor does not track the inventory of {names}, and no warehouse that serves the "
+            f"order's channel keeps {them}, so Saleor would not let the app fulfil {them}: add "
+            f"{them} to such a warehouse in Saleor (any quantity; the app tries again when the "
+            "order changes or at the next reconcile), or fulfil the order yourself and the app "
+            "adds the tracking number."
+        )
     return (
         f"Saleor has no stock allocated in a warehouse for {names}, so the app cannot tell "
-        "where to fulfil from (Saleor allocates none for a product whose inventory it does not "
-        "track): allocate it in Saleor, or fulfil the order yourself and the app adds the "
-        "tracking number."
+        "where to fulfil from: allocate it in Saleor, or fulfil the order yourself and the app "
+        "adds the tracking number."
     )
 
 
