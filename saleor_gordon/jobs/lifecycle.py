@@ -402,7 +402,23 @@ def _write_back_failed(
     error = Message.of("job.write_back_error", outcome.error)
     history = (*done.history, HistoryEntry("write_back", "failed", error))
     failed = replace(done, message=message, history=history)
-    if outcome.token_revoked:  # due again once the app is installed again
+    return _retried_on_its_own(job, failed, outcome, policy=policy, now=now, random=random)
+
+
+def _retried_on_its_own(
+    job: JobState,
+    failed: Transition,
+    outcome: WriteBackFailed | FulfillmentFailed,
+    *,
+    policy: RetryPolicy,
+    now: datetime,
+    random: float,
+) -> Transition:
+    """``failed`` (Gordon's part done and recorded, a later step failed: the write-back, the
+    fulfilment), retried on its own: due now after a revoked token (claims wait for the app to
+    be installed again), else at the retry's time; failed once the retry budget is spent, its
+    message then saying so."""
+    if outcome.token_revoked:
         return replace(
             failed, status=JobStatus.RETRYING, next_attempt_at=now, episode=Episode.GOES_ON
         )
@@ -413,7 +429,7 @@ def _write_back_failed(
             status=JobStatus.FAILED,
             next_attempt_at=None,
             episode=Episode.ENDS,
-            message=_gave_up(message, decision, job, policy),
+            message=_gave_up(failed.message, decision, job, policy),
         )
     return replace(
         failed, status=JobStatus.RETRYING, next_attempt_at=decision.when, episode=Episode.GOES_ON
@@ -474,30 +490,14 @@ def _fulfillment(
         history=(*done.history, HistoryEntry(FULFILL, "failed", problem)),
         fulfillment=record,
     )
-    if outcome.token_revoked:  # due again once the app is installed again
-        return replace(
-            failed, status=JobStatus.RETRYING, next_attempt_at=now, episode=Episode.GOES_ON
-        )
-    decision = _decide(job, policy, now=now, retry_after=outcome.retry_after, random=random)
-    if isinstance(decision, GiveUp):
-        return replace(
-            failed,
-            status=JobStatus.FAILED,
-            next_attempt_at=None,
-            episode=Episode.ENDS,
-            outcome="gave_up",
-            message=_gave_up(message, decision, job, policy),
-        )
-    retrying = Message.of(
-        "job.retrying", problem, cause=problem, retry_at=decision.when.isoformat()
-    )
-    return replace(
-        failed,
-        status=JobStatus.RETRYING,
-        next_attempt_at=decision.when,
-        episode=Episode.GOES_ON,
-        history=(*done.history, HistoryEntry(FULFILL, "failed", retrying)),
-    )
+    retried = _retried_on_its_own(job, failed, outcome, policy=policy, now=now, random=random)
+    if retried.status is JobStatus.FAILED:
+        return replace(retried, outcome="gave_up")
+    if outcome.token_revoked or retried.next_attempt_at is None:
+        return retried
+    when = retried.next_attempt_at.isoformat()  # the history's entry says when it is planned
+    retrying = Message.of("job.retrying", problem, cause=problem, retry_at=when)
+    return replace(retried, history=(*done.history, HistoryEntry(FULFILL, "failed", retrying)))
 
 
 def _decide(
