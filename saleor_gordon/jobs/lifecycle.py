@@ -32,7 +32,8 @@ Attempt outcomes (``transition``), for a job in any status:
 
 The three fulfillment outcomes wrap what Gordon's step found (``Pushed``, or ``NothingToDo`` for an
 order Gordon already has) and carry where the order's fulfillment stands (``FulfillmentRecord``,
-stored beside the job: ``fulfillment_state`` / ``fulfillment_message``). A failed fulfillment is
+stored beside the job: ``fulfillment_state`` / ``fulfillment_message`` with its code), and what
+the step changed in Saleor (``acted``: history entries, also before a failure or a refusal). A failed fulfillment is
 retried on its own: Gordon's acceptance is recorded with it, so the next attempt finds Gordon's
 copy unchanged and only fulfils (``jobs/attempt.py``).
 
@@ -195,10 +196,11 @@ class WriteBackFailed:
 
 @dataclass(frozen=True, slots=True)
 class FulfillmentRecord:
-    """Where the order's fulfillment stands (``core.fulfillment.FulfillmentState``) and why."""
+    """Where the order's fulfillment stands (``core.fulfillment.FulfillmentState``) and why (a
+    code of ``core.messages.FULFILLMENT_REASONS`` with its English)."""
 
     state: str
-    message: str
+    message: Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +223,8 @@ class FulfillmentFailed:
     fulfillment: FulfillmentRecord
     retry_after: float | None = None
     token_revoked: bool = False
+    acted: tuple[Message, ...] = ()
+    """What the app changed in Saleor before it failed (as ``Fulfilled.acted``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +234,8 @@ class FulfillmentRefused:
 
     done: Pushed | NothingToDo
     fulfillment: FulfillmentRecord
+    acted: tuple[Message, ...] = ()
+    """What the app changed in Saleor before it was refused (as ``Fulfilled.acted``)."""
 
 
 FulfillmentOutcome: TypeAlias = Fulfilled | FulfillmentFailed | FulfillmentRefused
@@ -460,9 +466,10 @@ def _fulfillment(
 ) -> Transition:
     done = transition(job, outcome.done, policy=policy, now=now, random=random)
     record = outcome.fulfillment
+    acted = tuple(HistoryEntry(FULFILL, record.state, said) for said in outcome.acted)
+    done = replace(done, history=(*done.history, *acted))
     if isinstance(outcome, Fulfilled):
-        acted = tuple(HistoryEntry(FULFILL, record.state, said) for said in outcome.acted)
-        return replace(done, history=(*done.history, *acted), fulfillment=record)
+        return replace(done, fulfillment=record)
     problem = Message.of("job.fulfillment_problem", record.message, detail=record.message)
     message = Message.of(
         "job.fulfillment_failed",

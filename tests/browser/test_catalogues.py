@@ -24,6 +24,7 @@ from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.messages import (
     CONFIG_PROBLEMS,
     CONNECTION_RESULTS,
+    FULFILLMENT_REASONS,
     JOB_MESSAGES,
     MESSAGE_CODES,
     SKIP_REASONS,
@@ -181,10 +182,12 @@ def test_every_code_the_server_sends_is_worded_with_its_parameters() -> None:
 def test_the_job_messages_are_exactly_the_registrys_codes() -> None:
     """The history's and the job's messages: every code the server can write (one registry,
     ``core.messages.MESSAGE_CODES``) is worded in every locale with its parameters (above), and no
-    ``job.``/``skip.`` key is left over from a code the server no longer writes."""
-    assert MESSAGE_CODES == {**JOB_MESSAGES, **SKIP_REASONS}
+    ``job.``/``skip.``/``fulfillment_reason.`` key is left over from a code the server no longer
+    writes."""
+    assert MESSAGE_CODES == {**JOB_MESSAGES, **SKIP_REASONS, **FULFILLMENT_REASONS}
     for locale in LOCALES:
-        worded = {key for key in catalogue(locale) if key.startswith(("job.", "skip."))}
+        prefixes = ("job.", "skip.", "fulfillment_reason.")
+        worded = {key for key in catalogue(locale) if key.startswith(prefixes)}
         assert sorted(worded ^ set(MESSAGE_CODES)) == [], locale
 
 

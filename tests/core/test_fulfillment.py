@@ -557,12 +557,16 @@ class TestFulfillBlocked:
 
         assert plan == FulfillmentPlan(
             FulfillmentState.BLOCKED,
-            "Saleor has no stock allocated in a warehouse for Frukostkasse (Standard), "
-            "Frukostkasse (Standard), so the app cannot tell where to fulfil from: allocate it "
+            "Saleor has no stock allocated in a warehouse for Frukostkasse (Standard) and "
+            "Frukostkasse (Standard), so the app cannot tell where to fulfil from: allocate stock "
             "in Saleor, or fulfil the order yourself and the app adds the tracking number.",
             tracking_number=TRACKING_ID,
             blocker=Blocker.NOT_ALLOCATED,
             blocked_lines=(L2, L3),
+        )
+        assert (plan.message.code, plan.message.params) == (
+            "fulfillment_reason.not_allocated",
+            {"lines": ["Frukostkasse (Standard)", "Frukostkasse (Standard)"]},
         )
 
     def test_blocked_but_the_tracking_number_still_goes_on_a_staff_fulfillment(self) -> None:
@@ -586,14 +590,18 @@ class TestFulfillBlocked:
 
         assert plan == FulfillmentPlan(
             FulfillmentState.BLOCKED,
-            "Saleor does not track the inventory of Presentkort (Standard), and no warehouse "
-            "that serves the order's channel keeps it, so Saleor would not let the app fulfil "
-            "it: add it to such a warehouse in Saleor (any quantity; the app tries again when "
-            "the order changes or at the next reconcile), or fulfil the order yourself and the "
-            "app adds the tracking number.",
+            "The order has 1 product whose inventory Saleor does not track and that no "
+            "warehouse serving its channel keeps: Presentkort (Standard). Saleor would not let "
+            "the app fulfil it: add it to such a warehouse in Saleor (any quantity; the app "
+            "tries again when the order changes or at the next reconcile), or fulfil the order "
+            "yourself and the app adds the tracking number.",
             tracking_number=TRACKING_ID,
             blocker=Blocker.NOT_STOCKED,
             blocked_lines=(L2,),
+        )
+        assert (plan.message.code, plan.message.params) == (
+            "fulfillment_reason.not_stocked",
+            {"lines": ["Presentkort (Standard)"], "count": 1},
         )
 
     def test_a_tracked_line_without_allocation_is_told_first(self) -> None:
@@ -635,3 +643,56 @@ def test_an_order_parses_its_fulfillments() -> None:
         "warehouse": {"id": W1, "slug": "", "name": ""},
         "lines": ({"id": "", "quantity": 1, "order_line": {"id": L1}},),
     }  # fmt: skip
+
+
+class TestReasonsAreCoded:
+    """Every plan says why as a code of ``core.messages.FULFILLMENT_REASONS`` with its
+    parameters (the pages word it in the staff user's language), beside its English."""
+
+    @pytest.mark.parametrize(
+        ("the_order", "mode", "paid", "tracking_id", "code", "params"),
+        [
+            (order(), "off", True, TRACKING_ID, "fulfillment_reason.off", {}),
+            (order(), "add", True, None, "fulfillment_reason.not_in_gordon", {}),
+            (order(status="CANCELED"), "fulfill", True, TRACKING_ID,
+             "fulfillment_reason.order_cancelled", {}),
+            (order(status="EXPIRED"), "add", True, TRACKING_ID,
+             "fulfillment_reason.order_expired", {}),
+            (order(status="DRAFT"), "add", True, TRACKING_ID, "fulfillment_reason.order_draft", {}),
+            (order(), "add", True, TRACKING_ID, "fulfillment_reason.awaiting_fulfillment", {}),
+            (order(), "fulfill", True, TRACKING_ID, "fulfillment_reason.fulfilling", {}),
+            (order(fulfillments=[fulfilment(F1, [(L1, 1)]), fulfilment(F2, [(L2, 2)])]), "add",
+             True, TRACKING_ID, "fulfillment_reason.adding", {"count": 2}),
+            (order(fulfillments=[fulfilment(F1, [(L1, 1)], tracking=TRACKING_ID,
+                                            status="WAITING_FOR_APPROVAL")]), "add", True,
+             TRACKING_ID, "fulfillment_reason.waiting_for_approval", {}),
+            (order(fulfillments=[fulfilment(F1, [(L1, 1)], tracking=TRACKING_ID,
+                                            status="CANCELED")]), "fulfill", True, TRACKING_ID,
+             "fulfillment_reason.cancelled_in_saleor", {}),
+            (order(fulfillments=[fulfilment(F1, [(L1, 1)], tracking=TRACKING_ID)]), "add", True,
+             TRACKING_ID, "fulfillment_reason.done", {}),
+            (order(fulfillments=[fulfilment(F1, [(L1, 1)], tracking="DHL-1")]), "add", True,
+             TRACKING_ID, "fulfillment_reason.kept", {"count": 1}),
+            (order(fulfillments=[fulfilment(F1, [(L1, 1)], tracking=TRACKING_ID),
+                                 fulfilment(F2, [(L2, 2)], tracking="DHL-1")]), "add", True,
+             TRACKING_ID, "fulfillment_reason.done_and_kept", {"count": 1}),
+            (order(), "fulfill", False, TRACKING_ID, "fulfillment_reason.not_paid", {}),
+            (order(status="UNCONFIRMED"), "fulfill", True, TRACKING_ID,
+             "fulfillment_reason.not_confirmed", {}),
+            (order(lines=[line(L1, 1, kept_in=[], name="A"), line(L2, 1, kept_in=[], name="B")]),
+             "fulfill", True, TRACKING_ID, "fulfillment_reason.not_stocked",
+             {"lines": ["A (Standard)", "B (Standard)"], "count": 2}),
+        ],
+    )  # fmt: skip
+    def test_the_reason_of_each_plan(
+        self,
+        the_order: SaleorOrder,
+        mode: TrackingMode,
+        paid: bool,
+        tracking_id: str | None,
+        code: str,
+        params: dict[str, Any],
+    ) -> None:
+        message = decide(the_order, mode, paid=paid, tracking_id=tracking_id).message
+
+        assert (message.code, message.params) == (code, params)

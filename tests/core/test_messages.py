@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 import saleor_gordon
-from saleor_gordon.core.messages import JOB_MESSAGES, MESSAGE_CODES, SKIP_REASONS, Message
+from saleor_gordon.core.messages import (
+    FULFILLMENT_REASONS,
+    JOB_MESSAGES,
+    MESSAGE_CODES,
+    SKIP_REASONS,
+    Message,
+)
 from saleor_gordon.core.sync_decision import WITHDRAWN_ORDER_STATUSES, Fix
 from saleor_gordon.core.translate import Problem
 
@@ -89,7 +95,7 @@ def test_the_registry_holds_exactly_the_codes_the_server_writes() -> None:
     withdrawn = {f"job.withdrawn.{status.lower()}" for status in WITHDRAWN_ORDER_STATUSES}
 
     assert _codes_built_in_the_package() | withdrawn == set(MESSAGE_CODES)
-    assert set(MESSAGE_CODES) == set(JOB_MESSAGES) | set(SKIP_REASONS)
+    assert set(MESSAGE_CODES) == set(JOB_MESSAGES) | set(SKIP_REASONS) | set(FULFILLMENT_REASONS)
 
 
 def test_the_problems_of_an_order_are_served_without_field_paths() -> None:

@@ -106,6 +106,7 @@ async def test_fulfill_mode_fulfils_a_paid_order_once_with_the_tracking_link(sta
     job = await stack.job_for(order)
     assert job["status"] == "synced"
     assert job["fulfillment_message"] == "Gordon's tracking number is on the order's fulfillment."
+    assert (job["fulfillment_code"], job["fulfillment_params"]) == ("fulfillment_reason.done", {})
     assert [(e["action"], e["outcome"]) for e in job["history"] if e["action"] == "fulfill"] == [
         ("fulfill", "done")
     ]
@@ -321,12 +322,18 @@ async def test_an_untracked_product_kept_outside_the_channel_waits_for_its_stock
         job = await stack.job_for(order)
         assert job["status"] == "synced"
         assert job["fulfillment_message"] == (
-            "Saleor does not track the inventory of Middagskasse 4 portioner (3 middagar), "
-            "Frukostkasse (Standard), and no warehouse that serves the order's channel keeps "
-            "them, so Saleor would not let the app fulfil them: add them to such a warehouse "
-            "in Saleor (any quantity; the app tries again when the order changes or at the "
-            "next reconcile), or fulfil the order yourself and the app adds the tracking number."
+            "The order has 2 products whose inventory Saleor does not track and that no "
+            "warehouse serving its channel keeps: Middagskasse 4 portioner (3 middagar) and "
+            "Frukostkasse (Standard). Saleor would not let the app fulfil them: add them to such "
+            "a warehouse in Saleor (any quantity; the app tries again when the order changes or "
+            "at the next reconcile), or fulfil the order yourself and the app adds the tracking "
+            "number."
         )
+        assert (job["fulfillment_code"], job["fulfillment_params"]) == (
+            "fulfillment_reason.not_stocked",
+            {"lines": ["Middagskasse 4 portioner (3 middagar)", "Frukostkasse (Standard)"],
+             "count": 2},
+        )  # fmt: skip
         assert stack.saleor.state.requests["FulfillOrder"] == 0
 
         for variant in variants:  # the shop adds the products to a warehouse of the channel
