@@ -119,6 +119,10 @@ JOB_MESSAGES: Final[Mapping[str, tuple[str, ...]]] = {
     "job.write_back_error": (),
     "job.write_back_failed": ("then",),
     "job.lease_taken_over": ("expired_at",),
+    # an attempt stopped before it finished (``seconds``: its deadline, or how long it waited
+    # before slow servers had to give back its worker; ``share`` of the ``workers`` they may use)
+    "job.stopped_at_deadline": ("seconds",),
+    "job.stopped_for_other_shops": ("seconds", "share", "workers"),
     # the order's fulfillment in Saleor, once Gordon has the order (``detail``: where it stands
     # and why, a message of FULFILLMENT_REASONS; in entries written before those existed, its
     # English text)

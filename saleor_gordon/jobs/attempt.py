@@ -86,6 +86,7 @@ from saleor_gordon.jobs.lifecycle import (
     WrittenBack,
 )
 from saleor_gordon.jobs.queue import ClaimedJob
+from saleor_gordon.outbound import origin_of
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import SaleorClient
 from saleor_gordon.shop import load_shop
@@ -137,6 +138,34 @@ class Attempt:
         self.now = self.runtime.clock()
         self._decided: _ReadOrder | None = None
         """Set once the order was read and a decision acted on: only then is it written back."""
+        self.destinations: set[str] = set()
+        """The servers (``outbound.origin_of``) this attempt calls or is about to call."""
+        self._add_destination(job.saleor_api_url)
+        self._step = "read_config"
+        """What the attempt is doing now (a history action), for ``stopped``."""
+        self._gordon_call: tuple[str, str] | None = None
+        """The Gordon request under way, ``(action, external_ref)``: it may be done when cut."""
+        self._gordon_done: Pushed | NothingToDo | None = None
+        """What Gordon's step found, once Gordon has the order (the fulfillment step runs)."""
+
+    def stopped(self, why: Message) -> AttemptOutcome:
+        """What the attempt found when it was stopped mid-way (its deadline passed, or it had to
+        give its worker back), to be retried. Stopped during a Gordon request, Gordon may have
+        done it: the outcome is unanswered (``NO_ANSWER``) and keeps the ref it went under.
+        Stopped in the fulfillment step, Gordon has the order: that is recorded, and the
+        fulfillment is what is retried."""
+        if self._gordon_call is not None:
+            action, ref = self._gordon_call
+            return Unavailable(Step(action, "stopped"), why, sent_ref=ref, unanswered=True)
+        if self._gordon_done is not None:
+            record = FulfillmentRecord(FulfillmentState.TO_DO.value, why)
+            return FulfillmentFailed(self._gordon_done, record)
+        return Unavailable(Step(self._step, "stopped"), why)
+
+    def _add_destination(self, url: str) -> None:
+        origin = origin_of(url)
+        if origin is not None:
+            self.destinations.add(origin)
 
     async def act(self) -> AttemptOutcome:
         """Read the shop and the order, decide and call Gordon; what happened, as an outcome.
@@ -165,6 +194,7 @@ class Attempt:
             not_configured = Message.of("job.not_configured", exc.message)
             return NeedsPerson(Step("read_config", "not_configured"), not_configured)
         saleor = self.runtime.saleor_client(installation.saleor_api_url, installation.token)
+        self._step = "saleor"
         try:
             data = await saleor.fetch_order(self.job.order_id)
         except SaleorTokenRevoked as exc:
@@ -204,6 +234,7 @@ class Attempt:
     ) -> AttemptOutcome:
         """Gordon has the order: put its tracking number on the order's fulfillments, or fulfil
         the order with it, as the shop chose (``core/fulfillment.py`` decides)."""
+        self._gordon_done = done
         tracking_id = done.copy.tracking_id if isinstance(done, Pushed) else self.job.tracking_id
         settings = config.fulfillment_settings
         read_again = isinstance(done, Pushed)  # the order was read before Gordon's answer
@@ -351,6 +382,7 @@ class Attempt:
         return NothingToDo(decision.status, Step("check", "settled"), decision.message)
 
     def _gordon(self, config: ShopConfig) -> GordonClient:
+        self._add_destination(config.gordon.base_url)
         return GordonClient(
             base_url=config.gordon.base_url,
             client_id=config.gordon.client_id,
@@ -363,7 +395,9 @@ class Attempt:
 
     async def _push(self, push: Push, gordon: GordonClient) -> AttemptOutcome:
         ref = push.gordon_order.external_ref
+        self._gordon_call = ("push", ref)
         outcome = await gordon.push_order(push.gordon_order.to_json())
+        self._gordon_call = None
         if isinstance(outcome, Accepted):
             tracking_id = outcome.tracking_id or self.job.tracking_id
             logger.info(
@@ -386,7 +420,9 @@ class Attempt:
 
     async def _withdraw(self, withdraw: Withdraw, gordon: GordonClient) -> AttemptOutcome:
         ref = withdraw.external_ref
+        self._gordon_call = ("withdraw", ref)
         outcome = await gordon.delete_order(ref)
+        self._gordon_call = None
         if isinstance(outcome, Accepted | NotFound):
             logger.info(
                 "gordon.withdrawn job_id=%s order_number=%s", self.job.id, self.job.order_number
@@ -445,6 +481,7 @@ class Attempt:
         if changes.empty:
             return None
         saleor = self._decided.saleor
+        self._step = "write_back"
         try:
             if changes.public:
                 await saleor.update_metadata(self.job.order_id, changes.public)

@@ -190,6 +190,7 @@ class WriteBackFailed:
 
     done: AttemptOutcome
     error: str
+    """Why, in English (Saleor's error), or a ``Message`` of its own (the attempt's deadline)."""
     retry_after: float | None = None
     token_revoked: bool = False
 
@@ -405,7 +406,11 @@ def _write_back_failed(
     done = transition(job, outcome.done, policy=policy, now=now, random=random)
     english = f"{done.message} Writing the status to the order failed ({outcome.error})."
     message = Message.of("job.write_back_failed", english, then=done.message)
-    error = Message.of("job.write_back_error", outcome.error)
+    error = (
+        outcome.error
+        if isinstance(outcome.error, Message)
+        else Message.of("job.write_back_error", outcome.error)
+    )
     history = (*done.history, HistoryEntry("write_back", "failed", error))
     failed = replace(done, message=message, history=history)
     return _retried_on_its_own(job, failed, outcome, policy=policy, now=now, random=random)

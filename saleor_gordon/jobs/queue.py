@@ -320,12 +320,20 @@ class JobQueue:
             return await writes.enqueue(requests)
 
     async def claim_next_job(
-        self, *, worker_id: str, now: datetime, lease_seconds: float, per_installation_limit: int
+        self,
+        *,
+        worker_id: str,
+        now: datetime,
+        lease_seconds: float,
+        per_installation_limit: int,
+        skip_installations: frozenset[int] = frozenset(),
     ) -> ClaimedJob | None:
         """Lease the most deserving due job, rotating between installations for fairness.
 
         Jobs of installations whose token was revoked are not claimed. An installation never holds
         more than ``per_installation_limit`` leases, so one shop's backlog leaves workers to others.
+        Jobs of ``skip_installations`` are not claimed (the worker's fair share: shops whose servers
+        are slow, ``jobs/worker.py``).
         A job whose lease expired without being released (its worker died or lost the database
         mid-attempt) is taken over, and its history says so (``LEASE_TAKEN_OVER``): that attempt
         may have acted in Gordon or Saleor without recording it.
@@ -336,14 +344,21 @@ class JobQueue:
                 now=now,
                 lease_seconds=lease_seconds,
                 per_installation_limit=per_installation_limit,
+                skip_installations=skip_installations,
             )
         ).job
 
     async def claim(
-        self, *, worker_id: str, now: datetime, lease_seconds: float, per_installation_limit: int
+        self,
+        *,
+        worker_id: str,
+        now: datetime,
+        lease_seconds: float,
+        per_installation_limit: int,
+        skip_installations: frozenset[int] = frozenset(),
     ) -> Claim:
         """``claim_next_job``, with the installations whose due jobs wait for one of their leases
-        to end (``Claim.saturated``).
+        to end (``Claim.saturated``; an installation skipped is not saturated by being skipped).
 
         On SQLite the due jobs are looked for first in a read transaction, which does not take
         the database's write lock: a claim that finds nothing writes nothing, and waits for no
@@ -354,13 +369,11 @@ class JobQueue:
         if not statements.locks_rows:
             async with map_database_errors(), reading(self._engine) as connection:
                 candidates = await _candidates(connection, statements, now)
-            if not any(candidate.held < limit for candidate in candidates):
+            if not _claimable(candidates, limit, skip_installations):
                 return _nothing_claimable(candidates, limit)
         async with map_database_errors(), self._engine.begin() as connection:
             candidates = await _candidates(connection, statements, now)
-            for candidate in candidates:
-                if candidate.held >= limit:
-                    continue
+            for candidate in _claimable(candidates, limit, skip_installations):
                 due = candidate
                 if statements.locks_rows:  # the installation's first due job nobody is claiming
                     locked = (
@@ -379,6 +392,21 @@ class JobQueue:
         # Read after the commit: a row the code cannot read (a bug) stays leased, not claimed
         # again by every worker.
         return Claim(_claimed_from_row(leased), _saturated(candidates, limit))
+
+    async def has_due_job(
+        self,
+        *,
+        now: datetime,
+        per_installation_limit: int,
+        skip_installations: frozenset[int] = frozenset(),
+    ) -> bool:
+        """Would ``claim`` with these arguments find a job? Reads the claim's candidates and
+        leases nothing (the workers' fair share asks before stopping a slow attempt for someone
+        else's work)."""
+        statements = _claim_statements(self._engine.dialect.name)
+        async with map_database_errors(), reading(self._engine) as connection:
+            candidates = await _candidates(connection, statements, now)
+        return bool(_claimable(candidates, per_installation_limit, skip_installations))
 
     async def renew_lease(
         self, job_id: int, *, worker_id: str, now: datetime, lease_seconds: float
@@ -679,6 +707,18 @@ async def _lease(
             )
         )
     return {**leased, "saleor_api_url": due.saleor_api_url}
+
+
+def _claimable(
+    candidates: Sequence[_Candidate], limit: int, skip_installations: frozenset[int]
+) -> list[_Candidate]:
+    """The candidates a claim may lease from, in the claim's order: below their share of leases,
+    and not skipped (the workers' fair share: shops whose servers are slow, ``jobs/worker.py``)."""
+    return [
+        candidate
+        for candidate in candidates
+        if candidate.held < limit and candidate.installation_id not in skip_installations
+    ]
 
 
 def _saturated(candidates: Sequence[_Candidate], limit: int) -> frozenset[int]:

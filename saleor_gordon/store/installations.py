@@ -244,6 +244,15 @@ class InstallationStore:
             ).all()
         return [self._from_row(row._mapping) for row in rows]
 
+    async def servers_by_installation(self) -> dict[int, tuple[str, str | None]]:
+        """Each installation's Saleor API URL and Gordon base URL (None before it is configured):
+        the servers its jobs call (the workers' fair share keys them by server)."""
+        gordon_base_url = installations.c.config["gordon"]["base_url"].as_string()
+        query = select(installations.c.id, installations.c.saleor_api_url, gordon_base_url)
+        async with map_database_errors(), self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return {row[0]: (row[1], row[2]) for row in rows}
+
     async def save_jwks(
         self, installation_id: int, jwks: Mapping[str, Any], *, now: datetime
     ) -> None:

@@ -76,9 +76,13 @@ def logged(logs: pytest.LogCaptureFixture, prefix: str) -> list[logging.LogRecor
 async def running(
     bench: Bench, *, concurrency: int = 1, **settings: Any
 ) -> AsyncIterator[WorkerPool]:
-    """A pool running as a task; stopped (and awaited) at the end."""
+    """A pool running as a task; stopped (and awaited) at the end.
+
+    Attempts here wait at gates past one-second leases on purpose (renewals, lost leases), which
+    the settings' validation would refuse beside an attempt deadline: the deadline stays at a
+    minute unless a test sets it (tests/jobs/test_attempt_deadline.py)."""
     bench.runtime.settings = bench.runtime.settings.model_copy(
-        update={"worker_poll_seconds": 60.0, **settings}
+        update={"worker_poll_seconds": 60.0, "attempt_deadline_seconds": 60.0, **settings}
     )
     pool = WorkerPool(bench.services, concurrency=concurrency)
     task = asyncio.create_task(pool.run())
