@@ -198,7 +198,8 @@ class WriteBackFailed:
 @dataclass(frozen=True, slots=True)
 class FulfillmentRecord:
     """Where the order's fulfillment stands (``core.fulfillment.FulfillmentState``) and why (a
-    code of ``core.messages.FULFILLMENT_REASONS`` with its English)."""
+    code of ``core.messages.FULFILLMENT_REASONS`` with its English; for an attempt stopped in the
+    fulfillment step, its stop message)."""
 
     state: str
     message: Message
