@@ -383,8 +383,6 @@ async def test_a_worker_killed_between_gordon_s_answer_and_the_fulfilment(
         assert stack.puts(order) == 2  # Gordon's acceptance was not recorded: asked again
 
 
-@pytest.mark.postgres
-@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 async def test_two_worker_processes_fulfil_and_update_each_order_once(
     saleor_fake: RunningSaleorFake, gordon: RunningSandbox, tmp_path: Path, database: str
 ) -> None:
