@@ -9,11 +9,11 @@ that every code below is in every catalogue with exactly these parameters.
 ``CONNECTION_RESULTS``: what *Test connection* found (``gordon.client.CredentialCheck.problem``,
 or ``ok``).
 ``JOB_MESSAGES``: what a sync job did with an order (its status message and each history entry),
-and why an order is not for Gordon (``SKIP_REASONS``): written as a ``Message``, stored as code,
-parameters and English (``jobs/queue.py``), served by the Dashboard API as
-``{code, params, message}``. In them, and in the *Send to Gordon* preview: the order's problems
-(``ORDER_PROBLEMS``), what an answer of Gordon's means (``GORDON_ANSWERS``) and what sending
-would do (``PREVIEW_MESSAGES``).
+and why an order is not for Gordon (``SKIP_REASONS``) and where its fulfillment stands
+(``FULFILLMENT_REASONS``): written as a ``Message``, stored as code, parameters and English
+(``jobs/queue.py``), served by the Dashboard API as ``{code, params, message}``. In them, and in
+the *Send to Gordon* preview: the order's problems (``ORDER_PROBLEMS``), what an answer of
+Gordon's means (``GORDON_ANSWERS``) and what sending would do (``PREVIEW_MESSAGES``).
 """
 
 from __future__ import annotations
@@ -131,7 +131,8 @@ JOB_MESSAGES: Final[Mapping[str, tuple[str, ...]]] = {
     "job.stopped_at_deadline": ("seconds",),
     "job.stopped_for_other_shops": ("seconds", "share", "workers"),
     # the order's fulfillment in Saleor, once Gordon has the order (``detail``: where it stands
-    # and why, in English from core/fulfillment.py, or Saleor's own words)
+    # and why, a message of FULFILLMENT_REASONS; in entries written before those existed, its
+    # English text)
     "job.fulfilled_in_saleor": ("tracking_number",),
     "job.fulfilled_waiting_approval": ("tracking_number",),
     "job.tracking_set": ("tracking_number",),
@@ -149,8 +150,10 @@ JOB_MESSAGES: Final[Mapping[str, tuple[str, ...]]] = {
 English texts in rows stored before they were coded);
 ``retry_at`` and ``expired_at`` are ISO 8601 instants (the pages show them in the shop's time
 zone); ``hours`` is a duration in hours, fractions included (the pages show it in minutes below
-an hour); ``status`` an HTTP status; ``gordon_message`` and ``job.saleor_refused``'s and the
-fulfillment's ``detail`` are Gordon's or Saleor's own words."""
+an hour); ``status`` an HTTP status; ``gordon_message`` and ``job.saleor_refused``'s
+``detail`` are Gordon's or Saleor's own words; the ``detail`` of ``job.fulfillment_problem`` and
+``job.fulfillment_failed`` is a nested message (the fulfillment's reason), plain English in
+entries written before it was coded."""
 
 # --- what the shop owner reads about an order's data, Gordon's answers and "Send to Gordon" ---
 
@@ -219,12 +222,44 @@ PREVIEW_MESSAGES: Final[Mapping[str, tuple[str, ...]]] = {
     "preview.withdraw.expired": ("ref",),
 }
 
+FULFILLMENT_REASONS: Final[Mapping[str, tuple[str, ...]]] = {
+    # where the order's fulfillment stands in Saleor, and why (core/fulfillment.py,
+    # core/fulfillment_outcomes.py, jobs/attempt.py): the job's fulfillment_message
+    "fulfillment_reason.off": (),
+    "fulfillment_reason.not_in_gordon": (),
+    "fulfillment_reason.order_cancelled": (),
+    "fulfillment_reason.order_expired": (),
+    "fulfillment_reason.order_draft": (),
+    "fulfillment_reason.awaiting_fulfillment": (),
+    "fulfillment_reason.fulfilling": (),
+    "fulfillment_reason.adding": ("count",),
+    "fulfillment_reason.waiting_for_approval": (),
+    "fulfillment_reason.cancelled_in_saleor": (),
+    "fulfillment_reason.done": (),
+    "fulfillment_reason.kept": ("count",),
+    "fulfillment_reason.done_and_kept": ("count",),
+    "fulfillment_reason.not_paid": (),
+    "fulfillment_reason.not_confirmed": (),
+    "fulfillment_reason.not_allocated": ("lines",),
+    "fulfillment_reason.not_stocked": ("lines", "count"),
+    "fulfillment_reason.not_enough_stock": ("lines",),
+    "fulfillment_reason.not_enough_stock_in": ("lines", "warehouses"),
+    "fulfillment_reason.saleor_not_paid": (),
+    "fulfillment_reason.saleor_refused": ("detail",),
+    "fulfillment_reason.saleor_failed": ("detail",),
+    "fulfillment_reason.order_kept_changing": (),
+}
+"""``lines`` are the order lines concerned and ``warehouses`` the warehouses, by their names in
+Saleor (shown as they are, as a list in the locale); ``count`` is how many products
+(``not_stocked``) or fulfillments (plural forms); ``detail`` is Saleor's own words."""
+
 MESSAGE_CODES: Final[Mapping[str, tuple[str, ...]]] = {
     **JOB_MESSAGES,
     **SKIP_REASONS,
     **ORDER_PROBLEMS,
     **GORDON_ANSWERS,
     **PREVIEW_MESSAGES,
+    **FULFILLMENT_REASONS,
 }
 """Every code a ``Message`` may carry, with its parameters."""
 

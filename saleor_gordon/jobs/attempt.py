@@ -265,16 +265,18 @@ class Attempt:
                     self.job.installation_id, now=self.now
                 )
             logger.warning("installation.revoked installation_id=%s", self.job.installation_id)
-            record = FulfillmentRecord(FulfillmentState.TO_DO.value, _saleor_failed(exc, acted))
-            return FulfillmentFailed(done, record, token_revoked=True)
+            record = FulfillmentRecord(FulfillmentState.TO_DO.value, _saleor_failed(exc))
+            return FulfillmentFailed(done, record, token_revoked=True, acted=tuple(acted))
         except SaleorUnavailable as exc:
-            record = FulfillmentRecord(FulfillmentState.TO_DO.value, _saleor_failed(exc, acted))
-            return FulfillmentFailed(done, record, retry_after=exc.retry_after)
+            record = FulfillmentRecord(FulfillmentState.TO_DO.value, _saleor_failed(exc))
+            return FulfillmentFailed(done, record, retry_after=exc.retry_after, acted=tuple(acted))
         except SaleorError as exc:  # refused the request itself (a permission, a bad answer)
-            record = FulfillmentRecord(FulfillmentState.BLOCKED.value, _saleor_failed(exc, acted))
-            return FulfillmentRefused(done, record)
-        message = "Saleor's order kept changing while the app fulfilled it; the app tries again."
-        return FulfillmentFailed(done, FulfillmentRecord(FulfillmentState.TO_DO.value, message))
+            record = FulfillmentRecord(FulfillmentState.BLOCKED.value, _saleor_failed(exc))
+            return FulfillmentRefused(done, record, acted=tuple(acted))
+        english = "Saleor's order kept changing while the app fulfilled it; the app tries again."
+        changing = Message.of("fulfillment_reason.order_kept_changing", english)
+        record = FulfillmentRecord(FulfillmentState.TO_DO.value, changing)
+        return FulfillmentFailed(done, record, acted=tuple(acted))
 
     async def _read_again(
         self, saleor: SaleorClient, order: SaleorOrder
@@ -352,10 +354,10 @@ class Attempt:
         )
         record = _record(blocked_by(refused, order))
         if step is NextStep.RETRY_LATER:
-            return FulfillmentFailed(done, record)
+            return FulfillmentFailed(done, record, acted=tuple(acted))
         if step is NextStep.WAIT_FOR_EVENT:
             return Fulfilled(done, record, tuple(acted))
-        return FulfillmentRefused(done, record)
+        return FulfillmentRefused(done, record, acted=tuple(acted))
 
     async def _decide_and_call(
         self, order: SaleorOrder, data: Mapping[str, Any], config: ShopConfig
@@ -593,9 +595,11 @@ def _record(plan: FulfillmentPlan) -> FulfillmentRecord:
     return FulfillmentRecord(plan.state.value, plan.message)
 
 
-def _saleor_failed(exc: SaleorError, acted: list[Message]) -> str:
-    done = " ".join(acted)
-    return (done + " " if done else "") + f"Fulfilling in Saleor failed: {exc.message}"
+def _saleor_failed(exc: SaleorError) -> Message:
+    """Why the fulfillment step stopped: Saleor's answer (what the app did before it is in the
+    history: the outcome's ``acted``)."""
+    english = f"Fulfilling in Saleor failed: {exc.message}"
+    return Message.of("fulfillment_reason.saleor_failed", english, detail=exc.message)
 
 
 _ERROR_STATUSES = frozenset({JobStatus.NEEDS_ATTENTION, JobStatus.FAILED, JobStatus.RETRYING})

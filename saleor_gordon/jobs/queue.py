@@ -801,7 +801,13 @@ def _fulfillment_columns(record: FulfillmentRecord | None) -> dict[str, Any]:
     """The job's columns of where the order's fulfillment stands (``None``: as they are)."""
     if record is None:
         return {}
-    return {"fulfillment_state": record.state, "fulfillment_message": record.message}
+    coded = record.message.to_json()
+    return {
+        "fulfillment_state": record.state,
+        "fulfillment_message": coded["message"],
+        "fulfillment_code": coded["code"],
+        "fulfillment_params": _json(coded["params"]),
+    }
 
 
 async def _add_history(

@@ -215,7 +215,9 @@ class JobOut(_Model):
         default=None,
         description="Where the order's fulfillment stands (core.fulfillment.FulfillmentState)",
     )
-    fulfillment_message: str | None = Field(default=None, description="Why, in English")
+    fulfillment_message: MessageOut | None = Field(
+        default=None, description="Why (a code of core.messages.FULFILLMENT_REASONS)"
+    )
     created_at: datetime
     updated_at: datetime
     history: list[HistoryOut]
@@ -349,7 +351,10 @@ def _job_out(job: JobView, link_format: str) -> JobOut:
     data.pop("saleor_api_url")  # the shop is the caller's own
     data.pop("last_code")
     data.pop("last_params")
+    data.pop("fulfillment_code")
+    data.pop("fulfillment_params")
     data["last_message"] = job.last_said
+    data["fulfillment_message"] = job.fulfillment_said
     data["history"] = [
         {
             "at": entry["at"],

@@ -24,6 +24,7 @@ from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.messages import (
     CONFIG_PROBLEMS,
     CONNECTION_RESULTS,
+    FULFILLMENT_REASONS,
     GORDON_ANSWERS,
     JOB_MESSAGES,
     MESSAGE_CODES,
@@ -193,8 +194,9 @@ def test_the_job_messages_are_exactly_the_registrys_codes() -> None:
         **ORDER_PROBLEMS,
         **GORDON_ANSWERS,
         **PREVIEW_MESSAGES,
+        **FULFILLMENT_REASONS,
     }
-    families = ("job.", "skip.", "problem.", "gordon.", "preview.")
+    families = ("job.", "skip.", "problem.", "gordon.", "preview.", "fulfillment_reason.")
     for locale in LOCALES:
         worded = {key for key in catalogue(locale) if key.startswith(families)}
         assert sorted(worded ^ set(MESSAGE_CODES)) == [], locale

@@ -10,6 +10,7 @@ import pytest
 
 import saleor_gordon
 from saleor_gordon.core.messages import (
+    FULFILLMENT_REASONS,
     GORDON_ANSWERS,
     JOB_MESSAGES,
     MESSAGE_CODES,
@@ -116,6 +117,7 @@ def test_the_registry_holds_exactly_the_codes_the_server_writes() -> None:
         | set(ORDER_PROBLEMS)
         | set(GORDON_ANSWERS)
         | set(PREVIEW_MESSAGES)
+        | set(FULFILLMENT_REASONS)
     )
 
 

@@ -20,7 +20,7 @@ from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.messages import Message
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
-from saleor_gordon.jobs.lifecycle import Episode, HistoryEntry, Transition
+from saleor_gordon.jobs.lifecycle import Episode, FulfillmentRecord, HistoryEntry, Transition
 from saleor_gordon.jobs.queue import enqueue_order_job
 from saleor_gordon.store.installations import Installation, InstallationStore
 from saleor_gordon.store.tables import installations, job_history, sync_jobs
@@ -863,6 +863,62 @@ async def test_a_job_shows_its_last_attempt_and_history(shop: Shop) -> None:
             },
         },
     ]
+
+
+async def test_the_fulfillment_s_reason_is_served_as_a_code(shop: Shop) -> None:
+    """Where the order's fulfillment stands and why: the page words the code; a reason stored
+    before it had one is served as its English text (code null)."""
+    coded_id, old_id = await shop.add_job("1001"), await shop.add_job("1002")
+    claimed = await shop.app.runtime.queue.claim_next_job(
+        worker_id="w1", now=datetime.now(UTC), lease_seconds=30, per_installation_limit=5
+    )
+    assert claimed is not None
+    assert claimed.id == coded_id
+    reason = Message.of(
+        "fulfillment_reason.not_stocked",
+        "The order has 1 product whose inventory Saleor does not track …",
+        lines=["Presentkort"],
+        count=1,
+    )
+    synced = Message.of("job.unchanged", "Gordon already has this version of the order.")
+    result = Transition(
+        status=JobStatus.SYNCED,
+        next_attempt_at=None,
+        episode=Episode.ENDS,
+        action="check",
+        outcome="settled",
+        message=synced,
+        history=(HistoryEntry("check", "settled", synced),),
+        fulfillment=FulfillmentRecord("blocked", reason),
+    )
+    assert await shop.app.runtime.queue.finish_job(claimed, result, now=datetime.now(UTC))
+    async with shop.app.runtime.engine.begin() as connection:  # as an earlier version wrote it
+        await connection.execute(
+            sync_jobs.update()
+            .where(sync_jobs.c.id == old_id)
+            .values(fulfillment_state="blocked", fulfillment_message="Saleor has no stock …")
+        )
+
+    coded = (await shop.get(f"/jobs/{coded_id}")).json()
+    old = (await shop.get(f"/jobs/{old_id}")).json()
+    listed = {item["id"]: item for item in (await shop.get("/jobs")).json()["items"]}
+
+    served = {
+        "code": "fulfillment_reason.not_stocked",
+        "params": {"lines": ["Presentkort"], "count": 1},
+        "message": "The order has 1 product whose inventory Saleor does not track …",
+    }
+    assert (coded["fulfillment_state"], coded["fulfillment_message"]) == ("blocked", served)
+    assert listed[coded_id]["fulfillment_message"] == served
+    assert old["fulfillment_message"] == {
+        "code": None, "params": {}, "message": "Saleor has no stock …"
+    }  # fmt: skip
+    view = await shop.app.runtime.jobs.get_job(coded_id)  # the command line's: English + code
+    assert view is not None
+    assert (view.to_dict()["fulfillment_message"], view.to_dict()["fulfillment_code"]) == (
+        served["message"],
+        "fulfillment_reason.not_stocked",
+    )
 
 
 async def test_history_written_before_codes_is_served_as_its_english_text(shop: Shop) -> None:
