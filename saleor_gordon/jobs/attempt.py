@@ -88,7 +88,7 @@ from saleor_gordon.jobs.lifecycle import (
 from saleor_gordon.jobs.queue import ClaimedJob
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import SaleorClient
-from saleor_gordon.shop import load_shop
+from saleor_gordon.shop import load_shop_by_id
 from saleor_gordon.store.rate import DatabaseRateLimiter
 
 logger = logging.getLogger(__name__)
@@ -150,20 +150,18 @@ class Attempt:
             return Unavailable(Step("store", "unavailable"), unavailable)
 
     async def _act(self) -> AttemptOutcome:
-        installation = await self.runtime.installations.get_installation_by_id(
-            self.job.installation_id
-        )
-        if installation is None:
-            uninstalled = Message.of("job.uninstalled", "App uninstalled.")
-            return NothingToDo(JobStatus.SKIPPED, Step("read_config", "uninstalled"), uninstalled)
         try:
-            shop = await load_shop(self.runtime, installation)
+            shop = await load_shop_by_id(self.runtime, self.job.installation_id)
         except ShopConfigInvalid as exc:
             invalid = Message.of("job.config_invalid", exc.message)
             return NeedsPerson(Step("read_config", "invalid"), invalid)
         except ShopNotConfigured as exc:
             not_configured = Message.of("job.not_configured", exc.message)
             return NeedsPerson(Step("read_config", "not_configured"), not_configured)
+        if shop is None:
+            uninstalled = Message.of("job.uninstalled", "App uninstalled.")
+            return NothingToDo(JobStatus.SKIPPED, Step("read_config", "uninstalled"), uninstalled)
+        installation = shop.installation
         saleor = self.runtime.saleor_client(installation.saleor_api_url, installation.token)
         try:
             data = await saleor.fetch_order(self.job.order_id)
