@@ -442,12 +442,12 @@ class Attempt:
             return None
         saleor = self._decided.saleor
         try:
-            if changes.public:
-                await saleor.update_metadata(self.job.order_id, changes.public)
-            if changes.private:
-                await saleor.update_private_metadata(self.job.order_id, changes.private)
-            if changes.delete_private:
-                await saleor.delete_private_metadata(self.job.order_id, changes.delete_private)
+            await saleor.write_metadata(
+                self.job.order_id,
+                public=changes.public,
+                private=changes.private,
+                delete_private=changes.delete_private,
+            )
         except SaleorTokenRevoked as exc:
             # What Gordon accepted is still recorded; the write-back waits for the app to be
             # installed again (claims skip revoked installations).

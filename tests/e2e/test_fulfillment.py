@@ -256,7 +256,7 @@ async def test_a_failed_fulfilment_is_retried_on_its_own_until_stock_arrives(
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-@pytest.mark.parametrize("held", ["FulfillOrder", "UpdateOrderPrivateMetadata"])
+@pytest.mark.parametrize("held", ["FulfillOrder", "WriteOrderMetadata"])
 async def test_a_worker_killed_between_gordon_s_answer_and_the_fulfilment(
     saleor_fake: RunningSaleorFake,
     gordon: RunningSandbox,
