@@ -89,7 +89,7 @@ from saleor_gordon.jobs.queue import ClaimedJob
 from saleor_gordon.outbound import origin_of
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import SaleorClient
-from saleor_gordon.shop import load_shop
+from saleor_gordon.shop import load_shop_by_id
 from saleor_gordon.store.rate import DatabaseRateLimiter
 
 logger = logging.getLogger(__name__)
@@ -179,20 +179,18 @@ class Attempt:
             return Unavailable(Step("store", "unavailable"), unavailable)
 
     async def _act(self) -> AttemptOutcome:
-        installation = await self.runtime.installations.get_installation_by_id(
-            self.job.installation_id
-        )
-        if installation is None:
-            uninstalled = Message.of("job.uninstalled", "App uninstalled.")
-            return NothingToDo(JobStatus.SKIPPED, Step("read_config", "uninstalled"), uninstalled)
         try:
-            shop = await load_shop(self.runtime, installation)
+            shop = await load_shop_by_id(self.runtime, self.job.installation_id)
         except ShopConfigInvalid as exc:
             invalid = Message.of("job.config_invalid", exc.message)
             return NeedsPerson(Step("read_config", "invalid"), invalid)
         except ShopNotConfigured as exc:
             not_configured = Message.of("job.not_configured", exc.message)
             return NeedsPerson(Step("read_config", "not_configured"), not_configured)
+        if shop is None:
+            uninstalled = Message.of("job.uninstalled", "App uninstalled.")
+            return NothingToDo(JobStatus.SKIPPED, Step("read_config", "uninstalled"), uninstalled)
+        installation = shop.installation
         saleor = self.runtime.saleor_client(installation.saleor_api_url, installation.token)
         self._step = "saleor"
         try:
@@ -490,12 +488,12 @@ class Attempt:
         saleor = self._decided.saleor
         self._step = "write_back"
         try:
-            if changes.public:
-                await saleor.update_metadata(self.job.order_id, changes.public)
-            if changes.private:
-                await saleor.update_private_metadata(self.job.order_id, changes.private)
-            if changes.delete_private:
-                await saleor.delete_private_metadata(self.job.order_id, changes.delete_private)
+            await saleor.write_metadata(
+                self.job.order_id,
+                public=changes.public,
+                private=changes.private,
+                delete_private=changes.delete_private,
+            )
         except SaleorTokenRevoked as exc:
             # What Gordon accepted is still recorded; the write-back waits for the app to be
             # installed again (claims skip revoked installations).

@@ -425,33 +425,30 @@ class JobQueue:
         lost.
 
         An event (or an operator retry) that arrived during the attempt bumped the version: the
-        job then stays due (``lifecycle.with_newer_work``).
+        job then stays due (``lifecycle.with_newer_work``). The usual case, the lease held and no
+        newer work, is one conditional UPDATE (and the history); otherwise the row is read (on
+        PostgreSQL locked: an enqueue must wait, not be overwritten) and the version decides.
         """
-        query = select(sync_jobs.c.version, sync_jobs.c.lease_owner).where(sync_jobs.c.id == job.id)
-        if self._engine.dialect.name == "postgresql":
-            query = query.with_for_update()  # an enqueue must wait, not be overwritten
         async with map_database_errors(), self._engine.begin() as connection:
-            current = (await connection.execute(query)).first()
-            if current is None or current._mapping["lease_owner"] != job.lease_owner:
-                return False
-            if current._mapping["version"] != job.version:
-                done = with_newer_work(done, now=now)
-            values: dict[str, Any] = {
-                "status": done.status.value,
-                "next_attempt_at": done.next_attempt_at,
-                "lease_owner": None,
-                "lease_expires_at": None,
-                "last_action": done.action,
-                "last_outcome": done.outcome,
-                **_last_message(done.message),
-                "updated_at": now,
-                **_episode_columns(done.episode, now),
-                **_gordon_columns(done.gordon),
-                **_fulfillment_columns(done.fulfillment),
-            }
-            await connection.execute(
-                update(sync_jobs).where(sync_jobs.c.id == job.id).values(values)
+            recorded = await connection.execute(
+                _finish_statement(done, now).where(
+                    sync_jobs.c.id == job.id,
+                    sync_jobs.c.lease_owner == job.lease_owner,
+                    sync_jobs.c.version == job.version,
+                )
             )
+            if not recorded.rowcount:
+                query = _FINISH_READ
+                if self._engine.dialect.name == "postgresql":
+                    query = _FINISH_READ_LOCKED
+                current = (await connection.execute(query, {"job_id": job.id})).first()
+                if current is None or current.lease_owner != job.lease_owner:
+                    return False
+                if current.version != job.version:
+                    done = with_newer_work(done, now=now)
+                await connection.execute(
+                    _finish_statement(done, now).where(sync_jobs.c.id == job.id)
+                )
             await _add_history(connection, job, done, now=now)
         return True
 
@@ -753,6 +750,30 @@ def _last_message(message: Message) -> dict[str, Any]:
         "last_code": coded["code"],
         "last_params": _json(coded["params"]),
     }
+
+
+_FINISH_READ = select(sync_jobs.c.version, sync_jobs.c.lease_owner).where(
+    sync_jobs.c.id == bindparam("job_id")
+)
+_FINISH_READ_LOCKED = _FINISH_READ.with_for_update()
+
+
+def _finish_statement(done: Transition, now: datetime) -> Any:
+    """The UPDATE of ``sync_jobs`` that records ``done`` and releases the lease (no WHERE)."""
+    values: dict[str, Any] = {
+        "status": done.status.value,
+        "next_attempt_at": done.next_attempt_at,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "last_action": done.action,
+        "last_outcome": done.outcome,
+        **_last_message(done.message),
+        "updated_at": now,
+        **_episode_columns(done.episode, now),
+        **_gordon_columns(done.gordon),
+        **_fulfillment_columns(done.fulfillment),
+    }
+    return update(sync_jobs).values(values)
 
 
 def _json(value: Any) -> str:

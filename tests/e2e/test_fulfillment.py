@@ -346,7 +346,7 @@ async def test_an_untracked_product_kept_outside_the_channel_waits_for_its_stock
         assert stack.puts(order) == 1
 
 
-@pytest.mark.parametrize("held", ["FulfillOrder", "UpdateOrderPrivateMetadata"])
+@pytest.mark.parametrize("held", ["FulfillOrder", "WriteOrderMetadata"])
 async def test_a_worker_killed_between_gordon_s_answer_and_the_fulfilment(
     saleor_fake: RunningSaleorFake,
     gordon: RunningSandbox,

@@ -572,7 +572,7 @@ async def test_a_failed_write_back_is_retried_on_its_own_without_a_second_push(
     # given Saleor failing the first metadata mutation after Gordon accepted the order
     order = bench.paid_order()
     await bench.event(order)
-    bench.outbound.on_operation("UpdateOrderMetadata", unavailable())
+    bench.outbound.on_operation("WriteOrderMetadata", unavailable())
 
     first = await bench.attempt()
 
@@ -582,7 +582,7 @@ async def test_a_failed_write_back_is_retried_on_its_own_without_a_second_push(
     assert (first.action, first.outcome) == ("push", "accepted")
     assert first.message == (
         f"{accepted} Writing the status to the order failed (Saleor answered HTTP 503 "
-        f"(UpdateOrderMetadata at {bench.saleor.api_url}).)."
+        f"(WriteOrderMetadata at {bench.saleor.api_url}).)."
     )
     assert first.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
     assert not first.settled
@@ -605,7 +605,7 @@ async def test_a_failed_write_back_is_retried_on_its_own_without_a_second_push(
 async def test_a_write_back_honours_saleors_retry_after(bench: Bench) -> None:
     order = bench.paid_order()
     await bench.event(order)
-    bench.outbound.on_operation("UpdateOrderMetadata", unavailable(retry_after="120"))
+    bench.outbound.on_operation("WriteOrderMetadata", unavailable(retry_after="120"))
 
     result = await bench.attempt()
 
@@ -621,7 +621,7 @@ async def test_a_write_back_saleor_refuses_is_retried(bench: Bench) -> None:
     def delete_order(request: httpx.Request) -> None:
         del bench.saleor.state.orders[order["id"]]
 
-    bench.outbound.on_operation("UpdateOrderMetadata", delete_order)
+    bench.outbound.on_operation("WriteOrderMetadata", delete_order)
 
     result = await bench.attempt()
 
@@ -640,7 +640,7 @@ async def test_a_write_back_failing_past_the_maximum_age_gives_up(bench: Bench) 
     order = bench.paid_order()
     await bench.event(order)
     bench.clock.advance(MAX_AGE.total_seconds())
-    bench.outbound.on_operation("UpdateOrderMetadata", unavailable())
+    bench.outbound.on_operation("WriteOrderMetadata", unavailable())
 
     result = await bench.attempt()
 
@@ -650,7 +650,7 @@ async def test_a_write_back_failing_past_the_maximum_age_gives_up(bench: Bench) 
     number = order["number"]
     assert result.message == (
         f"Gordon accepted order {number} (tracking ID {tracking_id_for(number)}). Writing the status to the order failed (Saleor answered HTTP 503 "
-        f"(UpdateOrderMetadata at {bench.saleor.api_url}).). "
+        f"(WriteOrderMetadata at {bench.saleor.api_url}).). "
         "Retries stopped: gave up after 1 attempt over 1 hour."
     )
     assert pushed_copy(result).tracking_id == tracking_id_for(order["number"])
@@ -663,7 +663,7 @@ async def test_token_revoked_during_write_back_keeps_gordons_answer_and_stops_th
     order = bench.paid_order()
     await bench.event(order)
     bench.outbound.on_operation(
-        "UpdateOrderMetadata", lambda request: bench.saleor.state.revoke_all_tokens()
+        "WriteOrderMetadata", lambda request: bench.saleor.state.revoke_all_tokens()
     )
     failed_before = _write_backs("failed")
 
@@ -712,7 +712,7 @@ async def test_token_revoked_during_write_back_while_the_store_fails_still_gives
         bench.saleor.state.revoke_all_tokens()
         bench.runtime.engine = unreachable
 
-    bench.outbound.on_operation("UpdateOrderMetadata", revoke_and_lose_the_store)
+    bench.outbound.on_operation("WriteOrderMetadata", revoke_and_lose_the_store)
 
     job, result = await bench.run()
     bench.runtime.engine = engine
@@ -1057,7 +1057,7 @@ async def test_a_revoked_token_during_write_back_is_logged(
     order = bench.paid_order()
     await bench.event(order)
     bench.outbound.on_operation(
-        "UpdateOrderMetadata", lambda request: bench.saleor.state.revoke_all_tokens()
+        "WriteOrderMetadata", lambda request: bench.saleor.state.revoke_all_tokens()
     )
 
     await bench.attempt()
@@ -1073,7 +1073,7 @@ async def test_a_failed_write_back_is_counted_says_why_and_uses_the_jitter(bench
     written, failed = _write_backs("written"), _write_backs("failed")
     order = bench.paid_order()
     await bench.event(order)
-    bench.outbound.on_operation("UpdateOrderMetadata", unavailable())
+    bench.outbound.on_operation("WriteOrderMetadata", unavailable())
 
     result = await bench.attempt()
 
@@ -1081,7 +1081,7 @@ async def test_a_failed_write_back_is_counted_says_why_and_uses_the_jitter(bench
     assert delay == FIRST_DELAY * 0.75
     assert result.next_attempt_at == bench.clock() + timedelta(seconds=delay)
     assert result.history[1].message == (
-        f"Saleor answered HTTP 503 (UpdateOrderMetadata at {bench.saleor.api_url})."
+        f"Saleor answered HTTP 503 (WriteOrderMetadata at {bench.saleor.api_url})."
     )
     assert (_write_backs("written"), _write_backs("failed")) == (written, failed + 1)
 

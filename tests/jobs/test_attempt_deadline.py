@@ -152,7 +152,7 @@ async def test_a_write_back_past_the_deadline_keeps_what_gordon_accepted(
     bench: Bench, outbound: Callable[..., tuple[OutboundTransport, Holding]]
 ) -> None:
     # given a Saleor that does not answer the write of the order's metadata
-    _, holding = outbound(lambda request: graphql_operation(request) == "UpdateOrderMetadata")
+    _, holding = outbound(lambda request: graphql_operation(request) == "WriteOrderMetadata")
     order = bench.paid_order()
     async with running(bench, attempt_deadline_seconds=DEADLINE) as pool:
         await bench.event(order)
@@ -222,7 +222,7 @@ async def test_a_fulfillment_past_the_deadline_keeps_what_gordon_accepted(
         "retry_at": job.next_attempt_at.isoformat(),
     }
     assert (job.fulfillment_state, job.last_code) == ("to_do", "job.fulfillment_failed")
-    assert "UpdateOrderMetadata" not in bench.mutations()
+    assert "WriteOrderMetadata" not in bench.mutations()
     assert job.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
 
     # when Saleor answers again, the next attempt fulfils the order without pushing it again
