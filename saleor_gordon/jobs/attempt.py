@@ -24,7 +24,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -214,6 +214,14 @@ class Attempt:
             return NeedsPerson(Step("read_order", "invalid"), unreadable)
         outcome = await self._decide_and_call(order, data, shop.config)
         self._decided = _ReadOrder(saleor, order, shop.config)
+        if isinstance(outcome, Withdrawn):  # the widget stops waiting for a tracking number
+            plan = decide_fulfillment(
+                order,
+                paid=order_state(order, data).fully_paid,
+                tracking_id=self.job.tracking_id,
+                settings=shop.config.fulfillment_settings,
+            )
+            return replace(outcome, fulfillment=_record(plan))
         if isinstance(outcome, Pushed) or (
             isinstance(outcome, NothingToDo) and outcome.status is JobStatus.SYNCED
         ):

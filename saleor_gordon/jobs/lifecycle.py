@@ -125,6 +125,8 @@ class Withdrawn:
 
     external_ref: str
     message: Message
+    fulfillment: FulfillmentRecord | None = None
+    """Where the order's fulfillment stands now (a closed order's fulfillments are left alone)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,7 +369,10 @@ def transition(
         return _settles(JobStatus.SYNCED, Step("push", "accepted"), outcome.message, record)
     if isinstance(outcome, Withdrawn):
         record = WithdrawalRecorded(outcome.external_ref, now)
-        return _settles(JobStatus.CANCELLED, Step("withdraw", "accepted"), outcome.message, record)
+        withdrawn = _settles(
+            JobStatus.CANCELLED, Step("withdraw", "accepted"), outcome.message, record
+        )
+        return replace(withdrawn, fulfillment=outcome.fulfillment)
     if isinstance(outcome, NothingToDo):
         return _settles(outcome.status, outcome.step, outcome.message, None)
     if isinstance(outcome, NeedsPerson):

@@ -295,6 +295,26 @@ async def test_cancel_after_push_withdraws(bench: Bench) -> None:
     assert bench.private_metadata(order)["gordon.status"] == "cancelled"
 
 
+async def test_a_withdrawn_order_no_longer_waits_for_a_fulfillment(bench: Bench) -> None:
+    # given an order in Gordon whose fulfillment the app waits for (``add``: nothing fulfilled)
+    order = bench.paid_order()
+    await _synced(bench, order)
+    assert (await bench.job(order)).fulfillment_state == "awaiting_fulfillment"
+
+    # when it is cancelled and withdrawn from Gordon
+    await _cancel(bench, order)
+
+    # then the widget says the app leaves its fulfillments alone, not that it waits for one
+    job = await bench.job(order)
+    assert (job.fulfillment_state, job.fulfillment_code) == (
+        "order_closed",
+        "fulfillment_reason.order_cancelled",
+    )
+    assert job.fulfillment_message == (
+        "The order is cancelled in Saleor: the app leaves its fulfillments alone."
+    )
+
+
 async def test_cancel_of_an_order_gordon_no_longer_has_is_withdrawn(bench: Bench) -> None:
     order = bench.paid_order()
     await _synced(bench, order)

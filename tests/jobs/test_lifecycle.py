@@ -749,6 +749,23 @@ def test_transition(status: JobStatus, case: str, expected: Transition) -> None:
     assert _transition(status, case) == expected
 
 
+def test_a_withdrawal_stores_where_the_order_s_fulfillment_stands_now() -> None:
+    closed = FulfillmentRecord(
+        "order_closed",
+        Message.of(
+            "fulfillment_reason.order_cancelled",
+            "The order is cancelled in Saleor: the app leaves its fulfillments alone.",
+        ),
+    )
+    job = JobState(JobStatus.SYNCED, attempts=0, pending_since=None)
+
+    done = transition(
+        job, Withdrawn("45", WITHDRAWN_TEXT, closed), policy=POLICY, now=NOW, random=RANDOM
+    )
+
+    assert (done.status, done.fulfillment) == (JobStatus.CANCELLED, closed)
+
+
 def test_a_transition_is_settled_exactly_when_nothing_is_due() -> None:
     settled = {(s, c) for s, c, _ in TABLE if _transition(s, c).settled}
 
