@@ -23,7 +23,8 @@ import pytest
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.errors import SaleorTokenRevoked
 from saleor_gordon.fakes.gordon_sandbox import tracking_id_for
-from saleor_gordon.jobs.lifecycle import FulfillmentRecord, Transition
+from saleor_gordon.jobs.attempt import Attempt
+from saleor_gordon.jobs.lifecycle import FulfillmentFailed, FulfillmentRecord, Pushed, Transition
 from saleor_gordon.store.installations import Installation
 from tests.jobs.conftest import FIRST_DELAY, Bench, graphql_operation, history, pushed_copy
 from tests.support.fixtures import unreachable_engine_like
@@ -195,6 +196,10 @@ def staff_fulfils_one(bench: Bench, order: dict[str, Any], line: int) -> Action:
         assert data["orderFulfill"]["errors"] == []
 
     return act
+
+
+async def nothing() -> None:
+    """An action that changes nothing (to act before a later request of the same operation)."""
 
 
 def answer(status: int, body: dict[str, Any], **headers: str) -> Action:
@@ -680,19 +685,23 @@ async def test_a_graphql_error_while_fulfilling_needs_a_person(
     ]  # fmt: skip
 
 
-async def test_token_revoked_after_fulfilling_says_what_was_done_and_stops_the_shop(
+async def test_token_revoked_midway_says_what_was_done_and_stops_the_shop(
     bench: Bench, wire: SaleorWire, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="saleor_gordon")
     await bench.configure(tracking_on_fulfillment="fulfill")
     order = bench.paid_order()
-    # staff fulfilled the first line without a number; the second is still to fulfil
+    # staff fulfilled the first line and one of the second's two items, each without a number
     await staff_fulfils_one(bench, order, 0)()
+    await staff_fulfils_one(bench, order, 1)()
+    staff = [f["id"] for f in bench.saleor.state.order(order["id"])["fulfillments"]]
     await bench.event(order)
 
     async def revoke() -> None:
         bench.saleor.state.revoke_all_tokens()
 
+    # the app is removed after it fulfilled the rest and set the first number
+    wire.before("UpdateFulfillmentTracking", nothing)
     wire.before("UpdateFulfillmentTracking", revoke)
 
     result = await bench.attempt()
@@ -700,33 +709,69 @@ async def test_token_revoked_after_fulfilling_says_what_was_done_and_stops_the_s
     tracking_id = tracking_id_for(order["number"])
     assert wire.variables("FulfillOrder")[0]["input"]["lines"] == [
         {"orderLineId": order["lines"][1]["id"],
-         "stocks": [{"warehouse": VASTBERGA, "quantity": 2}]},
+         "stocks": [{"warehouse": VASTBERGA, "quantity": 1}]},
     ]  # fmt: skip
-    assert fulfillments(bench, order) == [("FULFILLED", ""), ("FULFILLED", tracking_id)]
-    acted = f"Fulfilled the order in Saleor with tracking number {tracking_id}."
+    assert [v["id"] for v in wire.variables("UpdateFulfillmentTracking")] == staff
+    assert fulfillments(bench, order) == [
+        ("FULFILLED", tracking_id), ("FULFILLED", ""), ("FULFILLED", tracking_id)
+    ]  # fmt: skip
+    acted = (
+        f"Fulfilled the order in Saleor with tracking number {tracking_id}. "
+        f"Set tracking number {tracking_id} on the order's fulfillment."
+    )
     error = SaleorTokenRevoked().message
     assert result.fulfillment == record("to_do", "failed_after", acted=acted, error=error)
     assert result.status is JobStatus.RETRYING
     assert result.next_attempt_at == bench.clock()  # due again once the app is back
     assert (await installation(bench)).revoked_at == bench.clock()
     assert await bench.claim() is None
-    job_id = bench.claimed[-1].id
+    job_id, number = bench.claimed[-1].id, order["number"]
     assert messages(caplog, "saleor.fulfilled") == [
-        f"saleor.fulfilled job_id={job_id} order_number={order['number']} fulfillments=1"
+        f"saleor.fulfilled job_id={job_id} order_number={number} fulfillments=1"
+    ]
+    assert messages(caplog, "saleor.tracking_set") == [
+        f"saleor.tracking_set job_id={job_id} order_number={number}"
     ]
     assert (
         messages(caplog, "installation.revoked")
         == [f"installation.revoked installation_id={bench.installation.id}"] * 2
     )  # the fulfillment step, then the write-back
 
-    # once installed again, the next attempt only sets the number on staff's fulfillment
+    # once installed again, the next attempt only sets the number still missing
     await bench.reinstall()
     wire.calls.clear()
     again = await bench.attempt()
     assert wire.operations()[:2] == ["OrderForGordon", "UpdateFulfillmentTracking"]
-    assert fulfillments(bench, order) == [("FULFILLED", tracking_id), ("FULFILLED", tracking_id)]
+    assert fulfillments(bench, order) == [("FULFILLED", tracking_id)] * 3
     assert again.fulfillment == record("done", "done")
     assert again.status is JobStatus.SYNCED
+
+
+async def test_the_attempt_says_the_token_was_revoked_while_fulfilling(
+    bench: Bench, wire: SaleorWire
+) -> None:
+    # the typed outcome itself (the write-back that follows fails the same way, so the job's
+    # transition alone would not show it)
+    await bench.configure(tracking_on_fulfillment="fulfill")
+    order = bench.paid_order()
+    await bench.event(order)
+
+    async def revoke() -> None:
+        bench.saleor.state.revoke_all_tokens()
+
+    wire.before("FulfillOrder", revoke)
+    job = await bench.claim()
+    assert job is not None
+
+    outcome = await Attempt(bench.services, job).act()
+
+    assert isinstance(outcome, FulfillmentFailed)
+    assert outcome.token_revoked is True
+    assert outcome.retry_after is None
+    assert isinstance(outcome.done, Pushed)
+    assert outcome.done.copy.tracking_id == tracking_id_for(order["number"])
+    error = SaleorTokenRevoked().message
+    assert outcome.fulfillment == record("to_do", "failed", error=error)
 
 
 async def test_token_revoked_while_fulfilling_and_the_store_fails_still_gives_a_result(
