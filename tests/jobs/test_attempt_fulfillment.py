@@ -608,6 +608,48 @@ async def test_a_refund_before_the_fulfilment_waits_for_the_next_payment(
     assert result.fulfillment == record("blocked", "saleor_not_paid")
 
 
+async def test_what_was_done_before_saleor_refused_an_unpaid_order_stays_in_the_history(
+    bench: Bench, wire: SaleorWire
+) -> None:
+    # given a Saleor that fulfils only paid orders, and an order whose second line has no stock
+    # allocated (so the app cannot fulfil it) and whose first line staff fulfilled without a number
+    await bench.configure(tracking_on_fulfillment="fulfill")
+    bench.saleor.state.fulfillment_allow_unpaid = False
+    order = bench.paid_order()
+    live = bench.saleor.state.order(order["id"])
+    allocation = live["lines"][1]["allocations"].pop()
+    await staff_fulfils_one(bench, order, 0)()
+    await bench.event(order)
+
+    # the stock is allocated while the app sets the number, and the order refunded before the
+    # app fulfils the second line
+    async def allocate() -> None:
+        live["lines"][1]["allocations"].append(allocation)
+
+    async def refund() -> None:
+        bench.saleor.state.update_order(order["id"], isPaid=False, chargeStatus="NONE")
+
+    wire.before("UpdateFulfillmentTracking", allocate)
+    wire.before("FulfillOrder", refund)
+
+    result = await bench.attempt()
+
+    tracking_id = tracking_id_for(order["number"])
+    assert wire.operations() == [
+        "OrderForGordon", "OrderForGordon", "UpdateFulfillmentTracking", "FulfillOrder",
+        *METADATA_WRITES,
+    ]  # fmt: skip
+    assert fulfillments(bench, order) == [("FULFILLED", tracking_id)]
+    assert result.status is JobStatus.SYNCED
+    assert history(result) == [
+        ("push", "accepted"), ("fulfill", "blocked"), ("write_back", "written")
+    ]  # fmt: skip
+    assert fulfil_entries(result) == [
+        ("blocked", "job.tracking_set", {"tracking_number": tracking_id})
+    ]
+    assert result.fulfillment == record("blocked", "saleor_not_paid")
+
+
 async def test_a_request_saleor_refuses_as_wrong_needs_a_person(
     bench: Bench, wire: SaleorWire
 ) -> None:
