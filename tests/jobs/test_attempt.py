@@ -281,6 +281,10 @@ async def test_cancel_after_push_withdraws(bench: Bench) -> None:
     assert result.status is JobStatus.CANCELLED
     assert (result.action, result.outcome) == ("withdraw", "accepted")
     assert result.message == "Withdrawn from Gordon: the order is canceled in Saleor."
+    assert (result.message.code, result.message.params) == (
+        "job.withdrawn.canceled",
+        {"ref": number},
+    )
     assert result.gordon == WithdrawalRecorded(number, at=bench.clock())
     assert bench.private_metadata(order)["gordon.status"] == "cancelled"
 
@@ -310,6 +314,15 @@ async def test_cancel_of_a_planned_order_asks_for_manual_cancellation(bench: Ben
     assert result.message == (
         f"Cancel order {number} in the Gordon platform by hand: Gordon refused to withdraw it "
         "(Order is planned and can no longer be deleted; cancel it in the Gordon platform)."
+    )
+    assert (result.message.code, result.message.params) == (
+        "job.withdraw_refused",
+        {
+            "ref": number,
+            "gordon_message": (
+                "Order is planned and can no longer be deleted; cancel it in the Gordon platform"
+            ),
+        },
     )
     assert result.gordon is None
     assert number in bench.gordon.state.orders

@@ -807,6 +807,7 @@ async def test_the_attempt_says_the_token_was_revoked_while_fulfilling(
 
     outcome = await Attempt(bench.services, job).act()
 
+    assert (await installation(bench)).revoked_at == bench.clock()  # by the step itself
     assert isinstance(outcome, FulfillmentFailed)
     assert outcome.token_revoked is True
     assert outcome.retry_after is None
