@@ -150,6 +150,34 @@ async def test_warnings_are_part_of_the_accepted_message(bench: Bench) -> None:
     assert result.message == (
         f"{accepted} Warnings: shippingAddress.phone: {phone} billingAddress.phone: {phone}"
     )
+    # the Dashboard words it from the code: Gordon's acceptance and the advice, as parameters
+    assert result.message.code == "job.pushed_with_warnings"
+    assert result.message.params == {"pushed": accepted, "warnings": [phone, phone]}
+    assert result.message.params["pushed"].code == "job.pushed"
+
+
+async def test_an_acceptance_without_a_tracking_id_says_so(bench: Bench) -> None:
+    order = bench.paid_order()
+    await bench.event(order)
+    number = order["number"]
+
+    def accept_without_tracking(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"external_ref": number, "status": "OK"})
+
+    bench.outbound.on(
+        lambda r: r.method == "POST" and r.url.path == "/api/orders", accept_without_tracking
+    )
+
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.SYNCED
+    assert result.message == f"Gordon accepted order {number} (no tracking ID yet)."
+    assert (result.message.code, result.message.params) == (
+        "job.pushed_without_tracking",
+        {"ref": number},
+    )
+    assert pushed_copy(result).tracking_id is None
+    assert "gordon.tracking_id" not in bench.metadata(order)
 
 
 async def test_push_refused_by_gordon_needs_attention_and_pins_no_reference(bench: Bench) -> None:
@@ -796,6 +824,10 @@ async def test_an_order_saleor_refuses_to_read_needs_attention(bench: Bench) -> 
     assert result.message == (
         "Saleor refused to read the order: Saleor refused OrderForGordon: "
         "Invalid ID: not-an-id. Expected: Order."
+    )
+    assert (result.message.code, result.message.params) == (
+        "job.saleor_refused",
+        {"detail": "Saleor refused OrderForGordon: Invalid ID: not-an-id. Expected: Order."},
     )
     assert bench.gordon_calls() == []
     assert bench.mutations() == []
