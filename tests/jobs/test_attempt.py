@@ -317,6 +317,19 @@ async def test_cancel_after_push_withdraws(bench: Bench) -> None:
     assert bench.private_metadata(order)["gordon.status"] == "cancelled"
 
 
+async def test_a_cancelled_order_gets_no_tracking_link(bench: Bench) -> None:
+    order = bench.paid_order()
+    await _synced(bench, order)
+    # the shop sets a link format after the order reached Gordon, then the order is cancelled
+    await bench.configure(tracking_url="https://track.example.com/t/{tracking_id}")
+
+    result = await _cancel(bench, order)
+
+    assert result.status is JobStatus.CANCELLED
+    assert bench.metadata(order)["gordon.tracking_id"] == tracking_id_for(order["number"])
+    assert "gordon.tracking_url" not in bench.metadata(order)
+
+
 async def test_cancel_of_an_order_gordon_no_longer_has_is_withdrawn(bench: Bench) -> None:
     order = bench.paid_order()
     await _synced(bench, order)
