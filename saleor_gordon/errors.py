@@ -136,7 +136,24 @@ class SaleorTokenRevoked(SaleorError):
 
 
 class SaleorGraphQLError(SaleorError):
-    """Saleor refused the GraphQL request."""
+    """Saleor refused the GraphQL request.
+
+    ``saleor_message``: Saleor's own words (its GraphQL errors' messages), when it gave any;
+    ``status``: the HTTP status of an answer that was not GraphQL. What a person reads is worded
+    from these (``job.saleor_refused`` / ``job.saleor_refused_status``), never from ``message``,
+    which names the app's operation.
+    """
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        saleor_message: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        self.saleor_message = saleor_message
+        self.status = status
+        super().__init__(message)
 
 
 class SaleorPermissionDenied(SaleorGraphQLError):

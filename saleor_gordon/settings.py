@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from saleor_gordon.core.destinations import (
@@ -24,6 +24,11 @@ from saleor_gordon.core.destinations import (
 )
 
 DEFAULT_DATABASE_URL = "sqlite:///saleor-gordon.db"
+
+ATTEMPT_DEADLINE_SECONDS = 20.0
+"""A job attempt's deadline when ``ATTEMPT_DEADLINE_SECONDS`` is unset and the lease allows it."""
+ATTEMPT_DEADLINE_SHARE_OF_LEASE = 0.8
+"""Unset, the deadline is at most this share of the lease (a short lease, a short deadline)."""
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -73,6 +78,16 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     lease_seconds: float = Field(default=30.0, ge=1, le=3600)
     """How long a claimed job stays with its worker without a renewal."""
+    attempt_deadline_seconds: float | None = Field(default=None, gt=0, le=3600)
+    """How long one attempt of a job may take, every call in it included; past it the attempt is
+    stopped, recorded as unanswered and retried later. Shorter than LEASE_SECONDS, so an attempt
+    ends before its lease could run out even when no renewal gets through. Default: 20 s, or
+    0.8 x LEASE_SECONDS when that is shorter."""
+    slow_attempt_seconds: float = Field(default=5.0, gt=0, le=3600)
+    """An attempt running longer than this is *slow*: while other shops' jobs are due, slow
+    attempts may hold at most half of a process's workers (at least one); beyond that the newest
+    are stopped like at their deadline, and the claims skip shops whose Saleor or Gordon servers
+    are slow, so other shops' orders flow."""
 
     gordon_requests_per_second: float = Field(default=5.0, gt=0, le=1000)
     """Upper bound of requests per Gordon account (base URL, client id and secret) per second,
@@ -107,6 +122,12 @@ class Settings(BaseSettings):
     """How far back (by the orders' update time) each reconcile looks."""
     reconcile_lease_seconds: float = Field(default=600.0, ge=1, le=86400)
     """A process that died reconciling a shop leaves it to the others after this."""
+    reconcile_concurrency: int = Field(default=4, ge=1, le=64)
+    """Shops one process reconciles at once (a slow shop holds one of these, not the others)."""
+    reconcile_shop_deadline_seconds: float = Field(default=300.0, gt=0, le=86400)
+    """How long the reconcile of one shop may take; past it the shop is left for this period
+    (due again in a fifth of the interval). Shorter than RECONCILE_LEASE_SECONDS, so no other
+    process can start the same shop while this one still scans it."""
 
     @field_validator("database_url")
     @classmethod
@@ -153,6 +174,27 @@ class Settings(BaseSettings):
                 "during a rotation, each of the comma-separated keys"
             )
         return value
+
+    @model_validator(mode="after")
+    def _check_deadlines_within_leases(self) -> Settings:
+        """Each deadline ends its work before the lease that guards that work could run out."""
+        if (
+            self.attempt_deadline_seconds is not None
+            and self.attempt_deadline_seconds >= self.lease_seconds
+        ):
+            raise ValueError(
+                f"SALEOR_GORDON_ATTEMPT_DEADLINE_SECONDS ({self.attempt_deadline_seconds:g}) must be "
+                f"shorter than SALEOR_GORDON_LEASE_SECONDS ({self.lease_seconds:g}): an attempt "
+                "must end before its lease could run out; shorten the deadline or lengthen the lease"
+            )
+        if self.reconcile_shop_deadline_seconds >= self.reconcile_lease_seconds:
+            raise ValueError(
+                "SALEOR_GORDON_RECONCILE_SHOP_DEADLINE_SECONDS "
+                f"({self.reconcile_shop_deadline_seconds:g}) must be shorter than "
+                f"SALEOR_GORDON_RECONCILE_LEASE_SECONDS ({self.reconcile_lease_seconds:g}): a "
+                "shop's reconcile must end before another process may take the shop over"
+            )
+        return self
 
     @property
     def is_sqlite(self) -> bool:
@@ -215,6 +257,13 @@ class Settings(BaseSettings):
         if self.shop_concurrency is not None:
             return self.shop_concurrency
         return max(1, (self.workers + 1) // 2)
+
+    @property
+    def attempt_deadline(self) -> float:
+        """Seconds one job attempt may take (``attempt_deadline_seconds`` or its default)."""
+        if self.attempt_deadline_seconds is not None:
+            return self.attempt_deadline_seconds
+        return min(ATTEMPT_DEADLINE_SECONDS, ATTEMPT_DEADLINE_SHARE_OF_LEASE * self.lease_seconds)
 
     @property
     def retry_max_age(self) -> timedelta:

@@ -33,3 +33,19 @@ async def load_shop(runtime: Runtime, installation: Installation) -> Shop:
     if config is None:
         raise ShopNotConfigured()
     return Shop(installation, config)
+
+
+async def load_shop_by_id(runtime: Runtime, installation_id: int) -> Shop | None:
+    """``load_shop`` of the installation ``installation_id``, read with its configuration at
+    once; None when the app is no longer installed there.
+
+    Raises:
+        ShopNotConfigured, ShopConfigInvalid: as ``load_shop``.
+    """
+    found = await runtime.installations.get_installation_with_config(installation_id)
+    if found is None:
+        return None
+    installation, config = found
+    if config is None:
+        raise ShopNotConfigured()
+    return Shop(installation, config)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from saleor_gordon.core.messages import Message
 from saleor_gordon.core.order import OrderPayloadInvalid, SaleorOrder
 from saleor_gordon.core.order_events import MANUAL_SEND_EVENT
 from saleor_gordon.core.shop_config import (
@@ -194,12 +195,16 @@ def _methods(zone: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class SendPreview:
-    """What "Send to Gordon" would do with an order now, and the exact body it would send."""
+    """What "Send to Gordon" would do with an order now, and the exact body it would send.
+
+    ``message`` says it as a code with parameters (``preview.*``, or the job's own message for
+    what a job would say: unchanged, not for Gordon, the order's problems, the settings).
+    """
 
     order_id: str
     order_number: str | None
     action: SendAction
-    message: str
+    message: Message
     gordon_order: dict[str, object] | None = None
     problems: tuple[Problem, ...] = ()
     warnings: tuple[Problem, ...] = ()
@@ -223,19 +228,26 @@ async def preview_send(runtime: Runtime, installation: Installation, order_id: s
     try:
         shop = await load_shop(runtime, installation)
     except ShopConfigInvalid as exc:
-        return SendPreview(
-            order_id,
-            number,
-            "not_configured",
-            f"The stored configuration no longer validates; fix it on the app's page first. {exc.message}",
+        english = (
+            "The stored configuration no longer validates; fix it on the app's page first. "
+            f"{exc.message}"
         )
+        invalid = Message.of("job.config_invalid", english)
+        return SendPreview(order_id, number, "not_configured", invalid)
     except ShopNotConfigured as exc:
-        return SendPreview(order_id, number, "not_configured", exc.message)
+        not_configured = Message.of("job.not_configured", exc.message)
+        return SendPreview(order_id, number, "not_configured", not_configured)
     try:
         order = SaleorOrder.from_graphql(data)
     except OrderPayloadInvalid as exc:
-        problem = Problem("order", str(exc), "Check the order in the Saleor Dashboard.")
-        return SendPreview(order_id, number, "fix", problem.message, problems=(problem,))
+        problem = Problem(
+            "order",
+            str(exc),
+            "Check the order in the Saleor Dashboard.",
+            "problem.order_unreadable",
+        )
+        fix = Fix((problem,))
+        return SendPreview(order_id, number, "fix", fix.message, problems=fix.problems)
     job = await runtime.jobs.find_job(installation.id, order_id)
     return _preview(order, data, shop.config, job, now=runtime.clock(), number=number)
 
@@ -258,11 +270,12 @@ def _preview(
     if isinstance(decision, Push):
         updating = job is not None and job.pushed_hash is not None
         ref = decision.gordon_order.external_ref
-        message = (
-            f"Gordon has order {ref}; its content changed and will be updated."
-            if updating
-            else f"The order will be sent to Gordon as {ref}."
-        )
+        if updating:
+            english = f"Gordon has order {ref}; its content changed and will be updated."
+            message = Message.of("preview.update", english, ref=ref)
+        else:
+            english = f"The order will be sent to Gordon as {ref}."
+            message = Message.of("preview.send", english, ref=ref)
         return SendPreview(
             order_id,
             number,
@@ -272,7 +285,9 @@ def _preview(
             warnings=decision.warnings,
         )
     if isinstance(decision, Withdraw):
-        message = f"The order will be withdrawn from Gordon: {decision.reason}."
+        english = f"The order will be withdrawn from Gordon: {decision.reason}."
+        code = f"preview.withdraw.{decision.order_status.lower()}"
+        message = Message(english, code, {"ref": decision.external_ref})
         return SendPreview(order_id, number, "withdraw", message)
     if isinstance(decision, Fix):
         return SendPreview(

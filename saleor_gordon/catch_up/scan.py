@@ -5,11 +5,13 @@ judged per order by ``core.backfill.plan_order`` (the pipeline's ``decide_sync``
 table knows); the orders it queues get a job like a webhook would give them, and the workers do
 the rest. A backfill (``saleor-gordon backfill``) selects orders by creation time and keeps a
 checkpoint per page; a reconcile (``reconcile_due_shops``, periodic in ``serve`` and ``worker``)
-looks back a window of update times, once per shop per period across all processes.
+looks back a window of update times, once per shop per period across all processes, several
+shops at once, each within a deadline.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -246,47 +248,81 @@ def reconciler_id() -> str:
 async def reconcile_due_shops(runtime: Runtime, *, owner: str) -> dict[int, int]:
     """Reconcile every shop that is due and not reconciled by another process now.
 
-    Returns the orders queued per installation id reconciled by this call.
+    Shops are reconciled concurrently, ``RECONCILE_CONCURRENCY`` at a time, each within
+    ``RECONCILE_SHOP_DEADLINE_SECONDS``: a shop whose Saleor is slow or hangs holds one of those
+    places until its deadline, never the others. Returns the orders queued per installation id
+    reconciled by this call (a shop that failed or ran out of time is not in it; it is due again
+    in a fifth of the period).
     """
+    settings = runtime.settings
+    places = asyncio.Semaphore(settings.reconcile_concurrency)
+    done: dict[int, int] = {}
+
+    async def reconcile(installation: Installation) -> None:
+        async with places:
+            enqueued = await _reconcile_due_shop(runtime, installation, owner=owner)
+        if enqueued is not None:
+            done[installation.id] = enqueued
+
+    shops = [
+        installation
+        for installation in await runtime.installations.list_installations()
+        if installation.revoked_at is None
+    ]
+    # One shop's failure (the store gone, a bug) ends neither the others nor their bookkeeping;
+    # the first is raised once they have all ended.
+    ended = await asyncio.gather(*(reconcile(shop) for shop in shops), return_exceptions=True)
+    for outcome in ended:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return done
+
+
+async def _reconcile_due_shop(
+    runtime: Runtime, installation: Installation, *, owner: str
+) -> int | None:
+    """Reconcile one shop if it is due and nobody else has it: the orders queued, or None."""
     settings = runtime.settings
     store = CatchUpStore(runtime.engine, runtime.queue)
     interval = timedelta(seconds=settings.reconcile_interval_seconds)
-    done: dict[int, int] = {}
-    for installation in await runtime.installations.list_installations():
-        if installation.revoked_at is not None:
-            continue
-        started = runtime.clock()
-        claimed = await store.claim_reconcile(
+    started = runtime.clock()
+    claimed = await store.claim_reconcile(
+        installation.id,
+        owner=owner,
+        now=started,
+        lease_seconds=settings.reconcile_lease_seconds,
+    )
+    if not claimed:
+        return None
+    enqueued: int | None = None
+    deadline = settings.reconcile_shop_deadline_seconds
+    try:
+        async with asyncio.timeout(deadline) as budget:
+            enqueued = await _reconcile_shop(runtime, installation, now=started)
+    except GordonAppError as exc:
+        logger.warning("reconcile.failed installation_id=%s error=%s", installation.id, exc.message)
+    except TimeoutError:
+        if not budget.expired():
+            raise
+        logger.warning(
+            "reconcile.timed_out installation_id=%s deadline=%gs: the shop is due again in a "
+            "fifth of the period",
+            installation.id,
+            deadline,
+        )
+    finally:
+        # After a failure the shop is due again in a fifth of the period.
+        wait = interval if enqueued is not None else interval / 5
+        await store.finish_reconcile(
             installation.id,
             owner=owner,
-            now=started,
-            lease_seconds=settings.reconcile_lease_seconds,
+            now=runtime.clock(),
+            next_due_at=started + wait,
+            enqueued=enqueued,
         )
-        if not claimed:
-            continue
-        enqueued: int | None = None
-        try:
-            enqueued = await _reconcile_shop(runtime, installation, now=started)
-        except GordonAppError as exc:
-            logger.warning(
-                "reconcile.failed installation_id=%s error=%s", installation.id, exc.message
-            )
-        finally:
-            # After a failure the shop is due again in a fifth of the period.
-            wait = interval if enqueued is not None else interval / 5
-            await store.finish_reconcile(
-                installation.id,
-                owner=owner,
-                now=runtime.clock(),
-                next_due_at=started + wait,
-                enqueued=enqueued,
-            )
-        if enqueued is not None:
-            done[installation.id] = enqueued
-            logger.info(
-                "reconcile.finished installation_id=%s enqueued=%s", installation.id, enqueued
-            )
-    return done
+    if enqueued is not None:
+        logger.info("reconcile.finished installation_id=%s enqueued=%s", installation.id, enqueued)
+    return enqueued
 
 
 async def _reconcile_shop(runtime: Runtime, installation: Installation, *, now: datetime) -> int:

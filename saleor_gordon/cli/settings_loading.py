@@ -15,11 +15,16 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = [
-            f"SALEOR_GORDON_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
-            for error in exc.errors()
-        ]
+        problems = [_problem(error["loc"], error["msg"]) for error in exc.errors()]
         raise ConfigurationError("Invalid settings:\n  " + "\n  ".join(problems)) from None
+
+
+def _problem(location: tuple[int | str, ...], message: str) -> str:
+    """One line per problem: the setting, then what is wrong (a relation between settings names
+    its settings in its own message)."""
+    if not location:
+        return message.removeprefix("Value error, ")
+    return f"SALEOR_GORDON_{'_'.join(str(part) for part in location).upper()}: {message}"
 
 
 def report_error(message: str) -> int:

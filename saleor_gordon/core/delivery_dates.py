@@ -22,8 +22,20 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
+from holidays.registry import EntityLoader
 
-__all__ = ["delivery_date", "first_delivery_date", "holiday_dates", "is_delivery_day"]
+__all__ = [
+    "HOLIDAY_COUNTRIES",
+    "delivery_date",
+    "first_delivery_date",
+    "holiday_dates",
+    "is_delivery_day",
+]
+
+HOLIDAY_COUNTRIES: frozenset[str] = frozenset(EntityLoader.get_country_codes(include_aliases=True))
+"""The country codes the holiday calendar knows (``holidays.list_supported_countries()``'s,
+aliases included), from the package's registry: listing them through that function imports
+every country's module with its subdivisions (9 MB in a process that needs one or two)."""
 
 _SEARCH_DAYS = 370  # a year and a bit: any non-empty weekday set has a free day in that span
 _HOLIDAY_CATEGORIES = ("public", "de_facto")

@@ -8,7 +8,9 @@ with ``notifyCustomer``, and a number that looks like a URL (``^[-\\w]+://``) is
 - ``add`` (default): the shop fulfils in its own process; every fulfillment of the order without
   a tracking number gets Gordon's (``orderFulfillmentUpdateTracking``);
 - ``fulfill``: the app also fulfils the lines still to fulfil, from the warehouses they are
-  allocated in, with Gordon's tracking number (one ``orderFulfill``);
+  allocated in, with Gordon's tracking number (one ``orderFulfill``). A line of a variant whose
+  stock Saleor does not count (``trackInventory`` off) has no allocation: it is fulfilled from a
+  warehouse that keeps the variant and serves the order's channel (below);
 - ``off``: nothing.
 
 ``decide_fulfillment`` says what to do from the order as Saleor has it now, so a retry, a
@@ -21,6 +23,17 @@ duplicate event or a second worker decides from what the first one did:
   that was cancelled means somebody undid the app's: it is not done again;
 - a fulfillment carries "ours" when its tracking number is Gordon's tracking ID or a link that
   holds it (also a link made with an earlier ``tracking_url``).
+
+Where Saleor 3.23.28 lets a line be fulfilled from (``saleor/order/actions.py``
+``_create_fulfillment_lines``, ``saleor/warehouse/management.py`` ``decrease_stock``): the
+warehouse must hold a stock record of the line's variant among the stocks of the order's channel
+(``Stock.objects.for_channel_or_country(channel)``: the channel's warehouses, or with the site
+setting ``useLegacyShippingZoneStockAvailability`` those also in a shipping zone of the channel,
+plus its click-and-collect warehouses), else ``INSUFFICIENT_STOCK``; for a tracked variant the
+stock's quantity less what is allocated must cover the line, for an untracked one the quantity
+is not looked at (zero will do). ``ProductVariant.stocks`` of a line's variant lists exactly
+those stock records (the same rule, for the order's channel), so an untracked line goes to the
+first warehouse of that list the plan already fulfils from, else the first of the list.
 
 With ``tracking_url`` (``https://…{tracking_id}…``) the tracking number is the link and the
 order's public metadata gets ``gordon.tracking_url`` for storefronts
@@ -36,7 +49,7 @@ from enum import StrEnum
 from typing import Any, Final, Literal
 from urllib.parse import quote, urlsplit
 
-from saleor_gordon.core.messages import CodedValueError
+from saleor_gordon.core.messages import CodedValueError, Message
 from saleor_gordon.core.order import Fulfillment, OrderLine, SaleorOrder
 
 __all__ = [
@@ -56,6 +69,7 @@ __all__ = [
     "carries_tracking_id",
     "check_tracking_url",
     "decide_fulfillment",
+    "listed",
     "tracking_link",
     "tracking_number",
 ]
@@ -75,7 +89,7 @@ TRACKING_URL_KEY: Final = "gordon.tracking_url"
 
 _LINK: Final = re.compile(r"^[-\w]+://")  # what Saleor's e-mails show as a link
 _FULFILLABLE_ORDERS: Final = frozenset({"UNFULFILLED", "PARTIALLY_FULFILLED"})
-_CLOSED_ORDERS: Final = {"CANCELED": "cancelled", "EXPIRED": "expired", "DRAFT": "a draft"}
+_CLOSED_ORDERS: Final = frozenset({"CANCELED", "EXPIRED", "DRAFT"})
 _UNCONFIRMED: Final = "UNCONFIRMED"
 _WAITING: Final = "WAITING_FOR_APPROVAL"
 _OPEN_FULFILLMENTS: Final = frozenset({"FULFILLED", _WAITING})
@@ -122,7 +136,11 @@ class Blocker(StrEnum):
     NOT_PAID = "not_paid"
     NOT_CONFIRMED = "not_confirmed"
     NOT_ALLOCATED = "not_allocated"
-    """Lines without (enough) allocated stock: the app would not know the warehouse."""
+    """Lines of tracked variants without (enough) allocated stock: the app would not know the
+    warehouse."""
+    NOT_STOCKED = "not_stocked"
+    """Lines of variants whose stock Saleor does not count, kept in no warehouse that serves
+    the order's channel: Saleor would refuse every warehouse."""
     NOT_ENOUGH_STOCK = "not_enough_stock"
     """Saleor refused: the warehouse lacks the stock (known only from Saleor's answer)."""
     REFUSED = "refused"
@@ -165,7 +183,9 @@ class FulfillmentPlan:
     """
 
     state: FulfillmentState
-    message: str
+    message: Message
+    """Why, as a code of ``core.messages.FULFILLMENT_REASONS`` (the pages word it) and in
+    English."""
     tracking_number: str = ""
     fulfil: tuple[LineToFulfil, ...] = ()
     notify_customer: bool = False
@@ -282,20 +302,16 @@ def decide_fulfillment(
         tracking_id: Gordon's tracking ID; None while Gordon does not have the order.
     """
     if settings.mode == "off":
-        return FulfillmentPlan(
-            FulfillmentState.OFF, "Tracking numbers on fulfillments are off for this shop."
-        )
+        off = "Tracking numbers on fulfillments are off for this shop."
+        return FulfillmentPlan(FulfillmentState.OFF, Message.of("fulfillment_reason.off", off))
     if not tracking_id:
+        english = "Gordon has not accepted the order yet; its tracking number follows."
         return FulfillmentPlan(
             FulfillmentState.NOT_IN_GORDON,
-            "Gordon has not accepted the order yet; its tracking number follows.",
+            Message.of("fulfillment_reason.not_in_gordon", english),
         )
     if order.status in _CLOSED_ORDERS:
-        return FulfillmentPlan(
-            FulfillmentState.ORDER_CLOSED,
-            f"The order is {_CLOSED_ORDERS[order.status]} in Saleor: the app leaves its "
-            "fulfillments alone.",
-        )
+        return FulfillmentPlan(FulfillmentState.ORDER_CLOSED, _closed_message(order.status))
     number = tracking_number(tracking_id, settings.tracking_url)
     lines = {line.id: line for line in order.lines}
     travelling = [f for f in order.fulfillments if _travels(f, lines)]
@@ -312,42 +328,36 @@ def decide_fulfillment(
     blocked: tuple[OrderLine, ...] = ()
     if to_fulfil and not undone:
         fulfil, blocker, blocked = _fulfilment(order, to_fulfil, paid=paid)
-    plan = FulfillmentPlan(
-        FulfillmentState.TO_DO, "", number, fulfil, settings.notify_customer and bool(fulfil),
-        updates, blocker, tuple(line.id for line in blocked),
-    )  # fmt: skip
-    if plan.has_actions:
-        return _with(plan, FulfillmentState.TO_DO, _to_do_message(plan))
+
+    def plan(state: FulfillmentState, message: Message) -> FulfillmentPlan:
+        return FulfillmentPlan(
+            state, message, number, fulfil, settings.notify_customer and bool(fulfil), updates,
+            blocker, tuple(line.id for line in blocked),
+        )  # fmt: skip
+
+    if fulfil or updates:
+        return plan(FulfillmentState.TO_DO, _to_do_message(fulfil, updates))
     if blocker is not None:
-        return _with(plan, FulfillmentState.BLOCKED, _blocked_message(blocker, blocked))
+        return plan(FulfillmentState.BLOCKED, _blocked_message(blocker, blocked))
     if to_fulfil and undone:
-        return _with(
-            plan,
-            FulfillmentState.CANCELLED_IN_SALEOR,
+        english = (
             "The fulfillment with Gordon's tracking number was cancelled in Saleor: the app "
-            "does not fulfil the order again.",
+            "does not fulfil the order again."
         )
+        cancelled = Message.of("fulfillment_reason.cancelled_in_saleor", english)
+        return plan(FulfillmentState.CANCELLED_IN_SALEOR, cancelled)
     if any(f.status == _WAITING for f in ours):
-        return _with(
-            plan,
-            FulfillmentState.WAITING_FOR_APPROVAL,
-            "The fulfillment with Gordon's tracking number waits for approval in Saleor.",
-        )
+        english = "The fulfillment with Gordon's tracking number waits for approval in Saleor."
+        waiting = Message.of("fulfillment_reason.waiting_for_approval", english)
+        return plan(FulfillmentState.WAITING_FOR_APPROVAL, waiting)
     if not travelling:
-        return _with(
-            plan,
-            FulfillmentState.AWAITING_FULFILLMENT,
+        english = (
             "Gordon's tracking number is added to the order's fulfillment once it is fulfilled "
-            "in Saleor.",
+            "in Saleor."
         )
-    return _with(plan, FulfillmentState.DONE, _done_message(travelling, tracking_id))
-
-
-def _with(plan: FulfillmentPlan, state: FulfillmentState, message: str) -> FulfillmentPlan:
-    return FulfillmentPlan(
-        state, message, plan.tracking_number, plan.fulfil, plan.notify_customer,
-        plan.set_tracking, plan.blocker, plan.blocked_lines,
-    )  # fmt: skip
+        awaiting = Message.of("fulfillment_reason.awaiting_fulfillment", english)
+        return plan(FulfillmentState.AWAITING_FULFILLMENT, awaiting)
+    return plan(FulfillmentState.DONE, _done_message(travelling, tracking_id))
 
 
 def _travels(fulfillment: Fulfillment, lines: Mapping[str, OrderLine]) -> bool:
@@ -385,11 +395,42 @@ def _fulfilment(
         return (), None, ()  # returned or fulfilled: nothing the app should add to
     if not paid:
         return (), Blocker.NOT_PAID, ()
-    planned = [(line, _from_allocations(line)) for line in lines]
-    unallocated = tuple(line for line, stocks in planned if stocks is None)
+    planned = {line.id: _from_allocations(line) for line in lines}
+    used = [w for stocks in planned.values() if stocks for w, _ in stocks]
+    unallocated: list[OrderLine] = []
+    unstocked: list[OrderLine] = []
+    for line in lines:
+        if planned[line.id] is not None:
+            continue
+        if not _untracked(line):
+            unallocated.append(line)
+            continue
+        warehouse = _stocking_warehouse(line, used)
+        if warehouse is None:
+            unstocked.append(line)
+            continue
+        planned[line.id] = ((warehouse, line.unfulfilled),)
+        used.append(warehouse)
     if unallocated:
-        return (), Blocker.NOT_ALLOCATED, unallocated
-    return tuple(LineToFulfil(line.id, stocks) for line, stocks in planned if stocks), None, ()
+        return (), Blocker.NOT_ALLOCATED, tuple(unallocated)
+    if unstocked:
+        return (), Blocker.NOT_STOCKED, tuple(unstocked)
+    fulfil = tuple(LineToFulfil(line.id, stocks) for line in lines if (stocks := planned[line.id]))
+    return fulfil, None, ()
+
+
+def _untracked(line: OrderLine) -> bool:
+    """Saleor does not count the stock of the line's variant (and so allocated none)."""
+    return line.variant is not None and line.variant.track_inventory is False
+
+
+def _stocking_warehouse(line: OrderLine, used: Sequence[str]) -> str | None:
+    """Where to fulfil an untracked line from: a warehouse keeping its variant for the order's
+    channel (``Variant.stocks``), one the fulfilment already uses first (fewer fulfillments,
+    fewer e-mails); None when no warehouse keeps it."""
+    assert line.variant is not None
+    kept = [s.warehouse.id for s in line.variant.stocks if s.warehouse and s.warehouse.id]
+    return next((w for w in used if w in kept), kept[0] if kept else None)
 
 
 def _from_allocations(line: OrderLine) -> tuple[tuple[str, int], ...] | None:
@@ -406,41 +447,75 @@ def _from_allocations(line: OrderLine) -> tuple[tuple[str, int], ...] | None:
     return tuple(stocks) if remaining == 0 else None
 
 
-def _to_do_message(plan: FulfillmentPlan) -> str:
-    if plan.fulfil:
-        return "The app fulfils the order in Saleor with Gordon's tracking number."
-    count = len(plan.set_tracking)
-    return f"The app adds Gordon's tracking number to {_fulfillments(count)}."
+def _closed_message(status: str) -> Message:
+    alone = "in Saleor: the app leaves its fulfillments alone."
+    if status == "CANCELED":
+        return Message.of("fulfillment_reason.order_cancelled", f"The order is cancelled {alone}")
+    if status == "EXPIRED":
+        return Message.of("fulfillment_reason.order_expired", f"The order is expired {alone}")
+    return Message.of("fulfillment_reason.order_draft", f"The order is a draft {alone}")
 
 
-def _blocked_message(blocker: Blocker, lines: Sequence[OrderLine]) -> str:
+def _to_do_message(fulfil: Sequence[LineToFulfil], updates: Sequence[TrackingUpdate]) -> Message:
+    if fulfil:
+        english = "The app fulfils the order in Saleor with Gordon's tracking number."
+        return Message.of("fulfillment_reason.fulfilling", english)
+    count = len(updates)
+    english = f"The app adds Gordon's tracking number to {_fulfillments(count)}."
+    return Message.of("fulfillment_reason.adding", english, count=count)
+
+
+def _blocked_message(blocker: Blocker, lines: Sequence[OrderLine]) -> Message:
     if blocker is Blocker.NOT_PAID:
-        return "The app fulfils the order in Saleor once it is fully paid."
+        english = "The app fulfils the order in Saleor once it is fully paid."
+        return Message.of("fulfillment_reason.not_paid", english)
     if blocker is Blocker.NOT_CONFIRMED:
-        return "The app fulfils the order in Saleor once it is confirmed."
-    names = ", ".join(line.display_name for line in lines)
-    return (
-        f"Saleor has no stock allocated in a warehouse for {names}, so the app cannot tell "
-        "where to fulfil from (Saleor allocates none for a product whose inventory it does not "
-        "track): allocate it in Saleor, or fulfil the order yourself and the app adds the "
-        "tracking number."
+        english = "The app fulfils the order in Saleor once it is confirmed."
+        return Message.of("fulfillment_reason.not_confirmed", english)
+    names = [line.display_name for line in lines]
+    if blocker is Blocker.NOT_STOCKED:
+        count = len(names)
+        products, them = ("product", "it") if count == 1 else ("products", "them")
+        english = (
+            f"The order has {count} {products} whose inventory Saleor does not track and that "
+            f"no warehouse serving its channel keeps: {listed(names)}. Saleor would not let the "
+            f"app fulfil {them}: add {them} to such a warehouse in Saleor (any quantity; the "
+            "app tries again when the order changes or at the next reconcile), or fulfil the "
+            "order yourself and the app adds the tracking number."
+        )
+        return Message.of("fulfillment_reason.not_stocked", english, lines=names, count=count)
+    english = (
+        f"Saleor has no stock allocated in a warehouse for {listed(names)}, so the app cannot "
+        "tell where to fulfil from: allocate stock in Saleor, or fulfil the order yourself and "
+        "the app adds the tracking number."
     )
+    return Message.of("fulfillment_reason.not_allocated", english, lines=names)
 
 
-def _done_message(travelling: Sequence[Fulfillment], tracking_id: str) -> str:
+def _done_message(travelling: Sequence[Fulfillment], tracking_id: str) -> Message:
     kept = sum(not carries_tracking_id(f.tracking_number, tracking_id) for f in travelling)
     if kept == 0:
-        return "Gordon's tracking number is on the order's fulfillment."
+        english = "Gordon's tracking number is on the order's fulfillment."
+        return Message.of("fulfillment_reason.done", english)
     if kept == len(travelling):
-        return (
+        english = (
             f"Kept the tracking number somebody else set on {_fulfillments(kept)}; Gordon's "
             "is not added."
         )
-    return (
+        return Message.of("fulfillment_reason.kept", english, count=kept)
+    english = (
         "Gordon's tracking number is on the order's fulfillment; kept the tracking number "
         f"somebody else set on {_fulfillments(kept)}."
     )
+    return Message.of("fulfillment_reason.done_and_kept", english, count=kept)
 
 
 def _fulfillments(count: int) -> str:
     return "1 fulfillment" if count == 1 else f"{count} fulfillments"
+
+
+def listed(names: Sequence[str]) -> str:
+    """Names as an English list: ``a``, ``a and b``, ``a, b and c``."""
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"

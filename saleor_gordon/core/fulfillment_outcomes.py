@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
-from saleor_gordon.core.fulfillment import Blocker, FulfillmentPlan, FulfillmentState
+from saleor_gordon.core.fulfillment import Blocker, FulfillmentPlan, FulfillmentState, listed
+from saleor_gordon.core.messages import Message
 from saleor_gordon.core.order import SaleorOrder
 
 __all__ = [
@@ -171,29 +172,54 @@ def blocked_by(refused: Refused, order: SaleorOrder) -> FulfillmentPlan:
             for a in line.allocations
             if a.warehouse is not None
         }
+        warehouses |= {
+            s.warehouse.id: s.warehouse.name or s.warehouse.slug or s.warehouse.id
+            for line in order.lines
+            if line.variant is not None
+            for s in line.variant.stocks
+            if s.warehouse is not None
+        }
         short = dict.fromkeys(line for e in refused.errors for line in e.order_lines)
-        names = ", ".join(lines[line].display_name if line in lines else line for line in short)
+        names = [lines[line].display_name if line in lines else line for line in short]
         where = sorted({warehouses.get(e.warehouse, e.warehouse) for e in refused.errors
                         if e.warehouse})  # fmt: skip
-        place = f" in {', '.join(where)}" if where else ""
+        advice = (
+            "add stock in Saleor (the app tries again), or fulfil the order yourself and the "
+            "app adds the tracking number."
+        )
+        if where:
+            english = (
+                f"Saleor has not enough stock of {listed(names)} in {listed(where)} to fulfil "
+                f"the order: {advice}"
+            )
+            message = Message.of(
+                "fulfillment_reason.not_enough_stock_in", english, lines=names, warehouses=where
+            )
+        else:
+            english = (
+                f"Saleor has not enough stock of {listed(names)} to fulfil the order: {advice}"
+            )
+            message = Message.of("fulfillment_reason.not_enough_stock", english, lines=names)
         return FulfillmentPlan(
             FulfillmentState.BLOCKED,
-            f"Saleor has not enough stock of {names}{place} to fulfil the order: add stock in "
-            "Saleor (the app tries again), or fulfil the order yourself and the app adds the "
-            "tracking number.",
+            message,
             blocker=Blocker.NOT_ENOUGH_STOCK,
             blocked_lines=tuple(short),
         )
     if refused.refusal is Refusal.NOT_PAID:
+        english = (
+            "Saleor fulfils only paid orders in this shop: the app fulfils the order once it "
+            "is fully paid."
+        )
         return FulfillmentPlan(
             FulfillmentState.BLOCKED,
-            "Saleor fulfils only paid orders in this shop: the app fulfils the order once it "
-            "is fully paid.",
+            Message.of("fulfillment_reason.saleor_not_paid", english),
             blocker=Blocker.NOT_PAID,
         )
+    english = f"Saleor refused to fulfil the order ({refused.message})."
     return FulfillmentPlan(
         FulfillmentState.BLOCKED,
-        f"Saleor refused to fulfil the order ({refused.message}).",
+        Message.of("fulfillment_reason.saleor_refused", english, detail=refused.message),
         blocker=Blocker.REFUSED,
     )
 

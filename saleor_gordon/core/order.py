@@ -33,6 +33,7 @@ __all__ = [
     "OrderPayloadInvalid",
     "Product",
     "SaleorOrder",
+    "Stock",
     "Variant",
     "Warehouse",
     "Weight",
@@ -157,6 +158,20 @@ class Product(_SaleorModel):
         return _lookup(self.metadata, key)
 
 
+class Warehouse(_SaleorModel):
+    """A warehouse of Saleor's (where stock is allocated, kept or fulfilled from)."""
+
+    id: str = ""
+    slug: str = ""
+    name: str = ""
+
+
+class Stock(_SaleorModel):
+    """A stock record of a variant: the variant is kept in ``warehouse``."""
+
+    warehouse: Warehouse | None = None
+
+
 class Variant(_SaleorModel):
     """The product variant of a line (null when the variant was deleted after the order)."""
 
@@ -165,18 +180,16 @@ class Variant(_SaleorModel):
     weight: Weight | None = None
     product: Product | None = None
     metadata: tuple[MetadataItem, ...] = ()
+    track_inventory: bool | None = None
+    """Saleor counts the variant's stock (``trackInventory``); None when not selected. Saleor
+    allocates no stock to a line of a variant it does not count."""
+    stocks: tuple[Stock, ...] = ()
+    """The variant's stock records in the warehouses Saleor fulfils the order's channel from
+    (``ProductVariant.stocks`` of a line's variant, in Saleor's order)."""
 
     def metadata_value(self, key: str) -> str | None:
         """The variant's public metadata value for ``key``, or None."""
         return _lookup(self.metadata, key)
-
-
-class Warehouse(_SaleorModel):
-    """A warehouse stock was allocated from."""
-
-    id: str = ""
-    slug: str = ""
-    name: str = ""
 
 
 class Allocation(_SaleorModel):

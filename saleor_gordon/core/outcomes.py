@@ -26,7 +26,9 @@ Rules, with their sources (``../shared/docs/gordon-api.md``):
 
 Messages are built from Gordon's ``message``/``error_description`` (of a JSON object only), never from
 request data or a body that is not JSON, so they hold no credentials and nothing of a server that is not
-Gordon.
+Gordon. Each is a ``core.messages.Message``: the English text carrying a ``gordon.*`` code with the
+HTTP status and Gordon's own words as parameters, so the Dashboard pages word the sentence around
+Gordon's words in the staff user's language.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import TypeAlias
 
+from saleor_gordon.core.messages import Message
 from saleor_gordon.json_text import JsonUnusable, parse_json
 
 BODY_EXCERPT_CHARS = 200
@@ -77,9 +80,13 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """Gordon refused the request; retrying the same request will not help."""
+    """Gordon refused the request; retrying the same request will not help.
 
-    message: str
+    ``message``: what it means (``gordon.*``); for ``gordon.refused`` the English is Gordon's own
+    words alone.
+    """
+
+    message: Message
     status: int | None
 
     @property
@@ -93,10 +100,10 @@ class Retryable:
     """The request may succeed later; ``retry_after`` is Gordon's wish in seconds, if it said one.
 
     ``answered`` is False when no answer came back (timed out, connection lost): Gordon may then
-    have done what was asked.
+    have done what was asked. ``reason`` is a clause (``gordon.*``): "Gordon answered HTTP 503".
     """
 
-    reason: str
+    reason: Message
     retry_after: float | None = None
     answered: bool = True
 
@@ -184,32 +191,49 @@ def classify_gordon_response(
     if status in _RETRYABLE_STATUSES or status >= 500:
         return _retryable(status, headers, body, document, now=now)
     if status == 401:
-        return Rejected(f"{CREDENTIALS_MESSAGE} (HTTP 401 on an API call)", 401)
+        english = f"{CREDENTIALS_MESSAGE} (HTTP 401 on an API call)"
+        return Rejected(Message.of("gordon.credentials_refused", english, status=401), 401)
     # The error body before the status: a 404 may carry a message that is not a not-found.
     if document is not None and _is_error_body(document):
         message = _gordon_message(document)
         if not message and status == 404:
             return NotFound(_NOT_FOUND_404)
-        return _refusal(status, message or f"Gordon refused (HTTP {status})")
+        if not message:
+            english = f"Gordon refused (HTTP {status})"
+            return Rejected(Message.of("gordon.refused_status", english, status=status), status)
+        return _refusal(status, message)
     if status == 404:
         if document is None and body.strip():
             # Read to classify, never shown: "Not Found" is a not-found, an error page of
             # something that is not Gordon's order API ("Cannot PUT …") a wrong base URL.
             if _NOT_FOUND_MESSAGE.search(body.decode("utf-8", errors="replace")[:200]):
                 return NotFound(_NOT_FOUND_404)
-            return Rejected(f"{_NOT_JSON.format(status=404)}; {BASE_URL_HINT}", 404)
+            return _not_json(404)
         detail = _gordon_message(document)
         if not detail or _NOT_FOUND_MESSAGE.search(detail):
             return NotFound(detail or _NOT_FOUND_404)
-        return Rejected(f"Gordon refused the request (HTTP 404): {detail}", 404)
+        return _refused(404, detail, f"Gordon refused the request (HTTP 404): {detail}")
     if 200 <= status < 300:
         return _accepted(status, body, document)
     if 300 <= status < 400:
-        return Rejected(f"Gordon answered with a redirect (HTTP {status}); {BASE_URL_HINT}", status)
+        english = f"Gordon answered with a redirect (HTTP {status}); {BASE_URL_HINT}"
+        return Rejected(Message.of("gordon.redirect", english, status=status), status)
     detail = _gordon_message(document)
-    return Rejected(
-        f"Gordon refused the request (HTTP {status})" + (f": {detail}" if detail else ""), status
-    )
+    if detail:
+        return _refused(status, detail, f"Gordon refused the request (HTTP {status}): {detail}")
+    english = f"Gordon refused the request (HTTP {status})"
+    return Rejected(Message.of("gordon.refused_status", english, status=status), status)
+
+
+def _refused(status: int, words: str, english: str) -> Rejected:
+    """Gordon refused with its own ``words`` (shown as Gordon wrote them)."""
+    said = Message.of("gordon.refused", english, status=status, gordon_message=words)
+    return Rejected(said, status)
+
+
+def _not_json(status: int) -> Rejected:
+    english = f"{_NOT_JSON.format(status=status)}; {BASE_URL_HINT}"
+    return Rejected(Message.of("gordon.not_json", english, status=status), status)
 
 
 def _retryable(
@@ -222,19 +246,28 @@ def _retryable(
 ) -> Retryable:
     retry_after = parse_retry_after(_header(headers, "retry-after"), now=now)
     detail = _gordon_message(document)
-    reason = f"Gordon answered HTTP {status}" + (f": {detail}" if detail else "")
+    if detail:
+        english = f"Gordon answered HTTP {status}: {detail}"
+        reason = Message.of(
+            "gordon.answered_status_said", english, status=status, gordon_message=detail
+        )
+    else:
+        reason = Message.of(
+            "gordon.answered_status", f"Gordon answered HTTP {status}", status=status
+        )
     return Retryable(reason, retry_after, answered=status not in _GATEWAY_STATUSES)
 
 
 def _refusal(status: int, message: str) -> Rejected | NotFound:
+    """Gordon's error body with its own ``message`` (the English is its words alone)."""
     if (status < 300 or 400 <= status < 500) and _NOT_FOUND_MESSAGE.search(message):
         return NotFound(message)
-    return Rejected(message, status)
+    return _refused(status, message, message)
 
 
 def _accepted(status: int, body: bytes, document: Mapping[str, object] | None) -> Outcome:
     if document is None and body.strip():
-        return Rejected(f"{_NOT_JSON.format(status=status)}; {BASE_URL_HINT}", status)
+        return _not_json(status)
     answer: Mapping[str, object] = document or {}
     return Accepted(
         external_ref=_optional_text(answer.get("external_ref")),
@@ -263,25 +296,32 @@ def classify_token_response(
         detail = _optional_text(document.get("error_description")) or _optional_text(
             document.get("error")
         )
-        return Rejected(
-            f"{CREDENTIALS_MESSAGE} (HTTP {status}: {detail})", 401 if status == 400 else status
+        english = f"{CREDENTIALS_MESSAGE} (HTTP {status}: {detail})"
+        said = (
+            Message.of(
+                "gordon.credentials_refused_said", english, status=status, gordon_message=detail
+            )
+            if detail
+            else Message.of("gordon.credentials_refused", english, status=status)
         )
+        return Rejected(said, 401 if status == 400 else status)
     if status in (401, 403):
-        return Rejected(f"{CREDENTIALS_MESSAGE} (HTTP {status})", status)
+        english = f"{CREDENTIALS_MESSAGE} (HTTP {status})"
+        return Rejected(Message.of("gordon.credentials_refused", english, status=status), status)
     if 200 <= status < 300 and document is not None:
         return _granted(status, document)
-    return Rejected(
-        f"Gordon's token endpoint answered HTTP {status} unexpectedly; {BASE_URL_HINT}", status
-    )
+    english = f"Gordon's token endpoint answered HTTP {status} unexpectedly; {BASE_URL_HINT}"
+    return Rejected(Message.of("gordon.token_unexpected", english, status=status), status)
 
 
 def _granted(status: int, document: Mapping[str, object]) -> TokenOutcome:
     token = document.get("access_token")
     if not isinstance(token, str) or not token:
-        return Rejected(
-            f"Gordon's token endpoint answered HTTP {status} without an access token; {BASE_URL_HINT}",
-            status,
+        english = (
+            f"Gordon's token endpoint answered HTTP {status} without an access token; "
+            f"{BASE_URL_HINT}"
         )
+        return Rejected(Message.of("gordon.token_missing", english, status=status), status)
     expires_in = document.get("expires_in")
     lifetime = (
         float(expires_in)

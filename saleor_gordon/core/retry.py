@@ -55,8 +55,9 @@ class RetryPolicy:
         when = now + timedelta(seconds=delay)
         deadline = pending_since + self.max_age
         if when > deadline:
-            hours = self.max_age.total_seconds() / 3600
-            return GiveUp(f"gave up after {attempts} attempts over {hours:g} hours")
+            tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+            span = english_duration(self.max_age.total_seconds())
+            return GiveUp(f"gave up after {tries} over {span}")
         return RetryAt(when=when, delay_seconds=delay)
 
     def backoff(self, attempts: int, *, random: float) -> float:
@@ -64,3 +65,16 @@ class RetryPolicy:
         base = self.first_delay * 2.0 ** min(exponent, 62)
         capped = min(base, self.max_delay)
         return capped * (1 - self.jitter / 2 + self.jitter * random)
+
+
+def english_duration(seconds: float) -> str:
+    """A length of time in English, in the largest unit it reaches, as the pages word it in
+    their locale: "45 seconds", "1.7 minutes", "30 minutes", "1 hour", "1.5 hours", "48 hours"
+    (one decimal at most)."""
+    if seconds < 59.95:
+        value, unit = round(seconds, 1), "second"
+    elif seconds < 3597:
+        value, unit = round(seconds / 60, 1), "minute"
+    else:
+        value, unit = round(seconds / 3600, 1), "hour"
+    return f"{value:g} {unit}" + ("" if value == 1 else "s")

@@ -31,7 +31,6 @@ from datetime import date, datetime, time
 from typing import Any, Literal, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -43,7 +42,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from saleor_gordon.core.delivery_dates import first_delivery_date
+from saleor_gordon.core.delivery_dates import HOLIDAY_COUNTRIES, first_delivery_date
 from saleor_gordon.core.destinations import (
     INTERNAL_ADDRESS,
     MAX_URL_CHARS,
@@ -217,7 +216,7 @@ class DeliveryDays(_ConfigModel):
         if not value:
             return None
         code = value.upper()
-        if code not in holidays.list_supported_countries():
+        if code not in HOLIDAY_COUNTRIES:
             raise CodedValueError(
                 "config.not_a_holiday_country",
                 f"{value!r} is not a country the holiday calendar knows; "

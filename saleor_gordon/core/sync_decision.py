@@ -173,13 +173,15 @@ def _withdraw_if_sent(
     return Settle(JobStatus.CANCELLED, Message.of("job.cancelled_before_sent", english))
 
 
-def _no_longer_matches(known_ref: str | None, reason: str) -> Problem:
+def _no_longer_matches(known_ref: str | None, reason: Message) -> Problem:
     what = f"order {known_ref}" if known_ref else "the order"
     return Problem(
         "delivery_groups",
         f"{what} is in Gordon but is no longer for Gordon ({reason})",
         "Cancel it in the Gordon platform by hand if it should not be delivered, or correct "
         "the delivery-group rules.",
+        "problem.no_longer_for_gordon",
+        {"reason": reason},
     )
 
 

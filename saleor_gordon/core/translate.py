@@ -32,7 +32,9 @@ import base64
 import binascii
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -47,7 +49,7 @@ from saleor_gordon.core.gordon_order import (
     ItemType,
     format_time_window,
 )
-from saleor_gordon.core.messages import Message
+from saleor_gordon.core.messages import ORDER_PROBLEMS, Message, Param
 from saleor_gordon.core.order import Address, OrderLine, SaleorOrder, Variant, extract_order_data
 from saleor_gordon.core.shop_config import DeliveryGroupRule, ShopConfig
 
@@ -85,21 +87,34 @@ _SALEOR_FALLBACK_NAME = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """Something about an order (or the configuration) that the shop owner can fix."""
+    """Something about an order that the shop owner can fix (or a warning about it).
+
+    ``field``, ``reason`` and ``fix`` are English for the command line; ``code`` and ``params``
+    (``core.messages.ORDER_PROBLEMS``) say the same for the Dashboard pages, which word it in the
+    staff user's language.
+    """
 
     field: str  # where: a Saleor field path or a configuration key
     reason: str  # what is wrong
     fix: str  # what to do about it
+    code: str  # a problem.* code of core.messages
+    params: Mapping[str, Param] = dataclass_field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.code not in ORDER_PROBLEMS:
+            raise KeyError(f"{self.code} is not a problem code (core.messages.ORDER_PROBLEMS)")
+        _ = self.advice  # refuses a code or parameters the registry does not know
 
     @property
     def message(self) -> str:
-        """One sentence for the Dashboard or the command line."""
+        """One sentence for the command line (the field path first)."""
         return f"{self.field}: {self.reason}. {self.fix}"
 
     @property
-    def advice(self) -> str:
-        """What is wrong and what to do, without the field path (a shop owner's words)."""
-        return f"{self.reason}. {self.fix}"
+    def advice(self) -> Message:
+        """What is wrong and what to do, without the field path: the English text carrying the
+        problem's code and parameters (what the job's messages and the pages get)."""
+        return Message(f"{self.reason}. {self.fix}", self.code, self.params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +169,14 @@ def translate_document(document: object, config: ShopConfig, *, now: datetime) -
         order = SaleorOrder.from_graphql(extract_order_data(document))
     except ValueError as exc:
         return Untranslatable(
-            (Problem("order", str(exc), "Give a Saleor order as returned by the GraphQL API."),)
+            (
+                Problem(
+                    "order",
+                    str(exc),
+                    "Give a Saleor order as returned by the GraphQL API.",
+                    "problem.order_unreadable",
+                ),
+            )
         )
     return translate_order(order, config, now=now)
 
@@ -315,6 +337,7 @@ def _external_ref(order: SaleorOrder, config: ShopConfig, problems: list[Problem
                 "number",
                 "the order has no number",
                 "Re-read the order from Saleor; every order has one.",
+                "problem.no_number",
             )
         )
         return ""
@@ -337,6 +360,7 @@ def _address_fields(
                 "shippingAddress",
                 "the order has no shipping address",
                 "Add the delivery address to the order in the Saleor Dashboard.",
+                "problem.no_shipping_address",
             )
         )
         return {"customer_name": "", "address": "", "zip": "", "city": ""}
@@ -344,7 +368,11 @@ def _address_fields(
         "customer_name": _customer_name(address, problems),
         # Gordon doc D2: address / address2 = streetAddress1 / streetAddress2.
         "address": _required(
-            address.street_address_1, "shippingAddress.streetAddress1", "street address", problems
+            address.street_address_1,
+            "shippingAddress.streetAddress1",
+            "street address",
+            "problem.no_street_address",
+            problems,
         ),
         "address2": address.street_address_2.strip(),
         # Gordon doc D2: zip with spaces removed, leading zeros kept ("125 53" → "12553", NO "0575").
@@ -352,16 +380,19 @@ def _address_fields(
             "".join(address.postal_code.split()),
             "shippingAddress.postalCode",
             "postal code",
+            "problem.no_postal_code",
             problems,
         ),
-        "city": _required(address.city, "shippingAddress.city", "city", problems),
+        "city": _required(
+            address.city, "shippingAddress.city", "city", "problem.no_city", problems
+        ),
         # Gordon doc D2: country_code ISO 3166 alpha-2.
         "country_code": address.country_code.strip().upper(),
         "mobile": _mobile(order, warnings),
     }
 
 
-def _required(value: str, field: str, what: str, problems: list[Problem]) -> str:
+def _required(value: str, field: str, what: str, code: str, problems: list[Problem]) -> str:
     """``value`` stripped; an empty value is a problem (Gordon doc B5 lists the field as required)."""
     text = value.strip()
     if not text:
@@ -370,6 +401,7 @@ def _required(value: str, field: str, what: str, problems: list[Problem]) -> str
                 field,
                 f"the shipping address has no {what}",
                 f"Add the {what} to the order's shipping address.",
+                code,
             )
         )
     return text
@@ -384,6 +416,7 @@ def _customer_name(address: Address, problems: list[Problem]) -> str:
                 "shippingAddress.firstName",
                 "the shipping address has neither a person's name nor a company name",
                 "Add the customer's first and last name (or a company name) to the shipping address.",
+                "problem.no_customer_name",
             )
         )
     return name
@@ -414,6 +447,7 @@ def _mobile(order: SaleorOrder, warnings: list[Problem]) -> str:
             "shippingAddress.phone",
             "the order has no phone number",
             "Gordon cannot text the customer about the delivery; add a mobile number to the shipping address.",
+            "problem.no_phone",
         )
     )
     return ""
@@ -424,10 +458,18 @@ def _invalid_phone(field: str, region: str, *, used: str | None) -> Problem:
     consequence = (
         f"{used} is sent instead" if used else "Gordon cannot text the customer about the delivery"
     )
+    if field.startswith("billing"):
+        code = "problem.billing_phone_invalid"
+    elif used:
+        code = "problem.shipping_phone_invalid_billing_used"
+    else:
+        code = "problem.shipping_phone_invalid"
     return Problem(
         field,
         f"the number is not a valid phone number{where}",
         f"{consequence}; correct the number, with country code (e.g. +46 70 228 68 10).",
+        code,
+        {"country": region},
     )
 
 
@@ -460,35 +502,54 @@ def _time_window(
             order.metadata_value(META_TIME_WINDOW),
             f"metadata {META_TIME_WINDOW}",
             "the order's metadata",
+            "problem.order_time_window",
         ),
-        (rule.time_window, "delivery_groups[].time_window", "the shop configuration"),
+        (
+            rule.time_window,
+            "delivery_groups[].time_window",
+            "the shop configuration",
+            "problem.rule_time_window",
+        ),
         (
             method.metadata_value(META_TIME_WINDOW) if method else None,
             f"deliveryMethod.metadata {META_TIME_WINDOW}",
             "the shipping method's metadata",
+            "problem.method_time_window",
         ),
-        (config.default_time_window, "default_time_window", "the shop configuration"),
+        (
+            config.default_time_window,
+            "default_time_window",
+            "the shop configuration",
+            "problem.default_time_window",
+        ),
     )
-    for value, field, where in candidates:
+    for value, field, where, code in candidates:
         if value is not None and value.strip():
-            return _checked_window(value, field, where, problems)
+            return _checked_window(value, field, where, code, problems)
     problems.append(
         Problem(
             "time-window",
             "no delivery time window is known for this order",
             f"Set default_time_window in the shop configuration, or {META_TIME_WINDOW} on the order "
             "or its shipping method (e.g. 17:00 - 21:00).",
+            "problem.no_time_window",
         )
     )
     return ""
 
 
-def _checked_window(value: str, field: str, where: str, problems: list[Problem]) -> str:
+def _checked_window(value: str, field: str, where: str, code: str, problems: list[Problem]) -> str:
     try:
         return format_time_window(value)
     except ValueError as exc:
         problems.append(
-            Problem(field, str(exc).split(";")[0], f"Correct it in {where}, e.g. 17:00 - 21:00.")
+            Problem(
+                field,
+                str(exc).split(";")[0],
+                f"Correct it in {where}, e.g. 17:00 - 21:00.",
+                code,
+                {"value": value},
+            )
         )
         return ""
 
@@ -520,7 +581,13 @@ def _requested_date(text: str, config: ShopConfig, now: datetime, problems: list
         day = date.fromisoformat(text)
     except ValueError:
         problems.append(
-            Problem(field, f"{text!r} is not a date", "Write it as YYYY-MM-DD, e.g. 2026-12-01.")
+            Problem(
+                field,
+                f"{text!r} is not a date",
+                "Write it as YYYY-MM-DD, e.g. 2026-12-01.",
+                "problem.delivery_date_invalid",
+                {"value": text},
+            )
         )
         return ""
     today = now.astimezone(ZoneInfo(config.delivery_days.timezone)).date()
@@ -530,6 +597,8 @@ def _requested_date(text: str, config: ShopConfig, now: datetime, problems: list
                 field,
                 f"{text} is in the past (today is {today.isoformat()})",
                 "Set a delivery date from today on.",
+                "problem.delivery_date_past",
+                {"date": day.isoformat(), "today": today.isoformat()},
             )
         )
         return ""
@@ -545,6 +614,7 @@ def _computed_date(
                 "created",
                 "the order has no creation time",
                 f"Set {META_DELIVERY_DATE} on the order (YYYY-MM-DD).",
+                "problem.no_created",
             )
         )
         return ""
@@ -562,7 +632,12 @@ def _computed_date(
         )
     except ValueError as exc:
         problems.append(
-            Problem("delivery_days", str(exc), "Allow more weekdays in the shop configuration.")
+            Problem(
+                "delivery_days",
+                str(exc),
+                "Allow more weekdays in the shop configuration.",
+                "problem.no_delivery_day",
+            )
         )
         return ""
     return day.isoformat()
@@ -584,7 +659,7 @@ def _inventory(
         if line.is_shipping_required is not False and line.quantity != 0
     ]
     for index, line in shippable:
-        item = _item(line, f"lines[{index}]", config, problems, warnings)
+        item = _item(line, index, config, problems, warnings)
         if item is not None:
             items.append(item)
     if not shippable:
@@ -593,6 +668,7 @@ def _inventory(
                 "lines",
                 "the order has no lines to deliver",
                 "Add the products to deliver to the order.",
+                "problem.no_lines",
             )
         )
     return tuple(items)
@@ -600,11 +676,12 @@ def _inventory(
 
 def _item(
     line: OrderLine,
-    field: str,
+    index: int,
     config: ShopConfig,
     problems: list[Problem],
     warnings: list[Problem],
 ) -> InventoryItem | None:
+    field, number = f"lines[{index}]", index + 1  # the shop owner counts lines from 1
     count = len(problems)
     if line.quantity < 0:
         problems.append(
@@ -612,18 +689,19 @@ def _item(
                 f"{field}.quantity",
                 f"the quantity is {line.quantity}",
                 "Correct the line's quantity.",
+                "problem.negative_quantity",
+                {"line": number, "quantity": line.quantity},
             )
         )
-    name = _line_name(line, field, problems)
-    item_type = _item_type(line, field, config, problems)
+    name = _line_name(line, field, number, problems)
+    item_type = _item_type(line, field, number, config, problems)
     if len(problems) > count:
         return None
-    return InventoryItem(
-        name=name, quantity=line.quantity, type=item_type, weight=_weight_kg(line, field, warnings)
-    )
+    weight = _weight_kg(line, field, number, warnings)
+    return InventoryItem(name=name, quantity=line.quantity, type=item_type, weight=weight)
 
 
-def _line_name(line: OrderLine, field: str, problems: list[Problem]) -> str:
+def _line_name(line: OrderLine, field: str, number: int, problems: list[Problem]) -> str:
     """``"<product> (<variant>)"``; the variant only when it is a real name (see module docstring)."""
     product = line.product_name.strip() or _product_name(line.variant)
     if not product:
@@ -632,6 +710,8 @@ def _line_name(line: OrderLine, field: str, problems: list[Problem]) -> str:
                 f"{field}.productName",
                 "the line has no product name",
                 "Give the product a name in Saleor.",
+                "problem.no_product_name",
+                {"line": number},
             )
         )
         return ""
@@ -677,7 +757,7 @@ def _decode_global_id(text: str) -> str | None:
 
 
 def _item_type(
-    line: OrderLine, field: str, config: ShopConfig, problems: list[Problem]
+    line: OrderLine, field: str, number: int, config: ShopConfig, problems: list[Problem]
 ) -> ItemType | None:
     """Variant gordon.type > product gordon.type > legacy gordon.temperature (variant, product) > default."""
     variant = line.variant
@@ -691,11 +771,11 @@ def _item_type(
     for owner, key, kind in sources:
         value = owner.metadata_value(key) if owner is not None else None
         if value is not None and value.strip():
-            return _checked_type(value, f"{field}.{kind}.metadata {key}", problems)
+            return _checked_type(value, f"{field}.{kind}.metadata {key}", number, problems)
     return config.default_item_type
 
 
-def _checked_type(value: str, field: str, problems: list[Problem]) -> ItemType | None:
+def _checked_type(value: str, field: str, number: int, problems: list[Problem]) -> ItemType | None:
     # Gordon doc D2: inventory[].type is one of ambient / chilled / frozen.
     wanted = value.strip().casefold()
     for item_type in ITEM_TYPES:
@@ -703,13 +783,17 @@ def _checked_type(value: str, field: str, problems: list[Problem]) -> ItemType |
             return item_type
     problems.append(
         Problem(
-            field, f"{value!r} is not a temperature zone", f"Use one of: {', '.join(ITEM_TYPES)}."
+            field,
+            f"{value!r} is not a temperature zone",
+            f"Use one of: {', '.join(ITEM_TYPES)}.",
+            "problem.item_type_invalid",
+            {"line": number, "value": value},
         )
     )
     return None
 
 
-def _weight_kg(line: OrderLine, field: str, warnings: list[Problem]) -> float | None:
+def _weight_kg(line: OrderLine, field: str, number: int, warnings: list[Problem]) -> float | None:
     # Gordon doc B5: inventory[].weight in kg (recommended). Saleor Weight {unit, value}; per unit.
     weight = line.variant.weight if line.variant else None
     if weight is None or weight.value is None or not 0 < weight.value < math.inf:
@@ -721,6 +805,8 @@ def _weight_kg(line: OrderLine, field: str, warnings: list[Problem]) -> float | 
                 f"{field}.variant.weight",
                 f"unknown weight unit {weight.unit!r}",
                 "The weight is left out.",
+                "problem.weight_unit_unknown",
+                {"line": number, "unit": weight.unit},
             )
         )
         return None

@@ -21,6 +21,7 @@ from urllib.parse import quote
 import httpx
 
 from saleor_gordon import __version__, metrics
+from saleor_gordon.core.messages import Message
 from saleor_gordon.core.outcomes import (
     BASE_URL_HINT,
     Accepted,
@@ -36,10 +37,10 @@ from saleor_gordon.gordon.rate_limit import RequestPacer
 from saleor_gordon.gordon.tokens import TokenCache, TokenKey
 from saleor_gordon.observability import sanitize_url
 from saleor_gordon.outbound import (
+    AnswerTooLarge,
     DestinationKind,
     DestinationNotAllowed,
     NoAnswer,
-    OutboundFailure,
     destination,
 )
 
@@ -128,7 +129,8 @@ class GordonClient:
         """
         ref = order_json.get("external_ref")
         if not isinstance(ref, str) or not ref:
-            return Rejected("The order has no external_ref, so it cannot be sent to Gordon", None)
+            english = "The order has no external_ref, so it cannot be sent to Gordon"
+            return Rejected(Message.of("gordon.no_external_ref", english), None)
         path = _order_path(ref)
         outcome = await self._call("PUT", path, order_json)
         if isinstance(outcome, NotFound):
@@ -138,7 +140,8 @@ class GordonClient:
                 outcome = await self._call("PUT", path, order_json)
         if isinstance(outcome, NotFound):
             message = f"Gordon answered 'not found' while creating order {ref}: {outcome.message}"
-            return Rejected(f"{message}; {BASE_URL_HINT}", 404)
+            english = f"{message}; {BASE_URL_HINT}"
+            return Rejected(Message.of("gordon.not_found_on_create", english, ref=ref), 404)
         return outcome
 
     async def get_order(self, ref: str) -> Outcome:
@@ -275,13 +278,22 @@ def _transport_failure(
     a tenant cannot tell an open port from a closed one.
     """
     if isinstance(exc, DestinationNotAllowed):
-        return Rejected(f"The Gordon base URL {exc.reason}; {BASE_URL_HINT}", None)
-    if isinstance(exc, OutboundFailure):  # no usable answer: Gordon may have done it
-        return Retryable(f"Gordon {exc.reason}", answered=False)
+        english = f"The Gordon base URL {exc.reason}; {BASE_URL_HINT}"
+        return Rejected(Message.of("gordon.base_url_not_allowed", english), None)
+    if isinstance(exc, AnswerTooLarge):  # no usable answer: Gordon may have done it
+        english = f"Gordon {exc.reason}"
+        return Retryable(
+            Message.of("gordon.answer_too_large", english, limit=exc.limit), answered=False
+        )
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return Rejected(f"The Gordon base URL cannot be used; {BASE_URL_HINT}", None)
-    seconds = timeout.read if timeout.read is not None else 0.0
-    return Retryable(f"Gordon {NoAnswer(seconds).reason}", answered=False)
+        english = f"The Gordon base URL cannot be used; {BASE_URL_HINT}"
+        return Rejected(Message.of("gordon.base_url_unusable", english), None)
+    if isinstance(exc, NoAnswer):
+        seconds = exc.deadline
+    else:  # an httpx failure the transport did not turn into NoAnswer: no answer either
+        seconds = timeout.read if timeout.read is not None else 0.0
+    english = f"Gordon {NoAnswer(seconds).reason}"
+    return Retryable(Message.of("gordon.no_answer", english, seconds=seconds), answered=False)
 
 
 def _describe(failure: Rejected | Retryable) -> str:

@@ -86,9 +86,10 @@ from saleor_gordon.jobs.lifecycle import (
     WrittenBack,
 )
 from saleor_gordon.jobs.queue import ClaimedJob
+from saleor_gordon.outbound import origin_of
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import SaleorClient
-from saleor_gordon.shop import load_shop
+from saleor_gordon.shop import load_shop_by_id
 from saleor_gordon.store.rate import DatabaseRateLimiter
 
 logger = logging.getLogger(__name__)
@@ -137,6 +138,34 @@ class Attempt:
         self.now = self.runtime.clock()
         self._decided: _ReadOrder | None = None
         """Set once the order was read and a decision acted on: only then is it written back."""
+        self.destinations: set[str] = set()
+        """The servers (``outbound.origin_of``) this attempt calls or is about to call."""
+        self._add_destination(job.saleor_api_url)
+        self._step = "read_config"
+        """What the attempt is doing now (a history action), for ``stopped``."""
+        self._gordon_call: tuple[str, str] | None = None
+        """The Gordon request under way, ``(action, external_ref)``: it may be done when cut."""
+        self._gordon_done: Pushed | NothingToDo | None = None
+        """What Gordon's step found, once Gordon has the order (the fulfillment step runs)."""
+
+    def stopped(self, why: Message) -> AttemptOutcome:
+        """What the attempt found when it was stopped mid-way (its deadline passed, or it had to
+        give its worker back), to be retried. Stopped during a Gordon request, Gordon may have
+        done it: the outcome is unanswered (``NO_ANSWER``) and keeps the ref it went under.
+        Stopped in the fulfillment step, Gordon has the order: that is recorded, and the
+        fulfillment is what is retried."""
+        if self._gordon_call is not None:
+            action, ref = self._gordon_call
+            return Unavailable(Step(action, "stopped"), why, sent_ref=ref, unanswered=True)
+        if self._gordon_done is not None:
+            record = FulfillmentRecord(FulfillmentState.TO_DO.value, why)
+            return FulfillmentFailed(self._gordon_done, record)
+        return Unavailable(Step(self._step, "stopped"), why)
+
+    def _add_destination(self, url: str) -> None:
+        origin = origin_of(url)
+        if origin is not None:
+            self.destinations.add(origin)
 
     async def act(self) -> AttemptOutcome:
         """Read the shop and the order, decide and call Gordon; what happened, as an outcome.
@@ -150,21 +179,20 @@ class Attempt:
             return Unavailable(Step("store", "unavailable"), unavailable)
 
     async def _act(self) -> AttemptOutcome:
-        installation = await self.runtime.installations.get_installation_by_id(
-            self.job.installation_id
-        )
-        if installation is None:
-            uninstalled = Message.of("job.uninstalled", "App uninstalled.")
-            return NothingToDo(JobStatus.SKIPPED, Step("read_config", "uninstalled"), uninstalled)
         try:
-            shop = await load_shop(self.runtime, installation)
+            shop = await load_shop_by_id(self.runtime, self.job.installation_id)
         except ShopConfigInvalid as exc:
             invalid = Message.of("job.config_invalid", exc.message)
             return NeedsPerson(Step("read_config", "invalid"), invalid)
         except ShopNotConfigured as exc:
             not_configured = Message.of("job.not_configured", exc.message)
             return NeedsPerson(Step("read_config", "not_configured"), not_configured)
+        if shop is None:
+            uninstalled = Message.of("job.uninstalled", "App uninstalled.")
+            return NothingToDo(JobStatus.SKIPPED, Step("read_config", "uninstalled"), uninstalled)
+        installation = shop.installation
         saleor = self.runtime.saleor_client(installation.saleor_api_url, installation.token)
+        self._step = "saleor"
         try:
             data = await saleor.fetch_order(self.job.order_id)
         except SaleorTokenRevoked as exc:
@@ -175,9 +203,7 @@ class Attempt:
             unavailable = Message.of("job.saleor_unavailable", exc.message)
             return Unavailable(Step("saleor", "unavailable"), unavailable, exc.retry_after)
         except SaleorGraphQLError as exc:  # e.g. a permission the app lacks: a person must look
-            english = f"Saleor refused to read the order: {exc.message}"
-            refused = Message.of("job.saleor_refused", english, detail=exc.message)
-            return NeedsPerson(Step("saleor", "refused"), refused)
+            return NeedsPerson(Step("saleor", "refused"), _saleor_refused(exc))
         if data is None:
             gone = Message.of("job.order_gone", "The order no longer exists.")
             return NothingToDo(JobStatus.SKIPPED, Step("read_order", "not_found"), gone)
@@ -204,6 +230,7 @@ class Attempt:
     ) -> AttemptOutcome:
         """Gordon has the order: put its tracking number on the order's fulfillments, or fulfil
         the order with it, as the shop chose (``core/fulfillment.py`` decides)."""
+        self._gordon_done = done
         tracking_id = done.copy.tracking_id if isinstance(done, Pushed) else self.job.tracking_id
         settings = config.fulfillment_settings
         read_again = isinstance(done, Pushed)  # the order was read before Gordon's answer
@@ -236,16 +263,18 @@ class Attempt:
                     self.job.installation_id, now=self.now
                 )
             logger.warning("installation.revoked installation_id=%s", self.job.installation_id)
-            record = FulfillmentRecord(FulfillmentState.TO_DO.value, _saleor_failed(exc, acted))
-            return FulfillmentFailed(done, record, token_revoked=True)
+            record = FulfillmentRecord(FulfillmentState.TO_DO.value, _saleor_failed(exc))
+            return FulfillmentFailed(done, record, token_revoked=True, acted=tuple(acted))
         except SaleorUnavailable as exc:
-            record = FulfillmentRecord(FulfillmentState.TO_DO.value, _saleor_failed(exc, acted))
-            return FulfillmentFailed(done, record, retry_after=exc.retry_after)
+            record = FulfillmentRecord(FulfillmentState.TO_DO.value, _saleor_failed(exc))
+            return FulfillmentFailed(done, record, retry_after=exc.retry_after, acted=tuple(acted))
         except SaleorError as exc:  # refused the request itself (a permission, a bad answer)
-            record = FulfillmentRecord(FulfillmentState.BLOCKED.value, _saleor_failed(exc, acted))
-            return FulfillmentRefused(done, record)
-        message = "Saleor's order kept changing while the app fulfilled it; the app tries again."
-        return FulfillmentFailed(done, FulfillmentRecord(FulfillmentState.TO_DO.value, message))
+            record = FulfillmentRecord(FulfillmentState.BLOCKED.value, _saleor_failed(exc))
+            return FulfillmentRefused(done, record, acted=tuple(acted))
+        english = "Saleor's order kept changing while the app fulfilled it; the app tries again."
+        changing = Message.of("fulfillment_reason.order_kept_changing", english)
+        record = FulfillmentRecord(FulfillmentState.TO_DO.value, changing)
+        return FulfillmentFailed(done, record, acted=tuple(acted))
 
     async def _read_again(self, saleor: SaleorClient) -> tuple[SaleorOrder, Mapping[str, Any]]:
         """The order as Saleor has it now (to decide the fulfillment from what is there)."""
@@ -321,10 +350,10 @@ class Attempt:
         )
         record = _record(blocked_by(refused, order))
         if step is NextStep.RETRY_LATER:
-            return FulfillmentFailed(done, record)
+            return FulfillmentFailed(done, record, acted=tuple(acted))
         if step is NextStep.WAIT_FOR_EVENT:
             return Fulfilled(done, record, tuple(acted))
-        return FulfillmentRefused(done, record)
+        return FulfillmentRefused(done, record, acted=tuple(acted))
 
     async def _decide_and_call(
         self, order: SaleorOrder, data: Mapping[str, Any], config: ShopConfig
@@ -347,6 +376,7 @@ class Attempt:
         return NothingToDo(decision.status, Step("check", "settled"), decision.message)
 
     def _gordon(self, config: ShopConfig) -> GordonClient:
+        self._add_destination(config.gordon.base_url)
         return GordonClient(
             base_url=config.gordon.base_url,
             client_id=config.gordon.client_id,
@@ -359,7 +389,9 @@ class Attempt:
 
     async def _push(self, push: Push, gordon: GordonClient) -> AttemptOutcome:
         ref = push.gordon_order.external_ref
+        self._gordon_call = ("push", ref)
         outcome = await gordon.push_order(push.gordon_order.to_json())
+        self._gordon_call = None
         if isinstance(outcome, Accepted):
             tracking_id = outcome.tracking_id or self.job.tracking_id
             logger.info(
@@ -382,7 +414,9 @@ class Attempt:
 
     async def _withdraw(self, withdraw: Withdraw, gordon: GordonClient) -> AttemptOutcome:
         ref = withdraw.external_ref
+        self._gordon_call = ("withdraw", ref)
         outcome = await gordon.delete_order(ref)
+        self._gordon_call = None
         if isinstance(outcome, Accepted | NotFound):
             logger.info(
                 "gordon.withdrawn job_id=%s order_number=%s", self.job.id, self.job.order_number
@@ -395,14 +429,19 @@ class Attempt:
                 f"Cancel order {ref} in the Gordon platform by hand: Gordon refused to withdraw "
                 f"it ({outcome.message})."
             )
-            refused = Message.of(
-                "job.withdraw_refused", english, ref=ref, gordon_message=outcome.message
+            words = _gordon_words(outcome)
+            refused = (
+                Message.of("job.withdraw_refused", english, ref=ref, gordon_message=words)
+                if words is not None
+                else Message.of(
+                    "job.withdraw_refused_explained", english, ref=ref, reason=outcome.message
+                )
             )
             return NeedsPerson(Step("withdraw", "rejected"), refused)
         return self._failed_call("withdraw", outcome, ref)
 
     def _failed_call(
-        self, action: str, outcome: Rejected | Retryable | NotFound, sent_ref: str | None
+        self, action: str, outcome: Rejected | Retryable, sent_ref: str | None
     ) -> AttemptOutcome:
         if isinstance(outcome, Retryable):
             english = f"Gordon is unavailable ({outcome.reason})."
@@ -416,7 +455,11 @@ class Attempt:
             )
         logger.info("gordon.rejected job_id=%s action=%s", self.job.id, action)
         english = f"Gordon refused: {outcome.message}"
-        message = Message.of("job.gordon_refused", english, gordon_message=outcome.message)
+        words = _gordon_words(outcome)
+        if words is not None:
+            message = Message.of("job.gordon_refused", english, gordon_message=words)
+        else:
+            message = Message.of("job.gordon_refused_explained", english, reason=outcome.message)
         return NeedsPerson(Step(action, "rejected"), message, sent_ref=sent_ref)
 
     async def write_back(
@@ -441,13 +484,14 @@ class Attempt:
         if changes.empty:
             return None
         saleor = self._decided.saleor
+        self._step = "write_back"
         try:
-            if changes.public:
-                await saleor.update_metadata(self.job.order_id, changes.public)
-            if changes.private:
-                await saleor.update_private_metadata(self.job.order_id, changes.private)
-            if changes.delete_private:
-                await saleor.delete_private_metadata(self.job.order_id, changes.delete_private)
+            await saleor.write_metadata(
+                self.job.order_id,
+                public=changes.public,
+                private=changes.private,
+                delete_private=changes.delete_private,
+            )
         except SaleorTokenRevoked as exc:
             # What Gordon accepted is still recorded; the write-back waits for the app to be
             # installed again (claims skip revoked installations).
@@ -490,6 +534,26 @@ class Attempt:
         )
 
 
+def _saleor_refused(exc: SaleorGraphQLError) -> Message:
+    """Why Saleor did not let the app read the order: Saleor's own words, its HTTP status, or
+    neither (an answer the app could not use)."""
+    english = f"Saleor refused to read the order: {exc.message}"
+    if exc.saleor_message:
+        return Message.of("job.saleor_refused", english, detail=exc.saleor_message)
+    if exc.status is not None:
+        return Message.of("job.saleor_refused_status", english, status=exc.status)
+    return Message.of("job.saleor_answer_unusable", english)
+
+
+def _gordon_words(refusal: Rejected) -> str | None:
+    """Gordon's own words when the refusal is just them (``gordon.refused``), else None: the
+    refusal is the app's explanation of Gordon's answer, a message of its own."""
+    if refusal.message.code != "gordon.refused":
+        return None
+    words = refusal.message.params["gordon_message"]
+    return words if isinstance(words, str) else None
+
+
 def _accepted(ref: str, tracking_id: str | None, push: Push) -> Message:
     """What the job says of an order Gordon accepted (with the warnings it was sent with)."""
     if tracking_id is None:
@@ -527,9 +591,11 @@ def _record(plan: FulfillmentPlan) -> FulfillmentRecord:
     return FulfillmentRecord(plan.state.value, plan.message)
 
 
-def _saleor_failed(exc: SaleorError, acted: list[Message]) -> str:
-    done = " ".join(acted)
-    return (done + " " if done else "") + f"Fulfilling in Saleor failed: {exc.message}"
+def _saleor_failed(exc: SaleorError) -> Message:
+    """Why the fulfillment step stopped: Saleor's answer (what the app did before it is in the
+    history: the outcome's ``acted``)."""
+    english = f"Fulfilling in Saleor failed: {exc.message}"
+    return Message.of("fulfillment_reason.saleor_failed", english, detail=exc.message)
 
 
 _ERROR_STATUSES = frozenset({JobStatus.NEEDS_ATTENTION, JobStatus.FAILED, JobStatus.RETRYING})

@@ -32,7 +32,8 @@ Attempt outcomes (``transition``), for a job in any status:
 
 The three fulfillment outcomes wrap what Gordon's step found (``Pushed``, or ``NothingToDo`` for an
 order Gordon already has) and carry where the order's fulfillment stands (``FulfillmentRecord``,
-stored beside the job: ``fulfillment_state`` / ``fulfillment_message``). A failed fulfillment is
+stored beside the job: ``fulfillment_state`` / ``fulfillment_message`` with its code), and what
+the step changed in Saleor (``acted``: history entries, also before a failure or a refusal). A failed fulfillment is
 retried on its own: Gordon's acceptance is recorded with it, so the next attempt finds Gordon's
 copy unchanged and only fulfils (``jobs/attempt.py``).
 
@@ -189,16 +190,19 @@ class WriteBackFailed:
 
     done: AttemptOutcome
     error: str
+    """Why, in English (Saleor's error), or a ``Message`` of its own (the attempt's deadline)."""
     retry_after: float | None = None
     token_revoked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class FulfillmentRecord:
-    """Where the order's fulfillment stands (``core.fulfillment.FulfillmentState``) and why."""
+    """Where the order's fulfillment stands (``core.fulfillment.FulfillmentState``) and why (a
+    code of ``core.messages.FULFILLMENT_REASONS`` with its English; for an attempt stopped in the
+    fulfillment step, its stop message)."""
 
     state: str
-    message: str
+    message: Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +225,8 @@ class FulfillmentFailed:
     fulfillment: FulfillmentRecord
     retry_after: float | None = None
     token_revoked: bool = False
+    acted: tuple[Message, ...] = ()
+    """What the app changed in Saleor before it failed (as ``Fulfilled.acted``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +236,8 @@ class FulfillmentRefused:
 
     done: Pushed | NothingToDo
     fulfillment: FulfillmentRecord
+    acted: tuple[Message, ...] = ()
+    """What the app changed in Saleor before it was refused (as ``Fulfilled.acted``)."""
 
 
 FulfillmentOutcome: TypeAlias = Fulfilled | FulfillmentFailed | FulfillmentRefused
@@ -399,10 +407,30 @@ def _write_back_failed(
     done = transition(job, outcome.done, policy=policy, now=now, random=random)
     english = f"{done.message} Writing the status to the order failed ({outcome.error})."
     message = Message.of("job.write_back_failed", english, then=done.message)
-    error = Message.of("job.write_back_error", outcome.error)
+    error = (
+        outcome.error
+        if isinstance(outcome.error, Message)
+        else Message.of("job.write_back_error", outcome.error)
+    )
     history = (*done.history, HistoryEntry("write_back", "failed", error))
     failed = replace(done, message=message, history=history)
-    if outcome.token_revoked:  # due again once the app is installed again
+    return _retried_on_its_own(job, failed, outcome, policy=policy, now=now, random=random)
+
+
+def _retried_on_its_own(
+    job: JobState,
+    failed: Transition,
+    outcome: WriteBackFailed | FulfillmentFailed,
+    *,
+    policy: RetryPolicy,
+    now: datetime,
+    random: float,
+) -> Transition:
+    """``failed`` (Gordon's part done and recorded, a later step failed: the write-back, the
+    fulfilment), retried on its own: due now after a revoked token (claims wait for the app to
+    be installed again), else at the retry's time; failed once the retry budget is spent, its
+    message then saying so."""
+    if outcome.token_revoked:
         return replace(
             failed, status=JobStatus.RETRYING, next_attempt_at=now, episode=Episode.GOES_ON
         )
@@ -413,7 +441,7 @@ def _write_back_failed(
             status=JobStatus.FAILED,
             next_attempt_at=None,
             episode=Episode.ENDS,
-            message=_gave_up(message, decision, job, policy),
+            message=_gave_up(failed.message, decision, job, policy),
         )
     return replace(
         failed, status=JobStatus.RETRYING, next_attempt_at=decision.when, episode=Episode.GOES_ON
@@ -444,9 +472,10 @@ def _fulfillment(
 ) -> Transition:
     done = transition(job, outcome.done, policy=policy, now=now, random=random)
     record = outcome.fulfillment
+    acted = tuple(HistoryEntry(FULFILL, record.state, said) for said in outcome.acted)
+    done = replace(done, history=(*done.history, *acted))
     if isinstance(outcome, Fulfilled):
-        acted = tuple(HistoryEntry(FULFILL, record.state, said) for said in outcome.acted)
-        return replace(done, history=(*done.history, *acted), fulfillment=record)
+        return replace(done, fulfillment=record)
     problem = Message.of("job.fulfillment_problem", record.message, detail=record.message)
     message = Message.of(
         "job.fulfillment_failed",
@@ -474,30 +503,14 @@ def _fulfillment(
         history=(*done.history, HistoryEntry(FULFILL, "failed", problem)),
         fulfillment=record,
     )
-    if outcome.token_revoked:  # due again once the app is installed again
-        return replace(
-            failed, status=JobStatus.RETRYING, next_attempt_at=now, episode=Episode.GOES_ON
-        )
-    decision = _decide(job, policy, now=now, retry_after=outcome.retry_after, random=random)
-    if isinstance(decision, GiveUp):
-        return replace(
-            failed,
-            status=JobStatus.FAILED,
-            next_attempt_at=None,
-            episode=Episode.ENDS,
-            outcome="gave_up",
-            message=_gave_up(message, decision, job, policy),
-        )
-    retrying = Message.of(
-        "job.retrying", problem, cause=problem, retry_at=decision.when.isoformat()
-    )
-    return replace(
-        failed,
-        status=JobStatus.RETRYING,
-        next_attempt_at=decision.when,
-        episode=Episode.GOES_ON,
-        history=(*done.history, HistoryEntry(FULFILL, "failed", retrying)),
-    )
+    retried = _retried_on_its_own(job, failed, outcome, policy=policy, now=now, random=random)
+    if retried.status is JobStatus.FAILED:
+        return replace(retried, outcome="gave_up")
+    if outcome.token_revoked or retried.next_attempt_at is None:
+        return retried
+    when = retried.next_attempt_at.isoformat()  # the history's entry says when it is planned
+    retrying = Message.of("job.retrying", problem, cause=problem, retry_at=when)
+    return replace(retried, history=(*done.history, HistoryEntry(FULFILL, "failed", retrying)))
 
 
 def _decide(

@@ -320,12 +320,20 @@ class JobQueue:
             return await writes.enqueue(requests)
 
     async def claim_next_job(
-        self, *, worker_id: str, now: datetime, lease_seconds: float, per_installation_limit: int
+        self,
+        *,
+        worker_id: str,
+        now: datetime,
+        lease_seconds: float,
+        per_installation_limit: int,
+        skip_installations: frozenset[int] = frozenset(),
     ) -> ClaimedJob | None:
         """Lease the most deserving due job, rotating between installations for fairness.
 
         Jobs of installations whose token was revoked are not claimed. An installation never holds
         more than ``per_installation_limit`` leases, so one shop's backlog leaves workers to others.
+        Jobs of ``skip_installations`` are not claimed (the worker's fair share: shops whose servers
+        are slow, ``jobs/worker.py``).
         A job whose lease expired without being released (its worker died or lost the database
         mid-attempt) is taken over, and its history says so (``LEASE_TAKEN_OVER``): that attempt
         may have acted in Gordon or Saleor without recording it.
@@ -336,14 +344,21 @@ class JobQueue:
                 now=now,
                 lease_seconds=lease_seconds,
                 per_installation_limit=per_installation_limit,
+                skip_installations=skip_installations,
             )
         ).job
 
     async def claim(
-        self, *, worker_id: str, now: datetime, lease_seconds: float, per_installation_limit: int
+        self,
+        *,
+        worker_id: str,
+        now: datetime,
+        lease_seconds: float,
+        per_installation_limit: int,
+        skip_installations: frozenset[int] = frozenset(),
     ) -> Claim:
         """``claim_next_job``, with the installations whose due jobs wait for one of their leases
-        to end (``Claim.saturated``).
+        to end (``Claim.saturated``; an installation skipped is not saturated by being skipped).
 
         On SQLite the due jobs are looked for first in a read transaction, which does not take
         the database's write lock: a claim that finds nothing writes nothing, and waits for no
@@ -354,13 +369,11 @@ class JobQueue:
         if not statements.locks_rows:
             async with map_database_errors(), reading(self._engine) as connection:
                 candidates = await _candidates(connection, statements, now)
-            if not any(candidate.held < limit for candidate in candidates):
+            if not _claimable(candidates, limit, skip_installations):
                 return _nothing_claimable(candidates, limit)
         async with map_database_errors(), self._engine.begin() as connection:
             candidates = await _candidates(connection, statements, now)
-            for candidate in candidates:
-                if candidate.held >= limit:
-                    continue
+            for candidate in _claimable(candidates, limit, skip_installations):
                 due = candidate
                 if statements.locks_rows:  # the installation's first due job nobody is claiming
                     locked = (
@@ -380,6 +393,21 @@ class JobQueue:
         # again by every worker.
         return Claim(_claimed_from_row(leased), _saturated(candidates, limit))
 
+    async def has_due_job(
+        self,
+        *,
+        now: datetime,
+        per_installation_limit: int,
+        skip_installations: frozenset[int] = frozenset(),
+    ) -> bool:
+        """Would ``claim`` with these arguments find a job? Reads the claim's candidates and
+        leases nothing (the workers' fair share asks before stopping a slow attempt for someone
+        else's work)."""
+        statements = _claim_statements(self._engine.dialect.name)
+        async with map_database_errors(), reading(self._engine) as connection:
+            candidates = await _candidates(connection, statements, now)
+        return bool(_claimable(candidates, per_installation_limit, skip_installations))
+
     async def renew_lease(
         self, job_id: int, *, worker_id: str, now: datetime, lease_seconds: float
     ) -> bool:
@@ -397,33 +425,30 @@ class JobQueue:
         lost.
 
         An event (or an operator retry) that arrived during the attempt bumped the version: the
-        job then stays due (``lifecycle.with_newer_work``).
+        job then stays due (``lifecycle.with_newer_work``). The usual case, the lease held and no
+        newer work, is one conditional UPDATE (and the history); otherwise the row is read (on
+        PostgreSQL locked: an enqueue must wait, not be overwritten) and the version decides.
         """
-        query = select(sync_jobs.c.version, sync_jobs.c.lease_owner).where(sync_jobs.c.id == job.id)
-        if self._engine.dialect.name == "postgresql":
-            query = query.with_for_update()  # an enqueue must wait, not be overwritten
         async with map_database_errors(), self._engine.begin() as connection:
-            current = (await connection.execute(query)).first()
-            if current is None or current._mapping["lease_owner"] != job.lease_owner:
-                return False
-            if current._mapping["version"] != job.version:
-                done = with_newer_work(done, now=now)
-            values: dict[str, Any] = {
-                "status": done.status.value,
-                "next_attempt_at": done.next_attempt_at,
-                "lease_owner": None,
-                "lease_expires_at": None,
-                "last_action": done.action,
-                "last_outcome": done.outcome,
-                **_last_message(done.message),
-                "updated_at": now,
-                **_episode_columns(done.episode, now),
-                **_gordon_columns(done.gordon),
-                **_fulfillment_columns(done.fulfillment),
-            }
-            await connection.execute(
-                update(sync_jobs).where(sync_jobs.c.id == job.id).values(values)
+            recorded = await connection.execute(
+                _finish_statement(done, now).where(
+                    sync_jobs.c.id == job.id,
+                    sync_jobs.c.lease_owner == job.lease_owner,
+                    sync_jobs.c.version == job.version,
+                )
             )
+            if not recorded.rowcount:
+                query = _FINISH_READ
+                if self._engine.dialect.name == "postgresql":
+                    query = _FINISH_READ_LOCKED
+                current = (await connection.execute(query, {"job_id": job.id})).first()
+                if current is None or current.lease_owner != job.lease_owner:
+                    return False
+                if current.version != job.version:
+                    done = with_newer_work(done, now=now)
+                await connection.execute(
+                    _finish_statement(done, now).where(sync_jobs.c.id == job.id)
+                )
             await _add_history(connection, job, done, now=now)
         return True
 
@@ -681,6 +706,18 @@ async def _lease(
     return {**leased, "saleor_api_url": due.saleor_api_url}
 
 
+def _claimable(
+    candidates: Sequence[_Candidate], limit: int, skip_installations: frozenset[int]
+) -> list[_Candidate]:
+    """The candidates a claim may lease from, in the claim's order: below their share of leases,
+    and not skipped (the workers' fair share: shops whose servers are slow, ``jobs/worker.py``)."""
+    return [
+        candidate
+        for candidate in candidates
+        if candidate.held < limit and candidate.installation_id not in skip_installations
+    ]
+
+
 def _saturated(candidates: Sequence[_Candidate], limit: int) -> frozenset[int]:
     return frozenset(c.installation_id for c in candidates if c.held >= limit)
 
@@ -713,6 +750,30 @@ def _last_message(message: Message) -> dict[str, Any]:
         "last_code": coded["code"],
         "last_params": _json(coded["params"]),
     }
+
+
+_FINISH_READ = select(sync_jobs.c.version, sync_jobs.c.lease_owner).where(
+    sync_jobs.c.id == bindparam("job_id")
+)
+_FINISH_READ_LOCKED = _FINISH_READ.with_for_update()
+
+
+def _finish_statement(done: Transition, now: datetime) -> Any:
+    """The UPDATE of ``sync_jobs`` that records ``done`` and releases the lease (no WHERE)."""
+    values: dict[str, Any] = {
+        "status": done.status.value,
+        "next_attempt_at": done.next_attempt_at,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "last_action": done.action,
+        "last_outcome": done.outcome,
+        **_last_message(done.message),
+        "updated_at": now,
+        **_episode_columns(done.episode, now),
+        **_gordon_columns(done.gordon),
+        **_fulfillment_columns(done.fulfillment),
+    }
+    return update(sync_jobs).values(values)
 
 
 def _json(value: Any) -> str:
@@ -761,7 +822,13 @@ def _fulfillment_columns(record: FulfillmentRecord | None) -> dict[str, Any]:
     """The job's columns of where the order's fulfillment stands (``None``: as they are)."""
     if record is None:
         return {}
-    return {"fulfillment_state": record.state, "fulfillment_message": record.message}
+    coded = record.message.to_json()
+    return {
+        "fulfillment_state": record.state,
+        "fulfillment_message": coded["message"],
+        "fulfillment_code": coded["code"],
+        "fulfillment_params": _json(coded["params"]),
+    }
 
 
 async def _add_history(

@@ -53,17 +53,27 @@ class JobView:
     """Where the order's fulfillment stands (``core.fulfillment.FulfillmentState``); None: the
     app has not looked at its fulfillments yet."""
     fulfillment_message: str | None = None
+    """Why, in English (``fulfillment_code``/``fulfillment_params``: the same as a code)."""
     history: list[dict[str, Any]] = field(default_factory=list)
     """Oldest first: ``at``, ``attempt``, ``action``, ``outcome``, ``message`` (English), and the
     message's ``code`` and ``params`` (None in entries written before codes existed)."""
     last_code: str | None = None
     """``last_message``'s code (``core.messages``); None when it was written before codes."""
     last_params: dict[str, Any] | None = None
+    fulfillment_code: str | None = None
+    """``fulfillment_message``'s code (``core.messages.FULFILLMENT_REASONS``); None when it was
+    written before the reason was coded."""
+    fulfillment_params: dict[str, Any] | None = None
 
     @property
     def last_said(self) -> dict[str, Any] | None:
         """The last message as ``{code, params, message}``, or None when there is none."""
         return said(self.last_message, self.last_code, self.last_params)
+
+    @property
+    def fulfillment_said(self) -> dict[str, Any] | None:
+        """The fulfillment's reason as ``{code, params, message}``, or None when there is none."""
+        return said(self.fulfillment_message, self.fulfillment_code, self.fulfillment_params)
 
     @property
     def sent_before(self) -> SentBefore:
@@ -100,6 +110,8 @@ class JobView:
             "history": self.history,
             "last_code": self.last_code,
             "last_params": self.last_params,
+            "fulfillment_code": self.fulfillment_code,
+            "fulfillment_params": self.fulfillment_params,
         }
 
 
@@ -299,6 +311,7 @@ def _view_from_row(row: RowMapping) -> JobView:
         fulfillment_state=row["fulfillment_state"],
         fulfillment_message=row["fulfillment_message"],
         **_coded(row["last_code"], row["last_params"], prefix="last_"),
+        **_coded(row["fulfillment_code"], row["fulfillment_params"], prefix="fulfillment_"),
     )
 
 

@@ -8,6 +8,17 @@ Several worker tasks run in one process (``serve`` beside the web app, or ``work
 several processes can share one database. A worker that dies stops renewing its lease; the job is
 claimed again once the lease expires (``SALEOR_GORDON_LEASE_SECONDS``, 30 s by default). Stopping
 (SIGTERM) stops claiming and lets in-flight jobs finish.
+
+Every attempt has a deadline (``AttemptLimit``, ``SALEOR_GORDON_ATTEMPT_DEADLINE_SECONDS``), shorter
+than the lease: past it, the attempt is cancelled where it stands (its outbound call gives its
+connection slot back) and recorded as stopped, unanswered if a Gordon request was under way, to
+be retried with backoff. An attempt running longer than ``SLOW_ATTEMPT_SECONDS`` is *slow*, and so
+are the servers (Saleor's and Gordon's, keyed as the outbound policy keys them) it calls. While
+other shops have work due, slow attempts hold at most half of the pool's workers (``FairShare``):
+the newest beyond that are stopped the same way, and while slow attempts hold their share the
+claims skip every shop that calls a slow server (whatever URL spelling it registered), so other
+shops' orders keep flowing. With nobody else waiting, slow shops may use the idle workers (a
+Gordon slow for everyone is not made slower).
 """
 
 from __future__ import annotations
@@ -20,22 +31,29 @@ import socket
 import time
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from saleor_gordon import metrics
 from saleor_gordon.catch_up.scan import reconcile_due_shops, reconciler_id
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.messages import Message, Param
 from saleor_gordon.errors import StoreUnavailable
 from saleor_gordon.jobs import lifecycle
 from saleor_gordon.jobs.attempt import Attempt, JobServices
-from saleor_gordon.jobs.lifecycle import Crashed, Transition
+from saleor_gordon.jobs.lifecycle import Crashed, Outcome, Transition, WriteBackFailed
 from saleor_gordon.jobs.queue import Claim, ClaimedJob
+from saleor_gordon.outbound import origin_of
 
 logger = logging.getLogger(__name__)
 
 PRUNE_INTERVAL_SECONDS = 3600.0
+SLOW_MEMORY_SECONDS = 300.0
+"""A server stays slow this long after an attempt found it slow, unless one finds it quick."""
+
+_Result = TypeVar("_Result")
 
 
 async def _cancel_and_wait(tasks: Sequence[asyncio.Task[Any]]) -> None:
@@ -73,18 +91,105 @@ def _being_cancelled() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-async def run_attempt(services: JobServices, job: ClaimedJob) -> Transition:
-    """Run one attempt of ``job`` and decide its next state; Saleor, Gordon and store failures
-    become states, never exceptions (a bug is raised: the worker records it as ``Crashed``).
+class AttemptStopped(Exception):
+    """The attempt's deadline passed (or was brought forward): ``message`` for its history."""
+
+    def __init__(self, message: Message, short: Message) -> None:
+        super().__init__(str(message))
+        self.message = message
+        self.short = short
+        """The same code, its English as a clause (what a failed write-back's sentence says)."""
+
+
+def deadline_passed(seconds: float) -> AttemptStopped:
+    """Why an attempt that ran out of time was stopped."""
+    return AttemptStopped(
+        Message.of(
+            "job.stopped_at_deadline",
+            f"The attempt was stopped: it did not finish within its deadline ({seconds:g} s).",
+            seconds=seconds,
+        ),
+        Message.of(
+            "job.stopped_at_deadline",
+            f"not done within the attempt's deadline of {seconds:g} s",
+            seconds=seconds,
+        ),
+    )
+
+
+class AttemptLimit:
+    """The deadline of one attempt, which the pool may bring forward (``cut``)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = asyncio.get_running_loop().time()
+        self.when = self.started + seconds
+        self.destinations: set[str] = set()
+        """The servers the attempt calls (its ``Attempt.destinations``, once it runs)."""
+        self.stop = deadline_passed(seconds)
+        self.cut_short = False
+        """``cut`` brought the deadline forward."""
+        self.stopped = False
+        """The deadline (or the cut) ended the attempt's work."""
+        self._timeout: asyncio.Timeout | None = None
+
+    async def run(self, work: Awaitable[_Result]) -> _Result:
+        """``await work`` until the deadline; AttemptStopped when the deadline ended it (the
+        work is cancelled where it stands)."""
+        try:
+            async with asyncio.timeout_at(self.when) as timeout:
+                self._timeout = timeout
+                return await work
+        except TimeoutError:
+            if timeout.expired():
+                self.stopped = True
+                raise self.stop from None
+            raise
+        finally:
+            self._timeout = None
+
+    def cut(self, stop: AttemptStopped) -> None:
+        """End the attempt now, as if its deadline had passed, for the reason ``stop`` gives."""
+        self.stop, self.cut_short = stop, True
+        self.when = asyncio.get_running_loop().time()
+        if self._timeout is not None:
+            self._timeout.reschedule(self.when)
+
+
+async def run_attempt(
+    services: JobServices, job: ClaimedJob, limit: AttemptLimit | None = None
+) -> Transition:
+    """Run one attempt of ``job`` within its deadline and decide its next state; Saleor, Gordon
+    and store failures become states, never exceptions (a bug is raised: the worker records it as
+    ``Crashed``).
 
     The attempt acts, the transition table decides, the attempt writes that decision to the order,
-    and if the write failed the table decides again with that outcome.
+    and if the write failed the table decides again with that outcome. An attempt stopped by its
+    deadline (``limit``; by default ``ATTEMPT_DEADLINE_SECONDS`` from now) is what
+    ``Attempt.stopped`` says (an ``Unavailable``, or a failed fulfillment once Gordon has the
+    order; the order's status is written by the next attempt), or a failed write-back.
     """
     attempt = Attempt(services, job)
-    outcome = await attempt.act()
+    if limit is None:
+        limit = AttemptLimit(services.runtime.settings.attempt_deadline)
+    limit.destinations = attempt.destinations
+    outcome: lifecycle.AttemptOutcome
+    written: Outcome | None = None
+    try:
+        outcome = await limit.run(attempt.act())
+    except AttemptStopped as stopped:
+        # Out of time: no write-back either; the next attempt writes the order's status.
+        outcome = attempt.stopped(stopped.message)
+        act_stopped = True
+    else:
+        act_stopped = False
     random = services.random()
     done = _transition(services, job, outcome, now=attempt.now, random=random)
-    written = await attempt.write_back(outcome, done)
+    if not act_stopped:
+        try:
+            written = await limit.run(attempt.write_back(outcome, done))
+        except AttemptStopped as stopped:
+            written = WriteBackFailed(outcome, stopped.short)
     if written is not None:
         done = _transition(services, job, written, now=attempt.now, random=random)
     if done.status is JobStatus.RETRYING:
@@ -103,6 +208,90 @@ def _transition(
     return lifecycle.transition(
         job.state, outcome, policy=services.retry_policy, now=now, random=random
     )
+
+
+@dataclass(eq=False)
+class _Running:
+    """An attempt in flight in this pool."""
+
+    job: ClaimedJob
+    limit: AttemptLimit
+    slow: bool = False
+
+
+@dataclass
+class FairShare:
+    """Which servers are slow, and how many of the pool's workers slow attempts may hold.
+
+    A server (``outbound.origin_of``: scheme, host and port) is slow from the moment an attempt
+    calling it has run ``slow_after`` seconds, for ``SLOW_MEMORY_SECONDS`` or until an attempt
+    calling it ends quicker. Keyed by server, not by shop: shops registered under URL variants of
+    one Saleor, or sharing one Gordon, count as one.
+    """
+
+    workers: int
+    slow_after: float
+    slow_until: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def share(self) -> int:
+        """Workers that slow attempts may hold at once: half, at least one (so they are retried)."""
+        return max(1, self.workers // 2)
+
+    def mark_slow(self, servers: Iterable[str], *, now: float) -> None:
+        for server in servers:
+            self.slow_until[server] = now + SLOW_MEMORY_SECONDS
+
+    def mark_quick(self, servers: Iterable[str]) -> None:
+        for server in servers:
+            self.slow_until.pop(server, None)
+
+    def slow_servers(self, *, now: float) -> frozenset[str]:
+        for server, until in list(self.slow_until.items()):
+            if until <= now:
+                del self.slow_until[server]
+        return frozenset(self.slow_until)
+
+    def to_stop(self, running: Iterable[_Running]) -> list[_Running]:
+        """The newest slow attempts beyond the share (the oldest are nearest their answer)."""
+        slow = sorted(
+            (item for item in running if item.slow and not item.limit.cut_short),
+            key=lambda item: item.limit.started,
+        )
+        return slow[self.share :]
+
+    def stop_reason(self) -> AttemptStopped:
+        params: dict[str, Param] = {
+            "seconds": self.slow_after,
+            "share": self.share,
+            "workers": self.workers,
+        }
+        return AttemptStopped(
+            Message.of(
+                "job.stopped_for_other_shops",
+                f"The attempt was stopped: it waited over {self.slow_after:g} s for servers that "
+                f"are slow, and slow servers may hold at most {self.share} of this process's "
+                f"{self.workers} workers, so that other shops' orders keep flowing.",
+                **params,
+            ),
+            Message.of(
+                "job.stopped_for_other_shops",
+                "stopped to give the worker back: its servers are slow",
+                **params,
+            ),
+        )
+
+    def claims_skip(self, running: Iterable[_Running], *, now: float) -> frozenset[str]:
+        """The slow servers whose shops the next claim skips: all of them while slow attempts
+        hold their share, none otherwise."""
+        if sum(1 for item in running if item.slow) < self.share:
+            return frozenset()
+        return self.slow_servers(now=now)
+
+
+def calls_any(urls: Iterable[str | None], servers: frozenset[str]) -> bool:
+    """Does a shop whose Saleor API URL and Gordon base URL are ``urls`` call one of ``servers``?"""
+    return any(url is not None and origin_of(url) in servers for url in urls)
 
 
 class WorkerPool:
@@ -130,10 +319,18 @@ class WorkerPool:
         claims again at once."""
         prefix = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._worker_ids = [f"{prefix}:{index}" for index in range(concurrency)]
+        settings = services.runtime.settings
+        self.fair_share = FairShare(concurrency, settings.slow_attempt_seconds)
+        self._running: set[_Running] = set()
+        """The attempts in flight (a job whose lease this pool lost may briefly run twice here)."""
+        self._check_fair_share = asyncio.Event()
+        """Set when the fair share may need a slow attempt stopped (an attempt became slow, work
+        was queued, the poll)."""
 
     def wake(self, installation_id: int | None = None) -> None:
         """A job (of ``installation_id``, if known) became due: one idle worker looks for it now
         instead of at the next poll, unless the installation's share of workers is busy."""
+        self._check_fair_share.set()  # the new work may be waiting behind slow attempts
         if installation_id is not None and installation_id in self._saturated:
             return
         self._wake_one()
@@ -151,6 +348,7 @@ class WorkerPool:
         if not self.stopping.is_set():
             logger.info("worker.stopping")
         self.stopping.set()
+        self._check_fair_share.set()
         while self._idle_workers:
             idle = self._idle_workers.popleft()
             if not idle.done():
@@ -164,6 +362,7 @@ class WorkerPool:
         tasks = [asyncio.create_task(self._work(worker_id)) for worker_id in self._worker_ids]
         tasks.append(asyncio.create_task(self._poll_periodically()))
         tasks.append(asyncio.create_task(self._prune_periodically()))
+        tasks.append(asyncio.create_task(self._keep_fair_share()))
         if self.services.runtime.settings.reconcile_interval_seconds > 0:
             tasks.append(asyncio.create_task(self._reconcile_periodically()))
         try:
@@ -201,13 +400,65 @@ class WorkerPool:
             await self._idle()
 
     async def _claim(self, worker_id: str) -> Claim:
+        """The next job, skipping the shops of slow servers while slow attempts hold their share;
+        a slow shop's job when nobody else has one due (the idle worker has nothing else to do)."""
         settings = self.services.runtime.settings
-        return await self.services.runtime.queue.claim(
-            worker_id=worker_id,
+        skip = await self._installations_to_skip()
+        while True:
+            claim = await self.services.runtime.queue.claim(
+                worker_id=worker_id,
+                now=self.services.runtime.clock(),
+                lease_seconds=settings.lease_seconds,
+                per_installation_limit=settings.shop_concurrency_limit,
+                skip_installations=skip,
+            )
+            if claim.job is not None or not skip:
+                return claim
+            skip = frozenset()
+
+    async def _installations_to_skip(self) -> frozenset[int]:
+        """The shops that call a slow server, while slow attempts hold their share."""
+        now = asyncio.get_running_loop().time()
+        slow = self.fair_share.claims_skip(self._running, now=now)
+        return await self._installations_calling(slow)
+
+    async def _installations_calling(self, servers: frozenset[str]) -> frozenset[int]:
+        if not servers:
+            return frozenset()
+        urls = await self.services.runtime.installations.servers_by_installation()
+        return frozenset(id_ for id_, shop in urls.items() if calls_any(shop, servers))
+
+    async def _keep_fair_share(self) -> None:
+        """Whenever an attempt becomes slow or work is queued (and every poll meanwhile): if slow
+        attempts hold more than their share while another shop's job is due, stop the newest."""
+        while not self.stopping.is_set():
+            await self._check_fair_share.wait()
+            self._check_fair_share.clear()
+            if self.stopping.is_set():
+                return
+            try:
+                await self._stop_slow_attempts_beyond_the_share()
+            except StoreUnavailable as exc:
+                _reraise_a_cancellation()
+                logger.warning("worker.store_unavailable error=%s", exc.message)
+            except Exception:  # the loop must outlive any one failure
+                _reraise_a_cancellation()
+                logger.exception("worker.fair_share_error")
+
+    async def _stop_slow_attempts_beyond_the_share(self) -> None:
+        if not self.fair_share.to_stop(self._running):
+            return
+        loop = asyncio.get_running_loop()
+        skip = await self._installations_calling(self.fair_share.slow_servers(now=loop.time()))
+        waiting = await self.services.runtime.queue.has_due_job(
             now=self.services.runtime.clock(),
-            lease_seconds=settings.lease_seconds,
-            per_installation_limit=settings.shop_concurrency_limit,
+            per_installation_limit=self.services.runtime.settings.shop_concurrency_limit,
+            skip_installations=skip,
         )
+        if not waiting:
+            return  # nobody else has work: the slow attempts keep the workers
+        for item in self.fair_share.to_stop(self._running):
+            item.limit.cut(self.fair_share.stop_reason())
 
     async def _idle(self) -> None:
         """Wait until woken (``wake``, another worker's claim, the poll, ``stop``)."""
@@ -222,16 +473,24 @@ class WorkerPool:
                 idle.cancel()
 
     async def _poll_periodically(self) -> None:
-        """Wake one idle worker every poll interval: jobs that came due by the clock (retries),
-        or by another process's writes, have nobody else to wake a worker here."""
+        """Every poll interval, wake one idle worker (jobs that came due by the clock, retries,
+        or by another process's writes have nobody else to wake a worker here) and look at the
+        fair share (work another process queued may wait behind slow attempts here)."""
         poll = self.services.runtime.settings.worker_poll_seconds
         while not self.stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), timeout=poll)
             self._wake_one()
+            self._check_fair_share.set()
 
     async def _run_claimed(self, job: ClaimedJob) -> None:
-        attempt = asyncio.create_task(self._attempt(job))
+        limit = AttemptLimit(self.services.runtime.settings.attempt_deadline)
+        running = _Running(job, limit)
+        self._running.add(running)
+        slow_timer = asyncio.get_running_loop().call_later(
+            self.fair_share.slow_after, self._became_slow, running
+        )
+        attempt = asyncio.create_task(self._attempt(job, limit))
         renewer = asyncio.create_task(self._renew_lease(job, attempt))
         try:
             done = await attempt
@@ -242,7 +501,20 @@ class WorkerPool:
             logger.warning("worker.lease_lost job_id=%s", job.id)
             return
         finally:
+            slow_timer.cancel()
+            self._running.discard(running)
             await _cancel_and_wait([renewer])
+        if limit.stopped:
+            logger.warning(
+                "job.stopped job_id=%s order_number=%s reason=%s",
+                job.id,
+                job.order_number,
+                "fair_share" if limit.cut_short else "deadline",
+            )
+            now = asyncio.get_running_loop().time()
+            self.fair_share.mark_slow(limit.destinations, now=now)
+        elif not running.slow:
+            self.fair_share.mark_quick(limit.destinations)
         try:
             recorded = await self.services.runtime.queue.finish_job(
                 job, done, now=self.services.runtime.clock()
@@ -263,9 +535,22 @@ class WorkerPool:
             job.attempts,
         )
 
-    async def _attempt(self, job: ClaimedJob) -> Transition:
+    def _became_slow(self, running: _Running) -> None:
+        """``running`` has run ``slow_after`` seconds: it and its servers are slow."""
+        running.slow = True
+        now = asyncio.get_running_loop().time()
+        self.fair_share.mark_slow(running.limit.destinations, now=now)
+        logger.info(
+            "job.slow job_id=%s order_number=%s servers=%s",
+            running.job.id,
+            running.job.order_number,
+            ",".join(sorted(running.limit.destinations)),
+        )
+        self._check_fair_share.set()
+
+    async def _attempt(self, job: ClaimedJob, limit: AttemptLimit) -> Transition:
         try:
-            return await run_attempt(self.services, job)
+            return await run_attempt(self.services, job, limit)
         except Exception as exc:  # one broken job must not stop the worker
             logger.exception("job.crashed job_id=%s", job.id)
             crashed = Crashed(type(exc).__name__)

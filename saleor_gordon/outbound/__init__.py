@@ -33,6 +33,7 @@ from saleor_gordon.outbound.policy import (
     DestinationKind,
     OutboundPolicy,
     destination,
+    origin_of,
 )
 from saleor_gordon.outbound.transport import OutboundTransport
 from saleor_gordon.settings import Settings
@@ -51,6 +52,7 @@ __all__ = [
     "OutboundPolicy",
     "OutboundTransport",
     "destination",
+    "origin_of",
     "outbound_client",
 ]
 

@@ -5,15 +5,22 @@ host itself, refuses the connection when any address the name resolves to is not
 (``AddressRule``), and connects to a checked address, never to the name: a DNS answer that changes
 between the check and the connection (rebinding) cannot move the connection elsewhere. TLS still
 uses the host name (httpcore passes it as ``server_hostname``), and so does the Host header.
+
+Each connection's stream knows its socket (``KnownSocketStream``): httpcore's pool asks every
+idle connection whether the server closed it on each request it places and on each answer it
+releases, and anyio answered each question by building the socket's whole attribute table (a
+``getpeername`` call included).
 """
 
 from __future__ import annotations
 
 import asyncio
+import select
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Final
+from typing import Any, Final
 
 import httpcore
 
@@ -89,7 +96,7 @@ class CheckedNetworkBackend(httpcore.AsyncNetworkBackend):
         failure: Exception | None = None
         for address in addresses:
             try:
-                return await self._inner.connect_tcp(
+                stream = await self._inner.connect_tcp(
                     str(address),
                     port,
                     timeout=timeout,
@@ -98,6 +105,8 @@ class CheckedNetworkBackend(httpcore.AsyncNetworkBackend):
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 failure = exc
+            else:
+                return KnownSocketStream(stream)
         assert failure is not None
         raise failure
 
@@ -111,3 +120,50 @@ class CheckedNetworkBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+class KnownSocketStream(httpcore.AsyncNetworkStream):
+    """A connection's stream that looks its socket up once.
+
+    httpcore's pool asks each idle connection ``is_readable`` (has the server closed it?) for
+    every request it places and every answer it releases; the answer is one ``poll`` of the
+    socket here. Everything else is the inner stream's.
+    """
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+        self._socket: socket.socket | None = inner.get_extra_info("socket")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+    ) -> httpcore.AsyncNetworkStream:
+        return KnownSocketStream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "socket":
+            return self._socket
+        if info == "is_readable":
+            return socket_readable(self._socket)
+        return self._inner.get_extra_info(info)
+
+
+def socket_readable(sock: socket.socket | None) -> bool:
+    """Whether reading ``sock`` would not block (for an idle connection: the server closed it,
+    or sent what it should not have); True for a socket that is gone."""
+    if sock is None or sock.fileno() < 0:
+        return True
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))

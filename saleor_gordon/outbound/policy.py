@@ -10,12 +10,13 @@ call its limits: a byte cap for the answer and a deadline for the whole exchange
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 import httpx
 
 from saleor_gordon.core.destinations import (
+    DEFAULT_PORTS,
     AddressRule,
     DestinationRefused,
     DestinationRules,
@@ -134,3 +135,21 @@ def url_parts(url: httpx.URL) -> UrlParts:
         has_query=bool(url.query),
         has_fragment=bool(url.fragment),
     )
+
+
+def origin_of(url: str) -> str | None:
+    """The server of ``url`` (scheme, host and port) as the policy and its connection slots key
+    it, or None when ``url`` has no host: ``HTTPS://Shop.example.com:443/x`` and
+    ``https://shop.example.com/y`` are one server."""
+    try:
+        return server_of(httpx.URL(url))
+    except (httpx.InvalidURL, UnicodeError):
+        return None
+
+
+def server_of(url: httpx.URL) -> str:
+    """``origin_of`` for a parsed URL (raises ``httpx.InvalidURL`` without a host)."""
+    parts = url_parts(url)
+    if parts.port == DEFAULT_PORTS.get(parts.scheme):
+        parts = replace(parts, port=None)
+    return parts.origin

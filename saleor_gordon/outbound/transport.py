@@ -15,7 +15,8 @@ For each request, in this order:
 Every other failure (refused connection, reset, TLS, protocol, timeout) is one ``NoAnswer``: what
 is behind a destination (an open or a closed port) does not show in what the app says.
 
-Connection slots are per destination (scheme, host and port), ``connections_per_destination``
+Connection slots are per destination (scheme, host and port, a default port written or not:
+``policy.origin_of``), ``connections_per_destination``
 each: a destination that answers slowly holds its own slots only, never another one's.
 ``calls_to(url)`` says how many calls hold or wait for a destination's slots. A call cancelled
 from outside (a job attempt's own deadline) gives its slot and its connection back at once.
@@ -34,7 +35,13 @@ import httpx
 from saleor_gordon.core.destinations import AddressRule
 from saleor_gordon.outbound.errors import AnswerTooLarge, NoAnswer, OutboundFailure
 from saleor_gordon.outbound.network import CheckedNetworkBackend, Resolver, SystemResolver
-from saleor_gordon.outbound.policy import DESTINATION, Destination, OutboundPolicy, url_parts
+from saleor_gordon.outbound.policy import (
+    DESTINATION,
+    Destination,
+    OutboundPolicy,
+    origin_of,
+    server_of,
+)
 
 KEEPALIVE_CONNECTIONS = 32
 KEEPALIVE_SECONDS = 5.0
@@ -107,7 +114,7 @@ class OutboundTransport(httpx.AsyncBaseTransport):
         limits = self._policy.limits(target.kind)
         request.headers["Accept-Encoding"] = "identity"
         deadline = asyncio.get_running_loop().time() + limits.deadline
-        exchange = await self._take_slot(url_parts(request.url).origin, deadline, limits.deadline)
+        exchange = await self._take_slot(server_of(request.url), deadline, limits.deadline)
         try:
             async with asyncio.timeout_at(deadline):
                 response = await self._transport(rule).handle_async_request(request)
@@ -125,11 +132,8 @@ class OutboundTransport(httpx.AsyncBaseTransport):
     def calls_to(self, url: str) -> int:
         """Calls to the server of ``url`` (scheme, host, port) now holding or waiting for one of
         its connection slots: how busy, or how stuck, that destination is right now."""
-        try:
-            origin = url_parts(httpx.URL(url)).origin
-        except (httpx.InvalidURL, UnicodeError):
-            return 0
-        slots = self._slots.get(origin)
+        origin = origin_of(url)
+        slots = None if origin is None else self._slots.get(origin)
         return 0 if slots is None else slots.users
 
     async def aclose(self) -> None:

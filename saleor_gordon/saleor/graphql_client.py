@@ -256,21 +256,46 @@ class SaleorClient:
             page = OrdersPage(kept, page.next_cursor, page.total, legacy_filter=True)
         return page
 
-    async def update_metadata(self, order_id: str, items: Mapping[str, str]) -> None:
-        """Upsert public metadata keys of an order."""
-        await self._mutate("UpdateOrderMetadata", "updateMetadata", order_id, _input(items))
-
-    async def update_private_metadata(self, order_id: str, items: Mapping[str, str]) -> None:
-        """Upsert private metadata keys of an order."""
-        await self._mutate(
-            "UpdateOrderPrivateMetadata", "updatePrivateMetadata", order_id, _input(items)
+    async def write_metadata(
+        self,
+        order_id: str,
+        *,
+        public: Mapping[str, str],
+        private: Mapping[str, str],
+        delete_private: Sequence[str] = (),
+    ) -> None:
+        """Change an order's metadata in one request: upsert the ``public`` keys, upsert the
+        ``private`` keys, remove the ``delete_private`` keys (absent keys are fine), in this
+        order. A part with nothing to do is not sent: each mutation Saleor runs sends its own
+        ``ORDER_METADATA_UPDATED``. Saleor runs every part sent even when one fails; the first
+        failure is raised.
+        """
+        parts = (
+            ("updateMetadata", bool(public)),
+            ("updatePrivateMetadata", bool(private)),
+            ("deletePrivateMetadata", bool(delete_private)),
         )
-
-    async def delete_private_metadata(self, order_id: str, keys: Sequence[str]) -> None:
-        """Remove private metadata keys of an order (absent keys are fine)."""
-        await self._mutate(
-            "DeleteOrderPrivateMetadata", "deletePrivateMetadata", order_id, {"keys": list(keys)}
+        if not any(sent for _, sent in parts):
+            return
+        data = await self._execute(
+            "WriteOrderMetadata",
+            {
+                "id": order_id,
+                "public": _entries(public),
+                "private": _entries(private),
+                "deletePrivate": list(delete_private),
+                "writePublic": bool(public),
+                "writePrivate": bool(private),
+                "deletePrivateKeys": bool(delete_private),
+            },
         )
+        for field, sent in parts:
+            if not sent:
+                continue
+            payload = data.get(field)
+            if not isinstance(payload, dict):
+                raise SaleorGraphQLError(f"Saleor returned no result for {field}.")
+            _raise_for_mutation_errors(field, payload.get("errors"))
 
     # -- fulfillments (core/fulfillment.py decides; refusals are answers, not exceptions) ----
 
@@ -310,15 +335,6 @@ class SaleorClient:
             "UpdateFulfillmentTracking", {"id": fulfillment_id, "input": tracking_input}
         )
         return _read_answer(read_tracking_answer, "orderFulfillmentUpdateTracking", data)
-
-    async def _mutate(
-        self, operation: str, field: str, order_id: str, variables: dict[str, Any]
-    ) -> None:
-        data = await self._execute(operation, {"id": order_id, **variables})
-        payload = data.get(field)
-        if not isinstance(payload, dict):
-            raise SaleorGraphQLError(f"Saleor returned no result for {field}.")
-        _raise_for_mutation_errors(field, payload.get("errors"))
 
     async def _execute(
         self, operation: str, variables: dict[str, Any], *, probe_on_denied: bool = True
@@ -390,8 +406,10 @@ class SaleorClient:
             if not probe_on_denied:
                 raise SaleorTokenRevoked()
             await self.app_id()  # raises SaleorTokenRevoked if the token itself is refused
-            raise SaleorPermissionDenied(f"Saleor denied {operation}: {message}")
-        raise SaleorGraphQLError(f"Saleor refused {operation}: {message}")
+            raise SaleorPermissionDenied(
+                f"Saleor denied {operation}: {message}", saleor_message=message
+            )
+        raise SaleorGraphQLError(f"Saleor refused {operation}: {message}", saleor_message=message)
 
 
 def failure_summary(exc: SaleorError) -> str:
@@ -452,7 +470,7 @@ def _status_error(status: int | None, where: str, *, retry_after: float | None =
         return SaleorUnavailable(
             f"Saleor answered HTTP {status} ({where}); try again later.", retry_after=retry_after
         )
-    return SaleorGraphQLError(f"Saleor answered HTTP {status} ({where}).")
+    return SaleorGraphQLError(f"Saleor answered HTTP {status} ({where}).", status=status)
 
 
 def _page(connection: object) -> tuple[list[dict[str, Any]], str | None]:
@@ -503,8 +521,8 @@ def _read_answer(
         ) from exc
 
 
-def _input(items: Mapping[str, str]) -> dict[str, Any]:
-    return {"input": [{"key": key, "value": value} for key, value in items.items()]}
+def _entries(items: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"key": key, "value": value} for key, value in items.items()]
 
 
 def _raise_for_mutation_errors(field: str, errors: object) -> None:

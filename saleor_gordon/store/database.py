@@ -4,28 +4,35 @@
 ``postgresql://user:pass@host/db``); the app picks its async drivers itself (aiosqlite, asyncpg).
 SQLite runs in WAL mode with a busy timeout so that the web process and worker processes can share
 one file.
+
+Alembic (12 MB of a process's memory) is imported only to migrate: which migration a database is
+at is read from its ``alembic_version`` table, and the newest one from the migration files'
+``revision`` lines, so a process whose database is current (``serve``'s every start but the
+first, ``/readyz``, ``doctor``) never loads it.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import os
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from saleor_gordon.errors import StoreUnavailable
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # well under the default lease (30 s)
@@ -144,27 +151,58 @@ def _begin_immediate(connection: Connection) -> None:
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config  # here: Alembic only to migrate (module docstring)
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
 
 
 def _upgrade(connection: Connection) -> None:
+    from alembic import command  # here: Alembic only to migrate (module docstring)
+
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
 
 
 def _current_revision(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    """The revision in ``alembic_version`` (Alembic's table); None before the first migration."""
+    if not inspect(connection).has_table(ALEMBIC_VERSION_TABLE):
+        return None
+    versions = connection.execute(text("SELECT version_num FROM alembic_version"))
+    found = [row[0] for row in versions]
+    if len(found) > 1:
+        raise StoreUnavailable(f"The database is at several migrations at once: {found}.")
+    return found[0] if found else None
 
 
+ALEMBIC_VERSION_TABLE = "alembic_version"
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\b[^=\n]*=\s*(.+?)\s*$", re.MULTILINE)
+
+
+@cache
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    """The newest migration: the one no other names as its ``down_revision`` (the migrations
+    form one line), read from the files' ``revision`` / ``down_revision`` assignments.
+    ``tests/store/test_migrations.py`` holds it to Alembic's own answer."""
+    revisions: dict[str, str | None] = {}
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        assigned = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+        if "revision" in assigned:
+            revisions[ast.literal_eval(assigned["revision"])] = ast.literal_eval(
+                assigned.get("down_revision", "None")
+            )
+    heads = set(revisions) - set(revisions.values())
+    if len(heads) > 1:
+        raise RuntimeError(f"the migrations have several heads: {sorted(heads)}")
+    return heads.pop() if heads else None
 
 
 async def migrate(engine: AsyncEngine) -> None:
-    """Apply every pending migration."""
+    """Apply every pending migration (Alembic is loaded only when one is pending)."""
+    if (await migration_status(engine)).up_to_date:
+        return
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, insert, select, update
+from sqlalchemy import RowMapping, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.shop_config import ShopConfig, parse_shop_config, with_secret
@@ -18,6 +18,9 @@ from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import reading
 from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.tables import installations
+
+_INSTALLATION_BY_ID = select(installations).where(installations.c.id == bindparam("id"))
+"""An installation's whole row (its configuration included), built once."""
 
 WebhookIdentity = tuple[int, str, Mapping[str, Any]]
 """``(installation id, app id, JWKS)``: what verifying a webhook needs."""
@@ -229,13 +232,27 @@ class InstallationStore:
         return SecretRotation(rotated=rotated, already_current=current)
 
     async def get_installation_by_id(self, installation_id: int) -> Installation | None:
+        row = await self._row_by_id(installation_id)
+        return None if row is None else self._from_row(row)
+
+    async def get_installation_with_config(
+        self, installation_id: int
+    ) -> tuple[Installation, ShopConfig | None] | None:
+        """``get_installation_by_id`` and ``get_config`` from one read of the installation's row
+        (what every job attempt needs); None when there is no such installation.
+
+        Raises:
+            ShopConfigInvalid: the stored configuration no longer validates (after an upgrade).
+        """
+        row = await self._row_by_id(installation_id)
+        if row is None:
+            return None
+        return self._from_row(row), self._config_from_row(row)
+
+    async def _row_by_id(self, installation_id: int) -> RowMapping | None:
         async with map_database_errors(), reading(self._engine) as connection:
-            row = (
-                await connection.execute(
-                    select(installations).where(installations.c.id == installation_id)
-                )
-            ).first()
-        return None if row is None else self._from_row(row._mapping)
+            row = (await connection.execute(_INSTALLATION_BY_ID, {"id": installation_id})).first()
+        return None if row is None else row._mapping
 
     async def list_installations(self) -> list[Installation]:
         async with map_database_errors(), reading(self._engine) as connection:
@@ -243,6 +260,15 @@ class InstallationStore:
                 await connection.execute(select(installations).order_by(installations.c.id))
             ).all()
         return [self._from_row(row._mapping) for row in rows]
+
+    async def servers_by_installation(self) -> dict[int, tuple[str, str | None]]:
+        """Each installation's Saleor API URL and Gordon base URL (None before it is configured):
+        the servers its jobs call (the workers' fair share keys them by server)."""
+        gordon_base_url = installations.c.config["gordon"]["base_url"].as_string()
+        query = select(installations.c.id, installations.c.saleor_api_url, gordon_base_url)
+        async with map_database_errors(), self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return {row[0]: (row[1], row[2]) for row in rows}
 
     async def save_jwks(
         self, installation_id: int, jwks: Mapping[str, Any], *, now: datetime
@@ -332,6 +358,14 @@ class InstallationStore:
             return None
         data, secret = document
         return parse_shop_config(with_secret(data, secret))
+
+    def _config_from_row(self, row: RowMapping) -> ShopConfig | None:
+        """``get_config`` of a row read already."""
+        if row["config"] is None:
+            return None
+        encrypted = row["gordon_secret_encrypted"]
+        secret = self._box.decrypt(encrypted) if encrypted else None
+        return parse_shop_config(with_secret(dict(row["config"]), secret))
 
     def _from_row(self, row: RowMapping) -> Installation:
         return Installation(

@@ -153,6 +153,10 @@ sync_jobs = Table(
     # the app has not looked at its fulfillments yet.
     Column("fulfillment_state", String(32), nullable=True),
     Column("fulfillment_message", Text, nullable=True),
+    # ... its code and parameters (core/messages.py FULFILLMENT_REASONS); NULL in rows written
+    # before the reason was coded (their English text is shown).
+    Column("fulfillment_code", String(64), nullable=True),
+    Column("fulfillment_params", Text, nullable=True),
     Column("run_now", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

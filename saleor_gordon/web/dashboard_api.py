@@ -215,7 +215,9 @@ class JobOut(_Model):
         default=None,
         description="Where the order's fulfillment stands (core.fulfillment.FulfillmentState)",
     )
-    fulfillment_message: str | None = Field(default=None, description="Why, in English")
+    fulfillment_message: MessageOut | None = Field(
+        default=None, description="Why (a code of core.messages.FULFILLMENT_REASONS)"
+    )
     created_at: datetime
     updated_at: datetime
     history: list[HistoryOut]
@@ -244,9 +246,11 @@ class OrderStatusOut(_Model):
 
 class ProblemDetail(_Model):
     field: str
-    reason: str
-    fix: str
-    message: str
+    reason: str = Field(description="In English")
+    fix: str = Field(description="In English")
+    message: str = Field(description="In English, the field first (the command line's)")
+    code: str = Field(description="core.messages problem code the page words in its language")
+    params: dict[str, Any] = Field(description="The code's parameters")
 
 
 class SendPreviewOut(_Model):
@@ -256,7 +260,7 @@ class SendPreviewOut(_Model):
         description="send | update | unchanged | withdraw | skip | fix | not_configured"
     )
     can_send: bool
-    message: str
+    message: MessageOut = Field(description="What sending would do, or why not")
     gordon_order: dict[str, Any] | None = Field(description="The exact body of PUT /api/orders")
     problems: list[ProblemDetail]
     warnings: list[ProblemDetail]
@@ -347,7 +351,10 @@ def _job_out(job: JobView, link_format: str) -> JobOut:
     data.pop("saleor_api_url")  # the shop is the caller's own
     data.pop("last_code")
     data.pop("last_params")
+    data.pop("fulfillment_code")
+    data.pop("fulfillment_params")
     data["last_message"] = job.last_said
+    data["fulfillment_message"] = job.fulfillment_said
     data["history"] = [
         {
             "at": entry["at"],
@@ -374,8 +381,14 @@ async def _link_format(runtime: Runtime, installation_id: int) -> str:
 
 
 def _problem(problem: Problem) -> ProblemDetail:
+    said = problem.advice.to_json()
     return ProblemDetail(
-        field=problem.field, reason=problem.reason, fix=problem.fix, message=problem.message
+        field=problem.field,
+        reason=problem.reason,
+        fix=problem.fix,
+        message=problem.message,
+        code=said["code"],
+        params=said["params"],
     )
 
 
@@ -385,7 +398,7 @@ def _preview_out(preview: SendPreview) -> SendPreviewOut:
         order_number=preview.order_number,
         action=preview.action,
         can_send=preview.action in ("send", "update"),
-        message=preview.message,
+        message=MessageOut(**preview.message.to_json()),
         gordon_order=preview.gordon_order,
         problems=[_problem(p) for p in preview.problems],
         warnings=[_problem(p) for p in preview.warnings],

@@ -16,10 +16,10 @@ import logging
 from typing import Any, Final
 from zoneinfo import available_timezones
 
-import holidays
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from saleor_gordon.core.delivery_dates import HOLIDAY_COUNTRIES
 from saleor_gordon.core.fulfillment import (
     SAMPLE_TRACKING_ID,
     TRACKING_ID_PLACEHOLDER,
@@ -81,7 +81,7 @@ class ShopOut(_Model):
 def knowledge() -> Knowledge:
     """The server's knowledge, the same for every shop."""
     days = DeliveryDays()
-    countries = sorted(holidays.list_supported_countries())
+    countries = sorted(HOLIDAY_COUNTRIES)
     return Knowledge(
         statuses=[status.value for status in JobStatus],
         retryable_statuses=[status.value for status in JobStatus if status in RETRYABLE_STATUSES],

@@ -24,8 +24,12 @@ from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.messages import (
     CONFIG_PROBLEMS,
     CONNECTION_RESULTS,
+    FULFILLMENT_REASONS,
+    GORDON_ANSWERS,
     JOB_MESSAGES,
     MESSAGE_CODES,
+    ORDER_PROBLEMS,
+    PREVIEW_MESSAGES,
     SKIP_REASONS,
 )
 from saleor_gordon.core.shop_config import TRIGGER_EVENTS
@@ -58,7 +62,8 @@ REFUSAL_PARAMS = {"PERMISSION_DENIED": {"permissions"}, "NOTHING_TO_RETRY": {"st
 INTERNAL = re.compile(
     r"\b[A-Z]+_[A-Z_]+\b|\b[a-z]+_[a-z_]+\b|\b[A-Z][a-z]+(?:Error|Exception)\b|JWKS"
 )
-MUST_TYPE = {"gordon.type"}  # product metadata the shop owner writes in Saleor
+# metadata the shop owner writes in Saleor (products, orders, shipping methods)
+MUST_TYPE = {"gordon.type", "gordon.time_window", "gordon.delivery_date"}
 
 
 def catalogue(locale: str) -> dict[str, Any]:
@@ -179,12 +184,21 @@ def test_every_code_the_server_sends_is_worded_with_its_parameters() -> None:
 
 
 def test_the_job_messages_are_exactly_the_registrys_codes() -> None:
-    """The history's and the job's messages: every code the server can write (one registry,
+    """The history's and the job's messages, the order's problems, Gordon's answers explained
+    and the preview of "Send to Gordon": every code the server can write (one registry,
     ``core.messages.MESSAGE_CODES``) is worded in every locale with its parameters (above), and no
-    ``job.``/``skip.`` key is left over from a code the server no longer writes."""
-    assert MESSAGE_CODES == {**JOB_MESSAGES, **SKIP_REASONS}
+    key of these families is left over from a code the server no longer writes."""
+    assert MESSAGE_CODES == {
+        **JOB_MESSAGES,
+        **SKIP_REASONS,
+        **ORDER_PROBLEMS,
+        **GORDON_ANSWERS,
+        **PREVIEW_MESSAGES,
+        **FULFILLMENT_REASONS,
+    }
+    families = ("job.", "skip.", "problem.", "gordon.", "preview.", "fulfillment_reason.")
     for locale in LOCALES:
-        worded = {key for key in catalogue(locale) if key.startswith(("job.", "skip."))}
+        worded = {key for key in catalogue(locale) if key.startswith(families)}
         assert sorted(worded ^ set(MESSAGE_CODES)) == [], locale
 
 

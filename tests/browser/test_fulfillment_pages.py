@@ -12,18 +12,36 @@ from typing import Any
 from playwright.async_api import Page, expect
 
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
+from saleor_gordon.store.tables import sync_jobs
 from tests.browser.conftest import OpenInDashboard, Screenshot
 from tests.browser.test_dashboard_pages import open_page, order_page, send_popup, token_for
+from tests.browser.test_history_locales import say
+from tests.browser.test_locales_and_look import assert_no_internal_identifiers, switch_locale
 from tests.e2e.conftest import Stack, running_stack
 from tests.support.fixtures import RunningSaleorFake
 from tests.support.shop import DELIVERY_GROUP
 
 LINK_FORMAT = "https://track.example.com/t/{tracking_id}"
+OLD_REASON = (
+    "Saleor has no stock allocated in a warehouse for Middagskasse 4 portioner (3 middagar), so "
+    "the app cannot tell where to fulfil from (Saleor allocates none for a product whose "
+    "inventory it does not track): allocate it in Saleor, or fulfil the order yourself and the "
+    "app adds the tracking number."
+)  # as an earlier version of the app stored it
 
 
 async def _fulfillment_is(stack: Stack, order: dict[str, Any], state: str) -> bool:
     jobs = [job for job in await stack.jobs() if job["order_id"] == order["id"]]
     return bool(jobs) and (await stack.job_for(order))["fulfillment_state"] == state
+
+
+async def _settled_blocked(stack: Stack, order: dict[str, Any]) -> bool:
+    """Blocked, and the job settled (nothing brings it back until the order changes)."""
+    jobs = [job for job in await stack.jobs() if job["order_id"] == order["id"]]
+    if not jobs or jobs[0]["in_progress"]:
+        return False
+    job = await stack.job_for(order)
+    return job["fulfillment_state"] == "blocked" and job["next_attempt_at"] is None
 
 
 async def test_the_widget_popup_and_overview_show_the_fulfillment_and_the_tracking_link(
@@ -41,6 +59,11 @@ async def test_the_widget_popup_and_overview_show_the_fulfillment_and_the_tracki
         fulfilled = stack.paid_order()
         await stack.emit("ORDER_FULLY_PAID", fulfilled["id"])
         await stack.wait_until(lambda: _fulfillment_is(stack, fulfilled, "done"), timeout=30)
+        # one whose reason an older version of the app stored: English, without a code
+        old = stack.paid_order()
+        old["lines"][0]["allocations"] = []  # Saleor allocated nothing: the app cannot fulfil
+        await stack.emit("ORDER_FULLY_PAID", old["id"])
+        await stack.wait_until(lambda: _settled_blocked(stack, old), timeout=30)
         # another order of the same product, whose stock is gone once it is paid
         short = stack.paid_order()
         [line, *_] = short["lines"]
@@ -48,6 +71,13 @@ async def test_the_widget_popup_and_overview_show_the_fulfillment_and_the_tracki
         stack.saleor.state.set_stock(line["variant"]["id"], warehouse, 0)
         await stack.emit("ORDER_FULLY_PAID", short["id"])
         await stack.wait_until(lambda: _fulfillment_is(stack, short, "blocked"), timeout=30)
+        async with stack.engine.begin() as connection:
+            await connection.execute(
+                sync_jobs.update()
+                .where(sync_jobs.c.order_id == old["id"])
+                .values(fulfillment_message=OLD_REASON, fulfillment_code=None,
+                        fulfillment_params=None)
+            )  # fmt: skip
         tracking_id = gordon.state.orders[fulfilled["number"]].tracking_id
         link = LINK_FORMAT.replace("{tracking_id}", tracking_id)
 
@@ -89,10 +119,26 @@ async def test_the_widget_popup_and_overview_show_the_fulfillment_and_the_tracki
         )
         await blocked.page.bring_to_front()
         await expect(blocked.frame.get_by_text("Cannot be fulfilled", exact=True)).to_be_visible()
-        await expect(blocked.frame.locator(".fulfillment-why")).to_contain_text(
-            "Saleor has not enough stock of"
+        why = blocked.frame.locator(".fulfillment-why")
+        await expect(why).to_have_text(
+            "Saleor has not enough stock of Middagskasse 4 portioner (3 middagar) in Lager "
+            "Västberga to fulfil the order: add stock in Saleor (the app tries again), or fulfil "
+            "the order yourself and the app adds the tracking number."
         )
         await screenshot("widget-not-enough-stock", target=blocked.page.locator("iframe"))
+        # in Swedish, worded by the page from the reason's code: the product and the warehouse
+        # as Saleor names them
+        words = await switch_locale(blocked, "sv")
+        await expect(
+            blocked.frame.get_by_text(words["fulfillment.blocked"], exact=True)
+        ).to_be_visible()
+        await expect(why).to_have_text(
+            say("sv", "fulfillment_reason.not_enough_stock_in",
+                lines="Middagskasse 4 portioner (3 middagar)", warehouses="Lager Västberga")
+        )  # fmt: skip
+        await expect(why.locator(".stored-message")).to_have_count(0)
+        await assert_no_internal_identifiers(blocked.frame)
+        await screenshot("widget-not-enough-stock-sv", target=blocked.page.locator("iframe"))
 
         # the Orders overview: the tracking ID links to the tracking page; each order's state
         view = await open_page(stack, open_in_dashboard, page=await page.context.new_page())
@@ -102,6 +148,18 @@ async def test_the_widget_popup_and_overview_show_the_fulfillment_and_the_tracki
         await expect(row).to_contain_text("Tracking number on the fulfillment")
         short_row = view.frame.get_by_role("row").filter(has_text=f"#{short['number']}")
         await expect(short_row).to_contain_text("Cannot be fulfilled")
+        # the reason stored before it had a code: shown as it was written, marked English
+        old_row = view.frame.get_by_role("row").filter(has_text=f"#{old['number']}")
+        stored = old_row.locator(".fulfillment-why .stored-message")
+        await expect(stored).to_have_text(OLD_REASON)
+        await expect(stored).to_have_attribute("lang", "en")
+        await switch_locale(view, "sv")
+        await expect(stored).to_have_text(OLD_REASON)
+        await expect(short_row.locator(".fulfillment-why")).to_have_text(
+            say("sv", "fulfillment_reason.not_enough_stock_in",
+                lines="Middagskasse 4 portioner (3 middagar)", warehouses="Lager Västberga")
+        )  # fmt: skip
+        await switch_locale(view, "en")
         await screenshot("overview-fulfillments", target=view.page.locator("iframe"))
         assert page_errors == []
 

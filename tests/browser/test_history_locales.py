@@ -32,7 +32,7 @@ from tests.support.fixtures import RunningSaleorFake
 from tests.support.shop import DELIVERY_GROUP
 
 REFUSAL = "Unable to find deliverygroup"  # the Gordon sandbox's own words for an unknown group
-UNAVAILABLE = "Gordon answered HTTP 503: Service Unavailable (injected by the Gordon sandbox)"
+UNAVAILABLE = "Service Unavailable (injected by the Gordon sandbox)"  # Gordon's own words
 OLD_ENTRY = "Gordon refused: Gordon refused the request"  # as the worker wrote it before codes
 
 
@@ -146,7 +146,11 @@ async def test_the_history_of_a_retried_and_a_refused_order_in_english_and_swedi
                }""",
             [locale, planned_at],
         )
-        unavailable = say(locale, "job.gordon_unavailable", detail=UNAVAILABLE)
+        # Gordon's answer in the locale's words around Gordon's own, as Gordon wrote them
+        answered = say(
+            locale, "gordon.answered_status_said", status="503", gordon_message=UNAVAILABLE
+        )
+        unavailable = say(locale, "job.gordon_unavailable", detail=answered)
         await expect(entries(history)).to_have_count(4)
         await expect(entries(history).nth(0)).to_contain_text(
             CATALOGUES[locale]["history.push.retryable"]

@@ -126,9 +126,11 @@ async def own_words(frame: Frame) -> str:
 
 async def assert_no_internal_identifiers(frame: Frame) -> None:
     text = await own_words(frame)
-    # Words the shop owner types themselves: a product's gordon.type metadata, and the place of
-    # the tracking ID in the tracking link's format.
-    typed = text.replace("gordon.type", "").replace("{tracking_id}", "")
+    # Words the shop owner types themselves: the gordon.* metadata of products, orders and
+    # shipping methods, and the place of the tracking ID in the tracking link's format.
+    typed = text
+    for key in ("gordon.type", "gordon.time_window", "gordon.delivery_date", "{tracking_id}"):
+        typed = typed.replace(key, "")
     assert INTERNAL.findall(typed) == [], text
 
 

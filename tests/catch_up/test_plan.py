@@ -81,7 +81,9 @@ def test_an_order_not_for_gordon_is_skipped_with_the_reason() -> None:
 
 
 def test_an_order_with_problems_is_queued_so_that_its_job_shows_them() -> None:
-    problem = Problem("shippingAddress.postalCode", "is empty", "Enter the postal code.")
+    problem = Problem(
+        "shippingAddress.postalCode", "is empty", "Enter the postal code.", "problem.no_postal_code"
+    )
 
     plan = _plan(PAID, None, Untranslatable((problem,)))
 

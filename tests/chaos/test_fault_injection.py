@@ -146,7 +146,9 @@ async def test_a_lost_metadata_write_is_made_echoed_and_never_answered(
     async with _client(saleor_fake) as saleor:
         fetched = await saleor.fetch_order(order["id"])  # a query is never "lost"
         with pytest.raises(SaleorUnavailable, match="ReadTimeout"):
-            await saleor.update_metadata(order["id"], {"gordon.tracking_id": "ABC123xyz"})
+            await saleor.write_metadata(
+                order["id"], public={"gordon.tracking_id": "ABC123xyz"}, private={}
+            )
 
     assert fetched is not None
     assert fetched["id"] == order["id"]
@@ -170,7 +172,9 @@ async def test_a_timed_out_request_is_not_executed(saleor_fake: RunningSaleorFak
 
     async with _client(saleor_fake) as saleor:
         with pytest.raises(SaleorUnavailable):
-            await saleor.update_metadata(order["id"], {"gordon.tracking_id": "ABC123xyz"})
+            await saleor.write_metadata(
+                order["id"], public={"gordon.tracking_id": "ABC123xyz"}, private={}
+            )
         with pytest.raises(SaleorUnavailable):
             await saleor.fetch_order(order["id"])
 
@@ -187,7 +191,9 @@ async def test_without_faults_every_request_is_answered(saleor_fake: RunningSale
     state.inject_graphql_faults(GraphQLFaults())  # switched off again
 
     async with _client(saleor_fake) as saleor:
-        await saleor.update_metadata(order["id"], {"gordon.tracking_id": "ABC123xyz"})
+        await saleor.write_metadata(
+            order["id"], public={"gordon.tracking_id": "ABC123xyz"}, private={}
+        )
 
     assert state.faults_injected == {}
     assert [m.field for m in state.mutations] == ["updateMetadata"]

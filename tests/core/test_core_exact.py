@@ -20,7 +20,7 @@ from saleor_gordon.core.order import (
     SaleorOrder,
     extract_order_data,
 )
-from saleor_gordon.core.retry import GiveUp, RetryAt, RetryPolicy
+from saleor_gordon.core.retry import GiveUp, RetryAt, RetryPolicy, english_duration
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.core.sync_decision import (
     ERROR_KEY,
@@ -164,10 +164,12 @@ def _decide(state: OrderState, translation: object, **changes: Any) -> object:
 
 def test_a_push_carries_the_order_its_hash_and_warnings() -> None:
     translated = _translated()
-    warned = Translated(translated.gordon_order, (Problem("f", "r", "x"),), 0)
+    warned = Translated(translated.gordon_order, (Problem("f", "r", "x", "problem.no_phone"),), 0)
 
     assert _decide(PAID, warned) == Push(
-        translated.gordon_order, translated.gordon_order.content_hash(), (Problem("f", "r", "x"),)
+        translated.gordon_order,
+        translated.gordon_order.content_hash(),
+        (Problem("f", "r", "x", "problem.no_phone"),),
     )
 
 
@@ -199,6 +201,8 @@ def test_an_order_in_gordon_that_no_rule_matches_needs_a_person(
                 f"{what} is in Gordon but is no longer for Gordon (no rule matches)",
                 "Cancel it in the Gordon platform by hand if it should not be delivered, or "
                 "correct the delivery-group rules.",
+                "problem.no_longer_for_gordon",
+                {"reason": "no rule matches"},
             ),
         )
     )
@@ -232,7 +236,7 @@ def test_a_retry_due_exactly_at_the_deadline_is_still_made() -> None:
     )
     assert policy.decide(
         attempts=3, pending_since=start, now=start + timedelta(seconds=91)
-    ) == GiveUp("gave up after 3 attempts over 0.0277778 hours")
+    ) == GiveUp("gave up after 3 attempts over 1.7 minutes")
 
 
 # --- delivery dates -------------------------------------------------------------------------------
@@ -354,3 +358,21 @@ def test_now_is_read_in_its_own_offset() -> None:
 
     assert isinstance(result, Translated)
     assert result.gordon_order.deliverydate == "2026-11-30"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "english"),
+    [
+        (1, "1 second"),
+        (45, "45 seconds"),
+        (100, "1.7 minutes"),
+        (1800, "30 minutes"),
+        (3590, "59.8 minutes"),
+        (3600, "1 hour"),
+        (5400, "1.5 hours"),
+        (48 * 3600, "48 hours"),
+    ],
+)
+def test_a_retry_budget_is_worded_in_the_unit_it_reaches(seconds: float, english: str) -> None:
+    """Below an hour in minutes, never "0.0277778 hours" (the pages do the same through Intl)."""
+    assert english_duration(seconds) == english

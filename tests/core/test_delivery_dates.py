@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+import holidays
 import pytest
 
-from saleor_gordon.core.delivery_dates import delivery_date, first_delivery_date, holiday_dates
+from saleor_gordon.core.delivery_dates import (
+    HOLIDAY_COUNTRIES,
+    delivery_date,
+    first_delivery_date,
+    holiday_dates,
+)
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -165,3 +173,32 @@ def test_kept_date_before_the_orders_own_first_day_is_not_kept() -> None:
 def test_delivery_date_refuses_a_naive_now() -> None:
     with pytest.raises(ValueError, match="now must be timezone-aware"):
         _sent(datetime(2026, 12, 8, 10))  # noqa: DTZ001
+
+
+def test_the_holiday_countries_are_the_calendars() -> None:
+    """Every code the holidays package lists (aliases included), and nothing else."""
+    assert frozenset(holidays.list_supported_countries()) == HOLIDAY_COUNTRIES
+    assert {"SE", "NO", "DK", "SWE", "GB", "UK"} <= HOLIDAY_COUNTRIES
+
+
+def test_serving_and_validating_a_configuration_load_no_countrys_calendar() -> None:
+    """The web app's start (its Dashboard knowledge lists the countries) and a configuration
+    naming SE validated import no country's calendar: listing them through the holidays
+    package imports all of them (9 MB in a web process). The first holiday asked for does (the
+    package's ``holidays.countries`` imports every country)."""
+    script = """
+import sys
+from datetime import UTC, datetime
+import saleor_gordon.web.app
+from saleor_gordon.core.shop_config import parse_shop_config
+from tests.support.shop import shop_config
+loaded = lambda: sum(1 for m in sys.modules if m.startswith("holidays.countries."))
+days = {"timezone": "Europe/Stockholm", "cutoff": "14:00", "lead_days": 1, "holiday_country": "se"}
+config = parse_shop_config(shop_config("https://gordon.example.com", delivery_days=days))
+print(config.delivery_days.holiday_country, loaded())
+print(config.delivery_days.first_date(datetime(2026, 12, 23, 9, tzinfo=UTC)), loaded() > 200)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["SE", "0", "2026-12-28", "True"]

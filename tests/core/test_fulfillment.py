@@ -39,13 +39,24 @@ def line(
     allocations: list[tuple[str, int]] | None = None,
     shipping: bool = True,
     name: str = "Frukostkasse",
+    kept_in: list[str] | None = None,
 ) -> dict[str, Any]:
-    """An order line as OrderDetails selects it; allocated in W1 by default."""
-    held = allocations if allocations is not None else [(W1, quantity - fulfilled)]
+    """An order line as OrderDetails selects it; allocated in W1 by default. ``kept_in``: the
+    line's variant is one whose stock Saleor does not count, with stock records in these
+    warehouses (of the order's channel) and no allocation unless ``allocations`` says so."""
+    untracked = kept_in is not None
+    held = allocations if allocations is not None else [] if untracked else [
+        (W1, quantity - fulfilled)
+    ]  # fmt: skip
+    variant = {
+        "id": f"variant-of-{line_id}", "trackInventory": not untracked,
+        "stocks": [{"warehouse": {"id": w, "slug": w, "name": f"Lager {w[-3:-1]}"}}
+                   for w in kept_in or []],
+    }  # fmt: skip
     return {
         "id": line_id, "productName": name, "variantName": "Standard", "quantity": quantity,
         "quantityFulfilled": fulfilled, "quantityToFulfill": quantity - fulfilled,
-        "isShippingRequired": shipping,
+        "isShippingRequired": shipping, "variant": variant,
         "allocations": [
             {"quantity": q, "warehouse": {"id": w, "slug": w, "name": f"Lager {w[-3:-1]}"}}
             for w, q in held
@@ -450,6 +461,73 @@ class TestFulfill:
         assert plan.state is FulfillmentState.WAITING_FOR_APPROVAL
 
 
+class TestUntrackedInventory:
+    """Lines of variants whose stock Saleor does not count: no allocation, fulfilled from a
+    warehouse of the order's channel that keeps the variant (Saleor checks only that the stock
+    record exists there, not its quantity)."""
+
+    def test_fulfilled_from_the_warehouse_that_keeps_it(self) -> None:
+        lines = [line(L1, 2, kept_in=[W2])]
+
+        plan = decide(order(lines=lines), "fulfill")
+
+        assert plan.state is FulfillmentState.TO_DO
+        assert plan.fulfil == (LineToFulfil(L1, ((W2, 2),)),)
+
+    def test_first_of_saleors_list_when_several_keep_it(self) -> None:
+        plan = decide(order(lines=[line(L1, 1, kept_in=[W2, W1])]), "fulfill")
+
+        assert plan.fulfil == (LineToFulfil(L1, ((W2, 1),)),)
+
+    def test_joins_a_warehouse_the_allocated_lines_use(self) -> None:
+        """One fulfillment (and one e-mail to the customer) rather than one per warehouse, even
+        when the allocated line comes after it."""
+        lines = [line(L1, 1, kept_in=[W2, W1]), line(L2, 2)]
+
+        plan = decide(order(lines=lines), "fulfill")
+
+        assert plan.fulfil == (LineToFulfil(L1, ((W1, 1),)), LineToFulfil(L2, ((W1, 2),)))
+
+    def test_two_untracked_lines_share_a_warehouse(self) -> None:
+        lines = [line(L1, 1, kept_in=[W2]), line(L2, 3, kept_in=[W1, W2])]
+
+        plan = decide(order(lines=lines), "fulfill")
+
+        assert plan.fulfil == (LineToFulfil(L1, ((W2, 1),)), LineToFulfil(L2, ((W2, 3),)))
+
+    def test_allocations_an_untracked_line_still_has_are_used(self) -> None:
+        """Inventory tracking switched off after the order was placed: Saleor kept its
+        allocation."""
+        lines = [line(L1, 2, kept_in=[W2], allocations=[(W1, 2)])]
+
+        plan = decide(order(lines=lines), "fulfill")
+
+        assert plan.fulfil == (LineToFulfil(L1, ((W1, 2),)),)
+
+    def test_what_is_left_of_a_partly_fulfilled_line(self) -> None:
+        lines = [line(L1, 3, fulfilled=1, kept_in=[W2])]
+
+        plan = decide(order(status="PARTIALLY_FULFILLED", lines=lines), "fulfill")
+
+        assert plan.fulfil == (LineToFulfil(L1, ((W2, 2),)),)
+
+    def test_a_tracked_line_without_allocation_is_not_fulfilled_from_its_stock(self) -> None:
+        """Saleor allocated nothing for a tracked line: not the app's to pick the stock."""
+        lines = [line(L1, 1, allocations=[])]
+        lines[0]["variant"]["stocks"] = [{"warehouse": {"id": W2}}]
+
+        plan = decide(order(lines=lines), "fulfill")
+
+        assert (plan.fulfil, plan.blocker) == ((), Blocker.NOT_ALLOCATED)
+
+    def test_an_order_read_without_track_inventory_counts_as_tracked(self) -> None:
+        """A payload that does not select trackInventory (a recorded webhook body)."""
+        lines = [line(L1, 1, kept_in=[W2])]
+        del lines[0]["variant"]["trackInventory"]
+
+        assert decide(order(lines=lines), "fulfill").blocker is Blocker.NOT_ALLOCATED
+
+
 class TestFulfillBlocked:
     def test_never_an_unpaid_order(self) -> None:
         plan = decide(order(), "fulfill", paid=False)
@@ -479,13 +557,16 @@ class TestFulfillBlocked:
 
         assert plan == FulfillmentPlan(
             FulfillmentState.BLOCKED,
-            "Saleor has no stock allocated in a warehouse for Frukostkasse (Standard), "
-            "Frukostkasse (Standard), so the app cannot tell where to fulfil from (Saleor "
-            "allocates none for a product whose inventory it does not track): allocate it in "
-            "Saleor, or fulfil the order yourself and the app adds the tracking number.",
+            "Saleor has no stock allocated in a warehouse for Frukostkasse (Standard) and "
+            "Frukostkasse (Standard), so the app cannot tell where to fulfil from: allocate stock "
+            "in Saleor, or fulfil the order yourself and the app adds the tracking number.",
             tracking_number=TRACKING_ID,
             blocker=Blocker.NOT_ALLOCATED,
             blocked_lines=(L2, L3),
+        )
+        assert (plan.message.code, plan.message.params) == (
+            "fulfillment_reason.not_allocated",
+            {"lines": ["Frukostkasse (Standard)", "Frukostkasse (Standard)"]},
         )
 
     def test_blocked_but_the_tracking_number_still_goes_on_a_staff_fulfillment(self) -> None:
@@ -499,6 +580,36 @@ class TestFulfillBlocked:
         assert plan.message == "The app adds Gordon's tracking number to 1 fulfillment."
         assert (plan.fulfil, plan.set_tracking) == ((), (TrackingUpdate(F1, True),))
         assert (plan.blocker, plan.blocked_lines) == (Blocker.NOT_ALLOCATED, (L2,))
+
+    def test_an_untracked_line_kept_in_no_warehouse_of_the_channel(self) -> None:
+        """Saleor refuses every warehouse without a stock record of the variant
+        (INSUFFICIENT_STOCK): the app does not try, and says what to do."""
+        lines = [line(L1, 1), line(L2, 2, kept_in=[], name="Presentkort")]
+
+        plan = decide(order(lines=lines), "fulfill")
+
+        assert plan == FulfillmentPlan(
+            FulfillmentState.BLOCKED,
+            "The order has 1 product whose inventory Saleor does not track and that no "
+            "warehouse serving its channel keeps: Presentkort (Standard). Saleor would not let "
+            "the app fulfil it: add it to such a warehouse in Saleor (any quantity; the app "
+            "tries again when the order changes or at the next reconcile), or fulfil the order "
+            "yourself and the app adds the tracking number.",
+            tracking_number=TRACKING_ID,
+            blocker=Blocker.NOT_STOCKED,
+            blocked_lines=(L2,),
+        )
+        assert (plan.message.code, plan.message.params) == (
+            "fulfillment_reason.not_stocked",
+            {"lines": ["Presentkort (Standard)"], "count": 1},
+        )
+
+    def test_a_tracked_line_without_allocation_is_told_first(self) -> None:
+        lines = [line(L1, 1, allocations=[]), line(L2, 2, kept_in=[])]
+
+        plan = decide(order(lines=lines), "fulfill")
+
+        assert (plan.blocker, plan.blocked_lines) == (Blocker.NOT_ALLOCATED, (L1,))
 
     @pytest.mark.parametrize("status", ["RETURNED", "PARTIALLY_RETURNED"])
     def test_returned_orders_are_not_fulfilled(self, status: str) -> None:
@@ -532,3 +643,56 @@ def test_an_order_parses_its_fulfillments() -> None:
         "warehouse": {"id": W1, "slug": "", "name": ""},
         "lines": ({"id": "", "quantity": 1, "order_line": {"id": L1}},),
     }  # fmt: skip
+
+
+class TestReasonsAreCoded:
+    """Every plan says why as a code of ``core.messages.FULFILLMENT_REASONS`` with its
+    parameters (the pages word it in the staff user's language), beside its English."""
+
+    @pytest.mark.parametrize(
+        ("the_order", "mode", "paid", "tracking_id", "code", "params"),
+        [
+            (order(), "off", True, TRACKING_ID, "fulfillment_reason.off", {}),
+            (order(), "add", True, None, "fulfillment_reason.not_in_gordon", {}),
+            (order(status="CANCELED"), "fulfill", True, TRACKING_ID,
+             "fulfillment_reason.order_cancelled", {}),
+            (order(status="EXPIRED"), "add", True, TRACKING_ID,
+             "fulfillment_reason.order_expired", {}),
+            (order(status="DRAFT"), "add", True, TRACKING_ID, "fulfillment_reason.order_draft", {}),
+            (order(), "add", True, TRACKING_ID, "fulfillment_reason.awaiting_fulfillment", {}),
+            (order(), "fulfill", True, TRACKING_ID, "fulfillment_reason.fulfilling", {}),
+            (order(fulfillments=[fulfilment(F1, [(L1, 1)]), fulfilment(F2, [(L2, 2)])]), "add",
+             True, TRACKING_ID, "fulfillment_reason.adding", {"count": 2}),
+            (order(fulfillments=[fulfilment(F1, [(L1, 1)], tracking=TRACKING_ID,
+                                            status="WAITING_FOR_APPROVAL")]), "add", True,
+             TRACKING_ID, "fulfillment_reason.waiting_for_approval", {}),
+            (order(fulfillments=[fulfilment(F1, [(L1, 1)], tracking=TRACKING_ID,
+                                            status="CANCELED")]), "fulfill", True, TRACKING_ID,
+             "fulfillment_reason.cancelled_in_saleor", {}),
+            (order(fulfillments=[fulfilment(F1, [(L1, 1)], tracking=TRACKING_ID)]), "add", True,
+             TRACKING_ID, "fulfillment_reason.done", {}),
+            (order(fulfillments=[fulfilment(F1, [(L1, 1)], tracking="DHL-1")]), "add", True,
+             TRACKING_ID, "fulfillment_reason.kept", {"count": 1}),
+            (order(fulfillments=[fulfilment(F1, [(L1, 1)], tracking=TRACKING_ID),
+                                 fulfilment(F2, [(L2, 2)], tracking="DHL-1")]), "add", True,
+             TRACKING_ID, "fulfillment_reason.done_and_kept", {"count": 1}),
+            (order(), "fulfill", False, TRACKING_ID, "fulfillment_reason.not_paid", {}),
+            (order(status="UNCONFIRMED"), "fulfill", True, TRACKING_ID,
+             "fulfillment_reason.not_confirmed", {}),
+            (order(lines=[line(L1, 1, kept_in=[], name="A"), line(L2, 1, kept_in=[], name="B")]),
+             "fulfill", True, TRACKING_ID, "fulfillment_reason.not_stocked",
+             {"lines": ["A (Standard)", "B (Standard)"], "count": 2}),
+        ],
+    )  # fmt: skip
+    def test_the_reason_of_each_plan(
+        self,
+        the_order: SaleorOrder,
+        mode: TrackingMode,
+        paid: bool,
+        tracking_id: str | None,
+        code: str,
+        params: dict[str, Any],
+    ) -> None:
+        message = decide(the_order, mode, paid=paid, tracking_id=tracking_id).message
+
+        assert (message.code, message.params) == (code, params)

@@ -166,11 +166,53 @@ class TestBlockedBy:
 
         assert blocked_by(refused, self.ORDER) == FulfillmentPlan(
             FulfillmentState.BLOCKED,
-            "Saleor has not enough stock of Middagskasse (3 middagar), Kaffe in Lager Västberga "
-            "to fulfil the order: add stock in Saleor (the app tries again), or fulfil the order "
-            "yourself and the app adds the tracking number.",
+            "Saleor has not enough stock of Middagskasse (3 middagar) and Kaffe in Lager "
+            "Västberga to fulfil the order: add stock in Saleor (the app tries again), or fulfil "
+            "the order yourself and the app adds the tracking number.",
             blocker=Blocker.NOT_ENOUGH_STOCK,
             blocked_lines=(L1, L2),
+        )
+        message = blocked_by(refused, self.ORDER).message
+        assert (message.code, message.params) == (
+            "fulfillment_reason.not_enough_stock_in",
+            {"lines": ["Middagskasse (3 middagar)", "Kaffe"], "warehouses": ["Lager Västberga"]},
+        )
+
+    def test_the_warehouse_of_an_untracked_line_is_named_from_its_stocks(self) -> None:
+        """Its stock record went away between the app's read and its fulfilment."""
+        order = SaleorOrder.from_graphql({
+            "id": "T3JkZXI6MQ==", "number": "45", "status": "UNFULFILLED",
+            "lines": [{"id": L2, "productName": "Kaffe", "quantity": 2, "allocations": [],
+                       "variant": {"id": "V", "trackInventory": False, "stocks": [
+                           {"warehouse": {"id": W1, "name": "Lager Göteborg"}}]}}],
+        })  # fmt: skip
+        refused = Refused(
+            Refusal.NOT_ENOUGH_STOCK,
+            (OrderError("INSUFFICIENT_STOCK", "Insufficient product stock.", "stocks", (L2,), W1),),
+        )
+
+        message = blocked_by(refused, order).message
+
+        assert (message.code, message.params) == (
+            "fulfillment_reason.not_enough_stock_in",
+            {"lines": ["Kaffe"], "warehouses": ["Lager Göteborg"]},
+        )
+
+    def test_without_a_warehouse_in_saleors_answer(self) -> None:
+        refused = Refused(
+            Refusal.NOT_ENOUGH_STOCK,
+            (OrderError("INSUFFICIENT_STOCK", "Insufficient product stock.", "stocks", (L2,)),),
+        )
+
+        message = blocked_by(refused, self.ORDER).message
+
+        assert message == (
+            "Saleor has not enough stock of Kaffe to fulfil the order: add stock in Saleor (the "
+            "app tries again), or fulfil the order yourself and the app adds the tracking number."
+        )
+        assert (message.code, message.params) == (
+            "fulfillment_reason.not_enough_stock",
+            {"lines": ["Kaffe"]},
         )
 
     def test_an_unknown_warehouse_and_line_are_named_by_id(self) -> None:
@@ -192,6 +234,7 @@ class TestBlockedBy:
             "is fully paid.",
             blocker=Blocker.NOT_PAID,
         )
+        assert blocked_by(refused, self.ORDER).message.code == "fulfillment_reason.saleor_not_paid"
 
     def test_anything_else_keeps_saleors_words(self) -> None:
         refused = Refused(
@@ -203,4 +246,9 @@ class TestBlockedBy:
             "Saleor refused to fulfil the order (DUPLICATED_INPUT_ITEM: Duplicated order line "
             "ID.).",
             blocker=Blocker.REFUSED,
+        )
+        message = blocked_by(refused, self.ORDER).message
+        assert (message.code, message.params) == (
+            "fulfillment_reason.saleor_refused",
+            {"detail": "DUPLICATED_INPUT_ITEM: Duplicated order line ID."},
         )

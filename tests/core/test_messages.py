@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 import saleor_gordon
-from saleor_gordon.core.messages import JOB_MESSAGES, MESSAGE_CODES, SKIP_REASONS, Message
+from saleor_gordon.core.messages import (
+    FULFILLMENT_REASONS,
+    GORDON_ANSWERS,
+    JOB_MESSAGES,
+    MESSAGE_CODES,
+    ORDER_PROBLEMS,
+    PREVIEW_MESSAGES,
+    SKIP_REASONS,
+    Message,
+)
 from saleor_gordon.core.sync_decision import WITHDRAWN_ORDER_STATUSES, Fix
 from saleor_gordon.core.translate import Problem
 
@@ -67,7 +76,9 @@ def test_an_unknown_code_or_other_parameters_are_refused() -> None:
 
 
 def _codes_built_in_the_package() -> set[str]:
-    """The codes of every ``Message.of("code", …)`` with a literal code in the package."""
+    """The codes of every ``Message.of("code", …)`` and ``Problem(field, reason, fix, "code",
+    …)`` with a literal code in the package, and of the string literals that are problem codes
+    (the translation passes some to the function that builds the problem)."""
     codes: set[str] = set()
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
@@ -80,16 +91,34 @@ def _codes_built_in_the_package() -> set[str]:
                 and isinstance(node.args[0], ast.Constant)
             ):
                 codes.add(str(node.args[0].value))
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and node.value.startswith("problem.")
+            ):
+                codes.add(node.value)
     return codes
 
 
 def test_the_registry_holds_exactly_the_codes_the_server_writes() -> None:
-    """Every code is built somewhere (the withdrawal's from the Saleor status that caused it), and
-    the server builds no code outside the registry (``Message`` refuses one at run time too)."""
-    withdrawn = {f"job.withdrawn.{status.lower()}" for status in WITHDRAWN_ORDER_STATUSES}
+    """Every code is built somewhere (a withdrawal's, in the job and in the preview, from the
+    Saleor status that causes it), and the server builds no code outside the registry
+    (``Message`` refuses one at run time too)."""
+    withdrawn = {
+        f"{family}.{status.lower()}"
+        for family in ("job.withdrawn", "preview.withdraw")
+        for status in WITHDRAWN_ORDER_STATUSES
+    }
 
     assert _codes_built_in_the_package() | withdrawn == set(MESSAGE_CODES)
-    assert set(MESSAGE_CODES) == set(JOB_MESSAGES) | set(SKIP_REASONS)
+    assert set(MESSAGE_CODES) == (
+        set(JOB_MESSAGES)
+        | set(SKIP_REASONS)
+        | set(ORDER_PROBLEMS)
+        | set(GORDON_ANSWERS)
+        | set(PREVIEW_MESSAGES)
+        | set(FULFILLMENT_REASONS)
+    )
 
 
 def test_the_problems_of_an_order_are_served_without_field_paths() -> None:
@@ -97,18 +126,44 @@ def test_the_problems_of_an_order_are_served_without_field_paths() -> None:
     to do, which a shop owner can read."""
     fix = Fix(
         (
-            Problem("shippingAddress.phone", "the order has no phone number", "Add one."),
-            Problem("lines", "the order has no lines to deliver", "Add the products."),
+            Problem(
+                "shippingAddress.phone",
+                "the number is not a valid phone number for SE",
+                "Correct it.",
+                "problem.shipping_phone_invalid",
+                {"country": "SE"},
+            ),
+            Problem(
+                "lines",
+                "the order has no lines to deliver",
+                "Add the products.",
+                "problem.no_lines",
+            ),
         )
     )
 
     assert fix.message == (
-        "shippingAddress.phone: the order has no phone number. Add one. "
+        "shippingAddress.phone: the number is not a valid phone number for SE. Correct it. "
         "lines: the order has no lines to deliver. Add the products."
     )
     assert fix.message.to_json()["params"] == {
         "problems": [
-            "the order has no phone number. Add one.",
-            "the order has no lines to deliver. Add the products.",
+            {
+                "code": "problem.shipping_phone_invalid",
+                "params": {"country": "SE"},
+                "message": "the number is not a valid phone number for SE. Correct it.",
+            },
+            {
+                "code": "problem.no_lines",
+                "params": {},
+                "message": "the order has no lines to deliver. Add the products.",
+            },
         ]
     }
+
+
+def test_a_problem_takes_only_a_problem_code_with_its_parameters() -> None:
+    with pytest.raises(KeyError, match=r"job\.crashed is not a problem code"):
+        Problem("order", "r", "f", "job.crashed")
+    with pytest.raises(TypeError, match=r"problem\.no_city takes \[\], not \['city'\]"):
+        Problem("shippingAddress.city", "r", "f", "problem.no_city", {"city": "Lund"})

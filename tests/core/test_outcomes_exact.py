@@ -128,3 +128,75 @@ def test_token_answers_at_the_edges(
     status: int, headers: dict[str, str], raw: bytes, expected: TokenOutcome
 ) -> None:
     assert classify_token_response(status, headers, raw, now=NOW) == expected
+
+
+def said(outcome: Outcome | TokenOutcome) -> tuple[str, dict[str, object]]:
+    """What a person reads of a refusal or of a failure to answer: its code and parameters."""
+    assert isinstance(outcome, Rejected | Retryable), outcome
+    message = outcome.message if isinstance(outcome, Rejected) else outcome.reason
+    return message.code, dict(message.params)
+
+
+@pytest.mark.parametrize(
+    ("status", "raw", "expected"),
+    [
+        (
+            503,
+            body({"message": "down"}),
+            ("gordon.answered_status_said", {"status": 503, "gordon_message": "down"}),
+        ),
+        (502, b"<html>Bad Gateway</html>", ("gordon.answered_status", {"status": 502})),
+        (429, b"", ("gordon.answered_status", {"status": 429})),
+        (
+            400,
+            body({"status": "error", "message": "Unable to find deliverygroup"}),
+            ("gordon.refused", {"status": 400, "gordon_message": "Unable to find deliverygroup"}),
+        ),
+        (
+            422,
+            body({"message": "bad zip"}),
+            ("gordon.refused", {"status": 422, "gordon_message": "bad zip"}),
+        ),
+        (400, body({"status": "error"}), ("gordon.refused_status", {"status": 400})),
+        (409, b"", ("gordon.refused_status", {"status": 409})),
+        (401, b"", ("gordon.credentials_refused", {"status": 401})),
+        (301, b"", ("gordon.redirect", {"status": 301})),
+        (200, b"<html></html>", ("gordon.not_json", {"status": 200})),
+        (404, b"<html>Cannot PUT</html>", ("gordon.not_json", {"status": 404})),
+    ],
+)
+def test_each_order_answer_says_what_it_means_as_a_code(
+    status: int, raw: bytes, expected: tuple[str, dict[str, object]]
+) -> None:
+    """Gordon's own words are a parameter, kept as Gordon wrote them; the sentence around them
+    is the code's (the Dashboard pages word it in the shop owner's language)."""
+    assert said(classify_gordon_response(status, {}, raw, now=NOW)) == expected
+
+
+def test_gordons_own_refusal_keeps_its_words_as_the_english_text() -> None:
+    refused = classify_gordon_response(
+        400, {}, body({"status": "error", "message": "External Ref in Use"}), now=NOW
+    )
+
+    assert isinstance(refused, Rejected)
+    assert refused.message == "External Ref in Use"  # the log's and the CLI's text, unchanged
+
+
+@pytest.mark.parametrize(
+    ("status", "raw", "expected"),
+    [
+        (
+            401,
+            body({"error": "access_denied", "error_description": "Unauthorized"}),
+            ("gordon.credentials_refused_said", {"status": 401, "gordon_message": "Unauthorized"}),
+        ),
+        (403, b"", ("gordon.credentials_refused", {"status": 403})),
+        (418, b"", ("gordon.token_unexpected", {"status": 418})),
+        (200, body({"expires_in": 60}), ("gordon.token_missing", {"status": 200})),
+        (500, b"", ("gordon.answered_status", {"status": 500})),
+    ],
+)
+def test_each_token_answer_says_what_it_means_as_a_code(
+    status: int, raw: bytes, expected: tuple[str, dict[str, object]]
+) -> None:
+    assert said(classify_token_response(status, {}, raw, now=NOW)) == expected

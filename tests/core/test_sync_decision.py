@@ -138,7 +138,9 @@ def test_pushed_order_that_is_no_longer_for_gordon_needs_a_person() -> None:
 
 
 def test_untranslatable_order_needs_a_fix() -> None:
-    problem = Problem("shippingAddress.postalCode", "is empty", "Enter the postal code.")
+    problem = Problem(
+        "shippingAddress.postalCode", "is empty", "Enter the postal code.", "problem.no_postal_code"
+    )
 
     decision = _decide(PAID, Untranslatable((problem,)))
 

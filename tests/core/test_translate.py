@@ -882,7 +882,12 @@ def test_nameless_line_and_negative_quantity_are_problems() -> None:
 
 def test_problem_message_says_where_what_and_how() -> None:
     """The message is one line a shop owner can act on."""
-    problem = Problem("shippingAddress.city", "the shipping address has no city", "Add the city.")
+    problem = Problem(
+        "shippingAddress.city",
+        "the shipping address has no city",
+        "Add the city.",
+        "problem.no_city",
+    )
 
     assert (
         problem.message == "shippingAddress.city: the shipping address has no city. Add the city."

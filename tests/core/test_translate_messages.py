@@ -435,3 +435,64 @@ def test_a_line_without_its_variant_keeps_its_names_and_has_no_weight() -> None:
     assert [item.to_json() for item in result.gordon_order.inventory] == [
         {"name": "Presentask (Stor)", "quantity": 1}
     ]
+
+
+# What the Dashboard pages get of each message above: its code and parameters (no field path;
+# the pages word it in the staff user's language, core.messages.ORDER_PROBLEMS).
+CODES: dict[str, list[tuple[str, dict[str, object]]]] = {
+    "empty-order": [
+        ("problem.no_number", {}),
+        ("problem.no_created", {}),
+        ("problem.no_lines", {}),
+        ("problem.no_shipping_address", {}),
+    ],
+    "address-gaps": [
+        ("problem.no_customer_name", {}),
+        ("problem.no_street_address", {}),
+        ("problem.no_postal_code", {}),
+        ("problem.no_city", {}),
+    ],
+    "no-address": [("problem.no_shipping_address", {})],
+    "order-metadata": [
+        ("problem.order_time_window", {"value": "kväll"}),
+        ("problem.delivery_date_invalid", {"value": "1/12/2026"}),
+    ],
+    "past-date": [("problem.delivery_date_past", {"date": "2026-11-30", "today": "2026-12-01"})],
+    "method-window": [("problem.method_time_window", {"value": "17-21"})],
+    "no-window": [("problem.no_time_window", {})],
+    "no-created": [("problem.no_created", {})],
+    "line-problems": [
+        ("problem.no_product_name", {"line": 1}),
+        ("problem.negative_quantity", {"line": 2, "quantity": -2}),
+        ("problem.item_type_invalid", {"line": 3, "value": "warm"}),
+        ("problem.item_type_invalid", {"line": 4, "value": "hot"}),
+    ],
+    "no-lines": [("problem.no_lines", {})],
+    "weight-unit": [("problem.weight_unit_unknown", {"line": 1, "unit": "STONE"})],
+    "no-phone": [("problem.no_phone", {})],
+    "billing-used": [("problem.shipping_phone_invalid_billing_used", {"country": "SE"})],
+    "both-invalid-no-country": [
+        ("problem.shipping_phone_invalid", {"country": ""}),
+        ("problem.billing_phone_invalid", {"country": ""}),
+    ],
+    "not-an-order": [("problem.order_unreadable", {})],
+}
+
+
+@pytest.mark.parametrize("name", CODES.keys())
+def test_every_problem_and_warning_is_a_code_with_its_parameters(name: str) -> None:
+    document, config_changes, _ = CASES[name]
+    shop = config(**config_changes)
+    if isinstance(document, SaleorOrder):
+        result = translate_order(document, shop, now=NOW)
+    else:
+        result = translate_document(document, shop, now=NOW)
+
+    assert isinstance(result, Translated | Untranslatable)
+    found = result.warnings if isinstance(result, Translated) else result.problems
+    assert [(p.advice.code, dict(p.advice.params)) for p in found] == CODES[name]
+    assert [p.advice for p in found] == [f"{p.reason}. {p.fix}" for p in found]
+
+
+def test_every_case_with_problems_or_warnings_has_its_codes() -> None:
+    assert set(CODES) == {name for name, case in CASES.items() if case[2][0] != "Skipped"}

@@ -56,7 +56,9 @@ which a loaded 2-core machine stretches past 30 s."""
 # Fast clocks for tests: short leases, quick polls and retries.
 FAST_SETTINGS = {
     "SALEOR_GORDON_WORKERS": "2",
-    "SALEOR_GORDON_LEASE_SECONDS": "2",
+    # The attempt deadline is 0.8 x the lease (3.2 s): past the 3 s Gordon and Saleor deadlines,
+    # so a request the tests hold in Gordon ends as the call's own failure, not the attempt's.
+    "SALEOR_GORDON_LEASE_SECONDS": "4",
     "SALEOR_GORDON_WORKER_POLL_SECONDS": "0.1",
     "SALEOR_GORDON_RETRY_FIRST_DELAY_SECONDS": "0.2",
     "SALEOR_GORDON_RETRY_MAX_DELAY_SECONDS": "1",

@@ -106,6 +106,7 @@ async def test_fulfill_mode_fulfils_a_paid_order_once_with_the_tracking_link(sta
     job = await stack.job_for(order)
     assert job["status"] == "synced"
     assert job["fulfillment_message"] == "Gordon's tracking number is on the order's fulfillment."
+    assert (job["fulfillment_code"], job["fulfillment_params"]) == ("fulfillment_reason.done", {})
     assert [(e["action"], e["outcome"]) for e in job["history"] if e["action"] == "fulfill"] == [
         ("fulfill", "done")
     ]
@@ -255,8 +256,97 @@ async def test_a_failed_fulfilment_is_retried_on_its_own_until_stock_arrives(
     assert (await stack.job_for(order))["status"] == "synced"
 
 
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-@pytest.mark.parametrize("held", ["FulfillOrder", "UpdateOrderPrivateMetadata"])
+W1, W2 = "V2FyZWhvdXNlOjE=", "V2FyZWhvdXNlOjI="  # Lager Västberga, Lager Göteborg (channel's)
+W3 = "V2FyZWhvdXNlOjM="  # a warehouse that does not serve the order's channel
+
+
+def _untracked(stack: Stack, order: dict[str, Any], *, kept_in: str) -> list[str]:
+    """Make every line's variant one whose inventory Saleor does not track, as Saleor holds
+    such an order: no allocation, a stock record (quantity 0) in ``kept_in`` only."""
+    state = stack.saleor.state
+    variants = []
+    for line in order["lines"]:
+        variant = line["variant"]["id"]
+        line["variant"]["trackInventory"] = False
+        for allocation in line["allocations"]:
+            state.set_stock(variant, allocation["warehouse"]["id"], None)
+        line["allocations"] = []
+        state.set_stock(variant, kept_in, 0)
+        variants.append(variant)
+    return variants
+
+
+async def test_fulfill_mode_fulfils_products_whose_inventory_saleor_does_not_track(
+    stack: Stack,
+) -> None:
+    """Saleor allocates no stock to them; the app fulfils from the warehouse of the order's
+    channel that keeps them (Saleor checks the stock record there, not its quantity)."""
+    await stack.configure(tracking_on_fulfillment="fulfill", tracking_url=LINK_FORMAT)
+    order = stack.paid_order()
+    variants = _untracked(stack, order, kept_in=W2)
+
+    await stack.emit("ORDER_FULLY_PAID", order["id"])
+    await _settles_with(stack, order, "done")
+
+    link = _link(stack, order)
+    assert _fulfillments(stack, order) == [("FULFILLED", link)]
+    [fulfillment] = stack.saleor.state.order(order["id"])["fulfillments"]
+    assert fulfillment["warehouse"]["id"] == W2
+    assert stack.saleor.state.order(order["id"])["status"] == "FULFILLED"
+    assert stack.saleor.state.requests["FulfillOrder"] == 1
+    assert _emails(stack, order) == [("fulfillment_confirmation", link)]
+    assert {stack.saleor.state.stocks[(v, W2)] for v in variants} == {0}  # not counted
+    assert (await stack.job_for(order))["status"] == "synced"
+
+
+async def test_an_untracked_product_kept_outside_the_channel_waits_for_its_stock_record(
+    saleor_fake: RunningSaleorFake, gordon: RunningSandbox, tmp_path: Path, database: str
+) -> None:
+    """No warehouse serving the order's channel keeps the product: the app does not try (Saleor
+    would refuse) and says what to do; once the shop adds it to such a warehouse, which sends
+    no order event, the periodic reconcile brings the job and the app fulfils."""
+    settings = {"SALEOR_GORDON_RECONCILE_INTERVAL_SECONDS": "3"}
+    saleor_fake.state.warehouses.append(
+        {"__typename": "Warehouse", "id": W3, "slug": "lager-oslo", "name": "Lager Oslo",
+         "clickAndCollectOption": "DISABLED"}
+    )  # fmt: skip
+    async with running_stack(
+        saleor_fake, gordon, tmp_path, database, settings=settings, configure=False
+    ) as stack:
+        await stack.configure(tracking_on_fulfillment="fulfill")
+        order = stack.paid_order(updatedAt=datetime.now(UTC).isoformat())  # paid just now
+        variants = _untracked(stack, order, kept_in=W3)
+        await stack.emit("ORDER_FULLY_PAID", order["id"])
+        await _settles_with(stack, order, "blocked")
+
+        job = await stack.job_for(order)
+        assert job["status"] == "synced"
+        assert job["fulfillment_message"] == (
+            "The order has 2 products whose inventory Saleor does not track and that no "
+            "warehouse serving its channel keeps: Middagskasse 4 portioner (3 middagar) and "
+            "Frukostkasse (Standard). Saleor would not let the app fulfil them: add them to such "
+            "a warehouse in Saleor (any quantity; the app tries again when the order changes or "
+            "at the next reconcile), or fulfil the order yourself and the app adds the tracking "
+            "number."
+        )
+        assert (job["fulfillment_code"], job["fulfillment_params"]) == (
+            "fulfillment_reason.not_stocked",
+            {"lines": ["Middagskasse 4 portioner (3 middagar)", "Frukostkasse (Standard)"],
+             "count": 2},
+        )  # fmt: skip
+        assert stack.saleor.state.requests["FulfillOrder"] == 0
+
+        for variant in variants:  # the shop adds the products to a warehouse of the channel
+            stack.saleor.state.set_stock(variant, W1, 0)
+        await _settles_with(stack, order, "done")
+
+        tracking_id = stack.gordon.state.orders[order["number"]].tracking_id
+        assert _fulfillments(stack, order) == [("FULFILLED", tracking_id)]
+        assert stack.saleor.state.requests["FulfillOrder"] == 1
+        assert stack.puts(order) == 1
+
+
+@pytest.mark.parametrize("held", ["FulfillOrder", "WriteOrderMetadata"])
 async def test_a_worker_killed_between_gordon_s_answer_and_the_fulfilment(
     saleor_fake: RunningSaleorFake,
     gordon: RunningSandbox,
@@ -293,8 +383,6 @@ async def test_a_worker_killed_between_gordon_s_answer_and_the_fulfilment(
         assert stack.puts(order) == 2  # Gordon's acceptance was not recorded: asked again
 
 
-@pytest.mark.postgres
-@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 async def test_two_worker_processes_fulfil_and_update_each_order_once(
     saleor_fake: RunningSaleorFake, gordon: RunningSandbox, tmp_path: Path, database: str
 ) -> None:
@@ -332,7 +420,6 @@ async def test_two_worker_processes_fulfil_and_update_each_order_once(
         assert all("job.finished" in log for log in logs), "both workers took part"
 
 
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 async def test_reconcile_adds_the_number_to_a_fulfillment_whose_webhooks_were_lost(
     saleor_fake: RunningSaleorFake, gordon: RunningSandbox, tmp_path: Path, database: str
 ) -> None:

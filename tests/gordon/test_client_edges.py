@@ -12,6 +12,7 @@ import pytest
 
 from saleor_gordon.core.outcomes import BASE_URL_HINT, CREDENTIALS_MESSAGE, Rejected, Retryable
 from saleor_gordon.gordon.client import CredentialCheck, GordonClient, TokenCache
+from saleor_gordon.outbound import AnswerTooLarge, DestinationNotAllowed
 from tests.gordon.conftest import gordon_order
 
 BASE = "https://gordon.test"
@@ -52,6 +53,11 @@ async def test_not_found_after_put_and_post_is_a_refusal_naming_the_base_url() -
         f"Gordon answered 'not found' while creating order 45: Order not found; {BASE_URL_HINT}",
         404,
     )
+    assert isinstance(outcome, Rejected)
+    assert (outcome.message.code, outcome.message.params) == (
+        "gordon.not_found_on_create",
+        {"ref": "45"},
+    )
     assert seen == ["POST /oauth/token", "PUT /api/orders/45", "POST /api/orders"]
 
 
@@ -72,6 +78,8 @@ async def test_a_token_request_that_fails_in_transport_is_the_answer() -> None:
     assert outcome == Retryable(
         "Gordon could not be reached or did not answer within 15 s", answered=False
     )
+    assert isinstance(outcome, Retryable)
+    assert (outcome.reason.code, outcome.reason.params) == ("gordon.no_answer", {"seconds": 15.0})
     assert seen == ["POST /oauth/token"]
 
 
@@ -89,6 +97,18 @@ async def test_a_base_url_of_another_scheme_is_refused() -> None:
         outcome = await client.get_order("45")
 
     assert outcome == Rejected(f"The Gordon base URL cannot be used; {BASE_URL_HINT}", None)
+    assert isinstance(outcome, Rejected)
+    assert (outcome.message.code, outcome.message.params) == ("gordon.base_url_unusable", {})
+
+
+async def test_an_order_without_a_reference_is_refused_without_asking_gordon() -> None:
+    make, seen = scripted()
+
+    outcome = await make().push_order({**gordon_order("45"), "external_ref": ""})
+
+    assert isinstance(outcome, Rejected)
+    assert (outcome.message.code, outcome.message.params) == ("gordon.no_external_ref", {})
+    assert seen == []
 
 
 @pytest.mark.parametrize(
@@ -172,3 +192,24 @@ async def test_check_credentials_says_what_is_wrong(
         seen
         == ["POST /oauth/token", "GET /api/orders/saleor-gordon-connection-test"][: len(answers)]
     )
+
+
+async def test_what_the_outbound_policy_ended_is_said_as_a_code() -> None:
+    """An answer over the byte cap: no usable answer (Gordon may have acted), its limit as a
+    parameter; a destination the policy refuses: the Gordon URL is to be corrected."""
+    make, _ = scripted(TOKEN, AnswerTooLarge(1000))
+    too_large = await make().get_order("45")
+    make, _ = scripted(DestinationNotAllowed("points to a private or local network address"))
+    refused = await make().get_order("45")
+
+    assert too_large == Retryable("Gordon answered with more than 1000 bytes", answered=False)
+    assert isinstance(too_large, Retryable)
+    assert (too_large.reason.code, too_large.reason.params) == (
+        "gordon.answer_too_large",
+        {"limit": 1000},
+    )
+    assert isinstance(refused, Rejected)
+    assert refused.message == (
+        f"The Gordon base URL points to a private or local network address; {BASE_URL_HINT}"
+    )
+    assert (refused.message.code, refused.message.params) == ("gordon.base_url_not_allowed", {})

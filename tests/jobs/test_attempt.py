@@ -232,12 +232,22 @@ async def test_gordon_unavailable_retries_with_backoff_keeping_the_reference(ben
         "cause": result.message,
         "retry_at": result.next_attempt_at.isoformat(),
     }
-    assert (result.message.code, dict(result.message.params)) == (
-        "job.gordon_unavailable",
-        {
-            "detail": "Gordon answered HTTP 503: Service Unavailable (injected by the Gordon sandbox)"
+    # what Gordon answered as a code of its own, Gordon's words a parameter (the pages word it)
+    assert result.message.to_json() == {
+        "code": "job.gordon_unavailable",
+        "params": {
+            "detail": {
+                "code": "gordon.answered_status_said",
+                "params": {
+                    "status": 503,
+                    "gordon_message": "Service Unavailable (injected by the Gordon sandbox)",
+                },
+                "message": "Gordon answered HTTP 503: Service Unavailable (injected by the Gordon "
+                "sandbox)",
+            }
         },
-    )
+        "message": UNAVAILABLE_503,
+    }
     assert not result.settled
     assert bench.private_metadata(order) == {
         "gordon.status": "retrying",
@@ -273,7 +283,7 @@ async def test_retries_stop_at_the_maximum_age(bench: Bench) -> None:
     assert (result.action, result.outcome) == ("push", "gave_up")
     assert (
         result.message
-        == f"{UNAVAILABLE_503} Retries stopped: gave up after 2 attempts over 1 hours."
+        == f"{UNAVAILABLE_503} Retries stopped: gave up after 2 attempts over 1 hour."
     )
     assert result.next_attempt_at is None
     assert result.settled
@@ -387,6 +397,15 @@ async def test_cancel_refused_for_credentials_needs_attention_keeping_the_refere
         "secret, and that they belong to the environment of the base URL (staging credentials "
         "do not work in production) (HTTP 401: Unauthorized)"
     )
+    # the app's explanation of Gordon's answer, coded (Gordon's words a parameter of it)
+    assert result.message.code == "job.gordon_refused_explained"
+    assert result.message.to_json()["params"] == {
+        "reason": {
+            "code": "gordon.credentials_refused_said",
+            "params": {"status": 401, "gordon_message": "Unauthorized"},
+            "message": result.message.removeprefix("Gordon refused: "),
+        },
+    }
     assert result.gordon == RefRecorded(order["number"])
     assert order["number"] in bench.gordon.state.orders
 
@@ -607,7 +626,7 @@ async def test_a_failed_write_back_is_retried_on_its_own_without_a_second_push(
     # given Saleor failing the first metadata mutation after Gordon accepted the order
     order = bench.paid_order()
     await bench.event(order)
-    bench.outbound.on_operation("UpdateOrderMetadata", unavailable())
+    bench.outbound.on_operation("WriteOrderMetadata", unavailable())
 
     first = await bench.attempt()
 
@@ -617,7 +636,7 @@ async def test_a_failed_write_back_is_retried_on_its_own_without_a_second_push(
     assert (first.action, first.outcome) == ("push", "accepted")
     assert first.message == (
         f"{accepted} Writing the status to the order failed (Saleor answered HTTP 503 "
-        f"(UpdateOrderMetadata at {bench.saleor.api_url}).)."
+        f"(WriteOrderMetadata at {bench.saleor.api_url}).)."
     )
     assert first.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
     assert not first.settled
@@ -640,7 +659,7 @@ async def test_a_failed_write_back_is_retried_on_its_own_without_a_second_push(
 async def test_a_write_back_honours_saleors_retry_after(bench: Bench) -> None:
     order = bench.paid_order()
     await bench.event(order)
-    bench.outbound.on_operation("UpdateOrderMetadata", unavailable(retry_after="120"))
+    bench.outbound.on_operation("WriteOrderMetadata", unavailable(retry_after="120"))
 
     result = await bench.attempt()
 
@@ -656,7 +675,7 @@ async def test_a_write_back_saleor_refuses_is_retried(bench: Bench) -> None:
     def delete_order(request: httpx.Request) -> None:
         del bench.saleor.state.orders[order["id"]]
 
-    bench.outbound.on_operation("UpdateOrderMetadata", delete_order)
+    bench.outbound.on_operation("WriteOrderMetadata", delete_order)
 
     result = await bench.attempt()
 
@@ -675,7 +694,7 @@ async def test_a_write_back_failing_past_the_maximum_age_gives_up(bench: Bench) 
     order = bench.paid_order()
     await bench.event(order)
     bench.clock.advance(MAX_AGE.total_seconds())
-    bench.outbound.on_operation("UpdateOrderMetadata", unavailable())
+    bench.outbound.on_operation("WriteOrderMetadata", unavailable())
 
     result = await bench.attempt()
 
@@ -685,8 +704,8 @@ async def test_a_write_back_failing_past_the_maximum_age_gives_up(bench: Bench) 
     number = order["number"]
     assert result.message == (
         f"Gordon accepted order {number} (tracking ID {tracking_id_for(number)}). Writing the status to the order failed (Saleor answered HTTP 503 "
-        f"(UpdateOrderMetadata at {bench.saleor.api_url}).). "
-        "Retries stopped: gave up after 1 attempts over 1 hours."
+        f"(WriteOrderMetadata at {bench.saleor.api_url}).). "
+        "Retries stopped: gave up after 1 attempt over 1 hour."
     )
     assert pushed_copy(result).tracking_id == tracking_id_for(order["number"])
 
@@ -698,7 +717,7 @@ async def test_token_revoked_during_write_back_keeps_gordons_answer_and_stops_th
     order = bench.paid_order()
     await bench.event(order)
     bench.outbound.on_operation(
-        "UpdateOrderMetadata", lambda request: bench.saleor.state.revoke_all_tokens()
+        "WriteOrderMetadata", lambda request: bench.saleor.state.revoke_all_tokens()
     )
     failed_before = _write_backs("failed")
 
@@ -747,7 +766,7 @@ async def test_token_revoked_during_write_back_while_the_store_fails_still_gives
         bench.saleor.state.revoke_all_tokens()
         bench.runtime.engine = unreachable
 
-    bench.outbound.on_operation("UpdateOrderMetadata", revoke_and_lose_the_store)
+    bench.outbound.on_operation("WriteOrderMetadata", revoke_and_lose_the_store)
 
     job, result = await bench.run()
     bench.runtime.engine = engine
@@ -838,12 +857,31 @@ async def test_an_order_saleor_refuses_to_read_needs_attention(bench: Bench) -> 
         "Saleor refused to read the order: Saleor refused OrderForGordon: "
         "Invalid ID: not-an-id. Expected: Order."
     )
+    # Saleor's own words alone as the parameter: not the app's operation name
     assert (result.message.code, result.message.params) == (
         "job.saleor_refused",
-        {"detail": "Saleor refused OrderForGordon: Invalid ID: not-an-id. Expected: Order."},
+        {"detail": "Invalid ID: not-an-id. Expected: Order."},
     )
     assert bench.gordon_calls() == []
     assert bench.mutations() == []
+
+
+async def test_an_order_saleor_refuses_with_an_http_status_says_the_status(bench: Bench) -> None:
+    order = bench.paid_order()
+    await bench.event(order)
+    bench.saleor.state.fail_next(1, status=403)
+
+    result = await bench.attempt()
+
+    assert (result.status, result.action, result.outcome) == (
+        JobStatus.NEEDS_ATTENTION,
+        "saleor",
+        "refused",
+    )
+    assert (result.message.code, result.message.params) == (
+        "job.saleor_refused_status",
+        {"status": 403},
+    )
 
 
 async def test_an_order_saleor_no_longer_has_is_skipped(bench: Bench) -> None:
@@ -1073,7 +1111,7 @@ async def test_a_revoked_token_during_write_back_is_logged(
     order = bench.paid_order()
     await bench.event(order)
     bench.outbound.on_operation(
-        "UpdateOrderMetadata", lambda request: bench.saleor.state.revoke_all_tokens()
+        "WriteOrderMetadata", lambda request: bench.saleor.state.revoke_all_tokens()
     )
 
     await bench.attempt()
@@ -1089,7 +1127,7 @@ async def test_a_failed_write_back_is_counted_says_why_and_uses_the_jitter(bench
     written, failed = _write_backs("written"), _write_backs("failed")
     order = bench.paid_order()
     await bench.event(order)
-    bench.outbound.on_operation("UpdateOrderMetadata", unavailable())
+    bench.outbound.on_operation("WriteOrderMetadata", unavailable())
 
     result = await bench.attempt()
 
@@ -1097,7 +1135,7 @@ async def test_a_failed_write_back_is_counted_says_why_and_uses_the_jitter(bench
     assert delay == FIRST_DELAY * 0.75
     assert result.next_attempt_at == bench.clock() + timedelta(seconds=delay)
     assert result.history[1].message == (
-        f"Saleor answered HTTP 503 (UpdateOrderMetadata at {bench.saleor.api_url})."
+        f"Saleor answered HTTP 503 (WriteOrderMetadata at {bench.saleor.api_url})."
     )
     assert (_write_backs("written"), _write_backs("failed")) == (written, failed + 1)
 

@@ -36,7 +36,7 @@ GORDON_ORDER_PATH = "/api/orders"
 
 #: The English of the fulfillment records (``FulfillmentRecord.message``) these tests expect, in
 #: one place: ``core/fulfillment.py``, ``core/fulfillment_outcomes.py`` and ``jobs/attempt.py``
-#: word them. Templates take ``{link}``, ``{error}`` (a Saleor failure's message) or ``{acted}``.
+#: word them. Templates take ``{error}`` (a Saleor failure's message).
 RECORD_TEXT = {
     "done": "Gordon's tracking number is on the order's fulfillment.",
     "kept": "Kept the tracking number somebody else set on 1 fulfillment; Gordon's is not added.",
@@ -60,7 +60,6 @@ RECORD_TEXT = {
     ),
     "saleor_refused": "Saleor refused to fulfil the order ({error}).",
     "failed": "Fulfilling in Saleor failed: {error}",
-    "failed_after": "{acted} Fulfilling in Saleor failed: {error}",
     "kept_changing": (
         "Saleor's order kept changing while the app fulfilled it; the app tries again."
     ),
@@ -130,7 +129,7 @@ def wire(bench: Bench) -> SaleorWire:
 
 # --- helpers ------------------------------------------------------------------------------------
 
-METADATA_WRITES = ["UpdateOrderMetadata", "UpdateOrderPrivateMetadata"]
+METADATA_WRITES = ["WriteOrderMetadata"]
 
 
 def fulfillments(bench: Bench, order: dict[str, Any]) -> list[tuple[str, str]]:
@@ -757,12 +756,21 @@ async def test_token_revoked_midway_says_what_was_done_and_stops_the_shop(
     assert fulfillments(bench, order) == [
         ("FULFILLED", tracking_id), ("FULFILLED", ""), ("FULFILLED", tracking_id)
     ]  # fmt: skip
-    acted = (
-        f"Fulfilled the order in Saleor with tracking number {tracking_id}. "
-        f"Set tracking number {tracking_id} on the order's fulfillment."
-    )
     error = SaleorTokenRevoked().message
-    assert result.fulfillment == record("to_do", "failed_after", acted=acted, error=error)
+    assert result.fulfillment == record("to_do", "failed", error=error)
+    assert (result.fulfillment.message.code, result.fulfillment.message.params) == (
+        "fulfillment_reason.saleor_failed",
+        {"detail": error},
+    )
+    # what the app did before the failure stays in the history, each with its code
+    assert history(result) == [
+        ("push", "accepted"), ("fulfill", "to_do"), ("fulfill", "to_do"), ("fulfill", "failed"),
+        ("write_back", "failed"),
+    ]  # fmt: skip
+    assert fulfil_entries(result)[:2] == [
+        ("to_do", "job.fulfilled_in_saleor", {"tracking_number": tracking_id}),
+        ("to_do", "job.tracking_set", {"tracking_number": tracking_id}),
+    ]
     assert result.status is JobStatus.RETRYING
     assert result.next_attempt_at == bench.clock()  # due again once the app is back
     assert (await installation(bench)).revoked_at == bench.clock()
@@ -926,3 +934,4 @@ async def test_an_order_that_keeps_changing_is_left_to_the_next_attempt(
     assert result.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
     assert (result.action, result.outcome) == ("fulfill", "failed")
     assert result.fulfillment == record("to_do", "kept_changing")
+    assert result.fulfillment.message.code == "fulfillment_reason.order_kept_changing"

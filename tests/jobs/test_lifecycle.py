@@ -53,7 +53,7 @@ RANDOM = 0.25
 RETRY_AT = NOW + timedelta(seconds=8.75)  # 10 s x (1 - 0.5/2 + 0.5 x 0.25)
 FRESH = (1, NOW - timedelta(minutes=10))
 SPENT = (7, NOW - timedelta(hours=2))
-GAVE_UP = "Retries stopped: gave up after 7 attempts over 1 hours."
+GAVE_UP = "Retries stopped: gave up after 7 attempts over 1 hour."
 
 COPY = GordonCopy(
     external_ref="45",
@@ -88,18 +88,43 @@ FULFILLED_TEXT = Message.of(
     tracking_number=LINK,
 )
 ON_FULFILLMENT = FulfillmentRecord(
-    "done", "Gordon's tracking number is on the order's fulfillment."
+    "done",
+    Message.of(
+        "fulfillment_reason.done", "Gordon's tracking number is on the order's fulfillment."
+    ),
 )
 AWAITING = FulfillmentRecord(
     "awaiting_fulfillment",
-    "Gordon's tracking number is added to the order's fulfillment once it is fulfilled in Saleor.",
+    Message.of(
+        "fulfillment_reason.awaiting_fulfillment",
+        "Gordon's tracking number is added to the order's fulfillment once it is fulfilled in "
+        "Saleor.",
+    ),
 )
 NO_STOCK = FulfillmentRecord(
-    "blocked", "Saleor has not enough stock of Juice in Main warehouse to fulfil the order."
+    "blocked",
+    Message.of(
+        "fulfillment_reason.not_enough_stock_in",
+        "Saleor has not enough stock of Juice in Main warehouse to fulfil the order.",
+        lines=["Juice"],
+        warehouses=["Main warehouse"],
+    ),
 )
-SALEOR_FULFIL_DOWN = FulfillmentRecord("to_do", "Fulfilling in Saleor failed: Saleor is down.")
+SALEOR_FULFIL_DOWN = FulfillmentRecord(
+    "to_do",
+    Message.of(
+        "fulfillment_reason.saleor_failed",
+        "Fulfilling in Saleor failed: Saleor is down.",
+        detail="Saleor is down.",
+    ),
+)
 FULFIL_REFUSED = FulfillmentRecord(
-    "blocked", "Saleor refused to fulfil the order (GRAPHQL_ERROR: bad input)."
+    "blocked",
+    Message.of(
+        "fulfillment_reason.saleor_refused",
+        "Saleor refused to fulfil the order (GRAPHQL_ERROR: bad input).",
+        detail="GRAPHQL_ERROR: bad input",
+    ),
 )
 REFUSED = NeedsPerson(Step("push", "rejected"), REFUSED_TEXT)
 GORDON_DOWN = Unavailable(Step("push", "retryable"), GORDON_DOWN_TEXT, sent_ref="45")
@@ -405,7 +430,7 @@ WRITE_BACK_PAST_THE_DEADLINE = Transition(
     action="push",
     outcome="retryable",
     message=(
-        f"{GORDON_DOWN_TEXT}{WRITE_FAILED} Retries stopped: gave up after 1 attempts over 1 hours."
+        f"{GORDON_DOWN_TEXT}{WRITE_FAILED} Retries stopped: gave up after 1 attempt over 1 hour."
     ),
     history=(
         _entry("push", "retryable", GORDON_DOWN_TEXT),
@@ -782,7 +807,7 @@ def test_the_retry_budget_ends_at_the_policy_s_maximum_age() -> None:
     assert (at_deadline.status, at_deadline.next_attempt_at) == (JobStatus.RETRYING, RETRY_AT)
     assert (past_deadline.status, past_deadline.message) == (
         JobStatus.FAILED,
-        f"{CRASH_TEXT} Retries stopped: gave up after 1 attempts over 1 hours.",
+        f"{CRASH_TEXT} Retries stopped: gave up after 1 attempt over 1 hour.",
     )
 
 
@@ -922,3 +947,42 @@ def test_every_attempt_outcome_is_in_the_table() -> None:
     attempt_kinds = set(AttemptOutcome.__args__)  # type: ignore[attr-defined]
 
     assert attempt_kinds | {WrittenBack, WriteBackFailed} == kinds
+
+
+@pytest.mark.parametrize(
+    ("outcome", "last"),
+    [
+        (FulfillmentFailed(PUSHED, SALEOR_FULFIL_DOWN, acted=(FULFILLED_TEXT,)), "failed"),
+        (FulfillmentRefused(PUSHED, FULFIL_REFUSED, acted=(FULFILLED_TEXT,)), "refused"),
+    ],
+)
+def test_what_the_app_did_in_saleor_before_the_step_failed_is_in_the_history(
+    outcome: FulfillmentFailed | FulfillmentRefused, last: str
+) -> None:
+    """Fulfilled, then Saleor went away (or refused) before the tracking numbers were set: the
+    history says both, the reason only what stopped the step."""
+    done = transition(JobState(JobStatus.PENDING, 1, NOW), outcome, policy=POLICY, now=NOW,
+                      random=0.25)  # fmt: skip
+
+    assert [(e.action, e.outcome, str(e.message)) for e in done.history] == [
+        ("push", "accepted", PUSHED_TEXT),
+        ("fulfill", outcome.fulfillment.state, FULFILLED_TEXT),
+        ("fulfill", last, done.history[-1].message),
+    ]
+    assert done.history[-1].message.params["cause" if last == "failed" else "detail"] == (
+        outcome.fulfillment.message
+    )
+
+
+def test_the_job_s_messages_carry_the_fulfillment_s_reason_as_a_nested_code() -> None:
+    done = transition(JobState(JobStatus.PENDING, 1, NOW), FulfillmentFailed(PUSHED, NO_STOCK),
+                      policy=POLICY, now=NOW, random=0.25)  # fmt: skip
+
+    reason = {
+        "code": "fulfillment_reason.not_enough_stock_in",
+        "params": {"lines": ["Juice"], "warehouses": ["Main warehouse"]},
+        "message": "Saleor has not enough stock of Juice in Main warehouse to fulfil the order.",
+    }
+    assert done.message.to_json()["params"]["detail"] == reason
+    assert done.fulfillment == NO_STOCK
+    assert done.fulfillment.message.code == "fulfillment_reason.not_enough_stock_in"

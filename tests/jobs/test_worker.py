@@ -76,9 +76,13 @@ def logged(logs: pytest.LogCaptureFixture, prefix: str) -> list[logging.LogRecor
 async def running(
     bench: Bench, *, concurrency: int = 1, **settings: Any
 ) -> AsyncIterator[WorkerPool]:
-    """A pool running as a task; stopped (and awaited) at the end."""
+    """A pool running as a task; stopped (and awaited) at the end.
+
+    Attempts here wait at gates past one-second leases on purpose (renewals, lost leases), which
+    the settings' validation would refuse beside an attempt deadline: the deadline stays at a
+    minute unless a test sets it (tests/jobs/test_attempt_deadline.py)."""
     bench.runtime.settings = bench.runtime.settings.model_copy(
-        update={"worker_poll_seconds": 60.0, **settings}
+        update={"worker_poll_seconds": 60.0, "attempt_deadline_seconds": 60.0, **settings}
     )
     pool = WorkerPool(bench.services, concurrency=concurrency)
     task = asyncio.create_task(pool.run())
@@ -185,7 +189,7 @@ async def test_a_crash_past_the_maximum_age_fails_the_job(bench: Bench) -> None:
     assert job.last_outcome == "crashed"
     assert job.last_message == (
         "Unexpected error (RuntimeError); the job will be retried. "
-        "Retries stopped: gave up after 1 attempts over 1 hours."
+        "Retries stopped: gave up after 1 attempt over 1 hour."
     )
     assert job.next_attempt_at is None
 

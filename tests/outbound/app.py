@@ -76,9 +76,10 @@ class PublicApp:
 
 @asynccontextmanager
 async def public_app(
-    tmp_path: Path, settings: Mapping[str, str], *, name: str = "app"
+    tmp_path: Path, settings: Mapping[str, str], *, name: str = "app", workers: int = 0
 ) -> AsyncIterator[PublicApp]:
-    """``serve`` with ``APP_URL`` public-looking, ``settings`` added to its environment."""
+    """``serve`` with ``APP_URL`` public-looking, ``settings`` added to its environment, and
+    ``workers`` worker tasks beside the web app."""
     directory = tmp_path / name
     directory.mkdir()
     env = app_env(
@@ -88,7 +89,7 @@ async def public_app(
         {"SALEOR_GORDON_LOG_FORMAT": "json", **settings},
     )
     process = AppProcess(
-        ["serve", "--host", "127.0.0.1", "--port", "0", "--workers", "0"],
+        ["serve", "--host", "127.0.0.1", "--port", "0", "--workers", str(workers)],
         env,
         directory / "app.log",
     )

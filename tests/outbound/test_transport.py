@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import time
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
@@ -180,6 +181,34 @@ async def test_tls_goes_to_the_checked_address_and_verifies_the_name(
     assert response.json() == {"data": {}}
     assert names == ["saleor.internal"]
     assert [r.header("host") for r in server.requests] == [f"saleor.internal:{server.port}"]
+
+
+def answer_once_then_hang_up(body: dict[str, object]) -> Any:
+    """Answers one request as if the connection stayed open (no ``Connection: close``), then
+    closes it: what a server does whose keep-alive ran out before the client's."""
+    data = json.dumps(body).encode()
+
+    async def behave(
+        server: Server, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await server.read_request(reader)
+        fields = {"Content-Type": "application/json", "Content-Length": str(len(data))}
+        writer.write(response_head(200, fields))
+        await server.write(writer, data)
+
+    return behave
+
+
+async def test_a_kept_connection_the_server_closed_is_not_used_again(client_for: Any) -> None:
+    """The pool sees that the server hung up on an idle connection and connects anew, instead
+    of sending the next request into a closed connection (and getting no answer)."""
+    client = client_for(allowed_saleor_urls=LOOPBACK_NAMED)
+    async with serving(answer_once_then_hang_up({"data": {}})) as server:
+        first = await call(client, f"{server.url}/graphql/")
+        await server.wait_for(lambda: server.open_connections == 0)
+        second = await call(client, f"{server.url}/graphql/")
+    assert (first.json(), second.json()) == ({"data": {}}, {"data": {}})
+    assert server.connections == 2
 
 
 class RecordingBackend(httpcore.AsyncNetworkBackend):

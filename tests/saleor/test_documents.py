@@ -38,7 +38,7 @@ def subscription_fields(text: str) -> list[str]:
 def test_documents_are_found_in_the_checkout(graphql_dir: Path) -> None:
     """In a source checkout the documents are the repository's graphql/."""
     assert saleor_graphql_dir() == graphql_dir.resolve()
-    assert len(document_paths()) == 15
+    assert len(document_paths()) == 13
 
 
 def test_every_document_validates(schema: GraphQLSchema, graphql_dir: Path) -> None:

@@ -89,11 +89,18 @@ async def test_metadata_mutations(saleor_fake: RunningSaleorFake) -> None:
     order = state.add_order()
 
     async with client_for(saleor_fake) as client:
-        await client.update_private_metadata(order["id"], {"gordon.status": "synced"})
-        await client.update_metadata(order["id"], {"gordon.tracking_id": "0Zj7YGCUr"})
-        await client.update_metadata(order["id"], {"gordon.tracking_id": "0Zj7YGCUr"})
-        await client.update_private_metadata(order["id"], {"gordon.error": "x"})
-        await client.delete_private_metadata(order["id"], ["gordon.error", "absent"])
+        await client.write_metadata(order["id"], public={}, private={"gordon.status": "synced"})
+        await client.write_metadata(
+            order["id"], public={"gordon.tracking_id": "0Zj7YGCUr"}, private={}
+        )
+        await client.write_metadata(
+            order["id"], public={"gordon.tracking_id": "0Zj7YGCUr"}, private={}
+        )
+        await client.write_metadata(order["id"], public={}, private={"gordon.error": "x"})
+        await client.write_metadata(
+            order["id"], public={}, private={}, delete_private=["gordon.error", "absent"]
+        )
+        await client.write_metadata(order["id"], public={}, private={})  # nothing to send
 
     assert order["privateMetadata"] == [{"key": "gordon.status", "value": "synced"}]
     assert order["metadata"][-1] == {"key": "gordon.tracking_id", "value": "0Zj7YGCUr"}
@@ -105,21 +112,53 @@ async def test_metadata_mutations(saleor_fake: RunningSaleorFake) -> None:
         ("updatePrivateMetadata", True),
         ("deletePrivateMetadata", True),
     ]
+    assert state.requests["WriteOrderMetadata"] == 5
+
+
+async def test_a_write_back_is_one_request_of_its_parts_in_order(
+    saleor_fake: RunningSaleorFake,
+) -> None:
+    """Public keys, private keys and removals in one request, run in that order, each part a
+    mutation of its own (with its own ORDER_METADATA_UPDATED); the parts with nothing to do
+    are left out."""
+    state = saleor_fake.state
+    order = state.add_order()
+    state.update_order(order["id"], privateMetadata=[{"key": "gordon.error", "value": "x"}])
+
+    async with client_for(saleor_fake) as client:
+        await client.write_metadata(
+            order["id"],
+            public={"gordon.tracking_id": "0Zj7YGCUr"},
+            private={"gordon.status": "synced"},
+            delete_private=["gordon.error"],
+        )
+        await client.write_metadata(order["id"], public={}, private={"gordon.status": "failed"})
+
+    assert state.requests["WriteOrderMetadata"] == 2
+    assert [(m.field, m.changed) for m in state.mutations] == [
+        ("updateMetadata", True),
+        ("updatePrivateMetadata", True),
+        ("deletePrivateMetadata", True),
+        ("updatePrivateMetadata", True),
+    ]
+    assert state.order(order["id"])["privateMetadata"] == [
+        {"key": "gordon.status", "value": "failed"}
+    ]
 
 
 async def test_mutation_errors_are_raised(saleor_fake: RunningSaleorFake) -> None:
     """A mutation answered with ``errors`` (unknown order) is a SaleorGraphQLError."""
     async with client_for(saleor_fake) as client:
-        with pytest.raises(SaleorGraphQLError, match="NOT_FOUND"):
-            await client.update_metadata(MISSING_ORDER, {"a": "b"})
+        with pytest.raises(SaleorGraphQLError, match="updatePrivateMetadata: NOT_FOUND"):
+            await client.write_metadata(MISSING_ORDER, public={}, private={"a": "b"})
 
 
 CALLS: dict[str, Callable[[SaleorClient, str], Awaitable[object]]] = {
     "app_id": lambda client, _order_id: client.app_id(),
     "fetch_order": lambda client, order_id: client.fetch_order(order_id),
-    "update_metadata": lambda client, order_id: client.update_metadata(order_id, {"a": "b"}),
-    "update_private": lambda client, order_id: client.update_private_metadata(order_id, {"a": "b"}),
-    "delete_private": lambda client, order_id: client.delete_private_metadata(order_id, ["a"]),
+    "write_metadata": lambda client, order_id: client.write_metadata(
+        order_id, public={"a": "b"}, private={"a": "b"}, delete_private=["a"]
+    ),
 }
 
 
@@ -231,7 +270,7 @@ async def test_token_never_in_logs_or_errors(
 
     async with client_for(saleor_fake, token) as client:
         await client.fetch_order(order["id"])
-        await client.update_metadata(order["id"], {"k": "v"})
+        await client.write_metadata(order["id"], public={"k": "v"}, private={})
         state.revoke_token(token)
         for call in (client.app_id(), client.fetch_order(order["id"])):
             with pytest.raises(SaleorTokenRevoked) as caught:

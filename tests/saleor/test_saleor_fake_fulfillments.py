@@ -325,6 +325,155 @@ class TestStock:
         ]  # fmt: skip
 
 
+W3 = "V2FyZWhvdXNlOjM="  # Warehouse:3, a warehouse the tests add
+STOCKS = (
+    "query O($id: ID!) { order(id: $id) { lines { variant { "
+    "trackInventory stocks { warehouse { id } quantity } } } } }"
+)
+
+
+def untrack(shop: Shop, index: int = 0) -> str:
+    """Make the variant of line ``index`` one whose inventory Saleor does not track: Saleor
+    allocated it nothing (and holds no stock record of it unless a test adds one)."""
+    line = shop.order["lines"][index]
+    line["variant"]["trackInventory"] = False
+    line["allocations"] = []
+    variant_id: str = line["variant"]["id"]
+    shop.state.set_stock(variant_id, W1, None)
+    return variant_id
+
+
+def add_warehouse(
+    state: SaleorFakeState, *, channel: bool, zone: bool, collection: str = "DISABLED"
+) -> None:
+    """Warehouse 3, assigned to the channel and/or in its shipping zone (or neither)."""
+    warehouse = {"__typename": "Warehouse", "id": W3, "slug": "lager-malmo",
+                 "name": "Lager Malmö", "clickAndCollectOption": collection}  # fmt: skip
+    state.warehouses.append(warehouse)
+    if channel:
+        state.channels[0]["warehouses"].append(dict(warehouse))
+    if zone:
+        state.shipping_zones[0]["warehouses"].append(dict(warehouse))
+
+
+class TestUntrackedInventory:
+    """``_create_fulfillment_lines`` needs a stock record of the variant in the warehouse among
+    the stocks serving the order's channel; ``decrease_stock`` then leaves out a variant whose
+    inventory is not tracked (``get_order_lines_with_track_inventory``): its quantity, even 0,
+    is not looked at."""
+
+    async def test_fulfilled_from_a_stock_record_of_any_quantity(self, shop: Shop) -> None:
+        variant = untrack(shop)
+        shop.state.set_stock(variant, W2, 0)
+        line = {"orderLineId": L1, "stocks": [{"warehouse": W2, "quantity": 1}]}
+
+        payload = await shop.fulfil({"lines": [line], "trackingNumber": TRACKING})
+
+        assert payload["errors"] == []
+        assert payload["fulfillments"] == [
+            fulfillment(F11, [(L1, 1)], tracking=TRACKING, warehouse=W2)
+        ]
+        assert shop.state.stocks[(variant, W2)] == 0  # not counted
+
+    async def test_refused_where_it_has_no_stock_record(self, shop: Shop) -> None:
+        variant = untrack(shop)
+        shop.state.set_stock(variant, W2, 0)
+
+        payload = await shop.fulfil({"lines": both_lines()["lines"][:1]})  # from W1
+
+        assert payload["errors"] == [
+            error("INSUFFICIENT_STOCK", "Insufficient product stock.", "stocks",
+                  warehouse=W1, orderLines=[L1])
+        ]  # fmt: skip
+
+    async def test_a_tracked_variant_beside_it_still_counts(self, shop: Shop) -> None:
+        variant = untrack(shop)
+        shop.state.set_stock(variant, W1, 0)
+
+        payload = await shop.fulfil(both_lines())
+
+        assert payload["errors"] == []
+        assert shop.state.stocks == {(V2, W1): 0, (variant, W1): 0}
+
+    async def test_the_order_lists_the_stocks_serving_its_channel(self, shop: Shop) -> None:
+        variant = untrack(shop)
+        add_warehouse(shop.state, channel=False, zone=False)
+        for warehouse in (W3, W2):
+            shop.state.set_stock(variant, warehouse, 0)
+
+        body = await shop.call(STOCKS, {"id": shop.order_id})
+
+        assert body["data"]["order"]["lines"] == [
+            {"variant": {"trackInventory": False,
+                         "stocks": [{"warehouse": {"id": W2}, "quantity": 0}]}},
+            {"variant": {"trackInventory": True,
+                         "stocks": [{"warehouse": {"id": W1}, "quantity": 2}]}},
+        ]  # fmt: skip
+
+    @pytest.mark.parametrize(
+        ("permissions", "allowed"),
+        [
+            ({"MANAGE_ORDERS"}, True),
+            ({"MANAGE_PRODUCTS"}, True),
+            ({"MANAGE_SHIPPING"}, False),
+            (set(), False),
+        ],
+    )
+    async def test_stocks_need_manage_orders_or_manage_products(
+        self, shop: Shop, permissions: set[str], allowed: bool
+    ) -> None:
+        shop.state.app_permissions = frozenset(permissions)
+
+        body = await shop.call(STOCKS, {"id": shop.order_id})
+
+        if allowed:
+            assert "errors" not in body
+            return
+        assert [(e["message"], e["path"]) for e in body["errors"]] == [
+            ("To access this path, you need one of the following permissions: MANAGE_PRODUCTS, "
+             "MANAGE_ORDERS", ["order", "lines", index, "variant", "stocks"])
+            for index in (0, 1)
+        ]  # fmt: skip
+
+
+class TestWarehousesOfTheChannel:
+    """``Stock.objects.for_channel_or_country(channel, include_shipping_zones=legacy)``: the
+    channel's warehouses; with ``useLegacyShippingZoneStockAvailability`` (3.23's default)
+    those also in a shipping zone of the channel, and its click-and-collect warehouses."""
+
+    @pytest.mark.parametrize(
+        ("legacy", "channel", "zone", "collection", "serves"),
+        [
+            (True, True, True, "DISABLED", True),
+            (True, True, False, "DISABLED", False),
+            (True, True, False, "LOCAL", True),
+            (True, True, False, "ALL", True),
+            (True, False, True, "DISABLED", False),
+            (True, False, False, "LOCAL", False),
+            (False, True, False, "DISABLED", True),
+            (False, False, True, "DISABLED", False),
+        ],
+    )
+    async def test_which_warehouses_serve_the_channel(
+        self, shop: Shop, legacy: bool, channel: bool, zone: bool, collection: str, serves: bool
+    ) -> None:
+        shop.state.use_legacy_shipping_zone_stock_availability = legacy
+        add_warehouse(shop.state, channel=channel, zone=zone, collection=collection)
+        shop.state.set_stock(V1, W3, 5)
+        line = {"orderLineId": L1, "stocks": [{"warehouse": W3, "quantity": 1}]}
+
+        payload = await shop.fulfil({"lines": [line]})
+        listed = await shop.call(STOCKS, {"id": shop.order_id})
+
+        assert shop.state.stock_warehouses("sverige") == [W1, W2, *([W3] if serves else [])]
+        assert payload["errors"] == ([] if serves else [
+            error("INSUFFICIENT_STOCK", "Insufficient product stock.", "stocks",
+                  warehouse=W3, orderLines=[L1])
+        ])  # fmt: skip
+        stocks = listed["data"]["order"]["lines"][0]["variant"]["stocks"]
+        assert [s["warehouse"]["id"] for s in stocks] == [W1, *([W3] if serves else [])]
+
+
 class TestOrderRefusals:
     async def test_unpaid_is_refused_only_when_the_shop_says_so(self, shop: Shop) -> None:
         """``fulfillmentAllowUnpaid`` is on by default: Saleor then fulfils unpaid orders."""

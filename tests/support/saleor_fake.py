@@ -125,10 +125,11 @@ subscription {
 
 DEFAULT_WAREHOUSES: Final = (
     {"__typename": "Warehouse", "id": "V2FyZWhvdXNlOjE=", "slug": "lager-vastberga",
-     "name": "Lager Västberga"},
+     "name": "Lager Västberga", "clickAndCollectOption": "DISABLED"},
     {"__typename": "Warehouse", "id": "V2FyZWhvdXNlOjI=", "slug": "lager-goteborg",
-     "name": "Lager Göteborg"},
+     "name": "Lager Göteborg", "clickAndCollectOption": "DISABLED"},
 )  # fmt: skip
+"""Both serve the channel ``sverige`` (assigned to it and in its shipping zone)."""
 
 # ShippingMethodType ids (what shippingZones shows) for the ShippingMethod ids orders carry.
 DEFAULT_SHIPPING_ZONES: Final = (
@@ -141,7 +142,8 @@ DEFAULT_SHIPPING_ZONES: Final = (
           "name": "Gordon hemleverans 14-16"},
          {"__typename": "ShippingMethodType", "id": "U2hpcHBpbmdNZXRob2RUeXBlOjIz",
           "name": "Hämta i butik"},
-     ]},
+     ],
+     "warehouses": [dict(w) for w in DEFAULT_WAREHOUSES]},
 )  # fmt: skip
 
 HANG_POLL_SECONDS: Final = 0.05
@@ -154,7 +156,8 @@ SHIPPING_DENIED: Final = (
 
 DEFAULT_CHANNELS: Final = (
     {"__typename": "Channel", "id": "Q2hhbm5lbDoz", "slug": "sverige", "name": "Sverige",
-     "currencyCode": "SEK", "isActive": True, "defaultCountry": {"code": "SE", "country": "Sweden"}},
+     "currencyCode": "SEK", "isActive": True, "defaultCountry": {"code": "SE", "country": "Sweden"},
+     "warehouses": [dict(w) for w in DEFAULT_WAREHOUSES]},
 )  # fmt: skip
 
 
@@ -357,6 +360,9 @@ class SaleorFakeState:
     wait for approval (``WAITING_FOR_APPROVAL``)."""
     fulfillment_allow_unpaid: bool = True
     """Site setting ``fulfillmentAllowUnpaid`` (Saleor's default: on)."""
+    use_legacy_shipping_zone_stock_availability: bool = True
+    """Site setting ``useLegacyShippingZoneStockAvailability`` (on in 3.23: the column's
+    database default): which warehouses' stock serves a channel (``stock_warehouses``)."""
     staff_tokens: set[str] = field(default_factory=set, repr=False)
     """Tokens of a staff user (all permissions), as the Dashboard sends them."""
     notifications: list[CustomerNotification] = field(default_factory=list)
@@ -570,6 +576,32 @@ class SaleorFakeState:
         else:
             self.stocks[(variant_id, warehouse_id)] = quantity
 
+    def stock_warehouses(self, channel_slug: str | None) -> list[str]:
+        """The warehouses whose stock serves ``channel_slug``, as Saleor 3.23.28 counts them
+        (``Stock.objects.for_channel_or_country(slug, include_shipping_zones=legacy)`` without a
+        country, ``saleor/warehouse/models.py``): the channel's own warehouses; with the legacy
+        setting only those also in a shipping zone of the channel, plus the channel's
+        click-and-collect warehouses. Where ``orderFulfill`` may take stock from, and what a
+        line's ``variant { stocks }`` lists."""
+        channel = next((c for c in self.channels if c.get("slug") == channel_slug), None)
+        if channel is None:
+            return []
+        assigned = [str(w["id"]) for w in channel.get("warehouses") or []]
+        if not self.use_legacy_shipping_zone_stock_availability:
+            return assigned
+        zoned = {
+            str(w["id"])
+            for zone in self.shipping_zones
+            if any(c.get("slug") == channel_slug for c in zone.get("channels") or [])
+            for w in zone.get("warehouses") or []
+        }
+        collection = {
+            str(w["id"])
+            for w in self.warehouses
+            if w.get("clickAndCollectOption") in ("LOCAL", "ALL")
+        }
+        return [w for w in assigned if w in zoned or w in collection]
+
     def allocated(self, variant_id: str, warehouse_id: str) -> int:
         """``Stock.quantity_allocated``: what every order's lines hold of this stock."""
         return sum(
@@ -625,9 +657,10 @@ class SaleorFakeState:
         tracking_number: str | None = None,
         notify_customer: bool = True,
     ) -> dict[str, Any]:
-        """Fulfil every unfulfilled line from the warehouses it is allocated in, as a person does
-        on the Dashboard's fulfil page (``orderFulfill``); the mutation's payload (``errors`` of
-        a refusal included)."""
+        """Fulfil every unfulfilled line from the warehouses it is allocated in (a line of an
+        untracked variant: the first warehouse serving the channel that keeps it), as a person
+        does on the Dashboard's fulfil page (``orderFulfill``); the mutation's payload
+        (``errors`` of a refusal included)."""
         order = self.orders[order_id]
         lines = []
         for line in order.get("lines") or []:
@@ -640,6 +673,12 @@ class SaleorFakeState:
                         {"warehouse": allocation["warehouse"]["id"], "quantity": quantity}
                     )
                     to_fulfil -= quantity
+            variant_id = _variant_id(line)
+            if to_fulfil > 0 and not stocks and not _tracks_inventory(line) and variant_id:
+                serving = self.stock_warehouses((order.get("channel") or {}).get("slug"))
+                kept = [w for w in serving if (variant_id, w) in self.stocks]
+                if kept:  # the Dashboard's fulfil page offers the warehouses that keep it
+                    stocks.append({"warehouse": kept[0], "quantity": to_fulfil})
             if stocks:
                 lines.append({"orderLineId": line["id"], "stocks": stocks})
         fulfil_input: dict[str, Any] = {"lines": lines, "notifyCustomer": notify_customer}
@@ -1029,6 +1068,10 @@ def _attach_resolvers(schema: GraphQLSchema) -> None:
         _object_type(schema, n) for n in ("OrderLine", "FulfillmentLine")
     )
     order_line.fields["quantityToFulfill"].resolve = _resolve_quantity_to_fulfill
+    order_line.fields["variant"].resolve = _resolve_line_variant
+    variant = _object_type(schema, "ProductVariant")
+    variant.fields["trackInventory"].resolve = _resolve_track_inventory
+    variant.fields["stocks"].resolve = _resolve_variant_stocks
     fulfillment_line.fields["orderLine"].resolve = _resolve_fulfillment_order_line
     mutation.fields["updateMetadata"].resolve = functools.partial(_resolve_update, "metadata")
     mutation.fields["updatePrivateMetadata"].resolve = functools.partial(
@@ -1282,8 +1325,11 @@ def _upsert(entries: list[dict[str, str]], items: Mapping[str, str]) -> list[dic
 # Fulfillments: orderFulfill, fulfillmentUpdateTracking, fulfillmentApprove, as Saleor 3.23.28
 # executes them (saleor/graphql/order/mutations/order_fulfill.py, fulfillment_update_tracking.py,
 # fulfillment_approve.py; saleor/order/actions.py create_fulfillments, order_fulfilled,
-# approve_fulfillment; saleor/warehouse/management.py decrease_stock). Not modelled: preorders,
-# variants that do not track inventory, channel and shipping-zone limits on warehouses, gift cards.
+# approve_fulfillment, _create_fulfillment_lines; saleor/warehouse/management.py decrease_stock;
+# saleor/warehouse/models.py StockQuerySet.for_channel_or_country). A line is fulfilled from a
+# warehouse that holds a stock record of its variant among the stocks serving the order's channel
+# (``SaleorFakeState.stock_warehouses``); the stock's quantity counts only for a variant that
+# tracks its inventory (``trackInventory``). Not modelled: preorders, gift cards.
 
 FULFILLMENT_STATUS_DISPLAY: Final = {
     "FULFILLED": "Fulfilled", "REFUNDED": "Refunded", "RETURNED": "Returned",
@@ -1532,8 +1578,10 @@ def _create_fulfillments(
             raise _database_error()
         stocked: list[tuple[dict[str, Any], int]] = []
         missing: list[dict[str, Any]] = []
+        serving = state.stock_warehouses((order.get("channel") or {}).get("slug"))
         for line, quantity in entries:
-            if _has_stock(state, line, warehouse_id) or allow_stock_to_be_exceeded:
+            stocked_here = warehouse_id in serving and _has_stock(state, line, warehouse_id)
+            if stocked_here or allow_stock_to_be_exceeded:
                 stocked.append((line, quantity))
             else:
                 missing.append(line)
@@ -1558,6 +1606,13 @@ def _create_fulfillments(
             "errors": [], "orderErrors": []}  # fmt: skip
 
 
+def _tracks_inventory(line: Mapping[str, Any]) -> bool:
+    """Saleor counts the stock of the line's variant (``ProductVariant.track_inventory``,
+    default on); a deleted variant counts as tracked (it has no stock at all)."""
+    variant = line.get("variant")
+    return not isinstance(variant, Mapping) or variant.get("trackInventory", True) is not False
+
+
 def _has_stock(state: SaleorFakeState, line: Mapping[str, Any], warehouse_id: str | None) -> bool:
     variant_id = _variant_id(line)
     return variant_id is not None and (variant_id, str(warehouse_id)) in state.stocks
@@ -1577,7 +1632,8 @@ def _decrease_stock(
 ) -> None:
     """``decrease_stock``: give back each line's allocations (whichever warehouse holds them,
     first ones first), then take the quantity from the warehouse's stock, refusing what the
-    stock lacks beyond what other orders hold allocated."""
+    stock lacks beyond what other orders hold allocated. A variant whose inventory Saleor does
+    not track is left out of the second part (``get_order_lines_with_track_inventory``)."""
     for line, quantity in lines:
         remaining = quantity
         for allocation in line.get("allocations") or []:
@@ -1589,7 +1645,7 @@ def _decrease_stock(
     short = []
     for line, quantity in lines:
         variant_id = _variant_id(line)
-        if variant_id is None:
+        if variant_id is None or not _tracks_inventory(line):
             continue
         key = (variant_id, warehouse_id)
         if key not in state.stocks or state.stocks[key] - state.allocated(*key) < quantity:
@@ -1752,6 +1808,61 @@ def _find_fulfillment(
 def _resolve_quantity_to_fulfill(line: Mapping[str, Any], _info: GraphQLResolveInfo[Any]) -> int:
     """``OrderLine.quantityToFulfill`` = ``quantity_unfulfilled``."""
     return int(line["quantity"]) - int(line.get("quantityFulfilled") or 0)
+
+
+STOCKS_DENIED: Final = (
+    "To access this path, you need one of the following permissions: MANAGE_PRODUCTS, MANAGE_ORDERS"
+)
+_CHANNEL_OF_VARIANT: Final = "_channelSlug"
+"""Where a line's variant carries its order's channel (Saleor's ``ChannelContext``)."""
+
+
+def _resolve_line_variant(
+    line: Mapping[str, Any], info: GraphQLResolveInfo[Any]
+) -> dict[str, Any] | None:
+    """``OrderLine.variant``: the variant in the channel of the line's order (an app with
+    MANAGE_ORDERS sees every product, ``ALL_PRODUCTS_PERMISSIONS``)."""
+    variant = line.get("variant")
+    if not isinstance(variant, Mapping):
+        return None
+    found = _context(info).state.order_line(str(line.get("id")))
+    channel = (found[0].get("channel") or {}).get("slug") if found is not None else None
+    return {**variant, _CHANNEL_OF_VARIANT: channel}
+
+
+def _resolve_track_inventory(variant: Mapping[str, Any], _info: GraphQLResolveInfo[Any]) -> bool:
+    return variant.get("trackInventory", True) is not False
+
+
+def _resolve_variant_stocks(
+    variant: Mapping[str, Any], info: GraphQLResolveInfo[Any], **_: object
+) -> list[dict[str, Any]]:
+    """``ProductVariant.stocks`` (MANAGE_PRODUCTS or MANAGE_ORDERS): its stock records in the
+    warehouses serving the channel it was read in (``resolve_stocks``: the loaders apply the
+    rule of ``stock_warehouses``), every one without a channel; in the order they were made."""
+    context = _context(info)
+    state = context.state
+    app_may = bool({"MANAGE_PRODUCTS", "MANAGE_ORDERS"} & state.app_permissions)
+    if context.token is None:  # a webhook's payload: rendered with the app's permissions
+        allowed = app_may
+    else:
+        staff = context.token in state.staff_tokens
+        allowed = state.accepts(context.token) and (staff or app_may)
+    if not allowed:
+        raise _permission_denied(STOCKS_DENIED)
+    channel = variant.get(_CHANNEL_OF_VARIANT)
+    warehouses = {str(w["id"]): w for w in state.warehouses}
+    serving = set(state.stock_warehouses(channel) if channel else warehouses)
+    plain = {key: value for key, value in variant.items() if key != _CHANNEL_OF_VARIANT}
+    return [
+        {"__typename": "Stock", "id": global_id("Stock", str(pk)),
+         "warehouse": copy.deepcopy(warehouses[warehouse_id]), "productVariant": plain,
+         "quantity": quantity, "quantityAllocated": state.allocated(variant_id, warehouse_id),
+         "quantityReserved": 0}
+        for pk, ((variant_id, warehouse_id), quantity) in enumerate(state.stocks.items(), 1)
+        if variant_id == variant.get("id") and warehouse_id in serving
+        and warehouse_id in warehouses
+    ]  # fmt: skip
 
 
 def _resolve_fulfillment_order_line(

@@ -20,7 +20,7 @@ from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.messages import Message
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
-from saleor_gordon.jobs.lifecycle import Episode, HistoryEntry, Transition
+from saleor_gordon.jobs.lifecycle import Episode, FulfillmentRecord, HistoryEntry, Transition
 from saleor_gordon.jobs.queue import enqueue_order_job
 from saleor_gordon.store.installations import Installation, InstallationStore
 from saleor_gordon.store.tables import installations, job_history, sync_jobs
@@ -670,10 +670,12 @@ async def test_send_preview_before_configuration_says_so(shop: Shop) -> None:
 
     assert response.status_code == 200, response.text
     assert response.json()["action"] == "not_configured"
-    assert response.json()["message"] == (
-        "The app is not configured for this shop yet: enter the Gordon credentials and delivery "
-        "groups on the app's page in the Saleor Dashboard (Apps → Gordon Delivery)."
-    )
+    assert response.json()["message"] == {
+        "code": "job.not_configured",
+        "params": {},
+        "message": "The app is not configured for this shop yet: enter the Gordon credentials "
+        "and delivery groups on the app's page in the Saleor Dashboard (Apps → Gordon Delivery).",
+    }
     assert response.json()["can_send"] is False
 
 
@@ -693,6 +695,11 @@ async def test_send_preview_shows_the_exact_gordon_order_then_send_queues_it(
     body = preview.json()
     assert body["action"] == "send"
     assert body["can_send"] is True
+    assert body["message"] == {
+        "code": "preview.send",
+        "params": {"ref": order["number"]},
+        "message": f"The order will be sent to Gordon as {order['number']}.",
+    }
     assert body["gordon_order"]["external_ref"] == order["number"]
     assert body["gordon_order"]["deliverygroup"] == "Gordon Store"
     assert sent.status_code == 200, sent.text
@@ -703,6 +710,40 @@ async def test_send_preview_shows_the_exact_gordon_order_then_send_queues_it(
     assert "MANUAL_SEND" in job.events_seen
     status = await shop.get("/order", params={"order_id": order["id"]})
     assert status.json()["job"]["id"] == sent.json()["job_id"]
+
+
+async def test_send_preview_serves_each_problem_and_warning_as_a_code(
+    shop: Shop, gordon_url: str
+) -> None:
+    """The popup words what is wrong with an order from codes; the command line's English (with
+    the field) stays beside them."""
+    await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    order, warned = shop.fake.state.add_order(), shop.fake.state.add_order()
+    address = {**order["shippingAddress"], "city": "", "country": {"code": "SE"}}
+    shop.fake.state.update_order(order["id"], shippingAddress=address)
+    bad_phone = {**warned["shippingAddress"], "phone": "12", "country": {"code": "SE"}}
+    shop.fake.state.update_order(warned["id"], shippingAddress=bad_phone, billingAddress=None)
+
+    preview = (await shop.get("/order/send-preview", params={"order_id": order["id"]})).json()
+    sendable = (await shop.get("/order/send-preview", params={"order_id": warned["id"]})).json()
+
+    assert preview["action"] == "fix"
+    assert preview["message"]["code"] == "job.order_problems"
+    assert preview["problems"] == [
+        {
+            "field": "shippingAddress.city",
+            "reason": "the shipping address has no city",
+            "fix": "Add the city to the order's shipping address.",
+            "message": "shippingAddress.city: the shipping address has no city. "
+            "Add the city to the order's shipping address.",
+            "code": "problem.no_city",
+            "params": {},
+        }
+    ]
+    assert sendable["action"] == "send"
+    assert [(w["code"], w["params"]) for w in sendable["warnings"]] == [
+        ("problem.shipping_phone_invalid", {"country": "SE"})
+    ]
 
 
 async def test_send_refuses_an_order_that_is_not_for_gordon(shop: Shop, gordon_url: str) -> None:
@@ -716,6 +757,8 @@ async def test_send_refuses_an_order_that_is_not_for_gordon(shop: Shop, gordon_u
     sent = await shop.send("POST", "/order/send", {"order_id": order["id"]})
 
     assert preview.json()["action"] == "skip"
+    assert preview.json()["message"]["code"] == "job.not_for_gordon"
+    assert preview.json()["message"]["params"]["reason"]["code"] == "skip.no_rule"
     assert sent.status_code == 409
     assert error_of(sent)["code"] == "NOTHING_TO_SEND"
     assert await shop.app.runtime.jobs.find_job(shop.installation.id, order["id"]) is None
@@ -822,6 +865,62 @@ async def test_a_job_shows_its_last_attempt_and_history(shop: Shop) -> None:
     ]
 
 
+async def test_the_fulfillment_s_reason_is_served_as_a_code(shop: Shop) -> None:
+    """Where the order's fulfillment stands and why: the page words the code; a reason stored
+    before it had one is served as its English text (code null)."""
+    coded_id, old_id = await shop.add_job("1001"), await shop.add_job("1002")
+    claimed = await shop.app.runtime.queue.claim_next_job(
+        worker_id="w1", now=datetime.now(UTC), lease_seconds=30, per_installation_limit=5
+    )
+    assert claimed is not None
+    assert claimed.id == coded_id
+    reason = Message.of(
+        "fulfillment_reason.not_stocked",
+        "The order has 1 product whose inventory Saleor does not track …",
+        lines=["Presentkort"],
+        count=1,
+    )
+    synced = Message.of("job.unchanged", "Gordon already has this version of the order.")
+    result = Transition(
+        status=JobStatus.SYNCED,
+        next_attempt_at=None,
+        episode=Episode.ENDS,
+        action="check",
+        outcome="settled",
+        message=synced,
+        history=(HistoryEntry("check", "settled", synced),),
+        fulfillment=FulfillmentRecord("blocked", reason),
+    )
+    assert await shop.app.runtime.queue.finish_job(claimed, result, now=datetime.now(UTC))
+    async with shop.app.runtime.engine.begin() as connection:  # as an earlier version wrote it
+        await connection.execute(
+            sync_jobs.update()
+            .where(sync_jobs.c.id == old_id)
+            .values(fulfillment_state="blocked", fulfillment_message="Saleor has no stock …")
+        )
+
+    coded = (await shop.get(f"/jobs/{coded_id}")).json()
+    old = (await shop.get(f"/jobs/{old_id}")).json()
+    listed = {item["id"]: item for item in (await shop.get("/jobs")).json()["items"]}
+
+    served = {
+        "code": "fulfillment_reason.not_stocked",
+        "params": {"lines": ["Presentkort"], "count": 1},
+        "message": "The order has 1 product whose inventory Saleor does not track …",
+    }
+    assert (coded["fulfillment_state"], coded["fulfillment_message"]) == ("blocked", served)
+    assert listed[coded_id]["fulfillment_message"] == served
+    assert old["fulfillment_message"] == {
+        "code": None, "params": {}, "message": "Saleor has no stock …"
+    }  # fmt: skip
+    view = await shop.app.runtime.jobs.get_job(coded_id)  # the command line's: English + code
+    assert view is not None
+    assert (view.to_dict()["fulfillment_message"], view.to_dict()["fulfillment_code"]) == (
+        served["message"],
+        "fulfillment_reason.not_stocked",
+    )
+
+
 async def test_history_written_before_codes_is_served_as_its_english_text(shop: Shop) -> None:
     """Rows stored before messages had codes (or whose parameters cannot be read) still show:
     code null, the English text as the message."""
@@ -884,7 +983,9 @@ async def test_send_preview_with_a_stored_configuration_that_no_longer_validates
 
     assert response.status_code == 200
     assert response.json()["action"] == "not_configured"
-    assert response.json()["message"].startswith(
+    assert response.json()["message"]["code"] == "job.config_invalid"
+    assert response.json()["message"]["params"] == {}
+    assert response.json()["message"]["message"].startswith(
         "The stored configuration no longer validates; fix it on the app's page first."
     )
     assert response.json()["can_send"] is False

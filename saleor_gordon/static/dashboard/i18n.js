@@ -10,16 +10,19 @@
 // Messages from the server: {code, params, message}. With a code the catalogue knows, the page
 // words it; otherwise it shows the English `message` the server wrote (older stored history, a
 // newer server). `say(entry)` does both, so stored text written before codes existed still shows.
-// A parameter may itself be a message (worded the same way), a list, an instant (`retry_at`,
-// `expired_at`: shown in the shop's time zone) or order events (`events`: "paid or confirmed");
-// text from Gordon or Saleor (`gordon_message`, `detail`) and the order's problems in English are
-// shown as they are.
+// A parameter may itself be a message (worded the same way), a list (the order's problems: each
+// a message), an instant (`retry_at`, `expired_at`: shown in the shop's time zone), a calendar
+// date (`date`, `today`), a duration in hours (`hours`: "30 minutes" below an hour), a country
+// code (`country`: its name), or order events (`events`: "paid or confirmed"); text from Gordon
+// or Saleor (`gordon_message`, `detail`) and what older versions stored in English are shown as
+// they are.
 //
 // Dates and times: Intl in the locale and the shop's time zone.
 
 export const LOCALES = ["en", "sv", "nb", "da"];
 /** Message parameters that are instants, and lists of sentences (joined as they are). */
 const INSTANTS = new Set(["retry_at", "expired_at"]);
+const DATES = new Set(["date", "today"]);
 const SENTENCES = new Set(["problems", "warnings"]);
 const FALLBACK = "en";
 const VERSION = new URL(import.meta.url).searchParams.get("v") || "";
@@ -142,7 +145,10 @@ export class I18n {
       if (isMessage(value)) worded[name] = this.say(value);
       else if (SENTENCES.has(name) && Array.isArray(value)) worded[name] = value.map((item) => this.say(item)).join(" ");
       else if (INSTANTS.has(name) && typeof value === "string") worded[name] = this.dateTime(value);
+      else if (DATES.has(name) && typeof value === "string") worded[name] = this.date(value, "long");
     }
+    if (typeof worded.hours === "number") worded.hours = this.duration(worded.hours * 3600);
+    if ("country" in worded) worded.country = worded.country ? this.region(worded.country) : this.t("country.unknown");
     if (Array.isArray(worded.events)) worded.events = this.list(worded.events.map((event) => this.t(`trigger.${event}`)), "disjunction");
     if (typeof worded.status === "string") worded.status = this.t(`status.${worded.status}`);
     if (Array.isArray(worded.permissions)) {
@@ -153,6 +159,18 @@ export class I18n {
 
   number(value) {
     return this._format("number", () => new Intl.NumberFormat(this.locale)).format(value);
+  }
+
+  /** A length of time in the locale's words, in the largest unit it reaches, one decimal at
+   * most: "45 seconds", "1.7 minutes", "30 minutes", "1.5 hours" (hours from one hour on: a
+   * retry budget reads "48 hours"), as the server's English does (core/retry.py). */
+  duration(seconds) {
+    let [value, unit] = [seconds / 3600, "hour"];
+    if (seconds < 59.95) [value, unit] = [seconds, "second"];
+    else if (seconds < 3597) [value, unit] = [seconds / 60, "minute"];
+    return this._format(`duration-${unit}`, () =>
+      new Intl.NumberFormat(this.locale, { style: "unit", unit, unitDisplay: "long", maximumFractionDigits: 1 }),
+    ).format(value);
   }
 
   /** Items as a list in the locale: "a, b and c" (or "a, b or c" for a "disjunction"). */

@@ -170,7 +170,7 @@ function statusView(ctx, job, preview) {
   if (!job) return nothing;
   // The preview below says it already (e.g. what to fix): not twice.
   const settled = !job.in_progress && job.status !== "pending";
-  const message = settled && job.last_message && job.last_message.message === preview.message ? nothing : jobMessage(ctx, job);
+  const message = settled && job.last_message && job.last_message.message === preview.message.message ? nothing : jobMessage(ctx, job);
   return html`<section class="order-status" aria-labelledby="order-status-title">
     <h2 id="order-status-title">${t("send.in_gordon")} ${statusPill(ctx, job.status)}</h2>
     ${jobFacts(ctx, job)}
@@ -183,13 +183,9 @@ function previewView(ctx, preview) {
   const { t } = ctx;
   const number = preview.order_number ? `#${preview.order_number}` : "";
   const kind = preview.can_send ? "info" : preview.action === "fix" ? "error" : "warning";
-  const ref = preview.gordon_order?.external_ref || "";
-  const detail = {
-    send: t("send.message_send", { ref }),
-    update: t("send.message_update", { ref }),
-    unchanged: t("send.message_unchanged"),
-    not_configured: t("send.message_not_configured"),
-  }[preview.action] ?? (preview.action === "fix" && preview.problems.length ? nothing : serverText(ctx, preview.message));
+  // The server's message says what sending would do, or why not; the problems, when there are
+  // any, are listed below it, each on its own.
+  const detail = preview.action === "fix" && preview.problems.length ? nothing : serverText(ctx, preview.message);
   const done = page.sending && page.sending.state !== "failed";
   const busy = page.sending && ["queueing", "following"].includes(page.sending.state);
   const headline = done ? nothing : notice(kind, html`<strong>${t(`send.headline_${preview.action}`, { number })}</strong> ${detail}`);
@@ -198,14 +194,10 @@ function previewView(ctx, preview) {
     <div class="result-area" role="status" aria-live="polite">${sendingView(ctx, preview)}</div>
     ${page.mode === "details" ? html`${status}${headline}` : html`${headline}${status}`}
     ${preview.problems.length
-      ? html`<h2>${t("send.to_fix")}</h2><ul class="problems">${preview.problems.map(
-          (p) => html`<li><span class="stored-message" lang="en">${p.reason}. <span class="muted">${p.fix}</span></span></li>`,
-        )}</ul>`
+      ? html`<h2>${t("send.to_fix")}</h2><ul class="problems">${preview.problems.map((p) => html`<li>${serverText(ctx, p)}</li>`)}</ul>`
       : nothing}
     ${preview.warnings.length
-      ? html`<h2>${t("send.warnings")}</h2><ul class="problems">${preview.warnings.map(
-          (p) => html`<li><span class="stored-message" lang="en">${p.reason}. ${p.fix}</span></li>`,
-        )}</ul>`
+      ? html`<h2>${t("send.warnings")}</h2><ul class="problems">${preview.warnings.map((p) => html`<li>${serverText(ctx, p)}</li>`)}</ul>`
       : nothing}
     ${preview.gordon_order ? orderDetails(ctx, preview.gordon_order) : nothing}
     <div class="save-bar">
