@@ -726,6 +726,95 @@ async def test_a_graphql_error_while_fulfilling_needs_a_person(
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("failure", "status", "outcome", "state"),
+    [
+        ("unavailable", JobStatus.RETRYING, "failed", "to_do"),
+        ("graphql_error", JobStatus.NEEDS_ATTENTION, "refused", "blocked"),
+    ],
+)
+async def test_what_was_done_before_saleor_failed_stays_in_the_history(
+    bench: Bench, wire: SaleorWire, failure: str, status: JobStatus, outcome: str, state: str
+) -> None:
+    await bench.configure(tracking_on_fulfillment="fulfill")
+    order = bench.paid_order()
+    await staff_fulfils_one(bench, order, 0)()  # staff's fulfillment without a number
+    await bench.event(order)
+    # the app fulfils the rest, then Saleor fails the tracking update
+    if failure == "unavailable":
+        wire.before("UpdateFulfillmentTracking", answer(503, {"error": "unavailable"}))
+    else:
+        internal = {"data": None, "errors": [{"message": "Internal Server Error"}]}
+        wire.before("UpdateFulfillmentTracking", answer(200, internal))
+
+    result = await bench.attempt()
+
+    tracking_id = tracking_id_for(order["number"])
+    assert fulfillments(bench, order) == [("FULFILLED", ""), ("FULFILLED", tracking_id)]
+    assert result.status is status
+    assert (result.action, result.outcome) == ("fulfill", outcome)
+    assert history(result) == [
+        ("push", "accepted"), ("fulfill", state), ("fulfill", outcome), ("write_back", "written")
+    ]  # fmt: skip
+    assert fulfil_entries(result)[0] == (
+        state,
+        "job.fulfilled_in_saleor",
+        {"tracking_number": tracking_id},
+    )
+    assert result.fulfillment is not None
+    assert result.fulfillment.state == state
+
+
+@pytest.mark.parametrize(
+    ("refusal", "status", "outcome"),
+    [("stock", JobStatus.RETRYING, "failed"), ("invalid", JobStatus.NEEDS_ATTENTION, "refused")],
+)
+async def test_what_was_done_before_saleor_refused_to_fulfil_stays_in_the_history(
+    bench: Bench, wire: SaleorWire, refusal: str, status: JobStatus, outcome: str
+) -> None:
+    # an order whose second line has no stock allocated, and whose first line staff fulfilled
+    # without a number: the app sets the number first
+    await bench.configure(tracking_on_fulfillment="fulfill")
+    order = bench.paid_order()
+    live = bench.saleor.state.order(order["id"])
+    allocation = live["lines"][1]["allocations"].pop()
+    variant = live["lines"][1]["variant"]["id"]
+    await staff_fulfils_one(bench, order, 0)()
+    await bench.event(order)
+
+    async def allocate() -> None:  # meanwhile the second line gets its stock allocated
+        if refusal == "stock":
+            live["lines"][1]["allocations"].append(allocation)
+            bench.saleor.state.set_stock(variant, VASTBERGA, 0)  # and the stock goes missing
+        else:  # allocated twice in one warehouse: Saleor refuses the app's input
+            one = {**allocation, "quantity": 1}
+            live["lines"][1]["allocations"].extend(
+                [one, {**one, "id": global_id("Allocation", "903")}]
+            )
+
+    wire.before("UpdateFulfillmentTracking", allocate)
+
+    result = await bench.attempt()
+
+    tracking_id = tracking_id_for(order["number"])
+    assert wire.operations() == [
+        "OrderForGordon", "OrderForGordon", "UpdateFulfillmentTracking", "FulfillOrder",
+        *METADATA_WRITES,
+    ]  # fmt: skip
+    assert fulfillments(bench, order) == [("FULFILLED", tracking_id)]
+    assert result.status is status
+    assert (result.action, result.outcome) == ("fulfill", outcome)
+    assert history(result) == [
+        ("push", "accepted"), ("fulfill", "blocked"), ("fulfill", outcome),
+        ("write_back", "written"),
+    ]  # fmt: skip
+    assert fulfil_entries(result)[0] == (
+        "blocked",
+        "job.tracking_set",
+        {"tracking_number": tracking_id},
+    )
+
+
 async def test_token_revoked_midway_says_what_was_done_and_stops_the_shop(
     bench: Bench, wire: SaleorWire, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -935,3 +1024,7 @@ async def test_an_order_that_keeps_changing_is_left_to_the_next_attempt(
     assert (result.action, result.outcome) == ("fulfill", "failed")
     assert result.fulfillment == record("to_do", "kept_changing")
     assert result.fulfillment.message.code == "fulfillment_reason.order_kept_changing"
+    # the three numbers it set are in the history before the failure
+    assert [(o, code) for o, code, _ in fulfil_entries(result)] == [
+        *[("to_do", "job.tracking_set")] * 3, ("failed", "job.retrying")
+    ]  # fmt: skip
