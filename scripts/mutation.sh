@@ -7,8 +7,8 @@
 #            tests/saleor/test_signature.py and tests/catch_up/test_plan.py
 # lifecycle: saleor_gordon/jobs/lifecycle.py (the transition table) against tests/jobs/test_lifecycle.py
 # attempt:   saleor_gordon/jobs/attempt.py against tests/jobs/test_attempt.py,
-#            tests/jobs/test_kept_delivery_dates.py, tests/jobs/test_no_answer.py and
-#            tests/jobs/test_attempt_deadline.py
+#            tests/jobs/test_attempt_fulfillment.py, tests/jobs/test_kept_delivery_dates.py,
+#            tests/jobs/test_no_answer.py and tests/jobs/test_attempt_deadline.py
 #            (ATTEMPT_TESTS='["tests/a.py", ...]' overrides)
 #
 # Each target runs in its own scratch copy, .mutation/<target>/ (git-ignored), with the repository's
@@ -47,7 +47,7 @@ attempt)
     section='[tool.mutmut]
 source_paths = ["saleor_gordon"]
 only_mutate = ["saleor_gordon/jobs/attempt.py"]
-pytest_add_cli_args_test_selection = '"${ATTEMPT_TESTS:-[\"tests/jobs/test_attempt.py\", \"tests/jobs/test_kept_delivery_dates.py\", \"tests/jobs/test_no_answer.py\", \"tests/jobs/test_attempt_deadline.py\"]}"'
+pytest_add_cli_args_test_selection = '"${ATTEMPT_TESTS:-[\"tests/jobs/test_attempt.py\", \"tests/jobs/test_attempt_fulfillment.py\", \"tests/jobs/test_kept_delivery_dates.py\", \"tests/jobs/test_no_answer.py\", \"tests/jobs/test_attempt_deadline.py\"]}"'
 # mutation_warmup builds the Saleor fake'"'"'s schema in the fork server, not once per mutant.
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "tests.jobs.mutation_warmup"]
 also_copy = ["graphql", "manifest"]'

@@ -255,14 +255,14 @@ class Attempt:
                     return Fulfilled(done, _record(plan), tuple(acted))
                 if read_again:
                     read_again = False
-                    order, data = await self._read_again(saleor, order)
+                    order, data = await self._read_again(saleor)
                     continue
                 changed = await self._perform(saleor, order, plan, acted)
                 if isinstance(changed, Refused):
                     refused = self._refused(done, changed, order, acted)
                     if refused is not None:
                         return refused
-                    order, data = await self._read_again(saleor, order)
+                    order, data = await self._read_again(saleor)
                     continue
                 order, data = changed
         except SaleorTokenRevoked as exc:
@@ -284,9 +284,7 @@ class Attempt:
         record = FulfillmentRecord(FulfillmentState.TO_DO.value, changing)
         return FulfillmentFailed(done, record, acted=tuple(acted))
 
-    async def _read_again(
-        self, saleor: SaleorClient, order: SaleorOrder
-    ) -> tuple[SaleorOrder, Mapping[str, Any]]:
+    async def _read_again(self, saleor: SaleorClient) -> tuple[SaleorOrder, Mapping[str, Any]]:
         """The order as Saleor has it now (to decide the fulfillment from what is there)."""
         data = await saleor.fetch_order(self.job.order_id)
         if data is None:
@@ -340,11 +338,11 @@ class Attempt:
             )
             answered = answer.order
         if answered is None:
-            return await self._read_again(saleor, order)
+            return await self._read_again(saleor)
         try:
             return SaleorOrder.from_graphql(answered), answered
         except OrderPayloadInvalid:
-            return await self._read_again(saleor, order)
+            return await self._read_again(saleor)
 
     def _refused(
         self, done: Pushed | NothingToDo, refused: Refused, order: SaleorOrder, acted: list[Message]

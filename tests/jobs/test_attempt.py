@@ -150,6 +150,34 @@ async def test_warnings_are_part_of_the_accepted_message(bench: Bench) -> None:
     assert result.message == (
         f"{accepted} Warnings: shippingAddress.phone: {phone} billingAddress.phone: {phone}"
     )
+    # the Dashboard words it from the code: Gordon's acceptance and the advice, as parameters
+    assert result.message.code == "job.pushed_with_warnings"
+    assert result.message.params == {"pushed": accepted, "warnings": [phone, phone]}
+    assert result.message.params["pushed"].code == "job.pushed"
+
+
+async def test_an_acceptance_without_a_tracking_id_says_so(bench: Bench) -> None:
+    order = bench.paid_order()
+    await bench.event(order)
+    number = order["number"]
+
+    def accept_without_tracking(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"external_ref": number, "status": "OK"})
+
+    bench.outbound.on(
+        lambda r: r.method == "POST" and r.url.path == "/api/orders", accept_without_tracking
+    )
+
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.SYNCED
+    assert result.message == f"Gordon accepted order {number} (no tracking ID yet)."
+    assert (result.message.code, result.message.params) == (
+        "job.pushed_without_tracking",
+        {"ref": number},
+    )
+    assert pushed_copy(result).tracking_id is None
+    assert "gordon.tracking_id" not in bench.metadata(order)
 
 
 async def test_push_refused_by_gordon_needs_attention_and_pins_no_reference(bench: Bench) -> None:
@@ -291,6 +319,10 @@ async def test_cancel_after_push_withdraws(bench: Bench) -> None:
     assert result.status is JobStatus.CANCELLED
     assert (result.action, result.outcome) == ("withdraw", "accepted")
     assert result.message == "Withdrawn from Gordon: the order is canceled in Saleor."
+    assert (result.message.code, result.message.params) == (
+        "job.withdrawn.canceled",
+        {"ref": number},
+    )
     assert result.gordon == WithdrawalRecorded(number, at=bench.clock())
     assert bench.private_metadata(order)["gordon.status"] == "cancelled"
 
@@ -313,6 +345,19 @@ async def test_a_withdrawn_order_no_longer_waits_for_a_fulfillment(bench: Bench)
     assert job.fulfillment_message == (
         "The order is cancelled in Saleor: the app leaves its fulfillments alone."
     )
+
+
+async def test_a_cancelled_order_gets_no_tracking_link(bench: Bench) -> None:
+    order = bench.paid_order()
+    await _synced(bench, order)
+    # the shop sets a link format after the order reached Gordon, then the order is cancelled
+    await bench.configure(tracking_url="https://track.example.com/t/{tracking_id}")
+
+    result = await _cancel(bench, order)
+
+    assert result.status is JobStatus.CANCELLED
+    assert bench.metadata(order)["gordon.tracking_id"] == tracking_id_for(order["number"])
+    assert "gordon.tracking_url" not in bench.metadata(order)
 
 
 async def test_cancel_of_an_order_gordon_no_longer_has_is_withdrawn(bench: Bench) -> None:
@@ -340,6 +385,15 @@ async def test_cancel_of_a_planned_order_asks_for_manual_cancellation(bench: Ben
     assert result.message == (
         f"Cancel order {number} in the Gordon platform by hand: Gordon refused to withdraw it "
         "(Order is planned and can no longer be deleted; cancel it in the Gordon platform)."
+    )
+    assert (result.message.code, result.message.params) == (
+        "job.withdraw_refused",
+        {
+            "ref": number,
+            "gordon_message": (
+                "Order is planned and can no longer be deleted; cancel it in the Gordon platform"
+            ),
+        },
     )
     assert result.gordon is None
     assert number in bench.gordon.state.orders
