@@ -13,6 +13,7 @@ from typing import Any
 from playwright.async_api import Page, expect
 
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
+from tests.browser.accessibility import axe_problems
 from tests.browser.conftest import OpenInDashboard, Screenshot
 from tests.browser.test_dashboard_pages import open_page, order_page, send_popup
 from tests.browser.test_locales_and_look import assert_no_internal_identifiers, switch_locale
@@ -93,6 +94,7 @@ async def test_try_fulfilling_again_in_swedish_fulfils_a_blocked_order_and_reloa
         await popup.get_by_role("button", name=words["send.close"]).click()
         await widget.wait_for("(state) => state.popupCloses[0]")
         await screenshot("widget-blocked-sv", target=widget.page.locator("iframe"))
+        assert await axe_problems(frame) == []
 
         _stock_record(stack, variants)
         await action.click()
@@ -120,6 +122,7 @@ async def test_try_fulfilling_again_in_swedish_fulfils_a_blocked_order_and_reloa
         assert stack.puts(order) == 1  # Gordon was not asked again
         await assert_no_internal_identifiers(frame)
         await screenshot("widget-fulfilled-again-sv", target=widget.page.locator("iframe"))
+        assert await axe_problems(frame) == []  # the result notice included
 
         # the Orders table: the other blocked order's row offers it; the row shows the truth
         view = await open_page(stack, open_in_dashboard, page=await page.context.new_page())
@@ -136,6 +139,7 @@ async def test_try_fulfilling_again_in_swedish_fulfils_a_blocked_order_and_reloa
         )
         await expect(row_action).to_be_visible()
         await screenshot("orders-blocked-sv", target=view.page.locator("iframe"))
+        assert await axe_problems(view.frame) == []
         _stock_record(stack, other_variants)
         await row_action.click()
         await expect(view.frame.locator(".feedback")).to_contain_text(
