@@ -60,6 +60,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import TypeAlias
 
+from saleor_gordon.core.fulfillment import FulfillmentState
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.messages import Message
 from saleor_gordon.core.retry import GiveUp, RetryDecision, RetryPolicy
@@ -602,6 +603,22 @@ RETRYABLE_STATUSES = frozenset({JobStatus.RETRYING, JobStatus.NEEDS_ATTENTION, J
 waits for a person, or waits for its next attempt. Pending work is due already; synced, cancelled
 and skipped orders would come out the same (a changed order starts a job by itself, and *Send to
 Gordon* sends a skipped one). The Dashboard offers Retry for these only."""
+
+
+FULFILLMENT_RETRY_STATUS = JobStatus.SYNCED
+FULFILLMENT_RETRY_STATE = FulfillmentState.BLOCKED
+"""Where *Try fulfilling again* can change something: Gordon has the order (the job settled as
+synced) but the app could not fulfil it (blocked: no allocation, not stocked in a warehouse of
+the channel, not enough stock, Saleor refused). The usual fix (stock, a stock record) sends no
+order event, so nothing else runs the job again before the next order change. The attempt it
+starts finds Gordon's content unchanged, asks Gordon nothing and only fulfils (a fulfillment
+that failed or was refused leaves the job retrying, failed or needing attention: Retry)."""
+
+
+def fulfillment_retryable(status: str, fulfillment_state: str | None) -> bool:
+    """Can *Try fulfilling again* change something for a job in ``status`` whose fulfillment
+    stands at ``fulfillment_state``?"""
+    return status == FULFILLMENT_RETRY_STATUS and fulfillment_state == FULFILLMENT_RETRY_STATE
 
 
 def on_retry_requested(*, now: datetime) -> Due:

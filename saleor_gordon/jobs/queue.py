@@ -45,6 +45,8 @@ from saleor_gordon.core.messages import Message
 from saleor_gordon.core.order_events import EVENT_BITS, MANUAL_SEND_EVENT, event_names
 from saleor_gordon.core.sync_decision import SentBefore
 from saleor_gordon.jobs.lifecycle import (
+    FULFILLMENT_RETRY_STATE,
+    FULFILLMENT_RETRY_STATUS,
     SETTLED_STATUSES,
     Episode,
     FulfillmentRecord,
@@ -464,6 +466,22 @@ class JobQueue:
             conditions.append(sync_jobs.c.installation_id == installation_id)
         async with self.transaction() as writes:
             return bool(await writes.retry(*conditions, now=now))
+
+    async def retry_fulfillment(self, job_id: int, *, now: datetime, installation_id: int) -> bool:
+        """Run the job at once (a fresh episode) to fulfil the order again, only while Gordon has
+        it and its fulfillment is blocked (``lifecycle.fulfillment_retryable``): checked in the
+        same statement, so a worker's result that came meanwhile is not overwritten. False: the
+        job is not (or no longer) there or not blocked."""
+        async with self.transaction() as writes:
+            return bool(
+                await writes.retry(
+                    sync_jobs.c.id == job_id,
+                    sync_jobs.c.installation_id == installation_id,
+                    sync_jobs.c.status == FULFILLMENT_RETRY_STATUS.value,
+                    sync_jobs.c.fulfillment_state == FULFILLMENT_RETRY_STATE.value,
+                    now=now,
+                )
+            )
 
     async def request_send(
         self, *, installation_id: int, order_id: str, order_number: str | None, now: datetime

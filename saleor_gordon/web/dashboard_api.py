@@ -31,7 +31,7 @@ from saleor_gordon.errors import (
     SaleorUnavailable,
     ShopConfigInvalid,
 )
-from saleor_gordon.jobs.lifecycle import RETRYABLE_STATUSES
+from saleor_gordon.jobs.lifecycle import RETRYABLE_STATUSES, fulfillment_retryable
 from saleor_gordon.jobs.views import JobView, said
 from saleor_gordon.json_text import parse_json_object
 from saleor_gordon.runtime import Runtime
@@ -208,6 +208,11 @@ class JobOut(_Model):
     events_seen: list[str]
     in_progress: bool
     retryable: bool = Field(description="Retry (or Send to Gordon) can change something now")
+    fulfillment_retryable: bool = Field(
+        default=False,
+        description="Try fulfilling again can change something now: Gordon has the order, its "
+        "fulfillment is blocked (POST /jobs/{id}/retry-fulfillment)",
+    )
     tracking_url: str | None = Field(
         default=None, description="The tracking link (the shop's tracking_url), if it has one"
     )
@@ -366,6 +371,7 @@ def _job_out(job: JobView, link_format: str) -> JobOut:
         for entry in job.history
     ]
     data["retryable"] = job.status in RETRYABLE_STATUSES
+    data["fulfillment_retryable"] = fulfillment_retryable(job.status, job.fulfillment_state)
     data["tracking_url"] = tracking_link(job.tracking_id or "", link_format)
     return JobOut.model_validate(data)
 
@@ -581,6 +587,30 @@ async def retry_job(job_id: JobId, user: Reader, runtime: AppRuntime) -> RetryOu
     return RetryOut(
         queued=1,
         message="The order is queued and will be sent again now.",
+        job=_job_out(job, await _link_format(runtime, installation_id)) if job else None,
+    )
+
+
+@router.post("/jobs/{job_id}/retry-fulfillment", response_model=RetryOut)
+async def retry_fulfillment(job_id: JobId, user: Reader, runtime: AppRuntime) -> RetryOut:
+    """Try fulfilling the order again now (its stock may have arrived, which Saleor tells the app
+    no event of): the job runs at once; Gordon, whose copy is unchanged, is not asked again."""
+    installation_id = user.installation.id
+    now = runtime.clock()
+    if not await runtime.queue.retry_fulfillment(job_id, now=now, installation_id=installation_id):
+        job = await runtime.jobs.get_job(job_id, installation_id=installation_id)
+        if job is None:
+            raise _job_not_found(job_id)
+        raise DashboardRequestRefused(
+            "NOTHING_TO_FULFIL",
+            f"There is no blocked fulfillment to try again: the order is {job.status}"
+            f" and its fulfillment {job.fulfillment_state or 'not started'}.".replace("_", " "),
+            status_hint=409,
+        )
+    job = await runtime.jobs.get_job(job_id, installation_id=installation_id)
+    return RetryOut(
+        queued=1,
+        message="The order's fulfillment is tried again now.",
         job=_job_out(job, await _link_format(runtime, installation_id)) if job else None,
     )
 

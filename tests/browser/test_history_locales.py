@@ -21,6 +21,7 @@ from playwright.async_api import Frame, Locator, expect
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox, tracking_id_for
 from saleor_gordon.store.tables import job_history
 from tests.browser.conftest import OpenInDashboard, Screenshot
+from tests.browser.test_catalogues import plural_form
 from tests.browser.test_dashboard_pages import STAFF
 from tests.browser.test_locales_and_look import (
     CATALOGUES,
@@ -92,7 +93,8 @@ async def _synced_after_a_retry(stack: Stack, order: dict[str, Any]) -> bool:
 
 def say(locale: str, key: str, **params: str) -> str:
     """The catalogue's message ``key`` in ``locale`` with ``params`` put in (as the page does)."""
-    return re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], CATALOGUES[locale][key])
+    message = plural_form(CATALOGUES[locale][key], params)
+    return re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], message)
 
 
 def entries(history: Locator) -> Locator:

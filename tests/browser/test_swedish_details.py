@@ -24,8 +24,13 @@ from playwright.async_api import Frame, Locator, Page, expect
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from tests.browser.conftest import OpenInDashboard, Screenshot
 from tests.browser.dashboard_host import DashboardView, Mount
+from tests.browser.test_catalogues import plural_form
 from tests.browser.test_dashboard_pages import STAFF
-from tests.browser.test_locales_and_look import CATALOGUES, assert_no_internal_identifiers
+from tests.browser.test_locales_and_look import (
+    CATALOGUES,
+    assert_no_internal_identifiers,
+    switch_locale,
+)
 from tests.e2e.conftest import Stack, running_stack
 from tests.support.fixtures import RunningSaleorFake
 from tests.support.shop import DELIVERY_GROUP
@@ -37,7 +42,7 @@ UNAVAILABLE = "Service Unavailable (injected by the Gordon sandbox)"  # Gordon's
 
 def say(key: str, **params: str) -> str:
     """The Swedish catalogue's message ``key`` with ``params`` put in, as the page does."""
-    return re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], SV[key])
+    return re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], plural_form(SV[key], params))
 
 
 @dataclasses.dataclass
@@ -205,4 +210,9 @@ async def test_the_orders_problems_gordons_answer_and_a_short_retry_budget_in_sw
     await expect(history).to_contain_text(gave_up)
     await assert_nothing_in_english(frame, frame.locator("#panel"))
     await screenshot("orders-sv")
+    # one attempt, in English: "1 attempt", not "1 attempts" (the message counts `attempts`)
+    await switch_locale(view, "en")
+    await expect(row.locator("td.message .text")).to_contain_text(
+        "The app stopped trying after 1 attempt over 1.1 seconds."
+    )
     assert page_errors == []

@@ -26,8 +26,10 @@ from saleor_gordon.store.installations import Installation, InstallationStore
 from saleor_gordon.store.tables import installations, job_history, sync_jobs
 from tests.support.fixtures import RunningSaleorFake, SaleorFakeFactory, StartSandbox
 from tests.support.saleor_fake import SigningKey
-from tests.support.shop import CLIENT_ID, CLIENT_SECRET, shop_config
+from tests.support.shop import CLIENT_ID, CLIENT_SECRET, DELIVERY_GROUP, shop_config
 from tests.web.conftest import ForbiddenOutbound, OpenApp, WebApp, error_of, install_from_fake
+from tests.web.test_metrics import paid_order, run_due_job
+from tests.web.test_webhooks import deliver
 
 ALL_STAFF_PERMISSIONS = ["MANAGE_ORDERS", "MANAGE_APPS", "MANAGE_PRODUCTS", "MANAGE_SHIPPING"]
 
@@ -1068,3 +1070,107 @@ async def test_the_session_gives_the_shops_time_zone(shop: Shop, gordon_url: str
     response = await shop.get("/session")
 
     assert response.json()["timezone"] == "Europe/Oslo"
+
+
+# --- Try fulfilling again --------------------------------------------------------------------
+
+
+W1 = "V2FyZWhvdXNlOjE="  # Lager Västberga, a warehouse of the order's channel
+
+
+@pytest.fixture
+def fulfilling_gordon(start_gordon_sandbox: StartSandbox) -> RunningSandbox:
+    return start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
+
+
+def _not_stocked_in_the_channel(fake: RunningSaleorFake, order: dict[str, Any]) -> list[str]:
+    """Make the order's products ones whose inventory Saleor does not track and that no warehouse
+    keeps (no stock record): Saleor allocates nothing and would refuse to fulfil them."""
+    variants = []
+    for line in order["lines"]:
+        variant = line["variant"]["id"]
+        line["variant"]["trackInventory"] = False
+        for allocation in line["allocations"]:
+            fake.state.set_stock(variant, allocation["warehouse"]["id"], None)
+        line["allocations"] = []
+        variants.append(variant)
+    return variants
+
+
+async def test_try_fulfilling_again_fulfils_a_blocked_order_once_its_stock_record_exists(
+    shop: Shop, fulfilling_gordon: RunningSandbox
+) -> None:
+    """The typical fix of a blocked fulfillment (a stock record in a warehouse of the channel)
+    sends the app no order event: the shop owner asks, the job runs at once, Gordon (whose copy
+    is unchanged) is not asked again, and the order gets exactly one fulfillment."""
+    gordon = fulfilling_gordon
+    config = shop_config(gordon.base_url, tracking_on_fulfillment="fulfill")
+    assert (await shop.send("PUT", "/config", {"config": config})).status_code == 200
+    order = paid_order(shop.fake, shop.app)
+    variants = _not_stocked_in_the_channel(shop.fake, order)
+    assert (await deliver(shop.app, shop.fake, "ORDER_FULLY_PAID", order["id"])).status_code == 200
+    assert await run_due_job(shop.app) is JobStatus.SYNCED
+    puts = f"/api/orders/{order['number']}"
+    job_id = (await shop.get("/order", params={"order_id": order["id"]})).json()["job"]["id"]
+    blocked = (await shop.get(f"/jobs/{job_id}")).json()
+    assert (blocked["status"], blocked["fulfillment_state"]) == ("synced", "blocked")
+    assert (blocked["retryable"], blocked["fulfillment_retryable"]) == (False, True)
+    assert len(list(gordon.state.requests(method="PUT", path=puts))) == 1
+
+    for variant in variants:  # the shop adds the products to a warehouse of the channel
+        shop.fake.state.set_stock(variant, W1, 0)
+    asked = await shop.send("POST", f"/jobs/{job_id}/retry-fulfillment", {})
+
+    assert asked.status_code == 200, asked.text
+    body = asked.json()
+    assert (body["queued"], body["message"]) == (1, "The order's fulfillment is tried again now.")
+    # the answer is the job as it is now, so the page shows the truth at once
+    assert (body["job"]["id"], body["job"]["status"]) == (job_id, "pending")
+    assert body["job"]["fulfillment_retryable"] is False
+    assert await run_due_job(shop.app) is JobStatus.SYNCED
+    done = (await shop.get(f"/jobs/{job_id}")).json()
+    assert (done["status"], done["fulfillment_state"]) == ("synced", "done")
+    assert done["fulfillment_retryable"] is False
+    tracking_id = gordon.state.orders[order["number"]].tracking_id
+    fulfillments = shop.fake.state.order(order["id"])["fulfillments"]
+    assert [(f["status"], f["trackingNumber"]) for f in fulfillments] == [
+        ("FULFILLED", tracking_id)
+    ]
+    assert shop.fake.state.requests["FulfillOrder"] == 1
+    assert len(list(gordon.state.requests(method="PUT", path=puts))) == 1  # not pushed again
+
+    again = await shop.send("POST", f"/jobs/{job_id}/retry-fulfillment", {})
+
+    assert again.status_code == 409
+    assert error_of(again)["code"] == "NOTHING_TO_FULFIL"
+    assert error_of(again)["message"] == (
+        "There is no blocked fulfillment to try again: the order is synced and its "
+        "fulfillment done."
+    )
+    assert shop.fake.state.requests["FulfillOrder"] == 1
+
+
+@pytest.mark.parametrize("status", ["failed", "needs_attention", "synced", "pending"])
+async def test_try_fulfilling_again_is_refused_where_no_fulfillment_is_blocked(
+    shop: Shop, status: str
+) -> None:
+    job_id = await shop.add_job("1001", status=status)
+    before = await shop.app.runtime.jobs.get_job(job_id)
+
+    response = await shop.send("POST", f"/jobs/{job_id}/retry-fulfillment", {})
+
+    assert response.status_code == 409
+    assert error_of(response)["code"] == "NOTHING_TO_FULFIL"
+    assert error_of(response)["message"] == (
+        "There is no blocked fulfillment to try again: the order is "
+        f"{status.replace('_', ' ')} and its fulfillment not started."
+    )
+    assert await shop.app.runtime.jobs.get_job(job_id) == before
+    assert (await shop.get(f"/jobs/{job_id}")).json()["fulfillment_retryable"] is False
+
+
+async def test_try_fulfilling_again_of_an_unknown_job_is_not_found(shop: Shop) -> None:
+    response = await shop.send("POST", "/jobs/4242/retry-fulfillment", {})
+
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "JOB_NOT_FOUND"

@@ -2,7 +2,9 @@
 //
 // Catalogues: ./i18n/<locale>.json, one per locale, key -> message. A message is a string with
 // {name} placeholders, or, when it depends on a number, an object of CLDR plural forms
-// ({"one": "...", "other": "..."}) chosen by Intl.PluralRules for params.count. Keys that the
+// ({"one": "...", "other": "..."}) chosen by Intl.PluralRules for params.count, or for the
+// parameter the object names as "count" ({"count": "attempts", "one": ..., "other": ...}: a stored
+// message keeps the parameters it was written with). Keys that the
 // server sends as codes (configuration problems, Test connection results, API refusals) are the
 // codes themselves; tests/browser/test_catalogues.py checks that every locale has every key with
 // the same placeholders and that every key is used.
@@ -116,7 +118,8 @@ export class I18n {
     let message = this.has(key) ? this.catalogue[key] : this.english[key];
     if (message === undefined) return key;
     if (typeof message === "object") {
-      const form = this._format("plural", () => new Intl.PluralRules(this.locale)).select(Number(params.count));
+      const counted = params[message.count ?? "count"];
+      const form = this._format("plural", () => new Intl.PluralRules(this.locale)).select(Number(counted));
       message = message[form] ?? message.other;
     }
     return message.replace(/\{(\w+)\}/g, (_, name) => this.param(params[name]));

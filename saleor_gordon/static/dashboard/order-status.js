@@ -2,8 +2,11 @@
 // (tracking ID, delivery date, time window, reference, attempts), the history of its attempts,
 // and a channel on which the app's frames of one browser tell each other that an order changed.
 
-import { none, serverText, timeAgo } from "./ui.js";
+import { errorNotice, none, notice, serverText, timeAgo } from "./ui.js";
 import { html, nothing } from "./vendor/lit-html/lit-html.js";
+
+const FOLLOW_EVERY_MS = 1_000;
+const FOLLOW_FOR_MS = 20_000;
 
 // Entries whose stored message lists internal keys (what was written on the order): the step's
 // own words say it all.
@@ -40,6 +43,96 @@ export function fulfillmentView(ctx, job) {
   const label = ctx.i18n.has(`fulfillment.${state}`) ? ctx.t(`fulfillment.${state}`) : state;
   const why = EXPLAINED_FULFILLMENTS.has(state) && job.fulfillment_message;
   return html`<span class="fulfillment fulfillment-${state}">${label}</span>${why ? html`<span class="fulfillment-why small">${serverText(ctx, job.fulfillment_message)}</span>` : nothing}`;
+}
+
+/**
+ * *Try fulfilling again* (a blocked fulfillment: `job.fulfillment_retryable`, from the server):
+ * the order's job runs at once; Gordon, whose copy is unchanged, is not asked again. `onJob(job)`
+ * gets the job as the server answered (queued: the page shows that at once) and then as it is
+ * every second until the attempt settled (or 20 s passed). Returns what became of it: `done` (the
+ * fulfillment went ahead), `still_blocked`, `other` (the job's own message says) or `queued`
+ * (not tried yet). Throws the API's refusal (nothing to try again).
+ */
+export async function fulfilAgain(ctx, job, onJob) {
+  const answer = await ctx.api.post(`/jobs/${job.id}/retry-fulfillment`);
+  let now = answer.job;
+  if (now) onJob(now);
+  const until = Date.now() + FOLLOW_FOR_MS;
+  while (Date.now() < until && (!now || now.in_progress || now.status === "pending")) {
+    await new Promise((resolve) => setTimeout(resolve, FOLLOW_EVERY_MS));
+    try {
+      now = (await ctx.api.get(`/jobs/${job.id}`)) || now;
+    } catch {
+      continue; // keep following; the outcome is told when known
+    }
+    onJob(now);
+  }
+  return fulfilOutcome(now);
+}
+
+function fulfilOutcome(job) {
+  if (!job || job.in_progress || job.status === "pending") return "queued";
+  if (job.fulfillment_state === "blocked") return job.status === "synced" ? "still_blocked" : "other";
+  return job.status === "synced" ? "done" : "other";
+}
+
+/**
+ * The order page's *Try fulfilling again* (widget and popup): its button where the fulfillment is
+ * blocked, then what became of it. `action` is the page's {state: idle | following | done |
+ * failed, outcome, error}; `run` starts it. After an attempt the order page is asked to reload
+ * (refreshEntity), which `fulfilAgainOnOrderPage` does.
+ */
+export function fulfilAgainView(ctx, job, action, run) {
+  const { t } = ctx;
+  let result = nothing;
+  if (action.state === "following") result = notice("info", t("fulfil_again.following"), { role: "status" });
+  else if (action.state === "failed") result = errorNotice(ctx, action.error, "fulfil_again.action");
+  else if (action.state === "done") {
+    const kind = OUTCOME_KINDS[action.outcome];
+    const text = outcomeText(ctx, action.outcome, job);
+    result = notice(kind, html`${text}${action.reloadHint ? html` <span class="block">${t("send.reload_hint")}</span>` : nothing}`, { role: "status" });
+  }
+  const offered = job && job.fulfillment_retryable && action.state !== "following";
+  const button = offered
+    ? html`<button class="btn btn-small" type="button" data-action="fulfil-again" @click=${run}>${t("fulfil_again.action")}</button>`
+    : nothing;
+  return html`<div class="fulfil-again" aria-live="polite">${result}</div>${offered ? html`<div class="actions">${button}</div>` : nothing}`;
+}
+
+/** Run *Try fulfilling again* on an order page: the state for `fulfilAgainView`, the job shown
+ * as it changes (`onJob`), the Dashboard asked to reload the order once the app acted on it, and
+ * its toast. */
+export async function fulfilAgainOnOrderPage(ctx, job, action, onJob) {
+  action.state = "following";
+  action.error = null;
+  ctx.update();
+  try {
+    action.outcome = await fulfilAgain(ctx, job, (now) => {
+      action.job = now;
+      onJob(now);
+    });
+  } catch (error) {
+    action.state = "failed";
+    action.error = error;
+    ctx.update();
+    return;
+  }
+  const acted = action.outcome !== "queued";
+  action.reloadHint = acted && !ctx.bridge.supports("refreshEntity");
+  action.state = "done";
+  if (acted) ctx.bridge.refreshEntity();
+  ctx.update();
+  ctx.bridge.notify(OUTCOME_KINDS[action.outcome], ctx.t("fulfil_again.toast_title"), outcomeText(ctx, action.outcome, action.job));
+}
+
+const OUTCOME_KINDS = { done: "success", still_blocked: "warning", other: "warning", queued: "info" };
+
+function outcomeText(ctx, outcome, job) {
+  const { t } = ctx;
+  if (outcome === "done") return t("fulfil_again.done");
+  if (outcome === "still_blocked") return t("fulfil_again.still_blocked");
+  if (outcome === "other") return t("fulfil_again.other", { message: job?.last_message ? ctx.i18n.say(job.last_message) : "" });
+  return t("fulfil_again.queued", { number: job?.order_number ? `#${job.order_number}` : "" });
 }
 
 /** What the order's last message says now: queued or being sent before the stored message. */

@@ -9,10 +9,11 @@
 // (its extension identifier is on <body data-send-popup>). Elsewhere, or when the Dashboard
 // cannot open it (an installation from before the manifest named its extensions), the widget
 // says where the same popup is: the order's menu. When the popup changes the order, the widget
-// shows the new state at once (orderChannel).
+// shows the new state at once (orderChannel). Where the order's fulfillment is blocked, it offers
+// *Try fulfilling again* itself (order-status.js).
 
 import { boot } from "./boot.js";
-import { jobFacts, jobMessage, orderChannel, POPUP_SILENCE_MS } from "./order-status.js";
+import { fulfilAgainOnOrderPage, fulfilAgainView, jobFacts, jobMessage, orderChannel, POPUP_SILENCE_MS } from "./order-status.js";
 import { errorNotice, notice, statusPill } from "./ui.js";
 import { html, nothing } from "./vendor/lit-html/lit-html.js";
 
@@ -25,9 +26,12 @@ const page = {
   job: null,
   error: null,
   popup: "idle", // idle | opening | unavailable: the Dashboard could not open the popup
+  fulfil: { state: "idle" }, // Try fulfilling again (order-status.js)
+  channel: null,
 
   async start(ctx) {
     const channel = orderChannel();
+    page.channel = channel;
     sizer.start(ctx, channel);
     if (!ctx.bridge.orderId) {
       page.state = "no-order";
@@ -63,10 +67,20 @@ const page = {
     if (page.state === "loading") content = html`<p class="muted" role="status">${t("common.loading")}</p>`;
     else if (page.state === "no-order") content = html`<p class="muted">${t("widget.no_order")}</p>`;
     else if (page.state === "error") content = errorNotice(ctx, page.error, "widget.load_failed");
-    else content = html`${jobView(ctx, page.job)}${actionsView(ctx, page.job)}`;
+    else content = html`${jobView(ctx, page.job)}${fulfilAgainView(ctx, page.job, page.fulfil, () => fulfilAgain(ctx))}${actionsView(ctx, page.job)}`;
     return html`<div class="widget" aria-live="polite">${content}</div>`;
   },
 };
+
+/** Try fulfilling again: the card follows the order (and tells an open popup), the order page
+ * reloads once the app acted on it. */
+function fulfilAgain(ctx) {
+  return fulfilAgainOnOrderPage(ctx, page.job, page.fulfil, (job) => {
+    page.job = job;
+    page.channel.post(ctx.bridge.orderId, job);
+    ctx.update();
+  });
+}
 
 /**
  * The widget's height for the Dashboard (widgetResize), held while the app's popup for this order

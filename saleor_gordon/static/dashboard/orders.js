@@ -1,5 +1,6 @@
 // The Orders screen: counts per status, the shop's orders (filtered, searched and paginated by the
-// server), an order's history, Retry for one order and for every failed one.
+// server), an order's history, Retry for one order and for every failed one, Try fulfilling
+// again where an order's fulfillment is blocked.
 //
 // One state object; `ordersView(ctx, screen)` renders it; events change it and call ctx.update().
 // The table is redrawn on every refresh (lit-html keeps the focus and what is typed). After a
@@ -156,6 +157,29 @@ async function retry(ctx, screen, job) {
   }
 }
 
+/** Try fulfilling again (a blocked fulfillment): the row shows the job as queued at once, then
+ * follows it like a Retry. No page reload is asked for: this page is no order page. */
+async function fulfilAgain(ctx, screen, job) {
+  screen.busy.add(job.id);
+  ctx.update();
+  const number = orderNumber(job);
+  try {
+    const result = await ctx.api.post(`/jobs/${job.id}/retry-fulfillment`);
+    if (result.job && screen.data) {
+      screen.data.items = screen.data.items.map((item) => (item.id === job.id ? result.job : item));
+    }
+    screen.watching.set(job.id, Date.now() + WATCH_FOR_MS);
+    screen.feedback = { kind: "success", key: "fulfil_again.queued", params: { number } };
+    ctx.bridge.notify("success", ctx.t("fulfil_again.toast_title"), ctx.t("fulfil_again.queued", { number }));
+    queueMicrotask(() => document.querySelector(`tr[data-job-id="${job.id}"] button[aria-expanded]`)?.focus());
+  } catch (error) {
+    screen.feedback = { kind: "error", error };
+  } finally {
+    screen.busy.delete(job.id);
+    load(ctx, screen, { quiet: true });
+  }
+}
+
 async function retryFailed(ctx, screen) {
   screen.retryingAll = true;
   ctx.update();
@@ -267,6 +291,10 @@ function rowView(ctx, screen, job) {
       ${retryable
         ? html`<button class="btn btn-small" type="button" aria-label=${t("orders.retry_order", { number })}
             ?disabled=${screen.busy.has(job.id)} @click=${() => retry(ctx, screen, job)}>${t("orders.retry")}</button>`
+        : nothing}
+      ${job.fulfillment_retryable
+        ? html`<button class="btn btn-small" type="button" aria-label=${t("fulfil_again.action_order", { number })}
+            ?disabled=${screen.busy.has(job.id)} @click=${() => fulfilAgain(ctx, screen, job)}>${t("fulfil_again.action")}</button>`
         : nothing}
     </div></td>
   </tr>`;

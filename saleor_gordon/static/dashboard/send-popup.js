@@ -6,11 +6,13 @@
 // the Dashboard to reload the order page (refreshEntity, Dashboard 3.23.9+; on older ones it says
 // that a reload shows it) and tells the order's widget the new state (orderChannel).
 //
+// Where the order's fulfillment is blocked, the order's state offers *Try fulfilling again*.
+//
 // Opened from the order's menu it gets ?orderId=; opened by the widget (openPopup) it gets
 // appParams {orderId, view}: view "details" puts the order's state and history first, open.
 
 import { boot } from "./boot.js";
-import { historyList, jobFacts, jobMessage, orderChannel, POPUP_HEARTBEAT_MS } from "./order-status.js";
+import { fulfilAgainOnOrderPage, fulfilAgainView, historyList, jobFacts, jobMessage, orderChannel, POPUP_HEARTBEAT_MS } from "./order-status.js";
 import { errorNotice, notice, serverText, statusPill } from "./ui.js";
 import { html, nothing } from "./vendor/lit-html/lit-html.js";
 
@@ -29,6 +31,7 @@ const page = {
   mode: "send", // send | details (what the widget asked for)
   error: null,
   sending: null, // null | {state: "queueing" | "following" | "done" | "failed", job, error, outcome}
+  fulfil: { state: "idle" }, // Try fulfilling again (order-status.js)
   channel: null,
 
   async start(ctx) {
@@ -164,6 +167,16 @@ function sendingView(ctx, preview) {
     ${sending.reloadHint ? html`<span class="block">${t("send.reload_hint")}</span>` : nothing}`);
 }
 
+/** Try fulfilling again: the popup follows the order and tells its widget; the order page reloads
+ * once the app acted on it. */
+function fulfilAgain(ctx) {
+  return fulfilAgainOnOrderPage(ctx, page.job, page.fulfil, (job) => {
+    page.job = job;
+    page.channel.post(ctx.bridge.orderId, job);
+    ctx.update();
+  });
+}
+
 /** The order's state in Gordon now: status, facts, last message and its history. */
 function statusView(ctx, job, preview) {
   const { t } = ctx;
@@ -175,6 +188,7 @@ function statusView(ctx, job, preview) {
     <h2 id="order-status-title">${t("send.in_gordon")} ${statusPill(ctx, job.status)}</h2>
     ${jobFacts(ctx, job)}
     ${message !== nothing ? html`<p class="message">${message}</p>` : nothing}
+    ${fulfilAgainView(ctx, job, page.fulfil, () => fulfilAgain(ctx))}
     <details ?open=${page.mode === "details"}><summary>${t("send.history")}</summary>${historyList(ctx, job)}</details>
   </section>`;
 }
