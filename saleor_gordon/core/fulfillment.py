@@ -479,15 +479,15 @@ def _blocked_message(blocker: Blocker, lines: Sequence[OrderLine]) -> Message:
         english = (
             f"The order has {count} {products} whose inventory Saleor does not track and that "
             f"no warehouse serving its channel keeps: {listed(names)}. Saleor would not let the "
-            f"app fulfil {them}: add {them} to such a warehouse in Saleor (any quantity; the "
-            "app tries again when the order changes or at the next reconcile), or fulfil the "
-            "order yourself and the app adds the tracking number."
+            f"app fulfil {them}: add {them} to such a warehouse in Saleor (any quantity), then "
+            "choose Try fulfilling again, or fulfil the order yourself and the app adds the "
+            "tracking number."
         )
         return Message.of("fulfillment_reason.not_stocked", english, lines=names, count=count)
     english = (
         f"Saleor has no stock allocated in a warehouse for {listed(names)}, so the app cannot "
-        "tell where to fulfil from: allocate stock in Saleor, or fulfil the order yourself and "
-        "the app adds the tracking number."
+        "tell where to fulfil from: allocate stock in Saleor and choose Try fulfilling again, or "
+        "fulfil the order yourself and the app adds the tracking number."
     )
     return Message.of("fulfillment_reason.not_allocated", english, lines=names)
 

@@ -559,7 +559,8 @@ class TestFulfillBlocked:
             FulfillmentState.BLOCKED,
             "Saleor has no stock allocated in a warehouse for Frukostkasse (Standard) and "
             "Frukostkasse (Standard), so the app cannot tell where to fulfil from: allocate stock "
-            "in Saleor, or fulfil the order yourself and the app adds the tracking number.",
+            "in Saleor and choose Try fulfilling again, or fulfil the order yourself and the app "
+            "adds the tracking number.",
             tracking_number=TRACKING_ID,
             blocker=Blocker.NOT_ALLOCATED,
             blocked_lines=(L2, L3),
@@ -592,9 +593,9 @@ class TestFulfillBlocked:
             FulfillmentState.BLOCKED,
             "The order has 1 product whose inventory Saleor does not track and that no "
             "warehouse serving its channel keeps: Presentkort (Standard). Saleor would not let "
-            "the app fulfil it: add it to such a warehouse in Saleor (any quantity; the app "
-            "tries again when the order changes or at the next reconcile), or fulfil the order "
-            "yourself and the app adds the tracking number.",
+            "the app fulfil it: add it to such a warehouse in Saleor (any quantity), then "
+            "choose Try fulfilling again, or fulfil the order yourself and the app adds the "
+            "tracking number.",
             tracking_number=TRACKING_ID,
             blocker=Blocker.NOT_STOCKED,
             blocked_lines=(L2,),

@@ -325,9 +325,8 @@ async def test_an_untracked_product_kept_outside_the_channel_waits_for_its_stock
             "The order has 2 products whose inventory Saleor does not track and that no "
             "warehouse serving its channel keeps: Middagskasse 4 portioner (3 middagar) and "
             "Frukostkasse (Standard). Saleor would not let the app fulfil them: add them to such "
-            "a warehouse in Saleor (any quantity; the app tries again when the order changes or "
-            "at the next reconcile), or fulfil the order yourself and the app adds the tracking "
-            "number."
+            "a warehouse in Saleor (any quantity), then choose Try fulfilling again, or fulfil "
+            "the order yourself and the app adds the tracking number."
         )
         assert (job["fulfillment_code"], job["fulfillment_params"]) == (
             "fulfillment_reason.not_stocked",
