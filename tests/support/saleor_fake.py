@@ -606,7 +606,7 @@ class SaleorFakeState:
         """``Stock.quantity_allocated``: what every order's lines hold of this stock."""
         return sum(
             int(allocation.get("quantity") or 0)
-            for order in self.orders.values()
+            for order in list(self.orders.values())  # other threads add orders
             for line in order.get("lines") or []
             if _variant_id(line) == variant_id
             for allocation in line.get("allocations") or []
@@ -615,7 +615,7 @@ class SaleorFakeState:
 
     def order_line(self, line_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(order, line) of an order line id, live; None if no order has it."""
-        for order in self.orders.values():
+        for order in list(self.orders.values()):
             for line in order.get("lines") or []:
                 if line.get("id") == line_id:
                     return order, line
@@ -623,7 +623,7 @@ class SaleorFakeState:
 
     def fulfillment(self, fulfillment_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(order, fulfillment) of a fulfillment id, live; None if no order has it."""
-        for order in self.orders.values():
+        for order in list(self.orders.values()):
             for fulfillment in order.get("fulfillments") or []:
                 if fulfillment.get("id") == fulfillment_id:
                     return order, fulfillment
@@ -1174,7 +1174,7 @@ def _resolve_orders(_root: object, info: GraphQLResolveInfo[Any], **args: Any) -
     updatedAt) or the legacy ``filter`` (ids, numbers, status, created by day, updatedAt), sorted
     by ``sortBy`` (number by default), paged with cursors that name the last order's sort key."""
     state = _authorised(info)
-    orders = [o for o in state.orders.values() if _order_matches(o, args)]
+    orders = [o for o in list(state.orders.values()) if _order_matches(o, args)]
     sort = args.get("sortBy") or {}
     key = _ORDER_SORT_KEYS.get(sort.get("field") or "NUMBER", _ORDER_SORT_KEYS["NUMBER"])
     descending = sort.get("direction") == "DESC"
@@ -1859,7 +1859,7 @@ def _resolve_variant_stocks(
          "warehouse": copy.deepcopy(warehouses[warehouse_id]), "productVariant": plain,
          "quantity": quantity, "quantityAllocated": state.allocated(variant_id, warehouse_id),
          "quantityReserved": 0}
-        for pk, ((variant_id, warehouse_id), quantity) in enumerate(state.stocks.items(), 1)
+        for pk, ((variant_id, warehouse_id), quantity) in enumerate(list(state.stocks.items()), 1)
         if variant_id == variant.get("id") and warehouse_id in serving
         and warehouse_id in warehouses
     ]  # fmt: skip
