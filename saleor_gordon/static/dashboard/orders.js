@@ -135,42 +135,32 @@ function toggleHistory(ctx, screen, id) {
   }
 }
 
-async function retry(ctx, screen, job) {
-  screen.busy.add(job.id);
-  ctx.update();
-  const number = orderNumber(job);
-  try {
-    const result = await ctx.api.post(`/jobs/${job.id}/retry`);
-    if (result.job && screen.data) {
-      screen.data.items = screen.data.items.map((item) => (item.id === job.id ? result.job : item));
-    }
-    screen.watching.set(job.id, Date.now() + WATCH_FOR_MS);
-    screen.feedback = { kind: "success", key: "orders.retry_queued", params: { number } };
-    ctx.bridge.notify("success", ctx.t("toast.retry_queued_title"), ctx.t("orders.retry_queued", { number }));
-    // the row itself now has no Retry: keep the keyboard on the row's History button
-    queueMicrotask(() => document.querySelector(`tr[data-job-id="${job.id}"] button[aria-expanded]`)?.focus());
-  } catch (error) {
-    screen.feedback = { kind: "error", error };
-  } finally {
-    screen.busy.delete(job.id);
-    load(ctx, screen, { quiet: true });
-  }
+/** Retry: the row shows the job as queued at once, then follows it. */
+function retry(ctx, screen, job) {
+  return queueAgain(ctx, screen, job, { path: "retry", said: "orders.retry_queued", toast: "toast.retry_queued_title" });
 }
 
-/** Try fulfilling again (a blocked fulfillment): the row shows the job as queued at once, then
- * follows it like a Retry. No page reload is asked for: this page is no order page. */
-async function fulfilAgain(ctx, screen, job) {
+/** Try fulfilling again (a blocked fulfillment), followed like a Retry. No page reload is asked
+ * for: this page is no order page. */
+function fulfilAgain(ctx, screen, job) {
+  return queueAgain(ctx, screen, job, { path: "retry-fulfillment", said: "fulfil_again.queued", toast: "fulfil_again.toast_title" });
+}
+
+/** Ask the server to run the row's job again (`/jobs/{id}/{path}`), show the job it answers at
+ * once and follow it; `said` and `toast` are the catalogue keys of what the shop owner reads. */
+async function queueAgain(ctx, screen, job, { path, said, toast }) {
   screen.busy.add(job.id);
   ctx.update();
   const number = orderNumber(job);
   try {
-    const result = await ctx.api.post(`/jobs/${job.id}/retry-fulfillment`);
+    const result = await ctx.api.post(`/jobs/${job.id}/${path}`);
     if (result.job && screen.data) {
       screen.data.items = screen.data.items.map((item) => (item.id === job.id ? result.job : item));
     }
     screen.watching.set(job.id, Date.now() + WATCH_FOR_MS);
-    screen.feedback = { kind: "success", key: "fulfil_again.queued", params: { number } };
-    ctx.bridge.notify("success", ctx.t("fulfil_again.toast_title"), ctx.t("fulfil_again.queued", { number }));
+    screen.feedback = { kind: "success", key: said, params: { number } };
+    ctx.bridge.notify("success", ctx.t(toast), ctx.t(said, { number }));
+    // the row may now have no such button: keep the keyboard on the row's History button
     queueMicrotask(() => document.querySelector(`tr[data-job-id="${job.id}"] button[aria-expanded]`)?.focus());
   } catch (error) {
     screen.feedback = { kind: "error", error };
