@@ -75,6 +75,10 @@ class Settings(BaseSettings):
 
     Keeps one shop's backlog from taking every worker from the others."""
 
+    database_startup_wait_seconds: float = Field(default=60.0, ge=0, le=3600)
+    """How long ``serve`` and ``worker`` wait at start for a PostgreSQL server they cannot reach
+    (one starting or restarting beside them) before they give up."""
+
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     lease_seconds: float = Field(default=30.0, ge=1, le=3600)
     """How long a claimed job stays with its worker without a renewal."""

@@ -11,9 +11,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -314,3 +316,98 @@ async def migrated_engine(database_url: str) -> AsyncIterator[object]:
     await migrate(engine)
     yield engine
     await engine.dispose()
+
+
+MAX_CONNECTIONS = "-c max_connections=200"
+"""A throwaway cluster serves the chaos suite's two worker processes, serve and its own reads."""
+
+
+@dataclass
+class ThrowawayPostgres:
+    """A PostgreSQL cluster of one test, on a free loopback port, that the test may restart."""
+
+    workdir: Path
+    bin_dir: Path
+    port: int = 0
+    """Chosen by the first start (another one when a port was taken meanwhile); kept by restarts."""
+
+    @property
+    def data(self) -> Path:
+        return self.workdir / "data"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        if not self.port:
+            self.port = _start_postgres(
+                str(self.bin_dir / "pg_ctl"), self.data, self.workdir, MAX_CONNECTIONS
+            )
+            return
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.workdir} -c fsync=off "
+            + MAX_CONNECTIONS
+        )
+        self._pg_ctl("-l", str(self.workdir / "log"), "-w", "-o", options, "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._pg_ctl("-m", mode, "-w", "stop")
+
+    def restart(self) -> float:
+        """Stop the server as a crash would (``-m immediate``: connections cut, no checkpoint) and
+        start it again once it is gone; returns the seconds it was unavailable."""
+        started = time.monotonic()
+        self.stop("immediate")
+        self.start()
+        return time.monotonic() - started
+
+    def _pg_ctl(self, *args: str) -> None:
+        subprocess.run(
+            _as_postgres_user([str(self.bin_dir / "pg_ctl"), "-D", str(self.data), *args]),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+
+@pytest.fixture
+def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
+    """A PostgreSQL cluster started for one test with initdb/pg_ctl (never the shared server), for
+    tests that stop or restart the database server."""
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("a throwaway PostgreSQL cluster needs PostgreSQL's initdb and pg_ctl")
+        pytest.skip(POSTGRES_UNAVAILABLE + "no initdb/pg_ctl for a throwaway cluster")
+    workdir = Path(tempfile.mkdtemp(prefix="saleor-gordon-throwaway-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(workdir, user="postgres")
+    server = ThrowawayPostgres(workdir, bin_dir)
+    subprocess.run(
+        _as_postgres_user(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(server.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-locale",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        subprocess.run(
+            _as_postgres_user(
+                [str(bin_dir / "pg_ctl"), "-D", str(server.data), "-m", "immediate", "stop"]
+            ),
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(workdir, ignore_errors=True)

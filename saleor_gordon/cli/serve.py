@@ -13,14 +13,14 @@ from collections.abc import Iterator
 
 import uvicorn
 
-from saleor_gordon.cli.settings_loading import load_settings, report_error
+from saleor_gordon.cli.settings_loading import load_settings, log_error, report_error
 from saleor_gordon.errors import ConfigurationError, GordonAppError
 from saleor_gordon.jobs.attempt import JobServices
 from saleor_gordon.jobs.worker import WorkerPool
 from saleor_gordon.observability import configure_logging, sanitize_url
 from saleor_gordon.runtime import Runtime, open_runtime
 from saleor_gordon.settings import Settings
-from saleor_gordon.store.database import migrate, migration_status
+from saleor_gordon.store.database import migrate, migration_status, wait_for_database
 from saleor_gordon.web.app import create_app
 
 logger = logging.getLogger(__name__)
@@ -49,10 +49,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         overrides = {} if args.workers is None else {"workers": args.workers}
         settings = load_settings(**overrides)
-        configure_logging(settings.log_level_number, settings.log_format)
-        asyncio.run(serve(settings, host=args.host, port=args.port))
     except GordonAppError as exc:
         return report_error(exc.message)
+    configure_logging(settings.log_level_number, settings.log_format)
+    try:
+        asyncio.run(serve(settings, host=args.host, port=args.port))
+    except GordonAppError as exc:
+        return log_error(exc.message)
     return 0
 
 
@@ -148,13 +151,16 @@ def _stop(server: uvicorn.Server, pool: WorkerPool) -> None:
 
 
 async def prepare_database(runtime: Runtime) -> None:
-    """Migrate an embedded SQLite database; refuse to run on an unmigrated PostgreSQL."""
+    """Migrate an embedded SQLite database; wait for a PostgreSQL server that cannot be reached
+    yet (DATABASE_STARTUP_WAIT_SECONDS); refuse to run on an unmigrated PostgreSQL."""
     if runtime.settings.is_sqlite:
         await migrate(runtime.engine)
         status = await migration_status(runtime.engine)
         logger.info("database.migrated revision=%s", status.current)
         return
-    status = await migration_status(runtime.engine)
+    status = await wait_for_database(
+        runtime.engine, within=runtime.settings.database_startup_wait_seconds
+    )
     if not status.up_to_date:
         raise ConfigurationError(
             f"The database is at migration {status.current or 'none'}, this version needs "

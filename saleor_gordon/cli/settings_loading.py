@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from pydantic import ValidationError
@@ -30,4 +31,12 @@ def _problem(location: tuple[int | str, ...], message: str) -> str:
 def report_error(message: str) -> int:
     """Print ``message`` for the operator and return the exit code for configuration errors."""
     print(f"saleor-gordon: {message}", file=sys.stderr)  # noqa: T201 - CLI output
+    return 2
+
+
+def log_error(message: str) -> int:
+    """Log ``message`` as ``app.failed`` and return report_error's exit code: the last line of a
+    long-running command (``serve``, ``worker``) once logging is set up, in the log format the
+    operator's log collection reads (one JSON object per line in production)."""
+    logging.getLogger("saleor_gordon.cli").error("app.failed %s", message)
     return 2

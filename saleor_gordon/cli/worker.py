@@ -8,7 +8,7 @@ import logging
 import signal
 
 from saleor_gordon.cli.serve import prepare_database
-from saleor_gordon.cli.settings_loading import load_settings, report_error
+from saleor_gordon.cli.settings_loading import load_settings, log_error, report_error
 from saleor_gordon.errors import GordonAppError
 from saleor_gordon.jobs.attempt import JobServices
 from saleor_gordon.jobs.worker import WorkerPool
@@ -36,10 +36,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         overrides = {} if args.concurrency is None else {"workers": args.concurrency}
         settings = load_settings(**overrides)
-        configure_logging(settings.log_level_number, settings.log_format)
-        asyncio.run(work(settings))
     except GordonAppError as exc:
         return report_error(exc.message)
+    configure_logging(settings.log_level_number, settings.log_format)
+    try:
+        asyncio.run(work(settings))
+    except GordonAppError as exc:
+        return log_error(exc.message)
     return 0
 
 

@@ -14,10 +14,13 @@ first, ``/readyz``, ``doctor``) never loads it.
 from __future__ import annotations
 
 import ast
+import asyncio
 import contextlib
+import logging
 import os
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import cache
@@ -33,6 +36,8 @@ from saleor_gordon.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     from alembic.config import Config
+
+logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # well under the default lease (30 s)
@@ -229,3 +234,29 @@ async def migration_status(engine: AsyncEngine) -> MigrationStatus:
     except (SQLAlchemyError, OSError) as exc:
         raise StoreUnavailable(f"The database cannot be reached: {type(exc).__name__}") from exc
     return MigrationStatus(current=current, head=head_revision())
+
+
+async def wait_for_database(engine: AsyncEngine, *, within: float) -> MigrationStatus:
+    """The migration status, asked again while the database cannot be reached, for up to
+    ``within`` seconds: a process started beside a database server that is still starting (or
+    restarting) waits for it instead of ending.
+
+    Raises:
+        StoreUnavailable: the database still cannot be reached after ``within`` seconds.
+    """
+    give_up_at = time.monotonic() + within
+    pause = 0.25
+    while True:
+        try:
+            return await migration_status(engine)
+        except StoreUnavailable as exc:
+            left = give_up_at - time.monotonic()
+            if left <= 0:
+                raise StoreUnavailable(
+                    f"{exc.message}. Waited {within:g} s for it "
+                    "(SALEOR_GORDON_DATABASE_STARTUP_WAIT_SECONDS): check SALEOR_GORDON_DATABASE_URL "
+                    "and that the database server runs."
+                ) from exc
+            pause = min(pause * 2, 5.0, left)
+            logger.warning("database.unavailable retry_in=%.1fs reason=%s", pause, exc.message)
+            await asyncio.sleep(pause)

@@ -66,7 +66,8 @@ from saleor_gordon.jobs.lifecycle import NO_ANSWER
 from saleor_gordon.jobs.queue import LEASE_TAKEN_OVER
 from saleor_gordon.saleor.graphql_client import SaleorClient
 from saleor_gordon.store.tables import job_history, sync_jobs
-from tests.chaos.conftest import FIGURES, FULL_SIZE, ThrowawayPostgres, chaos_seed, chaos_size
+from tests.chaos.conftest import FIGURES, FULL_SIZE, chaos_seed, chaos_size
+from tests.conftest import ThrowawayPostgres
 from tests.e2e.conftest import (
     DELIVERY_GROUP,
     AppProcess,
@@ -357,8 +358,13 @@ class Chaos:
         return [i for i, worker in enumerate(self.workers) if worker.log_path in self.working]
 
     async def restart_database(self) -> None:
-        """Restart the PostgreSQL server (as a crash would) while jobs are in flight."""
+        """Restart the PostgreSQL server (as a crash would) while jobs are in flight: once the
+        worker processes work (on two busy cores they may still be importing the app when half
+        the orders are made; one starting meanwhile waits for the server, tests/cli)."""
         assert self.database is not None
+        await self.stack.wait_until(
+            lambda: len(self._working()) >= self.keep_working, timeout=DEADLINE_SECONDS
+        )
         async with self.database_lock:
             before = await self._server_started_at()
             down = await asyncio.to_thread(self.database.restart)

@@ -1,0 +1,130 @@
+"""Stories of `saleor-gordon worker` starting beside a PostgreSQL server that cannot be reached:
+one still starting (or restarting) is waited for; one that never comes ends the worker with a
+logged error naming the setting, in the log format (JSON) the operator's log collection reads."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from saleor_gordon.store.database import create_engine, migrate
+from tests.conftest import TEST_SECRET_KEY, ThrowawayPostgres
+
+STARTUP_SECONDS = 60.0
+
+
+class Worker:
+    def __init__(self, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.process = process
+        self.log = log
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every line logged so far, each parsed as the JSON object it must be."""
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
+
+    def events(self) -> list[str]:
+        return [entry["event"] for entry in self.entries()]
+
+    def wait_until(self, condition: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            if self.process.poll() is not None:
+                raise AssertionError(f"the worker ended before {what}:\n{self.log.read_text()}")
+            time.sleep(0.05)  # polling the process's log, not standing in for it
+        raise AssertionError(f"no {what} within {STARTUP_SECONDS:g} s:\n{self.log.read_text()}")
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(database_url: str, *, wait_seconds: float) -> Worker:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SALEOR_GORDON_")}
+        env |= {
+            "SALEOR_GORDON_DATABASE_URL": database_url,
+            "SALEOR_GORDON_SECRET_KEY": TEST_SECRET_KEY,
+            "SALEOR_GORDON_LOG_FORMAT": "json",
+            "SALEOR_GORDON_DATABASE_STARTUP_WAIT_SECONDS": f"{wait_seconds:g}",
+            "SALEOR_GORDON_RECONCILE_INTERVAL_SECONDS": "0",
+        }
+        log = tmp_path / f"worker-{len(processes)}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "saleor_gordon", "worker", "--concurrency", "1"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        processes.append(process)
+        return Worker(process, log)
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+async def _migrate(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await migrate(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_worker_started_while_postgresql_is_down_waits_for_it_and_then_works(
+    throwaway_postgres: ThrowawayPostgres, start_worker: Callable[..., Worker]
+) -> None:
+    asyncio.run(_migrate(throwaway_postgres.url))
+    throwaway_postgres.stop()
+
+    worker = start_worker(throwaway_postgres.url, wait_seconds=STARTUP_SECONDS)
+    worker.wait_until(lambda: "database.unavailable" in worker.events(), "database.unavailable")
+    assert "worker.started" not in worker.events()
+
+    throwaway_postgres.start()
+    worker.wait_until(lambda: "worker.started" in worker.events(), "worker.started")
+    worker.process.send_signal(signal.SIGTERM)
+    assert worker.process.wait(30) == 0
+    events = worker.events()
+    assert "app.failed" not in events
+    assert events[-1] == "worker.stopped"
+    waits = [entry for entry in worker.entries() if entry["event"] == "database.unavailable"]
+    assert waits
+    assert all(entry["level"] == "WARNING" for entry in waits)
+    assert all(
+        "The database cannot be reached: ConnectionRefusedError" in entry["message"]
+        for entry in waits
+    )
+
+
+def test_a_worker_gives_up_on_a_database_that_never_answers_with_a_logged_error(
+    closed_port: int, start_worker: Callable[..., Worker]
+) -> None:
+    worker = start_worker(
+        f"postgresql://postgres@127.0.0.1:{closed_port}/postgres", wait_seconds=1.5
+    )
+    assert worker.process.wait(STARTUP_SECONDS) == 2
+    entries = worker.entries()  # every line JSON: no plain-text farewell in the log stream
+    assert "database.unavailable" in worker.events()
+    assert entries[-1]["event"] == "app.failed"
+    assert entries[-1]["level"] == "ERROR"
+    assert entries[-1]["message"] == (
+        "app.failed The database cannot be reached: ConnectionRefusedError. Waited 1.5 s for it "
+        "(SALEOR_GORDON_DATABASE_STARTUP_WAIT_SECONDS): check SALEOR_GORDON_DATABASE_URL and "
+        "that the database server runs."
+    )
