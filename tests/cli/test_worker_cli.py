@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,18 +16,15 @@ import pytest
 
 from saleor_gordon.store.database import create_engine, migrate
 from tests.conftest import TEST_SECRET_KEY, ThrowawayPostgres
+from tests.support.app_process import AppProcess, app_env
 
 STARTUP_SECONDS = 60.0
 
 
-class Worker:
-    def __init__(self, process: subprocess.Popen[bytes], log: Path) -> None:
-        self.process = process
-        self.log = log
-
+class Worker(AppProcess):
     def entries(self) -> list[dict[str, Any]]:
         """Every line logged so far, each parsed as the JSON object it must be."""
-        return [json.loads(line) for line in self.log.read_text().splitlines()]
+        return [json.loads(line) for line in self.log().splitlines()]
 
     def events(self) -> list[str]:
         return [entry["event"] for entry in self.entries()]
@@ -40,41 +34,37 @@ class Worker:
         while time.monotonic() < deadline:
             if condition():
                 return
-            if self.process.poll() is not None:
-                raise AssertionError(f"the worker ended before {what}:\n{self.log.read_text()}")
+            if self.process is not None and self.process.poll() is not None:
+                raise AssertionError(f"the worker ended before {what}:\n{self.log()}")
             time.sleep(0.05)  # polling the process's log, not standing in for it
-        raise AssertionError(f"no {what} within {STARTUP_SECONDS:g} s:\n{self.log.read_text()}")
+        raise AssertionError(f"no {what} within {STARTUP_SECONDS:g} s:\n{self.log()}")
+
+    def exit_code(self) -> int:
+        assert self.process is not None
+        return self.process.wait(STARTUP_SECONDS)
 
 
 @pytest.fixture
 def start_worker(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
-    processes: list[subprocess.Popen[bytes]] = []
+    workers: list[Worker] = []
 
     def start(database_url: str, *, wait_seconds: float) -> Worker:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SALEOR_GORDON_")}
-        env |= {
-            "SALEOR_GORDON_DATABASE_URL": database_url,
-            "SALEOR_GORDON_SECRET_KEY": TEST_SECRET_KEY,
+        settings = {
             "SALEOR_GORDON_LOG_FORMAT": "json",
             "SALEOR_GORDON_DATABASE_STARTUP_WAIT_SECONDS": f"{wait_seconds:g}",
             "SALEOR_GORDON_RECONCILE_INTERVAL_SECONDS": "0",
         }
-        log = tmp_path / f"worker-{len(processes)}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "saleor_gordon", "worker", "--concurrency", "1"],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        processes.append(process)
-        return Worker(process, log)
+        env = app_env(database_url, "http://127.0.0.1:8000", TEST_SECRET_KEY, settings)
+        worker = Worker(
+            ["worker", "--concurrency", "1"], env, tmp_path / f"worker-{len(workers)}.log"
+        )
+        worker.start()
+        workers.append(worker)
+        return worker
 
     yield start
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    for worker in workers:
+        worker.stop(signal.SIGKILL)
 
 
 async def _migrate(database_url: str) -> None:
@@ -98,8 +88,7 @@ def test_a_worker_started_while_postgresql_is_down_waits_for_it_and_then_works(
 
     throwaway_postgres.start()
     worker.wait_until(lambda: "worker.started" in worker.events(), "worker.started")
-    worker.process.send_signal(signal.SIGTERM)
-    assert worker.process.wait(30) == 0
+    assert worker.stop(signal.SIGTERM, timeout=STARTUP_SECONDS) == 0
     events = worker.events()
     assert "app.failed" not in events
     assert events[-1] == "worker.stopped"
@@ -118,7 +107,7 @@ def test_a_worker_gives_up_on_a_database_that_never_answers_with_a_logged_error(
     worker = start_worker(
         f"postgresql://postgres@127.0.0.1:{closed_port}/postgres", wait_seconds=1.5
     )
-    assert worker.process.wait(STARTUP_SECONDS) == 2
+    assert worker.exit_code() == 2
     entries = worker.entries()  # every line JSON: no plain-text farewell in the log stream
     assert "database.unavailable" in worker.events()
     assert entries[-1]["event"] == "app.failed"
