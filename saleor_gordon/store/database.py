@@ -258,5 +258,5 @@ async def wait_for_database(engine: AsyncEngine, *, within: float) -> MigrationS
                     "and that the database server runs."
                 ) from exc
             pause = min(pause * 2, 5.0, left)
-            logger.warning("database.unavailable retry_in=%.1fs reason=%s", pause, exc.message)
+            logger.warning("database.unavailable retry_in=%.1fs %s", pause, exc.message)
             await asyncio.sleep(pause)
