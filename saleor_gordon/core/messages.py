@@ -106,6 +106,7 @@ JOB_MESSAGES: Final[Mapping[str, tuple[str, ...]]] = {
     "job.withdraw_refused": ("ref", "gordon_message"),
     "job.withdraw_refused_explained": ("ref", "reason"),
     "job.cancelled_before_sent": (),
+    "job.expired_before_sent": (),
     "job.waiting_for": ("events",),
     "job.not_for_gordon": ("reason",),
     "job.uninstalled": (),

@@ -174,6 +174,9 @@ def _withdraw_if_sent(
         return Withdraw(known_ref, state.status)
     if triggered and isinstance(translation, Translated):
         return Withdraw(translation.gordon_order.external_ref, state.status)
+    if state.status == "EXPIRED":
+        english = "The order expired before it reached Gordon."
+        return Settle(JobStatus.CANCELLED, Message.of("job.expired_before_sent", english))
     english = "The order was cancelled before it reached Gordon."
     return Settle(JobStatus.CANCELLED, Message.of("job.cancelled_before_sent", english))
 

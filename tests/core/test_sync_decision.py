@@ -135,6 +135,21 @@ def test_cancelled_order_never_triggered_settles_as_cancelled() -> None:
 
     assert isinstance(decision, Settle)
     assert decision.status == JobStatus.CANCELLED
+    assert (decision.message.code, decision.message) == (
+        "job.cancelled_before_sent",
+        "The order was cancelled before it reached Gordon.",
+    )
+
+
+def test_an_order_that_expired_before_it_reached_gordon_is_not_called_cancelled() -> None:
+    decision = _decide(OrderState("EXPIRED", None, False))
+
+    assert isinstance(decision, Settle)
+    assert decision.status == JobStatus.CANCELLED  # out of Gordon's way, like a cancellation
+    assert (decision.message.code, decision.message) == (
+        "job.expired_before_sent",
+        "The order expired before it reached Gordon.",
+    )
 
 
 def test_order_not_for_gordon_is_skipped() -> None:
