@@ -910,7 +910,7 @@ async def test_an_order_saleor_refuses_with_an_http_status_says_the_status(bench
 async def test_an_order_saleor_no_longer_has_is_skipped(bench: Bench) -> None:
     order = bench.paid_order()
     await bench.event(order)
-    del bench.saleor.state.orders[order["id"]]
+    bench.saleor.state.delete_order(order["id"])
 
     result = await bench.attempt()
 
