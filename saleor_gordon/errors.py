@@ -12,7 +12,8 @@
     │   ├── SaleorUnavailable       network failure, timeout or 5xx from Saleor (retryable)
     │   ├── SaleorTokenRevoked      Saleor no longer accepts the app token (app removed or deactivated)
     │   └── SaleorGraphQLError      Saleor answered with GraphQL errors that retrying will not fix
-    │       └── SaleorPermissionDenied  the token works, but the app lacks a permission
+    │       ├── SaleorPermissionDenied  the token works, but the app lacks a permission
+    │       └── SaleorNotFound      a mutation's object is gone (NOT_FOUND): e.g. the order was deleted
     └── StoreError
         ├── StoreUnavailable        the database cannot be reached or is not migrated
         └── InstallationGone        the installation was deleted while a request for it was handled
@@ -158,6 +159,11 @@ class SaleorGraphQLError(SaleorError):
 
 class SaleorPermissionDenied(SaleorGraphQLError):
     """Saleor accepts the app token but the app lacks a permission the request needs."""
+
+
+class SaleorNotFound(SaleorGraphQLError):
+    """Saleor no longer has the object a mutation names (every error it gave is ``NOT_FOUND``):
+    it was deleted, e.g. the order while the app worked on it."""
 
 
 class StoreError(GordonAppError):

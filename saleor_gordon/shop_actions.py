@@ -55,6 +55,10 @@ from saleor_gordon.shop import load_shop
 from saleor_gordon.store.installations import Installation
 
 SendAction = Literal["send", "update", "unchanged", "withdraw", "skip", "fix", "not_configured"]
+PreviewHeadline = Literal[
+    "send", "update", "unchanged", "withdraw", "withdraw_expired", "skip", "fix", "not_configured"
+]
+"""What the popup's headline says (``send.headline_<headline>`` in the pages' catalogues)."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +212,17 @@ class SendPreview:
     gordon_order: dict[str, object] | None = None
     problems: tuple[Problem, ...] = ()
     warnings: tuple[Problem, ...] = ()
+    withdrawn_as: str | None = None
+    """For a withdrawal: the Saleor order status that takes the order out of Gordon
+    (``sync_decision.WITHDRAWN_ORDER_STATUSES``)."""
+
+    @property
+    def headline(self) -> PreviewHeadline:
+        """What the popup's headline says: the action, and for a withdrawal why, so an order
+        that expired unconfirmed is not called cancelled."""
+        if self.action == "withdraw" and self.withdrawn_as == "EXPIRED":
+            return "withdraw_expired"
+        return self.action
 
 
 class OrderNotFound(LookupError):
@@ -288,7 +303,9 @@ def _preview(
         english = f"The order will be withdrawn from Gordon: {decision.reason}."
         code = f"preview.withdraw.{decision.order_status.lower()}"
         message = Message(english, code, {"ref": decision.external_ref})
-        return SendPreview(order_id, number, "withdraw", message)
+        return SendPreview(
+            order_id, number, "withdraw", message, withdrawn_as=decision.order_status
+        )
     if isinstance(decision, Fix):
         return SendPreview(
             order_id, number, "fix", decision.message, gordon_order=body, problems=decision.problems

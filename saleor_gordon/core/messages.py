@@ -102,13 +102,16 @@ JOB_MESSAGES: Final[Mapping[str, tuple[str, ...]]] = {
     # cancelled, withdrawn, skipped
     "job.withdrawn.canceled": ("ref",),
     "job.withdrawn.expired": ("ref",),
+    "job.withdrawn.deleted": ("ref",),
     "job.withdraw_refused": ("ref", "gordon_message"),
     "job.withdraw_refused_explained": ("ref", "reason"),
     "job.cancelled_before_sent": (),
+    "job.expired_before_sent": (),
     "job.waiting_for": ("events",),
     "job.not_for_gordon": ("reason",),
     "job.uninstalled": (),
     "job.order_gone": (),
+    "job.order_deleted_meanwhile": (),
     # a person must act
     "job.order_problems": ("problems",),
     "job.not_configured": (),

@@ -41,6 +41,8 @@ EXTERNAL_REF_KEY = "gordon.external_ref"
 
 #: Saleor OrderStatus values after which the order must not be (or stay) in Gordon.
 WITHDRAWN_ORDER_STATUSES = frozenset({"CANCELED", "EXPIRED"})
+#: Why an order leaves Gordon when Saleor no longer has it (no OrderStatus: it was deleted).
+ORDER_DELETED = "DELETED"
 #: Saleor OrderStatus values of orders that are not placed yet.
 UNPLACED_ORDER_STATUSES = frozenset({"DRAFT"})
 UNCONFIRMED_ORDER_STATUSES = frozenset({"DRAFT", "UNCONFIRMED"})
@@ -71,10 +73,13 @@ class Push:
 class Withdraw:
     external_ref: str
     order_status: str
-    """The Saleor order status that takes it out of Gordon (``WITHDRAWN_ORDER_STATUSES``)."""
+    """The Saleor order status that takes it out of Gordon (``WITHDRAWN_ORDER_STATUSES``), or
+    ``ORDER_DELETED``: Saleor no longer has the order."""
 
     @property
     def reason(self) -> str:
+        if self.order_status == ORDER_DELETED:
+            return "the order was deleted in Saleor"
         return f"the order is {self.order_status.lower()} in Saleor"
 
 
@@ -169,8 +174,26 @@ def _withdraw_if_sent(
         return Withdraw(known_ref, state.status)
     if triggered and isinstance(translation, Translated):
         return Withdraw(translation.gordon_order.external_ref, state.status)
+    if state.status == "EXPIRED":
+        english = "The order expired before it reached Gordon."
+        return Settle(JobStatus.CANCELLED, Message.of("job.expired_before_sent", english))
     english = "The order was cancelled before it reached Gordon."
     return Settle(JobStatus.CANCELLED, Message.of("job.cancelled_before_sent", english))
+
+
+def decide_for_deleted_order(*, known_ref: str | None) -> Withdraw | Settle:
+    """Saleor no longer has the order (it answered ``order: null``, or ``NOT_FOUND`` to a
+    mutation): it was deleted, so there is nothing left to fulfil or to tell, and no retry brings
+    it back.
+
+    Whatever may be in Gordon is withdrawn, as for a cancelled order: a delivery of an order the
+    shop no longer has would reach a customer with nothing to deliver, and no person could see it
+    in the Dashboard any more. ``known_ref``: the reference Gordon may have the order under (a
+    push accepted or attempted); None: Gordon never had it, the job settles skipped.
+    """
+    if known_ref is not None:
+        return Withdraw(known_ref, ORDER_DELETED)
+    return Settle(JobStatus.SKIPPED, Message.of("job.order_gone", "The order no longer exists."))
 
 
 def _no_longer_matches(known_ref: str | None, reason: Message) -> Problem:

@@ -16,6 +16,10 @@ not asked again). It decides from the order as Saleor has it (re-read after a pu
 tracking number on a fulfillment is the marker of what was done: a duplicate event, a retry, an
 attempt repeated after a crash or another worker finds it there and does nothing again, and
 Saleor itself refuses to fulfil a quantity twice.
+
+An order Saleor no longer has (deleted: ``order: null`` when read, ``NOT_FOUND`` to a mutation)
+is never retried: whatever Gordon may have of it is withdrawn (``decide_for_deleted_order``), in
+the attempt that finds it gone, or, when the write-back finds it, in the next attempt, due at once.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from saleor_gordon.core.sync_decision import (
     Push,
     Settle,
     Withdraw,
+    decide_for_deleted_order,
     decide_for_order,
     desired_metadata,
     metadata_changes,
@@ -56,6 +61,7 @@ from saleor_gordon.core.sync_decision import (
 from saleor_gordon.errors import (
     SaleorError,
     SaleorGraphQLError,
+    SaleorNotFound,
     SaleorTokenRevoked,
     SaleorUnavailable,
     ShopConfigInvalid,
@@ -205,8 +211,7 @@ class Attempt:
         except SaleorGraphQLError as exc:  # e.g. a permission the app lacks: a person must look
             return NeedsPerson(Step("saleor", "refused"), _saleor_refused(exc))
         if data is None:
-            gone = Message.of("job.order_gone", "The order no longer exists.")
-            return NothingToDo(JobStatus.SKIPPED, Step("read_order", "not_found"), gone)
+            return await self._deleted(shop.config, known_ref=self.job.external_ref)
         try:
             order = SaleorOrder.from_graphql(data)
         except OrderPayloadInvalid as exc:
@@ -227,6 +232,19 @@ class Attempt:
         ):
             return await self._fulfil(outcome, saleor, order, data, shop.config)
         return outcome
+
+    async def _deleted(self, config: ShopConfig, *, known_ref: str | None) -> AttemptOutcome:
+        """Saleor no longer has the order: withdraw it from Gordon if Gordon may have it (under
+        ``known_ref``), else settle. Nothing is written back: there is no order to write to."""
+        self._decided = None
+        self._gordon_done = None
+        logger.info(
+            "saleor.order_deleted job_id=%s order_number=%s", self.job.id, self.job.order_number
+        )
+        decision = decide_for_deleted_order(known_ref=known_ref)
+        if isinstance(decision, Withdraw):
+            return await self._withdraw(decision, self._gordon(config))
+        return NothingToDo(decision.status, Step("read_order", "not_found"), decision.message)
 
     async def _fulfil(
         self,
@@ -265,6 +283,9 @@ class Attempt:
                     order, data = await self._read_again(saleor)
                     continue
                 order, data = changed
+        except _OrderDeleted:
+            ref = done.copy.external_ref if isinstance(done, Pushed) else self.job.external_ref
+            return await self._deleted(config, known_ref=ref)
         except SaleorTokenRevoked as exc:
             with contextlib.suppress(StoreUnavailable):  # the attempt must still be recorded
                 await self.runtime.installations.mark_revoked(
@@ -285,10 +306,14 @@ class Attempt:
         return FulfillmentFailed(done, record, acted=tuple(acted))
 
     async def _read_again(self, saleor: SaleorClient) -> tuple[SaleorOrder, Mapping[str, Any]]:
-        """The order as Saleor has it now (to decide the fulfillment from what is there)."""
+        """The order as Saleor has it now (to decide the fulfillment from what is there).
+
+        Raises:
+            _OrderDeleted: Saleor no longer has it.
+        """
         data = await saleor.fetch_order(self.job.order_id)
         if data is None:
-            raise SaleorGraphQLError("The order no longer exists in Saleor.")
+            raise _OrderDeleted()
         try:
             return SaleorOrder.from_graphql(data), data
         except OrderPayloadInvalid as exc:
@@ -510,6 +535,12 @@ class Attempt:
             logger.warning("installation.revoked installation_id=%s", self.job.installation_id)
             metrics.WRITE_BACKS.labels("failed").inc()
             return WriteBackFailed(done, exc.message, token_revoked=True)
+        except SaleorNotFound as exc:  # deleted since it was read: the next attempt finds it gone
+            logger.info(
+                "saleor.order_deleted job_id=%s order_number=%s", self.job.id, self.job.order_number
+            )
+            metrics.WRITE_BACKS.labels("failed").inc()
+            return WriteBackFailed(done, exc.message, order_gone=True)
         except SaleorError as exc:
             metrics.WRITE_BACKS.labels("failed").inc()
             retry_after = exc.retry_after if isinstance(exc, SaleorUnavailable) else None
@@ -540,6 +571,10 @@ class Attempt:
             synced_at=synced_at,
             error=error,
         )
+
+
+class _OrderDeleted(Exception):
+    """Saleor no longer has the order the fulfillment step works on (it was deleted)."""
 
 
 def _saleor_refused(exc: SaleorGraphQLError) -> Message:

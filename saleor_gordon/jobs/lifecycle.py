@@ -24,6 +24,10 @@ Attempt outcomes (``transition``), for a job in any status:
 | ``WriteBackFailed(done)``       | retrying         | the retry's time     | goes on  | as ``done``         |
 | ... budget spent                | failed           | none                 | ends     | as ``done``         |
 | ... the token was revoked       | retrying         | now                  | goes on  | as ``done``         |
+| ... the order was deleted       | retrying         | now (finds it gone:  | goes on  | as ``done``         |
+|                                 |                  | withdraws or skips)  |          |                     |
+| ... deleted, ``done`` cancelled | as ``done``      | none                 | ends     | as ``done``         |
+|     or skipped                  |                  |                      |          |                     |
 | ``Fulfilled(done)``             | as ``done``      | as ``done``          | as done  | as ``done``         |
 | ``FulfillmentFailed(done)``     | retrying         | the retry's time     | goes on  | as ``done``         |
 | ... budget spent                | failed           | none                 | ends     | as ``done``         |
@@ -196,6 +200,10 @@ class WriteBackFailed:
     """Why, in English (Saleor's error), or a ``Message`` of its own (the attempt's deadline)."""
     retry_after: float | None = None
     token_revoked: bool = False
+    order_gone: bool = False
+    """Saleor no longer has the order (deleted meanwhile): nothing is left to write, and no
+    retry of the write would succeed. The job is due now: that attempt finds the order gone and
+    withdraws what Gordon may have (``sync_decision.decide_for_deleted_order``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,6 +419,8 @@ def _write_back_failed(
     job: JobState, outcome: WriteBackFailed, *, policy: RetryPolicy, now: datetime, random: float
 ) -> Transition:
     done = transition(job, outcome.done, policy=policy, now=now, random=random)
+    if outcome.order_gone:
+        return _deleted_meanwhile(done, now=now)
     english = f"{done.message} Writing the status to the order failed ({outcome.error})."
     message = Message.of("job.write_back_failed", english, then=done.message)
     error = (
@@ -421,6 +431,33 @@ def _write_back_failed(
     history = (*done.history, HistoryEntry("write_back", "failed", error))
     failed = replace(done, message=message, history=history)
     return _retried_on_its_own(job, failed, outcome, policy=policy, now=now, random=random)
+
+
+ORDER_DELETED_MEANWHILE = Message.of(
+    "job.order_deleted_meanwhile",
+    "The order was deleted in Saleor while the app worked on it. The app checks again now and "
+    "withdraws it from Gordon if Gordon has it.",
+)
+NOTHING_IN_GORDON = frozenset({JobStatus.CANCELLED, JobStatus.SKIPPED})
+"""Statuses of a job that leaves nothing in Gordon (withdrawn, never sent)."""
+
+
+def _deleted_meanwhile(done: Transition, *, now: datetime) -> Transition:
+    """``done``, but Saleor deleted the order before its status was written. Retrying the write
+    cannot help. A job that left nothing in Gordon ends as ``done`` says; any other is due now,
+    and that attempt finds the order gone and withdraws it from Gordon (or settles, skipped, if
+    Gordon never had it)."""
+    history = (*done.history, HistoryEntry("write_back", "order_gone", ORDER_DELETED_MEANWHILE))
+    if done.settled and done.status in NOTHING_IN_GORDON:
+        return replace(done, history=history)
+    return replace(
+        done,
+        status=JobStatus.RETRYING,
+        next_attempt_at=now,
+        episode=Episode.GOES_ON,
+        message=ORDER_DELETED_MEANWHILE,
+        history=history,
+    )
 
 
 def _retried_on_its_own(

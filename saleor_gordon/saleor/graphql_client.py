@@ -6,6 +6,7 @@ Foreign errors are mapped in one place, ``_map_errors`` / ``_raise_for_errors``:
 - HTTP 401, or ``PermissionDenied`` that the ``{ app { id } }`` probe confirms (Saleor answers an
   unknown, deleted or deactivated app token with HTTP 200, ``app: null`` and ``PermissionDenied``,
   see samples ``graphql_responses/app_id_*_token.json``) -> SaleorTokenRevoked
+- a mutation's ``errors`` that are all ``NOT_FOUND`` (its object was deleted) -> SaleorNotFound
 - any other GraphQL error, or a mutation's ``errors`` -> SaleorGraphQLError
 
 The token is sent per request in ``Authorization`` and never appears in messages or logs.
@@ -46,6 +47,7 @@ from saleor_gordon.core.outcomes import parse_retry_after
 from saleor_gordon.errors import (
     SaleorError,
     SaleorGraphQLError,
+    SaleorNotFound,
     SaleorPermissionDenied,
     SaleorTokenRevoked,
     SaleorUnavailable,
@@ -61,6 +63,8 @@ from saleor_gordon.outbound import (
 from saleor_gordon.saleor.documents import load_document
 
 PERMISSION_DENIED: Final = "PermissionDenied"
+NOT_FOUND: Final = "NOT_FOUND"
+"""A mutation error's code when its object does not exist (``MetadataErrorCode``, ``OrderErrorCode``)."""
 _UNAVAILABLE_STATUSES: Final = frozenset({429})
 _MAX_PAGES: Final = 20  # of 100 items each: more warehouses or shipping zones than any shop has
 ORDERS_PAGE_SIZE: Final = 100  # Saleor's maximum for `first`
@@ -269,6 +273,9 @@ class SaleorClient:
         order. A part with nothing to do is not sent: each mutation Saleor runs sends its own
         ``ORDER_METADATA_UPDATED``. Saleor runs every part sent even when one fails; the first
         failure is raised.
+
+        Raises:
+            SaleorNotFound: Saleor has no such order (it was deleted).
         """
         parts = (
             ("updateMetadata", bool(public)),
@@ -534,6 +541,8 @@ def _raise_for_mutation_errors(field: str, errors: object) -> None:
         f"{e.get('code')} {e.get('field')}: {e.get('message')}" if isinstance(e, dict) else str(e)
         for e in errors
     )
+    if all(isinstance(e, dict) and e.get("code") == NOT_FOUND for e in errors):
+        raise SaleorNotFound(f"Saleor refused {field}: {details}", saleor_message=details)
     raise SaleorGraphQLError(f"Saleor refused {field}: {details}")
 
 

@@ -264,6 +264,10 @@ class SendPreviewOut(_Model):
     action: str = Field(
         description="send | update | unchanged | withdraw | skip | fix | not_configured"
     )
+    headline: str = Field(
+        description="What the headline says: the action, or withdraw_expired for an order "
+        "withdrawn because it expired (not cancelled) in Saleor"
+    )
     can_send: bool
     message: MessageOut = Field(description="What sending would do, or why not")
     gordon_order: dict[str, Any] | None = Field(description="The exact body of PUT /api/orders")
@@ -403,6 +407,7 @@ def _preview_out(preview: SendPreview) -> SendPreviewOut:
         order_id=preview.order_id,
         order_number=preview.order_number,
         action=preview.action,
+        headline=preview.headline,
         can_send=preview.action in ("send", "update"),
         message=MessageOut(**preview.message.to_json()),
         gordon_order=preview.gordon_order,

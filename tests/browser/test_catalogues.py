@@ -33,7 +33,7 @@ from saleor_gordon.core.messages import (
     SKIP_REASONS,
 )
 from saleor_gordon.core.shop_config import TRIGGER_EVENTS
-from saleor_gordon.shop_actions import SendAction
+from saleor_gordon.shop_actions import PreviewHeadline
 from saleor_gordon.web.dashboard_auth import MANAGE_APPS, MANAGE_ORDERS
 from saleor_gordon.web.dashboard_knowledge import GORDON_ENVIRONMENTS
 
@@ -146,7 +146,7 @@ def page_families() -> dict[str, set[str]]:
     """Keys a page builds from server data, with the parameters it offers (a message may use
     fewer: "Nothing to send." needs no order number)."""
     return {
-        **{f"send.headline_{action}": {"number"} for action in get_args(SendAction)},
+        **{f"send.headline_{headline}": {"number"} for headline in get_args(PreviewHeadline)},
         **{f"fulfillment.{state.value}": set() for state in FulfillmentState},
         **{f"tracking_mode.{mode}": set() for mode in TRACKING_MODES},
     }

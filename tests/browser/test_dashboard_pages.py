@@ -88,6 +88,19 @@ async def open_page(
     )
 
 
+CONTENT_HEIGHT = "() => Math.ceil(document.body.getBoundingClientRect().bottom + scrollY)"
+"""The widget's content, from the top of its document to the bottom of its body."""
+
+
+async def frame_fits_content(widget: DashboardView) -> bool:
+    """The height the Dashboard last received from the widget, and its frame's height, are the
+    widget's content height now."""
+    content = await widget.frame.evaluate(CONTENT_HEIGHT)
+    resizes = await widget.resizes()
+    told = resizes[-1]["applied"] if resizes else None
+    return told == content == (await widget.frame_size())[1]
+
+
 async def fill_first_setup(frame: Frame, stack: Stack, *, secret: str = CLIENT_SECRET) -> None:
     await frame.get_by_label("Environment").select_option(label="Other (enter the URL)")
     await frame.get_by_label("Gordon API URL").fill(stack.gordon.base_url)
@@ -358,7 +371,8 @@ async def test_the_widget_opens_the_popup_which_sends_the_order_and_the_order_pa
         ).to_be_visible()
         await expect(widget.frame.get_by_role("button", name="Details")).to_be_visible()
         await expect(widget.frame.get_by_role("button", name="Send to Gordon")).to_have_count(0)
-        resize = await widget.wait_for_resize()
+        await stack.wait_until(lambda: frame_fits_content(widget), timeout=60)
+        resize = (await widget.resizes())[-1]
         assert resize["applied"] is not None
         assert 100 < resize["applied"] < 400
         await screenshot("widget", target=widget.page.locator("iframe"))

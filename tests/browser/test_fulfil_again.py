@@ -15,7 +15,13 @@ from playwright.async_api import Page, expect
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from tests.browser.accessibility import axe_problems
 from tests.browser.conftest import OpenInDashboard, Screenshot
-from tests.browser.test_dashboard_pages import open_page, order_page, send_popup
+from tests.browser.test_dashboard_pages import (
+    CONTENT_HEIGHT,
+    frame_fits_content,
+    open_page,
+    order_page,
+    send_popup,
+)
 from tests.browser.test_locales_and_look import assert_no_internal_identifiers, switch_locale
 from tests.e2e.conftest import Stack, running_stack
 from tests.support.fixtures import RunningSaleorFake
@@ -150,4 +156,58 @@ async def test_try_fulfilling_again_in_swedish_fulfils_a_blocked_order_and_reloa
         assert stack.puts(other) == 1
         assert len(stack.saleor.state.order(other["id"])["fulfillments"]) == 1
         await screenshot("orders-fulfilled-again-sv", target=view.page.locator("iframe"))
+        assert page_errors == []
+
+
+async def test_the_widget_s_height_follows_its_content_after_try_fulfilling_again(
+    saleor_fake: RunningSaleorFake,
+    start_gordon_sandbox: Callable[..., RunningSandbox],
+    tmp_path: Path,
+    open_in_dashboard: OpenInDashboard,
+    page: Page,
+    screenshot: Screenshot,
+    page_errors: list[str],
+) -> None:
+    """The blocked widget is tall (the reason, the action); once the order is fulfilled its
+    content is shorter, and the Dashboard is told so at once: the frame takes the new height,
+    with no empty band below the card until the next resize."""
+    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
+    async with running_stack(saleor_fake, gordon, tmp_path, configure=False) as stack:
+        await stack.install(tracking_on_fulfillment="fulfill")
+        order, variants = await _blocked_order(stack)
+        widget = await open_page(
+            stack,
+            open_in_dashboard,
+            "widget",
+            order_id=order["id"],
+            extensions=[send_popup(stack)],
+            order_view=order_page(stack),
+        )
+        frame = widget.frame
+        action = frame.get_by_role("button", name="Try fulfilling again")
+        await expect(action).to_be_visible()
+        await stack.wait_until(lambda: frame_fits_content(widget), timeout=60)
+        blocked = await frame.evaluate(CONTENT_HEIGHT)
+        await screenshot("widget-height-blocked", target=widget.page.locator("#content"))
+
+        _stock_record(stack, variants)
+        await action.click()
+        await expect(
+            frame.get_by_text("Tracking number on the fulfillment", exact=True)
+        ).to_be_visible(timeout=20_000)
+        await expect(action).to_have_count(0)
+        await widget.wait_for("s => s.entityRefreshes.length === 1")
+
+        await stack.wait_until(lambda: frame_fits_content(widget), timeout=60)
+        fulfilled = await frame.evaluate(CONTENT_HEIGHT)
+        assert fulfilled < blocked  # the reason and the action are gone
+        last = (await widget.resizes())[-1]
+        assert (last["requested"], last["applied"], last["frames"]) == (
+            fulfilled,
+            fulfilled,
+            ["widget"],
+        )
+        # the frame's document fits its content: nothing to scroll, no empty band
+        assert await frame.evaluate("() => document.documentElement.scrollHeight <= innerHeight")
+        await screenshot("widget-height-fulfilled", target=widget.page.locator("#content"))
         assert page_errors == []

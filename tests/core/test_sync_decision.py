@@ -16,6 +16,7 @@ from saleor_gordon.core.sync_decision import (
     Push,
     Settle,
     Withdraw,
+    decide_for_deleted_order,
     decide_sync,
     desired_metadata,
     metadata_changes,
@@ -113,11 +114,42 @@ def test_cancelled_order_whose_push_may_have_arrived_is_withdrawn() -> None:
     assert after_trigger == Withdraw(ref, "CANCELED")
 
 
+def test_an_order_deleted_in_saleor_is_withdrawn_from_gordon_if_gordon_may_have_it() -> None:
+    deleted = decide_for_deleted_order(known_ref="45")
+
+    assert deleted == Withdraw("45", "DELETED")
+    assert isinstance(deleted, Withdraw)
+    assert deleted.reason == "the order was deleted in Saleor"
+
+
+def test_an_order_deleted_before_it_reached_gordon_is_skipped() -> None:
+    gone = decide_for_deleted_order(known_ref=None)
+
+    assert gone == Settle(JobStatus.SKIPPED, "The order no longer exists.")
+    assert isinstance(gone, Settle)
+    assert (gone.message.code, gone.message.params) == ("job.order_gone", {})
+
+
 def test_cancelled_order_never_triggered_settles_as_cancelled() -> None:
     decision = _decide(CANCELLED)
 
     assert isinstance(decision, Settle)
     assert decision.status == JobStatus.CANCELLED
+    assert (decision.message.code, decision.message) == (
+        "job.cancelled_before_sent",
+        "The order was cancelled before it reached Gordon.",
+    )
+
+
+def test_an_order_that_expired_before_it_reached_gordon_is_not_called_cancelled() -> None:
+    decision = _decide(OrderState("EXPIRED", None, False))
+
+    assert isinstance(decision, Settle)
+    assert decision.status == JobStatus.CANCELLED  # out of Gordon's way, like a cancellation
+    assert (decision.message.code, decision.message) == (
+        "job.expired_before_sent",
+        "The order expired before it reached Gordon.",
+    )
 
 
 def test_order_not_for_gordon_is_skipped() -> None:

@@ -226,6 +226,47 @@ async def test_an_order_cancelled_while_gordon_answers_is_not_fulfilled(stack: S
     assert (await stack.job_for(order))["status"] == "cancelled"
 
 
+@pytest.mark.parametrize(
+    ("mode", "held"), [("fulfill", "FulfillOrder"), ("add", "WriteOrderMetadata")]
+)
+async def test_an_order_deleted_while_the_app_works_on_it_is_withdrawn_and_not_retried(
+    stack: Stack, mode: str, held: str
+) -> None:
+    """Deleted in Saleor (no webhook says so) while its fulfilment, or its status, is on the
+    way to Saleor: Saleor answers NOT_FOUND, the app withdraws the order from Gordon and the
+    job settles with its coded message: no retry, and nothing needs a person."""
+    await stack.configure(tracking_on_fulfillment=mode)
+    state = stack.saleor.state
+    state.hold_operations(held)
+    order = stack.paid_order()
+    await stack.emit("ORDER_FULLY_PAID", order["id"])
+    await stack.wait_until(lambda: state.held[held] == 1, timeout=30)
+    assert stack.puts(order) == 1
+
+    state.delete_order(order["id"])
+    state.release_operations()
+    await stack.wait_until(lambda: order["number"] not in stack.gordon.state.orders, timeout=30)
+    await stack.wait_quiet()
+
+    job = await stack.job_for(order)
+    assert (job["status"], job["next_attempt_at"]) == ("cancelled", None)
+    assert (job["last_code"], job["last_params"]) == (
+        "job.withdrawn.deleted",
+        {"ref": order["number"]},
+    )
+    assert job["last_message"] == "Withdrawn from Gordon: the order was deleted in Saleor."
+    assert [r["status"] for r in stack.gordon_requests("DELETE", order)] == [200]
+    steps = [(e["action"], e["outcome"]) for e in job["history"]]
+    assert steps[-1] == ("withdraw", "accepted")
+    assert ("fulfill", "refused") not in steps  # nobody is asked to look
+    if state.abandoned[held] == 0:  # Saleor answered the held request (NOT_FOUND), in time
+        assert ("write_back", "failed") not in steps
+        # a fulfilment refused: withdrawn in the same attempt, nothing written to the order;
+        # a write refused: not retried, the attempt due at once withdraws the order
+        assert steps.count(("write_back", "order_gone")) == (held == "WriteOrderMetadata")
+        assert state.requests["WriteOrderMetadata"] == (held == "WriteOrderMetadata")
+
+
 async def test_a_failed_fulfilment_is_retried_on_its_own_until_stock_arrives(
     stack: Stack,
 ) -> None:

@@ -688,14 +688,17 @@ async def test_a_write_back_honours_saleors_retry_after(bench: Bench) -> None:
 
 
 async def test_a_write_back_saleor_refuses_is_retried(bench: Bench) -> None:
-    # given the order deleted in Saleor between reading it and writing its metadata
+    # given Saleor refusing the metadata write (a deleted order is not retried: see
+    # test_attempt_fulfillment.py's deleted orders)
     order = bench.paid_order()
     await bench.event(order)
+    refusal = {"field": "metadata", "code": "INVALID", "message": "Value too long."}
 
-    def delete_order(request: httpx.Request) -> None:
-        del bench.saleor.state.orders[order["id"]]
+    def refuse(request: httpx.Request) -> httpx.Response:
+        data = {"updateMetadata": {"errors": [refusal], "metadataErrors": [refusal]}}
+        return httpx.Response(200, json={"data": data})
 
-    bench.outbound.on_operation("WriteOrderMetadata", delete_order)
+    bench.outbound.on_operation("WriteOrderMetadata", refuse)
 
     result = await bench.attempt()
 
@@ -704,8 +707,8 @@ async def test_a_write_back_saleor_refuses_is_retried(bench: Bench) -> None:
     number = order["number"]
     assert result.message == (
         f"Gordon accepted order {number} (tracking ID {tracking_id_for(number)}). Writing the "
-        f"status to the order failed (Saleor refused updateMetadata: NOT_FOUND id: Couldn't "
-        f"resolve to a node: {order['id']})."
+        "status to the order failed (Saleor refused updateMetadata: INVALID metadata: Value too "
+        "long.)."
     )
     assert result.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
 
@@ -907,7 +910,7 @@ async def test_an_order_saleor_refuses_with_an_http_status_says_the_status(bench
 async def test_an_order_saleor_no_longer_has_is_skipped(bench: Bench) -> None:
     order = bench.paid_order()
     await bench.event(order)
-    del bench.saleor.state.orders[order["id"]]
+    bench.saleor.state.delete_order(order["id"])
 
     result = await bench.attempt()
 

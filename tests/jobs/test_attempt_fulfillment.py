@@ -24,7 +24,13 @@ from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.errors import SaleorTokenRevoked
 from saleor_gordon.fakes.gordon_sandbox import tracking_id_for
 from saleor_gordon.jobs.attempt import Attempt
-from saleor_gordon.jobs.lifecycle import FulfillmentFailed, FulfillmentRecord, Pushed, Transition
+from saleor_gordon.jobs.lifecycle import (
+    FulfillmentFailed,
+    FulfillmentRecord,
+    Pushed,
+    Transition,
+    WithdrawalRecorded,
+)
 from saleor_gordon.store.installations import Installation
 from tests.jobs.conftest import FIRST_DELAY, Bench, graphql_operation, history, pushed_copy
 from tests.support.fixtures import unreachable_engine_like
@@ -503,33 +509,92 @@ async def test_an_order_staff_fulfilled_meanwhile_is_read_again_and_gets_the_num
     assert result.fulfillment == record("done", "done")
 
 
-async def test_an_order_deleted_from_saleor_meanwhile_is_refused(
+def deletes(bench: Bench, order: dict[str, Any]) -> Action:
+    """The order is deleted in Saleor (no webhook says so)."""
+
+    async def act() -> None:
+        bench.saleor.state.delete_order(order["id"])
+
+    return act
+
+
+def withdrawn_as_deleted(bench: Bench, order: dict[str, Any], result: Transition) -> None:
+    """``result`` withdrew the deleted order from Gordon: the job is cancelled and settled with
+    its coded message, Gordon no longer has the order, and nothing was written to Saleor."""
+    number = order["number"]
+    assert (result.status, result.next_attempt_at) == (JobStatus.CANCELLED, None)
+    assert (result.action, result.outcome) == ("withdraw", "accepted")
+    assert result.message == "Withdrawn from Gordon: the order was deleted in Saleor."
+    assert (result.message.code, result.message.params) == (
+        "job.withdrawn.deleted",
+        {"ref": number},
+    )
+    assert result.gordon == WithdrawalRecorded(number, at=bench.clock())
+    assert bench.gordon_calls(number)[-1] == ("DELETE", f"/api/orders/{number}", 200)
+    assert number not in bench.gordon.state.orders
+
+
+async def test_an_order_deleted_before_the_fulfilment_is_withdrawn_from_gordon(
     bench: Bench, wire: SaleorWire
 ) -> None:
     await bench.configure(tracking_on_fulfillment="fulfill")
     order = bench.paid_order()
     await bench.event(order)
-
-    async def delete() -> None:
-        del bench.saleor.state.orders[order["id"]]
-
-    wire.before("FulfillOrder", delete)  # refused NOT_FOUND: read again, and it is gone
+    wire.before("FulfillOrder", deletes(bench, order))  # NOT_FOUND: read again, and it is gone
 
     result = await bench.attempt()
 
-    assert wire.operations()[:4] == [
+    # no write-back: the order is gone
+    assert wire.operations() == [
         "OrderForGordon", "OrderForGordon", "FulfillOrder", "OrderForGordon"
     ]  # fmt: skip
-    error = "The order no longer exists in Saleor."
-    assert (result.action, result.outcome) == ("fulfill", "refused")
-    assert result.fulfillment == record("blocked", "failed", error=error)
-    # a person looks; writing that to the deleted order fails too, and is retried
-    assert history(result) == [
-        ("push", "accepted"),
-        ("fulfill", "refused"),
-        ("write_back", "failed"),
-    ]
-    assert result.status is JobStatus.RETRYING
+    withdrawn_as_deleted(bench, order, result)
+    assert history(result) == [("withdraw", "accepted")]
+    assert await bench.claim() is None  # settled: never retried
+
+
+async def test_an_order_deleted_while_gordon_answers_is_withdrawn_from_gordon(
+    bench: Bench, wire: SaleorWire
+) -> None:
+    """The read after Gordon's acceptance answers ``order: null``."""
+    await bench.configure(tracking_on_fulfillment="fulfill")
+    order = bench.paid_order()
+    await bench.event(order)
+    wire.before("OrderForGordon", nothing)
+    wire.before("OrderForGordon", deletes(bench, order))
+
+    result = await bench.attempt()
+
+    assert wire.operations() == ["OrderForGordon", "OrderForGordon"]
+    withdrawn_as_deleted(bench, order, result)
+    assert bench.gordon_calls(order["number"])[0][0] == "PUT"
+    assert await bench.claim() is None
+
+
+async def test_an_order_deleted_before_its_status_is_written_is_withdrawn_at_once(
+    bench: Bench, wire: SaleorWire
+) -> None:
+    """Gordon accepted; the write-back finds the order gone (``NOT_FOUND``): not retried as a
+    write, the job is due now and that attempt withdraws it."""
+    order = bench.paid_order()
+    await bench.event(order)
+    wire.before("WriteOrderMetadata", deletes(bench, order))
+
+    first = await bench.attempt()
+
+    assert (first.status, first.next_attempt_at) == (JobStatus.RETRYING, bench.clock())
+    assert history(first) == [("push", "accepted"), ("write_back", "order_gone")]
+    assert (first.message.code, first.message.params) == ("job.order_deleted_meanwhile", {})
+    assert order["number"] in bench.gordon.state.orders
+    wire.calls.clear()
+
+    second = await bench.attempt()  # due now: the clock has not moved
+
+    assert wire.operations() == ["OrderForGordon"]
+    withdrawn_as_deleted(bench, order, second)
+    assert await bench.claim() is None
+    job = await bench.job(order)
+    assert (job.status, job.attempts) == ("cancelled", 2)
 
 
 async def test_not_enough_stock_is_retried_on_its_own_until_stock_arrives(

@@ -78,6 +78,11 @@ NO_ANSWER_TEXT = (
 )
 REVOKED_TEXT = "Saleor no longer accepts the app token."
 WRITE_FAILED = " Writing the status to the order failed (Saleor is down)."
+NOT_FOUND_TEXT = "Saleor refused updatePrivateMetadata: NOT_FOUND id: Couldn't resolve to a node"
+DELETED_TEXT = (
+    "The order was deleted in Saleor while the app worked on it. The app checks again now and "
+    "withdraws it from Gordon if Gordon has it."
+)
 
 PUSHED = Pushed(COPY, PUSHED_TEXT)
 UNCHANGED_OUTCOME = NothingToDo(JobStatus.SYNCED, Step("check", "settled"), UNCHANGED_TEXT)
@@ -198,6 +203,17 @@ OUTCOMES: dict[str, tuple[tuple[int, datetime], Outcome]] = {
         FulfillmentFailed(PUSHED, SALEOR_FULFIL_DOWN, token_revoked=True),
     ),
     "fulfillment_refused": (FRESH, FulfillmentRefused(PUSHED, FULFIL_REFUSED)),
+    # the order was deleted in Saleor before its status was written (even past the budget: no
+    # retry of the write, the next attempt finds it gone and withdraws it)
+    "write_back_order_gone": (SPENT, WriteBackFailed(PUSHED, NOT_FOUND_TEXT, order_gone=True)),
+    "write_back_order_gone_refused": (
+        FRESH,
+        WriteBackFailed(REFUSED, NOT_FOUND_TEXT, order_gone=True),
+    ),
+    "write_back_order_gone_withdrawn": (
+        FRESH,
+        WriteBackFailed(Withdrawn("45", WITHDRAWN_TEXT), NOT_FOUND_TEXT, order_gone=True),
+    ),
 }
 
 
@@ -450,6 +466,44 @@ WRITE_BACK_WAITS_FOR_REINSTALL = Transition(
         _entry("write_back", "failed", "Saleor is down"),
     ),
     gordon=PushRecorded(COPY, NOW),
+)
+WRITE_BACK_FINDS_IT_DELETED = Transition(
+    status=JobStatus.RETRYING,
+    next_attempt_at=NOW,
+    episode=Episode.GOES_ON,
+    action="push",
+    outcome="accepted",
+    message=DELETED_TEXT,
+    history=(
+        _entry("push", "accepted", PUSHED_TEXT),
+        _entry("write_back", "order_gone", DELETED_TEXT),
+    ),
+    gordon=PushRecorded(COPY, NOW),
+)
+WRITE_BACK_FINDS_IT_DELETED_AFTER_A_REFUSAL = Transition(
+    status=JobStatus.RETRYING,
+    next_attempt_at=NOW,
+    episode=Episode.GOES_ON,
+    action="push",
+    outcome="rejected",
+    message=DELETED_TEXT,
+    history=(
+        _entry("push", "rejected", REFUSED_TEXT),
+        _entry("write_back", "order_gone", DELETED_TEXT),
+    ),
+)
+WITHDRAWN_AND_DELETED = Transition(
+    status=JobStatus.CANCELLED,
+    next_attempt_at=None,
+    episode=Episode.ENDS,
+    action="withdraw",
+    outcome="accepted",
+    message=WITHDRAWN_TEXT,
+    history=(
+        _entry("withdraw", "accepted", WITHDRAWN_TEXT),
+        _entry("write_back", "order_gone", DELETED_TEXT),
+    ),
+    gordon=WithdrawalRecorded("45", NOW),
 )
 
 FULFILLED = Transition(
@@ -724,6 +778,19 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
         for status in (P, R, S, N, F, C, K)
     ],
     *[(status, "fulfillment_refused", FULFILLMENT_REFUSED) for status in (P, R, S, N, F, C, K)],
+    # The order was deleted before its status was written: due now, unless nothing is in Gordon.
+    *[
+        (status, "write_back_order_gone", WRITE_BACK_FINDS_IT_DELETED)
+        for status in (P, R, S, N, F, C, K)
+    ],
+    *[
+        (status, "write_back_order_gone_refused", WRITE_BACK_FINDS_IT_DELETED_AFTER_A_REFUSAL)
+        for status in (P, R, S, N, F, C, K)
+    ],
+    *[
+        (status, "write_back_order_gone_withdrawn", WITHDRAWN_AND_DELETED)
+        for status in (P, R, S, N, F, C, K)
+    ],
 ]
 
 
@@ -788,6 +855,7 @@ def test_a_transition_is_settled_exactly_when_nothing_is_due() -> None:
         "fulfillment_unchanged",
         "fulfillment_failed_spent",
         "fulfillment_refused",
+        "write_back_order_gone_withdrawn",
     }
 
 

@@ -566,6 +566,13 @@ class SaleorFakeState:
         stored.update(copy.deepcopy(fields))
         return stored
 
+    def delete_order(self, order_id: str) -> None:
+        """Delete the order as Saleor does (the Django admin, a data-retention task, the
+        deletion of expired orders): its lines, allocations and fulfillments go with it, and no
+        webhook says so. Afterwards ``order(id:)`` answers null and every mutation naming it (or
+        one of its fulfillments) ``NOT_FOUND``. KeyError if unknown."""
+        del self.orders[order_id]
+
     # -- stock and fulfillments --------------------------------------------------------------
 
     def set_stock(self, variant_id: str, warehouse_id: str, quantity: int | None) -> None:

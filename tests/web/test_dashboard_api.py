@@ -714,6 +714,28 @@ async def test_send_preview_shows_the_exact_gordon_order_then_send_queues_it(
     assert status.json()["job"]["id"] == sent.json()["job_id"]
 
 
+@pytest.mark.parametrize(
+    ("status", "headline", "code"),
+    [
+        ("CANCELED", "withdraw", "preview.withdraw.canceled"),
+        ("EXPIRED", "withdraw_expired", "preview.withdraw.expired"),
+    ],
+)
+async def test_send_preview_of_a_withdrawal_says_whether_the_order_was_cancelled_or_expired(
+    shop: Shop, gordon_url: str, status: str, headline: str, code: str
+) -> None:
+    await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    in_a_week = (datetime.now(UTC) + timedelta(days=7)).date().isoformat()
+    order = shop.fake.state.add_order(
+        status=status, metadata=[{"key": "gordon.delivery_date", "value": in_a_week}]
+    )
+
+    body = (await shop.get("/order/send-preview", params={"order_id": order["id"]})).json()
+
+    assert (body["action"], body["headline"], body["can_send"]) == ("withdraw", headline, False)
+    assert (body["message"]["code"], body["message"]["params"]) == (code, {"ref": order["number"]})
+
+
 async def test_send_preview_serves_each_problem_and_warning_as_a_code(
     shop: Shop, gordon_url: str
 ) -> None:

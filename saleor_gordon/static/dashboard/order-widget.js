@@ -1,7 +1,7 @@
 // The order page's widget (ORDER_DETAILS_WIDGETS): Gordon status, tracking ID, delivery date and
 // time window, the last message and the next attempt. It tells the Dashboard its height
-// (widgetResize), because a widget frame is 200 px tall otherwise, except while the app's popup is
-// open (sizer).
+// (widgetResize) whenever its content's height changes, growing or shrinking, because a widget
+// frame is 200 px tall otherwise, except while the app's popup is open (sizer).
 //
 // On a Dashboard that opens popups for widgets (openPopup, 3.23.19+) it offers *Send to Gordon*
 // (an order the app has not sent: unknown or skipped), *Send again* (one that failed where Retry
@@ -83,10 +83,15 @@ function fulfilAgain(ctx) {
 }
 
 /**
- * The widget's height for the Dashboard (widgetResize), held while the app's popup for this order
- * is open: the Dashboard sets the height a widget asks for on every frame of the app, so the
- * popup would shrink to the widget's size. The height is sent once the popup has closed (it says
- * so, or has been silent for POPUP_SILENCE_MS).
+ * The widget's height for the Dashboard (widgetResize): the height of its content, sent whenever
+ * the body's size changes (a ResizeObserver: every render, a font that loaded, a narrower frame).
+ * It is measured on the body, never as the document's scrollHeight: that is at least the frame's
+ * current height, so content that shrank (the action done, a reason gone) would keep the old
+ * height and leave an empty band under the card.
+ *
+ * Held while the app's popup for this order is open: the Dashboard sets the height a widget asks
+ * for on every frame of the app, so the popup would shrink to the widget's size. The height is
+ * sent once the popup has closed (it says so, or has been silent for POPUP_SILENCE_MS).
  */
 const sizer = {
   popupUntil: 0,
@@ -101,7 +106,7 @@ const sizer = {
 
   report() {
     this.held = Date.now() < this.popupUntil;
-    if (!this.held) this.ctx.bridge.resizeWidget(document.documentElement.scrollHeight);
+    if (!this.held) this.ctx.bridge.resizeWidget(contentHeight());
   },
 
   popup(open) {
@@ -111,6 +116,11 @@ const sizer = {
     else if (this.held) this.report();
   },
 };
+
+/** From the top of the document to the bottom of the body (its padding included). */
+function contentHeight() {
+  return document.body.getBoundingClientRect().bottom + window.scrollY;
+}
 
 function jobView(ctx, job) {
   const { t } = ctx;

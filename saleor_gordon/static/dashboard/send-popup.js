@@ -202,7 +202,7 @@ function previewView(ctx, preview) {
   const detail = preview.action === "fix" && preview.problems.length ? nothing : serverText(ctx, preview.message);
   const done = page.sending && page.sending.state !== "failed";
   const busy = page.sending && ["queueing", "following"].includes(page.sending.state);
-  const headline = done ? nothing : notice(kind, html`<strong>${t(`send.headline_${preview.action}`, { number })}</strong> ${detail}`);
+  const headline = done ? nothing : notice(kind, html`<strong>${t(`send.headline_${preview.headline}`, { number })}</strong> ${detail}`);
   const status = statusView(ctx, page.job, preview);
   return html`
     <div class="result-area" role="status" aria-live="polite">${sendingView(ctx, preview)}</div>

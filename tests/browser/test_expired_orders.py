@@ -1,0 +1,110 @@
+"""An order that expired in Saleor (an unconfirmed order nobody confirmed in time) leaves Gordon
+like a cancelled one, and the pages say it expired, never that it was cancelled: the *Send to
+Gordon* popup's headline and the job's message on the widget, in English and Swedish, beside a
+cancelled order that still says cancelled. Screenshots land in ``tests/browser/screenshots``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Page, expect
+
+from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
+from tests.browser.conftest import OpenInDashboard, Screenshot
+from tests.browser.test_catalogues import plural_form
+from tests.browser.test_dashboard_pages import open_page
+from tests.browser.test_locales_and_look import CATALOGUES, switch_locale
+from tests.e2e.conftest import Stack, running_stack
+from tests.support.fixtures import RunningSaleorFake
+from tests.support.shop import DELIVERY_GROUP
+
+
+def say(locale: str, key: str, **params: str) -> str:
+    """The catalogue's message ``key`` with ``params`` put in, as the page does."""
+    message = plural_form(CATALOGUES[locale][key], params)
+    return re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], message)
+
+
+async def _in_front(page: Page) -> Page:
+    """A new tab of the browser, in front (a tab behind others may not load its frames)."""
+    tab = await page.context.new_page()
+    await tab.bring_to_front()
+    return tab
+
+
+async def _settled(stack: Stack, order: dict[str, Any], status: str) -> bool:
+    jobs = [job for job in await stack.jobs() if job["order_id"] == order["id"]]
+    return bool(jobs) and not jobs[0]["in_progress"] and jobs[0]["status"] == status
+
+
+async def _withdrawn(stack: Stack, status: str, event: str) -> dict[str, Any]:
+    """An order Gordon has, then ``status`` in Saleor (which sends ``event``): withdrawn."""
+    order = stack.paid_order()
+    await stack.emit("ORDER_FULLY_PAID", order["id"])
+    await stack.wait_until(lambda: _settled(stack, order, "synced"), timeout=30)
+    stack.saleor.state.update_order(order["id"], status=status)
+    await stack.emit(event, order["id"])
+    await stack.wait_until(lambda: _settled(stack, order, "cancelled"), timeout=30)
+    assert order["number"] not in stack.gordon.state.orders
+    return order
+
+
+async def test_an_expired_order_is_said_to_have_expired_not_to_be_cancelled(
+    saleor_fake: RunningSaleorFake,
+    start_gordon_sandbox: Callable[..., RunningSandbox],
+    tmp_path: Path,
+    open_in_dashboard: OpenInDashboard,
+    page: Page,
+    screenshot: Screenshot,
+    page_errors: list[str],
+) -> None:
+    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
+    async with running_stack(saleor_fake, gordon, tmp_path) as stack:
+        expired = await _withdrawn(stack, "EXPIRED", "ORDER_EXPIRED")
+        cancelled = await _withdrawn(stack, "CANCELED", "ORDER_CANCELLED")
+        # an unconfirmed, unpaid order that expired before it was ever sent
+        unsent = stack.saleor.state.add_order(status="EXPIRED", isPaid=False, chargeStatus="NONE")
+        await stack.emit("ORDER_EXPIRED", unsent["id"])
+        await stack.wait_until(lambda: _settled(stack, unsent, "cancelled"), timeout=30)
+
+        # the popup: its headline says why the order leaves Gordon (the Dashboard's language
+        # switched live)
+        for order, headline, reason in (
+            (expired, "send.headline_withdraw_expired", "preview.withdraw.expired"),
+            (cancelled, "send.headline_withdraw", "preview.withdraw.canceled"),
+        ):
+            popup = await open_page(
+                stack, open_in_dashboard, "popup", order_id=order["id"], page=await _in_front(page)
+            )
+            number = order["number"]
+            notice = popup.frame.locator(".preview .notice").first
+            for locale in ("en", "sv"):
+                await switch_locale(popup, locale)
+                await expect(notice).to_have_text(
+                    f"{say(locale, headline, number=f'#{number}')} "
+                    f"{say(locale, reason, ref=number)}"
+                )
+                if order is expired:
+                    assert say(locale, "send.headline_withdraw") not in await notice.inner_text()
+                    await screenshot(f"popup-expired-{locale}", target=popup.page.locator("iframe"))
+
+        # the widget: the job's message says it expired
+        for order, key, params in (
+            (expired, "job.withdrawn.expired", {"ref": expired["number"]}),
+            (unsent, "job.expired_before_sent", {}),
+        ):
+            widget = await open_page(
+                stack, open_in_dashboard, "widget", order_id=order["id"], page=await _in_front(page)
+            )
+            for locale in ("en", "sv"):
+                await switch_locale(widget, locale)
+                message = widget.frame.locator(".widget .message")
+                await expect(message).to_have_text(say(locale, key, **params))
+                if order is unsent:
+                    await screenshot(
+                        f"widget-expired-unsent-{locale}", target=widget.page.locator("iframe")
+                    )
+        assert page_errors == []
