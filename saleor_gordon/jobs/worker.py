@@ -578,12 +578,9 @@ class WorkerPool:
         held_until = self._monotonic() + lease - margin
         while True:
             await asyncio.sleep(lease / 3)
-            asked_at = self._monotonic()
+            asked_at, now = self._monotonic(), self.services.runtime.clock()
             renewal = self.services.runtime.queue.renew_lease(
-                job.id,
-                worker_id=job.lease_owner,
-                now=self.services.runtime.clock(),
-                lease_seconds=lease,
+                job.id, worker_id=job.lease_owner, now=now, lease_seconds=lease
             )
             try:
                 async with asyncio.timeout(max(held_until - asked_at, 0.0)):
@@ -595,6 +592,11 @@ class WorkerPool:
                 renewed = None
             if renewed:
                 held_until = asked_at + lease - margin
+                logger.debug(
+                    "worker.lease_renewed job_id=%s until=%s",
+                    job.id,
+                    (now + timedelta(seconds=lease)).isoformat(),
+                )
                 continue
             if renewed is None and self._monotonic() < held_until:
                 continue  # not renewed this time, but the lease still holds
