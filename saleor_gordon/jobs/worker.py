@@ -31,7 +31,7 @@ import socket
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -304,9 +304,17 @@ class WorkerPool:
     them made most of their claims find nothing, each one a database transaction.
     """
 
-    def __init__(self, services: JobServices, *, concurrency: int) -> None:
+    def __init__(
+        self,
+        services: JobServices,
+        *,
+        concurrency: int,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.services = services
         self.concurrency = concurrency
+        self._monotonic = monotonic
+        """The clock a lease is held by here (tests: one that moves only when told)."""
         self.stopping = asyncio.Event()
         self._idle_workers: deque[asyncio.Future[None]] = deque()
         """One future per idle worker, the longest idle first; a wake resolves one."""
@@ -567,25 +575,30 @@ class WorkerPool:
         settings = self.services.runtime.settings
         lease = settings.lease_seconds
         margin = lease / 10  # the claim's own clock reading came a moment before this one
-        held_until = time.monotonic() + lease - margin
+        held_until = self._monotonic() + lease - margin
         while True:
             await asyncio.sleep(lease / 3)
-            asked_at = time.monotonic()
+            asked_at, now = self._monotonic(), self.services.runtime.clock()
             renewal = self.services.runtime.queue.renew_lease(
-                job.id,
-                worker_id=job.lease_owner,
-                now=self.services.runtime.clock(),
-                lease_seconds=lease,
+                job.id, worker_id=job.lease_owner, now=now, lease_seconds=lease
             )
             try:
                 async with asyncio.timeout(max(held_until - asked_at, 0.0)):
                     renewed: bool | None = await renewal
-            except (StoreUnavailable, TimeoutError):
+            except StoreUnavailable as exc:
+                logger.warning("worker.renewal_failed job_id=%s error=%s", job.id, exc.message)
+                renewed = None
+            except TimeoutError:
                 renewed = None
             if renewed:
                 held_until = asked_at + lease - margin
+                logger.debug(
+                    "worker.lease_renewed job_id=%s until=%s",
+                    job.id,
+                    (now + timedelta(seconds=lease)).isoformat(),
+                )
                 continue
-            if renewed is None and time.monotonic() < held_until:
+            if renewed is None and self._monotonic() < held_until:
                 continue  # not renewed this time, but the lease still holds
             if renewed is None:
                 logger.warning(

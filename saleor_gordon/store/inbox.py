@@ -3,9 +3,12 @@
 Webhooks are committed in groups (group commit): while one transaction commits, the events that
 arrive meanwhile wait, and the next transaction stores all of them at once. Each caller gets its
 answer only after the transaction holding its event has committed, so an acknowledged event is
-always stored with its job. A group holds each order once (an order's next event waits for the
-next group), so each job row is its event's alone: the transaction inserts the events, then
-creates or refreshes the jobs of the events it inserted (a redelivery inserts nothing).
+always stored with its job. A group holds each order once, and an order is in one group at a
+time (its next event waits until the group holding the earlier one has committed, also when
+another writer takes the next group meanwhile), so each job row is its event's alone and an
+order's events commit in the order they came: the transaction inserts the events, then creates
+or refreshes the jobs of the events it inserted (a redelivery inserts nothing, and the earlier
+delivery is the one stored).
 
 Where the transaction runs: on PostgreSQL it is one statement on a connection in autocommit (one
 round trip); on a SQLite file, in the ``SqliteWriter``'s helper process, off the event loop and
@@ -71,7 +74,8 @@ CONCURRENT_GROUPS = 2
 statement's round trip and PostgreSQL's commit, and the next group need not wait for it (a group
 stuck on a row lock does not hold up the others). SQLite has one write lock: one group at a
 time. Rows are written in key order, so concurrent groups lock rows in the same order (no
-deadlock)."""
+deadlock). Concurrent groups never share an order (``_take_group``): two statements in flight
+side by side may reach the database in either order."""
 
 
 @dataclass(frozen=True)
@@ -247,6 +251,8 @@ class EventInbox:
         self._writers: set[asyncio.Task[None]] = set()
         self._idle_writers: list[asyncio.Future[None]] = []
         """Writers lingering for events (``LINGER_SECONDS``), each waiting on its future."""
+        self._orders_in_flight: set[tuple[int, str]] = set()
+        """(installation id, order id) of the events in the groups being committed."""
         self._closing = False
         self._postgresql = engine.dialect.name == "postgresql"
         self._max_writers = CONCURRENT_GROUPS if self._postgresql else 1
@@ -354,8 +360,17 @@ class EventInbox:
                         if self._postgresql:  # its one statement is its own transaction
                             await connection.execution_options(isolation_level="AUTOCOMMIT")
                     while self._waiting or await self._more_events_soon():
-                        group = _take_group(self._waiting)
-                        database_failed = await self._commit_group(group, connection)
+                        group = _take_group(self._waiting, busy=self._orders_in_flight)
+                        if not group:
+                            # Every waiting event's order is in another writer's group: that
+                            # writer takes them once the group has committed.
+                            return
+                        orders = {_order_of(waiting) for waiting in group}
+                        self._orders_in_flight |= orders
+                        try:
+                            database_failed = await self._commit_group(group, connection)
+                        finally:
+                            self._orders_in_flight -= orders
                         group = []
                         if database_failed and connection is not None:
                             # The connection may be gone (a database restart): never use it
@@ -464,14 +479,19 @@ def _settle(waiting: _Waiting, outcome: InboxResult | BaseException) -> None:
         waiting.answer.set_exception(outcome)
 
 
-def _take_group(waiting: list[_Waiting]) -> list[_Waiting]:
+def _order_of(waiting: _Waiting) -> tuple[int, str]:
+    return waiting.received.installation_id, waiting.received.order_id
+
+
+def _take_group(waiting: list[_Waiting], *, busy: set[tuple[int, str]]) -> list[_Waiting]:
     """Remove the next group from ``waiting`` and return it: up to MAX_GROUP events in the order
-    they came, each order once (its next event waits for the next group)."""
+    they came, each order once and none of the ``busy`` orders (those in a group being
+    committed): an order's next event waits for a later group."""
     group: list[_Waiting] = []
     later: list[_Waiting] = []
-    orders: set[tuple[int, str]] = set()
+    orders = set(busy)
     for item in waiting:
-        order = (item.received.installation_id, item.received.order_id)
+        order = _order_of(item)
         if len(group) < MAX_GROUP and order not in orders:
             orders.add(order)
             group.append(item)

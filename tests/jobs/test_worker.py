@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Hashable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -72,9 +73,25 @@ def logged(logs: pytest.LogCaptureFixture, prefix: str) -> list[logging.LogRecor
     return [record for record in logs.records if record.getMessage().startswith(prefix)]
 
 
+class LeaseClock:
+    """The pool's monotonic clock, by which it holds a lease: moves only when told, so a lease
+    runs out here when the test says (a machine too busy to run the renewals on time ends
+    none). Renewals still run every third of the lease, in real time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @contextlib.asynccontextmanager
 async def running(
-    bench: Bench, *, concurrency: int = 1, **settings: Any
+    bench: Bench,
+    *,
+    concurrency: int = 1,
+    lease_clock: LeaseClock | None = None,
+    **settings: Any,
 ) -> AsyncIterator[WorkerPool]:
     """A pool running as a task; stopped (and awaited) at the end.
 
@@ -84,7 +101,9 @@ async def running(
     bench.runtime.settings = bench.runtime.settings.model_copy(
         update={"worker_poll_seconds": 60.0, "attempt_deadline_seconds": 60.0, **settings}
     )
-    pool = WorkerPool(bench.services, concurrency=concurrency)
+    pool = WorkerPool(
+        bench.services, concurrency=concurrency, monotonic=lease_clock or time.monotonic
+    )
     task = asyncio.create_task(pool.run())
     try:
         yield pool
@@ -261,28 +280,58 @@ async def test_an_attempt_that_lost_its_lease_is_not_recorded(
     ]
 
 
-async def test_renewals_outlast_a_store_outage(bench: Bench, tmp_path: Path) -> None:
-    # given an attempt waiting for Gordon while the database is unreachable
+async def test_renewals_outlast_a_store_outage(
+    bench: Bench, logs: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    # given an attempt waiting for Gordon under a one-second lease (renewed every third of a
+    # second), whose time here does not run out meanwhile
     gate = Gate()
     bench.services.rate_limiter = gate
     order = bench.paid_order()
     unreachable = unreachable_engine_like("sqlite://", tmp_path)
+    engine = bench.runtime.engine
     tries: list[object] = []
-    event.listen(unreachable.sync_engine, "do_connect", lambda *args: tries.append(args))
-    async with running(bench, lease_seconds=1.0) as pool:
-        await bench.event(order)
+
+    def back_at_once(*args: object) -> None:
+        """The outage lasts one connection attempt: the next renewal finds the database."""
+        tries.append(args)
+        bench.runtime.engine = engine
+
+    event.listen(unreachable.sync_engine, "do_connect", back_at_once)
+    # (no reconcile: nothing but the renewals may meet the outage)
+    lease_clock = LeaseClock()
+    async with running(
+        bench, lease_seconds=1.0, reconcile_interval_seconds=0, lease_clock=lease_clock
+    ) as pool:
+        job_id = await bench.event(order)
         pool.wake()
         await gate.entered.wait()
-        engine, bench.runtime.engine = bench.runtime.engine, unreachable
 
-        # when renewals fail twice
-        await until(lambda: len(tries) >= 2, "two renewals against the unreachable database")
-        bench.runtime.engine = engine
+        # when a renewal finds the database unreachable (the bench clock moved on by less than
+        # the lease: a renewal from now on is told apart, and no claim could take the job)
+        renewed_until = bench.clock.advance(0.5) + timedelta(seconds=1)
+        lease_clock.now += 0.5  # less than the lease since the claim
+        bench.runtime.engine = unreachable
+        await until(lambda: logged(logs, "worker.renewal_failed"), "worker.renewal_failed")
+
+        # then the next renewal, the database back, keeps the lease
+        async def renewed() -> bool:
+            async with engine.connect() as connection:
+                query = select(sync_jobs.c.lease_expires_at, sync_jobs.c.attempts).where(
+                    sync_jobs.c.id == job_id
+                )
+                expiry, attempts = (await connection.execute(query)).one()
+            return (expiry.replace(tzinfo=UTC), attempts) == (renewed_until, 1)
+
+        await until(renewed, "the lease renewed after the outage")
+        # and the attempt goes on and is recorded
         gate.released.set()
-
-        # then the worker kept its lease and records the attempt once the database is back
         await settled_as(bench, order, JobStatus.SYNCED)
     await unreachable.dispose()
+    assert len(tries) == 1
+    [failed] = [record.getMessage() for record in logged(logs, "worker.renewal_failed")]
+    assert failed.startswith(f"worker.renewal_failed job_id={job_id} error=The database failed")
+    assert logged(logs, "worker.lease_expired") == logged(logs, "worker.lease_lost") == []
     assert (await bench.job(order)).attempts == 1
 
 
@@ -455,16 +504,19 @@ async def test_a_stop_that_arrives_while_a_worker_claims_is_not_lost(bench: Benc
         await pool.run()
 
 
-async def test_a_long_attempt_renews_its_lease(bench: Bench) -> None:
+async def test_a_long_attempt_renews_its_lease(
+    bench: Bench, logs: pytest.LogCaptureFixture
+) -> None:
     # given an attempt that waits for Gordon past its one-second lease
+    logs.set_level(logging.DEBUG, logger="saleor_gordon.jobs.worker")
     gate = Gate()
     bench.services.rate_limiter = gate
     order = bench.paid_order()
-    async with running(bench, lease_seconds=1.0) as pool:
+    lease_clock = LeaseClock()
+    async with running(bench, lease_seconds=1.0, lease_clock=lease_clock) as pool:
         job_id = await bench.event(order)
         pool.wake()
         await gate.entered.wait()
-        renewed_until = bench.clock.advance(10) + timedelta(seconds=1)
 
         async def lease_expiry() -> datetime:
             async with bench.runtime.engine.connect() as connection:
@@ -472,17 +524,22 @@ async def test_a_long_attempt_renews_its_lease(bench: Bench) -> None:
                 expiry: datetime = (await connection.execute(query)).scalar_one()
             return expiry.replace(tzinfo=UTC) if expiry.tzinfo is None else expiry
 
-        # then the worker renews it, twice, and no other worker can take the job meanwhile
+        # then the worker renews it, twice, from the time of each renewal (half a lease apart
+        # here: more than a lease together), and no other worker can take the job meanwhile
         for _ in range(2):
-
-            async def renewed(expected: datetime = renewed_until) -> bool:
-                return await lease_expiry() == expected
-
-            await until(renewed, "the lease renewed from now")
-            assert await bench.claim() is None
             renewed_until = bench.clock.advance(10) + timedelta(seconds=1)
+            lease_clock.now += 0.5
+            renewal = f"worker.lease_renewed job_id={job_id} until={renewed_until.isoformat()}"
+            # the worker's own word that the renewal got through: one whose answer came too
+            # late may be in the database and still not count here
+            await until(lambda line=renewal: logged(logs, line), "the lease renewed from now")
+            assert await lease_expiry() == renewed_until
+            assert await bench.claim() is None
         gate.released.set()
         await settled_as(bench, order, JobStatus.SYNCED)
+    # and it held the lease throughout
+    assert logged(logs, "worker.lease_expired") == logged(logs, "worker.lease_lost") == []
+    assert (await bench.job(order)).attempts == 1
 
 
 async def test_a_cleanup_failing_during_the_cancel_does_not_swallow_it(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import event, text, update
+from sqlalchemy import event, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.order_events import OrderEvent
@@ -29,7 +29,7 @@ from saleor_gordon.store import inbox as inbox_module
 from saleor_gordon.store.database import create_engine, migrate
 from saleor_gordon.store.inbox import EventInbox, InboxResult, SqliteWriter
 from saleor_gordon.store.installations import InstallationStore
-from saleor_gordon.store.tables import sync_jobs
+from saleor_gordon.store.tables import sync_jobs, webhook_events
 from tests.conftest import TEST_SECRET_KEY
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -348,6 +348,68 @@ async def postgres_inbox(url: str) -> AsyncIterator[Inbox]:
         await engine.dispose()
 
 
+async def a_statement_waits_for_a_lock(engine: AsyncEngine) -> None:
+    """Return once a statement on ``engine``'s PostgreSQL database waits for a lock."""
+    waiting_for_lock = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    async with asyncio.timeout(20):
+        # polling the database's own state: there is no event to wait on. Each look in a
+        # transaction of its own: PostgreSQL shows pg_stat_activity as it was at the
+        # transaction's first look, so one transaction would never see the wait begin.
+        while True:
+            async with engine.connect() as observer:
+                if (await observer.execute(waiting_for_lock)).scalar_one():
+                    return
+            await asyncio.sleep(0.01)
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_an_orders_next_event_waits_for_the_group_holding_the_earlier_one(
+    fresh_postgres_url: str,
+) -> None:
+    # given a group holding an event of order 3 that waits in the database (another
+    # transaction is inserting an event with the same dedupe key), so the next group is
+    # another writer's
+    async with postgres_inbox(fresh_postgres_url) as inbox:
+        engine = inbox.engine
+        shop = await inbox.install("https://a.example.com/graphql/")
+        created = received(shop, 3, "ORDER_CREATED")
+        async with engine.connect() as blocker:
+            await blocker.begin()
+            await blocker.execute(
+                insert(webhook_events).values(
+                    installation_id=shop,
+                    dedupe_key=created.dedupe_key,
+                    event=created.event,
+                    body_sha256=created.body_sha256,
+                    received_at=NOW,
+                )
+            )
+            first = asyncio.create_task(inbox.inbox.record_order_event(created, now=NOW))
+            await a_statement_waits_for_a_lock(engine)
+
+            # when the order's next event arrives together with another order's
+            paid = received(shop, 3, "ORDER_FULLY_PAID")
+            later = asyncio.create_task(inbox.inbox.record_order_event(paid, now=NOW))
+            other = await inbox.inbox.record_order_event(received(shop, 4), now=NOW)
+
+            # then the other order's event commits meanwhile, and order 3's next event waits
+            # (a group committing beside the stuck one would store it first)
+            assert other.duplicate is False
+            assert inbox.inbox.waiting == 1
+            assert not later.done()
+            await blocker.rollback()
+
+        # and once the earlier event's group has committed, the next event commits after it
+        assert (await first).duplicate is False
+        assert (await later).duplicate is False
+        jobs = {job.order_id: job for job in await JobViews(engine).list_jobs()}
+        assert jobs["T3JkZXI63"].events_seen == ["ORDER_CREATED", "ORDER_FULLY_PAID"]
+        assert await inbox.inbox.count_events(shop) == 3
+
+
 @pytest.mark.postgres
 async def test_on_postgresql_groups_commit_side_by_side(fresh_postgres_url: str) -> None:
     # given an inbox on PostgreSQL, and one order's job locked by another transaction
@@ -361,14 +423,7 @@ async def test_on_postgresql_groups_commit_side_by_side(fresh_postgres_url: str)
             stuck = asyncio.create_task(
                 inbox.inbox.record_order_event(received(shop, 1, "ORDER_UPDATED"), now=NOW)
             )
-            async with engine.connect() as observer:
-                waiting_for_lock = text(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-                # polling the database's own state: there is no event to wait on
-                while (await observer.execute(waiting_for_lock)).scalar_one() == 0:  # noqa: ASYNC110
-                    await asyncio.sleep(0.01)
+            await a_statement_waits_for_a_lock(engine)
             # when events of other orders arrive while that group waits
             others = await asyncio.wait_for(
                 record_all(inbox.inbox, [received(shop, n) for n in range(2, 6)]), timeout=20
