@@ -452,6 +452,11 @@ def run_wrk(
     values = {k: int(v) for k, v in (item.split("=") for item in found.group(1).split())}
     errors = sum(values[k] for k in ("status_errors", "connect_errors", "read_errors"))
     errors += values["write_errors"] + values["timeouts"]
+    if values["requests"] == 0:
+        raise RuntimeError(
+            f"{server.variant} answered no request in {values['duration_us'] / 1e6:.1f} s "
+            f"({errors} errors); the end of its log:\n{server.tail()}"
+        )
     transactions, database_cpu = None, 0.0
     if database is not None and transactions_before is not None:
         transactions = _blocking(database.transactions()) - transactions_before
