@@ -606,6 +606,14 @@ P, R, S, N, F, C, K = (
     JobStatus.SKIPPED,
 )
 
+EVERY_STATUS = (P, R, S, N, F, C, K)
+
+
+def _from_every_status(case: str, expected: Transition) -> list[tuple[JobStatus, str, Transition]]:
+    """``case`` leads to ``expected`` whatever the job's status before."""
+    return [(status, case, expected) for status in EVERY_STATUS]
+
+
 TABLE: list[tuple[JobStatus, str, Transition]] = [
     (P, "pushed", SYNCED),
     (R, "pushed", SYNCED),
@@ -762,35 +770,19 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (C, "write_back_failed_revoked", WRITE_BACK_WAITS_FOR_REINSTALL),
     (K, "write_back_failed_revoked", WRITE_BACK_WAITS_FOR_REINSTALL),
     # The fulfillment step wraps Gordon's outcome; the job's status before plays no part.
-    *[(status, "fulfilled", FULFILLED) for status in (P, R, S, N, F, C, K)],
-    *[(status, "fulfillment_unchanged", FULFILLMENT_UNCHANGED) for status in (P, R, S, N, F, C, K)],
-    *[(status, "fulfillment_failed", FULFILLMENT_RETRYING) for status in (P, R, S, N, F, C, K)],
-    *[
-        (status, "fulfillment_failed_retry_after", FULFILLMENT_RETRYING_AFTER_ITS_WISH)
-        for status in (P, R, S, N, F, C, K)
-    ],
-    *[
-        (status, "fulfillment_failed_spent", FULFILLMENT_GAVE_UP)
-        for status in (P, R, S, N, F, C, K)
-    ],
-    *[
-        (status, "fulfillment_failed_revoked", FULFILLMENT_WAITS_FOR_REINSTALL)
-        for status in (P, R, S, N, F, C, K)
-    ],
-    *[(status, "fulfillment_refused", FULFILLMENT_REFUSED) for status in (P, R, S, N, F, C, K)],
+    *_from_every_status("fulfilled", FULFILLED),
+    *_from_every_status("fulfillment_unchanged", FULFILLMENT_UNCHANGED),
+    *_from_every_status("fulfillment_failed", FULFILLMENT_RETRYING),
+    *_from_every_status("fulfillment_failed_retry_after", FULFILLMENT_RETRYING_AFTER_ITS_WISH),
+    *_from_every_status("fulfillment_failed_spent", FULFILLMENT_GAVE_UP),
+    *_from_every_status("fulfillment_failed_revoked", FULFILLMENT_WAITS_FOR_REINSTALL),
+    *_from_every_status("fulfillment_refused", FULFILLMENT_REFUSED),
     # The order was deleted before its status was written: due now, unless nothing is in Gordon.
-    *[
-        (status, "write_back_order_gone", WRITE_BACK_FINDS_IT_DELETED)
-        for status in (P, R, S, N, F, C, K)
-    ],
-    *[
-        (status, "write_back_order_gone_refused", WRITE_BACK_FINDS_IT_DELETED_AFTER_A_REFUSAL)
-        for status in (P, R, S, N, F, C, K)
-    ],
-    *[
-        (status, "write_back_order_gone_withdrawn", WITHDRAWN_AND_DELETED)
-        for status in (P, R, S, N, F, C, K)
-    ],
+    *_from_every_status("write_back_order_gone", WRITE_BACK_FINDS_IT_DELETED),
+    *_from_every_status(
+        "write_back_order_gone_refused", WRITE_BACK_FINDS_IT_DELETED_AFTER_A_REFUSAL
+    ),
+    *_from_every_status("write_back_order_gone_withdrawn", WITHDRAWN_AND_DELETED),
 ]
 
 
