@@ -24,8 +24,9 @@ Attempt outcomes (``transition``), for a job in any status:
 | ``WriteBackFailed(done)``       | retrying         | the retry's time     | goes on  | as ``done``         |
 | ... budget spent                | failed           | none                 | ends     | as ``done``         |
 | ... the token was revoked       | retrying         | now                  | goes on  | as ``done``         |
-| ... the order was deleted       | retrying         | now (finds it gone:  | goes on  | as ``done``         |
-|                                 |                  | withdraws or skips)  |          |                     |
+| ... the order was deleted       | retrying         | the backoff's delay, | goes on  | as ``done``         |
+|                                 |                  | budget or not (finds |          |                     |
+|                                 |                  | it gone: withdraws)  |          |                     |
 | ... deleted, ``done`` cancelled | as ``done``      | none                 | ends     | as ``done``         |
 |     or skipped                  |                  |                      |          |                     |
 | ``Fulfilled(done)``             | as ``done``      | as ``done``          | as done  | as ``done``         |
@@ -60,7 +61,7 @@ taken here and nowhere else.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import TypeAlias
 
@@ -420,7 +421,7 @@ def _write_back_failed(
 ) -> Transition:
     done = transition(job, outcome.done, policy=policy, now=now, random=random)
     if outcome.order_gone:
-        return _deleted_meanwhile(done, now=now)
+        return _deleted_meanwhile(job, done, policy=policy, now=now, random=random)
     english = f"{done.message} Writing the status to the order failed ({outcome.error})."
     message = Message.of("job.write_back_failed", english, then=done.message)
     error = (
@@ -435,25 +436,29 @@ def _write_back_failed(
 
 ORDER_DELETED_MEANWHILE = Message.of(
     "job.order_deleted_meanwhile",
-    "The order was deleted in Saleor while the app worked on it. The app checks again now and "
-    "withdraws it from Gordon if Gordon has it.",
+    "The order was deleted in Saleor while the app worked on it. The app checks again at its next "
+    "attempt and withdraws it from Gordon if Gordon has it.",
 )
 NOTHING_IN_GORDON = frozenset({JobStatus.CANCELLED, JobStatus.SKIPPED})
 """Statuses of a job that leaves nothing in Gordon (withdrawn, never sent)."""
 
 
-def _deleted_meanwhile(done: Transition, *, now: datetime) -> Transition:
+def _deleted_meanwhile(
+    job: JobState, done: Transition, *, policy: RetryPolicy, now: datetime, random: float
+) -> Transition:
     """``done``, but Saleor deleted the order before its status was written. Retrying the write
-    cannot help. A job that left nothing in Gordon ends as ``done`` says; any other is due now,
-    and that attempt finds the order gone and withdraws it from Gordon (or settles, skipped, if
-    Gordon never had it)."""
+    cannot help. A job that left nothing in Gordon ends as ``done`` says; any other is tried again
+    after the backoff's delay, whatever is left of the retry budget (a deleted order is always
+    withdrawn; never at once, so a Saleor refusing the write of an order it still shows is not
+    asked in a loop), and that attempt finds the order gone and withdraws it from Gordon (or
+    settles, skipped, if Gordon never had it)."""
     history = (*done.history, HistoryEntry("write_back", "order_gone", ORDER_DELETED_MEANWHILE))
     if done.settled and done.status in NOTHING_IN_GORDON:
         return replace(done, history=history)
     return replace(
         done,
         status=JobStatus.RETRYING,
-        next_attempt_at=now,
+        next_attempt_at=now + timedelta(seconds=policy.backoff(job.attempts, random=random)),
         episode=Episode.GOES_ON,
         message=ORDER_DELETED_MEANWHILE,
         history=history,

@@ -571,24 +571,28 @@ async def test_an_order_deleted_while_gordon_answers_is_withdrawn_from_gordon(
     assert await bench.claim() is None
 
 
-async def test_an_order_deleted_before_its_status_is_written_is_withdrawn_at_once(
+async def test_an_order_deleted_before_its_status_is_written_is_withdrawn_at_the_next_attempt(
     bench: Bench, wire: SaleorWire
 ) -> None:
     """Gordon accepted; the write-back finds the order gone (``NOT_FOUND``): not retried as a
-    write, the job is due now and that attempt withdraws it."""
+    write, the job is due after the backoff's delay (never at once: no loop against a Saleor) and
+    that attempt withdraws it."""
     order = bench.paid_order()
     await bench.event(order)
     wire.before("WriteOrderMetadata", deletes(bench, order))
 
     first = await bench.attempt()
 
-    assert (first.status, first.next_attempt_at) == (JobStatus.RETRYING, bench.clock())
+    assert first.status is JobStatus.RETRYING
+    assert first.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
     assert history(first) == [("push", "accepted"), ("write_back", "order_gone")]
     assert (first.message.code, first.message.params) == ("job.order_deleted_meanwhile", {})
     assert order["number"] in bench.gordon.state.orders
     wire.calls.clear()
+    assert await bench.claim() is None  # not due yet
+    bench.clock.advance(FIRST_DELAY)
 
-    second = await bench.attempt()  # due now: the clock has not moved
+    second = await bench.attempt()
 
     assert wire.operations() == ["OrderForGordon"]
     withdrawn_as_deleted(bench, order, second)

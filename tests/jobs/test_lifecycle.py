@@ -80,8 +80,8 @@ REVOKED_TEXT = "Saleor no longer accepts the app token."
 WRITE_FAILED = " Writing the status to the order failed (Saleor is down)."
 NOT_FOUND_TEXT = "Saleor refused updatePrivateMetadata: NOT_FOUND id: Couldn't resolve to a node"
 DELETED_TEXT = (
-    "The order was deleted in Saleor while the app worked on it. The app checks again now and "
-    "withdraws it from Gordon if Gordon has it."
+    "The order was deleted in Saleor while the app worked on it. The app checks again at its next "
+    "attempt and withdraws it from Gordon if Gordon has it."
 )
 
 PUSHED = Pushed(COPY, PUSHED_TEXT)
@@ -204,7 +204,7 @@ OUTCOMES: dict[str, tuple[tuple[int, datetime], Outcome]] = {
     ),
     "fulfillment_refused": (FRESH, FulfillmentRefused(PUSHED, FULFIL_REFUSED)),
     # the order was deleted in Saleor before its status was written (even past the budget: no
-    # retry of the write, the next attempt finds it gone and withdraws it)
+    # retry of the write; after the backoff's delay the next attempt finds it gone, withdraws it)
     "write_back_order_gone": (SPENT, WriteBackFailed(PUSHED, NOT_FOUND_TEXT, order_gone=True)),
     "write_back_order_gone_refused": (
         FRESH,
@@ -469,7 +469,7 @@ WRITE_BACK_WAITS_FOR_REINSTALL = Transition(
 )
 WRITE_BACK_FINDS_IT_DELETED = Transition(
     status=JobStatus.RETRYING,
-    next_attempt_at=NOW,
+    next_attempt_at=NOW + timedelta(seconds=525),  # 7th attempt: 600 s capped, x 0.875 (jitter)
     episode=Episode.GOES_ON,
     action="push",
     outcome="accepted",
@@ -482,7 +482,7 @@ WRITE_BACK_FINDS_IT_DELETED = Transition(
 )
 WRITE_BACK_FINDS_IT_DELETED_AFTER_A_REFUSAL = Transition(
     status=JobStatus.RETRYING,
-    next_attempt_at=NOW,
+    next_attempt_at=NOW + timedelta(seconds=8.75),  # 1st attempt: 10 s x 0.875 (jitter)
     episode=Episode.GOES_ON,
     action="push",
     outcome="rejected",
