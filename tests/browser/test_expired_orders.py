@@ -7,33 +7,20 @@ still says cancelled. Screenshots land in ``tests/browser/screenshots``."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
-from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
-from tests.browser.conftest import OpenInDashboard, Screenshot
+from tests.browser.conftest import AppInDashboard, Screenshot
 from tests.browser.test_catalogues import plural_form
-from tests.browser.test_dashboard_pages import open_page
 from tests.browser.test_locales_and_look import CATALOGUES, switch_locale
-from tests.e2e.conftest import Stack, running_stack
-from tests.support.fixtures import RunningSaleorFake
-from tests.support.shop import DELIVERY_GROUP
+from tests.e2e.conftest import Stack
 
 
 def say(locale: str, key: str, **params: str) -> str:
     """The catalogue's message ``key`` with ``params`` put in, as the page does."""
     message = plural_form(CATALOGUES[locale][key], params)
     return re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], message)
-
-
-async def _in_front(page: Page) -> Page:
-    """A new tab of the browser, in front (a tab behind others may not load its frames)."""
-    tab = await page.context.new_page()
-    await tab.bring_to_front()
-    return tab
 
 
 async def _settled(stack: Stack, order: dict[str, Any], status: str) -> bool:
@@ -55,16 +42,9 @@ async def _withdrawn(stack: Stack, status: str, event: str, job_status: str) -> 
 
 
 async def test_an_expired_order_is_said_to_have_expired_not_to_be_cancelled(
-    saleor_fake: RunningSaleorFake,
-    start_gordon_sandbox: Callable[..., RunningSandbox],
-    tmp_path: Path,
-    open_in_dashboard: OpenInDashboard,
-    page: Page,
-    screenshot: Screenshot,
-    page_errors: list[str],
+    dashboard: AppInDashboard, screenshot: Screenshot, page_errors: list[str]
 ) -> None:
-    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
-    async with running_stack(saleor_fake, gordon, tmp_path) as stack:
+    async with dashboard.with_app() as stack:
         expired = await _withdrawn(stack, "EXPIRED", "ORDER_EXPIRED", "expired")
         cancelled = await _withdrawn(stack, "CANCELED", "ORDER_CANCELLED", "cancelled")
         # an unconfirmed, unpaid order that expired before it was ever sent
@@ -78,9 +58,7 @@ async def test_an_expired_order_is_said_to_have_expired_not_to_be_cancelled(
             (expired, "send.headline_withdraw_expired", "preview.withdraw.expired"),
             (cancelled, "send.headline_withdraw", "preview.withdraw.canceled"),
         ):
-            popup = await open_page(
-                stack, open_in_dashboard, "popup", order_id=order["id"], page=await _in_front(page)
-            )
+            popup = await dashboard.open("popup", order=order, new_tab=True)
             number = order["number"]
             notice = popup.frame.locator(".preview .notice").first
             for locale in ("en", "sv"):
@@ -102,9 +80,7 @@ async def test_an_expired_order_is_said_to_have_expired_not_to_be_cancelled(
             (expired, "job.withdrawn.expired", {"ref": expired["number"]}),
             (unsent, "job.expired_before_sent", {}),
         ):
-            widget = await open_page(
-                stack, open_in_dashboard, "widget", order_id=order["id"], page=await _in_front(page)
-            )
+            widget = await dashboard.open("widget", order=order, new_tab=True)
             for locale in ("en", "sv"):
                 await switch_locale(widget, locale)
                 message = widget.frame.locator(".widget .message")
@@ -117,7 +93,7 @@ async def test_an_expired_order_is_said_to_have_expired_not_to_be_cancelled(
                         f"widget-expired-unsent-{locale}", target=widget.page.locator("iframe")
                     )
         # the Orders list: each order's status, the counters, and the filter by status
-        app = await open_page(stack, open_in_dashboard, page=await _in_front(page))
+        app = await dashboard.open(new_tab=True)
         frame = app.frame
         for locale in ("en", "sv"):
             await switch_locale(app, locale)
