@@ -640,8 +640,19 @@ async def test_retry_makes_a_failed_order_due_now(shop: Shop) -> None:
     assert (body["job"]["id"], body["job"]["status"]) == (job_id, "pending")
 
 
-@pytest.mark.parametrize("status", ["synced", "skipped", "cancelled", "expired", "pending"])
-async def test_retry_is_refused_where_it_would_change_nothing(shop: Shop, status: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "says"),
+    [
+        ("synced", "A synced order"),
+        ("skipped", "A skipped order"),
+        ("cancelled", "A cancelled order"),
+        ("expired", "An expired order"),
+        ("pending", "A pending order"),
+    ],
+)
+async def test_retry_is_refused_where_it_would_change_nothing(
+    shop: Shop, status: str, says: str
+) -> None:
     job_id = await shop.add_job("1001", status=status)
     before = await shop.app.runtime.jobs.get_job(job_id)
 
@@ -650,6 +661,9 @@ async def test_retry_is_refused_where_it_would_change_nothing(shop: Shop, status
     assert response.status_code == 409
     assert error_of(response)["code"] == "NOTHING_TO_RETRY"
     assert error_of(response)["params"] == {"status": status}
+    assert error_of(response)["message"] == (
+        f"{says} is not retried: running it again would change nothing."
+    )
     assert await shop.app.runtime.jobs.get_job(job_id) == before
 
 
