@@ -70,37 +70,6 @@ WARMUP_WEBHOOKS = 20
 ENQUEUE_BATCH = 500
 
 
-def add_orders(saleor: SaleorFakeState, count: int) -> list[dict[str, Any]]:
-    """``count`` orders in the fake, as ``add_order`` makes them, in linear time.
-
-    ``add_order`` keeps each stock at least at what every order's lines allocate of it, a sum
-    over all orders per order added: 10,000 orders took more than ten minutes. The orders here
-    are copies of the first (fresh ids, numbers and line ids) stored directly; the stock that
-    bookkeeping would set matters only to ``orderFulfill``, which the queue's jobs never call
-    (the shop's tracking mode is the default ``add``: tracking numbers on existing fulfillments).
-    """
-    if count <= 0:
-        return []
-    first = saleor.add_order()
-    orders = [first]
-    for _ in range(count - 1):
-        order = copy.deepcopy(first)
-        order_uuid = str(uuid.uuid4())
-        saleor._next_number += 1  # the fake's numbering, kept consistent
-        order.update(
-            id=global_id("Order", order_uuid),
-            token=order_uuid,
-            number=str(saleor._next_number),
-        )
-        for line in order.get("lines") or []:
-            line["id"] = global_id("OrderLine", str(uuid.uuid4()))
-            for allocation in line.get("allocations") or []:
-                allocation["id"] = global_id("Allocation", str(uuid.uuid4()))
-        saleor.orders[order["id"]] = order
-        orders.append(order)
-    return orders
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--jobs", type=int, default=None, help="queued jobs (10000; short 500)")
@@ -204,7 +173,7 @@ async def prepare_queue(
         )
         config = shop_config(gordon_url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
         await store.save_config(installation.id, parse_shop_config(config), now=now)
-        orders = add_orders(saleor, jobs)
+        orders = [saleor.add_order() for _ in range(jobs)]
         queued = {"installation_id": installation.id, "status": JobStatus.PENDING.value}
         queued |= {"events_mask": EVENT_BITS[EVENT], "version": 1, "next_attempt_at": now}
         queued |= {"pending_since": now, "attempts": 0, "run_now": False}

@@ -54,6 +54,8 @@ def plan_order(
             return ScanPlan(SKIP, "Already queued.")
         if job.status is JobStatus.CANCELLED:
             return ScanPlan(SKIP, "Cancelled; not in Gordon.")
+        if job.status is JobStatus.EXPIRED:
+            return ScanPlan(SKIP, "Expired; not in Gordon.")
         if job.status in (JobStatus.NEEDS_ATTENTION, JobStatus.FAILED):
             return ScanPlan(SKIP, f"Its job is {job.status.value}: fix it and retry the job.")
     if isinstance(decision, Push):

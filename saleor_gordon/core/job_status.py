@@ -17,6 +17,9 @@ class JobStatus(StrEnum):
     FAILED = "failed"
     """Retries ran out (the configured maximum age passed)."""
     CANCELLED = "cancelled"
-    """The order was cancelled or expired and withdrawn from Gordon (or never reached it)."""
+    """The order was cancelled (or deleted) and withdrawn from Gordon (or never reached it)."""
+    EXPIRED = "expired"
+    """The order expired in Saleor (unconfirmed, unpaid in time) and was withdrawn from Gordon
+    (or never reached it). Added after the others: rows written before say ``cancelled``."""
     SKIPPED = "skipped"
     """Not for Gordon: no delivery rule matches, no shipping, click and collect, or no trigger yet."""

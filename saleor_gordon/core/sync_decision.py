@@ -82,6 +82,12 @@ class Withdraw:
             return "the order was deleted in Saleor"
         return f"the order is {self.order_status.lower()} in Saleor"
 
+    @property
+    def settles_as(self) -> JobStatus:
+        """The job's status once the order is out of Gordon: expired for an order that expired,
+        cancelled for one cancelled or deleted."""
+        return JobStatus.EXPIRED if self.order_status == "EXPIRED" else JobStatus.CANCELLED
+
 
 @dataclass(frozen=True, slots=True)
 class Settle:
@@ -176,7 +182,7 @@ def _withdraw_if_sent(
         return Withdraw(translation.gordon_order.external_ref, state.status)
     if state.status == "EXPIRED":
         english = "The order expired before it reached Gordon."
-        return Settle(JobStatus.CANCELLED, Message.of("job.expired_before_sent", english))
+        return Settle(JobStatus.EXPIRED, Message.of("job.expired_before_sent", english))
     english = "The order was cancelled before it reached Gordon."
     return Settle(JobStatus.CANCELLED, Message.of("job.cancelled_before_sent", english))
 

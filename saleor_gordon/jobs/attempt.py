@@ -456,7 +456,7 @@ class Attempt:
             )
             english = f"Withdrawn from Gordon: {withdraw.reason}."
             code = f"job.withdrawn.{withdraw.order_status.lower()}"
-            return Withdrawn(ref, Message.of(code, english, ref=ref))
+            return Withdrawn(ref, Message.of(code, english, ref=ref), withdraw.settles_as)
         if isinstance(outcome, Rejected) and not outcome.is_auth_failure:
             english = (
                 f"Cancel order {ref} in the Gordon platform by hand: Gordon refused to withdraw "
@@ -551,7 +551,7 @@ class Attempt:
     def _metadata_plan(self, transition: Transition, config: ShopConfig) -> MetadataPlan | None:
         record = transition.gordon
         external_ref = self.job.external_ref if record is None else record.external_ref
-        if transition.status is JobStatus.CANCELLED and external_ref is None:
+        if transition.status in _WITHDRAWN_STATUSES and external_ref is None:
             return None  # never reached Gordon: nothing to tell on the order
         tracking_id = self.job.tracking_id
         if isinstance(record, PushRecorded):
@@ -561,7 +561,7 @@ class Attempt:
             synced_at = record.at
         error = transition.message if transition.status in _ERROR_STATUSES else None
         link = None
-        if tracking_id and transition.status is not JobStatus.CANCELLED:
+        if tracking_id and transition.status not in _WITHDRAWN_STATUSES:
             link = tracking_link(tracking_id, config.tracking_url)
         return desired_metadata(
             status=transition.status,
@@ -641,6 +641,9 @@ def _saleor_failed(exc: SaleorError) -> Message:
     return Message.of("fulfillment_reason.saleor_failed", english, detail=exc.message)
 
 
+_WITHDRAWN_STATUSES = frozenset({JobStatus.CANCELLED, JobStatus.EXPIRED})
+"""Statuses of an order out of Gordon for good: no tracking link, nothing to tell an order that
+never reached it."""
 _ERROR_STATUSES = frozenset({JobStatus.NEEDS_ATTENTION, JobStatus.FAILED, JobStatus.RETRYING})
 
 

@@ -11,7 +11,8 @@ Attempt outcomes (``transition``), for a job in any status:
 | outcome                         | next status      | next attempt         | episode  | stored of Gordon    |
 |---------------------------------|------------------|----------------------|----------|---------------------|
 | ``Pushed``                      | synced           | none                 | ends     | the pushed copy     |
-| ``Withdrawn``                   | cancelled        | none                 | ends     | the withdrawal      |
+| ``Withdrawn``                   | cancelled, or    | none                 | ends     | the withdrawal      |
+|                                 | expired          |                      |          |                     |
 | ``NothingToDo``                 | its status       | none                 | ends     | nothing             |
 | ``NeedsPerson``                 | needs_attention  | none                 | ends     | the ref it may have |
 | ``Unavailable``, retry left     | retrying         | the retry's time     | goes on  | the ref it may have |
@@ -28,7 +29,7 @@ Attempt outcomes (``transition``), for a job in any status:
 |                                 |                  | budget or not (finds |          |                     |
 |                                 |                  | it gone: withdraws)  |          |                     |
 | ... deleted, ``done`` cancelled | as ``done``      | none                 | ends     | as ``done``         |
-|     or skipped                  |                  |                      |          |                     |
+|     expired or skipped          |                  |                      |          |                     |
 | ``Fulfilled(done)``             | as ``done``      | as ``done``          | as done  | as ``done``         |
 | ``FulfillmentFailed(done)``     | retrying         | the retry's time     | goes on  | as ``done``         |
 | ... budget spent                | failed           | none                 | ends     | as ``done``         |
@@ -76,6 +77,7 @@ SETTLED_STATUSES = frozenset(
         JobStatus.NEEDS_ATTENTION,
         JobStatus.FAILED,
         JobStatus.CANCELLED,
+        JobStatus.EXPIRED,
         JobStatus.SKIPPED,
     }
 )
@@ -131,13 +133,16 @@ class Withdrawn:
 
     external_ref: str
     message: Message
+    status: JobStatus
+    """What the job settles as (``Withdraw.settles_as``): expired, or cancelled."""
     fulfillment: FulfillmentRecord | None = None
     """Where the order's fulfillment stands now (a closed order's fulfillments are left alone)."""
 
 
 @dataclass(frozen=True, slots=True)
 class NothingToDo:
-    """No Gordon call was needed: the job settles with ``status`` (synced, skipped, cancelled)."""
+    """No Gordon call was needed: the job settles with ``status`` (synced, skipped, cancelled,
+    expired)."""
 
     status: JobStatus
     step: Step
@@ -379,9 +384,7 @@ def transition(
         return _settles(JobStatus.SYNCED, Step("push", "accepted"), outcome.message, record)
     if isinstance(outcome, Withdrawn):
         record = WithdrawalRecorded(outcome.external_ref, now)
-        withdrawn = _settles(
-            JobStatus.CANCELLED, Step("withdraw", "accepted"), outcome.message, record
-        )
+        withdrawn = _settles(outcome.status, Step("withdraw", "accepted"), outcome.message, record)
         return replace(withdrawn, fulfillment=outcome.fulfillment)
     if isinstance(outcome, NothingToDo):
         return _settles(outcome.status, outcome.step, outcome.message, None)
@@ -439,7 +442,7 @@ ORDER_DELETED_MEANWHILE = Message.of(
     "The order was deleted in Saleor while the app worked on it. The app checks again at its next "
     "attempt and withdraws it from Gordon if Gordon has it.",
 )
-NOTHING_IN_GORDON = frozenset({JobStatus.CANCELLED, JobStatus.SKIPPED})
+NOTHING_IN_GORDON = frozenset({JobStatus.CANCELLED, JobStatus.EXPIRED, JobStatus.SKIPPED})
 """Statuses of a job that leaves nothing in Gordon (withdrawn, never sent)."""
 
 

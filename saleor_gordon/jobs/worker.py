@@ -6,8 +6,10 @@ order, and records it (``jobs/queue.py``): this is the one place that applies a 
 
 Several worker tasks run in one process (``serve`` beside the web app, or ``worker`` alone), and
 several processes can share one database. A worker that dies stops renewing its lease; the job is
-claimed again once the lease expires (``SALEOR_GORDON_LEASE_SECONDS``, 30 s by default). Stopping
-(SIGTERM) stops claiming and lets in-flight jobs finish.
+claimed again once the lease expires (``SALEOR_GORDON_LEASE_SECONDS``, 30 s by default). A live
+worker renews every third of the lease, and a renewal that does not get through is tried again
+every thirtieth of it, so a database outage of up to about nine tenths of the lease keeps the
+lease. Stopping (SIGTERM) stops claiming and lets in-flight jobs finish.
 
 Every attempt has a deadline (``AttemptLimit``, ``SALEOR_GORDON_ATTEMPT_DEADLINE_SECONDS``), shorter
 than the lease: past it, the attempt is cancelled where it stands (its outbound call gives its
@@ -52,6 +54,12 @@ logger = logging.getLogger(__name__)
 PRUNE_INTERVAL_SECONDS = 3600.0
 SLOW_MEMORY_SECONDS = 300.0
 """A server stays slow this long after an attempt found it slow, unless one finds it quick."""
+RENEW_EVERY_SHARE_OF_LEASE = 1 / 3
+"""A lease is renewed every third of it: two renewals may fail before it runs out."""
+RENEWAL_RETRY_SHARE_OF_LEASE = 1 / 30
+"""A renewal that did not get through is tried again this soon (a share of the lease), until
+the lease runs out here: an outage shorter than the lease's hold (nine tenths of it, less this)
+keeps it, where waiting for the next third would have lost it after one or two thirds."""
 
 _Result = TypeVar("_Result")
 
@@ -310,11 +318,15 @@ class WorkerPool:
         *,
         concurrency: int,
         monotonic: Callable[[], float] = time.monotonic,
+        pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.services = services
         self.concurrency = concurrency
         self._monotonic = monotonic
         """The clock a lease is held by here (tests: one that moves only when told)."""
+        self._pause = pause
+        """How the lease renewer waits for its next renewal (tests: one that moves the clock
+        above when they let the time pass)."""
         self.stopping = asyncio.Event()
         self._idle_workers: deque[asyncio.Future[None]] = deque()
         """One future per idle worker, the longest idle first; a wake resolves one."""
@@ -571,27 +583,32 @@ class WorkerPool:
         Lost means another worker took it (the renewal says so) or the lease ran out here without
         a renewal getting through (database unreachable, or a renewal stuck behind SQLite's write
         lock): from then on another worker may run the job, so this attempt must stop acting.
+        Renewed every third of the lease; a renewal that did not get through is tried again after
+        a thirtieth, never later than the moment the lease runs out here.
         """
         settings = self.services.runtime.settings
         lease = settings.lease_seconds
         margin = lease / 10  # the claim's own clock reading came a moment before this one
         held_until = self._monotonic() + lease - margin
+        wait = lease * RENEW_EVERY_SHARE_OF_LEASE
         while True:
-            await asyncio.sleep(lease / 3)
+            await self._pause(min(wait, max(held_until - self._monotonic(), 0.0)))
             asked_at, now = self._monotonic(), self.services.runtime.clock()
-            renewal = self.services.runtime.queue.renew_lease(
-                job.id, worker_id=job.lease_owner, now=now, lease_seconds=lease
-            )
-            try:
-                async with asyncio.timeout(max(held_until - asked_at, 0.0)):
-                    renewed: bool | None = await renewal
-            except StoreUnavailable as exc:
-                logger.warning("worker.renewal_failed job_id=%s error=%s", job.id, exc.message)
-                renewed = None
-            except TimeoutError:
-                renewed = None
+            renewed: bool | None = None
+            if asked_at < held_until:
+                renewal = self.services.runtime.queue.renew_lease(
+                    job.id, worker_id=job.lease_owner, now=now, lease_seconds=lease
+                )
+                try:
+                    async with asyncio.timeout(held_until - asked_at):
+                        renewed = await renewal
+                except StoreUnavailable as exc:
+                    logger.warning("worker.renewal_failed job_id=%s error=%s", job.id, exc.message)
+                except TimeoutError:
+                    pass
             if renewed:
                 held_until = asked_at + lease - margin
+                wait = lease * RENEW_EVERY_SHARE_OF_LEASE
                 logger.debug(
                     "worker.lease_renewed job_id=%s until=%s",
                     job.id,
@@ -599,7 +616,9 @@ class WorkerPool:
                 )
                 continue
             if renewed is None and self._monotonic() < held_until:
-                continue  # not renewed this time, but the lease still holds
+                # not renewed this time, but the lease still holds: try again soon
+                wait = lease * RENEWAL_RETRY_SHARE_OF_LEASE
+                continue
             if renewed is None:
                 logger.warning(
                     "worker.lease_expired job_id=%s: no renewal got through in time", job.id

@@ -576,10 +576,11 @@ async def retry_job(job_id: JobId, user: Reader, runtime: AppRuntime) -> RetryOu
     if job is None:
         raise _job_not_found(job_id)
     if job.status not in RETRYABLE_STATUSES:
+        status = job.status.replace("_", " ")
+        article = "An" if status[0] in "aeiou" else "A"
         raise DashboardRequestRefused(
             "NOTHING_TO_RETRY",
-            f"A {job.status.replace('_', ' ')} order is not retried: running it again would "
-            "change nothing.",
+            f"{article} {status} order is not retried: running it again would change nothing.",
             status_hint=409,
             params={"status": job.status},
         )

@@ -18,6 +18,14 @@
   One mount per page: for a second frame, pass ``page=await context.new_page()``.
   ``path`` defaults to ``DEFAULT_PATHS[mount]`` (the app's ``/app``, ``/app/order-widget``,
   ``/app/send-to-gordon``).
+- ``dashboard`` (per test): the app as a shop owner meets it (``AppInDashboard``):
+  ``async with dashboard.with_app(configure=True, settings=None, **sandbox_options) as stack``
+  runs it (``serve``) against the test's Saleor fake and a Gordon sandbox that knows the shop's
+  delivery group; ``await dashboard.open(mount="app", order=None, new_tab=False, locale=None,
+  **open_in_dashboard_options)`` opens one of its pages for a member of staff with all the app's
+  permissions (``STAFF``, ``token_for``): an order's widget with the "Send to Gordon" popup it may
+  open (``send_popup``), a widget or popup with the order page behind it (``order_page``); a new
+  tab comes to the front before the page is mounted.
 - ``page_errors`` (per test): uncaught JavaScript errors of the host page and the app's frame
   (``assert page_errors == []`` at the end of a scenario).
 - ``screenshot(name, target=None) -> Path``: a PNG of the page (or of a Locator) in
@@ -33,20 +41,24 @@ machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Locator, Page, async_playwright, expect
 
+from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
+from saleor_gordon.saleor.manifest import SEND_LABEL, SEND_POPUP_IDENTIFIER, SEND_POPUP_PATH
 from tests.browser.dashboard_host import (
     DASHBOARD_VERSION,
     DEFAULT_PATHS,
@@ -59,6 +71,9 @@ from tests.browser.dashboard_host import (
     mount_in_host,
     running_dashboard_host,
 )
+from tests.e2e.conftest import Stack, running_stack
+from tests.support.fixtures import RunningSaleorFake
+from tests.support.shop import DELIVERY_GROUP
 
 CHROMIUM = os.environ.get("SALEOR_GORDON_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -270,3 +285,128 @@ def screenshot(page: Page, request: pytest.FixtureRequest) -> Screenshot:
         return path
 
     return take
+
+
+STAFF = ["MANAGE_ORDERS", "MANAGE_APPS", "MANAGE_SHIPPING", "MANAGE_PRODUCTS"]
+"""The permissions of the member of staff the pages are opened for: every one the app asks for."""
+
+
+def token_for(stack: Stack, **claims: Any) -> str:
+    """A Dashboard token of ``stack``'s Saleor for that member of staff (``claims`` change it)."""
+    claims.setdefault("user_permissions", STAFF)
+    return stack.saleor.state.dashboard_token(now=datetime.now(UTC), **claims)
+
+
+def send_popup(stack: Stack) -> PopupExtension:
+    """The app's "Send to Gordon" popup as the Dashboard lists it for the order page."""
+    token = token_for(stack, app_extension="QXBwRXh0ZW5zaW9uOjY=")
+    url = stack.app_url.rstrip("/") + SEND_POPUP_PATH
+    return PopupExtension(SEND_POPUP_IDENTIFIER, url, token, label=SEND_LABEL)
+
+
+def order_page(stack: Stack) -> OrderView:
+    """What the Dashboard's order page shows of an order: its number and metadata (public, then
+    private), read from the Saleor fake each time the page loads its order."""
+
+    def view(order_id: str) -> dict[str, Any]:
+        order = stack.saleor.state.order(order_id)
+        metadata = [*order.get("metadata", []), *order.get("privateMetadata", [])]
+        return {"number": order["number"], "metadata": metadata}
+
+    return view
+
+
+class AppInDashboard:
+    """The app of one test as a shop owner meets it: running (``with_app``), and its pages opened
+    in the Dashboard test host as the Dashboard opens them (``open``)."""
+
+    def __init__(
+        self,
+        saleor_fake: RunningSaleorFake,
+        start_gordon_sandbox: Callable[..., RunningSandbox],
+        tmp_path: Path,
+        open_in_dashboard: OpenInDashboard,
+        page: Page,
+    ) -> None:
+        self._saleor_fake = saleor_fake
+        self._start_gordon_sandbox = start_gordon_sandbox
+        self._tmp_path = tmp_path
+        self._open_in_dashboard = open_in_dashboard
+        self.page = page
+        """The test's own page: where ``open`` mounts unless it opens a new tab."""
+        self.stack: Stack | None = None
+        """The app running now (``with_app``)."""
+
+    @contextlib.asynccontextmanager
+    async def with_app(
+        self,
+        *,
+        configure: bool = True,
+        settings: dict[str, str] | None = None,
+        **sandbox_options: Any,
+    ) -> AsyncIterator[Stack]:
+        """The app (``serve``) installed in the test's Saleor fake and, unless not
+        ``configure``, configured for a Gordon sandbox (``sandbox_options``) that knows the
+        shop's delivery group; ``settings``: the app's environment beside the stack's."""
+        sandbox_options.setdefault("delivery_groups", (DELIVERY_GROUP,))
+        gordon = self._start_gordon_sandbox(**sandbox_options)
+        async with running_stack(
+            self._saleor_fake, gordon, self._tmp_path, configure=configure, settings=settings
+        ) as stack:
+            self.stack = stack
+            try:
+                yield stack
+            finally:
+                self.stack = None
+
+    async def open(
+        self,
+        mount: Mount = "app",
+        *,
+        order: Mapping[str, Any] | None = None,
+        new_tab: bool = False,
+        locale: str | None = None,
+        **options: Any,
+    ) -> DashboardView:
+        """The app's page ``mount`` (for ``order``), as the Dashboard opens it for ``STAFF``:
+        ``options`` are ``open_in_dashboard``'s and change what the Dashboard would do (``token``,
+        ``extensions``, ``order_view``, ``dashboard_version``, ``page``...). ``new_tab``: in a new
+        tab of the browser, brought to the front first (a tab behind others may not load its
+        frames). ``locale``: the Dashboard's language from the start (the page follows it before
+        this returns)."""
+        stack = self.stack
+        assert stack is not None, "open the app's pages while it runs (dashboard.with_app)"
+        if order is not None:
+            options["order_id"] = order["id"]
+        options.setdefault("token", token_for(stack))
+        if mount == "widget":
+            options.setdefault("extensions", [send_popup(stack)])
+        if mount != "app":
+            options.setdefault("order_view", order_page(stack))
+        if new_tab:
+            options["page"] = await self.page.context.new_page()
+            await options["page"].bring_to_front()
+        if locale is not None:
+            options["locale"] = locale
+        view = await self._open_in_dashboard(
+            stack.app_url,
+            mount,
+            saleor_api_url=stack.saleor.api_url,
+            app_id=stack.saleor.state.app_id,
+            **options,
+        )
+        if locale is not None:
+            await expect(view.frame.locator("html")).to_have_attribute("lang", locale)
+        return view
+
+
+@pytest.fixture
+def dashboard(
+    saleor_fake: RunningSaleorFake,
+    start_gordon_sandbox: Callable[..., RunningSandbox],
+    tmp_path: Path,
+    open_in_dashboard: OpenInDashboard,
+    page: Page,
+) -> AppInDashboard:
+    """The app of this test and its pages in the Dashboard (``AppInDashboard``)."""
+    return AppInDashboard(saleor_fake, start_gordon_sandbox, tmp_path, open_in_dashboard, page)

@@ -11,9 +11,8 @@ import base64
 import dataclasses
 import json
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
 from urllib.parse import quote
@@ -24,68 +23,22 @@ from playwright.async_api import Browser, Frame, Page, Response, expect
 
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from saleor_gordon.jobs.views import JobViews
-from saleor_gordon.saleor.manifest import SEND_LABEL, SEND_POPUP_IDENTIFIER, SEND_POPUP_PATH
 from saleor_gordon.store.installations import InstallationStore
-from tests.browser.conftest import OpenInDashboard, Screenshot
+from tests.browser.conftest import STAFF, AppInDashboard, Screenshot, token_for
 from tests.browser.dashboard_host import (
-    DASHBOARD_VERSION,
     POPUP_FRAME_SELECTOR,
     DashboardView,
-    Mount,
-    OrderView,
-    PopupExtension,
 )
-from tests.e2e.conftest import Stack, running_stack
-from tests.support.fixtures import RunningSaleorFake
+from tests.e2e.conftest import Stack
 from tests.support.saleor_fake import SigningKey
 from tests.support.shop import CLIENT_ID, CLIENT_SECRET, DELIVERY_GROUP
 
-STAFF = ["MANAGE_ORDERS", "MANAGE_APPS", "MANAGE_SHIPPING", "MANAGE_PRODUCTS"]
-
 
 @pytest_asyncio.fixture
-async def dashboard_stack(
-    saleor_fake: RunningSaleorFake,
-    start_gordon_sandbox: Callable[..., RunningSandbox],
-    tmp_path: Path,
-) -> AsyncIterator[Stack]:
+async def dashboard_stack(dashboard: AppInDashboard) -> AsyncIterator[Stack]:
     """The app installed in the fake shop and not configured yet (as after installation)."""
-    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
-    async with running_stack(saleor_fake, gordon, tmp_path, configure=False) as stack:
+    async with dashboard.with_app(configure=False) as stack:
         yield stack
-
-
-def token_for(stack: Stack, **claims: Any) -> str:
-    claims.setdefault("user_permissions", STAFF)
-    return stack.saleor.state.dashboard_token(now=datetime.now(UTC), **claims)
-
-
-async def open_page(
-    stack: Stack,
-    open_in_dashboard: OpenInDashboard,
-    mount: Mount = "app",
-    *,
-    token: str | None = None,
-    order_id: str | None = None,
-    theme: str = "light",
-    page: Page | None = None,
-    dashboard_version: str = DASHBOARD_VERSION,
-    extensions: Sequence[PopupExtension] = (),
-    order_view: OrderView | None = None,
-) -> DashboardView:
-    return await open_in_dashboard(
-        stack.app_url,
-        mount,
-        token=token if token is not None else token_for(stack),
-        saleor_api_url=stack.saleor.api_url,
-        app_id=stack.saleor.state.app_id,
-        order_id=order_id,
-        theme=theme,
-        page=page,
-        dashboard_version=dashboard_version,
-        extensions=extensions,
-        order_view=order_view,
-    )
 
 
 CONTENT_HEIGHT = "() => Math.ceil(document.body.getBoundingClientRect().bottom + scrollY)"
@@ -120,12 +73,12 @@ async def configure_via_page(frame: Frame, stack: Stack, view: DashboardView) ->
 
 async def test_a_first_time_owner_sets_up_the_shop_and_a_paid_order_reaches_gordon(
     dashboard_stack: Stack,
-    open_in_dashboard: OpenInDashboard,
+    dashboard: AppInDashboard,
     screenshot: Screenshot,
     page_errors: list[str],
 ) -> None:
     stack = dashboard_stack
-    view = await open_page(stack, open_in_dashboard)
+    view = await dashboard.open()
     frame = view.frame
     await expect(frame.get_by_role("tab", name="Configuration")).to_have_attribute(
         "aria-selected", "true"
@@ -172,10 +125,10 @@ async def test_a_first_time_owner_sets_up_the_shop_and_a_paid_order_reaches_gord
 
 
 async def test_a_wrong_secret_and_an_invalid_rule_are_shown_and_nothing_is_stored(
-    dashboard_stack: Stack, open_in_dashboard: OpenInDashboard, screenshot: Screenshot
+    dashboard_stack: Stack, dashboard: AppInDashboard, screenshot: Screenshot
 ) -> None:
     stack = dashboard_stack
-    view = await open_page(stack, open_in_dashboard)
+    view = await dashboard.open()
     _page, frame = view
     await fill_first_setup(frame, stack, secret="not-the-secret")
 
@@ -204,7 +157,7 @@ async def test_a_wrong_secret_and_an_invalid_rule_are_shown_and_nothing_is_store
 
 
 async def test_the_secret_never_reaches_the_browser_after_saving(
-    dashboard_stack: Stack, open_in_dashboard: OpenInDashboard, page: Page
+    dashboard_stack: Stack, dashboard: AppInDashboard, page: Page
 ) -> None:
     stack = dashboard_stack
     bodies: list[str] = []
@@ -214,7 +167,7 @@ async def test_the_secret_never_reaches_the_browser_after_saving(
             bodies.append(await response.text())
 
     page.on("response", keep)
-    view = await open_page(stack, open_in_dashboard)
+    view = await dashboard.open()
     first_secret_field = view.frame.get_by_label("Client secret")
     await expect(first_secret_field).to_have_attribute("placeholder", "Not set")
     await configure_via_page(view.frame, stack, view)
@@ -222,7 +175,7 @@ async def test_the_secret_never_reaches_the_browser_after_saving(
     await expect(first_secret_field).to_have_value("")
     await expect(first_secret_field).to_have_attribute("placeholder", re.compile("saved"))
 
-    reopened = await open_page(stack, open_in_dashboard, page=await page.context.new_page())
+    reopened = await dashboard.open(new_tab=True)
     reopened.page.on("response", keep)
     await expect(reopened.frame.get_by_role("tab", name="Orders")).to_have_attribute(
         "aria-selected", "true"
@@ -239,16 +192,10 @@ async def test_the_secret_never_reaches_the_browser_after_saving(
 
 
 async def test_a_failed_order_shows_its_message_and_retry_syncs_it(
-    saleor_fake: RunningSaleorFake,
-    start_gordon_sandbox: Callable[..., RunningSandbox],
-    tmp_path: Path,
-    open_in_dashboard: OpenInDashboard,
-    page: Page,
-    screenshot: Screenshot,
+    dashboard: AppInDashboard, page: Page, screenshot: Screenshot
 ) -> None:
-    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,), error_rate=1.0)
     quick_give_up = {"SALEOR_GORDON_RETRY_MAX_AGE_HOURS": "0.0003"}  # about a second
-    async with running_stack(saleor_fake, gordon, tmp_path, settings=quick_give_up) as stack:
+    async with dashboard.with_app(settings=quick_give_up, error_rate=1.0) as stack:
         order = stack.paid_order()
         await stack.emit("ORDER_FULLY_PAID", order["id"])
         await stack.wait_until(
@@ -259,7 +206,7 @@ async def test_a_failed_order_shows_its_message_and_retry_syncs_it(
         now = datetime.now(UTC)
         await page.clock.install(time=now - timedelta(minutes=1))
         await page.clock.pause_at(now)
-        view = await open_page(stack, open_in_dashboard)
+        view = await dashboard.open()
         frame = view.frame
         row = frame.get_by_role("row").filter(has_text=f"#{order['number']}")
         failed_count = frame.locator(".counts button").filter(has_text="Failed").locator(".number")
@@ -315,54 +262,21 @@ def _options(sandbox: RunningSandbox, **changes: Any) -> Any:
     return dataclasses.replace(sandbox.state.options, **changes)
 
 
-def send_popup(stack: Stack) -> PopupExtension:
-    """The app's "Send to Gordon" popup as the Dashboard lists it for the order page."""
-    token = token_for(stack, app_extension="QXBwRXh0ZW5zaW9uOjY=")
-    url = stack.app_url.rstrip("/") + SEND_POPUP_PATH
-    return PopupExtension(SEND_POPUP_IDENTIFIER, url, token, label=SEND_LABEL)
-
-
-def order_page(stack: Stack) -> OrderView:
-    """What the Dashboard's order page shows of an order: its number and metadata (public, then
-    private), read from the Saleor fake each time the page loads its order."""
-
-    def view(order_id: str) -> dict[str, Any]:
-        order = stack.saleor.state.order(order_id)
-        metadata = [*order.get("metadata", []), *order.get("privateMetadata", [])]
-        return {"number": order["number"], "metadata": metadata}
-
-    return view
-
-
 def metadata_value(load: dict[str, Any], key: str) -> str | None:
     return next((m["value"] for m in load["order"]["metadata"] if m["key"] == key), None)
 
 
 async def test_the_widget_opens_the_popup_which_sends_the_order_and_the_order_page_reloads(
-    saleor_fake: RunningSaleorFake,
-    start_gordon_sandbox: Callable[..., RunningSandbox],
-    tmp_path: Path,
-    open_in_dashboard: OpenInDashboard,
-    page: Page,
-    screenshot: Screenshot,
-    page_errors: list[str],
+    dashboard: AppInDashboard, screenshot: Screenshot, page_errors: list[str]
 ) -> None:
-    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
-    async with running_stack(saleor_fake, gordon, tmp_path) as stack:
+    async with dashboard.with_app() as stack:
         synced = stack.paid_order()
         await stack.emit("ORDER_FULLY_PAID", synced["id"])
         await stack.wait_until(lambda: _status_is(stack, synced, "synced"))
         job = await stack.job_for(synced)
 
         # a sent order: its facts, and Details (nothing to send)
-        widget = await open_page(
-            stack,
-            open_in_dashboard,
-            "widget",
-            order_id=synced["id"],
-            page=await page.context.new_page(),
-            extensions=[send_popup(stack)],
-        )
+        widget = await dashboard.open("widget", order=synced, new_tab=True)
         await expect(widget.frame.get_by_text(job["tracking_id"], exact=True)).to_be_visible()
         await expect(widget.frame.get_by_text("Synced")).to_be_visible()
         day = date.fromisoformat(job["delivery_date"])
@@ -379,16 +293,7 @@ async def test_the_widget_opens_the_popup_which_sends_the_order_and_the_order_pa
 
         # an order Gordon does not have: Send to Gordon opens the popup for it
         unsent = stack.paid_order()  # no webhook: only "Send to Gordon" sends it
-        view = await open_page(
-            stack,
-            open_in_dashboard,
-            "widget",
-            order_id=unsent["id"],
-            page=await page.context.new_page(),
-            extensions=[send_popup(stack)],
-            order_view=order_page(stack),
-        )
-        await view.page.bring_to_front()  # the synced order's page was opened last
+        view = await dashboard.open("widget", order=unsent, new_tab=True)
         await expect(view.frame.get_by_text("Not sent", exact=True)).to_be_visible()
         await view.frame.get_by_role("button", name="Send to Gordon").click()
         frame = await view.popup()
@@ -467,40 +372,20 @@ async def test_the_widget_opens_the_popup_which_sends_the_order_and_the_order_pa
 
 
 async def test_where_the_dashboard_cannot_open_the_popup_the_widget_points_to_the_orders_menu(
-    saleor_fake: RunningSaleorFake,
-    start_gordon_sandbox: Callable[..., RunningSandbox],
-    tmp_path: Path,
-    open_in_dashboard: OpenInDashboard,
-    page: Page,
-    screenshot: Screenshot,
-    page_errors: list[str],
+    dashboard: AppInDashboard, screenshot: Screenshot, page_errors: list[str]
 ) -> None:
-    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
-    async with running_stack(saleor_fake, gordon, tmp_path) as stack:
+    async with dashboard.with_app() as stack:
         unsent = stack.paid_order()
         menu_hint = "Use “Send to Gordon” in the order's menu to send it now."
         # a Dashboard before 3.23.19 has no openPopup: no buttons, the order's menu instead
-        old = await open_page(
-            stack,
-            open_in_dashboard,
-            "widget",
-            order_id=unsent["id"],
-            dashboard_version="v3.23.18",
-            extensions=[send_popup(stack)],
-        )
+        old = await dashboard.open("widget", order=unsent, dashboard_version="v3.23.18")
         await expect(old.frame.get_by_text(menu_hint, exact=False)).to_be_visible()
         await expect(old.frame.get_by_role("button")).to_have_count(0)
         await screenshot("widget-3.23.18", target=old.page.locator("iframe"))
 
         # a current Dashboard that cannot open it (the app was installed before its manifest
         # named the popup: the Dashboard finds no extension of that identifier)
-        unnamed = await open_page(
-            stack,
-            open_in_dashboard,
-            "widget",
-            order_id=unsent["id"],
-            page=await page.context.new_page(),
-        )
+        unnamed = await dashboard.open("widget", order=unsent, new_tab=True, extensions=())
         await unnamed.frame.get_by_role("button", name="Send to Gordon").click()
         await expect(unnamed.frame.get_by_role("status")).to_have_text(
             "The Dashboard could not open “Send to Gordon” from here. Open it from the order's menu.",
@@ -514,14 +399,8 @@ async def test_where_the_dashboard_cannot_open_the_popup_the_widget_points_to_th
 
         # a Dashboard before 3.23.9: the popup (from the order's menu) sends; no refreshEntity,
         # and it says that a reload shows the new status on the order
-        popup = await open_page(
-            stack,
-            open_in_dashboard,
-            "popup",
-            order_id=unsent["id"],
-            page=await page.context.new_page(),
-            dashboard_version="v3.23.8",
-            order_view=order_page(stack),
+        popup = await dashboard.open(
+            "popup", order=unsent, new_tab=True, dashboard_version="v3.23.8"
         )
         await popup.frame.get_by_role("button", name="Send to Gordon").click()
         await stack.wait_until(lambda: _status_is(stack, unsent, "synced"))
@@ -554,7 +433,7 @@ INVALID_SIGN_IN = "The Dashboard's sign-in for this page is not valid (it may ha
 )
 async def test_refused_tokens_are_explained_on_the_page(
     dashboard_stack: Stack,
-    open_in_dashboard: OpenInDashboard,
+    dashboard: AppInDashboard,
     kind: str,
     expected: str,
 ) -> None:
@@ -571,7 +450,7 @@ async def test_refused_tokens_are_explained_on_the_page(
         "other shop": token_for(stack, iss="http://127.0.0.1:9/graphql/"),
         "no permission": token_for(stack, user_permissions=["MANAGE_PRODUCTS"]),
     }
-    view = await open_page(stack, open_in_dashboard, token=tokens[kind])
+    view = await dashboard.open(token=tokens[kind])
     if kind == "missing":  # a handshake without a token: the page keeps waiting, then says so
         await expect(view.frame.get_by_role("alert")).to_contain_text(
             "has not signed this page in yet"
@@ -589,11 +468,10 @@ async def test_refused_tokens_are_explained_on_the_page(
 
 async def test_dark_theme_from_the_handshake_and_keyboard_use(
     dashboard_stack: Stack,
-    open_in_dashboard: OpenInDashboard,
+    dashboard: AppInDashboard,
     screenshot: Screenshot,
 ) -> None:
-    stack = dashboard_stack
-    view = await open_page(stack, open_in_dashboard)
+    view = await dashboard.open()
     frame = view.frame
     await expect(frame.get_by_label("Client ID")).to_be_visible()
     assert await frame.evaluate("document.documentElement.dataset.theme") == "light"
@@ -651,10 +529,10 @@ async def test_opened_outside_the_dashboard_it_explains_how_to_open_it(
 
 
 async def test_a_refreshed_token_is_used_and_another_frames_responses_are_ignored(
-    dashboard_stack: Stack, open_in_dashboard: OpenInDashboard, page_errors: list[str]
+    dashboard_stack: Stack, dashboard: AppInDashboard, page_errors: list[str]
 ) -> None:
     stack = dashboard_stack
-    view = await open_page(stack, open_in_dashboard)
+    view = await dashboard.open()
     frame = view.frame
     await expect(frame.get_by_label("Client ID")).to_be_visible()
 
@@ -686,18 +564,10 @@ async def view_press(view: DashboardView, key: str) -> None:
 
 
 async def test_without_the_dashboards_origin_the_page_posts_nothing_and_says_how_to_open_it(
-    dashboard_stack: Stack, open_in_dashboard: OpenInDashboard
+    dashboard_stack: Stack, dashboard: AppInDashboard
 ) -> None:
     """No referrer, so no known Dashboard origin: nothing goes to "*", no message is believed."""
-    stack = dashboard_stack
-    view = await open_in_dashboard(
-        stack.app_url,
-        "app",
-        token=token_for(stack),
-        saleor_api_url=stack.saleor.api_url,
-        app_id=stack.saleor.state.app_id,
-        referrer_policy="no-referrer",
-    )
+    view = await dashboard.open(referrer_policy="no-referrer")
 
     await expect(
         view.frame.get_by_text("could not tell which Saleor Dashboard opened it")
@@ -727,10 +597,10 @@ async def test_outside_the_dashboard_the_notice_follows_the_browsers_language(
 
 
 async def test_a_saved_secret_is_not_reused_for_another_gordon_url_and_the_page_says_why(
-    dashboard_stack: Stack, open_in_dashboard: OpenInDashboard
+    dashboard_stack: Stack, dashboard: AppInDashboard
 ) -> None:
     stack = dashboard_stack
-    view = await open_page(stack, open_in_dashboard)
+    view = await dashboard.open()
     await configure_via_page(view.frame, stack, view)
     frame = view.frame
     secret = frame.get_by_label("Client secret")

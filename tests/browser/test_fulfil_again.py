@@ -6,26 +6,15 @@ Screenshots land in ``tests/browser/screenshots``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
-from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from tests.browser.accessibility import axe_problems
-from tests.browser.conftest import OpenInDashboard, Screenshot
-from tests.browser.test_dashboard_pages import (
-    CONTENT_HEIGHT,
-    frame_fits_content,
-    open_page,
-    order_page,
-    send_popup,
-)
+from tests.browser.conftest import AppInDashboard, Screenshot
+from tests.browser.test_dashboard_pages import CONTENT_HEIGHT, frame_fits_content
 from tests.browser.test_locales_and_look import assert_no_internal_identifiers, switch_locale
-from tests.e2e.conftest import Stack, running_stack
-from tests.support.fixtures import RunningSaleorFake
-from tests.support.shop import DELIVERY_GROUP
+from tests.e2e.conftest import Stack
 
 
 async def _settled_blocked(stack: Stack, order: dict[str, Any]) -> bool:
@@ -63,30 +52,15 @@ def _stock_record(stack: Stack, variants: list[str]) -> None:
 
 
 async def test_try_fulfilling_again_in_swedish_fulfils_a_blocked_order_and_reloads_it(
-    saleor_fake: RunningSaleorFake,
-    start_gordon_sandbox: Callable[..., RunningSandbox],
-    tmp_path: Path,
-    open_in_dashboard: OpenInDashboard,
-    page: Page,
-    screenshot: Screenshot,
-    page_errors: list[str],
+    dashboard: AppInDashboard, screenshot: Screenshot, page_errors: list[str]
 ) -> None:
-    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
-    async with running_stack(saleor_fake, gordon, tmp_path, configure=False) as stack:
+    async with dashboard.with_app(configure=False) as stack:
         await stack.install(tracking_on_fulfillment="fulfill")
         order, variants = await _blocked_order(stack)
         other, other_variants = await _blocked_order(stack)
 
         # the order's widget, in Swedish: what blocks it, and the action
-        widget = await open_page(
-            stack,
-            open_in_dashboard,
-            "widget",
-            order_id=order["id"],
-            page=await page.context.new_page(),
-            extensions=[send_popup(stack)],
-            order_view=order_page(stack),
-        )
+        widget = await dashboard.open("widget", order=order, new_tab=True)
         words = await switch_locale(widget, "sv")
         frame = widget.frame
         await expect(frame.get_by_text(words["fulfillment.blocked"], exact=True)).to_be_visible()
@@ -120,7 +94,7 @@ async def test_try_fulfilling_again_in_swedish_fulfils_a_blocked_order_and_reloa
         await widget.wait_for("s => s.entityRefreshes.length === 1")
         after = (await widget.order_loads())[-1]
         assert after["reason"] == "refreshEntity"
-        tracking_id = gordon.state.orders[order["number"]].tracking_id
+        tracking_id = stack.gordon.state.orders[order["number"]].tracking_id
         fulfillments = stack.saleor.state.order(order["id"])["fulfillments"]
         assert [(f["status"], f["trackingNumber"]) for f in fulfillments] == [
             ("FULFILLED", tracking_id)
@@ -131,8 +105,7 @@ async def test_try_fulfilling_again_in_swedish_fulfils_a_blocked_order_and_reloa
         assert await axe_problems(frame) == []  # the result notice included
 
         # the Orders table: the other blocked order's row offers it; the row shows the truth
-        view = await open_page(stack, open_in_dashboard, page=await page.context.new_page())
-        await view.page.bring_to_front()
+        view = await dashboard.open(new_tab=True)
         words = await switch_locale(view, "sv")
         row = view.frame.get_by_role("row").filter(has_text=f"#{other['number']}")
         done_row = view.frame.get_by_role("row").filter(has_text=f"#{order['number']}")
@@ -160,29 +133,15 @@ async def test_try_fulfilling_again_in_swedish_fulfils_a_blocked_order_and_reloa
 
 
 async def test_the_widget_s_height_follows_its_content_after_try_fulfilling_again(
-    saleor_fake: RunningSaleorFake,
-    start_gordon_sandbox: Callable[..., RunningSandbox],
-    tmp_path: Path,
-    open_in_dashboard: OpenInDashboard,
-    page: Page,
-    screenshot: Screenshot,
-    page_errors: list[str],
+    dashboard: AppInDashboard, screenshot: Screenshot, page_errors: list[str]
 ) -> None:
     """The blocked widget is tall (the reason, the action); once the order is fulfilled its
     content is shorter, and the Dashboard is told so at once: the frame takes the new height,
     with no empty band below the card until the next resize."""
-    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
-    async with running_stack(saleor_fake, gordon, tmp_path, configure=False) as stack:
+    async with dashboard.with_app(configure=False) as stack:
         await stack.install(tracking_on_fulfillment="fulfill")
         order, variants = await _blocked_order(stack)
-        widget = await open_page(
-            stack,
-            open_in_dashboard,
-            "widget",
-            order_id=order["id"],
-            extensions=[send_popup(stack)],
-            order_view=order_page(stack),
-        )
+        widget = await dashboard.open("widget", order=order)
         frame = widget.frame
         action = frame.get_by_role("button", name="Try fulfilling again")
         await expect(action).to_be_visible()

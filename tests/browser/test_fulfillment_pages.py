@@ -5,21 +5,15 @@ preview of the link. Screenshots land in ``tests/browser/screenshots``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
-from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from saleor_gordon.store.tables import sync_jobs
-from tests.browser.conftest import OpenInDashboard, Screenshot
-from tests.browser.test_dashboard_pages import open_page, order_page, send_popup, token_for
+from tests.browser.conftest import AppInDashboard, Screenshot
 from tests.browser.test_history_locales import say
 from tests.browser.test_locales_and_look import assert_no_internal_identifiers, switch_locale
-from tests.e2e.conftest import Stack, running_stack
-from tests.support.fixtures import RunningSaleorFake
-from tests.support.shop import DELIVERY_GROUP
+from tests.e2e.conftest import Stack
 
 LINK_FORMAT = "https://track.example.com/t/{tracking_id}"
 OLD_REASON = (
@@ -45,16 +39,9 @@ async def _settled_blocked(stack: Stack, order: dict[str, Any]) -> bool:
 
 
 async def test_the_widget_popup_and_overview_show_the_fulfillment_and_the_tracking_link(
-    saleor_fake: RunningSaleorFake,
-    start_gordon_sandbox: Callable[..., RunningSandbox],
-    tmp_path: Path,
-    open_in_dashboard: OpenInDashboard,
-    page: Page,
-    screenshot: Screenshot,
-    page_errors: list[str],
+    dashboard: AppInDashboard, screenshot: Screenshot, page_errors: list[str]
 ) -> None:
-    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
-    async with running_stack(saleor_fake, gordon, tmp_path, configure=False) as stack:
+    async with dashboard.with_app(configure=False) as stack:
         await stack.install(tracking_on_fulfillment="fulfill", tracking_url=LINK_FORMAT)
         fulfilled = stack.paid_order()
         await stack.emit("ORDER_FULLY_PAID", fulfilled["id"])
@@ -78,19 +65,11 @@ async def test_the_widget_popup_and_overview_show_the_fulfillment_and_the_tracki
                 .values(fulfillment_message=OLD_REASON, fulfillment_code=None,
                         fulfillment_params=None)
             )  # fmt: skip
-        tracking_id = gordon.state.orders[fulfilled["number"]].tracking_id
+        tracking_id = stack.gordon.state.orders[fulfilled["number"]].tracking_id
         link = LINK_FORMAT.replace("{tracking_id}", tracking_id)
 
         # the widget of the fulfilled order: the link, and the fulfillment done
-        widget = await open_page(
-            stack,
-            open_in_dashboard,
-            "widget",
-            order_id=fulfilled["id"],
-            page=await page.context.new_page(),
-            extensions=[send_popup(stack)],
-            order_view=order_page(stack),
-        )
+        widget = await dashboard.open("widget", order=fulfilled, new_tab=True)
         anchor = widget.frame.get_by_role("link", name=link)
         await expect(anchor).to_have_attribute("href", link)
         await expect(anchor).to_have_attribute("target", "_blank")
@@ -109,15 +88,7 @@ async def test_the_widget_popup_and_overview_show_the_fulfillment_and_the_tracki
         await screenshot("popup-fulfilled", target=widget.page.locator(".modal iframe"))
 
         # the widget of the order Saleor has no stock for: what blocks it, and that it retries
-        blocked = await open_page(
-            stack,
-            open_in_dashboard,
-            "widget",
-            order_id=short["id"],
-            page=await page.context.new_page(),
-            extensions=[send_popup(stack)],
-        )
-        await blocked.page.bring_to_front()
+        blocked = await dashboard.open("widget", order=short, new_tab=True)
         await expect(blocked.frame.get_by_text("Cannot be fulfilled", exact=True)).to_be_visible()
         why = blocked.frame.locator(".fulfillment-why")
         await expect(why).to_have_text(
@@ -141,8 +112,7 @@ async def test_the_widget_popup_and_overview_show_the_fulfillment_and_the_tracki
         await screenshot("widget-not-enough-stock-sv", target=blocked.page.locator("iframe"))
 
         # the Orders overview: the tracking ID links to the tracking page; each order's state
-        view = await open_page(stack, open_in_dashboard, page=await page.context.new_page())
-        await view.page.bring_to_front()
+        view = await dashboard.open(new_tab=True)
         row = view.frame.get_by_role("row").filter(has_text=f"#{fulfilled['number']}")
         await expect(row.get_by_role("link", name=tracking_id)).to_have_attribute("href", link)
         await expect(row).to_contain_text("Tracking number on the fulfillment")
@@ -165,16 +135,10 @@ async def test_the_widget_popup_and_overview_show_the_fulfillment_and_the_tracki
 
 
 async def test_the_configuration_screen_sets_the_tracking_settings_with_a_preview(
-    saleor_fake: RunningSaleorFake,
-    start_gordon_sandbox: Callable[..., RunningSandbox],
-    tmp_path: Path,
-    open_in_dashboard: OpenInDashboard,
-    screenshot: Screenshot,
-    page_errors: list[str],
+    dashboard: AppInDashboard, screenshot: Screenshot, page_errors: list[str]
 ) -> None:
-    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
-    async with running_stack(saleor_fake, gordon, tmp_path) as stack:
-        view = await open_page(stack, open_in_dashboard, token=token_for(stack))
+    async with dashboard.with_app() as stack:
+        view = await dashboard.open()
         frame = view.frame
         await frame.get_by_role("tab", name="Configuration").click()
         card = frame.get_by_role("region", name="Tracking for the customer")

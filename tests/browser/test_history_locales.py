@@ -10,27 +10,23 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
 from playwright.async_api import Frame, Locator, expect
 
-from saleor_gordon.fakes.gordon_sandbox import RunningSandbox, tracking_id_for
+from saleor_gordon.fakes.gordon_sandbox import tracking_id_for
 from saleor_gordon.store.tables import job_history
-from tests.browser.conftest import OpenInDashboard, Screenshot
+from tests.browser.conftest import AppInDashboard, Screenshot
 from tests.browser.test_catalogues import plural_form
-from tests.browser.test_dashboard_pages import STAFF
 from tests.browser.test_locales_and_look import (
     CATALOGUES,
     assert_no_internal_identifiers,
     switch_locale,
 )
-from tests.e2e.conftest import Stack, running_stack
-from tests.support.fixtures import RunningSaleorFake
-from tests.support.shop import DELIVERY_GROUP
+from tests.e2e.conftest import Stack
 
 REFUSAL = "Unable to find deliverygroup"  # the Gordon sandbox's own words for an unknown group
 UNAVAILABLE = "Service Unavailable (injected by the Gordon sandbox)"  # Gordon's own words
@@ -45,13 +41,8 @@ class Orders:
 
 
 @pytest_asyncio.fixture
-async def orders(
-    saleor_fake: RunningSaleorFake,
-    start_gordon_sandbox: Callable[..., RunningSandbox],
-    tmp_path: Path,
-) -> AsyncIterator[Orders]:
-    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
-    async with running_stack(saleor_fake, gordon, tmp_path) as stack:
+async def orders(dashboard: AppInDashboard) -> AsyncIterator[Orders]:
+    async with dashboard.with_app() as stack:
         retried, refused = stack.paid_order(), stack.paid_order()
         # Gordon is down for the first request, then takes the order at the next attempt.
         stack.gordon.state.script_faults([503])
@@ -113,18 +104,12 @@ async def read_history(frame: Frame, stack: Stack, order: dict[str, Any]) -> Loc
 
 async def test_the_history_of_a_retried_and_a_refused_order_in_english_and_swedish(
     orders: Orders,
-    open_in_dashboard: OpenInDashboard,
+    dashboard: AppInDashboard,
     screenshot: Screenshot,
     page_errors: list[str],
 ) -> None:
     stack = orders.stack
-    view = await open_in_dashboard(
-        stack.app_url,
-        "app",
-        token=stack.saleor.state.dashboard_token(now=datetime.now(UTC), user_permissions=STAFF),
-        saleor_api_url=stack.saleor.api_url,
-        app_id=stack.saleor.state.app_id,
-    )
+    view = await dashboard.open()
     frame = view.frame
     retried_job = await stack.job_for(orders.retried)
     number = orders.retried["number"]

@@ -13,21 +13,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
-from playwright.async_api import Frame, Page, expect
+from playwright.async_api import Frame, expect
 
-from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from tests.browser.accessibility import axe_problems
-from tests.browser.conftest import OpenInDashboard, Screenshot
-from tests.browser.dashboard_host import DashboardView, Mount
-from tests.browser.test_dashboard_pages import STAFF, dashboard_dark_background
-from tests.e2e.conftest import Stack, running_stack
-from tests.support.fixtures import RunningSaleorFake
+from tests.browser.conftest import AppInDashboard, Screenshot
+from tests.browser.dashboard_host import DashboardView
+from tests.browser.test_dashboard_pages import dashboard_dark_background
+from tests.e2e.conftest import Stack
 from tests.support.shop import DELIVERY_GROUP
 
 I18N = Path(__file__).resolve().parents[2] / "saleor_gordon" / "static" / "dashboard" / "i18n"
@@ -58,13 +55,8 @@ class Shop:
 
 
 @pytest_asyncio.fixture
-async def shop(
-    saleor_fake: RunningSaleorFake,
-    start_gordon_sandbox: Callable[..., RunningSandbox],
-    tmp_path: Path,
-) -> AsyncIterator[Shop]:
-    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
-    async with running_stack(saleor_fake, gordon, tmp_path) as stack:
+async def shop(dashboard: AppInDashboard) -> AsyncIterator[Shop]:
+    async with dashboard.with_app() as stack:
         synced, refused = stack.paid_order(), stack.paid_order()
         waiting = stack.paid_order(isPaid=False, chargeStatus="NONE")
         await stack.emit("ORDER_FULLY_PAID", synced["id"])
@@ -82,26 +74,6 @@ async def shop(
 async def _status(stack: Stack, order: dict[str, Any], status: str) -> bool:
     jobs = [job for job in await stack.jobs() if job["order_id"] == order["id"]]
     return bool(jobs) and jobs[0]["status"] == status
-
-
-async def open_frame(
-    shop: Shop,
-    open_in_dashboard: OpenInDashboard,
-    mount: Mount,
-    *,
-    page: Page | None = None,
-    order_id: str | None = None,
-) -> DashboardView:
-    stack = shop.stack
-    return await open_in_dashboard(
-        stack.app_url,
-        mount,
-        token=stack.saleor.state.dashboard_token(now=datetime.now(UTC), user_permissions=STAFF),
-        saleor_api_url=stack.saleor.api_url,
-        app_id=stack.saleor.state.app_id,
-        order_id=order_id,
-        page=page,
-    )
 
 
 async def switch_locale(view: DashboardView, locale: str) -> dict[str, Any]:
@@ -157,9 +129,9 @@ async def look(
 
 
 async def test_the_app_page_in_every_locale_and_theme(
-    shop: Shop, open_in_dashboard: OpenInDashboard, screenshot: Screenshot, page_errors: list[str]
+    shop: Shop, dashboard: AppInDashboard, screenshot: Screenshot, page_errors: list[str]
 ) -> None:
-    view = await open_frame(shop, open_in_dashboard, "app")
+    view = await dashboard.open()
     frame = view.frame
     # English before the first localeChanged and after the recorded one ("en")
     await expect(frame.locator("html")).to_have_attribute("lang", "en")
@@ -274,13 +246,9 @@ async def truncated_selects(frame: Frame) -> list[str]:
 
 
 async def test_the_widget_and_the_popup_in_every_locale_and_theme(
-    shop: Shop,
-    open_in_dashboard: OpenInDashboard,
-    page: Page,
-    screenshot: Screenshot,
-    page_errors: list[str],
+    shop: Shop, dashboard: AppInDashboard, screenshot: Screenshot, page_errors: list[str]
 ) -> None:
-    widget = await open_frame(shop, open_in_dashboard, "widget", order_id=shop.synced["id"])
+    widget = await dashboard.open("widget", order=shop.synced)
     job = await shop.stack.job_for(shop.synced)
     await expect(widget.frame.get_by_text(job["tracking_id"], exact=True)).to_be_visible()
     # times relative to now: a next attempt in a few seconds says so; the past under 45 s is now
@@ -301,13 +269,7 @@ async def test_the_widget_and_the_popup_in_every_locale_and_theme(
         await assert_no_internal_identifiers(widget.frame)
     await look(widget, screenshot, "widget", target=widget.page.locator("iframe"))
 
-    popup = await open_frame(
-        shop,
-        open_in_dashboard,
-        "popup",
-        order_id=shop.unsent["id"],
-        page=await page.context.new_page(),
-    )
+    popup = await dashboard.open("popup", order=shop.unsent, new_tab=True)
     number = f"#{shop.unsent['number']}"
     for locale in ("sv", "nb", "da", "en"):
         t = await switch_locale(popup, locale)

@@ -13,27 +13,20 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest_asyncio
 from playwright.async_api import Frame, Locator, Page, expect
 
-from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
-from tests.browser.conftest import OpenInDashboard, Screenshot
-from tests.browser.dashboard_host import DashboardView, Mount
+from tests.browser.conftest import AppInDashboard, Screenshot
 from tests.browser.test_catalogues import plural_form
-from tests.browser.test_dashboard_pages import STAFF
 from tests.browser.test_locales_and_look import (
     CATALOGUES,
     assert_no_internal_identifiers,
     switch_locale,
 )
-from tests.e2e.conftest import Stack, running_stack
-from tests.support.fixtures import RunningSaleorFake
-from tests.support.shop import DELIVERY_GROUP
+from tests.e2e.conftest import Stack
 
 SV = CATALOGUES["sv"]
 RETRY_MAX_AGE_HOURS = 0.0003  # about a second
@@ -54,18 +47,13 @@ class Shop:
 
 
 @pytest_asyncio.fixture
-async def shop(
-    saleor_fake: RunningSaleorFake,
-    start_gordon_sandbox: Callable[..., RunningSandbox],
-    tmp_path: Path,
-) -> AsyncIterator[Shop]:
-    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
+async def shop(dashboard: AppInDashboard) -> AsyncIterator[Shop]:
     settings = {  # the first retry would come after the budget: the first failure is the last
         "SALEOR_GORDON_RETRY_MAX_AGE_HOURS": str(RETRY_MAX_AGE_HOURS),
         "SALEOR_GORDON_RETRY_FIRST_DELAY_SECONDS": "5",
         "SALEOR_GORDON_RETRY_MAX_DELAY_SECONDS": "5",
     }
-    async with running_stack(saleor_fake, gordon, tmp_path, settings=settings) as stack:
+    async with dashboard.with_app(settings=settings) as stack:
         failed = stack.paid_order()
         stack.gordon.state.script_faults([503])
         await stack.emit("ORDER_FULLY_PAID", failed["id"])
@@ -91,29 +79,6 @@ async def _status(stack: Stack, order: dict[str, Any], status: str) -> bool:
     return bool(jobs) and jobs[0]["status"] == status
 
 
-async def open_in_swedish(
-    shop: Shop,
-    open_in_dashboard: OpenInDashboard,
-    mount: Mount,
-    *,
-    order_id: str | None = None,
-    page: Page | None = None,
-) -> DashboardView:
-    stack = shop.stack
-    view = await open_in_dashboard(
-        stack.app_url,
-        mount,
-        token=stack.saleor.state.dashboard_token(now=datetime.now(UTC), user_permissions=STAFF),
-        saleor_api_url=stack.saleor.api_url,
-        app_id=stack.saleor.state.app_id,
-        order_id=order_id,
-        page=page,
-        locale="sv",
-    )
-    await expect(view.frame.locator("html")).to_have_attribute("lang", "sv")
-    return view
-
-
 async def assert_nothing_in_english(frame: Frame, where: Locator) -> None:
     """Nothing shown as the server's English, and no internal name anywhere on the page."""
     await expect(where.locator(".stored-message")).to_have_count(0)
@@ -128,7 +93,7 @@ async def intl(frame: Frame, script: str) -> str:
 
 async def test_the_send_preview_and_its_problems_in_swedish(
     shop: Shop,
-    open_in_dashboard: OpenInDashboard,
+    dashboard: AppInDashboard,
     page: Page,
     screenshot: Screenshot,
     page_errors: list[str],
@@ -137,7 +102,7 @@ async def test_the_send_preview_and_its_problems_in_swedish(
     assert sweden == "Sverige"
 
     # an order ready for Gordon: what sending does, and the warning, in Swedish
-    ready = await open_in_swedish(shop, open_in_dashboard, "popup", order_id=shop.warned["id"])
+    ready = await dashboard.open("popup", order=shop.warned, locale="sv")
     frame = ready.frame
     preview = frame.locator(".preview")
     number = shop.warned["number"]
@@ -153,13 +118,7 @@ async def test_the_send_preview_and_its_problems_in_swedish(
     await screenshot("ready-sv", target=ready.page.locator("iframe"))
 
     # an order Gordon cannot take yet: every problem in Swedish, the owner's own value kept
-    fixing = await open_in_swedish(
-        shop,
-        open_in_dashboard,
-        "popup",
-        order_id=shop.to_fix["id"],
-        page=await page.context.new_page(),
-    )
+    fixing = await dashboard.open("popup", order=shop.to_fix, new_tab=True, locale="sv")
     frame = fixing.frame
     preview = frame.locator(".preview")
     problems = [
@@ -176,11 +135,11 @@ async def test_the_send_preview_and_its_problems_in_swedish(
 
 async def test_the_orders_problems_gordons_answer_and_a_short_retry_budget_in_swedish(
     shop: Shop,
-    open_in_dashboard: OpenInDashboard,
+    dashboard: AppInDashboard,
     screenshot: Screenshot,
     page_errors: list[str],
 ) -> None:
-    view = await open_in_swedish(shop, open_in_dashboard, "app")
+    view = await dashboard.open(locale="sv")
     frame = view.frame
 
     # the order's problems inside the job's Swedish sentence, each in Swedish

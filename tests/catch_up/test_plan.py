@@ -47,6 +47,7 @@ def _job(
         (PAID, _job(JobStatus.SYNCED, in_gordon=True), ScanPlan("skip", "Already in Gordon.")),
         # withdrawn from Gordon after a push: the job's status says so, not pushed_hash
         (PAID, _job(JobStatus.CANCELLED), ScanPlan("skip", "Cancelled; not in Gordon.")),
+        (PAID, _job(JobStatus.EXPIRED), ScanPlan("skip", "Expired; not in Gordon.")),
         (PAID, _job(JobStatus.PENDING), ScanPlan("skip", "Already queued.")),
         (PAID, _job(JobStatus.RETRYING), ScanPlan("skip", "Already queued.")),
         (

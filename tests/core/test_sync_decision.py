@@ -103,6 +103,17 @@ def test_cancelled_pushed_order_is_withdrawn() -> None:
     assert _decide(expired, pushed_hash="h", known_ref="45") == Withdraw("45", "EXPIRED")
 
 
+def test_a_withdrawn_order_settles_expired_if_it_expired_else_cancelled() -> None:
+    """The job's status says why the order left Gordon: an expired order is not called cancelled
+    (a deleted one is: the shop removed it)."""
+    settles = {status: Withdraw("45", status).settles_as for status in ("CANCELED", "EXPIRED")}
+    deleted = decide_for_deleted_order(known_ref="45")
+
+    assert settles == {"CANCELED": JobStatus.CANCELLED, "EXPIRED": JobStatus.EXPIRED}
+    assert isinstance(deleted, Withdraw)
+    assert deleted.settles_as == JobStatus.CANCELLED
+
+
 def test_cancelled_order_whose_push_may_have_arrived_is_withdrawn() -> None:
     """A push whose answer was lost (timeout, killed worker) may be in Gordon: DELETE it."""
     ref = translated_at_now().gordon_order.external_ref
@@ -145,7 +156,7 @@ def test_an_order_that_expired_before_it_reached_gordon_is_not_called_cancelled(
     decision = _decide(OrderState("EXPIRED", None, False))
 
     assert isinstance(decision, Settle)
-    assert decision.status == JobStatus.CANCELLED  # out of Gordon's way, like a cancellation
+    assert decision.status == JobStatus.EXPIRED  # out of Gordon's way, and said to have expired
     assert (decision.message.code, decision.message) == (
         "job.expired_before_sent",
         "The order expired before it reached Gordon.",

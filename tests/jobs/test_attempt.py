@@ -347,15 +347,57 @@ async def test_a_withdrawn_order_no_longer_waits_for_a_fulfillment(bench: Bench)
     )
 
 
-async def test_a_cancelled_order_gets_no_tracking_link(bench: Bench) -> None:
+async def _expire(bench: Bench, order: dict[str, Any]) -> Transition:
+    bench.saleor.state.update_order(order["id"], status="EXPIRED")
+    await bench.event(order, "ORDER_EXPIRED")
+    return await bench.attempt()
+
+
+async def test_expiry_after_push_withdraws_and_the_job_says_expired(bench: Bench) -> None:
+    order = bench.paid_order()
+    await _synced(bench, order)
+
+    result = await _expire(bench, order)
+
+    number = order["number"]
+    assert bench.gordon_calls(number)[-1] == ("DELETE", f"/api/orders/{number}", 200)
+    assert number not in bench.gordon.state.orders
+    assert result.status is JobStatus.EXPIRED
+    assert (result.action, result.outcome) == ("withdraw", "accepted")
+    assert (result.message.code, result.message.params) == (
+        "job.withdrawn.expired",
+        {"ref": number},
+    )
+    assert bench.private_metadata(order)["gordon.status"] == "expired"
+
+
+async def test_an_order_that_expired_unsent_settles_expired_and_its_metadata_is_left_alone(
+    bench: Bench,
+) -> None:
+    order = bench.saleor.state.add_order(status="EXPIRED", isPaid=False, chargeStatus="NONE")
+    await bench.event(order, "ORDER_EXPIRED")
+
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.EXPIRED
+    assert (result.message.code, result.message.params) == ("job.expired_before_sent", {})
+    assert bench.gordon_calls(order["number"]) == []
+    assert bench.private_metadata(order) == {}
+
+
+@pytest.mark.parametrize(("closing", "status"), [("cancel", "cancelled"), ("expire", "expired")])
+async def test_a_withdrawn_order_gets_no_tracking_link(
+    bench: Bench, closing: str, status: str
+) -> None:
     order = bench.paid_order()
     await _synced(bench, order)
     # the shop sets a link format after the order reached Gordon, then the order is cancelled
+    # (or expires)
     await bench.configure(tracking_url="https://track.example.com/t/{tracking_id}")
 
-    result = await _cancel(bench, order)
+    result = await (_cancel if closing == "cancel" else _expire)(bench, order)
 
-    assert result.status is JobStatus.CANCELLED
+    assert result.status == status
     assert bench.metadata(order)["gordon.tracking_id"] == tracking_id_for(order["number"])
     assert "gordon.tracking_url" not in bench.metadata(order)
 

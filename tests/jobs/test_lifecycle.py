@@ -67,6 +67,8 @@ WITHDRAWN_TEXT = "Withdrawn from Gordon: the order is canceled in Saleor."
 UNCHANGED_TEXT = "Gordon already has this content."
 NOT_FOR_GORDON_TEXT = "Not for Gordon: no delivery-group rule matches"
 UNSENT_TEXT = "The order was cancelled before it reached Gordon."
+WITHDRAWN_EXPIRED_TEXT = "Withdrawn from Gordon: the order is expired in Saleor."
+EXPIRED_UNSENT_TEXT = "The order expired before it reached Gordon."
 REFUSED_TEXT = "Gordon refused: Unable to find deliverygroup"
 AUTH_TEXT = "Gordon refused: the credentials were not accepted"
 GORDON_DOWN_TEXT = "Gordon is unavailable (Gordon answered HTTP 503)."
@@ -136,7 +138,7 @@ GORDON_DOWN = Unavailable(Step("push", "retryable"), GORDON_DOWN_TEXT, sent_ref=
 
 OUTCOMES: dict[str, tuple[tuple[int, datetime], Outcome]] = {
     "pushed": (FRESH, PUSHED),
-    "withdrawn": (FRESH, Withdrawn("45", WITHDRAWN_TEXT)),
+    "withdrawn": (FRESH, Withdrawn("45", WITHDRAWN_TEXT, JobStatus.CANCELLED)),
     "unchanged": (FRESH, NothingToDo(JobStatus.SYNCED, Step("check", "settled"), UNCHANGED_TEXT)),
     "not_for_gordon": (
         FRESH,
@@ -145,6 +147,11 @@ OUTCOMES: dict[str, tuple[tuple[int, datetime], Outcome]] = {
     "cancelled_unsent": (
         FRESH,
         NothingToDo(JobStatus.CANCELLED, Step("check", "settled"), UNSENT_TEXT),
+    ),
+    "withdrawn_expired": (FRESH, Withdrawn("45", WITHDRAWN_EXPIRED_TEXT, JobStatus.EXPIRED)),
+    "expired_unsent": (
+        FRESH,
+        NothingToDo(JobStatus.EXPIRED, Step("check", "settled"), EXPIRED_UNSENT_TEXT),
     ),
     "refused": (FRESH, REFUSED),
     "refused_after_sending": (
@@ -212,7 +219,17 @@ OUTCOMES: dict[str, tuple[tuple[int, datetime], Outcome]] = {
     ),
     "write_back_order_gone_withdrawn": (
         FRESH,
-        WriteBackFailed(Withdrawn("45", WITHDRAWN_TEXT), NOT_FOUND_TEXT, order_gone=True),
+        WriteBackFailed(
+            Withdrawn("45", WITHDRAWN_TEXT, JobStatus.CANCELLED), NOT_FOUND_TEXT, order_gone=True
+        ),
+    ),
+    "write_back_order_gone_expired": (
+        FRESH,
+        WriteBackFailed(
+            Withdrawn("45", WITHDRAWN_EXPIRED_TEXT, JobStatus.EXPIRED),
+            NOT_FOUND_TEXT,
+            order_gone=True,
+        ),
     ),
 }
 
@@ -267,6 +284,25 @@ CANCELLED_UNSENT = Transition(
     outcome="settled",
     message=UNSENT_TEXT,
     history=(_entry("check", "settled", UNSENT_TEXT),),
+)
+WITHDRAWN_EXPIRED = Transition(
+    status=JobStatus.EXPIRED,
+    next_attempt_at=None,
+    episode=Episode.ENDS,
+    action="withdraw",
+    outcome="accepted",
+    message=WITHDRAWN_EXPIRED_TEXT,
+    history=(_entry("withdraw", "accepted", WITHDRAWN_EXPIRED_TEXT),),
+    gordon=WithdrawalRecorded("45", NOW),
+)
+EXPIRED_UNSENT = Transition(
+    status=JobStatus.EXPIRED,
+    next_attempt_at=None,
+    episode=Episode.ENDS,
+    action="check",
+    outcome="settled",
+    message=EXPIRED_UNSENT_TEXT,
+    history=(_entry("check", "settled", EXPIRED_UNSENT_TEXT),),
 )
 NEEDS_ATTENTION = Transition(
     status=JobStatus.NEEDS_ATTENTION,
@@ -505,6 +541,19 @@ WITHDRAWN_AND_DELETED = Transition(
     ),
     gordon=WithdrawalRecorded("45", NOW),
 )
+EXPIRED_AND_DELETED = Transition(
+    status=JobStatus.EXPIRED,
+    next_attempt_at=None,
+    episode=Episode.ENDS,
+    action="withdraw",
+    outcome="accepted",
+    message=WITHDRAWN_EXPIRED_TEXT,
+    history=(
+        _entry("withdraw", "accepted", WITHDRAWN_EXPIRED_TEXT),
+        _entry("write_back", "order_gone", DELETED_TEXT),
+    ),
+    gordon=WithdrawalRecorded("45", NOW),
+)
 
 FULFILLED = Transition(
     status=JobStatus.SYNCED,
@@ -596,17 +645,18 @@ FULFILLMENT_REFUSED = Transition(
     fulfillment=FULFIL_REFUSED,
 )
 
-P, R, S, N, F, C, K = (
+P, R, S, N, F, C, E, K = (
     JobStatus.PENDING,
     JobStatus.RETRYING,
     JobStatus.SYNCED,
     JobStatus.NEEDS_ATTENTION,
     JobStatus.FAILED,
     JobStatus.CANCELLED,
+    JobStatus.EXPIRED,
     JobStatus.SKIPPED,
 )
 
-EVERY_STATUS = (P, R, S, N, F, C, K)
+EVERY_STATUS = (P, R, S, N, F, C, E, K)
 
 
 def _from_every_status(case: str, expected: Transition) -> list[tuple[JobStatus, str, Transition]]:
@@ -622,6 +672,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "pushed", SYNCED),
     (C, "pushed", SYNCED),
     (K, "pushed", SYNCED),
+    (E, "pushed", SYNCED),
     (P, "withdrawn", WITHDRAWN),
     (R, "withdrawn", WITHDRAWN),
     (S, "withdrawn", WITHDRAWN),
@@ -629,6 +680,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "withdrawn", WITHDRAWN),
     (C, "withdrawn", WITHDRAWN),
     (K, "withdrawn", WITHDRAWN),
+    (E, "withdrawn", WITHDRAWN),
     (P, "unchanged", UNCHANGED),
     (R, "unchanged", UNCHANGED),
     (S, "unchanged", UNCHANGED),
@@ -636,6 +688,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "unchanged", UNCHANGED),
     (C, "unchanged", UNCHANGED),
     (K, "unchanged", UNCHANGED),
+    (E, "unchanged", UNCHANGED),
     (P, "not_for_gordon", NOT_FOR_GORDON),
     (R, "not_for_gordon", NOT_FOR_GORDON),
     (S, "not_for_gordon", NOT_FOR_GORDON),
@@ -643,6 +696,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "not_for_gordon", NOT_FOR_GORDON),
     (C, "not_for_gordon", NOT_FOR_GORDON),
     (K, "not_for_gordon", NOT_FOR_GORDON),
+    (E, "not_for_gordon", NOT_FOR_GORDON),
     (P, "cancelled_unsent", CANCELLED_UNSENT),
     (R, "cancelled_unsent", CANCELLED_UNSENT),
     (S, "cancelled_unsent", CANCELLED_UNSENT),
@@ -650,6 +704,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "cancelled_unsent", CANCELLED_UNSENT),
     (C, "cancelled_unsent", CANCELLED_UNSENT),
     (K, "cancelled_unsent", CANCELLED_UNSENT),
+    (E, "cancelled_unsent", CANCELLED_UNSENT),
     (P, "refused", NEEDS_ATTENTION),
     (R, "refused", NEEDS_ATTENTION),
     (S, "refused", NEEDS_ATTENTION),
@@ -657,6 +712,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "refused", NEEDS_ATTENTION),
     (C, "refused", NEEDS_ATTENTION),
     (K, "refused", NEEDS_ATTENTION),
+    (E, "refused", NEEDS_ATTENTION),
     (P, "refused_after_sending", NEEDS_ATTENTION_WITH_REF),
     (R, "refused_after_sending", NEEDS_ATTENTION_WITH_REF),
     (S, "refused_after_sending", NEEDS_ATTENTION_WITH_REF),
@@ -664,6 +720,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "refused_after_sending", NEEDS_ATTENTION_WITH_REF),
     (C, "refused_after_sending", NEEDS_ATTENTION_WITH_REF),
     (K, "refused_after_sending", NEEDS_ATTENTION_WITH_REF),
+    (E, "refused_after_sending", NEEDS_ATTENTION_WITH_REF),
     (P, "unavailable", RETRYING),
     (R, "unavailable", RETRYING),
     (S, "unavailable", RETRYING),
@@ -671,6 +728,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "unavailable", RETRYING),
     (C, "unavailable", RETRYING),
     (K, "unavailable", RETRYING),
+    (E, "unavailable", RETRYING),
     (P, "unavailable_retry_after", RETRYING_AFTER_ITS_WISH),
     (R, "unavailable_retry_after", RETRYING_AFTER_ITS_WISH),
     (S, "unavailable_retry_after", RETRYING_AFTER_ITS_WISH),
@@ -678,6 +736,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "unavailable_retry_after", RETRYING_AFTER_ITS_WISH),
     (C, "unavailable_retry_after", RETRYING_AFTER_ITS_WISH),
     (K, "unavailable_retry_after", RETRYING_AFTER_ITS_WISH),
+    (E, "unavailable_retry_after", RETRYING_AFTER_ITS_WISH),
     (P, "unavailable_spent", GAVE_UP_ON_GORDON),
     (R, "unavailable_spent", GAVE_UP_ON_GORDON),
     (S, "unavailable_spent", GAVE_UP_ON_GORDON),
@@ -685,6 +744,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "unavailable_spent", GAVE_UP_ON_GORDON),
     (C, "unavailable_spent", GAVE_UP_ON_GORDON),
     (K, "unavailable_spent", GAVE_UP_ON_GORDON),
+    (E, "unavailable_spent", GAVE_UP_ON_GORDON),
     (P, "unanswered", RETRYING_WITHOUT_AN_ANSWER),
     (R, "unanswered", RETRYING_WITHOUT_AN_ANSWER),
     (S, "unanswered", RETRYING_WITHOUT_AN_ANSWER),
@@ -692,6 +752,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "unanswered", RETRYING_WITHOUT_AN_ANSWER),
     (C, "unanswered", RETRYING_WITHOUT_AN_ANSWER),
     (K, "unanswered", RETRYING_WITHOUT_AN_ANSWER),
+    (E, "unanswered", RETRYING_WITHOUT_AN_ANSWER),
     (P, "unanswered_spent", GAVE_UP_WITHOUT_AN_ANSWER),
     (R, "unanswered_spent", GAVE_UP_WITHOUT_AN_ANSWER),
     (S, "unanswered_spent", GAVE_UP_WITHOUT_AN_ANSWER),
@@ -699,6 +760,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "unanswered_spent", GAVE_UP_WITHOUT_AN_ANSWER),
     (C, "unanswered_spent", GAVE_UP_WITHOUT_AN_ANSWER),
     (K, "unanswered_spent", GAVE_UP_WITHOUT_AN_ANSWER),
+    (E, "unanswered_spent", GAVE_UP_WITHOUT_AN_ANSWER),
     (P, "crashed", CRASHED),
     (R, "crashed", CRASHED),
     (S, "crashed", CRASHED),
@@ -706,6 +768,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "crashed", CRASHED),
     (C, "crashed", CRASHED),
     (K, "crashed", CRASHED),
+    (E, "crashed", CRASHED),
     (P, "crashed_spent", CRASHED_FOR_GOOD),
     (R, "crashed_spent", CRASHED_FOR_GOOD),
     (S, "crashed_spent", CRASHED_FOR_GOOD),
@@ -713,6 +776,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "crashed_spent", CRASHED_FOR_GOOD),
     (C, "crashed_spent", CRASHED_FOR_GOOD),
     (K, "crashed_spent", CRASHED_FOR_GOOD),
+    (E, "crashed_spent", CRASHED_FOR_GOOD),
     (P, "token_revoked", revoked(P)),
     (R, "token_revoked", revoked(R)),
     (S, "token_revoked", revoked(S)),
@@ -720,6 +784,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "token_revoked", revoked(F)),
     (C, "token_revoked", revoked(C)),
     (K, "token_revoked", revoked(K)),
+    (E, "token_revoked", revoked(E)),
     (P, "written_back", WRITTEN_BACK),
     (R, "written_back", WRITTEN_BACK),
     (S, "written_back", WRITTEN_BACK),
@@ -727,6 +792,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "written_back", WRITTEN_BACK),
     (C, "written_back", WRITTEN_BACK),
     (K, "written_back", WRITTEN_BACK),
+    (E, "written_back", WRITTEN_BACK),
     (P, "written_back_retrying", WRITTEN_BACK_RETRYING),
     (R, "written_back_retrying", WRITTEN_BACK_RETRYING),
     (S, "written_back_retrying", WRITTEN_BACK_RETRYING),
@@ -734,6 +800,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "written_back_retrying", WRITTEN_BACK_RETRYING),
     (C, "written_back_retrying", WRITTEN_BACK_RETRYING),
     (K, "written_back_retrying", WRITTEN_BACK_RETRYING),
+    (E, "written_back_retrying", WRITTEN_BACK_RETRYING),
     (P, "write_back_failed", WRITE_BACK_RETRYING),
     (R, "write_back_failed", WRITE_BACK_RETRYING),
     (S, "write_back_failed", WRITE_BACK_RETRYING),
@@ -741,6 +808,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "write_back_failed", WRITE_BACK_RETRYING),
     (C, "write_back_failed", WRITE_BACK_RETRYING),
     (K, "write_back_failed", WRITE_BACK_RETRYING),
+    (E, "write_back_failed", WRITE_BACK_RETRYING),
     (P, "write_back_failed_retry_after", WRITE_BACK_RETRYING_AFTER_ITS_WISH),
     (R, "write_back_failed_retry_after", WRITE_BACK_RETRYING_AFTER_ITS_WISH),
     (S, "write_back_failed_retry_after", WRITE_BACK_RETRYING_AFTER_ITS_WISH),
@@ -748,6 +816,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "write_back_failed_retry_after", WRITE_BACK_RETRYING_AFTER_ITS_WISH),
     (C, "write_back_failed_retry_after", WRITE_BACK_RETRYING_AFTER_ITS_WISH),
     (K, "write_back_failed_retry_after", WRITE_BACK_RETRYING_AFTER_ITS_WISH),
+    (E, "write_back_failed_retry_after", WRITE_BACK_RETRYING_AFTER_ITS_WISH),
     (P, "write_back_failed_spent", WRITE_BACK_GAVE_UP),
     (R, "write_back_failed_spent", WRITE_BACK_GAVE_UP),
     (S, "write_back_failed_spent", WRITE_BACK_GAVE_UP),
@@ -755,6 +824,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "write_back_failed_spent", WRITE_BACK_GAVE_UP),
     (C, "write_back_failed_spent", WRITE_BACK_GAVE_UP),
     (K, "write_back_failed_spent", WRITE_BACK_GAVE_UP),
+    (E, "write_back_failed_spent", WRITE_BACK_GAVE_UP),
     (P, "write_back_failed_past_the_deadline", WRITE_BACK_PAST_THE_DEADLINE),
     (R, "write_back_failed_past_the_deadline", WRITE_BACK_PAST_THE_DEADLINE),
     (S, "write_back_failed_past_the_deadline", WRITE_BACK_PAST_THE_DEADLINE),
@@ -762,6 +832,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "write_back_failed_past_the_deadline", WRITE_BACK_PAST_THE_DEADLINE),
     (C, "write_back_failed_past_the_deadline", WRITE_BACK_PAST_THE_DEADLINE),
     (K, "write_back_failed_past_the_deadline", WRITE_BACK_PAST_THE_DEADLINE),
+    (E, "write_back_failed_past_the_deadline", WRITE_BACK_PAST_THE_DEADLINE),
     (P, "write_back_failed_revoked", WRITE_BACK_WAITS_FOR_REINSTALL),
     (R, "write_back_failed_revoked", WRITE_BACK_WAITS_FOR_REINSTALL),
     (S, "write_back_failed_revoked", WRITE_BACK_WAITS_FOR_REINSTALL),
@@ -769,6 +840,7 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
     (F, "write_back_failed_revoked", WRITE_BACK_WAITS_FOR_REINSTALL),
     (C, "write_back_failed_revoked", WRITE_BACK_WAITS_FOR_REINSTALL),
     (K, "write_back_failed_revoked", WRITE_BACK_WAITS_FOR_REINSTALL),
+    (E, "write_back_failed_revoked", WRITE_BACK_WAITS_FOR_REINSTALL),
     # The fulfillment step wraps Gordon's outcome; the job's status before plays no part.
     *_from_every_status("fulfilled", FULFILLED),
     *_from_every_status("fulfillment_unchanged", FULFILLMENT_UNCHANGED),
@@ -783,6 +855,10 @@ TABLE: list[tuple[JobStatus, str, Transition]] = [
         "write_back_order_gone_refused", WRITE_BACK_FINDS_IT_DELETED_AFTER_A_REFUSAL
     ),
     *_from_every_status("write_back_order_gone_withdrawn", WITHDRAWN_AND_DELETED),
+    # An order that expired (not cancelled) in Saleor: the job says it expired.
+    *_from_every_status("withdrawn_expired", WITHDRAWN_EXPIRED),
+    *_from_every_status("expired_unsent", EXPIRED_UNSENT),
+    *_from_every_status("write_back_order_gone_expired", EXPIRED_AND_DELETED),
 ]
 
 
@@ -819,7 +895,11 @@ def test_a_withdrawal_stores_where_the_order_s_fulfillment_stands_now() -> None:
     job = JobState(JobStatus.SYNCED, attempts=0, pending_since=None)
 
     done = transition(
-        job, Withdrawn("45", WITHDRAWN_TEXT, closed), policy=POLICY, now=NOW, random=RANDOM
+        job,
+        Withdrawn("45", WITHDRAWN_TEXT, JobStatus.CANCELLED, closed),
+        policy=POLICY,
+        now=NOW,
+        random=RANDOM,
     )
 
     assert (done.status, done.fulfillment) == (JobStatus.CANCELLED, closed)
@@ -848,6 +928,9 @@ def test_a_transition_is_settled_exactly_when_nothing_is_due() -> None:
         "fulfillment_failed_spent",
         "fulfillment_refused",
         "write_back_order_gone_withdrawn",
+        "withdrawn_expired",
+        "expired_unsent",
+        "write_back_order_gone_expired",
     }
 
 
@@ -994,6 +1077,7 @@ EARLIER = NOW - timedelta(minutes=5)
         (JobStatus.NEEDS_ATTENTION, Due(JobStatus.PENDING, NOW, 0, NOW)),
         (JobStatus.FAILED, Due(JobStatus.PENDING, NOW, 0, NOW)),
         (JobStatus.CANCELLED, Due(JobStatus.PENDING, NOW, 0, NOW)),
+        (JobStatus.EXPIRED, Due(JobStatus.PENDING, NOW, 0, NOW)),
         (JobStatus.SKIPPED, Due(JobStatus.PENDING, NOW, 0, NOW)),
     ],
     ids=lambda value: value.value if isinstance(value, JobStatus) else "",

@@ -12,12 +12,14 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Hashable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import event, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.errors import StoreUnavailable
@@ -85,6 +87,40 @@ class LeaseClock:
         return self.now
 
 
+class SteppedLeaseTime(LeaseClock):
+    """The pool's monotonic clock and the pauses of its lease renewer together: a pause lasts
+    until the test lets it pass, which moves the clock by exactly what the renewer asked for. The
+    renewals happen at the lease times the worker chose, one step at a time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pauses: list[float] = []
+        """Every pause that passed, in order: the renewer's schedule."""
+        self._asked: asyncio.Queue[tuple[float, asyncio.Future[None]]] = asyncio.Queue()
+        self._waiting: tuple[float, asyncio.Future[None]] | None = None
+
+    async def pause(self, seconds: float) -> None:
+        passed = asyncio.get_running_loop().create_future()
+        self._asked.put_nowait((seconds, passed))
+        await passed
+
+    async def waiting(self) -> float:
+        """Wait until the renewer pauses (the renewal before is over): how long it asked for."""
+        if self._waiting is None:
+            async with asyncio.timeout(WAIT_SECONDS):
+                self._waiting = await self._asked.get()
+        return self._waiting[0]
+
+    async def let_pass(self) -> None:
+        """The renewer's pause passes: the clock moves by it and the renewer goes on."""
+        seconds = await self.waiting()
+        assert self._waiting is not None
+        self.now += seconds
+        self.pauses.append(seconds)
+        self._waiting[1].set_result(None)
+        self._waiting = None
+
+
 @contextlib.asynccontextmanager
 async def running(
     bench: Bench,
@@ -102,7 +138,10 @@ async def running(
         update={"worker_poll_seconds": 60.0, "attempt_deadline_seconds": 60.0, **settings}
     )
     pool = WorkerPool(
-        bench.services, concurrency=concurrency, monotonic=lease_clock or time.monotonic
+        bench.services,
+        concurrency=concurrency,
+        monotonic=lease_clock or time.monotonic,
+        pause=lease_clock.pause if isinstance(lease_clock, SteppedLeaseTime) else asyncio.sleep,
     )
     task = asyncio.create_task(pool.run())
     try:
@@ -333,6 +372,110 @@ async def test_renewals_outlast_a_store_outage(
     assert failed.startswith(f"worker.renewal_failed job_id={job_id} error=The database failed")
     assert logged(logs, "worker.lease_expired") == logged(logs, "worker.lease_lost") == []
     assert (await bench.job(order)).attempts == 1
+
+
+@dataclass
+class WaitingAttempt:
+    """An attempt waiting for Gordon at ``gate`` under a 30-second lease (renewed every 10 s, held
+    here for 27 s), whose lease time passes only when the test lets the renewer's pauses pass."""
+
+    job_id: int
+    order: dict[str, Any]
+    gate: Gate
+    lease_time: SteppedLeaseTime
+    unreachable: AsyncEngine
+    """An engine like the bench's that reaches no database: ``bench.runtime.engine`` during an
+    outage (given back when the pool stops)."""
+
+
+@contextlib.asynccontextmanager
+async def waiting_under_a_stepped_lease(
+    bench: Bench, tmp_path: Path
+) -> AsyncIterator[WaitingAttempt]:
+    gate = Gate()
+    bench.services.rate_limiter = gate
+    order = bench.paid_order()
+    unreachable = unreachable_engine_like("sqlite://", tmp_path)
+    engine = bench.runtime.engine
+    lease_time = SteppedLeaseTime()
+    try:
+        # (no reconcile: nothing but the renewals may meet an outage)
+        async with running(
+            bench, lease_seconds=30.0, reconcile_interval_seconds=0, lease_clock=lease_time
+        ) as pool:
+            job_id = await bench.event(order)
+            pool.wake()
+            await gate.entered.wait()
+            try:
+                yield WaitingAttempt(job_id, order, gate, lease_time, unreachable)
+            finally:
+                bench.runtime.engine = engine
+    finally:
+        await unreachable.dispose()
+
+
+async def test_a_failed_renewal_is_tried_again_soon_so_a_long_outage_keeps_the_lease(
+    bench: Bench, logs: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    logs.set_level(logging.DEBUG, logger="saleor_gordon.jobs.worker")
+    engine = bench.runtime.engine
+    async with waiting_under_a_stepped_lease(bench, tmp_path) as attempt:
+        lease_time = attempt.lease_time
+        # when the database is unreachable from the claim on for 85 % of the lease: the
+        # renewals at 10 s and then every second until 25 s fail
+        bench.runtime.engine = attempt.unreachable
+        for _ in range(16):
+            await lease_time.let_pass()
+        await lease_time.waiting()  # the renewal at 25 s is over
+        renewed_until = bench.clock.advance(26) + timedelta(seconds=30)
+        bench.runtime.engine = engine
+
+        # then the renewal a second later, the database back, keeps the lease
+        await lease_time.let_pass()
+        await lease_time.waiting()  # the renewal at 26 s is over
+        renewal = f"worker.lease_renewed job_id={attempt.job_id} until={renewed_until.isoformat()}"
+        assert [r.getMessage() for r in logged(logs, "worker.lease_renewed")] == [renewal]
+        # and the next renewal is a third of the lease later again
+        assert await lease_time.waiting() == 10.0
+        # and the attempt goes on and is recorded
+        attempt.gate.released.set()
+        await settled_as(bench, attempt.order, JobStatus.SYNCED)
+    assert lease_time.pauses == [10.0] + [1.0] * 16
+    failed = logged(logs, f"worker.renewal_failed job_id={attempt.job_id} error=")
+    assert len(failed) == 16
+    assert logged(logs, "worker.lease_expired") == logged(logs, "worker.lease_lost") == []
+    assert (await bench.job(attempt.order)).attempts == 1
+
+
+async def test_an_outage_past_the_lease_stops_the_attempt_when_the_lease_runs_out_here(
+    bench: Bench, logs: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    async with waiting_under_a_stepped_lease(bench, tmp_path) as attempt:
+        lease_time = attempt.lease_time
+
+        def slow_to_fail(*args: object) -> None:
+            """Each renewal takes a quarter of a second to find the database unreachable."""
+            lease_time.now += 0.25
+
+        event.listen(attempt.unreachable.sync_engine, "do_connect", slow_to_fail)
+        # when no renewal gets through: at 10 s, then a second after each failure (11.25 s,
+        # 12.5 s, ... 26.25 s, which fails at 26.5 s)
+        bench.runtime.engine = attempt.unreachable
+        for _ in range(15):
+            await lease_time.let_pass()
+
+        # then the attempt is stopped when the lease runs out here, at 27 s (half a second
+        # later: not a whole second, not at the next renewal's time)
+        await until(lambda: logged(logs, "worker.lease_lost"), "worker.lease_lost")
+    assert lease_time.pauses == [10.0] + [1.0] * 13 + [0.5]
+    failed = logged(logs, f"worker.renewal_failed job_id={attempt.job_id} error=")
+    assert len(failed) == 14
+    assert [r.getMessage() for r in logged(logs, "worker.lease_expired")] == [
+        f"worker.lease_expired job_id={attempt.job_id}: no renewal got through in time"
+    ]
+    job = await bench.job(attempt.order)
+    assert (job.history, job.status) == ([], "pending")  # nothing recorded: the next claim runs it
+    assert bench.gordon_calls() == []
 
 
 async def test_a_result_the_store_cannot_take_is_left_to_the_lease(

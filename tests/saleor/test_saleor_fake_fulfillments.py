@@ -297,6 +297,47 @@ class TestStock:
         assert shop.state.allocated(V1, W1) == 2
         assert other["status"] == "UNFULFILLED"
 
+    async def test_an_added_order_raises_stock_to_what_every_order_holds_as_it_is_now(
+        self, shop: Shop
+    ) -> None:
+        """``add_order``'s floor follows the orders' allocations through the fake's own changes:
+        a fulfilment gives them back, a deleted order and lines replaced hold nothing more."""
+        state = shop.state
+        other = state.add_order()
+        fulfilled = await shop.fulfil(both_lines())  # the template order's allocations: 0
+        assert fulfilled["errors"] == []
+
+        def add_after_a_count(*, one_left: tuple[str, str] = (V1, W1)) -> dict[str, Any]:
+            state.set_stock(*one_left, 0)  # somebody counted the shelf: nothing left
+            return state.add_order()
+
+        held = []
+        added = add_after_a_count()
+        held.append((state.stocks[(V1, W1)], state.allocated(V1, W1)))  # other, added
+        state.delete_order(other["id"])
+        add_after_a_count()
+        held.append((state.stocks[(V1, W1)], state.allocated(V1, W1)))  # added, and this one
+        state.update_order(added["id"], lines=[])
+        add_after_a_count()
+        held.append((state.stocks[(V1, W1)], state.allocated(V1, W1)))  # the last two
+
+        assert held == [(2, 2), (2, 2), (2, 2)]
+
+    def test_adding_an_order_reads_no_other_order(self) -> None:
+        """Linear: an order added costs its own allocations, not a sum over every order's."""
+
+        class Unreadable(list[Any]):
+            def __iter__(self) -> Any:
+                raise AssertionError("add_order read another order's lines")
+
+        state = SaleorFakeState()
+        state.add_order()
+        state.orders["unreadable"] = {"id": "unreadable", "lines": Unreadable([{}])}
+
+        state.add_order()
+
+        assert state.stocks == {(V1, W1): 2, (V2, W1): 4}
+
     async def test_a_warehouse_without_the_variant_refuses_every_line(self, shop: Shop) -> None:
         payload = await shop.fulfil(both_lines(W2))
 

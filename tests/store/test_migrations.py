@@ -1,16 +1,20 @@
-"""The migrations produce exactly the schema that store/tables.py declares."""
+"""The migrations produce exactly the schema that store/tables.py declares, and move the data
+they are for."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.store.database import (
@@ -20,7 +24,7 @@ from saleor_gordon.store.database import (
     migrate,
     migration_status,
 )
-from saleor_gordon.store.tables import metadata
+from saleor_gordon.store.tables import installations, metadata, sync_jobs
 
 
 def _differences(connection: Connection) -> list[Any]:
@@ -93,3 +97,112 @@ asyncio.run(main())
     head = head_revision()
     assert first_start.stdout.split() == ["True", "True", str(head), "True"]
     assert next_start.stdout.split() == ["False", "True", str(head), "False"]
+
+
+def _move_to(revision: str, *, down: bool = False) -> Callable[[Connection], None]:
+    def move(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+    return move
+
+
+SETTLED_BEFORE_EXPIRED: dict[str, tuple[str, str | None, str]] = {
+    # order id: (status, last_code, last_message) as jobs settled before 0010
+    "withdrawn-expired": (
+        "cancelled",
+        "job.withdrawn.expired",
+        "Withdrawn from Gordon: the order is expired in Saleor.",
+    ),
+    "unsent-expired": (
+        "cancelled",
+        "job.expired_before_sent",
+        "The order expired before it reached Gordon.",
+    ),
+    # written before codes existed: only a withdrawal said that the order expired
+    "withdrawn-expired-uncoded": (
+        "cancelled",
+        None,
+        "Withdrawn from Gordon: the order is expired in Saleor.",
+    ),
+    "withdrawn-cancelled": (
+        "cancelled",
+        "job.withdrawn.canceled",
+        "Withdrawn from Gordon: the order is canceled in Saleor.",
+    ),
+    "withdrawn-deleted": (
+        "cancelled",
+        "job.withdrawn.deleted",
+        "Withdrawn from Gordon: the order was deleted in Saleor.",
+    ),
+    "unsent-cancelled-uncoded": (
+        "cancelled",
+        None,
+        "The order was cancelled before it reached Gordon.",
+    ),
+    # an expired order's job now retrying (its write-back failed): not settled, left alone
+    "retrying-expired": ("retrying", "job.write_back_failed", "Writing back failed."),
+    "synced": ("synced", "job.unchanged", "Gordon already has this content."),
+}
+
+
+async def test_jobs_of_expired_orders_say_expired_after_the_migration_and_cancelled_before(
+    database_url: str,
+) -> None:
+    """0010 reclassifies what it can tell expired (and nothing else); going back restores it."""
+    engine = create_engine(database_url)
+    now = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_move_to("0009"))
+            installation = await connection.execute(
+                installations.insert().values(
+                    saleor_api_url="https://shop.example.com/graphql/",
+                    app_id="QXBwOjE=",
+                    token_encrypted="x",
+                    jwks={"keys": []},
+                    jwks_fetched_at=now,
+                    installed_at=now,
+                    updated_at=now,
+                )
+            )
+            installation_id = installation.inserted_primary_key[0]
+            await connection.execute(
+                sync_jobs.insert(),
+                [
+                    {
+                        "installation_id": installation_id,
+                        "order_id": order_id,
+                        "status": status,
+                        "last_code": code,
+                        "last_params": None if code is None else "{}",
+                        "last_message": message,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for order_id, (status, code, message) in SETTLED_BEFORE_EXPIRED.items()
+                ],
+            )
+
+        async def statuses() -> dict[str, str]:
+            async with engine.connect() as connection:
+                rows = await connection.execute(select(sync_jobs.c.order_id, sync_jobs.c.status))
+                return {row.order_id: row.status for row in rows}
+
+        await migrate(engine)
+        migrated = await statuses()
+        async with engine.begin() as connection:
+            await connection.run_sync(_move_to("0009", down=True))
+        restored = await statuses()
+    finally:
+        await engine.dispose()
+
+    before = {order_id: status for order_id, (status, _, _) in SETTLED_BEFORE_EXPIRED.items()}
+    assert migrated == {
+        **before,
+        "withdrawn-expired": "expired",
+        "unsent-expired": "expired",
+        "withdrawn-expired-uncoded": "expired",
+    }
+    assert restored == before

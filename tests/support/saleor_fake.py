@@ -369,6 +369,14 @@ class SaleorFakeState:
     _next_fulfillment_pk: int = 10
     _next_fulfillment_line_pk: int = 100
     _next_allocation_pk: int = 100
+    _allocation_totals: Counter[tuple[str, str]] = field(default_factory=Counter, repr=False)
+    """What the stored orders allocate per stock, as the fake counted them (``_count``): the sum
+    ``add_order`` raises a stock to, kept as orders come, change through the fake and go, so
+    adding an order costs its own allocations, not every order's."""
+    _counted: dict[str, Counter[tuple[str, str]]] = field(default_factory=dict, repr=False)
+    """Each stored order's part of ``_allocation_totals``, by order id."""
+    _counting: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    """Held while counting: tests add orders while the server's thread fulfils others."""
     held_operations: frozenset[str] = frozenset()
     """GraphQL operations (by name) held once they arrived (``hold_operations``)."""
     held: Counter[str] = field(default_factory=Counter)
@@ -552,10 +560,24 @@ class SaleorFakeState:
                     self._next_allocation_pk += 1
                     allocation["id"] = global_id("Allocation", str(self._next_allocation_pk))
         self.orders[stored["id"]] = stored
-        for variant_id, warehouse_id in _allocated_stocks(stored):
-            key = (variant_id, warehouse_id)
-            self.stocks[key] = max(self.stocks.get(key, 0), self.allocated(*key))
+        with self._counting:
+            self._count(stored)
+            for key in self._counted[stored["id"]]:
+                self.stocks[key] = max(self.stocks.get(key, 0), self._allocation_totals[key])
         return stored
+
+    def _count(self, order: Mapping[str, Any], *, gone: bool = False) -> None:
+        """Count ``order``'s allocations (again) in ``_allocation_totals``; ``gone``: it was
+        deleted. Every change the fake makes to an order's allocations is counted here (adding,
+        updating, deleting it, a fulfilment's transaction), so the totals are what
+        ``allocated`` would sum, without summing every order. An allocation a test changes by
+        hand in a stored order counts for ``allocated`` at once, and here at the order's next
+        change through the fake."""
+        order_id = str(order["id"])
+        self._allocation_totals.subtract(self._counted.pop(order_id, Counter()))
+        if not gone:
+            self._counted[order_id] = _allocations_per_stock(order)
+            self._allocation_totals.update(self._counted[order_id])
 
     def order(self, order_id: str) -> dict[str, Any]:
         """The stored order (live; KeyError if unknown)."""
@@ -564,6 +586,8 @@ class SaleorFakeState:
     def update_order(self, order_id: str, **fields: Any) -> dict[str, Any]:
         stored = self.orders[order_id]
         stored.update(copy.deepcopy(fields))
+        with self._counting:
+            self._count(stored)
         return stored
 
     def delete_order(self, order_id: str) -> None:
@@ -571,7 +595,8 @@ class SaleorFakeState:
         deletion of expired orders): its lines, allocations and fulfillments go with it, and no
         webhook says so. Afterwards ``order(id:)`` answers null and every mutation naming it (or
         one of its fulfillments) ``NOT_FOUND``. KeyError if unknown."""
-        del self.orders[order_id]
+        with self._counting:
+            self._count(self.orders.pop(order_id), gone=True)
 
     # -- stock and fulfillments --------------------------------------------------------------
 
@@ -1014,14 +1039,19 @@ def _variant_id(line: Mapping[str, Any]) -> str | None:
     return None if "variant" in line else line.get("productVariantId")
 
 
-def _allocated_stocks(order: Mapping[str, Any]) -> set[tuple[str, str]]:
-    """The (variant id, warehouse id) stocks an order's allocations hold."""
-    return {
-        (variant_id, allocation["warehouse"]["id"])
-        for line in order.get("lines") or []
-        if (variant_id := _variant_id(line)) is not None
-        for allocation in line.get("allocations") or []
-    }
+def _allocations_per_stock(order: Mapping[str, Any]) -> Counter[tuple[str, str]]:
+    """What an order's allocations hold per (variant id, warehouse id) stock (every stock it
+    allocates in, a quantity of 0 too), as ``SaleorFakeState.allocated`` sums them."""
+    held: Counter[tuple[str, str]] = Counter()
+    for line in order.get("lines") or []:
+        variant_id = _variant_id(line)
+        if variant_id is None:
+            continue
+        for allocation in line.get("allocations") or []:
+            held[(variant_id, allocation["warehouse"]["id"])] += int(
+                allocation.get("quantity") or 0
+            )
+    return held
 
 
 # --------------------------------------------------------------------------------------------
@@ -1464,6 +1494,11 @@ def _transaction(state: SaleorFakeState, orders: Sequence[dict[str, Any]]) -> It
         state.stocks.clear()
         state.stocks.update(stocks)
         raise
+    finally:
+        with state._counting:
+            for live, _ in saved:
+                if live.get("id") in state.orders:
+                    state._count(live)
 
 
 def _resolve_order_fulfill(

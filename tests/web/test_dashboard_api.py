@@ -544,6 +544,33 @@ async def test_jobs_are_paginated_filtered_and_searched_in_the_database(shop: Sh
     ]
 
 
+async def test_expired_and_cancelled_orders_are_counted_and_filtered_apart(shop: Shop) -> None:
+    for number, status in (("1001", "cancelled"), ("1002", "expired"), ("1003", "expired")):
+        await shop.add_job(number, status=status)
+
+    everything = await shop.get("/jobs")
+    expired = await shop.get("/jobs", params={"status": "expired"})
+    cancelled = await shop.get("/jobs", params={"status": "cancelled"})
+
+    assert everything.json()["counts"] == {
+        "pending": 0,
+        "retrying": 0,
+        "synced": 0,
+        "needs_attention": 0,
+        "failed": 0,
+        "cancelled": 1,
+        "expired": 2,
+        "skipped": 0,
+    }
+    assert [(j["order_number"], j["status"]) for j in expired.json()["items"]] == [
+        ("1003", "expired"),
+        ("1002", "expired"),
+    ]
+    assert [(j["order_number"], j["status"]) for j in cancelled.json()["items"]] == [
+        ("1001", "cancelled")
+    ]
+
+
 @pytest.mark.parametrize(
     ("method", "path", "where"),
     [
@@ -613,8 +640,19 @@ async def test_retry_makes_a_failed_order_due_now(shop: Shop) -> None:
     assert (body["job"]["id"], body["job"]["status"]) == (job_id, "pending")
 
 
-@pytest.mark.parametrize("status", ["synced", "skipped", "cancelled", "pending"])
-async def test_retry_is_refused_where_it_would_change_nothing(shop: Shop, status: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "says"),
+    [
+        ("synced", "A synced order"),
+        ("skipped", "A skipped order"),
+        ("cancelled", "A cancelled order"),
+        ("expired", "An expired order"),
+        ("pending", "A pending order"),
+    ],
+)
+async def test_retry_is_refused_where_it_would_change_nothing(
+    shop: Shop, status: str, says: str
+) -> None:
     job_id = await shop.add_job("1001", status=status)
     before = await shop.app.runtime.jobs.get_job(job_id)
 
@@ -623,6 +661,9 @@ async def test_retry_is_refused_where_it_would_change_nothing(shop: Shop, status
     assert response.status_code == 409
     assert error_of(response)["code"] == "NOTHING_TO_RETRY"
     assert error_of(response)["params"] == {"status": status}
+    assert error_of(response)["message"] == (
+        f"{says} is not retried: running it again would change nothing."
+    )
     assert await shop.app.runtime.jobs.get_job(job_id) == before
 
 
@@ -649,6 +690,7 @@ async def test_a_job_shows_its_history(shop: Shop) -> None:
         ("synced", False),
         ("skipped", False),
         ("cancelled", False),
+        ("expired", False),
     ],
 )
 async def test_a_job_says_whether_retry_can_change_it(
@@ -1030,6 +1072,7 @@ async def test_the_knowledge_the_pages_need_comes_from_the_server(shop: Shop) ->
         "needs_attention",
         "failed",
         "cancelled",
+        "expired",
         "skipped",
     ]
     assert body["retryable_statuses"] == ["retrying", "needs_attention", "failed"]
