@@ -281,20 +281,24 @@ class _PoolTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         assert isinstance(request.stream, httpx.AsyncByteStream)
-        answer = await self._pool.handle_async_request(
-            httpcore.Request(
-                method=request.method,
-                url=httpcore.URL(
-                    scheme=request.url.raw_scheme,
-                    host=request.url.raw_host,
-                    port=request.url.port,
-                    target=request.url.raw_path,
-                ),
-                headers=request.headers.raw,
-                content=request.stream,
-                extensions=request.extensions,
+        try:
+            answer = await self._pool.handle_async_request(
+                httpcore.Request(
+                    method=request.method,
+                    url=httpcore.URL(
+                        scheme=request.url.raw_scheme,
+                        host=request.url.raw_host,
+                        port=request.url.port,
+                        target=request.url.raw_path,
+                    ),
+                    headers=request.headers.raw,
+                    content=request.stream,
+                    extensions=request.extensions,
+                )
             )
-        )
+        except BaseException:
+            await self._close_stranded()
+            raise
         return httpx.Response(
             status_code=answer.status,
             headers=answer.headers,
@@ -304,6 +308,20 @@ class _PoolTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._pool.aclose()
+
+    async def _close_stranded(self) -> None:
+        """Closes the connections no request holds that are neither idle nor closed.
+
+        A request cancelled after its connection was made and before the connection took it
+        (httpcore's connection lock is a cancellation point) leaves that connection in the pool
+        as "new" for ever: never handed out, never expired, its socket open. Only a failed or
+        cancelled request gets here, so the look at every connection costs the answers nothing.
+        """
+        held = {id(request.connection) for request in self._pool._requests}
+        for connection in self._pool.connections:
+            if id(connection) in held or connection.is_idle() or connection.is_closed():
+                continue
+            await connection.aclose()
 
 
 class _PoolStream(httpx.AsyncByteStream):
