@@ -7,9 +7,9 @@ between the check and the connection (rebinding) cannot move the connection else
 uses the host name (httpcore passes it as ``server_hostname``), and so does the Host header.
 
 The connections are asyncio's own transports (``AsyncioBackend``, ``AsyncioStream``), not
-anyio's: httpcore's pool asks every idle connection whether the server closed it on each request
-it places and on each answer it releases, and the stream answers from what asyncio already told
-it (no system call, no poll object per question; a TLS server's ``close_notify`` counts).
+anyio's: the pool asks a kept connection whether the server closed it before handing it out, and
+the stream answers from what asyncio already told it (no system call, no poll object per
+question; a TLS server's ``close_notify`` counts).
 """
 
 from __future__ import annotations
@@ -251,9 +251,8 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
 
     asyncio reads the socket whenever data arrives and tells the protocol when the other side
     ends the connection, so whether an idle connection is still usable (``is_readable``, asked
-    by httpcore's pool for every idle connection on each request it places and each answer it
-    releases) is known without a system call: anything received, an end or an error means the
-    server is done with it. That holds for TLS too: a server's ``close_notify`` on a kept
+    by the pool before it hands the connection out) is known without a system call: anything
+    received, an end or an error means the server is done with it. That holds for TLS too: a server's ``close_notify`` on a kept
     connection is an end here, while its socket stays open until the server's close times out.
     """
 

@@ -6,8 +6,9 @@ For each request, in this order:
    nothing is sent);
 2. the deadline of the whole exchange starts: waiting for one of the destination's connection
    slots, resolving, connecting, sending and reading the complete answer;
-3. the connection goes through the pool whose network backend permits the addresses the policy
-   allowed (``network.CheckedNetworkBackend``), or through the transport a test gave;
+3. the connection goes through the pool (``pool.ConnectionPool``) whose network backend permits
+   the addresses the policy allowed (``network.CheckedNetworkBackend``), or through the transport
+   a test gave;
 4. the answer is streamed under the same deadline and cut at the byte cap (``AnswerTooLarge``);
    it is asked for and read without content encoding, so a small compressed answer cannot unpack
    into a large one.
@@ -42,6 +43,7 @@ from saleor_gordon.outbound.policy import (
     origin_of,
     server_of,
 )
+from saleor_gordon.outbound.pool import ConnectionPool
 
 KEEPALIVE_CONNECTIONS = 32
 KEEPALIVE_SECONDS = 5.0
@@ -264,41 +266,32 @@ class _BoundedStream(httpx.AsyncByteStream):
 
 
 class _PoolTransport(httpx.AsyncBaseTransport):
-    """httpx over an httpcore connection pool with a checked network backend.
-
-    No limit on connections here: the outbound transport limits them per destination, so a pool
-    limit shared by every destination could only let one destination take all of it.
-    """
+    """httpx over a ``ConnectionPool`` with a checked network backend."""
 
     def __init__(self, ssl_context: ssl.SSLContext, backend: httpcore.AsyncNetworkBackend) -> None:
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=None,
-            max_keepalive_connections=KEEPALIVE_CONNECTIONS,
-            keepalive_expiry=KEEPALIVE_SECONDS,
-            network_backend=backend,
+        self.pool = ConnectionPool(
+            ssl_context,
+            backend,
+            max_idle=KEEPALIVE_CONNECTIONS,
+            idle_seconds=KEEPALIVE_SECONDS,
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         assert isinstance(request.stream, httpx.AsyncByteStream)
-        try:
-            answer = await self._pool.handle_async_request(
-                httpcore.Request(
-                    method=request.method,
-                    url=httpcore.URL(
-                        scheme=request.url.raw_scheme,
-                        host=request.url.raw_host,
-                        port=request.url.port,
-                        target=request.url.raw_path,
-                    ),
-                    headers=request.headers.raw,
-                    content=request.stream,
-                    extensions=request.extensions,
-                )
+        answer = await self.pool.handle_async_request(
+            httpcore.Request(
+                method=request.method,
+                url=httpcore.URL(
+                    scheme=request.url.raw_scheme,
+                    host=request.url.raw_host,
+                    port=request.url.port,
+                    target=request.url.raw_path,
+                ),
+                headers=request.headers.raw,
+                content=request.stream,
+                extensions=request.extensions,
             )
-        except BaseException:
-            await self._close_stranded()
-            raise
+        )
         return httpx.Response(
             status_code=answer.status,
             headers=answer.headers,
@@ -307,21 +300,7 @@ class _PoolTransport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
-        await self._pool.aclose()
-
-    async def _close_stranded(self) -> None:
-        """Closes the connections no request holds that are neither idle nor closed.
-
-        A request cancelled after its connection was made and before the connection took it
-        (httpcore's connection lock is a cancellation point) leaves that connection in the pool
-        as "new" for ever: never handed out, never expired, its socket open. Only a failed or
-        cancelled request gets here, so the look at every connection costs the answers nothing.
-        """
-        held = {id(request.connection) for request in self._pool._requests}
-        for connection in self._pool.connections:
-            if id(connection) in held or connection.is_idle() or connection.is_closed():
-                continue
-            await connection.aclose()
+        await self.pool.aclose()
 
 
 class _PoolStream(httpx.AsyncByteStream):
