@@ -45,6 +45,7 @@ from saleor_gordon.outbound import (
     destination,
     exchange,
     json_body,
+    parsed_url,
     request_extensions,
 )
 
@@ -257,7 +258,7 @@ class GordonClient:
         try:
             request = httpx.Request(
                 method,
-                self._base_url + path,
+                parsed_url(self._base_url + path),
                 headers=headers,
                 content=body,
                 extensions=self._extensions,

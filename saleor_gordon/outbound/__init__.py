@@ -21,6 +21,7 @@ read under the policy's cap and deadline.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,7 @@ __all__ = [
     "json_body",
     "origin_of",
     "outbound_client",
+    "parsed_url",
     "request_extensions",
 ]
 
@@ -143,3 +145,13 @@ def json_body(value: object) -> bytes:
 def request_extensions(target: dict[str, object], timeout: httpx.Timeout) -> dict[str, Any]:
     """A request's extensions: its destination label and httpx's per-phase timeouts."""
     return {**target, "timeout": timeout.as_dict()}
+
+
+@functools.lru_cache(maxsize=1024)
+def parsed_url(url: str) -> httpx.URL:
+    """``httpx.URL(url)``, parsed once per process for the URLs the clients call again and again.
+
+    Raises:
+        httpx.InvalidURL, UnicodeError: as ``httpx.URL`` does (never remembered).
+    """
+    return httpx.URL(url)

@@ -59,6 +59,7 @@ from saleor_gordon.outbound import (
     destination,
     exchange,
     json_body,
+    parsed_url,
     request_extensions,
 )
 from saleor_gordon.saleor.documents import load_document
@@ -342,7 +343,7 @@ class SaleorClient:
             with self._map_errors(operation):
                 request = httpx.Request(
                     "POST",
-                    self._url,
+                    parsed_url(self._url),
                     headers=self._headers,
                     content=request_body(operation, variables),
                     extensions=self._extensions,
