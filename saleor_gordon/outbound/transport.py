@@ -285,7 +285,7 @@ class _PoolTransport(httpx.AsyncBaseTransport):
     """httpx over a ``ConnectionPool`` with a checked network backend."""
 
     def __init__(self, ssl_context: ssl.SSLContext, backend: httpcore.AsyncNetworkBackend) -> None:
-        self.pool = ConnectionPool(
+        self._pool = ConnectionPool(
             ssl_context,
             backend,
             max_idle=KEEPALIVE_CONNECTIONS,
@@ -294,7 +294,7 @@ class _PoolTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         assert isinstance(request.stream, httpx.AsyncByteStream)
-        answer = await self.pool.handle_async_request(
+        answer = await self._pool.handle_async_request(
             httpcore.Request(
                 method=request.method,
                 url=httpcore.URL(
@@ -316,7 +316,7 @@ class _PoolTransport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
-        await self.pool.aclose()
+        await self._pool.aclose()
 
 
 class _PoolStream(httpx.AsyncByteStream):
