@@ -41,7 +41,7 @@ PARTS = (
     ("  configuration validation (parse_shop_config)", r"parse_shop_config \("),
     ("  holidays package", r"holidays/"),
     ("  Gordon rate-limit slot (store/rate.py)", r"store/rate.py"),
-    ("  Saleor GraphQL client (gql + httpx)", r"saleor/graphql_client.py"),
+    ("  Saleor GraphQL client", r"saleor/graphql_client.py"),
     ("    printing the GraphQL document per request", r"graphql/language/printer.py"),
     ("  Gordon client", r"gordon/client.py"),
     ("  translate_order", r"translate_order \("),
@@ -51,6 +51,8 @@ PARTS = (
     ("SQLAlchemy, anywhere", r"sqlalchemy/"),
     ("asyncpg, anywhere", r"asyncpg/"),
     ("httpx/httpcore, anywhere", r"httpcore/"),
+    ("outbound (policy, pool, connections), anywhere", r"saleor_gordon/outbound/"),
+    ("anyio, anywhere", r"anyio/"),
     ("uvicorn + h11", r"h11/|uvicorn/"),
     ("socket writes (transport.write)", r"_SelectorSocketTransport.write \("),
 )

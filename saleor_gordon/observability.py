@@ -53,7 +53,7 @@ def configure_logging(level: int, log_format: LogFormat | None = None) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if log_format == "json" else MaskingFormatter(LOG_FORMAT))
     logging.basicConfig(level=level, handlers=[handler], force=True)
-    for noisy in ("httpx", "httpcore", "gql", "aiosqlite", "asyncio", "alembic"):
+    for noisy in ("httpx", "httpcore", "aiosqlite", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # through the same handler
         uvicorn_logger = logging.getLogger(name)

@@ -1,4 +1,5 @@
-"""The Gordon Delivery REST API over httpx (gordon-api.md B2-B6, D1, D3).
+"""The Gordon Delivery REST API over httpx (gordon-api.md B2-B6, D1, D3), sent with
+``outbound.exchange`` (the outbound policy, none of httpx's client layers).
 
 Each method sends a request and hands the answer to the pure classifier in ``core.outcomes``; transport
 exceptions are turned into outcomes in one place (``_transport_failure``). Nothing here sleeps for
@@ -42,6 +43,10 @@ from saleor_gordon.outbound import (
     DestinationNotAllowed,
     NoAnswer,
     destination,
+    exchange,
+    json_body,
+    parsed_url,
+    request_extensions,
 )
 
 __all__ = ["CredentialCheck", "GordonClient", "TokenCache"]
@@ -113,7 +118,9 @@ class GordonClient:
         # The rate schedule of the account these credentials prove: a tenant that names another
         # shop's client id without its secret paces on a schedule of its own.
         self._account = self._token_key
-        self._destination = destination(DestinationKind.GORDON, self._base_url)
+        self._extensions = request_extensions(
+            destination(DestinationKind.GORDON, self._base_url), self._timeout
+        )
 
     def __repr__(self) -> str:
         return f"GordonClient(base_url={self._base_url!r}, client_id={self._client_id!r})"
@@ -243,30 +250,34 @@ class GordonClient:
         headers = {"Accept": "application/json", "User-Agent": f"saleor-gordon/{__version__}"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
+        body = None
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+            body = json_body(payload)
         started = time.monotonic()
         try:
-            response = await self._http.request(
+            request = httpx.Request(
                 method,
-                self._base_url + path,
-                json=payload,
+                parsed_url(self._base_url + path),
                 headers=headers,
-                timeout=self._timeout,
-                extensions=self._destination,
+                content=body,
+                extensions=self._extensions,
             )
+            response = await exchange(self._http, request)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             metrics.GORDON_REQUESTS.labels(method, "error").observe(time.monotonic() - started)
             failure = _transport_failure(exc, self._timeout)
             logger.warning("gordon.request_failed %s %s: %s", method, path, _describe(failure))
             return failure
         elapsed = time.monotonic() - started
-        metrics.GORDON_REQUESTS.labels(method, metrics.status_class(response.status_code)).observe(
+        metrics.GORDON_REQUESTS.labels(method, metrics.status_class(response.status)).observe(
             elapsed
         )
         elapsed_ms = elapsed * 1000
         logger.debug(
-            "gordon.response %s %s -> %d in %.0f ms", method, path, response.status_code, elapsed_ms
+            "gordon.response %s %s -> %d in %.0f ms", method, path, response.status, elapsed_ms
         )
-        return _Reply(response.status_code, response.headers, response.content)
+        return _Reply(response.status, response.headers, response.body)
 
 
 def _transport_failure(

@@ -6,16 +6,15 @@ host itself, refuses the connection when any address the name resolves to is not
 between the check and the connection (rebinding) cannot move the connection elsewhere. TLS still
 uses the host name (httpcore passes it as ``server_hostname``), and so does the Host header.
 
-Each connection's stream knows its socket (``KnownSocketStream``): httpcore's pool asks every
-idle connection whether the server closed it on each request it places and on each answer it
-releases, and anyio answered each question by building the socket's whole attribute table (a
-``getpeername`` call included).
+The connections are asyncio's own transports (``AsyncioBackend``, ``AsyncioStream``), not
+anyio's: the pool asks a kept connection whether the server closed it before handing it out, and
+the stream answers from what asyncio already told it (no system call, no poll object per
+question; a TLS server's ``close_notify`` counts).
 """
 
 from __future__ import annotations
 
 import asyncio
-import select
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, Iterable
@@ -78,7 +77,7 @@ class CheckedNetworkBackend(httpcore.AsyncNetworkBackend):
     ) -> None:
         self._rule = rule
         self._resolve = resolve
-        self._inner = inner or httpcore.AnyIOBackend()
+        self._inner = inner or AsyncioBackend()
 
     async def connect_tcp(
         self,
@@ -106,7 +105,7 @@ class CheckedNetworkBackend(httpcore.AsyncNetworkBackend):
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 failure = exc
             else:
-                return KnownSocketStream(stream)
+                return stream
         assert failure is not None
         raise failure
 
@@ -122,26 +121,188 @@ class CheckedNetworkBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-class KnownSocketStream(httpcore.AsyncNetworkStream):
-    """A connection's stream that looks its socket up once.
+class AsyncioBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend on asyncio's own transports (``AsyncioStream``)."""
 
-    httpcore's pool asks each idle connection ``is_readable`` (has the server closed it?) for
-    every request it places and every answer it releases; the answer is one ``poll`` of the
-    socket here. Everything else is the inner stream's.
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        local = None if local_address is None else (local_address, 0)
+        try:
+            async with asyncio.timeout(timeout):
+                transport, protocol = await loop.create_connection(
+                    lambda: _StreamProtocol(loop), host, port, local_addr=local
+                )
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout("the connection was not made in time") from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        stream = AsyncioStream(transport, protocol)
+        sock = transport.get_extra_info("socket")
+        try:
+            for option in socket_options or ():
+                sock.setsockopt(*option)
+        except OSError as exc:
+            await stream.aclose()
+            raise httpcore.ConnectError(str(exc)) from exc
+        return stream
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise DestinationNotAllowed("is not a network address")
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+READ_BUFFER_LIMIT: Final = 256 * 1024
+"""Bytes received and not yet read at which the connection stops reading from its socket."""
+
+
+class _StreamProtocol(asyncio.Protocol):
+    """What a connection received and whether it ended, kept as asyncio hands it over."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.transport: asyncio.Transport | None = None
+        self.received = bytearray()
+        self.ended = False
+        """The other side closed (FIN, or TLS close_notify), or the connection was lost."""
+        self.error: BaseException | None = None
+        self.reading_paused = False
+        self.writing_paused = False
+        self._read_waiter: asyncio.Future[None] | None = None
+        self._drain_waiter: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.received += data
+        if len(self.received) > READ_BUFFER_LIMIT and not self.reading_paused:
+            self.reading_paused = True
+            assert self.transport is not None
+            self.transport.pause_reading()
+        self._wake_reader()
+
+    def eof_received(self) -> bool:
+        self.ended = True
+        self._wake_reader()
+        return False  # the transport closes itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.ended = True
+        if exc is not None and self.error is None:
+            self.error = exc
+        self._wake_reader()
+        self._wake_writer()
+
+    def pause_writing(self) -> None:
+        self.writing_paused = True
+
+    def resume_writing(self) -> None:
+        self.writing_paused = False
+        self._wake_writer()
+
+    async def wait_readable(self) -> None:
+        self._read_waiter = self.loop.create_future()
+        try:
+            await self._read_waiter
+        finally:
+            self._read_waiter = None
+
+    async def wait_drained(self) -> None:
+        self._drain_waiter = self.loop.create_future()
+        try:
+            await self._drain_waiter
+        finally:
+            self._drain_waiter = None
+
+    def resume_reading_if_read(self) -> None:
+        if self.reading_paused and len(self.received) <= READ_BUFFER_LIMIT // 2:
+            self.reading_paused = False
+            if self.transport is not None and not self.transport.is_closing():
+                self.transport.resume_reading()
+
+    def _wake_reader(self) -> None:
+        waiter = self._read_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _wake_writer(self) -> None:
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+class AsyncioStream(httpcore.AsyncNetworkStream):
+    """A connection on an asyncio transport, TLS by asyncio's own ``start_tls``.
+
+    asyncio reads the socket whenever data arrives and tells the protocol when the other side
+    ends the connection, so whether an idle connection is still usable (``is_readable``, asked
+    by the pool before it hands the connection out) is known without a system call: anything
+    received, an end or an error means the server is done with it. That holds for TLS too: a server's ``close_notify`` on a kept
+    connection is an end here, while its socket stays open until the server's close times out.
     """
 
-    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
-        self._inner = inner
-        self._socket: socket.socket | None = inner.get_extra_info("socket")
+    def __init__(self, transport: asyncio.Transport, protocol: _StreamProtocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
-        return await self._inner.read(max_bytes, timeout)
+        protocol = self._protocol
+        if not protocol.received and not protocol.ended:
+            try:
+                async with asyncio.timeout(timeout):
+                    await protocol.wait_readable()
+            except TimeoutError as exc:
+                raise httpcore.ReadTimeout("no answer in time") from exc
+        received = protocol.received
+        if received:
+            if len(received) <= max_bytes:
+                data = bytes(received)
+                received.clear()
+            else:
+                data = bytes(received[:max_bytes])
+                del received[:max_bytes]
+            protocol.resume_reading_if_read()
+            return data
+        if protocol.error is not None:
+            raise httpcore.ReadError(str(protocol.error)) from protocol.error
+        return b""
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        await self._inner.write(buffer, timeout)
+        if not buffer:
+            return
+        protocol = self._protocol
+        if protocol.ended or self._transport.is_closing():
+            raise httpcore.WriteError("the connection is closed")
+        self._transport.write(buffer)
+        if not protocol.writing_paused:
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                while protocol.writing_paused and not protocol.ended:
+                    await protocol.wait_drained()
+        except TimeoutError as exc:
+            raise httpcore.WriteTimeout("the request was not sent in time") from exc
+        if protocol.ended:
+            raise httpcore.WriteError("the connection was lost while sending")
 
     async def aclose(self) -> None:
-        await self._inner.aclose()
+        # No TLS close handshake and no wait: what a server still has to say is not read.
+        self._transport.abort()
 
     async def start_tls(
         self,
@@ -149,21 +310,41 @@ class KnownSocketStream(httpcore.AsyncNetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
     ) -> httpcore.AsyncNetworkStream:
-        return KnownSocketStream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+        loop = self._protocol.loop
+        try:
+            async with asyncio.timeout(timeout):
+                transport = await loop.start_tls(
+                    self._transport,
+                    self._protocol,
+                    ssl_context,
+                    server_hostname=server_hostname,
+                )
+        except TimeoutError as exc:
+            self._transport.abort()
+            raise httpcore.ConnectTimeout("the TLS handshake did not end in time") from exc
+        except (OSError, ssl.SSLError, ConnectionError) as exc:
+            self._transport.abort()
+            raise httpcore.ConnectError(str(exc)) from exc
+        except BaseException:
+            self._transport.abort()
+            raise
+        if transport is None:  # the server closed during the handshake
+            self._transport.abort()
+            raise httpcore.ConnectError("the connection closed during the TLS handshake")
+        assert isinstance(transport, asyncio.Transport)
+        self._protocol.transport = transport
+        return AsyncioStream(transport, self._protocol)
 
     def get_extra_info(self, info: str) -> Any:
-        if info == "socket":
-            return self._socket
         if info == "is_readable":
-            return socket_readable(self._socket)
-        return self._inner.get_extra_info(info)
-
-
-def socket_readable(sock: socket.socket | None) -> bool:
-    """Whether reading ``sock`` would not block (for an idle connection: the server closed it,
-    or sent what it should not have); True for a socket that is gone."""
-    if sock is None or sock.fileno() < 0:
-        return True
-    poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    return bool(poller.poll(0))
+            protocol = self._protocol
+            return bool(protocol.received) or protocol.ended or self._transport.is_closing()
+        if info == "ssl_object":
+            return self._transport.get_extra_info("ssl_object")
+        if info == "client_addr":
+            return self._transport.get_extra_info("sockname")
+        if info == "server_addr":
+            return self._transport.get_extra_info("peername")
+        if info == "socket":
+            return self._transport.get_extra_info("socket")
+        return None

@@ -6,8 +6,9 @@ For each request, in this order:
    nothing is sent);
 2. the deadline of the whole exchange starts: waiting for one of the destination's connection
    slots, resolving, connecting, sending and reading the complete answer;
-3. the connection goes through the pool whose network backend permits the addresses the policy
-   allowed (``network.CheckedNetworkBackend``), or through the transport a test gave;
+3. the connection goes through the pool (``pool.ConnectionPool``) whose network backend permits
+   the addresses the policy allowed (``network.CheckedNetworkBackend``), or through the transport
+   a test gave;
 4. the answer is streamed under the same deadline and cut at the byte cap (``AnswerTooLarge``);
    it is asked for and read without content encoding, so a small compressed answer cannot unpack
    into a large one.
@@ -42,9 +43,12 @@ from saleor_gordon.outbound.policy import (
     origin_of,
     server_of,
 )
+from saleor_gordon.outbound.pool import ConnectionPool
 
 KEEPALIVE_CONNECTIONS = 32
 KEEPALIVE_SECONDS = 5.0
+JUDGED_KEPT = 4096
+"""Permitted (destination, URL) judgements remembered; all are forgotten when more are asked."""
 
 _NETWORK_ERRORS = (
     httpx.TransportError,
@@ -104,17 +108,18 @@ class OutboundTransport(httpx.AsyncBaseTransport):
         self._resolve = resolve
         self._pools: dict[AddressRule, _PoolTransport] = {}
         self._slots: dict[str, _Slots] = {}
+        self._judged: dict[tuple[Destination, str], tuple[AddressRule, str]] = {}
         self._ssl_context: ssl.SSLContext | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         target = request.extensions.get(DESTINATION)
         if not isinstance(target, Destination):
             raise OutboundFailure("is not labelled with its destination", request=request)
-        rule = self._policy.judge(target, request.url)
+        rule, server = self._judge(target, request.url)
         limits = self._policy.limits(target.kind)
         request.headers["Accept-Encoding"] = "identity"
         deadline = asyncio.get_running_loop().time() + limits.deadline
-        exchange = await self._take_slot(server_of(request.url), deadline, limits.deadline)
+        exchange = await self._take_slot(server, deadline, limits.deadline)
         try:
             async with asyncio.timeout_at(deadline):
                 response = await self._transport(rule).handle_async_request(request)
@@ -128,6 +133,19 @@ class OutboundTransport(httpx.AsyncBaseTransport):
             exchange.release()
             raise
         return _bounded(response, request, exchange, limits.max_bytes, deadline, limits.deadline)
+
+    def _judge(self, target: Destination, url: httpx.URL) -> tuple[AddressRule, str]:
+        """The policy's judgement of a request to ``target`` sent to ``url`` and the server its
+        slots are keyed by; a permitted pair is remembered (the policy does not change in a
+        process), a refused one judged again each time."""
+        key = (target, str(url))
+        judged = self._judged.get(key)
+        if judged is None:
+            judged = self._policy.judge(target, url), server_of(url)
+            if len(self._judged) >= JUDGED_KEPT:
+                self._judged.clear()
+            self._judged[key] = judged
+        return judged
 
     def calls_to(self, url: str) -> int:
         """Calls to the server of ``url`` (scheme, host, port) now holding or waiting for one of
@@ -264,19 +282,14 @@ class _BoundedStream(httpx.AsyncByteStream):
 
 
 class _PoolTransport(httpx.AsyncBaseTransport):
-    """httpx over an httpcore connection pool with a checked network backend.
-
-    No limit on connections here: the outbound transport limits them per destination, so a pool
-    limit shared by every destination could only let one destination take all of it.
-    """
+    """httpx over a ``ConnectionPool`` with a checked network backend."""
 
     def __init__(self, ssl_context: ssl.SSLContext, backend: httpcore.AsyncNetworkBackend) -> None:
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=None,
-            max_keepalive_connections=KEEPALIVE_CONNECTIONS,
-            keepalive_expiry=KEEPALIVE_SECONDS,
-            network_backend=backend,
+        self._pool = ConnectionPool(
+            ssl_context,
+            backend,
+            max_idle=KEEPALIVE_CONNECTIONS,
+            idle_seconds=KEEPALIVE_SECONDS,
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

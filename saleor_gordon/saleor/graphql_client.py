@@ -1,4 +1,9 @@
-"""SaleorClient: the app's GraphQL calls to one Saleor installation, on gql's httpx transport.
+"""SaleorClient: the app's GraphQL calls to one Saleor installation.
+
+Each operation is one of the app's documents (``graphql/``, parsed with graphql-core and printed
+once per process); its request body is that text pre-serialised once plus the variables, sent
+with ``outbound.exchange`` (the outbound policy, none of httpx's client layers), the answer read
+with ``json_text.parse_json``.
 
 Foreign errors are mapped in one place, ``_map_errors`` / ``_raise_for_errors``:
 
@@ -23,18 +28,9 @@ from functools import cache
 from typing import Any, Final, Literal, NoReturn
 
 import httpx
-from gql import Client, GraphQLRequest
-from gql.transport.exceptions import (
-    TransportConnectionFailed,
-    TransportError,
-    TransportProtocolError,
-    TransportQueryError,
-    TransportServerError,
-)
-from gql.transport.httpx import HTTPXAsyncTransport
-from graphql import DocumentNode, parse, print_ast
+from graphql import parse, print_ast
 
-from saleor_gordon import metrics
+from saleor_gordon import __version__, metrics
 from saleor_gordon.core.fulfillment import LineToFulfil
 from saleor_gordon.core.fulfillment_outcomes import (
     Accepted,
@@ -52,13 +48,19 @@ from saleor_gordon.errors import (
     SaleorTokenRevoked,
     SaleorUnavailable,
 )
+from saleor_gordon.json_text import JsonUnusable, parse_json
 from saleor_gordon.observability import sanitize_url
 from saleor_gordon.outbound import (
     AnswerTooLarge,
     DestinationKind,
     DestinationNotAllowed,
     OutboundFailure,
+    WholeAnswer,
     destination,
+    exchange,
+    json_body,
+    parsed_url,
+    request_extensions,
 )
 from saleor_gordon.saleor.documents import load_document
 
@@ -95,36 +97,17 @@ class AppIdentity:
     for an app created without a manifest."""
 
 
-class _Transport(HTTPXAsyncTransport):
-    """gql's httpx transport on a shared ``httpx.AsyncClient`` that refuses HTTP errors first.
+class _HTTPStatus(Exception):
+    """Saleor answered an HTTP error status, with the Retry-After it asked for (seconds), if any."""
 
-    gql would accept a JSON body with ``errors`` whatever the status; Saleor's status decides.
-    """
-
-    def __init__(self, url: str, http: httpx.AsyncClient) -> None:
-        super().__init__(url=url)
-        self._http = http
-
-    async def connect(self) -> None:
-        self.client = self._http
-
-    async def close(self) -> None:
-        self.client = None  # the httpx client belongs to SaleorClient or its caller
-
-    def _prepare_result(self, response: httpx.Response) -> Any:
-        if response.status_code >= httpx.codes.BAD_REQUEST:
-            raise _HTTPStatusError(response)
-        return super()._prepare_result(response)
+    def __init__(self, status: int, retry_after: float | None) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after
 
 
-class _HTTPStatusError(TransportServerError):
-    """An HTTP error status from Saleor, with the Retry-After it asked for (seconds), if any."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(f"HTTP {response.status_code}", response.status_code)
-        self.retry_after = parse_retry_after(
-            response.headers.get("retry-after"), now=datetime.now(UTC)
-        )
+class _NotGraphQL(Exception):
+    """The answer is not a GraphQL result (not JSON, or neither ``data`` nor ``errors``)."""
 
 
 class SaleorClient:
@@ -142,6 +125,15 @@ class SaleorClient:
         self._shown_url = sanitize_url(saleor_api_url)
         self._token = token
         self._timeout = timeout
+        self._headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "User-Agent": f"saleor-gordon/{__version__}",
+            "Authorization": f"Bearer {token}",
+        }
+        self._extensions = request_extensions(
+            destination(DestinationKind.SALEOR, saleor_api_url), httpx.Timeout(timeout)
+        )
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient()
 
@@ -346,64 +338,52 @@ class SaleorClient:
     async def _execute(
         self, operation: str, variables: dict[str, Any], *, probe_on_denied: bool = True
     ) -> dict[str, Any]:
-        request = _Request(operation, variables)
-        # One gql Client per call: a shared one keeps a single session and is not safe to use
-        # from concurrent tasks. Both objects are cheap; the httpx connection pool is shared.
-        client = Client(transport=_Transport(self._url, self._http), execute_timeout=None)
         started, outcome = time.monotonic(), "error"
         try:
             with self._map_errors(operation):
-                data = await client.execute_async(request, extra_args=self._request_args())
+                request = httpx.Request(
+                    "POST",
+                    parsed_url(self._url),
+                    headers=self._headers,
+                    content=request_body(operation, variables),
+                    extensions=self._extensions,
+                )
+                data, errors = _graphql_result(await exchange(self._http, request))
+            if errors:
+                outcome = "graphql_error"
+                await self._raise_for_errors(operation, errors, probe_on_denied)
             outcome = "ok"
-        except TransportQueryError as exc:  # an answer with ``errors``
-            outcome = "graphql_error"
-            await self._raise_for_errors(operation, exc.errors or [], probe_on_denied)
         finally:
             elapsed = time.monotonic() - started
             metrics.SALEOR_REQUESTS.labels(operation, outcome).observe(elapsed)
-        return dict(data)
-
-    def _request_args(self) -> dict[str, Any]:
-        return {
-            "headers": {"Authorization": f"Bearer {self._token}"},
-            "timeout": self._timeout,
-            "follow_redirects": False,
-            "extensions": destination(DestinationKind.SALEOR, self._url),
-        }
+        return data
 
     @contextmanager
     def _map_errors(self, operation: str) -> Iterator[None]:
         where = f"{operation} at {self._shown_url}"
         try:
             yield
-        except TransportQueryError:
-            raise  # a GraphQL answer: judged by _raise_for_errors
-        except TransportServerError as exc:
-            retry_after = exc.retry_after if isinstance(exc, _HTTPStatusError) else None
-            raise _status_error(exc.code, where, retry_after=retry_after) from exc
+        except _HTTPStatus as exc:
+            raise _status_error(exc.status, where, retry_after=exc.retry_after) from exc
+        except _NotGraphQL as exc:
+            raise SaleorUnavailable(f"Saleor did not answer with GraphQL ({where}).") from exc
         except (
-            TransportConnectionFailed,
             TimeoutError,
             httpx.HTTPError,
             httpx.InvalidURL,  # outside httpx.HTTPError, like the IDNA UnicodeError below
             UnicodeError,
         ) as exc:
-            cause = exc.__cause__ or exc
-            if isinstance(cause, DestinationNotAllowed):
-                message = f"Saleor may not be called ({where}): the API URL {cause.reason}."
-                raise SaleorUnavailable(message) from cause
-            if isinstance(cause, OutboundFailure):
-                raise SaleorUnavailable(f"Saleor {cause.reason} ({where}).") from cause
+            if isinstance(exc, DestinationNotAllowed):
+                message = f"Saleor may not be called ({where}): the API URL {exc.reason}."
+                raise SaleorUnavailable(message) from exc
+            if isinstance(exc, OutboundFailure):
+                raise SaleorUnavailable(f"Saleor {exc.reason} ({where}).") from exc
             reason = (
                 "the API URL is not usable"
-                if isinstance(cause, httpx.InvalidURL | UnicodeError)
-                else type(cause).__name__
+                if isinstance(exc, httpx.InvalidURL | UnicodeError)
+                else type(exc).__name__
             )
             raise SaleorUnavailable(f"Saleor could not be reached ({where}): {reason}.") from exc
-        except TransportProtocolError as exc:
-            raise SaleorUnavailable(f"Saleor did not answer with GraphQL ({where}).") from exc
-        except TransportError as exc:
-            raise SaleorUnavailable(f"Saleor request failed ({where}).") from exc
 
     async def _raise_for_errors(
         self, operation: str, errors: Sequence[Any], probe_on_denied: bool
@@ -431,39 +411,65 @@ def failure_summary(exc: SaleorError) -> str:
         return f"the API URL {cause.reason}"
     if isinstance(cause, AnswerTooLarge):
         return f"Saleor {cause.reason}"
-    if isinstance(cause, TransportServerError) and cause.code is not None:
-        return f"Saleor answered HTTP {cause.code}"
-    if isinstance(cause, TransportProtocolError):
+    if isinstance(cause, _HTTPStatus):
+        return f"Saleor answered HTTP {cause.status}"
+    if isinstance(cause, _NotGraphQL):
         return "the URL did not answer like a Saleor GraphQL API"
     if isinstance(exc, SaleorUnavailable):
         return "Saleor could not be reached"
     return "Saleor answered with an error"
 
 
-@cache
-def _document(operation: str) -> DocumentNode:
-    return parse(load_document(operation))
+def request_body(operation: str, variables: Mapping[str, Any]) -> bytes:
+    """The JSON body of a request of one of the app's operations: ``query`` (the document as
+    graphql-core prints it, serialised once per process) and ``variables`` (left out when there
+    are none)."""
+    if not variables:
+        return _query_only(operation)
+    return _query_prefix(operation) + json_body(variables) + b"}"
 
 
 @cache
 def _printed(operation: str) -> str:
-    """The operation's document as the text sent, printed once (gql prints it per request)."""
-    return print_ast(_document(operation))
+    """The operation's document parsed (a syntax error fails here, not at Saleor) and printed."""
+    return print_ast(parse(load_document(operation)))
 
 
-class _Request(GraphQLRequest):
-    """A request of one of the app's operations, its document printed once per process."""
+@cache
+def _query_prefix(operation: str) -> bytes:
+    return b'{"query":' + json_body(_printed(operation)) + b',"variables":'
 
-    def __init__(self, operation: str, variables: dict[str, Any]) -> None:
-        super().__init__(_document(operation), variable_values=variables)
-        self._query = _printed(operation)
 
-    @property
-    def payload(self) -> dict[str, Any]:
-        payload: dict[str, Any] = {"query": self._query}
-        if self.variable_values:
-            payload["variables"] = self.variable_values
-        return payload
+@cache
+def _query_only(operation: str) -> bytes:
+    return json_body({"query": _printed(operation)})
+
+
+def _graphql_result(answer: WholeAnswer) -> tuple[dict[str, Any], list[Any]]:
+    """``data`` and ``errors`` of a GraphQL answer.
+
+    Raises:
+        _HTTPStatus: an HTTP error status (whatever the body says: Saleor's status decides).
+        _NotGraphQL: not JSON, not an object, neither ``data`` nor ``errors``, or no ``data``
+            object where there are no errors.
+    """
+    if answer.status >= httpx.codes.BAD_REQUEST:
+        retry_after = parse_retry_after(answer.headers.get("retry-after"), now=datetime.now(UTC))
+        raise _HTTPStatus(answer.status, retry_after)
+    try:
+        result = parse_json(answer.body)
+    except JsonUnusable as exc:
+        raise _NotGraphQL(f"the answer {exc.reason}") from None
+    if not isinstance(result, dict) or ("data" not in result and "errors" not in result):
+        raise _NotGraphQL('no "data" or "errors" in the answer')
+    data, errors = result.get("data"), result.get("errors")
+    if errors:
+        return (data if isinstance(data, dict) else {}), (
+            errors if isinstance(errors, list) else [errors]
+        )
+    if not isinstance(data, dict):
+        raise _NotGraphQL('no "data" object in an answer without errors')
+    return data, []
 
 
 def _status_error(status: int | None, where: str, *, retry_after: float | None = None) -> Exception:

@@ -12,6 +12,8 @@ import pytest
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from saleor_gordon.gordon.client import GordonClient
 from saleor_gordon.gordon.tokens import TokenCache
+from saleor_gordon.outbound import outbound_client
+from saleor_gordon.settings import Settings
 from tests.support.shop import CLIENT_ID, CLIENT_SECRET
 
 
@@ -31,9 +33,19 @@ class FakeClock:
 MakeClient = Callable[..., GordonClient]
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
+LOOPBACK_GORDON = Settings(
+    app_url="https://gordon-app.example.com", allowed_gordon_urls=r"http://127\.0\.0\.1:\d+"
+)
+
+
+@pytest.fixture(params=["outbound", "httpx"])
+async def http(request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
+    """The app's own outbound client (``outbound.exchange`` straight to its transport: policy,
+    pool, connections), and a plain httpx client (what ``exchange`` does with any other)."""
+    client = (
+        outbound_client(LOOPBACK_GORDON) if request.param == "outbound" else httpx.AsyncClient()
+    )
+    async with client:
         yield client
 
 

@@ -250,6 +250,7 @@ async def test_rate_limit_returns_retry_after(
     assert outcome.answered  # Gordon answered: it did not do it
 
 
+@pytest.mark.parametrize("http", ["httpx"], indirect=True)  # words of the client's timeout
 async def test_timeout_is_retryable(
     gordon_sandbox: RunningSandbox, make_client: MakeClient
 ) -> None:
@@ -262,6 +263,7 @@ async def test_timeout_is_retryable(
     assert not outcome.answered  # Gordon may have done it
 
 
+@pytest.mark.parametrize("http", ["httpx"], indirect=True)  # words of the client's timeout
 async def test_unreachable_host_is_retryable(make_client: MakeClient, closed_port: int) -> None:
     closed = RunningSandbox(f"http://127.0.0.1:{closed_port}", state=None)  # type: ignore[arg-type]
     outcome = await make_client(closed).push_order(gordon_order("1001"))
@@ -309,6 +311,7 @@ async def test_check_credentials_says_what_is_wrong(
     closed_port: int,
 ) -> None:
     # given
+    overrides = dict(overrides)  # the parameter's own dict serves every run of it
     base_url = gordon_sandbox.base_url + str(overrides.pop("base_url_suffix", ""))
     if overrides.pop("closed_port", False):
         base_url = f"http://127.0.0.1:{closed_port}"

@@ -208,13 +208,14 @@ def trickle(every: float, *, total: int = 1000) -> Behaviour:
 
 
 def silent() -> Behaviour:
-    """Reads the request and never answers."""
+    """Reads the request and never answers; ends when the client hangs up."""
 
     async def behave(
         server: Server, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         await server.read_request(reader)
-        await asyncio.Event().wait()
+        while await reader.read(65536):
+            pass  # anything more is not answered either
 
     return behave
 

@@ -123,3 +123,23 @@ def _raise(error: Exception) -> Any:
         raise error
 
     return handler
+
+
+async def test_a_judgement_remembered_for_one_destination_is_not_another_ones() -> None:
+    """The transport remembers permitted (destination, URL) judgements: a URL permitted for a
+    Saleor call is still refused as a Gordon call (whose allow-list does not name it), and
+    stays refused however often it is asked."""
+    settings = Settings(
+        app_url="https://gordon.example.com", allowed_gordon_urls=r"https://api\.gordon\.example"
+    )
+    inner = httpx.MockTransport(lambda request: httpx.Response(200, json={"data": {}}))
+    url = "https://shop.example.com/graphql/"
+    async with outbound_client(settings, transport=inner) as http:
+        for _ in range(2):
+            answer = await http.post(url, extensions=destination(DestinationKind.SALEOR, url))
+            assert answer.json() == {"data": {}}
+            with pytest.raises(DestinationNotAllowed):
+                await http.post(url, extensions=destination(DestinationKind.GORDON, url))
+            given = "https://other.example.com/graphql/"  # labelled with another server
+            with pytest.raises(DestinationNotAllowed, match="where this request was sent"):
+                await http.post(url, extensions=destination(DestinationKind.SALEOR, given))

@@ -211,6 +211,26 @@ async def test_a_kept_connection_the_server_closed_is_not_used_again(client_for:
     assert server.connections == 2
 
 
+async def test_a_kept_tls_connection_the_server_closed_is_not_used_again(
+    client_for: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over TLS a server ends a kept connection with ``close_notify`` and keeps its socket open
+    until the client answers (or its close times out): the socket has nothing to read, yet the
+    connection is over. The pool connects anew instead of sending the next request into it."""
+    context, ca_file = tls_for("saleor.internal", tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    resolver = Resolver({"saleor.internal": ["127.0.0.1"]})
+    client = client_for(resolver, allowed_saleor_urls=r"https://saleor\.internal:\d+/graphql/")
+    async with serving(answer_once_then_hang_up({"data": {}}), tls=context) as server:
+        url = f"https://saleor.internal:{server.port}/graphql/"
+        first = await call(client, url)
+        # the server's close ends once the client answered its close_notify
+        await server.wait_for(lambda: server.open_connections == 0)
+        second = await call(client, url)
+    assert (first.json(), second.json()) == ({"data": {}}, {"data": {}})
+    assert server.connections == 2
+
+
 class RecordingBackend(httpcore.AsyncNetworkBackend):
     def __init__(self) -> None:
         self.hosts: list[str] = []

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
-from gql import GraphQLRequest
-from graphql import parse
+from graphql import parse, print_ast
 
 from saleor_gordon.errors import (
     SaleorError,
@@ -19,16 +19,49 @@ from saleor_gordon.errors import (
     SaleorTokenRevoked,
     SaleorUnavailable,
 )
+from saleor_gordon.json_text import parse_json
+from saleor_gordon.outbound import outbound_client
 from saleor_gordon.saleor.documents import load_document
-from saleor_gordon.saleor.graphql_client import SaleorClient, _Request, failure_summary
+from saleor_gordon.saleor.graphql_client import SaleorClient, failure_summary, request_body
+from saleor_gordon.settings import Settings
 from tests.support.fixtures import RunningSaleorFake
 
 MISSING_ORDER = "T3JkZXI6MDAwMDAwMDAtMDAwMC00MDAwLTgwMDAtMDAwMDAwMDAwMDAw"
+SHOP_URL = "https://shop.example.com/graphql/"
+POLICY = Settings(
+    app_url="https://gordon.example.com",
+    allowed_saleor_urls=r"http://127\.0\.0\.1:\d+/graphql/|https://shop\.example\.com/graphql/",
+)
 
 
-def client_for(fake: RunningSaleorFake, token: str | None = None) -> SaleorClient:
+@contextlib.asynccontextmanager
+async def client_for(
+    fake: RunningSaleorFake, token: str | None = None
+) -> AsyncIterator[SaleorClient]:
+    """A client of the fake through the app's own outbound client (policy, pool, connections)."""
     token = token if token is not None else fake.state.issue_token()
-    return SaleorClient(saleor_api_url=fake.api_url, token=token, timeout=5)
+    async with outbound_client(POLICY) as http:
+        yield SaleorClient(saleor_api_url=fake.api_url, token=token, http=http, timeout=5)
+
+
+@contextlib.asynccontextmanager
+async def answering(
+    handler: Callable[[httpx.Request], httpx.Response], kind: str
+) -> AsyncIterator[SaleorClient]:
+    """A client of ``SHOP_URL`` whose answers come from ``handler``: through the app's outbound
+    client (``kind`` "outbound": ``outbound.exchange`` straight to its transport) or a plain
+    httpx client ("httpx")."""
+    transport = httpx.MockTransport(handler)
+    http = (
+        outbound_client(POLICY, transport=transport)
+        if kind == "outbound"
+        else httpx.AsyncClient(transport=transport)
+    )
+    async with http:
+        yield SaleorClient(saleor_api_url=SHOP_URL, token="t" * 30, http=http)
+
+
+CLIENT_KINDS = pytest.mark.parametrize("kind", ["outbound", "httpx"])
 
 
 async def test_app_id(saleor_fake: RunningSaleorFake) -> None:
@@ -237,13 +270,27 @@ async def test_timeout() -> None:
             await client.app_id()
 
 
-async def test_non_graphql_answer_is_unavailable() -> None:
-    """An HTML page with 200 (a proxy, a wrong URL) is not a GraphQL answer."""
-    transport = httpx.MockTransport(lambda _request: httpx.Response(200, text="<html>hi</html>"))
-    async with httpx.AsyncClient(transport=transport) as http:
-        client = SaleorClient(saleor_api_url="https://s.example/graphql/", token="t", http=http)
-        with pytest.raises(SaleorUnavailable, match="did not answer with GraphQL"):
+@CLIENT_KINDS
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html>hi</html>",
+        b"[1, 2]",
+        b'"errors"',
+        b"{}",
+        b'{"data": null}',
+        b'{"data": [], "errors": []}',
+        b"\xff\xfe",
+    ],
+    ids=["html", "list", "string", "empty", "data-null", "no-data-object", "not-utf8"],
+)
+async def test_non_graphql_answer_is_unavailable(kind: str, body: bytes) -> None:
+    """An answer with 200 that is no GraphQL result (an HTML page from a proxy or a wrong URL,
+    JSON without a ``data`` object or ``errors``) is unavailable, never a crash."""
+    async with answering(lambda _request: httpx.Response(200, content=body), kind) as client:
+        with pytest.raises(SaleorUnavailable, match="did not answer with GraphQL") as raised:
             await client.app_id()
+    assert failure_summary(raised.value) == "the URL did not answer like a Saleor GraphQL API"
 
 
 async def test_shared_http_client_is_not_closed(saleor_fake: RunningSaleorFake) -> None:
@@ -259,13 +306,13 @@ async def test_shared_http_client_is_not_closed(saleor_fake: RunningSaleorFake) 
 async def test_token_never_in_logs_or_errors(
     saleor_fake: RunningSaleorFake, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Debug logs of gql/httpx and every exception message are free of the token."""
+    """Debug logs of httpx/httpcore and every exception message are free of the token."""
     state = saleor_fake.state
     token = state.issue_token()
     order = state.add_order()
     messages: list[str] = []
     caplog.set_level(logging.DEBUG)
-    for library in ("httpx", "httpcore", "gql"):  # other tests may have quietened them
+    for library in ("httpx", "httpcore"):  # other tests may have quietened them
         caplog.set_level(logging.DEBUG, logger=library)
 
     async with client_for(saleor_fake, token) as client:
@@ -287,7 +334,8 @@ async def test_token_never_in_logs_or_errors(
     assert token not in repr(client)
 
 
-async def test_permission_denied_with_a_working_token_is_not_revocation() -> None:
+@CLIENT_KINDS
+async def test_permission_denied_with_a_working_token_is_not_revocation(kind: str) -> None:
     """PermissionDenied on an order while ``{ app { id } }`` still works: a GraphQL error."""
     denied = {
         "data": {"order": None},
@@ -305,10 +353,29 @@ async def test_permission_denied_with_a_working_token_is_not_revocation() -> Non
             200, json={"data": {"app": {"id": "QXBwOjQ="}}} if is_probe else denied
         )
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        client = SaleorClient(saleor_api_url="https://s.example/graphql/", token="t", http=http)
+    async with answering(handler, kind) as client:
         with pytest.raises(SaleorGraphQLError, match="denied OrderForGordon: You need"):
             await client.fetch_order(MISSING_ORDER)
+
+
+@CLIENT_KINDS
+async def test_permission_denied_and_a_refused_probe_is_revocation(kind: str) -> None:
+    """PermissionDenied, and ``{ app { id } }`` answers ``app: null`` with PermissionDenied as
+    Saleor does for a deleted app's token: the token is revoked."""
+    denied = {
+        "data": {"order": None, "app": None},
+        "errors": [{"message": "no", "extensions": {"exception": {"code": "PermissionDenied"}}}],
+    }
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append("AppId" if b"AppId" in request.content else "order")
+        return httpx.Response(200, json=denied)
+
+    async with answering(handler, kind) as client:
+        with pytest.raises(SaleorTokenRevoked):
+            await client.fetch_order(MISSING_ORDER)
+    assert asked == ["order", "AppId"]
 
 
 @pytest.mark.parametrize(
@@ -354,10 +421,11 @@ def test_url_errors_outside_httpx_http_error_are_mapped(raised: Exception) -> No
     ],
     ids=["401", "502", "404", "not-graphql", "graphql-error"],
 )
-async def test_failure_summary_is_a_fixed_clause(answer: httpx.Response, summary: str) -> None:
-    transport = httpx.MockTransport(lambda _request: answer)
-    async with httpx.AsyncClient(transport=transport) as http:
-        client = SaleorClient(saleor_api_url="https://s.example/graphql/", token="t", http=http)
+@CLIENT_KINDS
+async def test_failure_summary_is_a_fixed_clause(
+    answer: httpx.Response, summary: str, kind: str
+) -> None:
+    async with answering(lambda _request: answer, kind) as client:
         with pytest.raises(SaleorError) as caught:
             await client.app_id()
     assert failure_summary(caught.value) == summary
@@ -371,33 +439,56 @@ async def test_failure_summary_of_an_unreachable_saleor() -> None:
     assert failure_summary(caught.value) == "Saleor could not be reached"
 
 
+@CLIENT_KINDS
 @pytest.mark.parametrize("status", [429, 503])
-async def test_retry_after_of_a_busy_saleor_is_kept(status: int) -> None:
+async def test_retry_after_of_a_busy_saleor_is_kept(status: int, kind: str) -> None:
     """Saleor asking to wait (429/503 with Retry-After) is honoured by the job's retry."""
-    transport = httpx.MockTransport(
-        lambda _request: httpx.Response(status, headers={"Retry-After": "30"}, text="busy")
-    )
-    async with httpx.AsyncClient(transport=transport) as http:
-        client = SaleorClient(
-            saleor_api_url="https://shop.example.com/graphql/", token="t" * 30, http=http
-        )
+
+    def busy(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, headers={"Retry-After": "30"}, text="busy")
+
+    async with answering(busy, kind) as client:
         with pytest.raises(SaleorUnavailable) as caught:
             await client.fetch_order("T3JkZXI6MQ==")
 
     assert caught.value.retry_after == 30.0
-
-
-def test_a_request_sends_the_document_printed_once_per_process() -> None:
-    """gql prints the parsed document back to text on every request (about 4 % of a worker's
-    time); the app's requests send the text printed the first time, the same as gql's."""
-    first = _Request("OrderForGordon", {"id": "T3JkZXI6MQ=="})
-    second = _Request("OrderForGordon", {"id": "T3JkZXI6Mg=="})
-
-    assert (
-        first.payload
-        == GraphQLRequest(
-            parse(load_document("OrderForGordon")), variable_values={"id": "T3JkZXI6MQ=="}
-        ).payload
+    assert caught.value.message == (
+        f"Saleor answered HTTP {status} (OrderForGordon at {SHOP_URL})"
+        + ("; try again later." if status == 429 else ".")
     )
-    assert second.payload["variables"] == {"id": "T3JkZXI6Mg=="}
-    assert second.payload["query"] is first.payload["query"]  # not printed again
+
+
+def test_a_request_body_is_the_printed_document_and_the_variables() -> None:
+    """The body gql sent (``query`` as graphql-core prints the document, ``variables`` left out
+    when there are none), its query part serialised once per process."""
+    first = request_body("OrderForGordon", {"id": "T3JkZXI6MQ=="})
+    second = request_body("OrderForGordon", {"id": "T3JkZXI6Mg==", "note": "å \u2028"})
+    printed = print_ast(parse(load_document("OrderForGordon")))
+
+    assert parse_json(first) == {"query": printed, "variables": {"id": "T3JkZXI6MQ=="}}
+    assert parse_json(second) == {
+        "query": printed,
+        "variables": {"id": "T3JkZXI6Mg==", "note": "å \u2028"},
+    }
+    assert parse_json(request_body("AppId", {})) == {
+        "query": print_ast(parse(load_document("AppId")))
+    }
+    assert request_body("AppId", {}) is request_body("AppId", {})  # not serialised again
+
+
+@CLIENT_KINDS
+async def test_a_request_carries_the_token_and_json_and_nothing_of_httpx(kind: str) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"data": {"app": {"id": "QXBwOjQ="}}})
+
+    async with answering(handler, kind) as client:
+        assert await client.app_id() == "QXBwOjQ="
+    (request,) = seen
+    assert (request.method, str(request.url)) == ("POST", SHOP_URL)
+    assert request.headers["authorization"] == "Bearer " + "t" * 30
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["user-agent"].startswith("saleor-gordon/")
+    assert parse_json(request.content) == {"query": print_ast(parse(load_document("AppId")))}
