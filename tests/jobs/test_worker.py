@@ -576,11 +576,14 @@ class CountedClaims:
 
     def __init__(self, pool: WorkerPool) -> None:
         self.count = 0
+        self.looked_first: list[bool] = []
+        """Each claim's ``look_first``, in order."""
         claim = pool._claim
 
-        async def counted(worker_id: str) -> Any:
+        async def counted(worker_id: str, *, look_first: bool = True) -> Any:
             self.count += 1
-            return await claim(worker_id)
+            self.looked_first.append(look_first)
+            return await claim(worker_id, look_first=look_first)
 
         pool._claim = counted  # type: ignore[method-assign]
 
