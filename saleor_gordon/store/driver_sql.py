@@ -22,9 +22,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Dialect
+from sqlalchemy import Dialect, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util.concurrency import greenlet_spawn, in_greenlet
 
 _Result = TypeVar("_Result")
 
@@ -110,34 +111,106 @@ def is_sqlite(engine: AsyncEngine) -> bool:
 
 
 async def in_sqlite_thread(
-    engine: AsyncEngine, work: Callable[[sqlite3.Connection], _Result]
+    engine: AsyncEngine, work: Callable[[sqlite3.Connection], _Result], *, write: bool = True
 ) -> _Result:
-    """Run ``work(connection)``, whole, in the thread of one of ``engine``'s aiosqlite
-    connections; ``work`` opens its transactions with ``sqlite_transaction``. sqlite3's errors are
-    raised as SQLAlchemy's (``OperationalError``, ...), as ``store/error_mapping.py`` expects.
+    """Run ``work(connection)``, whole, in the thread of an aiosqlite connection to ``engine``'s
+    SQLite database; ``work`` opens its transactions with ``sqlite_transaction``. sqlite3's
+    errors are raised as SQLAlchemy's (``OperationalError``, ...), as ``store/error_mapping.py``
+    expects.
+
+    A SQLite file gets two connections kept for this (``_OwnConnections``): one runs the calls
+    that may write (``write``), one after the other, so this process's writers never wait for
+    each other in SQLite's busy handler, and one runs reads. An in-memory database (one
+    connection, tests) checks one out of the engine's pool per call.
 
     The call is not cut short by a cancellation: ``work`` ends (its transaction committed or
-    rolled back) before the connection goes back to the pool, and the cancellation is raised
-    after.
+    rolled back) first, and the cancellation is raised after.
     """
-    async with engine.connect() as connection:
-        raw = await connection.get_raw_connection()
-        driver = raw.driver_connection  # aiosqlite.Connection
-        assert driver is not None  # a connection checked out of the pool is connected
-        sqlite_connection = driver._conn  # only used in its thread, by ``work``
-        # aiosqlite's own way to run a function in the connection's thread (what each of its
-        # statements uses); calls stay in order with SQLAlchemy's on that connection.
-        call = asyncio.ensure_future(driver._execute(work, sqlite_connection))
+    try:
+        if _own_connections_possible(engine):
+            driver = await _OwnConnections.of(engine).get(engine, write=write)
+            return await _run_whole(driver, work)
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            pooled = raw.driver_connection  # aiosqlite.Connection
+            assert pooled is not None  # a connection checked out of the pool is connected
+            return await _run_whole(pooled, work)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(None, None, exc, sqlite3.Error, dialect=engine.dialect) from exc
+
+
+async def _run_whole(driver: Any, work: Callable[[sqlite3.Connection], _Result]) -> _Result:
+    # aiosqlite's own way to run a function in the connection's thread (what each of its
+    # statements uses); calls on one connection run one after the other, in order.
+    call = asyncio.ensure_future(driver._execute(work, driver._conn))
+    try:
+        return await asyncio.shield(call)
+    except asyncio.CancelledError:
+        if not call.done():
+            await asyncio.wait([call])
+        raise
+
+
+def _own_connections_possible(engine: AsyncEngine) -> bool:
+    database = engine.url.database
+    return database not in {None, "", ":memory:"} and not str(database).startswith("file:")
+
+
+_OWN_CONNECTIONS = "_saleor_gordon_own_connections"
+
+
+class _OwnConnections:
+    """The two connections (writes, reads) ``in_sqlite_thread`` uses for an engine's SQLite
+    file: made by the engine's pool (so opened as the engine opens its own) and detached from it,
+    so they cost none of SQLAlchemy's work per checkout and return and hold none of the pool's
+    places; closed when the engine is disposed."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._opening: dict[bool, asyncio.Task[Any]] = {}
+        event.listen(engine.sync_engine, "engine_disposed", self._close)
+
+    @classmethod
+    def of(cls, engine: AsyncEngine) -> _OwnConnections:
+        # Kept on the engine itself, not in a registry: an engine nobody disposes is collected
+        # with its connections, as SQLAlchemy's pool is.
+        own: _OwnConnections | None = getattr(engine.sync_engine, _OWN_CONNECTIONS, None)
+        if own is None:
+            own = cls(engine)
+            setattr(engine.sync_engine, _OWN_CONNECTIONS, own)
+        return own
+
+    async def get(self, engine: AsyncEngine, *, write: bool) -> Any:
+        """The aiosqlite connection for writes (``write``) or for reads."""
+        opening = self._opening.get(write)
+        if opening is None or (opening.done() and opening.exception() is not None):
+            opening = self._opening[write] = asyncio.ensure_future(_detached(engine))
         try:
-            return await asyncio.shield(call)
+            _, driver = await asyncio.shield(opening)
         except asyncio.CancelledError:
-            if not call.done():
-                await asyncio.wait([call])
+            if not opening.done():  # nothing outlives the caller
+                await asyncio.wait([opening])
             raise
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(
-                None, None, exc, sqlite3.Error, dialect=engine.dialect
-            ) from exc
+        return driver
+
+    def _close(self, _engine: Any) -> None:
+        """The engine is being disposed: close the connections (``AsyncEngine.dispose`` runs
+        this in SQLAlchemy's greenlet, where a connection's close can run; elsewhere they are
+        left to the garbage collector, as SQLAlchemy leaves its own checked-out ones)."""
+        opening, self._opening = self._opening, {}
+        for task in opening.values():
+            if task.done() and task.exception() is None and in_greenlet():
+                raw, _ = task.result()
+                raw.close()  # detached: closes the connection itself
+
+
+async def _detached(engine: AsyncEngine) -> tuple[Any, Any]:
+    def detached() -> tuple[Any, Any]:
+        raw = engine.sync_engine.raw_connection()
+        driver = raw.driver_connection  # aiosqlite.Connection (the pool forgets it on detach)
+        raw.detach()
+        return raw, driver
+
+    return await greenlet_spawn(detached)
 
 
 async def in_sqlite_transaction(
@@ -149,7 +222,7 @@ async def in_sqlite_transaction(
         with sqlite_transaction(connection, write=write):
             return work(connection)
 
-    return await in_sqlite_thread(engine, transaction)
+    return await in_sqlite_thread(engine, transaction, write=write)
 
 
 @contextlib.contextmanager

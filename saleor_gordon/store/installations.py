@@ -29,6 +29,20 @@ from saleor_gordon.store.tables import installations
 _INSTALLATION_BY_ID = select(installations).where(installations.c.id == bindparam("id"))
 """An installation's whole row (its configuration included), built once."""
 
+_PREPARED_BY_ID: dict[str, Prepared] = {}
+
+
+def _prepared_by_id(engine: AsyncEngine) -> Prepared:
+    """``_INSTALLATION_BY_ID`` for the driver, prepared once per database kind (a store is made
+    per use: ``Runtime.installations``)."""
+    prepared = _PREPARED_BY_ID.get(engine.dialect.name)
+    if prepared is None:
+        prepared = _PREPARED_BY_ID[engine.dialect.name] = Prepared.of(
+            _INSTALLATION_BY_ID, engine.dialect
+        )
+    return prepared
+
+
 WebhookIdentity = tuple[int, str, Mapping[str, Any]]
 """``(installation id, app id, JWKS)``: what verifying a webhook needs."""
 
@@ -270,7 +284,7 @@ class InstallationStore:
                 return rows[0] if rows else None
 
             async with map_database_errors():
-                return await in_sqlite_thread(self._engine, read_here)
+                return await in_sqlite_thread(self._engine, read_here, write=False)
         async with map_database_errors(), reading(self._engine) as connection:
             row = (await connection.execute(_INSTALLATION_BY_ID, {"id": installation_id})).first()
         return None if row is None else row._mapping
