@@ -19,7 +19,8 @@ does the same for webhooks), so they need not wait for their next poll.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -61,6 +62,12 @@ from saleor_gordon.jobs.lifecycle import (
     with_newer_work,
 )
 from saleor_gordon.store.database import reading
+from saleor_gordon.store.driver_sql import (
+    Prepared,
+    in_sqlite_thread,
+    is_sqlite,
+    sqlite_transaction,
+)
 from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.multirow import bind_processor, execute_rows
 from saleor_gordon.store.tables import installations, job_history, sync_jobs, webhook_events
@@ -358,35 +365,53 @@ class JobQueue:
         lease_seconds: float,
         per_installation_limit: int,
         skip_installations: frozenset[int] = frozenset(),
+        look_first: bool = True,
     ) -> Claim:
         """``claim_next_job``, with the installations whose due jobs wait for one of their leases
         to end (``Claim.saturated``; an installation skipped is not saturated by being skipped).
 
-        On SQLite the due jobs are looked for first in a read transaction, which does not take
-        the database's write lock: a claim that finds nothing writes nothing, and waits for no
-        other writer (the webhooks' among them).
+        On SQLite the claim runs whole in the connection's thread (``store/driver_sql.py``), and
+        with ``look_first`` the due jobs are looked for first in a read transaction, which does
+        not take the database's write lock: a claim that finds nothing writes nothing, and waits
+        for no other writer (the webhooks' among them). A worker whose last claim found a job
+        claims without looking first (``look_first=False``): more are likely due.
         """
         limit = per_installation_limit
-        statements = _claim_statements(self._engine.dialect.name)
-        if not statements.locks_rows:
-            async with map_database_errors(), reading(self._engine) as connection:
-                candidates = await _candidates(connection, statements, now)
-            if not _claimable(candidates, limit, skip_installations):
+        if is_sqlite(self._engine):
+            expires_at = now + timedelta(seconds=lease_seconds)
+            prepared = _sqlite_statements(self._engine.dialect)
+
+            def claim_here(connection: sqlite3.Connection) -> tuple[Any, list[_Candidate]]:
+                return _claim_on_sqlite(
+                    connection,
+                    prepared,
+                    now=now,
+                    worker_id=worker_id,
+                    expires_at=expires_at,
+                    limit=limit,
+                    skip_installations=skip_installations,
+                    look_first=look_first,
+                )
+
+            async with map_database_errors():
+                leased, candidates = await in_sqlite_thread(self._engine, claim_here)
+            if leased is None:
                 return _nothing_claimable(candidates, limit)
+            return Claim(_claimed_from_row(leased), _saturated(candidates, limit))
+        statements = _claim_statements(self._engine.dialect.name)
         async with map_database_errors(), self._engine.begin() as connection:
             candidates = await _candidates(connection, statements, now)
             for candidate in _claimable(candidates, limit, skip_installations):
-                due = candidate
-                if statements.locks_rows:  # the installation's first due job nobody is claiming
-                    locked = (
-                        await connection.execute(
-                            statements.lock_due_job,
-                            {"now": now, "installation_id": candidate.installation_id},
-                        )
-                    ).first()
-                    if locked is None:
-                        continue
-                    due = candidate.with_job(*locked)
+                # the installation's first due job nobody is claiming
+                locked = (
+                    await connection.execute(
+                        statements.lock_due_job,
+                        {"now": now, "installation_id": candidate.installation_id},
+                    )
+                ).first()
+                if locked is None:
+                    continue
+                due = candidate.with_job(*locked)
                 leased = await _lease(connection, statements, due, worker_id, now, lease_seconds)
                 break
             else:
@@ -431,27 +456,35 @@ class JobQueue:
         newer work, is one conditional UPDATE (and the history); otherwise the row is read (on
         PostgreSQL locked: an enqueue must wait, not be overwritten) and the version decides.
         """
+        if is_sqlite(self._engine):
+            dialect = self._engine.dialect
+
+            def finish_here(connection: sqlite3.Connection) -> bool:
+                with sqlite_transaction(connection, write=True):
+                    return _finish_on_sqlite(connection, dialect, job, done, now=now)
+
+            async with map_database_errors():
+                return await in_sqlite_thread(self._engine, finish_here)
         async with map_database_errors(), self._engine.begin() as connection:
+            values = _finish_values(done, now)
             recorded = await connection.execute(
-                _finish_statement(done, now).where(
-                    sync_jobs.c.id == job.id,
-                    sync_jobs.c.lease_owner == job.lease_owner,
-                    sync_jobs.c.version == job.version,
-                )
+                _finish_update(tuple(values), conditional=True),
+                {**_prefixed(values), **_held_by(job)},
             )
             if not recorded.rowcount:
-                query = _FINISH_READ
-                if self._engine.dialect.name == "postgresql":
-                    query = _FINISH_READ_LOCKED
-                current = (await connection.execute(query, {"job_id": job.id})).first()
+                current = (
+                    await connection.execute(_FINISH_READ_LOCKED, {"job_id": job.id})
+                ).first()
                 if current is None or current.lease_owner != job.lease_owner:
                     return False
                 if current.version != job.version:
                     done = with_newer_work(done, now=now)
+                values = _finish_values(done, now)
                 await connection.execute(
-                    _finish_statement(done, now).where(sync_jobs.c.id == job.id)
+                    _finish_update(tuple(values), conditional=False),
+                    {**_prefixed(values), "job_id": job.id},
                 )
-            await _add_history(connection, job, done, now=now)
+            await connection.execute(_HISTORY_INSERT, _history_rows(job, done, now=now))
         return True
 
     async def retry_job(
@@ -563,7 +596,6 @@ class _ClaimStatements:
     """PostgreSQL: an installation's first due job that no other claim has locked."""
     lease: Any
     take_turn: Any
-    locks_rows: bool
 
 
 def _due(jobs: Any) -> list[Any]:
@@ -675,7 +707,6 @@ def _claim_statements(dialect_name: str) -> _ClaimStatements:
         lock_due_job=lock_due_job,
         lease=lease,
         take_turn=take_turn,
-        locks_rows=dialect_name == "postgresql",
     )
 
 
@@ -683,7 +714,7 @@ async def _candidates(
     connection: AsyncConnection, statements: _ClaimStatements, now: datetime
 ) -> list[_Candidate]:
     rows = await connection.execute(statements.candidates, {"now": now})
-    return [_Candidate(*row) for row in rows]
+    return _candidates_of(rows)
 
 
 async def _lease(
@@ -712,16 +743,97 @@ async def _lease(
     )
     if due.lease_owner is not None and due.lease_expires_at is not None:
         await connection.execute(
-            insert(job_history).values(
-                job_id=due.job_id,
-                at=now,
-                attempt=leased["attempts"],
-                action="claim",
-                outcome=LEASE_TAKEN_OVER,
-                **_history_message(lease_takeover_message(due.lease_owner, due.lease_expires_at)),
-            )
+            _HISTORY_INSERT, _takeover_entry(due, attempt=leased["attempts"], now=now)
         )
     return {**leased, "saleor_api_url": due.saleor_api_url}
+
+
+def _typed_parameters(table: Any, names: Sequence[str], prefix: str = "") -> dict[str, Any]:
+    """``{column: bindparam(prefix + column)}`` with each column's type (a driver-level statement
+    converts its values as SQLAlchemy would: ``store/driver_sql.py``)."""
+    return {name: bindparam(prefix + name, type_=table.c[name].type) for name in names}
+
+
+_HISTORY_COLUMNS = ("job_id", "at", "attempt", "action", "outcome", "message", "code", "params")
+_HISTORY_INSERT = insert(job_history).values(_typed_parameters(job_history, _HISTORY_COLUMNS))
+"""One history entry (``_history_row``), built once."""
+
+
+def _takeover_entry(due: _Candidate, *, attempt: int, now: datetime) -> dict[str, Any]:
+    assert due.lease_owner is not None
+    assert due.lease_expires_at is not None
+    message = lease_takeover_message(due.lease_owner, due.lease_expires_at)
+    return {
+        "job_id": due.job_id,
+        "at": now,
+        "attempt": attempt,
+        "action": "claim",
+        "outcome": LEASE_TAKEN_OVER,
+        **_history_message(message),
+    }
+
+
+@dataclass(frozen=True)
+class _SqliteStatements:
+    """The claim's statements (``_claim_statements``) and the history entry's, prepared for
+    SQLite's driver (``store/driver_sql.py``)."""
+
+    candidates: Prepared
+    lease: Prepared
+    take_turn: Prepared
+    history: Prepared
+
+
+_PREPARED: dict[str, _SqliteStatements] = {}
+
+
+def _sqlite_statements(dialect: Dialect) -> _SqliteStatements:
+    prepared = _PREPARED.get(dialect.name)
+    if prepared is None:
+        statements = _claim_statements(dialect.name)
+        prepared = _PREPARED[dialect.name] = _SqliteStatements(
+            candidates=Prepared.of(statements.candidates, dialect),
+            lease=Prepared.of(statements.lease, dialect),
+            take_turn=Prepared.of(statements.take_turn, dialect),
+            history=Prepared.of(_HISTORY_INSERT, dialect),
+        )
+    return prepared
+
+
+def _claim_on_sqlite(
+    connection: sqlite3.Connection,
+    prepared: _SqliteStatements,
+    *,
+    now: datetime,
+    worker_id: str,
+    expires_at: datetime,
+    limit: int,
+    skip_installations: frozenset[int],
+    look_first: bool,
+) -> tuple[dict[str, Any] | None, list[_Candidate]]:
+    """The claim in the connection's thread: with ``look_first`` a read transaction first (a
+    claim that finds nothing claimable takes no write lock), then the lease in a write
+    transaction. The leased row (with ``saleor_api_url``) or None, and the candidates seen."""
+    if look_first:
+        with sqlite_transaction(connection, write=False):
+            candidates = _candidates_of(prepared.candidates.run(connection, {"now": now}).rows)
+        if not _claimable(candidates, limit, skip_installations):
+            return None, candidates
+    with sqlite_transaction(connection, write=True):
+        candidates = _candidates_of(prepared.candidates.run(connection, {"now": now}).rows)
+        for due in _claimable(candidates, limit, skip_installations):
+            lease = {"job_id": due.job_id, "worker_id": worker_id, "expires_at": expires_at}
+            [leased] = prepared.lease.run(connection, lease).mappings()
+            prepared.take_turn.run(connection, {"installation_id": due.installation_id, "now": now})
+            if due.lease_owner is not None and due.lease_expires_at is not None:
+                entry = _takeover_entry(due, attempt=leased["attempts"], now=now)
+                prepared.history.run(connection, entry)
+            return {**leased, "saleor_api_url": due.saleor_api_url}, candidates
+    return None, candidates
+
+
+def _candidates_of(rows: Iterable[Sequence[Any]]) -> list[_Candidate]:
+    return [_Candidate(*row) for row in rows]
 
 
 def _claimable(
@@ -776,9 +888,9 @@ _FINISH_READ = select(sync_jobs.c.version, sync_jobs.c.lease_owner).where(
 _FINISH_READ_LOCKED = _FINISH_READ.with_for_update()
 
 
-def _finish_statement(done: Transition, now: datetime) -> Any:
-    """The UPDATE of ``sync_jobs`` that records ``done`` and releases the lease (no WHERE)."""
-    values: dict[str, Any] = {
+def _finish_values(done: Transition, now: datetime) -> dict[str, Any]:
+    """The columns of ``sync_jobs`` that record ``done`` and release the lease."""
+    return {
         "status": done.status.value,
         "next_attempt_at": done.next_attempt_at,
         "lease_owner": None,
@@ -791,7 +903,75 @@ def _finish_statement(done: Transition, now: datetime) -> Any:
         **_gordon_columns(done.gordon),
         **_fulfillment_columns(done.fulfillment),
     }
-    return update(sync_jobs).values(values)
+
+
+_VALUE = "value_"
+"""The prefix of a finish's value parameters (a column's own name is reserved for it)."""
+
+
+def _prefixed(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {_VALUE + name: value for name, value in values.items()}
+
+
+def _held_by(job: ClaimedJob) -> dict[str, Any]:
+    """The condition of a finish under the lease and version the job was claimed with."""
+    return {"job_id": job.id, "held_by": job.lease_owner, "held_version": job.version}
+
+
+@cache
+def _finish_update(columns: tuple[str, ...], *, conditional: bool) -> Any:
+    """The UPDATE of ``columns`` (values ``value_<column>``) of the job ``:job_id``; with
+    ``conditional`` only while ``:held_by`` holds it at ``:held_version``. Built once per set of
+    columns (a transition writes one of a handful)."""
+    where = [sync_jobs.c.id == bindparam("job_id")]
+    if conditional:
+        where += [
+            sync_jobs.c.lease_owner == bindparam("held_by"),
+            sync_jobs.c.version == bindparam("held_version"),
+        ]
+    return update(sync_jobs).where(*where).values(_typed_parameters(sync_jobs, columns, _VALUE))
+
+
+_PREPARED_FINISH: dict[tuple[str, tuple[str, ...], bool], Prepared] = {}
+
+
+def _prepared_finish(dialect: Dialect, columns: tuple[str, ...], *, conditional: bool) -> Prepared:
+    key = (dialect.name, columns, conditional)
+    prepared = _PREPARED_FINISH.get(key)
+    if prepared is None:
+        statement = _finish_update(columns, conditional=conditional)
+        prepared = _PREPARED_FINISH[key] = Prepared.of(statement, dialect)
+    return prepared
+
+
+def _finish_on_sqlite(
+    connection: sqlite3.Connection,
+    dialect: Dialect,
+    job: ClaimedJob,
+    done: Transition,
+    *,
+    now: datetime,
+) -> bool:
+    """``JobQueue.finish_job`` in the connection's thread, inside its write transaction."""
+    values = _finish_values(done, now)
+    update_held = _prepared_finish(dialect, tuple(values), conditional=True)
+    if not update_held.run(connection, {**_prefixed(values), **_held_by(job)}).rowcount:
+        read = _PREPARED_FINISH_READ.get(dialect.name)
+        if read is None:
+            read = _PREPARED_FINISH_READ[dialect.name] = Prepared.of(_FINISH_READ, dialect)
+        current = read.run(connection, {"job_id": job.id}).first()
+        if current is None or current[1] != job.lease_owner:
+            return False
+        if current[0] != job.version:
+            done = with_newer_work(done, now=now)
+        values = _finish_values(done, now)
+        update_any = _prepared_finish(dialect, tuple(values), conditional=False)
+        update_any.run(connection, {**_prefixed(values), "job_id": job.id})
+    _sqlite_statements(dialect).history.run_many(connection, _history_rows(job, done, now=now))
+    return True
+
+
+_PREPARED_FINISH_READ: dict[str, Prepared] = {}
 
 
 def _json(value: Any) -> str:
@@ -849,24 +1029,20 @@ def _fulfillment_columns(record: FulfillmentRecord | None) -> dict[str, Any]:
     }
 
 
-async def _add_history(
-    connection: AsyncConnection, job: ClaimedJob, done: Transition, *, now: datetime
-) -> None:
+def _history_rows(job: ClaimedJob, done: Transition, *, now: datetime) -> list[dict[str, Any]]:
+    """The history entries of an attempt's transition (``_HISTORY_INSERT``'s parameters)."""
     entries = list(done.history) or [HistoryEntry(done.action, done.outcome, done.message)]
-    await connection.execute(
-        insert(job_history),
-        [
-            {
-                "job_id": job.id,
-                "at": now,
-                "attempt": job.attempts,
-                "action": entry.action,
-                "outcome": entry.outcome,
-                **_history_message(entry.message),
-            }
-            for entry in entries
-        ],
-    )
+    return [
+        {
+            "job_id": job.id,
+            "at": now,
+            "attempt": job.attempts,
+            "action": entry.action,
+            "outcome": entry.outcome,
+            **_history_message(entry.message),
+        }
+        for entry in entries
+    ]
 
 
 def _claimed_from_row(row: Mapping[str, Any]) -> ClaimedJob:

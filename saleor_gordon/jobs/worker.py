@@ -396,13 +396,17 @@ class WorkerPool:
                 logger.info("worker.stopped")
 
     async def _work(self, worker_id: str) -> None:
+        # The last claim found a job: more are likely due, so the next claim does not look in
+        # a read transaction first (``JobQueue.claim(look_first=)``).
+        found = False
         while not self.stopping.is_set():
             try:
                 # Cleared as the claim begins: a wake during the claim that finds no idle
                 # worker makes this one claim again instead of waiting.
                 self._missed = False
-                claim = await self._claim(worker_id)
+                claim = await self._claim(worker_id, look_first=not found)
                 self._saturated = claim.saturated
+                found = claim.job is not None
                 if claim.job is not None:
                     self._wake_one()  # more may be due: one more worker looks
                     await self._run_claimed(claim.job)
@@ -413,15 +417,18 @@ class WorkerPool:
                     continue
             except StoreUnavailable as exc:
                 _reraise_a_cancellation()
+                found = False
                 logger.warning("worker.store_unavailable error=%s", exc.message)
             except Exception:  # the outermost loop: a worker must outlive any one failure
                 _reraise_a_cancellation()
+                found = False
                 logger.exception("worker.error worker_id=%s", worker_id)
             await self._idle()
 
-    async def _claim(self, worker_id: str) -> Claim:
+    async def _claim(self, worker_id: str, *, look_first: bool = True) -> Claim:
         """The next job, skipping the shops of slow servers while slow attempts hold their share;
-        a slow shop's job when nobody else has one due (the idle worker has nothing else to do)."""
+        a slow shop's job when nobody else has one due (the idle worker has nothing else to do).
+        ``look_first``: as ``JobQueue.claim``'s."""
         settings = self.services.runtime.settings
         skip = await self._installations_to_skip()
         while True:
@@ -431,6 +438,7 @@ class WorkerPool:
                 lease_seconds=settings.lease_seconds,
                 per_installation_limit=settings.shop_concurrency_limit,
                 skip_installations=skip,
+                look_first=look_first,
             )
             if claim.job is not None or not skip:
                 return claim

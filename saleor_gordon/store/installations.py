@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.shop_config import ShopConfig, parse_shop_config, with_secret
@@ -16,11 +17,31 @@ from saleor_gordon.errors import SecretsError
 from saleor_gordon.jobs.queue import JobQueue
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import reading
+from saleor_gordon.store.driver_sql import (
+    Prepared,
+    in_sqlite_thread,
+    is_sqlite,
+    sqlite_transaction,
+)
 from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.tables import installations
 
 _INSTALLATION_BY_ID = select(installations).where(installations.c.id == bindparam("id"))
 """An installation's whole row (its configuration included), built once."""
+
+_PREPARED_BY_ID: dict[str, Prepared] = {}
+
+
+def _prepared_by_id(engine: AsyncEngine) -> Prepared:
+    """``_INSTALLATION_BY_ID`` for the driver, prepared once per database kind (a store is made
+    per use: ``Runtime.installations``)."""
+    prepared = _PREPARED_BY_ID.get(engine.dialect.name)
+    if prepared is None:
+        prepared = _PREPARED_BY_ID[engine.dialect.name] = Prepared.of(
+            _INSTALLATION_BY_ID, engine.dialect
+        )
+    return prepared
+
 
 WebhookIdentity = tuple[int, str, Mapping[str, Any]]
 """``(installation id, app id, JWKS)``: what verifying a webhook needs."""
@@ -78,6 +99,10 @@ class InstallationStore:
         self._cache = identities or WebhookIdentityCache()
         self._queue = queue or JobQueue(engine)
         """Saving a configuration runs the jobs that wait for a person again, through the queue."""
+        self._by_id = (
+            Prepared.of(_INSTALLATION_BY_ID, engine.dialect) if is_sqlite(engine) else None
+        )
+        """SQLite: a job's read of its installation, prepared (``store/driver_sql.py``)."""
 
     async def save_installation(
         self,
@@ -249,7 +274,17 @@ class InstallationStore:
             return None
         return self._from_row(row), self._config_from_row(row)
 
-    async def _row_by_id(self, installation_id: int) -> RowMapping | None:
+    async def _row_by_id(self, installation_id: int) -> Mapping[Any, Any] | None:
+        if self._by_id is not None:  # SQLite: the read whole in the connection's thread
+            by_id = self._by_id
+
+            def read_here(connection: sqlite3.Connection) -> Mapping[Any, Any] | None:
+                with sqlite_transaction(connection, write=False):
+                    rows = by_id.run(connection, {"id": installation_id}).mappings()
+                return rows[0] if rows else None
+
+            async with map_database_errors():
+                return await in_sqlite_thread(self._engine, read_here, write=False)
         async with map_database_errors(), reading(self._engine) as connection:
             row = (await connection.execute(_INSTALLATION_BY_ID, {"id": installation_id})).first()
         return None if row is None else row._mapping
@@ -359,7 +394,7 @@ class InstallationStore:
         data, secret = document
         return parse_shop_config(with_secret(data, secret))
 
-    def _config_from_row(self, row: RowMapping) -> ShopConfig | None:
+    def _config_from_row(self, row: Mapping[Any, Any]) -> ShopConfig | None:
         """``get_config`` of a row read already."""
         if row["config"] is None:
             return None
@@ -367,7 +402,7 @@ class InstallationStore:
         secret = self._box.decrypt(encrypted) if encrypted else None
         return parse_shop_config(with_secret(dict(row["config"]), secret))
 
-    def _from_row(self, row: RowMapping) -> Installation:
+    def _from_row(self, row: Mapping[Any, Any]) -> Installation:
         return Installation(
             id=row["id"],
             saleor_api_url=row["saleor_api_url"],

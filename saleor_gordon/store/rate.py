@@ -8,13 +8,16 @@ comes; it is the ``gordon.rate_limit.RequestPacer`` of production. Several worke
 therefore share one rate, as ``SALEOR_GORDON_GORDON_REQUESTS_PER_SECOND`` promises. The requests
 of one process that ask while an upsert for their account is under way are given their slots
 together by the next one (``n`` consecutive slots in one transaction, the same schedule), so
-that concurrent workers do not queue for the database's write lock once per request.
+that concurrent workers do not queue for the database's write lock once per request. On SQLite
+the upsert's transaction runs whole in the connection's thread (``store/driver_sql.py``), so it
+holds the write lock for the statement's own time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
@@ -23,6 +26,12 @@ from sqlalchemy import Float, bindparam, case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from saleor_gordon.store.driver_sql import (
+    Prepared,
+    in_sqlite_thread,
+    is_sqlite,
+    sqlite_transaction,
+)
 from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.tables import gordon_rate
 
@@ -45,6 +54,7 @@ class DatabaseRateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._upsert = _take_slots(engine.dialect.name)
+        self._prepared = Prepared.of(self._upsert, engine.dialect) if is_sqlite(engine) else None
         self._waiting: dict[str, list[asyncio.Future[float]]] = {}
         """Per account, the requests waiting for the next upsert (each gets one slot's time)."""
         self._reserving: dict[str, asyncio.Task[None]] = {}
@@ -95,12 +105,19 @@ class DatabaseRateLimiter:
         """Take ``count`` consecutive slots of ``account``; the time of the first."""
         now = self._clock()
         span = count * self._interval
+        parameters = {"account": account, "now": now, "span": span}
+        if self._prepared is not None:  # SQLite: the upsert whole in the connection's thread
+            upsert = self._prepared
+
+            def take_here(connection: sqlite3.Connection) -> float:
+                with sqlite_transaction(connection, write=True):
+                    [(next_slot,)] = upsert.run(connection, parameters).rows
+                    return float(next_slot)
+
+            async with map_database_errors():
+                return await in_sqlite_thread(self._engine, take_here) - span
         async with map_database_errors(), self._engine.begin() as connection:
-            next_slot: float = (
-                await connection.execute(
-                    self._upsert, {"account": account, "now": now, "span": span}
-                )
-            ).scalar_one()
+            next_slot: float = (await connection.execute(self._upsert, parameters)).scalar_one()
         return next_slot - span
 
 

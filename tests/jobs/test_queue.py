@@ -4,7 +4,10 @@ workers (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ from sqlalchemy.util import await_only
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.messages import Message
 from saleor_gordon.core.order_events import OrderEvent
+from saleor_gordon.jobs import queue as queue_module
 from saleor_gordon.jobs.lifecycle import (
     Episode,
     GordonCopy,
@@ -540,7 +544,7 @@ async def test_a_newer_event_after_a_settled_result_opens_a_fresh_episode(
 
 
 async def test_an_enqueue_committing_during_finish_keeps_the_job_due(
-    migrated_engine: AsyncEngine,
+    migrated_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The worker's finish must not overwrite an event that commits while it records."""
     installation = await _install(migrated_engine)
@@ -565,6 +569,7 @@ async def test_an_enqueue_committing_during_finish_keeps_the_job_due(
             "before_cursor_execute",
             lambda conn, cursor, statement, *rest: statements.append(statement),
         )
+        _record_driver_transactions(monkeypatch, statements)
         finishing = asyncio.create_task(jobs.finish_job(job, _synced(), now=NOW))
         # the finish waits for the enqueue's lock: wait until it does, not for a while
         for _ in range(1000):  # at most 10 s
@@ -579,6 +584,20 @@ async def test_an_enqueue_committing_during_finish_keeps_the_job_due(
     again = await _claim(jobs, "w2")
     assert again is not None
     assert "ORDER_UPDATED" in again.events_seen
+
+
+def _record_driver_transactions(monkeypatch: pytest.MonkeyPatch, statements: list[str]) -> None:
+    """Append the BEGIN of each transaction the queue runs in SQLite's thread
+    (``store/driver_sql.py``: SQLAlchemy's events do not see them) to ``statements``."""
+    run_transaction = queue_module.sqlite_transaction
+
+    @contextlib.contextmanager
+    def recorded(connection: sqlite3.Connection, *, write: bool) -> Iterator[None]:
+        statements.append("BEGIN IMMEDIATE" if write else "BEGIN")
+        with run_transaction(connection, write=write):
+            yield
+
+    monkeypatch.setattr(queue_module, "sqlite_transaction", recorded)
 
 
 async def _waits_for_a_lock(engine: AsyncEngine, statements: list[str]) -> bool:

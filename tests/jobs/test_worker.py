@@ -719,11 +719,14 @@ class CountedClaims:
 
     def __init__(self, pool: WorkerPool) -> None:
         self.count = 0
+        self.looked_first: list[bool] = []
+        """Each claim's ``look_first``, in order."""
         claim = pool._claim
 
-        async def counted(worker_id: str) -> Any:
+        async def counted(worker_id: str, *, look_first: bool = True) -> Any:
             self.count += 1
-            return await claim(worker_id)
+            self.looked_first.append(look_first)
+            return await claim(worker_id, look_first=look_first)
 
         pool._claim = counted  # type: ignore[method-assign]
 
@@ -737,6 +740,7 @@ async def test_a_wake_sends_one_idle_worker_not_all(bench: Bench) -> None:
         claims = CountedClaims(pool)
         await until(lambda: len(pool._idle_workers) == 4, "every worker idle")
         claims.count = 0  # their first claims, at start
+        claims.looked_first.clear()
         await bench.event(order)
         pool.wake(bench.installation.id)
         assert len(pool._idle_workers) == 3
@@ -745,6 +749,8 @@ async def test_a_wake_sends_one_idle_worker_not_all(bench: Bench) -> None:
 
     # the woken worker's claim, the one it woke (nothing left), the first one's after its job
     assert claims.count == 3
+    # only the claim after a job found skips the read-only look (more are likely due)
+    assert claims.looked_first == [True, True, False]
 
 
 async def test_a_wake_for_a_shop_at_its_share_is_left_to_the_worker_that_ends_a_lease(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from saleor_gordon.errors import StoreUnavailable
 from saleor_gordon.store.rate import DatabaseRateLimiter
+from saleor_gordon.store.tables import gordon_rate
 
 
 class Clock:
@@ -81,20 +82,21 @@ async def test_concurrent_requests_share_one_transaction_and_keep_the_schedule(
     while an upsert is under way now get their slots from the next one, spaced as before."""
     clock = Clock()
     limiter = DatabaseRateLimiter(migrated_engine, 2.0, clock=clock)
-    upserts: list[str] = []
+    upserts: list[int] = []
+    take = limiter._take
 
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "gordon_rate" in statement:
-            upserts.append(statement)
+    async def counted(account: str, count: int) -> float:
+        upserts.append(count)
+        return await take(account, count)
 
-    event.listen(migrated_engine.sync_engine, "before_cursor_execute", count)
-    try:
-        waits = await asyncio.gather(*(limiter.reserve("account") for _ in range(5)))
-    finally:
-        event.remove(migrated_engine.sync_engine, "before_cursor_execute", count)
+    limiter._take = counted  # type: ignore[method-assign]  # a spy: each upsert, its slots
+    waits = await asyncio.gather(*(limiter.reserve("account") for _ in range(5)))
 
     assert sorted(waits) == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0])
-    assert len(upserts) == 1  # all five asked before the first upsert began
+    assert upserts == [5]  # all five asked before the first upsert began: one, of five slots
+    async with migrated_engine.connect() as connection:
+        stored = (await connection.execute(select(gordon_rate.c.next_slot))).scalars().all()
+    assert stored == pytest.approx([clock() + 2.5])  # the five slots, in the shared schedule
 
 
 async def test_a_failed_upsert_fails_its_requests_and_the_next_ones_go_on(
@@ -102,18 +104,32 @@ async def test_a_failed_upsert_fails_its_requests_and_the_next_ones_go_on(
 ) -> None:
     clock = Clock()
     limiter = DatabaseRateLimiter(migrated_engine, 1.0, clock=clock)
+    take = limiter._take
     failing = [True]
 
-    def fail_once(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "gordon_rate" in statement and failing.pop() if failing else False:
-            raise RuntimeError("the database went away")
+    async def fail_once(account: str, count: int) -> float:
+        if failing and failing.pop():
+            raise StoreUnavailable("the database went away")
+        return await take(account, count)
 
-    event.listen(migrated_engine.sync_engine, "before_cursor_execute", fail_once)
-    try:
-        with pytest.raises(Exception, match="the database went away"):
-            await limiter.reserve("account")
-        wait = await limiter.reserve("account")
-    finally:
-        event.remove(migrated_engine.sync_engine, "before_cursor_execute", fail_once)
+    limiter._take = fail_once  # type: ignore[method-assign]
+    with pytest.raises(StoreUnavailable, match="the database went away"):
+        await limiter.reserve("account")
+    wait = await limiter.reserve("account")
 
     assert wait == 0.0
+
+
+async def test_a_database_failure_is_store_unavailable(migrated_engine: AsyncEngine) -> None:
+    """The driver's own error (on SQLite raised in the connection's thread) reaches the caller
+    as StoreUnavailable, and the limiter goes on once the database is back."""
+    limiter = DatabaseRateLimiter(migrated_engine, 1.0, clock=Clock())
+    async with migrated_engine.begin() as connection:
+        await connection.execute(text("ALTER TABLE gordon_rate RENAME TO gordon_rate_away"))
+
+    with pytest.raises(StoreUnavailable, match="The database failed"):
+        await limiter.reserve("account")
+
+    async with migrated_engine.begin() as connection:
+        await connection.execute(text("ALTER TABLE gordon_rate_away RENAME TO gordon_rate"))
+    assert await limiter.reserve("account") == 0.0

@@ -1,0 +1,241 @@
+"""A job's SQLite transactions run whole in the connection's own thread, as prepared SQL.
+
+aiosqlite runs each statement in the connection's thread and hands its result back to the event
+loop, so a transaction of SQLAlchemy statements (BEGIN IMMEDIATE, two or three statements,
+COMMIT) held SQLite's write lock across four or five turns of a busy event loop, and every other
+writer (the other workers, the inbox's writer helper process) slept in SQLite's busy handler
+(1, 2, 5, 10 ... 100 ms steps) meanwhile. Here the whole transaction is one call in that thread:
+the lock is held for the statements' own time, and one hand-off back to the loop replaces one per
+statement. Statements are SQLAlchemy constructs compiled once (``Prepared``): the same SQL text,
+parameter conversions and result conversions SQLAlchemy uses, without its per-execution work.
+
+Only a function that needs no event loop may run there (no ``await``): it gets the sqlite3
+connection and runs ``Prepared`` statements on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Dialect, event
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util.concurrency import greenlet_spawn, in_greenlet
+
+_Result = TypeVar("_Result")
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A statement compiled once for a dialect with positional parameters: its SQL text, the
+    parameters' names in order with their bind conversions and defaults (values written into the
+    statement), and the result columns' conversions."""
+
+    sql: str
+    names: tuple[str, ...]
+    binds: tuple[Callable[[Any], Any], ...]
+    defaults: Mapping[str, Any]
+    results: tuple[Callable[[Any], Any], ...]
+    keys: tuple[str, ...]
+    """The result columns' names."""
+
+    @classmethod
+    def of(cls, statement: Any, dialect: Dialect) -> Prepared:
+        compiled = statement.compile(dialect=dialect)
+        names = tuple(compiled.positiontup or ())
+        binds = []
+        defaults = {}
+        for name in names:
+            bind = compiled.binds[name]
+            if bind.type._isnull:  # sqlite3 would store a datetime its own way, not the column's
+                raise TypeError(f"parameter {name!r} has no type: give it its column's")
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            binds.append(processor or _identity)
+            if bind.value is not None or not bind.required:
+                defaults[name] = bind.effective_value
+        results = []
+        keys = []
+        for column in compiled._result_columns:  # (keyname, name, objects, type)
+            keys.append(column[0])
+            processor = column[3].dialect_impl(dialect).result_processor(dialect, None)
+            results.append(processor or _identity)
+        return cls(compiled.string, names, tuple(binds), defaults, tuple(results), tuple(keys))
+
+    def parameters(self, given: Mapping[str, Any]) -> tuple[Any, ...]:
+        values = {**self.defaults, **given} if self.defaults else given
+        return tuple(bind(values[name]) for name, bind in zip(self.names, self.binds, strict=True))
+
+    def run(self, connection: sqlite3.Connection, given: Mapping[str, Any]) -> _Rows:
+        """Execute on a sqlite3 connection (in its thread); the rows it returned, converted, and
+        how many rows it changed."""
+        cursor = connection.execute(self.sql, self.parameters(given))
+        try:
+            if not self.results:
+                return _Rows([], cursor.rowcount, self.keys)
+            rows = [
+                tuple(convert(value) for convert, value in zip(self.results, row, strict=True))
+                for row in cursor.fetchall()
+            ]
+            return _Rows(rows, cursor.rowcount, self.keys)
+        finally:
+            cursor.close()
+
+    def run_many(self, connection: sqlite3.Connection, given: Sequence[Mapping[str, Any]]) -> None:
+        connection.executemany(self.sql, [self.parameters(one) for one in given])
+
+
+@dataclass(frozen=True)
+class _Rows:
+    rows: list[tuple[Any, ...]]
+    rowcount: int
+    keys: tuple[str, ...]
+
+    def first(self) -> tuple[Any, ...] | None:
+        return self.rows[0] if self.rows else None
+
+    def mappings(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.keys, row, strict=True)) for row in self.rows]
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+async def in_sqlite_thread(
+    engine: AsyncEngine, work: Callable[[sqlite3.Connection], _Result], *, write: bool = True
+) -> _Result:
+    """Run ``work(connection)``, whole, in the thread of an aiosqlite connection to ``engine``'s
+    SQLite database; ``work`` opens its transactions with ``sqlite_transaction``. sqlite3's
+    errors are raised as SQLAlchemy's (``OperationalError``, ...), as ``store/error_mapping.py``
+    expects.
+
+    A SQLite file gets two connections kept for this (``_OwnConnections``): one runs the calls
+    that may write (``write``), one after the other, so this process's writers never wait for
+    each other in SQLite's busy handler, and one runs reads. An in-memory database (one
+    connection, tests) checks one out of the engine's pool per call.
+
+    The call is not cut short by a cancellation: ``work`` ends (its transaction committed or
+    rolled back) first, and the cancellation is raised after.
+    """
+    try:
+        if _own_connections_possible(engine):
+            driver = await _OwnConnections.of(engine).get(engine, write=write)
+            return await _run_whole(driver, work)
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            pooled = raw.driver_connection  # aiosqlite.Connection
+            assert pooled is not None  # a connection checked out of the pool is connected
+            return await _run_whole(pooled, work)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(None, None, exc, sqlite3.Error, dialect=engine.dialect) from exc
+
+
+async def _run_whole(driver: Any, work: Callable[[sqlite3.Connection], _Result]) -> _Result:
+    # aiosqlite's own way to run a function in the connection's thread (what each of its
+    # statements uses); calls on one connection run one after the other, in order.
+    call = asyncio.ensure_future(driver._execute(work, driver._conn))
+    try:
+        return await asyncio.shield(call)
+    except asyncio.CancelledError:
+        if not call.done():
+            await asyncio.wait([call])
+        raise
+
+
+def _own_connections_possible(engine: AsyncEngine) -> bool:
+    database = engine.url.database
+    return database not in {None, "", ":memory:"} and not str(database).startswith("file:")
+
+
+_OWN_CONNECTIONS = "_saleor_gordon_own_connections"
+
+
+class _OwnConnections:
+    """The two connections (writes, reads) ``in_sqlite_thread`` uses for an engine's SQLite
+    file: made by the engine's pool (so opened as the engine opens its own) and detached from it,
+    so they cost none of SQLAlchemy's work per checkout and return and hold none of the pool's
+    places; closed when the engine is disposed."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._opening: dict[bool, asyncio.Task[Any]] = {}
+        event.listen(engine.sync_engine, "engine_disposed", self._close)
+
+    @classmethod
+    def of(cls, engine: AsyncEngine) -> _OwnConnections:
+        # Kept on the engine itself, not in a registry: an engine nobody disposes is collected
+        # with its connections, as SQLAlchemy's pool is.
+        own: _OwnConnections | None = getattr(engine.sync_engine, _OWN_CONNECTIONS, None)
+        if own is None:
+            own = cls(engine)
+            setattr(engine.sync_engine, _OWN_CONNECTIONS, own)
+        return own
+
+    async def get(self, engine: AsyncEngine, *, write: bool) -> Any:
+        """The aiosqlite connection for writes (``write``) or for reads."""
+        opening = self._opening.get(write)
+        if opening is None or (opening.done() and opening.exception() is not None):
+            opening = self._opening[write] = asyncio.ensure_future(_detached(engine))
+        try:
+            _, driver = await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            if not opening.done():  # nothing outlives the caller
+                await asyncio.wait([opening])
+            raise
+        return driver
+
+    def _close(self, _engine: Any) -> None:
+        """The engine is being disposed: close the connections (``AsyncEngine.dispose`` runs
+        this in SQLAlchemy's greenlet, where a connection's close can run; elsewhere they are
+        left to the garbage collector, as SQLAlchemy leaves its own checked-out ones)."""
+        opening, self._opening = self._opening, {}
+        for task in opening.values():
+            if task.done() and task.exception() is None and in_greenlet():
+                raw, _ = task.result()
+                raw.close()  # detached: closes the connection itself
+
+
+async def _detached(engine: AsyncEngine) -> tuple[Any, Any]:
+    def detached() -> tuple[Any, Any]:
+        raw = engine.sync_engine.raw_connection()
+        driver = raw.driver_connection  # aiosqlite.Connection (the pool forgets it on detach)
+        raw.detach()
+        return raw, driver
+
+    return await greenlet_spawn(detached)
+
+
+async def in_sqlite_transaction(
+    engine: AsyncEngine, work: Callable[[sqlite3.Connection], _Result], *, write: bool
+) -> _Result:
+    """``in_sqlite_thread`` of ``work`` in one transaction (``sqlite_transaction``)."""
+
+    def transaction(connection: sqlite3.Connection) -> _Result:
+        with sqlite_transaction(connection, write=write):
+            return work(connection)
+
+    return await in_sqlite_thread(engine, transaction, write=write)
+
+
+@contextlib.contextmanager
+def sqlite_transaction(connection: sqlite3.Connection, *, write: bool) -> Iterator[None]:
+    """A transaction on a sqlite3 connection in its thread: BEGIN IMMEDIATE for ``write`` (the
+    write lock, waited for here by SQLite's busy handler) or a deferred BEGIN (WAL readers neither
+    take nor wait for the lock); COMMIT at the end, ROLLBACK when the block raised."""
+    connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    try:
+        yield
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                connection.execute("ROLLBACK")
+        raise
