@@ -307,26 +307,6 @@ async def _cancel(bench: Bench, order: dict[str, Any]) -> Transition:
     return await bench.attempt()
 
 
-async def test_cancel_after_push_withdraws(bench: Bench) -> None:
-    order = bench.paid_order()
-    await _synced(bench, order)
-
-    result = await _cancel(bench, order)
-
-    number = order["number"]
-    assert bench.gordon_calls(number)[-1] == ("DELETE", f"/api/orders/{number}", 200)
-    assert number not in bench.gordon.state.orders
-    assert result.status is JobStatus.CANCELLED
-    assert (result.action, result.outcome) == ("withdraw", "accepted")
-    assert result.message == "Withdrawn from Gordon: the order is canceled in Saleor."
-    assert (result.message.code, result.message.params) == (
-        "job.withdrawn.canceled",
-        {"ref": number},
-    )
-    assert result.gordon == WithdrawalRecorded(number, at=bench.clock())
-    assert bench.private_metadata(order)["gordon.status"] == "cancelled"
-
-
 async def test_a_withdrawn_order_no_longer_waits_for_a_fulfillment(bench: Bench) -> None:
     # given an order in Gordon whose fulfillment the app waits for (``add``: nothing fulfilled)
     order = bench.paid_order()
@@ -353,22 +333,40 @@ async def _expire(bench: Bench, order: dict[str, Any]) -> Transition:
     return await bench.attempt()
 
 
-async def test_expiry_after_push_withdraws_and_the_job_says_expired(bench: Bench) -> None:
+@pytest.mark.parametrize(
+    ("closing", "status", "code", "message"),
+    [
+        (
+            "cancel",
+            JobStatus.CANCELLED,
+            "job.withdrawn.canceled",
+            "Withdrawn from Gordon: the order is canceled in Saleor.",
+        ),
+        (
+            "expire",
+            JobStatus.EXPIRED,
+            "job.withdrawn.expired",
+            "Withdrawn from Gordon: the order is expired in Saleor.",
+        ),
+    ],
+)
+async def test_closing_an_order_after_push_withdraws_it_and_the_job_says_why(
+    bench: Bench, closing: str, status: JobStatus, code: str, message: str
+) -> None:
     order = bench.paid_order()
     await _synced(bench, order)
 
-    result = await _expire(bench, order)
+    result = await (_cancel if closing == "cancel" else _expire)(bench, order)
 
     number = order["number"]
     assert bench.gordon_calls(number)[-1] == ("DELETE", f"/api/orders/{number}", 200)
     assert number not in bench.gordon.state.orders
-    assert result.status is JobStatus.EXPIRED
+    assert result.status is status
     assert (result.action, result.outcome) == ("withdraw", "accepted")
-    assert (result.message.code, result.message.params) == (
-        "job.withdrawn.expired",
-        {"ref": number},
-    )
-    assert bench.private_metadata(order)["gordon.status"] == "expired"
+    assert result.message == message
+    assert (result.message.code, result.message.params) == (code, {"ref": number})
+    assert result.gordon == WithdrawalRecorded(number, at=bench.clock())
+    assert bench.private_metadata(order)["gordon.status"] == status.value
 
 
 async def test_an_order_that_expired_unsent_settles_expired_and_its_metadata_is_left_alone(

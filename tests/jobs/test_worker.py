@@ -160,6 +160,32 @@ async def settled_as(bench: Bench, order: dict[str, Any], status: JobStatus) -> 
     await until(recorded, f"the job recorded as {status.value}")
 
 
+@dataclass
+class AttemptAtGordon:
+    """A job's attempt that a running pool holds at ``gate``, waiting for Gordon."""
+
+    pool: WorkerPool
+    job_id: int
+    order: dict[str, Any]
+    gate: Gate
+
+
+@contextlib.asynccontextmanager
+async def attempt_waiting_for_gordon(
+    bench: Bench, **running_options: Any
+) -> AsyncIterator[AttemptAtGordon]:
+    """Given a paid order's job, claimed by a pool ``running(bench, **running_options)`` and
+    waiting at the gate for Gordon; the pool stops at the end."""
+    gate = Gate()
+    bench.services.rate_limiter = gate
+    order = bench.paid_order()
+    async with running(bench, **running_options) as pool:
+        job_id = await bench.event(order)
+        pool.wake()
+        await gate.entered.wait()
+        yield AttemptAtGordon(pool, job_id, order, gate)
+
+
 async def test_a_woken_pool_claims_runs_and_records_the_job(
     bench: Bench, logs: pytest.LogCaptureFixture
 ) -> None:
@@ -256,14 +282,7 @@ async def test_a_lease_lost_mid_attempt_cancels_it_and_records_nothing(
     bench: Bench, logs: pytest.LogCaptureFixture
 ) -> None:
     # given a worker renewing a one-second lease while its attempt waits for Gordon
-    gate = Gate()
-    bench.services.rate_limiter = gate
-    order = bench.paid_order()
-    async with running(bench, lease_seconds=1.0) as pool:
-        await bench.event(order)
-        pool.wake()
-        await gate.entered.wait()
-
+    async with attempt_waiting_for_gordon(bench, lease_seconds=1.0) as attempt:
         # when another worker takes the job over after the lease expired
         thief = await bench.runtime.queue.claim_next_job(
             worker_id="thief", now=bench.clock() + timedelta(seconds=2), lease_seconds=60,
@@ -274,7 +293,7 @@ async def test_a_lease_lost_mid_attempt_cancels_it_and_records_nothing(
         # then the renewal notices, the attempt is cancelled, and nothing is recorded
         await until(lambda: logged(logs, "worker.lease_lost"), "worker.lease_lost")
 
-    job = await bench.job(order)
+    job = await bench.job(attempt.order)
     # the only entry is the thief's: it took over a lease that had expired
     [taken_over] = job.history
     assert (taken_over["action"], taken_over["outcome"], taken_over["attempt"]) == (
@@ -283,7 +302,7 @@ async def test_a_lease_lost_mid_attempt_cancels_it_and_records_nothing(
         2,
     )
     assert taken_over["message"] == lease_takeover_message(
-        pool._worker_ids[0], bench.clock() + timedelta(seconds=1)
+        attempt.pool._worker_ids[0], bench.clock() + timedelta(seconds=1)
     )
     assert job.leased
     assert bench.gordon_calls() == []  # the attempt never got past the gate
@@ -297,25 +316,22 @@ async def test_an_attempt_that_lost_its_lease_is_not_recorded(
     bench: Bench, logs: pytest.LogCaptureFixture
 ) -> None:
     # given an attempt whose lease another worker takes before it finishes
-    gate = Gate()
-    bench.services.rate_limiter = gate
-    order = bench.paid_order()
-    async with running(bench) as pool:  # a long lease: no renewal runs during the test
-        job_id = await bench.event(order)
-        pool.wake()
-        await gate.entered.wait()
+    # (a long lease: no renewal runs during the test)
+    async with attempt_waiting_for_gordon(bench) as attempt:
         async with bench.runtime.engine.begin() as connection:
             await connection.execute(
-                update(sync_jobs).where(sync_jobs.c.id == job_id).values(lease_owner="thief")
+                update(sync_jobs)
+                .where(sync_jobs.c.id == attempt.job_id)
+                .values(lease_owner="thief")
             )
-        gate.released.set()
+        attempt.gate.released.set()
         await until(lambda: logged(logs, "job.finished"), "job.finished")
 
-    job = await bench.job(order)
+    job = await bench.job(attempt.order)
     assert job.history == []
     assert job.status == "pending"
     assert [r.getMessage() for r in logged(logs, "worker.lease_lost")] == [
-        f"worker.lease_lost job_id={job_id}"
+        f"worker.lease_lost job_id={attempt.job_id}"
     ]
 
 
@@ -324,9 +340,6 @@ async def test_renewals_outlast_a_store_outage(
 ) -> None:
     # given an attempt waiting for Gordon under a one-second lease (renewed every third of a
     # second), whose time here does not run out meanwhile
-    gate = Gate()
-    bench.services.rate_limiter = gate
-    order = bench.paid_order()
     unreachable = unreachable_engine_like("sqlite://", tmp_path)
     engine = bench.runtime.engine
     tries: list[object] = []
@@ -339,13 +352,9 @@ async def test_renewals_outlast_a_store_outage(
     event.listen(unreachable.sync_engine, "do_connect", back_at_once)
     # (no reconcile: nothing but the renewals may meet the outage)
     lease_clock = LeaseClock()
-    async with running(
+    async with attempt_waiting_for_gordon(
         bench, lease_seconds=1.0, reconcile_interval_seconds=0, lease_clock=lease_clock
-    ) as pool:
-        job_id = await bench.event(order)
-        pool.wake()
-        await gate.entered.wait()
-
+    ) as attempt:
         # when a renewal finds the database unreachable (the bench clock moved on by less than
         # the lease: a renewal from now on is told apart, and no claim could take the job)
         renewed_until = bench.clock.advance(0.5) + timedelta(seconds=1)
@@ -357,31 +366,30 @@ async def test_renewals_outlast_a_store_outage(
         async def renewed() -> bool:
             async with engine.connect() as connection:
                 query = select(sync_jobs.c.lease_expires_at, sync_jobs.c.attempts).where(
-                    sync_jobs.c.id == job_id
+                    sync_jobs.c.id == attempt.job_id
                 )
                 expiry, attempts = (await connection.execute(query)).one()
             return (expiry.replace(tzinfo=UTC), attempts) == (renewed_until, 1)
 
         await until(renewed, "the lease renewed after the outage")
         # and the attempt goes on and is recorded
-        gate.released.set()
-        await settled_as(bench, order, JobStatus.SYNCED)
+        attempt.gate.released.set()
+        await settled_as(bench, attempt.order, JobStatus.SYNCED)
     await unreachable.dispose()
     assert len(tries) == 1
     [failed] = [record.getMessage() for record in logged(logs, "worker.renewal_failed")]
-    assert failed.startswith(f"worker.renewal_failed job_id={job_id} error=The database failed")
+    assert failed.startswith(
+        f"worker.renewal_failed job_id={attempt.job_id} error=The database failed"
+    )
     assert logged(logs, "worker.lease_expired") == logged(logs, "worker.lease_lost") == []
-    assert (await bench.job(order)).attempts == 1
+    assert (await bench.job(attempt.order)).attempts == 1
 
 
 @dataclass
-class WaitingAttempt:
+class WaitingAttempt(AttemptAtGordon):
     """An attempt waiting for Gordon at ``gate`` under a 30-second lease (renewed every 10 s, held
     here for 27 s), whose lease time passes only when the test lets the renewer's pauses pass."""
 
-    job_id: int
-    order: dict[str, Any]
-    gate: Gate
     lease_time: SteppedLeaseTime
     unreachable: AsyncEngine
     """An engine like the bench's that reaches no database: ``bench.runtime.engine`` during an
@@ -392,22 +400,23 @@ class WaitingAttempt:
 async def waiting_under_a_stepped_lease(
     bench: Bench, tmp_path: Path
 ) -> AsyncIterator[WaitingAttempt]:
-    gate = Gate()
-    bench.services.rate_limiter = gate
-    order = bench.paid_order()
     unreachable = unreachable_engine_like("sqlite://", tmp_path)
     engine = bench.runtime.engine
     lease_time = SteppedLeaseTime()
     try:
         # (no reconcile: nothing but the renewals may meet an outage)
-        async with running(
+        async with attempt_waiting_for_gordon(
             bench, lease_seconds=30.0, reconcile_interval_seconds=0, lease_clock=lease_time
-        ) as pool:
-            job_id = await bench.event(order)
-            pool.wake()
-            await gate.entered.wait()
+        ) as attempt:
             try:
-                yield WaitingAttempt(job_id, order, gate, lease_time, unreachable)
+                yield WaitingAttempt(
+                    attempt.pool,
+                    attempt.job_id,
+                    attempt.order,
+                    attempt.gate,
+                    lease_time,
+                    unreachable,
+                )
             finally:
                 bench.runtime.engine = engine
     finally:
@@ -482,16 +491,10 @@ async def test_a_result_the_store_cannot_take_is_left_to_the_lease(
     bench: Bench, logs: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     # given the database lost while an attempt is under way
-    gate = Gate()
-    bench.services.rate_limiter = gate
-    order = bench.paid_order()
     unreachable = unreachable_engine_like("sqlite://", tmp_path)
-    async with running(bench) as pool:
-        job_id = await bench.event(order)
-        pool.wake()
-        await gate.entered.wait()
+    async with attempt_waiting_for_gordon(bench) as attempt:
         engine, bench.runtime.engine = bench.runtime.engine, unreachable
-        gate.released.set()
+        attempt.gate.released.set()
 
         # then the result is dropped (the lease expires and the work is repeated), and the
         # worker carries on once it has said so
@@ -500,11 +503,15 @@ async def test_a_result_the_store_cannot_take_is_left_to_the_lease(
     await unreachable.dispose()
 
     [failed] = [record.getMessage() for record in logged(logs, "worker.finish_failed")]
-    assert failed.startswith(f"worker.finish_failed job_id={job_id} error=The database failed")
+    assert failed.startswith(
+        f"worker.finish_failed job_id={attempt.job_id} error=The database failed"
+    )
     assert logged(logs, "job.finished") == []
-    job = await bench.job(order)
+    job = await bench.job(attempt.order)
     assert (job.status, job.leased, job.history) == ("pending", True, [])
-    assert order["number"] in bench.gordon.state.orders  # pushed; the retry finds it unchanged
+    assert (
+        attempt.order["number"] in bench.gordon.state.orders
+    )  # pushed; the retry finds it unchanged
 
 
 async def test_a_pool_without_its_database_keeps_trying(
@@ -652,14 +659,11 @@ async def test_a_long_attempt_renews_its_lease(
 ) -> None:
     # given an attempt that waits for Gordon past its one-second lease
     logs.set_level(logging.DEBUG, logger="saleor_gordon.jobs.worker")
-    gate = Gate()
-    bench.services.rate_limiter = gate
-    order = bench.paid_order()
     lease_clock = LeaseClock()
-    async with running(bench, lease_seconds=1.0, lease_clock=lease_clock) as pool:
-        job_id = await bench.event(order)
-        pool.wake()
-        await gate.entered.wait()
+    async with attempt_waiting_for_gordon(
+        bench, lease_seconds=1.0, lease_clock=lease_clock
+    ) as attempt:
+        job_id = attempt.job_id
 
         async def lease_expiry() -> datetime:
             async with bench.runtime.engine.connect() as connection:
@@ -678,11 +682,11 @@ async def test_a_long_attempt_renews_its_lease(
             await until(lambda line=renewal: logged(logs, line), "the lease renewed from now")
             assert await lease_expiry() == renewed_until
             assert await bench.claim() is None
-        gate.released.set()
-        await settled_as(bench, order, JobStatus.SYNCED)
+        attempt.gate.released.set()
+        await settled_as(bench, attempt.order, JobStatus.SYNCED)
     # and it held the lease throughout
     assert logged(logs, "worker.lease_expired") == logged(logs, "worker.lease_lost") == []
-    assert (await bench.job(order)).attempts == 1
+    assert (await bench.job(attempt.order)).attempts == 1
 
 
 async def test_a_cleanup_failing_during_the_cancel_does_not_swallow_it(
