@@ -1,8 +1,8 @@
 """An order that expired in Saleor (an unconfirmed order nobody confirmed in time) leaves Gordon
 like a cancelled one, and the pages say it expired, never that it was cancelled: the *Send to
 Gordon* popup's headline, the job's message and status on the widget and in the popup, and the
-Orders list's status, counter and filter, in English and Swedish, beside a cancelled order that
-still says cancelled. Screenshots land in ``tests/browser/screenshots``."""
+Orders list's status, counter and filter, in English and Swedish (the list in light and dark),
+beside a cancelled order that still says cancelled. Screenshots land in ``tests/browser/screenshots``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from playwright.async_api import expect
 
 from tests.browser.conftest import AppInDashboard, Screenshot
 from tests.browser.test_catalogues import plural_form
-from tests.browser.test_locales_and_look import CATALOGUES, switch_locale
+from tests.browser.test_locales_and_look import CATALOGUES, look, switch_locale
 from tests.e2e.conftest import Stack
 
 
@@ -113,5 +113,7 @@ async def test_an_expired_order_is_said_to_have_expired_not_to_be_cancelled(
         await expect(rows).to_have_count(2)
         await expect(rows.locator(".pill")).to_have_text([say("sv", "status.expired")] * 2)
         await expect(rows.filter(has_text=f"#{cancelled['number']}")).to_have_count(0)
-        await screenshot("orders-expired-sv", target=app.page.locator("iframe"))
+        # the expired rows, pills and counter looked at in both themes, with the accessibility
+        # audit (the Expired pill's contrast in light and dark among its checks)
+        await look(app, screenshot, "orders-expired", target=app.page.locator("iframe"))
         assert page_errors == []
