@@ -13,7 +13,8 @@ every event of that order; reading jobs is ``jobs/views.py``.
 
 The state each write gives a job is the transition table's (``jobs/lifecycle.py``). Whatever makes
 a job due wakes this process's workers once it is committed (``JobQueue.transaction``; the inbox
-does the same for webhooks), so they need not wait for their next poll.
+does the same for webhooks), so they need not wait for their next poll; on PostgreSQL the
+transaction also notifies the other processes' workers (``store/job_wake.py``).
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ from saleor_gordon.store.driver_sql import (
     sqlite_transaction,
 )
 from saleor_gordon.store.error_mapping import map_database_errors
+from saleor_gordon.store.job_wake import notify_due_jobs
 from saleor_gordon.store.multirow import bind_processor, execute_rows
 from saleor_gordon.store.tables import installations, job_history, sync_jobs, webhook_events
 
@@ -320,6 +322,8 @@ class JobQueue:
         async with map_database_errors(), self._engine.begin() as connection:
             writes = QueueWrites(connection)
             yield writes
+            if writes.made_due and not is_sqlite(self._engine):
+                await notify_due_jobs(connection)  # other processes' workers, at the commit
         if writes.made_due:
             self._wake_workers()
 
@@ -485,6 +489,8 @@ class JobQueue:
                     {**_prefixed(values), "job_id": job.id},
                 )
             await connection.execute(_HISTORY_INSERT, _history_rows(job, done, now=now))
+            if _due_now(done, now):  # newer work came: the other processes' workers may take it
+                await notify_due_jobs(connection)
         return True
 
     async def retry_job(
@@ -972,6 +978,11 @@ def _finish_on_sqlite(
 
 
 _PREPARED_FINISH_READ: dict[str, Prepared] = {}
+
+
+def _due_now(done: Transition, now: datetime) -> bool:
+    """Does the job stay due (at once) after ``done``?"""
+    return done.next_attempt_at is not None and done.next_attempt_at <= now
 
 
 def _json(value: Any) -> str:
