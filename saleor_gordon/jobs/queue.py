@@ -790,20 +790,14 @@ class _SqliteStatements:
     history: Prepared
 
 
-_PREPARED: dict[str, _SqliteStatements] = {}
-
-
 def _sqlite_statements(dialect: Dialect) -> _SqliteStatements:
-    prepared = _PREPARED.get(dialect.name)
-    if prepared is None:
-        statements = _claim_statements(dialect.name)
-        prepared = _PREPARED[dialect.name] = _SqliteStatements(
-            candidates=Prepared.of(statements.candidates, dialect),
-            lease=Prepared.of(statements.lease, dialect),
-            take_turn=Prepared.of(statements.take_turn, dialect),
-            history=Prepared.of(_HISTORY_INSERT, dialect),
-        )
-    return prepared
+    statements = _claim_statements(dialect.name)
+    return _SqliteStatements(
+        candidates=Prepared.once(statements.candidates, dialect),
+        lease=Prepared.once(statements.lease, dialect),
+        take_turn=Prepared.once(statements.take_turn, dialect),
+        history=Prepared.once(_HISTORY_INSERT, dialect),
+    )
 
 
 def _claim_on_sqlite(
@@ -938,16 +932,8 @@ def _finish_update(columns: tuple[str, ...], *, conditional: bool) -> Any:
     return update(sync_jobs).where(*where).values(_typed_parameters(sync_jobs, columns, _VALUE))
 
 
-_PREPARED_FINISH: dict[tuple[str, tuple[str, ...], bool], Prepared] = {}
-
-
 def _prepared_finish(dialect: Dialect, columns: tuple[str, ...], *, conditional: bool) -> Prepared:
-    key = (dialect.name, columns, conditional)
-    prepared = _PREPARED_FINISH.get(key)
-    if prepared is None:
-        statement = _finish_update(columns, conditional=conditional)
-        prepared = _PREPARED_FINISH[key] = Prepared.of(statement, dialect)
-    return prepared
+    return Prepared.once(_finish_update(columns, conditional=conditional), dialect)
 
 
 def _finish_on_sqlite(
@@ -962,9 +948,7 @@ def _finish_on_sqlite(
     values = _finish_values(done, now)
     update_held = _prepared_finish(dialect, tuple(values), conditional=True)
     if not update_held.run(connection, {**_prefixed(values), **_held_by(job)}).rowcount:
-        read = _PREPARED_FINISH_READ.get(dialect.name)
-        if read is None:
-            read = _PREPARED_FINISH_READ[dialect.name] = Prepared.of(_FINISH_READ, dialect)
+        read = Prepared.once(_FINISH_READ, dialect)
         current = read.run(connection, {"job_id": job.id}).first()
         if current is None or current[1] != job.lease_owner:
             return False
@@ -975,9 +959,6 @@ def _finish_on_sqlite(
         update_any.run(connection, {**_prefixed(values), "job_id": job.id})
     _sqlite_statements(dialect).history.run_many(connection, _history_rows(job, done, now=now))
     return True
-
-
-_PREPARED_FINISH_READ: dict[str, Prepared] = {}
 
 
 def _due_now(done: Transition, now: datetime) -> bool:

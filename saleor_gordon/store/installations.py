@@ -29,20 +29,6 @@ from saleor_gordon.store.tables import installations
 _INSTALLATION_BY_ID = select(installations).where(installations.c.id == bindparam("id"))
 """An installation's whole row (its configuration included), built once."""
 
-_PREPARED_BY_ID: dict[str, Prepared] = {}
-
-
-def _prepared_by_id(engine: AsyncEngine) -> Prepared:
-    """``_INSTALLATION_BY_ID`` for the driver, prepared once per database kind (a store is made
-    per use: ``Runtime.installations``)."""
-    prepared = _PREPARED_BY_ID.get(engine.dialect.name)
-    if prepared is None:
-        prepared = _PREPARED_BY_ID[engine.dialect.name] = Prepared.of(
-            _INSTALLATION_BY_ID, engine.dialect
-        )
-    return prepared
-
-
 WebhookIdentity = tuple[int, str, Mapping[str, Any]]
 """``(installation id, app id, JWKS)``: what verifying a webhook needs."""
 
@@ -99,9 +85,11 @@ class InstallationStore:
         self._cache = identities or WebhookIdentityCache()
         self._queue = queue or JobQueue(engine)
         """Saving a configuration runs the jobs that wait for a person again, through the queue."""
-        self._by_id = _prepared_by_id(engine) if is_sqlite(engine) else None
+        self._by_id = (
+            Prepared.once(_INSTALLATION_BY_ID, engine.dialect) if is_sqlite(engine) else None
+        )
         """SQLite: a job's read of its installation, prepared once per process
-        (``store/driver_sql.py``): a store is made per webhook, and compiling costs ~0.25 ms."""
+        (``Prepared.once``): a store is made per webhook, and compiling costs ~0.25 ms."""
 
     async def save_installation(
         self,

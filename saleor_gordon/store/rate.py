@@ -20,6 +20,7 @@ import hashlib
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Hashable
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Float, bindparam, case
@@ -54,7 +55,7 @@ class DatabaseRateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._upsert = _take_slots(engine.dialect.name)
-        self._prepared = Prepared.of(self._upsert, engine.dialect) if is_sqlite(engine) else None
+        self._prepared = Prepared.once(self._upsert, engine.dialect) if is_sqlite(engine) else None
         self._waiting: dict[str, list[asyncio.Future[float]]] = {}
         """Per account, the requests waiting for the next upsert (each gets one slot's time)."""
         self._reserving: dict[str, asyncio.Task[None]] = {}
@@ -121,6 +122,7 @@ class DatabaseRateLimiter:
         return next_slot - span
 
 
+@cache
 def _take_slots(dialect_name: str) -> Any:
     """The upsert that takes ``:span`` seconds of an account's schedule from ``:now`` on (or
     from its next free slot, if later) and returns the account's next free slot after them."""
