@@ -33,6 +33,7 @@ from sqlalchemy import (
     Dialect,
     bindparam,
     delete,
+    exists,
     func,
     insert,
     or_,
@@ -67,6 +68,7 @@ from saleor_gordon.store.driver_sql import (
     Prepared,
     in_sqlite_thread,
     is_sqlite,
+    on_postgres,
     sqlite_transaction,
 )
 from saleor_gordon.store.error_mapping import map_database_errors
@@ -403,6 +405,94 @@ class JobQueue:
                 return _nothing_claimable(candidates, limit)
             return Claim(_claimed_from_row(leased), _saturated(candidates, limit))
         statements = _claim_statements(self._engine.dialect.name)
+        return await self._claim_on_postgres(
+            statements,
+            worker_id=worker_id,
+            now=now,
+            lease_seconds=lease_seconds,
+            limit=limit,
+            skip_installations=skip_installations,
+        )
+
+    async def _claim_on_postgres(
+        self,
+        statements: _ClaimStatements,
+        *,
+        worker_id: str,
+        now: datetime,
+        lease_seconds: float,
+        limit: int,
+        skip_installations: frozenset[int],
+    ) -> Claim:
+        """The claim on PostgreSQL at the driver's level (``store/driver_sql.on_postgres``):
+        the candidates read in one statement, then each claimable installation's first due job
+        locked and leased in one (``_lock_and_lease``), each its own transaction. The lease is
+        taken only under the lock, so reading the candidates outside it changes nothing of
+        what a claim may lease (the lease counts were never locked either). A candidate whose
+        first due job holds an expired lease is claimed in one transaction with its takeover's
+        history entry (``_claim_in_transaction``)."""
+        dialect = self._engine.dialect
+        read = Prepared.once(statements.candidates, dialect)
+        lease = Prepared.once(statements.lock_and_lease, dialect)
+        expires_at = now + timedelta(seconds=lease_seconds)
+
+        async def claim_on(connection: Any) -> tuple[dict[str, Any] | None, list[_Candidate]]:
+            candidates = _candidates_of((await read.fetch(connection, {"now": now})).rows)
+            for candidate in _claimable(candidates, limit, skip_installations):
+                if candidate.lease_owner is not None:
+                    return None, candidates  # a takeover: in one transaction
+                parameters = {
+                    "now": now,
+                    "installation_id": candidate.installation_id,
+                    "worker_id": worker_id,
+                    "expires_at": expires_at,
+                }
+                rows = (await lease.fetch(connection, parameters)).mappings()
+                if rows:
+                    return {**rows[0], "saleor_api_url": candidate.saleor_api_url}, candidates
+            return None, candidates
+
+        async with map_database_errors():
+            leased, candidates = await on_postgres(self._engine, claim_on)
+        if leased is None:
+            claimable = _claimable(candidates, limit, skip_installations)
+            if not any(candidate.lease_owner is not None for candidate in claimable):
+                return _nothing_claimable(candidates, limit)
+            return await self._claim_in_transaction(
+                statements,
+                worker_id=worker_id,
+                now=now,
+                lease_seconds=lease_seconds,
+                limit=limit,
+                skip_installations=skip_installations,
+            )
+        previous_owner = leased.pop("previous_owner")
+        previous_expiry = leased.pop("previous_expiry")
+        if previous_owner is not None and previous_expiry is not None:
+            # Another claim took the candidate's first job meanwhile, and the next one held an
+            # expired lease: its takeover is recorded right after (rare; the lease stands).
+            took_over = _Candidate(
+                leased["installation_id"], leased["saleor_api_url"], 0, leased["id"],
+                previous_owner, previous_expiry,
+            )  # fmt: skip
+            async with map_database_errors(), self._engine.begin() as connection:
+                await connection.execute(
+                    _HISTORY_INSERT, _takeover_entry(took_over, attempt=leased["attempts"], now=now)
+                )
+        return Claim(_claimed_from_row(leased), _saturated(candidates, limit))
+
+    async def _claim_in_transaction(
+        self,
+        statements: _ClaimStatements,
+        *,
+        worker_id: str,
+        now: datetime,
+        lease_seconds: float,
+        limit: int,
+        skip_installations: frozenset[int],
+    ) -> Claim:
+        """The claim as one SQLAlchemy transaction (PostgreSQL): candidates, lock, lease, turn
+        and a takeover's history entry together."""
         async with map_database_errors(), self._engine.begin() as connection:
             candidates = await _candidates(connection, statements, now)
             for candidate in _claimable(candidates, limit, skip_installations):
@@ -602,6 +692,8 @@ class _ClaimStatements:
     """PostgreSQL: an installation's first due job that no other claim has locked."""
     lease: Any
     take_turn: Any
+    lock_and_lease: Any
+    """PostgreSQL: ``lock_due_job``, ``lease`` and ``take_turn`` in one statement."""
 
 
 def _due(jobs: Any) -> list[Any]:
@@ -713,7 +805,43 @@ def _claim_statements(dialect_name: str) -> _ClaimStatements:
         lock_due_job=lock_due_job,
         lease=lease,
         take_turn=take_turn,
+        lock_and_lease=_lock_and_lease(lock_due_job) if dialect_name == "postgresql" else None,
     )
+
+
+def _lock_and_lease(lock_due_job: Any) -> Any:
+    """PostgreSQL: ``lock_due_job``, ``lease`` and ``take_turn`` as one statement (its own
+    transaction in autocommit: one round trip): lock the installation's first due job nobody
+    is claiming, lease it, give the installation's turn to others; the leased row with the
+    lease it took over (``previous_owner``, ``previous_expiry``: both NULL unless it took over
+    an expired one)."""
+    locked = lock_due_job.cte("locked")
+    leased = (
+        update(sync_jobs)
+        .where(sync_jobs.c.id == locked.c.id)
+        .values(
+            lease_owner=bindparam("worker_id", type_=sync_jobs.c.lease_owner.type),
+            lease_expires_at=bindparam("expires_at", type_=sync_jobs.c.lease_expires_at.type),
+            attempts=sync_jobs.c.attempts + 1,
+            run_now=False,
+        )
+        .returning(
+            *sync_jobs.c,
+            locked.c.lease_owner.label("previous_owner"),
+            locked.c.lease_expires_at.label("previous_expiry"),
+        )
+        .cte("leased")
+    )
+    turn = (
+        update(installations)
+        .where(
+            installations.c.id == bindparam("installation_id"),
+            exists(select(leased.c.id)),
+        )
+        .values(last_claimed_at=bindparam("now", type_=installations.c.last_claimed_at.type))
+        .cte("turn")
+    )
+    return select(leased).add_cte(turn)
 
 
 async def _candidates(

@@ -20,12 +20,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Dialect, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidRequestError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util.concurrency import greenlet_spawn, in_greenlet
 
@@ -34,6 +34,19 @@ _Result = TypeVar("_Result")
 
 def _identity(value: Any) -> Any:
     return value
+
+
+def _result_processor(column_type: Any, dialect: Dialect) -> Callable[[Any], Any]:
+    """The conversion of a result column, as SQLAlchemy makes it without the cursor's column
+    type. asyncpg's numeric conversions need that type; it returns Python numbers itself (a
+    float for ``double precision``), so none is needed there."""
+    try:
+        processor = column_type.dialect_impl(dialect).result_processor(dialect, None)
+    except (TypeError, InvalidRequestError):
+        if dialect.name != "postgresql":
+            raise
+        return _identity
+    return processor or _identity
 
 
 @dataclass(frozen=True)
@@ -89,8 +102,7 @@ class Prepared:
         keys = []
         for column in compiled._result_columns:  # (keyname, name, objects, type)
             keys.append(column[0])
-            processor = column[3].dialect_impl(dialect).result_processor(dialect, None)
-            results.append(processor or _identity)
+            results.append(_result_processor(column[3], dialect))
         return cls(compiled.string, names, tuple(binds), defaults, tuple(results), tuple(keys))
 
     def parameters(self, given: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -111,6 +123,19 @@ class Prepared:
             return _Rows(rows, cursor.rowcount, self.keys)
         finally:
             cursor.close()
+
+    async def fetch(self, connection: Any, given: Mapping[str, Any]) -> _Rows:
+        """Execute on an asyncpg connection (``on_postgres``): the rows it returned, converted,
+        and how many rows it changed (asyncpg keeps the statement prepared per connection)."""
+        if not self.results:
+            status = await connection.execute(self.sql, *self.parameters(given))
+            return _Rows([], int(status.rsplit(" ", 1)[-1]), self.keys)
+        records = await connection.fetch(self.sql, *self.parameters(given))
+        rows = [
+            tuple(convert(value) for convert, value in zip(self.results, record, strict=True))
+            for record in records
+        ]
+        return _Rows(rows, len(rows), self.keys)
 
     def run_many(self, connection: sqlite3.Connection, given: Sequence[Mapping[str, Any]]) -> None:
         connection.executemany(self.sql, [self.parameters(one) for one in given])
@@ -270,3 +295,107 @@ def sqlite_transaction(connection: sqlite3.Connection, *, write: bool) -> Iterat
             with contextlib.suppress(sqlite3.Error):
                 connection.execute("ROLLBACK")
         raise
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+MAX_OWN_POSTGRES_CONNECTIONS = 10
+"""Connections ``on_postgres`` keeps per engine at most (beside the engine's own pool)."""
+
+
+async def on_postgres(engine: AsyncEngine, work: Callable[[Any], Awaitable[_Result]]) -> _Result:
+    """``await work(connection)`` on one of the engine's own asyncpg connections, in autocommit:
+    a ``Prepared`` statement run alone is its own transaction, one round trip (SQLAlchemy's
+    transaction costs four: the pool's ping, BEGIN, the statement, COMMIT or ROLLBACK).
+
+    The connections are made by the engine's pool (its URL, connect arguments and type codecs)
+    and detached from it; one in use by one call at a time. A connection the server closed is
+    not used again (noticed without a round trip), and one whose call failed or was cancelled
+    is closed, so no statement ever runs on a connection in an unknown state. asyncpg's errors
+    are raised as SQLAlchemy's (``IntegrityError``, ``OperationalError``), as
+    ``store/error_mapping.py`` expects.
+    """
+    own = _OwnPostgresConnections.of(engine)
+    driver = await own.acquire(engine)
+    try:
+        result = await work(driver)
+    except BaseException as exc:
+        own.discard(driver)
+        if isinstance(exc, _asyncpg_errors()):
+            raise _as_sqlalchemy_error(exc) from exc
+        raise
+    own.release(driver)
+    return result
+
+
+def _asyncpg_errors() -> tuple[type[BaseException], ...]:
+    import asyncpg  # here: SQLite deployments need not import it
+
+    return (asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+def _as_sqlalchemy_error(exc: BaseException) -> DBAPIError:
+    import asyncpg
+
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return IntegrityError(None, None, exc)
+    return OperationalError(None, None, exc)
+
+
+class _OwnPostgresConnections:
+    """The asyncpg connections ``on_postgres`` uses for an engine: idle ones kept (the last
+    used first), at most ``MAX_OWN_POSTGRES_CONNECTIONS`` in all; closed when the engine is
+    disposed."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._idle: list[Any] = []
+        self._slots = asyncio.Semaphore(MAX_OWN_POSTGRES_CONNECTIONS)
+        self._all: set[Any] = set()
+        event.listen(engine.sync_engine, "engine_disposed", self._close)
+
+    @classmethod
+    def of(cls, engine: AsyncEngine) -> _OwnPostgresConnections:
+        own: _OwnPostgresConnections | None = getattr(engine.sync_engine, _OWN_CONNECTIONS, None)
+        if own is None:
+            own = cls(engine)
+            setattr(engine.sync_engine, _OWN_CONNECTIONS, own)
+        return own
+
+    async def acquire(self, engine: AsyncEngine) -> Any:
+        await self._slots.acquire()
+        try:
+            while self._idle:
+                driver = self._idle.pop()
+                if not driver.is_closed():
+                    return driver
+                self._all.discard(driver)
+            driver = await _detached_driver(engine)
+            self._all.add(driver)
+            return driver
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def release(self, driver: Any) -> None:
+        self._idle.append(driver)
+        self._slots.release()
+
+    def discard(self, driver: Any) -> None:
+        self._all.discard(driver)
+        driver.terminate()
+        self._slots.release()
+
+    def _close(self, _engine: Any) -> None:
+        connections, self._all, self._idle = self._all, set(), []
+        for driver in connections:
+            driver.terminate()
+
+
+async def _detached_driver(engine: AsyncEngine) -> Any:
+    def detached() -> Any:
+        raw = engine.sync_engine.raw_connection()
+        driver = raw.driver_connection
+        raw.detach()
+        return driver
+
+    return await greenlet_spawn(detached)
