@@ -32,6 +32,7 @@ from sqlalchemy import (
     Connection,
     Dialect,
     bindparam,
+    column,
     delete,
     exists,
     func,
@@ -40,6 +41,7 @@ from sqlalchemy import (
     select,
     true,
     update,
+    values,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -559,6 +561,21 @@ class JobQueue:
 
             async with map_database_errors():
                 return await in_sqlite_thread(self._engine, finish_here)
+        if not _due_now(done, now):  # the usual case in one statement (its own transaction)
+            values = _finish_values(done, now)
+            rows = _history_rows(job, done, now=now)
+            finish = Prepared.once(
+                _finish_and_record(tuple(values), len(rows)), self._engine.dialect
+            )
+            parameters = {**_prefixed(values), **_held_by(job), **_entry_parameters(rows)}
+
+            async def finish_on(connection: Any) -> bool:
+                return bool((await finish.fetch(connection, parameters)).rows)
+
+            async with map_database_errors():
+                if await on_postgres(self._engine, finish_on):
+                    return True
+        # The lease lost or newer work (the row read, locked), or the job stays due (notified).
         async with map_database_errors(), self._engine.begin() as connection:
             values = _finish_values(done, now)
             recorded = await connection.execute(
@@ -1087,6 +1104,39 @@ def _finish_on_sqlite(
         update_any.run(connection, {**_prefixed(values), "job_id": job.id})
     _sqlite_statements(dialect).history.run_many(connection, _history_rows(job, done, now=now))
     return True
+
+
+_ENTRY_COLUMNS = _HISTORY_COLUMNS[1:]
+"""A history entry's columns besides its job."""
+
+
+@cache
+def _finish_and_record(columns: tuple[str, ...], entries: int) -> Any:
+    """PostgreSQL: ``_finish_update(columns, conditional=True)`` and the attempt's ``entries``
+    history entries (parameters ``<column>_<n>``, ``_entry_parameters``) in one statement: the
+    entries are inserted only when the update matched (the lease held at the version claimed);
+    returns one row per entry inserted, none when it did not match."""
+    updated = _finish_update(columns, conditional=True).returning(sync_jobs.c.id).cte("updated")
+    rows = values(
+        *(column(name, job_history.c[name].type) for name in _ENTRY_COLUMNS), name="entries"
+    ).data(
+        [
+            tuple(
+                bindparam(f"{name}_{n}", type_=job_history.c[name].type) for name in _ENTRY_COLUMNS
+            )
+            for n in range(entries)
+        ]
+    )
+    entry_values = select(updated.c.id, *(rows.c[name] for name in _ENTRY_COLUMNS))
+    return (
+        insert(job_history)
+        .from_select(list(_HISTORY_COLUMNS), entry_values.select_from(updated.join(rows, true())))
+        .returning(job_history.c.id)
+    )
+
+
+def _entry_parameters(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {f"{name}_{n}": row[name] for n, row in enumerate(rows) for name in _ENTRY_COLUMNS}
 
 
 def _due_now(done: Transition, now: datetime) -> bool:
