@@ -260,13 +260,29 @@ class _OwnConnections:
 
 
 async def _detached(engine: AsyncEngine) -> tuple[Any, Any]:
+    """A connection made by ``engine``'s pool (its URL, connect arguments and set-up) and
+    detached from it (the pool neither counts it nor hands it out): the pool's connection
+    record and the driver's connection (aiosqlite's, asyncpg's). A failure to connect is
+    raised as SQLAlchemy's ``DBAPIError`` (``Engine.raw_connection`` raises the driver
+    adapter's own), as ``store/error_mapping.py`` expects."""
+
     def detached() -> tuple[Any, Any]:
-        raw = engine.sync_engine.raw_connection()
-        driver = raw.driver_connection  # aiosqlite.Connection (the pool forgets it on detach)
+        dbapi_error = engine.dialect.loaded_dbapi.Error
+        try:
+            raw = engine.sync_engine.raw_connection()
+        except dbapi_error as exc:
+            raise DBAPIError.instance(None, None, exc, dbapi_error, dialect=engine.dialect) from exc
+        driver = raw.driver_connection  # the pool forgets it on detach
         raw.detach()
         return raw, driver
 
     return await greenlet_spawn(detached)
+
+
+async def detached_driver(engine: AsyncEngine) -> Any:
+    """The driver's connection of ``_detached``."""
+    _, driver = await _detached(engine)
+    return driver
 
 
 async def in_sqlite_transaction(
@@ -369,7 +385,7 @@ class _OwnPostgresConnections:
                 if not driver.is_closed():
                     return driver
                 self._all.discard(driver)
-            driver = await _detached_driver(engine)
+            driver = await detached_driver(engine)
             self._all.add(driver)
             return driver
         except BaseException:
@@ -389,13 +405,3 @@ class _OwnPostgresConnections:
         connections, self._all, self._idle = self._all, set(), []
         for driver in connections:
             driver.terminate()
-
-
-async def _detached_driver(engine: AsyncEngine) -> Any:
-    def detached() -> Any:
-        raw = engine.sync_engine.raw_connection()
-        driver = raw.driver_connection
-        raw.detach()
-        return driver
-
-    return await greenlet_spawn(detached)

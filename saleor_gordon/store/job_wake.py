@@ -32,7 +32,8 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.util.concurrency import greenlet_spawn
+
+from saleor_gordon.store.driver_sql import detached_driver
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class DueJobListener:
         pause = RECONNECT_FIRST_SECONDS
         while True:
             try:
-                driver = await _detached(self._engine)
+                driver = await detached_driver(self._engine)
             except Exception as exc:  # the database is unreachable: the poll carries on
                 logger.warning(
                     "jobs.listen_failed retry_in=%.1fs error=%s", pause, type(exc).__name__
@@ -145,19 +146,6 @@ class DueJobListener:
     def _notified(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
         if payload != self._ignore:
             self._on_due()
-
-
-async def _detached(engine: AsyncEngine) -> Any:
-    """An asyncpg connection made by ``engine``'s pool (its URL, its connect arguments) and
-    detached from it: the pool neither counts it nor hands it out."""
-
-    def detached() -> Any:
-        raw = engine.sync_engine.raw_connection()
-        driver = raw.driver_connection  # asyncpg.Connection
-        raw.detach()
-        return driver
-
-    return await greenlet_spawn(detached)
 
 
 async def _close(driver: Any) -> None:
