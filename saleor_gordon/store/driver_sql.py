@@ -347,7 +347,9 @@ async def on_postgres(engine: AsyncEngine, work: Callable[[Any], Awaitable[_Resu
 def _asyncpg_errors() -> tuple[type[BaseException], ...]:
     import asyncpg  # here: SQLite deployments need not import it
 
-    return (asyncpg.PostgresError, asyncpg.InterfaceError)
+    # InternalClientError: a connection the server ended that asyncpg had not yet seen closed
+    # ("cannot switch to state ...; another operation is in progress").
+    return (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 
 def _as_sqlalchemy_error(exc: BaseException) -> DBAPIError:
