@@ -13,7 +13,8 @@ every event of that order; reading jobs is ``jobs/views.py``.
 
 The state each write gives a job is the transition table's (``jobs/lifecycle.py``). Whatever makes
 a job due wakes this process's workers once it is committed (``JobQueue.transaction``; the inbox
-does the same for webhooks), so they need not wait for their next poll.
+does the same for webhooks), so they need not wait for their next poll; on PostgreSQL the
+transaction also notifies the other processes' workers (``store/job_wake.py``).
 """
 
 from __future__ import annotations
@@ -31,13 +32,16 @@ from sqlalchemy import (
     Connection,
     Dialect,
     bindparam,
+    column,
     delete,
+    exists,
     func,
     insert,
     or_,
     select,
     true,
     update,
+    values,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -66,9 +70,11 @@ from saleor_gordon.store.driver_sql import (
     Prepared,
     in_sqlite_thread,
     is_sqlite,
+    on_postgres,
     sqlite_transaction,
 )
 from saleor_gordon.store.error_mapping import map_database_errors
+from saleor_gordon.store.job_wake import notify_due_jobs
 from saleor_gordon.store.multirow import bind_processor, execute_rows
 from saleor_gordon.store.tables import installations, job_history, sync_jobs, webhook_events
 
@@ -320,6 +326,8 @@ class JobQueue:
         async with map_database_errors(), self._engine.begin() as connection:
             writes = QueueWrites(connection)
             yield writes
+            if writes.made_due and not is_sqlite(self._engine):
+                await notify_due_jobs(connection)  # other processes' workers, at the commit
         if writes.made_due:
             self._wake_workers()
 
@@ -399,6 +407,94 @@ class JobQueue:
                 return _nothing_claimable(candidates, limit)
             return Claim(_claimed_from_row(leased), _saturated(candidates, limit))
         statements = _claim_statements(self._engine.dialect.name)
+        return await self._claim_on_postgres(
+            statements,
+            worker_id=worker_id,
+            now=now,
+            lease_seconds=lease_seconds,
+            limit=limit,
+            skip_installations=skip_installations,
+        )
+
+    async def _claim_on_postgres(
+        self,
+        statements: _ClaimStatements,
+        *,
+        worker_id: str,
+        now: datetime,
+        lease_seconds: float,
+        limit: int,
+        skip_installations: frozenset[int],
+    ) -> Claim:
+        """The claim on PostgreSQL at the driver's level (``store/driver_sql.on_postgres``):
+        the candidates read in one statement, then each claimable installation's first due job
+        locked and leased in one (``_lock_and_lease``), each its own transaction. The lease is
+        taken only under the lock, so reading the candidates outside it changes nothing of
+        what a claim may lease (the lease counts were never locked either). A candidate whose
+        first due job holds an expired lease is claimed in one transaction with its takeover's
+        history entry (``_claim_in_transaction``)."""
+        dialect = self._engine.dialect
+        read = Prepared.once(statements.candidates, dialect)
+        lease = Prepared.once(statements.lock_and_lease, dialect)
+        expires_at = now + timedelta(seconds=lease_seconds)
+
+        async def claim_on(connection: Any) -> tuple[dict[str, Any] | None, list[_Candidate]]:
+            candidates = _candidates_of((await read.fetch(connection, {"now": now})).rows)
+            for candidate in _claimable(candidates, limit, skip_installations):
+                if candidate.lease_owner is not None:
+                    return None, candidates  # a takeover: in one transaction
+                parameters = {
+                    "now": now,
+                    "installation_id": candidate.installation_id,
+                    "worker_id": worker_id,
+                    "expires_at": expires_at,
+                }
+                rows = (await lease.fetch(connection, parameters)).mappings()
+                if rows:
+                    return {**rows[0], "saleor_api_url": candidate.saleor_api_url}, candidates
+            return None, candidates
+
+        async with map_database_errors():
+            leased, candidates = await on_postgres(self._engine, claim_on)
+        if leased is None:
+            claimable = _claimable(candidates, limit, skip_installations)
+            if not any(candidate.lease_owner is not None for candidate in claimable):
+                return _nothing_claimable(candidates, limit)
+            return await self._claim_in_transaction(
+                statements,
+                worker_id=worker_id,
+                now=now,
+                lease_seconds=lease_seconds,
+                limit=limit,
+                skip_installations=skip_installations,
+            )
+        previous_owner = leased.pop("previous_owner")
+        previous_expiry = leased.pop("previous_expiry")
+        if previous_owner is not None and previous_expiry is not None:
+            # Another claim took the candidate's first job meanwhile, and the next one held an
+            # expired lease: its takeover is recorded right after (rare; the lease stands).
+            took_over = _Candidate(
+                leased["installation_id"], leased["saleor_api_url"], 0, leased["id"],
+                previous_owner, previous_expiry,
+            )  # fmt: skip
+            async with map_database_errors(), self._engine.begin() as connection:
+                await connection.execute(
+                    _HISTORY_INSERT, _takeover_entry(took_over, attempt=leased["attempts"], now=now)
+                )
+        return Claim(_claimed_from_row(leased), _saturated(candidates, limit))
+
+    async def _claim_in_transaction(
+        self,
+        statements: _ClaimStatements,
+        *,
+        worker_id: str,
+        now: datetime,
+        lease_seconds: float,
+        limit: int,
+        skip_installations: frozenset[int],
+    ) -> Claim:
+        """The claim as one SQLAlchemy transaction (PostgreSQL): candidates, lock, lease, turn
+        and a takeover's history entry together."""
         async with map_database_errors(), self._engine.begin() as connection:
             candidates = await _candidates(connection, statements, now)
             for candidate in _claimable(candidates, limit, skip_installations):
@@ -465,6 +561,21 @@ class JobQueue:
 
             async with map_database_errors():
                 return await in_sqlite_thread(self._engine, finish_here)
+        if not _due_now(done, now):  # the usual case in one statement (its own transaction)
+            values = _finish_values(done, now)
+            rows = _history_rows(job, done, now=now)
+            finish = Prepared.once(
+                _finish_and_record(tuple(values), len(rows)), self._engine.dialect
+            )
+            parameters = {**_prefixed(values), **_held_by(job), **_entry_parameters(rows)}
+
+            async def finish_on(connection: Any) -> bool:
+                return bool((await finish.fetch(connection, parameters)).rows)
+
+            async with map_database_errors():
+                if await on_postgres(self._engine, finish_on):
+                    return True
+        # The lease lost or newer work (the row read, locked), or the job stays due (notified).
         async with map_database_errors(), self._engine.begin() as connection:
             values = _finish_values(done, now)
             recorded = await connection.execute(
@@ -485,6 +596,8 @@ class JobQueue:
                     {**_prefixed(values), "job_id": job.id},
                 )
             await connection.execute(_HISTORY_INSERT, _history_rows(job, done, now=now))
+            if _due_now(done, now):  # newer work came: the other processes' workers may take it
+                await notify_due_jobs(connection)
         return True
 
     async def retry_job(
@@ -596,6 +709,8 @@ class _ClaimStatements:
     """PostgreSQL: an installation's first due job that no other claim has locked."""
     lease: Any
     take_turn: Any
+    lock_and_lease: Any
+    """PostgreSQL: ``lock_due_job``, ``lease`` and ``take_turn`` in one statement."""
 
 
 def _due(jobs: Any) -> list[Any]:
@@ -707,7 +822,43 @@ def _claim_statements(dialect_name: str) -> _ClaimStatements:
         lock_due_job=lock_due_job,
         lease=lease,
         take_turn=take_turn,
+        lock_and_lease=_lock_and_lease(lock_due_job) if dialect_name == "postgresql" else None,
     )
+
+
+def _lock_and_lease(lock_due_job: Any) -> Any:
+    """PostgreSQL: ``lock_due_job``, ``lease`` and ``take_turn`` as one statement (its own
+    transaction in autocommit: one round trip): lock the installation's first due job nobody
+    is claiming, lease it, give the installation's turn to others; the leased row with the
+    lease it took over (``previous_owner``, ``previous_expiry``: both NULL unless it took over
+    an expired one)."""
+    locked = lock_due_job.cte("locked")
+    leased = (
+        update(sync_jobs)
+        .where(sync_jobs.c.id == locked.c.id)
+        .values(
+            lease_owner=bindparam("worker_id", type_=sync_jobs.c.lease_owner.type),
+            lease_expires_at=bindparam("expires_at", type_=sync_jobs.c.lease_expires_at.type),
+            attempts=sync_jobs.c.attempts + 1,
+            run_now=False,
+        )
+        .returning(
+            *sync_jobs.c,
+            locked.c.lease_owner.label("previous_owner"),
+            locked.c.lease_expires_at.label("previous_expiry"),
+        )
+        .cte("leased")
+    )
+    turn = (
+        update(installations)
+        .where(
+            installations.c.id == bindparam("installation_id"),
+            exists(select(leased.c.id)),
+        )
+        .values(last_claimed_at=bindparam("now", type_=installations.c.last_claimed_at.type))
+        .cte("turn")
+    )
+    return select(leased).add_cte(turn)
 
 
 async def _candidates(
@@ -784,20 +935,14 @@ class _SqliteStatements:
     history: Prepared
 
 
-_PREPARED: dict[str, _SqliteStatements] = {}
-
-
 def _sqlite_statements(dialect: Dialect) -> _SqliteStatements:
-    prepared = _PREPARED.get(dialect.name)
-    if prepared is None:
-        statements = _claim_statements(dialect.name)
-        prepared = _PREPARED[dialect.name] = _SqliteStatements(
-            candidates=Prepared.of(statements.candidates, dialect),
-            lease=Prepared.of(statements.lease, dialect),
-            take_turn=Prepared.of(statements.take_turn, dialect),
-            history=Prepared.of(_HISTORY_INSERT, dialect),
-        )
-    return prepared
+    statements = _claim_statements(dialect.name)
+    return _SqliteStatements(
+        candidates=Prepared.once(statements.candidates, dialect),
+        lease=Prepared.once(statements.lease, dialect),
+        take_turn=Prepared.once(statements.take_turn, dialect),
+        history=Prepared.once(_HISTORY_INSERT, dialect),
+    )
 
 
 def _claim_on_sqlite(
@@ -932,16 +1077,8 @@ def _finish_update(columns: tuple[str, ...], *, conditional: bool) -> Any:
     return update(sync_jobs).where(*where).values(_typed_parameters(sync_jobs, columns, _VALUE))
 
 
-_PREPARED_FINISH: dict[tuple[str, tuple[str, ...], bool], Prepared] = {}
-
-
 def _prepared_finish(dialect: Dialect, columns: tuple[str, ...], *, conditional: bool) -> Prepared:
-    key = (dialect.name, columns, conditional)
-    prepared = _PREPARED_FINISH.get(key)
-    if prepared is None:
-        statement = _finish_update(columns, conditional=conditional)
-        prepared = _PREPARED_FINISH[key] = Prepared.of(statement, dialect)
-    return prepared
+    return Prepared.once(_finish_update(columns, conditional=conditional), dialect)
 
 
 def _finish_on_sqlite(
@@ -956,9 +1093,7 @@ def _finish_on_sqlite(
     values = _finish_values(done, now)
     update_held = _prepared_finish(dialect, tuple(values), conditional=True)
     if not update_held.run(connection, {**_prefixed(values), **_held_by(job)}).rowcount:
-        read = _PREPARED_FINISH_READ.get(dialect.name)
-        if read is None:
-            read = _PREPARED_FINISH_READ[dialect.name] = Prepared.of(_FINISH_READ, dialect)
+        read = Prepared.once(_FINISH_READ, dialect)
         current = read.run(connection, {"job_id": job.id}).first()
         if current is None or current[1] != job.lease_owner:
             return False
@@ -971,7 +1106,42 @@ def _finish_on_sqlite(
     return True
 
 
-_PREPARED_FINISH_READ: dict[str, Prepared] = {}
+_ENTRY_COLUMNS = _HISTORY_COLUMNS[1:]
+"""A history entry's columns besides its job."""
+
+
+@cache
+def _finish_and_record(columns: tuple[str, ...], entries: int) -> Any:
+    """PostgreSQL: ``_finish_update(columns, conditional=True)`` and the attempt's ``entries``
+    history entries (parameters ``<column>_<n>``, ``_entry_parameters``) in one statement: the
+    entries are inserted only when the update matched (the lease held at the version claimed);
+    returns one row per entry inserted, none when it did not match."""
+    updated = _finish_update(columns, conditional=True).returning(sync_jobs.c.id).cte("updated")
+    rows = values(
+        *(column(name, job_history.c[name].type) for name in _ENTRY_COLUMNS), name="entries"
+    ).data(
+        [
+            tuple(
+                bindparam(f"{name}_{n}", type_=job_history.c[name].type) for name in _ENTRY_COLUMNS
+            )
+            for n in range(entries)
+        ]
+    )
+    entry_values = select(updated.c.id, *(rows.c[name] for name in _ENTRY_COLUMNS))
+    return (
+        insert(job_history)
+        .from_select(list(_HISTORY_COLUMNS), entry_values.select_from(updated.join(rows, true())))
+        .returning(job_history.c.id)
+    )
+
+
+def _entry_parameters(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {f"{name}_{n}": row[name] for n, row in enumerate(rows) for name in _ENTRY_COLUMNS}
+
+
+def _due_now(done: Transition, now: datetime) -> bool:
+    """Does the job stay due (at once) after ``done``?"""
+    return done.next_attempt_at is not None and done.next_attempt_at <= now
 
 
 def _json(value: Any) -> str:

@@ -48,6 +48,7 @@ from saleor_gordon.jobs.attempt import Attempt, JobServices
 from saleor_gordon.jobs.lifecycle import Crashed, Outcome, Transition, WriteBackFailed
 from saleor_gordon.jobs.queue import Claim, ClaimedJob
 from saleor_gordon.outbound import origin_of
+from saleor_gordon.store.job_wake import DueJobListener, process_token
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,11 @@ RENEWAL_RETRY_SHARE_OF_LEASE = 1 / 30
 """A renewal that did not get through is tried again this soon (a share of the lease), until
 the lease runs out here: an outage shorter than the lease's hold (nine tenths of it, less this)
 keeps it, where waiting for the next third would have lost it after one or two thirds."""
+
+LISTEN_START_SECONDS = 5.0
+"""How long a pool on PostgreSQL waits for its listener (``store/job_wake.py``) before its
+first claims; a database that does not answer by then leaves the pool to its poll until the
+listener gets through."""
 
 _Result = TypeVar("_Result")
 
@@ -308,7 +314,8 @@ class WorkerPool:
     A worker that finds nothing to claim waits until it is woken: a job became due (``wake``),
     a claim of another worker found a job (more may be due), or the pool's poll (every
     ``SALEOR_GORDON_WORKER_POLL_SECONDS``: retries that come due, other processes' writes) wakes
-    one of them. One worker per wake, not all: with many workers and many webhooks, waking all of
+    one of them; on PostgreSQL, so does each notification of a job another process made due
+    (``store/job_wake.py``). One worker per wake, not all: with many workers and many webhooks, waking all of
     them made most of their claims find nothing, each one a database transaction.
     """
 
@@ -379,19 +386,31 @@ class WorkerPool:
         if self.concurrency == 0:
             return
         logger.info("worker.started concurrency=%s", self.concurrency)
-        tasks = [asyncio.create_task(self._work(worker_id)) for worker_id in self._worker_ids]
-        tasks.append(asyncio.create_task(self._poll_periodically()))
-        tasks.append(asyncio.create_task(self._prune_periodically()))
-        tasks.append(asyncio.create_task(self._keep_fair_share()))
-        if self.services.runtime.settings.reconcile_interval_seconds > 0:
-            tasks.append(asyncio.create_task(self._reconcile_periodically()))
+        listening: list[asyncio.Task[None]] = []
+        tasks: list[asyncio.Task[None]] = []
         try:
+            engine = self.services.runtime.engine
+            if engine.dialect.name == "postgresql":
+                # Other processes' due jobs (store/job_wake.py), until the pool has stopped.
+                # Listening before the first claims: a job queued before the listener listened
+                # is found by them.
+                listener = DueJobListener(engine, self.wake, ignore=process_token())
+                listening.append(asyncio.create_task(listener.run()))
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(LISTEN_START_SECONDS):
+                        await listener.connected.wait()
+            tasks += [asyncio.create_task(self._work(worker_id)) for worker_id in self._worker_ids]
+            tasks.append(asyncio.create_task(self._poll_periodically()))
+            tasks.append(asyncio.create_task(self._prune_periodically()))
+            tasks.append(asyncio.create_task(self._keep_fair_share()))
+            if self.services.runtime.settings.reconcile_interval_seconds > 0:
+                tasks.append(asyncio.create_task(self._reconcile_periodically()))
             await asyncio.gather(*tasks)
         finally:
             # gather() returns at the first child that ends cancelled (or fails): the others may
             # still be in their cleanup, so they are waited for.
             try:
-                await _cancel_and_wait(tasks)
+                await _cancel_and_wait([*tasks, *listening])
             finally:
                 logger.info("worker.stopped")
 
@@ -494,6 +513,7 @@ class WorkerPool:
             return
         idle = asyncio.get_running_loop().create_future()
         self._idle_workers.append(idle)
+        logger.debug("worker.idle idle_workers=%s", len(self._idle_workers))
         try:
             await idle
         finally:

@@ -7,7 +7,9 @@ writer (the other workers, the inbox's writer helper process) slept in SQLite's 
 (1, 2, 5, 10 ... 100 ms steps) meanwhile. Here the whole transaction is one call in that thread:
 the lock is held for the statements' own time, and one hand-off back to the loop replaces one per
 statement. Statements are SQLAlchemy constructs compiled once (``Prepared``): the same SQL text,
-parameter conversions and result conversions SQLAlchemy uses, without its per-execution work.
+parameter conversions and result conversions SQLAlchemy uses, without its per-execution work;
+``Prepared.once`` is the one registry of them (a statement compiled once per process and
+dialect).
 
 Only a function that needs no event loop may run there (no ``await``): it gets the sqlite3
 connection and runs ``Prepared`` statements on it.
@@ -18,12 +20,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Dialect, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidRequestError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util.concurrency import greenlet_spawn, in_greenlet
 
@@ -32,6 +34,19 @@ _Result = TypeVar("_Result")
 
 def _identity(value: Any) -> Any:
     return value
+
+
+def _result_processor(column_type: Any, dialect: Dialect) -> Callable[[Any], Any]:
+    """The conversion of a result column, as SQLAlchemy makes it without the cursor's column
+    type. asyncpg's numeric conversions need that type; it returns Python numbers itself (a
+    float for ``double precision``), so none is needed there."""
+    try:
+        processor = column_type.dialect_impl(dialect).result_processor(dialect, None)
+    except (TypeError, InvalidRequestError):
+        if dialect.name != "postgresql":
+            raise
+        return _identity
+    return processor or _identity
 
 
 @dataclass(frozen=True)
@@ -49,7 +64,28 @@ class Prepared:
     """The result columns' names."""
 
     @classmethod
+    def once(cls, statement: Any, dialect: Dialect) -> Prepared:
+        """``statement`` compiled for ``dialect``, once per process: the one way to get a
+        ``Prepared``. ``statement`` is built once too (a module constant, or a builder cached
+        per dialect or per set of columns): compiling costs about a quarter of a millisecond,
+        more than running most of these statements, and a statement built per call would be
+        compiled per call. That mistake fails loudly here once more than ``MAX_STATEMENTS``
+        were compiled, rather than slowing every call and growing the registry."""
+        key = (id(statement), dialect.name)
+        entry = _COMPILED.get(key)
+        if entry is None:
+            if len(_COMPILED) >= MAX_STATEMENTS:
+                raise RuntimeError(
+                    f"more than {MAX_STATEMENTS} statements compiled: a statement is built per "
+                    "call; build it once (a module constant or a cached builder)"
+                )
+            # The statement is kept with it: its id stays its own while the entry lives.
+            entry = _COMPILED[key] = (statement, cls.of(statement, dialect))
+        return entry[1]
+
+    @classmethod
     def of(cls, statement: Any, dialect: Dialect) -> Prepared:
+        """Compile ``statement`` now (``once`` is how the app gets one)."""
         compiled = statement.compile(dialect=dialect)
         names = tuple(compiled.positiontup or ())
         binds = []
@@ -66,8 +102,7 @@ class Prepared:
         keys = []
         for column in compiled._result_columns:  # (keyname, name, objects, type)
             keys.append(column[0])
-            processor = column[3].dialect_impl(dialect).result_processor(dialect, None)
-            results.append(processor or _identity)
+            results.append(_result_processor(column[3], dialect))
         return cls(compiled.string, names, tuple(binds), defaults, tuple(results), tuple(keys))
 
     def parameters(self, given: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -89,8 +124,29 @@ class Prepared:
         finally:
             cursor.close()
 
+    async def fetch(self, connection: Any, given: Mapping[str, Any]) -> _Rows:
+        """Execute on an asyncpg connection (``on_postgres``): the rows it returned, converted,
+        and how many rows it changed (asyncpg keeps the statement prepared per connection)."""
+        if not self.results:
+            status = await connection.execute(self.sql, *self.parameters(given))
+            return _Rows([], int(status.rsplit(" ", 1)[-1]), self.keys)
+        records = await connection.fetch(self.sql, *self.parameters(given))
+        rows = [
+            tuple(convert(value) for convert, value in zip(self.results, record, strict=True))
+            for record in records
+        ]
+        return _Rows(rows, len(rows), self.keys)
+
     def run_many(self, connection: sqlite3.Connection, given: Sequence[Mapping[str, Any]]) -> None:
         connection.executemany(self.sql, [self.parameters(one) for one in given])
+
+
+MAX_STATEMENTS = 256
+"""Distinct statements ``Prepared.once`` compiles at most (the app has a few dozen)."""
+
+_COMPILED: dict[tuple[int, str], tuple[Any, Prepared]] = {}
+"""``Prepared.once``'s registry: (the statement's id, the dialect's name) -> the statement and
+its ``Prepared``."""
 
 
 @dataclass(frozen=True)
@@ -204,13 +260,29 @@ class _OwnConnections:
 
 
 async def _detached(engine: AsyncEngine) -> tuple[Any, Any]:
+    """A connection made by ``engine``'s pool (its URL, connect arguments and set-up) and
+    detached from it (the pool neither counts it nor hands it out): the pool's connection
+    record and the driver's connection (aiosqlite's, asyncpg's). A failure to connect is
+    raised as SQLAlchemy's ``DBAPIError`` (``Engine.raw_connection`` raises the driver
+    adapter's own), as ``store/error_mapping.py`` expects."""
+
     def detached() -> tuple[Any, Any]:
-        raw = engine.sync_engine.raw_connection()
-        driver = raw.driver_connection  # aiosqlite.Connection (the pool forgets it on detach)
+        dbapi_error = engine.dialect.loaded_dbapi.Error
+        try:
+            raw = engine.sync_engine.raw_connection()
+        except dbapi_error as exc:
+            raise DBAPIError.instance(None, None, exc, dbapi_error, dialect=engine.dialect) from exc
+        driver = raw.driver_connection  # the pool forgets it on detach
         raw.detach()
         return raw, driver
 
     return await greenlet_spawn(detached)
+
+
+async def detached_driver(engine: AsyncEngine) -> Any:
+    """The driver's connection of ``_detached``."""
+    _, driver = await _detached(engine)
+    return driver
 
 
 async def in_sqlite_transaction(
@@ -239,3 +311,99 @@ def sqlite_transaction(connection: sqlite3.Connection, *, write: bool) -> Iterat
             with contextlib.suppress(sqlite3.Error):
                 connection.execute("ROLLBACK")
         raise
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+MAX_OWN_POSTGRES_CONNECTIONS = 10
+"""Connections ``on_postgres`` keeps per engine at most (beside the engine's own pool)."""
+
+
+async def on_postgres(engine: AsyncEngine, work: Callable[[Any], Awaitable[_Result]]) -> _Result:
+    """``await work(connection)`` on one of the engine's own asyncpg connections, in autocommit:
+    a ``Prepared`` statement run alone is its own transaction, one round trip (SQLAlchemy's
+    transaction costs four: the pool's ping, BEGIN, the statement, COMMIT or ROLLBACK).
+
+    The connections are made by the engine's pool (its URL, connect arguments and type codecs)
+    and detached from it; one in use by one call at a time. A connection the server closed is
+    not used again (noticed without a round trip), and one whose call failed or was cancelled
+    is closed, so no statement ever runs on a connection in an unknown state. asyncpg's errors
+    are raised as SQLAlchemy's (``IntegrityError``, ``OperationalError``), as
+    ``store/error_mapping.py`` expects.
+    """
+    own = _OwnPostgresConnections.of(engine)
+    driver = await own.acquire(engine)
+    try:
+        result = await work(driver)
+    except BaseException as exc:
+        own.discard(driver)
+        if isinstance(exc, _asyncpg_errors()):
+            raise _as_sqlalchemy_error(exc) from exc
+        raise
+    own.release(driver)
+    return result
+
+
+def _asyncpg_errors() -> tuple[type[BaseException], ...]:
+    import asyncpg  # here: SQLite deployments need not import it
+
+    # InternalClientError: a connection the server ended that asyncpg had not yet seen closed
+    # ("cannot switch to state ...; another operation is in progress").
+    return (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+
+
+def _as_sqlalchemy_error(exc: BaseException) -> DBAPIError:
+    import asyncpg
+
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return IntegrityError(None, None, exc)
+    return OperationalError(None, None, exc)
+
+
+class _OwnPostgresConnections:
+    """The asyncpg connections ``on_postgres`` uses for an engine: idle ones kept (the last
+    used first), at most ``MAX_OWN_POSTGRES_CONNECTIONS`` in all; closed when the engine is
+    disposed."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._idle: list[Any] = []
+        self._slots = asyncio.Semaphore(MAX_OWN_POSTGRES_CONNECTIONS)
+        self._all: set[Any] = set()
+        event.listen(engine.sync_engine, "engine_disposed", self._close)
+
+    @classmethod
+    def of(cls, engine: AsyncEngine) -> _OwnPostgresConnections:
+        own: _OwnPostgresConnections | None = getattr(engine.sync_engine, _OWN_CONNECTIONS, None)
+        if own is None:
+            own = cls(engine)
+            setattr(engine.sync_engine, _OWN_CONNECTIONS, own)
+        return own
+
+    async def acquire(self, engine: AsyncEngine) -> Any:
+        await self._slots.acquire()
+        try:
+            while self._idle:
+                driver = self._idle.pop()
+                if not driver.is_closed():
+                    return driver
+                self._all.discard(driver)
+            driver = await detached_driver(engine)
+            self._all.add(driver)
+            return driver
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def release(self, driver: Any) -> None:
+        self._idle.append(driver)
+        self._slots.release()
+
+    def discard(self, driver: Any) -> None:
+        self._all.discard(driver)
+        driver.terminate()
+        self._slots.release()
+
+    def _close(self, _engine: Any) -> None:
+        connections, self._all, self._idle = self._all, set(), []
+        for driver in connections:
+            driver.terminate()

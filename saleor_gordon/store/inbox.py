@@ -49,6 +49,7 @@ from saleor_gordon.jobs.queue import (
 from saleor_gordon.store import sqlite_writer_process
 from saleor_gordon.store.database import SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, sqlite_file
 from saleor_gordon.store.error_mapping import map_database_errors
+from saleor_gordon.store.job_wake import notify_sql, process_token
 from saleor_gordon.store.multirow import bind_processor, execute_on_driver, values_rows
 from saleor_gordon.store.sqlite_writer_process import (
     FrameDecoder,
@@ -544,6 +545,8 @@ def _store_in_one_statement(
     trip instead of four (BEGIN, two statements, COMMIT)."""
     statement = _one_statement(len(event_rows), len(job_rows), _job_casts(connection.dialect))
     parameters = tuple(value for row in [*event_rows, *job_rows] for value in row)
+    if job_rows:  # the notification's payload (``_ONE_STATEMENT``'s last parameter)
+        parameters = (*parameters, process_token())
     rows = execute_on_driver(connection, statement, parameters)
     inserted = [(installation_id, key) for installation_id, key, job_id in rows if job_id is None]
     jobs = [row for row in rows if row[2] is not None]
@@ -571,7 +574,10 @@ def _one_statement(events: int, jobs: int, job_casts: tuple[str, ...]) -> str:
         first=len(_EVENT_COLUMNS) * events + 1,
         casts=job_casts,
     )
-    return _ONE_STATEMENT.format(insert_events=insert_events, job_values=job_values)
+    token = f"${len(_EVENT_COLUMNS) * events + len(job_casts) * jobs + 1}"
+    return _ONE_STATEMENT.format(
+        insert_events=insert_events, job_values=job_values, notify=notify_sql(token)
+    )
 
 
 _ORDER_JOB_LIST = ", ".join(ORDER_JOB_COLUMNS)
@@ -582,11 +588,14 @@ WHERE EXISTS (SELECT FROM inserted WHERE inserted.installation_id = requested.in
     AND inserted.dedupe_key = requested.dedupe_key)"""  # noqa: S608 - constants
 _ONE_STATEMENT = f"""\
 WITH inserted AS ({{insert_events}}),
-upserted AS ({UPSERT_ORDER_JOBS.replace("{rows}", _INSERTED_EVENTS_JOBS)})
+upserted AS ({UPSERT_ORDER_JOBS.replace("{rows}", _INSERTED_EVENTS_JOBS)}),
+notified AS (SELECT {{notify}} FROM (SELECT FROM upserted LIMIT 1) AS made_due)
 SELECT installation_id, dedupe_key, NULL::integer FROM inserted
-UNION ALL SELECT installation_id, order_id, id FROM upserted"""  # noqa: S608 - constants
+UNION ALL SELECT installation_id, order_id, id FROM upserted, notified"""  # noqa: S608 - constants
 """Insert the events, then upsert the job of each inserted one; return both, told apart by the
-job id (NULL for an event)."""
+job id (NULL for an event). A statement that made a job due notifies the worker processes
+(``store/job_wake.py``) once: ``notified`` has one row then, and none when no job was upserted
+(the jobs' rows are returned through it, so PostgreSQL cannot leave it unevaluated)."""
 
 
 def _event_rows(dialect: Dialect, group: Sequence[_Waiting]) -> list[tuple[Any, ...]]:

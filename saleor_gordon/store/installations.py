@@ -21,6 +21,7 @@ from saleor_gordon.store.driver_sql import (
     Prepared,
     in_sqlite_thread,
     is_sqlite,
+    on_postgres,
     sqlite_transaction,
 )
 from saleor_gordon.store.error_mapping import map_database_errors
@@ -28,20 +29,6 @@ from saleor_gordon.store.tables import installations
 
 _INSTALLATION_BY_ID = select(installations).where(installations.c.id == bindparam("id"))
 """An installation's whole row (its configuration included), built once."""
-
-_PREPARED_BY_ID: dict[str, Prepared] = {}
-
-
-def _prepared_by_id(engine: AsyncEngine) -> Prepared:
-    """``_INSTALLATION_BY_ID`` for the driver, prepared once per database kind (a store is made
-    per use: ``Runtime.installations``)."""
-    prepared = _PREPARED_BY_ID.get(engine.dialect.name)
-    if prepared is None:
-        prepared = _PREPARED_BY_ID[engine.dialect.name] = Prepared.of(
-            _INSTALLATION_BY_ID, engine.dialect
-        )
-    return prepared
-
 
 WebhookIdentity = tuple[int, str, Mapping[str, Any]]
 """``(installation id, app id, JWKS)``: what verifying a webhook needs."""
@@ -99,9 +86,9 @@ class InstallationStore:
         self._cache = identities or WebhookIdentityCache()
         self._queue = queue or JobQueue(engine)
         """Saving a configuration runs the jobs that wait for a person again, through the queue."""
-        self._by_id = _prepared_by_id(engine) if is_sqlite(engine) else None
-        """SQLite: a job's read of its installation, prepared once per process
-        (``store/driver_sql.py``): a store is made per webhook, and compiling costs ~0.25 ms."""
+        self._by_id = Prepared.once(_INSTALLATION_BY_ID, engine.dialect)
+        """A job's read of its installation at the driver's level, prepared once per process
+        (``Prepared.once``): a store is made per webhook, and compiling costs ~0.25 ms."""
 
     async def save_installation(
         self,
@@ -274,8 +261,8 @@ class InstallationStore:
         return self._from_row(row), self._config_from_row(row)
 
     async def _row_by_id(self, installation_id: int) -> Mapping[Any, Any] | None:
-        if self._by_id is not None:  # SQLite: the read whole in the connection's thread
-            by_id = self._by_id
+        by_id = self._by_id
+        if is_sqlite(self._engine):  # the read whole in the connection's thread
 
             def read_here(connection: sqlite3.Connection) -> Mapping[Any, Any] | None:
                 with sqlite_transaction(connection, write=False):
@@ -284,9 +271,13 @@ class InstallationStore:
 
             async with map_database_errors():
                 return await in_sqlite_thread(self._engine, read_here, write=False)
-        async with map_database_errors(), reading(self._engine) as connection:
-            row = (await connection.execute(_INSTALLATION_BY_ID, {"id": installation_id})).first()
-        return None if row is None else row._mapping
+
+        async def read_on(connection: Any) -> Mapping[Any, Any] | None:  # one statement
+            rows = (await by_id.fetch(connection, {"id": installation_id})).mappings()
+            return rows[0] if rows else None
+
+        async with map_database_errors():
+            return await on_postgres(self._engine, read_on)
 
     async def list_installations(self) -> list[Installation]:
         async with map_database_errors(), reading(self._engine) as connection:

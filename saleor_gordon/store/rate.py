@@ -10,7 +10,8 @@ of one process that ask while an upsert for their account is under way are given
 together by the next one (``n`` consecutive slots in one transaction, the same schedule), so
 that concurrent workers do not queue for the database's write lock once per request. On SQLite
 the upsert's transaction runs whole in the connection's thread (``store/driver_sql.py``), so it
-holds the write lock for the statement's own time.
+holds the write lock for the statement's own time; on PostgreSQL it is one prepared statement in
+autocommit (``on_postgres``), one round trip.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import hashlib
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Hashable
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Float, bindparam, case
@@ -30,6 +32,7 @@ from saleor_gordon.store.driver_sql import (
     Prepared,
     in_sqlite_thread,
     is_sqlite,
+    on_postgres,
     sqlite_transaction,
 )
 from saleor_gordon.store.error_mapping import map_database_errors
@@ -54,7 +57,7 @@ class DatabaseRateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._upsert = _take_slots(engine.dialect.name)
-        self._prepared = Prepared.of(self._upsert, engine.dialect) if is_sqlite(engine) else None
+        self._prepared = Prepared.once(self._upsert, engine.dialect)
         self._waiting: dict[str, list[asyncio.Future[float]]] = {}
         """Per account, the requests waiting for the next upsert (each gets one slot's time)."""
         self._reserving: dict[str, asyncio.Task[None]] = {}
@@ -106,8 +109,8 @@ class DatabaseRateLimiter:
         now = self._clock()
         span = count * self._interval
         parameters = {"account": account, "now": now, "span": span}
-        if self._prepared is not None:  # SQLite: the upsert whole in the connection's thread
-            upsert = self._prepared
+        upsert = self._prepared
+        if is_sqlite(self._engine):  # the upsert whole in the connection's thread
 
             def take_here(connection: sqlite3.Connection) -> float:
                 with sqlite_transaction(connection, write=True):
@@ -116,11 +119,16 @@ class DatabaseRateLimiter:
 
             async with map_database_errors():
                 return await in_sqlite_thread(self._engine, take_here) - span
-        async with map_database_errors(), self._engine.begin() as connection:
-            next_slot: float = (await connection.execute(self._upsert, parameters)).scalar_one()
-        return next_slot - span
+
+        async def take_on(connection: Any) -> float:  # one statement: its own transaction
+            [(next_slot,)] = (await upsert.fetch(connection, parameters)).rows
+            return float(next_slot)
+
+        async with map_database_errors():
+            return await on_postgres(self._engine, take_on) - span
 
 
+@cache
 def _take_slots(dialect_name: str) -> Any:
     """The upsert that takes ``:span`` seconds of an account's schedule from ``:now`` on (or
     from its next free slot, if later) and returns the account's next free slot after them."""
