@@ -6,7 +6,8 @@ another order (built and signed beforehand, every one sent once to an app: a rep
 cheap duplicate, so a round that ran out of them is measured again with twice as many):
 
 - ``raw ASGI``: uvicorn serving an ASGI callable that reads the body, ``json.loads`` it and
-  answers 200: what the HTTP stack itself allows;
+  answers 200: what the HTTP stack itself allows (both baselines with ``serve``'s uvicorn
+  settings: httptools parser, uvloop event loop, ``cli/event_loop.server_config``);
 - ``bare FastAPI``: one FastAPI route doing the same;
 - ``app, workers off``: ``saleor-gordon serve --workers 0``;
 - ``app, serve (busy)``: ``saleor-gordon serve`` with every setting at its default (4 workers,
@@ -78,6 +79,7 @@ from process_tree import DatabaseBackends, cpu_seconds, load_average, resume, su
 from sqlalchemy import func, select
 
 from saleor_gordon import __version__
+from saleor_gordon.cli.event_loop import server_config
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox, SandboxOptions
 from saleor_gordon.saleor.manifest import build_manifest
@@ -155,8 +157,8 @@ def _listen(port: int) -> socket.socket:
 
 
 def _serve(app: Any, port: int) -> None:
-    # The same uvicorn settings as `saleor-gordon serve` (cli/serve.py).
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    # The same uvicorn settings as `saleor-gordon serve` (httptools, uvloop: cli/event_loop.py).
+    config = server_config(app, host="127.0.0.1", port=port)
     uvicorn.Server(config).run(sockets=[_listen(port)])
 
 

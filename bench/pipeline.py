@@ -438,6 +438,8 @@ async def run_regime(args: argparse.Namespace, regime: Regime, orders: int, late
         http = await stack.enter_async_context(httpx.AsyncClient(timeout=30))
         pipeline = Pipeline(args, regime, saleor, gordon, database_url, workdir)
         stack.callback(pipeline.stop)
+        if args.keep_logs:
+            stack.callback(_keep_logs, pipeline)
         await pipeline.start_app(http)
         await pipeline.install(http)
 
@@ -450,12 +452,15 @@ async def run_regime(args: argparse.Namespace, regime: Regime, orders: int, late
             await asyncio.sleep(1.0)  # and the server gathers them
             ended = await DatabaseBackends(database_url).transactions()
             transactions = ended - figures.transactions_before
-        if args.keep_logs:
-            kept = Path(tempfile.mkdtemp(prefix="bench-pipeline-logs-"))
-            for name, process in pipeline.processes.items():
-                (kept / f"{name}.log").write_text(process.log(), encoding="utf-8")
-            print(f"  logs kept in {kept}", file=sys.stderr)
     report(pipeline, regime, orders, latency, baseline_rate, figures, load_before, transactions)
+
+
+def _keep_logs(pipeline: Pipeline) -> None:
+    """The app processes' logs written to a new directory (also when the run failed)."""
+    kept = Path(tempfile.mkdtemp(prefix="bench-pipeline-logs-"))
+    for name, process in pipeline.processes.items():
+        (kept / f"{name}.log").write_text(process.log(), encoding="utf-8")
+    print(f"  logs kept in {kept}", file=sys.stderr)
 
 
 def report(

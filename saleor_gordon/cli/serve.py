@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from saleor_gordon.cli import event_loop
 from saleor_gordon.cli.settings_loading import load_settings, log_error, report_error
 from saleor_gordon.errors import ConfigurationError, GordonAppError
 from saleor_gordon.jobs.attempt import JobServices
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         return report_error(exc.message)
     configure_logging(settings.log_level_number, settings.log_format)
     try:
-        asyncio.run(serve(settings, host=args.host, port=args.port))
+        event_loop.run(serve(settings, host=args.host, port=args.port))
     except GordonAppError as exc:
         return log_error(exc.message)
     return 0
@@ -107,10 +108,7 @@ async def _serve_on(settings: Settings, listener: socket.socket) -> None:
     host, port = listener.getsockname()[:2]
     async with open_runtime(settings) as runtime:
         await prepare_database(runtime)
-        config = uvicorn.Config(
-            create_app(runtime), host=host, port=port, log_config=None, access_log=False
-        )
-        server = _Server(config)
+        server = _Server(event_loop.server_config(create_app(runtime), host=host, port=port))
         pool = WorkerPool(JobServices.from_runtime(runtime), concurrency=settings.workers)
         runtime.wake_workers = pool.wake
         loop = asyncio.get_running_loop()

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 
+from saleor_gordon.cli import event_loop
 from saleor_gordon.cli.serve import prepare_database
 from saleor_gordon.cli.settings_loading import load_settings, log_error, report_error
 from saleor_gordon.errors import GordonAppError
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         return report_error(exc.message)
     configure_logging(settings.log_level_number, settings.log_format)
     try:
-        asyncio.run(work(settings))
+        event_loop.run(work(settings))
     except GordonAppError as exc:
         return log_error(exc.message)
     return 0

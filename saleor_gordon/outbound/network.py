@@ -19,7 +19,7 @@ import socket
 import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import httpcore
 
@@ -66,61 +66,6 @@ class SystemResolver:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-class CheckedNetworkBackend(httpcore.AsyncNetworkBackend):
-    """Connects only to addresses ``rule`` permits, after resolving the name once."""
-
-    def __init__(
-        self,
-        rule: AddressRule,
-        resolve: Resolver,
-        inner: httpcore.AsyncNetworkBackend | None = None,
-    ) -> None:
-        self._rule = rule
-        self._resolve = resolve
-        self._inner = inner or AsyncioBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await self._resolve(host, port)
-        if not addresses:
-            raise httpcore.ConnectError("the host name does not resolve")
-        if not all(self._rule.permits(address) for address in addresses):
-            raise DestinationNotAllowed(INTERNAL_ADDRESS)
-        failure: Exception | None = None
-        for address in addresses:
-            try:
-                stream = await self._inner.connect_tcp(
-                    str(address),
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                failure = exc
-            else:
-                return stream
-        assert failure is not None
-        raise failure
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise DestinationNotAllowed("is not a network address")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
 class AsyncioBackend(httpcore.AsyncNetworkBackend):
     """httpcore's network backend on asyncio's own transports (``AsyncioStream``)."""
 
@@ -165,6 +110,45 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         await asyncio.sleep(seconds)
 
 
+class CheckedNetworkBackend(AsyncioBackend):
+    """Connects only to addresses ``rule`` permits, after resolving the name once (on asyncio's
+    transports, as ``AsyncioBackend``; no Unix sockets, as it)."""
+
+    def __init__(self, rule: AddressRule, resolve: Resolver) -> None:
+        self._rule = rule
+        self._resolve = resolve
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await self._resolve(host, port)
+        if not addresses:
+            raise httpcore.ConnectError("the host name does not resolve")
+        if not all(self._rule.permits(address) for address in addresses):
+            raise DestinationNotAllowed(INTERNAL_ADDRESS)
+        failure: Exception | None = None
+        for address in addresses:
+            try:
+                stream = await super().connect_tcp(
+                    str(address),
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+            else:
+                return stream
+        assert failure is not None
+        raise failure
+
+
 READ_BUFFER_LIMIT: Final = 256 * 1024
 """Bytes received and not yet read at which the connection stops reading from its socket."""
 
@@ -185,8 +169,8 @@ class _StreamProtocol(asyncio.Protocol):
         self._drain_waiter: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A stream transport (uvloop's are not subclasses of asyncio's classes).
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self.received += data
@@ -331,7 +315,6 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         if transport is None:  # the server closed during the handshake
             self._transport.abort()
             raise httpcore.ConnectError("the connection closed during the TLS handshake")
-        assert isinstance(transport, asyncio.Transport)
         self._protocol.transport = transport
         return AsyncioStream(transport, self._protocol)
 

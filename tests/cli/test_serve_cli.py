@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import os
 import re
 import signal
@@ -14,7 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
+import uvloop
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from saleor_gordon.cli import serve as serve_command
 from saleor_gordon.cli.serve import _listen, _with_app_url, served_app_url
 from saleor_gordon.errors import ConfigurationError
 from saleor_gordon.settings import Settings
@@ -175,3 +181,25 @@ def test_a_port_in_use_is_a_configuration_error() -> None:
 
         with pytest.raises(ConfigurationError, match=f"Cannot listen on 127.0.0.1:{port}: "):
             _listen("127.0.0.1", port)
+
+
+def test_serve_runs_on_uvloop_with_the_httptools_parser(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """What `serve` runs (README, docs/deploy.md): uvloop's event loop and uvicorn's httptools
+    HTTP/1.1 parser; the server's own run is replaced by a look at both."""
+    seen: dict[str, object] = {}
+
+    async def look(self: uvicorn.Server, sockets: list[socket.socket] | None = None) -> None:
+        self.config.load()
+        seen["loop"] = type(asyncio.get_running_loop())
+        seen["http"] = self.config.http_protocol_class
+
+    monkeypatch.setattr(serve_command._Server, "serve", look)
+    monkeypatch.setenv("SALEOR_GORDON_DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
+    monkeypatch.setenv("SALEOR_GORDON_SECRET_KEY", TEST_SECRET_KEY)
+    monkeypatch.setenv("SALEOR_GORDON_WORKERS", "0")
+
+    status = serve_command.run(argparse.Namespace(host="127.0.0.1", port=0, workers=None))
+
+    assert (status, seen) == (0, {"loop": uvloop.Loop, "http": HttpToolsProtocol})

@@ -4,6 +4,7 @@ logged error naming the setting, in the log format (JSON) the operator's log col
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import signal
@@ -13,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvloop
 
+from saleor_gordon.cli import worker as worker_command
 from saleor_gordon.store.database import create_engine, migrate
 from tests.conftest import TEST_SECRET_KEY, ThrowawayPostgres
 from tests.support.app_process import AppProcess, app_env
@@ -117,3 +120,19 @@ def test_a_worker_gives_up_on_a_database_that_never_answers_with_a_logged_error(
         "(SALEOR_GORDON_DATABASE_STARTUP_WAIT_SECONDS): check SALEOR_GORDON_DATABASE_URL and "
         "that the database server runs."
     )
+
+
+def test_the_worker_runs_on_uvloop(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`worker` runs on uvloop's event loop, as `serve` does (cli/event_loop.py)."""
+    loops: list[type] = []
+
+    async def work(settings: object) -> None:
+        loops.append(type(asyncio.get_running_loop()))
+
+    monkeypatch.setattr(worker_command, "work", work)
+    monkeypatch.setenv("SALEOR_GORDON_DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
+    monkeypatch.setenv("SALEOR_GORDON_SECRET_KEY", TEST_SECRET_KEY)
+
+    status = worker_command.run(argparse.Namespace(concurrency=None))
+
+    assert (status, loops) == (0, [uvloop.Loop])

@@ -13,6 +13,8 @@ import pytest
 
 from saleor_gordon.outbound.network import READ_BUFFER_LIMIT, AsyncioBackend, AsyncioStream
 
+pytestmark = pytest.mark.both_event_loops
+
 
 class Peer:
     """The server side of one connection: what the test makes it send, and when it hangs up."""

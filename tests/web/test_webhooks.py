@@ -151,7 +151,9 @@ class TestRecordedRequests:
     async def test_the_order_events_are_stored_and_queued_the_apps_own_metadata_writes_are_not(
         self, open_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
     ) -> None:
-        """s04: the app wrote metadata twice (principal = the app); s05: staff did once."""
+        """s04: the app wrote metadata twice (principal = the app); s05: staff did once. The
+        echoes of the app's own writes are verified and acknowledged, and nothing of them is
+        stored."""
         # given
         app = await open_app(transport=ForbiddenOutbound())
         await install_recorded_shop(app)
@@ -168,7 +170,7 @@ class TestRecordedRequests:
         job_id = answers[0]["job_id"]
         assert job_id is not None
         assert [a["job_id"] for a in answers] == [job_id, job_id, None, None]
-        assert await app.count_events() == 4
+        assert await app.count_events() == 2
         assert await app.count_jobs() == 1
 
     async def test_a_staff_metadata_write_is_queued(
@@ -204,6 +206,26 @@ class TestRecordedRequests:
             assert response.status_code == 401
             assert error_of(response)["code"] == "SIGNATURE_VERIFICATION_FAILED"
         assert await app.count_events() == 0
+
+    async def test_an_echo_of_the_apps_own_write_is_verified_before_it_is_ignored(
+        self, open_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
+    ) -> None:
+        """An ``ORDER_METADATA_UPDATED`` naming the app as principal is ignored only once its
+        signature holds: a forged one is refused like any other webhook."""
+        # given: the recorded JWKS is all the app has; refetching it finds nothing new
+        app = await open_app(transport=httpx.MockTransport(lambda _: httpx.Response(503)))
+        await install_recorded_shop(app)
+        echo = load_one(samples_dir, "s04_metadata_by_app/03_order_metadata_updated")
+        tampered = echo.body.replace(b'"number": "', b'"number": "9', 1)
+        assert tampered != echo.body
+        # when
+        forged = await post_recorded(app, echo, tampered)
+        genuine = await post_recorded(app, echo)
+        # then
+        assert forged.status_code == 401
+        assert error_of(forged)["code"] == "SIGNATURE_VERIFICATION_FAILED"
+        assert genuine.json()["ignored"] == "the app's own metadata write"
+        assert (await app.count_events(), await app.count_jobs()) == (0, 0)
 
     async def test_duplicate_deliveries_are_stored_once(
         self, open_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
@@ -621,7 +643,7 @@ class TestSignatures:
 
 
 class TestVerifiedEvents:
-    async def test_the_apps_own_metadata_write_is_stored_without_a_job(
+    async def test_the_apps_own_metadata_write_is_acknowledged_and_nothing_is_stored(
         self, open_app: OpenApp, saleor_fake: RunningSaleorFake
     ) -> None:
         # given
@@ -638,8 +660,13 @@ class TestVerifiedEvents:
         )
         # then
         assert response.status_code == 200
-        assert response.json()["ignored"] == "the app's own metadata write"
-        assert (await app.count_events(), await app.count_jobs()) == (1, 0)
+        assert response.json() == {
+            "success": True,
+            "duplicate": False,
+            "ignored": "the app's own metadata write",
+            "job_id": None,
+        }
+        assert (await app.count_events(), await app.count_jobs()) == (0, 0)
 
     async def test_a_staff_metadata_write_creates_a_job(
         self, open_app: OpenApp, saleor_fake: RunningSaleorFake
