@@ -9,6 +9,7 @@ holds, the mutations the app sent (``requests``) and the e-mails Saleor would se
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -431,8 +432,18 @@ async def test_two_worker_processes_fulfil_and_update_each_order_once(
         saleor_fake, gordon, tmp_path, database, workers=0, settings=settings, configure=False
     ) as stack:
         await stack.configure(tracking_on_fulfillment="fulfill", tracking_url=LINK_FORMAT)
-        for name in ("worker-1", "worker-2"):
+        # Gordon answers after 0.3 s, so one process's three workers cannot take all twelve
+        # orders before the other process (started before the first webhook) finds work too
+        gordon.state.options = dataclasses.replace(gordon.state.options, latency=0.3)
+        workers = [
             stack.start_process("worker", "--concurrency", "3", name=name)
+            for name in ("worker-1", "worker-2")
+        ]
+
+        async def both_started() -> bool:
+            return all("worker.started" in worker.log() for worker in workers)
+
+        await stack.wait_until(both_started, timeout=60)
         orders = [stack.paid_order() for _ in range(12)]
         for order in orders:
             await stack.emit("ORDER_FULLY_PAID", order["id"], times=2)
@@ -456,8 +467,7 @@ async def test_two_worker_processes_fulfil_and_update_each_order_once(
             job = await stack.job_for(order)
             taken_over = any(e["outcome"] == "lease_taken_over" for e in job["history"])
             assert stack.puts(order) == (2 if taken_over else 1), job["history"]
-        logs = [p.log() for p in stack.processes if "worker" in p.log_path.name]
-        assert all("job.finished" in log for log in logs), "both workers took part"
+        assert all("job.finished" in worker.log() for worker in workers), "both took part"
 
 
 async def test_reconcile_adds_the_number_to_a_fulfillment_whose_webhooks_were_lost(
