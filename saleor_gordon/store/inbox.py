@@ -89,7 +89,6 @@ class InboxResult:
 class _Waiting:
     received: OrderEvent
     now: datetime
-    ignored_reason: str | None
     answer: asyncio.Future[InboxResult]
 
 
@@ -261,10 +260,9 @@ class EventInbox:
         self.committed_groups = 0
         """Transactions the inbox committed (each holding one group of events)."""
 
-    async def record_order_event(
-        self, received: OrderEvent, *, now: datetime, ignored_reason: str | None = None
-    ) -> InboxResult:
-        """Store the event once and, unless ignored, create or refresh its order's sync job.
+    async def record_order_event(self, received: OrderEvent, *, now: datetime) -> InboxResult:
+        """Store the event once and create or refresh its order's sync job (an event the app
+        ignores, its own metadata write, is answered by the web layer and never stored).
 
         Both happen in one transaction (shared with concurrent calls): an acknowledged event
         always has its job.
@@ -275,7 +273,7 @@ class EventInbox:
         """
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[InboxResult] = loop.create_future()
-        self._waiting.append(_Waiting(received, now, ignored_reason, answer))
+        self._waiting.append(_Waiting(received, now, answer))
         if not self._wake_idle_writer(loop):
             self._start_writer(loop)
         # A caller that goes away (cancelled: client disconnect) cancels only its answer; its
@@ -513,7 +511,6 @@ _EVENT_COLUMNS = (
     "principal_id",
     "body_sha256",
     "received_at",
-    "ignored_reason",
 )
 
 _INSERT_EVENTS = f"""\
@@ -614,7 +611,6 @@ def _event_rows(dialect: Dialect, group: Sequence[_Waiting]) -> list[tuple[Any, 
             waiting.received.principal_id,
             waiting.received.body_sha256,
             stored_time(waiting.now),
-            waiting.ignored_reason,
         )
         for waiting in group
     ]
@@ -623,8 +619,8 @@ def _event_rows(dialect: Dialect, group: Sequence[_Waiting]) -> list[tuple[Any, 
 
 
 def _job_rows(dialect: Dialect, group: Sequence[_Waiting]) -> list[tuple[Any, ...]]:
-    """The job row (``ORDER_JOB_COLUMNS``) of each event that makes its order's job due (not
-    ignored), after its dedupe key; in key order. The group has each order once."""
+    """The job row (``ORDER_JOB_COLUMNS``) of each event (each makes its order's job due), after
+    its dedupe key; in key order. The group has each order once."""
     requests = [
         OrderJobRequest(
             installation_id=waiting.received.installation_id,
@@ -634,7 +630,6 @@ def _job_rows(dialect: Dialect, group: Sequence[_Waiting]) -> list[tuple[Any, ..
             now=waiting.now,
         )
         for waiting in group
-        if waiting.ignored_reason is None
     ]
     keys = {
         (waiting.received.installation_id, waiting.received.order_id): waiting.received.dedupe_key
@@ -648,8 +643,7 @@ def _results(
     inserted: list[tuple[int, str]],
     jobs: list[tuple[int, str, int]],
 ) -> list[InboxResult]:
-    """Each event's answer: a duplicate unless it was inserted, with its order's job unless
-    ignored."""
+    """Each event's answer: a duplicate unless it was inserted, else with its order's job."""
     new = set(inserted)
     job_ids = {(installation_id, order_id): job_id for installation_id, order_id, job_id in jobs}
     results = []
@@ -658,9 +652,6 @@ def _results(
         if key not in new:
             results.append(InboxResult(duplicate=True, job_id=None))
             continue
-        if waiting.ignored_reason is not None:
-            results.append(InboxResult(duplicate=False, job_id=None))
-        else:
-            order = (waiting.received.installation_id, waiting.received.order_id)
-            results.append(InboxResult(duplicate=False, job_id=job_ids[order]))
+        order = (waiting.received.installation_id, waiting.received.order_id)
+        results.append(InboxResult(duplicate=False, job_id=job_ids[order]))
     return results

@@ -102,7 +102,8 @@ webhook_events = Table(
     Column("principal_id", String(255), nullable=True),
     Column("body_sha256", String(64), nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
-    # Why the event causes no work (for example the app's own metadata write); NULL = enqueued.
+    # Why the event caused no work. Written by earlier versions only (the app's own metadata
+    # writes, no longer stored); kept so their rows stay readable.
     Column("ignored_reason", String(255), nullable=True),
     UniqueConstraint("installation_id", "dedupe_key", name="uq_webhook_events_dedupe"),
 )

@@ -201,22 +201,6 @@ async def test_events_of_one_order_coalesce_into_one_job(
     assert await inbox.count_events(installation.id) == 3
 
 
-async def test_ignored_events_are_kept_without_work(
-    migrated_engine: AsyncEngine, inbox: EventInbox
-) -> None:
-    installation = await _store(migrated_engine).save_installation(
-        saleor_api_url=API_URL, app_id="QXBwOjQ=", token=TOKEN, jwks=JWKS, now=NOW
-    )
-    result = await inbox.record_order_event(
-        _event(installation.id, "ORDER_METADATA_UPDATED"), now=NOW, ignored_reason="own write"
-    )
-
-    assert result.job_id is None
-    assert not result.duplicate
-    assert await inbox.count_events(installation.id) == 1
-    assert await JobViews(migrated_engine).list_jobs() == []
-
-
 async def test_a_saved_configuration_runs_the_jobs_waiting_for_a_person_again(
     migrated_engine: AsyncEngine,
 ) -> None:
