@@ -22,7 +22,7 @@ import contextlib
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from sqlalchemy import Dialect, event
 from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidRequestError, OperationalError
@@ -212,28 +212,36 @@ def _own_connections_possible(engine: AsyncEngine) -> bool:
     return database not in {None, "", ":memory:"} and not str(database).startswith("file:")
 
 
-_OWN_CONNECTIONS = "_saleor_gordon_own_connections"
+class _KeptOnEngine:
+    """Something made once per engine and kept on the engine itself (under the subclass's
+    ``_KEPT_AS``), not in a registry: an engine nobody disposes is collected with it, as
+    SQLAlchemy's pool is."""
+
+    _KEPT_AS: str
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def of(cls, engine: AsyncEngine) -> Self:
+        own: Self | None = getattr(engine.sync_engine, cls._KEPT_AS, None)
+        if own is None:
+            own = cls(engine)
+            setattr(engine.sync_engine, cls._KEPT_AS, own)
+        return own
 
 
-class _OwnConnections:
+class _OwnConnections(_KeptOnEngine):
     """The two connections (writes, reads) ``in_sqlite_thread`` uses for an engine's SQLite
     file: made by the engine's pool (so opened as the engine opens its own) and detached from it,
     so they cost none of SQLAlchemy's work per checkout and return and hold none of the pool's
     places; closed when the engine is disposed."""
 
+    _KEPT_AS = "_saleor_gordon_own_sqlite_connections"
+
     def __init__(self, engine: AsyncEngine) -> None:
         self._opening: dict[bool, asyncio.Task[Any]] = {}
         event.listen(engine.sync_engine, "engine_disposed", self._close)
-
-    @classmethod
-    def of(cls, engine: AsyncEngine) -> _OwnConnections:
-        # Kept on the engine itself, not in a registry: an engine nobody disposes is collected
-        # with its connections, as SQLAlchemy's pool is.
-        own: _OwnConnections | None = getattr(engine.sync_engine, _OWN_CONNECTIONS, None)
-        if own is None:
-            own = cls(engine)
-            setattr(engine.sync_engine, _OWN_CONNECTIONS, own)
-        return own
 
     async def get(self, engine: AsyncEngine, *, write: bool) -> Any:
         """The aiosqlite connection for writes (``write``) or for reads."""
@@ -360,24 +368,18 @@ def _as_sqlalchemy_error(exc: BaseException) -> DBAPIError:
     return OperationalError(None, None, exc)
 
 
-class _OwnPostgresConnections:
+class _OwnPostgresConnections(_KeptOnEngine):
     """The asyncpg connections ``on_postgres`` uses for an engine: idle ones kept (the last
     used first), at most ``MAX_OWN_POSTGRES_CONNECTIONS`` in all; closed when the engine is
     disposed."""
+
+    _KEPT_AS = "_saleor_gordon_own_postgres_connections"
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._idle: list[Any] = []
         self._slots = asyncio.Semaphore(MAX_OWN_POSTGRES_CONNECTIONS)
         self._all: set[Any] = set()
         event.listen(engine.sync_engine, "engine_disposed", self._close)
-
-    @classmethod
-    def of(cls, engine: AsyncEngine) -> _OwnPostgresConnections:
-        own: _OwnPostgresConnections | None = getattr(engine.sync_engine, _OWN_CONNECTIONS, None)
-        if own is None:
-            own = cls(engine)
-            setattr(engine.sync_engine, _OWN_CONNECTIONS, own)
-        return own
 
     async def acquire(self, engine: AsyncEngine) -> Any:
         await self._slots.acquire()
