@@ -22,6 +22,7 @@ from tests.conftest import TEST_SECRET_KEY
 from tests.jobs.test_queue import GORDON_DOWN, _synced
 from tests.jobs.test_queue import NOW as QUEUE_NOW
 from tests.store.test_installations import API_URL, JWKS, TOKEN
+from tests.support.fixtures import count_compiles
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -55,14 +56,7 @@ async def test_a_job_s_store_work_done_again_compiles_nothing(
         saleor_api_url=API_URL, app_id="QXBwOjQ=", token=TOKEN, jwks=JWKS, now=NOW
     )
     await _a_job_s_store_work(migrated_engine, saved.id, 1)
-    compiled: list[object] = []
-    original = Prepared.of
-
-    def counting(statement: object, dialect: object) -> Prepared:
-        compiled.append(statement)
-        return original(statement, dialect)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Prepared, "of", counting)
+    compiled = count_compiles(monkeypatch)
 
     await _a_job_s_store_work(migrated_engine, saved.id, 2)
 

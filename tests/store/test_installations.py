@@ -17,11 +17,11 @@ from saleor_gordon.jobs.queue import JobQueue, OrderJobRequest
 from saleor_gordon.jobs.views import JobViews
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import migration_status
-from saleor_gordon.store.driver_sql import Prepared
 from saleor_gordon.store.inbox import EventInbox
 from saleor_gordon.store.installations import InstallationStore
 from saleor_gordon.store.tables import sync_jobs
 from tests.conftest import TEST_SECRET_KEY
+from tests.support.fixtures import count_compiles
 from tests.support.shop import shop_config
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -78,14 +78,7 @@ async def test_a_store_made_per_webhook_compiles_no_statement(
     saved = await _store(migrated_engine).save_installation(
         saleor_api_url=API_URL, app_id="QXBwOjQ=", token=TOKEN, jwks=JWKS, now=NOW
     )
-    compiled: list[object] = []
-    original = Prepared.of
-
-    def counting(statement: object, dialect: object) -> Prepared:
-        compiled.append(statement)
-        return original(statement, dialect)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Prepared, "of", counting)
+    compiled = count_compiles(monkeypatch)
 
     again = _store(migrated_engine)
 

@@ -186,3 +186,18 @@ async def unreachable_engine(
     engine = unreachable_engine_like(database_url, tmp_path, closed_port=closed_port)
     yield engine
     await engine.dispose()
+
+
+def count_compiles(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """From now on, every statement ``Prepared.of`` compiles (for the rest of the test)."""
+    from saleor_gordon.store.driver_sql import Prepared
+
+    compiled: list[object] = []
+    original = Prepared.of
+
+    def counting(statement: object, dialect: object) -> Prepared:
+        compiled.append(statement)
+        return original(statement, dialect)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Prepared, "of", counting)
+    return compiled
