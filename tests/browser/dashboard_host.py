@@ -104,6 +104,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Frame, Page, Route, ViewportSize
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -347,6 +348,20 @@ class DashboardView(NamedTuple):
         await self.page.evaluate("message => window.__host.send(message)", message)
 
 
+async def _host_progress(page: Page) -> str:
+    """What the host page saw of its frames so far (srcs set, load events, messages sent) and
+    which documents the browser's frames hold: says which step of a mount did not happen."""
+    progress = await page.evaluate(
+        """() => ({
+          srcs: window.__host.state.srcs,
+          loads: window.__host.state.loads,
+          sent: window.__host.state.sent.map(m => `${m.frame}:${m.data.type}`),
+        })"""
+    )
+    frames = [frame.url for frame in page.frames]
+    return f"host state {progress}; browser frames {frames}"
+
+
 async def mount_in_host(
     page: Page,
     host_origin: str,
@@ -419,9 +434,16 @@ async def mount_in_host(
             "extensions": [extension.to_js() for extension in extensions],
         },
     )
-    await page.wait_for_function(
-        "() => window.__host.state.sent.some(m => m.data.type === 'redirect')", timeout=timeout_ms
-    )
+    try:
+        await page.wait_for_function(
+            "() => window.__host.state.sent.some(m => m.data.type === 'redirect')",
+            timeout=timeout_ms,
+        )
+    except PlaywrightTimeoutError as timeout:
+        raise AssertionError(
+            f"the {mount} frame did not load its final document within {timeout_ms / 1000:g} s; "
+            f"{await _host_progress(page)}"
+        ) from timeout
     element = await page.wait_for_selector(f"{FRAME_SELECTOR} >> nth=0", state="attached")
     assert element is not None
     frame = await element.content_frame()
