@@ -95,7 +95,7 @@ from saleor_gordon.jobs.queue import ClaimedJob
 from saleor_gordon.outbound import origin_of
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import SaleorClient
-from saleor_gordon.shop import load_shop_by_id
+from saleor_gordon.shop import load_shop_of_job
 from saleor_gordon.store.rate import DatabaseRateLimiter
 
 logger = logging.getLogger(__name__)
@@ -186,7 +186,7 @@ class Attempt:
 
     async def _act(self) -> AttemptOutcome:
         try:
-            shop = await load_shop_by_id(self.runtime, self.job.installation_id)
+            shop = await load_shop_of_job(self.runtime, self.job)
         except ShopConfigInvalid as exc:
             invalid = Message.of("job.config_invalid", exc.message)
             return NeedsPerson(Step("read_config", "invalid"), invalid)
