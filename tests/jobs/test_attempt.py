@@ -3,8 +3,10 @@ transition), over the Saleor fake and the Gordon sandbox."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -995,6 +997,38 @@ async def test_store_unavailable_for_the_rate_schedule_retries(
     assert result.message == STORE_FAILED
     assert result.next_attempt_at == bench.clock() + timedelta(seconds=FIRST_DELAY)
     assert bench.gordon_calls() == []
+
+
+async def test_gordons_token_is_asked_for_while_the_order_is_read(bench: Bench) -> None:
+    """No token cached (the process's first order of this Gordon account): the token request
+    goes out while Saleor's answer to the order read is still awaited, not after it."""
+    order = bench.paid_order()
+    await bench.event(order)
+    state = bench.saleor.state
+    state.hold_operations("OrderForGordon")
+
+    attempt = asyncio.ensure_future(bench.attempt())
+
+    def token_asked() -> bool:
+        return bool(bench.gordon.state.requests(path="/oauth/token"))
+
+    deadline = time.monotonic() + 10
+    while not (token_asked() and state.held["OrderForGordon"] == 1):
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.01)  # polling the fakes' records (the state), not a fixed wait
+    # the order read is still held: only a request sent ahead of its answer can be there
+    asked_while_held = token_asked() and not attempt.done()
+    state.release_operations()
+    result = await attempt
+
+    assert asked_while_held
+    assert result.status is JobStatus.SYNCED
+    assert len(bench.gordon.state.requests(path="/oauth/token")) == 1  # not asked again
+    second = bench.paid_order()
+    await bench.event(second)
+    assert (await bench.attempt()).status is JobStatus.SYNCED
+    assert len(bench.gordon.state.requests(path="/oauth/token")) == 1  # cached: none ahead
 
 
 async def test_an_attempt_starts_from_the_shop_its_claim_read(bench: Bench, tmp_path: Path) -> None:
