@@ -23,7 +23,11 @@ from saleor_gordon.secret_box import SecretBox, load_secret_keys
 from saleor_gordon.settings import Settings
 from saleor_gordon.store.database import create_engine
 from saleor_gordon.store.inbox import EventInbox, SqliteWriter
-from saleor_gordon.store.installations import InstallationStore, WebhookIdentityCache
+from saleor_gordon.store.installations import (
+    DecodedShops,
+    InstallationStore,
+    WebhookIdentityCache,
+)
 
 Clock = Callable[[], datetime]
 
@@ -49,6 +53,7 @@ class Runtime:
     """The SQLite writer the inbox commits through (``open_runtime`` opens one for SQLite)."""
     _jwks_locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
     _identities: WebhookIdentityCache = field(default_factory=WebhookIdentityCache, repr=False)
+    _decoded_shops: DecodedShops = field(default_factory=DecodedShops, repr=False)
     _inbox: EventInbox | None = field(default=None, repr=False)
 
     def saleor_client(self, saleor_api_url: str, token: str) -> SaleorClient:
@@ -68,7 +73,13 @@ class Runtime:
     @property
     def installations(self) -> InstallationStore:
         """The installations, with the process's cache of webhook identities."""
-        return InstallationStore(self.engine, self.secret_box, self._identities, queue=self.queue)
+        return InstallationStore(
+            self.engine,
+            self.secret_box,
+            self._identities,
+            queue=self.queue,
+            decoded=self._decoded_shops,
+        )
 
     @property
     def inbox(self) -> EventInbox:

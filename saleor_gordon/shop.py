@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from saleor_gordon.core.shop_config import ShopConfig
 from saleor_gordon.errors import ShopNotConfigured
+from saleor_gordon.jobs.queue import ClaimedJob
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.store.installations import Installation
 
@@ -43,9 +44,22 @@ async def load_shop_by_id(runtime: Runtime, installation_id: int) -> Shop | None
         ShopNotConfigured, ShopConfigInvalid: as ``load_shop``.
     """
     found = await runtime.installations.get_installation_with_config(installation_id)
-    if found is None:
-        return None
-    installation, config = found
+    return None if found is None else _configured(*found)
+
+
+async def load_shop_of_job(runtime: Runtime, job: ClaimedJob) -> Shop | None:
+    """``load_shop_by_id`` of the job's installation, from the row its claim read with it
+    (``ClaimedJob.shop_row``) when there is one: no read of its own then.
+
+    Raises:
+        ShopNotConfigured, ShopConfigInvalid: as ``load_shop``.
+    """
+    if job.shop_row is None:
+        return await load_shop_by_id(runtime, job.installation_id)
+    return _configured(*runtime.installations.shop_of_row(job.shop_row))
+
+
+def _configured(installation: Installation, config: ShopConfig | None) -> Shop:
     if config is None:
         raise ShopNotConfigured()
     return Shop(installation, config)

@@ -11,6 +11,7 @@ access token only in the Authorization header; neither is formatted into any str
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -124,6 +125,12 @@ class GordonClient:
 
     def __repr__(self) -> str:
         return f"GordonClient(base_url={self._base_url!r}, client_id={self._client_id!r})"
+
+    def fetch_token_ahead(self) -> asyncio.Task[str | Rejected | Retryable] | None:
+        """Start the token request now when no token is cached (``TokenCache.fetch_ahead``):
+        it overlaps what the caller does before its first call. Its task, owned by the caller
+        (cancelled once not needed); None: a token is cached or on its way."""
+        return self._tokens.fetch_ahead(self._token_key, self._fetch_token)
 
     async def push_order(self, order_json: Mapping[str, object]) -> Accepted | Rejected | Retryable:
         """Create or update an order: PUT, then POST when Gordon does not know it (D3.1).

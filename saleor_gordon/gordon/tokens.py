@@ -3,6 +3,12 @@
 A token lives 3600 s; it is reused until ``refresh_margin`` (60 s) before it expires. One
 ``TokenCache`` is meant to be shared by every ``GordonClient`` of the process, so that installations
 using the same Gordon account share a token and concurrent first calls cause one token request.
+
+A caller that knows it will call Gordon soon may ask for the token ahead (``fetch_ahead``): when
+none is cached, the token request starts at once, in a task the caller owns, and overlaps what
+the caller does meanwhile (a job reads the order from Saleor); the first ``get`` then takes its
+outcome, a failure included, instead of asking again (or asks itself, if the owner cancelled
+the request because it no longer needed it).
 """
 
 from __future__ import annotations
@@ -57,6 +63,9 @@ class TokenCache:
         self._refresh_margin = refresh_margin
         self._tokens: dict[TokenKey, _CachedToken] = {}
         self._locks: dict[TokenKey, asyncio.Lock] = {}
+        self._ahead: dict[TokenKey, asyncio.Task[str | Rejected | Retryable]] = {}
+        """Token requests started ahead, until a ``get`` takes one or it ended (held here: the
+        event loop keeps only weak references to tasks)."""
 
     async def get(
         self, key: TokenKey, fetch: Callable[[], Awaitable[TokenOutcome]]
@@ -64,10 +73,28 @@ class TokenCache:
         """Return a valid access token for ``key``, calling ``fetch`` only when none is cached.
 
         Concurrent callers for one key wait for a single ``fetch``. Failures are returned, not cached.
+        A request started by ``fetch_ahead`` and still under way is waited for and its outcome
+        returned.
         """
         cached = self._valid(key)
         if cached is not None:
             return cached
+        ahead = self._ahead.pop(key, None)
+        if ahead is not None:
+            try:
+                # shielded: a caller cancelled (its deadline) leaves the request to finish
+                return await asyncio.shield(ahead)
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if not ahead.cancelled() or (current is not None and current.cancelling()):
+                    raise
+                # the request's owner cancelled it, not this caller's: ask here
+        return await self._fetch(key, fetch)
+
+    async def _fetch(
+        self, key: TokenKey, fetch: Callable[[], Awaitable[TokenOutcome]]
+    ) -> str | Rejected | Retryable:
+        """``fetch`` a token for ``key``, one caller at a time (the others wait, then find it)."""
         async with self._locks.setdefault(key, asyncio.Lock()):
             cached = self._valid(key)
             if cached is not None:
@@ -77,6 +104,33 @@ class TokenCache:
                 return outcome
             self._store(key, outcome)
             return outcome.access_token
+
+    def fetch_ahead(
+        self, key: TokenKey, fetch: Callable[[], Awaitable[TokenOutcome]]
+    ) -> asyncio.Task[str | Rejected | Retryable] | None:
+        """Start fetching a token for ``key`` in the background when none is cached and none
+        is on its way: the next ``get`` for ``key`` waits for it rather than asking again.
+        The request's task, which the caller owns (cancels it when it no longer needs it);
+        None when a token is cached or already on its way."""
+        lock = self._locks.get(key)
+        if (
+            self._valid(key) is not None
+            or key in self._ahead
+            or (lock is not None and lock.locked())
+        ):
+            return None
+        task = asyncio.get_running_loop().create_task(self._fetch(key, fetch))
+        self._ahead[key] = task
+        task.add_done_callback(lambda done: self._forget_ahead(key, done))
+        return task
+
+    def _forget_ahead(self, key: TokenKey, task: asyncio.Task[str | Rejected | Retryable]) -> None:
+        """A request ahead that ended before a ``get`` took it: a token is cached by now, and a
+        failure is not kept for later (the next ``get`` asks again)."""
+        if not task.cancelled():
+            task.exception()  # retrieved: a failure nobody waited for is not logged as lost
+        if self._ahead.get(key) is task:
+            del self._ahead[key]
 
     def invalidate(self, key: TokenKey, access_token: str) -> None:
         """Forget ``access_token`` (Gordon refused it), unless a newer token already replaced it."""

@@ -24,6 +24,7 @@ the attempt that finds it gone, or, when the write-back finds it, in the next at
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import random
@@ -95,7 +96,7 @@ from saleor_gordon.jobs.queue import ClaimedJob
 from saleor_gordon.outbound import origin_of
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import SaleorClient
-from saleor_gordon.shop import load_shop_by_id
+from saleor_gordon.shop import load_shop_of_job
 from saleor_gordon.store.rate import DatabaseRateLimiter
 
 logger = logging.getLogger(__name__)
@@ -153,6 +154,10 @@ class Attempt:
         """The Gordon request under way, ``(action, external_ref)``: it may be done when cut."""
         self._gordon_done: Pushed | NothingToDo | None = None
         """What Gordon's step found, once Gordon has the order (the fulfillment step runs)."""
+        self._gordon_client: GordonClient | None = None
+        """The shop's Gordon client, made once (its configuration is read once per attempt)."""
+        self._token_ahead: asyncio.Task[object] | None = None
+        """Gordon's token request this attempt started ahead (``fetch_token_ahead``)."""
 
     def stopped(self, why: Message) -> AttemptOutcome:
         """What the attempt found when it was stopped mid-way (its deadline passed, or it had to
@@ -183,10 +188,22 @@ class Attempt:
         except StoreUnavailable as exc:  # reading the shop, or the shared rate schedule
             unavailable = Message.of("job.store_unavailable", exc.message)
             return Unavailable(Step("store", "unavailable"), unavailable)
+        finally:
+            await self._drop_token_ahead()
+
+    async def _drop_token_ahead(self) -> None:
+        """A token request started ahead and not needed (the attempt ended before calling
+        Gordon, or was stopped) ends with the attempt: nothing of it outlives its worker."""
+        ahead, self._token_ahead = self._token_ahead, None
+        if ahead is None or ahead.done():
+            return
+        ahead.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ahead
 
     async def _act(self) -> AttemptOutcome:
         try:
-            shop = await load_shop_by_id(self.runtime, self.job.installation_id)
+            shop = await load_shop_of_job(self.runtime, self.job)
         except ShopConfigInvalid as exc:
             invalid = Message.of("job.config_invalid", exc.message)
             return NeedsPerson(Step("read_config", "invalid"), invalid)
@@ -198,6 +215,11 @@ class Attempt:
             return NothingToDo(JobStatus.SKIPPED, Step("read_config", "uninstalled"), uninstalled)
         installation = shop.installation
         saleor = self.runtime.saleor_client(installation.saleor_api_url, installation.token)
+        # Gordon's token, when none is cached (a process's first order of an account, then once
+        # an hour), is asked for while the order is read, not after it.
+        self._token_ahead = self._gordon_client_of(shop.config).fetch_token_ahead()
+        if self._token_ahead is not None:
+            self._add_destination(shop.config.gordon.base_url)
         self._step = "saleor"
         try:
             data = await saleor.fetch_order(self.job.order_id)
@@ -409,16 +431,22 @@ class Attempt:
         return NothingToDo(decision.status, Step("check", "settled"), decision.message)
 
     def _gordon(self, config: ShopConfig) -> GordonClient:
+        """The shop's Gordon client, about to be called."""
         self._add_destination(config.gordon.base_url)
-        return GordonClient(
-            base_url=config.gordon.base_url,
-            client_id=config.gordon.client_id,
-            client_secret=config.gordon.client_secret.get_secret_value(),
-            http=self.runtime.http,
-            token_cache=self.services.token_cache,
-            rate_limiter=self.services.rate_limiter,
-            timeout=self.runtime.settings.gordon_timeout_seconds,
-        )
+        return self._gordon_client_of(config)
+
+    def _gordon_client_of(self, config: ShopConfig) -> GordonClient:
+        if self._gordon_client is None:
+            self._gordon_client = GordonClient(
+                base_url=config.gordon.base_url,
+                client_id=config.gordon.client_id,
+                client_secret=config.gordon.client_secret.get_secret_value(),
+                http=self.runtime.http,
+                token_cache=self.services.token_cache,
+                rate_limiter=self.services.rate_limiter,
+                timeout=self.runtime.settings.gordon_timeout_seconds,
+            )
+        return self._gordon_client
 
     async def _push(self, push: Push, gordon: GordonClient) -> AttemptOutcome:
         ref = push.gordon_order.external_ref

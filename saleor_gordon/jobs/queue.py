@@ -23,7 +23,7 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -31,7 +31,9 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Dialect,
+    Text,
     bindparam,
+    cast,
     column,
     delete,
     exists,
@@ -291,6 +293,11 @@ class ClaimedJob:
     lease_owner: str
     pushed_delivery_date: date | None = None
     """The deliverydate of the content Gordon accepted last (``pushed_hash``)."""
+    shop_row: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    """The installation's row (``SHOP_COLUMNS``: token and secret still encrypted) as the
+    claim read it with the job, in the same statement or transaction; the attempt decodes it
+    (``InstallationStore.shop_of_row``) instead of reading it again. None when this claim did
+    not read it (a lease taken over): the attempt reads it."""
 
     @property
     def sent_before(self) -> SentBefore:
@@ -384,70 +391,52 @@ class JobQueue:
         for no other writer (the webhooks' among them). A worker whose last claim found a job
         claims without looking first (``look_first=False``): more are likely due.
         """
-        limit = per_installation_limit
+        request = _ClaimRequest(
+            worker_id=worker_id,
+            now=now,
+            expires_at=now + timedelta(seconds=lease_seconds),
+            limit=per_installation_limit,
+            skip_installations=skip_installations,
+        )
         if is_sqlite(self._engine):
-            expires_at = now + timedelta(seconds=lease_seconds)
             prepared = _sqlite_statements(self._engine.dialect)
 
             def claim_here(connection: sqlite3.Connection) -> tuple[Any, list[_Candidate]]:
-                return _claim_on_sqlite(
-                    connection,
-                    prepared,
-                    now=now,
-                    worker_id=worker_id,
-                    expires_at=expires_at,
-                    limit=limit,
-                    skip_installations=skip_installations,
-                    look_first=look_first,
-                )
+                return _claim_on_sqlite(connection, prepared, request, look_first=look_first)
 
             async with map_database_errors():
                 leased, candidates = await in_sqlite_thread(self._engine, claim_here)
             if leased is None:
-                return _nothing_claimable(candidates, limit)
-            return Claim(_claimed_from_row(leased), _saturated(candidates, limit))
+                return _nothing_claimable(candidates, request.limit)
+            return Claim(_claimed_from_row(leased), _saturated(candidates, request.limit))
         statements = _claim_statements(self._engine.dialect.name)
-        return await self._claim_on_postgres(
-            statements,
-            worker_id=worker_id,
-            now=now,
-            lease_seconds=lease_seconds,
-            limit=limit,
-            skip_installations=skip_installations,
-        )
+        return await self._claim_on_postgres(statements, request)
 
     async def _claim_on_postgres(
-        self,
-        statements: _ClaimStatements,
-        *,
-        worker_id: str,
-        now: datetime,
-        lease_seconds: float,
-        limit: int,
-        skip_installations: frozenset[int],
+        self, statements: _ClaimStatements, request: _ClaimRequest
     ) -> Claim:
         """The claim on PostgreSQL at the driver's level (``store/driver_sql.on_postgres``):
         the candidates read in one statement, then each claimable installation's first due job
-        locked and leased in one (``_lock_and_lease``), each its own transaction. The lease is
-        taken only under the lock, so reading the candidates outside it changes nothing of
-        what a claim may lease (the lease counts were never locked either). A candidate whose
-        first due job holds an expired lease is claimed in one transaction with its takeover's
-        history entry (``_claim_in_transaction``)."""
+        locked and leased in one (``_lock_and_lease``, which returns the installation's row
+        too), each its own transaction. The lease is taken only under the lock, so reading the
+        candidates outside it changes nothing of what a claim may lease (the lease counts were
+        never locked either). A candidate whose first due job holds an expired lease is claimed
+        in one transaction with its takeover's history entry (``_claim_in_transaction``)."""
         dialect = self._engine.dialect
         read = Prepared.once(statements.candidates, dialect)
         lease = Prepared.once(statements.lock_and_lease, dialect)
-        expires_at = now + timedelta(seconds=lease_seconds)
+        now, limit, skip = request.now, request.limit, request.skip_installations
 
         async def claim_on(connection: Any) -> tuple[dict[str, Any] | None, list[_Candidate]]:
             candidates = _candidates_of((await read.fetch(connection, {"now": now})).rows)
-            for candidate in _claimable(candidates, limit, skip_installations):
+            for candidate in _claimable(candidates, limit, skip):
                 if candidate.lease_owner is not None:
                     return None, candidates  # a takeover: in one transaction
                 parameters = {
                     "now": now,
                     "installation_id": candidate.installation_id,
-                    "worker_id": worker_id,
-                    "expires_at": expires_at,
+                    "worker_id": request.worker_id,
+                    "expires_at": request.expires_at,
                 }
                 rows = (await lease.fetch(connection, parameters)).mappings()
                 if rows:
@@ -457,19 +446,17 @@ class JobQueue:
         async with map_database_errors():
             leased, candidates = await on_postgres(self._engine, claim_on)
         if leased is None:
-            claimable = _claimable(candidates, limit, skip_installations)
+            claimable = _claimable(candidates, limit, skip)
             if not any(candidate.lease_owner is not None for candidate in claimable):
                 return _nothing_claimable(candidates, limit)
-            return await self._claim_in_transaction(
-                statements,
-                worker_id=worker_id,
-                now=now,
-                lease_seconds=lease_seconds,
-                limit=limit,
-                skip_installations=skip_installations,
-            )
+            return await self._claim_in_transaction(statements, request)
         previous_owner = leased.pop("previous_owner")
         previous_expiry = leased.pop("previous_expiry")
+        leased["shop"] = {
+            name.removeprefix(SHOP_PREFIX): leased.pop(name)
+            for name in list(leased)
+            if name.startswith(SHOP_PREFIX)
+        }
         if previous_owner is not None and previous_expiry is not None:
             # Another claim took the candidate's first job meanwhile, and the next one held an
             # expired lease: its takeover is recorded right after (rare; the lease stands).
@@ -484,20 +471,14 @@ class JobQueue:
         return Claim(_claimed_from_row(leased), _saturated(candidates, limit))
 
     async def _claim_in_transaction(
-        self,
-        statements: _ClaimStatements,
-        *,
-        worker_id: str,
-        now: datetime,
-        lease_seconds: float,
-        limit: int,
-        skip_installations: frozenset[int],
+        self, statements: _ClaimStatements, request: _ClaimRequest
     ) -> Claim:
         """The claim as one SQLAlchemy transaction (PostgreSQL): candidates, lock, lease, turn
         and a takeover's history entry together."""
+        now, limit = request.now, request.limit
         async with map_database_errors(), self._engine.begin() as connection:
             candidates = await _candidates(connection, statements, now)
-            for candidate in _claimable(candidates, limit, skip_installations):
+            for candidate in _claimable(candidates, limit, request.skip_installations):
                 # the installation's first due job nobody is claiming
                 locked = (
                     await connection.execute(
@@ -508,7 +489,7 @@ class JobQueue:
                 if locked is None:
                     continue
                 due = candidate.with_job(*locked)
-                leased = await _lease(connection, statements, due, worker_id, now, lease_seconds)
+                leased = await _lease(connection, statements, due, request)
                 break
             else:
                 return _nothing_claimable(candidates, limit)
@@ -662,6 +643,31 @@ class JobQueue:
                 delete(webhook_events).where(webhook_events.c.received_at < older_than)
             )
         return int(history.rowcount) + int(events.rowcount)
+
+
+SHOP_COLUMNS: tuple[Any, ...] = (
+    *(column for column in installations.c if column.name != "config"),
+    cast(installations.c.config, Text).label("config"),
+)
+"""An installation's row as a job's attempt needs it, the configuration as its stored JSON
+text (``store/installations.py`` decodes a text once per change); a claim returns it with the
+job it leased (``ClaimedJob.shop_row``), so the attempt reads nothing more to start."""
+SHOP_PREFIX = "shop_"
+"""How the installation's columns are named beside the job's in the PostgreSQL claim's row."""
+SHOP_OF_INSTALLATION = select(*SHOP_COLUMNS).where(installations.c.id == bindparam("id"))
+"""``SHOP_COLUMNS`` of one installation."""
+
+
+@dataclass(frozen=True, slots=True)
+class _ClaimRequest:
+    """What one claim asks for: the worker leasing, the time and its lease's end, the share of
+    leases an installation may hold, the installations to skip."""
+
+    worker_id: str
+    now: datetime
+    expires_at: datetime
+    limit: int
+    skip_installations: frozenset[int]
 
 
 @dataclass(frozen=True)
@@ -831,7 +837,8 @@ def _lock_and_lease(lock_due_job: Any) -> Any:
     transaction in autocommit: one round trip): lock the installation's first due job nobody
     is claiming, lease it, give the installation's turn to others; the leased row with the
     lease it took over (``previous_owner``, ``previous_expiry``: both NULL unless it took over
-    an expired one)."""
+    an expired one) and the installation's row (``SHOP_COLUMNS``, each named with
+    ``SHOP_PREFIX``)."""
     locked = lock_due_job.cte("locked")
     leased = (
         update(sync_jobs)
@@ -858,7 +865,13 @@ def _lock_and_lease(lock_due_job: Any) -> Any:
         .values(last_claimed_at=bindparam("now", type_=installations.c.last_claimed_at.type))
         .cte("turn")
     )
-    return select(leased).add_cte(turn)
+    # The installation's row as the statement began (the turn's update does not show in it).
+    shop = [column.label(SHOP_PREFIX + column.name) for column in SHOP_COLUMNS]
+    return (
+        select(leased, *shop)
+        .select_from(leased.join(installations, installations.c.id == leased.c.installation_id))
+        .add_cte(turn)
+    )
 
 
 async def _candidates(
@@ -872,23 +885,13 @@ async def _lease(
     connection: AsyncConnection,
     statements: _ClaimStatements,
     due: _Candidate,
-    worker_id: str,
-    now: datetime,
-    lease_seconds: float,
+    request: _ClaimRequest,
 ) -> dict[str, Any]:
-    """Lease the job ``due`` names to ``worker_id``, and give its installation's turn to others;
-    the leased job's row, with the installation's ``saleor_api_url``."""
-    expires_at = now + timedelta(seconds=lease_seconds)
-    leased = (
-        (
-            await connection.execute(
-                statements.lease,
-                {"job_id": due.job_id, "worker_id": worker_id, "expires_at": expires_at},
-            )
-        )
-        .one()
-        ._mapping
-    )
+    """Lease the job ``due`` names to the claiming worker, and give its installation's turn to
+    others; the leased job's row, with the installation's ``saleor_api_url``."""
+    now = request.now
+    lease = {"job_id": due.job_id, "worker_id": request.worker_id, "expires_at": request.expires_at}
+    leased = (await connection.execute(statements.lease, lease)).one()._mapping
     await connection.execute(
         statements.take_turn, {"installation_id": due.installation_id, "now": now}
     )
@@ -933,6 +936,7 @@ class _SqliteStatements:
     lease: Prepared
     take_turn: Prepared
     history: Prepared
+    shop: Prepared
 
 
 def _sqlite_statements(dialect: Dialect) -> _SqliteStatements:
@@ -942,38 +946,42 @@ def _sqlite_statements(dialect: Dialect) -> _SqliteStatements:
         lease=Prepared.once(statements.lease, dialect),
         take_turn=Prepared.once(statements.take_turn, dialect),
         history=Prepared.once(_HISTORY_INSERT, dialect),
+        shop=Prepared.once(SHOP_OF_INSTALLATION, dialect),
     )
 
 
 def _claim_on_sqlite(
     connection: sqlite3.Connection,
     prepared: _SqliteStatements,
+    request: _ClaimRequest,
     *,
-    now: datetime,
-    worker_id: str,
-    expires_at: datetime,
-    limit: int,
-    skip_installations: frozenset[int],
     look_first: bool,
 ) -> tuple[dict[str, Any] | None, list[_Candidate]]:
     """The claim in the connection's thread: with ``look_first`` a read transaction first (a
     claim that finds nothing claimable takes no write lock), then the lease in a write
-    transaction. The leased row (with ``saleor_api_url``) or None, and the candidates seen."""
+    transaction. The leased row (with ``saleor_api_url`` and the installation's row as
+    ``shop``) or None, and the candidates seen."""
+    now, limit, skip = request.now, request.limit, request.skip_installations
     if look_first:
         with sqlite_transaction(connection, write=False):
             candidates = _candidates_of(prepared.candidates.run(connection, {"now": now}).rows)
-        if not _claimable(candidates, limit, skip_installations):
+        if not _claimable(candidates, limit, skip):
             return None, candidates
     with sqlite_transaction(connection, write=True):
         candidates = _candidates_of(prepared.candidates.run(connection, {"now": now}).rows)
-        for due in _claimable(candidates, limit, skip_installations):
-            lease = {"job_id": due.job_id, "worker_id": worker_id, "expires_at": expires_at}
+        for due in _claimable(candidates, limit, skip):
+            lease = {
+                "job_id": due.job_id,
+                "worker_id": request.worker_id,
+                "expires_at": request.expires_at,
+            }
             [leased] = prepared.lease.run(connection, lease).mappings()
             prepared.take_turn.run(connection, {"installation_id": due.installation_id, "now": now})
             if due.lease_owner is not None and due.lease_expires_at is not None:
                 entry = _takeover_entry(due, attempt=leased["attempts"], now=now)
                 prepared.history.run(connection, entry)
-            return {**leased, "saleor_api_url": due.saleor_api_url}, candidates
+            [shop] = prepared.shop.run(connection, {"id": due.installation_id}).mappings()
+            return {**leased, "saleor_api_url": due.saleor_api_url, "shop": shop}, candidates
     return None, candidates
 
 
@@ -1233,4 +1241,5 @@ def _claimed_from_row(row: Mapping[str, Any]) -> ClaimedJob:
         pushed_at=row["pushed_at"],
         lease_owner=row["lease_owner"],
         pushed_delivery_date=row["pushed_delivery_date"],
+        shop_row=row.get("shop"),
     )

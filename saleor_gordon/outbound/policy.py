@@ -10,6 +10,7 @@ call its limits: a byte cap for the answer and a deadline for the whole exchange
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -137,10 +138,12 @@ def url_parts(url: httpx.URL) -> UrlParts:
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def origin_of(url: str) -> str | None:
     """The server of ``url`` (scheme, host and port) as the policy and its connection slots key
     it, or None when ``url`` has no host: ``HTTPS://Shop.example.com:443/x`` and
-    ``https://shop.example.com/y`` are one server."""
+    ``https://shop.example.com/y`` are one server. Remembered per URL (a pure function of it:
+    every attempt asks it of its shop's URLs)."""
     try:
         return server_of(httpx.URL(url))
     except (httpx.InvalidURL, UnicodeError):

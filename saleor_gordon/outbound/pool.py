@@ -31,7 +31,9 @@ class ConnectionPool:
     """Kept-alive connections per origin, the most recently used handed out first.
 
     Args:
-        ssl_context: for https origins.
+        ssl_context: for https origins, or what makes it (called at the first https connection:
+            loading the system's certificates costs tens of milliseconds, which a process that
+            calls only http origins never spends).
         backend: the network backend every connection connects through.
         max_idle: idle connections kept across all origins; one more is closed instead.
         idle_seconds: how long an idle connection is kept (its keep-alive).
@@ -40,7 +42,7 @@ class ConnectionPool:
 
     def __init__(
         self,
-        ssl_context: ssl.SSLContext,
+        ssl_context: ssl.SSLContext | Callable[[], ssl.SSLContext],
         backend: httpcore.AsyncNetworkBackend,
         *,
         max_idle: int,
@@ -56,6 +58,11 @@ class ConnectionPool:
         self._idle_count = 0
         self._busy: set[httpcore.AsyncHTTPConnection] = set()
         self._next_sweep = monotonic() + SWEEP_SECONDS
+
+    def _tls(self) -> ssl.SSLContext:
+        if not isinstance(self._ssl_context, ssl.SSLContext):
+            self._ssl_context = self._ssl_context()
+        return self._ssl_context
 
     @property
     def idle_connections(self) -> int:
@@ -77,7 +84,7 @@ class ConnectionPool:
         if connection is None:
             connection = httpcore.AsyncHTTPConnection(
                 origin=origin,
-                ssl_context=self._ssl_context,
+                ssl_context=self._tls() if origin.scheme == b"https" else None,
                 keepalive_expiry=self._idle_seconds,
                 network_backend=self._backend,
             )

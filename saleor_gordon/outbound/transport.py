@@ -194,15 +194,19 @@ class OutboundTransport(httpx.AsyncBaseTransport):
             raise NoAnswer(seconds)
         return _Exchange(release)
 
+    def _tls(self) -> ssl.SSLContext:
+        """The process's TLS context, made at its first https connection (the pools ask)."""
+        if self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context()
+        return self._ssl_context
+
     def _transport(self, rule: AddressRule) -> httpx.AsyncBaseTransport:
         if self._inner is not None:
             return self._inner
         pool = self._pools.get(rule)
         if pool is None:
-            if self._ssl_context is None:
-                self._ssl_context = httpx.create_ssl_context()
             backend = CheckedNetworkBackend(rule, self._resolve)
-            pool = self._pools[rule] = _PoolTransport(self._ssl_context, backend)
+            pool = self._pools[rule] = _PoolTransport(self._tls, backend)
         return pool
 
 
@@ -284,7 +288,9 @@ class _BoundedStream(httpx.AsyncByteStream):
 class _PoolTransport(httpx.AsyncBaseTransport):
     """httpx over a ``ConnectionPool`` with a checked network backend."""
 
-    def __init__(self, ssl_context: ssl.SSLContext, backend: httpcore.AsyncNetworkBackend) -> None:
+    def __init__(
+        self, ssl_context: Callable[[], ssl.SSLContext], backend: httpcore.AsyncNetworkBackend
+    ) -> None:
         self._pool = ConnectionPool(
             ssl_context,
             backend,

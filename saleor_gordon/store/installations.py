@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.shop_config import ShopConfig, parse_shop_config, with_secret
 from saleor_gordon.errors import SecretsError
-from saleor_gordon.jobs.queue import JobQueue
+from saleor_gordon.jobs.queue import SHOP_OF_INSTALLATION, JobQueue
+from saleor_gordon.json_text import parse_json
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import reading
 from saleor_gordon.store.driver_sql import (
@@ -42,6 +43,26 @@ class WebhookIdentityCache:
     """Webhook identities by Saleor API URL, with the monotonic time they were read."""
     changes: int = 0
     """Counts writes of installations through the stores: a read that overlapped one is not kept."""
+
+
+DECODED_KEPT = 1024
+"""Decoded rows ``DecodedShops`` remembers; all are forgotten when one more is decoded."""
+
+
+@dataclass
+class DecodedShops:
+    """What a job's read of its installation decoded, shared by the stores of one process.
+
+    Keyed by what the row stores: the encrypted token, the configuration's JSON text and the
+    encrypted Gordon secret. Every write of a token or a configuration stores a new ciphertext
+    (Fernet's IV is random), so a changed row is a new key and is decoded again: nothing to
+    forget on writes, in this process or another. A configuration that does not validate is not
+    remembered (it raises every time).
+    """
+
+    entries: dict[tuple[str, str | None, str | None], tuple[str, ShopConfig | None]] = field(
+        default_factory=dict
+    )
 
 
 @dataclass(frozen=True)
@@ -80,15 +101,20 @@ class InstallationStore:
         identities: WebhookIdentityCache | None = None,
         *,
         queue: JobQueue | None = None,
+        decoded: DecodedShops | None = None,
     ) -> None:
         self._engine = engine
         self._box = secret_box
         self._cache = identities or WebhookIdentityCache()
+        self._decoded = decoded or DecodedShops()
+        """The token and configuration of the rows jobs read, decoded once per change."""
         self._queue = queue or JobQueue(engine)
         """Saving a configuration runs the jobs that wait for a person again, through the queue."""
         self._by_id = Prepared.once(_INSTALLATION_BY_ID, engine.dialect)
-        """A job's read of its installation at the driver's level, prepared once per process
+        """The read of an installation at the driver's level, prepared once per process
         (``Prepared.once``): a store is made per webhook, and compiling costs ~0.25 ms."""
+        self._shop_by_id = Prepared.once(SHOP_OF_INSTALLATION, engine.dialect)
+        """A job's read of its installation (``get_installation_with_config``), likewise."""
 
     async def save_installation(
         self,
@@ -255,13 +281,36 @@ class InstallationStore:
         Raises:
             ShopConfigInvalid: the stored configuration no longer validates (after an upgrade).
         """
-        row = await self._row_by_id(installation_id)
-        if row is None:
-            return None
-        return self._from_row(row), self._config_from_row(row)
+        row = await self._row_by_id(installation_id, self._shop_by_id)
+        return None if row is None else self.shop_of_row(row)
 
-    async def _row_by_id(self, installation_id: int) -> Mapping[Any, Any] | None:
-        by_id = self._by_id
+    def shop_of_row(self, row: Mapping[str, Any]) -> tuple[Installation, ShopConfig | None]:
+        """The installation and its configuration of a row read as ``jobs.queue.SHOP_COLUMNS``
+        (the configuration as its JSON text): what a claim returns with its job
+        (``ClaimedJob.shop_row``). The token and the configuration are decoded once per change
+        of what is stored (``DecodedShops``).
+
+        Raises:
+            ShopConfigInvalid: the stored configuration no longer validates (after an upgrade).
+        """
+        key = (row["token_encrypted"], row["config"], row["gordon_secret_encrypted"])
+        decoded = self._decoded.entries.get(key)
+        if decoded is None:
+            config = None
+            if row["config"] is not None:
+                data = parse_json(row["config"])
+                config = self._config_from_row({**row, "config": data})
+            decoded = self._box.decrypt(row["token_encrypted"]), config
+            if len(self._decoded.entries) >= DECODED_KEPT:
+                self._decoded.entries.clear()
+            self._decoded.entries[key] = decoded
+        token, config = decoded
+        return self._from_row(row, token=token), config
+
+    async def _row_by_id(
+        self, installation_id: int, by_id: Prepared | None = None
+    ) -> Mapping[Any, Any] | None:
+        by_id = by_id or self._by_id
         if is_sqlite(self._engine):  # the read whole in the connection's thread
 
             def read_here(connection: sqlite3.Connection) -> Mapping[Any, Any] | None:
@@ -392,12 +441,13 @@ class InstallationStore:
         secret = self._box.decrypt(encrypted) if encrypted else None
         return parse_shop_config(with_secret(dict(row["config"]), secret))
 
-    def _from_row(self, row: Mapping[Any, Any]) -> Installation:
+    def _from_row(self, row: Mapping[Any, Any], *, token: str | None = None) -> Installation:
+        """The installation of ``row``; ``token``: its token, decrypted already."""
         return Installation(
             id=row["id"],
             saleor_api_url=row["saleor_api_url"],
             app_id=row["app_id"],
-            token=self._box.decrypt(row["token_encrypted"]),
+            token=self._box.decrypt(row["token_encrypted"]) if token is None else token,
             jwks=row["jwks"],
             jwks_fetched_at=row["jwks_fetched_at"],
             installed_at=row["installed_at"],

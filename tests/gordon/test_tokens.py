@@ -92,3 +92,79 @@ async def test_failures_are_returned_and_not_cached() -> None:
     assert await cache.get(KEY, fetch) == Retryable("down")
     assert await cache.get(KEY, fetch) == Rejected("no", 401)
     assert await cache.get(KEY, fetch) == "t"
+
+
+class HeldEndpoint:
+    """A token endpoint that answers ``answers`` in turn, each once the test lets it."""
+
+    def __init__(self, *answers: TokenOutcome) -> None:
+        self.answers = list(answers)
+        self.calls = 0
+        self.asked = asyncio.Event()
+        self.answer = asyncio.Event()
+
+    async def __call__(self) -> TokenOutcome:
+        self.calls += 1
+        self.asked.set()
+        await self.answer.wait()
+        return self.answers.pop(0)
+
+
+async def test_a_token_fetched_ahead_is_the_one_the_next_get_takes() -> None:
+    cache = TokenCache()
+    endpoint = HeldEndpoint(TokenGranted("ahead", 3600), TokenGranted("again", 3600))
+
+    assert cache.fetch_ahead(KEY, endpoint) is not None
+    await endpoint.asked.wait()  # asked before anybody needs the token
+    assert cache.fetch_ahead(KEY, endpoint) is None  # on its way: not asked twice
+    getting = asyncio.ensure_future(cache.get(KEY, endpoint))
+    endpoint.answer.set()
+
+    assert await getting == "ahead"
+    assert endpoint.calls == 1
+    assert cache.fetch_ahead(KEY, endpoint) is None  # cached now
+
+
+async def test_a_failure_fetched_ahead_is_the_outcome_of_the_get_waiting_for_it() -> None:
+    cache = TokenCache()
+    endpoint = HeldEndpoint(Retryable("down"), TokenGranted("later", 3600))
+
+    cache.fetch_ahead(KEY, endpoint)
+    await endpoint.asked.wait()
+    getting = asyncio.ensure_future(cache.get(KEY, endpoint))
+    endpoint.answer.set()
+
+    assert await getting == Retryable("down")
+    assert endpoint.calls == 1  # the call did not ask a second time
+    assert await cache.get(KEY, endpoint) == "later"  # not kept: the next get asks anew
+
+
+async def test_a_get_cancelled_while_waiting_leaves_the_token_fetched_ahead_to_be_cached() -> None:
+    cache = TokenCache()
+    endpoint = HeldEndpoint(TokenGranted("ahead", 3600))
+
+    cache.fetch_ahead(KEY, endpoint)
+    await endpoint.asked.wait()
+    getting = asyncio.ensure_future(cache.get(KEY, endpoint))
+    await asyncio.sleep(0)  # the get is waiting for the request ahead
+    getting.cancel()
+    endpoint.answer.set()
+
+    assert await cache.get(KEY, endpoint) == "ahead"
+    assert endpoint.calls == 1
+
+
+async def test_a_request_ahead_its_owner_cancelled_leaves_the_waiting_get_to_ask_itself() -> None:
+    cache = TokenCache()
+    endpoint = HeldEndpoint(TokenGranted("own", 3600))
+
+    ahead = cache.fetch_ahead(KEY, endpoint)
+    assert ahead is not None
+    await endpoint.asked.wait()
+    getting = asyncio.ensure_future(cache.get(KEY, endpoint))
+    await asyncio.sleep(0)  # the get is waiting for the request ahead
+    ahead.cancel()  # its owner no longer needs it
+    endpoint.answer.set()
+
+    assert await getting == "own"
+    assert endpoint.calls == 2

@@ -3,8 +3,10 @@ transition), over the Saleor fake and the Gordon sandbox."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -997,14 +999,71 @@ async def test_store_unavailable_for_the_rate_schedule_retries(
     assert bench.gordon_calls() == []
 
 
-async def test_store_unavailable_when_reading_the_shop_retries(
-    bench: Bench, tmp_path: Path
-) -> None:
-    # given the database lost right after the job was claimed
+async def test_gordons_token_is_asked_for_while_the_order_is_read(bench: Bench) -> None:
+    """No token cached (the process's first order of this Gordon account): the token request
+    goes out while Saleor's answer to the order read is still awaited, not after it."""
+    order = bench.paid_order()
+    await bench.event(order)
+    state = bench.saleor.state
+    state.hold_operations("OrderForGordon")
+
+    attempt = asyncio.ensure_future(bench.attempt())
+
+    def token_asked() -> bool:
+        return bool(bench.gordon.state.requests(path="/oauth/token"))
+
+    deadline = time.monotonic() + 10
+    while not (token_asked() and state.held["OrderForGordon"] == 1):
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.01)  # polling the fakes' records (the state), not a fixed wait
+    # the order read is still held: only a request sent ahead of its answer can be there
+    asked_while_held = token_asked() and not attempt.done()
+    state.release_operations()
+    result = await attempt
+
+    assert asked_while_held
+    assert result.status is JobStatus.SYNCED
+    assert len(bench.gordon.state.requests(path="/oauth/token")) == 1  # not asked again
+    second = bench.paid_order()
+    await bench.event(second)
+    assert (await bench.attempt()).status is JobStatus.SYNCED
+    assert len(bench.gordon.state.requests(path="/oauth/token")) == 1  # cached: none ahead
+
+
+async def test_an_attempt_starts_from_the_shop_its_claim_read(bench: Bench, tmp_path: Path) -> None:
+    # given a claimed job, and the database lost right after the claim
     order = bench.paid_order()
     await bench.event(order)
     job = await bench.claim()
     assert job is not None
+    engine, bench.runtime.engine = (
+        bench.runtime.engine,
+        unreachable_engine_like("sqlite://", tmp_path),
+    )
+
+    result = await run_attempt(bench.services, job)
+    await bench.runtime.engine.dispose()
+    bench.runtime.engine = engine
+
+    # then the attempt read nothing more to start: the claim brought the shop along
+    assert (result.status, result.action, result.outcome) == (JobStatus.SYNCED, "push", "accepted")
+    assert bench.gordon_calls() == [
+        ("PUT", f"/api/orders/{order['number']}", 404),
+        ("POST", "/api/orders", 200),
+    ]
+
+
+async def test_store_unavailable_when_reading_the_shop_retries(
+    bench: Bench, tmp_path: Path
+) -> None:
+    # given the database lost right after the job was claimed by a claim that did not read the
+    # shop with it (a lease taken over)
+    order = bench.paid_order()
+    await bench.event(order)
+    claimed = await bench.claim()
+    assert claimed is not None
+    job = dataclasses.replace(claimed, shop_row=None)
     engine, bench.runtime.engine = (
         bench.runtime.engine,
         unreachable_engine_like("sqlite://", tmp_path),
@@ -1075,11 +1134,14 @@ async def test_an_invalid_stored_configuration_needs_attention(bench: Bench) -> 
 
 
 async def test_a_job_of_an_uninstalled_shop_is_skipped(bench: Bench) -> None:
-    # given a job claimed just before the shop uninstalled the app
+    # given a job claimed without its shop (a lease taken over), and the shop uninstalled the
+    # app before the attempt read it (a claim that reads the shop with the job reads it as the
+    # attempt's own read did: an uninstall after it is after the read)
     order = bench.paid_order()
     await bench.event(order)
-    job = await bench.claim()
-    assert job is not None
+    claimed = await bench.claim()
+    assert claimed is not None
+    job = dataclasses.replace(claimed, shop_row=None)
     assert await bench.runtime.installations.delete_installation(bench.installation.id)
 
     result = await run_attempt(bench.services, job)

@@ -20,6 +20,7 @@ from sqlalchemy.util import await_only
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.messages import Message
 from saleor_gordon.core.order_events import OrderEvent
+from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.jobs import queue as queue_module
 from saleor_gordon.jobs.lifecycle import (
     Episode,
@@ -43,6 +44,7 @@ from saleor_gordon.store.inbox import EventInbox
 from saleor_gordon.store.installations import InstallationStore
 from saleor_gordon.store.tables import sync_jobs
 from tests.conftest import TEST_SECRET_KEY
+from tests.support.shop import shop_config
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LEASE = 30.0
@@ -146,6 +148,29 @@ async def test_a_due_job_is_claimed_once(migrated_engine: AsyncEngine) -> None:
     assert first.order_id == "order-001"
     assert first.attempts == 1
     assert second is None
+
+
+async def test_a_claim_brings_the_jobs_shop_along(migrated_engine: AsyncEngine) -> None:
+    """The installation's row comes with the leased job (the claim's own statement on
+    PostgreSQL, its transaction on SQLite), so the attempt reads nothing more to start."""
+    store = InstallationStore(migrated_engine, SecretBox(TEST_SECRET_KEY))
+    installation = await _install(migrated_engine)
+    config = parse_shop_config(shop_config("https://gordon.example.com"))
+    await store.save_config(installation, config, now=NOW)
+    await _event(migrated_engine, installation, "order-001")
+
+    job = await _claim(JobQueue(migrated_engine), "w1")
+
+    assert job is not None
+    assert job.shop_row is not None
+    shop, shop_config_read = store.shop_of_row(job.shop_row)
+    assert (shop.id, shop.saleor_api_url, shop.token) == (
+        installation,
+        "https://a.example.com/graphql/",
+        "t" * 30,
+    )
+    assert shop_config_read == config
+    assert shop == await store.get_installation_by_id(installation)
 
 
 async def test_concurrent_claims_never_share_a_job(migrated_engine: AsyncEngine) -> None:

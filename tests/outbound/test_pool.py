@@ -70,6 +70,31 @@ async def test_concurrent_requests_get_connections_of_their_own_then_share_them(
         assert (server.connections, pool.idle_connections) == (3, 3)
 
 
+async def test_the_tls_context_is_made_at_the_first_https_connection_only(
+    closed_port: int,
+) -> None:
+    """Loading the system's certificates costs tens of milliseconds: a pool that calls only
+    http origins never does it, one that calls https does it once."""
+    made: list[ssl.SSLContext] = []
+
+    def make_tls() -> ssl.SSLContext:
+        made.append(ssl.create_default_context())
+        return made[-1]
+
+    pool = ConnectionPool(make_tls, AsyncioBackend(), max_idle=8, idle_seconds=5.0)
+    try:
+        async with serving(answer({"data": {}})) as server:
+            assert [await get(pool, server) for _ in range(2)] == [b'{"data": {}}'] * 2
+            assert made == []
+            https = httpcore.Request("POST", f"https://127.0.0.1:{closed_port}/", content=b"{}")
+            for _ in range(2):  # nothing listens there: each connection is refused
+                with pytest.raises(httpcore.ConnectError):
+                    await pool.handle_async_request(https)
+            assert len(made) == 1
+    finally:
+        await pool.aclose()
+
+
 async def test_origins_do_not_share_connections() -> None:
     async with (
         pool_of() as pool,

@@ -18,7 +18,7 @@ from saleor_gordon.jobs.views import JobViews
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import migration_status
 from saleor_gordon.store.inbox import EventInbox
-from saleor_gordon.store.installations import InstallationStore
+from saleor_gordon.store.installations import DecodedShops, InstallationStore
 from saleor_gordon.store.tables import sync_jobs
 from tests.conftest import TEST_SECRET_KEY
 from tests.support.fixtures import count_compiles
@@ -225,3 +225,44 @@ async def test_a_saved_configuration_runs_the_jobs_waiting_for_a_person_again(
 
     [job] = await JobViews(migrated_engine).list_jobs()
     assert (job.status, job.next_attempt_at, woken) == ("pending", later, ["woken"])
+
+
+async def test_a_jobs_read_decodes_a_stored_shop_once_per_change(
+    migrated_engine: AsyncEngine,
+) -> None:
+    """The token and configuration a job reads are decoded once while the row stays as it is,
+    and anew as soon as it changed, whichever process wrote it (keyed by what is stored)."""
+    decoded = DecodedShops()
+    store = InstallationStore(migrated_engine, SecretBox(TEST_SECRET_KEY), decoded=decoded)
+    installation = await store.save_installation(
+        saleor_api_url=API_URL, app_id="QXBwOjE=", token=TOKEN, jwks=JWKS, now=NOW
+    )
+    config = parse_shop_config(shop_config("https://gordon.example.com"))
+    await store.save_config(installation.id, config, now=NOW)
+
+    first = await store.get_installation_with_config(installation.id)
+    again = await store.get_installation_with_config(installation.id)
+
+    assert first is not None
+    assert again is not None
+    assert (first[0].token, first[1]) == (TOKEN, config)
+    assert again[1] is first[1]  # not decoded again
+    assert len(decoded.entries) == 1
+
+    # another process (a store of its own) saves a new configuration and a new token
+    other = _store(migrated_engine)
+    changed = parse_shop_config(
+        shop_config("https://gordon.example.com", client_secret="another-secret-0123")
+    )
+    await other.save_config(installation.id, changed, now=NOW)
+    after_config = await store.get_installation_with_config(installation.id)
+    await other.save_installation(
+        saleor_api_url=API_URL, app_id="QXBwOjE=", token="new" + TOKEN, jwks=JWKS, now=NOW
+    )
+    after_token = await store.get_installation_with_config(installation.id)
+
+    assert after_config is not None
+    assert after_token is not None
+    assert after_config[1] == changed
+    assert after_config[1].gordon.client_secret.get_secret_value() == "another-secret-0123"
+    assert (after_token[0].token, after_token[1]) == ("new" + TOKEN, changed)
