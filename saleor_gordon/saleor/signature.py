@@ -19,6 +19,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Final
 
 import jwt
@@ -73,9 +74,7 @@ def verify_webhook_signature(body: bytes, signature: str, jwks: Mapping[str, obj
     if len(signature) > _MAX_TOKEN_CHARS or not _DETACHED_JWS.fullmatch(signature):
         raise SignatureInvalid("The signature is not a detached JWS (header..signature).")
     header_segment, _, signature_segment = signature.partition("..")
-    header = _decode_header(header_segment)
-    _check_webhook_header(header)
-    key = _key_for(header, jwks)
+    key = _key_for(_webhook_header(header_segment), jwks)
     signature_bytes = _b64url_decode(signature_segment)
     # RFC 7797 with b64=false: the signing input is the encoded header, ".", the raw body.
     # Verified here rather than by PyJWT, whose base64 checks cost more than the RSA check.
@@ -175,6 +174,15 @@ def _key_for(header: Mapping[str, object], jwks: Mapping[str, object]) -> RSAPub
     if key is None:
         raise SignatureKeyUnknown(f"The signing key {kid!r} is not in the JWKS.")
     return key
+
+
+@functools.lru_cache(maxsize=64)
+def _webhook_header(segment: str) -> Mapping[str, object]:
+    """The checked header of a webhook signature (cached: a Saleor signs every webhook with the
+    same header while its key stays the same; a failed check is not cached and fails again)."""
+    header = _decode_header(segment)
+    _check_webhook_header(header)
+    return MappingProxyType(header)
 
 
 def _check_webhook_header(header: Mapping[str, object]) -> None:

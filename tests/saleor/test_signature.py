@@ -334,6 +334,26 @@ class TestWebhookHeaderRules:
         )
         verify_webhook_signature(BODY, key.sign_detached(BODY), jwks)
 
+    def test_a_header_checked_once_decides_again_for_every_signature(
+        self, key: SigningKey, jwks: dict[str, Any]
+    ) -> None:
+        """The checked header is kept between webhooks (they share it): a refused header is
+        refused every time, and a kept one still has every signature checked over its body."""
+        refused = SALEOR_HEADER | {"alg": "RS512", "kid": key.kid}
+        for _ in range(2):
+            error = rejection(
+                verify_webhook_signature, BODY, signed_detached(key, BODY, refused), jwks
+            )
+            assert (type(error), error.message) == (SignatureInvalid, NOT_RS256)
+        header = SALEOR_HEADER | {"kid": key.kid}
+        verify_webhook_signature(BODY, signed_detached(key, BODY, header), jwks)
+        other_body = BODY + b" "
+        error = rejection(
+            verify_webhook_signature, other_body, signed_detached(key, BODY, header), jwks
+        )
+        assert type(error) is SignatureMismatch
+        verify_webhook_signature(other_body, signed_detached(key, other_body, header), jwks)
+
     @pytest.mark.parametrize(
         "alg", ["RS512", "RS384", "PS256", "rs256", "RS256 ", "none", "", None, 256]
     )

@@ -682,6 +682,32 @@ class TestVerifiedEvents:
         assert response.json()["job_id"] is not None
         assert (await app.count_events(), await app.count_jobs()) == (1, 1)
 
+    async def test_the_answers_are_compact_json_with_their_length_and_type(
+        self, open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake
+    ) -> None:
+        """The 200 answers are sent without a Starlette response: the same bytes and headers."""
+        # given
+        app = await open_sqlite_app()
+        await install_from_fake(app, saleor_fake)
+        order = saleor_fake.state.add_order()
+        payload = saleor_fake.state.event_payload("ORDER_FULLY_PAID", order_id=order["id"])
+        headers, body = saleor_fake.state.webhook_request("ORDER_FULLY_PAID", payload)
+        # when delivered, and delivered again (Saleor's redelivery)
+        first = await app.client.post(ORDERS_PATH, headers=headers, content=body)
+        again = await app.client.post(ORDERS_PATH, headers=headers, content=body)
+        # then
+        job_id = first.json()["job_id"]
+        assert isinstance(job_id, int)
+        expected = (
+            b'{"success":true,"duplicate":false,"ignored":null,"job_id":%d}' % job_id,
+            b'{"success":true,"duplicate":true,"ignored":null,"job_id":null}',
+        )
+        for response, content in zip((first, again), expected, strict=True):
+            assert response.status_code == 200
+            assert response.content == content
+            assert response.headers["content-type"] == "application/json"
+            assert response.headers["content-length"] == str(len(content))
+
     async def test_another_apps_metadata_write_creates_a_job(
         self, open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake
     ) -> None:
