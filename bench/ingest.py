@@ -130,6 +130,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="seconds the Gordon sandbox takes to answer the busy app's workers (0.05)",
     )
     parser.add_argument(
+        "--gordon-rate",
+        type=float,
+        metavar="PER_SECOND",
+        help="the busy app's SALEOR_GORDON_GORDON_REQUESTS_PER_SECOND (default: as shipped, 5): "
+        "a higher one lets its workers spend more CPU while the webhooks come",
+    )
+    parser.add_argument(
         "--unknown-orders",
         action="store_true",
         help="the busy app's orders are not in the Saleor fake: its workers find none (retries)",
@@ -641,6 +648,8 @@ def make_servers(
         command = [sys.executable, "-m", "saleor_gordon", "serve", "--port", str(ports[variant])]
         if variant == OFF:
             command += ["--workers", "0"]
+        elif args.gordon_rate is not None:
+            env["SALEOR_GORDON_GORDON_REQUESTS_PER_SECOND"] = f"{args.gordon_rate:g}"
         database = DatabaseBackends(database_urls[variant]) if args.postgres else None
         log = workdir / f"{variant}.log"
         servers[variant] = Server(variant, command, env, ports[variant], log, database)
@@ -736,6 +745,7 @@ def report(args: argparse.Namespace, results: Results, sent: set[str], elapsed: 
         f"ingest ({database}; wrk {args.connections} connections, one thread each; "
         f"{len(rounds)} rounds x {args.seconds} s in ABBA order; signed {EVENT}, each another "
         f"order; busy app's Gordon answers after {args.gordon_latency * 1000:.0f} ms"
+        + (f"; its Gordon rate {args.gordon_rate:g}/s" if args.gordon_rate is not None else "")
         + ("; the busy app's orders unknown to Saleor)" if args.unknown_orders else ")")
     )
     print(f"  load average before {results.load_before}; after {results.load_after}")
