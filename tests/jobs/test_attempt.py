@@ -23,6 +23,7 @@ from saleor_gordon.errors import SaleorTokenRevoked
 from saleor_gordon.fakes.gordon_sandbox import tracking_id_for
 from saleor_gordon.jobs.attempt import JobServices
 from saleor_gordon.jobs.lifecycle import RefRecorded, Transition, WithdrawalRecorded
+from saleor_gordon.jobs.queue import ClaimedJob
 from saleor_gordon.jobs.worker import run_attempt
 from saleor_gordon.metrics import REGISTRY
 from saleor_gordon.store.rate import DatabaseRateLimiter
@@ -1031,20 +1032,29 @@ async def test_gordons_token_is_asked_for_while_the_order_is_read(bench: Bench) 
     assert len(bench.gordon.state.requests(path="/oauth/token")) == 1  # cached: none ahead
 
 
+async def _attempt_with_the_database_lost(
+    bench: Bench, job: ClaimedJob, tmp_path: Path
+) -> Transition:
+    """Run ``job``'s attempt with the database unreachable (lost right after the claim)."""
+    engine, bench.runtime.engine = (
+        bench.runtime.engine,
+        unreachable_engine_like("sqlite://", tmp_path),
+    )
+    try:
+        return await run_attempt(bench.services, job)
+    finally:
+        await bench.runtime.engine.dispose()
+        bench.runtime.engine = engine
+
+
 async def test_an_attempt_starts_from_the_shop_its_claim_read(bench: Bench, tmp_path: Path) -> None:
     # given a claimed job, and the database lost right after the claim
     order = bench.paid_order()
     await bench.event(order)
     job = await bench.claim()
     assert job is not None
-    engine, bench.runtime.engine = (
-        bench.runtime.engine,
-        unreachable_engine_like("sqlite://", tmp_path),
-    )
 
-    result = await run_attempt(bench.services, job)
-    await bench.runtime.engine.dispose()
-    bench.runtime.engine = engine
+    result = await _attempt_with_the_database_lost(bench, job, tmp_path)
 
     # then the attempt read nothing more to start: the claim brought the shop along
     assert (result.status, result.action, result.outcome) == (JobStatus.SYNCED, "push", "accepted")
@@ -1064,14 +1074,8 @@ async def test_store_unavailable_when_reading_the_shop_retries(
     claimed = await bench.claim()
     assert claimed is not None
     job = dataclasses.replace(claimed, shop_row=None)
-    engine, bench.runtime.engine = (
-        bench.runtime.engine,
-        unreachable_engine_like("sqlite://", tmp_path),
-    )
 
-    result = await run_attempt(bench.services, job)
-    await bench.runtime.engine.dispose()
-    bench.runtime.engine = engine
+    result = await _attempt_with_the_database_lost(bench, job, tmp_path)
 
     # then the attempt is retried like any other outage, not crashed
     assert result.status is JobStatus.RETRYING
