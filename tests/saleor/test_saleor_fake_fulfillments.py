@@ -371,6 +371,10 @@ STOCKS = (
     "query O($id: ID!) { order(id: $id) { lines { variant { "
     "trackInventory stocks { warehouse { id } quantity } } } } }"
 )
+STOCKS_ALLOCATED = (
+    "query O($id: ID!) { order(id: $id) { lines { variant { "
+    "stocks { quantity quantityAllocated } } } } }"
+)
 
 
 def untrack(shop: Shop, index: int = 0) -> str:
@@ -450,6 +454,33 @@ class TestUntrackedInventory:
             {"variant": {"trackInventory": True,
                          "stocks": [{"warehouse": {"id": W1}, "quantity": 2}]}},
         ]  # fmt: skip
+
+    async def test_a_stock_answers_what_every_order_holds_of_it(self, shop: Shop) -> None:
+        shop.state.add_order()  # holds V1 and V2 in W1 as well
+
+        body = await shop.call(STOCKS_ALLOCATED, {"id": shop.order_id})
+
+        assert [line["variant"]["stocks"] for line in body["data"]["order"]["lines"]] == [
+            [{"quantity": 2, "quantityAllocated": 2}],
+            [{"quantity": 4, "quantityAllocated": 4}],
+        ]
+
+    async def test_stocks_without_quantity_allocated_read_no_other_order(self, shop: Shop) -> None:
+        """Summing every order's allocations is only done for a request that asks for it (the
+        app's order read does not): a fake that grows to thousands of orders stays fast."""
+
+        class Unreadable(list[Any]):
+            def __iter__(self) -> Any:
+                raise AssertionError("the stocks' resolver read another order's lines")
+
+        shop.state.orders["unreadable"] = {"id": "unreadable", "lines": Unreadable([{}])}
+
+        body = await shop.call(STOCKS, {"id": shop.order_id})
+
+        assert [line["variant"]["stocks"] for line in body["data"]["order"]["lines"]] == [
+            [{"warehouse": {"id": W1}, "quantity": 1}],
+            [{"warehouse": {"id": W1}, "quantity": 2}],
+        ]
 
     @pytest.mark.parametrize(
         ("permissions", "allowed"),
