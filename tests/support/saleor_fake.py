@@ -1064,8 +1064,15 @@ def schema_path() -> Path:
 
 
 def load_schema(path: Path | None = None) -> GraphQLSchema:
-    """The Saleor schema with the fake's resolvers; built once per process (it is big)."""
-    return _build_schema((path or schema_path()).resolve())
+    """The Saleor schema with the fake's resolvers; built once per process (it is big). Without
+    ``path``: the schema ``schema_path`` finds, looked for once per process (the fake asks for
+    it on every request and every webhook it renders)."""
+    return _default_schema() if path is None else _build_schema(path.resolve())
+
+
+@functools.cache
+def _default_schema() -> GraphQLSchema:
+    return _build_schema(schema_path().resolve())
 
 
 @functools.cache
