@@ -49,7 +49,7 @@ def decode_segment(segment: str) -> dict[str, Any]:
 
 def test_the_schema_is_looked_for_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """The fake asks for its schema on every request and every webhook it renders: finding the
-    file (stat, realpath) each time was a tenth of the benchmarks' harness."""
+    file (stat, realpath) each time was 5 % of the harness in bench/pipeline.py's CPU regime."""
     schema = load_schema()
 
     def not_again() -> Path:
