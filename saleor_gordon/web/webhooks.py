@@ -17,9 +17,8 @@ import json
 import logging
 from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from fastapi.responses import JSONResponse
+from prometheus_client import Counter
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -237,14 +236,17 @@ async def record_order_event(
 
 
 class JsonAnswer:
-    """A webhook's 200 answer: the JSON body and headers ``JSONResponse`` sends (compact JSON,
-    ``content-length``, ``content-type: application/json``), sent as its two ASGI messages
-    without building a Starlette response and its header list per webhook of a burst."""
+    """A webhook endpoint's 200 answer (both endpoints; refusals are ``web/error_responses.py``'s):
+    the JSON body and headers ``JSONResponse`` sends (compact JSON, ``content-length``,
+    ``content-type: application/json``), sent as its two ASGI messages without building a
+    Starlette response and its header list per webhook of a burst."""
 
     __slots__ = ("body",)
 
     def __init__(self, content: Mapping[str, object]) -> None:
-        self.body = json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+        self.body = json.dumps(
+            content, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        ).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = [(b"content-length", b"%d" % len(self.body)), _JSON_CONTENT_TYPE]
@@ -253,7 +255,7 @@ class JsonAnswer:
 
 
 _JSON_CONTENT_TYPE = (b"content-type", b"application/json")
-_COUNTERS: dict[tuple[str, str], Any] = {}
+_COUNTERS: dict[tuple[str, str], Counter] = {}
 
 
 def _count(event: str, outcome: str) -> None:
@@ -267,9 +269,9 @@ def _count(event: str, outcome: str) -> None:
 
 async def remove_installation(
     runtime: Runtime, installation: VerifyingInstallation, webhook: SignedWebhook
-) -> JSONResponse:
+) -> ASGIApp:
     if webhooks.deleted_app_id(webhook) != installation.app_id:
-        return JSONResponse({"success": True, "ignored": "another app was deleted"})
+        return JsonAnswer({"success": True, "ignored": "another app was deleted"})
     await runtime.installations.delete_installation(installation.id)
     logger.info("installation.deleted saleor_api_url=%s", sanitize_url(installation.saleor_api_url))
-    return JSONResponse({"success": True})
+    return JsonAnswer({"success": True})

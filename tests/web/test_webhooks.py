@@ -269,6 +269,11 @@ class TestRecordedRequests:
         response = await post_recorded(app, load_one(samples_dir, "s11_app_deleted/01_app_deleted"))
         # then
         assert response.status_code == 200
+        assert response.content == b'{"success":true}'
+        assert (response.headers["content-type"], response.headers["content-length"]) == (
+            "application/json",
+            "16",
+        )
         assert await app.installation(RECORDED_API_URL) is None
         assert (await app.count_events(), await app.count_jobs()) == (0, 0)
         async with app.runtime.engine.connect() as connection:
