@@ -92,3 +92,14 @@ async def test_an_existing_database_keeps_its_permissions(tmp_path: Path) -> Non
     await engine.dispose()
 
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+async def test_every_connection_checkpoints_the_wal_after_4000_pages(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        async with engine.connect() as connection:
+            pages = (await connection.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one()
+    finally:
+        await engine.dispose()
+
+    assert pages == 4000

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from saleor_gordon.store.database import SQLITE_PRAGMAS
+from saleor_gordon.store.database import SQLITE_CHECKPOINT_PAGES, SQLITE_PRAGMAS
 from saleor_gordon.store.sqlite_writer_process import (
     FrameDecoder,
     encode_frame,
@@ -116,6 +117,27 @@ def test_a_failing_group_is_answered_with_sqlites_error_and_leaves_nothing(
 def test_a_group_without_events_or_jobs_stores_nothing(database: Path) -> None:
     with running_helper(database) as helper:
         assert helper.ask(([], [])) == ("stored", [], [])
+
+
+def test_the_helper_checkpoints_only_after_thousands_of_wal_pages(database: Path) -> None:
+    # given groups that write about 1,800 pages to the WAL in all (a 2,000-character key fills
+    # half a page of the table and half of its index), more than SQLite's default of 1,000
+    # pages after which a commit copies the WAL into the database file and it starts over
+    key_padding = "k" * 2000
+    with running_helper(database) as helper:
+        for group in range(10):
+            events = [(1, f"{group}-{index}-{key_padding}") for index in range(180)]
+            assert helper.ask((events, []))[0] == "stored"
+        # when one more group commits (after a checkpoint, it would start the WAL over)
+        assert helper.ask(([(1, "last")], [])) == ("stored", [(1, "last")], [])
+
+        # then no checkpoint ran: every page written is still in the WAL (asked while the helper
+        # is connected: the last connection to close checkpoints and removes the WAL)
+        with contextlib.closing(sqlite3.connect(database)) as connection:
+            wal = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    busy, wal_pages, copied = wal
+    assert (busy, copied) == (0, wal_pages)
+    assert SQLITE_CHECKPOINT_PAGES > wal_pages > 1800
 
 
 def test_the_helper_ends_when_its_input_ends_before_the_configuration(database: Path) -> None:
