@@ -21,6 +21,7 @@ installation deleted meanwhile) fails alone.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import logging
@@ -71,12 +72,15 @@ under load they come within milliseconds, and a checkout costs a round trip more
 (A SQLite file's writer holds no connection, and an in-memory SQLite's is only for tests.)"""
 
 CONCURRENT_GROUPS = 2
-"""Transactions in flight at once on PostgreSQL, each on its connection: a group waits for its
-statement's round trip and PostgreSQL's commit, and the next group need not wait for it (a group
-stuck on a row lock does not hold up the others). SQLite has one write lock: one group at a
-time. Rows are written in key order, so concurrent groups lock rows in the same order (no
-deadlock). Concurrent groups never share an order (``_take_group``): two statements in flight
-side by side may reach the database in either order."""
+"""Groups in flight at once. On PostgreSQL each is a transaction on its connection: a group waits
+for its statement's round trip and PostgreSQL's commit, and the next group need not wait for it
+(a group stuck on a row lock does not hold up the others). Rows are written in key order, so
+concurrent groups lock rows in the same order (no deadlock). A SQLite file has one write lock:
+its writer process commits the groups one after the other, in the order sent, and the next
+group is sent while one commits, so the pipe round trip and the event loop's turn to read the
+answer are no longer a pause between two commits (bench/RESULTS.md, "Eighth round"). Concurrent
+groups never share an order (``_take_group``): two statements in flight side by side may reach
+the database in either order."""
 
 
 @dataclass(frozen=True)
@@ -96,12 +100,19 @@ class SqliteWriter:
     """The inbox's transactions on a SQLite file, run by a helper process
     (``store/sqlite_writer_process.py``) that is started with the first group and again after a
     failure. The helper waits for SQLite's write lock when another connection holds it (a worker
-    recording a job, another process), while the event loop serves on."""
+    recording a job, another process), while the event loop serves on. Several groups may be
+    sent before the first is answered: the helper answers them in the order sent, and a helper
+    that ends fails every group sent to it (their events may be committed: Saleor's redelivery
+    is then a duplicate)."""
 
     def __init__(self, database: str) -> None:
         self.database = database
         self._process: _Helper | None = None
         self._frames = FrameDecoder()
+        self._answers: collections.deque[asyncio.Future[object]] = collections.deque()
+        """The answers of the groups sent to the running helper, in the order sent (it answers
+        them in that order)."""
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.started = 0
         """Helper processes started so far."""
 
@@ -118,50 +129,48 @@ class SqliteWriter:
         as SQLAlchemy's (``IntegrityError``, ``OperationalError``), a helper that died as
         ``WriterProcessGone`` (an OSError, so StoreUnavailable for the caller)."""
         loop = asyncio.get_running_loop()
-        process = self._process or self._start()
+        if self._process is not None and self._loop is not loop:
+            self._stop()  # started on a loop that ended (one writer, several test loops)
+        process = self._process or self._start(loop)
         answer: asyncio.Future[object] = loop.create_future()
-        output = process.output
-
-        def readable() -> None:
-            try:
-                data = os.read(output, 1 << 16)
-            except BlockingIOError:
-                return
-            except OSError:
-                data = b""
-            if answer.done():
-                return
-            if not data:
-                answer.set_exception(WriterProcessGone("The SQLite writer process ended."))
-                return
-            for message in self._frames.feed(data):
-                answer.set_result(message)
-                return
-
-        loop.add_reader(output, readable)
+        self._answers.append(answer)
         try:
-            try:
-                write_all(process.input, encode_frame((event_rows, job_rows)))
-            except OSError as exc:
-                raise WriterProcessGone("The SQLite writer process ended.") from exc
-            reply = await answer
-        except BaseException:
-            loop.remove_reader(output)
-            self._stop()  # its answer, if it still comes, must not reach the next group
-            raise
-        loop.remove_reader(output)
+            write_all(process.input, encode_frame((event_rows, job_rows)))
+        except OSError:
+            self._stop()
+        reply = await answer
         assert isinstance(reply, tuple)
         if reply[0] == "stored":
             return reply[1], reply[2]
         _, error_class, error_code, message = reply
         raise _sqlite_error(error_class, error_code, message)
 
+    def _read_answers(self) -> None:
+        """The helper's answers, each to its group's caller (one that went away gets none); a
+        helper that ended fails every group sent to it."""
+        process = self._process
+        if process is None:
+            return
+        try:
+            data = os.read(process.output, 1 << 16)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._stop()
+            return
+        for message in self._frames.feed(data):
+            answer = self._answers.popleft()
+            if not answer.done():
+                answer.set_result(message)
+
     @property
     def pid(self) -> int | None:
         """The helper process's id while it runs."""
         return None if self._process is None else self._process.process.pid
 
-    def _start(self) -> _Helper:
+    def _start(self, loop: asyncio.AbstractEventLoop) -> _Helper:
         process = subprocess.Popen(  # noqa: S603 - this interpreter and this app's own file
             [sys.executable, "-S", sqlite_writer_process.__file__],
             stdin=subprocess.PIPE,
@@ -177,14 +186,21 @@ class SqliteWriter:
             "upsert_jobs": _STATEMENTS.upsert_jobs,
         }
         write_all(helper.input, encode_frame(config))
-        self._process, self._frames = helper, FrameDecoder()
+        self._process, self._frames, self._loop = helper, FrameDecoder(), loop
+        loop.add_reader(helper.output, self._read_answers)
         self.started += 1
         return helper
 
     def _stop(self, *, wait_seconds: float = 0.0) -> None:
         helper, self._process = self._process, None
+        answers, self._answers = self._answers, collections.deque()
         if helper is not None:
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.remove_reader(helper.output)
             helper.end(wait_seconds)
+        for answer in answers:
+            if not answer.done():
+                answer.set_exception(WriterProcessGone("The SQLite writer process ended."))
 
     def close(self) -> None:
         """End the helper process once it has answered (it waits at most a lock timeout)."""
@@ -255,7 +271,7 @@ class EventInbox:
         """(installation id, order id) of the events in the groups being committed."""
         self._closing = False
         self._postgresql = engine.dialect.name == "postgresql"
-        self._max_writers = CONCURRENT_GROUPS if self._postgresql else 1
+        self._max_writers = CONCURRENT_GROUPS if self._postgresql or writer is not None else 1
         self._linger_seconds = LINGER_SECONDS if self._postgresql else 0.0
         self.committed_groups = 0
         """Transactions the inbox committed (each holding one group of events)."""

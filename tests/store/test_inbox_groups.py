@@ -283,9 +283,18 @@ async def second_event_behind_a_held_write_lock(
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     recording = asyncio.create_task(inbox.inbox.record_order_event(received(shop, 2), now=NOW))
-    while inbox.inbox.waiting:  # noqa: ASYNC110 - turn by turn until the writer takes the group
-        await asyncio.sleep(0)
+    await a_writer_takes_what_was_handed_in(inbox)
     return shop, other, recording
+
+
+async def a_writer_takes_what_was_handed_in(inbox: Inbox) -> None:
+    """Return once the events of the tasks just created are handed in and a writer has taken
+    them (turn by turn: the tasks hand them in on their first turn)."""
+    async with asyncio.timeout(10):
+        while not inbox.inbox.waiting:  # noqa: ASYNC110 - the first turn of the recording tasks
+            await asyncio.sleep(0)
+        while inbox.inbox.waiting:  # noqa: ASYNC110 - until a writer takes them
+            await asyncio.sleep(0)
 
 
 def _stored_events(path: Path) -> int:
@@ -333,6 +342,54 @@ async def test_a_writer_process_that_dies_fails_its_group_and_the_next_group_get
     )
     assert writer.started == 2
     assert await inbox.inbox.count_events(shop) == 2
+
+
+async def test_the_writer_process_takes_the_next_group_while_one_commits(
+    sqlite_inbox: tuple[Inbox, SqliteWriter, Path],
+) -> None:
+    # given a group sent to the writer process, waiting there for a write lock held elsewhere
+    inbox, writer, path = sqlite_inbox
+    shop, other, recording = await second_event_behind_a_held_write_lock(inbox, path)
+    # when events of other orders arrive meanwhile
+    later = [
+        asyncio.create_task(inbox.inbox.record_order_event(received(shop, n), now=NOW))
+        for n in (3, 4, 5)
+    ]
+    # then they are sent as the next group at once, not kept back until the first commits (the
+    # process commits the two one after the other, in the order sent)
+    await a_writer_takes_what_was_handed_in(inbox)
+    assert await asyncio.wait_for(asyncio.to_thread(_stored_events, path), 5) == 1
+    assert not recording.done()
+    other.execute("COMMIT")
+    other.close()
+    # and each caller gets its own group's answer: its order's job
+    assert await recording == InboxResult(duplicate=False, job_id=2)
+    assert [await task for task in later] == [
+        InboxResult(duplicate=False, job_id=job_id) for job_id in (3, 4, 5)
+    ]
+    assert inbox.inbox.committed_groups == 3
+    assert writer.started == 1
+
+
+async def test_a_writer_process_that_dies_fails_every_group_sent_to_it(
+    sqlite_inbox: tuple[Inbox, SqliteWriter, Path],
+) -> None:
+    # given two groups of one event each sent to the writer process, the first waiting for a
+    # write lock held elsewhere
+    inbox, writer, path = sqlite_inbox
+    shop, other, recording = await second_event_behind_a_held_write_lock(inbox, path)
+    next_group = asyncio.create_task(inbox.inbox.record_order_event(received(shop, 3), now=NOW))
+    await a_writer_takes_what_was_handed_in(inbox)
+    # when the process is killed before it answers either
+    assert writer.pid is not None
+    os.kill(writer.pid, signal.SIGKILL)
+    # then both fail as the database being unavailable (Saleor delivers them again)
+    for task in (recording, next_group):
+        with pytest.raises(StoreUnavailable):
+            await asyncio.wait_for(task, 10)
+    other.execute("ROLLBACK")
+    other.close()
+    assert await inbox.inbox.count_events(shop) == 1
 
 
 @contextlib.asynccontextmanager
