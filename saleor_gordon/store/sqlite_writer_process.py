@@ -5,8 +5,9 @@ is SQLite's own work in C (B-tree inserts into two tables and their indexes, wri
 to the WAL) and costs more than everything else a webhook needs. Run on the event loop it takes
 that much from serving; run in a thread, every sqlite3 call has to win the interpreter lock back
 from the busy loop (measured: 3 to 5 ms per group instead of 0.3). So ``serve`` writes through a
-helper process (``SqliteWriter`` in ``store/inbox.py`` starts it), which does the work on another core: the
-loop sends a group and receives its answer, one pipe round trip per group.
+helper process (``SqliteWriter`` in ``store/inbox.py`` starts it), which does the work on another
+core: the loop sends groups down a pipe (the next one may go before the previous is answered) and
+the process commits and answers them one by one, in the order they came.
 
 STANDARD LIBRARY ONLY: the process runs this file by path with ``python -S``, so it starts in
 tens of milliseconds, without the app's dependencies. Its protocol, on stdin and stdout: frames

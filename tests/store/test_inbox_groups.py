@@ -203,7 +203,8 @@ async def test_an_event_whose_caller_went_away_is_still_committed(inbox: Inbox) 
 
 @pytest.mark.parametrize("write_path", ["sqlite", "sqlite-writer"], indirect=True)
 async def test_events_handed_in_while_a_group_commits_form_the_next_group(inbox: Inbox) -> None:
-    # (SQLite: one group at a time. PostgreSQL runs several side by side: the test below.)
+    # (The engine path commits one group at a time; the writer process is sent the next group
+    # while one commits, and commits them in turn. PostgreSQL: the tests further below.)
     shop = await inbox.install("https://a.example.com/graphql/")
     committed = inbox.inbox.committed_groups
     first = asyncio.create_task(inbox.inbox.record_order_event(received(shop, 1), now=NOW))
