@@ -257,8 +257,8 @@ class RequestFactory:
         ``prefix``.(threads-1) (records for bench/ingest.lua). ``known``: the orders exist in
         the Saleor fake (the busy app's workers read them), else only in the webhooks."""
         orders: list[tuple[str, bytes]] = []
-        issued_at = datetime.now(UTC).isoformat()
         for _ in range(count):
+            issued_at = datetime.now(UTC).isoformat()  # Saleor stamps each event as it issues it
             self._serial += 1
             token = str(uuid.uuid4())
             order_id, number = global_id("Order", token), str(900_000 + self._serial)
