@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +180,27 @@ def test_an_order_event_keeps_identifiers_only(samples_dir: Path) -> None:
         principal_id="VXNlcjoyMQ==",
         body_sha256=hashlib.sha256(body).hexdigest(),
     )
+
+
+def test_dedupe_keys_of_events_issued_in_time_order_ascend_whatever_their_orders() -> None:
+    """The key starts with the time Saleor issued the event, so that the unique index on it
+    grows at its end (random order ids first would put each event on a random index page); an
+    event without a time is told by its body instead."""
+    orders = ["T3JkZXI6eno=", "T3JkZXI6YWE=", "T3JkZXI6bW0="]  # not in key order
+    times = ["2026-12-07T01:00:00.000001+00:00", "2026-12-07T01:00:00.000002+00:00"]
+    events = [
+        OrderEvent(1, event, order, None, issued_at, None, None, "f" * 64)
+        for issued_at in times
+        for event in ("ORDER_UPDATED", "ORDER_FULLY_PAID")
+        for order in orders
+    ]
+    keys = [event.dedupe_key for event in events]
+    timeless = replace(events[0], issued_at=None)
+
+    assert max(keys[:6]) < min(keys[6:])  # every key of the later time after the earlier's
+    assert len(set(keys)) == len(keys)
+    assert keys[0] == "2026-12-07T01:00:00.000001+00:00|ORDER_UPDATED|T3JkZXI6eno="
+    assert timeless.dedupe_key == "ORDER_UPDATED|T3JkZXI6eno=|" + "f" * 64
 
 
 def test_the_app_s_own_metadata_write_is_ignored_another_app_s_is_not(samples_dir: Path) -> None:

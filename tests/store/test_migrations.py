@@ -17,6 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from saleor_gordon.core.order_events import OrderEvent
 from saleor_gordon.store.database import (
     alembic_config,
     create_engine,
@@ -24,7 +25,7 @@ from saleor_gordon.store.database import (
     migrate,
     migration_status,
 )
-from saleor_gordon.store.tables import installations, metadata, sync_jobs
+from saleor_gordon.store.tables import installations, metadata, sync_jobs, webhook_events
 
 
 def _differences(connection: Connection) -> list[Any]:
@@ -206,3 +207,101 @@ async def test_jobs_of_expired_orders_say_expired_after_the_migration_and_cancel
         "withdrawn-expired-uncoded": "expired",
     }
     assert restored == before
+
+
+# Keys as 0001-0010 stored them: (event, order id, issued_at, body hash, dedupe key)
+KEYS_BEFORE_TIME_FIRST: list[tuple[str, str, str | None, str, str]] = [
+    (
+        "ORDER_FULLY_PAID",
+        "T3JkZXI6MQ==",
+        "2026-12-06T09:00:00.123456+00:00",
+        "a" * 64,
+        "ORDER_FULLY_PAID|T3JkZXI6MQ==|2026-12-06T09:00:00.123456+00:00",
+    ),
+    (
+        "ORDER_UPDATED",
+        "T3JkZXI6MQ==",
+        "2026-12-06T09:00:01+00:00",
+        "b" * 64,
+        "ORDER_UPDATED|T3JkZXI6MQ==|2026-12-06T09:00:01+00:00",
+    ),
+    # no issuedAt: the body's hash stood for it, and still does
+    ("ORDER_CREATED", "T3JkZXI6Mg==", None, "c" * 64, "ORDER_CREATED|T3JkZXI6Mg==|" + "c" * 64),
+    # a key that is not the old form of its own columns: left as it is
+    ("ORDER_CREATED", "T3JkZXI6Mw==", "2026-12-06T09:00:02+00:00", "d" * 64, "something else"),
+]
+
+
+async def test_stored_dedupe_keys_start_with_the_time_after_the_migration_and_not_before(
+    database_url: str,
+) -> None:
+    """0011 rewrites the keys of 0001-0010 into the form ``OrderEvent.dedupe_key`` now has, so a
+    redelivery of an event received before the upgrade is still recognised; going back restores
+    them."""
+    engine = create_engine(database_url)
+    now = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_move_to("0010"))
+            installation = await connection.execute(
+                installations.insert().values(
+                    saleor_api_url="https://shop.example.com/graphql/",
+                    app_id="QXBwOjE=",
+                    token_encrypted="x",
+                    jwks={"keys": []},
+                    jwks_fetched_at=now,
+                    installed_at=now,
+                    updated_at=now,
+                )
+            )
+            installation_id = installation.inserted_primary_key[0]
+            await connection.execute(
+                webhook_events.insert(),
+                [
+                    {
+                        "installation_id": installation_id,
+                        "dedupe_key": key,
+                        "event": event,
+                        "order_id": order_id,
+                        "issued_at": issued_at,
+                        "body_sha256": body_sha256,
+                        "received_at": now,
+                    }
+                    for event, order_id, issued_at, body_sha256, key in KEYS_BEFORE_TIME_FIRST
+                ],
+            )
+
+        async def keys() -> list[str]:
+            async with engine.connect() as connection:
+                query = select(webhook_events.c.dedupe_key).order_by(webhook_events.c.id)
+                return list((await connection.execute(query)).scalars())
+
+        await migrate(engine)
+        migrated = await keys()
+        async with engine.begin() as connection:
+            await connection.run_sync(_move_to("0010", down=True))
+        restored = await keys()
+    finally:
+        await engine.dispose()
+
+    assert migrated == [
+        "2026-12-06T09:00:00.123456+00:00|ORDER_FULLY_PAID|T3JkZXI6MQ==",
+        "2026-12-06T09:00:01+00:00|ORDER_UPDATED|T3JkZXI6MQ==",
+        "ORDER_CREATED|T3JkZXI6Mg==|" + "c" * 64,
+        "something else",
+    ]
+    # ... which is what the app now computes for the same events (a redelivery is a duplicate)
+    assert migrated[:3] == [
+        OrderEvent(
+            installation_id=1,
+            event=event,
+            order_id=order_id,
+            order_number=None,
+            issued_at=issued_at,
+            principal_type=None,
+            principal_id=None,
+            body_sha256=body_sha256,
+        ).dedupe_key
+        for event, order_id, issued_at, body_sha256, _ in KEYS_BEFORE_TIME_FIRST[:3]
+    ]
+    assert restored == [key for *_, key in KEYS_BEFORE_TIME_FIRST]
