@@ -366,6 +366,8 @@ class SaleorFakeState:
     staff_tokens: set[str] = field(default_factory=set, repr=False)
     """Tokens of a staff user (all permissions), as the Dashboard sends them."""
     notifications: list[CustomerNotification] = field(default_factory=list)
+    _order_of_item: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    """(list, item id) -> id of the order ``_find_in_orders`` found it in last."""
     _next_fulfillment_pk: int = 10
     _next_fulfillment_line_pk: int = 100
     _next_allocation_pk: int = 100
@@ -647,18 +649,32 @@ class SaleorFakeState:
 
     def order_line(self, line_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(order, line) of an order line id, live; None if no order has it."""
-        for order in list(self.orders.values()):
-            for line in order.get("lines") or []:
-                if line.get("id") == line_id:
-                    return order, line
-        return None
+        return self._find_in_orders("lines", line_id)
 
     def fulfillment(self, fulfillment_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(order, fulfillment) of a fulfillment id, live; None if no order has it."""
-        for order in list(self.orders.values()):
-            for fulfillment in order.get("fulfillments") or []:
-                if fulfillment.get("id") == fulfillment_id:
-                    return order, fulfillment
+        return self._find_in_orders("fulfillments", fulfillment_id)
+
+    def _find_in_orders(
+        self, key: str, item_id: str
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """(order, item) of an order whose list ``key`` has an item ``item_id``, live (ids are
+        unique, as Saleor's).
+
+        The order found last time for the id is looked at first, and every order only when it
+        no longer has the item: reading an order's lines asks this for each line (the channel of
+        its variant), and a scan of every stored order took milliseconds once a benchmark had
+        stored a hundred thousand (most of the harness's CPU in bench/ingest.py's busy rounds).
+        """
+        remembered = self._order_of_item.get((key, item_id))
+        order = self.orders.get(remembered) if remembered is not None else None
+        found = _item_in(order, key, item_id) if order is not None else None
+        if found is not None:
+            return found
+        for order in list(self.orders.values()):  # other threads add orders
+            if (found := _item_in(order, key, item_id)) is not None:
+                self._order_of_item[(key, item_id)] = str(order.get("id"))
+                return found
         return None
 
     async def staff_request(
@@ -996,6 +1012,15 @@ class SaleorFakeState:
         delivery = Delivery(event.lower(), target_url, headers, body, status)
         self.deliveries.append(delivery)
         return delivery
+
+
+def _item_in(
+    order: dict[str, Any], key: str, item_id: str
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    for item in order.get(key) or []:
+        if item.get("id") == item_id:
+            return order, item
+    return None
 
 
 def event_typename(event: str) -> str:
