@@ -15,7 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from saleor_gordon.core.order_events import OrderEvent
 from saleor_gordon.store.database import (
@@ -109,6 +109,23 @@ def _move_to(revision: str, *, down: bool = False) -> Callable[[Connection], Non
     return move
 
 
+async def _an_installation(connection: AsyncConnection, now: datetime) -> int:
+    """Insert an installation (as of any revision since 0001); its id."""
+    installation = await connection.execute(
+        installations.insert().values(
+            saleor_api_url="https://shop.example.com/graphql/",
+            app_id="QXBwOjE=",
+            token_encrypted="x",
+            jwks={"keys": []},
+            jwks_fetched_at=now,
+            installed_at=now,
+            updated_at=now,
+        )
+    )
+    installation_id: int = installation.inserted_primary_key[0]
+    return installation_id
+
+
 SETTLED_BEFORE_EXPIRED: dict[str, tuple[str, str | None, str]] = {
     # order id: (status, last_code, last_message) as jobs settled before 0010
     "withdrawn-expired": (
@@ -157,18 +174,7 @@ async def test_jobs_of_expired_orders_say_expired_after_the_migration_and_cancel
     try:
         async with engine.begin() as connection:
             await connection.run_sync(_move_to("0009"))
-            installation = await connection.execute(
-                installations.insert().values(
-                    saleor_api_url="https://shop.example.com/graphql/",
-                    app_id="QXBwOjE=",
-                    token_encrypted="x",
-                    jwks={"keys": []},
-                    jwks_fetched_at=now,
-                    installed_at=now,
-                    updated_at=now,
-                )
-            )
-            installation_id = installation.inserted_primary_key[0]
+            installation_id = await _an_installation(connection, now)
             await connection.execute(
                 sync_jobs.insert(),
                 [
@@ -243,18 +249,7 @@ async def test_stored_dedupe_keys_start_with_the_time_after_the_migration_and_no
     try:
         async with engine.begin() as connection:
             await connection.run_sync(_move_to("0010"))
-            installation = await connection.execute(
-                installations.insert().values(
-                    saleor_api_url="https://shop.example.com/graphql/",
-                    app_id="QXBwOjE=",
-                    token_encrypted="x",
-                    jwks={"keys": []},
-                    jwks_fetched_at=now,
-                    installed_at=now,
-                    updated_at=now,
-                )
-            )
-            installation_id = installation.inserted_primary_key[0]
+            installation_id = await _an_installation(connection, now)
             await connection.execute(
                 webhook_events.insert(),
                 [
