@@ -74,9 +74,9 @@ class OrderEvent:
 
         The time comes first: Saleor issues events in time order, so the unique index on the key
         grows at its end like the table, instead of taking each event on a random leaf page of
-        the index (order ids are random). A SQLite group of seven events writes ~7 pages fewer
-        into the WAL and its checkpoints (bench/RESULTS.md, "Ninth round"). Migration 0011 put
-        the keys stored before in this order."""
+        the index (order ids are random): on SQLite a page fewer per event of a group into the
+        WAL and its checkpoints (bench/RESULTS.md, "Ninth round"). Migration 0011 put the keys
+        stored before in this order."""
         if self.issued_at:
             return f"{self.issued_at}|{self.event}|{self.order_id}"
         return f"{self.event}|{self.order_id}|{self.body_sha256}"
