@@ -367,7 +367,7 @@ class SaleorFakeState:
     """Tokens of a staff user (all permissions), as the Dashboard sends them."""
     notifications: list[CustomerNotification] = field(default_factory=list)
     _order_of_item: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
-    """(list, item id) -> id of the order ``_find_in_orders`` found it in last."""
+    """(list field, item id) -> id of the order ``_find_in_orders`` found it in last."""
     _next_fulfillment_pk: int = 10
     _next_fulfillment_line_pk: int = 100
     _next_allocation_pk: int = 100
@@ -656,9 +656,9 @@ class SaleorFakeState:
         return self._find_in_orders("fulfillments", fulfillment_id)
 
     def _find_in_orders(
-        self, key: str, item_id: str
+        self, list_field: str, item_id: str
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        """(order, item) of an order whose list ``key`` has an item ``item_id``, live (ids are
+        """(order, item) of an order whose list ``list_field`` has an item ``item_id``, live (ids are
         unique, as Saleor's).
 
         The order found last time for the id is looked at first, and every order only when it
@@ -666,14 +666,14 @@ class SaleorFakeState:
         its variant), and a scan of every stored order took milliseconds once a benchmark had
         stored a hundred thousand (most of the harness's CPU in bench/ingest.py's busy rounds).
         """
-        remembered = self._order_of_item.get((key, item_id))
+        remembered = self._order_of_item.get((list_field, item_id))
         order = self.orders.get(remembered) if remembered is not None else None
-        found = _item_in(order, key, item_id) if order is not None else None
+        found = _item_in(order, list_field, item_id) if order is not None else None
         if found is not None:
             return found
         for order in list(self.orders.values()):  # other threads add orders
-            if (found := _item_in(order, key, item_id)) is not None:
-                self._order_of_item[(key, item_id)] = str(order.get("id"))
+            if (found := _item_in(order, list_field, item_id)) is not None:
+                self._order_of_item[(list_field, item_id)] = str(order.get("id"))
                 return found
         return None
 
@@ -1015,9 +1015,10 @@ class SaleorFakeState:
 
 
 def _item_in(
-    order: dict[str, Any], key: str, item_id: str
+    order: dict[str, Any], list_field: str, item_id: str
 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    for item in order.get(key) or []:
+    """(order, item) if the order's list ``list_field`` has an item ``item_id``."""
+    for item in order.get(list_field) or []:
         if item.get("id") == item_id:
             return order, item
     return None
