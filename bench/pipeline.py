@@ -13,9 +13,10 @@ Gordon call. The shop is installed through the real ``/api/register`` and config
 - ``cpu``: Gordon answers after 20 ms, 16 workers (PostgreSQL: 8 in each worker process), 400
   orders: the ideal is far beyond two cores, so it shows what an order costs the app.
 
-The orders get their ``ORDER_FULLY_PAID`` webhook (signed, 8 in flight, rendered before the clock
-starts); an order counts as synced once Saleor holds its ``gordon.tracking_id`` and
-``gordon.status = synced`` (pushed and written back). Each of those two metadata writes makes the
+The orders get their ``ORDER_FULLY_PAID`` webhook (8 in flight, rendered and signed before the
+clock starts); an order counts as synced once Saleor holds its ``gordon.tracking_id`` and
+``gordon.status = synced`` (pushed and written back), at the moment the fake applies that write
+(``SyncWatch``). Each of those two metadata writes makes the
 Saleor fake send the app an ``ORDER_METADATA_UPDATED`` webhook, as Saleor does (signed, rendered
 from the installed subscription, the app as issuing principal, after the mutation answered;
 protocol §3.6, sample ``s04_metadata_by_app``): the app receives three webhooks per order.
@@ -53,6 +54,7 @@ import argparse
 import asyncio
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -276,10 +278,13 @@ class Pipeline:
     async def run(self, http: httpx.AsyncClient, orders_count: int, latency: float) -> Figures:
         orders = [self.saleor.add_order() for _ in range(orders_count)]
         [hook] = self.saleor.webhooks_for(EVENT)
-        payloads = [
-            self.saleor.event_payload(EVENT, order_id=order["id"], query=hook.query)
+        requests = [  # rendered and signed before the clock starts, as bench/ingest.py's
+            self.saleor.webhook_request(
+                EVENT, self.saleor.event_payload(EVENT, order_id=order["id"], query=hook.query)
+            )
             for order in orders
         ]
+        watch = SyncWatch(self.saleor, [order["id"] for order in orders])
         database = DatabaseBackends(self.database_url) if self.on_postgres else None
         idle_before, idle_started = self._app_cpu(), time.monotonic()
         await asyncio.sleep(self.args.idle_seconds)  # measuring the idle burn, not waiting on work
@@ -291,8 +296,8 @@ class Pipeline:
         harness_before = time.process_time()
         deliveries_before = len(self.saleor.deliveries)
         started = time.monotonic()
-        delivering = asyncio.create_task(self._deliver(http, hook.target_url, payloads))
-        synced_at = await self._wait_synced([order["id"] for order in orders], delivering, latency)
+        delivering = asyncio.create_task(self._deliver(http, hook.target_url, requests))
+        synced_at = await self._wait_synced(watch, delivering, len(orders) * latency)
         await delivering
         # The echoes of the last write-backs are still being delivered: let them land.
         await self._wait_echoes(deliveries_before, 2 * len(orders))
@@ -319,36 +324,38 @@ class Pipeline:
         )
 
     async def _deliver(
-        self, http: httpx.AsyncClient, target_url: str, payloads: list[dict[str, Any]]
+        self, http: httpx.AsyncClient, target_url: str, requests: list[tuple[dict[str, str], bytes]]
     ) -> None:
-        queue = list(reversed(payloads))
+        queue = list(reversed(requests))
 
         async def sender() -> None:
             while queue:
-                delivery = await self.saleor.deliver(http, target_url, EVENT, queue.pop())
-                if delivery.status != 200:
-                    raise RuntimeError(f"webhook answered {delivery.status}")
+                headers, body = queue.pop()
+                response = await http.post(target_url, content=body, headers=headers)
+                if response.status_code != 200:
+                    raise RuntimeError(f"webhook answered {response.status_code}")
 
         await asyncio.gather(*(sender() for _ in range(DELIVERIES_IN_FLIGHT)))
 
     async def _wait_synced(
-        self, order_ids: list[str], delivering: asyncio.Task[None], latency: float
+        self, watch: SyncWatch, delivering: asyncio.Task[None], gordon_seconds: float
     ) -> list[float]:
-        pending = set(order_ids)
-        synced_at: list[float] = []
-        deadline = time.monotonic() + 60 + 10 * len(order_ids) * latency
-        while pending:
-            if delivering.done() and delivering.exception() is not None:
-                await delivering
-            now = time.monotonic()
-            for order_id in list(pending):
-                if _is_synced(self.saleor.orders[order_id]):
-                    pending.discard(order_id)
-                    synced_at.append(now)
-            if now > deadline:
-                raise RuntimeError(f"{len(pending)} orders not synced in time:\n{self._logs()}")
-            await asyncio.sleep(POLL_SECONDS)
-        return synced_at
+        """When each order was synced; a failed delivery ends the wait with its error."""
+        synced = asyncio.ensure_future(watch.all_synced.wait())
+        try:
+            async with asyncio.timeout(60 + 10 * gordon_seconds):
+                await asyncio.wait({synced, delivering}, return_when=asyncio.FIRST_COMPLETED)
+                if delivering.done():
+                    await delivering
+                await synced
+        except TimeoutError:
+            raise RuntimeError(
+                f"{watch.pending} orders not synced in time:\n{self._logs()}"
+            ) from None
+        finally:
+            synced.cancel()
+            watch.stop()
+        return watch.synced_at
 
     async def _wait_echoes(self, deliveries_before: int, expected: int) -> None:
         deadline = time.monotonic() + 30
@@ -373,6 +380,39 @@ class Pipeline:
         return "\n".join(
             f"--- {name}\n{process.log()[-3000:]}" for name, process in self.processes.items()
         )
+
+
+class SyncWatch:
+    """When each of ``order_ids`` became synced: told by the Saleor fake as it applies the
+    write-back that completes an order (``on_metadata_changed``, in the fake's thread), so the
+    time is the write's own and no order is read again and again."""
+
+    def __init__(self, saleor: SaleorFakeState, order_ids: list[str]) -> None:
+        self._saleor = saleor
+        self._waiting = set(order_ids)
+        self._lock = threading.Lock()
+        self._loop = asyncio.get_running_loop()
+        self.synced_at: list[float] = []
+        self.all_synced = asyncio.Event()
+        saleor.on_metadata_changed = self._changed
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._waiting)
+
+    def stop(self) -> None:
+        self._saleor.on_metadata_changed = None
+
+    def _changed(self, order_id: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if order_id not in self._waiting or not _is_synced(self._saleor.orders[order_id]):
+                return
+            self._waiting.discard(order_id)
+            self.synced_at.append(now)
+            if not self._waiting:
+                self._loop.call_soon_threadsafe(self.all_synced.set)
 
 
 def _metadata(order: dict[str, Any], kind: str) -> dict[str, str]:

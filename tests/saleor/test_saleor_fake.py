@@ -457,6 +457,34 @@ class TestWebhooks:
         assert payload["order"]["id"] == order["id"]
         assert state.deliveries[0].status == 200
 
+    async def test_a_changing_metadata_write_is_told_to_the_listener_as_it_lands(
+        self, saleor_fake: RunningSaleorFake, receiver: Receiver
+    ) -> None:
+        """``on_metadata_changed`` hears the order of each write that changed it, with the
+        change already in the order; an identical write is not told."""
+        state = saleor_fake.state
+        token = state.install(build_manifest(app_url=receiver.base_url, version="1"))
+        order = state.add_order()
+        told: list[tuple[str, list[dict[str, str]]]] = []
+        state.on_metadata_changed = lambda order_id: told.append(
+            (order_id, copy.deepcopy(state.orders[order_id]["privateMetadata"]))
+        )
+        mutation = (
+            "mutation($id: ID!, $input: [MetadataInput!]!) "
+            "{ updatePrivateMetadata(id: $id, input: $input) { errors { code } } }"
+        )
+        synced = {"id": order["id"], "input": [{"key": "gordon.status", "value": "synced"}]}
+        failed = {"id": order["id"], "input": [{"key": "gordon.status", "value": "failed"}]}
+
+        await post_graphql(saleor_fake.api_url, mutation, synced, token=token)
+        await post_graphql(saleor_fake.api_url, mutation, synced, token=token)
+        await post_graphql(saleor_fake.api_url, mutation, failed, token=token)
+
+        assert told == [
+            (order["id"], [{"key": "gordon.status", "value": "synced"}]),
+            (order["id"], [{"key": "gordon.status", "value": "failed"}]),
+        ]
+
     async def test_uninstall_sends_app_deleted(
         self, saleor_fake: RunningSaleorFake, receiver: Receiver
     ) -> None:

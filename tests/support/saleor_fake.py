@@ -42,7 +42,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -350,6 +350,10 @@ class SaleorFakeState:
     """GraphQL faults injected by ``graphql_faults``, by kind (``"timeout"``, ``"lost"``)."""
     lost_answers: list[RecordedMutation] = field(default_factory=list)
     """Mutations executed whose answer was lost (``GraphQLFaults.lost_rate``)."""
+    on_metadata_changed: Callable[[str], None] | None = field(default=None, repr=False)
+    """Called with the order's id right after a metadata mutation changed an order's metadata,
+    in the thread that executed it (the fake's server): who waits for a write learns of it as
+    it lands, without reading every order again and again."""
     _next_number: int = 1000
     # Fulfillments (``orderFulfill``, ``fulfillmentUpdateTracking``, ``fulfillmentApprove``):
     stocks: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -1382,6 +1386,8 @@ def _apply_metadata_change(
     if changed:
         order["updatedAt"] = datetime.now(UTC).isoformat()
         _context(info).pending_events.append(PendingEvent("ORDER_METADATA_UPDATED", order_id))
+        if state.on_metadata_changed is not None:
+            state.on_metadata_changed(order_id)
     return {"item": copy.deepcopy(order), "errors": [], "metadataErrors": []}
 
 
