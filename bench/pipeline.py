@@ -16,10 +16,10 @@ Gordon call. The shop is installed through the real ``/api/register`` and config
 The orders get their ``ORDER_FULLY_PAID`` webhook (8 in flight, rendered and signed before the
 clock starts); an order counts as synced once Saleor holds its ``gordon.tracking_id`` and
 ``gordon.status = synced`` (pushed and written back), at the moment the fake applies that write
-(``SyncWatch``). Each of those two metadata writes makes the
-Saleor fake send the app an ``ORDER_METADATA_UPDATED`` webhook, as Saleor does (signed, rendered
-from the installed subscription, the app as issuing principal, after the mutation answered;
-protocol §3.6, sample ``s04_metadata_by_app``): the app receives three webhooks per order.
+(``SyncWatch``). Each of those two metadata writes makes the Saleor fake send the app an
+``ORDER_METADATA_UPDATED`` webhook, as Saleor does (signed, rendered from the installed
+subscription, the app as issuing principal, after the mutation answered; protocol §3.6, sample
+``s04_metadata_by_app``): the app receives three webhooks per order.
 
 Rate = orders / (time of the last one synced - time the first webhook was sent). Ideal: every
 worker always waiting on Gordon, ``workers / latency``. Baseline, in the same run and computed the
