@@ -235,32 +235,35 @@ class Stack:
     async def wait_quiet(self) -> None:
         """Wait until the app has nothing left to do: then "it did not happen" is final.
 
-        Quiet means every job is recorded and not due (none leased, none with a next attempt,
-        except those of a revoked installation, which are never claimed), and every metadata
-        write of the app has been delivered back to it as ORDER_METADATA_UPDATED and answered.
-        A fixed pause instead would be flaky on a loaded machine and vacuous on a slow one.
+        Quiet means every webhook the app's requests caused in Saleor (the echo of each
+        metadata write, the events of a fulfillment) has been delivered to it and answered, and
+        every job is recorded and not due (none leased, none with a next attempt, except those
+        of a revoked installation, which are never claimed). A fixed pause instead would be
+        flaky on a loaded machine and vacuous on a slow one.
         """
         await self.wait_until(self._quiet, message=self._describe_jobs)
 
     async def _quiet(self) -> bool:
-        state = self.saleor.state
-        written = sum(1 for mutation in state.mutations if mutation.changed)
-        echoed = sum(
-            1
-            for delivery in state.deliveries
-            if delivery.event == "order_metadata_updated" and b'"App"' in delivery.body
-        )
-        if echoed < written:
+        """Quiet as of one look: no webhook on its way before it, jobs settled during it, and no
+        webhook started or answered meanwhile (else its event may have come after the read)."""
+        sends = self.saleor.state.webhook_sends
+        started, finished = sends
+        if started != finished:
             return False
         installation = await self.installations.get_installation(self.saleor.api_url)
         revoked = installation is not None and installation.revoked_at is not None
-        return all(
+        settled = all(
             not job["in_progress"] and (job["next_attempt_at"] is None or revoked)
             for job in await self.jobs()
         )
+        return settled and self.saleor.state.webhook_sends == sends
 
     def _describe_jobs(self) -> str:
-        return "the app did not become quiet (jobs still due or leased)"
+        started, finished = self.saleor.state.webhook_sends
+        return (
+            "the app did not become quiet (jobs still due or leased, or Saleor's webhooks of "
+            f"{started - finished} request(s) not yet answered)"
+        )
 
     def assert_no_crash(self) -> None:
         """A crash that heals on retry must not pass unseen: no process may have logged one."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ from starlette.routing import Route
 from saleor_gordon.saleor.manifest import build_manifest
 from tests.support.loopback import serve_on_loopback
 
+GATE_SECONDS = 30.0
+"""How long a gated ``Receiver`` holds an answer at most (a test that forgets to open it ends)."""
+
 
 @pytest.fixture(scope="session")
 def recorded_order(samples_dir: Path) -> dict[str, Any]:
@@ -41,12 +45,14 @@ def recorded_order(samples_dir: Path) -> dict[str, Any]:
 
 
 class Receiver:
-    """A stand-in app on loopback: serves a manifest, records every POST, answers ``statuses``."""
+    """A stand-in app on loopback: serves a manifest, records every POST, answers ``statuses``;
+    with a ``gate``, it records each POST at once and answers it once the gate is open."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, str], bytes]] = []
         self.statuses: list[int] = []
         self.base_url = ""
+        self.gate: threading.Event | None = None
 
     def app(self) -> Starlette:
         async def manifest(_request: Request) -> Response:
@@ -54,6 +60,8 @@ class Receiver:
 
         async def record(request: Request) -> Response:
             self.requests.append((request.url.path, dict(request.headers), await request.body()))
+            if self.gate is not None:
+                await asyncio.to_thread(self.gate.wait, GATE_SECONDS)
             return Response(status_code=self.statuses.pop(0) if self.statuses else 200)
 
         return Starlette(

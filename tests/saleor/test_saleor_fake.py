@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import json
+import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ from tests.support import saleor_fake
 from tests.support.fixtures import RunningSaleorFake
 from tests.support.saleor_fake import (
     SaleorFakeState,
+    create_saleor_fake,
     event_typename,
     load_schema,
     rfc7638_thumbprint,
@@ -484,6 +488,56 @@ class TestWebhooks:
             (order["id"], [{"key": "gordon.status", "value": "synced"}]),
             (order["id"], [{"key": "gordon.status", "value": "failed"}]),
         ]
+
+    async def test_the_webhooks_a_request_caused_are_in_flight_until_the_app_answers(
+        self, saleor_fake: RunningSaleorFake, receiver: Receiver
+    ) -> None:
+        """``webhook_sends`` counts the echo of a metadata write as started when the write's
+        answer starts to leave, and as finished only once the app has answered the echo; a
+        write that changes nothing causes no webhook and counts nothing. (The request is made
+        on the fake's ASGI app directly, to look at the count as the answer starts.)"""
+        state = saleor_fake.state
+        token = state.install(build_manifest(app_url=receiver.base_url, version="1"))
+        order = state.add_order()
+        receiver.gate = threading.Event()
+        mutation = (
+            "mutation($id: ID!, $input: [MetadataInput!]!) "
+            "{ updatePrivateMetadata(id: $id, input: $input) { errors { code } } }"
+        )
+        variables = {"id": order["id"], "input": [{"key": "gordon.status", "value": "synced"}]}
+        body = json.dumps({"query": mutation, "variables": variables}).encode()
+        as_answered: list[tuple[int, int]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: Mapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                assert message["status"] == 200
+                as_answered.append(state.webhook_sends)
+
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+            "scheme": "http", "path": "/graphql/", "raw_path": b"/graphql/", "query_string": b"",
+            "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"authorization", f"Bearer {token}".encode()),
+            ],
+        }  # fmt: skip
+        call = asyncio.create_task(create_saleor_fake(state)(scope, receive, send))
+        await receiver.wait_for(1)  # the echo came; the receiver holds its answer
+
+        assert as_answered == [(1, 0)]
+        assert state.webhook_sends == (1, 0)
+        receiver.gate.set()
+        await call  # the request's webhooks are sent after its answer, in the same call
+        assert state.webhook_sends == (1, 1)
+        assert [(d.event, d.status) for d in state.deliveries] == [("order_metadata_updated", 200)]
+
+        await post_graphql(saleor_fake.api_url, mutation, variables, token=token)  # identical
+        assert state.webhook_sends == (1, 1)
+        assert len(state.deliveries) == 1
 
     async def test_uninstall_sends_app_deleted(
         self, saleor_fake: RunningSaleorFake, receiver: Receiver

@@ -42,7 +42,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -392,6 +392,9 @@ class SaleorFakeState:
     _held_open: threading.Event = field(default_factory=threading.Event, repr=False)
     _fault_random: random.Random = field(default_factory=random.Random, repr=False)
     _background: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
+    _sends_started: int = field(default=0, repr=False)
+    _sends_finished: int = field(default=0, repr=False)
+    _sends_counting: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # -- app and tokens ------------------------------------------------------------------
 
@@ -526,6 +529,34 @@ class SaleorFakeState:
         if mutation and roll < faults.timeout_rate + faults.lost_rate:
             return LOST
         return None
+
+    @property
+    def webhook_sends(self) -> tuple[int, int]:
+        """(started, finished): of the requests that caused webhooks (``PendingEvent``), how
+        many had them counted in flight (before the request's response left) and how many have
+        had every one sent and answered since. Equal means none is on its way; unchanged
+        across a look at the app means none started or arrived meanwhile. Who waits for
+        "nothing more will happen" needs both: a webhook a request caused may reach the app
+        after every job looks settled (a fulfillment's FULFILLMENT_CREATED after the echo of
+        the metadata write that followed it, say)."""
+        with self._sends_counting:
+            return self._sends_started, self._sends_finished
+
+    def _sending(
+        self, events: list[PendingEvent], *, principal: Mapping[str, Any]
+    ) -> Callable[[], Coroutine[Any, Any, None]]:
+        """What sends ``events``, counted in ``webhook_sends`` from this call on."""
+        with self._sends_counting:
+            self._sends_started += 1
+
+        async def send() -> None:
+            try:
+                await _emit_pending(self, events, principal=principal)
+            finally:
+                with self._sends_counting:
+                    self._sends_finished += 1
+
+        return send
 
     def _in_background(self, work: Any) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -2038,7 +2069,7 @@ async def _handle_graphql(state: SaleorFakeState, request: Request) -> Response:
         state.lost_answers.extend(state.mutations[recorded_before:])
         if context.pending_events:
             state._in_background(
-                _emit_pending(state, context.pending_events, principal=context.principal)
+                state._sending(context.pending_events, principal=context.principal)()
             )
         return await _hung(state, request, LOST)
     payload = {
@@ -2046,7 +2077,7 @@ async def _handle_graphql(state: SaleorFakeState, request: Request) -> Response:
         "extensions": {"cost": {"requestedQueryCost": 1, "maximumAvailable": 50000}},
     }
     task = (
-        BackgroundTask(_emit_pending, state, context.pending_events, principal=context.principal)
+        BackgroundTask(state._sending(context.pending_events, principal=context.principal))
         if context.pending_events
         else None
     )
