@@ -693,8 +693,8 @@ class SaleorFakeState:
     def _find_in_orders(
         self, list_field: str, item_id: str
     ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        """(order, item) of an order whose list ``list_field`` has an item ``item_id``, live (ids are
-        unique, as Saleor's).
+        """(order, item) of an order whose list ``list_field`` has an item ``item_id``, live
+        (ids are unique, as Saleor's).
 
         The order found last time for the id is looked at first, and every order only when it
         no longer has the item: reading an order's lines asks this for each line (the channel of
