@@ -543,8 +543,9 @@ class Chaos:
 
     async def settled(self) -> bool:
         """Nothing is left to happen: every webhook delivered, a job for every order, none leased
-        or due, every write-back echoed. Whether it ended right is for ``judge`` to say (a job
-        that settled wrong fails the run at once, not at the deadline)."""
+        or due, every webhook the app's requests caused in Saleor (the write-backs' echoes)
+        answered (``Stack._quiet``). Whether it ended right is for ``judge`` to say (a job that
+        settled wrong fails the run at once, not at the deadline)."""
         if self.delivering or not self.queue.empty() or self.later:
             return False
         jobs = self.last_jobs = await self.stack.jobs()
