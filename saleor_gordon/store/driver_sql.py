@@ -329,8 +329,9 @@ MAX_OWN_POSTGRES_CONNECTIONS = 10
 
 async def on_postgres(engine: AsyncEngine, work: Callable[[Any], Awaitable[_Result]]) -> _Result:
     """``await work(connection)`` on one of the engine's own asyncpg connections, in autocommit:
-    a ``Prepared`` statement run alone is its own transaction, one round trip (SQLAlchemy's
-    transaction costs four: the pool's ping, BEGIN, the statement, COMMIT or ROLLBACK).
+    a statement run alone (a ``Prepared`` one, or the inbox's group statement) is its own
+    transaction, one round trip (SQLAlchemy's transaction costs four: the pool's ping, BEGIN,
+    the statement, COMMIT or ROLLBACK).
 
     The connections are made by the engine's pool (its URL, connect arguments and type codecs)
     and detached from it; one in use by one call at a time. A connection the server closed is

@@ -10,8 +10,9 @@ order's events commit in the order they came: the transaction inserts the events
 or refreshes the jobs of the events it inserted (a redelivery inserts nothing, and the earlier
 delivery is the one stored).
 
-Where the transaction runs: on PostgreSQL it is one statement on a connection in autocommit (one
-round trip); on a SQLite file, in the ``SqliteWriter``'s helper process, off the event loop and
+Where the transaction runs: on PostgreSQL it is one statement on one of the engine's kept asyncpg
+connections (``on_postgres``: its own transaction, one round trip, no pool checkout and its ping);
+on a SQLite file, in the ``SqliteWriter``'s helper process, off the event loop and
 on another core (``store/sqlite_writer_process.py`` says why); otherwise (an in-memory SQLite)
 through the engine. One writer per inbox also means one connection of the webhook path competing
 for SQLite's write lock, not twenty. A group that fails is split, so one bad event (an
@@ -49,6 +50,7 @@ from saleor_gordon.jobs.queue import (
 )
 from saleor_gordon.store import sqlite_writer_process
 from saleor_gordon.store.database import SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, sqlite_file
+from saleor_gordon.store.driver_sql import on_postgres
 from saleor_gordon.store.error_mapping import map_database_errors
 from saleor_gordon.store.job_wake import notify_sql, process_token
 from saleor_gordon.store.multirow import bind_processor, execute_on_driver, values_rows
@@ -65,11 +67,6 @@ logger = logging.getLogger(__name__)
 
 MAX_GROUP = 256
 """Events per transaction at most (a burst becomes several transactions)."""
-
-LINGER_SECONDS = 0.05
-"""How long a PostgreSQL writer with nothing to write keeps its connection for the next events:
-under load they come within milliseconds, and a checkout costs a round trip more (pool_pre_ping).
-(A SQLite file's writer holds no connection, and an in-memory SQLite's is only for tests.)"""
 
 CONCURRENT_GROUPS = 2
 """Groups in flight at once. On PostgreSQL each is a transaction on its connection: a group waits
@@ -251,7 +248,7 @@ def _sqlite_error(error_class: str, error_code: int | None, message: str) -> DBA
 
 class EventInbox:
     """Where verified webhook events are handed in; ``close()`` it (or use it as ``async with``)
-    before its engine is disposed: a writer may be lingering on a connection."""
+    before its engine is disposed: a writer may be committing a group."""
 
     def __init__(
         self,
@@ -265,14 +262,10 @@ class EventInbox:
         self._sqlite_writer = writer
         self._waiting: list[_Waiting] = []
         self._writers: set[asyncio.Task[None]] = set()
-        self._idle_writers: list[asyncio.Future[None]] = []
-        """Writers lingering for events (``LINGER_SECONDS``), each waiting on its future."""
         self._orders_in_flight: set[tuple[int, str]] = set()
         """(installation id, order id) of the events in the groups being committed."""
-        self._closing = False
         self._postgresql = engine.dialect.name == "postgresql"
         self._max_writers = CONCURRENT_GROUPS if self._postgresql or writer is not None else 1
-        self._linger_seconds = LINGER_SECONDS if self._postgresql else 0.0
         self.committed_groups = 0
         """Transactions the inbox committed (each holding one group of events)."""
 
@@ -290,8 +283,7 @@ class EventInbox:
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[InboxResult] = loop.create_future()
         self._waiting.append(_Waiting(received, now, answer))
-        if not self._wake_idle_writer(loop):
-            self._start_writer(loop)
+        self._start_writer(loop)
         # A caller that goes away (cancelled: client disconnect) cancels only its answer; its
         # event stays in its group and is committed anyway (``_settle`` skips a cancelled answer).
         result = await answer
@@ -313,14 +305,8 @@ class EventInbox:
     async def close(self) -> None:
         """Wait until every event handed in so far is committed (or failed)."""
         loop = asyncio.get_running_loop()
-        self._closing = True  # from now on no writer lingers; the lingering ones end
-        try:
-            while self._wake_idle_writer(loop):
-                pass
-            while writers := [w for w in self._writers if w.get_loop() is loop and not w.done()]:
-                await asyncio.wait(writers)
-        finally:
-            self._closing = False
+        while writers := [w for w in self._writers if w.get_loop() is loop and not w.done()]:
+            await asyncio.wait(writers)
 
     def _start_writer(self, loop: asyncio.AbstractEventLoop) -> None:
         """Start a writer for the waiting events unless as many as may run are running."""
@@ -335,31 +321,6 @@ class EventInbox:
             writers.add(writer)
             writer.add_done_callback(writers.discard)
 
-    def _wake_idle_writer(self, loop: asyncio.AbstractEventLoop) -> bool:
-        """Wake one lingering writer of ``loop``; False if none lingers."""
-        while self._idle_writers:
-            idle = self._idle_writers.pop()
-            if not idle.done() and idle.get_loop() is loop:
-                idle.set_result(None)
-                return True
-        return False
-
-    async def _more_events_soon(self) -> bool:
-        """Linger (PostgreSQL: ``LINGER_SECONDS``) for events handed in; True if some wait."""
-        if self._closing or not self._linger_seconds:
-            return bool(self._waiting)
-        idle = asyncio.get_running_loop().create_future()
-        self._idle_writers.append(idle)
-        try:
-            async with asyncio.timeout(self._linger_seconds):
-                await idle
-        except TimeoutError:
-            pass
-        finally:
-            if idle in self._idle_writers:
-                self._idle_writers.remove(idle)
-        return bool(self._waiting)
-
     async def _write_waiting(self) -> None:
         group: list[_Waiting] = []
         try:
@@ -367,14 +328,13 @@ class EventInbox:
             # returned found this writer not done yet, and wait for it.
             while self._waiting:
                 async with contextlib.AsyncExitStack() as stack:
-                    # One connection for as long as events keep coming: a checkout pings the
-                    # database (pool_pre_ping), one round trip more per group.
+                    # Only an in-memory SQLite's groups run on the engine's connection, one for as
+                    # long as events keep coming. A SQLite file's go to its writer process, and
+                    # PostgreSQL's each take a kept connection (``_store_on_postgres``).
                     connection = None
-                    if self._sqlite_writer is None:
+                    if self._sqlite_writer is None and not self._postgresql:
                         connection = await stack.enter_async_context(self._connect())
-                        if self._postgresql:  # its one statement is its own transaction
-                            await connection.execution_options(isolation_level="AUTOCOMMIT")
-                    while self._waiting or await self._more_events_soon():
+                    while self._waiting:
                         group = _take_group(self._waiting, busy=self._orders_in_flight)
                         if not group:
                             # Every waiting event's order is in another writer's group: that
@@ -414,9 +374,10 @@ class EventInbox:
             results = await self._commit(group, connection)
         except Exception as exc:
             if _lost(connection):
-                # SQLAlchemy would reconnect it on next use without the writer's AUTOCOMMIT:
-                # events run on it would be answered and never committed. Refuse them all
-                # (Saleor delivers them again); the writer takes a new connection.
+                # The writer's connection is gone (SQLAlchemy invalidated it): refuse them all
+                # (Saleor delivers them again) rather than try each on it; the writer takes a
+                # new connection. (PostgreSQL's groups hold none: ``on_postgres`` closed the
+                # failed one, and the group is split below, each event on a new connection.)
                 for waiting in group:
                     _settle(waiting, exc)
                 return True
@@ -449,13 +410,11 @@ class EventInbox:
         job_rows = _job_rows(dialect, group)
         try:
             async with map_database_errors():
-                if connection is None:
+                if self._postgresql:
+                    inserted, jobs = await _store_on_postgres(self.engine, event_rows, job_rows)
+                elif connection is None:
                     assert self._sqlite_writer is not None
                     inserted, jobs = await self._sqlite_writer.store_group(event_rows, job_rows)
-                elif self._postgresql:
-                    inserted, jobs = await connection.run_sync(
-                        _store_in_one_statement, event_rows, job_rows
-                    )
                 else:
                     async with connection.begin():
                         inserted, jobs = await connection.run_sync(
@@ -551,18 +510,20 @@ def _store_through_engine(
     )
 
 
-def _store_in_one_statement(
-    connection: Connection, event_rows: list[tuple[Any, ...]], job_rows: list[tuple[Any, ...]]
+async def _store_on_postgres(
+    engine: AsyncEngine, event_rows: list[tuple[Any, ...]], job_rows: list[tuple[Any, ...]]
 ) -> tuple[list[tuple[int, str]], list[tuple[int, str, int]]]:
-    """``store_group`` as one PostgreSQL statement, on a connection in autocommit: one round
-    trip instead of four (BEGIN, two statements, COMMIT)."""
-    statement = _one_statement(len(event_rows), len(job_rows), _job_casts(connection.dialect))
-    parameters = tuple(value for row in [*event_rows, *job_rows] for value in row)
+    """``store_group`` as one PostgreSQL statement, its own transaction, on one of the engine's
+    kept asyncpg connections (``on_postgres``): one round trip, where SQLAlchemy's transaction
+    costs four (BEGIN, two statements, COMMIT) and a pool checkout one more (its ping), and no
+    SQLAlchemy cursor or greenlet per group (bench/RESULTS.md, "Eleventh round")."""
+    statement = _one_statement(len(event_rows), len(job_rows), _job_casts(engine.dialect))
+    parameters = [value for row in [*event_rows, *job_rows] for value in row]
     if job_rows:  # the notification's payload (``_ONE_STATEMENT``'s last parameter)
-        parameters = (*parameters, process_token())
-    rows = execute_on_driver(connection, statement, parameters)
+        parameters.append(process_token())
+    rows = await on_postgres(engine, lambda driver: driver.fetch(statement, *parameters))
     inserted = [(installation_id, key) for installation_id, key, job_id in rows if job_id is None]
-    jobs = [row for row in rows if row[2] is not None]
+    jobs = [(installation, order, job) for installation, order, job in rows if job is not None]
     return inserted, jobs
 
 

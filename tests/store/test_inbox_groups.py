@@ -25,7 +25,6 @@ from saleor_gordon.core.order_events import OrderEvent
 from saleor_gordon.errors import InstallationGone, StoreUnavailable
 from saleor_gordon.jobs.views import JobViews
 from saleor_gordon.secret_box import SecretBox
-from saleor_gordon.store import inbox as inbox_module
 from saleor_gordon.store.database import create_engine, migrate
 from saleor_gordon.store.inbox import EventInbox, InboxResult, SqliteWriter
 from saleor_gordon.store.installations import InstallationStore
@@ -496,46 +495,26 @@ async def test_on_postgresql_groups_commit_side_by_side(fresh_postgres_url: str)
 
 
 @pytest.mark.postgres
-async def test_on_postgresql_a_writer_keeps_its_connection_for_the_next_events(
-    fresh_postgres_url: str, monkeypatch: pytest.MonkeyPatch
+async def test_on_postgresql_groups_run_on_one_kept_connection_without_a_pool_checkout(
+    fresh_postgres_url: str,
 ) -> None:
-    # given an inbox on PostgreSQL whose writers linger long, counting the connections taken
-    monkeypatch.setattr(inbox_module, "LINGER_SECONDS", 30.0)
+    # given an inbox on PostgreSQL, counting the checkouts of its engine's pool
     checkouts: list[object] = []
     async with postgres_inbox(fresh_postgres_url) as inbox:
         engine = inbox.engine
         shop = await inbox.install("https://a.example.com/graphql/")
         event.listen(engine.sync_engine.pool, "checkout", lambda *args: checkouts.append(args))
-        # when events come one after the other
+        # when events come one after the other, the writer ending between them
         for number in range(1, 4):
             result = await inbox.inbox.record_order_event(received(shop, number), now=NOW)
             assert result == InboxResult(duplicate=False, job_id=number)
-        # then one connection commits them all, group after group (a checkout is a ping more)
+        # then each group was its own statement on one kept connection: made once through the
+        # pool (and detached from it), no checkout per group (each would ping the database, a
+        # round trip more per group)
         assert inbox.inbox.committed_groups == 3
         assert len(checkouts) == 1
-        assert engine.pool.checkedout() == 1
-        # and closing the inbox ends the lingering writer at once, giving its connection back
-        await asyncio.wait_for(inbox.inbox.close(), timeout=5)
-        assert engine.pool.checkedout() == 0
-
-
-@pytest.mark.postgres
-async def test_on_postgresql_a_lingering_writer_gives_its_connection_back_when_events_stop(
-    fresh_postgres_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(inbox_module, "LINGER_SECONDS", 0.01)
-    async with postgres_inbox(fresh_postgres_url) as inbox:
-        engine = inbox.engine
-        shop = await inbox.install("https://a.example.com/graphql/")
-        await inbox.inbox.record_order_event(received(shop, 1), now=NOW)
-        # the writer ends by itself once nothing came within its linger
-        async with asyncio.timeout(5):
-            while engine.pool.checkedout():  # noqa: ASYNC110 - the pool has no event to wait on
-                await asyncio.sleep(0.005)
-        # and the next event gets a writer of its own
-        assert await inbox.inbox.record_order_event(received(shop, 2), now=NOW) == InboxResult(
-            duplicate=False, job_id=2
-        )
+        # and that one connection is the only one besides the pool's (the look's own)
+        assert await end_other_connections(engine) == 1
 
 
 async def end_other_connections(engine: AsyncEngine) -> int:
@@ -552,41 +531,53 @@ async def end_other_connections(engine: AsyncEngine) -> int:
 
 
 @pytest.mark.postgres
-async def test_on_postgresql_a_writer_whose_connection_died_takes_a_new_one_for_the_next_events(
-    fresh_postgres_url: str, monkeypatch: pytest.MonkeyPatch
+async def test_on_postgresql_an_event_whose_connection_the_database_ends_is_refused_then_stored(
+    fresh_postgres_url: str,
 ) -> None:
-    # given a lingering writer on PostgreSQL holding its connection after a first event
-    monkeypatch.setattr(inbox_module, "LINGER_SECONDS", 30.0)
+    # given an event whose statement waits in the database (another transaction holds its
+    # order's job row)
     async with postgres_inbox(fresh_postgres_url) as inbox:
         engine = inbox.engine
         shop = await inbox.install("https://a.example.com/graphql/")
         assert await inbox.inbox.record_order_event(received(shop, 1), now=NOW) == InboxResult(
             duplicate=False, job_id=1
         )
-        # when the database ends that connection (as a restart does)
-        assert await end_other_connections(engine) == 1
-        # then the event that meets the dead connection is answered as retryable (503)
-        with pytest.raises(StoreUnavailable):
-            await inbox.inbox.record_order_event(received(shop, 2), now=NOW)
-        # and the next events are stored through a new connection (a redelivery of the refused
-        # event among them). On the old connection, reconnected by SQLAlchemy without the
-        # writer's AUTOCOMMIT, they were acknowledged inside a transaction nobody committed:
-        # answered 200, never stored (the chaos suite lost five orders so at a restart)
-        assert await inbox.inbox.record_order_event(received(shop, 2), now=NOW) == InboxResult(
-            duplicate=False, job_id=2
+        updated = received(shop, 1, "ORDER_UPDATED")
+        async with engine.connect() as blocker:
+            await blocker.execute(text("SELECT id FROM sync_jobs FOR UPDATE"))
+            stuck = asyncio.create_task(inbox.inbox.record_order_event(updated, now=NOW))
+            await a_statement_waits_for_a_lock(engine)
+            # when the database ends that statement's connection (as a restart does)
+            ended = await blocker.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+            assert ended.scalars().all() == [True]
+            # then the event is refused as retryable (503): not acknowledged, not stored
+            with pytest.raises(StoreUnavailable):
+                await asyncio.wait_for(stuck, timeout=20)
+            await blocker.rollback()
+        assert await inbox.inbox.count_events(shop) == 1
+        # and delivered again it is stored through a new connection, as are the next events
+        assert await inbox.inbox.record_order_event(updated, now=NOW) == InboxResult(
+            duplicate=False, job_id=1
         )
-        assert await inbox.inbox.record_order_event(received(shop, 3), now=NOW) == InboxResult(
-            duplicate=False, job_id=3
-        )
+        assert (await inbox.inbox.record_order_event(received(shop, 2), now=NOW)).duplicate is False
         assert await inbox.inbox.count_events(shop) == 3
+        jobs = {job.order_id: job.events_seen for job in await JobViews(engine).list_jobs()}
+        assert jobs == {
+            "T3JkZXI61": ["ORDER_FULLY_PAID", "ORDER_UPDATED"],
+            "T3JkZXI62": ["ORDER_FULLY_PAID"],
+        }
 
 
 @pytest.mark.postgres
 async def test_on_postgresql_events_grouped_on_a_dead_connection_are_stored_or_refused(
-    fresh_postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    fresh_postgres_url: str,
 ) -> None:
-    # given a lingering writer on PostgreSQL whose connection the database then ends
-    monkeypatch.setattr(inbox_module, "LINGER_SECONDS", 30.0)
+    # given an inbox on PostgreSQL whose kept connection the database then ends
     async with postgres_inbox(fresh_postgres_url) as inbox:
         engine = inbox.engine
         shop = await inbox.install("https://a.example.com/graphql/")
