@@ -495,7 +495,7 @@ async def test_on_postgresql_groups_commit_side_by_side(fresh_postgres_url: str)
 
 
 @pytest.mark.postgres
-async def test_on_postgresql_groups_run_on_one_kept_connection_without_a_pool_checkout(
+async def test_on_postgresql_groups_share_one_kept_connection_with_no_pool_checkout_per_group(
     fresh_postgres_url: str,
 ) -> None:
     # given an inbox on PostgreSQL, counting the checkouts of its engine's pool
