@@ -12,9 +12,9 @@ delivery is the one stored).
 
 Where the transaction runs: on PostgreSQL it is one statement on one of the engine's kept asyncpg
 connections (``on_postgres``: its own transaction, one round trip, no pool checkout and its ping);
-on a SQLite file, in the ``SqliteWriter``'s helper process, off the event loop and
-on another core (``store/sqlite_writer_process.py`` says why); otherwise (an in-memory SQLite)
-through the engine. One writer per inbox also means one connection of the webhook path competing
+on a SQLite file, in the ``SqliteWriter``'s helper process, off the event loop and on another core
+(``store/sqlite_writer_process.py`` says why); otherwise (an in-memory SQLite) through the
+engine. One writer per inbox also means one connection of the webhook path competing
 for SQLite's write lock, not twenty. A group that fails is split, so one bad event (an
 installation deleted meanwhile) fails alone.
 """

@@ -7,7 +7,8 @@ as SQL text that both databases accept and run on the driver's cursor, inside SQ
 transaction, with driver errors raised as SQLAlchemy's (``store/error_mapping.py`` relies on
 that). ``Connection.exec_driver_sql`` still cost twice the database's own work. Their datetime
 values go through the column types' own bind processors, so they are stored exactly as every
-other statement stores them.
+other statement stores them. (On PostgreSQL the inbox runs them as one statement, built from
+``values_rows``, on an asyncpg connection of ``driver_sql.on_postgres``: ``store/inbox.py``.)
 """
 
 from __future__ import annotations
