@@ -1,7 +1,8 @@
 """What the tests and the benchmarks share, and the app does not ship.
 
 - ``saleor_fake``: a Saleor (JWKS, GraphQL executed against the real schema, signed webhooks);
-  ``saleor_schema``: where that schema comes from; ``saleor_order_template.json``: its order;
+  ``saleor_schema``: where that schema comes from (the copy kept in ``tests/data/saleor``);
+  ``saleor_order_template.json``: its order;
 - ``loopback``: serving an ASGI app (a fake, the Gordon sandbox) on 127.0.0.1 in a thread;
 - ``app_process``: the app as real processes (``serve``, ``worker``);
 

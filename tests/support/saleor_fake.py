@@ -5,8 +5,8 @@ app tokens, orders, installed webhooks and failure switches. ``create_saleor_fak
 
 - ``GET /.well-known/jwks.json``: the public key(s), or whatever ``serve_jwks`` set;
 - ``POST /graphql/``: parses, validates and executes the request against the real Saleor schema
-  (found by ``saleor_schema.find_schema``: ``SALEOR_SCHEMA_PATH``, ``../shared``, a cached
-  download) with graphql-core. Resolvers exist for ``app``, ``order``, ``shop``, ``channels``,
+  (found by ``saleor_schema.find_schema``: ``SALEOR_SCHEMA_PATH``, else the copy kept in
+  ``tests/data/saleor``) with graphql-core. Resolvers exist for ``app``, ``order``, ``shop``, ``channels``,
   ``warehouses``, ``shippingZones`` (only with MANAGE_SHIPPING among the installed app's
   permissions; ``app`` lists them, and the installed webhooks), ``updateMetadata``,
   ``updatePrivateMetadata``, ``deletePrivateMetadata``; other fields resolve from the stored dicts
