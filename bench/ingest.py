@@ -87,7 +87,7 @@ from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import create_engine, migrate
 from saleor_gordon.store.installations import InstallationStore
 from saleor_gordon.store.tables import sync_jobs, webhook_events
-from tests.support.app_process import free_port, throwaway_postgres
+from tests.support.app_process import app_env, listening_port, throwaway_postgres
 from tests.support.loopback import serve_sandbox_in_thread
 from tests.support.saleor_fake import SaleorFakeState, SigningKey, global_id, running_saleor_fake
 from tests.support.shop import DELIVERY_GROUP, shop_config
@@ -106,6 +106,9 @@ WARMUP_REQUESTS = 8000
 twice as many: a fast machine answers more than this in a second on an empty database)."""
 BUSY_SETTLE_SECONDS = 1.0
 """How long the busy app runs after being continued, before its round is measured."""
+START_SECONDS = 240
+"""How long a server may take to listen, then to answer: imports alone take long on a loaded
+machine."""
 
 RAW, BARE, OFF, BUSY = "raw", "bare", "off", "busy"
 VARIANTS = (RAW, BARE, OFF, BUSY)
@@ -146,8 +149,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--keep-logs", action="store_true", help="keep the servers' logs and say where"
     )
-    parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    parser.add_argument("--serve-raw", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-raw", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.short:
         args.seconds, args.rounds = 1, 1
@@ -155,19 +158,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 # --------------------------------------------------------------------------------------------
-# The baseline servers (each run in its own process: --serve-raw PORT, --serve-bare PORT)
+# The baseline servers (each run in its own process: --serve-raw, --serve-bare), each on the port
+# it binds (port 0), as `serve --port 0`: the harness learns it from the process (listening_port)
 
 
-def _listen(port: int) -> socket.socket:
-    listener = socket.create_server(("127.0.0.1", port), backlog=LISTEN_BACKLOG)
+def _listen() -> socket.socket:
+    listener = socket.create_server(("127.0.0.1", 0), backlog=LISTEN_BACKLOG)
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as `serve` listens
     return listener
 
 
-def _serve(app: Any, port: int) -> None:
+def _serve(app: Any) -> None:
     # The same uvicorn settings as `saleor-gordon serve` (httptools, uvloop: cli/event_loop.py).
-    config = server_config(app, host="127.0.0.1", port=port)
-    uvicorn.Server(config).run(sockets=[_listen(port)])
+    listener = _listen()
+    config = server_config(app, host="127.0.0.1", port=listener.getsockname()[1])
+    uvicorn.Server(config).run(sockets=[listener])
 
 
 async def raw_endpoint(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -189,11 +194,11 @@ async def raw_endpoint(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": answer})
 
 
-def serve_raw(port: int) -> None:
-    _serve(raw_endpoint, port)
+def serve_raw() -> None:
+    _serve(raw_endpoint)
 
 
-def serve_bare(port: int) -> None:
+def serve_bare() -> None:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.post(ORDERS_PATH)
@@ -201,7 +206,7 @@ def serve_bare(port: int) -> None:
         payload = json.loads(await request.body())
         return JSONResponse({"success": True, "keys": len(payload)})
 
-    _serve(app, port)
+    _serve(app)
 
 
 # --------------------------------------------------------------------------------------------
@@ -309,15 +314,17 @@ def remove_records(prefix: Path, threads: int) -> None:
 
 @dataclass
 class Server:
+    """One server process, on the port it binds itself (port 0): ``port`` once it listens."""
+
     variant: str
     command: list[str]
     env: dict[str, str]
-    port: int
     log: Path
     database: DatabaseBackends | None = None
     """The app's PostgreSQL database, whose transactions are counted."""
     process: subprocess.Popen[bytes] | None = None
     suspended: bool = False
+    port: int | None = None
 
     def start(self) -> None:
         with self.log.open("wb") as log_file:
@@ -330,15 +337,25 @@ class Server:
         assert self.process is not None
         return self.process.pid
 
+    @property
+    def url(self) -> str:
+        assert self.port is not None, "not listening yet"
+        return f"http://127.0.0.1:{self.port}"
+
+    async def wait_listening(self) -> None:
+        """Learn the port it bound."""
+        assert self.process is not None
+        self.port = await listening_port(self.process, self.log, within=START_SECONDS)
+
     async def wait_ready(self) -> None:
-        deadline = time.monotonic() + 240  # imports alone take long on a loaded machine
+        deadline = time.monotonic() + START_SECONDS
         async with httpx.AsyncClient(timeout=2) as http:
             while True:
                 assert self.process is not None
                 if self.process.poll() is not None:
                     raise RuntimeError(f"{LABELS[self.variant]} exited:\n{self.tail()}")
                 try:
-                    response = await http.get(f"http://127.0.0.1:{self.port}/healthz")
+                    response = await http.get(f"{self.url}/healthz")
                     if response.status_code in {200, 404}:  # bare FastAPI has no /healthz
                         return
                 except httpx.TransportError:
@@ -443,7 +460,7 @@ def run_wrk(
             "5s",
             "-s",
             str(LUA_SCRIPT),
-            f"http://127.0.0.1:{server.port}{ORDERS_PATH}",
+            f"{server.url}{ORDERS_PATH}",
             "--",
             str(records),
             str(acked_path),
@@ -592,18 +609,22 @@ async def run(args: argparse.Namespace) -> int:
             else:
                 url = f"sqlite:///{workdir / f'{variant}.db'}"
             database_urls[variant] = url
-        ports = {variant: free_port() for variant in VARIANTS}
-        # Saleor's webhooks (the echoes of the busy app's metadata writes) go to the busy app.
-        busy_url = f"http://127.0.0.1:{ports[BUSY]}"
-        token = saleor.install(build_manifest(app_url=busy_url, version=__version__))
+        # The app token Saleor issues on install, held by both databases before their servers
+        # start; Saleor's webhooks are made once the busy app's port is known (below).
+        token = saleor.issue_token()
         installations = {
             variant: await prepare_database(database_urls[variant], saleor, token, gordon.base_url)
             for variant in APPS
         }
-        servers = make_servers(args, ports, database_urls, workdir)
+        servers = make_servers(args, database_urls, workdir)
         for server in servers.values():
             stack.callback(server.stop)
             server.start()
+        for server in servers.values():
+            await server.wait_listening()
+        # Saleor's webhooks (the echoes of the busy app's metadata writes) go to the busy app; no
+        # order exists in the fake yet, so none was written back before. Its new token is unused.
+        saleor.install(build_manifest(app_url=servers[BUSY].url, version=__version__))
         for server in servers.values():
             await server.wait_ready()
         # The busy app reconciles the shop once at start: before any order exists in the fake.
@@ -629,31 +650,27 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def make_servers(
-    args: argparse.Namespace, ports: dict[str, int], database_urls: dict[str, str], workdir: Path
+    args: argparse.Namespace, database_urls: dict[str, str], workdir: Path
 ) -> dict[str, Server]:
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("SALEOR_GORDON_")}
     servers: dict[str, Server] = {}
     for variant in (RAW, BARE):
         flag = "--serve-raw" if variant == RAW else "--serve-bare"
-        command = [sys.executable, str(Path(__file__)), flag, str(ports[variant])]
-        servers[variant] = Server(
-            variant, command, base_env, ports[variant], workdir / f"{variant}.log"
-        )
+        command = [sys.executable, str(Path(__file__)), flag]
+        servers[variant] = Server(variant, command, base_env, workdir / f"{variant}.log")
     for variant in APPS:
-        # Only what has no default, and the URL it is reached at: everything else as shipped.
-        env = base_env | {
-            "SALEOR_GORDON_DATABASE_URL": database_urls[variant],
-            "SALEOR_GORDON_SECRET_KEY": SECRET_KEY,
-            "SALEOR_GORDON_APP_URL": f"http://127.0.0.1:{ports[variant]}",
-        }
-        command = [sys.executable, "-m", "saleor_gordon", "serve", "--port", str(ports[variant])]
+        # Only what has no default: everything else as shipped. No APP_URL either: serve's
+        # manifest names the address it listens on, http://127.0.0.1:PORT (a loopback URL, as the
+        # explicit one was: the same outbound policy).
+        env = app_env(database_urls[variant], None, SECRET_KEY)
+        command = [sys.executable, "-m", "saleor_gordon", "serve", "--port", "0"]
         if variant == OFF:
             command += ["--workers", "0"]
         elif args.gordon_rate is not None:
             env["SALEOR_GORDON_GORDON_REQUESTS_PER_SECOND"] = f"{args.gordon_rate:g}"
         database = DatabaseBackends(database_urls[variant]) if args.postgres else None
         log = workdir / f"{variant}.log"
-        servers[variant] = Server(variant, command, env, ports[variant], log, database)
+        servers[variant] = Server(variant, command, env, log, database)
     return servers
 
 
@@ -834,11 +851,11 @@ def report(args: argparse.Namespace, results: Results, sent: set[str], elapsed: 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.serve_bare is not None:
-        serve_bare(args.serve_bare)
+    if args.serve_bare:
+        serve_bare()
         return 0
-    if args.serve_raw is not None:
-        serve_raw(args.serve_raw)
+    if args.serve_raw:
+        serve_raw()
         return 0
     return asyncio.run(run(args))
 

@@ -49,12 +49,13 @@ from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.order_events import EVENT_BITS
 from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import SandboxOptions
+from saleor_gordon.saleor.documents import document_paths
 from saleor_gordon.saleor.manifest import build_manifest
 from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import create_engine, migrate
 from saleor_gordon.store.installations import InstallationStore
 from saleor_gordon.store.tables import sync_jobs
-from tests.support.app_process import AppProcess, app_env, free_port, throwaway_postgres
+from tests.support.app_process import AppProcess, app_env, throwaway_postgres
 from tests.support.loopback import serve_sandbox_in_thread
 from tests.support.saleor_fake import SaleorFakeState, global_id, running_saleor_fake
 from tests.support.shop import DELIVERY_GROUP, shop_config
@@ -68,6 +69,11 @@ WORKERS = 4
 BURST_IN_FLIGHT = 16
 WARMUP_WEBHOOKS = 20
 ENQUEUE_BATCH = 500
+START_SECONDS = 240
+"""How long serve may take to listen, then to become ready: imports alone take long on a loaded
+machine."""
+APP_MUTATIONS = tuple(path.stem for path in document_paths() if path.parent.name == "mutations")
+"""Every mutation the app sends Saleor (``graphql/mutations/<OperationName>.graphql``)."""
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -104,10 +110,11 @@ def _mb(kib: int) -> float:
 
 
 class Serve:
-    """One ``serve`` process on ``database_url`` (127.0.0.1, a free port)."""
+    """One ``serve`` process on ``database_url`` (127.0.0.1, on the port it binds: ``--port 0``).
+    Entered: started and listening, its URL known; ``ready()`` waits until it serves."""
 
     def __init__(self, database_url: str, workdir: Path, name: str, *, workers: int) -> None:
-        self.app_url = f"http://127.0.0.1:{free_port()}"
+        self._app_url: str | None = None
         settings = {
             "SALEOR_GORDON_WORKERS": str(workers),
             "SALEOR_GORDON_SHOP_CONCURRENCY": str(max(workers, 1)),
@@ -116,22 +123,31 @@ class Serve:
             "SALEOR_GORDON_LOG_FORMAT": "json",
             "SALEOR_GORDON_LOG_LEVEL": "WARNING",
         }
-        env = app_env(database_url, self.app_url, SECRET_KEY, settings)
-        port = self.app_url.rsplit(":", 1)[1]
-        args = ["serve", "--host", "127.0.0.1", "--port", port, "--workers", str(workers)]
+        # No APP_URL: serve's manifest names the address it listens on, http://127.0.0.1:PORT (a
+        # loopback URL, as the explicit one was: the same outbound policy).
+        env = app_env(database_url, None, SECRET_KEY, settings)
+        args = ["serve", "--host", "127.0.0.1", "--port", "0", "--workers", str(workers)]
         self.process = AppProcess(args, env, workdir / f"{name}.log")
+
+    @property
+    def app_url(self) -> str:
+        if self._app_url is None:
+            raise RuntimeError("serve has not started")
+        return self._app_url
 
     async def __aenter__(self) -> Serve:
         self.process.start()
         try:
-            return await self._wait_ready()
+            port = await self.process.listening_port(within=START_SECONDS)
         except BaseException:
             self.process.stop()
             raise
+        self._app_url = f"http://127.0.0.1:{port}"
+        return self
 
-    async def _wait_ready(self) -> Serve:
+    async def ready(self) -> Serve:
         async with httpx.AsyncClient(timeout=5) as http:
-            deadline = time.monotonic() + 240  # imports alone take long on a loaded machine
+            deadline = time.monotonic() + START_SECONDS
             while time.monotonic() < deadline:
                 if self.process.process is not None and self.process.process.poll() is not None:
                     raise RuntimeError(f"serve exited:\n{self.process.log()[-3000:]}")
@@ -155,10 +171,10 @@ class Serve:
 
 
 async def prepare_queue(
-    database_url: str, saleor: SaleorFakeState, gordon_url: str, jobs: int, app_url: str
+    database_url: str, saleor: SaleorFakeState, gordon_url: str, jobs: int
 ) -> None:
     """Migrate, install and configure the shop, and queue ``jobs`` due jobs for fake orders.
-    The fake's webhooks go to ``app_url``: Saleor's echoes of the workers' metadata writes."""
+    Saleor's side of the install, its webhooks, waits for serve's port (``measure_queue``)."""
     engine = create_engine(database_url)
     try:
         await migrate(engine)
@@ -167,7 +183,7 @@ async def prepare_queue(
         installation = await store.save_installation(
             saleor_api_url=saleor.api_url,
             app_id=saleor.app_id,
-            token=saleor.install(build_manifest(app_url=app_url, version=__version__)),
+            token=saleor.issue_token(),
             jwks=saleor.jwks,
             now=now,
         )
@@ -230,9 +246,19 @@ async def measure_queue(args: argparse.Namespace, workdir: Path, *, jobs: int) -
             database_url = await stack.enter_async_context(throwaway_postgres(args.postgres))
         else:
             database_url = f"sqlite:///{workdir / f'queue-{jobs}.db'}"
+        await prepare_queue(database_url, saleor, gordon.base_url, jobs)
         serve = Serve(database_url, workdir, f"queue-{jobs}", workers=WORKERS)
-        await prepare_queue(database_url, saleor, gordon.base_url, jobs, serve.app_url)
-        await stack.enter_async_context(serve)
+        # Saleor's webhooks (its echoes of the workers' metadata writes) can name serve only once
+        # its port is known: until then the fake holds the app's mutations, so that every write
+        # is echoed, as when the port was chosen beforehand.
+        saleor.hold_operations(*APP_MUTATIONS)
+        try:
+            await stack.enter_async_context(serve)
+            # Its webhooks, and a new token left unused: the installation holds prepare_queue's.
+            saleor.install(build_manifest(app_url=serve.app_url, version=__version__))
+        finally:
+            saleor.release_operations()
+        await serve.ready()
         peak, scrapes, refused = await run_queue(serve, args.seconds)
         return QueueRun(peak, len(gordon.state.orders), scrapes, refused)
 
@@ -297,6 +323,7 @@ async def measure_burst(
         else:
             database_url = f"sqlite:///{workdir / 'burst.db'}"
         serve = await stack.enter_async_context(Serve(database_url, workdir, "burst", workers=0))
+        await serve.ready()
         http = await stack.enter_async_context(httpx.AsyncClient(timeout=60))
         response = await saleor.install_app(http, serve.app_url + "/api/manifest")
         response.raise_for_status()

@@ -78,7 +78,6 @@ from saleor_gordon.store.installations import InstallationStore
 from tests.support.app_process import (
     AppProcess,
     app_env,
-    free_port,
     throwaway_postgres,
 )
 from tests.support.loopback import serve_sandbox_in_thread
@@ -201,7 +200,7 @@ class Pipeline:
         self.gordon = gordon
         self.database_url = database_url
         self.workdir = workdir
-        self.app_url = f"http://127.0.0.1:{free_port()}"
+        self._app_url: str | None = None
         self.on_postgres = not database_url.startswith("sqlite")
         self.worker_processes = WORKER_PROCESSES_ON_POSTGRES if self.on_postgres else 1
         self.concurrency = regime.postgres_workers if self.on_postgres else regime.sqlite_workers
@@ -212,49 +211,72 @@ class Pipeline:
             "SALEOR_GORDON_RECONCILE_INTERVAL_SECONDS": "0",
             "SALEOR_GORDON_LOG_FORMAT": "json",
         }
-        self.env = app_env(database_url, self.app_url, SECRET_KEY, settings)
+        # No APP_URL: serve binds port 0 and its manifest names the address it listens on,
+        # http://127.0.0.1:PORT (a loopback URL, as an explicit one: the same outbound policy).
+        self.env = app_env(database_url, None, SECRET_KEY, settings)
         self.processes: dict[str, AppProcess] = {}
+
+    @property
+    def app_url(self) -> str:
+        """Where serve listens (known once it does: ``start_app``)."""
+        if self._app_url is None:
+            raise RuntimeError("serve has not started")
+        return self._app_url
 
     @property
     def total_workers(self) -> int:
         return self.concurrency * self.worker_processes
 
-    def start(self, name: str, *args: str) -> None:
-        process = AppProcess(list(args), self.env, self.workdir / f"{name}.log")
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> AppProcess:
+        process = AppProcess(
+            list(args), self.env if env is None else env, self.workdir / f"{name}.log"
+        )
         process.start()
         self.processes[name] = process
+        return process
 
     def stop(self) -> None:
         for process in self.processes.values():
             process.stop()
 
     async def start_app(self, http: httpx.AsyncClient) -> None:
-        port = self.app_url.rsplit(":", 1)[1]
-        serve = ["serve", "--host", "127.0.0.1", "--port", port]
+        serve = ["serve", "--host", "127.0.0.1", "--port", "0"]
         if self.on_postgres:
             migrate = AppProcess(["migrate"], self.env, self.workdir / "migrate.log")
             migrate.start()
             assert migrate.process is not None
             if await asyncio.to_thread(migrate.process.wait) != 0:
                 raise RuntimeError(f"migrate failed:\n{migrate.log()}")
-            self.start("serve", *serve, "--workers", "0")
+            await self._start_serve(*serve, "--workers", "0")
+            # The workers get the app URL serve's manifest names, as an operator sets it.
+            env = {**self.env, "SALEOR_GORDON_APP_URL": self.app_url}
             for index in range(self.worker_processes):
                 concurrency = str(self.concurrency)
-                self.start(f"worker-{index}", "worker", "--concurrency", concurrency)
+                self.start(f"worker-{index}", "worker", "--concurrency", concurrency, env=env)
         else:
-            self.start("serve", *serve, "--workers", str(self.concurrency))
+            await self._start_serve(*serve, "--workers", str(self.concurrency))
+        # Ready: serve answers /readyz and every worker process has started its workers (they
+        # start after serve, once its port is known: the run must not count their start-up).
+        workers = [process for name, process in self.processes.items() if name != "serve"]
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             for name, process in self.processes.items():
                 if process.process is not None and process.process.poll() is not None:
                     raise RuntimeError(f"{name} exited:\n{process.log()[-3000:]}")
             try:
-                if (await http.get(self.app_url + "/readyz")).status_code == 200:
-                    return
+                serving = (await http.get(self.app_url + "/readyz")).status_code == 200
             except httpx.TransportError:
-                pass
+                serving = False
+            if serving and all("worker.started" in worker.log() for worker in workers):
+                return
             await asyncio.sleep(0.1)
-        raise RuntimeError("the app did not become ready:\n" + self.processes["serve"].log())
+        raise RuntimeError(f"the app did not become ready:\n{self._logs()}")
+
+    async def _start_serve(self, *args: str) -> None:
+        """Start serve (``--port 0``) and learn the port it bound."""
+        serve = self.start("serve", *args)
+        port = await serve.listening_port(within=120)
+        self._app_url = f"http://127.0.0.1:{port}"
 
     async def install(self, http: httpx.AsyncClient) -> None:
         response = await self.saleor.install_app(http, self.app_url + "/api/manifest")

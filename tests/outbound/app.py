@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Mapping
@@ -95,7 +94,7 @@ async def public_app(
     )
     process.start()
     try:
-        port = await _listening_port(process)
+        port = await process.listening_port(within=30)
         local_url = f"http://127.0.0.1:{port}"
         limits = httpx.Limits(max_connections=500, max_keepalive_connections=20)
         async with httpx.AsyncClient(base_url=local_url, timeout=60, limits=limits) as http:
@@ -103,17 +102,6 @@ async def public_app(
             yield PublicApp(process, local_url, http, env)
     finally:
         process.stop()
-
-
-async def _listening_port(process: AppProcess) -> int:
-    """The port ``serve --port 0`` chose, from its start-up log line."""
-    async with asyncio.timeout(30):
-        while True:
-            found = re.search(r"listen=127\.0\.0\.1:(\d+)", process.log())
-            if found:
-                return int(found.group(1))
-            _fail_if_exited(process)
-            await asyncio.sleep(0.05)  # polling the process's log, not standing in for it
 
 
 async def _wait_ready(http: httpx.AsyncClient, process: AppProcess) -> None:
