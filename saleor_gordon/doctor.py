@@ -111,7 +111,9 @@ async def diagnose(
     if database.status != "ok" or box is None:
         checks.append(Check("installations", "skip", "needs the database and the secret key"))
         return DoctorReport(checks)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(
+        settings.database_url, connect_timeout=settings.database_connect_timeout_seconds
+    )
     try:
         async with outbound_client(settings, transport=transport) as http:
             runtime = Runtime(settings=settings, engine=engine, secret_box=box, http=http)
@@ -187,7 +189,9 @@ async def _database_check(settings: Settings) -> Check:
             "Check SALEOR_GORDON_DATABASE_URL and the working directory; a new database is "
             "created by `saleor-gordon migrate` (or `serve`).",
         )
-    engine = create_engine(settings.database_url)
+    engine = create_engine(
+        settings.database_url, connect_timeout=settings.database_connect_timeout_seconds
+    )
     try:
         status = await migration_status(engine)
     except StoreUnavailable as exc:

@@ -114,7 +114,9 @@ async def open_runtime(
     ``transport`` (tests) replaces only its connection pools.
     """
     secret_box = SecretBox.from_keys(load_secret_keys(settings))
-    engine = create_engine(settings.database_url)
+    engine = create_engine(
+        settings.database_url, connect_timeout=settings.database_connect_timeout_seconds
+    )
     async with outbound_client(settings, transport=transport) as http:
         runtime = Runtime(
             settings=settings,

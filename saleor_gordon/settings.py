@@ -25,6 +25,10 @@ from saleor_gordon.core.destinations import (
 
 DEFAULT_DATABASE_URL = "sqlite:///saleor-gordon.db"
 
+DATABASE_CONNECT_TIMEOUT_SECONDS = 5.0
+"""How long opening a PostgreSQL connection may take when ``DATABASE_CONNECT_TIMEOUT_SECONDS`` is
+unset (asyncpg's own default, 60 s, held every webhook and page that long)."""
+
 ATTEMPT_DEADLINE_SECONDS = 20.0
 """A job attempt's deadline when ``ATTEMPT_DEADLINE_SECONDS`` is unset and the lease allows it."""
 ATTEMPT_DEADLINE_SHARE_OF_LEASE = 0.8
@@ -74,6 +78,14 @@ class Settings(BaseSettings):
     """Jobs of one shop that may run at once across all workers (default: half of WORKERS).
 
     Keeps one shop's backlog from taking every worker from the others."""
+
+    database_connect_timeout_seconds: float = Field(
+        default=DATABASE_CONNECT_TIMEOUT_SECONDS, gt=0, le=300
+    )
+    """How long opening one PostgreSQL connection may take (TCP connect, TLS, authentication)
+    before it fails as "database unavailable": a server that drops packets or accepts and never
+    answers fails webhooks (503, Saleor delivers again), pages and job claims after this, not
+    after asyncpg's 60 s."""
 
     database_startup_wait_seconds: float = Field(default=60.0, ge=0, le=3600)
     """How long ``serve`` and ``worker`` wait at start for a PostgreSQL server they cannot reach

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from saleor_gordon.cli.settings_loading import load_settings
+from saleor_gordon.errors import ConfigurationError
 from saleor_gordon.settings import Settings
 
 
@@ -100,3 +102,35 @@ def test_connections_per_destination_follow_the_workers_unless_set() -> None:
 )
 def test_a_loopback_app_url_is_a_local_trial(app_url: str, local: bool) -> None:
     assert Settings(app_url=app_url).local_trial is local
+
+
+def test_the_database_connect_timeout_is_five_seconds_unless_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS", raising=False)
+    assert Settings().database_connect_timeout_seconds == 5.0
+
+    monkeypatch.setenv("SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS", "2.5")
+    assert Settings().database_connect_timeout_seconds == 2.5
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0", "Input should be greater than 0"),
+        ("-1", "Input should be greater than 0"),
+        ("301", "Input should be less than or equal to 300"),
+        ("soon", "Input should be a valid number, unable to parse string as a number"),
+    ],
+)
+def test_a_database_connect_timeout_out_of_range_is_refused_with_a_message(
+    monkeypatch: pytest.MonkeyPatch, value: str, message: str
+) -> None:
+    monkeypatch.setenv("SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS", value)
+
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings()
+
+    assert refused.value.message == (
+        f"Invalid settings:\n  SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS: {message}"
+    )

@@ -21,15 +21,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
         configure_logging(settings.log_level_number, settings.log_format)
-        revision = asyncio.run(_migrate(settings.database_url))
+        revision = asyncio.run(
+            _migrate(settings.database_url, settings.database_connect_timeout_seconds)
+        )
     except GordonAppError as exc:
         return report_error(exc.message)
     print(f"Database {sanitize_url(settings.database_url)} is at migration {revision}.")  # noqa: T201
     return 0
 
 
-async def _migrate(database_url: str) -> str | None:
-    engine = create_engine(database_url)
+async def _migrate(database_url: str, connect_timeout: float) -> str | None:
+    engine = create_engine(database_url, connect_timeout=connect_timeout)
     try:
         await migration_status(engine)  # reachable?
         await migrate(engine)

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _with_setting(settings: Settings) -> int:
     keys = load_secret_keys(settings)
-    result = asyncio.run(_rotate(settings.database_url, keys))
+    result = asyncio.run(_rotate(settings, keys))
     _print(_summary(result))
     if len(keys) == 1:
         _print(
@@ -76,7 +76,7 @@ def _with_key_file(settings: Settings) -> int:
     if len(keys) == 1:
         keys = [new_secret_key(), *keys]
         write_key_file(key_file, keys)  # from here on, either key reads every secret
-    result = asyncio.run(_rotate(settings.database_url, keys))
+    result = asyncio.run(_rotate(settings, keys))
     write_key_file(key_file, keys[:1])
     _print(_summary(result))
     _print(
@@ -86,8 +86,10 @@ def _with_key_file(settings: Settings) -> int:
     return 0
 
 
-async def _rotate(database_url: str, keys: list[str]) -> SecretRotation:
-    engine = create_engine(database_url)
+async def _rotate(settings: Settings, keys: list[str]) -> SecretRotation:
+    engine = create_engine(
+        settings.database_url, connect_timeout=settings.database_connect_timeout_seconds
+    )
     try:
         status = await migration_status(engine)
         if not status.up_to_date:

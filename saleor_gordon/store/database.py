@@ -33,6 +33,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from saleor_gordon.errors import StoreUnavailable
+from saleor_gordon.settings import DATABASE_CONNECT_TIMEOUT_SECONDS
+from saleor_gordon.store.error_mapping import unreachable_reason
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -54,8 +56,17 @@ def async_database_url(database_url: str) -> str:
     raise ValueError(f"unsupported database URL scheme: {url.drivername}")
 
 
-def create_engine(database_url: str) -> AsyncEngine:
-    """An async engine for ``database_url``, with SQLite set up for several processes."""
+def create_engine(
+    database_url: str, *, connect_timeout: float = DATABASE_CONNECT_TIMEOUT_SECONDS
+) -> AsyncEngine:
+    """An async engine for ``database_url``, with SQLite set up for several processes.
+
+    On PostgreSQL, opening a connection fails after ``connect_timeout`` seconds (asyncpg's
+    ``timeout``: TCP connect, TLS and authentication together) with ``TimeoutError``, which
+    ``store/error_mapping.py`` makes StoreUnavailable. Every connection the app opens is made by
+    this engine's pool: its own, and the ones ``driver_sql`` detaches from it (``on_postgres``,
+    the job listener), so they all get it. The entry points pass
+    ``DATABASE_CONNECT_TIMEOUT_SECONDS`` (the setting)."""
     url = async_database_url(database_url)
     if url.startswith("sqlite"):
         sqlite_path = make_url(url).database
@@ -71,7 +82,13 @@ def create_engine(database_url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
         event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        connect_args={"timeout": connect_timeout},
+    )
 
 
 def create_private_file(path: Path) -> None:
@@ -245,7 +262,9 @@ async def migration_status(engine: AsyncEngine) -> MigrationStatus:
         async with engine.connect() as connection:
             current = await connection.run_sync(_current_revision)
     except (SQLAlchemyError, OSError) as exc:
-        raise StoreUnavailable(f"The database cannot be reached: {type(exc).__name__}") from exc
+        raise StoreUnavailable(
+            f"The database cannot be reached: {unreachable_reason(exc)}"
+        ) from exc
     return MigrationStatus(current=current, head=head_revision())
 
 

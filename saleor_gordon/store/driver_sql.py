@@ -268,11 +268,12 @@ class _OwnConnections(_KeptOnEngine):
 
 
 async def _detached(engine: AsyncEngine) -> tuple[Any, Any]:
-    """A connection made by ``engine``'s pool (its URL, connect arguments and set-up) and
-    detached from it (the pool neither counts it nor hands it out): the pool's connection
-    record and the driver's connection (aiosqlite's, asyncpg's). A failure to connect is
-    raised as SQLAlchemy's ``DBAPIError`` (``Engine.raw_connection`` raises the driver
-    adapter's own), as ``store/error_mapping.py`` expects."""
+    """A connection made by ``engine``'s pool (its URL, connect arguments, PostgreSQL's connect
+    timeout among them, and set-up) and detached from it (the pool neither counts it nor hands
+    it out): the pool's connection record and the driver's connection (aiosqlite's, asyncpg's).
+    A failure to connect is raised as SQLAlchemy's ``DBAPIError`` (``Engine.raw_connection``
+    raises the driver adapter's own), or as the ``OSError`` it is (refused; ``TimeoutError``: no
+    answer within the connect timeout), as ``store/error_mapping.py`` expects."""
 
     def detached() -> tuple[Any, Any]:
         dbapi_error = engine.dialect.loaded_dbapi.Error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import struct
 
 import pytest
@@ -9,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon import __version__
 from saleor_gordon.saleor.manifest import build_manifest
+from saleor_gordon.store.database import create_engine
+from tests.support.silent_server import silent_server
 from tests.web.conftest import APP_URL, ForbiddenOutbound, OpenApp
 
 
@@ -56,6 +59,28 @@ async def test_readyz_is_not_ready_when_the_database_is_unreachable(
     body = response.json()
     assert body["status"] == "unavailable"
     assert "cannot be reached" in body["database"]
+
+
+async def test_readyz_is_not_ready_when_the_database_never_answers(
+    open_sqlite_app: OpenApp,
+) -> None:
+    # given a database that accepts connections and never answers
+    app = await open_sqlite_app()
+    with silent_server() as silent:
+        engine = create_engine(f"postgresql://u@127.0.0.1:{silent.port}/db", connect_timeout=0.5)
+        app.runtime.engine = engine
+        try:
+            # when (bounded far below asyncpg's own 60 s)
+            response = await asyncio.wait_for(app.client.get("/readyz"), 10)
+        finally:
+            await engine.dispose()
+    # then
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "database": "The database cannot be reached: no answer in time (TimeoutError; opening a "
+        "connection waits at most SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS)",
+    }
 
 
 async def test_the_manifest_is_built_for_the_configured_app_url(open_sqlite_app: OpenApp) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from saleor_gordon.errors import SecretsError
 from saleor_gordon.saleor.jwks import JwksRefetchLimiter
 from saleor_gordon.secret_box import SecretBox
+from saleor_gordon.store.database import create_engine
 from saleor_gordon.store.inbox import EventInbox
 from saleor_gordon.store.installations import InstallationStore
 from saleor_gordon.web.app import create_app
@@ -28,6 +29,7 @@ from saleor_gordon.web.request_body import MAX_BODY_BYTES
 from tests.conftest import TEST_SECRET_KEY
 from tests.support.fixtures import RunningSaleorFake, SaleorFakeFactory
 from tests.support.saleor_fake import SigningKey
+from tests.support.silent_server import silent_server
 from tests.web.conftest import (
     APP_DELETED_PATH,
     APP_URL,
@@ -908,6 +910,28 @@ class TestDatabaseFailures:
         error = error_of(response)
         assert error["code"] == "STORE_UNAVAILABLE"
         assert "retried" in error["message"]
+
+    async def test_a_database_that_never_answers_answers_503_after_the_connect_timeout(
+        self, open_sqlite_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
+    ) -> None:
+        # given an installed app whose database then accepts connections and never answers
+        app = await open_sqlite_app(transport=ForbiddenOutbound())
+        await install_recorded_shop(app)
+        with silent_server() as silent:
+            engine = create_engine(
+                f"postgresql://u@127.0.0.1:{silent.port}/db", connect_timeout=0.5
+            )
+            app.runtime.engine = engine
+            try:
+                # when a webhook arrives (bounded far below asyncpg's own 60 s)
+                response = await asyncio.wait_for(
+                    post_recorded(app, load_one(samples_dir, "s01_se_paid/02_order_created")), 10
+                )
+            finally:
+                await engine.dispose()
+        # then it is answered 503, which Saleor retries, not 500
+        assert response.status_code == 503
+        assert error_of(response)["code"] == "STORE_UNAVAILABLE"
 
 
 # --- key rotation: no webhook lost, no JWKS hammering --------------------------------------------

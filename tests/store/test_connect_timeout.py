@@ -1,0 +1,154 @@
+"""A PostgreSQL server that accepts connections and never answers (hung, or behind a firewall
+that lets packets in and nothing out): every way the app opens a connection gives up after
+``DATABASE_CONNECT_TIMEOUT_SECONDS`` with StoreUnavailable (a webhook's 503, a page's clear
+error), not after asyncpg's 60 s.
+
+Each call runs under ``asyncio.wait_for`` with a bound well below asyncpg's own 60 s (and, where
+the setting's value is what is tested, below the 5 s default): a connection attempt that does
+not use the timeout shows up as wait_for's TimeoutError, never as a slow pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from saleor_gordon.cli import main
+from saleor_gordon.doctor import diagnose
+from saleor_gordon.errors import StoreUnavailable
+from saleor_gordon.jobs.queue import JobQueue
+from saleor_gordon.jobs.views import JobViews
+from saleor_gordon.runtime import open_runtime
+from saleor_gordon.settings import Settings
+from saleor_gordon.store.database import create_engine, wait_for_database
+from tests.conftest import TEST_SECRET_KEY
+from tests.support.silent_server import SilentServer, silent_server
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+TIMEOUT = 0.5
+"""The connect timeout the tests set (seconds)."""
+BOUND = 10.0
+"""How long a call may take here before it counts as not timed out (asyncpg's default: 60 s)."""
+BELOW_DEFAULT = 3.0
+"""The bound where the setting's value is tested: below its default (5 s), well above TIMEOUT."""
+
+NO_ANSWER = (
+    "The database cannot be reached: no answer in time (TimeoutError; opening a connection waits "
+    "at most SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS); is it running and reachable from "
+    "this host?"
+)
+
+
+@pytest.fixture
+def silent() -> Iterator[SilentServer]:
+    with silent_server() as server:
+        yield server
+
+
+def silent_url(server: SilentServer) -> str:
+    return f"postgresql://u@127.0.0.1:{server.port}/db"
+
+
+async def test_a_read_through_the_engines_pool_gives_up_after_the_connect_timeout(
+    silent: SilentServer,
+) -> None:
+    engine = create_engine(silent_url(silent), connect_timeout=TIMEOUT)
+    try:
+        with pytest.raises(StoreUnavailable) as refused:
+            await asyncio.wait_for(JobViews(engine).list_jobs(), BOUND)
+    finally:
+        await engine.dispose()
+    assert type(refused.value) is StoreUnavailable
+    assert refused.value.message == NO_ANSWER
+    assert silent.accepted() == 1
+
+
+async def test_a_statement_on_a_kept_connection_gives_up_after_the_connect_timeout(
+    silent: SilentServer,
+) -> None:
+    # a job claim runs on one of on_postgres's kept connections, detached from the pool
+    engine = create_engine(silent_url(silent), connect_timeout=TIMEOUT)
+    try:
+        with pytest.raises(StoreUnavailable) as refused:
+            await asyncio.wait_for(
+                JobQueue(engine).claim_next_job(
+                    worker_id="w", now=NOW, lease_seconds=30, per_installation_limit=4
+                ),
+                BOUND,
+            )
+    finally:
+        await engine.dispose()
+    assert type(refused.value) is StoreUnavailable
+    assert refused.value.message == NO_ANSWER
+    assert silent.accepted() == 1
+
+
+async def test_each_attempt_of_the_startup_wait_ends_at_the_connect_timeout(
+    silent: SilentServer,
+) -> None:
+    # ``serve`` and ``worker`` at start (and /readyz, doctor: migration_status)
+    engine = create_engine(silent_url(silent), connect_timeout=TIMEOUT)
+    try:
+        with pytest.raises(StoreUnavailable) as refused:
+            await asyncio.wait_for(wait_for_database(engine, within=0), BOUND)
+    finally:
+        await engine.dispose()
+    assert refused.value.message == (
+        "The database cannot be reached: no answer in time (TimeoutError; opening a connection "
+        "waits at most SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS). Waited 0 s for it "
+        "(SALEOR_GORDON_DATABASE_STARTUP_WAIT_SECONDS): check SALEOR_GORDON_DATABASE_URL and "
+        "that the database server runs."
+    )
+    assert silent.accepted() == 1
+
+
+async def test_the_app_processes_use_the_setting(silent: SilentServer) -> None:
+    # serve, worker and the other commands open the database through open_runtime
+    settings = Settings(
+        database_url=silent_url(silent),
+        secret_key=TEST_SECRET_KEY,
+        database_connect_timeout_seconds=TIMEOUT,
+    )
+    async with open_runtime(settings) as runtime:
+        with pytest.raises(StoreUnavailable) as refused:
+            await asyncio.wait_for(runtime.jobs.list_jobs(), BELOW_DEFAULT)
+    assert refused.value.message == NO_ANSWER
+
+
+async def test_doctor_uses_the_setting(silent: SilentServer) -> None:
+    settings = Settings(
+        database_url=silent_url(silent),
+        secret_key=TEST_SECRET_KEY,
+        database_connect_timeout_seconds=TIMEOUT,
+    )
+    report = await asyncio.wait_for(diagnose(settings, now=NOW), BELOW_DEFAULT)
+    database = next(check for check in report.checks if check.name == "database")
+    assert database.status == "fail"
+    assert database.detail == (
+        f"postgresql://127.0.0.1:{silent.port}/db: The database cannot be reached: no answer "
+        "in time (TimeoutError; opening a connection waits at most "
+        "SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS)"
+    )
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["rotate-secret-key"]])
+async def test_the_commands_opening_their_own_engine_use_the_setting(
+    silent: SilentServer,
+    command: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("SALEOR_GORDON_DATABASE_URL", silent_url(silent))
+    monkeypatch.setenv("SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS", str(TIMEOUT))
+    monkeypatch.setenv("SALEOR_GORDON_SECRET_KEY", f"{'n' * 32},{TEST_SECRET_KEY}")
+    # ``main`` runs its own event loop: in a thread, so this test's loop bounds it
+    code = await asyncio.wait_for(asyncio.to_thread(main, command), BELOW_DEFAULT)
+    assert code == 2
+    assert (
+        "The database cannot be reached: no answer in time (TimeoutError; opening a connection "
+        "waits at most SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS)"
+    ) in capsys.readouterr().err
