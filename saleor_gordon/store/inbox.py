@@ -16,7 +16,10 @@ on a SQLite file, in the ``SqliteWriter``'s helper process, off the event loop a
 (``store/sqlite_writer_process.py`` says why); otherwise (an in-memory SQLite) through the
 engine. One writer per inbox also means one connection of the webhook path competing
 for SQLite's write lock, not twenty. A group that fails is split, so one bad event (an
-installation deleted meanwhile) fails alone.
+installation deleted meanwhile) fails alone; not when no connection to the database could be
+made (refused, or no answer within the connect timeout): every event would wait for that again,
+so the group's events, and those of a split still waiting, are refused at once (Saleor delivers
+them again).
 """
 
 from __future__ import annotations
@@ -347,7 +350,7 @@ class EventInbox:
                         finally:
                             self._orders_in_flight -= orders
                         group = []
-                        if database_failed and connection is not None:
+                        if database_failed is not None and connection is not None:
                             # The connection may be gone (a database restart): never use it
                             # again (see _commit_group); the next events get a new one.
                             await connection.invalidate()
@@ -367,40 +370,50 @@ class EventInbox:
 
     async def _commit_group(
         self, group: list[_Waiting], connection: AsyncConnection | None
-    ) -> bool:
-        """Commit ``group`` and answer each of its events; True when the database failed
+    ) -> StoreUnavailable | None:
+        """Commit ``group`` and answer each of its events; the database's failure when it failed
         (``StoreUnavailable``: its events are answered so, and may be delivered again)."""
         try:
             results = await self._commit(group, connection)
         except Exception as exc:
-            if _lost(connection):
-                # The writer's connection is gone (SQLAlchemy invalidated it): refuse them all
-                # (Saleor delivers them again) rather than try each on it; the writer takes a
-                # new connection. (PostgreSQL's groups hold none: ``on_postgres`` closed the
-                # failed one, and the group is split below, each event on a new connection.)
+            if _lost(connection) or isinstance(exc, _NotConnected):
+                # Nothing can be stored now: the writer's connection is gone (SQLAlchemy
+                # invalidated it), or no connection to PostgreSQL could be made (refused, or no
+                # answer within the connect timeout: each event tried alone would wait for that
+                # again). Refuse them all (Saleor delivers them again) rather than try each; the
+                # next group takes a new connection. (A PostgreSQL group whose statement failed
+                # holds none: ``on_postgres`` closed it, and the group is split below, each event
+                # on a new connection.)
                 for waiting in group:
                     _settle(waiting, exc)
-                return True
+                return exc if isinstance(exc, StoreUnavailable) else _connection_lost()
             if len(group) == 1:
                 _settle(group[0], exc)
-                return isinstance(exc, StoreUnavailable)
+                return exc if isinstance(exc, StoreUnavailable) else None
             logger.warning(
                 "inbox.group_failed events=%s error=%s: committing them one by one",
                 len(group),
                 type(exc).__name__,
             )
-            database_failed = False
+            database_failed: StoreUnavailable | None = None
             for index, waiting in enumerate(group):  # the event that failed; the others commit
-                database_failed |= await self._commit_group([waiting], connection)
-                if _lost(connection):
+                failed = await self._commit_group([waiting], connection)
+                database_failed = database_failed or failed
+                if _lost(connection) or isinstance(failed, _NotConnected):
+                    # Nothing more can be stored now (as above): the rest are refused at once.
                     for rest in group[index + 1 :]:
-                        _settle(rest, StoreUnavailable("The database connection was lost."))
-                    return True
+                        _settle(
+                            rest,
+                            _NotConnected(failed.message)
+                            if isinstance(failed, _NotConnected)
+                            else _connection_lost(),
+                        )
+                    return database_failed
             return database_failed
         self.committed_groups += 1
         for waiting, result in zip(group, results, strict=True):
             _settle(waiting, result)
-        return False
+        return None
 
     async def _commit(
         self, group: Sequence[_Waiting], connection: AsyncConnection | None
@@ -435,6 +448,15 @@ class EventInbox:
                 )
             )
             return len(rows.all())
+
+
+class _NotConnected(StoreUnavailable):
+    """No connection to PostgreSQL could be made for a group (refused, or no answer within the
+    connect timeout): none of its statement was sent, so none of it is stored."""
+
+
+def _connection_lost() -> StoreUnavailable:
+    return StoreUnavailable("The database connection was lost.")
 
 
 def _lost(connection: AsyncConnection | None) -> bool:
@@ -516,12 +538,31 @@ async def _store_on_postgres(
     """``store_group`` as one PostgreSQL statement, its own transaction, on one of the engine's
     kept asyncpg connections (``on_postgres``): one round trip, where SQLAlchemy's transaction
     costs four (BEGIN, two statements, COMMIT) and a pool checkout one more (its ping), and no
-    SQLAlchemy cursor or greenlet per group (bench/RESULTS.md, "Eleventh round")."""
+    SQLAlchemy cursor or greenlet per group (bench/RESULTS.md, "Eleventh round").
+
+    Raises:
+        _NotConnected: no connection could be made (refused, no answer within the connect
+            timeout): the statement was never sent.
+    """
     statement = _one_statement(len(event_rows), len(job_rows), _job_casts(engine.dialect))
     parameters = [value for row in [*event_rows, *job_rows] for value in row]
     if job_rows:  # the notification's payload (``_ONE_STATEMENT``'s last parameter)
         parameters.append(process_token())
-    rows = await on_postgres(engine, lambda driver: driver.fetch(statement, *parameters))
+    connected = False
+
+    async def store(driver: Any) -> list[Any]:
+        nonlocal connected
+        connected = True
+        rows: list[Any] = await driver.fetch(statement, *parameters)
+        return rows
+
+    try:
+        async with map_database_errors():
+            rows = await on_postgres(engine, store)
+    except StoreUnavailable as exc:
+        if connected:
+            raise
+        raise _NotConnected(exc.message) from exc.__cause__
     inserted = [(installation_id, key) for installation_id, key, job_id in rows if job_id is None]
     jobs = [(installation, order, job) for installation, order, job in rows if job is not None]
     return inserted, jobs

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from saleor_gordon.cli import main
 from saleor_gordon.doctor import diagnose
@@ -23,8 +24,10 @@ from saleor_gordon.jobs.queue import JobQueue
 from saleor_gordon.jobs.views import JobViews
 from saleor_gordon.runtime import open_runtime
 from saleor_gordon.settings import Settings
-from saleor_gordon.store.database import create_engine, wait_for_database
+from saleor_gordon.store.database import create_engine, migrate, wait_for_database
+from saleor_gordon.store.inbox import EventInbox
 from tests.conftest import TEST_SECRET_KEY
+from tests.store.test_inbox_groups import received
 from tests.support.silent_server import SilentServer, silent_server
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -104,6 +107,74 @@ async def test_each_attempt_of_the_startup_wait_ends_at_the_connect_timeout(
         "that the database server runs."
     )
     assert silent.accepted() == 1
+
+
+async def test_webhook_events_handed_in_together_wait_for_one_connect_timeout_not_one_each(
+    silent: SilentServer,
+) -> None:
+    # given an inbox on a database that never answers
+    engine = create_engine(silent_url(silent), connect_timeout=TIMEOUT)
+    inbox = EventInbox(engine)
+    try:
+        # when five events arrive together (one group)
+        results = await asyncio.wait_for(
+            asyncio.gather(
+                *(inbox.record_order_event(received(1, n), now=NOW) for n in range(1, 6)),
+                return_exceptions=True,
+            ),
+            BOUND,
+        )
+    finally:
+        await inbox.close()
+        await engine.dispose()
+    # then all are refused as retryable (503: Saleor delivers them again)
+    assert all(isinstance(result, StoreUnavailable) for result in results)
+    assert {str(result) for result in results} == {NO_ANSWER}
+    # after one connection attempt: the group is not split into five more, one after the other
+    assert silent.accepted() == 1
+
+
+@pytest.mark.postgres
+async def test_a_split_group_stops_at_the_first_event_refused_for_no_connection(
+    fresh_postgres_url: str,
+) -> None:
+    # given a database reached through a server that passes its first connection on and
+    # answers no later one (the database stops answering new connections)
+    engine = create_engine(fresh_postgres_url)
+    await migrate(engine)
+    real = make_url(fresh_postgres_url)
+    assert real.host is not None
+    assert real.port is not None
+    with silent_server(forward_to=(real.host, real.port), forward_first=1) as server:
+        through = real.set(host="127.0.0.1", port=server.port)
+        inbox_engine = create_engine(
+            through.render_as_string(hide_password=False), connect_timeout=TIMEOUT
+        )
+        inbox = EventInbox(inbox_engine)
+        try:
+            # when a group fails on its statement (events of an installation that does not
+            # exist), so it is split, and the first event tried alone gets no connection
+            results = await asyncio.wait_for(
+                asyncio.gather(
+                    *(inbox.record_order_event(received(99, n), now=NOW) for n in range(1, 6)),
+                    return_exceptions=True,
+                ),
+                BOUND,
+            )
+        finally:
+            await inbox.close()
+            await inbox_engine.dispose()
+        # then that event and the four after it are refused as retryable at once: two
+        # connections in all (the group's, the first event's), not one more per event
+        assert server.accepted() == 2
+    assert all(isinstance(result, StoreUnavailable) for result in results)
+    assert {str(result) for result in results} == {NO_ANSWER}
+    # and nothing of them is stored (none acknowledged)
+    try:
+        assert await JobViews(engine).list_jobs() == []
+        assert await EventInbox(engine).count_events(99) == 0
+    finally:
+        await engine.dispose()
 
 
 async def test_the_app_processes_use_the_setting(silent: SilentServer) -> None:
