@@ -112,7 +112,9 @@ async def diagnose(
         checks.append(Check("installations", "skip", "needs the database and the secret key"))
         return DoctorReport(checks)
     engine = create_engine(
-        settings.database_url, connect_timeout=settings.database_connect_timeout_seconds
+        settings.database_url,
+        connect_timeout=settings.database_connect_timeout_seconds,
+        statement_timeout=settings.database_statement_timeout_seconds,
     )
     try:
         async with outbound_client(settings, transport=transport) as http:
@@ -190,7 +192,9 @@ async def _database_check(settings: Settings) -> Check:
             "created by `saleor-gordon migrate` (or `serve`).",
         )
     engine = create_engine(
-        settings.database_url, connect_timeout=settings.database_connect_timeout_seconds
+        settings.database_url,
+        connect_timeout=settings.database_connect_timeout_seconds,
+        statement_timeout=settings.database_statement_timeout_seconds,
     )
     try:
         status = await migration_status(engine)

@@ -115,7 +115,9 @@ async def open_runtime(
     """
     secret_box = SecretBox.from_keys(load_secret_keys(settings))
     engine = create_engine(
-        settings.database_url, connect_timeout=settings.database_connect_timeout_seconds
+        settings.database_url,
+        connect_timeout=settings.database_connect_timeout_seconds,
+        statement_timeout=settings.database_statement_timeout_seconds,
     )
     async with outbound_client(settings, transport=transport) as http:
         runtime = Runtime(

@@ -29,6 +29,11 @@ DATABASE_CONNECT_TIMEOUT_SECONDS = 5.0
 """How long opening a PostgreSQL connection may take when ``DATABASE_CONNECT_TIMEOUT_SECONDS`` is
 unset (asyncpg's own default, 60 s, held every webhook and page that long)."""
 
+DATABASE_STATEMENT_TIMEOUT_SECONDS = 30.0
+"""How long one PostgreSQL statement may wait for its answer when
+``DATABASE_STATEMENT_TIMEOUT_SECONDS`` is unset (nothing bounded it: a connection whose server
+stopped answering held its webhook, page or job until TCP gave up, many minutes)."""
+
 ATTEMPT_DEADLINE_SECONDS = 20.0
 """A job attempt's deadline when ``ATTEMPT_DEADLINE_SECONDS`` is unset and the lease allows it."""
 ATTEMPT_DEADLINE_SHARE_OF_LEASE = 0.8
@@ -86,6 +91,17 @@ class Settings(BaseSettings):
     before it fails as "database unavailable": a server that drops packets or accepts and never
     answers fails webhooks (503, Saleor delivers again), pages and job claims after this, not
     after asyncpg's 60 s."""
+
+    database_statement_timeout_seconds: float = Field(
+        default=DATABASE_STATEMENT_TIMEOUT_SECONDS, gt=0, le=3600
+    )
+    """How long one PostgreSQL statement (a query, the pool's ping, a connection's set-up
+    queries) may wait for its answer on an open connection (asyncpg's ``command_timeout``)
+    before it fails as "database unavailable" and its connection is closed: a server that
+    stops answering (a failover whose old primary vanished, packets dropped) fails webhooks
+    (503, Saleor delivers again), pages and job claims after this, not after TCP gives up. A
+    statement waiting for another transaction's row lock counts too. ``saleor-gordon migrate``
+    does not use it: a data migration may run one long statement on a big table."""
 
     database_startup_wait_seconds: float = Field(default=60.0, ge=0, le=3600)
     """How long ``serve`` and ``worker`` wait at start for a PostgreSQL server they cannot reach

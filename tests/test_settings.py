@@ -134,3 +134,35 @@ def test_a_database_connect_timeout_out_of_range_is_refused_with_a_message(
     assert refused.value.message == (
         f"Invalid settings:\n  SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS: {message}"
     )
+
+
+def test_the_database_statement_timeout_is_thirty_seconds_unless_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SALEOR_GORDON_DATABASE_STATEMENT_TIMEOUT_SECONDS", raising=False)
+    assert Settings().database_statement_timeout_seconds == 30.0
+
+    monkeypatch.setenv("SALEOR_GORDON_DATABASE_STATEMENT_TIMEOUT_SECONDS", "120")
+    assert Settings().database_statement_timeout_seconds == 120.0
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0", "Input should be greater than 0"),
+        ("-1", "Input should be greater than 0"),
+        ("3601", "Input should be less than or equal to 3600"),
+        ("never", "Input should be a valid number, unable to parse string as a number"),
+    ],
+)
+def test_a_database_statement_timeout_out_of_range_is_refused_with_a_message(
+    monkeypatch: pytest.MonkeyPatch, value: str, message: str
+) -> None:
+    monkeypatch.setenv("SALEOR_GORDON_DATABASE_STATEMENT_TIMEOUT_SECONDS", value)
+
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings()
+
+    assert refused.value.message == (
+        f"Invalid settings:\n  SALEOR_GORDON_DATABASE_STATEMENT_TIMEOUT_SECONDS: {message}"
+    )

@@ -31,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _migrate(database_url: str, connect_timeout: float) -> str | None:
-    engine = create_engine(database_url, connect_timeout=connect_timeout)
+    # No statement timeout (DATABASE_STATEMENT_TIMEOUT_SECONDS): a data migration may run one
+    # long statement on a big table, and one cut short would fail the upgrade.
+    engine = create_engine(database_url, connect_timeout=connect_timeout, statement_timeout=None)
     try:
         await migration_status(engine)  # reachable?
         await migrate(engine)

@@ -88,7 +88,9 @@ def _with_key_file(settings: Settings) -> int:
 
 async def _rotate(settings: Settings, keys: list[str]) -> SecretRotation:
     engine = create_engine(
-        settings.database_url, connect_timeout=settings.database_connect_timeout_seconds
+        settings.database_url,
+        connect_timeout=settings.database_connect_timeout_seconds,
+        statement_timeout=settings.database_statement_timeout_seconds,
     )
     try:
         status = await migration_status(engine)

@@ -33,7 +33,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from saleor_gordon.errors import StoreUnavailable
-from saleor_gordon.settings import DATABASE_CONNECT_TIMEOUT_SECONDS
+from saleor_gordon.settings import (
+    DATABASE_CONNECT_TIMEOUT_SECONDS,
+    DATABASE_STATEMENT_TIMEOUT_SECONDS,
+)
 from saleor_gordon.store.error_mapping import unreachable_reason
 
 if TYPE_CHECKING:
@@ -57,16 +60,27 @@ def async_database_url(database_url: str) -> str:
 
 
 def create_engine(
-    database_url: str, *, connect_timeout: float = DATABASE_CONNECT_TIMEOUT_SECONDS
+    database_url: str,
+    *,
+    connect_timeout: float = DATABASE_CONNECT_TIMEOUT_SECONDS,
+    statement_timeout: float | None = DATABASE_STATEMENT_TIMEOUT_SECONDS,
 ) -> AsyncEngine:
     """An async engine for ``database_url``, with SQLite set up for several processes.
 
     On PostgreSQL, opening a connection fails after ``connect_timeout`` seconds (asyncpg's
-    ``timeout``: TCP connect, TLS and authentication together) with ``TimeoutError``, which
-    ``store/error_mapping.py`` makes StoreUnavailable. Every connection the app opens is made by
-    this engine's pool: its own, and the ones ``driver_sql`` detaches from it (``on_postgres``,
-    the job listener), so they all get it. The entry points pass
-    ``DATABASE_CONNECT_TIMEOUT_SECONDS`` (the setting)."""
+    ``timeout``: TCP connect, TLS and authentication together), and a statement on an open
+    connection after ``statement_timeout`` seconds (asyncpg's ``command_timeout``: the default
+    timeout of every execute and fetch that passes none, SQLAlchemy's statements, its pool's
+    ping and its set-up queries after connecting among them; None: no bound, for migrations),
+    both with ``TimeoutError``, which ``store/error_mapping.py`` makes StoreUnavailable. A
+    connection whose statement timed out is in an unknown state (asyncpg is cancelling the
+    statement; the server may be gone) and is never used again: SQLAlchemy counts a
+    ``TimeoutError`` as a disconnect (``util.is_exit_exception``) and closes that connection, not
+    the pool's others (a failed ping does the same), and ``on_postgres`` closes its own. Every
+    connection the app opens is made by this engine's pool: its own, and the ones ``driver_sql``
+    detaches from it (``on_postgres``, the job listener), so they all get both. The entry points
+    pass the settings (``DATABASE_CONNECT_TIMEOUT_SECONDS``,
+    ``DATABASE_STATEMENT_TIMEOUT_SECONDS``); ``migrate`` passes no statement timeout."""
     url = async_database_url(database_url)
     if url.startswith("sqlite"):
         sqlite_path = make_url(url).database
@@ -87,7 +101,7 @@ def create_engine(
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,
-        connect_args={"timeout": connect_timeout},
+        connect_args={"timeout": connect_timeout, "command_timeout": statement_timeout},
     )
 
 

@@ -17,11 +17,15 @@ from saleor_gordon.errors import StoreUnavailable
 
 NO_ANSWER = (
     "no answer in time (TimeoutError; opening a connection waits at most "
-    "SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS)"
+    "SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS, a statement at most "
+    "SALEOR_GORDON_DATABASE_STATEMENT_TIMEOUT_SECONDS)"
 )
-"""Why a database that never answered cannot be reached: asyncpg's connect timeout (the engine's
-``connect_timeout``) raises the built-in ``TimeoutError``, the only one a store call raises
-(SQLAlchemy's pool raises its own ``TimeoutError``, no subclass of it)."""
+"""Why a database that did not answer cannot be reached: asyncpg's connect timeout (the engine's
+``connect_timeout``) and its statement timeout (``statement_timeout``: ``command_timeout``, on
+an open connection) both raise the built-in ``TimeoutError``, the only one a store call raises
+(SQLAlchemy's pool raises its own ``TimeoutError``, no subclass of it). SQLAlchemy passes it on
+unwrapped (its asyncpg adapter translates asyncpg's own errors only), and ``on_postgres`` too,
+so which of the two it was is not told apart: the message names both settings."""
 
 
 def unreachable_reason(exc: BaseException) -> str:
@@ -32,7 +36,7 @@ def unreachable_reason(exc: BaseException) -> str:
 @asynccontextmanager
 async def map_database_errors() -> AsyncIterator[None]:
     """Turn connection loss, locks, missing tables, a database that does not answer within the
-    connect timeout and an exhausted connection pool into StoreUnavailable.
+    connect or statement timeout and an exhausted connection pool into StoreUnavailable.
 
     Integrity errors are programming errors or races the caller handles, so they pass through.
     """

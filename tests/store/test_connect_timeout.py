@@ -41,8 +41,9 @@ BELOW_DEFAULT = 3.0
 
 NO_ANSWER = (
     "The database cannot be reached: no answer in time (TimeoutError; opening a connection waits "
-    "at most SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS); is it running and reachable from "
-    "this host?"
+    "at most SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS, a statement at most "
+    "SALEOR_GORDON_DATABASE_STATEMENT_TIMEOUT_SECONDS); is it running and reachable from this "
+    "host?"
 )
 
 
@@ -102,7 +103,8 @@ async def test_each_attempt_of_the_startup_wait_ends_at_the_connect_timeout(
         await engine.dispose()
     assert refused.value.message == (
         "The database cannot be reached: no answer in time (TimeoutError; opening a connection "
-        "waits at most SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS). Waited 0 s for it "
+        "waits at most SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS, a statement at most "
+        "SALEOR_GORDON_DATABASE_STATEMENT_TIMEOUT_SECONDS). Waited 0 s for it "
         "(SALEOR_GORDON_DATABASE_STARTUP_WAIT_SECONDS): check SALEOR_GORDON_DATABASE_URL and "
         "that the database server runs."
     )
@@ -202,7 +204,8 @@ async def test_doctor_uses_the_setting(silent: SilentServer) -> None:
     assert database.detail == (
         f"postgresql://127.0.0.1:{silent.port}/db: The database cannot be reached: no answer "
         "in time (TimeoutError; opening a connection waits at most "
-        "SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS)"
+        "SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS, a statement at most "
+        "SALEOR_GORDON_DATABASE_STATEMENT_TIMEOUT_SECONDS)"
     )
 
 
@@ -221,5 +224,6 @@ async def test_the_commands_opening_their_own_engine_use_the_setting(
     assert code == 2
     assert (
         "The database cannot be reached: no answer in time (TimeoutError; opening a connection "
-        "waits at most SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS)"
+        "waits at most SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS, a statement at most "
+        "SALEOR_GORDON_DATABASE_STATEMENT_TIMEOUT_SECONDS)"
     ) in capsys.readouterr().err

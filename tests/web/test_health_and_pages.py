@@ -79,7 +79,8 @@ async def test_readyz_is_not_ready_when_the_database_never_answers(
     assert response.json() == {
         "status": "unavailable",
         "database": "The database cannot be reached: no answer in time (TimeoutError; opening a "
-        "connection waits at most SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS)",
+        "connection waits at most SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS, a statement at "
+        "most SALEOR_GORDON_DATABASE_STATEMENT_TIMEOUT_SECONDS)",
     }
 
 
