@@ -17,9 +17,9 @@ on a SQLite file, in the ``SqliteWriter``'s helper process, off the event loop a
 engine. One writer per inbox also means one connection of the webhook path competing
 for SQLite's write lock, not twenty. A group that fails is split, so one bad event (an
 installation deleted meanwhile) fails alone; not when no connection to the database could be
-made (refused, or no answer within the connect timeout): every event would wait for that again,
-so the group's events, and those of a split still waiting, are refused at once (Saleor delivers
-them again).
+made (refused, or no answer within the connect timeout), nor when the group's statement got no
+answer within the statement timeout: every event would wait for that again, so the group's
+events, and those of a split still waiting, are refused at once (Saleor delivers them again).
 """
 
 from __future__ import annotations
@@ -376,14 +376,15 @@ class EventInbox:
         try:
             results = await self._commit(group, connection)
         except Exception as exc:
-            if _lost(connection) or isinstance(exc, _NotConnected):
+            if _lost(connection) or isinstance(exc, _NO_ANSWER_NOW):
                 # Nothing can be stored now: the writer's connection is gone (SQLAlchemy
-                # invalidated it), or no connection to PostgreSQL could be made (refused, or no
-                # answer within the connect timeout: each event tried alone would wait for that
-                # again). Refuse them all (Saleor delivers them again) rather than try each; the
-                # next group takes a new connection. (A PostgreSQL group whose statement failed
-                # holds none: ``on_postgres`` closed it, and the group is split below, each event
-                # on a new connection.)
+                # invalidated it), no connection to PostgreSQL could be made (refused, or no
+                # answer within the connect timeout), or PostgreSQL did not answer the group's
+                # statement within the statement timeout: each event tried alone would wait for
+                # that again. Refuse them all (Saleor delivers them again) rather than try each;
+                # the next group takes a new connection. (A PostgreSQL group whose statement
+                # failed holds none: ``on_postgres`` closed it, and the group is split below,
+                # each event on a new connection.)
                 for waiting in group:
                     _settle(waiting, exc)
                 return exc if isinstance(exc, StoreUnavailable) else _connection_lost()
@@ -399,13 +400,13 @@ class EventInbox:
             for index, waiting in enumerate(group):  # the event that failed; the others commit
                 failed = await self._commit_group([waiting], connection)
                 database_failed = database_failed or failed
-                if _lost(connection) or isinstance(failed, _NotConnected):
+                if _lost(connection) or isinstance(failed, _NO_ANSWER_NOW):
                     # Nothing more can be stored now (as above): the rest are refused at once.
                     for rest in group[index + 1 :]:
                         _settle(
                             rest,
-                            _NotConnected(failed.message)
-                            if isinstance(failed, _NotConnected)
+                            type(failed)(failed.message)
+                            if isinstance(failed, _NO_ANSWER_NOW)
                             else _connection_lost(),
                         )
                     return database_failed
@@ -453,6 +454,18 @@ class EventInbox:
 class _NotConnected(StoreUnavailable):
     """No connection to PostgreSQL could be made for a group (refused, or no answer within the
     connect timeout): none of its statement was sent, so none of it is stored."""
+
+
+class _Unanswered(StoreUnavailable):
+    """PostgreSQL did not answer a group's statement within the statement timeout (asyncpg's
+    ``command_timeout``; ``on_postgres`` closed the connection): it was sent, and may have
+    committed or not. Its events are refused all the same, never acknowledged: Saleor delivers
+    them again, and an event stored before is then found a duplicate (its dedupe key)."""
+
+
+_NO_ANSWER_NOW = (_NotConnected, _Unanswered)
+"""A group's failures after which nothing more is tried now: each event tried alone would wait
+for the same again."""
 
 
 def _connection_lost() -> StoreUnavailable:
@@ -543,6 +556,8 @@ async def _store_on_postgres(
     Raises:
         _NotConnected: no connection could be made (refused, no answer within the connect
             timeout): the statement was never sent.
+        _Unanswered: the statement got no answer within the statement timeout: it may have
+            committed.
     """
     statement = _one_statement(len(event_rows), len(job_rows), _job_casts(engine.dialect))
     parameters = [value for row in [*event_rows, *job_rows] for value in row]
@@ -560,9 +575,11 @@ async def _store_on_postgres(
         async with map_database_errors():
             rows = await on_postgres(engine, store)
     except StoreUnavailable as exc:
-        if connected:
-            raise
-        raise _NotConnected(exc.message) from exc.__cause__
+        if not connected:
+            raise _NotConnected(exc.message) from exc.__cause__
+        if isinstance(exc.__cause__, TimeoutError):
+            raise _Unanswered(exc.message) from exc.__cause__
+        raise
     inserted = [(installation_id, key) for installation_id, key, job_id in rows if job_id is None]
     jobs = [(installation, order, job) for installation, order, job in rows if job is not None]
     return inserted, jobs
