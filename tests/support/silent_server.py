@@ -3,7 +3,9 @@
 that is hung, or a host whose firewall lets connections in and answers nothing, does).
 
 It may pass its first connections on to a real server (``forward_to``, ``forward_first``): a
-database that worked and then stopped answering new connections.
+database that worked and then stopped answering new connections. ``blackhole()`` then stops
+passing bytes on those too, in both directions, the sockets kept open: a database that stopped
+answering on the connections it has (a failover whose old primary vanished, packets dropped).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class SilentServer:
         self._accepting = threading.Lock()
         self._accepted = 0
         self._held: list[socket.socket] = []
+        self._blackholed = False
         self._selector = selectors.DefaultSelector()
         self._stop_reader, self._stop_writer = socket.socketpair()
         self._selector.register(self._listener, selectors.EVENT_READ, None)
@@ -41,6 +44,13 @@ class SilentServer:
         connection attempts are all counted."""
         self._accept_waiting()
         return self._accepted
+
+    def blackhole(self) -> None:
+        """From now on pass no byte on, in either direction, and forward no new connection; every
+        socket stays open. When this returns, no byte is passed on any more."""
+        with self._accepting:
+            self._forward_first = self._accepted
+            self._blackholed = True
 
     def close(self) -> None:
         self._stop_writer.send(b"x")
@@ -78,14 +88,18 @@ class SilentServer:
                     self._selector.register(upstream, selectors.EVENT_READ, connection)
 
     def _pass_on(self, source: socket.socket, target: socket.socket) -> None:
-        try:
-            data = source.recv(65536)
-        except OSError:
-            data = b""
-        if data:
-            target.sendall(data)
-            return
-        with self._accepting:  # one side ended: end both
+        with self._accepting:  # blackhole() waits for a read in progress to be passed on
+            if self._blackholed:
+                self._selector.unregister(source)  # left unread: held open, silent
+                return
+            try:
+                data = source.recv(65536)
+            except OSError:
+                data = b""
+            if data:
+                target.sendall(data)
+                return
+            # one side ended: end both
             for sock in (source, target):
                 self._selector.unregister(sock)
                 sock.close()
