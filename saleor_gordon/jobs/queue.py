@@ -83,6 +83,9 @@ from saleor_gordon.store.tables import installations, job_history, sync_jobs, we
 #: The outcome of the history entry a claim adds when it takes over an expired lease.
 LEASE_TAKEN_OVER = "lease_taken_over"
 
+PRUNE_BATCH = 2000
+"""Old history entries or received events ``prune_history`` deletes per transaction."""
+
 
 @dataclass(frozen=True)
 class OrderJobRequest:
@@ -633,16 +636,30 @@ class JobQueue:
         async with self.transaction() as writes:
             return await writes.retry(*conditions, now=now)
 
-    async def prune_history(self, *, older_than: datetime) -> int:
-        """Delete job history and received-event records older than ``older_than``."""
-        async with map_database_errors(), self._engine.begin() as connection:
-            history = await connection.execute(
-                delete(job_history).where(job_history.c.at < older_than)
-            )
-            events = await connection.execute(
-                delete(webhook_events).where(webhook_events.c.received_at < older_than)
-            )
-        return int(history.rowcount) + int(events.rowcount)
+    async def prune_history(self, *, older_than: datetime, batch: int = PRUNE_BATCH) -> int:
+        """Delete job history and received-event records older than ``older_than``, oldest
+        first, ``batch`` rows per transaction; how many.
+
+        Each batch is a short transaction found through its table's time index, so a large
+        backlog of old rows (the first prune after a long pause, a shorter retention) neither
+        holds SQLite's write lock, which the webhooks' writer needs, nor runs one statement past
+        PostgreSQL's statement timeout; a prune cut short (the database unavailable, the
+        process stopping) has deleted whole batches and the next one goes on from there."""
+        pruned = 0
+        for table, time in (
+            (job_history, job_history.c.at),
+            (webhook_events, webhook_events.c.received_at),
+        ):
+            while True:
+                oldest = select(table.c.id).where(time < older_than).order_by(time).limit(batch)
+                async with map_database_errors(), self._engine.begin() as connection:
+                    deleted = await connection.execute(
+                        delete(table).where(table.c.id.in_(oldest.scalar_subquery()))
+                    )
+                pruned += int(deleted.rowcount)
+                if deleted.rowcount < batch:
+                    break
+        return pruned
 
 
 SHOP_COLUMNS: tuple[Any, ...] = (

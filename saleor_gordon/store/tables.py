@@ -203,6 +203,7 @@ job_history = Table(
     Column("params", Text, nullable=True),
 )
 Index("ix_job_history_job", job_history.c.job_id, job_history.c.at)
+Index("ix_job_history_at", job_history.c.at)  # the prune's oldest entries first
 
 gordon_rate = Table(
     "gordon_rate",

@@ -42,7 +42,7 @@ from saleor_gordon.secret_box import SecretBox
 from saleor_gordon.store.database import create_engine, migrate
 from saleor_gordon.store.inbox import EventInbox
 from saleor_gordon.store.installations import InstallationStore
-from saleor_gordon.store.tables import sync_jobs
+from saleor_gordon.store.tables import job_history, sync_jobs, webhook_events
 from tests.conftest import TEST_SECRET_KEY
 from tests.support.shop import shop_config
 
@@ -529,6 +529,45 @@ async def test_history_is_pruned(migrated_engine: AsyncEngine) -> None:
     view = await JobViews(migrated_engine).get_job(job_id)
     assert view is not None
     assert view.history == []
+
+
+async def test_history_is_pruned_oldest_first_a_batch_per_statement(
+    migrated_engine: AsyncEngine,
+) -> None:
+    # given five events and five history entries older than the retention, one of each newer
+    installation = await _install(migrated_engine)
+    old = [NOW - timedelta(days=3) + timedelta(minutes=n) for n in range(5)]
+    job_ids = [
+        await _event(migrated_engine, installation, f"order-00{n}", at=at)
+        for n, at in enumerate(old)
+    ]
+    await _event(migrated_engine, installation, "order-new", at=NOW)
+    entry = {"job_id": job_ids[0], "attempt": 1, "action": "push", "outcome": "synced"}
+    async with migrated_engine.begin() as connection:
+        await connection.execute(insert(job_history), [{**entry, "at": at} for at in [*old, NOW]])
+    deletes: list[str] = []
+    event.listen(
+        migrated_engine.sync_engine,
+        "before_cursor_execute",
+        lambda conn, cursor, statement, *rest: (
+            deletes.append(statement.split()[2]) if statement.startswith("DELETE") else None
+        ),
+    )
+
+    # when they are pruned two at a time
+    pruned = await JobQueue(migrated_engine).prune_history(
+        older_than=NOW - timedelta(days=1), batch=2
+    )
+
+    # then every old row is gone, in batches of two (the last batch finds the one left), and
+    # only the newer rows remain
+    assert pruned == 10
+    assert deletes == ["job_history"] * 3 + ["webhook_events"] * 3
+    async with migrated_engine.connect() as connection:
+        history = (await connection.execute(select(job_history.c.at))).scalars().all()
+        events = (await connection.execute(select(webhook_events.c.order_id))).scalars().all()
+    assert history == [NOW]
+    assert events == ["order-new"]
 
 
 async def test_operator_retry_during_a_run_is_not_lost(migrated_engine: AsyncEngine) -> None:
