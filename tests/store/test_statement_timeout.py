@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.cli import migrate as migrate_command
 from saleor_gordon.errors import StoreUnavailable
-from saleor_gordon.jobs.queue import JobQueue
 from saleor_gordon.jobs.views import JobViews
 from saleor_gordon.runtime import open_runtime
 from saleor_gordon.secret_box import SecretBox
@@ -34,6 +33,7 @@ from saleor_gordon.store.database import create_engine, migrate
 from saleor_gordon.store.inbox import EventInbox
 from saleor_gordon.store.installations import InstallationStore
 from tests.conftest import TEST_SECRET_KEY
+from tests.store.test_connect_timeout import NO_ANSWER, STORE_CALLS
 from tests.store.test_inbox_groups import JWKS, TOKEN, received
 from tests.support.silent_server import SilentServer, silent_server
 
@@ -45,13 +45,6 @@ TIMEOUT = 0.5
 """The connect and statement timeouts the tests set (seconds)."""
 BOUND = 10.0
 """How long a call may take here before it counts as not timed out."""
-
-NO_ANSWER = (
-    "The database cannot be reached: no answer in time (TimeoutError; opening a connection waits "
-    "at most SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS, a statement at most "
-    "SALEOR_GORDON_DATABASE_STATEMENT_TIMEOUT_SECONDS); is it running and reachable from this "
-    "host?"
-)
 
 
 @pytest_asyncio.fixture
@@ -94,58 +87,26 @@ def connection_attempts(engine: AsyncEngine) -> list[object]:
 
 
 @pytest.mark.usefixtures("direct")
-async def test_a_read_through_the_pool_gives_up_after_the_statement_timeout(
-    through: AsyncEngine, proxy: SilentServer
+@pytest.mark.parametrize("way", STORE_CALLS)
+async def test_a_store_call_gives_up_after_the_statement_timeout_and_drops_its_connection(
+    through: AsyncEngine, proxy: SilentServer, way: str
 ) -> None:
-    # given a pooled connection that worked
+    # given a connection (the pool's, or one of on_postgres's kept ones) that worked
+    call, answer = STORE_CALLS[way]
     attempts = connection_attempts(through)
-    views = JobViews(through)
-    assert await asyncio.wait_for(views.list_jobs(), BOUND) == []
+    assert await asyncio.wait_for(call(through), BOUND) == answer
     assert len(attempts) == 1
     # when the database stops answering on it
     proxy.blackhole()
-    # then the next read (the pool's ping on that connection) fails as unavailable
+    # then the next call's statement (the pool's ping, the claim) fails as unavailable
     with pytest.raises(StoreUnavailable) as refused:
-        await asyncio.wait_for(views.list_jobs(), BOUND)
+        await asyncio.wait_for(call(through), BOUND)
     assert type(refused.value) is StoreUnavailable
     assert refused.value.message == NO_ANSWER
     assert len(attempts) == 1  # on the connection it had
-    # and that connection is not used again: the read after opens a new one (unanswered too)
+    # and that connection is not used again: the call after opens a new one (unanswered too)
     with pytest.raises(StoreUnavailable) as again:
-        await asyncio.wait_for(views.list_jobs(), BOUND)
-    assert again.value.message == NO_ANSWER
-    assert len(attempts) == 2
-
-
-@pytest.mark.usefixtures("direct")
-async def test_a_statement_on_a_kept_connection_gives_up_after_the_statement_timeout(
-    through: AsyncEngine, proxy: SilentServer
-) -> None:
-    # given a job claim (on one of on_postgres's kept connections) that worked
-    attempts = connection_attempts(through)
-    queue = JobQueue(through)
-
-    async def claim() -> object:
-        return await asyncio.wait_for(
-            queue.claim_next_job(
-                worker_id="w", now=NOW, lease_seconds=30, per_installation_limit=4
-            ),
-            BOUND,
-        )
-
-    assert await claim() is None
-    assert len(attempts) == 1
-    # when the database stops answering on that connection
-    proxy.blackhole()
-    # then the next claim's statement fails as unavailable
-    with pytest.raises(StoreUnavailable) as refused:
-        await claim()
-    assert type(refused.value) is StoreUnavailable
-    assert refused.value.message == NO_ANSWER
-    assert len(attempts) == 1  # on the connection it had
-    # and that connection is not used again: the claim after opens a new one
-    with pytest.raises(StoreUnavailable) as again:
-        await claim()
+        await asyncio.wait_for(call(through), BOUND)
     assert again.value.message == NO_ANSWER
     assert len(attempts) == 2
 
