@@ -104,65 +104,55 @@ def test_a_loopback_app_url_is_a_local_trial(app_url: str, local: bool) -> None:
     assert Settings(app_url=app_url).local_trial is local
 
 
-def test_the_database_connect_timeout_is_five_seconds_unless_set(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    ("variable", "default", "override"),
+    [
+        ("DATABASE_CONNECT_TIMEOUT_SECONDS", 5.0, 2.5),
+        ("DATABASE_STATEMENT_TIMEOUT_SECONDS", 30.0, 120.0),
+    ],
+)
+def test_the_database_timeouts_have_their_defaults_unless_set(
+    monkeypatch: pytest.MonkeyPatch, variable: str, default: float, override: float
 ) -> None:
-    monkeypatch.delenv("SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS", raising=False)
-    assert Settings().database_connect_timeout_seconds == 5.0
+    attribute = variable.lower()
+    monkeypatch.delenv(f"SALEOR_GORDON_{variable}", raising=False)
+    assert getattr(Settings(), attribute) == default
 
-    monkeypatch.setenv("SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS", "2.5")
-    assert Settings().database_connect_timeout_seconds == 2.5
+    monkeypatch.setenv(f"SALEOR_GORDON_{variable}", str(override))
+    assert getattr(Settings(), attribute) == override
 
 
 @pytest.mark.parametrize(
-    ("value", "message"),
+    ("variable", "value", "message"),
     [
-        ("0", "Input should be greater than 0"),
-        ("-1", "Input should be greater than 0"),
-        ("301", "Input should be less than or equal to 300"),
-        ("soon", "Input should be a valid number, unable to parse string as a number"),
+        ("DATABASE_CONNECT_TIMEOUT_SECONDS", "0", "Input should be greater than 0"),
+        ("DATABASE_CONNECT_TIMEOUT_SECONDS", "-1", "Input should be greater than 0"),
+        ("DATABASE_CONNECT_TIMEOUT_SECONDS", "301", "Input should be less than or equal to 300"),
+        (
+            "DATABASE_CONNECT_TIMEOUT_SECONDS",
+            "soon",
+            "Input should be a valid number, unable to parse string as a number",
+        ),
+        ("DATABASE_STATEMENT_TIMEOUT_SECONDS", "0", "Input should be greater than 0"),
+        ("DATABASE_STATEMENT_TIMEOUT_SECONDS", "-1", "Input should be greater than 0"),
+        (
+            "DATABASE_STATEMENT_TIMEOUT_SECONDS",
+            "3601",
+            "Input should be less than or equal to 3600",
+        ),
+        (
+            "DATABASE_STATEMENT_TIMEOUT_SECONDS",
+            "never",
+            "Input should be a valid number, unable to parse string as a number",
+        ),
     ],
 )
-def test_a_database_connect_timeout_out_of_range_is_refused_with_a_message(
-    monkeypatch: pytest.MonkeyPatch, value: str, message: str
+def test_a_database_timeout_out_of_range_is_refused_with_a_message(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
 ) -> None:
-    monkeypatch.setenv("SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS", value)
+    monkeypatch.setenv(f"SALEOR_GORDON_{variable}", value)
 
     with pytest.raises(ConfigurationError) as refused:
         load_settings()
 
-    assert refused.value.message == (
-        f"Invalid settings:\n  SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS: {message}"
-    )
-
-
-def test_the_database_statement_timeout_is_thirty_seconds_unless_set(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv("SALEOR_GORDON_DATABASE_STATEMENT_TIMEOUT_SECONDS", raising=False)
-    assert Settings().database_statement_timeout_seconds == 30.0
-
-    monkeypatch.setenv("SALEOR_GORDON_DATABASE_STATEMENT_TIMEOUT_SECONDS", "120")
-    assert Settings().database_statement_timeout_seconds == 120.0
-
-
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        ("0", "Input should be greater than 0"),
-        ("-1", "Input should be greater than 0"),
-        ("3601", "Input should be less than or equal to 3600"),
-        ("never", "Input should be a valid number, unable to parse string as a number"),
-    ],
-)
-def test_a_database_statement_timeout_out_of_range_is_refused_with_a_message(
-    monkeypatch: pytest.MonkeyPatch, value: str, message: str
-) -> None:
-    monkeypatch.setenv("SALEOR_GORDON_DATABASE_STATEMENT_TIMEOUT_SECONDS", value)
-
-    with pytest.raises(ConfigurationError) as refused:
-        load_settings()
-
-    assert refused.value.message == (
-        f"Invalid settings:\n  SALEOR_GORDON_DATABASE_STATEMENT_TIMEOUT_SECONDS: {message}"
-    )
+    assert refused.value.message == f"Invalid settings:\n  SALEOR_GORDON_{variable}: {message}"
