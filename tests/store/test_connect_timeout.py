@@ -111,6 +111,18 @@ async def test_each_attempt_of_the_startup_wait_ends_at_the_connect_timeout(
     assert silent.accepted() == 1
 
 
+async def events_together(inbox: EventInbox, installation_id: int) -> list[object]:
+    """Five events of ``installation_id`` handed to ``inbox`` at once (one group), each one's
+    result or exception, within BOUND."""
+    return await asyncio.wait_for(
+        asyncio.gather(
+            *(inbox.record_order_event(received(installation_id, n), now=NOW) for n in range(1, 6)),
+            return_exceptions=True,
+        ),
+        BOUND,
+    )
+
+
 async def test_webhook_events_handed_in_together_wait_for_one_connect_timeout_not_one_each(
     silent: SilentServer,
 ) -> None:
@@ -119,13 +131,7 @@ async def test_webhook_events_handed_in_together_wait_for_one_connect_timeout_no
     inbox = EventInbox(engine)
     try:
         # when five events arrive together (one group)
-        results = await asyncio.wait_for(
-            asyncio.gather(
-                *(inbox.record_order_event(received(1, n), now=NOW) for n in range(1, 6)),
-                return_exceptions=True,
-            ),
-            BOUND,
-        )
+        results = await events_together(inbox, 1)
     finally:
         await inbox.close()
         await engine.dispose()
@@ -156,13 +162,7 @@ async def test_a_split_group_stops_at_the_first_event_refused_for_no_connection(
         try:
             # when a group fails on its statement (events of an installation that does not
             # exist), so it is split, and the first event tried alone gets no connection
-            results = await asyncio.wait_for(
-                asyncio.gather(
-                    *(inbox.record_order_event(received(99, n), now=NOW) for n in range(1, 6)),
-                    return_exceptions=True,
-                ),
-                BOUND,
-            )
+            results = await events_together(inbox, 99)
         finally:
             await inbox.close()
             await inbox_engine.dispose()
