@@ -7,7 +7,7 @@ way; Python code only ever sees timezone-aware UTC datetimes.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     JSON,
@@ -51,6 +51,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
+MAX_APP_ID_CHARS: Final = 255
+"""The longest app id (Saleor's global ID of the installed app) an installation stores."""
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -66,7 +69,7 @@ installations = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     # The Saleor API URL (…/graphql/) that identifies the shop; one installation per URL.
     Column("saleor_api_url", String(2048), nullable=False, unique=True),
-    Column("app_id", String(255), nullable=False),
+    Column("app_id", String(MAX_APP_ID_CHARS), nullable=False),
     Column("token_encrypted", Text, nullable=False),
     Column("jwks", JSON, nullable=False),
     Column("jwks_fetched_at", UTCDateTime, nullable=False),

@@ -43,6 +43,7 @@ from saleor_gordon.saleor.api_url import saleor_api_url_problem
 from saleor_gordon.saleor.graphql_client import AppIdentity
 from saleor_gordon.saleor.jwks import JwksUnavailable, fetch_jwks
 from saleor_gordon.saleor.manifest import APP_ID, APP_NAME
+from saleor_gordon.store.tables import MAX_APP_ID_CHARS
 from saleor_gordon.web.attempt_limits import AttemptLimiter
 from saleor_gordon.web.error_responses import error_response
 from saleor_gordon.web.request_body import read_limited_body
@@ -135,6 +136,16 @@ async def _verified_identity(runtime: Runtime, saleor_api_url: str, token: str) 
             "the app (Saleor's PUBLIC_URL setting), then retry the installation.",
             status_hint=401,
         ) from exc
+    if not _storable_app_id(identity.id):
+        # Before anything logs or stores it: the claimed Saleor chose it.
+        logger.warning("installation.app_id_unusable saleor_api_url=%s", shown)
+        raise RegistrationRefused(
+            "UNKNOWN_APP_ID",
+            f"The Saleor at {shown} answered with an app id the app cannot use (it must be one "
+            f"line of at most {MAX_APP_ID_CHARS} characters); nothing was changed. Make sure "
+            "this is the API URL of a Saleor, then retry the installation.",
+            status_hint=401,
+        )
     if identity.identifier != APP_ID:
         logger.warning("installation.foreign_token saleor_api_url=%s app_id=%s", shown, identity.id)
         raise RegistrationRefused(
@@ -145,6 +156,12 @@ async def _verified_identity(runtime: Runtime, saleor_api_url: str, token: str) 
             status_hint=401,
         )
     return identity
+
+
+def _storable_app_id(app_id: str) -> bool:
+    """Whether ``app_id`` fits the installations' column on both databases and in one log line
+    (Saleor's are short base64 global IDs)."""
+    return 0 < len(app_id) <= MAX_APP_ID_CHARS and app_id.isprintable()
 
 
 def _token_check_failure(exc: SaleorError, runtime: Runtime) -> str:

@@ -519,6 +519,39 @@ async def test_another_apps_token_for_our_saleor_changes_nothing(
         assert answer.status_code == status, answer.text
 
 
+@pytest.mark.parametrize(
+    "app_id",
+    ["Q" * 256, "QXBw\x00OjE=", "QXBwOjE=\ninstallation.saved saleor_api_url=https://x/"],
+    ids=["256-chars", "nul", "line-break"],
+)
+async def test_an_app_id_the_app_cannot_store_is_refused_and_changes_nothing(
+    open_app: OpenApp,
+    saleor_fake: RunningSaleorFake,
+    caplog: pytest.LogCaptureFixture,
+    app_id: str,
+) -> None:
+    """The claimed Saleor says which app the token is; a hostile one may say anything."""
+    # given: the shop is installed; its Saleor now answers `{ app { id } }` with an odd id
+    app = await open_app()
+    ours = await install_from_fake(app, saleor_fake)
+    fetches = saleor_fake.state.jwks_fetches
+    saleor_fake.state.app_id = app_id
+    # when
+    with caplog.at_level(logging.INFO, logger="saleor_gordon.web.registration"):
+        response = await saleor_fake.state.register(app.client, f"{APP_URL}{REGISTER_PATH}")
+    # then: a clear 401 (not the database's 503), the installation as it was
+    assert response.status_code == 401
+    assert error_of(response) == {
+        "code": "UNKNOWN_APP_ID",
+        "message": f"The Saleor at {saleor_fake.api_url} answered with an app id the app cannot "
+        "use (it must be one line of at most 255 characters); nothing was changed. Make sure "
+        "this is the API URL of a Saleor, then retry the installation.",
+    }
+    assert await app.installation(saleor_fake.api_url) == ours
+    assert saleor_fake.state.jwks_fetches == fetches
+    assert caplog.messages == [f"installation.app_id_unusable saleor_api_url={saleor_fake.api_url}"]
+
+
 async def test_a_token_of_an_app_without_a_manifest_is_refused(
     open_sqlite_app: OpenApp, saleor_fake: RunningSaleorFake
 ) -> None:
