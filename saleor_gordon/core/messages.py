@@ -204,6 +204,7 @@ GORDON_ANSWERS: Final[Mapping[str, tuple[str, ...]]] = {
     "gordon.credentials_refused": ("status",),
     "gordon.credentials_refused_said": ("status", "gordon_message"),
     "gordon.not_json": ("status",),
+    "gordon.tracking_id_unusable": ("status", "limit"),
     "gordon.redirect": ("status",),
     "gordon.token_unexpected": ("status",),
     "gordon.token_missing": ("status",),

@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 from saleor_gordon.core.messages import Message
 from saleor_gordon.json_text import JsonUnusable, parse_json
@@ -66,6 +66,8 @@ _RETRYABLE_STATUSES = frozenset({408, 429})
 # A gateway's "bad gateway" or "gateway timeout": Gordon's own answer did not arrive.
 _GATEWAY_STATUSES = frozenset({502, 504})
 _NOT_FOUND_404 = "Gordon does not know this order (HTTP 404)"
+MAX_TRACKING_ID_CHARS: Final = 64
+"""The longest tracking ID the app keeps (Gordon's are 9 characters)."""
 _NOT_JSON = "Gordon answered HTTP {status} with a body that is not a JSON object"
 
 
@@ -269,11 +271,28 @@ def _accepted(status: int, body: bytes, document: Mapping[str, object] | None) -
     if document is None and body.strip():
         return _not_json(status)
     answer: Mapping[str, object] = document or {}
+    tracking_id = _optional_text(answer.get("tracking_id"))
+    if tracking_id is not None and not _keepable_tracking_id(tracking_id):
+        # Stored, written on the order and its fulfillments, e-mailed to the customer: whoever
+        # answers at the shop's base URL chose it.
+        english = (
+            f"Gordon answered HTTP {status} with a tracking ID the app cannot use (not one line "
+            f"of at most {MAX_TRACKING_ID_CHARS} characters); {BASE_URL_HINT}"
+        )
+        message = Message.of(
+            "gordon.tracking_id_unusable", english, status=status, limit=MAX_TRACKING_ID_CHARS
+        )
+        return Rejected(message, status)
     return Accepted(
         external_ref=_optional_text(answer.get("external_ref")),
-        tracking_id=_optional_text(answer.get("tracking_id")),
+        tracking_id=tracking_id,
         body=answer,
     )
+
+
+def _keepable_tracking_id(tracking_id: str) -> bool:
+    """One printable line (no lone surrogates either) the job's column holds."""
+    return len(tracking_id) <= MAX_TRACKING_ID_CHARS and tracking_id.isprintable()
 
 
 def classify_token_response(

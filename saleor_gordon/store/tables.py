@@ -28,6 +28,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from saleor_gordon.core.outcomes import MAX_TRACKING_ID_CHARS
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in Python, naive UTC in the database."""
@@ -144,7 +146,7 @@ sync_jobs = Table(
     Column("last_code", String(64), nullable=True),
     Column("last_params", Text, nullable=True),
     Column("external_ref", String(255), nullable=True),
-    Column("tracking_id", String(64), nullable=True),
+    Column("tracking_id", String(MAX_TRACKING_ID_CHARS), nullable=True),
     # Hash of the Gordon content last accepted by Gordon; NULL = not in Gordon (or withdrawn).
     Column("pushed_hash", String(64), nullable=True),
     Column("pushed_at", UTCDateTime, nullable=True),

@@ -173,6 +173,38 @@ def test_each_order_answer_says_what_it_means_as_a_code(
     assert said(classify_gordon_response(status, {}, raw, now=NOW)) == expected
 
 
+@pytest.mark.parametrize(
+    "tracking_id",
+    ["T" * 65, "T1\nT2", "T1\x00", "\ud800"],
+    ids=["65-chars", "line-break", "nul", "lone-surrogate"],
+)
+def test_an_acceptance_with_a_tracking_id_the_app_cannot_keep_is_a_refusal(
+    tracking_id: str,
+) -> None:
+    """The tracking ID is stored (64 characters), written on the order and its fulfillments and
+    e-mailed to the customer: whoever answers at the shop's Gordon base URL chose it."""
+    raw = body({"external_ref": "A1", "tracking_id": tracking_id, "status": "OK"})
+
+    outcome = classify_gordon_response(200, {}, raw, now=NOW)
+
+    assert isinstance(outcome, Rejected)
+    assert outcome.status == 200
+    assert said(outcome) == ("gordon.tracking_id_unusable", {"status": 200, "limit": 64})
+    assert outcome.message == (
+        "Gordon answered HTTP 200 with a tracking ID the app cannot use (not one line of at "
+        f"most 64 characters); {BASE_URL_HINT}"
+    )
+
+
+def test_a_tracking_id_of_64_characters_is_kept() -> None:
+    raw = body({"external_ref": "A1", "tracking_id": "T" * 64, "status": "OK"})
+
+    outcome = classify_gordon_response(200, {}, raw, now=NOW)
+
+    assert isinstance(outcome, Accepted)
+    assert outcome.tracking_id == "T" * 64
+
+
 def test_gordons_own_refusal_keeps_its_words_as_the_english_text() -> None:
     refused = classify_gordon_response(
         400, {}, body({"status": "error", "message": "External Ref in Use"}), now=NOW

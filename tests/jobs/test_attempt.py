@@ -183,6 +183,37 @@ async def test_an_acceptance_without_a_tracking_id_says_so(bench: Bench) -> None
     assert "gordon.tracking_id" not in bench.metadata(order)
 
 
+async def test_an_acceptance_with_a_tracking_id_the_app_cannot_keep_writes_nothing_back(
+    bench: Bench,
+) -> None:
+    """A shop's Gordon base URL may answer anything: a tracking ID longer than the job's column
+    failed the job's record on PostgreSQL ("the database failed"), so the job never settled and
+    was pushed again at every lease; on SQLite it went onto the order and to the customer."""
+    order = bench.paid_order()
+    await bench.event(order)
+    number = order["number"]
+
+    def accept_with_a_long_tracking_id(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, json={"external_ref": number, "tracking_id": "T" * 65, "status": "OK"}
+        )
+
+    bench.outbound.on(
+        lambda r: r.method == "POST" and r.url.path == "/api/orders", accept_with_a_long_tracking_id
+    )
+
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.NEEDS_ATTENTION
+    assert (result.action, result.outcome) == ("push", "rejected")
+    assert result.message.code == "job.gordon_refused_explained"
+    assert result.message.params["reason"].code == "gordon.tracking_id_unusable"
+    assert result.gordon is None
+    assert "gordon.tracking_id" not in bench.metadata(order)
+    view = await bench.job(order)
+    assert view.tracking_id is None
+
+
 async def test_push_refused_by_gordon_needs_attention_and_pins_no_reference(bench: Bench) -> None:
     await bench.configure(delivery_groups=[{"deliverygroup": "Gordon Nowhere"}])
     order = bench.paid_order()
