@@ -270,3 +270,38 @@ def test_the_internal_identifier_check_catches_what_the_issue_saw() -> None:
     ]
     assert all(INTERNAL.search(text) for text in seen)
     assert not INTERNAL.search("Gordon accepted order 1042; tracking ID GD-7 (17:00 - 21:00).")
+
+
+def labelled_buttons() -> list[tuple[str, str]]:
+    """(accessible name key, visible text key) of every page button whose ``aria-label`` says
+    more than its text ("Retry" / "Retry order #1002")."""
+    pairs = []
+    for button in re.findall(r"<button\b.*?</button>", page_source(), flags=re.DOTALL):
+        label = re.search(r'aria-label=\$\{t\("([\w.]+)"', button)
+        text = re.search(r'>\$\{t\("([\w.]+)"\)\}</button>$', button)
+        if label and text:
+            pairs.append((label[1], text[1]))
+    return pairs
+
+
+def test_the_buttons_found_with_a_longer_name_are_the_pages() -> None:
+    assert sorted(labelled_buttons()) == [
+        ("config.remove_rule", "config.remove"),
+        ("fulfil_again.action_order", "fulfil_again.action"),
+        ("orders.history_of", "orders.history"),
+        ("orders.retry_order", "orders.retry"),
+    ]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_buttons_accessible_name_contains_its_visible_text(locale: str) -> None:
+    """WCAG 2.5.3 (label in name): someone who says "click Prøv igen" to voice control, or reads
+    the button, must find it by the words it shows. Danish and Norwegian put the order number
+    inside the words ("Prøv ordre #1002 igen"), so Retry had a name without its text."""
+    words = catalogue(locale)
+    apart = {
+        label: (words[text], words[label])
+        for label, text in labelled_buttons()
+        if words[text].casefold() not in words[label].casefold()
+    }
+    assert apart == {}

@@ -30,6 +30,7 @@ from tests.support.shop import DELIVERY_GROUP
 I18N = Path(__file__).resolve().parents[2] / "saleor_gordon" / "static" / "dashboard" / "i18n"
 LOCALES = ("en", "sv", "nb", "da")
 LOOKED_AT = ("en", "sv")  # screenshots and the accessibility audit, in light and dark
+# (the audit runs in every locale too, in light: each locale's words are its own)
 # What a shop owner must never read (the catalogue test checks the words; this checks the page):
 # event names, snake_case names of statuses, columns and keys, exception classes, JWKS.
 INTERNAL = re.compile(
@@ -154,6 +155,9 @@ async def test_the_app_page_in_every_locale_and_theme(
         await expect(refused_row.get_by_role("button", name=retry)).to_be_visible()
         await expect(waiting_row.get_by_role("button", name=t["orders.retry"])).to_have_count(0)
         await expect(synced_row.get_by_role("button", name=t["orders.retry"])).to_have_count(0)
+        # the audit in every locale: each has its own words (Danish "Prøv ordre #1002 igen"
+        # named a Retry button without its visible "Prøv igen")
+        assert await axe_problems(frame) == [], locale
 
     await refused_row.get_by_role(
         "button", name=f"History of order #{shop.refused['number']}"
@@ -187,6 +191,7 @@ async def test_the_app_page_in_every_locale_and_theme(
         await expect(frame.get_by_role("status").filter(has_text=preview)).to_be_visible()
         await assert_no_internal_identifiers(frame)
         assert await truncated_selects(frame) == []
+        assert await axe_problems(frame) == [], locale
     await look(view, screenshot, "configuration")
     await frame.get_by_role("status").filter(has_text=preview).scroll_into_view_if_needed()
     await look(view, screenshot, "configuration-rules-and-days", audit=False)
@@ -267,6 +272,7 @@ async def test_the_widget_and_the_popup_in_every_locale_and_theme(
         await expect(widget.frame.get_by_text(t["status.synced"], exact=True)).to_be_visible()
         await expect(widget.frame.get_by_text(t["widget.tracking_id"], exact=True)).to_be_visible()
         await assert_no_internal_identifiers(widget.frame)
+        assert await axe_problems(widget.frame) == [], locale
     await look(widget, screenshot, "widget", target=widget.page.locator("iframe"))
 
     popup = await dashboard.open("popup", order=shop.unsent, new_tab=True)
@@ -280,5 +286,6 @@ async def test_the_widget_and_the_popup_in_every_locale_and_theme(
             popup.frame.get_by_role("heading", name=t["send.what_gordon_gets"])
         ).to_be_visible()
         await assert_no_internal_identifiers(popup.frame)
+        assert await axe_problems(popup.frame) == [], locale
     await look(popup, screenshot, "popup", target=popup.page.locator("iframe"))
     assert page_errors == []
