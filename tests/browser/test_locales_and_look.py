@@ -155,6 +155,9 @@ async def test_the_app_page_in_every_locale_and_theme(
         await expect(refused_row.get_by_role("button", name=retry)).to_be_visible()
         await expect(waiting_row.get_by_role("button", name=t["orders.retry"])).to_have_count(0)
         await expect(synced_row.get_by_role("button", name=t["orders.retry"])).to_have_count(0)
+        # every count's number on one line, whether its label takes one line or two ("Needs
+        # attention" in English, "Kræver handling" in Danish)
+        assert len(set(await tops(frame, ".count .number"))) == 1, locale
         # the audit in every locale: each has its own words (Danish "Prøv ordre #1002 igen"
         # named a Retry button without its visible "Prøv igen")
         assert await axe_problems(frame) == [], locale
@@ -192,6 +195,12 @@ async def test_the_app_page_in_every_locale_and_theme(
         await assert_no_internal_identifiers(frame)
         assert await truncated_selects(frame) == []
         assert await axe_problems(frame) == [], locale
+        # every checkbox and radio button reads alike (the customer e-mail's was styled as a
+        # field's label: 12 px, medium)
+        assert await frame.evaluate(
+            """() => [...new Set([...document.querySelectorAll('label.check')]
+                       .map((l) => getComputedStyle(l).font))]"""
+        ) == [await frame.evaluate("getComputedStyle(document.body).font")]
     await look(view, screenshot, "configuration")
     await frame.get_by_role("status").filter(has_text=preview).scroll_into_view_if_needed()
     await look(view, screenshot, "configuration-rules-and-days", audit=False)
@@ -216,6 +225,14 @@ async def test_the_app_page_in_every_locale_and_theme(
         in (fonts["files"])
     )
     assert page_errors == []
+
+
+async def tops(frame: Frame, selector: str) -> list[float]:
+    """The top of each element ``selector`` finds, in CSS pixels."""
+    found: list[float] = await frame.locator(selector).evaluate_all(
+        "(all) => all.map((el) => el.getBoundingClientRect().top)"
+    )
+    return found
 
 
 async def truncated_selects(frame: Frame) -> list[str]:
