@@ -499,18 +499,48 @@ async def test_dark_theme_from_the_handshake_and_keyboard_use(
               .length"""
     )
     reached: set[str] = set()
+    # How each control reached shows that it has the focus: text fields and selects as
+    # macaw-ui's Input (accent border and a 1 px ring), every other control a 2 px ring outside
+    # it (checkboxes and radio buttons had only a 1 px shadow, hard to see, in dark above all).
+    focus_shown: dict[str, set[str]] = {}
     await frame.locator("body").focus()
     for _ in range(controls + 5):
         await view.page.keyboard.press("Tab")
-        key = await frame.evaluate(
+        key, kind, shown = await frame.evaluate(
             """() => { const el = document.activeElement;
-                       if (!el || el === document.body) return '';
+                       if (!el || el === document.body) return ['', '', ''];
                        if (!el.dataset.tabKey) el.dataset.tabKey = String(Math.random());
-                       return el.dataset.tabKey; }"""
+                       const style = getComputedStyle(el);
+                       const field = el.matches(
+                         'input:not([type="checkbox"], [type="radio"]), select');
+                       return [el.dataset.tabKey, `${el.tagName.toLowerCase()} ${el.type || ''}`,
+                               field ? `border ${style.borderColor} ring ${style.boxShadow}`
+                                     : `${style.outlineStyle} ${style.outlineWidth}`
+                                       + ` ${style.outlineColor}`]; }"""
         )
         if key:
             reached.add(key)
+            focus_shown.setdefault(kind.strip(), set()).add(shown)
     assert len(reached) >= controls
+    accent = await frame.evaluate(
+        """() => { const probe = document.createElement('i');
+                   probe.style.color = 'var(--accent)'; document.body.append(probe);
+                   const color = getComputedStyle(probe).color; probe.remove();
+                   return color; }"""
+    )
+    ring = f"solid 2px {accent}"
+    assert focus_shown == {
+        "select select-one": {f"border {accent} ring {accent} 0px 0px 0px 1px"},
+        "input text": {f"border {accent} ring {accent} 0px 0px 0px 1px"},
+        "input url": {f"border {accent} ring {accent} 0px 0px 0px 1px"},
+        "input password": {f"border {accent} ring {accent} 0px 0px 0px 1px"},
+        "input number": {f"border {accent} ring {accent} 0px 0px 0px 1px"},
+        "input checkbox": {ring},
+        "input radio": {ring},
+        "button button": {ring},
+        "button submit": {ring},
+        "div": {ring},  # the tab panel
+    }
 
     await frame.get_by_role("tab", name="Configuration").focus()
     await view.page.keyboard.press("ArrowLeft")
