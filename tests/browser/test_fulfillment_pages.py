@@ -96,6 +96,12 @@ async def test_the_widget_popup_and_overview_show_the_fulfillment_and_the_tracki
             "Västberga to fulfil the order: add stock in Saleor (the app tries again), or fulfil "
             "the order yourself and the app adds the tracking number."
         )
+        # said once, under Fulfillment; the message below says only what the attempt did (it
+        # repeated the reason: the same three lines twice in the widget's 344 px)
+        await expect(blocked.frame.locator(".widget .message")).to_have_text(
+            "Gordon already has this version of the order."
+        )
+        await expect(blocked.frame.get_by_text("Saleor has not enough stock")).to_have_count(1)
         await screenshot("widget-not-enough-stock", target=blocked.page.locator("iframe"))
         # in Swedish, worded by the page from the reason's code: the product and the warehouse
         # as Saleor names them
@@ -108,6 +114,10 @@ async def test_the_widget_popup_and_overview_show_the_fulfillment_and_the_tracki
                 lines="Middagskasse 4 portioner (3 middagar)", warehouses="Lager Västberga")
         )  # fmt: skip
         await expect(why.locator(".stored-message")).to_have_count(0)
+        await expect(blocked.frame.locator(".widget .message")).to_have_text(
+            say("sv", "job.unchanged")
+        )
+        await expect(blocked.frame.get_by_text(await why.inner_text())).to_have_count(1)
         await assert_no_internal_identifiers(blocked.frame)
         await screenshot("widget-not-enough-stock-sv", target=blocked.page.locator("iframe"))
 

@@ -41,8 +41,32 @@ const EXPLAINED_FULFILLMENTS = new Set(["blocked", "to_do"]);
 export function fulfillmentView(ctx, job) {
   const state = job.fulfillment_state;
   const label = ctx.i18n.has(`fulfillment.${state}`) ? ctx.t(`fulfillment.${state}`) : state;
-  const why = EXPLAINED_FULFILLMENTS.has(state) && job.fulfillment_message;
+  const why = shownReason(job);
   return html`<span class="fulfillment fulfillment-${state}">${label}</span>${why ? html`<span class="fulfillment-why small">${serverText(ctx, job.fulfillment_message)}</span>` : nothing}`;
+}
+
+/** The fulfillment's reason when fulfillmentView shows it, else null. */
+function shownReason(job) {
+  return (job.fulfillment_state && EXPLAINED_FULFILLMENTS.has(job.fulfillment_state) && job.fulfillment_message) || null;
+}
+
+// The job's messages that end with the fulfillment's reason ("{done} Fulfillment in Saleor:
+// {detail}"), and what is left of them once the reason is shown beside "Fulfillment".
+const ENDS_WITH_REASON = {
+  "job.fulfillment_failed": (params) => params.done || null,
+  "job.fulfillment_problem": () => null,
+};
+
+/** The job's last message, without the fulfillment's reason when the facts show it already: the
+ * widget said the same three lines twice in its 344 px (under "Fulfillment", then in the
+ * message). */
+function lastMessage(job) {
+  const message = job.last_message;
+  const reason = shownReason(job);
+  const rest = message && message.code && ENDS_WITH_REASON[message.code];
+  if (!rest || !reason || !message.params) return message;
+  const text = (entry) => (entry && typeof entry === "object" ? entry.message : entry);
+  return text(message.params.detail) === text(reason) ? rest(message.params) : message;
 }
 
 /**
@@ -139,7 +163,8 @@ function outcomeText(ctx, outcome, job) {
 export function jobMessage(ctx, job) {
   if (job.in_progress) return ctx.t("orders.sending_now");
   if (job.status === "pending") return ctx.t("orders.queued");
-  return job.last_message ? serverText(ctx, job.last_message) : nothing;
+  const message = lastMessage(job);
+  return message ? serverText(ctx, message) : nothing;
 }
 
 /** The order's attempts, oldest first. */
