@@ -16,6 +16,7 @@
     │       └── SaleorNotFound      a mutation's object is gone (NOT_FOUND): e.g. the order was deleted
     └── StoreError
         ├── StoreUnavailable        the database cannot be reached or is not migrated
+        │   └── PruneCutShort       .pruned: the old history rows a prune deleted before it failed
         └── InstallationGone        the installation was deleted while a request for it was handled
 
 Each class's docstring is its default message. Messages never contain secrets.
@@ -172,6 +173,17 @@ class StoreError(GordonAppError):
 
 class StoreUnavailable(StoreError):
     """The database cannot be reached or its migrations are not applied (run `saleor-gordon migrate`)."""
+
+
+class PruneCutShort(StoreUnavailable):
+    """The database failed while old history was pruned.
+
+    ``message`` is the failure's; ``pruned`` counts the rows the prune's batches had deleted
+    before it (each batch its own transaction: those stay deleted)."""
+
+    def __init__(self, message: str, *, pruned: int) -> None:
+        self.pruned = pruned
+        super().__init__(message)
 
 
 class InstallationGone(StoreError):

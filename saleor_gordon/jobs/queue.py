@@ -51,6 +51,7 @@ from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.messages import Message
 from saleor_gordon.core.order_events import EVENT_BITS, MANUAL_SEND_EVENT, event_names
 from saleor_gordon.core.sync_decision import SentBefore
+from saleor_gordon.errors import PruneCutShort, StoreUnavailable
 from saleor_gordon.jobs.lifecycle import (
     FULFILLMENT_RETRY_STATE,
     FULFILLMENT_RETRY_STATUS,
@@ -644,7 +645,8 @@ class JobQueue:
         backlog of old rows (the first prune after a long pause, a shorter retention) neither
         holds SQLite's write lock, which the webhooks' writer needs, nor runs one statement past
         PostgreSQL's statement timeout; a prune cut short (the database unavailable, the
-        process stopping) has deleted whole batches and the next one goes on from there."""
+        process stopping) has deleted whole batches and the next one goes on from there. The
+        database failing raises ``PruneCutShort``, which counts the rows deleted before."""
         pruned = 0
         for table, time in (
             (job_history, job_history.c.at),
@@ -652,10 +654,13 @@ class JobQueue:
         ):
             while True:
                 oldest = select(table.c.id).where(time < older_than).order_by(time).limit(batch)
-                async with map_database_errors(), self._engine.begin() as connection:
-                    deleted = await connection.execute(
-                        delete(table).where(table.c.id.in_(oldest.scalar_subquery()))
-                    )
+                try:
+                    async with map_database_errors(), self._engine.begin() as connection:
+                        deleted = await connection.execute(
+                            delete(table).where(table.c.id.in_(oldest.scalar_subquery()))
+                        )
+                except StoreUnavailable as exc:
+                    raise PruneCutShort(exc.message, pruned=pruned) from exc
                 pruned += int(deleted.rowcount)
                 if deleted.rowcount < batch:
                     break

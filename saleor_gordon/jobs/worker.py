@@ -42,7 +42,7 @@ from saleor_gordon import metrics
 from saleor_gordon.catch_up.scan import reconcile_due_shops, reconciler_id
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.messages import Message, Param
-from saleor_gordon.errors import StoreUnavailable
+from saleor_gordon.errors import PruneCutShort, StoreUnavailable
 from saleor_gordon.jobs import lifecycle
 from saleor_gordon.jobs.attempt import Attempt, JobServices
 from saleor_gordon.jobs.lifecycle import Crashed, Outcome, Transition, WriteBackFailed
@@ -655,16 +655,20 @@ class WorkerPool:
             return
 
     async def _prune_periodically(self) -> None:
+        """Every period (and at start), delete the history older than the retention. A prune the
+        database failed is logged with what it deleted before (whole batches, which stay
+        deleted); the next period goes on from there."""
         runtime = self.services.runtime
         while not self.stopping.is_set():
             cutoff = runtime.clock() - timedelta(days=runtime.settings.history_retention_days)
             try:
                 pruned = await runtime.queue.prune_history(older_than=cutoff)
-            except StoreUnavailable:
+            except PruneCutShort as exc:
                 _reraise_a_cancellation()
-                pruned = 0
-            if pruned:
-                logger.info("history.pruned entries=%s", pruned)
+                logger.warning("history.prune_failed error=%s entries=%s", exc.message, exc.pruned)
+            else:
+                if pruned:
+                    logger.info("history.pruned entries=%s", pruned)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), timeout=PRUNE_INTERVAL_SECONDS)
 

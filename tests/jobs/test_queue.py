@@ -21,6 +21,7 @@ from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.messages import Message
 from saleor_gordon.core.order_events import OrderEvent
 from saleor_gordon.core.shop_config import parse_shop_config
+from saleor_gordon.errors import PruneCutShort
 from saleor_gordon.jobs import queue as queue_module
 from saleor_gordon.jobs.lifecycle import (
     Episode,
@@ -531,20 +532,33 @@ async def test_history_is_pruned(migrated_engine: AsyncEngine) -> None:
     assert view.history == []
 
 
+async def _five_old_rows_of_each_and_one_newer(engine: AsyncEngine) -> None:
+    """Given five received events and five history entries older than a day before NOW (the
+    retention of the prune tests), and one of each at NOW."""
+    installation = await _install(engine)
+    old = [NOW - timedelta(days=3) + timedelta(minutes=n) for n in range(5)]
+    job_ids = [
+        await _event(engine, installation, f"order-00{n}", at=at) for n, at in enumerate(old)
+    ]
+    await _event(engine, installation, "order-new", at=NOW)
+    entry = {"job_id": job_ids[0], "attempt": 1, "action": "push", "outcome": "synced"}
+    async with engine.begin() as connection:
+        await connection.execute(insert(job_history), [{**entry, "at": at} for at in [*old, NOW]])
+
+
+async def _remaining(engine: AsyncEngine) -> tuple[list[datetime], list[str]]:
+    """The times of the history entries and the orders of the received events left."""
+    async with engine.connect() as connection:
+        history = (await connection.execute(select(job_history.c.at))).scalars().all()
+        events = (await connection.execute(select(webhook_events.c.order_id))).scalars().all()
+    return list(history), list(events)
+
+
 async def test_history_is_pruned_oldest_first_a_batch_per_statement(
     migrated_engine: AsyncEngine,
 ) -> None:
     # given five events and five history entries older than the retention, one of each newer
-    installation = await _install(migrated_engine)
-    old = [NOW - timedelta(days=3) + timedelta(minutes=n) for n in range(5)]
-    job_ids = [
-        await _event(migrated_engine, installation, f"order-00{n}", at=at)
-        for n, at in enumerate(old)
-    ]
-    await _event(migrated_engine, installation, "order-new", at=NOW)
-    entry = {"job_id": job_ids[0], "attempt": 1, "action": "push", "outcome": "synced"}
-    async with migrated_engine.begin() as connection:
-        await connection.execute(insert(job_history), [{**entry, "at": at} for at in [*old, NOW]])
+    await _five_old_rows_of_each_and_one_newer(migrated_engine)
     deletes: list[str] = []
     event.listen(
         migrated_engine.sync_engine,
@@ -563,11 +577,36 @@ async def test_history_is_pruned_oldest_first_a_batch_per_statement(
     # only the newer rows remain
     assert pruned == 10
     assert deletes == ["job_history"] * 3 + ["webhook_events"] * 3
-    async with migrated_engine.connect() as connection:
-        history = (await connection.execute(select(job_history.c.at))).scalars().all()
-        events = (await connection.execute(select(webhook_events.c.order_id))).scalars().all()
-    assert history == [NOW]
-    assert events == ["order-new"]
+    assert await _remaining(migrated_engine) == ([NOW], ["order-new"])
+
+
+async def test_a_prune_the_database_fails_counts_the_rows_it_deleted_before(
+    migrated_engine: AsyncEngine,
+) -> None:
+    # given old history entries and received events, the events' table gone (a database that
+    # fails after the history's batches, which are pruned first)
+    await _five_old_rows_of_each_and_one_newer(migrated_engine)
+    async with migrated_engine.begin() as connection:
+        await connection.execute(text("ALTER TABLE webhook_events RENAME TO webhook_events_gone"))
+    jobs = JobQueue(migrated_engine)
+
+    # when they are pruned two at a time
+    with pytest.raises(PruneCutShort) as cut_short:
+        await jobs.prune_history(older_than=NOW - timedelta(days=1), batch=2)
+
+    # then the failure is the database's, and counts the history's three batches (five rows)
+    error = {"sqlite": "OperationalError", "postgresql": "ProgrammingError"}
+    assert cut_short.value.message == (
+        f"The database failed ({error[migrated_engine.dialect.name]}); is it running and "
+        "migrated (`saleor-gordon migrate`)?"
+    )
+    assert cut_short.value.pruned == 5
+    # and once the table is back, the next prune goes on from there: the history's rows stayed
+    # deleted, the events are deleted now
+    async with migrated_engine.begin() as connection:
+        await connection.execute(text("ALTER TABLE webhook_events_gone RENAME TO webhook_events"))
+    assert await jobs.prune_history(older_than=NOW - timedelta(days=1), batch=2) == 5
+    assert await _remaining(migrated_engine) == ([NOW], ["order-new"])
 
 
 async def test_operator_retry_during_a_run_is_not_lost(migrated_engine: AsyncEngine) -> None:

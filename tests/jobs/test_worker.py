@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import event, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.job_status import JobStatus
@@ -26,7 +26,7 @@ from saleor_gordon.errors import StoreUnavailable
 from saleor_gordon.jobs import worker as worker_module
 from saleor_gordon.jobs.queue import LEASE_TAKEN_OVER, lease_takeover_message
 from saleor_gordon.jobs.worker import WorkerPool, _cancel_and_wait
-from saleor_gordon.store.tables import sync_jobs
+from saleor_gordon.store.tables import sync_jobs, webhook_events
 from tests.jobs.conftest import FIRST_DELAY, MAX_AGE, Bench
 from tests.support.fixtures import unreachable_engine_like
 
@@ -563,6 +563,55 @@ async def test_old_history_is_pruned(bench: Bench, logs: pytest.LogCaptureFixtur
         await until(lambda: logged(logs, "history.pruned"), "history.pruned")
 
     assert [r.getMessage() for r in logged(logs, "history.pruned")] == ["history.pruned entries=2"]
+    assert (await bench.job(order)).history == []
+
+
+async def test_a_prune_the_database_fails_is_logged_with_what_it_deleted_and_tried_again(
+    bench: Bench, logs: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given two history entries (push, write-back) and a received event past the retention, the
+    # events' table gone: the database fails the prune after the history's batch
+    order = bench.paid_order()
+    await bench.event(order)
+    await bench.attempt()
+    async with bench.runtime.engine.begin() as connection:
+        await connection.execute(
+            insert(webhook_events).values(
+                installation_id=bench.installation.id,
+                dedupe_key="ORDER_FULLY_PAID:old",
+                event="ORDER_FULLY_PAID",
+                body_sha256="0" * 64,
+                received_at=bench.clock(),
+            )
+        )
+        await connection.execute(text("ALTER TABLE webhook_events RENAME TO webhook_events_gone"))
+    bench.clock.advance(timedelta(days=31).total_seconds())
+    monkeypatch.setattr(worker_module, "PRUNE_INTERVAL_SECONDS", 0.01)  # a period, at once
+
+    # (no reconcile: nothing but the prune may meet the missing table)
+    async with running(bench, reconcile_interval_seconds=0) as pool:
+        # then the failure is logged with the entries the prune deleted before it
+        await until(lambda: logged(logs, "history.prune_failed"), "history.prune_failed")
+        # and the pool lives on: a job queued now runs
+        other = bench.paid_order()
+        await bench.event(other)
+        pool.wake()
+        await settled_as(bench, other, JobStatus.SYNCED)
+        # and a later period, the table back, prunes what was left
+        async with bench.runtime.engine.begin() as connection:
+            await connection.execute(
+                text("ALTER TABLE webhook_events_gone RENAME TO webhook_events")
+            )
+        await until(lambda: logged(logs, "history.pruned"), "history.pruned")
+
+    failure = (
+        "history.prune_failed error=The database failed (OperationalError); is it running and "
+        "migrated (`saleor-gordon migrate`)? entries="
+    )
+    first, *again = logged(logs, "history.prune_failed")
+    assert (first.levelno, first.getMessage()) == (logging.WARNING, f"{failure}2")
+    assert {record.getMessage() for record in again} <= {f"{failure}0"}  # nothing left to delete
+    assert [r.getMessage() for r in logged(logs, "history.pruned")] == ["history.pruned entries=1"]
     assert (await bench.job(order)).history == []
 
 
