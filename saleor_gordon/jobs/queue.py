@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -273,6 +273,11 @@ class QueueWrites:
 
 def _nobody_to_wake() -> None:
     """No workers in this process (the CLI, a test): they poll."""
+
+
+async def _go_on() -> bool:
+    """``prune_history``'s default between its batches: no pause, go on."""
+    return True
 
 
 @dataclass(frozen=True)
@@ -637,7 +642,13 @@ class JobQueue:
         async with self.transaction() as writes:
             return await writes.retry(*conditions, now=now)
 
-    async def prune_history(self, *, older_than: datetime, batch: int = PRUNE_BATCH) -> int:
+    async def prune_history(
+        self,
+        *,
+        older_than: datetime,
+        batch: int = PRUNE_BATCH,
+        between_batches: Callable[[], Awaitable[bool]] = _go_on,
+    ) -> int:
         """Delete job history and received-event records older than ``older_than``, oldest
         first, ``batch`` rows per transaction; how many.
 
@@ -646,7 +657,10 @@ class JobQueue:
         holds SQLite's write lock, which the webhooks' writer needs, nor runs one statement past
         PostgreSQL's statement timeout; a prune cut short (the database unavailable, the
         process stopping) has deleted whole batches and the next one goes on from there. The
-        database failing raises ``PruneCutShort``, which counts the rows deleted before."""
+        database failing raises ``PruneCutShort``, which counts the rows deleted before.
+
+        After every full batch (more may be left) it awaits ``between_batches()``, the caller's
+        pause (the worker's lets other writers have the database); False ends the prune there."""
         pruned = 0
         for table, time in (
             (job_history, job_history.c.at),
@@ -664,6 +678,8 @@ class JobQueue:
                 pruned += int(deleted.rowcount)
                 if deleted.rowcount < batch:
                     break
+                if not await between_batches():
+                    return pruned
         return pruned
 
 

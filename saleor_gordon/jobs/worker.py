@@ -53,6 +53,11 @@ from saleor_gordon.store.job_wake import DueJobListener, process_token
 logger = logging.getLogger(__name__)
 
 PRUNE_INTERVAL_SECONDS = 3600.0
+PRUNE_PAUSE_SECONDS = 0.2
+"""The prune's pause after each full batch: twice the longest sleep of SQLite's busy handler
+(100 ms), so a writer waiting for the write lock meanwhile (the webhooks' writer process, a
+claim, a lease renewal) gets it, and a backlog of millions of rows is not deleted back to back.
+A pool that stops ends the pause and the prune."""
 SLOW_MEMORY_SECONDS = 300.0
 """A server stays slow this long after an attempt found it slow, unless one finds it quick."""
 RENEW_EVERY_SHARE_OF_LEASE = 1 / 3
@@ -655,14 +660,17 @@ class WorkerPool:
             return
 
     async def _prune_periodically(self) -> None:
-        """Every period (and at start), delete the history older than the retention. A prune the
-        database failed is logged with what it deleted before (whole batches, which stay
-        deleted); the next period goes on from there."""
+        """Every period (and at start), delete the history older than the retention, pausing
+        between batches (``_between_prune_batches``). A prune the database failed is logged
+        with what it deleted before (whole batches, which stay deleted); the next period goes
+        on from there."""
         runtime = self.services.runtime
         while not self.stopping.is_set():
             cutoff = runtime.clock() - timedelta(days=runtime.settings.history_retention_days)
             try:
-                pruned = await runtime.queue.prune_history(older_than=cutoff)
+                pruned = await runtime.queue.prune_history(
+                    older_than=cutoff, between_batches=self._between_prune_batches
+                )
             except PruneCutShort as exc:
                 _reraise_a_cancellation()
                 logger.warning("history.prune_failed error=%s entries=%s", exc.message, exc.pruned)
@@ -671,6 +679,13 @@ class WorkerPool:
                     logger.info("history.pruned entries=%s", pruned)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), timeout=PRUNE_INTERVAL_SECONDS)
+
+    async def _between_prune_batches(self) -> bool:
+        """Pause ``PRUNE_PAUSE_SECONDS`` between two prune batches; False (the prune ends there)
+        once the pool is stopping, so a long prune does not hold up its stop."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), timeout=PRUNE_PAUSE_SECONDS)
+        return not self.stopping.is_set()
 
     async def _reconcile_periodically(self) -> None:
         """Every period (and at start), queue the orders whose webhooks were lost (catch_up/scan.py).

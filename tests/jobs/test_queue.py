@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import dataclasses
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -577,6 +577,41 @@ async def test_history_is_pruned_oldest_first_a_batch_per_statement(
     # only the newer rows remain
     assert pruned == 10
     assert deletes == ["job_history"] * 3 + ["webhook_events"] * 3
+    assert await _remaining(migrated_engine) == ([NOW], ["order-new"])
+
+
+async def test_a_prune_pauses_after_every_full_batch_and_ends_where_a_pause_says(
+    migrated_engine: AsyncEngine,
+) -> None:
+    # given five old history entries and events (one of each newer), pruned two at a time
+    await _five_old_rows_of_each_and_one_newer(migrated_engine)
+    jobs = JobQueue(migrated_engine)
+    left_at_pauses: list[tuple[int, int]] = []  # rows of each table left at each pause
+
+    def pause_saying(go_on: bool) -> Callable[[], Awaitable[bool]]:
+        async def pause() -> bool:
+            history, events = await _remaining(migrated_engine)
+            left_at_pauses.append((len(history), len(events)))
+            return go_on
+
+        return pause
+
+    # when the pause after the first batch says to stop
+    cutoff = NOW - timedelta(days=1)
+    pruned = await jobs.prune_history(
+        older_than=cutoff, batch=2, between_batches=pause_saying(False)
+    )
+    # then the prune ends there, its first batch committed
+    assert (pruned, left_at_pauses) == (2, [(4, 6)])
+
+    # and when the next prune's pauses say to go on, it pauses after each full batch, committed:
+    # the history's one (the short batch after it ends the table), the events' two
+    left_at_pauses.clear()
+    pruned = await jobs.prune_history(
+        older_than=cutoff, batch=2, between_batches=pause_saying(True)
+    )
+    assert pruned == 8
+    assert left_at_pauses == [(2, 6), (1, 4), (1, 2)]
     assert await _remaining(migrated_engine) == ([NOW], ["order-new"])
 
 

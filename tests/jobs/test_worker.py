@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select, text, update
+from sqlalchemy import event, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.errors import StoreUnavailable
 from saleor_gordon.jobs import worker as worker_module
-from saleor_gordon.jobs.queue import LEASE_TAKEN_OVER, lease_takeover_message
+from saleor_gordon.jobs.queue import LEASE_TAKEN_OVER, PRUNE_BATCH, lease_takeover_message
 from saleor_gordon.jobs.worker import WorkerPool, _cancel_and_wait
-from saleor_gordon.store.tables import sync_jobs, webhook_events
+from saleor_gordon.store.tables import job_history, sync_jobs, webhook_events
 from tests.jobs.conftest import FIRST_DELAY, MAX_AGE, Bench
 from tests.support.fixtures import unreachable_engine_like
 
@@ -564,6 +564,40 @@ async def test_old_history_is_pruned(bench: Bench, logs: pytest.LogCaptureFixtur
 
     assert [r.getMessage() for r in logged(logs, "history.pruned")] == ["history.pruned entries=2"]
     assert (await bench.job(order)).history == []
+
+
+async def test_a_stop_during_the_pause_between_prune_batches_ends_the_prune(
+    bench: Bench, logs: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a full batch and one entry more of history past the retention, and a pause between
+    # batches far longer than the test waits for the pool to stop
+    job_id = await bench.event(bench.paid_order())
+    old = bench.clock()
+    entry = {"job_id": job_id, "attempt": 1, "action": "push", "outcome": "synced", "at": old}
+    async with bench.runtime.engine.begin() as connection:
+        await connection.execute(insert(job_history), [entry] * (PRUNE_BATCH + 1))
+    bench.clock.advance(timedelta(days=31).total_seconds())
+    monkeypatch.setattr(worker_module, "PRUNE_PAUSE_SECONDS", 600.0)
+
+    async def history_left() -> int:
+        """The old entries left (the pool also runs the job: its entries are new)."""
+        async with bench.runtime.engine.connect() as connection:
+            count = select(func.count()).where(job_history.c.at == old)
+            return int((await connection.execute(count)).scalar_one())
+
+    async def first_batch_deleted() -> bool:
+        return await history_left() == 1
+
+    # (running() fails unless the pool has stopped within WAIT_SECONDS)
+    async with running(bench, reconcile_interval_seconds=0):
+        # when the pool stops once the first batch is deleted: the prune pauses
+        await until(first_batch_deleted, "the first batch deleted")
+
+    # then the pause and the prune ended there, with what they deleted
+    assert [r.getMessage() for r in logged(logs, "history.pruned")] == [
+        f"history.pruned entries={PRUNE_BATCH}"
+    ]
+    assert await history_left() == 1
 
 
 async def test_a_prune_the_database_fails_is_logged_with_what_it_deleted_and_tried_again(
