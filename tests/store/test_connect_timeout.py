@@ -29,7 +29,10 @@ from saleor_gordon.store.database import create_engine, migrate, wait_for_databa
 from saleor_gordon.store.inbox import EventInbox
 from tests.conftest import TEST_SECRET_KEY
 from tests.store.test_inbox_groups import received
-from tests.support.silent_server import SilentServer, silent_server
+from tests.support.unanswering_database_proxy import (
+    UnansweringDatabaseProxy,
+    unanswering_database_proxy,
+)
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -49,12 +52,12 @@ NO_ANSWER = (
 
 
 @pytest.fixture
-def silent() -> Iterator[SilentServer]:
-    with silent_server() as server:
+def unanswering() -> Iterator[UnansweringDatabaseProxy]:
+    with unanswering_database_proxy() as server:
         yield server
 
 
-def silent_url(server: SilentServer) -> str:
+def unanswering_url(server: UnansweringDatabaseProxy) -> str:
     return f"postgresql://u@127.0.0.1:{server.port}/db"
 
 
@@ -77,10 +80,10 @@ database."""
 
 @pytest.mark.parametrize("way", STORE_CALLS)
 async def test_a_store_call_gives_up_after_the_connect_timeout(
-    silent: SilentServer, way: str
+    unanswering: UnansweringDatabaseProxy, way: str
 ) -> None:
     call, _ = STORE_CALLS[way]
-    engine = create_engine(silent_url(silent), connect_timeout=TIMEOUT)
+    engine = create_engine(unanswering_url(unanswering), connect_timeout=TIMEOUT)
     try:
         with pytest.raises(StoreUnavailable) as refused:
             await asyncio.wait_for(call(engine), BOUND)
@@ -88,14 +91,14 @@ async def test_a_store_call_gives_up_after_the_connect_timeout(
         await engine.dispose()
     assert type(refused.value) is StoreUnavailable
     assert refused.value.message == NO_ANSWER
-    assert silent.accepted() == 1
+    assert unanswering.accepted() == 1
 
 
 async def test_each_attempt_of_the_startup_wait_ends_at_the_connect_timeout(
-    silent: SilentServer,
+    unanswering: UnansweringDatabaseProxy,
 ) -> None:
     # ``serve`` and ``worker`` at start (and /readyz, doctor: migration_status)
-    engine = create_engine(silent_url(silent), connect_timeout=TIMEOUT)
+    engine = create_engine(unanswering_url(unanswering), connect_timeout=TIMEOUT)
     try:
         with pytest.raises(StoreUnavailable) as refused:
             await asyncio.wait_for(wait_for_database(engine, within=0), BOUND)
@@ -108,7 +111,7 @@ async def test_each_attempt_of_the_startup_wait_ends_at_the_connect_timeout(
         "(SALEOR_GORDON_DATABASE_STARTUP_WAIT_SECONDS): check SALEOR_GORDON_DATABASE_URL and "
         "that the database server runs."
     )
-    assert silent.accepted() == 1
+    assert unanswering.accepted() == 1
 
 
 async def events_together(inbox: EventInbox, installation_id: int) -> list[object]:
@@ -124,10 +127,10 @@ async def events_together(inbox: EventInbox, installation_id: int) -> list[objec
 
 
 async def test_webhook_events_handed_in_together_wait_for_one_connect_timeout_not_one_each(
-    silent: SilentServer,
+    unanswering: UnansweringDatabaseProxy,
 ) -> None:
     # given an inbox on a database that never answers
-    engine = create_engine(silent_url(silent), connect_timeout=TIMEOUT)
+    engine = create_engine(unanswering_url(unanswering), connect_timeout=TIMEOUT)
     inbox = EventInbox(engine)
     try:
         # when five events arrive together (one group)
@@ -139,7 +142,7 @@ async def test_webhook_events_handed_in_together_wait_for_one_connect_timeout_no
     assert all(isinstance(result, StoreUnavailable) for result in results)
     assert {str(result) for result in results} == {NO_ANSWER}
     # after one connection attempt: the group is not split into five more, one after the other
-    assert silent.accepted() == 1
+    assert unanswering.accepted() == 1
 
 
 @pytest.mark.postgres
@@ -153,7 +156,7 @@ async def test_a_split_group_stops_at_the_first_event_refused_for_no_connection(
     real = make_url(fresh_postgres_url)
     assert real.host is not None
     assert real.port is not None
-    with silent_server(forward_to=(real.host, real.port), forward_first=1) as server:
+    with unanswering_database_proxy(forward_to=(real.host, real.port), forward_first=1) as server:
         through = real.set(host="127.0.0.1", port=server.port)
         inbox_engine = create_engine(
             through.render_as_string(hide_password=False), connect_timeout=TIMEOUT
@@ -179,10 +182,10 @@ async def test_a_split_group_stops_at_the_first_event_refused_for_no_connection(
         await engine.dispose()
 
 
-async def test_the_app_processes_use_the_setting(silent: SilentServer) -> None:
+async def test_the_app_processes_use_the_setting(unanswering: UnansweringDatabaseProxy) -> None:
     # serve, worker and the other commands open the database through open_runtime
     settings = Settings(
-        database_url=silent_url(silent),
+        database_url=unanswering_url(unanswering),
         secret_key=TEST_SECRET_KEY,
         database_connect_timeout_seconds=TIMEOUT,
     )
@@ -192,9 +195,9 @@ async def test_the_app_processes_use_the_setting(silent: SilentServer) -> None:
     assert refused.value.message == NO_ANSWER
 
 
-async def test_doctor_uses_the_setting(silent: SilentServer) -> None:
+async def test_doctor_uses_the_setting(unanswering: UnansweringDatabaseProxy) -> None:
     settings = Settings(
-        database_url=silent_url(silent),
+        database_url=unanswering_url(unanswering),
         secret_key=TEST_SECRET_KEY,
         database_connect_timeout_seconds=TIMEOUT,
     )
@@ -202,7 +205,7 @@ async def test_doctor_uses_the_setting(silent: SilentServer) -> None:
     database = next(check for check in report.checks if check.name == "database")
     assert database.status == "fail"
     assert database.detail == (
-        f"postgresql://127.0.0.1:{silent.port}/db: The database cannot be reached: no answer "
+        f"postgresql://127.0.0.1:{unanswering.port}/db: The database cannot be reached: no answer "
         "in time (TimeoutError; opening a connection waits at most "
         "SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS, a statement at most "
         "SALEOR_GORDON_DATABASE_STATEMENT_TIMEOUT_SECONDS)"
@@ -211,12 +214,12 @@ async def test_doctor_uses_the_setting(silent: SilentServer) -> None:
 
 @pytest.mark.parametrize("command", [["migrate"], ["rotate-secret-key"]])
 async def test_the_commands_opening_their_own_engine_use_the_setting(
-    silent: SilentServer,
+    unanswering: UnansweringDatabaseProxy,
     command: list[str],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("SALEOR_GORDON_DATABASE_URL", silent_url(silent))
+    monkeypatch.setenv("SALEOR_GORDON_DATABASE_URL", unanswering_url(unanswering))
     monkeypatch.setenv("SALEOR_GORDON_DATABASE_CONNECT_TIMEOUT_SECONDS", str(TIMEOUT))
     monkeypatch.setenv("SALEOR_GORDON_SECRET_KEY", f"{'n' * 32},{TEST_SECRET_KEY}")
     # ``main`` runs its own event loop: in a thread, so this test's loop bounds it

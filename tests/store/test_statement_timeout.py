@@ -3,10 +3,10 @@ primary vanished, packets dropped): a statement on such a connection, the pool's
 gives up after ``DATABASE_STATEMENT_TIMEOUT_SECONDS`` with StoreUnavailable (a webhook's 503, a
 page's clear error), not when TCP gives up many minutes later; the connection is not used again.
 
-The database is reached through a server that passes connections on to it until
-``blackhole()``, then passes nothing on, either way, and answers no new connection. Each call
-runs under ``asyncio.wait_for``: a statement that does not use the timeout shows up as
-wait_for's TimeoutError, never as a slow pass.
+The database is reached through an ``UnansweringDatabaseProxy`` that passes connections on to
+it until ``blackhole()``, then passes nothing on, either way, and answers no new connection.
+Each call runs under ``asyncio.wait_for``: a statement that does not use the timeout shows up
+as wait_for's TimeoutError, never as a slow pass.
 """
 
 from __future__ import annotations
@@ -35,7 +35,10 @@ from saleor_gordon.store.installations import InstallationStore
 from tests.conftest import TEST_SECRET_KEY
 from tests.store.test_connect_timeout import NO_ANSWER, STORE_CALLS
 from tests.store.test_inbox_groups import JWKS, TOKEN, received
-from tests.support.silent_server import SilentServer, silent_server
+from tests.support.unanswering_database_proxy import (
+    UnansweringDatabaseProxy,
+    unanswering_database_proxy,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -57,16 +60,20 @@ async def direct(fresh_postgres_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-def proxy(fresh_postgres_url: str) -> Iterator[SilentServer]:
+def proxy(fresh_postgres_url: str) -> Iterator[UnansweringDatabaseProxy]:
     real = make_url(fresh_postgres_url)
     assert real.host is not None
     assert real.port is not None
-    with silent_server(forward_to=(real.host, real.port), forward_first=1000) as server:
+    with unanswering_database_proxy(
+        forward_to=(real.host, real.port), forward_first=1000
+    ) as server:
         yield server
 
 
 @pytest_asyncio.fixture
-async def through(fresh_postgres_url: str, proxy: SilentServer) -> AsyncIterator[AsyncEngine]:
+async def through(
+    fresh_postgres_url: str, proxy: UnansweringDatabaseProxy
+) -> AsyncIterator[AsyncEngine]:
     """An engine reaching the database through ``proxy``, with both timeouts at TIMEOUT."""
     url = make_url(fresh_postgres_url).set(host="127.0.0.1", port=proxy.port)
     engine = create_engine(
@@ -89,7 +96,7 @@ def connection_attempts(engine: AsyncEngine) -> list[object]:
 @pytest.mark.usefixtures("direct")
 @pytest.mark.parametrize("way", STORE_CALLS)
 async def test_a_store_call_gives_up_after_the_statement_timeout_and_drops_its_connection(
-    through: AsyncEngine, proxy: SilentServer, way: str
+    through: AsyncEngine, proxy: UnansweringDatabaseProxy, way: str
 ) -> None:
     # given a connection (the pool's, or one of on_postgres's kept ones) that worked
     call, answer = STORE_CALLS[way]
@@ -114,7 +121,7 @@ async def test_a_store_call_gives_up_after_the_statement_timeout_and_drops_its_c
 async def test_a_webhook_group_that_gets_no_answer_is_refused_whole_and_stored_once_again(
     direct: AsyncEngine,
     through: AsyncEngine,
-    proxy: SilentServer,
+    proxy: UnansweringDatabaseProxy,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # given an inbox whose kept connection worked
@@ -162,7 +169,7 @@ async def test_a_webhook_group_that_gets_no_answer_is_refused_whole_and_stored_o
 
 @pytest.mark.usefixtures("direct")
 async def test_the_app_processes_use_the_setting(
-    fresh_postgres_url: str, proxy: SilentServer
+    fresh_postgres_url: str, proxy: UnansweringDatabaseProxy
 ) -> None:
     # serve, worker and the other commands open the database through open_runtime
     url = make_url(fresh_postgres_url).set(host="127.0.0.1", port=proxy.port)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from saleor_gordon import __version__
 from saleor_gordon.saleor.manifest import build_manifest
 from saleor_gordon.store.database import create_engine
-from tests.support.silent_server import silent_server
+from tests.support.unanswering_database_proxy import unanswering_database_proxy
 from tests.web.conftest import APP_URL, ForbiddenOutbound, OpenApp
 
 
@@ -66,8 +66,10 @@ async def test_readyz_is_not_ready_when_the_database_never_answers(
 ) -> None:
     # given a database that accepts connections and never answers
     app = await open_sqlite_app()
-    with silent_server() as silent:
-        engine = create_engine(f"postgresql://u@127.0.0.1:{silent.port}/db", connect_timeout=0.5)
+    with unanswering_database_proxy() as unanswering:
+        engine = create_engine(
+            f"postgresql://u@127.0.0.1:{unanswering.port}/db", connect_timeout=0.5
+        )
         app.runtime.engine = engine
         try:
             # when (bounded far below asyncpg's own 60 s)

@@ -29,7 +29,7 @@ from saleor_gordon.web.request_body import MAX_BODY_BYTES
 from tests.conftest import TEST_SECRET_KEY
 from tests.support.fixtures import RunningSaleorFake, SaleorFakeFactory
 from tests.support.saleor_fake import SigningKey
-from tests.support.silent_server import silent_server
+from tests.support.unanswering_database_proxy import unanswering_database_proxy
 from tests.web.conftest import (
     APP_DELETED_PATH,
     APP_URL,
@@ -917,9 +917,9 @@ class TestDatabaseFailures:
         # given an installed app whose database then accepts connections and never answers
         app = await open_sqlite_app(transport=ForbiddenOutbound())
         await install_recorded_shop(app)
-        with silent_server() as silent:
+        with unanswering_database_proxy() as unanswering:
             engine = create_engine(
-                f"postgresql://u@127.0.0.1:{silent.port}/db", connect_timeout=0.5
+                f"postgresql://u@127.0.0.1:{unanswering.port}/db", connect_timeout=0.5
             )
             app.runtime.engine = engine
             try:

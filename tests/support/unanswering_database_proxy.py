@@ -1,11 +1,13 @@
-"""A database server that never answers, for tests of the connect timeout: a TCP server on
-127.0.0.1 that accepts every connection and holds it open without writing a byte (as a server
-that is hung, or a host whose firewall lets connections in and answers nothing, does).
+"""A database that does not answer, for tests of the connect and statement timeouts:
+``UnansweringDatabaseProxy``, a TCP server on 127.0.0.1 that accepts every connection and holds
+it open without writing a byte (as a server that is hung, or a host whose firewall lets
+connections in and answers nothing, does).
 
-It may pass its first connections on to a real server (``forward_to``, ``forward_first``): a
-database that worked and then stopped answering new connections. ``blackhole()`` then stops
-passing bytes on those too, in both directions, the sockets kept open: a database that stopped
-answering on the connections it has (a failover whose old primary vanished, packets dropped).
+It may be a proxy to a real server first, passing its first connections on (``forward_to``,
+``forward_first``): a database that worked and then stopped answering new connections.
+``blackhole()`` then stops passing bytes on those too, in both directions, the sockets kept
+open: a database that stopped answering on the connections it has (a failover whose old
+primary vanished, packets dropped).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
-class SilentServer:
+class UnansweringDatabaseProxy:
     """Serves in a thread of its own (so sync and async tests can use it); ``port`` is the port
     it listens on, bound when it was made (port 0: the kernel's choice)."""
 
@@ -35,7 +37,9 @@ class SilentServer:
         self._stop_reader, self._stop_writer = socket.socketpair()
         self._selector.register(self._listener, selectors.EVENT_READ, None)
         self._selector.register(self._stop_reader, selectors.EVENT_READ, None)
-        self._thread = threading.Thread(target=self._serve, name="silent-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._serve, name="unanswering-database-proxy", daemon=True
+        )
         self._thread.start()
 
     def accepted(self) -> int:
@@ -107,10 +111,10 @@ class SilentServer:
 
 
 @contextmanager
-def silent_server(
+def unanswering_database_proxy(
     *, forward_to: tuple[str, int] | None = None, forward_first: int = 0
-) -> Iterator[SilentServer]:
-    server = SilentServer(forward_to=forward_to, forward_first=forward_first)
+) -> Iterator[UnansweringDatabaseProxy]:
+    server = UnansweringDatabaseProxy(forward_to=forward_to, forward_first=forward_first)
     try:
         yield server
     finally:
