@@ -17,6 +17,8 @@ import asyncpg
 import psutil
 from sqlalchemy.engine import make_url
 
+from saleor_gordon.settings import DATABASE_CONNECT_TIMEOUT_SECONDS
+
 
 def tree(pid: int) -> list[psutil.Process]:
     """The process ``pid`` and all its descendants alive now."""
@@ -116,7 +118,9 @@ class DatabaseBackends:
     async def transactions(self) -> int:
         """Transactions committed or rolled back in the database (``pg_stat_database``; a
         backend reports its own when it goes idle or ends, so read after the app stopped)."""
-        connection = await asyncpg.connect(self.url)
+        # the app's default connect timeout: a server that does not answer fails the run in
+        # seconds, not after asyncpg's 60
+        connection = await asyncpg.connect(self.url, timeout=DATABASE_CONNECT_TIMEOUT_SECONDS)
         try:
             count = await connection.fetchval(
                 "SELECT xact_commit + xact_rollback FROM pg_stat_database "
