@@ -93,6 +93,8 @@ class UnansweringDatabaseProxy:
 
     def _pass_on(self, source: socket.socket, target: socket.socket) -> None:
         with self._accepting:  # blackhole() waits for a read in progress to be passed on
+            if source.fileno() == -1:
+                return  # ended with its peer by an earlier event of the same select()
             if self._blackholed:
                 self._selector.unregister(source)  # left unread: held open, silent
                 return
