@@ -662,8 +662,8 @@ class WorkerPool:
     async def _prune_periodically(self) -> None:
         """Every period (and at start), delete the history older than the retention, pausing
         between batches (``_between_prune_batches``). A prune the database failed is logged
-        with what it deleted before (whole batches, which stay deleted); the next period goes
-        on from there."""
+        with what it deleted before (whole batches, which stay deleted), any other failure
+        with its traceback; the next period goes on from there."""
         runtime = self.services.runtime
         while not self.stopping.is_set():
             cutoff = runtime.clock() - timedelta(days=runtime.settings.history_retention_days)
@@ -674,6 +674,9 @@ class WorkerPool:
             except PruneCutShort as exc:
                 _reraise_a_cancellation()
                 logger.warning("history.prune_failed error=%s entries=%s", exc.message, exc.pruned)
+            except Exception:  # housekeeping must not end the pool: the workers sync orders
+                _reraise_a_cancellation()
+                logger.exception("history.prune_error")
             else:
                 if pruned:
                     logger.info("history.pruned entries=%s", pruned)

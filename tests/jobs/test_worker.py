@@ -24,7 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.errors import StoreUnavailable
 from saleor_gordon.jobs import worker as worker_module
-from saleor_gordon.jobs.queue import LEASE_TAKEN_OVER, PRUNE_BATCH, lease_takeover_message
+from saleor_gordon.jobs.queue import (
+    LEASE_TAKEN_OVER,
+    PRUNE_BATCH,
+    JobQueue,
+    lease_takeover_message,
+)
 from saleor_gordon.jobs.worker import WorkerPool, _cancel_and_wait
 from saleor_gordon.store.tables import job_history, sync_jobs, webhook_events
 from tests.jobs.conftest import FIRST_DELAY, MAX_AGE, Bench
@@ -647,6 +652,39 @@ async def test_a_prune_the_database_fails_is_logged_with_what_it_deleted_and_tri
     assert {record.getMessage() for record in again} <= {f"{failure}0"}  # nothing left to delete
     assert [r.getMessage() for r in logged(logs, "history.pruned")] == ["history.pruned entries=1"]
     assert (await bench.job(order)).history == []
+
+
+async def test_an_unexpected_prune_failure_is_logged_and_the_pool_lives_on(
+    bench: Bench, logs: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a prune that fails the first time with an error no store failure maps to
+    prune = JobQueue.prune_history
+    calls = 0
+
+    async def prune_failing_once(queue: JobQueue, **kwargs: Any) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ValueError("a bug in the prune")
+        return await prune(queue, **kwargs)
+
+    monkeypatch.setattr(JobQueue, "prune_history", prune_failing_once)
+    monkeypatch.setattr(worker_module, "PRUNE_INTERVAL_SECONDS", 0.01)  # a period, at once
+
+    async with running(bench, reconcile_interval_seconds=0) as pool:
+        await until(lambda: logged(logs, "history.prune_error"), "history.prune_error")
+        # then the pool lives on: a job queued now runs, and the next period prunes again
+        order = bench.paid_order()
+        await bench.event(order)
+        pool.wake()
+        await settled_as(bench, order, JobStatus.SYNCED)
+        await until(lambda: calls >= 2, "a second prune")
+
+    [error] = logged(logs, "history.prune_error")
+    assert error.levelno == logging.ERROR
+    assert error.exc_info is not None
+    assert isinstance(error.exc_info[1], ValueError)
+    assert str(error.exc_info[1]) == "a bug in the prune"
 
 
 async def test_cancelling_the_pool_cancels_the_attempt_without_a_lease_loss(
