@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import logging
 import signal
@@ -123,6 +124,7 @@ async def _serve_on(settings: Settings, listener: socket.socket) -> None:
             settings.workers,
         )
         workers = asyncio.create_task(pool.run())
+        workers.add_done_callback(functools.partial(_stop_if_the_workers_failed, server))
         try:
             await server.serve(sockets=[listener])  # returns on SIGTERM / SIGINT
         finally:
@@ -140,6 +142,17 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+def _stop_if_the_workers_failed(server: uvicorn.Server, workers: asyncio.Task[None]) -> None:
+    """The worker pool ended with an error: the web app must not go on acknowledging webhooks
+    that nobody syncs. serve stops; ``await workers`` raises the error again, and the process
+    ends with a non-zero status (its supervisor restarts it; the queued jobs wait in the
+    database)."""
+    if workers.cancelled() or workers.exception() is None:
+        return
+    logger.critical("app.workers_failed: serve stops", exc_info=workers.exception())
+    server.should_exit = True
 
 
 def _stop(server: uvicorn.Server, pool: WorkerPool) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import re
 import signal
@@ -23,6 +24,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from saleor_gordon.cli import serve as serve_command
 from saleor_gordon.cli.serve import _listen, _with_app_url, served_app_url
 from saleor_gordon.errors import ConfigurationError
+from saleor_gordon.jobs.worker import WorkerPool
 from saleor_gordon.settings import Settings
 from tests.conftest import PORT_ATTEMPTS, TEST_SECRET_KEY, candidate_port
 
@@ -203,3 +205,30 @@ def test_serve_runs_on_uvloop_with_the_httptools_parser(
     status = serve_command.run(argparse.Namespace(host="127.0.0.1", port=0, workers=None))
 
     assert (status, seen) == (0, {"loop": uvloop.Loop, "http": HttpToolsProtocol})
+
+
+async def test_serve_stops_when_its_workers_fail(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker pool that ends with an error ends serve with that error (a non-zero exit, which
+    its supervisor restarts), instead of a web app acknowledging webhooks that nobody syncs."""
+
+    async def fail(self: WorkerPool) -> None:
+        raise RuntimeError("the pool broke")
+
+    monkeypatch.setattr(WorkerPool, "run", fail)
+    monkeypatch.setenv("SALEOR_GORDON_DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
+    monkeypatch.setenv("SALEOR_GORDON_SECRET_KEY", TEST_SECRET_KEY)
+    monkeypatch.setenv("SALEOR_GORDON_WORKERS", "1")
+
+    with pytest.raises(RuntimeError, match=r"^the pool broke$"):
+        # (without the stop, serve serves on until the deadline cancels it, unlogged)
+        await asyncio.wait_for(serve_command.serve(Settings(), host="127.0.0.1", port=0), 30)
+
+    [failed] = [r for r in caplog.records if r.getMessage().startswith("app.workers_failed")]
+    assert (failed.levelno, failed.getMessage()) == (
+        logging.CRITICAL,
+        "app.workers_failed: serve stops",
+    )
+    assert failed.exc_info is not None
+    assert str(failed.exc_info[1]) == "the pool broke"
