@@ -39,7 +39,7 @@ from saleor_gordon.core.sync_decision import (
     Withdraw,
     decide_for_order,
 )
-from saleor_gordon.core.translate import Problem, Translated
+from saleor_gordon.core.translate import Problem, Translated, unreadable_order_problem
 from saleor_gordon.errors import (
     ConfigProblem,
     SaleorPermissionDenied,
@@ -255,13 +255,7 @@ async def preview_send(runtime: Runtime, installation: Installation, order_id: s
     try:
         order = SaleorOrder.from_graphql(data)
     except OrderPayloadInvalid as exc:
-        problem = Problem(
-            "order",
-            str(exc),
-            "Check the order in the Saleor Dashboard.",
-            "problem.order_unreadable",
-        )
-        fix = Fix((problem,))
+        fix = Fix((unreadable_order_problem(exc, "Check the order in the Saleor Dashboard."),))
         return SendPreview(order_id, number, "fix", fix.message, problems=fix.problems)
     job = await runtime.jobs.find_job(installation.id, order_id)
     return _preview(order, data, shop.config, job, now=runtime.clock(), number=number)

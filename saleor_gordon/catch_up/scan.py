@@ -23,7 +23,13 @@ from datetime import datetime, timedelta
 from saleor_gordon.catch_up.plan import ENQUEUE, SKIP, KnownJob, ScanAction, plan_order
 from saleor_gordon.catch_up.store import BackfillRun, CatchUpStore, OrderToQueue
 from saleor_gordon.core.fulfillment import decide_fulfillment
-from saleor_gordon.core.order import OrderPayloadInvalid, SaleorOrder
+from saleor_gordon.core.order import (
+    MAX_ORDER_ID_CHARS,
+    OrderIdentifierUnusable,
+    OrderPayloadInvalid,
+    SaleorOrder,
+    keepable_text,
+)
 from saleor_gordon.core.sync_decision import NOTHING_SENT, decide_for_order, order_state
 from saleor_gordon.errors import (
     ConfigurationError,
@@ -194,7 +200,9 @@ async def _plan_page(
     runtime: Runtime, store: CatchUpStore, shop: Shop, orders: Sequence[dict[str, object]]
 ) -> list[PlannedOrder]:
     ids = [str(data.get("id")) for data in orders]
-    known = await store.known_jobs(shop.installation.id, ids)
+    # Only ids a job can have are looked up: PostgreSQL refuses a NUL even in a comparison.
+    kept = [order_id for order_id in ids if keepable_text(order_id, MAX_ORDER_ID_CHARS)]
+    known = await store.known_jobs(shop.installation.id, kept)
     now = runtime.clock()
     planned = []
     for order_id, data in zip(ids, orders, strict=True):
@@ -202,6 +210,10 @@ async def _plan_page(
         number_text = str(number) if number is not None else None
         try:
             order = SaleorOrder.from_graphql(data)
+        except OrderIdentifierUnusable as exc:  # no job could hold it: see it in the Dashboard
+            reason = f"Not queued: {exc}; Send to Gordon in the Saleor Dashboard says more."
+            planned.append(PlannedOrder(order_id, number_text, SKIP, reason))
+            continue
         except OrderPayloadInvalid:
             reason = "Saleor's answer for this order is unusable; send it from the Dashboard."
             planned.append(PlannedOrder(order_id, number_text, SKIP, reason))

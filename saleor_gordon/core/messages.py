@@ -163,6 +163,8 @@ entries written before it was coded."""
 ORDER_PROBLEMS: Final[Mapping[str, tuple[str, ...]]] = {
     # the order's data (``core/translate.py``'s ``Problem``: what is wrong and what to do)
     "problem.order_unreadable": (),
+    "problem.order_id_unusable": ("limit",),
+    "problem.order_number_unusable": ("limit",),
     "problem.no_number": (),
     "problem.no_shipping_address": (),
     "problem.no_street_address": (),
@@ -190,7 +192,8 @@ ORDER_PROBLEMS: Final[Mapping[str, tuple[str, ...]]] = {
     "problem.no_longer_for_gordon": ("reason",),
 }
 """An order's problems and warnings: ``country`` is an ISO 3166 code (the pages name the
-country), ``date`` and ``today`` ISO dates, ``line`` the line's number (1 = the first)."""
+country), ``date`` and ``today`` ISO dates, ``line`` the line's number (1 = the first),
+``limit`` the most characters the app keeps of the order's id or number."""
 
 GORDON_ANSWERS: Final[Mapping[str, tuple[str, ...]]] = {
     # Gordon did not take a request, for now (``core.outcomes.Retryable.reason``): a clause

@@ -6,19 +6,23 @@ defaults (``""`` for text, ``()`` for lists, ``None`` for objects). Saleor itsel
 address parts (samples README, "Notes on the payloads"), so ``""`` is the one spelling of "absent" here.
 
 A value of the wrong type (a list where a name belongs) is not guessed at: ``SaleorOrder.from_graphql``
-raises ``OrderPayloadInvalid`` naming the path.
+raises ``OrderPayloadInvalid`` naming the path. It also refuses an order whose id or number the app
+cannot keep (``OrderIdentifierUnusable``): the webhook events and the jobs store both, in columns of
+``MAX_ORDER_ID_CHARS`` and ``MAX_ORDER_NUMBER_CHARS`` (``store/tables.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 __all__ = [
+    "MAX_ORDER_ID_CHARS",
+    "MAX_ORDER_NUMBER_CHARS",
     "Address",
     "Allocation",
     "Channel",
@@ -28,6 +32,7 @@ __all__ = [
     "FulfillmentLine",
     "MetadataItem",
     "NotAnOrderObject",
+    "OrderIdentifierUnusable",
     "OrderLine",
     "OrderLineRef",
     "OrderPayloadInvalid",
@@ -38,7 +43,20 @@ __all__ = [
     "Warehouse",
     "Weight",
     "extract_order_data",
+    "keepable_text",
 ]
+
+MAX_ORDER_ID_CHARS: Final = 255
+"""The longest order id (Saleor's global ID of the order) the app keeps."""
+MAX_ORDER_NUMBER_CHARS: Final = 64
+"""The longest order number the app keeps (Saleor's are a few digits)."""
+
+
+def keepable_text(text: str, limit: int) -> bool:
+    """Whether ``text`` is one printable line (no NUL, line break or lone surrogate) of at most
+    ``limit`` characters: what a column that wide holds on both databases, and a log line shows
+    as it is."""
+    return len(text) <= limit and text.isprintable()
 
 
 class OrderPayloadInvalid(ValueError):
@@ -51,6 +69,19 @@ class NotAnOrderObject(OrderPayloadInvalid):
     Distinct from a well-formed response that holds no order (``{"data": {"order": null}}``): this one
     means the input itself is malformed.
     """
+
+
+class OrderIdentifierUnusable(OrderPayloadInvalid):
+    """The order's id or number is not one the app can keep (``keepable_text``): ``field`` is
+    ``"id"`` or ``"number"``, ``limit`` its most characters."""
+
+    def __init__(self, field: str, limit: int) -> None:
+        self.field = field
+        self.limit = limit
+        super().__init__(
+            f"the order {field} is longer than {limit} characters or is not one line of text, "
+            "so the app cannot keep it"
+        )
 
 
 class _SaleorModel(BaseModel):
@@ -296,6 +327,7 @@ class SaleorOrder(_SaleorModel):
         """Parse ``data``, the order object of a GraphQL response or webhook body.
 
         Raises:
+            OrderIdentifierUnusable: its id or number is not one the app can keep.
             OrderPayloadInvalid: ``data`` is not an order, or a field has a type Saleor never sends.
         """
         if not isinstance(data, Mapping):
@@ -306,9 +338,14 @@ class SaleorOrder(_SaleorModel):
                 f"expected a Saleor order object with 'id' and 'number'; its keys are: {keys}"
             )
         try:
-            return cls.model_validate(data)
+            order = cls.model_validate(data)
         except ValidationError as exc:
             raise OrderPayloadInvalid(_describe(exc)) from None
+        if not keepable_text(order.id, MAX_ORDER_ID_CHARS):
+            raise OrderIdentifierUnusable("id", MAX_ORDER_ID_CHARS)
+        if not keepable_text(order.number, MAX_ORDER_NUMBER_CHARS):
+            raise OrderIdentifierUnusable("number", MAX_ORDER_NUMBER_CHARS)
+        return order
 
     @property
     def channel_slug(self) -> str:

@@ -50,7 +50,14 @@ from saleor_gordon.core.gordon_order import (
     format_time_window,
 )
 from saleor_gordon.core.messages import ORDER_PROBLEMS, Message, Param
-from saleor_gordon.core.order import Address, OrderLine, SaleorOrder, Variant, extract_order_data
+from saleor_gordon.core.order import (
+    Address,
+    OrderIdentifierUnusable,
+    OrderLine,
+    SaleorOrder,
+    Variant,
+    extract_order_data,
+)
 from saleor_gordon.core.shop_config import DeliveryGroupRule, ShopConfig
 
 __all__ = [
@@ -61,6 +68,8 @@ __all__ = [
     "Untranslatable",
     "translate_document",
     "translate_order",
+    "unreadable_order_problem",
+    "unusable_identifier_problem",
 ]
 
 META_DELIVERY_DATE: Final = "gordon.delivery_date"
@@ -168,17 +177,27 @@ def translate_document(document: object, config: ShopConfig, *, now: datetime) -
     try:
         order = SaleorOrder.from_graphql(extract_order_data(document))
     except ValueError as exc:
-        return Untranslatable(
-            (
-                Problem(
-                    "order",
-                    str(exc),
-                    "Give a Saleor order as returned by the GraphQL API.",
-                    "problem.order_unreadable",
-                ),
-            )
-        )
+        fix = "Give a Saleor order as returned by the GraphQL API."
+        return Untranslatable((unreadable_order_problem(exc, fix),))
     return translate_order(order, config, now=now)
+
+
+def unreadable_order_problem(exc: ValueError, fix: str) -> Problem:
+    """Why Saleor's order could not be read (``SaleorOrder.from_graphql``'s refusal), with
+    ``fix`` for an order that is not readable at all."""
+    if isinstance(exc, OrderIdentifierUnusable):
+        return unusable_identifier_problem(exc)
+    return Problem("order", str(exc), fix, "problem.order_unreadable")
+
+
+def unusable_identifier_problem(exc: OrderIdentifierUnusable) -> Problem:
+    """The order's id or number is one the app cannot keep, with its limit."""
+    code = "problem.order_id_unusable" if exc.field == "id" else "problem.order_number_unusable"
+    fix = (
+        f"Saleor's own order {exc.field}s are much shorter: ask whoever runs the shop's Saleor "
+        "about this order."
+    )
+    return Problem(exc.field, str(exc), fix, code, {"limit": exc.limit})
 
 
 def _aware(moment: datetime) -> datetime:

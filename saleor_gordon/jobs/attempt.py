@@ -43,7 +43,7 @@ from saleor_gordon.core.fulfillment import (
 from saleor_gordon.core.fulfillment_outcomes import NextStep, Refused, blocked_by
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.messages import Message
-from saleor_gordon.core.order import OrderPayloadInvalid, SaleorOrder
+from saleor_gordon.core.order import OrderIdentifierUnusable, OrderPayloadInvalid, SaleorOrder
 from saleor_gordon.core.outcomes import Accepted, NotFound, Rejected, Retryable
 from saleor_gordon.core.retry import RetryPolicy
 from saleor_gordon.core.shop_config import ShopConfig
@@ -59,6 +59,7 @@ from saleor_gordon.core.sync_decision import (
     metadata_changes,
     order_state,
 )
+from saleor_gordon.core.translate import unusable_identifier_problem
 from saleor_gordon.errors import (
     SaleorError,
     SaleorGraphQLError,
@@ -236,6 +237,9 @@ class Attempt:
             return await self._deleted(shop.config, known_ref=self.job.external_ref)
         try:
             order = SaleorOrder.from_graphql(data)
+        except OrderIdentifierUnusable as exc:  # a problem to fix, as the preview shows it
+            fix = Fix((unusable_identifier_problem(exc),))
+            return NeedsPerson(Step("read_order", "invalid"), fix.message)
         except OrderPayloadInvalid as exc:
             unreadable = Message.of("job.order_unreadable", str(exc))
             return NeedsPerson(Step("read_order", "invalid"), unreadable)

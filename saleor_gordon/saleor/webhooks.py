@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from saleor_gordon.core.order import MAX_ORDER_ID_CHARS, MAX_ORDER_NUMBER_CHARS, keepable_text
 from saleor_gordon.core.order_events import ORDER_EVENTS, OrderEvent
 from saleor_gordon.errors import WebhookRejected
 from saleor_gordon.json_text import parse_json_object
@@ -135,12 +136,15 @@ def order_event(
     """
     payload = webhook.payload
     order = payload.get("order")
-    order_id = _storable_text(order.get("id"), 255) if isinstance(order, dict) else None
+    order_id = (
+        _storable_text(order.get("id"), MAX_ORDER_ID_CHARS) if isinstance(order, dict) else None
+    )
     if not isinstance(order, dict) or not order_id:
+        # Refused for good (Saleor does not redeliver a 4xx): it cannot become storable.
         raise WebhookRejected(
             "INVALID_PAYLOAD",
-            "The payload has no usable order id (a string of at most 255 characters); is the "
-            "webhook's subscription query the app's own?",
+            "The payload has no usable order id (one line of at most "
+            f"{MAX_ORDER_ID_CHARS} characters); is the webhook's subscription query the app's own?",
             status_hint=400,
         )
     principal = payload.get("issuingPrincipal")
@@ -150,7 +154,9 @@ def order_event(
         installation_id=installation_id,
         event=webhook.event,
         order_id=order_id,
-        order_number=_storable_text(str(number) if isinstance(number, str | int) else None, 64),
+        order_number=_storable_text(
+            str(number) if isinstance(number, str | int) else None, MAX_ORDER_NUMBER_CHARS
+        ),
         issued_at=_storable_text(payload.get("issuedAt"), 64),
         principal_type=_storable_text(principal.get("__typename"), 16),
         principal_id=_storable_text(principal.get("id"), 255),
@@ -181,11 +187,6 @@ def deleted_app_id(webhook: SignedWebhook) -> str:
 
 def _storable_text(value: object, limit: int) -> str | None:
     """``value`` if it is a string both databases can store in a column of ``limit`` characters
-    (UTF-8 encodable: JSON can carry lone surrogates), else None."""
-    if not isinstance(value, str) or len(value) > limit:
-        return None
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return None
-    return value
+    and a log line shows as it is (``keepable_text``: no NUL, which PostgreSQL refuses, no lone
+    surrogate, which JSON can carry and UTF-8 cannot, no line break), else None."""
+    return value if isinstance(value, str) and keepable_text(value, limit) else None

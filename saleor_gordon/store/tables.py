@@ -28,6 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from saleor_gordon.core.order import MAX_ORDER_ID_CHARS, MAX_ORDER_NUMBER_CHARS
 from saleor_gordon.core.outcomes import MAX_TRACKING_ID_CHARS
 
 
@@ -100,8 +101,8 @@ webhook_events = Table(
     # Saleor has no delivery id: (event, order id, issuedAt) recognises its redeliveries.
     Column("dedupe_key", String(512), nullable=False),
     Column("event", String(64), nullable=False),
-    Column("order_id", String(255), nullable=True),
-    Column("order_number", String(64), nullable=True),
+    Column("order_id", String(MAX_ORDER_ID_CHARS), nullable=True),
+    Column("order_number", String(MAX_ORDER_NUMBER_CHARS), nullable=True),
     Column("issued_at", String(64), nullable=True),
     Column("principal_type", String(16), nullable=True),
     Column("principal_id", String(255), nullable=True),
@@ -124,8 +125,8 @@ sync_jobs = Table(
         ForeignKey("installations.id", ondelete="CASCADE"),
         nullable=False,
     ),
-    Column("order_id", String(255), nullable=False),
-    Column("order_number", String(64), nullable=True),
+    Column("order_id", String(MAX_ORDER_ID_CHARS), nullable=False),
+    Column("order_number", String(MAX_ORDER_NUMBER_CHARS), nullable=True),
     # pending | retrying | synced | needs_attention | failed | cancelled | skipped
     Column("status", String(32), nullable=False),
     # Order events received for the order, as bits (core/order_events.py EVENT_BITS), so that triggers

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from saleor_gordon.core.fulfillment import tracking_link
 from saleor_gordon.core.gordon_order import ITEM_TYPES
 from saleor_gordon.core.job_status import JobStatus
+from saleor_gordon.core.order import MAX_ORDER_ID_CHARS
 from saleor_gordon.core.shop_config import TRIGGER_EVENTS, DeliveryDays, parse_delivery_days
 from saleor_gordon.core.translate import Problem
 from saleor_gordon.errors import (
@@ -276,7 +277,7 @@ class SendPreviewOut(_Model):
 
 
 class SendIn(_Model):
-    order_id: str = Field(min_length=1, max_length=255)
+    order_id: str = Field(min_length=1, max_length=MAX_ORDER_ID_CHARS)
 
 
 class SendOut(_Model):
@@ -417,7 +418,7 @@ def _preview_out(preview: SendPreview) -> SendPreviewOut:
 
 
 JobId = Annotated[int, Path(ge=1, le=MAX_JOB_ID)]
-OrderId = Annotated[str, Query(min_length=1, max_length=255)]
+OrderId = Annotated[str, Query(min_length=1, max_length=MAX_ORDER_ID_CHARS)]
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 

@@ -318,3 +318,42 @@ async def test_a_run_up_to_now_resumes_up_to_the_now_it_started_with(shop250: Sh
     # 250 in November plus the one placed at UNTIL + 1 s, before the run started
     assert (resumed.seen, resumed.enqueued) == (251, 101)
     assert shop250.fake.state.requests["OrdersPage"] == 3
+
+
+async def test_an_order_whose_number_no_job_can_hold_is_skipped_saying_why(
+    database_url: str, saleor_fake: RunningSaleorFake
+) -> None:
+    """Queuing it failed the job's insert on PostgreSQL (the number's column holds 64
+    characters): the whole run ended "the database failed", at every run."""
+    settings = Settings(database_url=database_url, secret_key=TEST_SECRET_KEY)
+    async with open_runtime(settings) as runtime:
+        await migrate(runtime.engine)
+        state = saleor_fake.state
+        installation = await runtime.installations.save_installation(
+            saleor_api_url=saleor_fake.api_url,
+            app_id=state.app_id,
+            token=state.issue_token(),
+            jwks=state.jwks,
+            now=datetime.now(UTC),
+        )
+        await runtime.installations.save_config(
+            installation.id, parse_shop_config(config_data()), now=datetime.now(UTC)
+        )
+        shop = await installed_shop(runtime, saleor_fake.api_url)
+        usual = state.add_order(created=SINCE.isoformat())
+        long = state.add_order(created=SINCE.isoformat(), number="9" * 65)
+
+        progress = await scan_orders(
+            runtime, shop, time_field="createdAt", since=SINCE, until=UNTIL
+        )
+
+        planned = {p.order_id: (p.action, p.reason) for p in progress.planned}
+        assert planned[usual["id"]] == ("enqueue", "Trigger met; not in Gordon.")
+        assert planned[long["id"]] == (
+            "skip",
+            "Not queued: the order number is longer than 64 characters or is not one line of "
+            "text, so the app cannot keep it; Send to Gordon in the Saleor Dashboard says more.",
+        )
+        async with runtime.engine.connect() as connection:
+            numbers = (await connection.execute(select(sync_jobs.c.order_number))).scalars()
+            assert list(numbers) == [usual["number"]]

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from saleor_gordon.core.order import (
     NotAnOrderObject,
+    OrderIdentifierUnusable,
     OrderPayloadInvalid,
     SaleorOrder,
     extract_order_data,
@@ -175,3 +176,36 @@ def test_lines_read_is_shipping_required(value: bool | None, expected: bool | No
     order = SaleorOrder.from_graphql(order_data(lines=[line]))
 
     assert order.lines[0].is_shipping_required is expected
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "limit"),
+    [
+        ("number", "9" * 65, 64),
+        ("number", "45\x00", 64),
+        ("number", "45\n46", 64),
+        ("id", "O" * 256, 255),
+        ("id", "T3JkZXI6MQ==\x00", 255),
+        ("id", "\ud800", 255),
+    ],
+    ids=["long-number", "nul-number", "two-line-number", "long-id", "nul-id", "surrogate-id"],
+)
+def test_an_id_or_number_the_app_cannot_keep_is_refused_naming_it(
+    field: str, value: str, limit: int
+) -> None:
+    """The webhook events and the jobs keep both (255 and 64 characters): a longer one failed
+    the job's insert on PostgreSQL ("the database failed")."""
+    with pytest.raises(OrderIdentifierUnusable) as exc:
+        SaleorOrder.from_graphql(order_data(**{field: value}))
+
+    assert (exc.value.field, exc.value.limit) == (field, limit)
+    assert str(exc.value) == (
+        f"the order {field} is longer than {limit} characters or is not one line of text, so "
+        "the app cannot keep it"
+    )
+
+
+def test_the_longest_id_and_number_the_app_keeps_are_read() -> None:
+    order = SaleorOrder.from_graphql(order_data(id="O" * 255, number="9" * 64))
+
+    assert (order.id, order.number) == ("O" * 255, "9" * 64)

@@ -214,6 +214,29 @@ async def test_an_acceptance_with_a_tracking_id_the_app_cannot_keep_writes_nothi
     assert view.tracking_id is None
 
 
+async def test_an_order_whose_number_the_app_cannot_keep_needs_attention_unsent(
+    bench: Bench,
+) -> None:
+    """The webhook leaves such a number out of the event, but the order Saleor answers has it:
+    pushed under it, its job's record failed on PostgreSQL (references hold 255 characters,
+    numbers 64) and the job was pushed again at every lease."""
+    order = bench.paid_order()
+    await bench.event(order)
+    bench.saleor.state.update_order(order["id"], number="9" * 65)
+
+    result = await bench.attempt()
+
+    assert result.status is JobStatus.NEEDS_ATTENTION
+    assert (result.action, result.outcome) == ("read_order", "invalid")
+    assert result.message.code == "job.order_problems"
+    [problem] = result.message.params["problems"]
+    assert (problem.code, problem.params) == ("problem.order_number_unusable", {"limit": 64})
+    assert result.next_attempt_at is None
+    assert bench.gordon_calls() == []
+    view = await bench.job(order)
+    assert (view.status, view.external_ref) == ("needs_attention", None)
+
+
 async def test_push_refused_by_gordon_needs_attention_and_pins_no_reference(bench: Bench) -> None:
     await bench.configure(delivery_groups=[{"deliverygroup": "Gordon Nowhere"}])
     order = bench.paid_order()

@@ -230,8 +230,17 @@ def test_only_a_metadata_event_can_be_the_app_s_own_write() -> None:
 
 @pytest.mark.parametrize(
     "order",
-    [None, "T3JkZXI6MQ==", {"number": "1"}, {"id": ""}, {"id": 12}, {"id": "x" * 256}],
-    ids=["absent", "not-an-object", "no-id", "empty-id", "number-id", "too-long"],
+    [
+        None,
+        "T3JkZXI6MQ==",
+        {"number": "1"},
+        {"id": ""},
+        {"id": 12},
+        {"id": "x" * 256},
+        {"id": "T3JkZXI6MQ==\x00"},
+        {"id": "T3JkZXI6MQ==\nforged"},
+    ],
+    ids=["absent", "not-an-object", "no-id", "empty-id", "number-id", "too-long", "nul", "line"],
 )
 def test_an_order_event_without_a_usable_order_id_is_refused(order: object) -> None:
     with pytest.raises(WebhookRejected) as exc:
@@ -242,23 +251,40 @@ def test_an_order_event_without_a_usable_order_id_is_refused(order: object) -> N
     assert refusal(exc) == (
         "INVALID_PAYLOAD",
         400,
-        "The payload has no usable order id (a string of at most 255 characters); is the "
+        "The payload has no usable order id (one line of at most 255 characters); is the "
         "webhook's subscription query the app's own?",
     )
 
 
-def test_fields_a_column_cannot_hold_are_left_out() -> None:
+@pytest.mark.parametrize("number", ["n" * 65, "4\x005", "4\n5"], ids=["long", "nul", "line"])
+def test_fields_a_column_cannot_hold_are_left_out(number: str) -> None:
+    """PostgreSQL refuses a NUL in any text (the event's insert failed: 503, and Saleor
+    redelivered it for ever)."""
     payload = {
         "__typename": "OrderUpdated",
-        "order": {"id": "x" * 255, "number": "n" * 65},
+        "order": {"id": "x" * 255, "number": number},
         "issuedAt": "\ud800",  # a lone surrogate: JSON carries it, UTF-8 cannot
-        "issuingPrincipal": {"__typename": "A" * 17, "id": "p" * 255},
+        "issuingPrincipal": {"__typename": "A" * 17, "id": "p\x00"},
     }
 
     event, _ = webhooks.order_event(_webhook(payload), installation_id=1, app_id="a")
 
     assert (event.order_id, event.order_number, event.issued_at) == ("x" * 255, None, None)
-    assert (event.principal_type, event.principal_id) == (None, "p" * 255)
+    assert (event.principal_type, event.principal_id) == (None, None)
+
+
+def test_the_longest_fields_a_column_holds_are_kept() -> None:
+    payload = {
+        "__typename": "OrderUpdated",
+        "order": {"id": "x" * 255, "number": "9" * 64},
+        "issuedAt": "2026-12-01T08:00:00.000000+00:00",
+        "issuingPrincipal": {"__typename": "A" * 16, "id": "p" * 255},
+    }
+
+    event, _ = webhooks.order_event(_webhook(payload), installation_id=1, app_id="a")
+
+    assert (event.order_id, event.order_number) == ("x" * 255, "9" * 64)
+    assert (event.principal_type, event.principal_id) == ("A" * 16, "p" * 255)
 
 
 def test_app_deleted_names_the_deleted_app(samples_dir: Path) -> None:

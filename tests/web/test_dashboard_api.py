@@ -1239,3 +1239,25 @@ async def test_try_fulfilling_again_of_an_unknown_job_is_not_found(shop: Shop) -
 
     assert response.status_code == 404
     assert error_of(response)["code"] == "JOB_NOT_FOUND"
+
+
+async def test_send_refuses_an_order_whose_number_the_app_cannot_keep(
+    shop: Shop, gordon_url: str
+) -> None:
+    """The job keeps the order's number (64 characters): a longer one failed the job's insert
+    on PostgreSQL (503 STORE_UNAVAILABLE, "the database failed") and was stored on SQLite."""
+    await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    order = shop.fake.state.add_order(number="9" * 65)
+
+    preview = await shop.get("/order/send-preview", params={"order_id": order["id"]})
+    sent = await shop.send("POST", "/order/send", {"order_id": order["id"]})
+
+    assert preview.status_code == 200, preview.text
+    assert (preview.json()["action"], preview.json()["can_send"]) == ("fix", False)
+    assert [(p["field"], p["code"], p["params"]) for p in preview.json()["problems"]] == [
+        ("number", "problem.order_number_unusable", {"limit": 64})
+    ]
+    assert sent.status_code == 409, sent.text
+    assert error_of(sent)["code"] == "NOTHING_TO_SEND"
+    assert "longer than 64 characters" in error_of(sent)["message"]
+    assert await shop.app.runtime.jobs.find_job(shop.installation.id, order["id"]) is None

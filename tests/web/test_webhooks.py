@@ -1280,3 +1280,44 @@ class TestBareEndpoints:
         assert sent == []
         assert messages == []
         assert await shop.count_events() == 0
+
+
+@pytest.mark.parametrize(
+    ("order_id", "number", "answer", "kept_number"),
+    [
+        ("T3JkZXI6MQ==\x00", "45", 400, None),
+        ("T3JkZXI6MQ==\nforged", "45", 400, None),
+        ("T3JkZXI6MQ==", "4\x005", 200, None),
+        ("T3JkZXI6MQ==", "9" * 65, 200, None),
+        ("T3JkZXI6MQ==", "9" * 64, 200, "9" * 64),
+    ],
+    ids=["nul-id", "two-line-id", "nul-number", "long-number", "longest-number"],
+)
+async def test_an_order_event_with_text_no_column_holds_is_answered_for_good(
+    open_app: OpenApp,
+    saleor_fake: RunningSaleorFake,
+    order_id: str,
+    number: str,
+    answer: int,
+    kept_number: str | None,
+) -> None:
+    """A NUL failed the event's insert on PostgreSQL: 503 STORE_UNAVAILABLE ("the app cannot
+    reach its database"), which Saleor redelivers for ever. An order id the app cannot keep is
+    a 400 (never redelivered); a number it cannot keep is left out of the event."""
+    app = await open_app()
+    installation = await install_from_fake(app, saleor_fake)
+    order = saleor_fake.state.add_order()
+    payload = saleor_fake.state.event_payload("ORDER_FULLY_PAID", order_id=order["id"])
+    payload["order"] = {**payload["order"], "id": order_id, "number": number}
+    headers, body = saleor_fake.state.webhook_request("ORDER_FULLY_PAID", payload)
+
+    response = await app.client.post(ORDERS_PATH, headers=headers, content=body)
+
+    assert response.status_code == answer, response.text
+    if answer == 400:
+        assert error_of(response)["code"] == "INVALID_PAYLOAD"
+        assert (await app.count_events(), await app.count_jobs()) == (0, 0)
+    else:
+        job = await app.runtime.jobs.find_job(installation.id, order_id)
+        assert job is not None
+        assert job.order_number == kept_number
