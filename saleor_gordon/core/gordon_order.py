@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from datetime import time
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,12 +19,17 @@ from saleor_gordon.core.messages import CodedValueError
 
 __all__ = [
     "ITEM_TYPES",
+    "MAX_EXTERNAL_REF_CHARS",
     "GordonOrder",
     "InventoryItem",
     "ItemType",
     "format_time_window",
     "parse_time_window",
 ]
+
+MAX_EXTERNAL_REF_CHARS: Final = 255
+"""The longest external reference the app keeps (a job's column): the shop's prefix and the order
+number (``core.shop_config.MAX_EXTERNAL_REF_PREFIX_CHARS`` leaves room for the longest number)."""
 
 # Gordon API doc D2: inventory[].type is the temperature zone, one of these (spelling OBSERVED).
 ItemType = Literal["ambient", "chilled", "frozen"]

@@ -52,6 +52,7 @@ CONFIG_PROBLEMS: Final[Mapping[str, tuple[str, ...]]] = {
     "config.tracking_url_braces": ("placeholder",),
     "config.tracking_url_spaces": (),
     "config.tracking_url_too_long": ("placeholder", "limit", "length"),
+    "config.prefix_unusable": ("limit",),
 }
 
 CONNECTION_RESULTS: Final[Mapping[str, tuple[str, ...]]] = {

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date, datetime, time
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Final, Literal, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -61,11 +61,18 @@ from saleor_gordon.core.fulfillment import (
     TrackingMode,
     check_tracking_url,
 )
-from saleor_gordon.core.gordon_order import ITEM_TYPES, ItemType, format_time_window
+from saleor_gordon.core.gordon_order import (
+    ITEM_TYPES,
+    MAX_EXTERNAL_REF_CHARS,
+    ItemType,
+    format_time_window,
+)
 from saleor_gordon.core.messages import CodedValueError
+from saleor_gordon.core.order import MAX_ORDER_NUMBER_CHARS, keepable_text
 from saleor_gordon.errors import ConfigProblem, ShopConfigInvalid
 
 __all__ = [
+    "MAX_EXTERNAL_REF_PREFIX_CHARS",
     "SECRET_MASK",
     "TOP_LEVEL",
     "TRIGGER_EVENTS",
@@ -85,6 +92,10 @@ TriggerEvent = Literal["ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_FULLY_PAID"]
 TRIGGER_EVENTS: tuple[TriggerEvent, ...] = ("ORDER_CREATED", "ORDER_CONFIRMED", "ORDER_FULLY_PAID")
 TOP_LEVEL = "(top level)"
 SECRET_MASK = "********"  # noqa: S105 - the mask shown instead of a secret, not a secret
+
+MAX_EXTERNAL_REF_PREFIX_CHARS: Final = MAX_EXTERNAL_REF_CHARS - MAX_ORDER_NUMBER_CHARS
+"""The longest ``external_ref_prefix``: with the longest order number the app accepts, the
+reference still fits the job's column."""
 
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 GORDON_URL_RULES = "gordon_url_rules"
@@ -256,6 +267,19 @@ class ShopConfig(_ConfigModel):
     tracking_on_fulfillment: TrackingMode = "add"
     notify_customer: bool = True
     tracking_url: str = ""
+
+    @field_validator("external_ref_prefix")
+    @classmethod
+    def _check_prefix(cls, value: str) -> str:
+        # The job keeps the reference; Gordon's URLs and the logs carry it.
+        if not keepable_text(value, MAX_EXTERNAL_REF_PREFIX_CHARS):
+            raise CodedValueError(
+                "config.prefix_unusable",
+                f"must be one line of at most {MAX_EXTERNAL_REF_PREFIX_CHARS} characters, so that "
+                "the reference with the order number fits what the app stores",
+                limit=MAX_EXTERNAL_REF_PREFIX_CHARS,
+            )
+        return value
 
     @field_validator("tracking_on_fulfillment", mode="before")
     @classmethod

@@ -28,6 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from saleor_gordon.core.gordon_order import MAX_EXTERNAL_REF_CHARS
 from saleor_gordon.core.order import MAX_ORDER_ID_CHARS, MAX_ORDER_NUMBER_CHARS
 from saleor_gordon.core.outcomes import MAX_TRACKING_ID_CHARS
 
@@ -146,7 +147,7 @@ sync_jobs = Table(
     # codes existed, last_message is then all there is.
     Column("last_code", String(64), nullable=True),
     Column("last_params", Text, nullable=True),
-    Column("external_ref", String(255), nullable=True),
+    Column("external_ref", String(MAX_EXTERNAL_REF_CHARS), nullable=True),
     Column("tracking_id", String(MAX_TRACKING_ID_CHARS), nullable=True),
     # Hash of the Gordon content last accepted by Gordon; NULL = not in Gordon (or withdrawn).
     Column("pushed_hash", String(64), nullable=True),

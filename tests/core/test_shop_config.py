@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 
 from saleor_gordon.core.destinations import DestinationRules
+from saleor_gordon.core.gordon_order import MAX_EXTERNAL_REF_CHARS
+from saleor_gordon.core.order import MAX_ORDER_NUMBER_CHARS
 from saleor_gordon.core.shop_config import ShopConfig, parse_shop_config
 from saleor_gordon.errors import ShopConfigInvalid
 from tests.core.builders import config_data
@@ -296,3 +298,31 @@ def test_the_form_of_a_gordon_base_url_is_checked_without_rules_too() -> None:
     assert parse_shop_config(_with_base_url("http://127.0.0.1:8080")).gordon.base_url == (
         "http://127.0.0.1:8080"
     )
+
+
+@pytest.mark.parametrize(
+    "prefix", ["P" * 192, "SE-\x00", "SE-\nX"], ids=["192-chars", "nul", "line-break"]
+)
+def test_a_reference_prefix_the_job_cannot_keep_is_refused_beside_its_field(prefix: str) -> None:
+    """The job keeps prefix + order number (255 characters; numbers have at most 64): a longer
+    reference failed the job's record on PostgreSQL after Gordon took the order, which was then
+    pushed again at every lease."""
+    with pytest.raises(ShopConfigInvalid) as caught:
+        parse_shop_config(config_data(external_ref_prefix=prefix))
+
+    [problem] = caught.value.details
+    assert (problem.path, problem.code, problem.params) == (
+        "external_ref_prefix",
+        "config.prefix_unusable",
+        {"limit": 191},
+    )
+    assert problem.message == (
+        "must be one line of at most 191 characters, so that the reference with the order "
+        "number fits what the app stores"
+    )
+
+
+def test_the_longest_reference_prefix_leaves_room_for_the_longest_order_number() -> None:
+    config = parse_shop_config(config_data(external_ref_prefix="P" * 191))
+
+    assert len(config.external_ref_prefix) + MAX_ORDER_NUMBER_CHARS == MAX_EXTERNAL_REF_CHARS

@@ -1261,3 +1261,42 @@ async def test_send_refuses_an_order_whose_number_the_app_cannot_keep(
     assert error_of(sent)["code"] == "NOTHING_TO_SEND"
     assert "longer than 64 characters" in error_of(sent)["message"]
     assert await shop.app.runtime.jobs.find_job(shop.installation.id, order["id"]) is None
+
+
+async def test_a_reference_prefix_the_job_cannot_keep_is_refused_beside_its_field(
+    shop: Shop, gordon_url: str
+) -> None:
+    """Saved, a prefix that makes prefix + order number longer than the job's reference (255
+    characters) was pushed to Gordon, then failed the job's record on PostgreSQL ("the database
+    failed"), so the job was claimed and pushed again at every lease, for ever."""
+    response = await shop.send(
+        "PUT", "/config", {"config": shop_config(gordon_url, external_ref_prefix="P" * 192)}
+    )
+
+    assert response.status_code == 422, response.text
+    assert [(p["path"], p["code"], p["params"]) for p in error_of(response)["problems"]] == [
+        ("external_ref_prefix", "config.prefix_unusable", {"limit": 191})
+    ]
+    assert await shop.app.runtime.installations.get_config(shop.installation.id) is None
+
+
+async def test_the_longest_prefix_and_order_number_are_sent_and_kept(
+    shop: Shop, start_gordon_sandbox: StartSandbox
+) -> None:
+    gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
+    prefix = "P" * 191
+    saved = await shop.send(
+        "PUT", "/config", {"config": shop_config(gordon.base_url, external_ref_prefix=prefix)}
+    )
+    order = paid_order(shop.fake, shop.app)
+    shop.fake.state.update_order(order["id"], number="9" * 64)
+
+    sent = await shop.send("POST", "/order/send", {"order_id": order["id"]})
+    status = await run_due_job(shop.app)
+
+    assert (saved.status_code, sent.status_code) == (200, 200), sent.text
+    assert status is JobStatus.SYNCED
+    job = await shop.app.runtime.jobs.find_job(shop.installation.id, order["id"])
+    assert job is not None
+    assert job.external_ref == prefix + "9" * 64
+    assert job.order_number == "9" * 64
