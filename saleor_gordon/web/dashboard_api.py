@@ -16,12 +16,12 @@ from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from saleor_gordon.core.fulfillment import tracking_link
 from saleor_gordon.core.gordon_order import ITEM_TYPES
 from saleor_gordon.core.job_status import JobStatus
-from saleor_gordon.core.order import MAX_ORDER_ID_CHARS
+from saleor_gordon.core.order import MAX_ORDER_ID_CHARS, keepable_text
 from saleor_gordon.core.shop_config import TRIGGER_EVENTS, DeliveryDays, parse_delivery_days
 from saleor_gordon.core.translate import Problem
 from saleor_gordon.errors import (
@@ -276,8 +276,19 @@ class SendPreviewOut(_Model):
     warnings: list[ProblemDetail]
 
 
+def _keepable_order_id(order_id: str) -> str:
+    """An order id a job can hold (``keepable_text``): PostgreSQL refuses a NUL even in a
+    lookup, and a line break would forge log lines."""
+    if not keepable_text(order_id, MAX_ORDER_ID_CHARS):
+        raise ValueError(f"an order id is one line of at most {MAX_ORDER_ID_CHARS} characters")
+    return order_id
+
+
+KeepableOrderId = Annotated[str, AfterValidator(_keepable_order_id)]
+
+
 class SendIn(_Model):
-    order_id: str = Field(min_length=1, max_length=MAX_ORDER_ID_CHARS)
+    order_id: KeepableOrderId = Field(min_length=1, max_length=MAX_ORDER_ID_CHARS)
 
 
 class SendOut(_Model):
@@ -418,7 +429,7 @@ def _preview_out(preview: SendPreview) -> SendPreviewOut:
 
 
 JobId = Annotated[int, Path(ge=1, le=MAX_JOB_ID)]
-OrderId = Annotated[str, Query(min_length=1, max_length=MAX_ORDER_ID_CHARS)]
+OrderId = Annotated[KeepableOrderId, Query(min_length=1, max_length=MAX_ORDER_ID_CHARS)]
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 

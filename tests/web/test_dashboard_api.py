@@ -577,6 +577,10 @@ async def test_expired_and_cancelled_orders_are_counted_and_filtered_apart(shop:
         ("GET", "/jobs?page=abc", "query.page"),
         ("GET", "/jobs?page_size=1000", "query.page_size"),
         ("GET", "/order", "query.order_id"),
+        ("GET", "/order?order_id=T3Jk%00ZXI6MQ==", "query.order_id"),
+        ("GET", "/order?order_id=T3JkZXI6MQ==%0Ax", "query.order_id"),
+        ("GET", f"/order?order_id={'Q' * 256}", "query.order_id"),
+        ("GET", "/order/send-preview?order_id=T3Jk%00ZXI6MQ==", "query.order_id"),
         ("GET", "/jobs/9223372036854775808", "path.job_id"),
         ("POST", "/jobs/2147483648/retry", "path.job_id"),
         ("GET", "/jobs/0", "path.job_id"),
@@ -596,6 +600,30 @@ async def test_a_parameter_the_api_cannot_use_is_a_coded_422(
     assert error["code"] == "INVALID_REQUEST"
     assert error["message"].startswith("The request is not usable: ")
     assert where in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("order_id", "why"),
+    [
+        ("T3Jk\u0000ZXI6MQ==", "Value error, an order id is one line of at most 255 characters"),
+        ("T3JkZXI6MQ==\nx", "Value error, an order id is one line of at most 255 characters"),
+        ("Q" * 256, "String should have at most 255 characters"),
+    ],
+    ids=["nul", "line-break", "256-chars"],
+)
+async def test_an_order_id_no_job_can_hold_is_not_sent(shop: Shop, order_id: str, why: str) -> None:
+    """A NUL made PostgreSQL fail the lookup (503, "the database"), a line break went to the
+    logs as it came."""
+    response = await shop.app.client.post(
+        "/api/dashboard/order/send", headers=shop.headers(), json={"order_id": order_id}
+    )
+
+    assert response.status_code == 422, response.text
+    assert error_of(response) == {
+        "code": "INVALID_REQUEST",
+        "message": f"The request body is not usable: order_id: {why}.",
+    }
+    assert (await shop.get("/jobs")).json()["items"] == []  # nothing queued
 
 
 async def test_one_shops_jobs_never_reach_another_shop(
