@@ -189,19 +189,44 @@ export class I18n {
     return this._format(`date-${style}`, () => new Intl.DateTimeFormat(this.locale, { dateStyle: style, timeZone: "UTC" })).format(moment);
   }
 
-  /** An instant in the shop's time zone: "5 dec. 2026 19:08 CET". */
-  dateTime(iso) {
+  /** An instant in the shop's time zone: "5 dec. 2026 19:08 CET" ("5 dec. 2026 19:08:42 CET" with
+   * `seconds`). */
+  dateTime(iso, { seconds = false } = {}) {
     const moment = new Date(iso);
     if (Number.isNaN(moment.getTime())) return String(iso);
     return this._format(
-      "datetime",
+      seconds ? "datetime-seconds" : "datetime",
       () =>
         new Intl.DateTimeFormat(this.locale, {
           dateStyle: "medium",
-          timeStyle: "short",
+          timeStyle: seconds ? "medium" : "short",
           timeZone: this.timeZone,
         }),
     ).format(moment) + ` ${this.zoneName(moment)}`;
+  }
+
+  /** An instant to the second in the shop's time zone, as short as its day allows beside `now`:
+   * "14:05:07" on the same day, "26 mars 14:05:07" on another day of the same year, "26 mars 2025
+   * 14:05:07" before (en: "2:05:07 PM", "Mar 26, 2:05:07 PM"). The zone is not in it: `dateTime`
+   * says it. The hour is written as the locale's own time of day writes it ("09:05:07", "9:05:07
+   * AM"). */
+  exactTime(iso, now = Date.now()) {
+    const moment = new Date(iso);
+    if (Number.isNaN(moment.getTime())) return String(iso);
+    const day = this._format(
+      "day",
+      () => new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone: this.timeZone }),
+    );
+    const [then, today] = [day.format(moment), day.format(new Date(now))]; // "2026-03-26"
+    const shown = then === today ? "time" : then.slice(0, 4) === today.slice(0, 4) ? "date" : "year";
+    return this._format(`exact-${shown}`, () => {
+      const nine = new Intl.DateTimeFormat(this.locale, { timeStyle: "medium", timeZone: "UTC" }).formatToParts(new Date(Date.UTC(2024, 0, 1, 9)));
+      const hour = (nine.find((part) => part.type === "hour") || {}).value === "09" ? "2-digit" : "numeric";
+      const options = { hour, minute: "2-digit", second: "2-digit", timeZone: this.timeZone };
+      if (shown !== "time") Object.assign(options, { month: "short", day: "numeric" });
+      if (shown === "year") options.year = "numeric";
+      return new Intl.DateTimeFormat(this.locale, options);
+    }).format(moment);
   }
 
   /** The weekday and time of an instant in `timeZone` (default: the shop's): "fredag 14:05". */

@@ -2,7 +2,7 @@
 // (tracking ID, delivery date, time window, reference, attempts), the history of its attempts,
 // and a channel on which the app's frames of one browser tell each other that an order changed.
 
-import { errorNotice, none, notice, serverText, timeAgo } from "./ui.js";
+import { errorNotice, exactTime, none, notice, serverText, timeAgo } from "./ui.js";
 import { html, nothing } from "./vendor/lit-html/lit-html.js";
 
 const FOLLOW_EVERY_MS = 1_000;
@@ -167,13 +167,13 @@ export function jobMessage(ctx, job) {
   return message ? serverText(ctx, message) : nothing;
 }
 
-/** The order's attempts, oldest first. */
+/** The order's attempts, oldest first, each at its exact time (attempts are often seconds apart). */
 export function historyList(ctx, job) {
   const { t } = ctx;
   if (!job.history.length) return html`<p class="muted">${t("history.empty")}</p>`;
   return html`<ol class="history-list" aria-label=${t("history.label")}>
     ${job.history.map(
-      (entry) => html`<li>${timeAgo(ctx, entry.at)}<span class="step">${stepLabel(ctx, entry)}</span>
+      (entry) => html`<li>${exactTime(ctx, entry.at)}<span class="step">${stepLabel(ctx, entry)}</span>
         <span>${QUIET_STEPS.has(`${entry.action}.${entry.outcome}`) ? "" : serverText(ctx, entry.message)}</span></li>`,
     )}
   </ol>`;

@@ -27,6 +27,14 @@ export function timeAgo(ctx, iso, { prefixKey = null } = {}) {
   return html`<time datetime=${iso} title=${exact}><span aria-hidden="true">${shown}</span><span class="visually-hidden">${prefixKey ? ctx.t(prefixKey, { when: exact }) : exact}</span></time>`;
 }
 
+/** An entry's exact time (i18n.exactTime: to the second, its date when not today), with how
+ * long ago and the full date and time zone on hover: for lists whose entries may be seconds
+ * apart (an order's history), where "now, now, now" says nothing. */
+export function exactTime(ctx, iso) {
+  const title = `${ctx.i18n.relative(iso)} · ${ctx.i18n.dateTime(iso, { seconds: true })}`;
+  return html`<time datetime=${iso} title=${title}>${ctx.i18n.exactTime(iso)}</time>`;
+}
+
 /** An em dash for "nothing here", muted. */
 export const none = html`<span class="muted">—</span>`;
 
