@@ -5,6 +5,7 @@ run queues them once, a second run queues nothing, an interrupted run resumes wi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -78,8 +79,11 @@ async def _job(
             )
 
 
-@pytest_asyncio.fixture
-async def shop250(database_url: str, saleor_fake: RunningSaleorFake) -> AsyncIterator[Shop250]:
+@contextlib.asynccontextmanager
+async def configured_shop(
+    database_url: str, saleor_fake: RunningSaleorFake
+) -> AsyncIterator[tuple[Runtime, Shop]]:
+    """A migrated runtime with the fake's shop installed and configured."""
     settings = Settings(database_url=database_url, secret_key=TEST_SECRET_KEY)
     async with open_runtime(settings) as runtime:
         await migrate(runtime.engine)
@@ -94,7 +98,14 @@ async def shop250(database_url: str, saleor_fake: RunningSaleorFake) -> AsyncIte
         await runtime.installations.save_config(
             installation.id, parse_shop_config(config_data()), now=datetime.now(UTC)
         )
-        shop = await installed_shop(runtime, saleor_fake.api_url)
+        yield runtime, await installed_shop(runtime, saleor_fake.api_url)
+
+
+@pytest_asyncio.fixture
+async def shop250(database_url: str, saleor_fake: RunningSaleorFake) -> AsyncIterator[Shop250]:
+    async with configured_shop(database_url, saleor_fake) as (runtime, shop):
+        state = saleor_fake.state
+        installation = shop.installation
         built = Shop250(runtime, saleor_fake, shop)
         # Two orders outside the range, which the backfill never sees.
         for created in (SINCE - timedelta(seconds=1), UNTIL + timedelta(seconds=1)):
@@ -325,21 +336,8 @@ async def test_an_order_whose_number_no_job_can_hold_is_skipped_saying_why(
 ) -> None:
     """Queuing it failed the job's insert on PostgreSQL (the number's column holds 64
     characters): the whole run ended "the database failed", at every run."""
-    settings = Settings(database_url=database_url, secret_key=TEST_SECRET_KEY)
-    async with open_runtime(settings) as runtime:
-        await migrate(runtime.engine)
+    async with configured_shop(database_url, saleor_fake) as (runtime, shop):
         state = saleor_fake.state
-        installation = await runtime.installations.save_installation(
-            saleor_api_url=saleor_fake.api_url,
-            app_id=state.app_id,
-            token=state.issue_token(),
-            jwks=state.jwks,
-            now=datetime.now(UTC),
-        )
-        await runtime.installations.save_config(
-            installation.id, parse_shop_config(config_data()), now=datetime.now(UTC)
-        )
-        shop = await installed_shop(runtime, saleor_fake.api_url)
         usual = state.add_order(created=SINCE.isoformat())
         long = state.add_order(created=SINCE.isoformat(), number="9" * 65)
 
