@@ -23,12 +23,12 @@ from datetime import datetime, timedelta
 from saleor_gordon.catch_up.plan import ENQUEUE, SKIP, KnownJob, ScanAction, plan_order
 from saleor_gordon.catch_up.store import BackfillRun, CatchUpStore, OrderToQueue
 from saleor_gordon.core.fulfillment import decide_fulfillment
+from saleor_gordon.core.kept_text import keepable_text
 from saleor_gordon.core.order import (
     MAX_ORDER_ID_CHARS,
     OrderIdentifierUnusable,
     OrderPayloadInvalid,
     SaleorOrder,
-    keepable_text,
 )
 from saleor_gordon.core.sync_decision import NOTHING_SENT, decide_for_order, order_state
 from saleor_gordon.errors import (

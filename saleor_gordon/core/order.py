@@ -20,6 +20,8 @@ from typing import Any, Final
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from saleor_gordon.core.kept_text import keepable_text
+
 __all__ = [
     "MAX_ORDER_ID_CHARS",
     "MAX_ORDER_NUMBER_CHARS",
@@ -43,20 +45,12 @@ __all__ = [
     "Warehouse",
     "Weight",
     "extract_order_data",
-    "keepable_text",
 ]
 
 MAX_ORDER_ID_CHARS: Final = 255
 """The longest order id (Saleor's global ID of the order) the app keeps."""
 MAX_ORDER_NUMBER_CHARS: Final = 64
 """The longest order number the app keeps (Saleor's are a few digits)."""
-
-
-def keepable_text(text: str, limit: int) -> bool:
-    """Whether ``text`` is one printable line (no NUL, line break or lone surrogate) of at most
-    ``limit`` characters: what a column that wide holds on both databases, and a log line shows
-    as it is."""
-    return len(text) <= limit and text.isprintable()
 
 
 class OrderPayloadInvalid(ValueError):

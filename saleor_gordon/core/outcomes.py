@@ -41,6 +41,7 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Final, TypeAlias
 
+from saleor_gordon.core.kept_text import keepable_text
 from saleor_gordon.core.messages import Message
 from saleor_gordon.json_text import JsonUnusable, parse_json
 
@@ -272,7 +273,7 @@ def _accepted(status: int, body: bytes, document: Mapping[str, object] | None) -
         return _not_json(status)
     answer: Mapping[str, object] = document or {}
     tracking_id = _optional_text(answer.get("tracking_id"))
-    if tracking_id is not None and not _keepable_tracking_id(tracking_id):
+    if tracking_id is not None and not keepable_text(tracking_id, MAX_TRACKING_ID_CHARS):
         # Stored, written on the order and its fulfillments, e-mailed to the customer: whoever
         # answers at the shop's base URL chose it.
         english = (
@@ -288,11 +289,6 @@ def _accepted(status: int, body: bytes, document: Mapping[str, object] | None) -
         tracking_id=tracking_id,
         body=answer,
     )
-
-
-def _keepable_tracking_id(tracking_id: str) -> bool:
-    """One printable line (no lone surrogates either) the job's column holds."""
-    return len(tracking_id) <= MAX_TRACKING_ID_CHARS and tracking_id.isprintable()
 
 
 def classify_token_response(

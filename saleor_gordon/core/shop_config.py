@@ -67,8 +67,9 @@ from saleor_gordon.core.gordon_order import (
     ItemType,
     format_time_window,
 )
+from saleor_gordon.core.kept_text import keepable_text
 from saleor_gordon.core.messages import CodedValueError
-from saleor_gordon.core.order import MAX_ORDER_NUMBER_CHARS, keepable_text
+from saleor_gordon.core.order import MAX_ORDER_NUMBER_CHARS
 from saleor_gordon.errors import ConfigProblem, ShopConfigInvalid
 
 __all__ = [

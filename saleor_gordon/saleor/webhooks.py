@@ -20,7 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from saleor_gordon.core.order import MAX_ORDER_ID_CHARS, MAX_ORDER_NUMBER_CHARS, keepable_text
+from saleor_gordon.core.kept_text import keepable_text
+from saleor_gordon.core.order import MAX_ORDER_ID_CHARS, MAX_ORDER_NUMBER_CHARS
 from saleor_gordon.core.order_events import ORDER_EVENTS, OrderEvent
 from saleor_gordon.errors import WebhookRejected
 from saleor_gordon.json_text import parse_json_object

@@ -21,7 +21,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from saleor_gordon.core.fulfillment import tracking_link
 from saleor_gordon.core.gordon_order import ITEM_TYPES
 from saleor_gordon.core.job_status import JobStatus
-from saleor_gordon.core.order import MAX_ORDER_ID_CHARS, keepable_text
+from saleor_gordon.core.kept_text import keepable_text
+from saleor_gordon.core.order import MAX_ORDER_ID_CHARS
 from saleor_gordon.core.shop_config import TRIGGER_EVENTS, DeliveryDays, parse_delivery_days
 from saleor_gordon.core.translate import Problem
 from saleor_gordon.errors import (

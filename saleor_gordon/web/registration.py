@@ -23,6 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from saleor_gordon.core.destinations import url_form_problem
+from saleor_gordon.core.kept_text import keepable_text
 from saleor_gordon.errors import (
     RegistrationRefused,
     SaleorError,
@@ -136,7 +137,7 @@ async def _verified_identity(runtime: Runtime, saleor_api_url: str, token: str) 
             "the app (Saleor's PUBLIC_URL setting), then retry the installation.",
             status_hint=401,
         ) from exc
-    if not _storable_app_id(identity.id):
+    if not identity.id or not keepable_text(identity.id, MAX_APP_ID_CHARS):
         # Before anything logs or stores it: the claimed Saleor chose it.
         logger.warning("installation.app_id_unusable saleor_api_url=%s", shown)
         raise RegistrationRefused(
@@ -156,12 +157,6 @@ async def _verified_identity(runtime: Runtime, saleor_api_url: str, token: str) 
             status_hint=401,
         )
     return identity
-
-
-def _storable_app_id(app_id: str) -> bool:
-    """Whether ``app_id`` fits the installations' column on both databases and in one log line
-    (Saleor's are short base64 global IDs)."""
-    return 0 < len(app_id) <= MAX_APP_ID_CHARS and app_id.isprintable()
 
 
 def _token_check_failure(exc: SaleorError, runtime: Runtime) -> str:
