@@ -21,6 +21,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Frame, Page, Response, expect
 
+from saleor_gordon.core.shop_config import MAX_EXTERNAL_REF_PREFIX_CHARS
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from saleor_gordon.jobs.views import JobViews
 from saleor_gordon.store.installations import InstallationStore
@@ -93,6 +94,10 @@ async def test_a_first_time_owner_sets_up_the_shop_and_a_paid_order_reaches_gord
     await frame.get_by_label("Warehouse").select_option(label="Lager Västberga")
     await frame.get_by_label("Gordon delivery group").fill(DELIVERY_GROUP)
     await frame.get_by_label("Default temperature zone").select_option(label="Chilled")
+    # the reference prefix takes what the server accepts, and no more
+    prefix = frame.get_by_label("Reference prefix")
+    assert await prefix.get_attribute("maxlength") == str(MAX_EXTERNAL_REF_PREFIX_CHARS)
+    await prefix.fill("matkassen-sverige-hemleverans-")  # 30 characters
     await expect(
         frame.get_by_text(re.compile(r"An order placed now .* is delivered on"))
     ).to_be_visible()
@@ -118,9 +123,11 @@ async def test_a_first_time_owner_sets_up_the_shop_and_a_paid_order_reaches_gord
     )
     assert rule.shipping_method == "U2hpcHBpbmdNZXRob2RUeXBlOjIx"  # picked from shippingZones
     assert config.default_item_type == "chilled"
+    assert config.external_ref_prefix == "matkassen-sverige-hemleverans-"
     order = stack.paid_order()
     await stack.emit("ORDER_FULLY_PAID", order["id"])
-    await stack.wait_until(lambda: order["number"] in stack.gordon.state.orders)
+    reference = f"matkassen-sverige-hemleverans-{order['number']}"
+    await stack.wait_until(lambda: reference in stack.gordon.state.orders)
     assert page_errors == []
 
 

@@ -14,6 +14,9 @@ import { live } from "./vendor/lit-html/directives/live.js";
 import { repeat } from "./vendor/lit-html/directives/repeat.js";
 
 const PREVIEW_DELAY_MS = 300;
+// The server's MAX_EXTERNAL_REF_PREFIX_CHARS (core/shop_config.py): the reference with the longest
+// order number fits what a job keeps. The form takes what the server accepts.
+const PREFIX_MAX_LENGTH = 191;
 let ruleKeys = 0;
 
 export function configScreen(ctx) {
@@ -464,7 +467,7 @@ function triggerCard(ctx, screen) {
         <div class="field-error" id="trigger-error">${triggerProblems.map((p) => problemText(ctx, p, screen)).join(" ")}</div>
       </fieldset>
       ${field(ctx, screen, { id: "ref-prefix", path: "external_ref_prefix", label: t("config.prefix"), hint: t("config.prefix_hint"),
-        control: withId("ref-prefix", textInput(form.external_ref_prefix, (v) => edit(ctx, screen, (f) => (f.external_ref_prefix = v)), { extra: { maxlength: "20" } })) })}
+        control: withId("ref-prefix", textInput(form.external_ref_prefix, (v) => edit(ctx, screen, (f) => (f.external_ref_prefix = v)), { extra: { maxlength: String(PREFIX_MAX_LENGTH) } })) })}
       ${field(ctx, screen, { id: "item-type", path: "default_item_type", label: t("config.item_type"), hint: t("config.item_type_hint"),
         control: (invalid, describedBy) => html`<select id="item-type" aria-describedby=${describedBy} aria-invalid=${invalid ? "true" : nothing}
           .value=${live(form.default_item_type)} @change=${(e) => edit(ctx, screen, (f) => (f.default_item_type = e.target.value))}>
