@@ -371,6 +371,9 @@ async def test_the_widget_opens_the_popup_which_sends_the_order_and_the_order_pa
             "Gordon accepted the order"
         )
         await expect(frame.get_by_text("Nothing to send.")).to_be_visible()
+        # Gordon has the order as it is: good news, shown as such (not as a warning)
+        headline = frame.locator(".notice", has_text="Nothing to send.")
+        await expect(headline).to_have_class("notice notice-success")
         # nothing to send: no Send button, and the one button closes
         await expect(frame.get_by_role("button", name="Send to Gordon")).to_have_count(0)
         await expect(frame.get_by_role("button", name="Close")).to_be_visible()

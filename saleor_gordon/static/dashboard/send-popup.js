@@ -196,7 +196,8 @@ function statusView(ctx, job, preview) {
 function previewView(ctx, preview) {
   const { t } = ctx;
   const number = preview.order_number ? `#${preview.order_number}` : "";
-  const kind = preview.can_send ? "info" : preview.action === "fix" ? "error" : "warning";
+  // Gordon having the order as it is is good news; not sending for another reason is a warning.
+  const kind = preview.can_send ? "info" : preview.action === "fix" ? "error" : preview.headline === "unchanged" ? "success" : "warning";
   // The server's message says what sending would do, or why not; the problems, when there are
   // any, are listed below it, each on its own.
   const detail = preview.action === "fix" && preview.problems.length ? nothing : serverText(ctx, preview.message);
