@@ -69,7 +69,14 @@ async def test_try_fulfilling_again_in_swedish_fulfils_a_blocked_order_and_reloa
         # Details: the popup offers it too
         await frame.get_by_role("button", name=words["widget.details"]).click()
         popup = await widget.popup()
-        await expect(popup.get_by_role("button", name=words["fulfil_again.action"])).to_be_visible()
+        again = popup.get_by_role("button", name=words["fulfil_again.action"])
+        await expect(again).to_be_visible()
+        # a step below the message it follows, not touching it
+        message = await popup.locator(".order-status .message").bounding_box()
+        button = await again.bounding_box()
+        assert message is not None
+        assert button is not None
+        assert button["y"] - (message["y"] + message["height"]) >= 8
         await screenshot("popup-blocked-sv", target=widget.page.locator(".modal iframe"))
         await popup.get_by_role("button", name=words["send.close"]).click()
         await widget.wait_for("(state) => state.popupCloses[0]")
