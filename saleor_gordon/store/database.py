@@ -32,7 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from saleor_gordon.errors import StoreUnavailable
+from saleor_gordon.errors import StoreError, StoreUnavailable
 from saleor_gordon.settings import (
     DATABASE_CONNECT_TIMEOUT_SECONDS,
     DATABASE_STATEMENT_TIMEOUT_SECONDS,
@@ -207,12 +207,42 @@ def alembic_config() -> Config:
     return config
 
 
-def _upgrade(connection: Connection) -> None:
+def _move_schema(connection: Connection, revision: str, down: bool) -> None:
     from alembic import command  # here: Alembic only to migrate (module docstring)
 
     config = alembic_config()
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # SQLite changes a table by building it anew and dropping the old one, and dropping a
+        # table whose rows others refer to ON DELETE CASCADE deletes those rows too while foreign
+        # keys are enforced. SQLite's own procedure (https://sqlite.org/lang_altertable.html,
+        # "other kinds of table schema changes"): enforcement off outside the transaction (it is
+        # ignored inside one), every reference checked before the commit.
+        _set_sqlite_foreign_keys(connection, on=False)
+    try:
+        with connection.begin():
+            (command.downgrade if down else command.upgrade)(config, revision)
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise StoreError(
+                        f"Migrating to {revision} would leave {len(broken)} row(s) referring to "
+                        f"rows that do not exist (first: {tuple(broken[0])}); nothing was changed."
+                    )
+    finally:
+        if sqlite:
+            _set_sqlite_foreign_keys(connection, on=True)
+
+
+def _set_sqlite_foreign_keys(connection: Connection, *, on: bool) -> None:
+    """Foreign key enforcement of ``connection``'s SQLite connection, set on the driver's
+    connection: through SQLAlchemy the statement would begin a transaction first."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    finally:
+        cursor.close()
 
 
 def _current_revision(connection: Connection) -> str | None:
@@ -252,8 +282,20 @@ async def migrate(engine: AsyncEngine) -> None:
     """Apply every pending migration (Alembic is loaded only when one is pending)."""
     if (await migration_status(engine)).up_to_date:
         return
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+    await move_schema(engine, "head")
+
+
+async def move_schema(engine: AsyncEngine, revision: str, *, down: bool = False) -> None:
+    """Upgrade (``down``: downgrade) the schema to ``revision``, in one transaction. On SQLite,
+    foreign keys are not enforced while the migrations run (a rebuilt table must not take the
+    rows that refer to it along) and every reference is checked before the commit.
+
+    Raises:
+        StoreError: the migrations would leave a reference to a row that does not exist;
+            nothing is changed.
+    """
+    async with engine.connect() as connection:
+        await connection.run_sync(_move_schema, revision, down)
 
 
 @dataclass(frozen=True)

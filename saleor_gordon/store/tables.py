@@ -87,6 +87,10 @@ installations = Table(
     Column("config_updated_at", UTCDateTime, nullable=True),
     # Round-robin fairness between shops when workers claim jobs.
     Column("last_claimed_at", UTCDateTime, nullable=True),
+    # An id is never given again, also on SQLite (AUTOINCREMENT; PostgreSQL's sequences never
+    # do): a process that still knows a removed shop by its id (a cached webhook identity, a
+    # backfill, a Dashboard request in flight) must find it gone, never another shop under it.
+    sqlite_autoincrement=True,
 )
 
 webhook_events = Table(
@@ -245,6 +249,8 @@ backfill_runs = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime, nullable=True),
+    # A backfill of a removed shop that still runs must never move another shop's run.
+    sqlite_autoincrement=True,
 )
 Index("ix_backfill_runs_installation", backfill_runs.c.installation_id)
 

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from saleor_gordon.core.order_events import OrderEvent
@@ -24,8 +22,17 @@ from saleor_gordon.store.database import (
     head_revision,
     migrate,
     migration_status,
+    move_schema,
 )
-from saleor_gordon.store.tables import installations, metadata, sync_jobs, webhook_events
+from saleor_gordon.store.tables import (
+    backfill_runs,
+    installations,
+    job_history,
+    metadata,
+    reconcile_leases,
+    sync_jobs,
+    webhook_events,
+)
 
 
 def _differences(connection: Connection) -> list[Any]:
@@ -100,15 +107,6 @@ asyncio.run(main())
     assert next_start.stdout.split() == ["False", "True", str(head), "False"]
 
 
-def _move_to(revision: str, *, down: bool = False) -> Callable[[Connection], None]:
-    def move(connection: Connection) -> None:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(config, revision)
-
-    return move
-
-
 async def _an_installation(connection: AsyncConnection, now: datetime) -> int:
     """Insert an installation (as of any revision since 0001); its id."""
     installation = await connection.execute(
@@ -172,8 +170,8 @@ async def test_jobs_of_expired_orders_say_expired_after_the_migration_and_cancel
     engine = create_engine(database_url)
     now = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
     try:
+        await move_schema(engine, "0009")
         async with engine.begin() as connection:
-            await connection.run_sync(_move_to("0009"))
             installation_id = await _an_installation(connection, now)
             await connection.execute(
                 sync_jobs.insert(),
@@ -199,8 +197,7 @@ async def test_jobs_of_expired_orders_say_expired_after_the_migration_and_cancel
 
         await migrate(engine)
         migrated = await statuses()
-        async with engine.begin() as connection:
-            await connection.run_sync(_move_to("0009", down=True))
+        await move_schema(engine, "0009", down=True)
         restored = await statuses()
     finally:
         await engine.dispose()
@@ -247,8 +244,8 @@ async def test_stored_dedupe_keys_start_with_the_time_after_the_migration_and_no
     engine = create_engine(database_url)
     now = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
     try:
+        await move_schema(engine, "0010")
         async with engine.begin() as connection:
-            await connection.run_sync(_move_to("0010"))
             installation_id = await _an_installation(connection, now)
             await connection.execute(
                 webhook_events.insert(),
@@ -273,8 +270,7 @@ async def test_stored_dedupe_keys_start_with_the_time_after_the_migration_and_no
 
         await migrate(engine)
         migrated = await keys()
-        async with engine.begin() as connection:
-            await connection.run_sync(_move_to("0010", down=True))
+        await move_schema(engine, "0010", down=True)
         restored = await keys()
     finally:
         await engine.dispose()
@@ -300,3 +296,158 @@ async def test_stored_dedupe_keys_start_with_the_time_after_the_migration_and_no
         for event, order_id, issued_at, body_sha256, _ in KEYS_BEFORE_TIME_FIRST[:3]
     ]
     assert restored == [key for *_, key in KEYS_BEFORE_TIME_FIRST]
+
+
+_REFERRING = (webhook_events, sync_jobs, job_history, backfill_runs, reconcile_leases)
+"""The tables whose rows refer to an installation (job history through its job)."""
+
+
+async def _shops_as_of_0012(connection: AsyncConnection, now: datetime) -> None:
+    """Installations 1-3 (their ids given by the database), each with a row in every table that
+    refers to it."""
+    for number in (1, 2, 3):
+        installation = await connection.execute(
+            installations.insert().values(
+                saleor_api_url=f"https://shop{number}.example.com/graphql/",
+                app_id=f"app-{number}",
+                token_encrypted=f"token-{number}",
+                jwks={"keys": []},
+                jwks_fetched_at=now,
+                installed_at=now,
+                updated_at=now,
+                config={"shop": number},
+            )
+        )
+        installation_id = installation.inserted_primary_key[0]
+        assert installation_id == number
+        await connection.execute(
+            webhook_events.insert().values(
+                installation_id=installation_id,
+                dedupe_key=f"key-{number}",
+                event="ORDER_CREATED",
+                body_sha256="a" * 64,
+                received_at=now,
+            )
+        )
+        job = await connection.execute(
+            sync_jobs.insert().values(
+                installation_id=installation_id,
+                order_id=f"order-{number}",
+                status="pending",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await connection.execute(
+            job_history.insert().values(
+                job_id=job.inserted_primary_key[0], at=now, attempt=1, action="push", outcome="ok"
+            )
+        )
+        await connection.execute(
+            backfill_runs.insert().values(
+                installation_id=installation_id,
+                time_field="createdAt",
+                since=now,
+                until=now,
+                started_at=now,
+                updated_at=now,
+            )
+        )
+        await connection.execute(reconcile_leases.insert().values(installation_id=installation_id))
+
+
+async def _counts(engine: AsyncEngine) -> dict[str, int]:
+    async with engine.connect() as connection:
+        return {
+            table.name: int(
+                (await connection.execute(select(func.count()).select_from(table))).scalar_one()
+            )
+            for table in (installations, *_REFERRING)
+        }
+
+
+async def _kept_installations(engine: AsyncEngine) -> list[tuple[Any, ...]]:
+    async with engine.connect() as connection:
+        query = select(
+            installations.c.id,
+            installations.c.saleor_api_url,
+            installations.c.token_encrypted,
+            installations.c.config,
+        ).order_by(installations.c.id)
+        return [tuple(row) for row in await connection.execute(query)]
+
+
+async def _id_after_removing_the_newest(
+    engine: AsyncEngine, table: Table, row: dict[str, Any]
+) -> int:
+    """Remove the row with the largest id of ``table``, insert ``row``: the id it gets."""
+    async with engine.begin() as connection:
+        newest = (await connection.execute(select(func.max(table.c.id)))).scalar_one()
+        await connection.execute(delete(table).where(table.c.id == newest))
+        inserted = await connection.execute(table.insert().values(row))
+        given: int = inserted.inserted_primary_key[0]
+        return given
+
+
+async def test_ids_of_removed_installations_and_backfill_runs_are_never_given_again_after_0013(
+    database_url: str,
+) -> None:
+    """0013 rebuilds two tables on SQLite (AUTOINCREMENT): every row stays, with its id, and
+    every row of other tables still refers to it (deleting an installation still deletes its
+    rows); going back to 0012 keeps them all too."""
+    engine = create_engine(database_url)
+    now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    try:
+        await move_schema(engine, "0012")
+        async with engine.begin() as connection:
+            await _shops_as_of_0012(connection, now)
+        before = await _kept_installations(engine)
+
+        await migrate(engine)
+        kept, counts = await _kept_installations(engine), await _counts(engine)
+        async with engine.begin() as connection:  # the rows of shop 1 still go with it
+            await connection.execute(delete(installations).where(installations.c.id == 1))
+        after_removal = await _counts(engine)
+        new_installation = await _id_after_removing_the_newest(
+            engine,
+            installations,
+            {
+                "saleor_api_url": "https://another.example.com/graphql/",
+                "app_id": "another",
+                "token_encrypted": "another",
+                "jwks": {"keys": []},
+                "jwks_fetched_at": now,
+                "installed_at": now,
+                "updated_at": now,
+            },
+        )
+        new_run = await _id_after_removing_the_newest(
+            engine,
+            backfill_runs,
+            {
+                "installation_id": 2,
+                "time_field": "createdAt",
+                "since": now,
+                "until": now,
+                "started_at": now,
+                "updated_at": now,
+            },
+        )
+        await move_schema(engine, "0012", down=True)
+        counts_back = await _counts(engine)
+    finally:
+        await engine.dispose()
+
+    assert kept == before
+    assert counts == dict.fromkeys(["installations", *(t.name for t in _REFERRING)], 3)
+    assert after_removal == dict.fromkeys(["installations", *(t.name for t in _REFERRING)], 2)
+    # removing installation 3 took its backfill run along; run 2, the newest left, was removed
+    assert (new_installation, new_run) == (4, 4)
+    assert counts_back == {
+        "installations": 2,
+        "webhook_events": 1,
+        "sync_jobs": 1,
+        "job_history": 1,
+        "backfill_runs": 1,
+        "reconcile_leases": 1,
+    }

@@ -854,6 +854,42 @@ class TestCachedInstallation:
         assert response.json()["duplicate"] is False
         assert await app.runtime.inbox.count_events(new.id) == 1
 
+    async def test_a_late_webhook_of_a_removed_shop_never_lands_in_the_next_shop_installed(
+        self,
+        open_app: OpenApp,
+        install_recorded_shop: InstallRecorded,
+        samples_dir: Path,
+        recorded_jwks: dict[str, object],
+    ) -> None:
+        """This process still holds the removed shop's identity (its id among it) when another
+        process has removed that shop and installed another: the other shop must not get the
+        removed shop's id (SQLite gave a deleted rowid to the next row), or the removed shop's
+        redelivered webhook is filed under it and shows in its Dashboard."""
+        # given: a webhook was accepted, so the shop's identity is cached in this process
+        app = await open_app(transport=ForbiddenOutbound())
+        removed = await install_recorded_shop(app)
+        first = await post_recorded(app, load_one(samples_dir, "s01_se_paid/02_order_created"))
+        assert first.status_code == 200
+        other_process = InstallationStore(app.runtime.engine, SecretBox(TEST_SECRET_KEY))
+        await other_process.delete_installation(removed.id)
+        another_shop = await other_process.save_installation(
+            saleor_api_url="https://another.example.com/graphql/",
+            app_id="QXBwOjk5",
+            token="anothertoken0123456789abcdefgh",
+            jwks=recorded_jwks,
+            now=removed.installed_at,
+        )
+        # when: Saleor delivers the removed shop's next webhook (signed with its own key)
+        response = await post_recorded(
+            app, load_one(samples_dir, "s01_se_paid/04_order_fully_paid")
+        )
+        # then
+        assert another_shop.id != removed.id
+        assert response.status_code == 401
+        assert error_of(response)["code"] == "NOT_REGISTERED"
+        assert await app.runtime.inbox.count_events(another_shop.id) == 0
+        assert (await app.count_events(), await app.count_jobs()) == (0, 0)
+
     async def test_after_app_deleted_the_next_webhook_is_refused(
         self, open_app: OpenApp, install_recorded_shop: InstallRecorded, samples_dir: Path
     ) -> None:
