@@ -112,6 +112,22 @@ class UrlParts:
         return f"{self.scheme}://{host}" + ("" if self.port is None else f":{self.port}")
 
     @property
+    def server(self) -> str:
+        """The server this URL calls, written one way however the URL spells it: ``origin`` with
+        the scheme's default port left out, a host name's trailing dot dropped and an IP address
+        in its standard form (``2130706433``, ``127.1`` and ``[::ffff:127.0.0.1]`` are
+        ``127.0.0.1``; IPv6 compressed). ``HTTPS://Shop.example.com.:443/x`` and
+        ``https://shop.example.com/y`` are one server: what is counted or shared per server (the
+        outbound connection slots, slow servers, registration attempts per claimed Saleor) is
+        keyed by it, so spelling one server many ways gains nothing."""
+        address = literal_address(self.host)
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        host = self.host.removesuffix(".") if address is None else str(address)
+        port = None if self.port == DEFAULT_PORTS.get(self.scheme) else self.port
+        return UrlParts(self.scheme, host, port, "").origin
+
+    @property
     def shown(self) -> str:
         """The URL without userinfo, query and fragment: what messages may show."""
         return self.origin + self.path

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import enum
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Final
 
 import httpx
 
 from saleor_gordon.core.destinations import (
-    DEFAULT_PORTS,
     AddressRule,
     DestinationRefused,
     DestinationRules,
@@ -140,9 +139,10 @@ def url_parts(url: httpx.URL) -> UrlParts:
 
 @functools.lru_cache(maxsize=1024)
 def origin_of(url: str) -> str | None:
-    """The server of ``url`` (scheme, host and port) as the policy and its connection slots key
-    it, or None when ``url`` has no host: ``HTTPS://Shop.example.com:443/x`` and
-    ``https://shop.example.com/y`` are one server. Remembered per URL (a pure function of it:
+    """The server of ``url`` (``UrlParts.server``: scheme, host and port, written one way) as the
+    policy and its connection slots key it, or None when ``url`` has no host:
+    ``HTTPS://Shop.example.com:443/x`` and ``https://shop.example.com/y`` are one server.
+    Remembered per URL (a pure function of it:
     every attempt asks it of its shop's URLs)."""
     try:
         return server_of(httpx.URL(url))
@@ -152,7 +152,4 @@ def origin_of(url: str) -> str | None:
 
 def server_of(url: httpx.URL) -> str:
     """``origin_of`` for a parsed URL (raises ``httpx.InvalidURL`` without a host)."""
-    parts = url_parts(url)
-    if parts.port == DEFAULT_PORTS.get(parts.scheme):
-        parts = replace(parts, port=None)
-    return parts.origin
+    return url_parts(url).server

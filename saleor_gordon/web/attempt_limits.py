@@ -1,7 +1,8 @@
 """How often something may be tried: a token bucket per key, in this process's memory.
 
 Used by ``/api/register``, whose every accepted attempt makes the app call the Saleor it names:
-per client address and per claimed Saleor API URL. Each web process counts for itself.
+per client address and per claimed Saleor's server (``UrlParts.server``). Each web process counts
+for itself.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 The checks run in the order of Saleor's official SDK (register-action-handler.ts, protocol §2.3),
 with the outbound policy's in front of every call:
 
-request shape -> rate (per client address, then per claimed Saleor) -> the Saleor API URL may be
+request shape -> rate (per client address, then per claimed Saleor's server, however its URL is
+spelled) -> the Saleor API URL may be
 called (allow-list, no internal address) -> the token is this app's in that Saleor
 (``{ app { id identifier } }``: the identifier of this app's manifest) -> the JWKS of that Saleor
 can be fetched -> store (a new app id for the same Saleor replaces the old installation: our own
@@ -22,7 +23,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from saleor_gordon.core.destinations import url_form_problem
+from saleor_gordon.core.destinations import UrlParts, url_form_problem
 from saleor_gordon.core.kept_text import keepable_text
 from saleor_gordon.errors import (
     RegistrationRefused,
@@ -67,9 +68,12 @@ def registration_router(runtime: Runtime) -> APIRouter:
         wait = per_client.take(client)
         if wait:
             return _too_many("from this address", wait)
-        wait = per_saleor.take(saleor_api_url)
+        # Counted per server, not per text: each spelling of one Saleor's URL (host in capitals,
+        # ``:443``, another path) is the same Saleor, called as often.
+        server = UrlParts.split(saleor_api_url).server
+        wait = per_saleor.take(server)
         if wait:
-            return _too_many(f"for {sanitize_url(saleor_api_url)}", wait)
+            return _too_many(f"for the Saleor at {server}", wait)
         await register_installation(runtime, saleor_api_url=saleor_api_url, token=token)
         return JSONResponse({"success": True})
 

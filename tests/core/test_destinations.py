@@ -338,3 +338,34 @@ def test_a_gordon_base_url_on_an_internal_address(value: str) -> None:
     public = rules(https=True)
     assert gordon_base_url_problem(value, public) == INTERNAL_ADDRESS
     assert gordon_base_url_problem(value, None) is None  # the form alone is fine
+
+
+@pytest.mark.parametrize(
+    ("url", "server"),
+    [
+        ("https://shop.example.com/graphql/", "https://shop.example.com"),
+        ("https://SHOP.Example.COM/graphql/", "https://shop.example.com"),
+        ("HTTPS://shop.example.com/graphql/", "https://shop.example.com"),
+        ("https://shop.example.com:443/graphql/", "https://shop.example.com"),
+        ("https://shop.example.com:/graphql/", "https://shop.example.com"),
+        ("https://shop.example.com./graphql/", "https://shop.example.com"),
+        ("https://shop.example.com/graphql", "https://shop.example.com"),
+        ("https://shop.example.com/x/../GRAPHQL//", "https://shop.example.com"),
+        ("https://XN--SHP-SNA.example.com/graphql/", "https://xn--shp-sna.example.com"),
+        # another port or scheme is another server
+        ("https://shop.example.com:8443/graphql/", "https://shop.example.com:8443"),
+        ("http://shop.example.com/graphql/", "http://shop.example.com"),
+        ("http://shop.example.com:443/graphql/", "http://shop.example.com:443"),
+        ("https://shop.example.com:80/graphql/", "https://shop.example.com:80"),
+        # an address in its standard form, however it is spelled
+        ("https://93.184.216.34/graphql/", "https://93.184.216.34"),
+        ("https://1572395042/graphql/", "https://93.184.216.34"),
+        ("https://0x5d.0xb8.0xd8.0x22/graphql/", "https://93.184.216.34"),
+        ("https://[::ffff:93.184.216.34]/graphql/", "https://93.184.216.34"),
+        ("https://[2606:2800:0220:0001:0:0:0:0248]:443/", "https://[2606:2800:220:1::248]"),
+        ("https://[2606:2800:220:1::248]:8443/", "https://[2606:2800:220:1::248]:8443"),
+    ],
+)
+def test_every_spelling_of_a_server_is_one_server(url: str, server: str) -> None:
+    assert url_form_problem(url) is None  # each of them is a URL the app may be given
+    assert UrlParts.split(url).server == server

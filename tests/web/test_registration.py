@@ -636,7 +636,49 @@ async def test_registrations_are_limited_per_claimed_saleor(open_sqlite_app: Ope
     retry = response.headers["retry-after"]
     assert 28 <= int(retry) <= 30
     assert error_of(response)["message"] == (
-        f"Too many installation attempts for {SHOP_URL}; try again in {retry} s."
+        f"Too many installation attempts for the Saleor at https://shop.example.com; try again in "
+        f"{retry} s."
     )
     assert calls == [SHOP_URL, SHOP_URL, "https://other.example.com/graphql/"]
     assert other.status_code == 401
+
+
+async def test_every_spelling_of_a_claimed_saleor_shares_its_allowance(
+    open_sqlite_app: OpenApp,
+) -> None:
+    """Registration accepts a host in capitals, ``:443``, a trailing dot, another path: each is
+    the same Saleor's server, called as often, so each takes from one allowance."""
+    # given
+    calls: list[str] = []
+
+    def saleor(request: httpx.Request) -> httpx.Response:
+        calls.append(str(request.url))
+        return httpx.Response(503)
+
+    app = await open_sqlite_app(transport=httpx.MockTransport(saleor), register_rate_per_saleor=3)
+    spellings = [
+        "https://SHOP.example.com/graphql/",
+        "https://shop.example.com:443/graphql/",
+        "https://shop.example.com./graphql",
+        "HTTPS://Shop.Example.com:/graphql/",
+        "https://shop.example.com/x/graphql/",
+    ]
+    # when
+    statuses = []
+    for spelling in spellings:
+        response = await app.client.post(
+            REGISTER_PATH, headers=register_headers(spelling), json={"auth_token": "a" * 30}
+        )
+        statuses.append((response.status_code, error_of(response)["code"]))
+    # then: the first three were tried (Saleor did not answer); the others made no call
+    assert statuses == [
+        (401, "UNKNOWN_APP_ID"),
+        (401, "UNKNOWN_APP_ID"),
+        (401, "UNKNOWN_APP_ID"),
+        (429, "TOO_MANY_REGISTRATIONS"),
+        (429, "TOO_MANY_REGISTRATIONS"),
+    ]
+    assert len(calls) == 3
+    assert error_of(response)["message"].startswith(
+        "Too many installation attempts for the Saleor at https://shop.example.com; try again in "
+    )
