@@ -325,15 +325,12 @@ async def test_the_widget_opens_the_popup_which_sends_the_order_and_the_order_pa
         await stack.wait_until(lambda: _status_is(stack, unsent, "synced"))
         assert unsent["number"] in stack.gordon.state.orders
         sent = await stack.job_for(unsent)
-        # what really happened, at the top, with the tracking ID; the toast says the same
+        # what really happened, at the top, with the tracking ID (and no toast: below)
         result = frame.locator(".result-area")
         await expect(result).to_contain_text(
             f"Gordon accepted order #{unsent['number']}; tracking ID {sent['tracking_id']}."
         )
         assert await result.evaluate("(el) => el.getBoundingClientRect().top") < 60
-        toast = await view.wait_for_toast()
-        assert (toast["status"], toast["title"]) == ("success", "Sent to Gordon")
-        assert sent["tracking_id"] in toast["text"]
         # the widget shows it too, well before its own 15 s refresh, and does not resize itself
         # while the popup is open: the Dashboard would set the popup to the widget's height
         await expect(view.frame.get_by_text(sent["tracking_id"], exact=True)).to_be_visible(
@@ -350,9 +347,13 @@ async def test_the_widget_opens_the_popup_which_sends_the_order_and_the_order_pa
         assert metadata_value(after, "gordon.status") == "synced"
         assert len((await view.state())["entityRefreshes"]) == 1
         close = frame.get_by_role("button", name="Close")
-        await expect(close).to_be_focused()  # the toast covers it bottom right; Enter closes
-        await view_press(view, "Enter")
+        await expect(close).to_be_focused()  # the one thing left to do
+        # a click closes the popup: the popup asked for no toast, which the Dashboard shows bottom
+        # right, over this button (the real Dashboard 3.23.27: a click there hit the toast and the
+        # popup stayed open); the toast would only have repeated the popup's top
+        await close.click()
         closed = await view.wait_for("(state) => state.popupCloses[0]")
+        assert await view.toasts() == []
         # the popup closed: the widget's new height reaches the Dashboard, for the widget only
         resize = await view.wait_for("(s, t) => s.resizes.find((r) => r.t >= t)", closed["t"])
         assert resize["frames"] == ["widget"]
@@ -419,11 +420,13 @@ async def test_where_the_dashboard_cannot_open_the_popup_the_widget_points_to_th
         await expect(result).to_contain_text(
             "Reload the order page to see the new status on the order."
         )
-        await popup.wait_for_toast()
+        await screenshot("popup-3.23.8", target=popup.page.locator(".modal iframe"))
+        await popup.frame.get_by_role("button", name="Close").click()
+        await popup.wait_for("(state) => state.popupCloses[0]")
         host = await popup.state()
+        assert host["toasts"] == []  # the popup's top says it; a toast would cover Close
         assert [a["type"] for a in host["actions"] if a["type"] == "refreshEntity"] == []
         assert [load["reason"] for load in host["orderLoads"]] == ["mount"]
-        await screenshot("popup-3.23.8", target=popup.page.locator(".modal iframe"))
     assert page_errors == []
 
 
@@ -597,10 +600,6 @@ async def dashboard_dark_background(frame: Frame) -> str:
                        const rgb = getComputedStyle(probe).color; probe.remove(); return rgb; }"""
         )
     )
-
-
-async def view_press(view: DashboardView, key: str) -> None:
-    await view.page.keyboard.press(key)
 
 
 async def test_without_the_dashboards_origin_the_page_posts_nothing_and_says_how_to_open_it(

@@ -1,10 +1,12 @@
 // "Send to Gordon" (ORDER_DETAILS_MORE_ACTIONS popup): the order's state in Gordon and its
 // history, the exact Gordon order that would be sent, or every problem to fix. On confirmation the
 // order's job is queued to run at once; the popup then follows it and says at its top what really
-// happened (sent with its tracking ID, refused, or still queued), and so does the Dashboard's
-// toast. Once the app has acted on the order (and so written its status on it), the popup asks
-// the Dashboard to reload the order page (refreshEntity, Dashboard 3.23.9+; on older ones it says
-// that a reload shows it) and tells the order's widget the new state (orderChannel).
+// happened (sent with its tracking ID, refused, or still queued). It asks for no Dashboard toast:
+// the Dashboard shows toasts bottom right, over the popup's Close button (a click there lands on
+// the toast and the popup stays open), and the toast would only repeat the popup's top. Once the
+// app has acted on the order (and so written its status on it), the popup asks the Dashboard to
+// reload the order page (refreshEntity, Dashboard 3.23.9+; on older ones it says that a reload
+// shows it) and tells the order's widget the new state (orderChannel).
 //
 // Where the order's fulfillment is blocked, the order's state offers *Try fulfilling again*.
 //
@@ -85,7 +87,6 @@ function announceOpen(channel, orderId) {
 }
 
 async function send(ctx, preview) {
-  const number = preview.order_number;
   page.sending = { state: "queueing" };
   ctx.update();
   let before;
@@ -124,8 +125,6 @@ async function send(ctx, preview) {
   if (changed) ctx.bridge.refreshEntity();
   await ctx.rendered();
   document.getElementById("popup-close")?.focus(); // the one thing left to do
-  const toast = TOASTS[outcome];
-  ctx.bridge.notify(toast.status, ctx.t(toast.title), ctx.t(toast.text, textParams(ctx, number, job)));
 }
 
 /** What really happened to the order: sent (Gordon confirmed), refused, retrying, or still queued. */
@@ -137,11 +136,12 @@ function outcomeOf(job, before) {
   return "refused";
 }
 
-const TOASTS = {
-  sent: { status: "success", title: "toast.sent_title", text: "send.outcome_sent" },
-  retrying: { status: "warning", title: "toast.queued_title", text: "send.outcome_retrying" },
-  refused: { status: "error", title: "toast.not_sent_title", text: "send.outcome_refused" },
-  queued: { status: "info", title: "toast.queued_title", text: "send.outcome_queued" },
+/** The words of each outcome, said at the popup's top. */
+const OUTCOME_WORDS = {
+  sent: { title: "toast.sent_title", text: "send.outcome_sent" },
+  retrying: { title: "toast.queued_title", text: "send.outcome_retrying" },
+  refused: { title: "toast.not_sent_title", text: "send.outcome_refused" },
+  queued: { title: "toast.queued_title", text: "send.outcome_queued" },
 };
 
 function textParams(ctx, number, job) {
@@ -163,7 +163,7 @@ function sendingView(ctx, preview) {
   if (sending.state === "following") return notice("info", t("send.following", { number: `#${number}` }));
   const kind = { sent: "success", retrying: "warning", refused: "error", queued: "info" }[sending.outcome];
   const params = textParams(ctx, number, sending.job);
-  return notice(kind, html`<strong>${t(TOASTS[sending.outcome].title)}.</strong> ${t(TOASTS[sending.outcome].text, params)}
+  return notice(kind, html`<strong>${t(OUTCOME_WORDS[sending.outcome].title)}.</strong> ${t(OUTCOME_WORDS[sending.outcome].text, params)}
     ${sending.reloadHint ? html`<span class="block">${t("send.reload_hint")}</span>` : nothing}`);
 }
 
