@@ -3,7 +3,8 @@
     GordonAppError
     ├── ConfigurationError          settings or a shop configuration cannot be used
     │   ├── ShopConfigInvalid       .details lists every problem found (ConfigProblem: path, message)
-    │   └── ShopNotConfigured       the shop has not stored a configuration yet
+    │   ├── ShopNotConfigured       the shop has not stored a configuration yet
+    │   └── ConfigChangedElsewhere  .based_on, .stored: a save based on a configuration since replaced
     ├── SecretsError                a stored secret cannot be decrypted (wrong SECRET_KEY?)
     ├── SaleorError
     │   ├── WebhookRejected         .code, .status_hint: a request that claims to come from Saleor is refused
@@ -73,6 +74,20 @@ class ShopConfigInvalid(ConfigurationError):
 
 class ShopNotConfigured(ConfigurationError):
     """The app is not configured for this shop yet: enter the Gordon credentials and delivery groups on the app's page in the Saleor Dashboard (Apps → Gordon Delivery)."""
+
+
+class ConfigChangedElsewhere(ConfigurationError):
+    """A save of the shop configuration was based on a version that is no longer stored: another
+    save (the Dashboard elsewhere, ``saleor-gordon config set``) came in between. Nothing was
+    stored; ``stored`` is the version stored now."""
+
+    def __init__(self, based_on: int, stored: int) -> None:
+        self.based_on = based_on
+        self.stored = stored
+        super().__init__(
+            f"The configuration was saved elsewhere after version {based_on} was read "
+            f"(version {stored} is stored now); nothing was stored."
+        )
 
 
 class SecretsError(GordonAppError):

@@ -41,6 +41,7 @@ from saleor_gordon.core.sync_decision import (
 )
 from saleor_gordon.core.translate import Problem, Translated, unreadable_order_problem
 from saleor_gordon.errors import (
+    ConfigChangedElsewhere,
     ConfigProblem,
     SaleorPermissionDenied,
     ShopConfigInvalid,
@@ -52,7 +53,7 @@ from saleor_gordon.jobs.views import JobView
 from saleor_gordon.runtime import Runtime
 from saleor_gordon.saleor.graphql_client import SaleorClient
 from saleor_gordon.shop import load_shop
-from saleor_gordon.store.installations import Installation
+from saleor_gordon.store.installations import Installation, StoredConfig
 
 SendAction = Literal["send", "update", "unchanged", "withdraw", "skip", "fix", "not_configured"]
 PreviewHeadline = Literal[
@@ -63,37 +64,57 @@ PreviewHeadline = Literal[
 
 @dataclass(frozen=True)
 class StoredShopConfig:
-    """The configuration as the Dashboard shows it: never the secret, only whether it is set."""
+    """The configuration as the Dashboard shows it: never the secret, only whether it is set;
+    ``version``: what a save based on it names (``save_shop_config``'s ``based_on``)."""
 
     config: dict[str, Any] | None
     client_secret_set: bool
+    version: int
     problems: list[ConfigProblem] = field(default_factory=list)
 
 
 async def read_shop_config(runtime: Runtime, installation_id: int) -> StoredShopConfig:
-    document = await runtime.installations.get_config_document(installation_id)
-    if document is None:
-        return StoredShopConfig(config=None, client_secret_set=False)
-    data, secret = document
+    stored = await runtime.installations.get_stored_config(installation_id)
+    data, secret = stored.data, stored.secret
+    if data is None:
+        return StoredShopConfig(config=None, client_secret_set=False, version=stored.version)
     try:
         parse_shop_config(with_secret(data, secret), gordon_urls=runtime.settings.gordon_url_rules)
     except ShopConfigInvalid as exc:
-        return StoredShopConfig(config=data, client_secret_set=bool(secret), problems=exc.details)
-    return StoredShopConfig(config=data, client_secret_set=bool(secret))
+        return StoredShopConfig(
+            config=data,
+            client_secret_set=bool(secret),
+            version=stored.version,
+            problems=exc.details,
+        )
+    return StoredShopConfig(config=data, client_secret_set=bool(secret), version=stored.version)
 
 
-async def save_shop_config(runtime: Runtime, installation_id: int, data: object) -> ShopConfig:
+async def save_shop_config(
+    runtime: Runtime, installation_id: int, data: object, *, based_on: int | None
+) -> int:
     """Validate and store ``data`` (parsed JSON); nothing is stored unless all of it is valid.
+    The new version of the stored configuration is returned.
+
+    ``based_on``: the version the person's copy was read at (the Dashboard's); when another save
+    came in between, nothing is stored. None (``saleor-gordon config set``, an operator's
+    deliberate replacement): whatever is stored is replaced; an empty client secret is still
+    only the one of the configuration replaced (a save in between is refused then too).
 
     Raises:
+        ConfigChangedElsewhere: another save came in between; checked before the data.
         ShopConfigInvalid: with every problem; the stored configuration is unchanged then.
     """
-    stored = await _stored_gordon(runtime, installation_id)
+    stored = await runtime.installations.get_stored_config(installation_id)
+    if based_on is not None and based_on != stored.version:
+        raise ConfigChangedElsewhere(based_on=based_on, stored=stored.version)
     config = parse_shop_config(
-        keep_stored_secret(data, stored), gordon_urls=runtime.settings.gordon_url_rules
+        keep_stored_secret(data, _stored_gordon(stored)),
+        gordon_urls=runtime.settings.gordon_url_rules,
     )
-    await runtime.installations.save_config(installation_id, config, now=runtime.clock())
-    return config
+    return await runtime.installations.save_config(
+        installation_id, config, now=runtime.clock(), based_on=stored.version
+    )
 
 
 async def check_gordon_connection(
@@ -104,8 +125,8 @@ async def check_gordon_connection(
     Raises:
         ShopConfigInvalid: the credentials are incomplete or malformed (``gordon.…`` paths).
     """
-    stored = await _stored_gordon(runtime, installation_id)
-    completed = keep_stored_secret({"gordon": gordon}, stored)
+    stored = await runtime.installations.get_stored_config(installation_id)
+    completed = keep_stored_secret({"gordon": gordon}, _stored_gordon(stored))
     settings = parse_gordon_settings(
         completed.get("gordon") if isinstance(completed, dict) else gordon,
         gordon_urls=runtime.settings.gordon_url_rules,
@@ -121,11 +142,11 @@ async def check_gordon_connection(
     return await client.check_credentials()
 
 
-async def _stored_gordon(runtime: Runtime, installation_id: int) -> Mapping[str, Any] | None:
-    document = await runtime.installations.get_config_document(installation_id)
-    if document is None:
+def _stored_gordon(stored: StoredConfig) -> Mapping[str, Any] | None:
+    """The stored ``gordon`` object, its secret included (None before the first save)."""
+    if stored.data is None:
         return None
-    gordon = with_secret(*document).get("gordon")
+    gordon = with_secret(stored.data, stored.secret).get("gordon")
     return gordon if isinstance(gordon, dict) else None
 
 

@@ -76,8 +76,10 @@ async def _installation(runtime: Runtime, saleor_api_url: str) -> Installation:
 
 async def _set_config(runtime: Runtime, installation: Installation, data: Any) -> int:
     # The Dashboard's path too; raises with every problem, and nothing is stored then. An empty
-    # client_secret keeps the stored one (same account), as in the Dashboard.
-    await save_shop_config(runtime, installation.id, data)
+    # client_secret keeps the stored one (same account), as in the Dashboard. Based on no version:
+    # the operator replaces whatever is stored, and Dashboard pages that loaded it are told so
+    # when they save (the version moves on).
+    await save_shop_config(runtime, installation.id, data, based_on=None)
     print(f"Configuration stored for {installation.saleor_api_url}.")  # noqa: T201
     return 0
 

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.shop_config import ShopConfig, parse_shop_config, with_secret
-from saleor_gordon.errors import SecretsError
+from saleor_gordon.errors import ConfigChangedElsewhere, SecretsError
 from saleor_gordon.jobs.queue import SHOP_OF_INSTALLATION, JobQueue
 from saleor_gordon.json_text import parse_json
 from saleor_gordon.secret_box import SecretBox
@@ -81,6 +81,17 @@ class Installation:
 
     def __repr__(self) -> str:
         return f"Installation(id={self.id}, saleor_api_url={self.saleor_api_url!r})"
+
+
+@dataclass(frozen=True)
+class StoredConfig:
+    """A shop's stored configuration (``get_stored_config``): its JSON data without the secret
+    (None before the first save), the secret (decrypted) and its version, which counts the saves.
+    ``secret`` is never logged (``repr`` leaves it out)."""
+
+    data: dict[str, Any] | None
+    secret: str | None = field(repr=False)
+    version: int
 
 
 @dataclass(frozen=True)
@@ -375,51 +386,91 @@ class InstallationStore:
         self.forget_webhook_identity(installation_id)
         return bool(result.rowcount)
 
-    async def save_config(self, installation_id: int, config: ShopConfig, *, now: datetime) -> None:
-        """Store the shop configuration; the Gordon client secret is encrypted beside it.
+    async def save_config(
+        self,
+        installation_id: int,
+        config: ShopConfig,
+        *,
+        now: datetime,
+        based_on: int | None = None,
+    ) -> int:
+        """Store the shop configuration; the Gordon client secret is encrypted beside it. The
+        stored version (``StoredConfig.version``) goes up by one; the new version is returned.
+
+        ``based_on``: the version the caller read; when another save came in between, nothing is
+        stored (compared and replaced in one statement, so two saves based on the same version
+        never both pass). None: whatever is stored is replaced.
 
         Jobs that wait for a person (needs attention) run again: the new configuration may be
         the fix.
+
+        Raises:
+            ConfigChangedElsewhere: ``based_on`` is not the stored version.
         """
         data = config.to_storage_dict()
         secret = data["gordon"].pop("client_secret")
+        statement = update(installations).where(installations.c.id == installation_id)
+        if based_on is not None:
+            statement = statement.where(installations.c.config_version == based_on)
         async with self._queue.transaction() as writes:
-            result = await writes.connection.execute(
-                update(installations)
-                .where(installations.c.id == installation_id)
-                .values(
-                    config=data,
-                    gordon_secret_encrypted=self._box.encrypt(secret),
-                    config_updated_at=now,
-                    updated_at=now,
+            version = (
+                await writes.connection.execute(
+                    statement.values(
+                        config=data,
+                        gordon_secret_encrypted=self._box.encrypt(secret),
+                        config_updated_at=now,
+                        config_version=installations.c.config_version + 1,
+                        updated_at=now,
+                    ).returning(installations.c.config_version)
                 )
-            )
-            if result.rowcount == 0:
-                raise LookupError(f"no installation {installation_id}")
+            ).scalar_one_or_none()
+            if version is None:
+                stored = (
+                    await writes.connection.execute(
+                        select(installations.c.config_version).where(
+                            installations.c.id == installation_id
+                        )
+                    )
+                ).scalar_one_or_none()
+                if stored is None:
+                    raise LookupError(f"no installation {installation_id}")
+                raise ConfigChangedElsewhere(based_on=based_on or 0, stored=stored)
             await writes.retry_needing_attention(installation_id, now=now)
+        return int(version)
 
-    async def get_config_document(
-        self, installation_id: int
-    ) -> tuple[dict[str, Any], str | None] | None:
-        """The stored configuration as JSON data without the secret, and the secret (decrypted).
+    async def get_stored_config(self, installation_id: int) -> StoredConfig:
+        """The stored configuration as JSON data without the secret, the secret (decrypted) and
+        the version, read together: a save based on this version replaces exactly this.
 
         Unvalidated, so that a configuration which no longer validates (after an upgrade) can
-        still be shown and corrected. None before the shop configured the app.
+        still be shown and corrected. ``data`` is None before the shop configured the app (and
+        for an installation that is gone).
         """
         async with map_database_errors(), reading(self._engine) as connection:
             row = (
                 await connection.execute(
-                    select(installations.c.config, installations.c.gordon_secret_encrypted).where(
-                        installations.c.id == installation_id
-                    )
+                    select(
+                        installations.c.config,
+                        installations.c.gordon_secret_encrypted,
+                        installations.c.config_version,
+                    ).where(installations.c.id == installation_id)
                 )
             ).first()
-        if row is None or row.config is None:
-            return None
+        if row is None:
+            return StoredConfig(data=None, secret=None, version=0)
         secret = (
             self._box.decrypt(row.gordon_secret_encrypted) if row.gordon_secret_encrypted else None
         )
-        return dict(row.config), secret
+        data = dict(row.config) if row.config is not None else None
+        return StoredConfig(data=data, secret=secret, version=int(row.config_version))
+
+    async def get_config_document(
+        self, installation_id: int
+    ) -> tuple[dict[str, Any], str | None] | None:
+        """``get_stored_config`` without the version: the data and the secret, None before the
+        shop configured the app."""
+        stored = await self.get_stored_config(installation_id)
+        return None if stored.data is None else (stored.data, stored.secret)
 
     async def get_config(self, installation_id: int) -> ShopConfig | None:
         """The stored configuration (secret decrypted), or None before the shop configured the app.

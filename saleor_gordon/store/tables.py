@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 
 from saleor_gordon.core.gordon_order import MAX_EXTERNAL_REF_CHARS
@@ -85,6 +86,9 @@ installations = Table(
     Column("config", JSON, nullable=True),
     Column("gordon_secret_encrypted", Text, nullable=True),
     Column("config_updated_at", UTCDateTime, nullable=True),
+    # Counts the saves of the configuration: a save based on an older version is refused
+    # (optimistic concurrency; two saves within one clock tick still differ).
+    Column("config_version", Integer, nullable=False, server_default=text("0")),
     # Round-robin fairness between shops when workers claim jobs.
     Column("last_claimed_at", UTCDateTime, nullable=True),
     # An id is never given again, also on SQLite (AUTOINCREMENT; PostgreSQL's sequences never

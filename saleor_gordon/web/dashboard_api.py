@@ -26,6 +26,7 @@ from saleor_gordon.core.order import MAX_ORDER_ID_CHARS
 from saleor_gordon.core.shop_config import TRIGGER_EVENTS, DeliveryDays, parse_delivery_days
 from saleor_gordon.core.translate import Problem
 from saleor_gordon.errors import (
+    ConfigChangedElsewhere,
     ConfigProblem,
     DashboardRequestRefused,
     SaleorError,
@@ -104,6 +105,10 @@ class ConfigOut(_Model):
         description="The stored configuration without client_secret; null before the first save"
     )
     client_secret_set: bool
+    config_version: int = Field(
+        description="The version of the stored configuration (0 before the first save; every "
+        "save, here or by `saleor-gordon config set`, adds one): send it back with PUT"
+    )
     problems: list[ProblemOut] = Field(description="Why the stored configuration is invalid")
     environments: list[Environment]
     trigger_events: list[str]
@@ -115,11 +120,19 @@ class ConfigIn(_Model):
         description="The whole configuration (README: Configuration of a shop); an empty "
         "gordon.client_secret keeps the stored one"
     )
+    config_version: int = Field(
+        ge=0,
+        le=2**63 - 1,
+        description="Required: the config_version of the configuration this one was made from "
+        "(GET). When another save came in since, nothing is stored and the answer is 409 "
+        "CONFIG_CHANGED_ELSEWHERE; to replace it deliberately, GET it again and send its version.",
+    )
 
 
 class ConfigSaved(_Model):
     saved: Literal[True] = True
     client_secret_set: bool = Field(description="Whether a client secret is stored now, read back")
+    config_version: int = Field(description="The version of the configuration just stored")
 
 
 class GordonCredentialsIn(_Model):
@@ -459,6 +472,7 @@ async def get_config(user: Reader, runtime: AppRuntime) -> ConfigOut:
     return ConfigOut(
         config=stored.config,
         client_secret_set=stored.client_secret_set,
+        config_version=stored.version,
         problems=[
             ProblemOut(path=p.path, message=p.message, code=p.code, params=dict(p.params))
             for p in stored.problems
@@ -469,18 +483,35 @@ async def get_config(user: Reader, runtime: AppRuntime) -> ConfigOut:
     )
 
 
-@router.put("/config", response_model=ConfigSaved, openapi_extra=_body_schema(ConfigIn))
+@router.put(
+    "/config",
+    response_model=ConfigSaved,
+    openapi_extra=_body_schema(ConfigIn),
+    description="Store the whole configuration, based on the version it was made from "
+    "(`config_version`, from GET). 409 `CONFIG_CHANGED_ELSEWHERE` when another save (another "
+    "page, `saleor-gordon config set`) came in since: nothing is stored (GET the stored one). 422 `INVALID_REQUEST` without a "
+    "version, `CONFIG_INVALID` with the problems of a configuration that does not validate.",
+)
 async def put_config(
     user: Configurer,
     body: Annotated[ConfigIn, Depends(_json_body(ConfigIn))],
     runtime: AppRuntime,
 ) -> ConfigSaved:
     try:
-        await save_shop_config(runtime, user.installation.id, body.config)
+        version = await save_shop_config(
+            runtime, user.installation.id, body.config, based_on=body.config_version
+        )
+    except ConfigChangedElsewhere:
+        raise DashboardRequestRefused(
+            "CONFIG_CHANGED_ELSEWHERE",
+            "Nothing was saved: someone else saved the configuration after this page loaded "
+            "it. Load the saved configuration (your changes are discarded), or save yours over it.",
+            status_hint=409,
+        ) from None
     except ShopConfigInvalid as exc:
         raise _config_invalid(exc) from None
     stored = await read_shop_config(runtime, user.installation.id)  # what was stored, read back
-    return ConfigSaved(client_secret_set=stored.client_secret_set)
+    return ConfigSaved(client_secret_set=stored.client_secret_set, config_version=version)
 
 
 @router.post(

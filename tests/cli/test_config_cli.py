@@ -204,3 +204,31 @@ def test_migrate_reports_the_revision(
     assert main(["migrate"]) == 0
 
     assert f"is at migration {head_revision()}" in capsys.readouterr().out
+
+
+async def _stored_version(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        store = InstallationStore(engine, SecretBox(TEST_SECRET_KEY))
+        installation = await store.get_installation(API_URL)
+        assert installation is not None
+        return (await store.get_stored_config(installation.id)).version
+    finally:
+        await engine.dispose()
+
+
+def test_every_config_set_moves_the_version_on_so_open_pages_are_refused(
+    database: str, tmp_path: Path
+) -> None:
+    """`config set` replaces what is stored (the operator's deliberate choice), and counts as a
+    save: a Dashboard page that loaded the configuration before is told when it saves."""
+    path = ["--saleor-api-url", API_URL, "--file", _write(tmp_path, config_data())]
+    before = asyncio.run(_stored_version(database))
+
+    first = main(["config", "set", *path])
+    after_first = asyncio.run(_stored_version(database))
+    second = main(["config", "set", *path])  # the same file again: still a new version
+    after_second = asyncio.run(_stored_version(database))
+
+    assert (first, second) == (0, 0)
+    assert (before, after_first, after_second) == (0, 1, 2)

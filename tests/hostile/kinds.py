@@ -843,7 +843,7 @@ def _dashboard(
 
 def _good_body(template: str, shop: Shop) -> Any:
     if template == "/config":
-        return {"config": shop_config()}
+        return {"config": shop_config(), "config_version": shop.config_version}
     if template == "/config/test-connection":
         return {"gordon": shop_config()["gordon"]}
     if template == "/config/delivery-date-preview":
@@ -1155,9 +1155,12 @@ def dashboard_bad_body(draw: Draw, world: World) -> Probe:
             value = value.get("delivery_days") if isinstance(value, dict) else value
         elif template == "/order/send":
             value = draw(st.sampled_from([None, 1, [], "", "x" * 256]))
-        body = json.dumps({wrapper: value}).encode()
+        sent = {wrapper: value}
+        if template == "/config":  # based on the stored version: the configuration is judged
+            sent["config_version"] = shop.config_version
+        body = json.dumps(sent).encode()
         if body == genuine:  # the part this endpoint reads came out unchanged
-            body = json.dumps({wrapper: value, "extra": 1}).encode()
+            body = json.dumps({**sent, "extra": 1}).encode()
     elif how == 8:
         body = json.dumps({**json.loads(genuine), "extra": True}).encode()
     else:
@@ -1359,8 +1362,9 @@ def _save_config(draw: Draw, world: World, shop: Shop) -> Probe:
     config["delivery_days"]["lead_days"] = draw(st.integers(0, 3))
     secret = draw(st.sampled_from(["", "another-secret-0123456789"]))
     config["gordon"]["client_secret"] = secret
-    body = json.dumps({"config": config}).encode()
+    body = json.dumps({"config": config, "config_version": shop.config_version}).encode()
     headers = [*_token_headers(shop, shop.token()), (b"Content-Type", b"application/json")]
+    version = shop.config_version
     probe = _dashboard(
         "valid.dashboard_write", draw, shop, "PUT /config", headers, frozenset(), body
     )
@@ -1369,7 +1373,8 @@ def _save_config(draw: Draw, world: World, shop: Shop) -> Probe:
     async def stored_as_sent(
         response: httpx.Response, before: Snapshot, after: Snapshot
     ) -> str | None:
-        if response.json() != {"saved": True, "client_secret_set": True}:
+        saved = {"saved": True, "client_secret_set": True, "config_version": version + 1}
+        if response.json() != saved:
             return f"answered {response.text[:200]}"
         document = await runtime.installations.get_config_document(shop.installation_id)
         assert document is not None

@@ -270,6 +270,9 @@ class Shop:
     signed: list[tuple[str, bytes]] = field(default_factory=list)
     """(event, body) of webhooks this shop's Saleor really sent (signed with ``sign``)."""
     app_deleted_body: bytes = b""
+    config_version: int = 0
+    """The version of the shop's stored configuration (``World.observe``): what a save based on
+    the configuration as stored now sends."""
 
     @property
     def api_url(self) -> str:
@@ -328,6 +331,13 @@ class World:
     def b(self) -> Shop:
         return self.shops[1]
 
+    def observe(self, state: Snapshot) -> None:
+        """The database as it is now: its rows, and each shop's configuration version."""
+        self.state = state
+        versions = {row["id"]: row["config_version"] for row in rows(state, "installations")}
+        for shop in self.shops:
+            shop.config_version = versions.get(shop.installation_id, 0)
+
     def refetch_now(self) -> float:
         return self.refetch_clock
 
@@ -347,7 +357,7 @@ class World:
         )
         calls = self.outbound.calls[first_call:]
         after = await snapshot(self.app.runtime.engine, self.tables)
-        self.state = after
+        self.observe(after)
         self._count(probe, response, calls)
         problems = self._problems(probe, response, before, after)
         if probe.valid is not None and 200 <= response.status_code < 300:
@@ -446,7 +456,7 @@ class World:
                 await install_shop(self.app, shop)
                 await seed_shop(self.app, shop, 1)
                 self.errors.take()
-                self.state = await snapshot(self.app.runtime.engine, self.tables)
+                self.observe(await snapshot(self.app.runtime.engine, self.tables))
 
     def report(self) -> dict[str, Any]:
         return {
@@ -521,7 +531,7 @@ async def install_shop(app: WebApp, shop: Shop) -> None:
     shop.installation_id = installation.id
     response = await app.client.put(
         "/api/dashboard/config",
-        json={"config": shop_config()},
+        json={"config": shop_config(), "config_version": 0},  # a new installation's
         headers={"authorization-bearer": shop.token(), "saleor-api-url": shop.api_url},
     )
     assert response.status_code == 200, response.text
@@ -586,7 +596,7 @@ async def open_world(
         tables = await table_names(app.runtime.engine)
         world = World(app=app, shops=shops, outbound=outbound, errors=errors, tables=tables)
         app.runtime.jwks_limiter = JwksRefetchLimiter(clock=world.refetch_now)
-        world.state = await snapshot(app.runtime.engine, tables)
+        world.observe(await snapshot(app.runtime.engine, tables))
         root.addHandler(errors)
         try:
             yield world

@@ -140,7 +140,9 @@ async def test_host_confusion_and_internal_gordon_base_urls_are_refused_and_neve
         for base_url in bases:
             config = shop_config(base_url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
             saved = await app.http.put(
-                "/api/dashboard/config", json={"config": config}, headers=headers
+                "/api/dashboard/config",
+                json={"config": config, "config_version": 0},
+                headers=headers,
             )
             tested = await app.http.post(
                 "/api/dashboard/config/test-connection",

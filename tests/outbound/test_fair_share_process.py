@@ -50,7 +50,7 @@ async def configure(app: PublicApp, shop: RunningSaleorFake, gordon_url: str) ->
     await app.install(shop.state)
     saved = await app.http.put(
         "/api/dashboard/config",
-        json={"config": shop_config(gordon_url)},
+        json={"config": shop_config(gordon_url), "config_version": 0},
         headers=app.dashboard_headers(shop.state),
     )
     assert saved.status_code == 200, saved.text

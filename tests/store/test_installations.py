@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saleor_gordon.core.order_events import OrderEvent
 from saleor_gordon.core.shop_config import parse_shop_config
+from saleor_gordon.errors import ConfigChangedElsewhere
 from saleor_gordon.jobs.queue import JobQueue, OrderJobRequest
 from saleor_gordon.jobs.views import JobViews
 from saleor_gordon.secret_box import SecretBox
@@ -225,6 +226,55 @@ async def test_a_saved_configuration_runs_the_jobs_waiting_for_a_person_again(
 
     [job] = await JobViews(migrated_engine).list_jobs()
     assert (job.status, job.next_attempt_at, woken) == ("pending", later, ["woken"])
+
+
+async def test_every_save_gives_a_new_version_and_one_based_on_an_older_one_stores_nothing(
+    migrated_engine: AsyncEngine,
+) -> None:
+    """Two saves within the same tick of the clock still differ; a save based on a version
+    another save replaced is refused in the statement that would store it."""
+    store = _store(migrated_engine)
+    installation = await store.save_installation(
+        saleor_api_url=API_URL, app_id="QXBwOjE=", token=TOKEN, jwks=JWKS, now=NOW
+    )
+    first = parse_shop_config(shop_config("https://gordon.example.com"))
+    second = parse_shop_config(shop_config("https://gordon.example.com", external_ref_prefix="B"))
+    unsaved = await store.get_stored_config(installation.id)
+
+    one = await store.save_config(installation.id, first, now=NOW, based_on=0)
+    two = await store.save_config(installation.id, second, now=NOW, based_on=one)
+    with pytest.raises(ConfigChangedElsewhere) as refused:
+        await store.save_config(installation.id, first, now=NOW, based_on=one)
+    three = await store.save_config(installation.id, first, now=NOW)  # based on none: replaces
+
+    assert (unsaved.data, unsaved.version) == (None, 0)
+    assert (one, two, three) == (1, 2, 3)
+    assert (refused.value.based_on, refused.value.stored) == (1, 2)
+    stored = await store.get_stored_config(installation.id)
+    assert (stored.version, await store.get_config(installation.id)) == (3, first)
+
+
+async def test_a_save_refused_for_its_version_leaves_the_stored_configuration_as_it_was(
+    migrated_engine: AsyncEngine,
+) -> None:
+    store = _store(migrated_engine)
+    installation = await store.save_installation(
+        saleor_api_url=API_URL, app_id="QXBwOjE=", token=TOKEN, jwks=JWKS, now=NOW
+    )
+    kept = parse_shop_config(shop_config("https://gordon.example.com"))
+    await store.save_config(installation.id, kept, now=NOW)
+    before = await store.get_stored_config(installation.id)
+
+    with pytest.raises(ConfigChangedElsewhere):
+        await store.save_config(
+            installation.id,
+            parse_shop_config(shop_config("https://gordon.example.com", client_secret="x" * 20)),
+            now=NOW + timedelta(hours=1),
+            based_on=0,
+        )
+
+    assert await store.get_stored_config(installation.id) == before
+    assert await store.get_config(installation.id) == kept
 
 
 async def test_a_jobs_read_decodes_a_stored_shop_once_per_change(

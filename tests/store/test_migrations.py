@@ -12,7 +12,7 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Table, delete, func, select
+from sqlalchemy import Connection, Table, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from saleor_gordon.core.order_events import OrderEvent
@@ -451,3 +451,63 @@ async def test_ids_of_removed_installations_and_backfill_runs_are_never_given_ag
         "backfill_runs": 1,
         "reconcile_leases": 1,
     }
+
+
+async def _versions(engine: AsyncEngine) -> list[tuple[int, int]]:
+    async with engine.connect() as connection:
+        query = select(installations.c.id, installations.c.config_version).order_by(
+            installations.c.id
+        )
+        return [(row.id, row.config_version) for row in await connection.execute(query)]
+
+
+async def _installations_sql(engine: AsyncEngine) -> str:
+    """How SQLite declares ``installations`` (empty on PostgreSQL)."""
+    if engine.dialect.name != "sqlite":
+        return ""
+    async with engine.connect() as connection:
+        sql = await connection.execute(
+            text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'installations'")
+        )
+        return str(sql.scalar_one())
+
+
+async def test_stored_configurations_are_at_version_0_after_0014_and_kept_going_back(
+    database_url: str,
+) -> None:
+    """0014 adds the configuration's version: every shop starts at 0 (configured or not), the
+    next save is 1; going back to 0013 keeps every row, and on SQLite the AUTOINCREMENT of 0013
+    (the column is dropped, not the table rebuilt)."""
+    engine = create_engine(database_url)
+    now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    try:
+        await move_schema(engine, "0013")
+        async with engine.begin() as connection:
+            await _shops_as_of_0012(connection, now)  # 0013 has the same columns
+            await connection.execute(
+                installations.update().where(installations.c.id == 3).values(config=None)
+            )
+        before = await _kept_installations(engine)
+        declared_before = await _installations_sql(engine)
+
+        await move_schema(engine, "0014")
+        versions = await _versions(engine)
+        async with engine.begin() as connection:
+            await connection.execute(
+                installations.update()
+                .where(installations.c.id == 1)
+                .values(config_version=installations.c.config_version + 1)
+            )
+        after_a_save = await _versions(engine)
+        await move_schema(engine, "0013", down=True)
+        kept_back = await _kept_installations(engine)
+        declared_back = await _installations_sql(engine)
+    finally:
+        await engine.dispose()
+
+    assert versions == [(1, 0), (2, 0), (3, 0)]
+    assert after_a_save == [(1, 1), (2, 0), (3, 0)]
+    assert kept_back == before
+    assert declared_back == declared_before
+    if engine.dialect.name == "sqlite":
+        assert "AUTOINCREMENT" in declared_back

@@ -7,6 +7,7 @@ Tokens are signed by the Saleor fake's key exactly like ``App.accessToken`` (cla
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,8 @@ from saleor_gordon.core.shop_config import parse_shop_config
 from saleor_gordon.fakes.gordon_sandbox import RunningSandbox
 from saleor_gordon.jobs.lifecycle import Episode, FulfillmentRecord, HistoryEntry, Transition
 from saleor_gordon.jobs.queue import enqueue_order_job
-from saleor_gordon.store.installations import Installation, InstallationStore
+from saleor_gordon.shop_actions import save_shop_config
+from saleor_gordon.store.installations import Installation, InstallationStore, StoredConfig
 from saleor_gordon.store.tables import installations, job_history, sync_jobs
 from tests.support.fixtures import RunningSaleorFake, SaleorFakeFactory, StartSandbox
 from tests.support.saleor_fake import SigningKey
@@ -61,6 +63,13 @@ class Shop:
         return await self.app.client.request(
             method, f"/api/dashboard{path}", headers=headers, json=body, **kwargs
         )
+
+    async def save_config(self, config: object, **kwargs: Any) -> httpx.Response:
+        """PUT the configuration as the Configuration page does: based on the version it read."""
+        read = await self.get("/config", headers=kwargs.get("headers"))
+        version = read.json()["config_version"] if read.status_code == 200 else 0
+        body = {"config": config, "config_version": version}
+        return await self.send("PUT", "/config", body, **kwargs)
 
     async def add_job(self, order_number: str, *, status: str | None = None) -> int:
         order_id = f"order-{order_number}"
@@ -245,9 +254,7 @@ async def test_configuring_needs_manage_apps_too(shop: Shop, gordon_url: str) ->
     orders_only = shop.headers(user_permissions=["MANAGE_ORDERS"])
 
     read = await shop.get("/config", headers=orders_only)
-    write = await shop.send(
-        "PUT", "/config", {"config": shop_config(gordon_url)}, headers=orders_only
-    )
+    write = await shop.save_config(shop_config(gordon_url), headers=orders_only)
     test = await shop.send("POST", "/config/test-connection", {"gordon": {}}, headers=orders_only)
     session = await shop.get("/session", headers=orders_only)
 
@@ -274,11 +281,11 @@ def gordon_url(gordon_sandbox_url: RunningSandbox) -> str:
 async def test_saving_a_valid_configuration_stores_it_without_echoing_the_secret(
     shop: Shop, gordon_url: str
 ) -> None:
-    saved = await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    saved = await shop.save_config(shop_config(gordon_url))
     read = await shop.get("/config")
 
     assert saved.status_code == 200, saved.text
-    assert saved.json() == {"saved": True, "client_secret_set": True}
+    assert saved.json() == {"saved": True, "client_secret_set": True, "config_version": 1}
     stored = await shop.app.runtime.installations.get_config(shop.installation.id)
     assert stored == parse_shop_config(shop_config(gordon_url))
     body = read.json()
@@ -293,14 +300,14 @@ async def test_saving_a_valid_configuration_stores_it_without_echoing_the_secret
 async def test_an_empty_secret_keeps_the_stored_one_for_the_same_account(
     shop: Shop, gordon_url: str
 ) -> None:
-    await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    await shop.save_config(shop_config(gordon_url))
     without_secret = shop_config(gordon_url, external_ref_prefix="SE-")
     without_secret["gordon"] = {"base_url": gordon_url, "client_id": CLIENT_ID, "client_secret": ""}
 
-    response = await shop.send("PUT", "/config", {"config": without_secret})
+    response = await shop.save_config(without_secret)
 
     assert response.status_code == 200, response.text
-    assert response.json() == {"saved": True, "client_secret_set": True}
+    assert response.json() == {"saved": True, "client_secret_set": True, "config_version": 2}
     stored = await shop.app.runtime.installations.get_config(shop.installation.id)
     assert stored is not None
     assert stored.external_ref_prefix == "SE-"
@@ -311,29 +318,28 @@ async def test_the_saved_answer_says_whether_a_secret_is_stored_as_read_back(
     shop: Shop, gordon_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given a store that reads back the saved configuration without its secret
-    read = InstallationStore.get_config_document
+    read = InstallationStore.get_stored_config
 
-    async def without_secret(store: InstallationStore, installation_id: int) -> Any:
-        document = await read(store, installation_id)
-        return None if document is None else (document[0], "")
+    async def without_secret(store: InstallationStore, installation_id: int) -> StoredConfig:
+        return dataclasses.replace(await read(store, installation_id), secret="")
 
-    saved = await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
-    monkeypatch.setattr(InstallationStore, "get_config_document", without_secret)
-    saved_again = await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    saved = await shop.save_config(shop_config(gordon_url))
+    monkeypatch.setattr(InstallationStore, "get_stored_config", without_secret)
+    saved_again = await shop.save_config(shop_config(gordon_url))
 
     # then the answer says what the store holds, not what was sent
-    assert saved.json() == {"saved": True, "client_secret_set": True}
+    assert saved.json() == {"saved": True, "client_secret_set": True, "config_version": 1}
     assert saved_again.status_code == 200, saved_again.text
-    assert saved_again.json() == {"saved": True, "client_secret_set": False}
+    assert saved_again.json() == {"saved": True, "client_secret_set": False, "config_version": 2}
     assert (await shop.get("/config")).json()["client_secret_set"] is False
 
 
 async def test_an_empty_secret_never_follows_a_new_client_id(shop: Shop, gordon_url: str) -> None:
-    await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    await shop.save_config(shop_config(gordon_url))
     other = shop_config(gordon_url)
     other["gordon"] = {"base_url": gordon_url, "client_id": "other-client", "client_secret": ""}
 
-    response = await shop.send("PUT", "/config", {"config": other})
+    response = await shop.save_config(other)
 
     assert response.status_code == 422
     assert error_of(response)["problems"] == [
@@ -350,7 +356,7 @@ async def test_an_empty_secret_never_follows_a_new_client_id(shop: Shop, gordon_
 async def test_an_invalid_configuration_lists_every_problem_and_stores_nothing(
     shop: Shop, gordon_url: str
 ) -> None:
-    await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    await shop.save_config(shop_config(gordon_url))
     before = await shop.app.runtime.installations.get_config(shop.installation.id)
     bad = shop_config(
         gordon_url,
@@ -358,7 +364,7 @@ async def test_an_invalid_configuration_lists_every_problem_and_stores_nothing(
         delivery_days={"cutoff": "25:00"},
     )
 
-    response = await shop.send("PUT", "/config", {"config": bad})
+    response = await shop.save_config(bad)
 
     assert response.status_code == 422
     error = error_of(response)
@@ -378,13 +384,140 @@ async def test_saving_reruns_the_orders_that_wait_for_a_configuration(
     job_id = await shop.add_job("1001", status="needs_attention")
     synced_id = await shop.add_job("1002", status="synced")
 
-    await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    await shop.save_config(shop_config(gordon_url))
 
     waiting = await shop.app.runtime.jobs.get_job(job_id)
     synced = await shop.app.runtime.jobs.get_job(synced_id)
     assert waiting is not None
     assert synced is not None
     assert (waiting.status, synced.status) == ("pending", "synced")
+
+
+# --- saves based on a version (optimistic concurrency) ---------------------------------------
+
+CHANGED_ELSEWHERE = {
+    "success": False,
+    "error": {
+        "code": "CONFIG_CHANGED_ELSEWHERE",
+        "message": "Nothing was saved: someone else saved the configuration after this page "
+        "loaded it. Load the saved configuration (your changes are discarded), or save yours "
+        "over it.",
+    },
+}
+
+
+async def _stored_row(shop: Shop) -> tuple[Any, ...]:
+    async with shop.app.runtime.engine.connect() as connection:
+        row = (
+            await connection.execute(
+                select(
+                    installations.c.config,
+                    installations.c.gordon_secret_encrypted,
+                    installations.c.config_version,
+                    installations.c.config_updated_at,
+                ).where(installations.c.id == shop.installation.id)
+            )
+        ).one()
+    return tuple(row)
+
+
+async def test_a_save_based_on_a_configuration_saved_over_since_is_refused_and_stores_nothing(
+    shop: Shop, gordon_url: str
+) -> None:
+    """Two pages open on the same configuration: the second save would silently wipe the rules
+    the first one just saved. It is refused (409) and nothing of it is stored."""
+    await shop.save_config(shop_config(gordon_url))
+    loaded = (await shop.get("/config")).json()["config_version"]  # both pages read it
+    first = shop_config(gordon_url, delivery_groups=[{"deliverygroup": "First Page"}])
+    second = shop_config(gordon_url, external_ref_prefix="SECOND-")
+
+    saved = await shop.send("PUT", "/config", {"config": first, "config_version": loaded})
+    before = await _stored_row(shop)
+    refused = await shop.send("PUT", "/config", {"config": second, "config_version": loaded})
+
+    assert (loaded, saved.status_code) == (1, 200)
+    assert saved.json() == {"saved": True, "client_secret_set": True, "config_version": 2}
+    assert refused.status_code == 409
+    assert refused.json() == CHANGED_ELSEWHERE
+    assert await _stored_row(shop) == before
+    stored = await shop.app.runtime.installations.get_config(shop.installation.id)
+    assert stored == parse_shop_config(first)
+    assert (await shop.get("/config")).json()["config_version"] == 2
+
+
+async def test_a_save_based_on_the_stored_version_passes_and_the_next_save_builds_on_it(
+    shop: Shop, gordon_url: str
+) -> None:
+    first = await shop.send(
+        "PUT", "/config", {"config": shop_config(gordon_url), "config_version": 0}
+    )
+    version = first.json()["config_version"]
+    again = await shop.send(
+        "PUT",
+        "/config",
+        {"config": shop_config(gordon_url, external_ref_prefix="SE-"), "config_version": version},
+    )
+
+    assert (first.status_code, again.status_code) == (200, 200), again.text
+    assert (version, again.json()["config_version"]) == (1, 2)
+    stored = await shop.app.runtime.installations.get_config(shop.installation.id)
+    assert stored is not None
+    assert stored.external_ref_prefix == "SE-"
+
+
+async def test_a_save_by_config_set_moves_the_version_on_and_a_page_that_loaded_before_is_refused(
+    shop: Shop, gordon_url: str
+) -> None:
+    await shop.save_config(shop_config(gordon_url))
+    loaded = (await shop.get("/config")).json()["config_version"]
+
+    # what `saleor-gordon config set` runs (cli/config.py): based on no version
+    operator = shop_config(gordon_url, external_ref_prefix="OPS-")
+    await save_shop_config(shop.app.runtime, shop.installation.id, operator, based_on=None)
+    after_operator = (await shop.get("/config")).json()["config_version"]
+    page = await shop.send(
+        "PUT", "/config", {"config": shop_config(gordon_url), "config_version": loaded}
+    )
+
+    assert (loaded, after_operator) == (1, 2)
+    assert page.status_code == 409
+    assert page.json() == CHANGED_ELSEWHERE
+    stored = await shop.app.runtime.installations.get_config(shop.installation.id)
+    assert stored == parse_shop_config(operator)
+
+
+async def test_a_save_without_a_version_is_refused_and_stores_nothing(
+    shop: Shop, gordon_url: str
+) -> None:
+    await shop.save_config(shop_config(gordon_url))
+    before = await _stored_row(shop)
+
+    response = await shop.send(
+        "PUT", "/config", {"config": shop_config(gordon_url, external_ref_prefix="SE-")}
+    )
+
+    assert response.status_code == 422
+    assert response.json() == {
+        "success": False,
+        "error": {
+            "code": "INVALID_REQUEST",
+            "message": "The request body is not usable: config_version: Field required.",
+        },
+    }
+    assert await _stored_row(shop) == before
+
+
+async def test_an_invalid_configuration_based_on_an_old_version_is_told_the_newer_save_first(
+    shop: Shop, gordon_url: str
+) -> None:
+    """The person must first see the other save (their fixes may be moot), then the problems."""
+    await shop.save_config(shop_config(gordon_url))
+    bad = shop_config(gordon_url, delivery_days={"cutoff": "25:00"})
+
+    response = await shop.send("PUT", "/config", {"config": bad, "config_version": 0})
+
+    assert response.status_code == 409
+    assert response.json() == CHANGED_ELSEWHERE
 
 
 @pytest.mark.parametrize(
@@ -432,7 +565,7 @@ async def test_test_connection_shows_gordons_answer(shop: Shop, gordon_url: str)
 async def test_test_connection_uses_the_stored_secret_when_left_empty(
     shop: Shop, gordon_url: str
 ) -> None:
-    await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    await shop.save_config(shop_config(gordon_url))
     empty = {"base_url": gordon_url, "client_id": CLIENT_ID, "client_secret": ""}
 
     response = await shop.send("POST", "/config/test-connection", {"gordon": empty})
@@ -754,7 +887,7 @@ async def test_send_preview_before_configuration_says_so(shop: Shop) -> None:
 async def test_send_preview_shows_the_exact_gordon_order_then_send_queues_it(
     shop: Shop, gordon_url: str
 ) -> None:
-    await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    await shop.save_config(shop_config(gordon_url))
     in_a_week = (datetime.now(UTC) + timedelta(days=7)).date().isoformat()
     order = shop.fake.state.add_order(
         metadata=[{"key": "gordon.delivery_date", "value": in_a_week}]
@@ -794,7 +927,7 @@ async def test_send_preview_shows_the_exact_gordon_order_then_send_queues_it(
 async def test_send_preview_of_a_withdrawal_says_whether_the_order_was_cancelled_or_expired(
     shop: Shop, gordon_url: str, status: str, headline: str, code: str
 ) -> None:
-    await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    await shop.save_config(shop_config(gordon_url))
     in_a_week = (datetime.now(UTC) + timedelta(days=7)).date().isoformat()
     order = shop.fake.state.add_order(
         status=status, metadata=[{"key": "gordon.delivery_date", "value": in_a_week}]
@@ -811,7 +944,7 @@ async def test_send_preview_serves_each_problem_and_warning_as_a_code(
 ) -> None:
     """The popup words what is wrong with an order from codes; the command line's English (with
     the field) stays beside them."""
-    await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    await shop.save_config(shop_config(gordon_url))
     order, warned = shop.fake.state.add_order(), shop.fake.state.add_order()
     address = {**order["shippingAddress"], "city": "", "country": {"code": "SE"}}
     shop.fake.state.update_order(order["id"], shippingAddress=address)
@@ -844,7 +977,7 @@ async def test_send_refuses_an_order_that_is_not_for_gordon(shop: Shop, gordon_u
     config = shop_config(
         gordon_url, delivery_groups=[{"deliverygroup": "Gordon Store", "channel": "norge"}]
     )
-    await shop.send("PUT", "/config", {"config": config})
+    await shop.save_config(config)
     order = shop.fake.state.add_order()
 
     preview = await shop.get("/order/send-preview", params={"order_id": order["id"]})
@@ -881,6 +1014,11 @@ async def test_the_openapi_document_describes_the_dashboard_api(shop: Shop) -> N
     put = document["paths"]["/api/dashboard/config"]["put"]
     assert put["requestBody"]["content"]["application/json"]["schema"]["title"] == "ConfigIn"
     assert json.dumps(document).count("client_secret_set") >= 1
+    schema = put["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["required"] == ["config", "config_version"]
+    assert "409 `CONFIG_CHANGED_ELSEWHERE`" in put["description"]
+    config_out = document["components"]["schemas"]["ConfigOut"]
+    assert "config_version" in config_out["required"]
 
 
 async def test_a_job_shows_its_last_attempt_and_history(shop: Shop) -> None:
@@ -1066,7 +1204,7 @@ async def test_history_written_before_codes_is_served_as_its_english_text(shop: 
 async def test_send_preview_with_a_stored_configuration_that_no_longer_validates(
     shop: Shop, gordon_url: str
 ) -> None:
-    await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    await shop.save_config(shop_config(gordon_url))
     async with shop.app.runtime.engine.begin() as connection:  # as after an upgrade
         await connection.execute(
             installations.update().values(config={**shop_config(gordon_url), "delivery_groups": []})
@@ -1158,7 +1296,7 @@ async def test_without_saleor_the_shop_has_no_name_and_the_page_still_opens(shop
 
 async def test_the_session_gives_the_shops_time_zone(shop: Shop, gordon_url: str) -> None:
     days = {"timezone": "Europe/Oslo"}
-    await shop.send("PUT", "/config", {"config": shop_config(gordon_url, delivery_days=days)})
+    await shop.save_config(shop_config(gordon_url, delivery_days=days))
 
     response = await shop.get("/session")
 
@@ -1198,7 +1336,7 @@ async def test_try_fulfilling_again_fulfils_a_blocked_order_once_its_stock_recor
     is unchanged) is not asked again, and the order gets exactly one fulfillment."""
     gordon = fulfilling_gordon
     config = shop_config(gordon.base_url, tracking_on_fulfillment="fulfill")
-    assert (await shop.send("PUT", "/config", {"config": config})).status_code == 200
+    assert (await shop.save_config(config)).status_code == 200
     order = paid_order(shop.fake, shop.app)
     variants = _not_stocked_in_the_channel(shop.fake, order)
     assert (await deliver(shop.app, shop.fake, "ORDER_FULLY_PAID", order["id"])).status_code == 200
@@ -1274,7 +1412,7 @@ async def test_send_refuses_an_order_whose_number_the_app_cannot_keep(
 ) -> None:
     """The job keeps the order's number (64 characters): a longer one failed the job's insert
     on PostgreSQL (503 STORE_UNAVAILABLE, "the database failed") and was stored on SQLite."""
-    await shop.send("PUT", "/config", {"config": shop_config(gordon_url)})
+    await shop.save_config(shop_config(gordon_url))
     order = shop.fake.state.add_order(number="9" * 65)
 
     preview = await shop.get("/order/send-preview", params={"order_id": order["id"]})
@@ -1297,9 +1435,7 @@ async def test_a_reference_prefix_the_job_cannot_keep_is_refused_beside_its_fiel
     """Saved, a prefix that makes prefix + order number longer than the job's reference (255
     characters) was pushed to Gordon, then failed the job's record on PostgreSQL ("the database
     failed"), so the job was claimed and pushed again at every lease, for ever."""
-    response = await shop.send(
-        "PUT", "/config", {"config": shop_config(gordon_url, external_ref_prefix="P" * 192)}
-    )
+    response = await shop.save_config(shop_config(gordon_url, external_ref_prefix="P" * 192))
 
     assert response.status_code == 422, response.text
     assert [(p["path"], p["code"], p["params"]) for p in error_of(response)["problems"]] == [
@@ -1313,9 +1449,7 @@ async def test_the_longest_prefix_and_order_number_are_sent_and_kept(
 ) -> None:
     gordon = start_gordon_sandbox(delivery_groups=(DELIVERY_GROUP,))
     prefix = "P" * 191
-    saved = await shop.send(
-        "PUT", "/config", {"config": shop_config(gordon.base_url, external_ref_prefix=prefix)}
-    )
+    saved = await shop.save_config(shop_config(gordon.base_url, external_ref_prefix=prefix))
     order = paid_order(shop.fake, shop.app)
     shop.fake.state.update_order(order["id"], number="9" * 64)
 
