@@ -23,15 +23,15 @@ export function configScreen(ctx) {
   return {
     state: "loading", // loading | ready | error
     error: null,
-    stored: null, // ConfigOut: config (no secret), client_secret_set, problems
+    stored: null, // ConfigOut: config (no secret), client_secret_set, config_version, problems
     options: null, // ShopOptionsOut
     form: null,
     problems: [], // the server's problems of the last save or test
-    summary: null, // {titleKey, problems}
+    summary: null, // {error, whatKey?}: why the last save (or loading the saved configuration) failed
     test: null, // {state: "asking"} | {state: "done", result} | {state: "failed", error}
     preview: null, // {state: "ready", result} | {state: "failed", error}
     saving: false,
-    saved: null, // "saved" | "failed"
+    saved: null, // "saved" | "failed" | "loaded"
     previewTimer: null,
     started: false,
     start() {
@@ -194,6 +194,8 @@ async function testConnection(ctx, screen) {
   ctx.update();
 }
 
+/** Saves the form, based on the version of the configuration the page holds: when someone else
+ * saved since, nothing is stored (409 CONFIG_CHANGED_ELSEWHERE) and the form stays as it is. */
 async function save(ctx, screen) {
   screen.saving = true;
   screen.saved = null;
@@ -201,9 +203,10 @@ async function save(ctx, screen) {
   screen.problems = [];
   ctx.update();
   try {
-    const saved = await ctx.api.put("/config", { config: documentOf(screen.form) });
+    const saved = await ctx.api.put("/config", { config: documentOf(screen.form), config_version: screen.stored.config_version });
     const stored = await ctx.api.get("/config");
-    screen.stored = { ...stored, client_secret_set: saved.client_secret_set };
+    // the version is the one this save stored: a save in between is refused on the next save
+    screen.stored = { ...stored, client_secret_set: saved.client_secret_set, config_version: saved.config_version };
     screen.form.client_secret = "";
     screen.saved = "saved";
     ctx.session.configured = true;
@@ -223,6 +226,46 @@ async function save(ctx, screen) {
   if (screen.saved === "failed") {
     (document.querySelector('#panel [aria-invalid="true"]') || document.getElementById("config-summary"))?.focus();
   }
+}
+
+/** After a refused save: the saved configuration replaces the form (the person's changes are
+ * discarded, as the button says). */
+async function loadSaved(ctx, screen) {
+  screen.saving = true;
+  ctx.update();
+  try {
+    const stored = await ctx.api.get("/config");
+    screen.stored = stored;
+    screen.form = formOf(stored.config, ctx.knowledge.defaults);
+    screen.summary = null;
+    screen.problems = [];
+    screen.test = null;
+    screen.saved = "loaded";
+    schedulePreview(ctx, screen, 0);
+  } catch (error) {
+    screen.summary = { error, whatKey: "config.load_failed" };
+  } finally {
+    screen.saving = false;
+  }
+  ctx.update();
+  await ctx.rendered();
+  document.getElementById("config-summary")?.focus();
+}
+
+/** After a refused save: the person's changes are saved over the configuration stored now,
+ * based on its version (a save in between is refused again). */
+async function saveAnyway(ctx, screen) {
+  screen.saving = true;
+  ctx.update();
+  try {
+    screen.stored = await ctx.api.get("/config");
+  } catch (error) {
+    screen.saving = false;
+    screen.summary = { error };
+    ctx.update();
+    return;
+  }
+  await save(ctx, screen);
 }
 
 function addRule(ctx, screen) {
@@ -285,6 +328,7 @@ function saveStatus(ctx, screen) {
   if (screen.saving) return ctx.t("config.saving");
   if (screen.saved === "saved") return ctx.t("config.saved");
   if (screen.saved === "failed") return ctx.t("config.not_saved");
+  if (screen.saved === "loaded") return ctx.t("config.loaded_saved");
   return "";
 }
 
@@ -292,8 +336,17 @@ function summaryView(ctx, screen) {
   const summary = screen.summary;
   if (!summary) return html`<div id="config-summary" tabindex="-1"></div>`;
   const error = summary.error;
+  if (error instanceof ApiError && error.code === "CONFIG_CHANGED_ELSEWHERE") {
+    return html`<div id="config-summary" tabindex="-1" class="notice notice-error" role="alert">
+      <strong>${ctx.t("config.changed_elsewhere_title")}</strong> ${ctx.t("config.changed_elsewhere")}
+      <div class="actions spaced">
+        <button class="btn" type="button" ?disabled=${screen.saving} @click=${() => loadSaved(ctx, screen)}>${ctx.t("config.load_saved")}</button>
+        <button class="btn" type="button" ?disabled=${screen.saving} @click=${() => saveAnyway(ctx, screen)}>${ctx.t("config.save_anyway")}</button>
+      </div>
+    </div>`;
+  }
   if (!(error instanceof ApiError) || !error.problems.length) {
-    return html`<div id="config-summary" tabindex="-1">${errorNotice(ctx, error, "config.save_failed")}</div>`;
+    return html`<div id="config-summary" tabindex="-1">${errorNotice(ctx, error, summary.whatKey || "config.save_failed")}</div>`;
   }
   return html`<div id="config-summary" tabindex="-1" class="notice notice-error" role="alert">
     <strong>${ctx.t("config.nothing_saved", { count: error.problems.length })}</strong>
