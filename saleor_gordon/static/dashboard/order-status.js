@@ -124,9 +124,10 @@ export function fulfilAgainView(ctx, job, action, run) {
 }
 
 /** Run *Try fulfilling again* on an order page: the state for `fulfilAgainView`, the job shown
- * as it changes (`onJob`), the Dashboard asked to reload the order once the app acted on it, and
- * its toast. */
-export async function fulfilAgainOnOrderPage(ctx, job, action, onJob) {
+ * as it changes (`onJob`), the Dashboard asked to reload the order once the app acted on it, and,
+ * with `toast` (the widget), the Dashboard's toast. The popup asks for none: the Dashboard shows
+ * toasts bottom right, over the popup's Close button, and its notice says the same. */
+export async function fulfilAgainOnOrderPage(ctx, job, action, onJob, { toast }) {
   action.state = "following";
   action.error = null;
   ctx.update();
@@ -146,7 +147,7 @@ export async function fulfilAgainOnOrderPage(ctx, job, action, onJob) {
   action.state = "done";
   if (acted) ctx.bridge.refreshEntity();
   ctx.update();
-  ctx.bridge.notify(OUTCOME_KINDS[action.outcome], ctx.t("fulfil_again.toast_title"), outcomeText(ctx, action.outcome, action.job));
+  if (toast) ctx.bridge.notify(OUTCOME_KINDS[action.outcome], ctx.t("fulfil_again.toast_title"), outcomeText(ctx, action.outcome, action.job));
 }
 
 const OUTCOME_KINDS = { done: "success", still_blocked: "warning", other: "warning", queued: "info" };

@@ -73,13 +73,14 @@ const page = {
 };
 
 /** Try fulfilling again: the card follows the order (and tells an open popup), the order page
- * reloads once the app acted on it. */
+ * reloads once the app acted on it, and the Dashboard's toast says what became of it. */
 function fulfilAgain(ctx) {
-  return fulfilAgainOnOrderPage(ctx, page.job, page.fulfil, (job) => {
+  const onJob = (job) => {
     page.job = job;
     page.channel.post(ctx.bridge.orderId, job);
     ctx.update();
-  });
+  };
+  return fulfilAgainOnOrderPage(ctx, page.job, page.fulfil, onJob, { toast: true });
 }
 
 /**

@@ -168,13 +168,14 @@ function sendingView(ctx, preview) {
 }
 
 /** Try fulfilling again: the popup follows the order and tells its widget; the order page reloads
- * once the app acted on it. */
+ * once the app acted on it. No toast: it would cover Close and only repeat the popup's notice. */
 function fulfilAgain(ctx) {
-  return fulfilAgainOnOrderPage(ctx, page.job, page.fulfil, (job) => {
+  const onJob = (job) => {
     page.job = job;
     page.channel.post(ctx.bridge.orderId, job);
     ctx.update();
-  });
+  };
+  return fulfilAgainOnOrderPage(ctx, page.job, page.fulfil, onJob, { toast: false });
 }
 
 /** The order's state in Gordon now: status, facts, last message and its history. */
