@@ -3,7 +3,9 @@
 The app's own log lines name orders by ID and number only. What it does not write itself (the text
 of an unexpected error, a library's message) goes through ``MaskingFormatter``, which every entry
 point installs with ``configure_logging``: e-mail addresses and phone numbers are masked in the
-message and in the traceback. Names cannot be recognised in free text.
+message and in the traceback. Names cannot be recognised in free text. A message is one line:
+the control characters of text from outside (a line break in Saleor's error message, a terminal
+escape) are written escaped (``\\n``, ``\\x1b``), so such text cannot forge a log line.
 
 Two formats (``SALEOR_GORDON_LOG_FORMAT``): ``console``, one readable line per record, and
 ``json``, one JSON object per line (``JsonFormatter``) with the stable dotted event name that
@@ -30,6 +32,9 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 _EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 # +46 70 228 68 10 / +46702286810 (international) and 070-228 68 10 / 0702286810 (national, trunk 0)
 _PHONE = re.compile(r"(?<![\w+])(?:\+\d(?:[ -]?\d){6,14}|0\d(?:[ -]?\d){6,11})(?!\w)")
+
+# line breaks (also U+2028/U+2029), tabs, escape sequences and the other C0/C1 control characters
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 _ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
 
@@ -61,6 +66,11 @@ def configure_logging(level: int, log_format: LogFormat | None = None) -> None:
         uvicorn_logger.propagate = True
 
 
+def one_line(text: str) -> str:
+    """``text`` with its control characters escaped as Python writes them: ``\\n``, ``\\x1b``."""
+    return _CONTROL.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def mask_customer_data(text: str) -> str:
     """``text`` with every e-mail address and phone number masked (``mask_email``, ``mask_phone``)."""
     text = _EMAIL.sub(lambda found: mask_email(found.group()), text)
@@ -68,11 +78,12 @@ def mask_customer_data(text: str) -> str:
 
 
 class MaskingFormatter(logging.Formatter):
-    """A formatter that masks customer data in the message, the traceback and the stack."""
+    """A formatter that masks customer data in the message, the traceback and the stack, and
+    writes the message as one line (``one_line``)."""
 
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
-        masked = mask_customer_data(message)
+        masked = one_line(mask_customer_data(message))
         if masked != message:  # other handlers (and the caller's record) keep the original
             record = copy.copy(record)
             record.msg, record.args = masked, None
@@ -94,7 +105,7 @@ class JsonFormatter(MaskingFormatter):
     """
 
     def format(self, record: logging.LogRecord) -> str:
-        message = _FIELD.sub(_hide_secret_field, mask_customer_data(record.getMessage()))
+        message = _FIELD.sub(_hide_secret_field, one_line(mask_customer_data(record.getMessage())))
         first = message.split(" ", 1)[0]
         entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),

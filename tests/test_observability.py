@@ -325,3 +325,34 @@ def test_logging_configured_by_a_test_is_undone_after_it() -> None:
     logging.getLogger("saleor_gordon.test").warning("after the test")
 
     assert state() == before
+
+
+# What Saleor said when it refused a request: text from outside, its line break and its terminal
+# escape chosen by whoever answers at the shop's API URL.
+FORGING_TEXT = (
+    "Saleor refused OrdersPage: bad cursor\n"
+    "2026-01-01 00:00:00,000 ERROR saleor_gordon.jobs.worker job.crashed job_id=999\r"
+    "\x1b[2K\u2028done"
+)
+FORGING_TEXT_SHOWN = (
+    "Saleor refused OrdersPage: bad cursor\\n"
+    "2026-01-01 00:00:00,000 ERROR saleor_gordon.jobs.worker job.crashed job_id=999\\r"
+    "\\x1b[2K\\u2028done"
+)
+
+
+def test_a_console_line_is_one_line_whatever_text_from_outside_it_carries() -> None:
+    record = _record("reconcile.failed installation_id=%s error=%s", 3, FORGING_TEXT)
+
+    text = MaskingFormatter("%(levelname)s %(message)s").format(record)
+
+    assert text == f"ERROR reconcile.failed installation_id=3 error={FORGING_TEXT_SHOWN}"
+    assert record.getMessage().endswith(FORGING_TEXT)  # the caller's record is untouched
+
+
+def test_a_json_message_is_one_line_whatever_text_from_outside_it_carries() -> None:
+    record = _record("reconcile.failed installation_id=%s error=%s", 3, FORGING_TEXT)
+
+    entry = json.loads(JsonFormatter().format(record))
+
+    assert entry["message"] == f"reconcile.failed installation_id=3 error={FORGING_TEXT_SHOWN}"
