@@ -45,6 +45,11 @@ LogFormat = Literal["json", "console"]
 _EVENT = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+")
 # key=value pairs of a message: job_id=42 saleor_api_url=https://shop.example.com/graphql/
 _FIELD = re.compile(r"(?<![\w.])([a-z][a-z0-9_]*)=(\S+)")
+# a conversion of a %-format string: %s, %d, %.1f, %r, %% (which converts nothing)
+_CONVERSION = re.compile(r"%(?:\(\w+\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[diouxXeEfFgGcrsa%]")
+# the name a format string gives the conversion right after it: "job_id=" of "job_id=%s"
+_FIELD_NAME = re.compile(r"(?<![\w.])([a-z][a-z0-9_]*)=\Z")
+_WHITESPACE = re.compile(r"\s")
 # fields that could carry a credential are never echoed, whatever a message puts there
 _SECRET_KEY = re.compile(r"token|secret|password|passwd|authorization|api_key|credential", re.I)
 _RESERVED = frozenset({"time", "level", "event", "logger", "message", "exc", "stack"})
@@ -98,7 +103,8 @@ class MaskingFormatter(logging.Formatter):
 
 class JsonFormatter(MaskingFormatter):
     """One JSON object per record: ``time`` (ISO 8601, UTC), ``level``, ``event``, ``logger``,
-    ``message``, the message's ``key=value`` fields, ``exc`` (the traceback) and ``stack``.
+    ``message``, the ``key=value`` fields its format string names (``_fields``), ``exc`` (the
+    traceback) and ``stack``.
 
     Everything is masked as by ``MaskingFormatter``; a field named like a credential (``token``,
     ``secret``...) shows as ``***``, in the message too.
@@ -114,9 +120,9 @@ class JsonFormatter(MaskingFormatter):
             "logger": record.name,
             "message": message,
         }
-        for key, value in _FIELD.findall(message):
+        for key, value in _fields(record).items():
             if key not in _RESERVED and key not in entry:
-                entry[key] = value.rstrip(",;:")
+                entry[key] = "***" if _SECRET_KEY.search(key) else value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         elif record.exc_text:
@@ -124,6 +130,41 @@ class JsonFormatter(MaskingFormatter):
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def _fields(record: logging.LogRecord) -> dict[str, str]:
+    """The fields the app's format string names, each with the value its arguments give: for
+    ``"reconcile.failed installation_id=%s error=%s"``, ``installation_id`` and ``error``, the
+    whole of the error's text (masked, one line). What the format string writes right after a
+    conversion belongs to the value (``retry_in=%.1fs``: ``2.5s``; ``listen=%s:%s``:
+    ``127.0.0.1:8000``), up to a space; a trailing ``,;:`` does not.
+
+    Only the format string names fields: text from outside in an argument (Saleor's error message
+    saying ``job_id=999``) adds none. A record without arguments (its message written by whoever
+    logged it) has no fields.
+    """
+    template, args = record.msg, record.args
+    if not isinstance(template, str) or not isinstance(args, tuple) or not args:
+        return {}
+    conversions = [c for c in _CONVERSION.finditer(template) if c.group() != "%%"]
+    if len(conversions) != len(args) or any(
+        "*" in c.group() or c.group().startswith("%(") for c in conversions
+    ):
+        return {}
+    fields: dict[str, str] = {}
+    for index, conversion in enumerate(conversions):
+        name = _FIELD_NAME.search(template, 0, conversion.start())
+        if name is None:
+            continue
+        space = _WHITESPACE.search(template, conversion.end())
+        end = space.start() if space is not None else len(template)
+        taken = sum(1 for c in conversions[index:] if c.start() < end)
+        try:
+            value = template[conversion.start() : end] % args[index : index + taken]
+        except (TypeError, ValueError):
+            continue
+        fields[name.group(1)] = one_line(mask_customer_data(value.rstrip(",;:")))
+    return fields
 
 
 def _hide_secret_field(found: re.Match[str]) -> str:

@@ -356,3 +356,62 @@ def test_a_json_message_is_one_line_whatever_text_from_outside_it_carries() -> N
     entry = json.loads(JsonFormatter().format(record))
 
     assert entry["message"] == f"reconcile.failed installation_id=3 error={FORGING_TEXT_SHOWN}"
+
+
+def test_text_from_outside_in_a_json_field_adds_no_field_and_stays_whole() -> None:
+    saleor_said = (
+        "Saleor refused OrdersPage: bad cursor job_id=999 order_id=T3JkZXI6OTk5 level=INFO"
+    )
+    record = _record("reconcile.failed installation_id=%s error=%s", 3, saleor_said)
+
+    entry = json.loads(JsonFormatter().format(record))
+
+    assert entry == {
+        "time": "2025-12-02T00:00:00.250+00:00",
+        "level": "ERROR",
+        "event": "reconcile.failed",
+        "logger": "saleor_gordon.jobs.worker",
+        "message": f"reconcile.failed installation_id=3 error={saleor_said}",
+        "installation_id": "3",
+        "error": saleor_said,
+    }
+
+
+@pytest.mark.parametrize(
+    ("msg", "args", "fields"),
+    [
+        (
+            "app.starting listen=%s:%s workers=%s",
+            ("127.0.0.1", 8000, 2),
+            {"listen": "127.0.0.1:8000", "workers": "2"},
+        ),
+        (
+            "database.unavailable retry_in=%.1fs %s",
+            (2.5, "The database failed"),
+            {"retry_in": "2.5s"},
+        ),
+        ("gordon.order_missing ref=%s: creating it with POST", ("SE 1001",), {"ref": "SE 1001"}),
+        (
+            "job.slow job_id=%s done=100%% servers=%s",
+            (7, "a,b"),
+            {"job_id": "7", "servers": "a,b"},
+        ),
+        (
+            "webhook.received customer=%s",
+            ("anna.svensson@example.com\n",),
+            {"customer": "a***@example.com\\n"},
+        ),
+        ("gordon.token_refused %s %s: refreshing", ("PUT", "/api/orders/1"), {}),
+        ("job.crashed job_id=%(job)s", ({"job": 7},), {}),
+    ],
+)
+def test_json_fields_are_the_values_the_format_string_names(
+    msg: str, args: tuple[object, ...], fields: dict[str, str]
+) -> None:
+    entry = json.loads(JsonFormatter().format(_record(msg, *args)))
+
+    assert {
+        key: entry[key]
+        for key in entry
+        if key not in ("time", "level", "event", "logger", "message")
+    } == fields
