@@ -297,11 +297,13 @@ class Stack:
             values.add(order.get("token") or "")
             values.add(order.get("userEmail") or "")
             values.add((order.get("user") or {}).get("email") or "")
+            values.add(order.get("customerNote") or "")
             for kind in ("shippingAddress", "billingAddress"):
                 address = order.get(kind) or {}
                 phone = address.get("phone") or ""
                 values.update((address.get("streetAddress1") or "", phone, phone.lstrip("+")))
                 values.update((address.get("streetAddress2") or "", address.get("lastName") or ""))
+                values.update((address.get("firstName") or "", address.get("postalCode") or ""))
         return {value for value in values if len(value) >= 4}
 
 
