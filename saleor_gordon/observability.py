@@ -83,12 +83,13 @@ def mask_customer_data(text: str) -> str:
 
 
 class MaskingFormatter(logging.Formatter):
-    """A formatter that masks customer data in the message, the traceback and the stack, and
-    writes the message as one line (``one_line``)."""
+    """A formatter that masks customer data in the message, the traceback and the stack, shows a
+    field named like a credential (``token=``, ``client_secret=``...) as ``***`` and writes the
+    message as one line (``one_line``)."""
 
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
-        masked = one_line(mask_customer_data(message))
+        masked = _shown_message(record, _named_values(record))
         if masked != message:  # other handlers (and the caller's record) keep the original
             record = copy.copy(record)
             record.msg, record.args = masked, None
@@ -103,15 +104,16 @@ class MaskingFormatter(logging.Formatter):
 
 class JsonFormatter(MaskingFormatter):
     """One JSON object per record: ``time`` (ISO 8601, UTC), ``level``, ``event``, ``logger``,
-    ``message``, the ``key=value`` fields its format string names (``_fields``), ``exc`` (the
-    traceback) and ``stack``.
+    ``message``, the ``key=value`` fields its format string names (``_named_values``), ``exc``
+    (the traceback) and ``stack``.
 
     Everything is masked as by ``MaskingFormatter``; a field named like a credential (``token``,
     ``secret``...) shows as ``***``, in the message too.
     """
 
     def format(self, record: logging.LogRecord) -> str:
-        message = _FIELD.sub(_hide_secret_field, one_line(mask_customer_data(record.getMessage())))
+        named = _named_values(record)
+        message = _shown_message(record, named)
         first = message.split(" ", 1)[0]
         entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
@@ -120,9 +122,9 @@ class JsonFormatter(MaskingFormatter):
             "logger": record.name,
             "message": message,
         }
-        for key, value in _fields(record).items():
+        for key, value in named.items():
             if key not in _RESERVED and key not in entry:
-                entry[key] = "***" if _SECRET_KEY.search(key) else value
+                entry[key] = "***" if _SECRET_KEY.search(key) else _shown(value)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         elif record.exc_text:
@@ -132,10 +134,25 @@ class JsonFormatter(MaskingFormatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def _fields(record: logging.LogRecord) -> dict[str, str]:
+def _shown_message(record: logging.LogRecord, named: dict[str, str]) -> str:
+    """The record's message as a log line shows it: the whole value of a field named like a
+    credential replaced by ``***`` (and, should its format string not name it, the word after
+    such a ``key=``), customer data masked, one line."""
+    message = record.getMessage()
+    for key, value in named.items():
+        if _SECRET_KEY.search(key):
+            message = message.replace(f"{key}={value}", f"{key}=***")
+    return _FIELD.sub(_hide_secret_field, _shown(message))
+
+
+def _shown(text: str) -> str:
+    return one_line(mask_customer_data(text))
+
+
+def _named_values(record: logging.LogRecord) -> dict[str, str]:
     """The fields the app's format string names, each with the value its arguments give: for
     ``"reconcile.failed installation_id=%s error=%s"``, ``installation_id`` and ``error``, the
-    whole of the error's text (masked, one line). What the format string writes right after a
+    whole of the error's text (as given: ``_shown`` masks it). What the format string writes right after a
     conversion belongs to the value (``retry_in=%.1fs``: ``2.5s``; ``listen=%s:%s``:
     ``127.0.0.1:8000``), up to a space; a trailing ``,;:`` does not.
 
@@ -163,13 +180,15 @@ def _fields(record: logging.LogRecord) -> dict[str, str]:
             value = template[conversion.start() : end] % args[index : index + taken]
         except (TypeError, ValueError):
             continue
-        fields[name.group(1)] = one_line(mask_customer_data(value.rstrip(",;:")))
+        fields[name.group(1)] = value.rstrip(",;:")
     return fields
 
 
 def _hide_secret_field(found: re.Match[str]) -> str:
-    key = found.group(1)
-    return f"{key}=***" if _SECRET_KEY.search(key) else found.group()
+    key, value = found.groups()
+    if not _SECRET_KEY.search(key):
+        return found.group()
+    return f"{key}=***{value[len(value.rstrip(',;:')) :]}"  # "token=abc:" -> "token=***:"
 
 
 def mask_email(email: str | None) -> str:

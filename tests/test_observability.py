@@ -415,3 +415,26 @@ def test_json_fields_are_the_values_the_format_string_names(
         for key in entry
         if key not in ("time", "level", "event", "logger", "message")
     } == fields
+
+
+def test_a_field_named_like_a_credential_is_hidden_whole_in_both_formats() -> None:
+    record = _record(
+        "gordon.token_requested client_id=%s client_secret=%s access_token=%s: granted",
+        "test-client",
+        "s3cr3t with spaces",
+        "tok-123",
+    )
+    shown = (
+        "gordon.token_requested client_id=test-client client_secret=*** access_token=***: granted"
+    )
+
+    console = MaskingFormatter("%(levelname)s %(message)s").format(record)
+    entry = json.loads(JsonFormatter().format(record))
+
+    assert console == f"ERROR {shown}"
+    assert entry["message"] == shown
+    assert (entry["client_id"], entry["client_secret"], entry["access_token"]) == (
+        "test-client",
+        "***",
+        "***",
+    )
