@@ -80,7 +80,11 @@ def create_engine(
     connection the app opens is made by this engine's pool: its own, and the ones ``driver_sql``
     detaches from it (``on_postgres``, the job listener), so they all get both. The entry points
     pass the settings (``DATABASE_CONNECT_TIMEOUT_SECONDS``,
-    ``DATABASE_STATEMENT_TIMEOUT_SECONDS``); ``migrate`` passes no statement timeout."""
+    ``DATABASE_STATEMENT_TIMEOUT_SECONDS``); ``migrate`` passes no statement timeout.
+
+    A failed statement's error shows its SQL but not its parameters (``hide_parameters``): the
+    traceback ``job.crashed`` or ``request.failed`` logs would otherwise carry what the app was
+    writing (Gordon's words about an order, encrypted secrets)."""
     url = async_database_url(database_url)
     if url.startswith("sqlite"):
         sqlite_path = make_url(url).database
@@ -88,6 +92,7 @@ def create_engine(
             create_private_file(Path(sqlite_path))
         engine = create_async_engine(
             url,
+            hide_parameters=True,
             connect_args={
                 "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
                 "factory": _RollbackOnCloseConnection,
@@ -98,6 +103,7 @@ def create_engine(
         return engine
     return create_async_engine(
         url,
+        hide_parameters=True,
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,
