@@ -210,7 +210,10 @@ job_history = Table(
     Column("attempt", Integer, nullable=False),
     Column("action", String(32), nullable=False),
     Column("outcome", String(32), nullable=False),
-    # Human message in English; never customer data (names, addresses, phones, emails).
+    # Human message in English. The app's own words name the order by ID and number only; a
+    # refusal keeps Gordon's own words as Gordon wrote them (core/outcomes.py, cut to
+    # BODY_EXCERPT_CHARS), which may quote the order's address: shown to the shop's staff only,
+    # never logged (tests/jobs/test_logged_outside_text.py).
     Column("message", Text, nullable=True),
     # The message as a code and its parameters (core/messages.py; JSON), which the Dashboard words
     # in the staff user's language; NULL in entries written before codes existed.
