@@ -22,6 +22,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from functools import lru_cache
 from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -43,15 +44,16 @@ LogFormat = Literal["json", "console"]
 
 # the first word of a message when it is a dotted event name: webhook.accepted, job.retry_scheduled
 _EVENT = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+")
-# key=value pairs of a message: job_id=42 saleor_api_url=https://shop.example.com/graphql/
-_FIELD = re.compile(r"(?<![\w.])([a-z][a-z0-9_]*)=(\S+)")
+# key=value pairs in a message's text, whoever wrote them (job_id=42, Saleor's "Token=abc"): the
+# word after a key named like a credential is hidden even when the format string names no field
+_FIELD = re.compile(r"(?<![\w.-])([A-Za-z][\w-]*)=(\S+)")
 # a conversion of a %-format string: %s, %d, %.1f, %r, %% (which converts nothing)
 _CONVERSION = re.compile(r"%(?:\(\w+\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[diouxXeEfFgGcrsa%]")
 # the name a format string gives the conversion right after it: "job_id=" of "job_id=%s"
 _FIELD_NAME = re.compile(r"(?<![\w.])([a-z][a-z0-9_]*)=\Z")
 _WHITESPACE = re.compile(r"\s")
 # fields that could carry a credential are never echoed, whatever a message puts there
-_SECRET_KEY = re.compile(r"token|secret|password|passwd|authorization|api_key|credential", re.I)
+_SECRET_WORDS = ("token", "secret", "password", "passwd", "authorization", "api_key", "credential")
 _RESERVED = frozenset({"time", "level", "event", "logger", "message", "exc", "stack"})
 
 
@@ -89,7 +91,7 @@ class MaskingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
-        masked = _shown_message(record, _named_values(record))
+        masked = _shown_message(message, _named_values(record, secrets_only=True))
         if masked != message:  # other handlers (and the caller's record) keep the original
             record = copy.copy(record)
             record.msg, record.args = masked, None
@@ -113,7 +115,7 @@ class JsonFormatter(MaskingFormatter):
 
     def format(self, record: logging.LogRecord) -> str:
         named = _named_values(record)
-        message = _shown_message(record, named)
+        message = _shown_message(record.getMessage(), named)
         first = message.split(" ", 1)[0]
         entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
@@ -124,7 +126,7 @@ class JsonFormatter(MaskingFormatter):
         }
         for key, value in named.items():
             if key not in _RESERVED and key not in entry:
-                entry[key] = "***" if _SECRET_KEY.search(key) else _shown(value)
+                entry[key] = "***" if _names_a_secret(key) else _shown(value)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         elif record.exc_text:
@@ -134,22 +136,23 @@ class JsonFormatter(MaskingFormatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def _shown_message(record: logging.LogRecord, named: dict[str, str]) -> str:
-    """The record's message as a log line shows it: the whole value of a field named like a
-    credential replaced by ``***`` (and, should its format string not name it, the word after
-    such a ``key=``), customer data masked, one line."""
-    message = record.getMessage()
+def _shown_message(message: str, named: dict[str, str]) -> str:
+    """A record's ``message`` as a log line shows it: the whole value of a field named like a
+    credential (``named``: its format string's fields) replaced by ``***`` (and, should its format
+    string not name it, the word after such a ``key=``), customer data masked, one line."""
     for key, value in named.items():
-        if _SECRET_KEY.search(key):
+        if _names_a_secret(key):
             message = message.replace(f"{key}={value}", f"{key}=***")
-    return _FIELD.sub(_hide_secret_field, _shown(message))
+    shown = _shown(message)
+    # most lines name no credential at all: one search instead of a look at every field
+    return _FIELD.sub(_hide_secret_field, shown) if _mentions_a_secret(shown) else shown
 
 
 def _shown(text: str) -> str:
     return one_line(mask_customer_data(text))
 
 
-def _named_values(record: logging.LogRecord) -> dict[str, str]:
+def _named_values(record: logging.LogRecord, *, secrets_only: bool = False) -> dict[str, str]:
     """The fields the app's format string names, each with the value its arguments give: for
     ``"reconcile.failed installation_id=%s error=%s"``, ``installation_id`` and ``error``, the
     whole of the error's text (as given: ``_shown`` masks it). What the format string writes right after a
@@ -158,17 +161,38 @@ def _named_values(record: logging.LogRecord) -> dict[str, str]:
 
     Only the format string names fields: text from outside in an argument (Saleor's error message
     saying ``job_id=999``) adds none. A record without arguments (its message written by whoever
-    logged it) has no fields.
+    logged it) has no fields. ``secrets_only``: only the fields named like a credential.
     """
     template, args = record.msg, record.args
     if not isinstance(template, str) or not isinstance(args, tuple) or not args:
         return {}
-    conversions = [c for c in _CONVERSION.finditer(template) if c.group() != "%%"]
-    if len(conversions) != len(args) or any(
-        "*" in c.group() or c.group().startswith("%(") for c in conversions
-    ):
+    named = _template_fields(template, len(args))
+    if named is None:
         return {}
     fields: dict[str, str] = {}
+    for name, piece, first, taken in named:
+        if secrets_only and not _names_a_secret(name):
+            continue
+        try:
+            value = piece % args[first : first + taken]
+        except (TypeError, ValueError):
+            continue
+        fields[name] = value.rstrip(",;:")
+    return fields
+
+
+@lru_cache(maxsize=1024)
+def _template_fields(template: str, arguments: int) -> tuple[tuple[str, str, int, int], ...] | None:
+    """Where ``template`` names fields (``_named_values``), worked out once per format string:
+    each field's name, the piece of the template that writes its value, the index of its first
+    argument and how many it takes. None when the template's conversions do not match
+    ``arguments`` or cannot be told apart (``%*d``, ``%(name)s``)."""
+    conversions = [c for c in _CONVERSION.finditer(template) if c.group() != "%%"]
+    if len(conversions) != arguments or any(
+        "*" in c.group() or c.group().startswith("%(") for c in conversions
+    ):
+        return None
+    named: list[tuple[str, str, int, int]] = []
     for index, conversion in enumerate(conversions):
         name = _FIELD_NAME.search(template, 0, conversion.start())
         if name is None:
@@ -176,17 +200,25 @@ def _named_values(record: logging.LogRecord) -> dict[str, str]:
         space = _WHITESPACE.search(template, conversion.end())
         end = space.start() if space is not None else len(template)
         taken = sum(1 for c in conversions[index:] if c.start() < end)
-        try:
-            value = template[conversion.start() : end] % args[index : index + taken]
-        except (TypeError, ValueError):
-            continue
-        fields[name.group(1)] = value.rstrip(",;:")
-    return fields
+        named.append((name.group(1), template[conversion.start() : end], index, taken))
+    return tuple(named)
+
+
+@lru_cache(maxsize=1024)
+def _names_a_secret(key: str) -> bool:
+    """Whether a field named ``key`` could carry a credential (``token``, ``client_secret``...)."""
+    return _mentions_a_secret(key)
+
+
+def _mentions_a_secret(text: str) -> bool:
+    """Whether ``text`` has one of the words of a credential's name, in any case."""
+    lowered = text.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
 
 
 def _hide_secret_field(found: re.Match[str]) -> str:
     key, value = found.groups()
-    if not _SECRET_KEY.search(key):
+    if not _names_a_secret(key):
         return found.group()
     return f"{key}=***{value[len(value.rstrip(',;:')) :]}"  # "token=abc:" -> "token=***:"
 

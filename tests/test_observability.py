@@ -438,3 +438,30 @@ def test_a_field_named_like_a_credential_is_hidden_whole_in_both_formats() -> No
         "***",
         "***",
     )
+
+
+@pytest.mark.parametrize(
+    ("template", "args"),
+    [
+        ("saleor.error Saleor said: bad Token=abc123, client_secret=s3cr3t", ()),
+        (
+            "reconcile.failed installation_id=%s error=%s",
+            (7, "bad Token=abc123, client_secret=s3cr3t"),
+        ),
+    ],
+    ids=["no-arguments", "in-an-argument"],
+)
+def test_a_credential_field_the_format_string_does_not_name_is_hidden_too(
+    template: str, args: tuple[object, ...]
+) -> None:
+    """Text from outside (Saleor's error message) may say ``token=...`` itself: its format
+    string names no such field, and the word after it is hidden all the same, in any case."""
+    record = _record(template, *args)
+
+    console = MaskingFormatter("%(message)s").format(record)
+    message = json.loads(JsonFormatter().format(record))["message"]
+
+    for shown in (console, message):
+        assert "abc123" not in shown
+        assert "s3cr3t" not in shown
+        assert shown.endswith("bad Token=***, client_secret=***")
