@@ -5,7 +5,9 @@ of an unexpected error, a library's message) goes through ``MaskingFormatter``, 
 point installs with ``configure_logging``: e-mail addresses and phone numbers are masked in the
 message and in the traceback. Names cannot be recognised in free text. A message is one line:
 the control characters of text from outside (a line break in Saleor's error message, a terminal
-escape) are written escaped (``\\n``, ``\\x1b``), so such text cannot forge a log line.
+escape) are written escaped (``\\n``, ``\\x1b``), so such text cannot forge a log line, and a
+message or field longer than ``MAX_SHOWN_CHARS`` (a Saleor's error text, a key id a request
+claims) is cut there, saying how much was left out, so nobody can fill the logs through it.
 
 Two formats (``SALEOR_GORDON_LOG_FORMAT``): ``console``, one readable line per record, and
 ``json``, one JSON object per line (``JsonFormatter``) with the stable dotted event name that
@@ -36,6 +38,12 @@ _PHONE = re.compile(r"(?<![\w+])(?:\+\d(?:[ -]?\d){6,14}|0\d(?:[ -]?\d){6,11})(?
 
 # line breaks (also U+2028/U+2029), tabs, escape sequences and the other C0/C1 control characters
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+MAX_SHOWN_CHARS = 2_000
+"""The most of a log message, or of one of its fields, a log line shows (``_shown``)."""
+MAX_SHOWN_TRACEBACK_CHARS = 20_000
+"""The most of a traceback a log line shows: the app's deepest stack is a few thousand
+characters; the rest would be an exception's text from outside."""
 
 _ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
 
@@ -98,7 +106,7 @@ class MaskingFormatter(logging.Formatter):
         return super().format(record)
 
     def formatException(self, ei: _ExcInfo) -> str:  # noqa: N802 - logging's name
-        return mask_customer_data(super().formatException(ei))
+        return _cut(mask_customer_data(super().formatException(ei)), MAX_SHOWN_TRACEBACK_CHARS)
 
     def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
         return mask_customer_data(super().formatStack(stack_info))
@@ -130,7 +138,7 @@ class JsonFormatter(MaskingFormatter):
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         elif record.exc_text:
-            entry["exc"] = mask_customer_data(record.exc_text)
+            entry["exc"] = _cut(mask_customer_data(record.exc_text), MAX_SHOWN_TRACEBACK_CHARS)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
@@ -149,7 +157,16 @@ def _shown_message(message: str, named: dict[str, str]) -> str:
 
 
 def _shown(text: str) -> str:
-    return one_line(mask_customer_data(text))
+    """``text`` masked, on one line, at most ``MAX_SHOWN_CHARS`` long."""
+    return _cut(one_line(mask_customer_data(text)), MAX_SHOWN_CHARS)
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` up to ``limit`` characters, then how many more there were. Masked first: a cut
+    through an e-mail address must not leave the part the mask would have hidden."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"
 
 
 def _named_values(record: logging.LogRecord, *, secrets_only: bool = False) -> dict[str, str]:

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from saleor_gordon.observability import (
+    MAX_SHOWN_CHARS,
+    MAX_SHOWN_TRACEBACK_CHARS,
     JsonFormatter,
     MaskingFormatter,
     configure_logging,
@@ -465,3 +467,59 @@ def test_a_credential_field_the_format_string_does_not_name_is_hidden_too(
         assert "abc123" not in shown
         assert "s3cr3t" not in shown
         assert shown.endswith("bad Token=***, client_secret=***")
+
+
+# What a Saleor (anyone can claim to be one) may answer as its error: as long as the byte cap lets it.
+LONG_SALEOR_TEXT = "Saleor refused OrdersPage: " + "x" * 4_973  # 5,000 characters
+
+
+def test_a_long_text_from_outside_is_cut_in_a_console_line() -> None:
+    record = _record("reconcile.failed installation_id=%s error=%s", 3, LONG_SALEOR_TEXT)
+
+    text = MaskingFormatter("%(message)s").format(record)
+
+    whole = f"reconcile.failed installation_id=3 error={LONG_SALEOR_TEXT}"
+    assert len(whole) == 5_041
+    assert text == f"{whole[:MAX_SHOWN_CHARS]}… (3041 more characters)"
+    assert MAX_SHOWN_CHARS == 2_000
+
+
+def test_a_long_text_from_outside_is_cut_in_a_json_message_and_field() -> None:
+    record = _record("reconcile.failed installation_id=%s error=%s", 3, LONG_SALEOR_TEXT)
+
+    entry = json.loads(JsonFormatter().format(record))
+
+    whole = f"reconcile.failed installation_id=3 error={LONG_SALEOR_TEXT}"
+    assert entry["message"] == f"{whole[:2_000]}… (3041 more characters)"
+    assert entry["error"] == f"{LONG_SALEOR_TEXT[:2_000]}… (3000 more characters)"
+    assert entry["installation_id"] == "3"
+
+
+def test_a_cut_never_leaves_the_part_of_an_address_the_mask_hides() -> None:
+    # the address starts 10 characters before the cut: cut first, "anna.svens" would show
+    text = "x" * 1_966 + " anna.svensson@example.com and more"
+
+    shown = MaskingFormatter("%(message)s").format(_record("reconcile.failed error=%s", text))
+
+    assert "anna.svens" not in shown
+    prefix = "reconcile.failed error="
+    expected = f"{prefix}{'x' * 1_966} a***@example.com and more"
+    assert len(prefix) + 1_967 == 1_990
+    assert shown == f"{expected[:2_000]}… ({len(expected) - 2_000} more characters)"
+
+
+def test_a_long_exception_text_is_cut_in_the_traceback_of_both_formats() -> None:
+    try:
+        raise RuntimeError("Saleor said: " + "y" * 30_000)
+    except RuntimeError:
+        record = _record("job.crashed job_id=%s", 7, exc_info=sys.exc_info())
+
+    console = MaskingFormatter("%(message)s").format(record)
+    exc = json.loads(JsonFormatter().format(record))["exc"]
+
+    for traceback in (console.split("\n", 1)[1], exc):
+        assert traceback.startswith("Traceback (most recent call last):")
+        kept, more = traceback.rsplit("… (", 1)
+        assert len(kept) == MAX_SHOWN_TRACEBACK_CHARS == 20_000
+        assert more.endswith(" more characters)")
+        assert int(more.split(" ")[0]) > 10_000
