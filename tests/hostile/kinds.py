@@ -1101,7 +1101,9 @@ def _bad_config(draw: Draw) -> Any:
 
 
 def dashboard_bad_body(draw: Draw, world: World) -> Probe:
-    """A valid configurer token; the body is what is hostile."""
+    """A valid configurer token; the body is what is hostile (for ``PUT /config`` also a valid
+    configuration based on a version that is not the stored one: refused with 409, nothing
+    stored)."""
     shop = _shop(draw, world)
     endpoint = draw(
         st.sampled_from(
@@ -1114,7 +1116,7 @@ def dashboard_bad_body(draw: Draw, world: World) -> Probe:
         )
     )
     template = endpoint.partition(" ")[2]
-    how = draw(st.integers(0, 9))
+    how = draw(st.integers(0, 10 if template == "/config" else 9))
     content_type = b"application/json"
     allowed = BODY_REFUSALS
     genuine = json.dumps(_good_body(template, shop)).encode()
@@ -1163,6 +1165,13 @@ def dashboard_bad_body(draw: Draw, world: World) -> Probe:
             body = json.dumps({**sent, "extra": 1}).encode()
     elif how == 8:
         body = json.dumps({**json.loads(genuine), "extra": True}).encode()
+    elif how == 10:  # a valid configuration based on one that is not the stored one
+        stored = shop.config_version
+        based_on = draw(
+            st.sampled_from([stored + 1, stored + 7, *([stored - 1, 0] if stored else [])])
+        )
+        body = json.dumps({"config": shop_config(), "config_version": based_on}).encode()
+        allowed = frozenset({409})
     else:
         body = json.dumps(draw(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
                                             lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=6), c, max_size=4),
