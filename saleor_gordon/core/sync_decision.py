@@ -214,11 +214,15 @@ def _no_longer_matches(known_ref: str | None, reason: Message) -> Problem:
     )
 
 
+UNCHANGED = Message.of("job.unchanged", "Gordon already has this content.")
+"""What a job settles with (synced) when Gordon already has the order's content: a re-check
+whose answer a person does not need (``jobs/lifecycle.unnoticed``)."""
+
+
 def _push_if_changed(translation: Translated, pushed_hash: str | None) -> SyncDecision:
     content_hash = translation.gordon_order.content_hash()
     if content_hash == pushed_hash:
-        unchanged = Message.of("job.unchanged", "Gordon already has this content.")
-        return Settle(JobStatus.SYNCED, unchanged)
+        return Settle(JobStatus.SYNCED, UNCHANGED)
     return Push(translation.gordon_order, content_hash, translation.warnings)
 
 

@@ -45,7 +45,9 @@ copy unchanged and only fulfils (``jobs/attempt.py``).
 
 A job whose next attempt is "none" is *settled*. A Gordon call that got no answer
 (``Unavailable.unanswered``: Gordon may have done it) adds a ``NO_ANSWER`` entry to the history
-before the step's own. Other events of the life:
+before the step's own. A re-check nobody asked for that settles as the job last said (the same
+status and message, or "Gordon already has this content" while synced) is ``unnoticed``: it adds
+no history entry and keeps the job's last message. Other events of the life:
 
 - ``on_new_event``: an order event (or a catch-up scan) makes the job due now; a settled job starts
   a new episode (pending, attempts from zero). The webhook path runs this rule as SQL
@@ -61,15 +63,17 @@ taken here and nowhere else.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import Enum
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from saleor_gordon.core.fulfillment import FulfillmentState
 from saleor_gordon.core.job_status import JobStatus
 from saleor_gordon.core.messages import Message
 from saleor_gordon.core.retry import GiveUp, RetryDecision, RetryPolicy
+from saleor_gordon.core.sync_decision import UNCHANGED
 
 SETTLED_STATUSES = frozenset(
     {
@@ -352,6 +356,10 @@ class Transition:
     """What to record of Gordon's copy; None leaves it as it is."""
     fulfillment: FulfillmentRecord | None = None
     """Where the order's fulfillment stands now; None leaves it as it is."""
+    unnoticed: bool = False
+    """A re-check that changes nothing a person sees (``unnoticed``): it adds no history entry
+    and leaves the job's last action, outcome and message as they are; the rest (status, the
+    lease, the episode, the fulfillment) is stored as for any transition."""
 
     @property
     def settled(self) -> bool:
@@ -611,6 +619,68 @@ def _goes_on(
 
 def _ref(sent_ref: str | None) -> RefRecorded | None:
     return None if sent_ref is None else RefRecorded(sent_ref)
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """A message as the job stores it: its code and its parameters as JSON values
+    (``Message.to_json``), what a person reads it from in their language."""
+
+    code: str
+    params: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, message: Message) -> Said:
+        coded = message.to_json()
+        return cls(coded["code"], coded["params"])
+
+
+@dataclass(frozen=True, slots=True)
+class LastRecorded:
+    """What a person sees of the job as its last recorded attempt left it (None: not known, e.g.
+    a row written before these were stored)."""
+
+    status: JobStatus | None
+    message: Said | None
+    fulfillment_state: str | None
+    fulfillment_message: Said | None
+
+
+def unnoticed(done: Transition, outcome: Outcome, *, last: LastRecorded, asked: bool) -> Transition:
+    """``done`` (what ``outcome`` leads to), marked ``unnoticed`` when it changes nothing a
+    person sees.
+
+    That is a re-check nobody asked for (``asked``: a person's Send to Gordon, Retry, Try
+    fulfilling again, a saved configuration, or a claim taking over a lost attempt always
+    records) that settles without calling Gordon (``NothingToDo``, its fulfillment step included)
+    as one plain entry (nothing fulfilled or written to the order), with the status the job last
+    recorded and the same message (code and parameters),
+    or with "Gordon already has this content" while the job is synced (its last message, say
+    Gordon's acceptance with the tracking ID, stays what the order widget shows), and with the
+    fulfillment where it stood. Two events before the order is paid then say "Not sent yet"
+    once, and the events the sync itself causes (the fulfillment with the tracking number,
+    Saleor's ORDER_UPDATED) leave the job's history and message alone."""
+    checked = outcome.done if isinstance(outcome, Fulfilled) else outcome
+    if asked or not isinstance(checked, NothingToDo) or not done.settled:
+        return done
+    if done.history != (HistoryEntry(done.action, done.outcome, done.message),):
+        return done
+    if last.status is not done.status:
+        return done
+    said = Said.of(done.message)
+    same = said == last.message or (said == UNCHANGED_SAID and done.status is JobStatus.SYNCED)
+    if not same:
+        return done
+    record = done.fulfillment
+    if record is not None and (
+        record.state != last.fulfillment_state
+        or Said.of(record.message) != last.fulfillment_message
+    ):
+        return done
+    return replace(done, unnoticed=True)
+
+
+UNCHANGED_SAID = Said.of(UNCHANGED)
 
 
 def with_newer_work(done: Transition, *, now: datetime) -> Transition:

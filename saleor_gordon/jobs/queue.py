@@ -61,8 +61,10 @@ from saleor_gordon.jobs.lifecycle import (
     GordonRecord,
     HistoryEntry,
     JobState,
+    LastRecorded,
     PushRecorded,
     RefRecorded,
+    Said,
     Transition,
     WithdrawalRecorded,
     on_retry_requested,
@@ -280,6 +282,11 @@ async def _go_on() -> bool:
     return True
 
 
+NOTHING_RECORDED = LastRecorded(
+    status=None, message=None, fulfillment_state=None, fulfillment_message=None
+)
+
+
 @dataclass(frozen=True)
 class ClaimedJob:
     """A job as a worker holds it under its lease."""
@@ -307,6 +314,12 @@ class ClaimedJob:
     claim read it with the job, in the same statement or transaction; the attempt decodes it
     (``InstallationStore.shop_of_row``) instead of reading it again. None when this claim did
     not read it (a lease taken over): the attempt reads it."""
+    asked: bool = False
+    """A person asked for this attempt (``run_now`` was set: Send to Gordon, Retry, Try
+    fulfilling again, a saved configuration), or the claim took over an expired lease: its
+    result is recorded even when it changes nothing (``lifecycle.unnoticed``)."""
+    last_recorded: LastRecorded = NOTHING_RECORDED
+    """What the job's last recorded attempt left it saying (read with the claim, same row)."""
 
     @property
     def sent_before(self) -> SentBefore:
@@ -461,6 +474,7 @@ class JobQueue:
             return await self._claim_in_transaction(statements, request)
         previous_owner = leased.pop("previous_owner")
         previous_expiry = leased.pop("previous_expiry")
+        leased["asked"] = leased["asked"] or previous_owner is not None
         leased["shop"] = {
             name.removeprefix(SHOP_PREFIX): leased.pop(name)
             for name in list(leased)
@@ -578,14 +592,17 @@ class JobQueue:
                 ).first()
                 if current is None or current.lease_owner != job.lease_owner:
                     return False
-                if current.version != job.version:
-                    done = with_newer_work(done, now=now)
-                values = _finish_values(done, now)
+                newer_work = current.version != job.version
+                values = _finish_values(done, now, newer_work=newer_work)
                 await connection.execute(
                     _finish_update(tuple(values), conditional=False),
                     {**_prefixed(values), "job_id": job.id},
                 )
-            await connection.execute(_HISTORY_INSERT, _history_rows(job, done, now=now))
+                if newer_work:
+                    done = with_newer_work(done, now=now)
+            rows = _history_rows(job, done, now=now)
+            if rows:
+                await connection.execute(_HISTORY_INSERT, rows)
             if _due_now(done, now):  # newer work came: the other processes' workers may take it
                 await notify_due_jobs(connection)
         return True
@@ -728,9 +745,15 @@ class _Candidate:
     job_id: int
     lease_owner: str | None
     lease_expires_at: datetime | None
+    run_now: bool = False
+    """A person asked for the job (``ClaimedJob.asked``): the lease clears it."""
 
     def with_job(
-        self, job_id: int, lease_owner: str | None, lease_expires_at: datetime | None
+        self,
+        job_id: int,
+        lease_owner: str | None,
+        lease_expires_at: datetime | None,
+        run_now: bool,
     ) -> _Candidate:
         return _Candidate(
             self.installation_id,
@@ -739,7 +762,14 @@ class _Candidate:
             job_id,
             lease_owner,
             lease_expires_at,
+            run_now,
         )
+
+    @property
+    def asked(self) -> bool:
+        """Is the attempt this candidate's claim starts one whose result is always recorded (a
+        person asked for it, or it takes over an expired lease)?"""
+        return self.run_now or self.lease_owner is not None
 
 
 @dataclass(frozen=True)
@@ -827,6 +857,7 @@ def _claim_statements(dialect_name: str) -> _ClaimStatements:
             first.c.id,
             first.c.lease_owner,
             first.c.lease_expires_at,
+            first.c.run_now,
         )
         .select_from(source)
         .order_by(
@@ -837,7 +868,12 @@ def _claim_statements(dialect_name: str) -> _ClaimStatements:
         )
     )
     lock_due_job = (
-        select(sync_jobs.c.id, sync_jobs.c.lease_owner, sync_jobs.c.lease_expires_at)
+        select(
+            sync_jobs.c.id,
+            sync_jobs.c.lease_owner,
+            sync_jobs.c.lease_expires_at,
+            sync_jobs.c.run_now,
+        )
         .where(sync_jobs.c.installation_id == bindparam("installation_id"), *_due(sync_jobs))
         .order_by(
             sync_jobs.c.run_now.desc(), sync_jobs.c.next_attempt_at.asc(), sync_jobs.c.id.asc()
@@ -891,6 +927,7 @@ def _lock_and_lease(lock_due_job: Any) -> Any:
             *sync_jobs.c,
             locked.c.lease_owner.label("previous_owner"),
             locked.c.lease_expires_at.label("previous_expiry"),
+            locked.c.run_now.label("asked"),
         )
         .cte("leased")
     )
@@ -937,7 +974,7 @@ async def _lease(
         await connection.execute(
             _HISTORY_INSERT, _takeover_entry(due, attempt=leased["attempts"], now=now)
         )
-    return {**leased, "saleor_api_url": due.saleor_api_url}
+    return {**leased, "saleor_api_url": due.saleor_api_url, "asked": due.asked}
 
 
 def _typed_parameters(table: Any, names: Sequence[str], prefix: str = "") -> dict[str, Any]:
@@ -1019,7 +1056,8 @@ def _claim_on_sqlite(
                 entry = _takeover_entry(due, attempt=leased["attempts"], now=now)
                 prepared.history.run(connection, entry)
             [shop] = prepared.shop.run(connection, {"id": due.installation_id}).mappings()
-            return {**leased, "saleor_api_url": due.saleor_api_url, "shop": shop}, candidates
+            leased = {**leased, "saleor_api_url": due.saleor_api_url, "asked": due.asked}
+            return {**leased, "shop": shop}, candidates
     return None, candidates
 
 
@@ -1079,18 +1117,28 @@ _FINISH_READ = select(sync_jobs.c.version, sync_jobs.c.lease_owner).where(
 _FINISH_READ_LOCKED = _FINISH_READ.with_for_update()
 
 
-def _finish_values(done: Transition, now: datetime) -> dict[str, Any]:
-    """The columns of ``sync_jobs`` that record ``done`` and release the lease."""
+def _finish_values(done: Transition, now: datetime, *, newer_work: bool = False) -> dict[str, Any]:
+    """The columns of ``sync_jobs`` that record ``done`` and release the lease; with
+    ``newer_work``, for a job made due again meanwhile (``with_newer_work``: its status then is
+    pending, its ``last_status`` still the one ``done`` says). An ``unnoticed`` transition leaves
+    the job's last action, outcome and message (and so their status) as they are."""
+    due = with_newer_work(done, now=now) if newer_work else done
+    said: dict[str, Any] = {}
+    if not done.unnoticed:
+        said = {
+            "last_action": done.action,
+            "last_outcome": done.outcome,
+            **_last_message(done.message),
+            "last_status": done.status.value,
+        }
     return {
-        "status": done.status.value,
-        "next_attempt_at": done.next_attempt_at,
+        "status": due.status.value,
+        "next_attempt_at": due.next_attempt_at,
         "lease_owner": None,
         "lease_expires_at": None,
-        "last_action": done.action,
-        "last_outcome": done.outcome,
-        **_last_message(done.message),
+        **said,
         "updated_at": now,
-        **_episode_columns(done.episode, now),
+        **_episode_columns(due.episode, now),
         **_gordon_columns(done.gordon),
         **_fulfillment_columns(done.fulfillment),
     }
@@ -1143,9 +1191,7 @@ def _finish_on_sqlite(
         current = read.run(connection, {"job_id": job.id}).first()
         if current is None or current[1] != job.lease_owner:
             return False
-        if current[0] != job.version:
-            done = with_newer_work(done, now=now)
-        values = _finish_values(done, now)
+        values = _finish_values(done, now, newer_work=current[0] != job.version)
         update_any = _prepared_finish(dialect, tuple(values), conditional=False)
         update_any.run(connection, {**_prefixed(values), "job_id": job.id})
     _sqlite_statements(dialect).history.run_many(connection, _history_rows(job, done, now=now))
@@ -1161,8 +1207,12 @@ def _finish_and_record(columns: tuple[str, ...], entries: int) -> Any:
     """PostgreSQL: ``_finish_update(columns, conditional=True)`` and the attempt's ``entries``
     history entries (parameters ``<column>_<n>``, ``_entry_parameters``) in one statement: the
     entries are inserted only when the update matched (the lease held at the version claimed);
-    returns one row per entry inserted, none when it did not match."""
-    updated = _finish_update(columns, conditional=True).returning(sync_jobs.c.id).cte("updated")
+    returns one row per entry inserted, none when it did not match. Without entries (an
+    ``unnoticed`` transition), the update alone, returning the job's id when it matched."""
+    update_held = _finish_update(columns, conditional=True).returning(sync_jobs.c.id)
+    if not entries:
+        return update_held
+    updated = update_held.cte("updated")
     rows = values(
         *(column(name, job_history.c[name].type) for name in _ENTRY_COLUMNS), name="entries"
     ).data(
@@ -1246,7 +1296,10 @@ def _fulfillment_columns(record: FulfillmentRecord | None) -> dict[str, Any]:
 
 
 def _history_rows(job: ClaimedJob, done: Transition, *, now: datetime) -> list[dict[str, Any]]:
-    """The history entries of an attempt's transition (``_HISTORY_INSERT``'s parameters)."""
+    """The history entries of an attempt's transition (``_HISTORY_INSERT``'s parameters); none
+    for an ``unnoticed`` one."""
+    if done.unnoticed:
+        return []
     entries = list(done.history) or [HistoryEntry(done.action, done.outcome, done.message)]
     return [
         {
@@ -1280,4 +1333,22 @@ def _claimed_from_row(row: Mapping[str, Any]) -> ClaimedJob:
         lease_owner=row["lease_owner"],
         pushed_delivery_date=row["pushed_delivery_date"],
         shop_row=row.get("shop"),
+        asked=bool(row["asked"]),
+        last_recorded=LastRecorded(
+            status=_status_or_none(row["last_status"]),
+            message=_said(row["last_code"], row["last_params"]),
+            fulfillment_state=row["fulfillment_state"],
+            fulfillment_message=_said(row["fulfillment_code"], row["fulfillment_params"]),
+        ),
     )
+
+
+def _status_or_none(value: str | None) -> JobStatus | None:
+    return None if value is None else JobStatus(value)
+
+
+def _said(code: str | None, params: str | None) -> Said | None:
+    """A stored message's code and parameters (None: stored before codes existed)."""
+    if code is None or params is None:
+        return None
+    return Said(code, json.loads(params))

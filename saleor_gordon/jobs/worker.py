@@ -224,9 +224,10 @@ def _transition(
     now: datetime,
     random: float,
 ) -> Transition:
-    return lifecycle.transition(
+    done = lifecycle.transition(
         job.state, outcome, policy=services.retry_policy, now=now, random=random
     )
+    return lifecycle.unnoticed(done, outcome, last=job.last_recorded, asked=job.asked)
 
 
 @dataclass(eq=False)

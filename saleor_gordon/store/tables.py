@@ -155,6 +155,9 @@ sync_jobs = Table(
     # codes existed, last_message is then all there is.
     Column("last_code", String(64), nullable=True),
     Column("last_params", Text, nullable=True),
+    # The status the last recorded attempt left the job in (the one its last_message goes with:
+    # an event makes a settled job pending); NULL: none recorded since migration 0015.
+    Column("last_status", String(32), nullable=True),
     Column("external_ref", String(MAX_EXTERNAL_REF_CHARS), nullable=True),
     Column("tracking_id", String(MAX_TRACKING_ID_CHARS), nullable=True),
     # Hash of the Gordon content last accepted by Gordon; NULL = not in Gordon (or withdrawn).

@@ -7,6 +7,7 @@ a *spent* one on its seventh, pending for two hours: its next retry would fall p
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -27,12 +28,14 @@ from saleor_gordon.jobs.lifecycle import (
     GordonCopy,
     HistoryEntry,
     JobState,
+    LastRecorded,
     NeedsPerson,
     NothingToDo,
     Outcome,
     Pushed,
     PushRecorded,
     RefRecorded,
+    Said,
     Step,
     TokenRevoked,
     Transition,
@@ -44,6 +47,7 @@ from saleor_gordon.jobs.lifecycle import (
     on_new_event,
     on_retry_requested,
     transition,
+    unnoticed,
     with_newer_work,
 )
 
@@ -1147,3 +1151,129 @@ def test_the_job_s_messages_carry_the_fulfillment_s_reason_as_a_nested_code() ->
     assert done.message.to_json()["params"]["detail"] == reason
     assert done.fulfillment == NO_STOCK
     assert done.fulfillment.message.code == "fulfillment_reason.not_enough_stock_in"
+
+
+# --- unnoticed re-checks ---------------------------------------------------------------------
+
+WAITING_MESSAGE = Message.of(
+    "job.waiting_for", "Waiting for ORDER_FULLY_PAID.", events=["ORDER_FULLY_PAID"]
+)
+UNCHANGED_MESSAGE = Message.of("job.unchanged", UNCHANGED_TEXT)
+ACCEPTED_MESSAGE = Message.of("job.pushed", PUSHED_TEXT, ref="45", tracking_id="0Zj7YGCUr")
+CHECKED = Step("check", "settled")
+WAITING = NothingToDo(JobStatus.SKIPPED, CHECKED, WAITING_MESSAGE)
+SYNCED_UNCHANGED = NothingToDo(JobStatus.SYNCED, CHECKED, UNCHANGED_MESSAGE)
+AFTER_WAITING = LastRecorded(JobStatus.SKIPPED, Said.of(WAITING_MESSAGE), None, None)
+AFTER_ACCEPTANCE = LastRecorded(
+    JobStatus.SYNCED,
+    Said.of(ACCEPTED_MESSAGE),
+    ON_FULFILLMENT.state,
+    Said.of(ON_FULFILLMENT.message),
+)
+
+
+def _rechecked(outcome: Outcome, last: LastRecorded, *, asked: bool = False) -> Transition:
+    done = transition(JobState(JobStatus.PENDING, 1, NOW), outcome, policy=POLICY, now=NOW,
+                      random=RANDOM)  # fmt: skip
+    return unnoticed(done, outcome, last=last, asked=asked)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "last"),
+    [
+        (WAITING, AFTER_WAITING),
+        (Fulfilled(SYNCED_UNCHANGED, ON_FULFILLMENT), AFTER_ACCEPTANCE),
+        (SYNCED_UNCHANGED, AFTER_ACCEPTANCE),
+        (
+            SYNCED_UNCHANGED,
+            LastRecorded(JobStatus.SYNCED, Said.of(UNCHANGED_MESSAGE), None, None),
+        ),
+    ],
+    ids=["waiting-again", "unchanged-fulfilled-as-before", "unchanged", "unchanged-again"],
+)
+def test_a_re_check_that_says_what_the_job_said_is_unnoticed(
+    outcome: Outcome, last: LastRecorded
+) -> None:
+    done = _rechecked(outcome, last)
+
+    plain = transition(JobState(JobStatus.PENDING, 1, NOW), outcome, policy=POLICY, now=NOW,
+                       random=RANDOM)  # fmt: skip
+    assert done == replace(plain, unnoticed=True)
+
+
+NEEDS_PERSON_MESSAGE = Message.of("job.uninstalled", "App uninstalled.")
+
+
+@pytest.mark.parametrize(
+    ("outcome", "last", "asked"),
+    [
+        (WAITING, AFTER_WAITING, True),
+        (SYNCED_UNCHANGED, AFTER_ACCEPTANCE, True),
+        (WAITING, LastRecorded(None, None, None, None), False),
+        (WAITING, replace(AFTER_WAITING, status=JobStatus.PENDING), False),
+        (
+            NothingToDo(
+                JobStatus.SKIPPED,
+                CHECKED,
+                Message.of(
+                    "job.waiting_for",
+                    "Waiting for ORDER_CONFIRMED.",
+                    events=["ORDER_CONFIRMED"],
+                ),
+            ),
+            AFTER_WAITING,
+            False,
+        ),
+        (SYNCED_UNCHANGED, replace(AFTER_ACCEPTANCE, status=JobStatus.FAILED), False),
+        (
+            NothingToDo(JobStatus.SKIPPED, CHECKED, UNCHANGED_MESSAGE),
+            replace(AFTER_ACCEPTANCE, status=JobStatus.SKIPPED),
+            False,
+        ),
+        (Fulfilled(SYNCED_UNCHANGED, AWAITING), AFTER_ACCEPTANCE, False),
+        (
+            Fulfilled(
+                SYNCED_UNCHANGED,
+                FulfillmentRecord("done", Message.of("fulfillment_reason.kept", "Kept.", count=1)),
+            ),
+            AFTER_ACCEPTANCE,
+            False,
+        ),
+        (Fulfilled(SYNCED_UNCHANGED, ON_FULFILLMENT, (FULFILLED_TEXT,)), AFTER_ACCEPTANCE, False),
+        (WrittenBack(SYNCED_UNCHANGED, "metadata gordon.status"), AFTER_ACCEPTANCE, False),
+        (Pushed(COPY, ACCEPTED_MESSAGE), AFTER_ACCEPTANCE, False),
+        (
+            NeedsPerson(Step("read_config", "invalid"), NEEDS_PERSON_MESSAGE),
+            LastRecorded(JobStatus.NEEDS_ATTENTION, Said.of(NEEDS_PERSON_MESSAGE), None, None),
+            False,
+        ),
+    ],
+    ids=[
+        "send-or-retry-while-waiting",
+        "send-or-retry-after-acceptance",
+        "nothing-recorded-yet",
+        "another-status-before",
+        "another-message",
+        "unchanged-after-a-failure",
+        "unchanged-but-not-synced",
+        "fulfillment-moved",
+        "fulfillment-reason-changed",
+        "fulfilled-in-saleor",
+        "metadata-written",
+        "pushed-again",
+        "not-a-settle",
+    ],
+)
+def test_a_re_check_that_changes_what_a_person_sees_or_was_asked_for_is_recorded(
+    outcome: Outcome, last: LastRecorded, asked: bool
+) -> None:
+    done = _rechecked(outcome, last, asked=asked)
+
+    assert not done.unnoticed
+    assert done.history  # what is stored: the entries, and the last message with them
+
+
+def test_newer_work_keeps_a_re_check_unnoticed() -> None:
+    done = with_newer_work(_rechecked(WAITING, AFTER_WAITING), now=NOW)
+
+    assert (done.unnoticed, done.status, done.next_attempt_at) == (True, JobStatus.PENDING, NOW)

@@ -25,9 +25,12 @@ from saleor_gordon.errors import PruneCutShort
 from saleor_gordon.jobs import queue as queue_module
 from saleor_gordon.jobs.lifecycle import (
     Episode,
+    FulfillmentRecord,
     GordonCopy,
     HistoryEntry,
+    LastRecorded,
     PushRecorded,
+    Said,
     Transition,
     on_new_event,
 )
@@ -260,6 +263,159 @@ async def test_finishing_records_history_and_settles(migrated_engine: AsyncEngin
         {"ref": "45", "tracking_id": "0Zj7YGCUr"},
     )
     assert await _claim(jobs, "w1") is None
+
+
+ON_FULFILLMENT = FulfillmentRecord(
+    "done",
+    Message.of(
+        "fulfillment_reason.done", "Gordon's tracking number is on the order's fulfillment."
+    ),
+)
+UNCHANGED = Message.of("job.unchanged", "Gordon already has this content.")
+
+
+def _unchanged(*, unnoticed: bool) -> Transition:
+    return Transition(
+        status=JobStatus.SYNCED,
+        next_attempt_at=None,
+        episode=Episode.ENDS,
+        action="check",
+        outcome="settled",
+        message=UNCHANGED,
+        history=(HistoryEntry("check", "settled", UNCHANGED),),
+        fulfillment=ON_FULFILLMENT,
+        unnoticed=unnoticed,
+    )
+
+
+async def _accepted(jobs: JobQueue, engine: AsyncEngine, installation: int) -> int:
+    """order-001's job, synced with Gordon's acceptance and its fulfillment done."""
+    job_id = await _event(engine, installation, "order-001")
+    job = await _claim(jobs, "w1")
+    assert job is not None
+    assert await jobs.finish_job(job, dataclasses.replace(_synced(), fulfillment=ON_FULFILLMENT),
+                                 now=NOW)  # fmt: skip
+    assert job_id is not None
+    return job_id
+
+
+AFTER_ACCEPTANCE = LastRecorded(
+    status=JobStatus.SYNCED,
+    message=Said("job.pushed", {"ref": "45", "tracking_id": "0Zj7YGCUr"}),
+    fulfillment_state="done",
+    fulfillment_message=Said("fulfillment_reason.done", {}),
+)
+
+
+async def test_a_claim_brings_what_the_job_last_said_and_whether_a_person_asked(
+    migrated_engine: AsyncEngine,
+) -> None:
+    installation = await _install(migrated_engine)
+    jobs = JobQueue(migrated_engine)
+    await _event(migrated_engine, installation, "order-001")
+    first = await _claim(jobs, "w1")
+    assert first is not None
+    assert (first.asked, first.last_recorded) == (False, LastRecorded(None, None, None, None))
+    await jobs.finish_job(first, dataclasses.replace(_synced(), fulfillment=ON_FULFILLMENT),
+                          now=NOW)  # fmt: skip
+
+    await _event(migrated_engine, installation, "order-001", "ORDER_UPDATED")
+    by_event = await _claim(jobs, "w1")
+    assert by_event is not None
+    await jobs.finish_job(by_event, _unchanged(unnoticed=True), now=NOW)
+    await jobs.request_send(
+        installation_id=installation, order_id="order-001", order_number="001", now=NOW
+    )
+    by_send = await _claim(jobs, "w1")
+    assert by_send is not None
+    await jobs.finish_job(by_send, _unchanged(unnoticed=False), now=NOW)
+    assert await jobs.retry_job(by_send.id, now=NOW)
+    by_retry = await _claim(jobs, "w1")
+    assert by_retry is not None
+    taken_over = await _claim(jobs, "w2", now=NOW + timedelta(seconds=LEASE + 1))
+
+    # the job is pending (the event started a new episode); what it last said is synced
+    assert (by_event.status, by_event.asked) == (JobStatus.PENDING, False)
+    assert by_event.last_recorded == AFTER_ACCEPTANCE
+    assert by_send.asked
+    assert by_send.last_recorded == AFTER_ACCEPTANCE  # the unnoticed re-check kept it
+    assert by_retry.asked
+    assert by_retry.last_recorded == dataclasses.replace(
+        AFTER_ACCEPTANCE, message=Said("job.unchanged", {})
+    )
+    assert taken_over is not None
+    assert taken_over.asked  # a claim taking over a lost attempt records its answer
+
+
+async def test_an_unnoticed_re_check_records_no_entry_and_keeps_the_last_message(
+    migrated_engine: AsyncEngine,
+) -> None:
+    installation = await _install(migrated_engine)
+    jobs = JobQueue(migrated_engine)
+    job_id = await _accepted(jobs, migrated_engine, installation)
+    later = NOW + timedelta(minutes=5)
+    await _event(migrated_engine, installation, "order-001", "FULFILLMENT_CREATED", at=later)
+    job = await _claim(jobs, "w1", now=later)
+    assert job is not None
+
+    assert await jobs.finish_job(job, _unchanged(unnoticed=True), now=later)
+
+    view = await JobViews(migrated_engine).get_job(job_id)
+    assert view is not None
+    assert [(h["action"], h["outcome"], h["code"]) for h in view.history] == [
+        ("push", "accepted", "job.pushed")
+    ]
+    assert (view.last_action, view.last_outcome, view.last_message, view.last_code) == (
+        "push",
+        "accepted",
+        str(PUSHED),
+        "job.pushed",
+    )
+    assert (view.status, view.next_attempt_at, view.leased) == ("synced", None, False)
+    assert view.updated_at == later
+    assert view.last_attempt_at == NOW
+    assert view.events_seen == ["FULFILLMENT_CREATED", "ORDER_FULLY_PAID"]
+    assert await _claim(jobs, "w1", now=later) is None
+
+
+async def test_an_unnoticed_re_check_with_newer_work_stays_due_and_keeps_what_it_last_said(
+    migrated_engine: AsyncEngine,
+) -> None:
+    installation = await _install(migrated_engine)
+    jobs = JobQueue(migrated_engine)
+    job_id = await _accepted(jobs, migrated_engine, installation)
+    await _event(migrated_engine, installation, "order-001", "FULFILLMENT_CREATED")
+    job = await _claim(jobs, "w1")
+    assert job is not None
+    await _event(migrated_engine, installation, "order-001", "ORDER_UPDATED")  # meanwhile
+
+    assert await jobs.finish_job(job, _unchanged(unnoticed=True), now=NOW)
+
+    view = await JobViews(migrated_engine).get_job(job_id)
+    assert view is not None
+    assert len(view.history) == 1
+    assert (view.status, view.last_code) == ("pending", "job.pushed")
+    again = await _claim(jobs, "w1")
+    assert again is not None
+    assert again.last_recorded == AFTER_ACCEPTANCE
+
+
+async def test_an_event_during_a_recorded_check_keeps_the_status_it_said(
+    migrated_engine: AsyncEngine,
+) -> None:
+    """The job is pending again (newer work), but what its entry said went with synced."""
+    installation = await _install(migrated_engine)
+    jobs = JobQueue(migrated_engine)
+    await _event(migrated_engine, installation, "order-001")
+    job = await _claim(jobs, "w1")
+    assert job is not None
+    await _event(migrated_engine, installation, "order-001", "ORDER_UPDATED")  # meanwhile
+
+    assert await jobs.finish_job(job, _synced(), now=NOW)
+
+    again = await _claim(jobs, "w1")
+    assert again is not None
+    assert (again.status, again.last_recorded.status) == (JobStatus.PENDING, JobStatus.SYNCED)
 
 
 async def test_an_event_during_work_keeps_the_job_due(migrated_engine: AsyncEngine) -> None:

@@ -511,3 +511,59 @@ async def test_stored_configurations_are_at_version_0_after_0014_and_kept_going_
     assert declared_back == declared_before
     if engine.dialect.name == "sqlite":
         assert "AUTOINCREMENT" in declared_back
+
+
+# Jobs as 0014 stored them: (status, last message); 0015 says which status went with the message
+JOBS_BEFORE_LAST_STATUS: dict[str, tuple[str, str | None]] = {
+    "synced": ("synced", "Gordon already has this content."),
+    "skipped": ("skipped", "Waiting for ORDER_FULLY_PAID."),
+    "retrying": ("retrying", "Gordon is unavailable (HTTP 503)."),
+    # an event made it pending after it said something: what went with that is not known
+    "pending-again": ("pending", "Gordon already has this content."),
+    "pending-new": ("pending", None),
+}
+
+
+async def test_jobs_take_the_status_their_last_message_went_with_after_0015_and_going_back(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    try:
+        await move_schema(engine, "0014")
+        async with engine.begin() as connection:
+            installation_id = await _an_installation(connection, now)
+            await connection.execute(
+                sync_jobs.insert(),
+                [
+                    {
+                        "installation_id": installation_id,
+                        "order_id": order_id,
+                        "status": status,
+                        "last_message": message,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for order_id, (status, message) in JOBS_BEFORE_LAST_STATUS.items()
+                ],
+            )
+
+        await move_schema(engine, "0015")
+        async with engine.connect() as connection:
+            rows = await connection.execute(select(sync_jobs.c.order_id, sync_jobs.c.last_status))
+            migrated = {row.order_id: row.last_status for row in rows}
+        await move_schema(engine, "0014", down=True)
+        async with engine.connect() as connection:
+            rows = await connection.execute(text("SELECT order_id, status FROM sync_jobs"))
+            kept = {row.order_id: row.status for row in rows}
+    finally:
+        await engine.dispose()
+
+    assert migrated == {
+        "synced": "synced",
+        "skipped": "skipped",
+        "retrying": "retrying",
+        "pending-again": None,
+        "pending-new": None,
+    }
+    assert kept == {order_id: status for order_id, (status, _) in JOBS_BEFORE_LAST_STATUS.items()}
