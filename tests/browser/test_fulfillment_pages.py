@@ -144,6 +144,44 @@ async def test_the_widget_popup_and_overview_show_the_fulfillment_and_the_tracki
         assert page_errors == []
 
 
+async def test_the_events_after_gordon_accepted_and_the_app_fulfilled_leave_the_history_alone(
+    dashboard: AppInDashboard, screenshot: Screenshot, page_errors: list[str]
+) -> None:
+    """Each event the sync causes (the fulfillment, the order fulfilled, the metadata written)
+    and an ORDER_UPDATED that changes nothing Gordon sees run the job again: it finds nothing
+    new and tells nobody. The widget keeps saying Gordon has the order with its tracking ID, and
+    the history holds the acceptance, the fulfillment and the status saved, once each."""
+    async with dashboard.with_app(configure=False) as stack:
+        await stack.install(tracking_on_fulfillment="fulfill", tracking_url=LINK_FORMAT)
+        order = stack.paid_order()
+        await stack.emit("ORDER_FULLY_PAID", order["id"])
+        await stack.wait_until(lambda: _fulfillment_is(stack, order, "done"), timeout=30)
+        await stack.wait_quiet()  # the events of the fulfillment and the metadata answered
+        await stack.emit("ORDER_UPDATED", order["id"])
+        await stack.wait_quiet()
+        job = await stack.job_for(order)
+        assert [(e["action"], e["outcome"]) for e in job["history"]] == [
+            ("push", "accepted"),
+            ("fulfill", "done"),
+            ("write_back", "written"),
+        ]
+        assert "ORDER_UPDATED" in job["events_seen"]
+        tracking_id = stack.gordon.state.orders[order["number"]].tracking_id
+        accepted = f"Gordon has order {order['number']}. Tracking ID: {tracking_id}."
+
+        widget = await dashboard.open("widget", order=order, new_tab=True)
+        await expect(widget.frame.get_by_text(accepted)).to_be_visible()
+        await screenshot("widget-after-events", target=widget.page.locator("iframe"))
+        await widget.frame.get_by_role("button", name="Details").click()
+        frame = await widget.popup()
+        status = frame.get_by_role("region", name="Gordon status")
+        history = status.get_by_role("list", name="History, oldest first")
+        await expect(history.get_by_role("listitem")).to_have_count(3)
+        await expect(history).not_to_contain_text("Checked the order")
+        await screenshot("popup-after-events", target=widget.page.locator(".modal iframe"))
+        assert page_errors == []
+
+
 async def test_the_configuration_screen_sets_the_tracking_settings_with_a_preview(
     dashboard: AppInDashboard, screenshot: Screenshot, page_errors: list[str]
 ) -> None:
