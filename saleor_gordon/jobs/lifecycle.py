@@ -360,6 +360,14 @@ class Transition:
     """A re-check that changes nothing a person sees (``unnoticed``): it adds no history entry
     and leaves the job's last action, outcome and message as they are; the rest (status, the
     lease, the episode, the fulfillment) is stored as for any transition."""
+    keeps_message: bool = False
+    """A re-check that only acted in Saleor for an order Gordon already has (``unnoticed``): its
+    history says what it did; the job's last action, outcome and message stay as they are."""
+
+    @property
+    def keeps_last_message(self) -> bool:
+        """Whether the job's last action, outcome and message stay as they are."""
+        return self.unnoticed or self.keeps_message
 
     @property
     def settled(self) -> bool:
@@ -659,25 +667,40 @@ def unnoticed(done: Transition, outcome: Outcome, *, last: LastRecorded, asked: 
     Gordon's acceptance with the tracking ID, stays what the order widget shows), and with the
     fulfillment where it stood. Two events before the order is paid then say "Not sent yet"
     once, and the events the sync itself causes (the fulfillment with the tracking number,
-    Saleor's ORDER_UPDATED) leave the job's history and message alone."""
-    checked = outcome.done if isinstance(outcome, Fulfilled) else outcome
+    Saleor's ORDER_UPDATED) leave the job's history and message alone.
+
+    Such a re-check of a synced order that did act in Saleor (set the tracking number on the
+    fulfillment staff made, wrote the order's status) ``keeps_message`` only: its history holds
+    what it did, without the check's own "already has this content" entry, and the job still
+    says what Gordon accepted."""
+    checked = outcome
+    while isinstance(checked, WrittenBack | Fulfilled):
+        checked = checked.done
     if asked or not isinstance(checked, NothingToDo) or not done.settled:
-        return done
-    if done.history != (HistoryEntry(done.action, done.outcome, done.message),):
         return done
     if last.status is not done.status:
         return done
     said = Said.of(done.message)
-    same = said == last.message or (said == UNCHANGED_SAID and done.status is JobStatus.SYNCED)
-    if not same:
+    unchanged_while_synced = said == UNCHANGED_SAID and done.status is JobStatus.SYNCED
+    if not (said == last.message or unchanged_while_synced):
         return done
+    check = HistoryEntry(done.action, done.outcome, done.message)
     record = done.fulfillment
-    if record is not None and (
-        record.state != last.fulfillment_state
-        or Said.of(record.message) != last.fulfillment_message
+    if done.history == (check,) and (
+        record is None
+        or (
+            record.state == last.fulfillment_state
+            and Said.of(record.message) == last.fulfillment_message
+        )
     ):
-        return done
-    return replace(done, unnoticed=True)
+        return replace(done, unnoticed=True)
+    if unchanged_while_synced:
+        # it fulfilled (or wrote the order's status) for an order Gordon already has: the history
+        # says what it did, without the check's "already has this version"; the job's message
+        # stays Gordon's acceptance
+        kept = tuple(entry for entry in done.history if entry != check)
+        return replace(done, keeps_message=True, history=kept or done.history)
+    return done
 
 
 UNCHANGED_SAID = Said.of(UNCHANGED)

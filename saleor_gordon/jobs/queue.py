@@ -70,6 +70,7 @@ from saleor_gordon.jobs.lifecycle import (
     on_retry_requested,
     with_newer_work,
 )
+from saleor_gordon.json_text import JsonUnusable, parse_json
 from saleor_gordon.store.database import reading
 from saleor_gordon.store.driver_sql import (
     Prepared,
@@ -1120,11 +1121,11 @@ _FINISH_READ_LOCKED = _FINISH_READ.with_for_update()
 def _finish_values(done: Transition, now: datetime, *, newer_work: bool = False) -> dict[str, Any]:
     """The columns of ``sync_jobs`` that record ``done`` and release the lease; with
     ``newer_work``, for a job made due again meanwhile (``with_newer_work``: its status then is
-    pending, its ``last_status`` still the one ``done`` says). An ``unnoticed`` transition leaves
-    the job's last action, outcome and message (and so their status) as they are."""
+    pending, its ``last_status`` still the one ``done`` says). A transition that ``keeps_last_message``
+    leaves the job's last action, outcome and message (and so their status) as they are."""
     due = with_newer_work(done, now=now) if newer_work else done
     said: dict[str, Any] = {}
-    if not done.unnoticed:
+    if not done.keeps_last_message:
         said = {
             "last_action": done.action,
             "last_outcome": done.outcome,
@@ -1348,7 +1349,12 @@ def _status_or_none(value: str | None) -> JobStatus | None:
 
 
 def _said(code: str | None, params: str | None) -> Said | None:
-    """A stored message's code and parameters (None: stored before codes existed)."""
+    """A stored message's code and parameters (None: stored before codes existed, or parameters
+    that cannot be read: the attempt's result is then recorded, as for a message that differs)."""
     if code is None or params is None:
         return None
-    return Said(code, json.loads(params))
+    try:
+        parsed = parse_json(params)
+    except JsonUnusable:
+        return None
+    return Said(code, parsed) if isinstance(parsed, dict) else None

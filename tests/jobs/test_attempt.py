@@ -912,8 +912,10 @@ async def test_a_tracking_id_removed_from_the_order_is_written_again_alone(bench
     result = await bench.attempt()
 
     assert result.status is JobStatus.SYNCED
-    assert history(result) == [("check", "settled"), ("write_back", "written")]
-    assert result.history[1].message == "metadata gordon.tracking_id"
+    # what it did, and Gordon's acceptance stays the job's message (lifecycle.unnoticed)
+    assert history(result) == [("write_back", "written")]
+    assert result.history[0].message == "metadata gordon.tracking_id"
+    assert result.keeps_last_message
     assert bench.mutations()[mutations:] == ["updateMetadata"]
     assert bench.metadata(order)["gordon.tracking_id"] == tracking_id_for(order["number"])
 

@@ -392,7 +392,9 @@ async def test_add_mode_sets_the_number_once_staff_fulfil_after_gordon_has_the_o
     assert fulfillments(bench, order) == [("FULFILLED", link)]
     assert emails(bench, order) == [("fulfillment_update", link)]
     assert result.status is JobStatus.SYNCED
-    assert history(result) == [("check", "settled"), ("fulfill", "done")]
+    # what it did; Gordon's acceptance stays the job's message (lifecycle.unnoticed)
+    assert history(result) == [("fulfill", "done")]
+    assert result.keeps_last_message
     assert fulfil_entries(result) == [("done", "job.tracking_set", {"tracking_number": link})]
     assert result.fulfillment == record("done", "done")
 

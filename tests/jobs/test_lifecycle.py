@@ -1199,6 +1199,7 @@ def test_a_re_check_that_says_what_the_job_said_is_unnoticed(
     plain = transition(JobState(JobStatus.PENDING, 1, NOW), outcome, policy=POLICY, now=NOW,
                        random=RANDOM)  # fmt: skip
     assert done == replace(plain, unnoticed=True)
+    assert done.keeps_last_message
 
 
 NEEDS_PERSON_MESSAGE = Message.of("job.uninstalled", "App uninstalled.")
@@ -1271,6 +1272,61 @@ def test_a_re_check_that_changes_what_a_person_sees_or_was_asked_for_is_recorded
 
     assert not done.unnoticed
     assert done.history  # what is stored: the entries, and the last message with them
+
+
+UNCHANGED_CHECK = HistoryEntry("check", "settled", UNCHANGED_MESSAGE)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "history"),
+    [
+        (Fulfilled(SYNCED_UNCHANGED, AWAITING), (UNCHANGED_CHECK,)),
+        (
+            Fulfilled(SYNCED_UNCHANGED, ON_FULFILLMENT, (FULFILLED_TEXT,)),
+            (HistoryEntry("fulfill", "done", FULFILLED_TEXT),),
+        ),
+        (
+            WrittenBack(SYNCED_UNCHANGED, "metadata gordon.status"),
+            (
+                HistoryEntry(
+                    "write_back",
+                    "written",
+                    Message.of("job.written_back", "metadata gordon.status"),
+                ),
+            ),
+        ),
+    ],
+    ids=["fulfillment-moved", "fulfilled-in-saleor", "metadata-written"],
+)
+def test_a_re_check_of_a_synced_order_that_acted_keeps_gordon_s_acceptance_as_its_message(
+    outcome: Outcome, history: tuple[HistoryEntry, ...]
+) -> None:
+    done = _rechecked(outcome, AFTER_ACCEPTANCE)
+
+    assert (done.unnoticed, done.keeps_message, done.keeps_last_message) == (False, True, True)
+    assert done.history == history  # what it did, not the check's "already has this content"
+    assert (done.status, done.message) == (JobStatus.SYNCED, UNCHANGED_MESSAGE)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "last", "asked"),
+    [
+        (Fulfilled(SYNCED_UNCHANGED, ON_FULFILLMENT, (FULFILLED_TEXT,)), AFTER_ACCEPTANCE, True),
+        (
+            Fulfilled(SYNCED_UNCHANGED, ON_FULFILLMENT, (FULFILLED_TEXT,)),
+            replace(AFTER_ACCEPTANCE, status=JobStatus.RETRYING),
+            False,
+        ),
+        (Pushed(COPY, ACCEPTED_MESSAGE), AFTER_ACCEPTANCE, False),
+    ],
+    ids=["asked", "after-a-failed-fulfillment", "pushed-again"],
+)
+def test_a_re_check_that_was_asked_for_or_follows_another_status_says_its_own_message(
+    outcome: Outcome, last: LastRecorded, asked: bool
+) -> None:
+    done = _rechecked(outcome, last, asked=asked)
+
+    assert (done.unnoticed, done.keeps_last_message) == (False, False)
 
 
 def test_newer_work_keeps_a_re_check_unnoticed() -> None:

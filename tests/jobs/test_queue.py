@@ -39,6 +39,7 @@ from saleor_gordon.jobs.queue import (
     ClaimedJob,
     JobQueue,
     OrderJobRequest,
+    _said,
     enqueue_order_job,
 )
 from saleor_gordon.jobs.views import JobViews
@@ -1035,3 +1036,13 @@ async def test_the_webhook_path_wakes_the_workers_for_each_event_that_made_a_job
 
     assert (redelivered.duplicate, redelivered.job_id) == (True, None)
     assert wakes.installations == [installation]  # the pool may skip a shop at its share
+
+
+def test_a_stored_message_whose_parameters_cannot_be_read_is_not_known() -> None:
+    # not known: the re-check is recorded (lifecycle.unnoticed compares with nothing)
+    assert _said("job.unchanged", "{not json") is None
+    assert _said("job.unchanged", "[1]") is None
+    assert _said(None, "{}") is None
+    assert _said("job.waiting_for", '{"events":["ORDER_FULLY_PAID"]}') == Said(
+        "job.waiting_for", {"events": ["ORDER_FULLY_PAID"]}
+    )

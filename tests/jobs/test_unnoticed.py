@@ -159,7 +159,9 @@ async def test_events_the_sync_causes_leave_the_acceptance_as_the_last_message(
 
 async def test_a_check_that_fulfils_after_acceptance_is_recorded(bench: Bench) -> None:
     """Gordon has the order and staff fulfil it later: the check that puts Gordon's tracking
-    number on the fulfillment changes the order, and records; the events that follow do not."""
+    number on the fulfillment changes the order, and records what it did (not the check's
+    "already has this version"), while the job still says what Gordon accepted; the events that
+    follow record nothing."""
     order = bench.paid_order()  # the shop's default: the number goes on staff's fulfillment
     await bench.event(order)
     await bench.attempt()
@@ -173,15 +175,15 @@ async def test_a_check_that_fulfils_after_acceptance_is_recorded(bench: Bench) -
     await bench.event(order, "FULFILLMENT_UPDATED")
     after = await bench.attempt()
 
-    assert not fulfilled.unnoticed
-    assert after.unnoticed
+    assert (fulfilled.unnoticed, fulfilled.keeps_last_message) == (False, True)
+    assert (after.unnoticed, after.keeps_last_message) == (True, True)
     job = await bench.job(order)
     assert entries(job) == [
         ACCEPTED,
         WRITTEN,
-        UNCHANGED,
         ("fulfill", "done", "job.tracking_set"),
     ]
+    assert last_said(job) == accepted_said(order)
     assert job.fulfillment_state == "done"
 
 
