@@ -10,7 +10,8 @@ It mimics what the real Dashboard 3.23.27 did in the recording in
 with the recorded query (``frame_url``): ``domain, saleorApiUrl, id, [orderId],
 featureFlags[new_order_ui][enabled|payload], theme`` (widgets carry domain/saleorApiUrl/id twice).
 The frame is loaded twice: first without ``theme`` (the app's server gets that GET, the browser
-never runs that document), then with ``&theme=...``. Frame sizes are the recorded ones: app page
+never runs that document: it drops that request itself once the host sets the final src; the host
+never fails it, which could lose the final load), then with ``&theme=...``. Frame sizes are the recorded ones: app page
 1179x822, widget 344 wide and 200 high until it sends ``widgetResize``, popup 1230x726 in a modal
 titled with the extension label (browser viewport 1440x900).
 
@@ -399,11 +400,20 @@ async def mount_in_host(
 
     async def supersede_first_load(route: Route) -> None:
         # The app's server gets the first GET, as from the Dashboard; the browser never gets its
-        # answer, so that document runs no script (as recorded: "superseded", no events).
+        # answer, so that document runs no script (as recorded: "superseded", no events). The
+        # host's final src makes the browser drop this request itself (net::ERR_ABORTED: a frame
+        # navigates to one URL at a time); only then is the route resolved. Aborting it before
+        # the browser has begun the final navigation fails the frame's navigation instead: the
+        # frame commits an error page, and the final src set meanwhile may never load.
         try:
             await route.fetch()
         finally:
-            await page.evaluate("() => window.__host.supersede()")
+            with suppress(PlaywrightTimeoutError):
+                async with page.expect_event(
+                    "requestfailed", lambda request: request == route.request, timeout=timeout_ms
+                ) as dropped:
+                    await page.evaluate("() => window.__host.supersede()")
+                await dropped.value
             with suppress(PlaywrightError):
                 await route.abort()
 

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 import pytest
-from playwright.async_api import BrowserContext, Frame, expect
+from playwright.async_api import BrowserContext, Frame, Page, expect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -259,6 +259,53 @@ async def test_app_page_is_framed_like_the_dashboard_frames_it(
     query = final.split("?", 1)[1]
     assert probe.requests == [("/app", query.removesuffix("&theme=light")), ("/app", query)]
     assert [load["src"] for load in (await view.state())["loads"]] == [final]
+
+
+LATE_FINAL_NAVIGATION = """(() => {
+  // A browser slow to begin the final navigation: the host's supersede() sets the final src
+  // 500 ms after it is called (fault injection, not a wait: the mount waits on events).
+  let host;
+  Object.defineProperty(window, "__host", {
+    configurable: true,
+    get: () => host,
+    set(value) {
+      const supersede = value.supersede;
+      value.supersede = () => setTimeout(supersede, 500);
+      host = value;
+    },
+  });
+})();"""
+
+
+async def test_the_browser_drops_the_first_load_itself_even_when_the_final_one_begins_late(
+    open_in_dashboard: OpenInDashboard, probe: Probe, saleor: SaleorFakeState, page: Page
+) -> None:
+    # given: the final navigation begins well after the host asked for it
+    await page.add_init_script(LATE_FINAL_NAVIGATION)
+    failed: list[tuple[str, str | None]] = []
+    documents: list[str] = []
+    page.on("requestfailed", lambda request: failed.append((request.url, request.failure)))
+    page.on(
+        "framenavigated",
+        lambda frame: documents.append(frame.url) if frame.parent_frame is not None else None,
+    )
+    # when
+    view = await open_probe(open_in_dashboard, probe, saleor.dashboard_token(now=NOW))
+    # then: the app's server got both GETs; the browser dropped the first for the final
+    # navigation (the host never failed it), so the frame never showed an error page
+    final = frame_url(
+        f"{probe.base_url}/app",
+        mount="app",
+        saleor_api_url=RECORDED_API_URL,
+        app_id=RECORDED_APP_ID,
+        theme="light",
+    )
+    first = final.removesuffix("&theme=light")
+    assert probe.requests == [("/app", first.split("?", 1)[1]), ("/app", final.split("?", 1)[1])]
+    assert failed == [(first, "net::ERR_ABORTED")]
+    assert documents == [final]
+    assert [load["src"] for load in (await view.state())["loads"]] == [final]
+    assert (await probe_state(view.frame))["url"] == final
 
 
 async def test_a_single_load_when_asked(
