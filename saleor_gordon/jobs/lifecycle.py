@@ -542,6 +542,14 @@ def _fulfillment(
     acted = tuple(HistoryEntry(FULFILL, record.state, said) for said in outcome.acted)
     done = replace(done, history=(*done.history, *acted))
     if isinstance(outcome, Fulfilled):
+        if outcome.acted and isinstance(outcome.done, NothingToDo):
+            # Gordon's copy was already right: what the attempt did in Saleor is its answer (a
+            # person's Try fulfilling again reads "Fulfilled the order in Saleor …", not "Gordon
+            # already has this version")
+            last = outcome.acted[-1]
+            return replace(
+                done, action=FULFILL, outcome=record.state, message=last, fulfillment=record
+            )
         return replace(done, fulfillment=record)
     problem = Message.of("job.fulfillment_problem", record.message, detail=record.message)
     message = Message.of(
@@ -681,10 +689,12 @@ def unnoticed(done: Transition, outcome: Outcome, *, last: LastRecorded, asked: 
     if last.status is not done.status:
         return done
     said = Said.of(done.message)
-    unchanged_while_synced = said == UNCHANGED_SAID and done.status is JobStatus.SYNCED
+    unchanged_while_synced = (
+        Said.of(checked.message) == UNCHANGED_SAID and done.status is JobStatus.SYNCED
+    )
     if not (said == last.message or unchanged_while_synced):
         return done
-    check = HistoryEntry(done.action, done.outcome, done.message)
+    check = HistoryEntry(checked.step.action, checked.step.outcome, checked.message)
     record = done.fulfillment
     if done.history == (check,) and (
         record is None

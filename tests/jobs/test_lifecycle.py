@@ -1278,12 +1278,13 @@ UNCHANGED_CHECK = HistoryEntry("check", "settled", UNCHANGED_MESSAGE)
 
 
 @pytest.mark.parametrize(
-    ("outcome", "history"),
+    ("outcome", "history", "message"),
     [
-        (Fulfilled(SYNCED_UNCHANGED, AWAITING), (UNCHANGED_CHECK,)),
+        (Fulfilled(SYNCED_UNCHANGED, AWAITING), (UNCHANGED_CHECK,), UNCHANGED_MESSAGE),
         (
             Fulfilled(SYNCED_UNCHANGED, ON_FULFILLMENT, (FULFILLED_TEXT,)),
             (HistoryEntry("fulfill", "done", FULFILLED_TEXT),),
+            FULFILLED_TEXT,  # what it says when it is asked for, or follows another status
         ),
         (
             WrittenBack(SYNCED_UNCHANGED, "metadata gordon.status"),
@@ -1294,18 +1295,19 @@ UNCHANGED_CHECK = HistoryEntry("check", "settled", UNCHANGED_MESSAGE)
                     Message.of("job.written_back", "metadata gordon.status"),
                 ),
             ),
+            UNCHANGED_MESSAGE,
         ),
     ],
     ids=["fulfillment-moved", "fulfilled-in-saleor", "metadata-written"],
 )
 def test_a_re_check_of_a_synced_order_that_acted_keeps_gordon_s_acceptance_as_its_message(
-    outcome: Outcome, history: tuple[HistoryEntry, ...]
+    outcome: Outcome, history: tuple[HistoryEntry, ...], message: Message
 ) -> None:
     done = _rechecked(outcome, AFTER_ACCEPTANCE)
 
     assert (done.unnoticed, done.keeps_message, done.keeps_last_message) == (False, True, True)
     assert done.history == history  # what it did, not the check's "already has this content"
-    assert (done.status, done.message) == (JobStatus.SYNCED, UNCHANGED_MESSAGE)
+    assert (done.status, done.message) == (JobStatus.SYNCED, message)
 
 
 @pytest.mark.parametrize(

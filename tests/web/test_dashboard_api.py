@@ -1369,6 +1369,11 @@ async def test_try_fulfilling_again_fulfils_a_blocked_order_once_its_stock_recor
     ]
     assert shop.fake.state.requests["FulfillOrder"] == 1
     assert len(list(gordon.state.requests(method="PUT", path=puts))) == 1  # not pushed again
+    # the answer to the person: what the attempt did, not that Gordon's copy was unchanged
+    assert done["last_message"]["code"] == "job.fulfilled_in_saleor"
+    assert done["last_message"]["message"] == (
+        f"Fulfilled the order in Saleor with tracking number {tracking_id}."
+    )
 
     again = await shop.send("POST", f"/jobs/{job_id}/retry-fulfillment", {})
 
